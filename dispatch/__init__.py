@@ -1,0 +1,3 @@
+"""Emergency incident dispatch."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,91 @@
+"""`dispatch users`: accounts and tokens, from the command line."""
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dispatch.auth import service
+from dispatch.auth.models import Role
+from dispatch.config import get_settings
+from dispatch.db import make_async_engine, make_sessionmaker
+
+users_app = typer.Typer(help="Accounts and their bearer tokens.", no_args_is_help=True)
+out = Console()
+
+
+async def _in_session(work):
+    settings = get_settings()
+    engine = make_async_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session, settings)
+    finally:
+        await engine.dispose()
+
+
+def _run(work):
+    from dispatch.cli import with_errors
+
+    return with_errors(lambda: asyncio.run(_in_session(work)))
+
+
+@users_app.command("add")
+def add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="What the account may do")],
+    unit: Annotated[str | None, typer.Option(help="Call sign of the unit (role 'unit' only)")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+) -> None:
+    """Add an account and print its first token (shown once)."""
+
+    async def work(session, settings):
+        user = await service.create_user(session, username=username, role=role, display_name=name,
+                                         unit_call_sign=unit)
+        return await service.issue_token(session, user=user, secret_key=settings.secret_key)
+
+    token = _run(work)
+    out.print(f"created {username} ({role.value}); token, shown once:")
+    print(token)
+
+
+@users_app.command("token")
+def token(username: str, name: Annotated[str, typer.Option(help="A label for the token")] = "cli") -> None:
+    """Issue another token for an account."""
+    from sqlalchemy import select
+
+    from dispatch.auth.models import User
+    from dispatch.errors import NotFound
+
+    async def work(session, settings):
+        user = await session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"no user '{username}'")
+        return await service.issue_token(session, user=user, secret_key=settings.secret_key, name=name)
+
+    print(_run(work))
+
+
+@users_app.command("revoke")
+def revoke(username: str) -> None:
+    """Revoke every token of an account."""
+
+    async def work(session, settings):
+        return await service.revoke_tokens(session, username=username)
+
+    out.print(f"revoked {_run(work)} token(s) of {username}")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List the accounts."""
+
+    async def work(session, settings):
+        return await service.list_users(session)
+
+    table = Table("username", "role", "unit", "active")
+    for user, call_sign in _run(work):
+        table.add_row(user.username, user.role.value, call_sign or "", "yes" if user.active else "no")
+    out.print(table)

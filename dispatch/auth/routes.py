@@ -1,0 +1,39 @@
+"""Who am I, and (for admins) who has access."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from dispatch.auth import service
+from dispatch.auth.deps import CurrentPrincipal, SessionDep, require_role
+from dispatch.auth.models import Role
+from dispatch.auth.service import Principal
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+class Me(BaseModel):
+    username: str
+    role: Role
+    unit_id: int | None
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    unit: str | None
+    active: bool
+
+
+@router.get("/me", response_model=Me, summary="The account behind this token (any role)")
+async def me(principal: CurrentPrincipal) -> Me:
+    return Me(username=principal.username, role=principal.role, unit_id=principal.unit_id)
+
+
+@router.get("/users", response_model=list[UserOut], summary="All accounts (admin)")
+async def users(session: SessionDep,
+                _: Annotated[Principal, Depends(require_role(Role.admin))]) -> list[UserOut]:
+    return [UserOut(username=u.username, display_name=u.display_name, role=u.role, unit=call_sign,
+                    active=u.active) for u, call_sign in await service.list_users(session)]

@@ -1,0 +1,93 @@
+"""Users and tokens: the rules. Queries and rules stay here; callers commit."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.auth.models import ApiToken, Role, User
+from dispatch.auth.tokens import hash_token, new_token
+from dispatch.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from dispatch.units.models import Unit
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: resolved from a bearer token on every request and websocket."""
+
+    user_id: int
+    username: str
+    role: Role
+    unit_id: int | None
+    token_id: int
+
+
+async def create_user(session: AsyncSession, *, username: str, role: Role, display_name: str | None = None,
+                      unit_call_sign: str | None = None) -> User:
+    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise InvalidInput("username: 1-64 letters, digits, '.', '_' or '-'")
+    if await session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"user '{username}' exists")
+    unit_id = None
+    if role == Role.unit:
+        if not unit_call_sign:
+            raise InvalidInput("a unit account must name its unit (--unit CALL_SIGN)")
+        unit_id = await session.scalar(select(Unit.id).where(Unit.call_sign == unit_call_sign))
+        if unit_id is None:
+            raise NotFound(f"no unit with call sign '{unit_call_sign}'")
+        if await session.scalar(select(User.id).where(User.unit_id == unit_id)):
+            raise Conflict(f"unit '{unit_call_sign}' already has an account")
+    elif unit_call_sign:
+        raise InvalidInput("only accounts with the role 'unit' are bound to a unit")
+    user = User(username=username, display_name=display_name or username, role=role, unit_id=unit_id)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def issue_token(session: AsyncSession, *, user: User, secret_key: str, name: str = "default",
+                      token: str | None = None, valid_for: timedelta | None = None) -> str:
+    """Stores the hash of a new token and returns the token itself: the only time it is seen."""
+    token = token or new_token()
+    digest = hash_token(token, secret_key)
+    if await session.scalar(select(ApiToken.id).where(ApiToken.token_hash == digest)):
+        return token  # the same (demo) token issued again: nothing to add
+    expires = datetime.now(UTC) + valid_for if valid_for else None
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=digest, prefix=token[:12], expires_at=expires))
+    await session.flush()
+    return token
+
+
+async def revoke_tokens(session: AsyncSession, *, username: str) -> int:
+    user_id = await session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise NotFound(f"no user '{username}'")
+    result = await session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC)))
+    return result.rowcount
+
+
+async def authenticate(session: AsyncSession, *, token: str, secret_key: str) -> Principal:
+    digest = hash_token(token, secret_key)
+    row = (await session.execute(
+        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, User.id, User.username, User.role,
+               User.unit_id, User.active)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest))).first()
+    if row is None:
+        raise NotAuthenticated("unknown token")
+    token_id, expires_at, revoked_at, user_id, username, role, unit_id, active = row
+    now = datetime.now(UTC)
+    if revoked_at is not None or not active:
+        raise NotAuthenticated("this token has been revoked")
+    if expires_at is not None and expires_at <= now:
+        raise NotAuthenticated("this token has expired")
+    return Principal(user_id=user_id, username=username, role=role, unit_id=unit_id, token_id=token_id)
+
+
+async def list_users(session: AsyncSession) -> list[tuple[User, str | None]]:
+    rows = await session.execute(
+        select(User, Unit.call_sign).outerjoin(Unit, Unit.id == User.unit_id).order_by(User.role, User.username))
+    return [(user, call_sign) for user, call_sign in rows.all()]

@@ -1,0 +1,92 @@
+"""The `dispatch` command: serve, demo, migrate, load-map, users."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dispatch.auth.cli import users_app
+from dispatch.config import BUNDLED_MAP, get_settings
+from dispatch.errors import DispatchError
+
+app = typer.Typer(help="Emergency incident dispatch.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(users_app, name="users")
+console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run the API, websocket gateway and console with uvicorn."""
+    from dispatch.server import run
+
+    run(host=host, port=port, workers=workers, log_level=log_level)
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Alembic revision")] = "head") -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from dispatch.setup import migrate as do_migrate
+
+    with_errors(lambda: do_migrate(get_settings(), revision))
+    console.print(f"schema at {revision}")
+
+
+@app.command("load-map")
+def load_map(
+    path: Annotated[Path, typer.Argument(help="An OpenStreetMap file (.osm.pbf, .osm, .osm.bz2)")] = BUNDLED_MAP,
+) -> None:
+    """Import a map: addresses, streets, places, road graph, stations and the demo fleet (one transaction)."""
+    from dispatch.setup import import_map
+
+    result = with_errors(lambda: import_map(get_settings(), path))
+    console.print(f"imported {path.name} in {result.duration_s:.1f} s")
+    for key, value in result.counts.items():
+        console.print(f"  {key:<26} {value:>7,}")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up only; do not start the server")] = False,
+) -> None:
+    """Migrate, import the bundled map if needed, create demo accounts, then serve."""
+    from dispatch.demo import prepare
+
+    with_errors(lambda: prepare(get_settings(), base_url=f"http://{host}:{port}"))
+    if not no_serve:
+        from dispatch.server import run
+
+        run(host=host, port=port, workers=1, log_level="info")
+
+
+def with_errors(action):
+    """Runs a command's work, turning expected failures into a message and an exit code."""
+    from pydantic import ValidationError
+
+    from dispatch.setup import SetupError
+    from geo.osm.reader import MapReadError
+
+    try:
+        return action()
+    except MapReadError as exc:
+        raise fail(str(exc), 2) from None
+    except (DispatchError, SetupError) as exc:
+        raise fail(str(exc), 1) from None
+    except ValidationError as exc:
+        raise fail(f"bad settings: {exc}", 2) from None
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""Settings, from DISPATCH_* environment variables, with the local services as defaults."""
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEV_SECRET = "dev-secret-do-not-use-in-production"
+BUNDLED_MAP = Path(__file__).resolve().parent.parent / "geo" / "data" / "liechtenstein.osm.pbf"
+
+
+class Environment(StrEnum):
+    dev = "dev"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.dev
+    secret_key: str = DEV_SECRET
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/dispatch"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    map_path: Path = BUNDLED_MAP
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> "Settings":
+        if self.env == Environment.production and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "DISPATCH_SECRET_KEY is the development default; set a secret of your own "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "or run with DISPATCH_ENV=dev"
+            )
+        if self.env == Environment.production and len(self.secret_key) < 32:
+            raise ValueError("DISPATCH_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env != Environment.production
+
+    def _driver_url(self, driver: str) -> str:
+        url = make_url(self.database_url)
+        return url.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
+
+    @property
+    def async_database_url(self) -> str:
+        return self._driver_url("asyncpg")
+
+    @property
+    def sync_database_url(self) -> str:
+        return self._driver_url("psycopg")
+
+    @property
+    def libpq_url(self) -> str:
+        return self._driver_url("psycopg").replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @property
+    def database_name(self) -> str:
+        return make_url(self.database_url).database or "dispatch"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,42 @@
+"""Liveness and readiness, for load balancers and the demo's start-up wait."""
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+CHECK_TIMEOUT_S = 2.0
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict:
+    return {"status": "ok"}
+
+
+async def _postgres(request: Request) -> dict:
+    async with request.app.state.engine.connect() as conn:
+        postgis = await conn.scalar(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'"))
+        imported = await conn.scalar(text("SELECT to_regclass('map_imports') IS NOT NULL"))
+        roads = await conn.scalar(text("SELECT count(*) FROM road_nodes")) if imported else 0
+        return {"postgres": True, "postgis": postgis is not None, "postgis_version": postgis,
+                "map_loaded": bool(roads), "road_nodes": roads}
+
+
+async def _redis(request: Request) -> dict:
+    return {"redis": bool(await request.app.state.redis.ping())}
+
+
+@router.get("/readyz", summary="PostgreSQL, PostGIS, Redis and the map are all there")
+async def readyz(request: Request) -> JSONResponse:
+    checks: dict = {"postgres": False, "postgis": False, "map_loaded": False, "redis": False}
+    errors: dict[str, str] = {}
+    for name, probe in (("postgres", _postgres), ("redis", _redis)):
+        try:
+            checks.update(await asyncio.wait_for(probe(request), CHECK_TIMEOUT_S))
+        except Exception as exc:  # noqa: BLE001 - a readiness probe reports every failure, never raises
+            errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+    ready = all(checks[k] for k in ("postgres", "postgis", "map_loaded", "redis"))
+    body = {"status": "ready" if ready else "not_ready", "checks": checks, "errors": errors}
+    return JSONResponse(body, status_code=200 if ready else 503)

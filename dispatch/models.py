@@ -1,0 +1,12 @@
+"""Every table of the service, imported in one place for Alembic and the test fixtures."""
+
+from dispatch.auth.models import ApiToken, Role, User
+from dispatch.db import Base
+from dispatch.incidents.models import Assignment, Call, Incident, IncidentEvent, PremiseFlag
+from dispatch.units.models import Station, Unit
+from geo.models import Address, MapImport, Municipality, Place, RoadEdge, RoadNode, Street
+
+__all__ = [
+    "Address", "ApiToken", "Assignment", "Base", "Call", "Incident", "IncidentEvent", "MapImport",
+    "Municipality", "Place", "PremiseFlag", "Role", "RoadEdge", "RoadNode", "Station", "Street", "Unit", "User",
+]

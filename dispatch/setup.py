@@ -1,0 +1,65 @@
+"""Set-up steps the CLI and the demo share: migrate the schema, import the map."""
+
+from pathlib import Path
+
+import psycopg
+import sqlalchemy.exc
+from alembic import command
+from alembic.config import Config
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from dispatch.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SetupError(Exception):
+    """A service or file the command needs is not there; the message says what to do."""
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["url"] = settings.sync_database_url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def _unreachable(settings: Settings, exc: Exception) -> SetupError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return SetupError(f"cannot use PostgreSQL at {settings.database_url.split('@')[-1]}: {reason}. "
+                      "Run `make demo` (or scripts/bootstrap.sh) to set it up, or set DISPATCH_DATABASE_URL.")
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    try:
+        command.upgrade(alembic_config(settings), revision)
+    except sqlalchemy.exc.OperationalError as exc:
+        raise _unreachable(settings, exc.orig or exc) from exc
+
+
+def progress_bar() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), transient=False)
+
+
+def import_map(settings: Settings, path: Path):
+    from geo.osm.importer import load_map
+
+    try:
+        with progress_bar() as progress:
+            return load_map(path, settings.libpq_url, progress)
+    except psycopg.OperationalError as exc:
+        raise _unreachable(settings, exc) from exc
+    except psycopg.errors.UndefinedTable as exc:
+        raise SetupError("the schema is missing: run `dispatch migrate` first") from exc
+
+
+def imported_sha(settings: Settings) -> str | None:
+    from geo.osm.importer import latest_import
+
+    try:
+        latest = latest_import(settings.libpq_url)
+    except psycopg.OperationalError as exc:
+        raise _unreachable(settings, exc) from exc
+    return latest["sha256"] if latest else None

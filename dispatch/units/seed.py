@@ -1,0 +1,58 @@
+"""Seeds the demo fleet at the imported stations, from seed.toml; idempotent by call sign."""
+
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg
+
+SEED_FILE = Path(__file__).with_name("seed.toml")
+
+
+def load_seed_table(path: Path = SEED_FILE) -> dict:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _create_standby_posts(cur: psycopg.Cursor) -> None:
+    cur.execute("""
+        INSERT INTO stations (osm_ref, kind, name, municipality, location)
+        SELECT 'standby:' || m.name, 'standby', 'Standby post ' || m.name, m.name,
+               coalesce((SELECT a.location FROM addresses a WHERE a.municipality = m.name
+                         ORDER BY a.location::geometry <-> (SELECT ST_Centroid(ST_Collect(b.location::geometry))
+                                                           FROM addresses b WHERE b.municipality = m.name)
+                         LIMIT 1),
+                        ST_PointOnSurface(m.geom)::geography)
+        FROM municipalities m
+        WHERE NOT EXISTS (SELECT 1 FROM stations s WHERE s.kind = 'police' AND s.municipality = m.name)
+        ON CONFLICT (osm_ref) DO UPDATE SET location = excluded.location""")
+
+
+def seed_units(cur: psycopg.Cursor, table: dict | None = None) -> int:
+    """Creates the fleet's units where their call sign does not exist yet; returns how many it created."""
+    table = table or load_seed_table()
+    _create_standby_posts(cur)
+    cur.execute("SELECT id, kind::text, municipality FROM stations ORDER BY municipality NULLS LAST, name, osm_ref")
+    plan: list[tuple[str, int]] = []  # (unit kind, station id) in call-sign order
+    main = table["main_fire_station"]
+    for station_id, kind, municipality in cur.fetchall():
+        kinds = list(table["stations"].get(kind, []))
+        if kind == "fire" and municipality == main["municipality"]:
+            kinds += main["units"]
+        if kind == "standby":
+            kinds += table["standby_patrols"]["units"]
+        plan += [(k, station_id) for k in kinds]
+    numbers: dict[str, int] = defaultdict(int)
+    rows = []
+    for unit_kind, station_id in plan:
+        spec = table["kinds"][unit_kind]
+        numbers[unit_kind] += 1
+        rows.append((f"{spec['call_sign']} {numbers[unit_kind]}", unit_kind, spec["capabilities"], station_id))
+    created = 0
+    for row in rows:
+        cur.execute("""
+            INSERT INTO units (call_sign, kind, capabilities, home_station_id, status, position)
+            SELECT %s, %s, %s, s.id, 'available', s.location FROM stations s WHERE s.id = %s
+            ON CONFLICT (call_sign) DO NOTHING""", row)
+        created += cur.rowcount
+    return created

@@ -1,0 +1,109 @@
+"""`dispatch load-map`: read an OSM file, then replace the map in one transaction.
+
+A missing, corrupt or empty file fails while reading, before the database is touched; a failure while
+writing rolls the whole transaction back. Either way the database is as it was.
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import psycopg
+from rich.progress import Progress
+
+from dispatch.units.seed import seed_units
+from geo.osm import writer
+from geo.osm.reader import MapReadError, read_map
+from geo.osm.roads import build_graph
+
+# Only one import at a time, whatever process runs it.
+IMPORT_LOCK_KEY = 0x6D6170  # "map"
+
+
+@dataclass
+class ImportResult:
+    sha256: str
+    duration_s: float
+    counts: dict[str, int]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise MapReadError(f"{path}: no such file")
+    if not path.is_file():
+        raise MapReadError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise MapReadError(f"{path}: the file is empty")
+    if path.suffix not in (".pbf", ".osm", ".bz2", ".gz", ".o5m", ".opl") and not path.name.endswith(".osm.pbf"):
+        raise MapReadError(f"{path}: unknown map format (expected .osm.pbf, .osm, .osm.bz2 or .osm.gz)")
+
+
+def load_map(path: Path, libpq_url: str, progress: Progress | None = None) -> ImportResult:
+    started = time.perf_counter()
+    path = Path(path)
+    _check_file(path)
+    sha = file_sha256(path)
+
+    read_task = progress.add_task("Reading map", total=None) if progress else None
+    data = read_map(str(path), on_progress=(lambda n: progress.update(read_task, completed=n))
+                    if progress else None)
+    if progress:
+        progress.update(read_task, total=data.objects_read, completed=data.objects_read)
+    if not data.road_ways:
+        raise MapReadError(f"{path}: holds no drivable roads; is it the map of a populated area?")
+    graph = build_graph(data.road_ways)
+
+    steps = [
+        ("municipalities", lambda cur: writer.write_municipalities(cur, data)),
+        ("addresses", lambda cur: writer.write_addresses(cur, data)),
+        ("streets", lambda cur: writer.write_streets(cur, data)),
+        ("places", lambda cur: writer.write_places(cur, data)),
+        ("road graph", lambda cur: writer.write_road_graph(cur, graph)),
+        ("stations", lambda cur: writer.write_stations(cur, data)),
+        ("units", lambda cur: seed_units(cur)),
+    ]
+    write_task = progress.add_task("Writing to PostgreSQL", total=len(steps)) if progress else None
+    with psycopg.connect(libpq_url, connect_timeout=5) as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (IMPORT_LOCK_KEY,))
+        writer.clear_map(cur)
+        for name, step in steps:
+            if progress:
+                progress.update(write_task, description=f"Writing {name}")
+            step(cur)
+            if progress:
+                progress.advance(write_task)
+        counts = _counts(cur, graph)
+        duration = time.perf_counter() - started
+        cur.execute("INSERT INTO map_imports (source, sha256, duration_s, counts) VALUES (%s, %s, %s, %s)",
+                    (str(path), sha, duration, orjson.dumps(counts).decode()))
+    return ImportResult(sha, duration, counts)
+
+
+def _counts(cur: psycopg.Cursor, graph) -> dict[str, int]:
+    counts = {}
+    for table in ("municipalities", "addresses", "streets", "places", "road_nodes", "road_edges"):
+        cur.execute(f"SELECT count(*) FROM {table}")
+        counts[table] = cur.fetchone()[0]
+    cur.execute("SELECT kind::text, count(*) FROM stations GROUP BY kind ORDER BY kind")
+    counts.update({f"stations_{kind}": n for kind, n in cur.fetchall()})
+    cur.execute("SELECT count(*) FROM units")
+    counts["units"] = cur.fetchone()[0]
+    counts["largest_component_nodes"] = graph.largest_component_size
+    return counts
+
+
+def latest_import(libpq_url: str) -> dict | None:
+    with psycopg.connect(libpq_url, connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT sha256, imported_at, counts FROM map_imports ORDER BY id DESC LIMIT 1").fetchone()
+    return None if row is None else {"sha256": row[0], "imported_at": row[1], "counts": row[2]}

@@ -1,0 +1,122 @@
+"""Writes what the reader collected into PostgreSQL/PostGIS, inside the caller's transaction.
+
+Map tables are replaced wholesale; stations are upserted by their OSM reference so that units,
+users and incident history that point at them survive a re-import.
+"""
+
+import orjson
+import psycopg
+
+from geo.osm.reader import MapData
+from geo.osm.roads import RoadGraph
+
+MAP_TABLES = ("road_edges", "road_nodes", "streets", "places", "addresses", "municipalities")
+MUNICIPALITY_LEVEL = 8
+
+
+def _pt(lon: float, lat: float) -> str:
+    return f"SRID=4326;POINT({lon:.7f} {lat:.7f})"
+
+
+def _line(coords) -> str:
+    return "SRID=4326;LINESTRING(" + ",".join(f"{x:.7f} {y:.7f}" for x, y in coords) + ")"
+
+
+def _copy(cur: psycopg.Cursor, sql: str, rows) -> int:
+    n = 0
+    with cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
+    return n
+
+
+def clear_map(cur: psycopg.Cursor) -> None:
+    cur.execute(f"TRUNCATE {', '.join(MAP_TABLES)} RESTART IDENTITY")
+
+
+def write_municipalities(cur: psycopg.Cursor, data: MapData) -> int:
+    rows = [(b.name, b.osm_ref, b.admin_level, b.wkb_hex) for b in data.boundaries
+            if b.admin_level == MUNICIPALITY_LEVEL]
+    cur.executemany(
+        "INSERT INTO municipalities (name, osm_ref, admin_level, geom) "
+        "VALUES (%s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326))) "
+        "ON CONFLICT (name) DO NOTHING",
+        rows,
+    )
+    return len(rows)
+
+
+def write_addresses(cur: psycopg.Cursor, data: MapData) -> int:
+    n = _copy(cur, "COPY addresses (osm_ref, source, street, place, housenumber, postcode, municipality, "
+                   "location) FROM STDIN",
+              ((a.osm_ref, a.source, a.street, a.place, a.housenumber, a.postcode, a.city, _pt(a.lon, a.lat))
+               for a in data.addresses))
+    # The municipality is where the point lies; addr:city only where no boundary covers it.
+    cur.execute("""
+        UPDATE addresses a SET municipality = m.name
+        FROM municipalities m WHERE ST_Intersects(m.geom, a.location::geometry)""")
+    return n
+
+
+def write_places(cur: psycopg.Cursor, data: MapData) -> int:
+    seen: set[str] = set()
+    rows = []
+    for p in data.places:
+        if p.osm_ref not in seen:  # a closed way can reach us both as a way and as an area
+            seen.add(p.osm_ref)
+            rows.append((p.osm_ref, p.name, p.category, p.kind, orjson.dumps(p.tags).decode(),
+                         _pt(p.lon, p.lat)))
+    n = _copy(cur, "COPY places (osm_ref, name, category, kind, tags, location) FROM STDIN", rows)
+    cur.execute("""
+        UPDATE places p SET municipality = m.name
+        FROM municipalities m WHERE ST_Intersects(m.geom, p.location::geometry)""")
+    return n
+
+
+def write_streets(cur: psycopg.Cursor, data: MapData) -> int:
+    """Named ways merged into one street per name and municipality (the one holding each way's middle)."""
+    cur.execute("CREATE TEMP TABLE named_ways (name text, highway text, geom geometry(LineString, 4326)) "
+                "ON COMMIT DROP")
+    _copy(cur, "COPY named_ways (name, highway, geom) FROM STDIN",
+          ((name, highway, "SRID=4326;" + wkt) for name, highway, wkt in data.named_ways))
+    cur.execute("""
+        INSERT INTO streets (name, municipality, highway, length_m, geom)
+        SELECT w.name, m.name,
+               (array_agg(w.highway ORDER BY array_position(ARRAY['motorway','trunk','primary','secondary',
+                 'tertiary','unclassified','residential','living_street','service','pedestrian'],
+                 w.highway) NULLS LAST))[1],
+               sum(ST_Length(w.geom::geography)),
+               ST_Multi(ST_LineMerge(ST_Collect(w.geom)))::geography
+        FROM named_ways w
+        LEFT JOIN municipalities m ON ST_Intersects(m.geom, ST_LineInterpolatePoint(w.geom, 0.5))
+        GROUP BY w.name, m.name""")
+    return cur.rowcount
+
+
+def write_road_graph(cur: psycopg.Cursor, graph: RoadGraph) -> tuple[int, int]:
+    nodes = _copy(cur, "COPY road_nodes (id, osm_node_id, geom) FROM STDIN",
+                  ((i, ref, _pt(*xy)) for i, (ref, xy) in enumerate(zip(graph.node_osm_ids, graph.node_coords))))
+    edges = _copy(cur, "COPY road_edges (id, source, target, osm_way_id, highway, name, length_m, speed_kph, "
+                       "travel_s, geom) FROM STDIN",
+                  ((i, a, b, way, hw, name, length, speed, travel, _line(coords))
+                   for i, (a, b, way, hw, name, length, speed, travel, coords) in enumerate(graph.edges)))
+    return nodes, edges
+
+
+def write_stations(cur: psycopg.Cursor, data: MapData) -> int:
+    cur.executemany(
+        """INSERT INTO stations (osm_ref, kind, name, location)
+           VALUES (%s, %s, coalesce(%s, ''), %s::geography)
+           ON CONFLICT (osm_ref) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+                                                location = excluded.location""",
+        [(s.osm_ref, s.kind, s.name, _pt(s.lon, s.lat)) for s in data.stations],
+    )
+    cur.execute("""
+        UPDATE stations s SET municipality = m.name
+        FROM municipalities m WHERE ST_Intersects(m.geom, s.location::geometry)""")
+    # A station without a name in the map is named by what it is and where.
+    cur.execute("""
+        UPDATE stations SET name = initcap(kind::text) || ' station ' || coalesce(municipality, osm_ref)
+        WHERE name = ''""")
+    return len(data.stations)

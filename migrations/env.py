@@ -1,0 +1,52 @@
+"""Alembic environment: migrates the database named by DISPATCH_DATABASE_URL (or -x url=...)."""
+
+from logging.config import fileConfig
+
+from alembic import context
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import create_engine, pool
+
+from dispatch.config import get_settings
+from dispatch.models import Base
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def database_url() -> str:
+    return context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url") \
+        or get_settings().sync_database_url
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    # PostGIS's own tables (spatial_ref_sys, topology) are not ours to manage.
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = create_engine(database_url(), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        _run(connection)
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        include_object=include_object,
+        process_revision_directives=alembic_helpers.writer,
+        render_item=alembic_helpers.render_item,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()
