@@ -68,7 +68,7 @@ def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) 
     for username, role, _ in DEMO_PEOPLE:
         table.add_row(username, role.value, tokens["people"][username])
     console.print(table)
-    console.print(f"{len(tokens['units'])} unit devices have tokens too: {TOKENS_FILE.relative_to(ROOT)}")
+    console.print(f"{len(tokens['units'])} unit devices have tokens too: {TOKENS_FILE}")
     console.print(f"\n[bold]Dispatch is starting at {base_url}[/]\n"
                   f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
                   f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' {base_url}/api/units\n"

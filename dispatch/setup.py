@@ -6,6 +6,7 @@ import psycopg
 import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
+from geoalchemy2 import alembic_helpers
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dispatch.config import Settings
@@ -23,6 +24,13 @@ def alembic_config(settings: Settings) -> Config:
     config.attributes["url"] = settings.sync_database_url
     config.attributes["configure_logger"] = False
     return config
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """What Alembic compares: our tables, not PostGIS's own (spatial_ref_sys)."""
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def _unreachable(settings: Settings, exc: Exception) -> SetupError:

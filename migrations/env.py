@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, pool
 
 from dispatch.config import get_settings
 from dispatch.models import Base
+from dispatch.setup import include_object
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -17,13 +18,6 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 def database_url() -> str:
     return context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url") \
         or get_settings().sync_database_url
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    # PostGIS's own tables (spatial_ref_sys, topology) are not ours to manage.
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:

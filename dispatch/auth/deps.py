@@ -24,14 +24,13 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 async def get_principal(
     request: Request,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise NotAuthenticated("send 'Authorization: Bearer <token>'")
-    # Its own short session: authentication must not share the request's transaction.
-    async with request.app.state.sessionmaker() as session:
-        return await authenticate(session, token=credentials.credentials,
-                                  secret_key=request.app.state.settings.secret_key)
+    return await authenticate(session, token=credentials.credentials,
+                              secret_key=request.app.state.settings.secret_key)
 
 
 def require_role(*roles: Role):

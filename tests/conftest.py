@@ -1,0 +1,117 @@
+"""Fixtures on the real services: a test database migrated once per run, each test in a rolled-back
+transaction, and a Redis database flushed before each test."""
+
+import os
+from urllib.parse import urlsplit
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+import redis.asyncio as aioredis
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from dispatch.app import create_app
+from dispatch.auth.deps import get_session
+from dispatch.config import BUNDLED_MAP, Environment, Settings
+from dispatch.setup import migrate
+from tests.builders import make_user_with_token
+
+TEST_REDIS_DB = 15
+
+
+def _test_settings() -> Settings:
+    base = os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch")
+    url = os.environ.get("DISPATCH_TEST_DATABASE_URL") or make_url(base).set(
+        database=f"{make_url(base).database or 'dispatch'}_test").render_as_string(hide_password=False)
+    redis = urlsplit(os.environ.get("DISPATCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    redis = redis._replace(path=f"/{TEST_REDIS_DB}").geturl()
+    return Settings(env=Environment.test, database_url=url, redis_url=redis, db_pool_size=5)
+
+
+def recreate_database(settings: Settings) -> None:
+    admin_url = make_url(settings.libpq_url).set(database="postgres").render_as_string(hide_password=False)
+    name = settings.database_name
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(settings.libpq_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    settings = _test_settings()
+    recreate_database(settings)
+    migrate(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def imported_map(settings):
+    """The bundled map, imported once per run and committed (the import is its own transaction)."""
+    from geo.osm.importer import load_map
+
+    return load_map(BUNDLED_MAP, settings.libpq_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(settings.async_database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield conn
+        await outer.rollback()
+
+
+@pytest.fixture
+async def session(connection) -> AsyncIterator[AsyncSession]:
+    """A session whose commits are savepoints inside the test's transaction, rolled back at the end."""
+    async with AsyncSession(bind=connection, expire_on_commit=False,
+                            join_transaction_mode="create_savepoint") as session:
+        yield session
+
+
+@pytest.fixture
+async def redis(settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def app(settings, session, redis):
+    app = create_app(settings)
+
+    async def test_session():
+        yield session
+        await session.flush()
+
+    app.dependency_overrides[get_session] = test_session
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def auth(session, settings):
+    """`await auth(Role.dispatcher)` gives the headers of a fresh account with that role."""
+
+    async def headers(role, **kwargs) -> dict[str, str]:
+        _, token = await make_user_with_token(session, settings, role=role, **kwargs)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers

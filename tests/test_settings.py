@@ -1,0 +1,29 @@
+import pytest
+from pydantic import ValidationError
+
+from dispatch.config import DEV_SECRET, Environment, Settings
+
+
+def test_production_refuses_the_default_secret():
+    with pytest.raises(ValidationError, match="development default"):
+        Settings(env=Environment.production, secret_key=DEV_SECRET)
+
+
+def test_production_refuses_a_short_secret():
+    with pytest.raises(ValidationError, match="at least 32"):
+        Settings(env=Environment.production, secret_key="short")
+
+
+def test_dev_accepts_the_default_secret_and_production_a_real_one():
+    assert Settings(env=Environment.dev).secret_key == DEV_SECRET
+    assert Settings(env=Environment.production, secret_key="x" * 40).is_dev is False
+
+
+def test_settings_come_from_prefixed_environment_variables(monkeypatch):
+    monkeypatch.setenv("DISPATCH_DATABASE_URL", "postgresql://u:p@db.example:6543/cad")
+    monkeypatch.setenv("DISPATCH_REDIS_URL", "redis://cache:6380/2")
+    settings = Settings()
+    assert settings.async_database_url == "postgresql+asyncpg://u:p@db.example:6543/cad"
+    assert settings.libpq_url == "postgresql://u:p@db.example:6543/cad"
+    assert settings.redis_url == "redis://cache:6380/2"
+    assert settings.database_name == "cad"
