@@ -71,6 +71,7 @@ def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) 
     console.print(f"{len(tokens['units'])} unit devices have tokens too: {TOKENS_FILE}")
     console.print(f"\n[bold]Dispatch is starting at {base_url}[/]\n"
                   f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
-                  f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' {base_url}/api/units\n"
+                  f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' "
+                  f"{base_url}/api/units\n"
                   "Ctrl-C stops it.  Map data © OpenStreetMap contributors (ODbL).\n")
     return tokens

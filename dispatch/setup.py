@@ -7,7 +7,14 @@ import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
 from geoalchemy2 import alembic_helpers
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from dispatch.config import Settings
 

@@ -2,8 +2,8 @@
 transaction, and a Redis database flushed before each test."""
 
 import os
-from urllib.parse import urlsplit
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest

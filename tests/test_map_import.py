@@ -57,7 +57,8 @@ def test_largest_strongly_connected_component_holds_95_percent(settings, importe
 def test_road_edges_have_lengths_speeds_and_times(settings, imported_map):
     with psycopg.connect(settings.libpq_url) as conn:
         bad = conn.execute("""SELECT count(*) FROM road_edges
-                              WHERE length_m <= 0 OR speed_kph <= 0 OR abs(travel_s - length_m / (speed_kph / 3.6)) > 0.01
+                              WHERE length_m <= 0 OR speed_kph <= 0
+                                 OR abs(travel_s - length_m / (speed_kph / 3.6)) > 0.01
                               """).fetchone()[0]
         drift = conn.execute("SELECT max(abs(length_m - ST_Length(geom::geography)) / ST_Length(geom::geography)) "
                              "FROM road_edges").fetchone()[0]

@@ -183,7 +183,7 @@ class _Collector:
             step = 1 if scheme == "all" else 2 if scheme in ("odd", "even") else None
             if step is None or len(tagged) < 2:
                 continue
-            for (i0, t0), (i1, t1) in zip(tagged, tagged[1:]):
+            for (i0, t0), (i1, t1) in zip(tagged, tagged[1:], strict=False):
                 n0, n1 = int(t0["addr:housenumber"]), int(t1["addr:housenumber"])
                 if abs(n1 - n0) <= step or abs(n1 - n0) > 400:
                     continue

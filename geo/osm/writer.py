@@ -96,7 +96,8 @@ def write_streets(cur: psycopg.Cursor, data: MapData) -> int:
 
 def write_road_graph(cur: psycopg.Cursor, graph: RoadGraph) -> tuple[int, int]:
     nodes = _copy(cur, "COPY road_nodes (id, osm_node_id, geom) FROM STDIN",
-                  ((i, ref, _pt(*xy)) for i, (ref, xy) in enumerate(zip(graph.node_osm_ids, graph.node_coords))))
+                  ((i, ref, _pt(*xy))
+                   for i, (ref, xy) in enumerate(zip(graph.node_osm_ids, graph.node_coords, strict=True))))
     edges = _copy(cur, "COPY road_edges (id, source, target, osm_way_id, highway, name, length_m, speed_kph, "
                        "travel_s, geom) FROM STDIN",
                   ((i, a, b, way, hw, name, length, speed, travel, _line(coords))
