@@ -12,6 +12,8 @@ from dispatch.auth.routes import router as auth_router
 from dispatch.config import Settings, get_settings
 from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.errors import install_error_handlers
+from dispatch.geocoding.routes import router as geocoding_router
+from dispatch.geocoding.service import GeocoderHolder
 from dispatch.health.routes import router as health_router
 from dispatch.units.routes import router as units_router
 
@@ -33,9 +35,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
                                                    socket_connect_timeout=2)
+        app.state.geocoder = GeocoderHolder(settings.libpq_url, app.state.engine)
+        await app.state.geocoder.start()
         try:
             yield
         finally:
+            await app.state.geocoder.stop()
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
@@ -46,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(units_router)
+    app.include_router(geocoding_router)
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

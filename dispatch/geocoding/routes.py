@@ -1,0 +1,60 @@
+"""Forward and reverse geocoding for call-takers and dispatchers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from dispatch.auth.deps import require_role
+from dispatch.auth.models import Role
+from dispatch.auth.service import Principal
+
+router = APIRouter(prefix="/api", tags=["geocoding"])
+Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher))]
+Match = str
+
+
+class CandidateOut(BaseModel):
+    match: Match
+    lat: float
+    lon: float
+    label: str
+    confidence: float
+    municipality: str | None
+
+
+class GeocodeOut(BaseModel):
+    q: str
+    match: Match
+    lat: float | None
+    lon: float | None
+    label: str | None
+    confidence: float
+    municipality: str | None
+    in_service_area: bool | None
+    candidates: list[CandidateOut]
+
+
+class ReverseOut(BaseModel):
+    lat: float
+    lon: float
+    match: str
+    label: str | None
+    distance_m: float | None
+    municipality: str | None
+    in_service_area: bool
+
+
+@router.get("/geocode", response_model=GeocodeOut,
+            summary="Ranked candidates for what a caller said (address, street, intersection, place, coordinates)")
+async def geocode(request: Request, _: Floor,
+                  q: Annotated[str, Query(min_length=1, max_length=300, description="What the caller said")],
+                  limit: Annotated[int, Query(ge=1, le=20)] = 5) -> dict:
+    return request.app.state.geocoder.geocoder.geocode(q, limit).to_dict()
+
+
+@router.get("/reverse", response_model=ReverseOut, summary="The nearest address, else street and municipality")
+async def reverse(request: Request, _: Floor,
+                  lat: Annotated[float, Query(ge=-90, le=90)],
+                  lon: Annotated[float, Query(ge=-180, le=180)]) -> dict:
+    return request.app.state.geocoder.geocoder.reverse(lat, lon).to_dict()

@@ -1,0 +1,208 @@
+"""The geocoder's in-memory index, built from the imported map in PostgreSQL.
+
+Geometry is kept in a local metric projection (metres east/north of the map's centre) so that distances,
+intersections and interpolation are plain planar shapely operations; results are projected back.
+"""
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import psycopg
+import shapely
+from shapely.geometry.base import BaseGeometry
+from shapely.prepared import prep
+
+from geo.geocoder.normalize import expand_numbers, fold, name_key, words
+
+EARTH_M_PER_DEG_LAT = 110_574.0
+# Settlements that callers give instead of their municipality ("Malbun" for Triesenberg). Field names
+# (place=locality) are left out: too many of them are also words of street names.
+LOCALITY_KINDS = ("village", "hamlet", "suburb", "town")
+
+
+@dataclass
+class Projection:
+    lon0: float
+    lat0: float
+
+    @property
+    def kx(self) -> float:
+        return 111_320.0 * math.cos(math.radians(self.lat0))
+
+    def to_xy(self, lon, lat):
+        return (np.asarray(lon) - self.lon0) * self.kx, (np.asarray(lat) - self.lat0) * EARTH_M_PER_DEG_LAT
+
+    def to_lonlat(self, x: float, y: float) -> tuple[float, float]:
+        return self.lon0 + x / self.kx, self.lat0 + y / EARTH_M_PER_DEG_LAT
+
+    def geometry(self, geoms):
+        return shapely.transform(geoms, lambda c: np.column_stack(self.to_xy(c[:, 0], c[:, 1])))
+
+
+@dataclass
+class StreetEntity:
+    """A named street (or addr:place) in one municipality, with its house numbers."""
+
+    id: int
+    name: str
+    key: str
+    municipality: str | None
+    line: BaseGeometry | None = None
+    numbers: dict[str, tuple[float, float]] = field(default_factory=dict)
+    postcodes: set[str] = field(default_factory=set)
+
+    @property
+    def length_m(self) -> float:
+        return self.line.length if self.line is not None else 0.0
+
+    def anchor(self) -> tuple[float, float]:
+        """A point on the street: the one nearest its middle (or the middle of its addresses)."""
+        if self.line is not None:
+            p = self.line.interpolate(self.line.project(self.line.centroid))
+            return p.x, p.y
+        xs, ys = zip(*self.numbers.values(), strict=True)
+        return float(np.mean(xs)), float(np.mean(ys))
+
+
+@dataclass
+class PlaceEntity:
+    id: int
+    name: str
+    key: str
+    spaced: str  # folded words with spaces, for token-set matching
+    kind: str
+    category: str
+    municipality: str | None
+    x: float
+    y: float
+
+
+@dataclass
+class GeocoderIndex:
+    projection: Projection
+    streets: list[StreetEntity]
+    street_keys: list[str]  # distinct keys, parallel to street_groups
+    street_groups: list[list[int]]
+    places: list[PlaceEntity]
+    place_keys: list[str]
+    place_spaced: list[str]
+    place_vocab: list[str]  # every word of a place name once, for word-level partial matching
+    vocab_places: list[set[int]]  # parallel: the places whose name has that word
+    municipalities: dict[str, str]  # key -> name, for municipalities and localities in them
+    municipality_names: set[str]
+    municipality_shapes: dict[str, BaseGeometry]
+    postcodes: dict[str, set[str]]  # postcode -> municipalities where it is used
+    service_area: BaseGeometry
+    address_points: np.ndarray  # shapely points in metres, for reverse geocoding
+    address_labels: list[tuple[str, str | None]]  # (label, municipality)
+    address_tree: shapely.STRtree
+    street_tree: shapely.STRtree
+    street_tree_ids: list[int]
+    map_id: int | None
+    build_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._service_area = prep(self.service_area)
+
+    def in_service_area(self, x: float, y: float) -> bool:
+        return self._service_area.contains(shapely.Point(x, y))
+
+
+def _rows(conn: psycopg.Connection, sql: str) -> list[tuple]:
+    return conn.execute(sql).fetchall()
+
+
+def build_index(libpq_url: str) -> GeocoderIndex:
+    started = time.perf_counter()
+    with psycopg.connect(libpq_url, connect_timeout=5) as conn:
+        map_id = conn.execute("SELECT max(id) FROM map_imports").fetchone()[0]
+        munis = _rows(conn, "SELECT name, ST_AsBinary(geom) FROM municipalities ORDER BY name")
+        streets = _rows(conn, "SELECT name, municipality, ST_AsBinary(geom::geometry) FROM streets ORDER BY id")
+        addresses = _rows(conn, """SELECT coalesce(street, place), housenumber, postcode, municipality,
+                                          ST_X(location::geometry), ST_Y(location::geometry), street IS NULL
+                                   FROM addresses ORDER BY id""")
+        places = _rows(conn, """SELECT name, kind, category, municipality, ST_X(location::geometry),
+                                       ST_Y(location::geometry), tags FROM places ORDER BY id""")
+    if not munis or not streets:
+        raise LookupError("the map is not imported: run `dispatch load-map`")
+
+    muni_geoms = shapely.from_wkb([m[1] for m in munis])
+    c = shapely.union_all(muni_geoms).centroid
+    proj = Projection(c.x, c.y)
+    muni_shapes = dict(zip([m[0] for m in munis], proj.geometry(muni_geoms), strict=True))
+
+    entities: list[StreetEntity] = []
+    by_name: dict[tuple[str, str | None], StreetEntity] = {}
+    lines = proj.geometry(shapely.from_wkb([s[2] for s in streets]))
+    for (name, municipality, _), line in zip(streets, lines, strict=True):
+        entity = StreetEntity(len(entities), name, name_key(name), municipality, line)
+        entities.append(entity)
+        by_name[(entity.key, municipality)] = entity
+
+    postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    ax, ay = proj.to_xy([a[4] for a in addresses], [a[5] for a in addresses])
+    labels = []
+    for (street, number, postcode, municipality, _, _, is_place), x, y in zip(addresses, ax, ay, strict=True):
+        labels.append((_address_label(street, number, postcode, municipality), municipality))
+        if postcode:
+            postcodes[postcode][municipality] += 1
+        if not street:
+            continue
+        entity = by_name.get((name_key(street), municipality))
+        if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
+            entity = StreetEntity(len(entities), street, name_key(street), municipality)
+            entities.append(entity)
+            by_name[(entity.key, municipality)] = entity
+        for key in expand_numbers(number):
+            entity.numbers.setdefault(key, (float(x), float(y)))
+        if postcode:
+            entity.postcodes.add(postcode)
+
+    groups: dict[str, list[int]] = defaultdict(list)
+    for entity in entities:
+        groups[entity.key].append(entity.id)
+
+    muni_keys = {name_key(name): name for name in muni_shapes}
+    place_entities: list[PlaceEntity] = []
+    px, py = proj.to_xy([p[4] for p in places], [p[5] for p in places])
+    for (name, kind, category, municipality, _, _, tags), x, y in zip(places, px, py, strict=True):
+        names = [name] + [tags[k] for k in ("alt_name", "short_name", "official_name", "old_name") if tags.get(k)]
+        for alias in names:
+            ws = words(alias)
+            place_entities.append(PlaceEntity(len(place_entities), name, "".join(ws), " ".join(ws), kind, category,
+                                              municipality, float(x), float(y)))
+        if category == "place" and kind in LOCALITY_KINDS and municipality:
+            muni_keys.setdefault(name_key(name), municipality)
+
+    vocab: dict[str, set[int]] = defaultdict(set)
+    for place in place_entities:
+        for word in place.spaced.split():
+            vocab[word].add(place.id)
+    street_lines = [e for e in entities if e.line is not None]
+    points = shapely.points(np.column_stack([ax, ay]))
+    index = GeocoderIndex(
+        projection=proj, streets=entities, street_keys=list(groups), street_groups=list(groups.values()),
+        places=place_entities, place_keys=[p.key for p in place_entities],
+        place_spaced=[p.spaced for p in place_entities], place_vocab=list(vocab), vocab_places=list(vocab.values()),
+        municipalities=muni_keys,
+        municipality_names=set(muni_shapes), municipality_shapes=muni_shapes,
+        postcodes={code: {m for m, n in ms.items() if m and n >= 0.1 * sum(ms.values())}
+                   for code, ms in postcodes.items()},
+        service_area=shapely.union_all(list(muni_shapes.values())),
+        address_points=points, address_labels=labels, address_tree=shapely.STRtree(points),
+        street_tree=shapely.STRtree([e.line for e in street_lines]), street_tree_ids=[e.id for e in street_lines],
+        map_id=map_id,
+    )
+    index.build_s = time.perf_counter() - started
+    return index
+
+
+def _address_label(street: str | None, number: str, postcode: str | None, municipality: str | None) -> str:
+    place = " ".join(p for p in (postcode, municipality) if p)
+    return f"{street or ''} {number}".strip() + (f", {place}" if place else "")
+
+
+__all__ = ["GeocoderIndex", "PlaceEntity", "Projection", "StreetEntity", "build_index", "fold"]

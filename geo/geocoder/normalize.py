@@ -1,0 +1,76 @@
+"""Text normalisation shared by the index and the queries, so both sides fold the same way.
+
+German street names reach a call-taker in many spellings: "Bündaweg", "Bundaweg", "Buendaweg",
+"Landstrasse", "Landstraße", "Landstr.", "Land Strasse". Folding maps all of them onto one key.
+"""
+
+import re
+import unicodedata
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+# Transliterations of umlauts, applied after accents are stripped so "ü" and "ue" meet as "u".
+_TRANSLIT = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+_ABBREVIATIONS = {"str": "strasse", "strase": "strasse", "st": "sankt", "hl": "heilig", "pl": "platz"}
+_GLUE_SUFFIXES = ("strasse", "gasse", "weg", "platz")
+HOUSE_NUMBER = re.compile(r"^(\d{1,4})\s*([a-z])?$")
+
+
+def clean(text: str) -> str:
+    """Drops control characters and surplus white space; keeps everything else as typed."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, ß → ss, umlauts and their transliterations alike, words split on punctuation."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _NON_WORD.sub(" ", text)
+    for a, b in _TRANSLIT:
+        text = text.replace(a, b)
+    return text.strip()
+
+
+def words(text: str) -> list[str]:
+    """Folded words with abbreviations expanded ("Landstr." → "landstrasse", "St." → "sankt")."""
+    out = []
+    for word in fold(text).split():
+        if word in _ABBREVIATIONS:
+            out.append(_ABBREVIATIONS[word])
+        elif word.endswith("str") and len(word) > 4:
+            out.append(word[:-3] + "strasse")
+        else:
+            out.append(word)
+    return out
+
+
+def name_key(text: str | list[str]) -> str:
+    """The comparison key of a name: its folded words glued, so "Land Strasse" meets "Landstrasse"."""
+    ws = words(text) if isinstance(text, str) else text
+    return "".join(ws)
+
+
+def number_key(text: str) -> str | None:
+    """"12", "12a", "12 A" → "12", "12a"; anything else → None."""
+    match = HOUSE_NUMBER.match(fold(text).replace(" ", "") if text else "")
+    if not match:
+        return None
+    return match.group(1).lstrip("0") + (match.group(2) or "") or None
+
+
+def expand_numbers(raw: str) -> list[str]:
+    """Numbers an address carries: "36;38" → both; "2-4" → 2 and 4 (the ends of a range); "12a" → "12a"."""
+    keys = []
+    for part in re.split(r"[;,]", raw):
+        ends = part.split("-")
+        if len(ends) == 2 and ends[0].strip().isdigit() and ends[1].strip().isdigit():
+            keys += [ends[0].strip().lstrip("0"), ends[1].strip().lstrip("0")]
+        else:
+            key = number_key(part)
+            if key:
+                keys.append(key)
+    return keys
+
+
+def is_glue_suffix(word: str) -> bool:
+    return word in _GLUE_SUFFIXES

@@ -1,0 +1,120 @@
+"""Reading a query: which words name the street or place, which the number, the postcode, the municipality.
+
+A query is read in every plausible way (with and without a trailing or leading municipality), and the
+search keeps the reading whose best candidate is strongest. No reading is preferred by position alone:
+"Vaduzer Strasse" must stay a street even though "Vaduzer" looks like "Vaduz".
+"""
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from geo.geocoder.normalize import fold, number_key, words
+
+STOP_WORDS = {"in", "im", "bei", "near", "at", "nr", "no", "nummer", "number", "hausnummer", "the"}
+KEEP_IN_NAME = {"im", "in"}  # "Im Bretscha" is a street name: keep these inside a name, drop them at its edges
+MUNICIPALITY_MIN_SCORE = 88
+_INTERSECTION_PREFIX = re.compile(
+    r"^\s*(corner\s+of|intersection\s+of|junction\s+of|ecke|kreuzung|einmündung|einmuendung)\s+(.*)$",
+    re.IGNORECASE)
+_INTERSECTION_SEPARATORS = (
+    re.compile(r"\s*/\s*"), re.compile(r"\s*&\s*"), re.compile(r"\s+(?:and|und|an der|x)\s+", re.IGNORECASE),
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    name_words: tuple[str, ...]
+    number: str | None
+    postcode: str | None
+    municipality: str | None  # a municipality name, from a municipality or settlement word or the postcode
+
+
+def _numbers(tokens: list[str], postcodes: set[str]) -> tuple[list[str], str | None, str | None]:
+    """Takes the house number and postcode out of the folded tokens."""
+    rest: list[str] = []
+    number = postcode = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token in postcodes and postcode is None:
+            postcode = token
+        elif token.isdigit() and number is None and len(token) <= 4:
+            # "12 a": a single letter right after a number belongs to it
+            if i + 1 < len(tokens) and len(tokens[i + 1]) == 1 and tokens[i + 1].isalpha():
+                token += tokens[i + 1]
+                i += 1
+            number = number_key(token)
+        elif number is None and number_key(token) and any(ch.isdigit() for ch in token):
+            number = number_key(token)
+        else:
+            rest.append(token)
+        i += 1
+    return rest, number, postcode
+
+
+def _trim(name: list[str]) -> tuple[str, ...]:
+    while name and name[0] in STOP_WORDS - KEEP_IN_NAME:
+        name = name[1:]
+    while name and name[-1] in STOP_WORDS:
+        name = name[:-1]
+    return tuple(name)
+
+
+def _municipality(span: list[str], municipalities: dict[str, str]) -> str | None:
+    key = "".join(span)
+    if key in municipalities:
+        return municipalities[key]
+    if len(key) < 5:
+        return None
+    best, score = None, 0.0
+    for candidate, name in municipalities.items():
+        s = fuzz.ratio(key, candidate)
+        if s > score:
+            best, score = name, s
+    return best if score >= MUNICIPALITY_MIN_SCORE else None
+
+
+def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set[str]]) -> list[Reading]:
+    tokens = words(text)
+    rest, number, postcode = _numbers(tokens, set(postcodes))
+    by_postcode = next(iter(postcodes[postcode])) if postcode and len(postcodes[postcode]) == 1 else None
+    out = [Reading(_trim(rest), number, postcode, by_postcode)]
+    for size in (1, 2):
+        if len(rest) <= size:
+            continue
+        for span, remainder in ((rest[-size:], rest[:-size]), (rest[:size], rest[size:])):
+            municipality = _municipality(span, municipalities)
+            if municipality:
+                out.append(Reading(_trim(remainder), number, postcode, municipality))
+    seen, unique = set(), []
+    for r in out:
+        if r.name_words and r not in seen:
+            seen.add(r)
+            unique.append(r)
+    return unique
+
+
+def intersection_parts(text: str) -> list[tuple[str, str, str | None]]:
+    """Possible (street A, street B, trailing place) splits of an intersection query; [] if it is not one."""
+    tail = None
+    body = text
+    if "," in text:
+        body, tail = text.rsplit(",", 1)
+        tail = tail.strip() or None
+    prefixed = _INTERSECTION_PREFIX.match(body)
+    if prefixed:
+        body = prefixed.group(2)
+    for separator in _INTERSECTION_SEPARATORS:
+        parts = separator.split(body, maxsplit=1)
+        if len(parts) == 2 and parts[0].strip() and parts[1].strip():
+            return [(parts[0], parts[1], tail)]
+    if prefixed:  # "Ecke Landstrasse Zollstrasse": try every split of the words
+        ws = body.split()
+        return [(" ".join(ws[:i]), " ".join(ws[i:]), tail) for i in range(1, len(ws))]
+    return []
+
+
+def has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in fold(text))

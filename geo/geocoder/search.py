@@ -1,0 +1,289 @@
+"""The geocoder: from what a caller says to a point, with a confidence that means what it says.
+
+Every reading of the query yields candidates (addresses, interpolated numbers, streets, intersections,
+places) with a text score and their own confidence. The answer is the strongest candidate; its confidence is
+then capped by how close the strongest candidate elsewhere comes, so that two near-equal answers in
+different places are never reported as sure.
+"""
+
+import re
+
+import shapely
+from rapidfuzz import fuzz, process
+from shapely import ops
+
+from geo.geocoder.coords import parse_coordinates
+from geo.geocoder.index import GeocoderIndex, StreetEntity
+from geo.geocoder.normalize import clean, name_key, words
+from geo.geocoder.query import Reading, _municipality, has_letters, intersection_parts, readings
+from geo.geocoder.result import Candidate, GeocodeResult, ReverseResult
+
+MAX_QUERY = 300
+SAME_PLACE_M = 50.0
+# What callers call a place by its kind, in German and English.
+CATEGORY_WORDS = {
+    "hospital": "hospital", "spital": "hospital", "krankenhaus": "hospital", "landesspital": "hospital",
+    "feuerwehr": "fire_station", "feuerwehrdepot": "fire_station", "firestation": "fire_station",
+    "polizei": "police", "police": "police", "polizeistation": "police", "policestation": "police",
+    "kirche": "place_of_worship", "church": "place_of_worship", "kapelle": "place_of_worship",
+    "chapel": "place_of_worship", "rathaus": "townhall", "townhall": "townhall", "gemeindehaus": "townhall",
+    "gemeindeverwaltung": "townhall", "schule": "school", "school": "school", "primarschule": "school",
+    "post": "post_office", "postoffice": "post_office", "bank": "bank", "apotheke": "pharmacy",
+    "pharmacy": "pharmacy", "hotel": "hotel", "museum": "museum", "bahnhof": "station",
+}
+TWO_WORD_CATEGORIES = {("fire", "station"): "firestation", ("police", "station"): "policestation",
+                       ("town", "hall"): "townhall", ("post", "office"): "postoffice"}
+
+
+def text_confidence(score: float, exact: bool) -> float:
+    """How sure a name match is by its spelling alone: exact after folding, or a fuzzy score."""
+    return 0.97 if exact else max(0.0, min(0.85, (score - 60.0) / 40.0))
+
+
+class Geocoder:
+    def __init__(self, index: GeocoderIndex) -> None:
+        self.ix = index
+
+    # --- forward -------------------------------------------------------------------------------------
+    def geocode(self, q: str, limit: int = 5) -> GeocodeResult:
+        text = clean(q)[:MAX_QUERY]
+        result = GeocodeResult(q=text)
+        if not has_letters(text) and not re.search(r"\d", text):
+            return result
+        parsed = parse_coordinates(text)
+        if parsed:
+            return self._coordinates(result, *parsed)
+        if not has_letters(text):
+            return result
+        found: list[Candidate] = []
+        for a, b, tail in intersection_parts(text):
+            found += self._intersections(a, b, tail)
+        for reading in readings(text, self.ix.municipalities, self.ix.postcodes):
+            found += self._streets(reading)
+            found += self._places(reading)
+        return self._decide(result, found, limit)
+
+    def _point(self, match, x, y, label, confidence, municipality, rank, ref) -> Candidate:
+        lon, lat = self.ix.projection.to_lonlat(x, y)
+        return Candidate(match, lat, lon, label, confidence, municipality, x, y, rank, ref)
+
+    def _street_hits(self, key: str, limit: int, cutoff: float) -> list[tuple[StreetEntity, float]]:
+        if len(key) < 3:
+            return []
+        hits = process.extract(key, self.ix.street_keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+        return [(self.ix.streets[i], score) for _, score, g in hits for i in self.ix.street_groups[g]]
+
+    def _streets(self, r: Reading) -> list[Candidate]:
+        out = []
+        for street, score in self._street_hits("".join(r.name_words), limit=6, cutoff=75):
+            conf = text_confidence(score, score == 100)
+            rank = score + _municipality_bonus(r.municipality, street.municipality)
+            if r.municipality and street.municipality != r.municipality:
+                conf *= 0.6
+            where = f", {street.municipality}" if street.municipality else ""
+            if r.number:
+                located = _locate_number(street, r.number)
+                if located:
+                    kind, x, y, number_conf = located
+                    label = f"{street.name} {r.number}{where}"
+                    out.append(self._point(kind, x, y, label, min(conf, number_conf), street.municipality,
+                                           rank + (6 if kind == "address" else 3), street.key))
+                    continue
+                conf, rank = min(conf, 0.55), rank - 4  # the number is not on this street: the street at most
+            x, y = street.anchor()
+            conf = conf * 0.95 if not r.number else conf
+            out.append(self._point("street", x, y, f"{street.name}{where}", conf, street.municipality, rank,
+                                   street.key))
+        return out
+
+    def _places(self, r: Reading) -> list[Candidate]:
+        ws = list(r.name_words)
+        key = "".join(ws)
+        scored: dict[int, tuple[float, float, float]] = {}  # place index -> (rank, confidence, score)
+        for _, score, i in process.extract(key, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=80, limit=8):
+            scored[i] = (score, text_confidence(score, score == 100) * (0.98 if score == 100 else 1.0), score)
+        for i, score in self._places_named_in_part(ws).items():
+            if i not in scored:
+                scored[i] = (score - 8, 0.75 * score / 100, score)  # the query names part of the place's name
+        out = []
+        unexplained = 6 if r.number else 0  # a place leaves the house number of the query unexplained
+        for i, (rank, conf, _) in scored.items():
+            place = self.ix.places[i]
+            rank -= unexplained
+            if r.municipality and place.municipality != r.municipality:
+                conf *= 0.6
+            out.append(self._place_candidate(place, conf, rank + _municipality_bonus(r.municipality,
+                                                                                      place.municipality)))
+        return out + self._category_places(ws, r.municipality)
+
+    def _places_named_in_part(self, ws: list[str]) -> dict[int, float]:
+        """Places whose name holds every word of the query (each word spelt nearly right): "Landesspital"
+        names "Liechtensteinisches Landesspital", but "Landstrasse Vaduz" does not name the place "Vaduz"."""
+        if not ws or sum(map(len, ws)) < 4:
+            return {}
+        common: dict[int, float] | None = None
+        for word in ws:
+            hits = process.extract(word, self.ix.place_vocab, scorer=fuzz.ratio, score_cutoff=85, limit=10)
+            places: dict[int, float] = {}
+            for _, score, v in hits:
+                for i in self.ix.vocab_places[v]:
+                    places[i] = max(places.get(i, 0.0), score)
+            common = places if common is None else {i: min(s, places[i]) for i, s in common.items() if i in places}
+            if not common:
+                return {}
+        return common
+
+    def _category_places(self, ws: list[str], municipality: str | None) -> list[Candidate]:
+        glued = [TWO_WORD_CATEGORIES.get(pair) for pair in zip(ws, ws[1:], strict=False)]
+        kinds = {CATEGORY_WORDS[w] for w in ws + [g for g in glued if g] if w in CATEGORY_WORDS}
+        leftover = [w for w in ws if w not in CATEGORY_WORDS and not any(w in pair for pair in TWO_WORD_CATEGORIES)]
+        if len(kinds) != 1 or leftover:
+            return []
+        kind = kinds.pop()
+        places = [p for p in self.ix.places if p.kind == kind and (municipality is None or p.municipality ==
+                                                                    municipality)]
+        clusters = _clusters([(p.x, p.y) for p in places])
+        conf = 0.9 if len(clusters) == 1 else 0.7
+        return [self._place_candidate(places[members[0]], conf, 92 + (8 if municipality else 0))
+                for members in clusters]
+
+    def _place_candidate(self, place, conf: float, rank: float) -> Candidate:
+        label = place.name + (f", {place.municipality}" if place.municipality else "")
+        return self._point("poi", place.x, place.y, label, conf, place.municipality, rank, ("place", place.name))
+
+    def _intersections(self, a: str, b: str, tail: str | None) -> list[Candidate]:
+        municipality = _municipality(words(tail), self.ix.municipalities) if tail else None
+        out = []
+        hits_a = self._street_hits(name_key(a), limit=4, cutoff=80)
+        hits_b = self._street_hits(name_key(b), limit=4, cutoff=80)
+        for sa, score_a in hits_a:
+            for sb, score_b in hits_b:
+                if sa.key == sb.key or sa.line is None or sb.line is None or sa.line.distance(sb.line) > 25:
+                    continue
+                meeting = sa.line.intersection(sb.line)
+                points = shapely.get_coordinates(meeting).tolist() if not meeting.is_empty else [
+                    tuple(((p1.x + p2.x) / 2, (p1.y + p2.y) / 2)
+                          for p1, p2 in [ops.nearest_points(sa.line, sb.line)])[0]]
+                score = min(score_a, score_b)
+                conf = text_confidence(score, score_a == 100 and score_b == 100)
+                if municipality and municipality not in (sa.municipality, sb.municipality):
+                    conf *= 0.6
+                where = sa.municipality or sb.municipality
+                for members in _clusters(points):
+                    x, y = points[members[0]]
+                    label = f"{sa.name} / {sb.name}" + (f", {where}" if where else "")
+                    rank = score + 6 + _municipality_bonus(municipality, where)
+                    out.append(self._point("intersection", x, y, label, conf, where, rank, (sa.key, sb.key)))
+        return out
+
+    def _coordinates(self, result: GeocodeResult, lat: float, lon: float, order_known: bool) -> GeocodeResult:
+        x, y = self.ix.projection.to_xy(lon, lat)
+        inside = self.ix.in_service_area(float(x), float(y))
+        confidence = 0.99
+        if not inside and not order_known:  # "9.52, 47.14": longitude first, a common slip
+            sx, sy = self.ix.projection.to_xy(lat, lon)
+            if self.ix.in_service_area(float(sx), float(sy)):
+                lat, lon, inside, confidence = lon, lat, True, 0.8
+        label = f"{lat:.5f}, {lon:.5f}" + ("" if inside else " (outside the service area)")
+        municipality = self.reverse(lat, lon).municipality if inside else None
+        candidate = Candidate("coordinates", lat, lon, label, confidence, municipality)
+        result.match, result.lat, result.lon, result.label = "coordinates", lat, lon, label
+        result.confidence, result.municipality, result.in_service_area = confidence, municipality, inside
+        result.candidates = [candidate]
+        return result
+
+    def _decide(self, result: GeocodeResult, found: list[Candidate], limit: int) -> GeocodeResult:
+        found.sort(key=lambda c: (-c.rank, -c.confidence, c.label))
+        distinct: list[Candidate] = []
+        for c in found:  # one candidate per place: the same street found by two readings counts once
+            if not any(_near(c, d) and (c.match == d.match or c.ref == d.ref) for d in distinct):
+                distinct.append(c)
+        if not distinct:
+            return result
+        best = distinct[0]
+        rivals = [c for c in distinct[1:] if not _near(c, best)]
+        if rivals:
+            gap = best.rank - rivals[0].rank
+            cap = 0.6 if gap < 3 else 0.8 if gap < 8 else 0.88 if gap < 15 else 1.0
+            best.confidence = min(best.confidence, cap)
+        if best.match in ("address", "interpolated", "street") and any(
+                c.ref == best.ref and c.municipality != best.municipality and c.rank >= best.rank - 12
+                for c in rivals):
+            best.confidence = min(best.confidence, 0.85)  # the same street name elsewhere, none named
+        best.confidence = round(best.confidence, 3)
+        result.candidates = distinct[:limit]
+        if best.confidence < 0.3:
+            return result
+        result.match, result.lat, result.lon, result.label = best.match, best.lat, best.lon, best.label
+        result.confidence, result.municipality = best.confidence, best.municipality
+        result.in_service_area = self.ix.in_service_area(best.x, best.y)
+        return result
+
+    # --- reverse -------------------------------------------------------------------------------------
+    def reverse(self, lat: float, lon: float) -> ReverseResult:
+        x, y = (float(v) for v in self.ix.projection.to_xy(lon, lat))
+        point = shapely.Point(x, y)
+        inside = self.ix.in_service_area(x, y)
+        municipality = next((name for name, shape in self.ix.municipality_shapes.items()
+                             if shape.contains(point)), None)
+        found = self.ix.address_tree.query_nearest(point, max_distance=60, return_distance=True)
+        if len(found[0]):
+            i, distance = int(found[0][0]), float(found[1][0])
+            label, address_municipality = self.ix.address_labels[i]
+            return ReverseResult(lat, lon, "address", label, distance, address_municipality or municipality, inside)
+        found = self.ix.street_tree.query_nearest(point, max_distance=150, return_distance=True)
+        if len(found[0]):
+            street = self.ix.streets[self.ix.street_tree_ids[int(found[0][0])]]
+            label = street.name + (f", {street.municipality}" if street.municipality else "")
+            return ReverseResult(lat, lon, "street", label, float(found[1][0]), street.municipality or municipality,
+                                 inside)
+        if municipality:
+            return ReverseResult(lat, lon, "municipality", municipality, None, municipality, inside)
+        return ReverseResult(lat, lon, "none", None, None, None, inside)
+
+
+def _municipality_bonus(given: str | None, actual: str | None) -> float:
+    if given is None:
+        return 0.0
+    return 8.0 if given == actual else -12.0
+
+
+def _near(a: Candidate, b: Candidate) -> bool:
+    return (a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= SAME_PLACE_M ** 2
+
+
+def _clusters(points: list[tuple[float, float]]) -> list[list[int]]:
+    """Groups points closer than SAME_PLACE_M to a group's first point; returns member indices."""
+    groups: list[list[int]] = []
+    for i, (x, y) in enumerate(points):
+        for g in groups:
+            gx, gy = points[g[0]]
+            if (x - gx) ** 2 + (y - gy) ** 2 <= SAME_PLACE_M ** 2:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
+def _locate_number(street: StreetEntity, number: str) -> tuple[str, float, float, float] | None:
+    """The point of a house number: exact, else interpolated between neighbours (same side first)."""
+    if number in street.numbers:
+        x, y = street.numbers[number]
+        return "address", x, y, 0.97
+    digits = int(re.match(r"\d+", number).group())
+    if str(digits) in street.numbers:  # "12b" where only "12" is mapped: the same building group
+        x, y = street.numbers[str(digits)]
+        return "interpolated", x, y, 0.85
+    known = sorted((int(k), xy) for k, xy in street.numbers.items() if k.isdigit())
+    for same_side, ceiling in ((True, 0.8), (False, 0.6)):
+        side = [(n, xy) for n, xy in known if not same_side or n % 2 == digits % 2]
+        lower = [(n, xy) for n, xy in side if n < digits]
+        upper = [(n, xy) for n, xy in side if n > digits]
+        if lower and upper:
+            (n0, (x0, y0)), (n1, (x1, y1)) = lower[-1], upper[0]
+            t = (digits - n0) / (n1 - n0)
+            gap = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
+            conf = ceiling if gap <= 120 else ceiling - 0.15 if gap <= 300 else ceiling - 0.3
+            return "interpolated", x0 + t * (x1 - x0), y0 + t * (y1 - y0), conf
+    return None
