@@ -122,7 +122,7 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         munis = _rows(conn, "SELECT name, ST_AsBinary(geom) FROM municipalities ORDER BY name")
         streets = _rows(conn, "SELECT name, municipality, ST_AsBinary(geom::geometry) FROM streets ORDER BY id")
         addresses = _rows(conn, """SELECT coalesce(street, place), housenumber, postcode, municipality,
-                                          ST_X(location::geometry), ST_Y(location::geometry), street IS NULL
+                                          ST_X(location::geometry), ST_Y(location::geometry)
                                    FROM addresses ORDER BY id""")
         places = _rows(conn, """SELECT name, kind, category, municipality, ST_X(location::geometry),
                                        ST_Y(location::geometry), tags FROM places ORDER BY id""")
@@ -145,7 +145,7 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     ax, ay = proj.to_xy([a[4] for a in addresses], [a[5] for a in addresses])
     labels = []
-    for (street, number, postcode, municipality, _, _, is_place), x, y in zip(addresses, ax, ay, strict=True):
+    for (street, number, postcode, municipality, _, _), x, y in zip(addresses, ax, ay, strict=True):
         labels.append((_address_label(street, number, postcode, municipality), municipality))
         if postcode:
             postcodes[postcode][municipality] += 1
