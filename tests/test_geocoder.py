@@ -225,3 +225,15 @@ def test_index_builds_from_the_database(geocoder, imported_map):
     assert geocoder.ix.map_id is not None
     assert len(geocoder.ix.streets) >= imported_map.counts["streets"]
     assert shapely.area(geocoder.ix.service_area) > 100e6  # the 11 municipalities cover about 160 km²
+
+
+@pytest.mark.slow
+def test_evaluation_set_has_no_confident_wrong_answers(geocoder, settings):
+    """A slice of the generated evaluation set (benchmarks/geocode_eval.py runs all of it and prints figures)."""
+    from tests.geocode_cases import EXACT_FORMS, generate_cases, is_confident_wrong, is_right
+
+    cases = generate_cases(settings.libpq_url, seed=7, per_form=15)
+    results = [(case, geocoder.geocode(case.q, limit=10)) for case in cases]
+    assert not [case.q for case, result in results if is_confident_wrong(case, result)]
+    exact = [is_right(case, result) for case, result in results if case.form in EXACT_FORMS]
+    assert sum(exact) / len(exact) >= 0.97

@@ -55,7 +55,7 @@ def number_key(text: str) -> str | None:
     match = HOUSE_NUMBER.match(fold(text).replace(" ", "") if text else "")
     if not match:
         return None
-    return match.group(1).lstrip("0") + (match.group(2) or "") or None
+    return (match.group(1).lstrip("0") or "0") + (match.group(2) or "")
 
 
 def expand_numbers(raw: str) -> list[str]:

@@ -106,10 +106,11 @@ def intersection_parts(text: str) -> list[tuple[str, str, str | None]]:
     prefixed = _INTERSECTION_PREFIX.match(body)
     if prefixed:
         body = prefixed.group(2)
-    for separator in _INTERSECTION_SEPARATORS:
-        parts = separator.split(body, maxsplit=1)
-        if len(parts) == 2 and parts[0].strip() and parts[1].strip():
-            return [(parts[0], parts[1], tail)]
+    splits = [(body[:m.start()], body[m.end():], tail)  # every separator, since names hold "und" too
+              for separator in _INTERSECTION_SEPARATORS for m in separator.finditer(body)]
+    splits = [(a, b, t) for a, b, t in splits if a.strip() and b.strip()]
+    if splits:
+        return splits
     if prefixed:  # "Ecke Landstrasse Zollstrasse": try every split of the words
         ws = body.split()
         return [(" ".join(ws[:i]), " ".join(ws[i:]), tail) for i in range(1, len(ws))]

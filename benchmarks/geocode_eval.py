@@ -1,0 +1,235 @@
+"""Geocoder benchmark: accuracy per query form, confident mistakes and latency, on the cases that
+`tests/geocode_cases.py` generates from the imported map.
+
+    .venv/bin/python benchmarks/geocode_eval.py [--url URL] [--seed 7] [--per-form 40] [--json]
+
+A measurement, not a test: it exits 0 whatever the numbers say. A query that raises is counted wrong and shown
+among the failures rather than stopping the run; only a failure to build the index or read the cases crashes.
+With --json the tables go to stderr and stdout holds one JSON object with the same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests` is not installed; run from anywhere
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
+
+from tests.geocode_cases import (  # noqa: E402
+    EXACT_FORMS,
+    FORMS,
+    MISSPELT_FORMS,
+    Case,
+    distance_m,
+    generate_cases,
+    is_confident_wrong,
+    is_right,
+)
+
+# Candidates asked for: a street name exists in up to six municipalities, and an ambiguous case is only right
+# when every one of them is offered.
+LIMIT = 10
+
+
+@dataclass
+class Outcome:
+    case: Case
+    result: object | None  # None when the geocoder raised
+    error: str | None
+    ns: int
+    right: bool = False
+    confident_wrong: bool = False
+    sure: bool = False  # an answer (not "none") with confidence >= 0.9
+    kind_ok: bool = False  # match kind as expected
+
+
+def _geocode(geocoder, q: str, limit: int):
+    try:
+        return geocoder.geocode(q, limit=limit), None
+    except Exception as exc:  # noqa: BLE001 - a crash on one query is a finding to report, not the end of the run
+        return None, f"{type(exc).__name__}: {exc}"[:200]
+
+
+def run(geocoder, cases: list[Case], limit: int) -> list[Outcome]:
+    for case in cases:  # warm-up: lazy loading, caches and allocator growth stay out of the timings
+        _geocode(geocoder, case.q, limit)
+    outcomes = []
+    for case in cases:
+        start = time.perf_counter_ns()
+        result, error = _geocode(geocoder, case.q, limit)
+        out = Outcome(case, result, error, time.perf_counter_ns() - start)
+        if result is not None:
+            try:
+                out.right, out.confident_wrong = is_right(case, result), is_confident_wrong(case, result)
+                out.sure = result.match != "none" and (result.confidence or 0.0) >= 0.9
+                out.kind_ok = result.match == case.expect
+            except (AttributeError, TypeError, ValueError) as exc:  # a malformed result is wrong, and shown
+                out.error = f"bad result: {type(exc).__name__}: {exc}"[:200]
+                out.right = out.confident_wrong = out.sure = out.kind_ok = False
+        outcomes.append(out)
+    return outcomes
+
+
+def percentile_ms(ns: list[int], p: float) -> float | None:
+    """Nearest-rank percentile, in milliseconds, rounded to microseconds."""
+    if not ns:
+        return None
+    ordered = sorted(ns)
+    return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] / 1e6, 3)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _fmt(value, spec: str = "", unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
+def summarize(outs: list[Outcome]) -> dict:
+    n = len(outs)
+    ns = [o.ns for o in outs]
+    return {"cases": n, "right_pct": _pct(sum(o.right for o in outs), n),
+            "sure_pct": _pct(sum(o.sure for o in outs), n), "confident_wrong": sum(o.confident_wrong for o in outs),
+            "kind_ok_pct": _pct(sum(o.kind_ok for o in outs), n), "errors": sum(o.error is not None for o in outs),
+            "p50_ms": percentile_ms(ns, 50), "p99_ms": percentile_ms(ns, 99)}
+
+
+def _where(lat, lon) -> str:
+    return "" if lat is None or lon is None else f" @{lat:.5f},{lon:.5f}"
+
+
+def failure_rows(outcomes: list[Outcome], show: int) -> list[dict]:
+    """Up to `show` failing cases, taken round-robin over the forms (confident mistakes first within a form)
+    so that one broken form does not hide the others."""
+    queues = defaultdict(list)
+    for o in sorted(outcomes, key=lambda o: (not o.confident_wrong, o.error is None)):
+        if not o.right:
+            queues[o.case.form].append(o)
+    picked = []
+    while len(picked) < show and any(queues.values()):
+        for form in FORMS:
+            if queues[form] and len(picked) < show:
+                picked.append(queues[form].pop(0))
+    rows = []
+    for o in picked:
+        c, r = o.case, o.result
+        dist = None
+        if r is not None and o.error is None and c.lat is not None and r.lat is not None and r.lon is not None:
+            dist = round(distance_m(c, r.lat, r.lon), 1)
+        got = o.error or f"{r.match}{_where(r.lat, r.lon)} {r.label or ''}".strip()
+        if r is not None and o.error is None and c.form == "outside":
+            got += f" in_service_area={r.in_service_area}"
+        if r is not None and o.error is None and c.ambiguous:  # which municipalities were offered
+            got += f"; candidates in: {', '.join(sorted({str(x.municipality) for x in r.candidates or ()}))}"
+        rows.append({"form": c.form, "q": c.q if len(c.q) <= 80 else c.q[:77] + "...",
+                     "expected": f"{c.expect}{_where(c.lat, c.lon)}" + (" (ambiguous)" if c.ambiguous else ""),
+                     "got": got, "distance_m": dist,
+                     "confidence": None if r is None or o.error else r.confidence,
+                     "confident_wrong": o.confident_wrong})
+    return rows
+
+
+def report(console: Console, per_form: dict, totals: dict, failures: list[dict]) -> None:
+    table = Table(title="Geocoder accuracy and latency per query form")
+    for col in ("form", "cases", "right %", "sure %", "conf. wrong", "kind ok %", "errors", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="left" if col == "form" else "right")
+    for form, s in per_form.items():
+        table.add_row(form, str(s["cases"]), _fmt(s["right_pct"], ".1f"), _fmt(s["sure_pct"], ".1f"),
+                      Text(str(s["confident_wrong"]), style="bold red" if s["confident_wrong"] else ""),
+                      _fmt(s["kind_ok_pct"], ".1f"), str(s["errors"]), _fmt(s["p50_ms"], ".2f"),
+                      _fmt(s["p99_ms"], ".2f"))
+    console.print(table)
+    console.print("[dim]sure % = answered with confidence >= 0.9; conf. wrong = sure and wrong (for 'none' cases: "
+                  "any sure answer); kind ok % = match kind as expected, not needed for 'right'[/dim]")
+
+    t = Table(title="Totals", show_header=False)
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for label, key, unit in (("accuracy, exact forms", "exact_forms_right_pct", "%"),
+                             ("accuracy, misspelt/abbreviated forms", "misspelt_forms_right_pct", "%"),
+                             ("accuracy, all cases", "all_right_pct", "%"),
+                             ("confident-wrong answers", "confident_wrong", ""), ("queries that raised", "errors", ""),
+                             ("latency p50", "p50_ms", " ms"), ("latency p99", "p99_ms", " ms"),
+                             ("latency max", "max_ms", " ms"), ("index build", "build_index_s", " s"),
+                             ("case generation", "generate_cases_s", " s"), ("cases", "cases", "")):
+        t.add_row(label, _fmt(totals[key], unit=unit))
+    console.print(t)
+
+    if failures:
+        f = Table(title=f"Failing cases (first {len(failures)}, round-robin over forms)")
+        for col in ("form", "q", "expected", "got", "dist m", "conf"):
+            f.add_column(col, overflow="fold")
+        for row in failures:
+            conf = "-" if row["confidence"] is None else f"{row['confidence']:.2f}"
+            f.add_row(row["form"], Text(repr(row["q"])), Text(row["expected"]), Text(row["got"]),
+                      "-" if row["distance_m"] is None else f"{row['distance_m']:.0f}",
+                      Text(conf, style="bold red" if row["confident_wrong"] else ""))
+        console.print(f)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="libpq URL of the map database (default: the app's DISPATCH_DATABASE_URL)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--per-form", type=int, default=40)
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the figures at the end")
+    parser.add_argument("--show", type=int, default=15, help="failing cases to list")
+    parser.add_argument("--geocoder", default="geo.geocoder",
+                        help="module providing build_index and Geocoder, to compare implementations")
+    args = parser.parse_args(argv)
+    if args.url is None:
+        from dispatch.config import get_settings
+        args.url = get_settings().libpq_url
+    console = Console(stderr=args.json)  # with --json, stdout carries nothing but the JSON
+    if not console.is_terminal:
+        console.width = 160  # piped or logged: Rich would squeeze the tables into 80 columns
+
+    module = importlib.import_module(args.geocoder)
+    start = time.perf_counter()
+    index = module.build_index(args.url)
+    build_s = time.perf_counter() - start
+    console.print(f"build_index: {build_s:.2f} s")
+    geocoder = module.Geocoder(index)
+
+    start = time.perf_counter()
+    cases = generate_cases(args.url, seed=args.seed, per_form=args.per_form)
+    gen_s = time.perf_counter() - start
+    console.print(f"{len(cases)} cases (seed {args.seed}, up to {args.per_form} per form) in {gen_s:.2f} s")
+
+    outcomes = run(geocoder, cases, LIMIT)
+    by_form = defaultdict(list)
+    for o in outcomes:
+        by_form[o.case.form].append(o)
+    per_form = {form: summarize(by_form[form]) for form in FORMS if by_form[form]}
+
+    def pooled(forms) -> float:
+        outs = [o for f in forms for o in by_form[f]]
+        return _pct(sum(o.right for o in outs), len(outs))
+    ns = [o.ns for o in outcomes]
+    totals = {"exact_forms_right_pct": pooled(EXACT_FORMS), "misspelt_forms_right_pct": pooled(MISSPELT_FORMS),
+              "all_right_pct": pooled(FORMS), "confident_wrong": sum(o.confident_wrong for o in outcomes),
+              "errors": sum(o.error is not None for o in outcomes), "p50_ms": percentile_ms(ns, 50),
+              "p99_ms": percentile_ms(ns, 99), "max_ms": percentile_ms(ns, 100), "build_index_s": round(build_s, 3),
+              "generate_cases_s": round(gen_s, 3), "cases": len(cases)}
+    failures = failure_rows(outcomes, args.show)
+    report(console, per_form, totals, failures)
+    if args.json:
+        print(json.dumps({"seed": args.seed, "per_form": args.per_form, "geocoder": args.geocoder, "limit": LIMIT,
+                          "forms": per_form, "totals": totals, "failures": failures}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
