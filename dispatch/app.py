@@ -15,6 +15,12 @@ from dispatch.errors import install_error_handlers
 from dispatch.geocoding.routes import router as geocoding_router
 from dispatch.geocoding.service import GeocoderHolder
 from dispatch.health.routes import router as health_router
+from dispatch.incidents.channels import router as channels_router
+from dispatch.incidents.routes import router as incidents_router
+from dispatch.premises.routes import router as premises_router
+from dispatch.queue.keeper import QueueKeeper
+from dispatch.queue.routes import router as queue_router
+from dispatch.queue.service import IncidentQueue
 from dispatch.units.routes import router as units_router
 
 log = logging.getLogger("dispatch")
@@ -37,9 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                    socket_connect_timeout=2)
         app.state.geocoder = GeocoderHolder(settings.libpq_url, app.state.engine)
         await app.state.geocoder.start()
+        app.state.queue = IncidentQueue(app.state.redis, lease_s=settings.queue_lease_s)
+        app.state.queue_keeper = QueueKeeper(app.state.queue, app.state.redis, app.state.sessionmaker)
+        await app.state.queue_keeper.start()
         try:
             yield
         finally:
+            await app.state.queue_keeper.stop()
             await app.state.geocoder.stop()
             await app.state.redis.aclose()
             await app.state.engine.dispose()
@@ -52,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(units_router)
     app.include_router(geocoding_router)
+    app.include_router(incidents_router)
+    app.include_router(channels_router)
+    app.include_router(queue_router)
+    app.include_router(premises_router)
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

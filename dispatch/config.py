@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "info"
 
+    # Intake: what counts as a suspected duplicate, and what history the call-taker sees.
+    duplicate_radius_m: float = Field(default=300.0, gt=0, le=5000)
+    duplicate_window_min: float = Field(default=30.0, gt=0, le=24 * 60)
+    premise_radius_m: float = Field(default=50.0, gt=0, le=1000)
+    history_months: int = Field(default=12, ge=1, le=120)
+    repeat_address_count: int = Field(default=3, ge=2, le=100)
+    repeat_address_days: int = Field(default=30, ge=1, le=365)
+    # SMS and public reports wait for a call-taker's confirmation unless this is set.
+    dispatch_unconfirmed: bool = False
+    sms_webhook_secret: str = "dev-sms-secret"
+    public_reports_per_hour: int = Field(default=5, ge=1, le=1000)
+    queue_lease_s: float = Field(default=30.0, gt=0, le=600)
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
         if self.env == Environment.production and self.secret_key == DEV_SECRET:
@@ -37,6 +50,8 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
                 "or run with DISPATCH_ENV=dev"
             )
+        if self.env == Environment.production and self.sms_webhook_secret == "dev-sms-secret":
+            raise ValueError("DISPATCH_SMS_WEBHOOK_SECRET is the development default; set the SMS gateway's secret")
         if self.env == Environment.production and len(self.secret_key) < 32:
             raise ValueError("DISPATCH_SECRET_KEY must be at least 32 characters in production")
         return self

@@ -2,6 +2,7 @@
 
 import logging
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -44,6 +45,10 @@ class InvalidInput(DispatchError):
     status, code, title = 422, "invalid_input", "Invalid input"
 
 
+class ServiceUnavailable(DispatchError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
 class MapImportError(DispatchError):
     status, code, title = 422, "map_import_failed", "Map import failed"
 
@@ -73,6 +78,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail), request.url.path)
+
+    async def _backend_down(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL unreachable: nothing was stored, so the client must retry; say when.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        response = problem(503, "service_unavailable", "Service unavailable",
+                           "the database is unavailable; nothing was stored, retry shortly", request.url.path)
+        response.headers["Retry-After"] = "2"
+        return response
+
+    for exc_type in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, ConnectionError, OSError):
+        app.add_exception_handler(exc_type, _backend_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -28,7 +28,8 @@ async def test_incident_events_are_append_only(session):
     with pytest.raises(DBAPIError, match="append-only"):
         async with session.begin_nested():
             await session.execute(text("DELETE FROM incident_events"))
-    assert (await session.scalars(select(IncidentEvent.kind))).all() == ["created"]
+    kinds = await session.scalars(select(IncidentEvent.kind).where(IncidentEvent.incident_id == incident.id))
+    assert kinds.all() == ["created"]
 
 
 async def test_a_unit_has_at_most_one_active_assignment(session):

@@ -11,12 +11,17 @@ def test_production_refuses_the_default_secret():
 
 def test_production_refuses_a_short_secret():
     with pytest.raises(ValidationError, match="at least 32"):
-        Settings(env=Environment.production, secret_key="short")
+        Settings(env=Environment.production, secret_key="short", sms_webhook_secret="s" * 40)
 
 
 def test_dev_accepts_the_default_secret_and_production_a_real_one():
     assert Settings(env=Environment.dev).secret_key == DEV_SECRET
-    assert Settings(env=Environment.production, secret_key="x" * 40).is_dev is False
+    assert Settings(env=Environment.production, secret_key="x" * 40, sms_webhook_secret="s" * 40).is_dev is False
+
+
+def test_production_refuses_the_default_sms_secret():
+    with pytest.raises(ValidationError, match="SMS_WEBHOOK_SECRET"):
+        Settings(env=Environment.production, secret_key="x" * 40)
 
 
 def test_settings_come_from_prefixed_environment_variables(monkeypatch):

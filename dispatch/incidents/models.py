@@ -29,6 +29,7 @@ class GeocodeMatch(StrEnum):
 
 
 class IncidentStatus(StrEnum):
+    unconfirmed = "unconfirmed"  # an SMS or public report: waits for a call-taker before it is queued
     pending = "pending"  # received, waiting in the queue for units
     dispatched = "dispatched"  # at least one unit assigned
     en_route = "en_route"
@@ -66,6 +67,7 @@ class Incident(Base):
     needs_location: Mapped[bool] = mapped_column(server_default=text("false"))
     narrative: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    disposition: Mapped[str | None] = mapped_column(String(64))  # how it ended: "treated", "false alarm", ...
     # The interval timestamps that the commander reports are computed from (all UTC).
     received_at: Mapped[datetime]
     entered_at: Mapped[datetime | None]
@@ -90,14 +92,17 @@ class Call(Base):
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     channel: Mapped[Channel] = mapped_column(Enum(Channel, name="channel"))
     caller_name: Mapped[str | None] = mapped_column(String(200))
-    caller_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    caller_number: Mapped[str | None] = mapped_column(String(32))
     callback_number: Mapped[str | None] = mapped_column(String(32))
     location_text: Mapped[str | None] = mapped_column(String(500))
     reported_location = mapped_column(Geography("POINT", srid=4326, spatial_index=False))
     narrative: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))  # a retry must repeat the same request
     taken_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_calls_number_received", "caller_number", "received_at"),)
 
 
 class IncidentEvent(Base):

@@ -205,7 +205,7 @@ class Geocoder:
         if not distinct:
             return result
         best = distinct[0]
-        rivals = [c for c in distinct[1:] if not _near(c, best)]
+        rivals = [c for c in distinct[1:] if not _near(c, best) and not _names_its_street(c, best)]
         if rivals:
             gap = best.rank - rivals[0].rank
             cap = 0.6 if gap < 3 else 0.8 if gap < 8 else 0.88 if gap < 15 else 1.0
@@ -222,6 +222,10 @@ class Geocoder:
         result.confidence, result.municipality = best.confidence, best.municipality
         result.in_service_area = self.ix.in_service_area(best.x, best.y)
         return result
+
+    def in_service_area(self, lat: float, lon: float) -> bool:
+        x, y = self.ix.projection.to_xy(lon, lat)
+        return self.ix.in_service_area(float(x), float(y))
 
     # --- reverse -------------------------------------------------------------------------------------
     def reverse(self, lat: float, lon: float) -> ReverseResult:
@@ -250,6 +254,13 @@ def _municipality_bonus(given: str | None, actual: str | None) -> float:
     if given is None:
         return 0.0
     return 8.0 if given == actual else -12.0
+
+
+def _names_its_street(place: Candidate, best: Candidate) -> bool:
+    """A place named exactly like the street of the answer ("Städtle" for "Städtle 23") is that street, not
+    a rival answer elsewhere."""
+    return (place.match == "poi" and best.match in ("address", "interpolated") and isinstance(place.ref, tuple)
+            and name_key(place.ref[1]) == best.ref)
 
 
 def _near(a: Candidate, b: Candidate) -> bool:

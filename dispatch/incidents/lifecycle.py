@@ -1,0 +1,124 @@
+"""Changes to an incident after intake: corrections, priority, notes, confirmation, merging, cancelling and
+closing. Each writes its event next to the row change, and says what the queue must do once committed."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.errors import Conflict, NotFound
+from dispatch.incidents import repository as repo
+from dispatch.incidents.events import EventKind
+from dispatch.incidents.locate import locate
+from dispatch.incidents.schemas import IncidentUpdateIn
+from dispatch.incidents.service import OPEN_STATUSES, resolve_type
+from dispatch.incidents.types import IncidentTypes
+from geo.geocoder import Geocoder
+
+
+@dataclass
+class QueueAction:
+    """What the queue must do after the commit: nothing, enqueue, reprioritise or remove."""
+
+    action: str  # "none" | "enqueue" | "reprioritise" | "remove"
+    incident_id: int
+    priority: int = 0
+    received_at_ms: int = 0
+
+
+async def _open(session: AsyncSession, incident_id: int) -> dict:
+    row = await repo.incident_row(session, incident_id, lock=True)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    if row["status"] not in OPEN_STATUSES:
+        raise Conflict(f"incident {incident_id} is {row['status']}")
+    return row
+
+
+def _received_ms(row: dict) -> int:
+    return int(row["received_at"].timestamp() * 1000)
+
+
+async def update(session: AsyncSession, incident_id: int, body: IncidentUpdateIn, *, actor: str,
+                 geocoder: Geocoder, types: IncidentTypes) -> QueueAction:
+    row = await _open(session, incident_id)
+    changes: dict = {}
+    if body.location_text is not None or body.lat is not None:
+        located = locate(geocoder, text=body.location_text, lat=body.lat, lon=body.lon)
+        payload = located.event_payload()
+        await repo.append_event(session, incident_id, EventKind.located, actor,
+                                {**payload, "location_text": body.location_text})
+        changes.update({k: v for k, v in payload.items()})
+    if body.type_code is not None:
+        kind, _ = resolve_type(types, body.type_code, None)
+        await repo.append_event(session, incident_id, EventKind.typed, actor,
+                                {"type_code": kind.code, "priority": kind.priority})
+        changes.update(type_code=kind.code, priority=kind.priority)
+    if body.narrative is not None:
+        await repo.append_event(session, incident_id, EventKind.updated, actor, {"narrative": body.narrative})
+        changes["narrative"] = body.narrative
+    await repo.update_incident(session, incident_id, changes)
+    if "priority" in changes and changes["priority"] != row["priority"] and row["status"] == "pending":
+        return QueueAction("reprioritise", incident_id, changes["priority"])
+    return QueueAction("none", incident_id)
+
+
+async def reprioritise(session: AsyncSession, incident_id: int, *, priority: int, reason: str,
+                       actor: str) -> QueueAction:
+    row = await _open(session, incident_id)
+    await repo.append_event(session, incident_id, EventKind.reprioritised, actor,
+                            {"priority": priority, "reason": reason})
+    await repo.update_incident(session, incident_id, {"priority": priority})
+    return QueueAction("reprioritise" if row["status"] == "pending" else "none", incident_id, priority)
+
+
+async def add_note(session: AsyncSession, incident_id: int, *, note: str, actor: str) -> None:
+    if await repo.incident_row(session, incident_id) is None:
+        raise NotFound(f"no incident {incident_id}")
+    await repo.append_event(session, incident_id, EventKind.note, actor, {"text": note})
+
+
+async def confirm(session: AsyncSession, incident_id: int, *, actor: str) -> QueueAction:
+    """An SMS or public report accepted by a call-taker: from now on it is queued like any call."""
+    row = await _open(session, incident_id)
+    if row["status"] != "unconfirmed":
+        raise Conflict(f"incident {incident_id} is {row['status']}, not unconfirmed")
+    await repo.append_event(session, incident_id, EventKind.confirmed, actor, {})
+    await repo.append_event(session, incident_id, EventKind.queued, actor, {})
+    await session.execute(text("UPDATE incidents SET status = 'pending', queued_at = now() WHERE id = :id"),
+                          {"id": incident_id})
+    return QueueAction("enqueue", incident_id, row["priority"], _received_ms(row))
+
+
+async def cancel(session: AsyncSession, incident_id: int, *, reason: str, actor: str) -> QueueAction:
+    await _open(session, incident_id)
+    await repo.append_event(session, incident_id, EventKind.cancelled, actor, {"reason": reason})
+    await session.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now() WHERE id = :id"),
+                          {"id": incident_id})
+    return QueueAction("remove", incident_id)
+
+
+async def close(session: AsyncSession, incident_id: int, *, disposition: str, note: str | None,
+                actor: str) -> QueueAction:
+    await _open(session, incident_id)
+    await repo.append_event(session, incident_id, EventKind.closed, actor, {"disposition": disposition, "note": note})
+    await session.execute(text("""UPDATE incidents SET status = 'closed', closed_at = now(), disposition = :d
+                                  WHERE id = :id"""), {"id": incident_id, "d": disposition})
+    return QueueAction("remove", incident_id)
+
+
+async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: str) -> QueueAction:
+    """A confirmed duplicate: its calls move to the incident it duplicates, and it is closed as merged."""
+    if into == incident_id:
+        raise Conflict("an incident cannot be merged into itself")
+    await _open(session, incident_id)
+    await _open(session, into)
+    calls = (await session.execute(text("UPDATE calls SET incident_id = :into WHERE incident_id = :id "
+                                        "RETURNING id, channel::text"), {"id": incident_id, "into": into})).all()
+    for call_id, channel in calls:
+        await repo.append_event(session, into, EventKind.call_added, actor,
+                                {"call_id": call_id, "channel": channel, "merged_from": incident_id})
+    await repo.append_event(session, incident_id, EventKind.merged, actor, {"into": into})
+    await session.execute(text("""UPDATE incidents SET status = 'cancelled', closed_at = now(), duplicate_of_id = :into
+                                  WHERE id = :id"""), {"id": incident_id, "into": into})
+    return QueueAction("remove", incident_id)

@@ -1,0 +1,169 @@
+"""SQL of the incident domain. Intake is on the hot path: its write is one statement, its reads one more."""
+
+from datetime import datetime
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography"
+OPEN = "('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')"
+
+# The incident, its first call and its first events, in one round trip.
+_INSERT_INCIDENT = text(f"""
+WITH inc AS (
+    INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
+                           geocode_confidence, needs_location, narrative, received_at, entered_at, queued_at)
+    VALUES (:type_code, :priority, CAST(:status AS incident_status),
+            CASE WHEN CAST(:lat AS float8) IS NULL THEN NULL ELSE {POINT} END,
+            :address_label, :municipality, CAST(:geocode_match AS geocode_match), :geocode_confidence,
+            :needs_location, :narrative, :received_at, now(),
+            CASE WHEN :status = 'pending' THEN now() END)
+    RETURNING id, received_at
+), c AS (
+    INSERT INTO calls (incident_id, channel, caller_name, caller_number, callback_number, location_text,
+                       reported_location, narrative, received_at, idempotency_key, request_hash, taken_by)
+    SELECT inc.id, CAST(:channel AS channel), :caller_name, :caller_number, :callback_number, :location_text,
+           CASE WHEN CAST(:reported_lat AS float8) IS NULL THEN NULL ELSE
+                ST_SetSRID(ST_MakePoint(CAST(:reported_lon AS float8), CAST(:reported_lat AS float8)),
+                           4326)::geography END,
+           :narrative, :received_at, :idempotency_key, :request_hash, :taken_by
+    FROM inc RETURNING id
+), ev AS (
+    INSERT INTO incident_events (incident_id, kind, actor, payload)
+    SELECT inc.id, e.kind, :actor, CAST(e.payload AS jsonb) || jsonb_build_object('call_id', c.id)
+    FROM inc, c, jsonb_to_recordset(CAST(:events AS jsonb)) AS e(kind text, payload text)
+)
+SELECT inc.id, c.id FROM inc, c""")
+
+_ATTACH_CALL = text("""
+WITH c AS (
+    INSERT INTO calls (incident_id, channel, caller_name, caller_number, callback_number, location_text,
+                       narrative, received_at, idempotency_key, request_hash, taken_by)
+    VALUES (:incident_id, CAST(:channel AS channel), :caller_name, :caller_number, :callback_number,
+            :location_text, :narrative, :received_at, :idempotency_key, :request_hash, :taken_by)
+    RETURNING id
+), ev AS (
+    INSERT INTO incident_events (incident_id, kind, actor, payload)
+    SELECT :incident_id, 'call_added', :actor, jsonb_build_object('call_id', c.id, 'channel', :channel) FROM c
+)
+SELECT id FROM c""")
+
+# Everything the call-taker must see about this caller and this place, in one round trip.
+_CONTEXT = text(f"""
+SELECT
+  (SELECT coalesce(jsonb_agg(d ORDER BY d.distance_m), '[]') FROM (
+      SELECT i.id, i.type_code, i.priority, i.status, i.address_label, i.municipality, i.received_at,
+             round(ST_Distance(i.location, {POINT})::numeric, 1) AS distance_m
+      FROM incidents i
+      WHERE CAST(:lat AS float8) IS NOT NULL AND i.status IN {OPEN} AND i.type_code = ANY(:compatible)
+        AND i.received_at > CAST(:now AS timestamptz) - make_interval(mins => :window_min)
+        AND ST_DWithin(i.location, {POINT}, :radius_m)
+      LIMIT 10) d),
+  (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC), '[]') FROM (
+      SELECT DISTINCT ON (i.id) i.id, i.type_code, i.priority, i.status, i.address_label, i.municipality,
+             i.received_at, NULL::numeric AS distance_m
+      FROM calls c JOIN incidents i ON i.id = c.incident_id
+      WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number AND i.status IN {OPEN}
+        AND c.received_at > CAST(:now AS timestamptz) - make_interval(mins => :window_min)
+      ORDER BY i.id LIMIT 10) d),
+  (SELECT count(*) FROM calls c WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number),
+  (SELECT coalesce(jsonb_agg(d), '[]') FROM (
+      SELECT c.received_at, i.id AS incident_id, i.type_code, i.address_label
+      FROM calls c LEFT JOIN incidents i ON i.id = c.incident_id
+      WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number
+      ORDER BY c.received_at DESC LIMIT 5) d),
+  (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC), '[]') FROM (
+      SELECT i.id, i.type_code, i.priority, i.status, i.received_at, i.address_label
+      FROM incidents i
+      WHERE CAST(:lat AS float8) IS NOT NULL
+        AND i.received_at > CAST(:now AS timestamptz) - make_interval(months => :history_months)
+        AND ST_DWithin(i.location, {POINT}, :premise_m)
+      ORDER BY i.received_at DESC) d),
+  (SELECT coalesce(jsonb_agg(f), '[]') FROM (
+      SELECT id, category, description, address_label, created_at FROM premise_flags p
+      WHERE CAST(:lat AS float8) IS NOT NULL AND p.active
+        AND (p.expires_at IS NULL OR p.expires_at > CAST(:now AS timestamptz))
+        AND ST_DWithin(p.location, {POINT}, p.radius_m + 10)
+      ORDER BY p.created_at) f)
+""")
+
+
+async def insert_incident(session: AsyncSession, **values) -> tuple[int, int]:
+    values["events"] = orjson.dumps(values["events"]).decode()
+    row = (await session.execute(_INSERT_INCIDENT, values)).one()
+    return row[0], row[1]
+
+
+async def attach_call(session: AsyncSession, **values) -> int:
+    return (await session.execute(_ATTACH_CALL, values)).scalar_one()
+
+
+async def context(session: AsyncSession, *, lat: float | None, lon: float | None, number: str | None,
+                  compatible: list[str], now: datetime, radius_m: float, window_min: float, premise_m: float,
+                  history_months: int) -> dict:
+    row = (await session.execute(_CONTEXT, {
+        "lat": lat, "lon": lon, "number": number, "compatible": compatible, "now": now, "radius_m": radius_m,
+        "window_min": window_min, "premise_m": premise_m, "history_months": history_months,
+    })).one()
+    return {"near": row[0], "same_number": row[1], "caller_calls": row[2], "caller_last": row[3],
+            "premise": row[4], "flags": row[5]}
+
+
+async def find_call_by_key(session: AsyncSession, key: str) -> tuple[int, int, str | None] | None:
+    row = (await session.execute(text("SELECT id, incident_id, request_hash FROM calls WHERE idempotency_key = :k"),
+                                 {"k": key})).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = False) -> dict | None:
+    row = (await session.execute(text(f"""
+        SELECT id, type_code, priority, status::text, ST_Y(location::geometry) AS lat,
+               ST_X(location::geometry) AS lon, address_label, municipality, geocode_match::text,
+               geocode_confidence, needs_location, narrative, duplicate_of_id, disposition, received_at,
+               queued_at, dispatched_at, acknowledged_at, en_route_at, on_scene_at, cleared_at, closed_at
+        FROM incidents WHERE id = :id {'FOR UPDATE' if lock else ''}"""), {"id": incident_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def first_call(session: AsyncSession, incident_id: int) -> dict | None:
+    row = (await session.execute(text("""
+        SELECT id, channel::text, caller_name, caller_number, callback_number, location_text
+        FROM calls WHERE incident_id = :id ORDER BY id LIMIT 1"""), {"id": incident_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def events(session: AsyncSession, incident_id: int) -> list[dict]:
+    rows = await session.execute(text("""
+        SELECT id, at, kind, actor, payload FROM incident_events WHERE incident_id = :id ORDER BY id"""),
+                                 {"id": incident_id})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def append_event(session: AsyncSession, incident_id: int, kind: str, actor: str, payload: dict) -> None:
+    await session.execute(text("""INSERT INTO incident_events (incident_id, kind, actor, payload)
+                                  VALUES (:id, :kind, :actor, CAST(:payload AS jsonb))"""),
+                          {"id": incident_id, "kind": kind, "actor": actor, "payload": orjson.dumps(payload).decode()})
+
+
+async def update_incident(session: AsyncSession, incident_id: int, values: dict) -> None:
+    sets, params = [], {"id": incident_id}
+    for name, value in values.items():
+        if name in ("lat", "lon"):
+            continue
+        sets.append(f"{name} = :{name}" if name != "status" else "status = CAST(:status AS incident_status)")
+        params[name] = value
+    if "lat" in values:
+        sets.append(f"location = CASE WHEN CAST(:lat AS float8) IS NULL THEN NULL ELSE {POINT} END")
+        params.update(lat=values["lat"], lon=values["lon"])
+    if "geocode_match" in values:
+        sets[sets.index("geocode_match = :geocode_match")] = "geocode_match = CAST(:geocode_match AS geocode_match)"
+    await session.execute(text(f"UPDATE incidents SET {', '.join(sets)} WHERE id = :id"), params)
+
+
+async def pending_for_queue(session: AsyncSession) -> list[tuple[int, int, int]]:
+    """(id, priority, received at in ms) of every incident the queue must hold: PostgreSQL is the truth."""
+    rows = await session.execute(text("""
+        SELECT id, priority, (extract(epoch FROM received_at) * 1000)::bigint FROM incidents
+        WHERE status = 'pending' ORDER BY priority, received_at"""))
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -1,0 +1,149 @@
+"""Intake and the incident lifecycle over HTTP. Thin: parse, call the service, commit, then tell the queue."""
+
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from dispatch.auth.deps import SessionDep, require_role
+from dispatch.auth.models import Role
+from dispatch.auth.service import Principal
+from dispatch.errors import NotFound
+from dispatch.incidents import lifecycle, service
+from dispatch.incidents import repository as repo
+from dispatch.incidents.lifecycle import QueueAction
+from dispatch.incidents.schemas import (
+    CallIn,
+    CloseIn,
+    IncidentOut,
+    IncidentUpdateIn,
+    MergeIn,
+    NoteIn,
+    PriorityIn,
+    ReasonIn,
+)
+from dispatch.incidents.types import incident_types
+
+router = APIRouter(prefix="/api", tags=["incidents"])
+ModelT = TypeVar("ModelT", bound=BaseModel)
+TakesCalls = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher))]
+Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
+Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+def actor_of(who: Principal) -> str:
+    return f"{who.role.value}:{who.username}"
+
+
+def parse(model: type[ModelT], body: bytes) -> ModelT:
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+
+
+def change_message(kind: str, incident_id: int, **extra) -> dict:
+    return {"type": kind, "incident_id": incident_id, **extra}
+
+
+async def commit_then_queue(request: Request, session, action: QueueAction, kind: str) -> None:
+    await session.commit()
+    await request.app.state.queue_keeper.apply(action, change_message(kind, action.incident_id))
+
+
+@router.post("/calls", status_code=201, response_model=IncidentOut,
+             summary="Take a call: geocode, type, check duplicates and history, store, queue")
+async def take_call(request: Request, response: Response, session: SessionDep, who: TakesCalls,
+                    idempotency_key: IdempotencyKey = None) -> dict:
+    body = await request.body()
+    call = parse(CallIn, body)
+    intake = await service.take_call(
+        session, call=call, actor=actor_of(who), user_id=who.user_id, geocoder=request.app.state.geocoder.geocoder,
+        types=incident_types(), settings=request.app.state.settings, idempotency_key=idempotency_key,
+        body_hash=service.request_hash(body))
+    # PostgreSQL holds the call before the queue hears of it and before the caller hears 201.
+    await session.commit()
+    if intake.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    elif intake.queue:
+        action = QueueAction("enqueue", intake.incident_id, intake.priority,
+                             int(intake.received_at.timestamp() * 1000))
+        await request.app.state.queue_keeper.apply(
+            action, change_message("incident.created", intake.incident_id, priority=intake.priority))
+    return intake.view
+
+
+@router.get("/incidents/{incident_id}", summary="An incident with its caller, history, flags and duplicates")
+async def get_incident(request: Request, incident_id: int, session: SessionDep, _: Floor) -> dict:
+    view = await service.incident_view(session, incident_id, geocoder=request.app.state.geocoder.geocoder,
+                                       types=incident_types(), settings=request.app.state.settings)
+    view["events"] = await repo.events(session, incident_id)
+    return view
+
+
+@router.get("/incidents/{incident_id}/events", summary="The incident's append-only event log")
+async def incident_events(incident_id: int, session: SessionDep, _: Floor) -> list[dict]:
+    if await repo.incident_row(session, incident_id) is None:
+        raise NotFound(f"no incident {incident_id}")
+    return await repo.events(session, incident_id)
+
+
+@router.patch("/incidents/{incident_id}", summary="Correct the location, type or narrative")
+async def update_incident(request: Request, incident_id: int, session: SessionDep, who: TakesCalls) -> dict:
+    body = parse(IncidentUpdateIn, await request.body())
+    action = await lifecycle.update(session, incident_id, body, actor=actor_of(who),
+                                    geocoder=request.app.state.geocoder.geocoder, types=incident_types())
+    await commit_then_queue(request, session, action, "incident.updated")
+    return {"id": incident_id, "updated": True}
+
+
+@router.post("/incidents/{incident_id}/priority", summary="Reprioritise (dispatcher)")
+async def reprioritise(request: Request, incident_id: int, body: PriorityIn, session: SessionDep,
+                       who: Dispatcher) -> dict:
+    action = await lifecycle.reprioritise(session, incident_id, priority=body.priority, reason=body.reason,
+                                          actor=actor_of(who))
+    await commit_then_queue(request, session, action, "incident.reprioritised")
+    return {"id": incident_id, "priority": body.priority}
+
+
+@router.post("/incidents/{incident_id}/notes", status_code=201, summary="Add a note to the log")
+async def add_note(incident_id: int, body: NoteIn, session: SessionDep, who: TakesCalls) -> dict:
+    await lifecycle.add_note(session, incident_id, note=body.text, actor=actor_of(who))
+    return {"id": incident_id, "noted": True}
+
+
+@router.post("/incidents/{incident_id}/confirm", summary="Accept an SMS or public report for dispatch")
+async def confirm(request: Request, incident_id: int, session: SessionDep, who: TakesCalls) -> dict:
+    action = await lifecycle.confirm(session, incident_id, actor=actor_of(who))
+    await commit_then_queue(request, session, action, "incident.created")
+    return {"id": incident_id, "status": "pending"}
+
+
+@router.post("/incidents/{incident_id}/merge", summary="Merge a confirmed duplicate into the incident it repeats")
+async def merge(request: Request, incident_id: int, body: MergeIn, session: SessionDep, who: TakesCalls) -> dict:
+    action = await lifecycle.merge(session, incident_id, into=body.into, actor=actor_of(who))
+    await commit_then_queue(request, session, action, "incident.merged")
+    return {"id": incident_id, "merged_into": body.into}
+
+
+@router.post("/incidents/{incident_id}/cancel", summary="Cancel (dispatcher)")
+async def cancel(request: Request, incident_id: int, body: ReasonIn, session: SessionDep, who: Dispatcher) -> dict:
+    action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who))
+    await commit_then_queue(request, session, action, "incident.cancelled")
+    return {"id": incident_id, "status": "cancelled"}
+
+
+@router.post("/incidents/{incident_id}/close", summary="Close with a disposition (dispatcher)")
+async def close(request: Request, incident_id: int, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
+    action = await lifecycle.close(session, incident_id, disposition=body.disposition, note=body.note,
+                                   actor=actor_of(who))
+    await commit_then_queue(request, session, action, "incident.closed")
+    return {"id": incident_id, "status": "closed"}
+
+
+@router.get("/incident-types", summary="Incident types with their priority and response plan")
+async def types(_: Floor) -> list[dict]:
+    return [{"code": t.code, "name": t.name, "priority": t.priority, "group": t.group,
+             "plan": t.plan_dict(), "public": t.public} for t in incident_types()]

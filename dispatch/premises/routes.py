@@ -1,0 +1,76 @@
+"""Premise flags: what responders must know about a place ("oxygen in use", "dog on premises"), kept by
+dispatchers and shown with every call within the flag's radius."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from sqlalchemy import text
+
+from dispatch.auth.deps import SessionDep, require_role
+from dispatch.auth.models import Role
+from dispatch.auth.service import Principal
+from dispatch.errors import InvalidInput, NotFound
+
+router = APIRouter(prefix="/api/premise-flags", tags=["premises"])
+Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
+Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
+POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+
+
+class FlagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: Literal["hazard", "special_needs", "access", "info"]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    location_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float = Field(default=25.0, gt=0, le=500)
+    expires_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _where(self) -> "FlagIn":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        if self.lat is None and not self.location_text:
+            raise ValueError("say where: location_text, or lat and lon")
+        return self
+
+
+@router.post("", status_code=201, summary="Add a flag at a place (dispatcher)")
+async def add_flag(request: Request, body: FlagIn, session: SessionDep, who: Dispatcher) -> dict:
+    lat, lon, label = body.lat, body.lon, body.location_text
+    if lat is None:
+        found = request.app.state.geocoder.geocoder.geocode(body.location_text, limit=3)
+        if found.confidence < 0.9:
+            raise InvalidInput(f"'{body.location_text}' is not certain enough to flag; give lat and lon",
+                               extra={"candidates": [c.to_dict() for c in found.candidates]})
+        lat, lon, label = found.lat, found.lon, found.label
+    row = (await session.execute(text(f"""
+        INSERT INTO premise_flags (location, radius_m, address_label, category, description, created_by, expires_at)
+        VALUES ({POINT}, :radius, :label, :category, :description, :user, :expires) RETURNING id"""), {
+        "lat": lat, "lon": lon, "radius": body.radius_m, "label": label, "category": body.category,
+        "description": body.description, "user": who.user_id, "expires": body.expires_at})).one()
+    return {"id": row[0], "lat": lat, "lon": lon, "address_label": label}
+
+
+@router.get("", summary="Active flags near a point")
+async def flags_near(session: SessionDep, _: Floor, lat: Annotated[float, Query(ge=-90, le=90)],
+                     lon: Annotated[float, Query(ge=-180, le=180)],
+                     radius_m: Annotated[float, Query(gt=0, le=5000)] = 100) -> list[dict]:
+    rows = await session.execute(text(f"""
+        SELECT id, category, description, address_label, radius_m, created_at, expires_at,
+               round(ST_Distance(location, {POINT})::numeric, 1) AS distance_m
+        FROM premise_flags WHERE active AND (expires_at IS NULL OR expires_at > now())
+          AND ST_DWithin(location, {POINT}, :r) ORDER BY distance_m"""), {"lat": lat, "lon": lon, "r": radius_m})
+    return [dict(r) for r in rows.mappings()]
+
+
+@router.delete("/{flag_id}", summary="Retire a flag (dispatcher); it stays on record")
+async def retire_flag(flag_id: int, session: SessionDep, _: Dispatcher) -> dict:
+    result = await session.execute(text("UPDATE premise_flags SET active = false WHERE id = :id AND active"),
+                                   {"id": flag_id})
+    if result.rowcount == 0:
+        raise NotFound(f"no active flag {flag_id}")
+    return {"id": flag_id, "active": False}

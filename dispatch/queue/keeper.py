@@ -1,0 +1,110 @@
+"""Keeps the Redis queue equal to what PostgreSQL says is waiting.
+
+PostgreSQL is the truth: an incident whose status is `pending` is waiting for units, whether or not Redis
+heard of it. The keeper applies queue changes after each commit; what Redis did not take (it was down) is
+retried; when Redis has lost its data (the sentinel is gone: a restart without persistence) the queue is
+rebuilt from PostgreSQL. At start, every pending incident is put back (idempotently).
+"""
+
+import asyncio
+import logging
+
+import orjson
+import redis.asyncio as aioredis
+import redis.exceptions
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch.incidents import repository as repo
+from dispatch.incidents.lifecycle import QueueAction
+from dispatch.queue.service import IncidentQueue
+
+log = logging.getLogger("dispatch.queue")
+EVENTS_CHANNEL = "dispatch:events"
+RECONCILE_EVERY_S = 1.0
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+class QueueKeeper:
+    def __init__(self, queue: IncidentQueue, redis: aioredis.Redis,
+                 sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.queue = queue
+        self._redis = redis
+        self._sessions = sessionmaker
+        self._owed: dict[int, QueueAction] = {}  # changes Redis has not taken yet, by incident
+        self._task: asyncio.Task | None = None
+
+    @property
+    def owed(self) -> int:
+        return len(self._owed)
+
+    async def apply(self, action: QueueAction, message: dict | None = None) -> bool:
+        """Applies a committed change to the queue; if Redis is away, owes it and retries. True if applied."""
+        if action.action == "none":
+            return True
+        try:
+            await self._apply(action, message)
+        except REDIS_DOWN as exc:
+            log.warning("queue write for incident %s deferred: %s", action.incident_id, exc)
+            self._owed[action.incident_id] = action
+            return False
+        self._owed.pop(action.incident_id, None)
+        return True
+
+    async def publish(self, message: dict) -> None:
+        """Tells consoles of a change that does not touch the queue; lost if Redis is away (consoles reload)."""
+        try:
+            await self._redis.publish(EVENTS_CHANNEL, orjson.dumps(message))
+        except REDIS_DOWN as exc:
+            log.warning("change not published: %s", exc)
+
+    async def _apply(self, action: QueueAction, message: dict | None) -> None:
+        publish = (EVENTS_CHANNEL, orjson.dumps(message)) if message else None
+        if action.action == "enqueue":
+            await self.queue.enqueue(action.incident_id, action.priority, action.received_at_ms, publish=publish)
+            return
+        if action.action == "reprioritise":
+            await self.queue.reprioritise(action.incident_id, action.priority)
+        elif action.action == "remove":
+            await self.queue.remove(action.incident_id)
+        if publish:
+            await self._redis.publish(*publish)
+
+    async def reconcile(self, *, full: bool = False) -> int:
+        """Pays what is owed; rebuilds from PostgreSQL when Redis lost its data (or `full`). Returns how many
+        incidents it (re)queued from PostgreSQL."""
+        for action in list(self._owed.values()):
+            await self.apply(action)
+        intact = await self.queue.is_intact()
+        if intact and not full:
+            return 0
+        async with self._sessions() as session:
+            waiting = await repo.pending_for_queue(session)
+        if not intact:
+            await self.queue.rebuild(waiting)
+            log.warning("queue rebuilt from PostgreSQL: %d waiting incidents", len(waiting))
+        # A second, additive pass: anything committed while the rebuild ran is not dropped.
+        async with self._sessions() as session:
+            waiting = await repo.pending_for_queue(session)
+        for incident_id, priority, received_ms in waiting:
+            await self.queue.enqueue(incident_id, priority, received_ms)
+        return len(waiting)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE_EVERY_S)
+            try:
+                await self.reconcile()
+            except REDIS_DOWN as exc:
+                log.warning("queue reconcile waits for Redis: %s", exc)
+
+    async def start(self) -> None:
+        try:
+            await self.reconcile(full=True)
+        except REDIS_DOWN as exc:
+            log.warning("queue not restored at start, will retry: %s", exc)
+        self._task = asyncio.create_task(self._watch(), name="queue-keeper")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
