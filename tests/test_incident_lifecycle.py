@@ -84,6 +84,10 @@ async def test_lifecycle_rules(client, auth, imported_map):
     assert (await client.post(f"/api/incidents/{i}/cancel", headers=taker, json={"reason": "x"})).status_code == 403
     assert (await client.patch(f"/api/incidents/{i}", headers=taker, json={})).status_code == 422
     assert (await client.get("/api/incidents/999999999", headers=taker)).status_code == 404
+    for bad in ("99999999999999999999", "-1", "abc"):
+        assert (await client.get(f"/api/incidents/{bad}", headers=taker)).status_code == 422, bad
+    huge = await client.post("/api/calls", headers=taker, json={**FIRE, "duplicate_of": 2**64 - 1})
+    assert huge.status_code == 422
     detail = (await client.get(f"/api/incidents/{i}", headers=taker)).json()
     assert detail["caller"]["caller_number"] == "+4237911111"
     assert [e["kind"] for e in detail["events"]] == ["received", "queued"]

@@ -19,7 +19,7 @@ from dispatch.incidents import service
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.models import Channel
 from dispatch.incidents.routes import change_message, parse
-from dispatch.incidents.schemas import CallIn, _phone
+from dispatch.incidents.schemas import CallIn, Clean, _phone
 from dispatch.incidents.types import incident_types
 from geo.geocoder import Geocoder
 from geo.geocoder.coords import parse_coordinates
@@ -36,22 +36,23 @@ class TooManyRequests(DispatchError):
 
 class SmsIn(BaseModel):
     model_config = ConfigDict(extra="ignore")  # gateways add fields of their own
-    message_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    sender: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = Field(alias="from")
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
+    message_id: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    sender: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] = Field(alias="from")
+    text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
 
     _sender = field_validator("sender")(_phone)
 
 
 class PublicReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
-    location_text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)] | None = None
+    name: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    phone: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+    location_text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3,
+                                                           max_length=200)] | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    type_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
+    type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    description: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
 
     _phone = field_validator("phone")(_phone)
 

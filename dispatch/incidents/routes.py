@@ -2,7 +2,7 @@
 
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -14,6 +14,7 @@ from dispatch.incidents import lifecycle, service
 from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
+    MAX_ID,
     CallIn,
     CloseIn,
     IncidentOut,
@@ -30,6 +31,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 TakesCalls = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher))]
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
 Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
+IncidentId = Annotated[int, Path(gt=0, le=MAX_ID, description="Incident id")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
@@ -44,7 +46,7 @@ def parse(model: type[ModelT], body: bytes) -> ModelT:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
 
 
-def change_message(kind: str, incident_id: int, **extra) -> dict:
+def change_message(kind: str, incident_id: IncidentId, **extra) -> dict:
     return {"type": kind, "incident_id": incident_id, **extra}
 
 
@@ -76,7 +78,7 @@ async def take_call(request: Request, response: Response, session: SessionDep, w
 
 
 @router.get("/incidents/{incident_id}", summary="An incident with its caller, history, flags and duplicates")
-async def get_incident(request: Request, incident_id: int, session: SessionDep, _: Floor) -> dict:
+async def get_incident(request: Request, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
     view = await service.incident_view(session, incident_id, geocoder=request.app.state.geocoder.geocoder,
                                        types=incident_types(), settings=request.app.state.settings)
     view["events"] = await repo.events(session, incident_id)
@@ -84,14 +86,14 @@ async def get_incident(request: Request, incident_id: int, session: SessionDep, 
 
 
 @router.get("/incidents/{incident_id}/events", summary="The incident's append-only event log")
-async def incident_events(incident_id: int, session: SessionDep, _: Floor) -> list[dict]:
+async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor) -> list[dict]:
     if await repo.incident_row(session, incident_id) is None:
         raise NotFound(f"no incident {incident_id}")
     return await repo.events(session, incident_id)
 
 
 @router.patch("/incidents/{incident_id}", summary="Correct the location, type or narrative")
-async def update_incident(request: Request, incident_id: int, session: SessionDep, who: TakesCalls) -> dict:
+async def update_incident(request: Request, incident_id: IncidentId, session: SessionDep, who: TakesCalls) -> dict:
     body = parse(IncidentUpdateIn, await request.body())
     action = await lifecycle.update(session, incident_id, body, actor=actor_of(who),
                                     geocoder=request.app.state.geocoder.geocoder, types=incident_types())
@@ -100,7 +102,7 @@ async def update_incident(request: Request, incident_id: int, session: SessionDe
 
 
 @router.post("/incidents/{incident_id}/priority", summary="Reprioritise (dispatcher)")
-async def reprioritise(request: Request, incident_id: int, body: PriorityIn, session: SessionDep,
+async def reprioritise(request: Request, incident_id: IncidentId, body: PriorityIn, session: SessionDep,
                        who: Dispatcher) -> dict:
     action = await lifecycle.reprioritise(session, incident_id, priority=body.priority, reason=body.reason,
                                           actor=actor_of(who))
@@ -109,34 +111,35 @@ async def reprioritise(request: Request, incident_id: int, body: PriorityIn, ses
 
 
 @router.post("/incidents/{incident_id}/notes", status_code=201, summary="Add a note to the log")
-async def add_note(incident_id: int, body: NoteIn, session: SessionDep, who: TakesCalls) -> dict:
+async def add_note(incident_id: IncidentId, body: NoteIn, session: SessionDep, who: TakesCalls) -> dict:
     await lifecycle.add_note(session, incident_id, note=body.text, actor=actor_of(who))
     return {"id": incident_id, "noted": True}
 
 
 @router.post("/incidents/{incident_id}/confirm", summary="Accept an SMS or public report for dispatch")
-async def confirm(request: Request, incident_id: int, session: SessionDep, who: TakesCalls) -> dict:
+async def confirm(request: Request, incident_id: IncidentId, session: SessionDep, who: TakesCalls) -> dict:
     action = await lifecycle.confirm(session, incident_id, actor=actor_of(who))
     await commit_then_queue(request, session, action, "incident.created")
     return {"id": incident_id, "status": "pending"}
 
 
 @router.post("/incidents/{incident_id}/merge", summary="Merge a confirmed duplicate into the incident it repeats")
-async def merge(request: Request, incident_id: int, body: MergeIn, session: SessionDep, who: TakesCalls) -> dict:
+async def merge(request: Request, incident_id: IncidentId, body: MergeIn, session: SessionDep, who: TakesCalls) -> dict:
     action = await lifecycle.merge(session, incident_id, into=body.into, actor=actor_of(who))
     await commit_then_queue(request, session, action, "incident.merged")
     return {"id": incident_id, "merged_into": body.into}
 
 
 @router.post("/incidents/{incident_id}/cancel", summary="Cancel (dispatcher)")
-async def cancel(request: Request, incident_id: int, body: ReasonIn, session: SessionDep, who: Dispatcher) -> dict:
+async def cancel(request: Request, incident_id: IncidentId, body: ReasonIn, session: SessionDep,
+                 who: Dispatcher) -> dict:
     action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who))
     await commit_then_queue(request, session, action, "incident.cancelled")
     return {"id": incident_id, "status": "cancelled"}
 
 
 @router.post("/incidents/{incident_id}/close", summary="Close with a disposition (dispatcher)")
-async def close(request: Request, incident_id: int, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
+async def close(request: Request, incident_id: IncidentId, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
     action = await lifecycle.close(session, incident_id, disposition=body.disposition, note=body.note,
                                    actor=actor_of(who))
     await commit_then_queue(request, session, action, "incident.closed")

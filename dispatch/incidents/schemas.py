@@ -4,13 +4,23 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from dispatch.incidents.models import Channel
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control(value):
+    """Control characters (NUL above all, which PostgreSQL refuses) are dropped; tabs and newlines stay."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+Clean = BeforeValidator(_no_control)
+MAX_ID = 2**63 - 1  # PostgreSQL bigint: a larger id cannot exist, and must not reach the driver
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}$")
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+Text = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=300)]
+Phone = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)]
 
 
 def _phone(value: str | None) -> str | None:
@@ -27,16 +37,16 @@ class CallIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel = Channel.phone
-    caller_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    caller_name: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     caller_number: Phone | None = None
     callback_number: Phone | None = None
     location_text: Text | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    type_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
-    narrative: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
+    type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    narrative: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
     priority: int | None = Field(default=None, ge=1, le=4, description="Override the type's priority")
-    duplicate_of: int | None = Field(default=None, gt=0, description="Attach to this open incident instead")
+    duplicate_of: int | None = Field(default=None, gt=0, le=MAX_ID, description="Attach to this open incident instead")
 
     _phones = field_validator("caller_number", "callback_number")(_phone)
 
@@ -105,29 +115,29 @@ class IncidentOut(BaseModel):
 class PriorityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: int = Field(ge=1, le=4)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     disposition: Literal["treated", "transported", "resolved", "no_action", "false_alarm", "referred",
                          "unfounded", "gone_on_arrival", "other"]
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    into: int = Field(gt=0)
+    into: int = Field(gt=0, le=MAX_ID)
 
 
 class IncidentUpdateIn(BaseModel):
@@ -137,8 +147,8 @@ class IncidentUpdateIn(BaseModel):
     location_text: Text | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    type_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
-    narrative: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
+    type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    narrative: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
 
     @model_validator(mode="after")
     def _some(self) -> "IncidentUpdateIn":

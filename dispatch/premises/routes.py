@@ -4,7 +4,7 @@ dispatchers and shown with every call within the flag's radius."""
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import text
 
@@ -12,6 +12,7 @@ from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.errors import InvalidInput, NotFound
+from dispatch.incidents.schemas import Clean
 
 router = APIRouter(prefix="/api/premise-flags", tags=["premises"])
 Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
@@ -22,8 +23,8 @@ POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 class FlagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: Literal["hazard", "special_needs", "access", "info"]
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-    location_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    description: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    location_text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float = Field(default=25.0, gt=0, le=500)
@@ -68,7 +69,7 @@ async def flags_near(session: SessionDep, _: Floor, lat: Annotated[float, Query(
 
 
 @router.delete("/{flag_id}", summary="Retire a flag (dispatcher); it stays on record")
-async def retire_flag(flag_id: int, session: SessionDep, _: Dispatcher) -> dict:
+async def retire_flag(flag_id: Annotated[int, Path(gt=0, le=2**63 - 1)], session: SessionDep, _: Dispatcher) -> dict:
     result = await session.execute(text("UPDATE premise_flags SET active = false WHERE id = :id AND active"),
                                    {"id": flag_id})
     if result.rowcount == 0:
