@@ -1,0 +1,140 @@
+"""Durable intake throughput and latency: POST /api/calls against a running service on 127.0.0.1.
+
+    .venv/bin/python benchmarks/intake.py --workers 2 --mode max --duration 10 --concurrency 32
+    .venv/bin/python benchmarks/intake.py --workers 1 --mode rate --rate 200 --duration 15
+
+It prepares the dev database (`dispatch demo --no-serve`), starts `dispatch serve` with the given workers,
+and drives it with a small asyncio HTTP/1.1 client (keep-alive connections, pre-built requests) so the load
+generator costs little CPU next to the service. In rate mode, latency counts from each call's scheduled
+send time, so a stalled server cannot hide its queueing (no coordinated omission). Prints one JSON line.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACES = "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses WHERE street IS NOT NULL " \
+         "AND municipality IS NOT NULL ORDER BY id"
+TYPES = ["FIRE-STRUCT", "CARDIAC", "RTC-INJ", "BURGLARY-NOW", "NOISE", "FALL", "THEFT", "WELFARE"]
+
+
+def requests(token: str, port: int, n: int) -> list[bytes]:
+    with psycopg.connect(os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch")) as c:
+        places = [r[0] for r in c.execute(PLACES)]
+    rng, run = random.Random(1), int(time.time())
+    out = []
+    for i in range(n):
+        body = json.dumps({"channel": "phone", "caller_number": f"+423{rng.randrange(10**6, 10**7)}",
+                           "location_text": rng.choice(places), "type_code": rng.choice(TYPES),
+                           "narrative": "benchmark call"}).encode()
+        out.append(b"POST /api/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+                   b"Idempotency-Key: bench-%d-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                   % (port, token.encode(), run, i, len(body), body))
+    return out
+
+
+async def send(reader, writer, request: bytes) -> int:
+    writer.write(request)
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status
+
+
+async def run_load(args, reqs: list[bytes]) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    conns = [await asyncio.open_connection("127.0.0.1", args.port) for _ in range(args.concurrency)]
+    free: asyncio.Queue = asyncio.Queue()
+    for conn in conns:
+        free.put_nowait(conn)
+    started = time.perf_counter()
+
+    async def one(request: bytes, scheduled: float) -> None:
+        conn = await free.get()
+        try:
+            status = await send(*conn, request)
+        finally:
+            free.put_nowait(conn)
+        statuses[status] = statuses.get(status, 0) + 1
+        latencies.append(time.perf_counter() - scheduled)
+
+    tasks = []
+    if args.mode == "rate":
+        for i, request in enumerate(reqs):
+            scheduled = started + i / args.rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(request, scheduled)))
+    else:
+        it = iter(reqs)
+        deadline = started + args.duration
+
+        async def worker():
+            for request in it:
+                if time.perf_counter() > deadline:
+                    return
+                await one(request, time.perf_counter())
+        tasks = [asyncio.create_task(worker()) for _ in range(args.concurrency)]
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    for _, writer in conns:
+        writer.close()
+    return latencies, statuses, elapsed
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000, 2) if values else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["max", "rate"], default="max")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--port", type=int, default=8031)
+    args = parser.parse_args()
+    if args.duration <= 0 or args.duration > 120 or args.rate <= 0 or not 1 <= args.concurrency <= 512:
+        sys.exit("bounded runs only: 0 < duration <= 120 s, rate > 0, 1 <= concurrency <= 512")
+    dispatch = str(ROOT / ".venv" / "bin" / "dispatch")
+    subprocess.run([dispatch, "demo", "--no-serve"], check=True, stdout=subprocess.DEVNULL)
+    token = json.loads((ROOT / "var" / "demo-tokens.json").read_text())["people"]["calltaker"]
+    server = subprocess.Popen([dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers),
+                               "--log-level", "warning"])
+    try:
+        import urllib.request
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/readyz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        n = int(args.rate * args.duration) if args.mode == "rate" else 100_000
+        reqs = requests(token, args.port, n)
+        latencies, statuses, elapsed = asyncio.run(run_load(args, reqs))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    print(json.dumps({"mode": args.mode, "workers": args.workers, "cpu_count": os.cpu_count(),
+                      "target_rate": args.rate if args.mode == "rate" else None, "calls": len(latencies),
+                      "achieved_rate": round(len(latencies) / elapsed, 1), "statuses": statuses,
+                      "ms": {"p50": pct(latencies, 50), "p90": pct(latencies, 90), "p99": pct(latencies, 99),
+                             "max": pct(latencies, 100)}}))
+
+
+if __name__ == "__main__":
+    main()
