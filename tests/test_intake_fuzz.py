@@ -1,10 +1,15 @@
 """Whatever a client sends to intake, the answer is a status and a message, never a 500."""
 
+import asyncio
+import json
+
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from dispatch.app import create_app
@@ -34,10 +39,6 @@ bodies = st.fixed_dictionaries({}, optional={
 
 @pytest.fixture(scope="module")
 def client(settings, imported_map):
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     async def account():
         engine = create_async_engine(settings.async_database_url)
         async with make_sessionmaker(engine)() as session:
@@ -50,15 +51,12 @@ def client(settings, imported_map):
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
-        client.app.state  # noqa: B018 - the app stays up until here
-    import psycopg
     with psycopg.connect(settings.libpq_url) as conn:  # these calls were committed: retire them
         conn.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now() "
                           "WHERE status IN ('pending', 'unconfirmed')").text)
 
 
 def _dumps(body: dict) -> bytes:
-    import json
     return json.dumps(body).encode()  # the standard library writes integers of any size, as clients may
 
 

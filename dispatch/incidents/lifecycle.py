@@ -48,7 +48,7 @@ async def update(session: AsyncSession, incident_id: int, body: IncidentUpdateIn
         payload = located.event_payload()
         await repo.append_event(session, incident_id, EventKind.located, actor,
                                 {**payload, "location_text": body.location_text})
-        changes.update({k: v for k, v in payload.items()})
+        changes.update(payload)
     if body.type_code is not None:
         kind, _ = resolve_type(types, body.type_code, None)
         await repo.append_event(session, incident_id, EventKind.typed, actor,

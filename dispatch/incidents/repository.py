@@ -146,18 +146,20 @@ async def append_event(session: AsyncSession, incident_id: int, kind: str, actor
                           {"id": incident_id, "kind": kind, "actor": actor, "payload": orjson.dumps(payload).decode()})
 
 
+_ENUM_CASTS = {"status": "incident_status", "geocode_match": "geocode_match"}
+
+
 async def update_incident(session: AsyncSession, incident_id: int, values: dict) -> None:
     sets, params = [], {"id": incident_id}
     for name, value in values.items():
         if name in ("lat", "lon"):
             continue
-        sets.append(f"{name} = :{name}" if name != "status" else "status = CAST(:status AS incident_status)")
+        cast = _ENUM_CASTS.get(name)
+        sets.append(f"{name} = CAST(:{name} AS {cast})" if cast else f"{name} = :{name}")
         params[name] = value
     if "lat" in values:
         sets.append(f"location = CASE WHEN CAST(:lat AS float8) IS NULL THEN NULL ELSE {POINT} END")
         params.update(lat=values["lat"], lon=values["lon"])
-    if "geocode_match" in values:
-        sets[sets.index("geocode_match = :geocode_match")] = "geocode_match = CAST(:geocode_match AS geocode_match)"
     await session.execute(text(f"UPDATE incidents SET {', '.join(sets)} WHERE id = :id"), params)
 
 
