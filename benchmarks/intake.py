@@ -27,15 +27,44 @@ PLACES = "SELECT street || ' ' || housenumber || ', ' || municipality FROM addre
 TYPES = ["FIRE-STRUCT", "CARDIAC", "RTC-INJ", "BURGLARY-NOW", "NOISE", "FALL", "THEFT", "WELFARE"]
 
 
+DATABASE_URL = os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch")
+REDIS_URL = os.environ.get("DISPATCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+NARRATIVE = "benchmark call"
+TIMINGS: list[bytes] = []  # each response's Server-Timing header: the service's own account of its time
+
+
+def retire() -> int:
+    """Cancels what earlier runs left waiting (no matcher drains them here), in PostgreSQL and in the queue,
+    so every run starts from a realistic number of open incidents."""
+    import redis.asyncio as aioredis
+
+    from dispatch.queue.service import IncidentQueue
+
+    with psycopg.connect(DATABASE_URL) as c:
+        ids = [r[0] for r in c.execute(
+            "UPDATE incidents SET status = 'cancelled', closed_at = now(), disposition = 'benchmark' "
+            "WHERE status IN ('pending', 'unconfirmed') AND narrative = %s RETURNING id", (NARRATIVE,))]
+
+    async def unqueue():
+        client = aioredis.Redis.from_url(REDIS_URL)
+        queue = IncidentQueue(client)
+        for incident_id in ids:
+            await queue.remove(incident_id)
+        await client.aclose()
+
+    asyncio.run(unqueue())
+    return len(ids)
+
+
 def requests(token: str, port: int, n: int) -> list[bytes]:
-    with psycopg.connect(os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch")) as c:
+    with psycopg.connect(DATABASE_URL) as c:
         places = [r[0] for r in c.execute(PLACES)]
     rng, run = random.Random(1), int(time.time())
     out = []
     for i in range(n):
         body = json.dumps({"channel": "phone", "caller_number": f"+423{rng.randrange(10**6, 10**7)}",
                            "location_text": rng.choice(places), "type_code": rng.choice(TYPES),
-                           "narrative": "benchmark call"}).encode()
+                           "narrative": NARRATIVE}).encode()
         out.append(b"POST /api/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
                    b"Idempotency-Key: bench-%d-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                    % (port, token.encode(), run, i, len(body), body))
@@ -45,21 +74,28 @@ def requests(token: str, port: int, n: int) -> list[bytes]:
 async def send(reader, writer, request: bytes) -> int:
     writer.write(request)
     status = int((await reader.readline()).split()[1])
-    length = 0
+    length, timing = 0, b""
     while (line := await reader.readline()) not in (b"\r\n", b""):
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
+        if line.lower().startswith(b"server-timing:"):
+            timing = line
+    TIMINGS.append(timing)
     await reader.readexactly(length)
     return status
 
 
-async def run_load(args, reqs: list[bytes]) -> tuple[list[float], dict[int, int], float]:
+async def run_load(args, warmup: list[bytes], reqs: list[bytes]) -> tuple[list[float], dict[int, int], float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     conns = [await asyncio.open_connection("127.0.0.1", args.port) for _ in range(args.concurrency)]
     free: asyncio.Queue = asyncio.Queue()
     for conn in conns:
         free.put_nowait(conn)
+    # Warm-up, not measured: every connection used, the service's database pool filled, statements prepared.
+    for start in range(0, len(warmup), len(conns)):
+        await asyncio.gather(*(send(*conn, request) for conn, request in zip(conns, warmup[start:], strict=False)))
+    TIMINGS.clear()
     started = time.perf_counter()
 
     async def one(request: bytes, scheduled: float) -> None:
@@ -99,6 +135,16 @@ def pct(values: list[float], p: float) -> float:
     return round(values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000, 2) if values else 0.0
 
 
+def summary(seconds: list[float]) -> dict:
+    return {"p50": pct(seconds, 50), "p90": pct(seconds, 90), "p99": pct(seconds, 99), "max": pct(seconds, 100)}
+
+
+def server_timing(part: str) -> list[float]:
+    """Seconds the service says it spent in `part`, from each response's Server-Timing header."""
+    key = f"{part};dur=".encode()
+    return [float(t.split(key)[1].split(b",")[0].split(b"\r")[0]) / 1000 for t in TIMINGS if key in t]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["max", "rate"], default="max")
@@ -107,14 +153,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=8031)
+    parser.add_argument("--warmup", type=int, default=400, help="calls sent first and not measured")
+    parser.add_argument("--external", action="store_true",
+                        help="drive a service already listening on --port (e.g. under a profiler)")
     args = parser.parse_args()
-    if args.duration <= 0 or args.duration > 120 or args.rate <= 0 or not 1 <= args.concurrency <= 512:
-        sys.exit("bounded runs only: 0 < duration <= 120 s, rate > 0, 1 <= concurrency <= 512")
+    if (args.duration <= 0 or args.duration > 120 or args.rate <= 0 or not 1 <= args.concurrency <= 512
+            or not 0 <= args.warmup <= 10_000):
+        sys.exit("bounded runs only: 0 < duration <= 120 s, rate > 0, 1 <= concurrency <= 512, warmup <= 10000")
     dispatch = str(ROOT / ".venv" / "bin" / "dispatch")
     subprocess.run([dispatch, "demo", "--no-serve"], check=True, stdout=subprocess.DEVNULL)
     token = json.loads((ROOT / "var" / "demo-tokens.json").read_text())["people"]["calltaker"]
-    server = subprocess.Popen([dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers),
-                               "--log-level", "warning"])
+    retire()
+    server = None if args.external else subprocess.Popen(
+        [dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers), "--log-level", "warning"])
     try:
         import urllib.request
         for _ in range(100):
@@ -124,16 +175,20 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         n = int(args.rate * args.duration) if args.mode == "rate" else 100_000
-        reqs = requests(token, args.port, n)
-        latencies, statuses, elapsed = asyncio.run(run_load(args, reqs))
+        reqs = requests(token, args.port, n + args.warmup)
+        latencies, statuses, elapsed = asyncio.run(run_load(args, reqs[:args.warmup], reqs[args.warmup:]))
+        load = os.getloadavg()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        retire()
     print(json.dumps({"mode": args.mode, "workers": args.workers, "cpu_count": os.cpu_count(),
                       "target_rate": args.rate if args.mode == "rate" else None, "calls": len(latencies),
                       "achieved_rate": round(len(latencies) / elapsed, 1), "statuses": statuses,
-                      "ms": {"p50": pct(latencies, 50), "p90": pct(latencies, 90), "p99": pct(latencies, 99),
-                             "max": pct(latencies, 100)}}))
+                      "ms": summary(latencies),
+                      "server_ms": {part: summary(server_timing(part)) for part in ("intake", "queue")},
+                      "loadavg_1m": round(load[0], 2)}))
 
 
 if __name__ == "__main__":

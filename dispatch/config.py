@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/dispatch"
     redis_url: str = "redis://127.0.0.1:6379/0"
     map_path: Path = BUNDLED_MAP
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     log_level: str = "info"
 
     # Intake: what counts as a suspected duplicate, and what history the call-taker sees.

@@ -38,6 +38,8 @@ def _run(connection) -> None:
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,
+        # Each migration commits on its own: a value added to an enum can be used only after its commit.
+        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 import redis.asyncio as aioredis
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -67,6 +68,7 @@ async def engine(settings) -> AsyncIterator[AsyncEngine]:
 async def connection(engine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as conn:
         outer = await conn.begin()
+        await conn.execute(text("SELECT 1"))  # BEGIN now: plain-SQL statements on the driver join this transaction
         yield conn
         await outer.rollback()
 

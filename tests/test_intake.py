@@ -139,3 +139,34 @@ async def test_intake_is_for_call_takers(client, auth, imported_map):
     unit = await auth(Role.unit, unit_call_sign="Engine 3")
     assert (await post_call(client, unit, FIRE)).status_code == 403
     assert (await client.post("/api/calls", json=FIRE)).status_code == 401
+
+
+async def test_premise_history_counts_by_type_and_shows_the_last_five(client, taker, session):
+    """Incidents within 50 m in the last 12 months, counted by type, the newest five shown; the incident itself
+    is not its own history; ≥3 there in 30 days makes a repeat address."""
+    lat, lon = 47.0702, 9.5021  # a spot no other test calls to
+    history = [("NOISE", 2), ("NOISE", 9), ("FALL", 20), ("NOISE", 40), ("THEFT", 100), ("FALL", 300)]
+    for i, (code, days) in enumerate(history):
+        await session.execute(text("""
+            INSERT INTO incidents (type_code, priority, status, location, geocode_match, geocode_confidence,
+                                   received_at, entered_at)
+            VALUES (:code, 3, 'closed', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 'coordinates', 0.99,
+                    now() - make_interval(days => :days), now())"""),
+                              {"code": code, "lat": lat + i * 0.00005, "lon": lon, "days": days})
+    for code, days, dlat in [("NOISE", 1, 0.002), ("NOISE", 400, 0.0)]:  # 220 m away; 13 months ago
+        await session.execute(text("""
+            INSERT INTO incidents (type_code, priority, status, location, geocode_match, geocode_confidence,
+                                   received_at, entered_at)
+            VALUES (:code, 3, 'closed', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 'coordinates', 0.99,
+                    now() - make_interval(days => :days), now())"""),
+                              {"code": code, "lat": lat + dlat, "lon": lon, "days": days})
+    body = {"channel": "phone", "caller_number": "+423 700 00 01", "lat": lat, "lon": lon, "type_code": "NOISE"}
+    taken = (await post_call(client, taker, body)).json()
+    seen = taken["history"]
+    assert seen["premise_incidents"] == 6
+    assert seen["premise_by_type"] == {"NOISE": 3, "FALL": 2, "THEFT": 1}
+    assert [p["type_code"] for p in seen["premise_last"]] == ["NOISE", "NOISE", "FALL", "NOISE", "THEFT"]
+    assert seen["repeat_address"] is True  # 2, 9 and 20 days ago
+    again = (await client.get(f"/api/incidents/{taken['id']}", headers=taker)).json()["history"]
+    assert again["premise_incidents"] == 6 and again["premise_by_type"] == seen["premise_by_type"]
+    assert taken["id"] not in [p["id"] for p in again["premise_last"]]

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.auth.models import ApiToken, Role, User
 from dispatch.auth.tokens import hash_token, new_token
+from dispatch.db import driver_connection
 from dispatch.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from dispatch.units.models import Unit
 
@@ -69,16 +70,19 @@ async def revoke_tokens(session: AsyncSession, *, username: str) -> int:
     return result.rowcount
 
 
+# Every request runs this: plain SQL on the driver connection, a prepared statement after the first time.
+_AUTHENTICATE = """
+    SELECT t.id, t.expires_at, t.revoked_at, u.id, u.username, u.role::text, u.unit_id, u.active
+    FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"""
+
+
 async def authenticate(session: AsyncSession, *, token: str, secret_key: str) -> Principal:
     digest = hash_token(token, secret_key)
-    row = (await session.execute(
-        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, User.id, User.username, User.role,
-               User.unit_id, User.active)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == digest))).first()
+    row = await (await driver_connection(session)).fetchrow(_AUTHENTICATE, digest)
     if row is None:
         raise NotAuthenticated("unknown token")
     token_id, expires_at, revoked_at, user_id, username, role, unit_id, active = row
+    role = Role(role)
     now = datetime.now(UTC)
     if revoked_at is not None or not active:
         raise NotAuthenticated("this token has been revoked")

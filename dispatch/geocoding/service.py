@@ -1,6 +1,7 @@
 """Holds the geocoder of the running service and rebuilds it when a new map has been imported."""
 
 import asyncio
+import gc
 import logging
 
 from sqlalchemy import text
@@ -15,6 +16,16 @@ REFRESH_EVERY_S = 5.0
 
 class MapNotLoaded(DispatchError):
     status, code, title = 503, "map_not_loaded", "Map not loaded"
+
+
+def settle_long_lived_objects() -> None:
+    """The index is some 100,000 Python objects that live as long as the map. Left to the cyclic garbage
+    collector, every full collection walks them all and stalls the event loop (60 ms measured): a p99 spike
+    on every request in flight. Freezing moves them out of the collector's sight; a new map unfreezes, so the
+    old index can be freed, and freezes again."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class GeocoderHolder:
@@ -47,6 +58,7 @@ class GeocoderHolder:
             return False
         index = await asyncio.to_thread(build_index, self._libpq_url)
         self._geocoder = Geocoder(index)
+        settle_long_lived_objects()
         log.info("geocoder index built from map import %s in %.2f s", index.map_id, index.build_s)
         return True
 

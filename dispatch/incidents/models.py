@@ -82,6 +82,9 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_open", "priority", "received_at", postgresql_where=text("closed_at IS NULL")),
         Index("ix_incidents_received_at", "received_at"),
+        # The duplicate check looks only at open incidents nearby: this index does not grow with history.
+        Index("ix_incidents_open_location", "location", postgresql_using="gist",
+              postgresql_where=text("status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')")),
     )
 
 

@@ -1,40 +1,19 @@
-"""SQL of the incident domain. Intake is on the hot path: its write is one statement, its reads one more."""
+"""SQL of the incident domain. Intake is the hot path: its reads and its write are one statement, one round trip."""
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.db import driver_connection
+from dispatch.errors import Conflict
+
 POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography"
 OPEN = "('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')"
-
-# The incident, its first call and its first events, in one round trip.
-_INSERT_INCIDENT = text(f"""
-WITH inc AS (
-    INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
-                           geocode_confidence, needs_location, narrative, received_at, entered_at, queued_at)
-    VALUES (:type_code, :priority, CAST(:status AS incident_status),
-            CASE WHEN CAST(:lat AS float8) IS NULL THEN NULL ELSE {POINT} END,
-            :address_label, :municipality, CAST(:geocode_match AS geocode_match), :geocode_confidence,
-            :needs_location, :narrative, :received_at, now(),
-            CASE WHEN :status = 'pending' THEN now() END)
-    RETURNING id, received_at
-), c AS (
-    INSERT INTO calls (incident_id, channel, caller_name, caller_number, callback_number, location_text,
-                       reported_location, narrative, received_at, idempotency_key, request_hash, taken_by)
-    SELECT inc.id, CAST(:channel AS channel), :caller_name, :caller_number, :callback_number, :location_text,
-           CASE WHEN CAST(:reported_lat AS float8) IS NULL THEN NULL ELSE
-                ST_SetSRID(ST_MakePoint(CAST(:reported_lon AS float8), CAST(:reported_lat AS float8)),
-                           4326)::geography END,
-           :narrative, :received_at, :idempotency_key, :request_hash, :taken_by
-    FROM inc RETURNING id
-), ev AS (
-    INSERT INTO incident_events (incident_id, kind, actor, payload)
-    SELECT inc.id, e.kind, :actor, CAST(e.payload AS jsonb) || jsonb_build_object('call_id', c.id)
-    FROM inc, c, jsonb_to_recordset(CAST(:events AS jsonb)) AS e(kind text, payload text)
-)
-SELECT inc.id, c.id FROM inc, c""")
 
 _ATTACH_CALL = text("""
 WITH c AS (
@@ -49,65 +28,142 @@ WITH c AS (
 )
 SELECT id FROM c""")
 
-# Everything the call-taker must see about this caller and this place, in one round trip.
-_CONTEXT = text(f"""
-SELECT
-  (SELECT coalesce(jsonb_agg(d ORDER BY d.distance_m), '[]') FROM (
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` placeholders to asyncpg's `$n`, one number per occurrence: (sql, the names in order)."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        names.append(match.group(1))
+        return f"${len(names)}"
+
+    return re.sub(r"(?<![:\w]):([a-z_]\w*)", number, sql), tuple(names)
+
+
+def _args(names: tuple[str, ...], values: dict) -> list:
+    return [values[name] for name in names]
+
+
+AGO_MIN = "CAST(:now AS timestamptz) - CAST(:window_min AS float8) * interval '1 minute'"
+
+# What the call-taker must see about this caller and this place. `premise` is a WITH item, the rest one jsonb
+# expression: intake puts both in its insert statement, the incident view runs them alone.
+_PREMISE_CTE = f"""premise AS (
+    SELECT i.id, i.type_code, i.priority, i.status, i.received_at, i.address_label
+    FROM incidents i
+    WHERE CAST(:lat AS float8) IS NOT NULL AND i.id <> :exclude
+      AND i.received_at > CAST(:now AS timestamptz) - make_interval(months => CAST(:history_months AS int))
+      AND ST_DWithin(i.location, {POINT}, :premise_m))"""
+
+_CONTEXT_EXPR = f"""jsonb_build_object(
+  'near', (SELECT coalesce(jsonb_agg(d ORDER BY d.distance_m, d.id), '[]') FROM (
       SELECT i.id, i.type_code, i.priority, i.status, i.address_label, i.municipality, i.received_at,
              round(ST_Distance(i.location, {POINT})::numeric, 1) AS distance_m
       FROM incidents i
       WHERE CAST(:lat AS float8) IS NOT NULL AND i.status IN {OPEN} AND i.type_code = ANY(:compatible)
-        AND i.received_at > CAST(:now AS timestamptz) - make_interval(mins => :window_min)
+        AND i.id <> :exclude AND i.received_at > {AGO_MIN}
         AND ST_DWithin(i.location, {POINT}, :radius_m)
-      LIMIT 10) d),
-  (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC), '[]') FROM (
+      ORDER BY i.location <-> {POINT}, i.id LIMIT 10) d),
+  'same_number', (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC), '[]') FROM (
       SELECT DISTINCT ON (i.id) i.id, i.type_code, i.priority, i.status, i.address_label, i.municipality,
              i.received_at, NULL::numeric AS distance_m
       FROM calls c JOIN incidents i ON i.id = c.incident_id
       WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number AND i.status IN {OPEN}
-        AND c.received_at > CAST(:now AS timestamptz) - make_interval(mins => :window_min)
+        AND i.id <> :exclude AND c.received_at > {AGO_MIN}
       ORDER BY i.id LIMIT 10) d),
-  (SELECT count(*) FROM calls c WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number),
-  (SELECT coalesce(jsonb_agg(d), '[]') FROM (
+  'caller_calls', (SELECT count(*) FROM calls c WHERE CAST(:number AS text) IS NOT NULL
+                   AND c.caller_number = :number AND c.incident_id <> :exclude),
+  'caller_last', (SELECT coalesce(jsonb_agg(d), '[]') FROM (
       SELECT c.received_at, i.id AS incident_id, i.type_code, i.address_label
       FROM calls c LEFT JOIN incidents i ON i.id = c.incident_id
-      WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number
+      WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number AND c.incident_id <> :exclude
       ORDER BY c.received_at DESC LIMIT 5) d),
-  (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC), '[]') FROM (
-      SELECT i.id, i.type_code, i.priority, i.status, i.received_at, i.address_label
-      FROM incidents i
-      WHERE CAST(:lat AS float8) IS NOT NULL
-        AND i.received_at > CAST(:now AS timestamptz) - make_interval(months => :history_months)
-        AND ST_DWithin(i.location, {POINT}, :premise_m)
-      ORDER BY i.received_at DESC) d),
-  (SELECT coalesce(jsonb_agg(f), '[]') FROM (
+  'premise', jsonb_build_object(
+      'count', (SELECT count(*) FROM premise),
+      'in_window', (SELECT count(*) FROM premise WHERE received_at >
+                    CAST(:now AS timestamptz) - make_interval(days => CAST(:repeat_days AS int))),
+      'by_type', (SELECT coalesce(jsonb_object_agg(type_code, n), '{{}}')
+                  FROM (SELECT type_code, count(*) AS n FROM premise GROUP BY type_code) t),
+      'last', (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC, d.id DESC), '[]')
+               FROM (SELECT * FROM premise ORDER BY received_at DESC, id DESC LIMIT 5) d)),
+  'flags', (SELECT coalesce(jsonb_agg(f), '[]') FROM (
       SELECT id, category, description, address_label, created_at FROM premise_flags p
       WHERE CAST(:lat AS float8) IS NOT NULL AND p.active
         AND (p.expires_at IS NULL OR p.expires_at > CAST(:now AS timestamptz))
         AND ST_DWithin(p.location, {POINT}, p.radius_m + 10)
-      ORDER BY p.created_at) f)
-""")
+      ORDER BY p.created_at) f))"""
+
+_CONTEXT, _CONTEXT_NAMES = positional(f"WITH {_PREMISE_CTE} SELECT {_CONTEXT_EXPR}")
+
+# Intake's whole durable write in one statement, so one round trip and atomic without a transaction: the
+# context as it was before this call (data-modifying WITH items see the snapshot the statement started from),
+# then the incident, its first call and its first events, unless the Idempotency-Key was used before, in which
+# case nothing is written and the earlier call is answered.
+_TAKE_CALL, _TAKE_CALL_NAMES = positional(f"""
+WITH {_PREMISE_CTE},
+prior AS (
+    SELECT incident_id, request_hash FROM calls
+    WHERE CAST(:idempotency_key AS text) IS NOT NULL AND idempotency_key = :idempotency_key
+), inc AS (
+    INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
+                           geocode_confidence, needs_location, narrative, received_at, entered_at, queued_at)
+    SELECT :type_code, :priority, CAST(:status AS incident_status),
+           CASE WHEN CAST(:lat AS float8) IS NULL THEN NULL ELSE {POINT} END,
+           :address_label, :municipality, CAST(:geocode_match AS geocode_match), :geocode_confidence,
+           :needs_location, :narrative, :received_at, now(),
+           CASE WHEN CAST(:status AS text) = 'pending' THEN now() END
+    WHERE NOT EXISTS (SELECT 1 FROM prior)
+    RETURNING id
+), c AS (
+    INSERT INTO calls (incident_id, channel, caller_name, caller_number, callback_number, location_text,
+                       reported_location, narrative, received_at, idempotency_key, request_hash, taken_by)
+    SELECT inc.id, CAST(:channel AS channel), :caller_name, :caller_number, :callback_number, :location_text,
+           CASE WHEN CAST(:reported_lat AS float8) IS NULL THEN NULL ELSE
+                ST_SetSRID(ST_MakePoint(CAST(:reported_lon AS float8), CAST(:reported_lat AS float8)),
+                           4326)::geography END,
+           :narrative, :received_at, :idempotency_key, :request_hash, :taken_by
+    FROM inc RETURNING id
+), ev AS (
+    INSERT INTO incident_events (incident_id, kind, actor, payload)
+    SELECT inc.id, e.kind, :actor, CAST(e.payload AS jsonb) || jsonb_build_object('call_id', c.id)
+    FROM inc, c, jsonb_to_recordset(CAST(:events AS jsonb)) AS e(kind text, payload text)
+)
+SELECT (SELECT id FROM inc), (SELECT id FROM c), (SELECT incident_id FROM prior), (SELECT request_hash FROM prior),
+       {_CONTEXT_EXPR}""")
 
 
-async def insert_incident(session: AsyncSession, **values) -> tuple[int, int]:
-    values["events"] = orjson.dumps(values["events"]).decode()
-    row = (await session.execute(_INSERT_INCIDENT, values)).one()
-    return row[0], row[1]
+@dataclass(frozen=True)
+class Taken:
+    incident_id: int | None  # None when the Idempotency-Key was used before: nothing was written
+    call_id: int | None
+    prior_incident_id: int | None
+    prior_request_hash: str | None
+    context: dict
 
 
-async def attach_call(session: AsyncSession, **values) -> int:
-    return (await session.execute(_ATTACH_CALL, values)).scalar_one()
+async def take_call(session: AsyncSession, values: dict) -> Taken:
+    """Writes a call as a new incident in one atomic statement and returns what the call-taker must see."""
+    values = {**values, "events": orjson.dumps(values["events"]).decode(), "exclude": 0}
+    try:
+        row = await (await driver_connection(session)).fetchrow(_TAKE_CALL, *_args(_TAKE_CALL_NAMES, values))
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "uq_calls_idempotency_key":
+            raise
+        # Two requests with one key at the same moment: one wrote, this one must ask again to be answered.
+        raise Conflict("a call with this Idempotency-Key is being taken right now: retry") from None
+    return Taken(row[0], row[1], row[2], row[3], row[4])  # jsonb arrives decoded (the engine's codec)
 
 
 async def context(session: AsyncSession, *, lat: float | None, lon: float | None, number: str | None,
                   compatible: list[str], now: datetime, radius_m: float, window_min: float, premise_m: float,
-                  history_months: int) -> dict:
-    row = (await session.execute(_CONTEXT, {
-        "lat": lat, "lon": lon, "number": number, "compatible": compatible, "now": now, "radius_m": radius_m,
-        "window_min": window_min, "premise_m": premise_m, "history_months": history_months,
-    })).one()
-    return {"near": row[0], "same_number": row[1], "caller_calls": row[2], "caller_last": row[3],
-            "premise": row[4], "flags": row[5]}
+                  history_months: int, repeat_days: int, exclude: int = 0) -> dict:
+    values = {"lat": lat, "lon": lon, "number": number, "compatible": compatible, "now": now,
+              "radius_m": radius_m, "window_min": window_min, "premise_m": premise_m,
+              "history_months": history_months, "repeat_days": repeat_days, "exclude": exclude}
+    return await (await driver_connection(session)).fetchval(_CONTEXT, *_args(_CONTEXT_NAMES, values))
+
+
+async def attach_call(session: AsyncSession, **values) -> int:
+    return (await session.execute(_ATTACH_CALL, values)).scalar_one()
 
 
 async def find_call_by_key(session: AsyncSession, key: str) -> tuple[int, int, str | None] | None:

@@ -1,7 +1,9 @@
 """Intake and the incident lifecycle over HTTP. Thin: parse, call the service, commit, then tell the queue."""
 
+import time
 from typing import Annotated, TypeVar
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
@@ -57,8 +59,9 @@ async def commit_then_queue(request: Request, session, action: QueueAction, kind
 
 @router.post("/calls", status_code=201, response_model=IncidentOut,
              summary="Take a call: geocode, type, check duplicates and history, store, queue")
-async def take_call(request: Request, response: Response, session: SessionDep, who: TakesCalls,
-                    idempotency_key: IdempotencyKey = None) -> dict:
+async def take_call(request: Request, session: SessionDep, who: TakesCalls,
+                    idempotency_key: IdempotencyKey = None) -> Response:
+    started = time.perf_counter()
     body = await request.body()
     call = parse(CallIn, body)
     intake = await service.take_call(
@@ -67,14 +70,21 @@ async def take_call(request: Request, response: Response, session: SessionDep, w
         body_hash=service.request_hash(body))
     # PostgreSQL holds the call before the queue hears of it and before the caller hears 201.
     await session.commit()
+    durable = time.perf_counter()
+    headers = {}
     if intake.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+        headers["Idempotent-Replayed"] = "true"
     elif intake.queue:
         action = QueueAction("enqueue", intake.incident_id, intake.priority,
                              int(intake.received_at.timestamp() * 1000))
         await request.app.state.queue_keeper.apply(
             action, change_message("incident.created", intake.incident_id, priority=intake.priority))
-    return intake.view
+    # Where the time went, for whoever measures (the benchmark reads it): parse+geocode+write, then the queue.
+    headers["Server-Timing"] = (f"intake;dur={(durable - started) * 1000:.2f}, "
+                                f"queue;dur={(time.perf_counter() - durable) * 1000:.2f}")
+    # The view is built by the service to IncidentOut's shape (tests hold it to the schema); written directly.
+    return Response(orjson.dumps(intake.view), status_code=201,
+                    media_type="application/json", headers=headers)
 
 
 @router.get("/incidents/{incident_id}", summary="An incident with its caller, history, flags and duplicates")

@@ -2,9 +2,8 @@
 never commit; the route commits and only then touches the queue."""
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,22 +49,20 @@ def compatible_codes(types: IncidentTypes, kind: IncidentType) -> list[str]:
     return [t.code for t in types if t.group == kind.group or t.code == "UNKNOWN" or kind.code == "UNKNOWN"]
 
 
-def history_view(ctx: dict, settings: Settings, now: datetime, exclude: int | None = None) -> dict:
-    premise = [p for p in ctx["premise"] if p["id"] != exclude]
-    recent = now - timedelta(days=settings.repeat_address_days)
-    in_window = sum(1 for p in premise if datetime.fromisoformat(p["received_at"]) >= recent)
+def history_view(ctx: dict, settings: Settings) -> dict:
+    premise = ctx["premise"]
     return {
         "caller_calls": ctx["caller_calls"], "caller_last": ctx["caller_last"],
-        "premise_incidents": len(premise), "premise_by_type": dict(Counter(p["type_code"] for p in premise)),
-        "premise_last": premise[:5], "repeat_address": in_window >= settings.repeat_address_count,
+        "premise_incidents": premise["count"], "premise_by_type": premise["by_type"],
+        "premise_last": premise["last"], "repeat_address": premise["in_window"] >= settings.repeat_address_count,
         "flags": ctx["flags"],
     }
 
 
-def duplicates_view(ctx: dict, exclude: int | None = None) -> list[dict]:
+def duplicates_view(ctx: dict) -> list[dict]:
     seen, out = set(), []
     for d in ctx["near"] + ctx["same_number"]:
-        if d["id"] not in seen and d["id"] != exclude:
+        if d["id"] not in seen:
             seen.add(d["id"])
             out.append(d)
     return out
@@ -73,7 +70,7 @@ def duplicates_view(ctx: dict, exclude: int | None = None) -> list[dict]:
 
 def build_view(*, incident_id: int, call_id: int, status: str, kind: IncidentType, suggested: bool, priority: int,
                located: Located, narrative: str | None, received_at: datetime, ctx: dict, settings: Settings,
-               now: datetime, attached_to: int | None = None) -> dict:
+               attached_to: int | None = None) -> dict:
     return {
         "id": incident_id, "call_id": call_id, "status": status, "type_code": kind.code, "type_name": kind.name,
         "type_suggested": suggested, "priority": priority,
@@ -83,22 +80,20 @@ def build_view(*, incident_id: int, call_id: int, status: str, kind: IncidentTyp
                      "confidence": round(located.confidence, 3), "needs_location": located.needs_location,
                      "in_service_area": located.in_service_area, "candidates": located.candidates},
         "narrative": narrative, "received_at": received_at,
-        "duplicates": duplicates_view(ctx, exclude=incident_id), "history": history_view(ctx, settings, now,
-                                                                                           exclude=incident_id),
+        "duplicates": duplicates_view(ctx), "history": history_view(ctx, settings),
         "attached_to": attached_to,
     }
+
+
+def context_params(settings: Settings) -> dict:
+    return {"radius_m": settings.duplicate_radius_m, "window_min": settings.duplicate_window_min,
+            "premise_m": settings.premise_radius_m, "history_months": settings.history_months,
+            "repeat_days": settings.repeat_address_days}
 
 
 async def take_call(session: AsyncSession, *, call: CallIn, actor: str, user_id: int | None, geocoder: Geocoder,
                     types: IncidentTypes, settings: Settings, idempotency_key: str | None = None,
                     body_hash: str | None = None, status: str = "pending") -> Intake:
-    if idempotency_key:
-        earlier = await repo.find_call_by_key(session, idempotency_key)
-        if earlier is not None:
-            if body_hash and earlier[2] and earlier[2] != body_hash:
-                raise Conflict("this Idempotency-Key was used for a different request")
-            view = await incident_view(session, earlier[1], geocoder=geocoder, types=types, settings=settings)
-            return Intake(view, earlier[1], view["priority"], view["received_at"], queue=False, replayed=True)
     now = datetime.now(UTC)
     kind, suggested = resolve_type(types, call.type_code, call.narrative)
     priority = call.priority or kind.priority
@@ -110,26 +105,44 @@ async def take_call(session: AsyncSession, *, call: CallIn, actor: str, user_id:
         "request_hash": body_hash, "taken_by": user_id, "actor": actor,
     }
     if call.duplicate_of:
+        if idempotency_key and (earlier := await _replay(session, idempotency_key, body_hash, geocoder, types,
+                                                          settings)):
+            return earlier
         return await _attach(session, call.duplicate_of, call_values, located, geocoder, types, settings)
-    ctx = await repo.context(session, lat=located.lat, lon=located.lon, number=call.caller_number,
-                             compatible=compatible_codes(types, kind), now=now,
-                             radius_m=settings.duplicate_radius_m, window_min=settings.duplicate_window_min,
-                             premise_m=settings.premise_radius_m, history_months=settings.history_months)
     received = {"type_code": kind.code, "priority": priority, "status": status, "narrative": call.narrative,
                 "channel": call.channel.value, "type_suggested": suggested, "received_at": now.isoformat(),
                 **located.event_payload()}
     events = [{"kind": EventKind.received.value, "payload": orjson.dumps(received).decode()}]
     if status == "pending":
         events.append({"kind": EventKind.queued.value, "payload": "{}"})
-    incident_id, call_id = await repo.insert_incident(
-        session, type_code=kind.code, priority=priority, status=status, lat=located.lat, lon=located.lon,
-        address_label=located.label, municipality=located.municipality, geocode_match=located.match,
-        geocode_confidence=located.confidence, needs_location=located.needs_location,
-        reported_lat=call.lat, reported_lon=call.lon, events=events, **call_values)
-    view = build_view(incident_id=incident_id, call_id=call_id, status=status, kind=kind, suggested=suggested,
-                      priority=priority, located=located, narrative=call.narrative, received_at=now, ctx=ctx,
-                      settings=settings, now=now)
-    return Intake(view, incident_id, priority, now, queue=status == "pending")
+    taken = await repo.take_call(session, {
+        **call_values, **context_params(settings), "type_code": kind.code, "priority": priority, "status": status,
+        "lat": located.lat, "lon": located.lon, "address_label": located.label,
+        "municipality": located.municipality, "geocode_match": located.match,
+        "geocode_confidence": located.confidence, "needs_location": located.needs_location,
+        "reported_lat": call.lat, "reported_lon": call.lon, "events": events, "now": now,
+        "number": call.caller_number, "compatible": compatible_codes(types, kind)})
+    if taken.incident_id is None:  # the Idempotency-Key was used before: answer what that call made
+        return await _answer_replay(session, taken.prior_incident_id, taken.prior_request_hash, body_hash,
+                                    geocoder, types, settings)
+    view = build_view(incident_id=taken.incident_id, call_id=taken.call_id, status=status, kind=kind,
+                      suggested=suggested, priority=priority, located=located, narrative=call.narrative,
+                      received_at=now, ctx=taken.context, settings=settings)
+    return Intake(view, taken.incident_id, priority, now, queue=status == "pending")
+
+
+async def _replay(session, key, body_hash, geocoder, types, settings) -> Intake | None:
+    earlier = await repo.find_call_by_key(session, key)
+    if earlier is None:
+        return None
+    return await _answer_replay(session, earlier[1], earlier[2], body_hash, geocoder, types, settings)
+
+
+async def _answer_replay(session, incident_id, earlier_hash, body_hash, geocoder, types, settings) -> Intake:
+    if body_hash and earlier_hash and earlier_hash != body_hash:
+        raise Conflict("this Idempotency-Key was used for a different request")
+    view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)
+    return Intake(view, incident_id, view["priority"], view["received_at"], queue=False, replayed=True)
 
 
 async def _attach(session, incident_id, call_values, located, geocoder, types, settings) -> Intake:
@@ -152,17 +165,15 @@ async def incident_view(session: AsyncSession, incident_id: int, *, geocoder: Ge
         raise NotFound(f"no incident {incident_id}")
     call = await repo.first_call(session, incident_id) or {}
     kind = types.get(row["type_code"]) or types.get("UNKNOWN")
-    now = datetime.now(UTC)
     ctx = await repo.context(session, lat=row["lat"], lon=row["lon"], number=call.get("caller_number"),
-                             compatible=compatible_codes(types, kind), now=now,
-                             radius_m=settings.duplicate_radius_m, window_min=settings.duplicate_window_min,
-                             premise_m=settings.premise_radius_m, history_months=settings.history_months)
+                             compatible=compatible_codes(types, kind), now=datetime.now(UTC), exclude=incident_id,
+                             **context_params(settings))
     located = Located(row["lat"], row["lon"], row["address_label"], row["municipality"], row["geocode_match"],
                       row["geocode_confidence"], row["needs_location"],
                       geocoder.in_service_area(row["lat"], row["lon"]) if row["lat"] is not None else None)
     view = build_view(incident_id=incident_id, call_id=call.get("id", 0), status=row["status"], kind=kind,
                       suggested=False, priority=row["priority"], located=located, narrative=row["narrative"],
-                      received_at=row["received_at"], ctx=ctx, settings=settings, now=now)
+                      received_at=row["received_at"], ctx=ctx, settings=settings)
     view["caller"] = {k: call.get(k) for k in ("caller_name", "caller_number", "callback_number", "channel")}
     view["disposition"] = row["disposition"]
     view["duplicate_of"] = row["duplicate_of_id"]
