@@ -1,0 +1,8 @@
+"""Drive-time routing on the imported road graph: snapping, one-to-many times, tables and routes."""
+
+from geo.routing.geometry import RoutingError, straight_line_m
+from geo.routing.graph import RoadNetwork
+from geo.routing.router import Route, Router
+from geo.routing.snap import Snap
+
+__all__ = ["RoadNetwork", "Route", "Router", "RoutingError", "Snap", "straight_line_m"]
