@@ -1,11 +1,14 @@
 """The FastAPI application factory."""
 
 import logging
+import os
+import socket
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from redis.exceptions import RedisError
 
 from dispatch import __version__
 from dispatch.auth.routes import router as auth_router
@@ -17,10 +20,16 @@ from dispatch.geocoding.service import GeocoderHolder
 from dispatch.health.routes import router as health_router
 from dispatch.incidents.channels import router as channels_router
 from dispatch.incidents.routes import router as incidents_router
+from dispatch.incidents.types import incident_types
+from dispatch.matching.eta import RouterHolder
+from dispatch.matching.routes import router as matching_router
+from dispatch.matching.service import board_units
+from dispatch.matching.worker import Matcher
 from dispatch.premises.routes import router as premises_router
 from dispatch.queue.keeper import QueueKeeper
 from dispatch.queue.routes import router as queue_router
 from dispatch.queue.service import IncidentQueue
+from dispatch.units.board import UnitBoard
 from dispatch.units.routes import router as units_router
 
 log = logging.getLogger("dispatch")
@@ -45,10 +54,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.geocoder.start()
         app.state.queue = IncidentQueue(app.state.redis, lease_s=settings.queue_lease_s)
         app.state.queue_keeper = QueueKeeper(app.state.queue, app.state.redis, app.state.sessionmaker)
+        app.state.board = UnitBoard(app.state.redis)
+        app.state.routers = RouterHolder(settings.libpq_url, app.state.engine, settings.route_cache_dir)
+        await app.state.routers.start()
+        app.state.matcher = Matcher(
+            owner=f"{socket.gethostname()}:{os.getpid()}", queue=app.state.queue, board=app.state.board,
+            redis=app.state.redis, sessions=app.state.sessionmaker, routers=app.state.routers,
+            types=incident_types(), settings=settings, publish=app.state.queue_keeper.publish,
+            requeue=app.state.queue_keeper.apply)
+
+        async def restore_board() -> None:
+            async with app.state.sessionmaker() as session:
+                await app.state.board.load(await board_units(session))
+
+        app.state.queue_keeper.on_redis_lost.append(restore_board)
+        app.state.queue_keeper.on_enqueued.append(app.state.matcher.wake)
         await app.state.queue_keeper.start()
+        try:
+            if not await app.state.board.is_loaded():
+                await restore_board()
+        except (OSError, RedisError) as exc:
+            log.warning("unit board not loaded at start, will retry with the queue: %s", exc)
+        if settings.matcher:
+            app.state.matcher.start()
         try:
             yield
         finally:
+            await app.state.matcher.stop()
+            await app.state.routers.stop()
             await app.state.queue_keeper.stop()
             await app.state.geocoder.stop()
             await app.state.redis.aclose()
@@ -66,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(channels_router)
     app.include_router(queue_router)
     app.include_router(premises_router)
+    app.include_router(matching_router)
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

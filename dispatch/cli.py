@@ -36,6 +36,27 @@ def serve(
 
 
 @app.command()
+def matcher() -> None:
+    """Run a matcher on its own (no HTTP): it races safely with the matchers inside `serve` processes."""
+    import asyncio
+
+    from dispatch.app import create_app
+
+    settings = with_errors(lambda: get_settings().model_copy(update={"matcher": True}))
+    service = create_app(settings)
+
+    async def run() -> None:
+        async with service.router.lifespan_context(service):
+            console.print(f"matcher {service.state.matcher.owner} running (Ctrl-C to stop)")
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Alembic revision")] = "head") -> None:
     """Bring the database schema up to date (Alembic)."""
     from dispatch.setup import migrate as do_migrate

@@ -4,7 +4,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -41,6 +41,21 @@ class Settings(BaseSettings):
     sms_webhook_secret: str = "dev-sms-secret"
     public_reports_per_hour: int = Field(default=5, ge=1, le=1000)
     queue_lease_s: float = Field(default=30.0, gt=0, le=600)
+
+    # Matching: which policy, which priorities go out without a dispatcher, and how the matcher paces itself.
+    matcher: bool = True  # run a matcher in each service process (several processes race safely)
+    match_policy: str = Field(default="default", pattern="^(default|drive-time|straight-line)$")
+    auto_dispatch_priorities: list[int] = Field(default=[1, 2, 3, 4])
+    match_retry_s: float = Field(default=10.0, gt=0, le=600)  # no unit free: look again after this
+    recommend_refresh_s: float = Field(default=60.0, gt=0, le=3600)  # recommendations waiting for a dispatcher
+    route_cache_dir: Path = Path("var/cache")
+
+    @field_validator("auto_dispatch_priorities")
+    @classmethod
+    def _priorities(cls, value: list[int]) -> list[int]:
+        if any(p not in (1, 2, 3, 4) for p in value):
+            raise ValueError("auto_dispatch_priorities: priorities are 1 to 4, e.g. [1,2] or []")
+        return sorted(set(value))
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

@@ -2,7 +2,9 @@
 transaction, and a Redis database flushed before each test."""
 
 import os
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -28,7 +30,8 @@ def _test_settings() -> Settings:
         database=f"{make_url(base).database or 'dispatch'}_test").render_as_string(hide_password=False)
     redis = urlsplit(os.environ.get("DISPATCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     redis = redis._replace(path=f"/{TEST_REDIS_DB}").geturl()
-    return Settings(env=Environment.test, database_url=url, redis_url=redis, db_pool_size=5)
+    return Settings(env=Environment.test, database_url=url, redis_url=redis, db_pool_size=5, matcher=False,
+                    route_cache_dir=Path(tempfile.gettempdir()) / "dispatch-test-routes")
 
 
 def recreate_database(settings: Settings) -> None:

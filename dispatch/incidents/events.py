@@ -19,11 +19,16 @@ class EventKind(StrEnum):
     updated = "updated"  # payload: narrative and other free fields that changed
     call_added = "call_added"  # a further call about the same incident; payload: call_id, channel
     confirmed = "confirmed"  # an SMS or public report accepted by a call-taker
-    dispatched = "dispatched"  # payload: unit_id, assignment_id
+    recommended = "recommended"  # payload: units proposed to the dispatcher, with reasons
+    dispatched = "dispatched"  # payload: unit_id, assignment_id, slot, eta_s
+    diverted = "diverted"  # a unit taken off this incident for a more urgent one; payload: unit_id, to
+    unassigned = "unassigned"  # a unit left before reaching the scene; payload: unit_id
     acknowledged = "acknowledged"
     en_route = "en_route"
     on_scene = "on_scene"
-    cleared = "cleared"
+    transporting = "transporting"  # payload: unit_id
+    at_hospital = "at_hospital"  # payload: unit_id
+    cleared = "cleared"  # a unit done on scene; the incident is cleared when its last unit is; payload: unit_id
     cancelled = "cancelled"  # payload: reason
     merged = "merged"  # payload: into (the incident it duplicates)
     closed = "closed"  # payload: disposition, note
@@ -35,8 +40,8 @@ LOCATION_FIELDS = ("lat", "lon", "address_label", "municipality", "geocode_match
 RECEIVED_FIELDS = ("type_code", "priority", "status", "narrative", *LOCATION_FIELDS)
 # Unit progress: the first time any unit reaches a stage is the incident's time for it.
 STAGE_TIMES = {EventKind.dispatched: "dispatched_at", EventKind.acknowledged: "acknowledged_at",
-               EventKind.en_route: "en_route_at", EventKind.on_scene: "on_scene_at",
-               EventKind.cleared: "cleared_at"}
+               EventKind.en_route: "en_route_at", EventKind.on_scene: "on_scene_at"}
+UNIT_LEAVES = (EventKind.cleared, EventKind.unassigned, EventKind.diverted)
 STAGE_STATUS = {EventKind.dispatched: "dispatched", EventKind.en_route: "en_route", EventKind.on_scene: "on_scene"}
 
 
@@ -65,6 +70,7 @@ class IncidentState:
     closed_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
     call_ids: list[int] = field(default_factory=list)
+    units: set[int] = field(default_factory=set)  # units on it now
 
 
 def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> IncidentState:
@@ -83,7 +89,13 @@ def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> Incid
                 setattr(state, name, value)
     elif kind == EventKind.call_added:
         state.call_ids.append(payload["call_id"])
+    elif kind in UNIT_LEAVES:
+        state.units.discard(payload.get("unit_id"))
+        if kind == EventKind.cleared and not state.units and state.cleared_at is None:
+            state.cleared_at = at  # the last unit on it is done
     elif kind in STAGE_TIMES:
+        if kind == EventKind.dispatched and "unit_id" in payload:
+            state.units.add(payload["unit_id"])
         column = STAGE_TIMES[kind]
         if getattr(state, column) is None:
             setattr(state, column, at)

@@ -65,6 +65,8 @@ class Incident(Base):
     geocode_match: Mapped[GeocodeMatch] = mapped_column(Enum(GeocodeMatch, name="geocode_match"))
     geocode_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     needs_location: Mapped[bool] = mapped_column(server_default=text("false"))
+    # Slots of the response plan no unit fills yet: the matcher keeps such an incident in the queue.
+    units_missing: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     narrative: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     disposition: Mapped[str | None] = mapped_column(String(64))  # how it ended: "treated", "false alarm", ...

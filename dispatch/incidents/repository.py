@@ -223,5 +223,6 @@ async def pending_for_queue(session: AsyncSession) -> list[tuple[int, int, int]]
     """(id, priority, received at in ms) of every incident the queue must hold: PostgreSQL is the truth."""
     rows = await session.execute(text("""
         SELECT id, priority, (extract(epoch FROM received_at) * 1000)::bigint FROM incidents
-        WHERE status = 'pending' ORDER BY priority, received_at"""))
+        WHERE status = 'pending' OR (status IN ('dispatched', 'en_route', 'on_scene') AND units_missing > 0)
+        ORDER BY priority, received_at"""))
     return [(r[0], r[1], r[2]) for r in rows]

@@ -8,6 +8,7 @@ rebuilt from PostgreSQL. At start, every pending incident is put back (idempoten
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import orjson
 import redis.asyncio as aioredis
@@ -32,6 +33,10 @@ class QueueKeeper:
         self._sessions = sessionmaker
         self._owed: dict[int, QueueAction] = {}  # changes Redis has not taken yet, by incident
         self._task: asyncio.Task | None = None
+        # Called after an incident was queued (a matcher in this process looks at once) and after Redis lost
+        # its data (whatever else lives in Redis, such as the unit board, is restored from PostgreSQL too).
+        self.on_enqueued: list[Callable[[], None]] = []
+        self.on_redis_lost: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def owed(self) -> int:
@@ -61,6 +66,8 @@ class QueueKeeper:
         publish = (EVENTS_CHANNEL, orjson.dumps(message)) if message else None
         if action.action == "enqueue":
             await self.queue.enqueue(action.incident_id, action.priority, action.received_at_ms, publish=publish)
+            for listener in self.on_enqueued:
+                listener()
             return
         if action.action == "reprioritise":
             await self.queue.reprioritise(action.incident_id, action.priority)
@@ -80,6 +87,8 @@ class QueueKeeper:
         async with self._sessions() as session:
             waiting = await repo.pending_for_queue(session)
         if not intact:
+            for restore in self.on_redis_lost:
+                await restore()
             await self.queue.rebuild(waiting)
             log.warning("queue rebuilt from PostgreSQL: %d waiting incidents", len(waiting))
         # A second, additive pass: anything committed while the rebuild ran is not dropped.

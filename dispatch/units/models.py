@@ -29,7 +29,8 @@ class UnitKind(StrEnum):
 
 class UnitStatus(StrEnum):
     available = "available"  # in quarters or on standby, can take a call
-    dispatched = "dispatched"  # assigned, not yet acknowledged as en route
+    dispatched = "dispatched"  # assigned, the device has not acknowledged yet
+    acknowledged = "acknowledged"  # the crew has the assignment, not yet moving
     en_route = "en_route"
     on_scene = "on_scene"
     transporting = "transporting"

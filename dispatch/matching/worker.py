@@ -1,0 +1,192 @@
+"""The matcher: takes the most urgent waiting incident under a lease, decides, reserves, records, tells.
+
+Any number of matchers may run (one in each service process, or `dispatch matcher` on its own): the queue's
+lease keeps two from working on one incident, the board's all-or-none reservation keeps two from taking one
+unit, and PostgreSQL's unique index on active assignments guards the write. A matcher that dies mid-way
+loses nothing: its lease expires and the incident is matched again; a reservation whose write failed is
+undone.
+
+Per priority, the matcher either dispatches (auto) or only recommends and keeps the incident leased while the
+dispatcher decides; the lease then expires on its own every `recommend_refresh_s`, and the recommendation is
+worked out again with the units as they are by then.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+
+import orjson
+import redis.asyncio as aioredis
+import redis.exceptions
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch.config import Settings
+from dispatch.errors import Conflict
+from dispatch.incidents.lifecycle import QueueAction
+from dispatch.incidents.types import IncidentTypes
+from dispatch.matching.core import Decision, Policy, Rules, decide
+from dispatch.matching.eta import RouterHolder, unit_etas
+from dispatch.matching.service import (
+    DISPATCHABLE,
+    MatchIncident,
+    match_incident,
+    missing_count,
+    set_units_missing,
+    write_dispatch,
+)
+from dispatch.queue.service import IncidentQueue, Lease
+from dispatch.units.board import UnitBoard
+
+log = logging.getLogger("dispatch.matching")
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+RECOMMENDATION_KEY = "dispatch:recommendation:"
+IDLE_POLL_S = 0.25  # a matcher woken by nobody still looks this often (expired leases, other processes)
+
+Publish = Callable[[dict], Awaitable[None]]
+Requeue = Callable[[QueueAction], Awaitable[object]]
+
+
+def decision_view(decision: Decision, incident: MatchIncident, mode: str) -> dict:
+    return {"incident_id": incident.id, "priority": incident.priority, "policy": decision.policy.value,
+            "mode": mode, "complete": decision.complete,
+            "picks": [asdict(p) for p in decision.picks],
+            "unfilled": [asdict(s) for s in decision.unfilled],
+            "alternatives": [asdict(a) for a in decision.alternatives],
+            "passed": [asdict(p) for p in decision.passed]}
+
+
+class Matcher:
+    def __init__(self, *, owner: str, queue: IncidentQueue, board: UnitBoard, redis: aioredis.Redis,
+                 sessions: async_sessionmaker[AsyncSession], routers: RouterHolder, types: IncidentTypes,
+                 settings: Settings, publish: Publish, requeue: Requeue, rules: Rules = Rules()) -> None:
+        self.owner = owner
+        self.queue, self.board, self.redis = queue, board, redis
+        self.sessions, self.routers, self.types = sessions, routers, types
+        self.settings, self.rules = settings, rules
+        self.policy = Policy(settings.match_policy)
+        self._publish, self._requeue = publish, requeue
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        """Something was queued or a unit came free: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Handles the most urgent waiting incident, if any; True if there was one."""
+        if not self.routers.ready:
+            return False
+        lease = await self.queue.lease(self.owner, lease_s=self.settings.queue_lease_s)
+        if lease is None:
+            return False
+        try:
+            await self.handle(lease)
+        except REDIS_DOWN:
+            raise  # the lease will expire by itself; the loop waits for Redis
+        except Exception:
+            log.exception("matching incident %s failed; it goes back to the queue", lease.incident_id)
+            await self.queue.release(lease.incident_id, self.owner)
+        return True
+
+    async def handle(self, lease: Lease) -> None:
+        async with self.sessions() as session:
+            incident = await match_incident(session, lease.incident_id, self.types)
+        if incident is None or incident.status not in DISPATCHABLE:
+            await self.queue.finish(lease.incident_id, self.owner)  # cancelled or closed meanwhile
+            return
+        if not incident.remaining():
+            await self._settle(incident, 0)
+            await self.queue.finish(lease.incident_id, self.owner)
+            return
+        units = await self.board.units()
+        etas = unit_etas(self.routers.router, incident.lat, incident.lon, units)
+        decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas, policy=self.policy,
+                          rules=self.rules)
+        auto = incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
+        mode = "auto" if auto else "recommend"
+        await self._recommend(decision, incident, mode)
+        if not auto or not decision.picks:
+            # Waits for a dispatcher, or for a unit to come free: back in the queue when the lease runs out.
+            wait = self.settings.recommend_refresh_s if not auto else self.settings.match_retry_s
+            await self._settle(incident, missing_count(incident.remaining()))
+            await self.queue.extend(lease.incident_id, self.owner, wait)
+            return
+        if await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto"):
+            if decision.complete:
+                await self.queue.finish(lease.incident_id, self.owner)
+            else:
+                await self.queue.extend(lease.incident_id, self.owner, self.settings.match_retry_s)
+        else:
+            await self.queue.release(lease.incident_id, self.owner)  # the board changed: decide again now
+
+    async def dispatch(self, incident: MatchIncident, decision: Decision, *, actor: str, mode: str,
+                       units_missing: int | None = None) -> bool:
+        """Reserves the decision's units, writes it, tells everyone. False if a unit was no longer free."""
+        chosen = {p.unit_id for p in decision.picks}
+        before = [u for u in await self.board.units() if u.id in chosen]
+        divert = self.rules.divert_from_priority if any(p.diverted_from for p in decision.picks) else 0
+        ok, taken = await self.board.reserve(incident.id, incident.priority, [p.unit_id for p in decision.picks],
+                                             divert_from=divert, now_ms=int(time.time() * 1000))
+        if not ok:
+            log.info("unit %s was taken meanwhile; incident %s is matched again", taken, incident.id)
+            return False
+        try:
+            async with self.sessions() as session:
+                done = await write_dispatch(session, incident_id=incident.id, picks=list(decision.picks),
+                                            units_missing=missing_count(decision.unfilled) if units_missing is None
+                                            else units_missing, actor=actor, mode=mode)
+                await session.commit()
+        except Conflict as exc:
+            await self.board.unreserve(incident.id, before)
+            log.info("dispatch to incident %s not written: %s", incident.id, exc.detail)
+            return False
+        except BaseException:
+            await self.board.unreserve(incident.id, before)
+            raise
+        for lost in done.diverted_from:  # an incident that lost a unit waits again for its missing slot
+            await self._requeue(QueueAction("enqueue", lost["id"], lost["priority"], lost["received_ms"]))
+        await self.redis.delete(RECOMMENDATION_KEY + str(incident.id))
+        for a in done.assignments:
+            await self._publish({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
+                                 "assignment_id": a["assignment_id"], "slot": a["slot"]})
+        await self._publish({"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
+                             "units": [p.unit_id for p in decision.picks], "complete": decision.complete})
+        return True
+
+    async def _recommend(self, decision: Decision, incident: MatchIncident, mode: str) -> None:
+        view = decision_view(decision, incident, mode)
+        await self.redis.set(RECOMMENDATION_KEY + str(incident.id), orjson.dumps(view),
+                             ex=int(self.settings.recommend_refresh_s * 2))
+        if mode == "recommend" or not decision.picks:
+            await self._publish({"type": "incident.recommended", "incident_id": incident.id,
+                                 "complete": decision.complete, "units": [p.unit_id for p in decision.picks]})
+
+    async def _settle(self, incident: MatchIncident, missing: int) -> None:
+        async with self.sessions() as session:
+            await set_units_missing(session, incident.id, missing)
+            await session.commit()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if await self.run_once():
+                    continue
+            except REDIS_DOWN as exc:
+                log.warning("matcher waits for Redis: %s", exc)
+            except Exception:
+                log.exception("matcher loop error")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"matcher-{self.owner}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -1,0 +1,120 @@
+"""A unit's status and position: what its device or the dispatcher reports, and what that changes.
+
+A status change moves the unit's active assignment along (acknowledged, en route, on scene, cleared) and
+stamps the incident's interval times the first time any of its units gets there; the event log records it.
+A unit that leaves before reaching the scene leaves a gap in the response plan: the incident is queued again.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.errors import Conflict, NotFound
+from dispatch.units.models import UnitStatus as S
+
+# What a crew may report next, from each status. Dispatchers may set any status but `dispatched` (that is
+# what an assignment does) and are not held to this order: they correct what the field got wrong.
+NEXT: dict[S, frozenset[S]] = {
+    S.available: frozenset({S.out_of_service, S.returning}),
+    S.returning: frozenset({S.available, S.out_of_service}),
+    S.dispatched: frozenset({S.acknowledged, S.en_route, S.on_scene}),
+    S.acknowledged: frozenset({S.en_route, S.on_scene}),
+    S.en_route: frozenset({S.on_scene}),
+    S.on_scene: frozenset({S.transporting, S.returning, S.available}),
+    S.transporting: frozenset({S.at_hospital}),
+    S.at_hospital: frozenset({S.returning, S.available}),
+    S.out_of_service: frozenset({S.available}),
+}
+# The assignment's status and the incident's event for each unit status reached while on an assignment.
+STAGE = {S.acknowledged: "acknowledged", S.en_route: "en_route", S.on_scene: "on_scene"}
+INCIDENT_TIME = {"acknowledged": "acknowledged_at", "en_route": "en_route_at", "on_scene": "on_scene_at"}
+INCIDENT_STATUS = {"en_route": "en_route", "on_scene": "on_scene"}
+FREE = (S.available, S.returning, S.out_of_service)
+ACTIVE = "('assigned', 'acknowledged', 'en_route', 'on_scene')"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    unit_id: int
+    call_sign: str
+    status: S
+    previous: S
+    incident_id: int | None  # the incident the change concerns, if the unit was on one
+    requeue: tuple[int, int, int] | None  # (incident id, priority, received ms) when it lost this unit
+    freed: bool  # the unit can take a call now
+
+
+async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor: str, by_dispatcher: bool,
+                        lat: float | None = None, lon: float | None = None) -> StatusChange:
+    row = (await session.execute(text(f"""
+        SELECT u.call_sign, u.status::text, a.id, a.incident_id, a.status::text
+        FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN {ACTIVE}
+        WHERE u.id = :id FOR UPDATE OF u"""), {"id": unit_id})).first()
+    if row is None:
+        raise NotFound(f"no unit {unit_id}")
+    call_sign, previous, assignment_id, incident_id, assignment_status = row
+    previous = S(previous)
+    if status == S.dispatched:
+        raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its status")
+    if not by_dispatcher and status != previous and status not in NEXT[previous]:
+        allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
+        raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
+    await session.execute(text("""
+        UPDATE units SET status = CAST(:status AS unit_status), status_changed_at = now(),
+               position = CASE WHEN CAST(:lat AS float8) IS NULL THEN position ELSE
+                          ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography END,
+               position_at = CASE WHEN CAST(:lat AS float8) IS NULL THEN position_at ELSE now() END
+        WHERE id = :id"""), {"id": unit_id, "status": status.value, "lat": lat, "lon": lon})
+    requeue = None
+    if assignment_id is not None:
+        requeue = await _move_assignment(session, assignment_id, incident_id, assignment_status, unit_id,
+                                         status, actor)
+    return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in FREE)
+
+
+async def _move_assignment(session, assignment_id, incident_id, assignment_status, unit_id, status: S,
+                           actor: str) -> tuple[int, int, int] | None:
+    if status in STAGE:
+        stage = STAGE[status]
+        column = INCIDENT_TIME[stage]
+        await session.execute(text(f"""
+            UPDATE assignments SET status = CAST(:stage AS assignment_status), {column} = coalesce({column}, now())
+            WHERE id = :a"""), {"a": assignment_id, "stage": stage})
+        new_status = INCIDENT_STATUS.get(stage)
+        await session.execute(text(f"""
+            UPDATE incidents SET {column} = coalesce({column}, now())
+                {", status = CAST(:status AS incident_status)" if new_status else ""}
+            WHERE id = :i {"AND status IN ('dispatched', 'en_route')" if new_status == "en_route" else
+                           "AND status IN ('dispatched', 'en_route', 'on_scene')"}"""),
+                              {"i": incident_id, "status": new_status} if new_status else {"i": incident_id})
+        await _event(session, incident_id, stage, actor, unit_id)
+        return None
+    if status in (S.transporting, S.at_hospital):
+        await _event(session, incident_id, status.value, actor, unit_id)
+        return None
+    # Free again (or out of service): the assignment ends. After the scene it is cleared; before, the unit
+    # left the incident short of what its plan needs, and the incident must be matched again.
+    if assignment_status == "on_scene":
+        await session.execute(text("UPDATE assignments SET status = 'cleared', cleared_at = now() WHERE id = :a"),
+                              {"a": assignment_id})
+        await _event(session, incident_id, "cleared", actor, unit_id)
+        await session.execute(text(f"""
+            UPDATE incidents SET cleared_at = now() WHERE id = :i AND cleared_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status IN {ACTIVE})"""),
+                              {"i": incident_id})
+        return None
+    await session.execute(text("UPDATE assignments SET status = 'cancelled', cancelled_at = now() WHERE id = :a"),
+                          {"a": assignment_id})
+    await _event(session, incident_id, "unassigned", actor, unit_id)
+    row = (await session.execute(text("""
+        UPDATE incidents SET units_missing = units_missing + 1
+        WHERE id = :i AND status IN ('pending', 'dispatched', 'en_route', 'on_scene')
+        RETURNING id, priority, (extract(epoch FROM received_at) * 1000)::bigint"""), {"i": incident_id})).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def _event(session, incident_id: int, kind: str, actor: str, unit_id: int) -> None:
+    await session.execute(text("""INSERT INTO incident_events (incident_id, kind, actor, payload)
+                                  VALUES (:i, :k, :a, jsonb_build_object('unit_id', CAST(:u AS bigint)))"""),
+                          {"i": incident_id, "k": kind, "a": actor, "u": unit_id})
