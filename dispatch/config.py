@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     match_retry_s: float = Field(default=10.0, gt=0, le=600)  # no unit free: look again after this
     recommend_refresh_s: float = Field(default=60.0, gt=0, le=3600)  # recommendations waiting for a dispatcher
     route_cache_dir: Path = Path("var/cache")
+    eta_cutoff_s: float = Field(default=3600.0, gt=0, le=6 * 3600)  # a unit further than this is no candidate
+    # Move-up: idle units re-placed so that the region stays covered within the priority-1 target time.
+    move_up: bool = True  # plan move-ups (the `default` policy's rule; off for the baselines)
+    auto_move_up: bool = True  # send move orders to the units; otherwise propose them to the dispatchers
+    coverage_target_s: float = Field(default=480.0, gt=0, le=3600)
+    move_up_every_s: float = Field(default=60.0, gt=1, le=3600)
 
     @field_validator("auto_dispatch_priorities")
     @classmethod

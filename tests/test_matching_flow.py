@@ -200,3 +200,29 @@ async def test_on_the_bundled_map_drive_time_picks_differently_from_straight_lin
                 differs.append((etas[by_road.unit_ids[0]], etas[by_crow.unit_ids[0]]))
         assert differs, "no place where roads change the choice"
         assert all(road < crow for road, crow in differs)
+
+
+async def test_move_up_sends_an_idle_unit_to_cover_the_part_of_the_region_left_empty(settings, engine, floor):
+    """Two patrols left, both waiting in Vaduz: one is sent to cover the north, and the order says why."""
+    app, client = await live(settings)
+    async with app.router.lifespan_context(app), client:
+        board = app.state.board
+        patrols = [u for u in await board.units() if "police" in u.capabilities]
+        vaduz = next(u for u in patrols if u.area == "Vaduz")
+        for unit in patrols[2:]:
+            await board.update(unit.id, status="out_of_service")
+        for unit in patrols[:2]:
+            await board.update(unit.id, status="available", lat=vaduz.lat, lon=vaduz.lon)
+        heard = []
+
+        async def publish(message):
+            heard.append(message)
+
+        app.state.matcher.moveups._publish = publish
+        orders = await app.state.matcher.plan_move_ups()
+        assert [o["type"] for o in orders] == ["unit.move"] and orders == heard
+        order = orders[0]
+        assert order["unit_id"] in {u.id for u in patrols[:2]}
+        assert order["coverage_after"] > order["coverage_before"] and "cover" in order["reason"]
+        assert await app.state.matcher.plan_move_ups() == []  # not due again yet
+        assert await app.state.matcher.moveups.run() == []  # another process planned just now (the lock)

@@ -42,7 +42,7 @@ async def recommendations(request: Request, incident_id: IncidentId, session: Se
     state = request.app.state
     incident = await _open_incident(request, session, incident_id)
     units = await state.board.units()
-    etas = unit_etas(state.routers.router, incident.lat, incident.lon, units)
+    etas = unit_etas(state.routers.router, incident.lat, incident.lon, units, state.settings.eta_cutoff_s)
     decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas,
                       policy=state.matcher.policy, rules=state.matcher.rules)
     auto = incident.priority in state.settings.auto_dispatch_priorities

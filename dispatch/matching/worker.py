@@ -27,6 +27,7 @@ from dispatch.errors import Conflict
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.types import IncidentTypes
 from dispatch.matching.core import Decision, Policy, Rules, decide
+from dispatch.matching.coverage import MOVE_KEY, MoveUps
 from dispatch.matching.eta import RouterHolder, unit_etas
 from dispatch.matching.service import (
     DISPATCHABLE,
@@ -69,6 +70,10 @@ class Matcher:
         self._publish, self._requeue = publish, requeue
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self.moveups = MoveUps(routers=routers, sessions=sessions, board=board, redis=redis, publish=publish,
+                               target_s=settings.coverage_target_s, auto=settings.auto_move_up) \
+            if settings.move_up and self.policy == Policy.default else None
+        self._moveup_due = 0.0  # monotonic time of the next move-up planning
 
     def wake(self) -> None:
         """Something was queued or a unit came free: look now rather than at the next poll."""
@@ -101,7 +106,7 @@ class Matcher:
             await self.queue.finish(lease.incident_id, self.owner)
             return
         units = await self.board.units()
-        etas = unit_etas(self.routers.router, incident.lat, incident.lon, units)
+        etas = unit_etas(self.routers.router, incident.lat, incident.lon, units, self.settings.eta_cutoff_s)
         decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas, policy=self.policy,
                           rules=self.rules)
         auto = incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
@@ -147,7 +152,9 @@ class Matcher:
             raise
         for lost in done.diverted_from:  # an incident that lost a unit waits again for its missing slot
             await self._requeue(QueueAction("enqueue", lost["id"], lost["priority"], lost["received_ms"]))
-        await self.redis.delete(RECOMMENDATION_KEY + str(incident.id))
+        await self.redis.delete(RECOMMENDATION_KEY + str(incident.id),
+                                *(MOVE_KEY + str(p.unit_id) for p in decision.picks))
+        self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment
         for a in done.assignments:
             await self._publish({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
                                  "assignment_id": a["assignment_id"], "slot": a["slot"]})
@@ -168,11 +175,19 @@ class Matcher:
             await set_units_missing(session, incident.id, missing)
             await session.commit()
 
+    async def plan_move_ups(self) -> list[dict]:
+        """Move-up when it is due (after dispatches, and every `move_up_every_s`); the orders issued."""
+        if self.moveups is None or time.monotonic() < self._moveup_due:
+            return []
+        self._moveup_due = time.monotonic() + self.settings.move_up_every_s
+        return await self.moveups.run()
+
     async def run(self) -> None:
         while True:
             try:
                 if await self.run_once():
                     continue
+                await self.plan_move_ups()  # only when no incident waits: calls come first
             except REDIS_DOWN as exc:
                 log.warning("matcher waits for Redis: %s", exc)
             except Exception:
