@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import asyncio
 import logging
 import os
 import socket
@@ -26,10 +27,15 @@ from dispatch.matching.routes import router as matching_router
 from dispatch.matching.service import board_units
 from dispatch.matching.worker import Matcher
 from dispatch.premises.routes import router as premises_router
+from dispatch.push.hub import Hub
+from dispatch.push.outbox import Outbox
+from dispatch.push.routes import router as push_router
+from dispatch.push.service import AckWatcher, Pusher
 from dispatch.queue.keeper import QueueKeeper
 from dispatch.queue.routes import router as queue_router
 from dispatch.queue.service import IncidentQueue
 from dispatch.units.board import UnitBoard
+from dispatch.units.reports import PositionSampler
 from dispatch.units.routes import router as units_router
 
 log = logging.getLogger("dispatch")
@@ -39,6 +45,15 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>D
 <body><h1>Dispatch</h1><p>Emergency incident dispatch for the bundled map.</p><ul>
 <li><a href="/docs">API (OpenAPI)</a></li><li><a href="/readyz">Readiness</a></li></ul>
 <p><small>Map data &copy; OpenStreetMap contributors (ODbL)</small></p></body></html>"""
+
+
+async def relay_positions(state, every_s: float = 1.0) -> None:
+    """Positions reach consoles once a second in one message, not one message per fix."""
+    while True:
+        await asyncio.sleep(every_s)
+        batch = state.positions.take_batch()
+        if batch:
+            await state.queue_keeper.publish({"type": "positions", "units": batch})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,11 +72,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.board = UnitBoard(app.state.redis)
         app.state.routers = RouterHolder(settings.libpq_url, app.state.engine, settings.route_cache_dir)
         await app.state.routers.start()
+        app.state.outbox = Outbox(app.state.redis)
+        app.state.pusher = Pusher(app.state, app.state.outbox)
+        app.state.positions = PositionSampler(app.state)
+        # Pub/sub holds its connection open and idle: a client of its own, without the read timeout.
+        app.state.pubsub_redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
+                                                         health_check_interval=30)
+        app.state.hub = Hub(app.state.pubsub_redis, queue_size=settings.ws_send_queue)
+        app.state.hub.start()
+        app.state.ack_watcher = AckWatcher(app.state, app.state.outbox)
+        app.state.ack_watcher.start()
+        app.state.position_relay = asyncio.create_task(relay_positions(app.state), name="position-relay")
         app.state.matcher = Matcher(
             owner=f"{socket.gethostname()}:{os.getpid()}", queue=app.state.queue, board=app.state.board,
             redis=app.state.redis, sessions=app.state.sessionmaker, routers=app.state.routers,
             types=incident_types(), settings=settings, publish=app.state.queue_keeper.publish,
-            requeue=app.state.queue_keeper.apply)
+            requeue=app.state.queue_keeper.apply, pusher=app.state.pusher)
 
         async def restore_board() -> None:
             async with app.state.sessionmaker() as session:
@@ -81,6 +107,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.matcher.stop()
+            app.state.position_relay.cancel()
+            await asyncio.gather(app.state.position_relay, return_exceptions=True)
+            await app.state.ack_watcher.stop()
+            await app.state.hub.stop()
+            await app.state.pubsub_redis.aclose()
             await app.state.routers.stop()
             await app.state.queue_keeper.stop()
             await app.state.geocoder.stop()
@@ -100,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(queue_router)
     app.include_router(premises_router)
     app.include_router(matching_router)
+    app.include_router(push_router)
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     coverage_target_s: float = Field(default=480.0, gt=0, le=3600)
     move_up_every_s: float = Field(default=60.0, gt=1, le=3600)
 
+    # Push to devices and consoles.
+    ack_deadline_s: float = Field(default=10.0, gt=0, le=600)  # an assignment unacknowledged this long is resent
+    ws_send_queue: int = Field(default=256, ge=8, le=100_000)  # messages a socket may lag behind before closing
+
     @field_validator("auto_dispatch_priorities")
     @classmethod
     def _priorities(cls, value: list[int]) -> list[int]:

@@ -120,8 +120,9 @@ class MoveUps:
     proposals. At most one process plans at a time (a Redis lock), at most every `min_interval_s`."""
 
     def __init__(self, *, routers, sessions, board, redis, publish, target_s: float, auto: bool,
-                 min_interval_s: float = 10.0) -> None:
+                 min_interval_s: float = 10.0, pusher=None) -> None:
         self.routers, self.sessions, self.board, self.redis = routers, sessions, board, redis
+        self.pusher = pusher
         self._publish = publish
         self.target_s, self.auto, self.min_interval_s = target_s, auto, min_interval_s
         self._model: tuple[object, CoverageModel] | None = None  # (the router it was built with, model)
@@ -158,6 +159,8 @@ class MoveUps:
                          "coverage_after": round(plan.coverage_after, 4)}
                 await self.redis.set(MOVE_KEY + str(move.unit_id), move.post_id, ex=3600)
                 await self._publish(order)
+                if self.auto and self.pusher is not None:
+                    await self.pusher.move(order)
                 orders.append(order)
         if orders:
             log.info("move-up: %d order(s) issued", len(orders))

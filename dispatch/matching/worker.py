@@ -61,17 +61,19 @@ def decision_view(decision: Decision, incident: MatchIncident, mode: str) -> dic
 class Matcher:
     def __init__(self, *, owner: str, queue: IncidentQueue, board: UnitBoard, redis: aioredis.Redis,
                  sessions: async_sessionmaker[AsyncSession], routers: RouterHolder, types: IncidentTypes,
-                 settings: Settings, publish: Publish, requeue: Requeue, rules: Rules = Rules()) -> None:
+                 settings: Settings, publish: Publish, requeue: Requeue, rules: Rules = Rules(),
+                 pusher=None) -> None:
         self.owner = owner
         self.queue, self.board, self.redis = queue, board, redis
         self.sessions, self.routers, self.types = sessions, routers, types
         self.settings, self.rules = settings, rules
         self.policy = Policy(settings.match_policy)
         self._publish, self._requeue = publish, requeue
+        self.pusher = pusher  # tells the units' devices (None: nobody listens, as in some tests)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.moveups = MoveUps(routers=routers, sessions=sessions, board=board, redis=redis, publish=publish,
-                               target_s=settings.coverage_target_s, auto=settings.auto_move_up) \
+                               target_s=settings.coverage_target_s, auto=settings.auto_move_up, pusher=pusher) \
             if settings.move_up and self.policy == Policy.default else None
         self._moveup_due = 0.0  # monotonic time of the next move-up planning
 
@@ -152,6 +154,12 @@ class Matcher:
             raise
         for lost in done.diverted_from:  # an incident that lost a unit waits again for its missing slot
             await self._requeue(QueueAction("enqueue", lost["id"], lost["priority"], lost["received_ms"]))
+        if self.pusher is not None:
+            for pick in decision.picks:
+                if pick.diverted_from:
+                    await self.pusher.cancel(pick.unit_id, pick.diverted_from,
+                                             f"diverted to priority-{incident.priority} incident {incident.id}")
+            await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks})
         await self.redis.delete(RECOMMENDATION_KEY + str(incident.id),
                                 *(MOVE_KEY + str(p.unit_id) for p in decision.picks))
         self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment

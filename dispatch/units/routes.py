@@ -1,6 +1,5 @@
 """Stations and units as the dispatch floor sees them."""
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -12,10 +11,8 @@ from sqlalchemy.orm import selectinload
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.errors import Forbidden, NotFound
-from dispatch.incidents.lifecycle import QueueAction
-from dispatch.units import service
 from dispatch.units.models import Station, StationKind, Unit, UnitKind, UnitStatus
+from dispatch.units.reports import report_status
 
 router = APIRouter(prefix="/api", tags=["units"])
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
@@ -84,46 +81,12 @@ class PositionIn(BaseModel):
     lon: float = Field(ge=-180, le=180)
 
 
-def _may_report_for(who: Principal, unit_id: int) -> bool:
-    """A unit's device reports only for its own unit; dispatchers (and admins) for any."""
-    if who.role in (Role.dispatcher, Role.admin):
-        return True
-    return who.role == Role.unit and who.unit_id == unit_id
-
-
 @router.post("/units/{unit_id}/status", summary="Report a unit's status (its device, or a dispatcher)")
-async def report_status(request: Request, unit_id: UnitId, body: StatusIn, session: SessionDep,
-                        who: FieldOrDispatcher) -> dict:
-    if not _may_report_for(who, unit_id):
-        raise Forbidden("a unit reports only its own status")
-    change = await service.change_status(session, unit_id=unit_id, status=body.status,
-                                         actor=f"{who.role.value}:{who.username}",
-                                         by_dispatcher=who.role != Role.unit, lat=body.lat, lon=body.lon)
-    await session.commit()
-    state = request.app.state
-    fields = {"status": change.status.value}
-    if change.freed:
-        fields.update(incident="", work_priority="")
-    if body.lat is not None:
-        fields.update(lat=body.lat, lon=body.lon)
-    await state.board.update(unit_id, **fields)
-    if change.requeue:
-        incident_id, priority, received_ms = change.requeue
-        await state.queue_keeper.apply(QueueAction("enqueue", incident_id, priority, received_ms))
-    await state.queue_keeper.publish({"type": "unit.status", "unit_id": unit_id, "status": change.status.value,
-                                      "previous": change.previous.value, "incident_id": change.incident_id})
-    if change.freed:
-        state.matcher.wake()
-    return {"unit_id": unit_id, "call_sign": change.call_sign, "status": change.status.value,
-            "previous": change.previous.value, "incident_id": change.incident_id}
+async def status(request: Request, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher) -> dict:
+    return await report_status(request.app.state, who, unit_id, body.status, body.lat, body.lon)
 
 
 @router.post("/units/{unit_id}/position", summary="Report a unit's position (its device)")
-async def report_position(request: Request, unit_id: UnitId, body: PositionIn, who: FieldOrDispatcher) -> dict:
-    if not _may_report_for(who, unit_id):
-        raise Forbidden("a unit reports only its own position")
-    board = request.app.state.board
-    if await board.get(unit_id) is None:
-        raise NotFound(f"no unit {unit_id}")
-    await board.update(unit_id, lat=body.lat, lon=body.lon, at=int(time.time() * 1000))
+async def position(request: Request, unit_id: UnitId, body: PositionIn, who: FieldOrDispatcher) -> dict:
+    await request.app.state.positions.report(who, unit_id, body.lat, body.lon)
     return {"unit_id": unit_id, "lat": body.lat, "lon": body.lon}

@@ -57,6 +57,8 @@ async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor
     previous = S(previous)
     if status == S.dispatched:
         raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its status")
+    if status == previous and lat is None:
+        return StatusChange(unit_id, call_sign, status, previous, incident_id, None, status in FREE)  # a repeat
     if not by_dispatcher and status != previous and status not in NEXT[previous]:
         allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
         raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
@@ -71,6 +73,12 @@ async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor
         requeue = await _move_assignment(session, assignment_id, incident_id, assignment_status, unit_id,
                                          status, actor)
     return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in FREE)
+
+
+async def record_position(session: AsyncSession, unit_id: int, lat: float, lon: float) -> None:
+    await session.execute(text("""
+        UPDATE units SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, position_at = now()
+        WHERE id = :id"""), {"id": unit_id, "lat": lat, "lon": lon})
 
 
 async def _move_assignment(session, assignment_id, incident_id, assignment_status, unit_id, status: S,

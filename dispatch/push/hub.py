@@ -1,0 +1,126 @@
+"""The sockets one service process holds, and the Redis listener that feeds them.
+
+Whatever worker process a change happens in, it reaches Redis (the unit's outbox publishes on the push
+channel; console changes go on the events channel), and every process forwards what concerns the sockets
+it holds. Each socket has a bounded send queue drained by its own task: a consumer too slow to keep up is
+closed (4008) rather than allowed to hold memory or delay the others, and resumes from its last seq.
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+import redis.exceptions
+from starlette.websockets import WebSocket
+
+from dispatch.push.outbox import PUSH_CHANNEL
+from dispatch.push.protocol import CLOSE_REPLACED, CLOSE_SLOW
+from dispatch.queue.keeper import EVENTS_CHANNEL
+
+log = logging.getLogger("dispatch.push")
+
+
+@dataclass(eq=False)
+class Socket:
+    ws: WebSocket
+    unit_id: int | None  # None for a console
+    queue: asyncio.Queue
+    last_seq: int = 0  # the highest seq sent on this socket: a message at or below it is not sent again
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int | None = None
+
+    def offer(self, body: bytes, seq: int | None = None) -> None:
+        try:
+            self.queue.put_nowait((seq, body))
+        except asyncio.QueueFull:
+            self.close(CLOSE_SLOW)
+
+    def close(self, code: int) -> None:
+        if self.close_code is None:
+            self.close_code = code
+            self.closed.set()
+
+    async def writer(self) -> None:
+        """Sends queued messages in order; unit messages only once each (by seq)."""
+        while True:
+            seq, body = await self.queue.get()
+            if seq is not None:
+                if seq <= self.last_seq:
+                    continue
+                self.last_seq = seq
+            await self.ws.send_text(body.decode() if isinstance(body, bytes) else body)
+
+
+def seq_of(body: bytes) -> int | None:
+    """The seq of a unit message, read without parsing all of it (SEND appends it last)."""
+    marker = body.rfind(b'"seq":')
+    if marker < 0:
+        return None
+    return int(body[marker + 6:body.rindex(b"}")])
+
+
+class Hub:
+    def __init__(self, redis: aioredis.Redis, *, queue_size: int = 256) -> None:
+        self._redis = redis
+        self.queue_size = queue_size
+        self.units: dict[int, Socket] = {}
+        self.consoles: set[Socket] = set()
+        self._task: asyncio.Task | None = None
+        self.ready = asyncio.Event()  # subscribed: nothing published from now on is missed
+
+    def socket(self, ws: WebSocket, unit_id: int | None) -> Socket:
+        return Socket(ws, unit_id, asyncio.Queue(self.queue_size))
+
+    def add_unit(self, sock: Socket) -> None:
+        old = self.units.get(sock.unit_id)
+        if old is not None:
+            old.close(CLOSE_REPLACED)  # one live socket per unit: the newest
+        self.units[sock.unit_id] = sock
+
+    def remove(self, sock: Socket) -> None:
+        if sock.unit_id is None:
+            self.consoles.discard(sock)
+        elif self.units.get(sock.unit_id) is sock:
+            del self.units[sock.unit_id]
+
+    def broadcast(self, body: bytes) -> None:
+        for sock in list(self.consoles):
+            sock.offer(body)
+
+    def _deliver(self, channel: bytes, data: bytes) -> None:
+        if channel == PUSH_CHANNEL.encode():
+            unit, _, body = data.partition(b" ")
+            sock = self.units.get(int(unit))
+            if sock is not None:
+                sock.offer(body, seq_of(body))
+        else:
+            self.broadcast(data)
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(PUSH_CHANNEL, EVENTS_CHANNEL)
+                self.ready.set()
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self._deliver(message["channel"], message["data"])
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+                self.ready.clear()
+                log.warning("push listener lost Redis, retrying: %s", exc)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="push-listener")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for sock in [*self.units.values(), *self.consoles]:
+            sock.close(1001)

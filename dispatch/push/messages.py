@@ -1,0 +1,56 @@
+"""What a crew's device is told: the assignment with all it needs on the way, moves, updates, cancels."""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo.routing import Router, RoutingError
+
+ROUTE_POINTS = 300  # at most this many points of route geometry on the wire
+
+
+async def assignment(session: AsyncSession, *, incident_id: int, assignment_id: int, slot: str,
+                     eta_s: float | None, unit_lat: float | None, unit_lon: float | None,
+                     router: Router | None) -> dict:
+    row = (await session.execute(text("""
+        SELECT i.type_code, i.priority, i.address_label, i.municipality, ST_Y(i.location::geometry),
+               ST_X(i.location::geometry), i.narrative, i.needs_location,
+               (SELECT coalesce(c.callback_number, c.caller_number) FROM calls c
+                WHERE c.incident_id = i.id ORDER BY c.id LIMIT 1),
+               (SELECT coalesce(jsonb_agg(jsonb_build_object('category', f.category, 'description', f.description)
+                                          ORDER BY f.created_at), '[]')
+                FROM premise_flags f
+                WHERE i.location IS NOT NULL AND f.active AND (f.expires_at IS NULL OR f.expires_at > now())
+                  AND ST_DWithin(f.location, i.location, f.radius_m + 10))
+        FROM incidents i WHERE i.id = :id"""), {"id": incident_id})).one()
+    type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags = row
+    message = {
+        "type": "assignment", "incident_id": incident_id, "assignment_id": assignment_id, "slot": slot,
+        "incident_type": type_code, "priority": priority, "address": address, "municipality": municipality,
+        "location": {"lat": lat, "lon": lon, "needs_location": needs_location}, "narrative": narrative,
+        "callback": callback, "premise_flags": flags, "eta_s": eta_s, "route": None,
+    }
+    if router is not None and None not in (lat, lon, unit_lat, unit_lon):
+        message["route"] = route(router, (unit_lat, unit_lon), (lat, lon))
+    return message
+
+
+def route(router: Router, start: tuple[float, float], end: tuple[float, float]) -> dict | None:
+    try:
+        found = router.route(start, end)
+    except RoutingError:
+        return None
+    coords = found.coords
+    if len(coords) > ROUTE_POINTS:  # keep the shape, drop points evenly, always keep the ends
+        step = len(coords) / (ROUTE_POINTS - 1)
+        coords = [coords[int(i * step)] for i in range(ROUTE_POINTS - 1)] + [coords[-1]]
+    return {"seconds": round(found.seconds, 1), "meters": round(found.meters, 1),
+            "coords": [[round(a, 6), round(b, 6)] for a, b in coords]}
+
+
+def cancel(incident_id: int, reason: str) -> dict:
+    return {"type": "cancel", "incident_id": incident_id, "reason": reason}
+
+
+def move(post_id: int, post: str, lat: float, lon: float, reason: str) -> dict:
+    return {"type": "move", "post_id": post_id, "post": post, "location": {"lat": lat, "lon": lon},
+            "reason": reason}

@@ -1,0 +1,111 @@
+"""Every unit's outbox in Redis: numbered messages kept until acknowledged, with acknowledgement deadlines.
+
+A message to a unit is one Lua script: the unit's next sequence number, the message stored in its outbox
+under that number, a deadline if it must be acknowledged, and a publish on the push channel, which every
+service process hears and forwards to the unit's socket if it holds it. A device that reconnects says the
+last sequence number it saw and is sent everything after it, once. An unacknowledged assignment is resent
+once when its deadline passes, and escalated when the second deadline passes (see `deadlines`).
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import orjson
+import redis.asyncio as aioredis
+
+PUSH_CHANNEL = "dispatch:push"
+DEADLINES = "dispatch:ack:deadlines"  # ZSET: "unit_id:stage:message id" -> deadline (ms); stage 1 then 2
+KEEP = 500  # messages kept per unit for replay
+
+
+def _keys(unit_id: int) -> list[str]:
+    return [f"dispatch:outbox:{unit_id}", f"dispatch:seq:{unit_id}", DEADLINES, f"dispatch:pending:{unit_id}"]
+
+
+# KEYS: outbox, seq, deadlines, pending. ARGV: unit id, message id, message json without seq (an object),
+# deadline ms (0: no acknowledgement needed), channel, keep.
+# The message json is completed here with its sequence number, so the number and the stored text agree.
+SEND = """
+local seq = redis.call('INCR', KEYS[2])
+local body = string.sub(ARGV[3], 1, -2) .. ',"seq":' .. seq .. '}'
+redis.call('ZADD', KEYS[1], seq, body)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[6]) - 1)
+if tonumber(ARGV[4]) > 0 then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1] .. ':1:' .. ARGV[2])
+  redis.call('HSET', KEYS[4], ARGV[2], seq)
+end
+redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. body)
+return seq
+"""
+
+# KEYS: outbox, seq, deadlines, pending. ARGV: unit id, message id. Reply: 1 if it was waiting for this ack.
+ACK = """
+redis.call('HDEL', KEYS[4], ARGV[2])
+return redis.call('ZREM', KEYS[3], ARGV[1] .. ':1:' .. ARGV[2], ARGV[1] .. ':2:' .. ARGV[2])
+"""
+
+# KEYS: deadlines. ARGV: now ms, limit. Takes the deadlines that passed (so one process handles each).
+DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
+return due
+"""
+
+
+@dataclass(frozen=True)
+class Sent:
+    unit_id: int
+    id: str
+    seq: int
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Outbox:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._send = redis.register_script(SEND)
+        self._ack = redis.register_script(ACK)
+        self._due = redis.register_script(DUE)
+
+    async def send(self, unit_id: int, message: dict, *, ack_within_s: float | None = None,
+                   message_id: str | None = None) -> Sent:
+        """Numbers, stores and publishes a message to a unit. `message` gets `id`, `seq` and `sent_at`."""
+        message_id = message_id or uuid.uuid4().hex
+        body = orjson.dumps({**message, "id": message_id, "sent_at": now_ms()})
+        deadline = now_ms() + int(ack_within_s * 1000) if ack_within_s else 0
+        seq = await self._send(keys=_keys(unit_id), args=[unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP])
+        return Sent(unit_id, message_id, int(seq))
+
+    async def ack(self, unit_id: int, message_id: str) -> bool:
+        return bool(await self._ack(keys=_keys(unit_id), args=[unit_id, message_id]))
+
+    async def after(self, unit_id: int, seq: int) -> list[bytes]:
+        """The stored messages numbered above `seq`, in order: what a reconnecting device missed."""
+        return await self._redis.zrangebyscore(_keys(unit_id)[0], f"({seq}", "+inf")
+
+    async def message(self, unit_id: int, message_id: str) -> bytes | None:
+        seq = await self._redis.hget(_keys(unit_id)[3], message_id)
+        if seq is None:
+            return None
+        found = await self._redis.zrangebyscore(_keys(unit_id)[0], int(seq), int(seq))
+        return found[0] if found else None
+
+    async def schedule(self, unit_id: int, message_id: str, deadline_ms: int, stage: int) -> None:
+        await self._redis.zadd(DEADLINES, {f"{unit_id}:{stage}:{message_id}": deadline_ms})
+
+    async def due(self, limit: int = 100) -> list[tuple[int, int, str]]:
+        """(unit id, stage, message id) of every deadline that passed, each taken by one process only."""
+        members = await self._due(keys=[DEADLINES], args=[now_ms(), limit])
+        out = []
+        for member in members:
+            unit, stage, message_id = (member.decode() if isinstance(member, bytes) else member).split(":", 2)
+            out.append((int(unit), int(stage), message_id))
+        return out
+
+    async def republish(self, unit_id: int, body: bytes) -> None:
+        """Sends a stored message again, with its own id and number: a device that has it drops it."""
+        await self._redis.publish(PUSH_CHANNEL, f"{unit_id} ".encode() + body)

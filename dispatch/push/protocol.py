@@ -1,0 +1,100 @@
+"""The websocket protocol, version 1 (docs/protocol.md): inbound messages parsed strictly, close codes named.
+
+Server messages are JSON objects with `type`, `id` (unique), `seq` (per unit, increasing, for units only)
+and `sent_at`. Device messages are parsed here; anything malformed or unknown is answered with an `error`
+message and changes nothing.
+"""
+
+from typing import Annotated, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from dispatch.units.models import UnitStatus
+
+VERSION = 1
+MAX_FRAME = 64 * 1024  # larger frames close the socket with 1009 (uvicorn's ws_max_size)
+
+# Close codes: 1008 policy (bad token, wrong role, flooding), 1009 too big (uvicorn), and ours:
+CLOSE_SLOW = 4008  # the send queue overflowed: reconnect and resume from the last seq
+CLOSE_REPLACED = 4009  # the same unit connected again elsewhere
+CLOSE_IDLE = 4010  # no message (not even a heartbeat) for too long
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # the device's own id, echoed
+
+
+class Hello(_In):
+    type: Literal["hello"]
+    last_seq: Annotated[int, Field(ge=0, le=2**53)] = 0
+    protocol: int = VERSION
+
+
+class Ack(_In):
+    type: Literal["ack"]
+    of: Annotated[str, Field(min_length=1, max_length=64)]  # the id of the server message acknowledged
+
+
+class Status(_In):
+    type: Literal["status"]
+    status: UnitStatus
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class Position(_In):
+    type: Literal["position"]
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    speed_kph: Annotated[float, Field(ge=0, le=400)] | None = None
+    heading: Annotated[float, Field(ge=0, le=360)] | None = None
+
+
+class Text(_In):
+    type: Literal["message"]
+    text: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class Ping(_In):
+    type: Literal["ping"]
+
+
+class Pong(_In):
+    type: Literal["pong"]
+
+
+UnitMessage = Annotated[Hello | Ack | Status | Position | Text | Ping | Pong, Field(discriminator="type")]
+ConsoleMessage = Annotated[Ping | Pong, Field(discriminator="type")]
+_unit = TypeAdapter(UnitMessage)
+_console = TypeAdapter(ConsoleMessage)
+
+
+class BadMessage(Exception):
+    def __init__(self, message: str, re: str | None = None) -> None:
+        super().__init__(message)
+        self.re = re
+
+
+def _parse(adapter: TypeAdapter, raw: str | bytes):
+    try:
+        return adapter.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"][1:] if p != "function-after") or "message"
+        re = None
+        try:
+            body = orjson.loads(raw)
+            re = body.get("id") if isinstance(body, dict) and isinstance(body.get("id"), str) else None
+        except ValueError:
+            pass
+        raise BadMessage(f"{where}: {first['msg']}", re) from None
+
+
+def parse_unit(raw: str | bytes):
+    return _parse(_unit, raw)
+
+
+def parse_console(raw: str | bytes):
+    return _parse(_console, raw)

@@ -1,0 +1,198 @@
+"""WS /ws/unit (a unit's device) and WS /ws/console (dispatchers, commanders): protocol v1, docs/protocol.md.
+
+The token is checked before the socket is accepted: in the `Authorization: Bearer` header, or, from a
+browser (which cannot set headers on a websocket), as the subprotocol `bearer.<token>` next to `dispatch.v1`.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from dispatch.auth.models import Role
+from dispatch.auth.service import Principal, authenticate
+from dispatch.errors import DispatchError
+from dispatch.push import protocol as p
+from dispatch.push.hub import Socket, seq_of
+from dispatch.units.models import UnitStatus
+from dispatch.units.reports import report_status
+
+router = APIRouter()
+log = logging.getLogger("dispatch.push")
+SUBPROTOCOL = "dispatch.v1"
+HEARTBEAT_S = 25.0  # the server pings this often (each socket at its own phase, never all at once)
+IDLE_S = 90.0  # a socket silent this long (no message, no pong) is closed
+RATE, BURST = 20.0, 60.0  # inbound messages per second a device may send, and the burst it may save up
+FLOOD_CLOSE = 200  # this many messages refused for rate in a row close the socket (1008)
+
+
+async def _principal(ws: WebSocket) -> tuple[Principal | None, str | None]:
+    token, chosen = None, None
+    header = ws.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+    offered = [s.strip() for s in ws.headers.get("sec-websocket-protocol", "").split(",") if s.strip()]
+    for sub in offered:
+        if sub.startswith("bearer.") and token is None:
+            token = sub[7:]
+    if SUBPROTOCOL in offered:
+        chosen = SUBPROTOCOL
+    if not token:
+        return None, chosen
+    state = ws.app.state
+    try:
+        async with state.sessionmaker() as session:
+            return await authenticate(session, token=token, secret_key=state.settings.secret_key), chosen
+    except DispatchError:
+        return None, chosen
+
+
+def _dump(message: dict) -> bytes:
+    return orjson.dumps(message)
+
+
+class Bucket:
+    def __init__(self) -> None:
+        self.tokens, self.at, self.refused = BURST, time.monotonic(), 0
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.refused = 0
+            return True
+        self.refused += 1
+        return False
+
+
+async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
+    """Runs the socket: its writer, its heartbeat, and its reader until either side closes."""
+    hub = ws.app.state.hub
+    last_heard = time.monotonic()
+    bucket = Bucket()
+
+    async def heartbeat() -> None:
+        await asyncio.sleep(random.uniform(0, HEARTBEAT_S))  # spread the sockets' pings over the period
+        while True:
+            if time.monotonic() - last_heard > IDLE_S:
+                sock.close(p.CLOSE_IDLE)
+                return
+            sock.offer(_dump({"type": "ping", "at": int(time.time() * 1000)}))
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def reader() -> None:
+        nonlocal last_heard
+        while True:
+            raw = await ws.receive_text()
+            last_heard = time.monotonic()
+            if not bucket.take():
+                if bucket.refused >= FLOOD_CLOSE:
+                    sock.close(1008)
+                    return
+                sock.offer(_dump({"type": "error", "code": "rate_limited",
+                                  "message": f"at most {RATE:.0f} messages a second"}))
+                continue
+            try:
+                await handle(raw)
+            except p.BadMessage as exc:
+                sock.offer(_dump({"type": "error", "code": "bad_message", "message": str(exc), "re": exc.re}))
+            except DispatchError as exc:
+                sock.offer(_dump({"type": "error", "code": exc.code, "message": exc.detail}))
+
+    tasks = [asyncio.create_task(sock.writer()), asyncio.create_task(heartbeat()), asyncio.create_task(reader())]
+    closed = asyncio.create_task(sock.closed.wait())
+    try:
+        done, _ = await asyncio.wait([*tasks, closed], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not closed and not task.cancelled() and task.exception() is not None \
+                    and not isinstance(task.exception(), (WebSocketDisconnect, RuntimeError)):
+                log.warning("socket task failed: %r", task.exception())
+    finally:
+        for task in [*tasks, closed]:
+            task.cancel()
+        await asyncio.gather(*tasks, closed, return_exceptions=True)
+        hub.remove(sock)
+        if sock.close_code is not None:
+            with contextlib.suppress(Exception):
+                await ws.close(code=sock.close_code)
+
+
+@router.websocket("/ws/unit")
+async def unit_socket(ws: WebSocket) -> None:
+    who, chosen = await _principal(ws)
+    if who is None or who.role != Role.unit or who.unit_id is None:
+        await ws.close(code=1008, reason="a unit's token is required")
+        return
+    state = ws.app.state
+    await ws.accept(subprotocol=chosen)
+    unit_id = who.unit_id
+    sock = state.hub.socket(ws, unit_id)
+    state.hub.add_unit(sock)
+    sock.offer(_dump({"type": "welcome", "protocol": p.VERSION, "unit_id": unit_id,
+                      "ack_deadline_s": state.settings.ack_deadline_s}))
+
+    async def handle(raw: str) -> None:
+        message = p.parse_unit(raw)
+        reply: dict = {"type": "ok", "re": message.id} if message.id else {}
+        if isinstance(message, p.Hello):
+            for body in await state.outbox.after(unit_id, message.last_seq):
+                sock.offer(body, seq_of(body))
+        elif isinstance(message, p.Ack):
+            stored = await state.outbox.message(unit_id, message.of)
+            if await state.outbox.ack(unit_id, message.of) and stored is not None:
+                await _acknowledged(state, who, unit_id, orjson.loads(stored))
+        elif isinstance(message, p.Status):
+            reply["unit"] = await report_status(state, who, unit_id, message.status, message.lat, message.lon)
+        elif isinstance(message, p.Position):
+            await state.positions.report(who, unit_id, message.lat, message.lon)
+            reply = {}  # positions stream: no answer each time
+        elif isinstance(message, p.Text):
+            await state.queue_keeper.publish({"type": "unit.message", "unit_id": unit_id, "text": message.text})
+        elif isinstance(message, p.Ping):
+            reply = {"type": "pong", "re": message.id}
+        if reply:
+            sock.offer(_dump(reply))
+
+    await _serve(ws, sock, handle)
+
+
+async def _acknowledged(state, who: Principal, unit_id: int, message: dict) -> None:
+    """The crew has the assignment: a dispatched unit becomes acknowledged (later stages stay as they are)."""
+    if message.get("type") != "assignment":
+        return
+    unit = await state.board.get(unit_id)
+    if unit is not None and unit.status == "dispatched" and unit.incident_id == message.get("incident_id"):
+        await report_status(state, who, unit_id, UnitStatus.acknowledged)
+
+
+@router.websocket("/ws/console")
+async def console_socket(ws: WebSocket) -> None:
+    who, chosen = await _principal(ws)
+    if who is None or who.role not in (Role.dispatcher, Role.commander, Role.admin):
+        await ws.close(code=1008, reason="a dispatcher's or commander's token is required")
+        return
+    state = ws.app.state
+    await ws.accept(subprotocol=chosen)
+    sock = state.hub.socket(ws, None)
+    state.hub.consoles.add(sock)
+    queue = await state.queue.snapshot(limit=500)
+    units = await state.board.units()
+    sock.offer(_dump({
+        "type": "snapshot", "protocol": p.VERSION,
+        "queue": [{"incident_id": e.incident_id, "priority": e.priority, "received_at_ms": e.received_at_ms,
+                   "leased": e.leased_by is not None} for e in queue],
+        "units": [{"id": u.id, "call_sign": u.call_sign, "status": u.status, "lat": u.lat, "lon": u.lon,
+                   "incident_id": u.incident_id} for u in units]}))
+
+    async def handle(raw: str) -> None:
+        message = p.parse_console(raw)
+        if isinstance(message, p.Ping):
+            sock.offer(_dump({"type": "pong", "re": message.id}))
+
+    await _serve(ws, sock, handle)
