@@ -92,9 +92,10 @@ class Hub:
     def _deliver(self, channel: bytes, data: bytes) -> None:
         if channel == PUSH_CHANNEL.encode():
             unit, _, body = data.partition(b" ")
-            sock = self.units.get(int(unit))
+            resend = unit.endswith(b"!")
+            sock = self.units.get(int(unit.rstrip(b"!")))
             if sock is not None:
-                sock.offer(body, seq_of(body))
+                sock.offer(body, None if resend else seq_of(body))
         else:
             self.broadcast(data)
 

@@ -107,5 +107,6 @@ class Outbox:
         return out
 
     async def republish(self, unit_id: int, body: bytes) -> None:
-        """Sends a stored message again, with its own id and number: a device that has it drops it."""
-        await self._redis.publish(PUSH_CHANNEL, f"{unit_id} ".encode() + body)
+        """Sends a stored message again, with its own id and number: a device that has it drops it. The "!"
+        marks a deliberate resend, which the socket must not drop as already sent."""
+        await self._redis.publish(PUSH_CHANNEL, f"{unit_id}! ".encode() + body)

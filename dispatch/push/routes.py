@@ -119,8 +119,9 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
         await asyncio.gather(*tasks, closed, return_exceptions=True)
         hub.remove(sock)
         if sock.close_code is not None:
+            # A slow consumer may not even take the close frame: give up on it after a moment.
             with contextlib.suppress(Exception):
-                await ws.close(code=sock.close_code)
+                await asyncio.wait_for(ws.close(code=sock.close_code), 5)
 
 
 @router.websocket("/ws/unit")
