@@ -34,6 +34,7 @@ from dispatch.push.service import AckWatcher, Pusher
 from dispatch.queue.keeper import QueueKeeper
 from dispatch.queue.routes import router as queue_router
 from dispatch.queue.service import IncidentQueue
+from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import UnitBoard
 from dispatch.units.reports import PositionSampler
 from dispatch.units.routes import router as units_router
@@ -54,6 +55,7 @@ async def relay_positions(state, every_s: float = 1.0) -> None:
         batch = state.positions.take_batch()
         if batch:
             await state.queue_keeper.publish({"type": "positions", "units": batch})
+        stop_if_cancelled()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -93,12 +95,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with app.state.sessionmaker() as session:
                 await app.state.board.load(await board_units(session))
 
+        async def sync_board() -> None:
+            async with app.state.sessionmaker() as session:
+                await app.state.board.sync(await board_units(session))
+
         app.state.queue_keeper.on_redis_lost.append(restore_board)
+        app.state.queue_keeper.on_tick.append(sync_board)
         app.state.queue_keeper.on_enqueued.append(app.state.matcher.wake)
         await app.state.queue_keeper.start()
         try:
-            if not await app.state.board.is_loaded():
-                await restore_board()
+            await sync_board()  # at every start: units seeded or changed while no process ran are picked up
         except (OSError, RedisError) as exc:
             log.warning("unit board not loaded at start, will retry with the queue: %s", exc)
         if settings.matcher:

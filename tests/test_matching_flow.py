@@ -226,3 +226,37 @@ async def test_move_up_sends_an_idle_unit_to_cover_the_part_of_the_region_left_e
         assert order["coverage_after"] > order["coverage_before"] and "cover" in order["reason"]
         assert await app.state.matcher.plan_move_ups() == []  # not due again yet
         assert await app.state.matcher.moveups.run() == []  # another process planned just now (the lock)
+
+
+async def test_two_units_out_of_order_and_a_close_agree_with_the_event_replay(settings, engine, floor):
+    """The first unit goes straight to the scene, the second reports en route after: the incident stays on
+    scene, its en-route time is the second unit's, and closing it stands the units down."""
+    app, client = await live(settings)
+    async with app.router.lifespan_context(app), client:
+        incident_id = await call(client, floor["taker"], {**FIRE, "type_code": "FIRE-VEH"})  # engine + patrol
+        assert await app.state.matcher.run_once()
+        events = (await client.get(f"/api/incidents/{incident_id}/events", headers=floor["taker"])).json()
+        first, second = [e["payload"]["unit_id"] for e in events if e["kind"] == "dispatched"]
+        say = floor["dispatcher"]
+        for unit_id, status in [(first, "on_scene"), (second, "en_route")]:
+            response = await client.post(f"/api/units/{unit_id}/status", headers=say, json={"status": status})
+            assert response.status_code == 200, response.text
+        async with make_sessionmaker(engine)() as session:
+            row = await repo.incident_row(session, incident_id)
+            state = replay([(e["kind"], e["at"], e["payload"]) for e in await repo.events(session, incident_id)])
+        assert row["status"] == state.status == "on_scene"
+        assert row["en_route_at"] is not None and state.en_route_at == row["en_route_at"]
+        closed = await client.post(f"/api/incidents/{incident_id}/close", headers=say,
+                                   json={"disposition": "resolved"})
+        assert closed.status_code == 200, closed.text
+        board = {u.id: u for u in await app.state.board.units()}
+        assert board[first].status == board[second].status == "available"
+        async with make_sessionmaker(engine)() as session:
+            row = await repo.incident_row(session, incident_id)
+            state = replay([(e["kind"], e["at"], e["payload"]) for e in await repo.events(session, incident_id)])
+            active = await session.scalar(text(
+                "SELECT count(*) FROM assignments WHERE incident_id = :i AND status IN "
+                "('assigned', 'acknowledged', 'en_route', 'on_scene')"), {"i": incident_id})
+        assert active == 0 and state.units == set()
+        assert row["cleared_at"] is not None and state.cleared_at == row["cleared_at"]
+        assert row["status"] == state.status == "closed"

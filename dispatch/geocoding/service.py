@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.errors import DispatchError
+from dispatch.tasks import stop_if_cancelled
 from geo.geocoder import Geocoder, build_index
 
 log = logging.getLogger("dispatch.geocoding")
@@ -65,9 +66,11 @@ class GeocoderHolder:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(REFRESH_EVERY_S)
+            stop_if_cancelled()
             try:
                 await self.refresh()
             except (OSError, LookupError) as exc:  # the database away for a moment: keep the index we have
+                stop_if_cancelled()
                 log.warning("geocoder refresh failed: %s", exc)
 
     async def start(self) -> None:

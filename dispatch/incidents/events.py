@@ -42,6 +42,7 @@ RECEIVED_FIELDS = ("type_code", "priority", "status", "narrative", *LOCATION_FIE
 STAGE_TIMES = {EventKind.dispatched: "dispatched_at", EventKind.acknowledged: "acknowledged_at",
                EventKind.en_route: "en_route_at", EventKind.on_scene: "on_scene_at"}
 UNIT_LEAVES = (EventKind.cleared, EventKind.unassigned, EventKind.diverted)
+STAGE_ORDER = ("unconfirmed", "pending", "dispatched", "en_route", "on_scene")
 STAGE_STATUS = {EventKind.dispatched: "dispatched", EventKind.en_route: "en_route", EventKind.on_scene: "on_scene"}
 
 
@@ -71,6 +72,7 @@ class IncidentState:
     notes: list[str] = field(default_factory=list)
     call_ids: list[int] = field(default_factory=list)
     units: set[int] = field(default_factory=set)  # units on it now
+    some_cleared: bool = False
 
 
 def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> IncidentState:
@@ -91,16 +93,19 @@ def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> Incid
         state.call_ids.append(payload["call_id"])
     elif kind in UNIT_LEAVES:
         state.units.discard(payload.get("unit_id"))
-        if kind == EventKind.cleared and not state.units and state.cleared_at is None:
-            state.cleared_at = at  # the last unit on it is done
+        state.some_cleared = state.some_cleared or kind == EventKind.cleared
+        if state.some_cleared and not state.units and state.cleared_at is None:
+            state.cleared_at = at  # no unit left on an incident some unit was done at
     elif kind in STAGE_TIMES:
         if kind == EventKind.dispatched and "unit_id" in payload:
             state.units.add(payload["unit_id"])
         column = STAGE_TIMES[kind]
         if getattr(state, column) is None:
             setattr(state, column, at)
-        if kind in STAGE_STATUS and state.status not in ("closed", "cancelled"):
-            state.status = STAGE_STATUS[kind]
+        new = STAGE_STATUS.get(kind)
+        # Status only moves forward: a unit sent later to an incident already on scene does not turn it back.
+        if new and state.status in STAGE_ORDER and STAGE_ORDER.index(new) > STAGE_ORDER.index(state.status):
+            state.status = new
     elif kind == EventKind.cancelled:
         state.status, state.closed_at = "cancelled", at
     elif kind == EventKind.merged:

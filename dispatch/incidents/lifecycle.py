@@ -24,6 +24,40 @@ class QueueAction:
     incident_id: int
     priority: int = 0
     received_at_ms: int = 0
+    released: tuple[tuple[int, bool], ...] = ()  # units stood down: (unit, free again); their devices are told
+    why: str = ""  # what the devices are told when units are stood down
+
+
+_RELEASE = text("""
+WITH ended AS (
+    UPDATE assignments
+    SET status = CASE WHEN status = 'on_scene' THEN 'cleared' ELSE 'cancelled' END::assignment_status,
+        cleared_at = CASE WHEN status = 'on_scene' THEN now() END,
+        cancelled_at = CASE WHEN status <> 'on_scene' THEN now() END
+    WHERE incident_id = :id AND status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')
+    RETURNING unit_id, status
+), freed AS (
+    UPDATE units SET status = 'available', status_changed_at = now()
+    WHERE id IN (SELECT unit_id FROM ended) AND status <> 'out_of_service'
+    RETURNING id
+), ev AS (
+    INSERT INTO incident_events (incident_id, kind, actor, payload)
+    SELECT :id, CASE WHEN status = 'cleared' THEN 'cleared' ELSE 'unassigned' END, :actor,
+           jsonb_build_object('unit_id', unit_id)
+    FROM ended
+), done AS (
+    -- Cleared: the moment no unit is left on an incident some unit reached (as the event replay says).
+    UPDATE incidents SET cleared_at = coalesce(cleared_at, now())
+    WHERE id = :id AND (EXISTS (SELECT 1 FROM ended WHERE status = 'cleared')
+                        OR EXISTS (SELECT 1 FROM assignments WHERE incident_id = :id AND status = 'cleared'))
+)
+SELECT unit_id, unit_id IN (SELECT id FROM freed) FROM ended ORDER BY unit_id""")
+
+
+async def stand_down(session: AsyncSession, incident_id: int, actor: str) -> tuple[tuple[int, bool], ...]:
+    """Ends every active assignment of an incident that is over: (unit, free again) for each of its units."""
+    rows = await session.execute(_RELEASE, {"id": incident_id, "actor": actor})
+    return tuple((r[0], r[1]) for r in rows)
 
 
 async def _open(session: AsyncSession, incident_id: int) -> dict:
@@ -65,11 +99,12 @@ async def update(session: AsyncSession, incident_id: int, body: IncidentUpdateIn
 
 async def reprioritise(session: AsyncSession, incident_id: int, *, priority: int, reason: str,
                        actor: str) -> QueueAction:
-    row = await _open(session, incident_id)
+    await _open(session, incident_id)
     await repo.append_event(session, incident_id, EventKind.reprioritised, actor,
                             {"priority": priority, "reason": reason})
     await repo.update_incident(session, incident_id, {"priority": priority})
-    return QueueAction("reprioritise" if row["status"] == "pending" else "none", incident_id, priority)
+    # Waiting or partly dispatched, the incident may be in the queue: its place changes either way.
+    return QueueAction("reprioritise", incident_id, priority)
 
 
 async def add_note(session: AsyncSession, incident_id: int, *, note: str, actor: str) -> None:
@@ -92,19 +127,21 @@ async def confirm(session: AsyncSession, incident_id: int, *, actor: str) -> Que
 
 async def cancel(session: AsyncSession, incident_id: int, *, reason: str, actor: str) -> QueueAction:
     await _open(session, incident_id)
+    released = await stand_down(session, incident_id, actor)
     await repo.append_event(session, incident_id, EventKind.cancelled, actor, {"reason": reason})
     await session.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now() WHERE id = :id"),
                           {"id": incident_id})
-    return QueueAction("remove", incident_id)
+    return QueueAction("remove", incident_id, released=released, why=f"incident cancelled: {reason}")
 
 
 async def close(session: AsyncSession, incident_id: int, *, disposition: str, note: str | None,
                 actor: str) -> QueueAction:
     await _open(session, incident_id)
+    released = await stand_down(session, incident_id, actor)
     await repo.append_event(session, incident_id, EventKind.closed, actor, {"disposition": disposition, "note": note})
     await session.execute(text("""UPDATE incidents SET status = 'closed', closed_at = now(), disposition = :d
                                   WHERE id = :id"""), {"id": incident_id, "d": disposition})
-    return QueueAction("remove", incident_id)
+    return QueueAction("remove", incident_id, released=released, why=f"incident closed: {disposition}")
 
 
 async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: str) -> QueueAction:
@@ -113,6 +150,7 @@ async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: st
         raise Conflict("an incident cannot be merged into itself")
     await _open(session, incident_id)
     await _open(session, into)
+    released = await stand_down(session, incident_id, actor)
     calls = (await session.execute(text("UPDATE calls SET incident_id = :into WHERE incident_id = :id "
                                         "RETURNING id, channel::text"), {"id": incident_id, "into": into})).all()
     for call_id, channel in calls:
@@ -121,4 +159,4 @@ async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: st
     await repo.append_event(session, incident_id, EventKind.merged, actor, {"into": into})
     await session.execute(text("""UPDATE incidents SET status = 'cancelled', closed_at = now(), duplicate_of_id = :into
                                   WHERE id = :id"""), {"id": incident_id, "into": into})
-    return QueueAction("remove", incident_id)
+    return QueueAction("remove", incident_id, released=released, why=f"duplicate of incident {into}")

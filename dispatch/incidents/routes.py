@@ -54,7 +54,20 @@ def change_message(kind: str, incident_id: IncidentId, **extra) -> dict:
 
 async def commit_then_queue(request: Request, session, action: QueueAction, kind: str) -> None:
     await session.commit()
-    await request.app.state.queue_keeper.apply(action, change_message(kind, action.incident_id))
+    state = request.app.state
+    await state.queue_keeper.apply(action, change_message(kind, action.incident_id))
+    for unit_id, free in action.released:  # stood down: free on the board, and their crews told
+        if free:
+            await state.board.update(unit_id, status="available", incident="", work_priority="")
+        else:
+            await state.board.update(unit_id, incident="", work_priority="")
+        await state.pusher.cancel(unit_id, action.incident_id, action.why)
+    if action.action == "reprioritise":  # the units on it now work at the new priority (diversion rules)
+        for unit in await state.board.units():
+            if unit.incident_id == action.incident_id:
+                await state.board.update(unit.id, work_priority=action.priority)
+    if action.released:
+        state.matcher.wake()
 
 
 @router.post("/calls", status_code=201, response_model=IncidentOut,

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.errors import DispatchError
+from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import BoardUnit
 from geo.routing import Router, RoutingError
 
@@ -57,9 +58,11 @@ class RouterHolder:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(REFRESH_EVERY_S)
+            stop_if_cancelled()
             try:
                 await self.refresh()
             except (OSError, LookupError) as exc:
+                stop_if_cancelled()
                 log.warning("router refresh failed: %s", exc)
 
     async def start(self) -> None:

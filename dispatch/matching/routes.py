@@ -13,7 +13,7 @@ from dispatch.incidents.schemas import MAX_ID
 from dispatch.incidents.types import incident_types
 from dispatch.matching.core import Decision, Pick, decide
 from dispatch.matching.eta import unit_etas
-from dispatch.matching.service import DISPATCHABLE, match_incident, missing_count
+from dispatch.matching.service import DISPATCHABLE, match_incident
 from dispatch.matching.worker import decision_view
 
 router = APIRouter(prefix="/api", tags=["matching"])
@@ -45,7 +45,7 @@ async def recommendations(request: Request, incident_id: IncidentId, session: Se
     etas = unit_etas(state.routers.router, incident.lat, incident.lon, units, state.settings.eta_cutoff_s)
     decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas,
                       policy=state.matcher.policy, rules=state.matcher.rules)
-    auto = incident.priority in state.settings.auto_dispatch_priorities
+    auto = incident.priority in state.settings.auto_dispatch_priorities and incident.lat is not None
     view = decision_view(decision, incident, "auto" if auto else "recommend")
     view["assigned"] = incident.assigned
     return view
@@ -68,21 +68,23 @@ async def assign(request: Request, incident_id: IncidentId, body: AssignIn, sess
     picks = []
     for unit_id in sorted(body.unit_ids):
         unit = units[unit_id]
+        if unit.incident_id == incident.id:
+            raise Conflict(f"{unit.call_sign} is already on this incident")
         busy = unit.status not in ("available", "returning")
         if busy and not (body.divert and unit.status in ("dispatched", "acknowledged", "en_route")):
             raise Conflict(f"{unit.call_sign} is {unit.status.replace('_', ' ')}"
                            + ("" if body.divert else "; set divert to take it from its current work"))
+        if busy and (unit.work_priority or 0) < state.matcher.rules.divert_from_priority:
+            raise Conflict(f"{unit.call_sign} is on priority-{unit.work_priority} work: it is not taken from it")
         slot = next((c for c in open_slots if c in unit.capabilities), None)
         if slot is not None:
             open_slots.remove(slot)
         picks.append(Pick(slot or "extra", unit.id, unit.call_sign, etas.get(unit.id), 0.0,
                           f"assigned by {who.username}", unit.incident_id if busy else None))
     decision = Decision(incident.id, state.matcher.policy, tuple(picks), (), (), ())
-    remaining = missing_count(incident.remaining()) - sum(1 for p in picks if p.capability != "extra")
-    ok = await state.matcher.dispatch(incident, decision, actor=f"dispatcher:{who.username}", mode="manual",
-                                      units_missing=max(0, remaining))
-    if not ok:
+    done = await state.matcher.dispatch(incident, decision, actor=f"dispatcher:{who.username}", mode="manual")
+    if done is None:
         raise Conflict("a unit was taken by another dispatch meanwhile; look at the recommendations again")
-    if remaining <= 0:
+    if done.units_missing == 0:
         await state.queue.remove(incident.id)
-    return {"incident_id": incident.id, "assigned": [p.unit_id for p in picks], "units_missing": max(0, remaining)}
+    return {"incident_id": incident.id, "assigned": [p.unit_id for p in picks], "units_missing": done.units_missing}

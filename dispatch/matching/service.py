@@ -99,8 +99,11 @@ WITH picked AS (
     FROM picked p, inc, (SELECT count(*) FROM diverted) AS done_diverting
     RETURNING id, unit_id, slot, eta_s
 ), units AS (
+    -- PostgreSQL has the last word on who is free: a unit the board thought free but is not here is refused.
     UPDATE units SET status = 'dispatched', status_changed_at = now()
     WHERE id IN (SELECT unit_id FROM ins)
+      AND (status IN ('available', 'returning') OR id IN (SELECT unit_id FROM diverted))
+    RETURNING id
 ), ev AS (
     INSERT INTO incident_events (incident_id, kind, actor, payload)
     SELECT :incident_id, 'dispatched', :actor,
@@ -114,7 +117,8 @@ WITH picked AS (
     UPDATE incidents SET units_missing = units_missing + 1
     WHERE id IN (SELECT incident_id FROM diverted)
 )
-SELECT (SELECT count(*) FROM inc),
+SELECT (SELECT count(*) FROM inc) + CASE WHEN (SELECT count(*) FROM units) = (SELECT count(*) FROM picked)
+                                        THEN 0 ELSE 10 END,
        coalesce((SELECT jsonb_agg(jsonb_build_object('assignment_id', id, 'unit_id', unit_id, 'slot', slot))
                  FROM ins), '[]'),
        coalesce((SELECT jsonb_agg(jsonb_build_object(
@@ -127,11 +131,33 @@ SELECT (SELECT count(*) FROM inc),
 class Dispatched:
     assignments: list[dict]  # assignment_id, unit_id, slot
     diverted_from: list[dict]  # incidents that lost a unit to this one (id, priority, received_ms): re-queued
+    units_missing: int  # what the plan still lacks after this dispatch
 
 
-async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list[Pick], units_missing: int,
+_LOCK = text(f"""
+    SELECT i.status::text,
+           coalesce((SELECT jsonb_object_agg(slot, n) FROM (
+               SELECT slot, count(*) AS n FROM assignments
+               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')
+    FROM incidents i WHERE i.id = :id FOR UPDATE""")
+
+
+async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list[Pick], plan: tuple[Slot, ...],
                          actor: str, mode: str) -> Dispatched:
-    """Records the dispatch; raises Conflict if the incident is no longer open or a unit is taken."""
+    """Records the dispatch; raises Conflict if the incident is no longer open, its plan is filled meanwhile
+    (another matcher, or a dispatcher), or a unit is not free. The incident row is locked first, so two
+    writers to one incident go one after the other and the second sees what the first filled."""
+    locked = (await session.execute(_LOCK, {"id": incident_id})).first()
+    if locked is None or locked[0] not in DISPATCHABLE:
+        raise Conflict(f"incident {incident_id} is no longer open for dispatch")
+    remaining = {slot.capability: slot.count - int(locked[1].get(slot.capability, 0)) for slot in plan}
+    for pick in picks:
+        if pick.capability == "extra":
+            continue  # a dispatcher's choice beyond the plan
+        if remaining.get(pick.capability, 0) <= 0:
+            raise Conflict(f"the plan's {pick.capability} slots were filled meanwhile")
+        remaining[pick.capability] -= 1
+    units_missing = sum(max(0, n) for n in remaining.values())
     payload = [{"unit_id": p.unit_id, "slot": p.capability, "eta_s": p.eta_s, "reason": p.reason,
                 "diverted_from": p.diverted_from} for p in picks]
     try:
@@ -144,7 +170,9 @@ async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list
         raise
     if row[0] == 0:
         raise Conflict(f"incident {incident_id} is no longer open for dispatch")
-    return Dispatched(list(row[1]), list(row[2]))
+    if row[0] > 1:
+        raise Conflict("a chosen unit is not free (the board was behind PostgreSQL)")
+    return Dispatched(list(row[1]), list(row[2]), units_missing)
 
 
 async def set_units_missing(session: AsyncSession, incident_id: int, missing: int) -> None:

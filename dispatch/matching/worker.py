@@ -31,19 +31,23 @@ from dispatch.matching.coverage import MOVE_KEY, MoveUps
 from dispatch.matching.eta import RouterHolder, unit_etas
 from dispatch.matching.service import (
     DISPATCHABLE,
+    Dispatched,
     MatchIncident,
+    board_units,
     match_incident,
     missing_count,
     set_units_missing,
     write_dispatch,
 )
 from dispatch.queue.service import IncidentQueue, Lease
+from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import UnitBoard
 
 log = logging.getLogger("dispatch.matching")
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 RECOMMENDATION_KEY = "dispatch:recommendation:"
 IDLE_POLL_S = 0.25  # a matcher woken by nobody still looks this often (expired leases, other processes)
+CONFLICT_BACKOFF_S = 0.5
 
 Publish = Callable[[dict], Awaitable[None]]
 Requeue = Callable[[QueueAction], Awaitable[object]]
@@ -120,35 +124,43 @@ class Matcher:
             await self._settle(incident, missing_count(incident.remaining()))
             await self.queue.extend(lease.incident_id, self.owner, wait)
             return
-        if await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto"):
-            if decision.complete:
-                await self.queue.finish(lease.incident_id, self.owner)
-            else:
-                await self.queue.extend(lease.incident_id, self.owner, self.settings.match_retry_s)
+        done = await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease)
+        if done is None:
+            # The board or the plan changed under us: decide again in a moment (a short wait, so a board that
+            # disagrees with PostgreSQL cannot spin the matcher).
+            await self.queue.extend(lease.incident_id, self.owner, CONFLICT_BACKOFF_S)
+        elif done.units_missing == 0:
+            await self.queue.finish(lease.incident_id, self.owner)
         else:
-            await self.queue.release(lease.incident_id, self.owner)  # the board changed: decide again now
+            await self.queue.extend(lease.incident_id, self.owner, self.settings.match_retry_s)
 
     async def dispatch(self, incident: MatchIncident, decision: Decision, *, actor: str, mode: str,
-                       units_missing: int | None = None) -> bool:
-        """Reserves the decision's units, writes it, tells everyone. False if a unit was no longer free."""
+                       lease: Lease | None = None) -> Dispatched | None:
+        """Reserves the decision's units, writes it, tells everyone. None if a unit was no longer free, the
+        plan was filled meanwhile, or (with `lease`) the lease ran out while deciding."""
         chosen = {p.unit_id for p in decision.picks}
         before = [u for u in await self.board.units() if u.id in chosen]
         divert = self.rules.divert_from_priority if any(p.diverted_from for p in decision.picks) else 0
+        if lease is not None and not await self.queue.extend(incident.id, self.owner, self.settings.queue_lease_s):
+            log.warning("lease on incident %s ran out while deciding; another matcher has it", incident.id)
+            return None
         ok, taken = await self.board.reserve(incident.id, incident.priority, [p.unit_id for p in decision.picks],
                                              divert_from=divert, now_ms=int(time.time() * 1000))
         if not ok:
             log.info("unit %s was taken meanwhile; incident %s is matched again", taken, incident.id)
-            return False
+            return None
         try:
             async with self.sessions() as session:
                 done = await write_dispatch(session, incident_id=incident.id, picks=list(decision.picks),
-                                            units_missing=missing_count(decision.unfilled) if units_missing is None
-                                            else units_missing, actor=actor, mode=mode)
+                                            plan=incident.plan, actor=actor, mode=mode)
                 await session.commit()
         except Conflict as exc:
             await self.board.unreserve(incident.id, before)
+            await self.resync(chosen)  # the board may have been wrong about these units: PostgreSQL decides
             log.info("dispatch to incident %s not written: %s", incident.id, exc.detail)
-            return False
+            if lease is None:
+                raise
+            return None
         except BaseException:
             await self.board.unreserve(incident.id, before)
             raise
@@ -167,8 +179,14 @@ class Matcher:
             await self._publish({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
                                  "assignment_id": a["assignment_id"], "slot": a["slot"]})
         await self._publish({"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
-                             "units": [p.unit_id for p in decision.picks], "complete": decision.complete})
-        return True
+                             "units": [p.unit_id for p in decision.picks], "complete": done.units_missing == 0})
+        return done
+
+    async def resync(self, unit_ids) -> None:
+        """Puts these units' board entries back to what PostgreSQL says (status and work; not position)."""
+        async with self.sessions() as session:
+            truth = [u for u in await board_units(session) if u.id in set(unit_ids)]
+        await self.board.sync(truth, only=True)
 
     async def _recommend(self, decision: Decision, incident: MatchIncident, mode: str) -> None:
         view = decision_view(decision, incident, mode)
@@ -192,13 +210,16 @@ class Matcher:
 
     async def run(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 if await self.run_once():
                     continue
                 await self.plan_move_ups()  # only when no incident waits: calls come first
             except REDIS_DOWN as exc:
+                stop_if_cancelled()
                 log.warning("matcher waits for Redis: %s", exc)
             except Exception:
+                stop_if_cancelled()
                 log.exception("matcher loop error")
             self._wake.clear()
             try:

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 from dispatch.push.outbox import PUSH_CHANNEL
 from dispatch.push.protocol import CLOSE_REPLACED, CLOSE_SLOW
 from dispatch.queue.keeper import EVENTS_CHANNEL
+from dispatch.tasks import stop_if_cancelled
 
 log = logging.getLogger("dispatch.push")
 
@@ -101,6 +102,7 @@ class Hub:
 
     async def _listen(self) -> None:
         while True:
+            stop_if_cancelled()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(PUSH_CHANNEL, EVENTS_CHANNEL)
@@ -109,6 +111,7 @@ class Hub:
                     if message["type"] == "message":
                         self._deliver(message["channel"], message["data"])
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+                stop_if_cancelled()
                 self.ready.clear()
                 log.warning("push listener lost Redis, retrying: %s", exc)
                 await asyncio.sleep(1.0)

@@ -16,6 +16,7 @@ from dispatch.auth.service import Principal
 from dispatch.errors import DispatchError
 from dispatch.push import messages
 from dispatch.push.outbox import Outbox, now_ms
+from dispatch.tasks import stop_if_cancelled
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import report_status
 
@@ -95,9 +96,11 @@ class AckWatcher:
 
     async def run(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 await self.check()
             except Exception:
+                stop_if_cancelled()
                 log.exception("ack watcher")
             await asyncio.sleep(self.every_s)
 

@@ -13,15 +13,19 @@ from collections.abc import Awaitable, Callable
 import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.queue.service import IncidentQueue
+from dispatch.tasks import stop_if_cancelled
 
 log = logging.getLogger("dispatch.queue")
 EVENTS_CHANNEL = "dispatch:events"
 RECONCILE_EVERY_S = 1.0
+REQUEUE_EVERY = 5  # every 5th round, whatever PostgreSQL says waits is put back if a change to it was lost
+TICK_EVERY = 30  # every 30th round, the other Redis state (the unit board) is checked against PostgreSQL
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
@@ -37,6 +41,7 @@ class QueueKeeper:
         # its data (whatever else lives in Redis, such as the unit board, is restored from PostgreSQL too).
         self.on_enqueued: list[Callable[[], None]] = []
         self.on_redis_lost: list[Callable[[], Awaitable[None]]] = []
+        self.on_tick: list[Callable[[], Awaitable[None]]] = []  # periodic checks of other Redis state
 
     @property
     def owed(self) -> int:
@@ -49,6 +54,7 @@ class QueueKeeper:
         try:
             await self._apply(action, message)
         except REDIS_DOWN as exc:
+            stop_if_cancelled()
             log.warning("queue write for incident %s deferred: %s", action.incident_id, exc)
             self._owed[action.incident_id] = action
             return False
@@ -60,6 +66,7 @@ class QueueKeeper:
         try:
             await self._redis.publish(EVENTS_CHANNEL, orjson.dumps(message))
         except REDIS_DOWN as exc:
+            stop_if_cancelled()
             log.warning("change not published: %s", exc)
 
     async def _apply(self, action: QueueAction, message: dict | None) -> None:
@@ -99,12 +106,23 @@ class QueueKeeper:
         return len(waiting)
 
     async def _watch(self) -> None:
+        rounds = 0
         while True:
             await asyncio.sleep(RECONCILE_EVERY_S)
+            stop_if_cancelled()
+            rounds += 1
             try:
-                await self.reconcile()
+                # A re-queue refused while another matcher held the lease, or lost with a crash, comes back.
+                await self.reconcile(full=rounds % REQUEUE_EVERY == 0)
+                if rounds % TICK_EVERY == 0:
+                    for tick in self.on_tick:
+                        await tick()
             except REDIS_DOWN as exc:
+                stop_if_cancelled()
                 log.warning("queue reconcile waits for Redis: %s", exc)
+            except (OSError, SQLAlchemyError) as exc:
+                stop_if_cancelled()
+                log.warning("queue reconcile waits for PostgreSQL: %s", exc)
 
     async def start(self) -> None:
         try:

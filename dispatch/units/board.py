@@ -93,6 +93,29 @@ class UnitBoard:
             pipe.sadd(INDEX, unit.id)
         await pipe.execute()
 
+    async def sync(self, units: Sequence[BoardUnit], *, only: bool = False) -> None:
+        """Brings the board in line with PostgreSQL without losing live positions: status, work, call sign,
+        capabilities and area from `units`; a position only where the board has none. Unless `only`, units
+        PostgreSQL no longer has leave the board and new ones join it."""
+        known = {int(_text(m)) for m in await self._redis.smembers(INDEX)}
+        pipe = self._redis.pipeline(transaction=False)
+        for unit in units:
+            fields = _mapping(unit)
+            if unit.id in known:
+                for name in ("lat", "lon", "at"):  # the live position wins over PostgreSQL's sampled one
+                    fields.pop(name)
+                pipe.hset(PREFIX + str(unit.id), mapping=fields)
+                pipe.hsetnx(PREFIX + str(unit.id), "lat", "" if unit.lat is None else unit.lat)
+                pipe.hsetnx(PREFIX + str(unit.id), "lon", "" if unit.lon is None else unit.lon)
+            else:
+                pipe.hset(PREFIX + str(unit.id), mapping=fields)
+                pipe.sadd(INDEX, unit.id)
+        if not only:
+            for gone in known - {u.id for u in units}:
+                pipe.delete(PREFIX + str(gone))
+                pipe.srem(INDEX, gone)
+        await pipe.execute()
+
     async def is_loaded(self) -> bool:
         return bool(await self._redis.exists(INDEX))
 

@@ -13,23 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.errors import Conflict, NotFound
 from dispatch.units.models import UnitStatus as S
 
-# What a crew may report next, from each status. Dispatchers may set any status but `dispatched` (that is
+# What a crew may report next, from each status (a breakdown, out of service, at any time: the incident is
+# then matched again for the unit it lost). Dispatchers may set any status but `dispatched` (that is
 # what an assignment does) and are not held to this order: they correct what the field got wrong.
 NEXT: dict[S, frozenset[S]] = {
     S.available: frozenset({S.out_of_service, S.returning}),
     S.returning: frozenset({S.available, S.out_of_service}),
-    S.dispatched: frozenset({S.acknowledged, S.en_route, S.on_scene}),
-    S.acknowledged: frozenset({S.en_route, S.on_scene}),
-    S.en_route: frozenset({S.on_scene}),
-    S.on_scene: frozenset({S.transporting, S.returning, S.available}),
-    S.transporting: frozenset({S.at_hospital}),
-    S.at_hospital: frozenset({S.returning, S.available}),
+    S.dispatched: frozenset({S.acknowledged, S.en_route, S.on_scene, S.out_of_service}),
+    S.acknowledged: frozenset({S.en_route, S.on_scene, S.out_of_service}),
+    S.en_route: frozenset({S.on_scene, S.out_of_service}),
+    S.on_scene: frozenset({S.transporting, S.returning, S.available, S.out_of_service}),
+    S.transporting: frozenset({S.at_hospital, S.out_of_service}),
+    S.at_hospital: frozenset({S.returning, S.available, S.out_of_service}),
     S.out_of_service: frozenset({S.available}),
 }
 # The assignment's status and the incident's event for each unit status reached while on an assignment.
 STAGE = {S.acknowledged: "acknowledged", S.en_route: "en_route", S.on_scene: "on_scene"}
 INCIDENT_TIME = {"acknowledged": "acknowledged_at", "en_route": "en_route_at", "on_scene": "on_scene_at"}
-INCIDENT_STATUS = {"en_route": "en_route", "on_scene": "on_scene"}
 FREE = (S.available, S.returning, S.out_of_service)
 ACTIVE = "('assigned', 'acknowledged', 'en_route', 'on_scene')"
 
@@ -89,13 +89,14 @@ async def _move_assignment(session, assignment_id, incident_id, assignment_statu
         await session.execute(text(f"""
             UPDATE assignments SET status = CAST(:stage AS assignment_status), {column} = coalesce({column}, now())
             WHERE id = :a"""), {"a": assignment_id, "stage": stage})
-        new_status = INCIDENT_STATUS.get(stage)
+        # Times are the first time any unit got there; the status only moves forward (a unit sent later to
+        # an incident already on scene does not turn it back to en route). The event replay does the same.
+        forward = {"en_route": "('dispatched')", "on_scene": "('dispatched', 'en_route')"}.get(stage)
         await session.execute(text(f"""
             UPDATE incidents SET {column} = coalesce({column}, now())
-                {", status = CAST(:status AS incident_status)" if new_status else ""}
-            WHERE id = :i {"AND status IN ('dispatched', 'en_route')" if new_status == "en_route" else
-                           "AND status IN ('dispatched', 'en_route', 'on_scene')"}"""),
-                              {"i": incident_id, "status": new_status} if new_status else {"i": incident_id})
+                {f", status = CASE WHEN status IN {forward} THEN CAST(:stage AS incident_status) ELSE status END"
+                 if forward else ""}
+            WHERE id = :i"""), {"i": incident_id, "stage": stage} if forward else {"i": incident_id})
         await _event(session, incident_id, stage, actor, unit_id)
         return None
     if status in (S.transporting, S.at_hospital):
@@ -107,19 +108,26 @@ async def _move_assignment(session, assignment_id, incident_id, assignment_statu
         await session.execute(text("UPDATE assignments SET status = 'cleared', cleared_at = now() WHERE id = :a"),
                               {"a": assignment_id})
         await _event(session, incident_id, "cleared", actor, unit_id)
-        await session.execute(text(f"""
-            UPDATE incidents SET cleared_at = now() WHERE id = :i AND cleared_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status IN {ACTIVE})"""),
-                              {"i": incident_id})
+        await _cleared_if_empty(session, incident_id)
         return None
     await session.execute(text("UPDATE assignments SET status = 'cancelled', cancelled_at = now() WHERE id = :a"),
                           {"a": assignment_id})
     await _event(session, incident_id, "unassigned", actor, unit_id)
+    await _cleared_if_empty(session, incident_id)
     row = (await session.execute(text("""
         UPDATE incidents SET units_missing = units_missing + 1
         WHERE id = :i AND status IN ('pending', 'dispatched', 'en_route', 'on_scene')
         RETURNING id, priority, (extract(epoch FROM received_at) * 1000)::bigint"""), {"i": incident_id})).first()
     return (row[0], row[1], row[2]) if row else None
+
+
+async def _cleared_if_empty(session, incident_id: int) -> None:
+    """Cleared: the moment no unit is left on an incident some unit was done at (as the event replay says)."""
+    await session.execute(text(f"""
+        UPDATE incidents SET cleared_at = now() WHERE id = :i AND cleared_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status IN {ACTIVE})
+          AND EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status = 'cleared')"""),
+                          {"i": incident_id})
 
 
 async def _event(session, incident_id: int, kind: str, actor: str, unit_id: int) -> None:
