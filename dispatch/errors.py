@@ -2,6 +2,7 @@
 
 import logging
 
+import redis.exceptions
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -87,7 +88,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = "2"
         return response
 
-    for exc_type in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, ConnectionError, OSError):
+    for exc_type in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, ConnectionError, OSError,
+                     redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         app.add_exception_handler(exc_type, _backend_down)
 
     @app.exception_handler(Exception)

@@ -77,6 +77,9 @@ def test_coverage_keeps_the_last_unit_of_an_area_when_a_near_equal_one_exists():
     assert decide(low, [schaan_last, *vaduz], {1: 300.0, 2: 400.0, 3: 900.0}).unit_ids == (2,)
     reasons = {p.unit_id: p.reason for p in decide(low, [schaan_last, *vaduz], {1: 300.0, 2: 400.0}).passed}
     assert reasons[1] == "the last free engine in Schaan: kept there"
+    # Slower anyway: the rule did not decide it, and the dispatcher is not told it did.
+    slower = {p.unit_id: p.reason for p in decide(low, [schaan_last, *vaduz], {1: 500.0, 2: 400.0}).passed}
+    assert slower[1] == "another unit gets there sooner"
     # Not near-equal (more than the 3-minute margin): the last one goes after all.
     assert decide(low, [schaan_last, *vaduz], {1: 300.0, 2: 600.0, 3: 900.0}).unit_ids == (1,)
     # Priority 1 never waits for coverage; the baseline ignores it.

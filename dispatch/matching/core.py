@@ -39,6 +39,11 @@ DIVERTIBLE = frozenset({"dispatched", "acknowledged", "en_route"})
 UNREACHABLE = 1e9  # cost of a pairing that cannot be made; far above any drive time
 
 
+class PenaltyNote(str):
+    """A reason that made a unit dearer rather than impossible: shown only if it changed the choice."""
+
+
+
 @dataclass(frozen=True)
 class Rules:
     """The knobs of the default policy, with the defaults a centre would start from."""
@@ -226,12 +231,12 @@ def _cost(inc: IncidentIn, capability: str, unit: UnitIn, etas: Mapping[int, flo
     if policy == Policy.drive_time:
         return eta, None
     if divert:
-        return eta + rules.divert_gain_s, (f"on priority-{unit.work_priority} work; diverting it would not save "
-                                           f"{rules.divert_gain_s / 60:.0f} min")
+        return eta + rules.divert_gain_s, PenaltyNote(f"on priority-{unit.work_priority} work; diverting it would "
+                                                      f"not save {rules.divert_gain_s / 60:.0f} min")
     margin = rules.coverage_margin_s.get(inc.priority, 0.0)
     if margin and unit.area and unit.area != inc.area and free_by_area.get((unit.area, capability)) == 1:
         # The last free one of its area goes only when nothing within `margin` of it is left.
-        return eta + margin, f"the last free {capability} in {unit.area}: kept there"
+        return eta + margin, PenaltyNote(f"the last free {capability} in {unit.area}: kept there")
     return eta, None
 
 
@@ -272,9 +277,20 @@ def _decision(inc: IncidentIn, rows: list[_Row], units: list[UnitIn], cost: np.n
         if not needs & unit.capabilities:
             reason = f"has none of: {', '.join(sorted(needs))}"
         else:
-            reason = why.get((inc.id, unit.id)) or "another unit gets there sooner"
+            reason = why.get((inc.id, unit.id))
+            if isinstance(reason, PenaltyNote) and not _penalty_decided(unit, etas, picks):
+                reason = None  # it would not have been chosen anyway: the rule did not decide it
+            reason = reason or "another unit gets there sooner"
         passed.append(Passed(unit.id, unit.call_sign, reason))
     return Decision(inc.id, policy, tuple(picks), tuple(_slots(unfilled)), tuple(alternatives), tuple(passed))
+
+
+def _penalty_decided(unit: UnitIn, etas: Mapping[int, float], picks: list[Pick]) -> bool:
+    """True if the unit was faster than a unit picked for one of its capabilities: only a rule kept it."""
+    eta = etas.get(unit.id)
+    if eta is None:
+        return False
+    return any(p.eta_s is not None and eta < p.eta_s for p in picks if p.capability in unit.capabilities)
 
 
 def _needs(inc: IncidentIn) -> set[str]:

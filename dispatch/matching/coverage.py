@@ -6,8 +6,10 @@ there is history. Posts are the stations of the fleet's kind and the standby pos
 is computed once per map; the units' rows are computed when a plan is made, from where they are.
 """
 
+import asyncio
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -125,15 +127,17 @@ class MoveUps:
         self.pusher = pusher
         self._publish = publish
         self.target_s, self.auto, self.min_interval_s = target_s, auto, min_interval_s
-        self._model: tuple[object, CoverageModel] | None = None  # (the router it was built with, model)
+        self._model: tuple[object, float, CoverageModel] | None = None  # (its router, built at, model)
 
     async def model(self) -> CoverageModel:
+        """Demand and post tables: built off the event loop, again for a new map and every hour (calls)."""
         router = self.routers.router
-        if self._model is None or self._model[0] is not router:
+        if self._model is None or self._model[0] is not router or time.monotonic() - self._model[1] > 3600:
             async with self.sessions() as session:
                 points, weights, posts = await load_places(session)
-            self._model = (router, build_model(router, points, weights, posts))
-        return self._model[1]
+            model = await asyncio.to_thread(build_model, router, points, weights, posts)
+            self._model = (router, time.monotonic(), model)
+        return self._model[2]
 
     async def run(self) -> list[dict]:
         """Plans now if no other process did in the last `min_interval_s`; returns the orders issued."""
@@ -145,7 +149,9 @@ class MoveUps:
         units = await self.board.units()
         orders = []
         for fleet in FLEETS:
-            plan = plan_fleet(self.routers.router, model, fleet, units, target_s=self.target_s)
+            # Tens of milliseconds of drive-time tables: off the event loop, so intake does not wait for it.
+            plan = await asyncio.to_thread(plan_fleet, self.routers.router, model, fleet, units,
+                                           target_s=self.target_s)
             places = {p.post.id: p for p in model.fleet_posts(fleet)}
             for move in plan.moves:
                 standing = await self.redis.get(MOVE_KEY + str(move.unit_id))
