@@ -44,6 +44,7 @@ class Settings(BaseSettings):
 
     # Matching: which policy, which priorities go out without a dispatcher, and how the matcher paces itself.
     matcher: bool = True  # run a matcher in each service process (several processes race safely)
+    matcher_concurrency: int = Field(default=4, ge=1, le=64)  # incidents one process matches at a time
     match_policy: str = Field(default="default", pattern="^(default|drive-time|straight-line)$")
     auto_dispatch_priorities: list[int] = Field(default=[1, 2, 3, 4])
     match_retry_s: float = Field(default=10.0, gt=0, le=600)  # no unit free: look again after this

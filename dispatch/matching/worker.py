@@ -28,7 +28,7 @@ from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.types import IncidentTypes
 from dispatch.matching.core import Decision, Policy, Rules, decide
 from dispatch.matching.coverage import MOVE_KEY, MoveUps
-from dispatch.matching.eta import RouterHolder, unit_etas
+from dispatch.matching.eta import RouterHolder, relevant, routable, unit_etas
 from dispatch.matching.service import (
     DISPATCHABLE,
     Dispatched,
@@ -53,13 +53,21 @@ Publish = Callable[[dict], Awaitable[None]]
 Requeue = Callable[[QueueAction], Awaitable[object]]
 
 
-def decision_view(decision: Decision, incident: MatchIncident, mode: str) -> dict:
+PASSED_SHOWN = 30  # the units passed over that a dispatcher is shown, nearest first
+
+
+def decision_view(decision: Decision, incident: MatchIncident, mode: str, etas: dict | None = None) -> dict:
+    etas = etas or {}
+    passed = sorted(decision.passed, key=lambda p: (etas.get(p.unit_id, float("inf")), p.unit_id))
     return {"incident_id": incident.id, "priority": incident.priority, "policy": decision.policy.value,
             "mode": mode, "complete": decision.complete,
             "picks": [asdict(p) for p in decision.picks],
             "unfilled": [asdict(s) for s in decision.unfilled],
             "alternatives": [asdict(a) for a in decision.alternatives],
-            "passed": [asdict(p) for p in decision.passed]}
+            "passed": [{"unit_id": p.unit_id, "call_sign": p.call_sign, "reason": p.reason,
+                        "eta_s": round(etas[p.unit_id], 1) if p.unit_id in etas else None}
+                       for p in passed[:PASSED_SHOWN]],
+            "passed_more": max(0, len(passed) - PASSED_SHOWN)}
 
 
 class Matcher:
@@ -75,7 +83,7 @@ class Matcher:
         self._publish, self._requeue = publish, requeue
         self.pusher = pusher  # tells the units' devices (None: nobody listens, as in some tests)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self.moveups = MoveUps(routers=routers, sessions=sessions, board=board, redis=redis, publish=publish,
                                target_s=settings.coverage_target_s, auto=settings.auto_move_up, pusher=pusher) \
             if settings.move_up and self.policy == Policy.default else None
@@ -111,20 +119,23 @@ class Matcher:
             await self._settle(incident, 0)
             await self.queue.finish(lease.incident_id, self.owner)
             return
-        units = await self.board.units()
-        etas = unit_etas(self.routers.router, incident.lat, incident.lon, units, self.settings.eta_cutoff_s)
+        units = relevant(await self.board.units(), {s.capability for s in incident.remaining()})
+        etas = unit_etas(self.routers.router, incident.lat, incident.lon,
+                         routable(units, incident.priority, self.rules.divert_from_priority),
+                         self.settings.eta_cutoff_s)
         decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas, policy=self.policy,
                           rules=self.rules)
         auto = incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
         mode = "auto" if auto else "recommend"
-        await self._recommend(decision, incident, mode)
+        await self._recommend(decision, incident, mode, etas)
         if not auto or not decision.picks:
             # Waits for a dispatcher, or for a unit to come free: back in the queue when the lease runs out.
             wait = self.settings.recommend_refresh_s if not auto else self.settings.match_retry_s
             await self._settle(incident, missing_count(incident.remaining()))
             await self.queue.extend(lease.incident_id, self.owner, wait)
             return
-        done = await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease)
+        done = await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease,
+                                   units=units)
         if done is None:
             # The board or the plan changed under us: decide again in a moment (a short wait, so a board that
             # disagrees with PostgreSQL cannot spin the matcher).
@@ -135,11 +146,12 @@ class Matcher:
             await self.queue.extend(lease.incident_id, self.owner, self.settings.match_retry_s)
 
     async def dispatch(self, incident: MatchIncident, decision: Decision, *, actor: str, mode: str,
-                       lease: Lease | None = None) -> Dispatched | None:
+                       lease: Lease | None = None, units: list | None = None) -> Dispatched | None:
         """Reserves the decision's units, writes it, tells everyone. None if a unit was no longer free, the
         plan was filled meanwhile, or (with `lease`) the lease ran out while deciding."""
         chosen = {p.unit_id for p in decision.picks}
-        before = [u for u in await self.board.units() if u.id in chosen]
+        units = units if units is not None else await self.board.units()
+        before = [u for u in units if u.id in chosen]
         divert = self.rules.divert_from_priority if any(p.diverted_from for p in decision.picks) else 0
         if lease is not None and not await self.queue.extend(incident.id, self.owner, self.settings.queue_lease_s):
             log.warning("lease on incident %s ran out while deciding; another matcher has it", incident.id)
@@ -171,7 +183,8 @@ class Matcher:
                 if pick.diverted_from:
                     await self.pusher.cancel(pick.unit_id, pick.diverted_from,
                                              f"diverted to priority-{incident.priority} incident {incident.id}")
-            await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks})
+            await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks},
+                                          {u.id: u for u in before})
         await self.redis.delete(RECOMMENDATION_KEY + str(incident.id),
                                 *(MOVE_KEY + str(p.unit_id) for p in decision.picks))
         self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment
@@ -188,8 +201,8 @@ class Matcher:
             truth = [u for u in await board_units(session) if u.id in set(unit_ids)]
         await self.board.sync(truth, only=True)
 
-    async def _recommend(self, decision: Decision, incident: MatchIncident, mode: str) -> None:
-        view = decision_view(decision, incident, mode)
+    async def _recommend(self, decision: Decision, incident: MatchIncident, mode: str, etas: dict) -> None:
+        view = decision_view(decision, incident, mode, etas)
         await self.redis.set(RECOMMENDATION_KEY + str(incident.id), orjson.dumps(view),
                              ex=int(self.settings.recommend_refresh_s * 2))
         if mode == "recommend" or not decision.picks:
@@ -211,6 +224,8 @@ class Matcher:
     async def run(self) -> None:
         while True:
             stop_if_cancelled()
+            # Cleared before looking, not after: a wake-up that comes while this loop looks is not lost.
+            self._wake.clear()
             try:
                 if await self.run_once():
                     continue
@@ -221,16 +236,17 @@ class Matcher:
             except Exception:
                 stop_if_cancelled()
                 log.exception("matcher loop error")
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
             except TimeoutError:
                 pass
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name=f"matcher-{self.owner}")
+        """Several loops, so that one incident's round trips do not hold up the next (leases keep them apart)."""
+        self._tasks = [asyncio.create_task(self.run(), name=f"matcher-{self.owner}-{i}")
+                       for i in range(self.settings.matcher_concurrency)]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -8,9 +8,8 @@ from geo.routing import Router, RoutingError
 ROUTE_POINTS = 300  # at most this many points of route geometry on the wire
 
 
-async def assignment(session: AsyncSession, *, incident_id: int, assignment_id: int, slot: str,
-                     eta_s: float | None, unit_lat: float | None, unit_lon: float | None,
-                     router: Router | None) -> dict:
+async def brief(session: AsyncSession, incident_id: int) -> dict:
+    """What every unit sent to the incident is told about it: one query, however many units go."""
     row = (await session.execute(text("""
         SELECT i.type_code, i.priority, i.address_label, i.municipality, ST_Y(i.location::geometry),
                ST_X(i.location::geometry), i.narrative, i.needs_location,
@@ -23,12 +22,16 @@ async def assignment(session: AsyncSession, *, incident_id: int, assignment_id: 
                   AND ST_DWithin(f.location, i.location, f.radius_m + 10))
         FROM incidents i WHERE i.id = :id"""), {"id": incident_id})).one()
     type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags = row
-    message = {
-        "type": "assignment", "incident_id": incident_id, "assignment_id": assignment_id, "slot": slot,
-        "incident_type": type_code, "priority": priority, "address": address, "municipality": municipality,
-        "location": {"lat": lat, "lon": lon, "needs_location": needs_location}, "narrative": narrative,
-        "callback": callback, "premise_flags": flags, "eta_s": eta_s, "route": None,
-    }
+    return {"incident_id": incident_id, "incident_type": type_code, "priority": priority, "address": address,
+            "municipality": municipality, "location": {"lat": lat, "lon": lon, "needs_location": needs_location},
+            "narrative": narrative, "callback": callback, "premise_flags": flags}
+
+
+def assignment(about: dict, *, assignment_id: int, slot: str, eta_s: float | None, unit_lat: float | None,
+               unit_lon: float | None, router: Router | None) -> dict:
+    message = {"type": "assignment", **about, "assignment_id": assignment_id, "slot": slot, "eta_s": eta_s,
+               "route": None}
+    lat, lon = about["location"]["lat"], about["location"]["lon"]
     if router is not None and None not in (lat, lon, unit_lat, unit_lon):
         message["route"] = route(router, (unit_lat, unit_lon), (lat, lon))
     return message

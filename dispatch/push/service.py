@@ -33,17 +33,19 @@ class Pusher:
     def deadline_s(self) -> float:
         return self.state.settings.ack_deadline_s
 
-    async def assignments(self, incident_id: int, assignments: list[dict], etas: dict[int, float | None]) -> None:
-        board = {u.id: u for u in await self.state.board.units()}
+    async def assignments(self, incident_id: int, assignments: list[dict], etas: dict[int, float | None],
+                          board: dict | None = None) -> None:
+        """Sends each unit its assignment; `board` (unit id -> BoardUnit) saves reading the board again."""
+        board = board if board is not None else {u.id: u for u in await self.state.board.units()}
         router = self.state.routers.router if self.state.routers.ready else None
         async with self.state.sessionmaker() as session:
-            for a in assignments:
-                unit = board.get(a["unit_id"])
-                message = await messages.assignment(
-                    session, incident_id=incident_id, assignment_id=a["assignment_id"], slot=a["slot"],
-                    eta_s=etas.get(a["unit_id"]), unit_lat=unit.lat if unit else None,
-                    unit_lon=unit.lon if unit else None, router=router)
-                await self.outbox.send(a["unit_id"], message, ack_within_s=self.deadline_s)
+            about = await messages.brief(session, incident_id)
+        for a in assignments:
+            unit = board.get(a["unit_id"])
+            message = messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
+                                          eta_s=etas.get(a["unit_id"]), unit_lat=unit.lat if unit else None,
+                                          unit_lon=unit.lon if unit else None, router=router)
+            await self.outbox.send(a["unit_id"], message, ack_within_s=self.deadline_s)
 
     async def cancel(self, unit_id: int, incident_id: int, reason: str) -> None:
         await self.outbox.send(unit_id, messages.cancel(incident_id, reason))

@@ -1,50 +1,73 @@
 """The unit board: every unit's live state in Redis, where the matchers read it and reserve from it.
 
-One hash per unit (`dispatch:unit:{id}`): call sign, capabilities, status, position, the incident it works
-and that incident's priority. PostgreSQL keeps the durable truth (units, assignments); the board is loaded
-from it at start and whenever Redis has lost it, and is what makes a reservation atomic across matcher
-processes: one Lua script checks that every unit of a decision is still free and takes them all, or none.
+Two hashes: `dispatch:board` holds each unit's state as one JSON value (call sign, capabilities, status,
+area, the incident it works and that incident's priority), `dispatch:board:pos` its last position
+("lat,lon,ms"). Reading the whole board is two commands however many units there are (a matcher reads it for
+every incident), and a position fix is one HSET that never rewrites the state. PostgreSQL keeps the durable
+truth (units, assignments); the board is synced from it at start, every 30 s and after a conflict, and is
+what makes a reservation atomic across matcher processes: one Lua script checks that every unit of a
+decision is still free and takes them all, or none.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
 import redis.asyncio as aioredis
 
 from dispatch.matching.core import UnitIn
 
-PREFIX = "dispatch:unit:"
-INDEX = "dispatch:units"  # the set of unit ids on the board
-FIELDS = ("call_sign", "caps", "status", "lat", "lon", "area", "incident", "work_priority", "at")
+STATES = "dispatch:board"
+POSITIONS = "dispatch:board:pos"
 
-# KEYS: the units' hashes. ARGV: incident id, its priority, divert_from (0: no diversion), now_ms.
+# ARGV: incident id, its priority, divert_from (0: no diversion), then the unit ids.
 # A unit may be taken when free, or, for a diversion, when on its way to work of priority >= divert_from.
-# Either every unit is taken or none is; the reply is {1} or {0, index of the first unit that was not free}.
+# Either every unit is taken or none is. Reply: {1, the states before (JSON, for an undo)} or {0, index of the
+# first unit that was not free}.
 RESERVE = """
 local divert_from = tonumber(ARGV[3])
-for i, key in ipairs(KEYS) do
-  local s = redis.call('HMGET', key, 'status', 'work_priority')
-  local status, work = s[1], tonumber(s[2] or '') or 0
-  local free = status == 'available' or status == 'returning'
+local states = {}
+for i = 4, #ARGV do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if not raw then return {0, i - 3} end
+  local s = cjson.decode(raw)
+  local work = tonumber(s.work_priority) or 0
+  local free = s.status == 'available' or s.status == 'returning'
   local divertible = divert_from > 0 and work >= divert_from
-      and (status == 'dispatched' or status == 'acknowledged' or status == 'en_route')
-  if not (free or divertible) then return {0, i} end
+      and (s.status == 'dispatched' or s.status == 'acknowledged' or s.status == 'en_route')
+  if not (free or divertible) then return {0, i - 3} end
+  states[i - 3] = raw
 end
-for _, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'status', 'dispatched', 'incident', ARGV[1], 'work_priority', ARGV[2], 'at', ARGV[4])
+for i = 4, #ARGV do
+  local s = cjson.decode(states[i - 3])
+  s.status, s.incident, s.work_priority = 'dispatched', tonumber(ARGV[1]), tonumber(ARGV[2])
+  redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(s))
 end
-return {1}
+return {1, states}
 """
 
-# KEYS: the units' hashes. ARGV: incident id, then (status, incident, work_priority) per unit as they were.
-# Undoes a reservation whose PostgreSQL write failed, unit by unit, only where it still holds.
+# ARGV: incident id, then (unit id, state JSON as it was) pairs. Undoes a reservation whose PostgreSQL write
+# failed, unit by unit, only where it still holds.
 UNRESERVE = """
-for i, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'incident') == ARGV[1] and redis.call('HGET', key, 'status') == 'dispatched' then
-    local j = 2 + (i - 1) * 3
-    redis.call('HSET', key, 'status', ARGV[j], 'incident', ARGV[j + 1], 'work_priority', ARGV[j + 2])
+for i = 2, #ARGV, 2 do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw then
+    local s = cjson.decode(raw)
+    if s.status == 'dispatched' and tostring(s.incident) == ARGV[1] then
+      redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    end
   end
 end
+return 1
+"""
+
+# ARGV: unit id, then field/value pairs to set in its state (JSON values). Missing units are left alone.
+UPDATE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local s = cjson.decode(raw)
+for i = 2, #ARGV, 2 do s[ARGV[i]] = cjson.decode(ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(s))
 return 1
 """
 
@@ -66,13 +89,27 @@ class BoardUnit:
                       self.incident_id, self.work_priority)
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else (value or "")
+def _state(unit: BoardUnit) -> bytes:
+    return orjson.dumps({"call_sign": unit.call_sign, "caps": sorted(unit.capabilities), "status": unit.status,
+                         "area": unit.area, "incident": unit.incident_id, "work_priority": unit.work_priority})
 
 
-def _number(value, kind=float):
-    text = _text(value)
-    return kind(text) if text else None
+def _position(lat: float, lon: float, at_ms: int = 0) -> str:
+    return f"{lat},{lon},{at_ms}"
+
+
+def _unit(unit_id: int, state: bytes, position: bytes | None) -> BoardUnit:
+    s = orjson.loads(state)
+    lat = lon = None
+    if position:
+        lat_text, lon_text, _ = position.decode().split(",")
+        lat, lon = float(lat_text), float(lon_text)
+    # cjson writes an absent value as an empty JSON array: treat it as "none".
+    incident = s.get("incident") or None
+    work = s.get("work_priority") or None
+    return BoardUnit(unit_id, s["call_sign"], frozenset(s.get("caps") or ()), s["status"], lat, lon,
+                     s.get("area") or None, incident if isinstance(incident, int) else None,
+                     work if isinstance(work, int) else None)
 
 
 class UnitBoard:
@@ -80,87 +117,77 @@ class UnitBoard:
         self._redis = redis
         self._reserve = redis.register_script(RESERVE)
         self._unreserve = redis.register_script(UNRESERVE)
+        self._update = redis.register_script(UPDATE)
 
     async def load(self, units: Sequence[BoardUnit]) -> None:
-        """Make the board exactly these units (from PostgreSQL)."""
+        """Make the board exactly these units (from PostgreSQL), positions included."""
         pipe = self._redis.pipeline(transaction=True)
-        old = await self._redis.smembers(INDEX)
-        for member in old:
-            pipe.delete(PREFIX + _text(member))
-        pipe.delete(INDEX)
-        for unit in units:
-            pipe.hset(PREFIX + str(unit.id), mapping=_mapping(unit))
-            pipe.sadd(INDEX, unit.id)
+        pipe.delete(STATES, POSITIONS)
+        if units:
+            pipe.hset(STATES, mapping={u.id: _state(u) for u in units})
+            placed = {u.id: _position(u.lat, u.lon) for u in units if u.lat is not None}
+            if placed:
+                pipe.hset(POSITIONS, mapping=placed)
         await pipe.execute()
 
     async def sync(self, units: Sequence[BoardUnit], *, only: bool = False) -> None:
-        """Brings the board in line with PostgreSQL without losing live positions: status, work, call sign,
-        capabilities and area from `units`; a position only where the board has none. Unless `only`, units
-        PostgreSQL no longer has leave the board and new ones join it."""
-        known = {int(_text(m)) for m in await self._redis.smembers(INDEX)}
+        """Brings the board in line with PostgreSQL without losing live positions: the state of `units`, and
+        a position only where the board has none. Unless `only`, units PostgreSQL no longer has leave."""
         pipe = self._redis.pipeline(transaction=False)
-        for unit in units:
-            fields = _mapping(unit)
-            if unit.id in known:
-                for name in ("lat", "lon", "at"):  # the live position wins over PostgreSQL's sampled one
-                    fields.pop(name)
-                pipe.hset(PREFIX + str(unit.id), mapping=fields)
-                pipe.hsetnx(PREFIX + str(unit.id), "lat", "" if unit.lat is None else unit.lat)
-                pipe.hsetnx(PREFIX + str(unit.id), "lon", "" if unit.lon is None else unit.lon)
-            else:
-                pipe.hset(PREFIX + str(unit.id), mapping=fields)
-                pipe.sadd(INDEX, unit.id)
+        if units:
+            pipe.hset(STATES, mapping={u.id: _state(u) for u in units})
+            for u in units:
+                if u.lat is not None:
+                    pipe.hsetnx(POSITIONS, u.id, _position(u.lat, u.lon))
         if not only:
-            for gone in known - {u.id for u in units}:
-                pipe.delete(PREFIX + str(gone))
-                pipe.srem(INDEX, gone)
+            keep = {str(u.id).encode() for u in units}
+            for gone in set(await self._redis.hkeys(STATES)) - keep:
+                pipe.hdel(STATES, gone)
+                pipe.hdel(POSITIONS, gone)
         await pipe.execute()
 
     async def is_loaded(self) -> bool:
-        return bool(await self._redis.exists(INDEX))
+        return bool(await self._redis.exists(STATES))
 
     async def units(self) -> list[BoardUnit]:
-        ids = sorted(int(_text(m)) for m in await self._redis.smembers(INDEX))
         pipe = self._redis.pipeline(transaction=False)
-        for unit_id in ids:
-            pipe.hmget(PREFIX + str(unit_id), FIELDS)
-        rows = await pipe.execute()
-        return [_unit(unit_id, row) for unit_id, row in zip(ids, rows, strict=True) if row[0] is not None]
+        pipe.hgetall(STATES)
+        pipe.hgetall(POSITIONS)
+        states, positions = await pipe.execute()
+        return sorted((_unit(int(k), v, positions.get(k)) for k, v in states.items()), key=lambda u: u.id)
 
     async def get(self, unit_id: int) -> BoardUnit | None:
-        row = await self._redis.hmget(PREFIX + str(unit_id), FIELDS)
-        return _unit(unit_id, row) if row[0] is not None else None
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(STATES, unit_id)
+        pipe.hget(POSITIONS, unit_id)
+        state, position = await pipe.execute()
+        return _unit(unit_id, state, position) if state is not None else None
 
     async def reserve(self, incident_id: int, priority: int, unit_ids: Sequence[int], *, divert_from: int = 0,
                       now_ms: int) -> tuple[bool, int | None]:
         """Takes every unit for the incident, or none: (True, None) or (False, the first unit not free)."""
         if not unit_ids:
             return True, None
-        reply = await self._reserve(keys=[PREFIX + str(u) for u in unit_ids],
-                                    args=[incident_id, priority, divert_from, now_ms])
-        return (True, None) if int(reply[0]) == 1 else (False, unit_ids[int(reply[1]) - 1])
+        reply = await self._reserve(keys=[STATES], args=[incident_id, priority, divert_from, *unit_ids])
+        if int(reply[0]) == 1:
+            return True, None
+        return False, unit_ids[int(reply[1]) - 1]
 
     async def unreserve(self, incident_id: int, before: Sequence[BoardUnit]) -> None:
         args: list = [incident_id]
         for unit in before:
-            args.extend([unit.status, unit.incident_id or "", unit.work_priority or ""])
-        await self._unreserve(keys=[PREFIX + str(u.id) for u in before], args=args)
+            args.extend([unit.id, _state(unit)])
+        await self._unreserve(keys=[STATES], args=args)
 
     async def update(self, unit_id: int, **fields) -> None:
-        """Sets status, position or work of one unit (from its device or the dispatcher, after PostgreSQL)."""
-        mapping = {k: ("" if v is None else v) for k, v in fields.items()}
-        await self._redis.hset(PREFIX + str(unit_id), mapping=mapping)
-
-
-def _mapping(unit: BoardUnit) -> dict:
-    return {"call_sign": unit.call_sign, "caps": ",".join(sorted(unit.capabilities)), "status": unit.status,
-            "lat": "" if unit.lat is None else unit.lat, "lon": "" if unit.lon is None else unit.lon,
-            "area": unit.area or "", "incident": unit.incident_id or "", "work_priority": unit.work_priority or "",
-            "at": ""}
-
-
-def _unit(unit_id: int, row: list) -> BoardUnit:
-    call_sign, caps, status, lat, lon, area, incident, work_priority, _ = row
-    return BoardUnit(unit_id, _text(call_sign), frozenset(c for c in _text(caps).split(",") if c), _text(status),
-                     _number(lat), _number(lon), _text(area) or None, _number(incident, int),
-                     _number(work_priority, int))
+        """Sets status, work or position of one unit (from its device or the dispatcher, after PostgreSQL).
+        `incident` and `work_priority` given as "" or None clear them."""
+        at = fields.pop("at", 0)
+        lat, lon = fields.pop("lat", None), fields.pop("lon", None)
+        if lat is not None and lon is not None:
+            await self._redis.hset(POSITIONS, unit_id, _position(lat, lon, at))
+        if fields:
+            args: list = [unit_id]
+            for name, value in fields.items():
+                args.extend([name, orjson.dumps(None if value == "" else value)])
+            await self._update(keys=[STATES], args=args)

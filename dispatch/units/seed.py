@@ -56,3 +56,37 @@ def seed_units(cur: psycopg.Cursor, table: dict | None = None) -> int:
             ON CONFLICT (call_sign) DO NOTHING""", row)
         created += cur.rowcount
     return created
+
+
+# A large synthetic fleet for load tests: the demo fleet's mix of kinds, spread over the map's addresses.
+FLEET_MIX = (("patrol", 0.4), ("ambulance", 0.3), ("engine", 0.2), ("ladder", 0.04), ("rescue", 0.03),
+             ("tanker", 0.03))
+
+
+def seed_fleet(cur: psycopg.Cursor, n: int, seed: int, table: dict | None = None) -> int:
+    """Adds `n` units named "Bench <kind> <i>", each at a random address (from `seed`), homed at the nearest
+    station of the kind it belongs to. Returns how many it created (existing call signs are kept)."""
+    import random
+
+    table = table or load_seed_table()
+    rng = random.Random(seed)
+    cur.execute("SELECT id FROM addresses ORDER BY id")
+    addresses = [r[0] for r in cur.fetchall()]
+    if not addresses:
+        raise ValueError("the map has no addresses to place units at: import a map first")
+    kinds = [k for k, _ in FLEET_MIX]
+    weights = [w for _, w in FLEET_MIX]
+    rows = []
+    for i in range(n):
+        kind = rng.choices(kinds, weights)[0]
+        rows.append((f"Bench {kind} {i + 1}", kind, table["kinds"][kind]["capabilities"], rng.choice(addresses)))
+    created = 0
+    for call_sign, kind, capabilities, address_id in rows:
+        cur.execute("""
+            INSERT INTO units (call_sign, kind, capabilities, home_station_id, status, position)
+            SELECT %s, %s, %s,
+                   (SELECT s.id FROM stations s ORDER BY s.location <-> a.location LIMIT 1), 'available', a.location
+            FROM addresses a WHERE a.id = %s
+            ON CONFLICT (call_sign) DO NOTHING""", (call_sign, kind, capabilities, address_id))
+        created += cur.rowcount
+    return created

@@ -1,0 +1,75 @@
+"""A fresh database for load tests: the bundled map, a synthetic fleet of N units, and a token for each.
+
+Load tests never touch the dev or test databases: they get `<name>_bench`, recreated each run, and Redis
+database 14, flushed.
+"""
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import psycopg
+import redis
+from sqlalchemy.engine import make_url
+
+from dispatch.auth.tokens import TOKEN_PREFIX, hash_token
+from dispatch.config import BUNDLED_MAP, Settings
+from dispatch.setup import import_map, migrate
+from dispatch.units.seed import seed_fleet
+
+BENCH_REDIS_DB = 14
+
+
+@dataclass
+class BenchSetup:
+    settings: Settings
+    env: dict[str, str]  # what a `dispatch serve` process needs to use this database
+    units: dict[int, str]  # unit id -> its device's token
+    call_taker: str
+    dispatcher: str
+
+
+def bench_settings(base: Settings) -> Settings:
+    url = make_url(base.database_url).set(database=f"{make_url(base.database_url).database or 'dispatch'}_bench")
+    redis_url = urlsplit(base.redis_url)._replace(path=f"/{BENCH_REDIS_DB}").geturl()
+    return base.model_copy(update={"database_url": url.render_as_string(hide_password=False),
+                                   "redis_url": redis_url})
+
+
+def prepare(base: Settings, *, units: int, seed: int) -> BenchSetup:
+    settings = bench_settings(base)
+    admin = make_url(settings.libpq_url).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{settings.database_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{settings.database_name}"')
+    with psycopg.connect(settings.libpq_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    migrate(settings)
+    import_map(settings, BUNDLED_MAP)
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    tokens: dict[int, str] = {}
+    with psycopg.connect(settings.libpq_url) as conn, conn.cursor() as cur:
+        # The map's own fleet stays; the synthetic units make up the rest.
+        cur.execute("SELECT count(*) FROM units")
+        have = cur.fetchone()[0]
+        if units > have:
+            seed_fleet(cur, units - have, seed)
+        cur.execute("SELECT id FROM units ORDER BY id LIMIT %s", (units,))
+        chosen = [r[0] for r in cur.fetchall()]
+        cur.execute("UPDATE units SET status = 'out_of_service' WHERE id <> ALL(%s)", (chosen,))
+        for unit_id in chosen:
+            tokens[unit_id] = _account(cur, settings, f"bench-unit-{unit_id}", "unit", unit_id)
+        call_taker = _account(cur, settings, "bench-calltaker", "call_taker", None)
+        dispatcher = _account(cur, settings, "bench-dispatcher", "dispatcher", None)
+    env = {"DISPATCH_DATABASE_URL": settings.database_url, "DISPATCH_REDIS_URL": settings.redis_url}
+    return BenchSetup(settings, env, tokens, call_taker, dispatcher)
+
+
+def _account(cur: psycopg.Cursor, settings: Settings, username: str, role: str, unit_id: int | None) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    cur.execute("""INSERT INTO users (username, display_name, role, unit_id) VALUES (%s, %s, %s, %s)
+                   RETURNING id""", (username, username, role, unit_id))
+    user_id = cur.fetchone()[0]
+    cur.execute("""INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'bench', %s, %s)""",
+                (user_id, hash_token(token, settings.secret_key), token[:12]))
+    return token
