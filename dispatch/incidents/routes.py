@@ -121,6 +121,12 @@ async def update_incident(request: Request, incident_id: IncidentId, session: Se
     action = await lifecycle.update(session, incident_id, body, actor=actor_of(who),
                                     geocoder=request.app.state.geocoder.geocoder, types=incident_types())
     await commit_then_queue(request, session, action, "incident.updated")
+    # Crews on the way hear of a corrected address, type or narrative at once.
+    changed = body.model_dump(exclude_none=True)
+    for unit in await request.app.state.board.units():
+        if unit.incident_id == incident_id:
+            await request.app.state.pusher.outbox.send(unit.id, {"type": "update", "incident_id": incident_id,
+                                                                 "changed": changed})
     return {"id": incident_id, "updated": True}
 
 
