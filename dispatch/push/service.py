@@ -35,17 +35,27 @@ class Pusher:
 
     async def assignments(self, incident_id: int, assignments: list[dict], etas: dict[int, float | None],
                           board: dict | None = None) -> None:
-        """Sends each unit its assignment; `board` (unit id -> BoardUnit) saves reading the board again."""
+        """Sends each unit its assignment at once, then its route (`update`): the route takes milliseconds to
+        work out per unit, and the crew should not wait for it to learn where to go."""
         board = board if board is not None else {u.id: u for u in await self.state.board.units()}
-        router = self.state.routers.router if self.state.routers.ready else None
         async with self.state.sessionmaker() as session:
             about = await messages.brief(session, incident_id)
         for a in assignments:
-            unit = board.get(a["unit_id"])
             message = messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
-                                          eta_s=etas.get(a["unit_id"]), unit_lat=unit.lat if unit else None,
-                                          unit_lon=unit.lon if unit else None, router=router)
+                                          eta_s=etas.get(a["unit_id"]), unit_lat=None, unit_lon=None, router=None)
             await self.outbox.send(a["unit_id"], message, ack_within_s=self.deadline_s)
+        router = self.state.routers.router if self.state.routers.ready else None
+        lat, lon = about["location"]["lat"], about["location"]["lon"]
+        if router is None or lat is None:
+            return
+        for a in assignments:
+            unit = board.get(a["unit_id"])
+            if unit is None or unit.lat is None:
+                continue
+            route = messages.route(router, (unit.lat, unit.lon), (lat, lon))
+            if route is not None:
+                await self.outbox.send(a["unit_id"], {"type": "update", "incident_id": incident_id,
+                                                      "assignment_id": a["assignment_id"], "route": route})
 
     async def cancel(self, unit_id: int, incident_id: int, reason: str) -> None:
         await self.outbox.send(unit_id, messages.cancel(incident_id, reason))

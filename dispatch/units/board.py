@@ -98,18 +98,38 @@ def _position(lat: float, lon: float, at_ms: int = 0) -> str:
     return f"{lat},{lon},{at_ms}"
 
 
+# A matcher reads the whole board for every incident, and between two reads few units change: decoded
+# states and positions are remembered by their raw bytes, so an unchanged unit costs a dictionary lookup.
+_DECODED: dict[bytes, tuple] = {}
+_DECODED_MAX = 50_000
+
+
+def _decoded(raw: bytes, decode) -> tuple:
+    found = _DECODED.get(raw)
+    if found is None:
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        found = _DECODED[raw] = decode(raw)
+    return found
+
+
+def _decode_state(raw: bytes) -> tuple:
+    s = orjson.loads(raw)
+    # An absent value may come back from Lua's cjson as an empty table: treat anything not a number as none.
+    incident, work = s.get("incident"), s.get("work_priority")
+    return (s["call_sign"], frozenset(s.get("caps") or ()), s["status"], s.get("area") or None,
+            incident if isinstance(incident, int) else None, work if isinstance(work, int) else None)
+
+
+def _decode_position(raw: bytes) -> tuple:
+    lat_text, lon_text, _ = raw.decode().split(",")
+    return float(lat_text), float(lon_text)
+
+
 def _unit(unit_id: int, state: bytes, position: bytes | None) -> BoardUnit:
-    s = orjson.loads(state)
-    lat = lon = None
-    if position:
-        lat_text, lon_text, _ = position.decode().split(",")
-        lat, lon = float(lat_text), float(lon_text)
-    # cjson writes an absent value as an empty JSON array: treat it as "none".
-    incident = s.get("incident") or None
-    work = s.get("work_priority") or None
-    return BoardUnit(unit_id, s["call_sign"], frozenset(s.get("caps") or ()), s["status"], lat, lon,
-                     s.get("area") or None, incident if isinstance(incident, int) else None,
-                     work if isinstance(work, int) else None)
+    call_sign, caps, status, area, incident, work = _decoded(state, _decode_state)
+    lat, lon = _decoded(position, _decode_position) if position else (None, None)
+    return BoardUnit(unit_id, call_sign, caps, status, lat, lon, area, incident, work)
 
 
 class UnitBoard:
