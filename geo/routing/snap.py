@@ -70,6 +70,9 @@ def check_latlon(points) -> np.ndarray:
     return arr
 
 
+SNAP_MEMO = 200_000  # remembered snaps (a few hundred bytes each); forgotten all at once beyond this
+
+
 class Snapper:
     def __init__(self, network: RoadNetwork) -> None:
         self.network = network
@@ -91,7 +94,27 @@ class Snapper:
                 & (latlon[:, 0] <= hi[1]))
 
     def snap(self, latlon: np.ndarray) -> Snaps:
-        """Snap checked (lat, lon) points; those off the map or beyond MAX_SNAP_M come back not ok."""
+        """Snap checked (lat, lon) points; those off the map or beyond MAX_SNAP_M come back not ok.
+
+        Units mostly stand still (in quarters, on scene), and every incident snaps all of them again: a point
+        snapped before is remembered (by its exact coordinates) and only new points are searched for."""
+        memo = self.__dict__.setdefault("_memo", {})
+        keys = [(float(a), float(b)) for a, b in latlon]
+        new = [i for i, key in enumerate(keys) if key not in memo]
+        if new:
+            found = self._snap(latlon[new])
+            if len(memo) + len(new) > SNAP_MEMO:
+                memo.clear()
+            for j, i in enumerate(new):
+                memo[keys[i]] = (found.ok[j], found.edge[j], found.fraction[j], found.lonlat[j], found.distance_m[j])
+        rows = [memo[key] for key in keys]
+        if not rows:
+            return self._snap(latlon)
+        ok, edge, fraction, lonlat, dist = zip(*rows, strict=True)
+        return Snaps(np.array(ok, bool), np.array(edge, np.int64), np.array(fraction), np.array(lonlat).reshape(-1, 2),
+                     np.array(dist))
+
+    def _snap(self, latlon: np.ndarray) -> Snaps:
         k = len(latlon)
         ok, edge, frac = np.zeros(k, bool), np.zeros(k, np.int64), np.zeros(k)
         snapped, dist = np.full((k, 2), np.nan), np.full(k, np.inf)
