@@ -5,10 +5,12 @@ import logging
 import os
 import socket
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
 from dispatch import __version__
@@ -22,6 +24,7 @@ from dispatch.health.routes import router as health_router
 from dispatch.incidents.channels import router as channels_router
 from dispatch.incidents.routes import router as incidents_router
 from dispatch.incidents.types import incident_types
+from dispatch.mapdata.routes import router as map_router
 from dispatch.matching.eta import RouterHolder
 from dispatch.matching.routes import router as matching_router
 from dispatch.matching.service import board_units
@@ -40,10 +43,12 @@ from dispatch.units.reports import PositionSampler
 from dispatch.units.routes import router as units_router
 
 log = logging.getLogger("dispatch")
+CONSOLE = Path(__file__).resolve().parent.parent / "console"
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dispatch</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head>
 <body><h1>Dispatch</h1><p>Emergency incident dispatch for the bundled map.</p><ul>
+<li><a href="/console/">Dispatcher console</a></li>
 <li><a href="/docs">API (OpenAPI)</a></li><li><a href="/readyz">Readiness</a></li></ul>
 <p><small>Map data &copy; OpenStreetMap contributors (ODbL)</small></p></body></html>"""
 
@@ -138,6 +143,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(premises_router)
     app.include_router(matching_router)
     app.include_router(push_router)
+    app.include_router(map_router)
+    app.mount("/console/vendor/leaflet", StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist",
+                                                     check_dir=False), name="leaflet")
+    app.mount("/console", StaticFiles(directory=CONSOLE / "static", html=True, check_dir=False), name="console")
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

@@ -81,6 +81,18 @@ if [ ! -f "$STAMP" ]; then
   touch "$STAMP"
 fi
 
+# --- 1b. The console's front-end packages (npm registry, pinned by console/package-lock.json) --------
+command -v npm >/dev/null || apt_install nodejs npm
+NPM_STAMP="console/node_modules/.installed-$(sha256sum console/package-lock.json | cut -c1-16)"
+if [ ! -f "$NPM_STAMP" ]; then
+  say "npm ci (the console's map library)"
+  if ! (cd console && npm ci --no-audit --no-fund --loglevel=error) >"$LOG" 2>&1; then
+    cat "$LOG" >&2
+    fail "npm ci in console/ failed (output above, also in $LOG)"
+  fi
+  touch "$NPM_STAMP"
+fi
+
 # --- 2. PostgreSQL ----------------------------------------------------------------------------
 command -v psql >/dev/null || apt_install postgresql-client
 export PGPASSWORD="$PGPASS_" PGCONNECT_TIMEOUT=3 PGOPTIONS='--client-min-messages=warning'

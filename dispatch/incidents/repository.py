@@ -226,3 +226,18 @@ async def pending_for_queue(session: AsyncSession) -> list[tuple[int, int, int]]
         WHERE status = 'pending' OR (status IN ('dispatched', 'en_route', 'on_scene') AND units_missing > 0)
         ORDER BY priority, received_at"""))
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict]:
+    rows = await session.execute(text("""
+        SELECT i.id, i.type_code, i.priority, i.status::text AS status, i.address_label, i.municipality,
+               i.needs_location, i.received_at, ST_Y(i.location::geometry) AS lat,
+               ST_X(i.location::geometry) AS lon,
+               i.units_missing,
+               (SELECT coalesce(jsonb_agg(a.unit_id ORDER BY a.unit_id), '[]') FROM assignments a
+                WHERE a.incident_id = i.id
+                  AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')) AS units
+        FROM incidents i
+        WHERE i.status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')
+        ORDER BY i.priority, i.received_at LIMIT :limit"""), {"limit": limit})
+    return [dict(r) for r in rows.mappings()]

@@ -100,6 +100,11 @@ async def take_call(request: Request, session: SessionDep, who: TakesCalls,
                     media_type="application/json", headers=headers)
 
 
+@router.get("/incidents", summary="Open incidents (not closed or cancelled), most urgent first")
+async def open_incidents(session: SessionDep, _: Floor) -> list[dict]:
+    return await repo.open_incidents(session)
+
+
 @router.get("/incidents/{incident_id}", summary="An incident with its caller, history, flags and duplicates")
 async def get_incident(request: Request, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
     view = await service.incident_view(session, incident_id, geocoder=request.app.state.geocoder.geocoder,

@@ -1,0 +1,283 @@
+// The dispatcher console: the queue, the map, the incident, its recommendations, the units, live.
+// Everything comes from this service (REST for state, /ws/console for changes); no request leaves it.
+"use strict";
+
+const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
+const STATUS_COLOR = { available: "#51cf66", returning: "#8ce99a", dispatched: "#f2a900", acknowledged: "#f2a900",
+  en_route: "#74c0fc", on_scene: "#ff8787", transporting: "#da77f2", at_hospital: "#da77f2",
+  out_of_service: "#6c757d" };
+// Seconds from call to dispatch before a waiting incident turns amber, then red (priority 1: NFPA's 60 s).
+const TARGET_S = { 1: 60, 2: 90, 3: 180, 4: 600 };
+
+const state = { token: sessionStorage.getItem("dispatch-token"), queue: [], units: new Map(), selected: null,
+  incidents: new Map(), markers: new Map(), unitMarkers: new Map(), types: [], recs: null, ws: null, retry: 0 };
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { "Authorization": `Bearer ${state.token}`,
+    "Content-Type": "application/json", ...(options.headers || {}) } });
+  if (response.status === 401) { signOut("Your token is not valid (any more)."); throw new Error("401"); }
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) throw new Error(body?.detail || `${response.status}`);
+  return body;
+}
+
+function signOut(message) {
+  sessionStorage.removeItem("dispatch-token");
+  state.token = null;
+  if (state.ws) state.ws.close();
+  $("app").hidden = true; $("login").hidden = false; $("login-error").textContent = message || "";
+}
+
+// ---- map ---------------------------------------------------------------------------------------------
+let map;
+async function drawMap() {
+  map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: true }).setView([47.14, 9.53], 12);
+  const layers = await api("/api/map");
+  map.attributionControl.setPrefix(false).addAttribution(esc(layers.attribution));
+  L.geoJSON(layers.municipalities, { style: { color: "#495057", weight: 1, fill: false, dashArray: "4 4" },
+    onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), { sticky: true }) }).addTo(map);
+  const weight = { motorway: 3, trunk: 3, primary: 2.5, secondary: 2, tertiary: 1.6 };
+  L.geoJSON(layers.roads, { style: (f) => ({ color: weight[f.properties.h] ? "#adb5bd" : "#5c6670",
+    weight: weight[f.properties.h] || 1, opacity: 0.8 }), interactive: false }).addTo(map);
+  L.geoJSON(layers.stations, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, color: "#ced4da",
+    weight: 1, fillOpacity: 0.3 }).bindTooltip(esc(f.properties.name)) }).addTo(map);
+  const bounds = L.geoJSON(layers.municipalities).getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds);
+}
+
+function incidentMarker(incident) {
+  if (incident.lat == null) return;
+  let marker = state.markers.get(incident.id);
+  const style = { radius: 8, color: "#fff", weight: 1, fillColor: PRIORITY_COLOR[incident.priority], fillOpacity: 0.9 };
+  if (!marker) {
+    marker = L.circleMarker([incident.lat, incident.lon], style).addTo(map).on("click", () => select(incident.id));
+    state.markers.set(incident.id, marker);
+  } else { marker.setStyle(style); marker.setLatLng([incident.lat, incident.lon]); }
+  marker.bindTooltip(`P${incident.priority} ${esc(incident.type_code)} · ${esc(incident.address_label)}`);
+}
+
+function unitMarker(unit) {
+  if (unit.lat == null) return;
+  let marker = state.unitMarkers.get(unit.id);
+  const style = { radius: 5, color: "#000", weight: 1, fillColor: STATUS_COLOR[unit.status] || "#fff", fillOpacity: 1 };
+  if (!marker) { marker = L.circleMarker([unit.lat, unit.lon], style).addTo(map); state.unitMarkers.set(unit.id, marker); }
+  else { marker.setLatLng([unit.lat, unit.lon]); marker.setStyle(style); }
+  marker.bindTooltip(`${esc(unit.call_sign)} · ${esc(unit.status)}`);
+}
+
+// ---- queue ----------------------------------------------------------------------------------------------
+async function loadQueue() {
+  const [queue, open] = await Promise.all([api("/api/queue"), api("/api/incidents")]);
+  state.queue = queue.items.filter((i) => i.status === "pending" || i.status === "unconfirmed");
+  const openIds = new Set(open.map((i) => i.id));
+  for (const [id, marker] of state.markers) {  // closed or cancelled: off the map
+    if (!openIds.has(id)) { marker.remove(); state.markers.delete(id); state.incidents.delete(id); }
+  }
+  for (const item of open) { state.incidents.set(item.id, item); incidentMarker(item); }
+  state.active = open.filter((i) => !state.queue.some((q) => q.id === i.id));
+  renderQueue();
+}
+
+function age(receivedAt) { return Math.max(0, (Date.now() - Date.parse(receivedAt)) / 1000); }
+function fmt(s) { s = Math.floor(s); return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}`
+  : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; }
+
+function renderQueue() {
+  $("queue-count").textContent = `(${state.queue.length})`;
+  $("active-count").textContent = `(${(state.active || []).length})`;
+  $("active-list").innerHTML = (state.active || []).map((i) => `<li class="p${i.priority} ${i.id === state.selected ? "selected" : ""}" data-id="${i.id}">
+      <span class="age" data-received="${esc(i.received_at)}" data-target="86400">${fmt(age(i.received_at))}</span>
+      <strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id} · ${esc(i.status.replace(/_/g, " "))}
+      · ${i.units.length} unit${i.units.length === 1 ? "" : "s"}${i.units_missing ? ` <span class="flag">⚑ ${i.units_missing} short</span>` : ""}<br>
+      ${esc(i.address_label || "location?")}</li>`).join("");
+  $("queue-list").innerHTML = state.queue.map((i) => {
+    const seconds = age(i.received_at), target = TARGET_S[i.priority] || 300;
+    const level = seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : "";
+    return `<li class="p${i.priority} ${i.id === state.selected ? "selected" : ""}" data-id="${i.id}">
+      <span class="age ${level}" data-received="${esc(i.received_at)}" data-target="${target}">${fmt(seconds)}</span>
+      <strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${i.leased_by ? " · matching" : ""}<br>
+      ${esc(i.address_label || "location?")}${i.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}</li>`;
+  }).join("");
+}
+
+function tickAges() {
+  for (const el of document.querySelectorAll(".age[data-received]")) {
+    const seconds = age(el.dataset.received), target = Number(el.dataset.target);
+    el.textContent = fmt(seconds);
+    el.className = `age ${seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : ""}`;
+  }
+  $("clock").textContent = new Date().toLocaleTimeString();
+}
+
+// ---- incident and recommendations --------------------------------------------------------------------------
+async function select(id) {
+  state.selected = id;
+  renderQueue();
+  const [incident, recs] = await Promise.all([api(`/api/incidents/${id}`),
+    api(`/api/incidents/${id}/recommendations`).catch(() => null)]);
+  state.recs = recs;
+  const h = incident.history || {};
+  $("detail").innerHTML = `<h2>P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status)}</small></h2>
+    <dl><dt>Where</dt><dd>${esc(incident.location.label || "unknown")} ${incident.location.needs_location ? '<span class="flag">⚑ needs location</span>' : ""}</dd>
+    <dt>Caller</dt><dd>${esc(incident.caller?.caller_name || "")} ${esc(incident.caller?.callback_number || "")}</dd>
+    <dt>Narrative</dt><dd>${esc(incident.narrative || "")}</dd>
+    <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in 12 months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
+      ${(h.flags || []).map((f) => `<div class="flag">⚑ ${esc(f.description)}</div>`).join("")}</dd>
+    <dt>Duplicates</dt><dd>${(incident.duplicates || []).map((d) => `#${d.id} ${esc(d.type_code)} ${d.distance_m ?? ""} m`).join(", ") || "none"}</dd></dl>
+    <h2>Recommended ${recs ? `<small>(${esc(recs.policy)}, ${esc(recs.mode)})</small>` : ""}</h2>
+    <ul class="recs">${recs ? recs.picks.map((p) => `<li><span>${esc(p.capability)}: <strong>${esc(p.call_sign)}</strong></span>
+      <span>${esc(p.reason)}</span></li>`).join("") + (recs.unfilled.length ? `<li class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</li>` : "")
+      : '<li class="muted">nothing to dispatch</li>'}</ul>
+    ${recs && recs.picks.length ? '<button id="assign">Assign recommended (A)</button>' : ""}
+    <h2>Timeline</h2><ul class="timeline">${(incident.events || []).map((e) => `<li>${new Date(e.at).toLocaleTimeString()} ${esc(e.kind)} ${esc(e.actor)}</li>`).join("")}</ul>`;
+  $("assign")?.addEventListener("click", assignTop);
+}
+
+async function assignTop() {
+  if (!state.selected || !state.recs || !state.recs.picks.length) return;
+  try {
+    await api(`/api/incidents/${state.selected}/assign`, { method: "POST",
+      body: JSON.stringify({ unit_ids: state.recs.picks.map((p) => p.unit_id) }) });
+    await Promise.all([loadQueue(), select(state.selected)]);
+  } catch (error) { alertLine(`assign failed: ${error.message}`); }
+}
+
+// ---- units ------------------------------------------------------------------------------------------------
+async function loadUnits() {
+  for (const unit of await api("/api/units")) { state.units.set(unit.id, { ...unit, since: Date.now() }); unitMarker(unit); }
+  renderUnits();
+}
+
+function renderUnits() {
+  $("unit-board").tBodies[0].innerHTML = [...state.units.values()].map((u) =>
+    `<tr><td>${esc(u.call_sign)}</td><td class="status-${esc(u.status)}">${esc(u.status.replace(/_/g, " "))}</td>
+     <td>${fmt((Date.now() - u.since) / 1000)}</td></tr>`).join("");
+}
+
+function alertLine(text) {
+  const li = document.createElement("li");
+  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  $("alert-list").prepend(li);
+}
+
+// ---- live ------------------------------------------------------------------------------------------------
+function connect() {
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/console`;
+  const ws = new WebSocket(url, ["dispatch.v1", `bearer.${state.token}`]);
+  state.ws = ws;
+  $("conn").dataset.state = "connecting"; $("conn").textContent = "connecting…";
+  ws.onopen = () => { state.retry = 0; $("conn").dataset.state = "live"; $("conn").textContent = "live"; };
+  ws.onclose = () => {
+    $("conn").dataset.state = "down"; $("conn").textContent = "reconnecting…";
+    if (!state.token) return;
+    const delay = Math.min(10000, 500 * 2 ** state.retry++);
+    setTimeout(connect, delay);
+  };
+  ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+}
+
+let refresh = null;
+function soon(fn) { clearTimeout(refresh); refresh = setTimeout(fn, 150); }  // many changes, one reload
+
+function onMessage(m) {
+  switch (m.type) {
+    case "ping": state.ws.send(JSON.stringify({ type: "pong" })); break;
+    case "snapshot": soon(loadQueue); break;
+    case "positions":
+      for (const [id, lat, lon] of m.units) { const u = state.units.get(id); if (u) { u.lat = lat; u.lon = lon; unitMarker(u); } }
+      break;
+    case "unit.status": {
+      const u = state.units.get(m.unit_id);
+      if (u) { u.status = m.status; u.since = Date.now(); unitMarker(u); renderUnits(); }
+      break;
+    }
+    case "alert": alertLine(`${m.kind}: ${m.detail} (unit ${m.unit_id}, incident ${m.incident_id})`); break;
+    case "incident.recommended": if (!m.complete) alertLine(`incident ${m.incident_id} waits: not every unit it needs is free`); soon(loadQueue); break;
+    default:
+      if (m.type.startsWith("incident.")) {
+        soon(loadQueue);
+        if (m.incident_id === state.selected) select(state.selected);
+      }
+  }
+}
+
+// ---- the call-taker form ----------------------------------------------------------------------------------
+let suggestTimer = null;
+async function openCall() {
+  if (!state.types.length) state.types = await api("/api/incident-types");
+  $("call-type").innerHTML = state.types.map((t) => `<option value="${esc(t.code)}">P${t.priority} ${esc(t.name)}</option>`).join("");
+  showPlan();
+  $("call-form").reset(); $("call-warning").textContent = ""; $("call-located").textContent = "";
+  $("call-dialog").showModal();
+  $("call-location").focus();
+}
+function showPlan() {
+  const t = state.types.find((x) => x.code === $("call-type").value);
+  $("call-plan").textContent = t ? `Sends: ${Object.entries(t.plan).map(([k, n]) => `${n} ${k}`).join(", ") || "nobody"}` : "";
+}
+async function suggest() {
+  const q = $("call-location").value.trim();
+  if (q.length < 3) return;
+  const found = await api(`/api/geocode?q=${encodeURIComponent(q)}&limit=5`).catch(() => null);
+  if (!found) return;
+  $("call-suggestions").innerHTML = (found.candidates || []).map((c) => `<option value="${esc(c.label)}">`).join("");
+  $("call-located").textContent = found.label ? `→ ${found.label} (${Math.round(found.confidence * 100)} %)` : "not found yet";
+}
+async function submitCall(event) {
+  event.preventDefault();
+  if (event.submitter?.value === "cancel") { $("call-dialog").close(); return; }
+  const body = { channel: "phone", location_text: $("call-location").value, type_code: $("call-type").value,
+    caller_number: $("call-number").value || null, caller_name: $("call-name").value || null,
+    narrative: $("call-narrative").value || null };
+  try {
+    const made = await api("/api/calls", { method: "POST", body: JSON.stringify(body),
+      headers: { "Idempotency-Key": crypto.randomUUID() } });
+    if (made.duplicates?.length) alertLine(`incident ${made.id}: possible duplicate of #${made.duplicates.map((d) => d.id).join(", #")}`);
+    $("call-dialog").close();
+    await loadQueue();
+    select(made.id);
+  } catch (error) { $("call-warning").textContent = error.message; }
+}
+
+// ---- keyboard ------------------------------------------------------------------------------------------------
+function move(step) {
+  if (!state.queue.length) return;
+  const at = state.queue.findIndex((i) => i.id === state.selected);
+  const next = state.queue[Math.max(0, Math.min(state.queue.length - 1, at + step))] || state.queue[0];
+  select(next.id);
+}
+document.addEventListener("keydown", (e) => {
+  if ($("app").hidden || e.target.closest("input, textarea, select, dialog")) return;
+  if (e.key === "n" || e.key === "N") { e.preventDefault(); openCall(); }
+  else if (e.key === "j") move(1);
+  else if (e.key === "k") move(-1);
+  else if (e.key === "a" || e.key === "A") assignTop();
+});
+
+// ---- start ---------------------------------------------------------------------------------------------------
+async function start() {
+  const me = await api("/api/me");
+  $("who").textContent = `${me.username} (${me.role})`;
+  $("login").hidden = true; $("app").hidden = false;
+  await drawMap();
+  await Promise.all([loadQueue(), loadUnits()]);
+  connect();
+  setInterval(tickAges, 1000);
+  setInterval(renderUnits, 5000);
+}
+
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  state.token = $("token").value.trim();
+  sessionStorage.setItem("dispatch-token", state.token);
+  try { await start(); } catch (error) { if (error.message !== "401") $("login-error").textContent = error.message; }
+});
+$("call-form").addEventListener("submit", submitCall);
+for (const list of ["queue-list", "active-list"]) {
+  $(list).addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) select(Number(li.dataset.id)); });
+}
+$("call-type").addEventListener("change", showPlan);
+$("call-location").addEventListener("input", () => { clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 200); });
+if (state.token) start().catch(() => signOut()); else $("login").hidden = false;

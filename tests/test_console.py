@@ -1,0 +1,69 @@
+"""The dispatcher console in Debian's Chromium (Playwright): take a call, see it queued, assign the
+recommended unit from the keyboard, and watch the unit's status change when its device acknowledges."""
+
+import asyncio
+
+import orjson
+import pytest
+from playwright.async_api import async_playwright
+
+from tests.test_push import crews, device, next_of, serve  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+
+
+async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, crews, tmp_path):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])  # recommend mode: the dispatcher assigns
+    devices = {unit_id: await device(addr, token, last_seq=0) for unit_id, token in crews["units"].items()}
+    hosts: set[str] = set()
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"http://{addr}/console/")
+        await page.fill("#token", crews["dispatcher"])
+        await page.click("#login-form button[type=submit]")
+        await page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+        await page.wait_for_selector("#map canvas", state="attached")  # the map, drawn from our own data
+        assert "OpenStreetMap contributors" in await page.inner_text(".leaflet-control-attribution")
+
+        await page.keyboard.press("n")
+        await page.fill("#call-location", "Städtle 23, Vaduz")
+        await page.select_option("#call-type", "FIRE-OTHER")
+        assert "engine" in await page.inner_text("#call-plan")
+        await page.fill("#call-number", "+423 799 00 01")
+        await page.click("#call-submit")
+        item = page.locator("#queue-list li").first
+        await item.wait_for(timeout=10_000)
+        assert "FIRE-OTHER" in await item.inner_text()
+        await page.wait_for_selector("#assign", timeout=15_000)  # the recommendation is shown
+        incident_id = int(await item.get_attribute("data-id"))
+
+        await page.keyboard.press("a")  # assign the top recommendation
+        for _ in range(100):
+            chosen = [u.id for u in await app.state.board.units() if u.incident_id == incident_id]
+            if chosen:
+                break
+            await asyncio.sleep(0.1)
+        unit_id = chosen[0]
+        message = await next_of(devices[unit_id], "assignment")
+        assert message["incident_id"] == incident_id and message["slot"] == "engine"
+        await devices[unit_id].send(orjson.dumps({"type": "ack", "of": message["id"], "id": "ack-1"}).decode())
+        await next_of(devices[unit_id], "ok")
+        call_sign = (await app.state.board.get(unit_id)).call_sign
+        row = page.locator("#unit-board tr", has_text=call_sign).first
+        await page.wait_for_function(
+            "(sign) => [...document.querySelectorAll('#unit-board tr')].some("
+            "r => r.cells[0].textContent === sign && r.cells[1].textContent === 'acknowledged')",
+            arg=call_sign, timeout=10_000)
+        assert "acknowledged" in await row.inner_text()
+        await page.screenshot(path=str(tmp_path / "console.png"))
+        assert (tmp_path / "console.png").stat().st_size > 10_000
+        assert not errors, errors
+        await browser.close()
+    for ws in devices.values():
+        await ws.close()
+    assert hosts == {addr}  # no request left this service
