@@ -5,6 +5,7 @@ import asyncio
 
 import orjson
 import pytest
+from httpx import AsyncClient
 from playwright.async_api import async_playwright
 
 from tests.test_push import crews, device, next_of, serve  # noqa: F401 (fixtures)
@@ -30,13 +31,23 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         await page.wait_for_selector("#map canvas", state="attached")  # the map, drawn from our own data
         assert "OpenStreetMap contributors" in await page.inner_text(".leaflet-control-attribution")
 
+        async with AsyncClient(base_url=f"http://{addr}") as client:  # an earlier call about the same fire
+            earlier = await client.post("/api/calls", headers={"Authorization": f"Bearer {crews['call_taker']}"},
+                                        json={"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"})
+            assert earlier.status_code == 201
         await page.keyboard.press("n")
         await page.fill("#call-location", "Städtle 23, Vaduz")
         await page.select_option("#call-type", "FIRE-OTHER")
         assert "engine" in await page.inner_text("#call-plan")
         await page.fill("#call-number", "+423 799 00 01")
+        # Before the call is taken: where it is, and that it may repeat the earlier one.
+        await page.wait_for_function("document.querySelector('#call-warning').textContent.includes('duplicate')",
+                                     timeout=10_000)
+        assert f"#{earlier.json()['id']}" in await page.inner_text("#call-warning")
+        assert "Städtle 23" in await page.inner_text("#call-located")
         await page.click("#call-submit")
-        item = page.locator("#queue-list li").first
+        await page.wait_for_function("document.querySelectorAll('#queue-list li').length === 2", timeout=10_000)
+        item = page.locator("#queue-list li").last
         await item.wait_for(timeout=10_000)
         assert "FIRE-OTHER" in await item.inner_text()
         await page.wait_for_selector("#assign", timeout=15_000)  # the recommendation is shown

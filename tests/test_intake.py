@@ -170,3 +170,26 @@ async def test_premise_history_counts_by_type_and_shows_the_last_five(client, ta
     again = (await client.get(f"/api/incidents/{taken['id']}", headers=taker)).json()["history"]
     assert again["premise_incidents"] == 6 and again["premise_by_type"] == seen["premise_by_type"]
     assert taken["id"] not in [p["id"] for p in again["premise_last"]]
+
+
+async def test_a_call_checked_before_it_is_taken_shows_duplicates_and_writes_nothing(client, taker, session):
+    first = (await post_call(client, taker, FIRE)).json()
+    before = await session.scalar(text("SELECT count(*) FROM incidents"))
+    seen = await client.post("/api/calls/check", headers=taker, json={**FIRE, "caller_number": "+423 700 11 22"})
+    assert seen.status_code == 200, seen.text
+    body = seen.json()
+    assert first["id"] in [d["id"] for d in body["duplicates"]]
+    assert body["location"]["municipality"] == "Vaduz" and body["type_code"] == "FIRE-STRUCT"
+    assert await session.scalar(text("SELECT count(*) FROM incidents")) == before
+    assert (await client.post("/api/calls/check", headers=taker, json={"lat": 47.1})).status_code == 422
+    listed = (await client.get("/api/incidents", headers=taker)).json()
+    assert first["id"] in [i["id"] for i in listed] and all(i["status"] != "closed" for i in listed)
+
+
+async def test_the_map_layers_come_from_our_own_data(client, taker):
+    response = await client.get("/api/map", headers={**taker, "Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.headers["content-encoding"] == "gzip"
+    layers = response.json()
+    assert layers["attribution"] == "© OpenStreetMap contributors"
+    assert len(layers["roads"]["features"]) > 1000 and len(layers["municipalities"]["features"]) == 11
+    assert {f["properties"]["kind"] for f in layers["stations"]["features"]} >= {"fire", "police"}

@@ -58,6 +58,20 @@ function incidentMarker(incident) {
   marker.bindTooltip(`P${incident.priority} ${esc(incident.type_code)} · ${esc(incident.address_label)}`);
 }
 
+// The route of each unit on its way to an incident, as the router has it.
+const MOVING = new Set(["dispatched", "acknowledged", "en_route"]);
+const routeLines = new Map();
+async function drawRoute(unitId) {
+  routeLines.get(unitId)?.remove();
+  routeLines.delete(unitId);
+  const unit = state.units.get(unitId);
+  if (!unit || !MOVING.has(unit.status)) return;
+  const found = await api(`/api/units/${unitId}/route`).catch(() => null);
+  if (!found?.route) return;
+  routeLines.set(unitId, L.polyline(found.route.coords, { color: "#74c0fc", weight: 3, opacity: 0.8, dashArray: "6 4" })
+    .bindTooltip(`${esc(unit.call_sign)} → #${found.incident_id}, ${Math.round(found.route.seconds / 60)} min`).addTo(map));
+}
+
 function unitMarker(unit) {
   if (unit.lat == null) return;
   let marker = state.unitMarkers.get(unit.id);
@@ -75,7 +89,10 @@ async function loadQueue() {
   for (const [id, marker] of state.markers) {  // closed or cancelled: off the map
     if (!openIds.has(id)) { marker.remove(); state.markers.delete(id); state.incidents.delete(id); }
   }
-  for (const item of open) { state.incidents.set(item.id, item); incidentMarker(item); }
+  for (const item of open) {
+    if (item.needs_location && !state.incidents.has(item.id)) alertLine(`incident ${item.id}: needs location`);
+    state.incidents.set(item.id, item); incidentMarker(item);
+  }
   state.active = open.filter((i) => !state.queue.some((q) => q.id === i.id));
   renderQueue();
 }
@@ -146,7 +163,11 @@ async function assignTop() {
 
 // ---- units ------------------------------------------------------------------------------------------------
 async function loadUnits() {
-  for (const unit of await api("/api/units")) { state.units.set(unit.id, { ...unit, since: Date.now() }); unitMarker(unit); }
+  for (const unit of await api("/api/units")) {
+    state.units.set(unit.id, { ...unit, since: Date.parse(unit.status_changed_at) || Date.now() });
+    unitMarker(unit);
+    if (MOVING.has(unit.status)) drawRoute(unit.id);
+  }
   renderUnits();
 }
 
@@ -190,7 +211,12 @@ function onMessage(m) {
       break;
     case "unit.status": {
       const u = state.units.get(m.unit_id);
-      if (u) { u.status = m.status; u.since = Date.now(); unitMarker(u); renderUnits(); }
+      if (u) { u.status = m.status; u.since = Date.now(); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      break;
+    }
+    case "unit.assigned": {
+      const u = state.units.get(m.unit_id);
+      if (u) { u.status = "dispatched"; u.since = Date.now(); unitMarker(u); renderUnits(); drawRoute(u.id); }
       break;
     }
     case "alert": alertLine(`${m.kind}: ${m.detail} (unit ${m.unit_id}, incident ${m.incident_id})`); break;
@@ -210,8 +236,47 @@ async function openCall() {
   $("call-type").innerHTML = state.types.map((t) => `<option value="${esc(t.code)}">P${t.priority} ${esc(t.name)}</option>`).join("");
   showPlan();
   $("call-form").reset(); $("call-warning").textContent = ""; $("call-located").textContent = "";
-  $("call-dialog").showModal();
+  state.pinned = null;
+  // Not modal: the map stays usable, so the call-taker can drag the pin to where the caller is.
+  $("call-dialog").show();
   $("call-location").focus();
+}
+
+function closeCall() {
+  $("call-dialog").close();
+  if (state.pin) { state.pin.remove(); state.pin = null; }
+}
+
+function callBody() {
+  const body = { channel: "phone", location_text: $("call-location").value || null, type_code: $("call-type").value,
+    caller_number: $("call-number").value || null, caller_name: $("call-name").value || null,
+    narrative: $("call-narrative").value || null };
+  if (state.pinned) { body.lat = state.pinned.lat; body.lon = state.pinned.lng; }
+  return body;
+}
+
+let checkTimer = null;
+function checkSoon() { clearTimeout(checkTimer); checkTimer = setTimeout(checkCall, 300); }
+async function checkCall() {
+  if (!$("call-dialog").open || (!$("call-location").value.trim() && !state.pinned)) return;
+  const seen = await api("/api/calls/check", { method: "POST", body: JSON.stringify(callBody()) }).catch(() => null);
+  if (!seen) return;
+  const where = seen.location;
+  $("call-located").textContent = where.label ? `→ ${where.label} (${where.match}, ${Math.round(where.confidence * 100)} %)`
+    + (where.needs_location ? " — not sure: drag the pin" : "") : "not found: drag the pin to the place";
+  const warnings = [];
+  if (seen.duplicates.length) warnings.push(`Possible duplicate of ${seen.duplicates.map((d) =>
+    `#${d.id} ${d.type_code}${d.distance_m != null ? ` ${d.distance_m} m` : " (same number)"}`).join(", ")}`);
+  for (const flag of seen.history.flags) warnings.push(`⚑ ${flag.description}`);
+  if (seen.history.repeat_address) warnings.push("⚑ repeat address");
+  $("call-warning").textContent = warnings.join(" · ");
+  if (where.lat != null && !state.pinned) {
+    if (!state.pin) {
+      state.pin = L.marker([where.lat, where.lon], { draggable: true, title: "Drag to the caller's place" }).addTo(map);
+      state.pin.on("dragend", () => { state.pinned = state.pin.getLatLng(); checkSoon(); });
+    } else state.pin.setLatLng([where.lat, where.lon]);
+    map.panTo([where.lat, where.lon]);
+  }
 }
 function showPlan() {
   const t = state.types.find((x) => x.code === $("call-type").value);
@@ -227,15 +292,13 @@ async function suggest() {
 }
 async function submitCall(event) {
   event.preventDefault();
-  if (event.submitter?.value === "cancel") { $("call-dialog").close(); return; }
-  const body = { channel: "phone", location_text: $("call-location").value, type_code: $("call-type").value,
-    caller_number: $("call-number").value || null, caller_name: $("call-name").value || null,
-    narrative: $("call-narrative").value || null };
+  if (event.submitter?.value === "cancel") { closeCall(); return; }
+  const body = callBody();
   try {
     const made = await api("/api/calls", { method: "POST", body: JSON.stringify(body),
       headers: { "Idempotency-Key": crypto.randomUUID() } });
     if (made.duplicates?.length) alertLine(`incident ${made.id}: possible duplicate of #${made.duplicates.map((d) => d.id).join(", #")}`);
-    $("call-dialog").close();
+    closeCall();
     await loadQueue();
     select(made.id);
   } catch (error) { $("call-warning").textContent = error.message; }
@@ -278,6 +341,9 @@ $("call-form").addEventListener("submit", submitCall);
 for (const list of ["queue-list", "active-list"]) {
   $(list).addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) select(Number(li.dataset.id)); });
 }
-$("call-type").addEventListener("change", showPlan);
-$("call-location").addEventListener("input", () => { clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 200); });
+$("call-type").addEventListener("change", () => { showPlan(); checkSoon(); });
+$("call-location").addEventListener("input", () => {
+  clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 200); state.pinned = null; checkSoon(); });
+$("call-number").addEventListener("input", checkSoon);
+$("call-dialog").addEventListener("keydown", (e) => { if (e.key === "Escape") closeCall(); });
 if (state.token) start().catch(() => signOut()); else $("login").hidden = false;

@@ -100,6 +100,13 @@ async def take_call(request: Request, session: SessionDep, who: TakesCalls,
                     media_type="application/json", headers=headers)
 
 
+@router.post("/calls/check", summary="Before taking a call: location, suspected duplicates, history (writes nothing)")
+async def check_call(request: Request, session: SessionDep, _: TakesCalls) -> dict:
+    call = parse(CallIn, await request.body())
+    return await service.precheck(session, call=call, geocoder=request.app.state.geocoder.geocoder,
+                                  types=incident_types(), settings=request.app.state.settings)
+
+
 @router.get("/incidents", summary="Open incidents (not closed or cancelled), most urgent first")
 async def open_incidents(session: SessionDep, _: Floor) -> list[dict]:
     return await repo.open_incidents(session)

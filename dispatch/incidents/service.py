@@ -178,3 +178,20 @@ async def incident_view(session: AsyncSession, incident_id: int, *, geocoder: Ge
     view["disposition"] = row["disposition"]
     view["duplicate_of"] = row["duplicate_of_id"]
     return view
+
+
+async def precheck(session: AsyncSession, *, call: CallIn, geocoder: Geocoder, types: IncidentTypes,
+                   settings: Settings) -> dict:
+    """What the call-taker should know before taking the call: where it is, suspected duplicates, the caller's
+    and the premise's history and flags. Writes nothing."""
+    kind, suggested = resolve_type(types, call.type_code, call.narrative)
+    located = locate(geocoder, text=call.location_text, lat=call.lat, lon=call.lon)
+    ctx = await repo.context(session, lat=located.lat, lon=located.lon, number=call.caller_number,
+                             compatible=compatible_codes(types, kind), now=datetime.now(UTC),
+                             **context_params(settings))
+    return {"type_code": kind.code, "type_suggested": suggested, "priority": call.priority or kind.priority,
+            "response_plan": [{"capability": s.capability, "count": s.count} for s in kind.plan],
+            "location": {"lat": located.lat, "lon": located.lon, "label": located.label,
+                         "municipality": located.municipality, "match": located.match,
+                         "confidence": round(located.confidence, 3), "needs_location": located.needs_location},
+            "duplicates": duplicates_view(ctx), "history": history_view(ctx, settings)}

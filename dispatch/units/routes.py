@@ -1,16 +1,20 @@
 """Stations and units as the dispatch floor sees them."""
 
+import asyncio
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from geoalchemy2.shape import to_shape
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.errors import NotFound
+from dispatch.push import messages
 from dispatch.units.models import Station, StationKind, Unit, UnitKind, UnitStatus
 from dispatch.units.reports import report_status
 
@@ -38,6 +42,7 @@ class UnitOut(BaseModel):
     home_station: str | None
     lat: float | None
     lon: float | None
+    status_changed_at: datetime
 
 
 @router.get("/stations", response_model=list[StationOut], summary="Stations and standby posts")
@@ -60,7 +65,8 @@ async def units(session: SessionDep, _: Floor) -> list[UnitOut]:
         point = to_shape(u.position) if u.position is not None else None
         out.append(UnitOut(id=u.id, call_sign=u.call_sign, kind=u.kind, capabilities=u.capabilities,
                            status=u.status, home_station=u.home_station.name if u.home_station else None,
-                           lat=point.y if point else None, lon=point.x if point else None))
+                           lat=point.y if point else None, lon=point.x if point else None,
+                           status_changed_at=u.status_changed_at))
     return out
 
 
@@ -79,6 +85,23 @@ class StatusIn(BaseModel):
 class PositionIn(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+
+
+@router.get("/units/{unit_id}/route", summary="The route of a unit to the incident it is sent to (map, device)")
+async def unit_route(request: Request, unit_id: UnitId, session: SessionDep, _: Floor) -> dict:
+    state = request.app.state
+    unit = await state.board.get(unit_id)
+    if unit is None:
+        raise NotFound(f"no unit {unit_id}")
+    if unit.incident_id is None or unit.lat is None:
+        return {"unit_id": unit_id, "incident_id": None, "route": None}
+    row = (await session.execute(text(
+        "SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM incidents WHERE id = :id"),
+        {"id": unit.incident_id})).first()
+    if row is None or row[0] is None:
+        return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": None}
+    found = await asyncio.to_thread(messages.route, state.routers.router, (unit.lat, unit.lon), (row[0], row[1]))
+    return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": found}
 
 
 @router.post("/units/{unit_id}/status", summary="Report a unit's status (its device, or a dispatcher)")
