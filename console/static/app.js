@@ -219,6 +219,11 @@ function onMessage(m) {
       if (u) { u.status = "dispatched"; u.since = Date.now(); unitMarker(u); renderUnits(); drawRoute(u.id); }
       break;
     }
+    case "incident.created":
+      if (m.repeat_address) alertLine(`incident ${m.incident_id}: repeat address`);
+      if (m.duplicates?.length) alertLine(`incident ${m.incident_id}: possible duplicate of #${m.duplicates.join(", #")}`);
+      soon(loadQueue);
+      break;
     case "alert": alertLine(`${m.kind}: ${m.detail} (unit ${m.unit_id}, incident ${m.incident_id})`); break;
     case "incident.recommended": if (!m.complete) alertLine(`incident ${m.incident_id} waits: not every unit it needs is free`); soon(loadQueue); break;
     default:

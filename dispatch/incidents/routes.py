@@ -90,8 +90,11 @@ async def take_call(request: Request, session: SessionDep, who: TakesCalls,
     elif intake.queue:
         action = QueueAction("enqueue", intake.incident_id, intake.priority,
                              int(intake.received_at.timestamp() * 1000))
-        await request.app.state.queue_keeper.apply(
-            action, change_message("incident.created", intake.incident_id, priority=intake.priority))
+        view = intake.view
+        await request.app.state.queue_keeper.apply(action, change_message(
+            "incident.created", intake.incident_id, priority=intake.priority,
+            needs_location=view["location"]["needs_location"], repeat_address=view["history"]["repeat_address"],
+            duplicates=[d["id"] for d in view["duplicates"]]))
     # Where the time went, for whoever measures (the benchmark reads it): parse+geocode+write, then the queue.
     headers["Server-Timing"] = (f"intake;dur={(durable - started) * 1000:.2f}, "
                                 f"queue;dur={(time.perf_counter() - durable) * 1000:.2f}")
