@@ -57,6 +57,35 @@ def matcher() -> None:
 
 
 @app.command()
+def simulate(
+    live: Annotated[bool, typer.Option("--live", help="Calls through the API, units as websocket devices")] = False,
+    speed: Annotated[float, typer.Option(min=0.1, max=1000, help="Simulated seconds per real second")] = 10.0,
+    calls_per_hour: Annotated[float, typer.Option(min=0.1, max=100_000, help="In simulated time")] = 12.0,
+    seed: Annotated[int, typer.Option()] = 7,
+    duration: Annotated[float | None, typer.Option(min=1, help="Stop after this many real seconds")] = None,
+    base_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+) -> None:
+    """Simulate calls and units driving real roads (live mode: against a running service)."""
+    import asyncio
+
+    from simulator.live import run
+
+    if not live:
+        raise fail("only --live is available so far; the headless policy comparison is not built yet", 2)
+    tokens = Path("var/demo-tokens.json")
+    if not tokens.exists():
+        raise fail("no demo accounts: run `dispatch demo --no-serve` first", 2)
+    try:
+        result = asyncio.run(run(base_url, tokens, get_settings().libpq_url, speed=speed, per_hour=calls_per_hour,
+                                 seed=seed, duration_s=duration))
+    except KeyboardInterrupt:
+        return
+    except RuntimeError as exc:
+        raise fail(str(exc)) from None
+    console.print(result)
+
+
+@app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Alembic revision")] = "head") -> None:
     """Bring the database schema up to date (Alembic)."""
     from dispatch.setup import migrate as do_migrate
@@ -83,15 +112,29 @@ def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up only; do not start the server")] = False,
+    no_traffic: Annotated[bool, typer.Option("--no-traffic", help="Serve without simulated calls and units")] = False,
+    speed: Annotated[float, typer.Option(min=0.1, max=1000, help="Simulated traffic: time speed-up")] = 10.0,
 ) -> None:
-    """Migrate, import the bundled map if needed, create demo accounts, then serve."""
+    """Migrate, import the bundled map if needed, create demo accounts, then serve with simulated traffic."""
+    import subprocess
+    import sys
+
     from dispatch.demo import prepare
 
     with_errors(lambda: prepare(get_settings(), base_url=f"http://{host}:{port}"))
-    if not no_serve:
-        from dispatch.server import run
+    if no_serve:
+        return
+    from dispatch.server import run
 
+    traffic = None if no_traffic else subprocess.Popen(  # it waits for the service to be ready
+        [sys.executable, "-m", "dispatch.cli", "simulate", "--live", "--speed", str(speed),
+         "--base-url", f"http://{host}:{port}"])
+    try:
         run(host=host, port=port, workers=1, log_level="info")
+    finally:
+        if traffic is not None:
+            traffic.terminate()
+            traffic.wait(timeout=10)
 
 
 def with_errors(action):

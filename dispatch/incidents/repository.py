@@ -233,7 +233,7 @@ async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict]
         SELECT i.id, i.type_code, i.priority, i.status::text AS status, i.address_label, i.municipality,
                i.needs_location, i.received_at, ST_Y(i.location::geometry) AS lat,
                ST_X(i.location::geometry) AS lon,
-               i.units_missing,
+               i.units_missing, i.cleared_at,
                (SELECT coalesce(jsonb_agg(a.unit_id ORDER BY a.unit_id), '[]') FROM assignments a
                 WHERE a.incident_id = i.id
                   AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')) AS units

@@ -193,4 +193,5 @@ async def close(request: Request, incident_id: IncidentId, body: CloseIn, sessio
 @router.get("/incident-types", summary="Incident types with their priority and response plan")
 async def types(_: Floor) -> list[dict]:
     return [{"code": t.code, "name": t.name, "priority": t.priority, "group": t.group,
-             "plan": t.plan_dict(), "public": t.public} for t in incident_types()]
+             "plan": t.plan_dict(), "public": t.public, "on_scene_min": t.on_scene_min, "transport": t.transport}
+            for t in incident_types()]

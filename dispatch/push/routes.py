@@ -149,7 +149,9 @@ async def unit_socket(ws: WebSocket) -> None:
             if await state.outbox.ack(unit_id, message.of) and stored is not None:
                 await _acknowledged(state, who, unit_id, orjson.loads(stored))
         elif isinstance(message, p.Status):
-            reply["unit"] = await report_status(state, who, unit_id, message.status, message.lat, message.lon)
+            changed = await report_status(state, who, unit_id, message.status, message.lat, message.lon)
+            if reply:  # answered only when the device gave its message an id to answer to
+                reply["unit"] = changed
         elif isinstance(message, p.Position):
             await state.positions.report(who, unit_id, message.lat, message.lon)
             reply = {}  # positions stream: no answer each time

@@ -1,0 +1,175 @@
+"""Unit agents for the live simulation: each one is a real device on /ws/unit, with its own token.
+
+An agent acknowledges an assignment after a human delay, turns out, drives the route it was sent (positions
+every few seconds at road speed), stays on scene for as long as the incident type takes, takes a patient to
+the hospital where the type needs it, drives home and is free again. A cancel sends it home; a move order to
+a standby point. Time runs `speed` times faster than the clock.
+"""
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+log = logging.getLogger("simulator")
+FIX_EVERY_S = 5.0  # simulated seconds between position reports while driving
+RETURN_KPH = 50.0  # driving home or to the hospital, where no route was sent
+
+
+def km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dy = (b[0] - a[0]) * 111.32
+    dx = (b[1] - a[1]) * 111.32 * math.cos(math.radians((a[0] + b[0]) / 2))
+    return math.hypot(dx, dy)
+
+
+@dataclass
+class World:
+    base_url: str
+    speed: float
+    on_scene_min: dict[str, float]  # incident type -> minutes on scene
+    transport: dict[str, bool]  # incident type -> a patient goes to hospital
+    hospital: tuple[float, float] | None
+    rng: random.Random
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+
+class UnitAgent:
+    def __init__(self, world: World, unit_id: int, call_sign: str, token: str, home: tuple[float, float]) -> None:
+        self.world, self.unit_id, self.call_sign, self.token = world, unit_id, call_sign, token
+        self.home = self.position = home
+        self.last_seq = 0
+        self.job: asyncio.Task | None = None
+        self.routes: dict[int, list] = {}  # assignment -> route coords, from the update after it
+        self.ws = None
+
+    async def sleep(self, simulated_s: float) -> None:
+        await asyncio.sleep(max(0.0, simulated_s) / self.world.speed)
+
+    async def send(self, message: dict) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await self.ws.send(orjson.dumps(message).decode())
+
+    async def status(self, status: str) -> None:
+        lat, lon = self.position
+        await self.send({"type": "status", "status": status, "lat": lat, "lon": lon})
+
+    async def drive(self, path: list, seconds: float) -> None:
+        """Along `path` (lat, lon points) in `seconds` of simulated time, reporting positions on the way."""
+        if len(path) < 2 or seconds <= 0:
+            if path:
+                self.position = tuple(path[-1])
+            return
+        legs = [km(tuple(a), tuple(b)) for a, b in zip(path, path[1:], strict=False)]
+        total = sum(legs) or 1e-9
+        # A fix every few simulated seconds, but no more than 4 a real second: a sped-up device must stay
+        # within the service's rate limit (20 messages a second), as a real one does.
+        steps = max(1, int(min(seconds / FIX_EVERY_S, seconds / self.world.speed * 4)))
+        for step in range(1, steps + 1):
+            await self.sleep(seconds / steps)
+            along, i = total * step / steps, 0
+            while i < len(legs) - 1 and along > legs[i]:
+                along -= legs[i]
+                i += 1
+            f = min(1.0, along / legs[i]) if legs[i] else 1.0
+            a, b = path[i], path[i + 1]
+            self.position = (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f)
+            await self.send({"type": "position", "lat": self.position[0], "lon": self.position[1]})
+
+    async def straight(self, to: tuple[float, float]) -> None:
+        await self.drive([self.position, to], km(self.position, to) / RETURN_KPH * 3600)
+
+    async def respond(self, message: dict) -> None:
+        world = self.world
+        await self.sleep(world.rng.uniform(3, 10))  # the crew reads the screen and presses acknowledge
+        await self.send({"type": "ack", "of": message["id"]})
+        world.count("acknowledged")
+        await self.sleep(world.rng.uniform(30, 80))  # turnout
+        await self.status("en_route")
+        for _ in range(20):  # the route follows the assignment within milliseconds
+            if message["assignment_id"] in self.routes:
+                break
+            await asyncio.sleep(0.05)
+        target = (message["location"]["lat"], message["location"]["lon"])
+        route = self.routes.pop(message["assignment_id"], None)
+        if route:
+            await self.drive(route["coords"], route["seconds"])
+        elif None not in target:
+            await self.straight(target)
+        await self.status("on_scene")
+        world.count("on_scene")
+        await self.sleep(world.on_scene_min.get(message["incident_type"], 20) * 60 * world.rng.uniform(0.7, 1.3))
+        if world.transport.get(message["incident_type"]) and world.hospital and message["slot"] == "ambulance":
+            await self.status("transporting")
+            await self.straight(world.hospital)
+            await self.status("at_hospital")
+            await self.sleep(world.rng.uniform(10, 20) * 60)
+        await self.go_home()
+
+    async def go_home(self) -> None:
+        await self.status("returning")
+        await self.straight(self.home)
+        await self.status("available")
+        self.world.count("cleared")
+
+    async def move_to(self, message: dict) -> None:
+        await self.straight((message["location"]["lat"], message["location"]["lon"]))
+
+    def start(self, coro) -> None:
+        if self.job is not None and not self.job.done():
+            self.job.cancel()
+        self.job = asyncio.create_task(coro)
+
+    async def on_message(self, message: dict) -> None:
+        self.last_seq = max(self.last_seq, message.get("seq", 0))
+        kind = message.get("type")
+        if kind == "assignment":
+            self.world.count("assignments")
+            self.start(self.respond(message))
+        elif kind == "update" and "route" in message:
+            self.routes[message["assignment_id"]] = message["route"]
+        elif kind == "cancel":
+            self.start(self.go_home())
+        elif kind == "move":
+            if self.job is None or self.job.done():
+                self.start(self.move_to(message))
+        elif kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "error":
+            self.world.count(f"error:{message.get('code')}")
+            log.warning("%s: the service refused a report: %s", self.call_sign, message.get("message"))
+
+    async def run(self) -> None:
+        url = self.world.base_url.replace("http", "ws", 1) + "/ws/unit"
+        while True:
+            try:
+                async with connect(url, additional_headers={"Authorization": f"Bearer {self.token}"},
+                                   max_size=2**20) as ws:
+                    self.ws = ws
+                    await ws.send(orjson.dumps({"type": "hello", "last_seq": self.last_seq}).decode())
+                    async for raw in ws:
+                        await self.on_message(orjson.loads(raw))
+            except (OSError, ConnectionClosed) as exc:
+                log.info("%s reconnecting: %s", self.call_sign, exc)
+            except (KeyError, TypeError, ValueError) as exc:  # a message it did not understand: log, reconnect
+                log.warning("%s: unexpected message: %r", self.call_sign, exc)
+            self.ws = None
+            await asyncio.sleep(1.0)
+
+
+async def load_world(client: httpx.AsyncClient, base_url: str, speed: float, seed: int) -> World:
+    types = (await client.get("/api/incident-types")).json()
+    stations = (await client.get("/api/stations")).json()
+    hospital = next(((s["lat"], s["lon"]) for s in stations if s["kind"] == "hospital"), None)
+    return World(base_url, speed, {t["code"]: t.get("on_scene_min", 20) for t in types},
+                 {t["code"]: t.get("transport", False) for t in types}, hospital, random.Random(seed))
