@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import random
+import uuid
 from pathlib import Path
 
 import httpx
@@ -46,7 +47,7 @@ async def calls(client: httpx.AsyncClient, token: str, *, per_hour: float, speed
                 "location_text": rng.choice(places), "type_code": rng.choices(codes, weights)[0],
                 "narrative": "simulated call"}
         response = await client.post("/api/calls", json=body, headers={"Authorization": f"Bearer {token}",
-                                                                        "Idempotency-Key": f"sim-{rng.random()}"})
+                                                                        "Idempotency-Key": uuid.uuid4().hex})
         if response.status_code == 201:
             taken += 1
         else:
