@@ -1,81 +1,42 @@
 """Drive times for matching: the process's router, and one incident's ETA from every unit."""
 
-import asyncio
 import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.errors import DispatchError
-from dispatch.tasks import stop_if_cancelled
+from dispatch.mapbound import MapBound
 from dispatch.units.board import BoardUnit
 from geo.routing import Router, RoutingError
 
 log = logging.getLogger("dispatch.matching")
-REFRESH_EVERY_S = 5.0
 
 
 class RoutingNotReady(DispatchError):
     status, code, title = 503, "routing_not_ready", "Routing is not ready"
 
 
-class RouterHolder:
-    """One router per process, rebuilt (off the event loop) when a new map is imported."""
+class RouterHolder(MapBound[Router]):
+    """One router per process, its road network reloaded when a new map is imported."""
+
+    what = "road network"
 
     def __init__(self, libpq_url: str, engine: AsyncEngine, cache_dir: Path) -> None:
-        self._libpq_url = libpq_url
-        self._engine = engine
+        super().__init__(libpq_url, engine)
         self._cache_dir = cache_dir
-        self._router: Router | None = None
-        self._map_id: int | None = None
-        self._task: asyncio.Task | None = None
+
+    def build(self, libpq_url: str) -> Router:
+        return Router.load(libpq_url, self._cache_dir)
+
+    def not_ready(self) -> DispatchError:
+        return RoutingNotReady("the road network is not loaded yet: is a map imported (`dispatch load-map`)?")
 
     @property
     def router(self) -> Router:
-        if self._router is None:
-            raise RoutingNotReady("the road network is not loaded yet: is a map imported (`dispatch load-map`)?")
-        return self._router
-
-    @property
-    def ready(self) -> bool:
-        return self._router is not None
-
-    async def refresh(self) -> bool:
-        async with self._engine.connect() as conn:
-            if not await conn.scalar(text("SELECT to_regclass('map_imports') IS NOT NULL")):
-                return False
-            latest = await conn.scalar(text("SELECT max(id) FROM map_imports"))
-        if latest is None or latest == self._map_id:
-            return False
-        self._router = await asyncio.to_thread(Router.load, self._libpq_url, self._cache_dir)
-        self._map_id = latest
-        log.info("road network loaded for map import %s", latest)
-        return True
-
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(REFRESH_EVERY_S)
-            stop_if_cancelled()
-            try:
-                await self.refresh()
-            except (OSError, LookupError) as exc:
-                stop_if_cancelled()
-                log.warning("router refresh failed: %s", exc)
-
-    async def start(self) -> None:
-        try:
-            await self.refresh()
-        except (OSError, LookupError, RoutingError) as exc:
-            log.warning("router not loaded at start: %s", exc)
-        self._task = asyncio.create_task(self._watch(), name="router-refresh")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        return self.value
 
 
 def relevant(units: Sequence[BoardUnit], needs: set[str]) -> list[BoardUnit]:

@@ -11,8 +11,8 @@ from dispatch.auth.service import Principal
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.incidents.schemas import MAX_ID
 from dispatch.incidents.types import incident_types
-from dispatch.matching.core import Decision, Pick, decide
-from dispatch.matching.eta import relevant, routable, unit_etas
+from dispatch.matching.core import Decision, Pick
+from dispatch.matching.eta import unit_etas
 from dispatch.matching.service import DISPATCHABLE, match_incident
 from dispatch.matching.worker import decision_view
 
@@ -41,14 +41,8 @@ async def _open_incident(request: Request, session, incident_id: int):
 async def recommendations(request: Request, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
     state = request.app.state
     incident = await _open_incident(request, session, incident_id)
-    units = relevant(await state.board.units(), {s.capability for s in incident.remaining()})
-    etas = unit_etas(state.routers.router, incident.lat, incident.lon,
-                     routable(units, incident.priority, state.matcher.rules.divert_from_priority),
-                     state.settings.eta_cutoff_s)
-    decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas,
-                      policy=state.matcher.policy, rules=state.matcher.rules)
-    auto = incident.priority in state.settings.auto_dispatch_priorities and incident.lat is not None
-    view = decision_view(decision, incident, "auto" if auto else "recommend", etas)
+    _, etas, decision = await state.matcher.advise(incident)
+    view = decision_view(decision, incident, "auto" if state.matcher.auto_for(incident) else "recommend", etas)
     view["assigned"] = incident.assigned
     return view
 

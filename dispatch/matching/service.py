@@ -5,7 +5,6 @@ diverted units' old assignments and every event, so a crash leaves all of it or 
 unique index on active assignments is the last guard: a unit can never hold two.
 """
 
-from collections import Counter
 from dataclasses import dataclass
 
 import orjson
@@ -182,7 +181,3 @@ async def set_units_missing(session: AsyncSession, incident_id: int, missing: in
 
 def missing_count(slots: tuple[Slot, ...]) -> int:
     return sum(slot.count for slot in slots)
-
-
-def assigned_counts(assignments: list[dict]) -> Counter:
-    return Counter(a["slot"] for a in assignments)

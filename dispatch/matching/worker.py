@@ -119,13 +119,8 @@ class Matcher:
             await self._settle(incident, 0)
             await self.queue.finish(lease.incident_id, self.owner)
             return
-        units = relevant(await self.board.units(), {s.capability for s in incident.remaining()})
-        etas = unit_etas(self.routers.router, incident.lat, incident.lon,
-                         routable(units, incident.priority, self.rules.divert_from_priority),
-                         self.settings.eta_cutoff_s)
-        decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas, policy=self.policy,
-                          rules=self.rules)
-        auto = incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
+        units, etas, decision = await self.advise(incident)
+        auto = self.auto_for(incident)
         mode = "auto" if auto else "recommend"
         await self._recommend(decision, incident, mode, etas)
         if not auto or not decision.picks:
@@ -144,6 +139,21 @@ class Matcher:
             await self.queue.finish(lease.incident_id, self.owner)
         else:
             await self.queue.extend(lease.incident_id, self.owner, self.settings.match_retry_s)
+
+    async def advise(self, incident: MatchIncident) -> tuple[list, dict[int, float], Decision]:
+        """The decision for an incident as things are now: (the units considered, their drive times, decision).
+        The matcher acts on it; the recommendations route shows it."""
+        units = relevant(await self.board.units(), {s.capability for s in incident.remaining()})
+        etas = unit_etas(self.routers.router, incident.lat, incident.lon,
+                         routable(units, incident.priority, self.rules.divert_from_priority),
+                         self.settings.eta_cutoff_s)
+        decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas, policy=self.policy,
+                          rules=self.rules)
+        return units, etas, decision
+
+    def auto_for(self, incident: MatchIncident) -> bool:
+        """Dispatched without a dispatcher: its priority is set to, and it has a location to send units to."""
+        return incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
 
     async def dispatch(self, incident: MatchIncident, decision: Decision, *, actor: str, mode: str,
                        lease: Lease | None = None, units: list | None = None) -> Dispatched | None:

@@ -27,14 +27,10 @@ async def brief(session: AsyncSession, incident_id: int) -> dict:
             "narrative": narrative, "callback": callback, "premise_flags": flags}
 
 
-def assignment(about: dict, *, assignment_id: int, slot: str, eta_s: float | None, unit_lat: float | None,
-               unit_lon: float | None, router: Router | None) -> dict:
-    message = {"type": "assignment", **about, "assignment_id": assignment_id, "slot": slot, "eta_s": eta_s,
-               "route": None}
-    lat, lon = about["location"]["lat"], about["location"]["lon"]
-    if router is not None and None not in (lat, lon, unit_lat, unit_lon):
-        message["route"] = route(router, (unit_lat, unit_lon), (lat, lon))
-    return message
+def assignment(about: dict, *, assignment_id: int, slot: str, eta_s: float | None) -> dict:
+    """The assignment as the crew first sees it; its route follows as an `update` (see Pusher.assignments)."""
+    return {"type": "assignment", **about, "assignment_id": assignment_id, "slot": slot, "eta_s": eta_s,
+            "route": None}
 
 
 def route(router: Router, start: tuple[float, float], end: tuple[float, float]) -> dict | None:

@@ -42,7 +42,7 @@ class Pusher:
             about = await messages.brief(session, incident_id)
         for a in assignments:
             message = messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
-                                          eta_s=etas.get(a["unit_id"]), unit_lat=None, unit_lon=None, router=None)
+                                          eta_s=etas.get(a["unit_id"]))
             await self.outbox.send(a["unit_id"], message, ack_within_s=self.deadline_s)
         router = self.state.routers.router if self.state.routers.ready else None
         lat, lon = about["location"]["lat"], about["location"]["lon"]

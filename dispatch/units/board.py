@@ -166,9 +166,6 @@ class UnitBoard:
                 pipe.hdel(POSITIONS, gone)
         await pipe.execute()
 
-    async def is_loaded(self) -> bool:
-        return bool(await self._redis.exists(STATES))
-
     async def units(self) -> list[BoardUnit]:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(STATES)
