@@ -68,6 +68,8 @@ def simulate(
     """Simulate calls and units driving real roads (live mode: against a running service)."""
     import asyncio
 
+    import httpx
+
     from simulator.live import run
 
     if not live:
@@ -82,6 +84,8 @@ def simulate(
         return
     except RuntimeError as exc:
         raise fail(str(exc)) from None
+    except httpx.HTTPError as exc:
+        raise fail(f"lost the service at {base_url}: {exc}") from None
     console.print(result)
 
 

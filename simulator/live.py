@@ -24,7 +24,7 @@ log = logging.getLogger("simulator")
 PRIORITY_WEIGHT = {1: 1.0, 2: 2.0, 3: 3.0, 4: 2.0}
 
 
-async def wait_ready(client: httpx.AsyncClient, tries: int = 300) -> None:
+async def wait_ready(client: httpx.AsyncClient, tries: int = 120) -> None:
     for _ in range(tries):
         try:
             if (await client.get("/readyz")).status_code == 200:
@@ -32,7 +32,7 @@ async def wait_ready(client: httpx.AsyncClient, tries: int = 300) -> None:
         except httpx.HTTPError:
             pass
         await asyncio.sleep(0.5)
-    raise RuntimeError("the service did not become ready")
+    raise RuntimeError(f"the service at {client.base_url} did not become ready within a minute")
 
 
 async def calls(client: httpx.AsyncClient, token: str, *, per_hour: float, speed: float, rng: random.Random,
