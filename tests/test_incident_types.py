@@ -35,6 +35,8 @@ def test_every_type_is_well_formed(types):
         assert all(slot.count >= 1 for slot in t.plan)
         assert all(k == k.lower() for k in t.keywords)
         assert t.on_scene_min >= 0
+        assert t.share >= 0 and (t.plan or not t.share)
+    assert sum(t.share for t in types if t.group == "medical") > sum(t.share for t in types if t.group == "fire")
 
 
 def test_unknown_is_internal_and_sends_someone_to_look(types):
@@ -73,7 +75,8 @@ def test_the_packaged_table_is_loaded_once():
 
 def _entry(code: str, **fields) -> str:
     values = {"name": f'"{code} name"', "priority": "2", "group": '"police"', "plan": "{ police = 1 }",
-              "keywords": '["word"]', "public": "true", "on_scene_min": "10", "transport": "false"}
+              "keywords": '["word"]', "public": "true", "on_scene_min": "10", "transport": "false",
+              "share": "5"}
     values.update(fields)
     lines = [f'code = "{code}"'] + [f"{k} = {v}" for k, v in values.items() if v is not None]
     return "[[type]]\n" + "\n".join(lines) + "\n"
@@ -105,6 +108,8 @@ def test_a_small_valid_table_loads(tmp_path):
     ([_entry("NOISE", keywords='["über", "ueber"]')], r"'NOISE': keywords repeated once folded: uber"),
     ([_entry("NOISE", keywords='["laut", "?!"]')], r"'NOISE': keyword '\?!' has no word"),
     ([_entry("NOISE", transport='"no"')], r"'NOISE': transport must be true or false"),
+    ([_entry("NOISE", share="-1")], r"'NOISE': share -1 must be a number of calls per thousand"),
+    ([_entry("NOISE", plan="{}", share="3")], r"'NOISE': a type with no response plan cannot have a share"),
 ])
 def test_validation_rejects_a_bad_entry_and_names_it(tmp_path, entries, message):
     with pytest.raises(ValueError, match=message):

@@ -12,7 +12,8 @@ TYPES_FILE = Path(__file__).with_name("types.toml")
 CAPABILITIES = frozenset({"engine", "ladder", "rescue", "tanker", "ambulance", "police"})
 GROUPS = frozenset({"fire", "medical", "police", "traffic", "hazard", "service"})
 UNKNOWN = "UNKNOWN"
-_FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport"}
+_FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport",
+           "share"}
 _CODE = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)*")
 # Evidence of this many words makes a suggestion fully confident (before the runner-up is considered).
 _FULL_EVIDENCE = 3.0
@@ -35,6 +36,7 @@ class IncidentType:
     public: bool
     on_scene_min: float
     transport: bool
+    share: float = 0.0  # calls of this type per thousand, for the simulator
 
     def plan_dict(self) -> dict[str, int]:
         return {slot.capability: slot.count for slot in self.plan}
@@ -179,10 +181,16 @@ def _parse(entry: dict, where: str) -> IncidentType:
     on_scene = entry["on_scene_min"]
     if isinstance(on_scene, bool) or not isinstance(on_scene, int | float) or on_scene < 0:
         raise ValueError(f"{where}: on_scene_min {on_scene!r} must be a number of minutes >= 0")
+    share = entry["share"]
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1000:
+        raise ValueError(f"{where}: share {share!r} must be a number of calls per thousand, 0..1000")
+    if share and not plan:
+        raise ValueError(f"{where}: a type with no response plan cannot have a share of the simulated calls")
     return IncidentType(
         code=code, name=name, priority=priority, group=group,
         plan=tuple(Slot(c, n) for c, n in plan.items()), keywords=tuple(k.strip().lower() for k in keywords),
         public=entry["public"], on_scene_min=float(on_scene), transport=entry["transport"],
+        share=float(share),
     )
 
 

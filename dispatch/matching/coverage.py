@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.matching.moveup import IdleUnit, MovePlan, Post, plan_moves
 from dispatch.units.board import BoardUnit
 from geo.routing import Router
+from geo.routing.router import Destinations
 
 log = logging.getLogger("dispatch.matching")
 CELL_M = 500.0
@@ -42,9 +43,14 @@ class CoverageModel:
     weights: np.ndarray  # (n,)
     posts: list[PostPlace]
     post_to_demand: dict[str, np.ndarray]  # fleet -> (posts of the fleet × demand)
+    to_demand: Destinations  # drive times from anywhere to the demand cells...
+    to_posts: Destinations  # ...and to every post, in `posts` order
 
     def fleet_posts(self, fleet: str) -> list[PostPlace]:
         return [p for p in self.posts if p.kind in FLEETS[fleet]]
+
+    def fleet_post_columns(self, fleet: str) -> list[int]:
+        return [i for i, p in enumerate(self.posts) if p.kind in FLEETS[fleet]]
 
 
 async def load_places(session: AsyncSession) -> tuple[np.ndarray, np.ndarray, list[PostPlace]]:
@@ -79,19 +85,20 @@ def bin_demand(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.
 
 def build_model(router: Router, points: np.ndarray, weights: np.ndarray, posts: list[PostPlace]) -> CoverageModel:
     demand, cell_weights = bin_demand(points, weights)
+    to_demand = router.destinations([tuple(d) for d in demand])
+    to_posts = router.destinations([(p.lat, p.lon) for p in posts])
     tables = {}
     for fleet in FLEETS:
         mine = [p for p in posts if p.kind in FLEETS[fleet]]
-        tables[fleet] = router.table([(p.lat, p.lon) for p in mine], [tuple(d) for d in demand]) if mine \
-            else np.empty((0, len(demand)))
-    return CoverageModel(demand, cell_weights, posts, tables)
+        tables[fleet] = to_demand.times_from([(p.lat, p.lon) for p in mine])
+    return CoverageModel(demand, cell_weights, posts, tables, to_demand, to_posts)
 
 
 def fleet_of(unit: BoardUnit) -> str | None:
     return next((f for f in FLEETS if f in unit.capabilities), None)
 
 
-def plan_fleet(router: Router, model: CoverageModel, fleet: str, units: Sequence[BoardUnit], *, target_s: float,
+def plan_fleet(model: CoverageModel, fleet: str, units: Sequence[BoardUnit], *, target_s: float,
                min_gain: float = 0.01) -> MovePlan:
     """Where the idle units of one fleet should wait now. The chance that a unit is busy is read off the board:
     the share of the fleet's units in service that are on calls, kept within 10-80 % so that one quiet minute
@@ -105,8 +112,8 @@ def plan_fleet(router: Router, model: CoverageModel, fleet: str, units: Sequence
         return MovePlan((), 0.0, 0.0)
     busy = min(0.8, max(0.1, 1 - len(idle) / len(in_service)))
     positions = [(u.lat, u.lon) for u in idle]
-    unit_to_demand = router.table(positions, [tuple(d) for d in model.demand])
-    unit_to_post = router.table(positions, [(p.lat, p.lon) for p in posts])
+    unit_to_demand = model.to_demand.times_from(positions)
+    unit_to_post = model.to_posts.times_from(positions, model.fleet_post_columns(fleet))
     return plan_moves([IdleUnit(u.id, u.call_sign) for u in idle], [p.post for p in posts],
                       unit_to_demand=unit_to_demand, unit_to_post=unit_to_post,
                       post_to_demand=model.post_to_demand[fleet], weights=model.weights, target_s=target_s,
@@ -149,9 +156,8 @@ class MoveUps:
         units = await self.board.units()
         orders = []
         for fleet in FLEETS:
-            # Tens of milliseconds of drive-time tables: off the event loop, so intake does not wait for it.
-            plan = await asyncio.to_thread(plan_fleet, self.routers.router, model, fleet, units,
-                                           target_s=self.target_s)
+            # A few milliseconds of numpy and an assignment: off the event loop, so intake does not wait for it.
+            plan = await asyncio.to_thread(plan_fleet, model, fleet, units, target_s=self.target_s)
             places = {p.post.id: p for p in model.fleet_posts(fleet)}
             for move in plan.moves:
                 standing = await self.redis.get(MOVE_KEY + str(move.unit_id))

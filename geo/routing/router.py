@@ -96,6 +96,10 @@ class Router:
         meters = sum((f1 - f0) * float(net.edge_length_m[e]) for e, f0, f1 in pieces)
         return Route(seconds, meters, coords, self.snapper.describe(a), self.snapper.describe(b))
 
+    def destinations(self, targets: Sequence[LatLon]) -> "Destinations":
+        """Fixed targets asked about again and again from changing origins: see Destinations."""
+        return Destinations(self, targets)
+
     @staticmethod
     def straight_line_m(a: LatLon, b: LatLon) -> float:
         return straight_line_m(a, b)
@@ -128,6 +132,40 @@ class Router:
         # Cut ends and snapped points agree to float noise; drop the repeats (0.1 mm) rather than draw them.
         keep = np.concatenate([[True], np.abs(np.diff(line, axis=0)).max(axis=1) > 1e-9])
         return list(zip(line[keep, 1].tolist(), line[keep, 0].tolist(), strict=True))
+
+
+class Destinations:
+    """Fixed targets (the move-up planner's demand cells and posts) asked about from ever new origins: one
+    Dijkstra per target on the reversed graph, once, keeps the seconds from every node to every target
+    (float32, nodes x targets); after that an origin's times are a lookup of its few road legs, microseconds
+    where a table costs one Dijkstra per origin. Times are those of `Router.table` (to float32 precision)."""
+
+    def __init__(self, router: Router, targets: Sequence[LatLon]) -> None:
+        net = router.network
+        self.network = net
+        self.snaps = router._snap_many(targets)
+        nodes, secs = destination_legs(net, self.snaps)
+        self.node_to = np.full((net.n_nodes, len(nodes)), np.inf, dtype=np.float32)
+        batch = max(1, search.BATCH_CELLS // (net.n_nodes + 1))
+        live = np.nonzero(np.isfinite(secs).any(axis=1))[0]
+        for lo in range(0, len(live), batch):
+            rows = live[lo:lo + batch]
+            self.node_to[:, rows] = search.from_points(net.backward, nodes[rows], secs[rows], None)[:, :net.n_nodes].T
+        self._snap_many = router._snap_many
+
+    def __len__(self) -> int:
+        return self.node_to.shape[1]
+
+    def times_from(self, origins: Sequence[LatLon], columns: Sequence[int] | None = None) -> np.ndarray:
+        """(len(origins), targets) seconds, or only the targets at `columns`."""
+        cols = slice(None) if columns is None else np.asarray(columns, dtype=np.int64)
+        if len(origins) == 0:
+            return np.empty((0, len(self) if columns is None else len(cols)))
+        a = self._snap_many(origins)
+        nodes, secs = origin_legs(self.network, a)
+        out = (self.node_to[nodes][:, :, cols] + secs[:, :, None]).min(axis=1).astype(np.float64)
+        snaps = self.snaps if columns is None else self.snaps.take(cols)
+        return np.minimum(out, search.same_edge(self.network, a, snaps))
 
 
 def _end_piece(net: RoadNetwork, s: Snaps, leg: int, origin: bool) -> list[tuple[int, float, float]]:

@@ -1,0 +1,478 @@
+"""The headless simulation: a discrete-event model of the centre, to compare dispatch policies on the same calls.
+
+It uses what the live system uses: the matching core (`dispatch.matching.core.decide_many`), the road router
+(drive times and routes on the imported network) and, for the `default` policy, the move-up planner
+(`dispatch.matching.coverage.plan_fleet`). What it leaves out is the plumbing (database, queue, sockets),
+whose milliseconds do not show at the scale of minutes.
+
+The way of a call: received at `t`; ready to dispatch after the call-taker's processing time; the policy picks
+units (at once, or when one becomes free); each unit acknowledges, turns out (when it starts from quarters),
+drives by road, stays on scene, takes the patient to the hospital where the type needs it, and is free again:
+it drives home (the baselines) or wherever the policy sends it (move-up). A unit on its way back is free and
+can be sent from where it is. Response time is received → first unit on scene.
+"""
+
+import heapq
+import itertools
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dispatch.matching.core import FREE, IncidentIn, Policy, Rules, Slot, UnitIn, decide_many
+from dispatch.matching.coverage import CoverageModel, build_model, fleet_of, plan_fleet
+from dispatch.units.board import BoardUnit
+from geo.routing import Router, RoutingError
+from simulator.calls import Call
+from simulator.world import FleetUnit, World
+
+MIN_SCENE_S = 300.0  # a unit arriving after the work is done still stays this long
+MOVE_UP_EVERY_S = 60.0  # the move-up planner runs at most this often (as the live system's default)
+PRIORITY_TARGET_S = {1: 480.0, 2: 900.0, 3: 1800.0, 4: 3600.0}
+
+
+@dataclass(frozen=True)
+class Params:
+    p1_target_s: float = 480.0  # priority 1: received → first unit on scene
+    targets_s: dict[int, float] = field(default_factory=lambda: dict(PRIORITY_TARGET_S))
+    rules: Rules = Rules()
+    coverage_target_s: float = 480.0
+    move_up: bool = True  # for the `default` policy; the baselines always drive home
+
+    def target(self, priority: int) -> float:
+        return self.p1_target_s if priority == 1 else self.targets_s.get(priority, math.inf)
+
+
+@dataclass
+class Leg:
+    """A drive from `origin` (left at `depart`) to `dest` (reached at `arrive`); its road geometry is fetched
+    only when someone asks where the unit is on the way."""
+
+    origin: tuple[float, float]
+    dest: tuple[float, float]
+    depart: float
+    arrive: float
+    path: np.ndarray | None = None  # (k, 2) lat, lon
+    along: np.ndarray | None = None  # cumulative share of the length at each point
+
+
+@dataclass
+class SimUnit:
+    spec: FleetUnit
+    status: str = "available"  # available | returning | en_route | on_scene | transporting | at_hospital
+    at: tuple[float, float] = (0.0, 0.0)  # where it stands, when it is not driving
+    leg: Leg | None = None
+    version: int = 0  # bumped on every new order: events of an older order are stale
+    incident: "SimIncident | None" = None
+    slot: int = 0  # which of the incident's slots (for its pre-drawn delays)
+    capability: str | None = None
+    busy_since: float | None = None
+    busy_s: float = 0.0
+    post: tuple[float, float] | None = None  # where it waits when free (home unless moved up)
+
+    @property
+    def id(self) -> int:
+        return self.spec.id
+
+
+@dataclass
+class SimIncident:
+    call: Call
+    remaining: list[Slot]
+    slots_used: int = 0
+    first_on_scene: float | None = None
+    first_dispatch: float | None = None
+    work_done: float | None = None  # first on scene + time on scene
+    transported: bool = False
+
+    def add(self, capability: str, n: int = 1) -> None:
+        for i, slot in enumerate(self.remaining):
+            if slot.capability == capability:
+                self.remaining[i] = Slot(capability, slot.count + n)
+                return
+        self.remaining.append(Slot(capability, n))
+
+    def take(self, capability: str) -> None:
+        for i, slot in enumerate(self.remaining):
+            if slot.capability == capability:
+                if slot.count == 1:
+                    del self.remaining[i]
+                else:
+                    self.remaining[i] = Slot(capability, slot.count - 1)
+                return
+
+
+@dataclass
+class Outcome:
+    policy: str
+    calls: list[Call]
+    response_s: dict[int, float]  # call id -> received → first on scene
+    waited: int  # calls for which no unit could be sent when they were ready
+    diversions: int
+    move_orders: int
+    busy_s: dict[int, float]  # unit id -> seconds on calls within the horizon
+    horizon_s: float
+    wall_s: float
+
+
+class Simulation:
+    def __init__(self, world: World, router: Router, calls: Sequence[Call], policy: Policy, *,
+                 params: Params = Params(), coverage: CoverageModel | None = None, horizon_s: float | None = None,
+                 progress: Callable[[float], None] | None = None) -> None:
+        self.world, self.router, self.calls, self.policy, self.params = world, router, list(calls), policy, params
+        self.horizon_s = horizon_s if horizon_s is not None else max((c.t for c in calls), default=0.0)
+        self.coverage = coverage if policy == Policy.default and params.move_up else None
+        self.progress = progress
+        self.units = [SimUnit(u, at=u.home, post=u.home) for u in world.units]
+        self.by_id = {u.id: u for u in self.units}
+        self.hospital = (world.hospitals[0].lat, world.hospitals[0].lon)
+        self.incidents: dict[int, SimIncident] = {}
+        self.waiting: list[SimIncident] = []  # ready, with slots still to fill, in the order they became ready
+        self.now = 0.0
+        self._events: list = []
+        self._seq = itertools.count()
+        self._next_move_up = 0.0
+        self._move_up_pending = False
+        self.diversions = self.move_orders = self.waited = self.served = 0
+
+    # --- the event loop -----------------------------------------------------------------------------------
+
+    def at(self, t: float, kind: str, *args) -> None:
+        heapq.heappush(self._events, (t, next(self._seq), kind, args))
+
+    def run(self) -> Outcome:
+        started = time.perf_counter()
+        for call in self.calls:
+            self.at(call.ready_t, "ready", call)
+        while self._events:
+            t, _, kind, args = heapq.heappop(self._events)
+            self.now = t
+            getattr(self, "_on_" + kind)(*args)
+            if self.progress is not None:
+                self.progress(min(t, self.horizon_s))
+            if self.served == len(self.calls) and t >= self.horizon_s:
+                break  # every call has had its first unit on scene, and the day is over
+        responses = {i.call.id: i.first_on_scene - i.call.t for i in self.incidents.values()
+                     if i.first_on_scene is not None}
+        busy = {u.id: u.busy_s + (self._clip(u.busy_since) if u.busy_since is not None else 0.0) for u in self.units}
+        return Outcome(str(self.policy), self.calls, responses, self.waited, self.diversions, self.move_orders, busy,
+                       self.horizon_s, time.perf_counter() - started)
+
+    def _clip(self, since: float) -> float:
+        return max(0.0, min(self.now, self.horizon_s) - min(since, self.horizon_s))
+
+    # --- events -------------------------------------------------------------------------------------------
+
+    def _on_ready(self, call: Call) -> None:
+        incident = SimIncident(call, list(call.plan))
+        self.incidents[call.id] = incident
+        self.waiting.append(incident)
+        self._match()
+        if incident.first_dispatch is None:
+            self.waited += 1  # no unit could be sent when the call was ready
+
+    def _on_arrive(self, unit_id: int, version: int) -> None:
+        unit = self.by_id[unit_id]
+        if unit.version != version:
+            return
+        unit.at, unit.leg = unit.leg.dest, None
+        if unit.status == "en_route":
+            unit.status = "on_scene"
+            incident = unit.incident
+            if incident.first_on_scene is None:
+                incident.first_on_scene = self.now
+                self.served += 1
+                incident.work_done = self.now + incident.call.scene_s
+            self.at(max(incident.work_done, self.now + MIN_SCENE_S), "clear", unit.id, unit.version)
+        elif unit.status == "transporting":
+            unit.status = "at_hospital"
+            self.at(self.now + unit.incident.call.handover_s, "handed_over", unit.id, unit.version)
+        elif unit.status == "returning":
+            unit.status = "available"
+
+    def _on_clear(self, unit_id: int, version: int) -> None:
+        unit = self.by_id[unit_id]
+        if unit.version != version:
+            return
+        incident = unit.incident
+        if incident.call.transport and unit.capability == "ambulance" and not incident.transported:
+            incident.transported = True
+            unit.status = "transporting"
+            self._drive(unit, self.hospital, self.now)
+            return
+        self._free(unit)
+
+    def _on_handed_over(self, unit_id: int, version: int) -> None:
+        unit = self.by_id[unit_id]
+        if unit.version == version:
+            self._free(unit)
+
+    def _on_move_up(self) -> None:
+        self._move_up_pending = False
+        self._move_up()
+
+    # --- what units do ------------------------------------------------------------------------------------
+
+    def _free(self, unit: SimUnit) -> None:
+        unit.busy_s += self._clip(unit.busy_since)
+        unit.busy_since, unit.incident, unit.capability = None, None, None
+        unit.status = "returning"
+        unit.post = unit.spec.home  # home, unless the move-up planner has a better place for it now
+        self._drive(unit, unit.post, self.now)
+        self._match()
+        self._move_up()
+
+    def _drive(self, unit: SimUnit, dest: tuple[float, float], depart: float, seconds: float | None = None) -> None:
+        origin = self.position(unit)
+        unit.version += 1
+        if seconds is None:
+            seconds = self._drive_s(origin, dest)
+        unit.leg = Leg(origin, dest, depart, depart + seconds)
+        unit.at = origin
+        self.at(unit.leg.arrive, "arrive", unit.id, unit.version)
+
+    def _drive_s(self, origin: tuple[float, float], dest: tuple[float, float]) -> float:
+        if origin == dest:
+            return 0.0
+        try:
+            return float(self.router.times_to(dest[0], dest[1], [origin])[0])
+        except RoutingError:
+            return math.inf
+
+    def position(self, unit: SimUnit) -> tuple[float, float]:
+        leg = unit.leg
+        if leg is None or self.now <= leg.depart:
+            return unit.at
+        if self.now >= leg.arrive:
+            return leg.dest
+        if leg.path is None:
+            try:
+                coords = np.array(self.router.route(leg.origin, leg.dest).coords)
+            except RoutingError:
+                coords = np.array([leg.origin, leg.dest])
+            steps = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]) * 0.67)  # about cos(47°)
+            total = steps.sum()
+            leg.path = coords
+            leg.along = np.concatenate([[0.0], np.cumsum(steps) / total]) if total > 0 else np.zeros(len(coords))
+        share = (self.now - leg.depart) / (leg.arrive - leg.depart)
+        i = min(int(np.searchsorted(leg.along, share, side="right")), len(leg.path) - 1)
+        if i == 0:
+            return tuple(leg.path[0])
+        a, b = leg.along[i - 1], leg.along[i]
+        f = 0.0 if b <= a else (share - a) / (b - a)
+        p = leg.path[i - 1] + f * (leg.path[i] - leg.path[i - 1])
+        return float(p[0]), float(p[1])
+
+    # --- matching -----------------------------------------------------------------------------------------
+
+    def _core_units(self) -> list[UnitIn]:
+        out = []
+        for u in self.units:
+            lat, lon = self.position(u)
+            status = u.status if u.status in FREE or u.status == "en_route" else "on_scene"
+            inc = u.incident
+            out.append(UnitIn(u.id, u.spec.call_sign, u.spec.capabilities, status, lat, lon, u.spec.area,
+                              inc.call.id if inc else None, inc.call.priority if inc else None))
+        return out
+
+    def _match(self) -> bool:
+        """Offers every waiting incident to the policy; returns True if any unit was sent."""
+        self.waiting = [i for i in self.waiting if i.remaining]
+        if not self.waiting:
+            return False
+        units = self._core_units()
+        rules = self.params.rules
+        wanted = [IncidentIn(i.call.id, i.call.priority, tuple(i.remaining), i.call.lat, i.call.lon, i.call.area)
+                  for i in self.waiting]
+        # Drive times from the units that could go: free ones, and for priority 1 those that may be diverted.
+        etas: dict[int, dict[int, float]] = {}
+        for inc in wanted:
+            needs = {s.capability for s in inc.plan}
+            able = [u for u in units if u.capabilities & needs and (
+                u.status in FREE or (inc.priority <= rules.divert_for_priority and u.status == "en_route"
+                                     and (u.work_priority or 0) >= rules.divert_from_priority))]
+            if not able:
+                etas[inc.id] = {}
+                continue
+            if self.policy == Policy.straight_line:
+                etas[inc.id] = {}  # the baseline ranks by distance; drive times are fetched for its picks only
+                continue
+            times = self.router.times_to(inc.lat, inc.lon, [(u.lat, u.lon) for u in able])
+            etas[inc.id] = {u.id: float(t) for u, t in zip(able, times, strict=True) if math.isfinite(t)}
+        if not any(etas.values()) and self.policy != Policy.straight_line:
+            return False
+        decisions = decide_many(wanted, units, etas, policy=self.policy, rules=rules)
+        sent = False
+        for decision in decisions:
+            incident = self.incidents[decision.incident_id]
+            for pick in decision.picks:
+                self._send(self.by_id[pick.unit_id], incident, pick.capability, etas[incident.call.id].get(pick.unit_id))
+                sent = True
+        self.waiting = [i for i in self.waiting if i.remaining]
+        if sent:
+            self._move_up()
+        return sent
+
+    def _send(self, unit: SimUnit, incident: SimIncident, capability: str, eta_s: float | None) -> None:
+        if unit.incident is not None:  # diverted from lower-priority work: that incident needs a unit again
+            old = unit.incident
+            old.add(unit.capability)
+            if old not in self.waiting:
+                self.waiting.append(old)
+            self.diversions += 1
+        from_quarters = unit.status == "available" and unit.leg is None
+        slot = incident.slots_used % max(1, len(incident.call.ack_s))
+        incident.slots_used += 1
+        delay = incident.call.ack_s[slot] + (incident.call.turnout_s[slot] if from_quarters else 0.0)
+        origin = self.position(unit)
+        if eta_s is None:
+            eta_s = self._drive_s(origin, (incident.call.lat, incident.call.lon))
+        unit.leg = None
+        unit.at = origin
+        unit.status = "en_route"
+        unit.incident, unit.capability = incident, capability
+        if unit.busy_since is None:
+            unit.busy_since = self.now
+        incident.take(capability)
+        if incident.first_dispatch is None:
+            incident.first_dispatch = self.now
+        self._drive(unit, (incident.call.lat, incident.call.lon), self.now + delay, eta_s)
+
+    # --- move-up ------------------------------------------------------------------------------------------
+
+    def _move_up(self) -> None:
+        if self.coverage is None:
+            return
+        if self.now < self._next_move_up:
+            if not self._move_up_pending:
+                self._move_up_pending = True
+                self.at(self._next_move_up, "move_up")
+            return
+        self._next_move_up = self.now + MOVE_UP_EVERY_S
+        board = []
+        for u in self.units:
+            lat, lon = self.position(u)
+            status = u.status if u.status in FREE else "busy"
+            board.append(BoardUnit(u.id, u.spec.call_sign, u.spec.capabilities, status, lat, lon, u.spec.area,
+                                   None, None))
+        for fleet in ("engine", "ambulance", "police"):
+            mine = [b for b in board if fleet_of(b) == fleet]
+            plan = plan_fleet(self.coverage, fleet, mine, target_s=self.params.coverage_target_s)
+            places = {p.post.id: p for p in self.coverage.fleet_posts(fleet)}
+            for move in plan.moves:
+                unit = self.by_id[move.unit_id]
+                post = (places[move.post_id].lat, places[move.post_id].lon)
+                if unit.post == post and unit.status in FREE:
+                    continue  # already there or on its way
+                unit.post = post
+                unit.status = "returning"
+                self._drive(unit, post, self.now, move.travel_s)
+                self.move_orders += 1
+
+
+def coverage_model(world: World, router: Router, history: Sequence[Call]) -> CoverageModel:
+    """The move-up planner's demand: the map's addresses plus earlier calls (weighted as the live system weighs
+    the last 90 days' incidents), and the stations and standby posts as places to wait."""
+    from dispatch.matching.coverage import PostPlace
+    from dispatch.matching.moveup import Post
+
+    points = np.vstack([world.addresses, np.array([(c.lat, c.lon) for c in history]).reshape(-1, 2)])
+    weights = np.concatenate([np.ones(len(world.addresses)), np.full(len(history), 3.0)])
+    posts = [PostPlace(Post(s.id, s.name, 1 if s.kind == "standby" else 2), s.kind, s.lat, s.lon)
+             for s in world.stations]
+    return build_model(router, points, weights, posts)
+
+
+# --- loads ----------------------------------------------------------------------------------------------------
+
+LOADS = {"quiet": 0.15, "normal": 0.35, "busy": 0.60, "surge": 0.85}
+
+
+def busy_per_call(world: World, router: Router, timing, sample: int = 400, seed: int = 0) -> dict[str, float]:
+    """Expected unit-seconds on calls per call, by unit kind: for every slot of every type (by its share), the
+    delays, the drive from the nearest station of the kind to a typical address, the time on scene, and for
+    ambulances of transport types the drive to the hospital and the handover."""
+    rng = np.random.default_rng(seed)
+    points = world.addresses[rng.choice(len(world.addresses), size=min(sample, len(world.addresses)), replace=False)]
+    targets = [tuple(p) for p in points]
+    drive: dict[str, float] = {}
+    homes: dict[str, list[tuple[float, float]]] = {}
+    for unit in world.units:
+        homes.setdefault(unit.kind, [])
+        if unit.home not in homes[unit.kind]:
+            homes[unit.kind].append(unit.home)
+    for kind, places in homes.items():
+        table = router.table(places, targets)
+        drive[kind] = float(np.nanmean(np.where(np.isfinite(table), table, np.nan).min(axis=0)))
+    hospital = (world.hospitals[0].lat, world.hospitals[0].lon)
+    to_hospital = router.times_from(*hospital, targets)  # about the same either way on two-way roads
+    to_hospital = float(np.mean(to_hospital[np.isfinite(to_hospital)]))
+    kind_of = {}
+    for unit in world.units:
+        for capability in unit.capabilities:
+            kind_of.setdefault(capability, unit.kind)
+    types = world.simulated_types()
+    total = sum(t.share for t in types)
+    delays = sum(timing.ack_s) / 2 + sum(timing.turnout_s) / 2
+    out = {kind: 0.0 for kind in homes}
+    for t in types:
+        for slot in t.plan:
+            kind = kind_of.get(slot.capability)
+            if kind is None:
+                continue
+            seconds = delays + drive[kind] + t.on_scene_min * 60
+            if t.transport and slot.capability == "ambulance":
+                seconds += to_hospital + sum(timing.handover_s) / 2
+            out[kind] += t.share / total * slot.count * seconds
+    return out
+
+
+def calls_per_hour_for(world: World, router: Router, utilisation: float, timing) -> float:
+    """The call rate that keeps the busiest kind of unit (of those with two or more units) busy for
+    `utilisation` of the time."""
+    per_call = busy_per_call(world, router, timing)
+    counts = world.kinds()
+    rates = [utilisation * counts[k] * 3600 / s for k, s in per_call.items() if counts.get(k, 0) >= 2 and s > 0]
+    return min(rates)
+
+
+# --- results --------------------------------------------------------------------------------------------------
+
+def _stats(values: Sequence[float], target: float | Sequence[float]) -> dict:
+    if not len(values):
+        return {"calls": 0, "response_s": {"p50": None, "p90": None, "mean": None}, "late_fraction": None}
+    v = np.asarray(values, dtype=float)
+    late = v > np.asarray(target, dtype=float)
+    return {"calls": len(v), "response_s": {"p50": round(float(np.percentile(v, 50)), 1),
+                                            "p90": round(float(np.percentile(v, 90)), 1),
+                                            "mean": round(float(v.mean()), 1)},
+            "late_fraction": round(float(late.mean()), 4)}
+
+
+def summarise(outcome: Outcome, world: World, params: Params) -> dict:
+    """One policy's figures: priority 1 and all calls (late: past the priority's target), by priority, and how
+    busy the units were."""
+    served = [c for c in outcome.calls if c.id in outcome.response_s]
+    p1 = [outcome.response_s[c.id] for c in served if c.priority == 1]
+    everything = [outcome.response_s[c.id] for c in served]
+    kinds: dict[str, list[float]] = {}
+    for unit in world.units:
+        kinds.setdefault(unit.kind, []).append(outcome.busy_s.get(unit.id, 0.0))
+    horizon = max(outcome.horizon_s, 1.0)
+    return {
+        "policy": outcome.policy,
+        "calls": len(outcome.calls),
+        "unserved": len(outcome.calls) - len(served),
+        "p1": _stats(p1, params.p1_target_s),
+        "all": _stats(everything, [params.target(c.priority) for c in served]),
+        "by_priority": {str(p): _stats([outcome.response_s[c.id] for c in served if c.priority == p], params.target(p))
+                        for p in sorted({c.priority for c in served})},
+        "utilization": round(sum(outcome.busy_s.values()) / (horizon * max(1, len(world.units))), 4),
+        "utilization_by_kind": {k: round(sum(v) / (horizon * len(v)), 4) for k, v in sorted(kinds.items())},
+        "waited": outcome.waited,
+        "diversions": outcome.diversions,
+        "move_orders": outcome.move_orders,
+        "wall_s": round(outcome.wall_s, 2),
+    }
