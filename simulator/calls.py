@@ -102,9 +102,12 @@ def arrival_times(rng: random.Random, per_hour: float, hours: float) -> list[flo
 
 
 def generate(world: World, *, per_hour: float, hours: float, seed: int, timing: Timing = Timing(),
-             hotspot_share: float = HOTSPOT_SHARE) -> list[Call]:
-    """The calls of `hours` at an average of `per_hour`, from `seed`: the same arguments give the same calls."""
-    rng = random.Random(f"calls:{seed}")
+             hotspot_share: float = HOTSPOT_SHARE, stream: str = "calls") -> list[Call]:
+    """The calls of `hours` at an average of `per_hour`, from `seed`: the same arguments give the same calls.
+    Another `stream` draws other calls from the same places (the same hotspots), such as a history."""
+    if not per_hour > 0 or not hours > 0:
+        raise ValueError("calls per hour and hours must be more than 0")
+    rng = random.Random(f"{stream}:{seed}")
     spots = hotspots(world, seed)
     types: list[IncidentType] = world.simulated_types()
     weights = [t.share for t in types]

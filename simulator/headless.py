@@ -136,6 +136,7 @@ class Simulation:
         self._next_move_up = 0.0
         self._move_up_pending = False
         self.diversions = self.move_orders = self.waited = self.served = 0
+        self.trace: list[tuple[float, str, int, int | None]] = []  # (t, "sent" | "diverted" | "free", unit, call)
 
     # --- the event loop -----------------------------------------------------------------------------------
 
@@ -216,6 +217,7 @@ class Simulation:
     # --- what units do ------------------------------------------------------------------------------------
 
     def _free(self, unit: SimUnit) -> None:
+        self.trace.append((self.now, "free", unit.id, unit.incident.call.id))
         unit.busy_s += self._clip(unit.busy_since)
         unit.busy_since, unit.incident, unit.capability = None, None, None
         unit.status = "returning"
@@ -308,7 +310,8 @@ class Simulation:
         for decision in decisions:
             incident = self.incidents[decision.incident_id]
             for pick in decision.picks:
-                self._send(self.by_id[pick.unit_id], incident, pick.capability, etas[incident.call.id].get(pick.unit_id))
+                eta = etas[incident.call.id].get(pick.unit_id)
+                self._send(self.by_id[pick.unit_id], incident, pick.capability, eta)
                 sent = True
         self.waiting = [i for i in self.waiting if i.remaining]
         if sent:
@@ -316,6 +319,7 @@ class Simulation:
         return sent
 
     def _send(self, unit: SimUnit, incident: SimIncident, capability: str, eta_s: float | None) -> None:
+        self.trace.append((self.now, "diverted" if unit.incident else "sent", unit.id, incident.call.id))
         if unit.incident is not None:  # diverted from lower-priority work: that incident needs a unit again
             old = unit.incident
             old.add(unit.capability)
@@ -476,3 +480,30 @@ def summarise(outcome: Outcome, world: World, params: Params) -> dict:
         "move_orders": outcome.move_orders,
         "wall_s": round(outcome.wall_s, 2),
     }
+
+
+# --- a comparison ---------------------------------------------------------------------------------------------
+
+HISTORY_DAYS = 30  # earlier calls the move-up planner learns demand from, like the live system's 90 days
+
+
+def compare(world: World, router: Router, *, hours: float, seed: int, per_hour: float, policies: Sequence[Policy],
+            params: Params = Params(), timing=None, progress: Callable[[str, float], None] | None = None) -> list[dict]:
+    """Every policy on the same calls; one summary per policy, in the order given."""
+    from simulator.calls import Timing, generate
+
+    timing = timing or Timing()
+    calls = generate(world, per_hour=per_hour, hours=hours, seed=seed, timing=timing)
+    coverage = None
+    if Policy.default in policies and params.move_up:
+        history = generate(world, per_hour=per_hour, hours=HISTORY_DAYS * 24, seed=seed, timing=timing,
+                           stream="history")
+        coverage = coverage_model(world, router, history)
+    results = []
+    for policy in policies:
+        tick = (lambda t, p=policy: progress(str(p), t)) if progress else None
+        outcome = Simulation(world, router, calls, policy, params=params, coverage=coverage, horizon_s=hours * 3600,
+                             progress=tick).run()
+        results.append({**summarise(outcome, world, params), "hours": hours, "seed": seed,
+                        "calls_per_hour": round(per_hour, 3)})
+    return results

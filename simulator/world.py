@@ -37,6 +37,7 @@ class World:
     stations: list[Station]
     units: list[FleetUnit]
     types: IncidentTypes
+    type_codes: frozenset[str] | None = None  # only these types are simulated (all with a share, if None)
 
     @property
     def hospitals(self) -> list[Station]:
@@ -44,7 +45,8 @@ class World:
 
     def simulated_types(self) -> list[IncidentType]:
         """The types calls are drawn from: those with a response plan and a share of the calls."""
-        return [t for t in self.types if t.plan and t.share > 0]
+        return [t for t in self.types if t.plan and t.share > 0
+                and (self.type_codes is None or t.code in self.type_codes)]
 
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}
