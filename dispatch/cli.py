@@ -86,7 +86,14 @@ def simulate(
     if sum((live, headless, hindsight)) != 1:
         raise fail("choose one of --live, --headless or --hindsight", 2)
     if live:
-        _simulate_live(speed=speed, per_hour=calls_per_hour or 12.0, seed=seed, duration=duration, base_url=base_url)
+        if load is not None and calls_per_hour is not None:
+            raise fail("give --load or --calls-per-hour, not both", 2)
+        from simulator.headless import LOADS
+
+        if load is not None and load not in LOADS:
+            raise fail(f"unknown load {load!r} (known: {', '.join(LOADS)})", 2)
+        _simulate_live(speed=speed, per_hour=calls_per_hour, load=load or "normal", seed=seed, duration=duration,
+                       base_url=base_url)
         return
     from simulator.calls import Timing
     from simulator.commands import SimulationError, parse_policies, parse_range
@@ -119,25 +126,30 @@ def simulate(
         raise typer.Exit(130) from None
 
 
-def _simulate_live(*, speed: float, per_hour: float, seed: int, duration: float | None, base_url: str) -> None:
+def _simulate_live(*, speed: float, per_hour: float | None, load: str, seed: int, duration: float | None,
+                   base_url: str) -> None:
     import asyncio
 
     import httpx
+    import psycopg
 
     from simulator.live import run
 
     tokens = Path("var/demo-tokens.json")
     if not tokens.exists():
         raise fail("no demo accounts: run `dispatch demo --no-serve` first", 2)
+    settings = get_settings()
     try:
-        result = asyncio.run(run(base_url, tokens, get_settings().libpq_url, speed=speed, per_hour=per_hour,
-                                 seed=seed, duration_s=duration))
+        result = asyncio.run(run(base_url, tokens, settings.libpq_url, speed=speed, per_hour=per_hour, load=load,
+                                 seed=seed, cache_dir=settings.route_cache_dir, duration_s=duration))
     except KeyboardInterrupt:
         return
     except RuntimeError as exc:
         raise fail(str(exc)) from None
     except httpx.HTTPError as exc:
         raise fail(f"lost the service at {base_url}: {exc}") from None
+    except psycopg.Error as exc:
+        raise fail(f"cannot read the map from the database: {str(exc).strip().splitlines()[0]}") from None
     console.print(result)
 
 
@@ -183,7 +195,7 @@ def demo(
     from dispatch.server import run
 
     traffic = None if no_traffic else subprocess.Popen(  # it waits for the service to be ready
-        [sys.executable, "-m", "dispatch.cli", "simulate", "--live", "--speed", str(speed),
+        [sys.executable, "-m", "dispatch.cli", "simulate", "--live", "--load", "busy", "--speed", str(speed),
          "--base-url", f"http://{host}:{port}"])
     try:
         run(host=host, port=port, workers=1, log_level="info")

@@ -3,7 +3,8 @@
 An agent acknowledges an assignment after a human delay, turns out, drives the route it was sent (positions
 every few seconds at road speed), stays on scene for as long as the incident type takes, takes a patient to
 the hospital where the type needs it, drives home and is free again. A cancel sends it home; a move order to
-a standby point. Time runs `speed` times faster than the clock.
+a standby point. Trips the service sends no route for (home, the hospital, a post) follow the road network
+too, routed by the simulator itself. Time runs `speed` times faster than the clock.
 """
 
 import asyncio
@@ -18,9 +19,11 @@ import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from geo.routing import Router, RoutingError
+
 log = logging.getLogger("simulator")
 FIX_EVERY_S = 5.0  # simulated seconds between position reports while driving
-RETURN_KPH = 50.0  # driving home or to the hospital, where no route was sent
+RETURN_KPH = 50.0  # in a straight line, only where the road network cannot route a trip
 
 
 def km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -37,6 +40,7 @@ class World:
     transport: dict[str, bool]  # incident type -> a patient goes to hospital
     hospital: tuple[float, float] | None
     rng: random.Random
+    router: Router | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
     def count(self, what: str) -> None:
@@ -86,7 +90,17 @@ class UnitAgent:
             self.position = (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f)
             await self.send({"type": "position", "lat": self.position[0], "lon": self.position[1]})
 
-    async def straight(self, to: tuple[float, float]) -> None:
+    async def road(self, to: tuple[float, float]) -> None:
+        """To `to` along the fastest roads (a straight line at RETURN_KPH where no route is found)."""
+        if self.world.router is not None:
+            try:
+                route = await asyncio.to_thread(self.world.router.route, self.position, to)
+            except RoutingError:
+                pass
+            else:
+                await self.drive(route.coords, route.seconds)
+                self.position = to
+                return
         await self.drive([self.position, to], km(self.position, to) / RETURN_KPH * 3600)
 
     async def respond(self, message: dict) -> None:
@@ -105,25 +119,25 @@ class UnitAgent:
         if route:
             await self.drive(route["coords"], route["seconds"])
         elif None not in target:
-            await self.straight(target)
+            await self.road(target)
         await self.status("on_scene")
         world.count("on_scene")
         await self.sleep(world.on_scene_min.get(message["incident_type"], 20) * 60 * world.rng.uniform(0.7, 1.3))
         if world.transport.get(message["incident_type"]) and world.hospital and message["slot"] == "ambulance":
             await self.status("transporting")
-            await self.straight(world.hospital)
+            await self.road(world.hospital)
             await self.status("at_hospital")
             await self.sleep(world.rng.uniform(10, 20) * 60)
         await self.go_home()
 
     async def go_home(self) -> None:
         await self.status("returning")
-        await self.straight(self.home)
+        await self.road(self.home)
         await self.status("available")
         self.world.count("cleared")
 
     async def move_to(self, message: dict) -> None:
-        await self.straight((message["location"]["lat"], message["location"]["lon"]))
+        await self.road((message["location"]["lat"], message["location"]["lon"]))
 
     def start(self, coro) -> None:
         if self.job is not None and not self.job.done():
@@ -167,9 +181,10 @@ class UnitAgent:
             await asyncio.sleep(1.0)
 
 
-async def load_world(client: httpx.AsyncClient, base_url: str, speed: float, seed: int) -> World:
+async def load_world(client: httpx.AsyncClient, base_url: str, speed: float, seed: int,
+                     router: Router | None = None) -> World:
     types = (await client.get("/api/incident-types")).json()
     stations = (await client.get("/api/stations")).json()
     hospital = next(((s["lat"], s["lon"]) for s in stations if s["kind"] == "hospital"), None)
     return World(base_url, speed, {t["code"]: t.get("on_scene_min", 20) for t in types},
-                 {t["code"]: t.get("transport", False) for t in types}, hospital, random.Random(seed))
+                 {t["code"]: t.get("transport", False) for t in types}, hospital, random.Random(seed), router)

@@ -63,6 +63,7 @@ class Call:
     ack_s: tuple[float, ...]  # one per unit the plan asks for, in slot order
     turnout_s: tuple[float, ...]
     hotspot: int | None = None  # which hotspot it came from, if any
+    address: int = -1  # its index in the world's addresses
 
     @property
     def ready_t(self) -> float:
@@ -130,6 +131,6 @@ def generate(world: World, *, per_hour: float, hours: float, seed: int, timing: 
             handover_s=rng.uniform(*timing.handover_s),
             ack_s=tuple(rng.uniform(*timing.ack_s) for _ in range(units)),
             turnout_s=tuple(rng.uniform(*timing.turnout_s) for _ in range(units)),
-            hotspot=spot,
+            hotspot=spot, address=where,
         ))
     return calls

@@ -1,27 +1,33 @@
 """The live simulation: calls through the real intake API, units as real devices on real websockets.
 
-    dispatch simulate --live [--speed 10] [--calls-per-hour 12] [--seed 7] [--base-url http://127.0.0.1:8000]
+    dispatch simulate --live [--speed 10] [--load normal | --calls-per-hour 4] [--seed 7]
+                             [--base-url http://127.0.0.1:8000]
 
-Calls arrive as a Poisson process (in simulated time) at random addresses of the map, with types drawn from
-the response-plan table (more of the common, less urgent ones); every unit with a device account is driven by
-an agent (`agents`). It uses the demo accounts (`var/demo-tokens.json`).
+Calls come from the same generator as the headless simulation (simulator.calls: time-of-day profile,
+addresses and hotspots, the types' shares), posted to the intake API at their simulated times, with the
+address as a caller says it. Every unit with a device account is driven by an agent (`agents`). It uses the
+demo accounts (`var/demo-tokens.json`).
 """
 
 import asyncio
+import itertools
 import json
 import logging
 import random
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import httpx
-import psycopg
 
+from geo.routing import Router
 from simulator.agents import UnitAgent, load_world
+from simulator.calls import Timing, generate
+from simulator.headless import LOADS, calls_per_hour_for
+from simulator.world import World as SimWorld
+from simulator.world import load_world as load_sim_world
 
 log = logging.getLogger("simulator")
-# How often each priority is called, relative to one another: most calls are not the most urgent.
-PRIORITY_WEIGHT = {1: 1.0, 2: 2.0, 3: 3.0, 4: 2.0}
 
 
 async def wait_ready(client: httpx.AsyncClient, tries: int = 120) -> None:
@@ -35,34 +41,44 @@ async def wait_ready(client: httpx.AsyncClient, tries: int = 120) -> None:
     raise RuntimeError(f"the service at {client.base_url} did not become ready within a minute")
 
 
-async def calls(client: httpx.AsyncClient, token: str, *, per_hour: float, speed: float, rng: random.Random,
-                places: list[str], types: list[dict], limit: int | None) -> int:
-    """Posts calls until cancelled (or `limit`); returns how many were taken."""
-    codes = [t["code"] for t in types if t["public"] and t["plan"]]
-    weights = [PRIORITY_WEIGHT[t["priority"]] for t in types if t["public"] and t["plan"]]
+async def calls(client: httpx.AsyncClient, token: str, *, world: SimWorld, per_hour: float, speed: float, seed: int,
+                limit: int | None) -> int:
+    """Posts the generator's calls (simulator.calls) at their simulated times until cancelled (or `limit`):
+    a day at a time, each day its own stream of the seed. The simulated clock starts at the local time of day,
+    so a demo in the afternoon has the afternoon's calls. Returns how many the service took."""
+    rng = random.Random(f"callers:{seed}")
+    loop = asyncio.get_running_loop()
+    now = datetime.now().astimezone()
+    offset = now.hour * 3600 + now.minute * 60 + now.second  # simulated seconds since midnight at the start
+    start = loop.time()
     taken = 0
-    while limit is None or taken < limit:
-        await asyncio.sleep(rng.expovariate(per_hour / 3600) / speed)
-        body = {"channel": "phone", "caller_number": f"+423 7{rng.randrange(10**6):06d}",
-                "location_text": rng.choice(places), "type_code": rng.choices(codes, weights)[0],
-                "narrative": "simulated call"}
-        response = await client.post("/api/calls", json=body, headers={"Authorization": f"Bearer {token}",
-                                                                        "Idempotency-Key": uuid.uuid4().hex})
-        if response.status_code == 201:
-            taken += 1
-        else:
-            log.warning("call refused: %s %s", response.status_code, response.text[:200])
+    for day in itertools.count():
+        for call in generate(world, per_hour=per_hour, hours=24, seed=seed, stream=f"live-day-{day}"):
+            if limit is not None and taken >= limit:
+                return taken
+            if day == 0 and call.t < offset:
+                continue
+            due = start + (day * 86400 + call.t - offset) / speed
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            body = {"channel": "phone", "caller_number": f"+423 7{rng.randrange(10**6):06d}",
+                    "type_code": call.type_code, "narrative": "simulated call"}
+            text = world.address_text[call.address]
+            if text:
+                body["location_text"] = text
+            else:  # an address without a street: the phone network's location instead
+                body["lat"], body["lon"] = call.lat, call.lon
+            response = await client.post("/api/calls", json=body, headers={
+                "Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex})
+            if response.status_code == 201:
+                taken += 1
+            else:
+                log.warning("call refused: %s %s", response.status_code, response.text[:200])
     return taken
 
 
-def addresses(libpq_url: str) -> list[str]:
-    """Where calls come from: the map's addresses, as a caller would say them."""
-    with psycopg.connect(libpq_url) as conn:
-        rows = conn.execute("SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses "
-                            "WHERE street IS NOT NULL AND municipality IS NOT NULL ORDER BY id").fetchall()
-    if not rows:
-        raise RuntimeError("the map has no addresses: import a map first")
-    return [r[0] for r in rows]
+def open_world(libpq_url: str, cache_dir: Path) -> tuple[SimWorld, Router]:
+    router = Router.load(libpq_url, cache_dir)
+    return load_sim_world(libpq_url, router), router
 
 
 async def close_cleared(client: httpx.AsyncClient, speed: float) -> None:
@@ -74,24 +90,27 @@ async def close_cleared(client: httpx.AsyncClient, speed: float) -> None:
                 await client.post(f"/api/incidents/{incident['id']}/close", json={"disposition": "resolved"})
 
 
-async def run(base_url: str, tokens_file: Path, libpq_url: str, *, speed: float, per_hour: float, seed: int,
-              calls_limit: int | None = None, duration_s: float | None = None) -> dict:
+async def run(base_url: str, tokens_file: Path, libpq_url: str, *, speed: float, per_hour: float | None,
+              seed: int, load: str = "normal", cache_dir: Path = Path("var/cache"), calls_limit: int | None = None,
+              duration_s: float | None = None) -> dict:
+    """Runs until `duration_s` (real seconds) or, without it, until the call generator stops (`calls_limit`).
+    The rate is `per_hour`, or the one that keeps the busiest kind of unit `load` busy."""
     tokens = json.loads(tokens_file.read_text())
-    rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         await wait_ready(client)
         headers = {"Authorization": f"Bearer {tokens['people']['dispatcher']}"}
         client.headers.update(headers)
-        world = await load_world(client, base_url, speed, seed)
+        sim_world, router = await asyncio.to_thread(open_world, libpq_url, cache_dir)
+        if per_hour is None:
+            per_hour = await asyncio.to_thread(calls_per_hour_for, sim_world, router, LOADS[load], Timing())
+        world = await load_world(client, base_url, speed, seed, router)
         units = (await client.get("/api/units")).json()
         agents = [UnitAgent(world, u["id"], u["call_sign"], tokens["units"][u["call_sign"]], (u["lat"], u["lon"]))
                   for u in units if u["call_sign"] in tokens["units"] and u["lat"] is not None]
-        places = await asyncio.to_thread(addresses, libpq_url)
-        types = (await client.get("/api/incident-types")).json()
         tasks = [asyncio.create_task(a.run(), name=f"agent-{a.call_sign}") for a in agents]
         tasks.append(asyncio.create_task(close_cleared(client, speed), name="dispatcher"))
-        caller = asyncio.create_task(calls(client, tokens["people"]["calltaker"], per_hour=per_hour, speed=speed,
-                                           rng=rng, places=places, types=types, limit=calls_limit))
+        caller = asyncio.create_task(calls(client, tokens["people"]["calltaker"], world=sim_world,
+                                           per_hour=per_hour, speed=speed, seed=seed, limit=calls_limit))
         log.info("simulating: %d unit agents, %.0f calls/hour at %.0fx", len(agents), per_hour, speed)
         try:
             if duration_s is not None:
@@ -106,4 +125,4 @@ async def run(base_url: str, tokens_file: Path, libpq_url: str, *, speed: float,
             for agent in agents:
                 if agent.job is not None:
                     agent.job.cancel()
-        return {"agents": len(agents), **world.counts}
+        return {"agents": len(agents), "calls_per_hour": round(per_hour, 2), **world.counts}

@@ -34,6 +34,7 @@ class FleetUnit:
 class World:
     addresses: np.ndarray  # (n, 2) lat, lon of the addresses calls can come from (each within reach of a road)
     address_area: list[str | None]
+    address_text: list[str | None]  # as a caller says it ("Städtle 20, Vaduz"); None where it has no street
     stations: list[Station]
     units: list[FleetUnit]
     types: IncidentTypes
@@ -60,9 +61,13 @@ class WorldError(RuntimeError):
 
 
 def load_world(libpq_url: str, router: Router, types: IncidentTypes | None = None) -> World:
+    """The world of the database's current map. Raises WorldError when there is no map or no fleet."""
     with psycopg.connect(libpq_url) as conn:
         addresses = conn.execute("""
-            SELECT ST_Y(location::geometry), ST_X(location::geometry), municipality FROM addresses ORDER BY id
+            SELECT ST_Y(location::geometry), ST_X(location::geometry), municipality,
+                   CASE WHEN street IS NOT NULL AND municipality IS NOT NULL
+                        THEN street || ' ' || housenumber || ', ' || municipality END
+            FROM addresses ORDER BY id
         """).fetchall()
         stations = conn.execute("""
             SELECT id, kind::text, name, municipality, ST_Y(location::geometry), ST_X(location::geometry)
@@ -81,6 +86,7 @@ def load_world(libpq_url: str, router: Router, types: IncidentTypes | None = Non
     world = World(
         addresses=points[reachable],
         address_area=[a[2] for a, ok in zip(addresses, reachable, strict=True) if ok],
+        address_text=[a[3] for a, ok in zip(addresses, reachable, strict=True) if ok],
         stations=[Station(*s) for s in stations],
         units=[FleetUnit(u[0], u[1], u[2], frozenset(u[3] or ()), (u[4], u[5]), u[6]) for u in units],
         types=types or incident_types(),

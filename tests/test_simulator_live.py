@@ -19,6 +19,7 @@ async def test_simulated_calls_go_through_every_stage(serve, crews, settings, en
     tokens.write_text(json.dumps({"people": {"calltaker": crews["call_taker"], "dispatcher": crews["dispatcher"]},
                                   "units": {board[u]: t for u, t in crews["units"].items()}}))
     counts = await run(f"http://{addr}", tokens, settings.libpq_url, speed=600, per_hour=120, seed=3,
+                       cache_dir=settings.route_cache_dir,
                        calls_limit=3, duration_s=25)
     assert counts["agents"] == len(crews["units"]) and counts.get("acknowledged", 0) >= 1
     async with engine.connect() as conn:
