@@ -154,6 +154,53 @@ def _simulate_live(*, speed: float, per_hour: float | None, load: str, seed: int
 
 
 @app.command()
+def bench(
+    rate: Annotated[float, typer.Option(help="Calls a second, constant")] = 50.0,
+    duration: Annotated[float, typer.Option(help="Seconds of calls (after the devices connect)")] = 30.0,
+    units: Annotated[int, typer.Option(help="Units with a connected device")] = 1000,
+    consoles: Annotated[int, typer.Option(help="Dispatcher consoles connected")] = 2,
+    trackers: Annotated[int, typer.Option(help="More units that only send positions (every 5 s)")] = 0,
+    workers: Annotated[int, typer.Option(help="Service worker processes")] = 1,
+    port: Annotated[int, typer.Option(min=1024, max=65535)] = 8040,
+    seed: Annotated[int, typer.Option()] = 7,
+    out: Annotated[Path, typer.Option(help="Where the Locust report and logs go")] = Path("var/bench"),
+    as_json: Annotated[bool, typer.Option("--json", help="The figures as one JSON line, last")] = False,
+) -> None:
+    """Load test end to end: a fresh bench database, the service on 127.0.0.1, Locust at a constant rate."""
+    from dispatch.bench.run import BenchArgs, BenchError, run
+
+    args = BenchArgs(rate=rate, duration=duration, units=units, consoles=consoles, trackers=trackers,
+                     workers=workers, port=port, seed=seed, out_dir=out)
+    try:
+        result = with_errors(lambda: run(get_settings(), args, progress=lambda m: console.print(m, highlight=False)))
+    except BenchError as exc:
+        raise fail(str(exc), exc.code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    _bench_table(result)
+    if as_json:
+        import orjson
+
+        print(orjson.dumps(result).decode())
+
+
+def _bench_table(r: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{r['accepted']:,} calls at {r['achieved_rate']:g}/s (asked {r['rate']:g}/s), {r['units']:,} "
+                        f"units, {r['trackers']:,} trackers, {r['consoles']} consoles, {r['workers']} worker(s)",
+                  title_justify="left")
+    for column in ("ms", "p50", "p90", "p99", "max"):
+        table.add_column(column, justify="left" if column == "ms" else "right")
+    for name, key in (("call → device", "e2e_ms"), ("intake (POST → 201)", "intake_ms"),
+                      ("call → console", "console_ms")):
+        table.add_row(name, *(str(r[key][p]) for p in ("p50", "p90", "p99", "max")))
+    console.print(table)
+    console.print(f"lost {r['lost']}, still queued {r['still_queued']}, duplicates delivered "
+                  f"{r['duplicates_delivered']}, HTTP {r['statuses']}; report: {r['report']}", highlight=False)
+
+
+@app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Alembic revision")] = "head") -> None:
     """Bring the database schema up to date (Alembic)."""
     from dispatch.setup import migrate as do_migrate

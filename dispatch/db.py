@@ -72,3 +72,31 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
             raise
         else:
             await session.commit()
+
+
+# PostgreSQL's "try again" errors: the transaction was rolled back whole, nothing of it was stored.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a deadlock or serialization failure, however SQLAlchemy or asyncpg wrapped it."""
+    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        if getattr(candidate, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+    return False
+
+
+async def retrying(work, *, attempts: int = 3):
+    """Runs `work()` (which opens and commits its own transaction) again when PostgreSQL rolled it back for a
+    deadlock or a serialization failure; after `attempts` the error goes to the caller."""
+    import asyncio
+    import random
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except Exception as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
+    raise AssertionError("unreachable")

@@ -88,6 +88,20 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = "2"
         return response
 
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def _database_error(request: Request, exc: sqlalchemy.exc.DBAPIError) -> JSONResponse:
+        from dispatch.db import is_retryable
+
+        if is_retryable(exc):
+            # A deadlock or serialization failure: PostgreSQL rolled the whole transaction back.
+            log.warning("rolled back on %s %s, the client may retry: %s", request.method, request.url.path,
+                        str(exc.orig).splitlines()[0] if exc.orig else exc)
+            response = problem(503, "retry", "Try again", "a concurrent change got in the way; nothing was "
+                               "stored, retry", request.url.path)
+            response.headers["Retry-After"] = "0"
+            return response
+        return await _unexpected(request, exc)
+
     for exc_type in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, ConnectionError, OSError,
                      redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         app.add_exception_handler(exc_type, _backend_down)

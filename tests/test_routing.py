@@ -235,3 +235,12 @@ def test_a_point_far_from_roads_is_an_error_alone_and_inf_in_a_list(router, sett
         router.times_to(*vaduz, [lawena], cutoff_s=float("nan"))
     with pytest.raises(RoutingError, match="pairs"):
         router.times_to(*vaduz, [(47.1, 9.5, 3.0)])
+
+
+def test_an_incident_far_from_the_roads_is_reached_from_the_nearest_one_when_asked(router):
+    hut = (47.13981, 9.60077)  # an address of the bundled map more than 2 km from any drivable road
+    station = (47.1410, 9.5215)
+    with pytest.raises(RoutingError, match="more than 2000 m from any drivable road"):
+        router.times_to(*hut, [station])
+    near = router.times_to(*hut, [station], reach_m=20_000)
+    assert np.isfinite(near[0]) and near[0] > 2000 / (15 / 3.6)  # at least the off-road leg at 15 km/h

@@ -5,7 +5,7 @@ database 14, flushed.
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import psycopg
@@ -27,6 +27,8 @@ class BenchSetup:
     units: dict[int, str]  # unit id -> its device's token
     call_taker: str
     dispatcher: str
+    trackers: dict[int, str] = field(default_factory=dict)  # out-of-service units that only send positions
+    positions: dict[int, tuple[float, float]] = field(default_factory=dict)  # every unit's starting point
 
 
 def bench_settings(base: Settings) -> Settings:
@@ -36,7 +38,9 @@ def bench_settings(base: Settings) -> Settings:
                                    "redis_url": redis_url})
 
 
-def prepare(base: Settings, *, units: int, seed: int) -> BenchSetup:
+def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> BenchSetup:
+    """`units` dispatchable units with device tokens, and `trackers` more that are out of service and only
+    report positions (for the position load of a large region's fleet)."""
     settings = bench_settings(base)
     admin = make_url(settings.libpq_url).set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -52,17 +56,24 @@ def prepare(base: Settings, *, units: int, seed: int) -> BenchSetup:
         # The map's own fleet stays; the synthetic units make up the rest.
         cur.execute("SELECT count(*) FROM units")
         have = cur.fetchone()[0]
-        if units > have:
-            seed_fleet(cur, units - have, seed)
+        if units + trackers > have:
+            seed_fleet(cur, units + trackers - have, seed)
         cur.execute("SELECT id FROM units ORDER BY id LIMIT %s", (units,))
         chosen = [r[0] for r in cur.fetchall()]
         cur.execute("UPDATE units SET status = 'out_of_service' WHERE id <> ALL(%s)", (chosen,))
         for unit_id in chosen:
             tokens[unit_id] = _account(cur, settings, f"bench-unit-{unit_id}", "unit", unit_id)
+        cur.execute("SELECT id FROM units WHERE id <> ALL(%s) ORDER BY id LIMIT %s", (chosen, trackers))
+        tracker_tokens = {r[0]: "" for r in cur.fetchall()}
+        for unit_id in tracker_tokens:
+            tracker_tokens[unit_id] = _account(cur, settings, f"bench-tracker-{unit_id}", "unit", unit_id)
+        cur.execute("SELECT id, ST_Y(position::geometry), ST_X(position::geometry) FROM units "
+                    "WHERE position IS NOT NULL")
+        positions = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
         call_taker = _account(cur, settings, "bench-calltaker", "call_taker", None)
         dispatcher = _account(cur, settings, "bench-dispatcher", "dispatcher", None)
     env = {"DISPATCH_DATABASE_URL": settings.database_url, "DISPATCH_REDIS_URL": settings.redis_url}
-    return BenchSetup(settings, env, tokens, call_taker, dispatcher)
+    return BenchSetup(settings, env, tokens, call_taker, dispatcher, tracker_tokens, positions)
 
 
 def _account(cur: psycopg.Cursor, settings: Settings, username: str, role: str, unit_id: int | None) -> str:

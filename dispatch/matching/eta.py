@@ -13,6 +13,7 @@ from dispatch.units.board import BoardUnit
 from geo.routing import Router, RoutingError
 
 log = logging.getLogger("dispatch.matching")
+FAR_REACH_M = 20_000.0  # how far from a road an incident may be and still be reached from the nearest one
 
 
 class RoutingNotReady(DispatchError):
@@ -59,7 +60,9 @@ def unit_etas(router: Router, lat: float | None, lon: float | None, units: Seque
     if lat is None or lon is None or not placed:
         return {}
     try:
-        times = router.times_to(lat, lon, [(u.lat, u.lon) for u in placed], cutoff_s=cutoff_s)
+        # An incident far from the roads (a mountain hut, a trail) is reached from the nearest road: units are
+        # still ranked, each drive time including the same walk from the road's end.
+        times = router.times_to(lat, lon, [(u.lat, u.lon) for u in placed], cutoff_s=cutoff_s, reach_m=FAR_REACH_M)
     except RoutingError as exc:
         log.warning("no drive times to %.5f, %.5f: %s", lat, lon, exc)
         return {}

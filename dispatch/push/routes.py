@@ -11,6 +11,8 @@ import random
 import time
 
 import orjson
+import redis
+import sqlalchemy.exc
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from dispatch.auth.models import Role
@@ -53,6 +55,15 @@ async def _principal(ws: WebSocket) -> tuple[Principal | None, str | None]:
 
 def _dump(message: dict) -> bytes:
     return orjson.dumps(message)
+
+
+def _message_id(raw: str) -> str | None:
+    """The device's own id of a message, for the answer's `re`, if the message has one."""
+    with contextlib.suppress(orjson.JSONDecodeError):
+        message = orjson.loads(raw)
+        if isinstance(message, dict) and isinstance(message.get("id"), str):
+            return message["id"][:64]
+    return None
 
 
 class Bucket:
@@ -104,6 +115,12 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
                 sock.offer(_dump({"type": "error", "code": "bad_message", "message": str(exc), "re": exc.re}))
             except DispatchError as exc:
                 sock.offer(_dump({"type": "error", "code": exc.code, "message": exc.detail}))
+            except (sqlalchemy.exc.SQLAlchemyError, redis.exceptions.RedisError, OSError) as exc:
+                # The database or Redis failed this one message: the device is told to send it again, and
+                # the socket stays up (a lost socket would cost the unit its next assignment's latency).
+                log.warning("a socket's message failed: %s", str(exc).splitlines()[0] if str(exc) else repr(exc))
+                sock.offer(_dump({"type": "error", "code": "retry", "message": "not stored; send it again",
+                                  "re": _message_id(raw)}))
 
     tasks = [asyncio.create_task(sock.writer()), asyncio.create_task(heartbeat()), asyncio.create_task(reader())]
     closed = asyncio.create_task(sock.closed.wait())

@@ -9,6 +9,7 @@ import time
 
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.db import retrying
 from dispatch.errors import Forbidden, NotFound
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.units import service
@@ -28,11 +29,15 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
                         lon: float | None = None) -> dict:
     if not may_report_for(who, unit_id):
         raise Forbidden("a unit reports only its own status")
-    async with state.sessionmaker() as session:
-        change = await service.change_status(session, unit_id=unit_id, status=status,
-                                             actor=f"{who.role.value}:{who.username}",
-                                             by_dispatcher=who.role != Role.unit, lat=lat, lon=lon)
-        await session.commit()
+    async def work() -> service.StatusChange:
+        async with state.sessionmaker() as session:
+            change = await service.change_status(session, unit_id=unit_id, status=status,
+                                                 actor=f"{who.role.value}:{who.username}",
+                                                 by_dispatcher=who.role != Role.unit, lat=lat, lon=lon)
+            await session.commit()
+            return change
+
+    change = await retrying(work)
     fields = {"status": change.status.value}
     if change.freed:
         fields.update(incident="", work_priority="")

@@ -47,6 +47,13 @@ class StatusChange:
 
 async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor: str, by_dispatcher: bool,
                         lat: float | None = None, lon: float | None = None) -> StatusChange:
+    # Locks in the order every other writer takes them, the incident before its units (the matcher's
+    # dispatch, a dispatcher's close or cancel): a unit reporting while its incident is closed must not
+    # deadlock with the close. The incident is found first without a lock, then locked, then the unit.
+    working_on = await session.scalar(text(f"""
+        SELECT incident_id FROM assignments WHERE unit_id = :id AND status IN {ACTIVE}"""), {"id": unit_id})
+    if working_on is not None:
+        await session.execute(text("SELECT 1 FROM incidents WHERE id = :i FOR UPDATE"), {"i": working_on})
     row = (await session.execute(text(f"""
         SELECT u.call_sign, u.status::text, a.id, a.incident_id, a.status::text
         FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN {ACTIVE}

@@ -17,7 +17,7 @@ import numpy as np
 from geo.routing import search
 from geo.routing.geometry import RoutingError, cut, straight_line_m
 from geo.routing.graph import RoadNetwork
-from geo.routing.snap import Snap, Snapper, Snaps, check_latlon, destination_legs, origin_legs
+from geo.routing.snap import MAX_SNAP_M, Snap, Snapper, Snaps, check_latlon, destination_legs, origin_legs
 from geo.routing.store import load_network
 
 LatLon = tuple[float, float]
@@ -49,9 +49,11 @@ class Router:
     def snap(self, lat: float, lon: float) -> Snap:
         return self.snapper.describe(self.snapper.snap_one(lat, lon)[0])
 
-    def times_to(self, lat: float, lon: float, sources: Sequence[LatLon], cutoff_s: float | None = None) -> np.ndarray:
-        """Seconds from each source to (lat, lon): one Dijkstra from the target on the reversed graph."""
-        target, many = self.snapper.snap_one(lat, lon, sources)
+    def times_to(self, lat: float, lon: float, sources: Sequence[LatLon], cutoff_s: float | None = None,
+                 reach_m: float = MAX_SNAP_M) -> np.ndarray:
+        """Seconds from each source to (lat, lon): one Dijkstra from the target on the reversed graph. A target
+        further than MAX_SNAP_M from the roads is reached by the nearest road within `reach_m`."""
+        target, many = self.snapper.snap_one(lat, lon, sources, reach_m=reach_m)
         return self._times(many, target, reverse=True, cutoff_s=cutoff_s)[:, 0]
 
     def times_from(self, lat: float, lon: float, targets: Sequence[LatLon],

@@ -114,22 +114,24 @@ class Snapper:
         return Snaps(np.array(ok, bool), np.array(edge, np.int64), np.array(fraction), np.array(lonlat).reshape(-1, 2),
                      np.array(dist))
 
-    def _snap(self, latlon: np.ndarray) -> Snaps:
+    def _snap(self, latlon: np.ndarray, max_m: float = MAX_SNAP_M) -> Snaps:
         k = len(latlon)
         ok, edge, frac = np.zeros(k, bool), np.zeros(k, np.int64), np.zeros(k)
         snapped, dist = np.full((k, 2), np.nan), np.full(k, np.inf)
         inside = np.nonzero(self.in_bounds(latlon))[0]
         if len(inside):
             x, y = self.projection.to_xy(latlon[inside, 1], latlon[inside, 0])
-            found, line, f, q, d = self.index.nearest(np.column_stack([x, y]), MAX_SNAP_M)
+            found, line, f, q, d = self.index.nearest(np.column_stack([x, y]), max_m)
             rows = inside[found]
             ok[rows], edge[rows], frac[rows], dist[rows] = True, self.line_edge[line[found]], f[found], d[found]
             snapped[rows] = np.column_stack(self.projection.to_lonlat(q[found, 0], q[found, 1]))
         return Snaps(ok, edge, frac, snapped, dist)
 
-    def snap_one(self, lat: float, lon: float, more=()) -> tuple[Snaps, Snaps]:
+    def snap_one(self, lat: float, lon: float, more=(), reach_m: float = MAX_SNAP_M) -> tuple[Snaps, Snaps]:
         """Snap one point that must be routable (else a RoutingError saying why), and `more` points in the
-        same pass (not ok where off the map or far from roads)."""
+        same pass (not ok where off the map or far from roads). With `reach_m` beyond MAX_SNAP_M, a point
+        further from the roads (a mountain hut) is joined to the nearest road within that reach, its
+        off-road leg counted at OFFROAD_KPH."""
         try:
             one = check_latlon([(lat, lon)])
         except RoutingError:
@@ -137,8 +139,13 @@ class Snapper:
         if not self.in_bounds(one)[0]:
             raise RoutingError(f"({lat}, {lon}) is outside the map area")
         snaps = self.snap(np.vstack([one, check_latlon(more)]))
+        if not snaps.ok[0] and reach_m > MAX_SNAP_M:
+            far = self._snap(one, reach_m)
+            if far.ok[0]:
+                rest = snaps.take(slice(1, None))
+                return far, rest
         if not snaps.ok[0]:
-            raise RoutingError(f"({lat}, {lon}) is more than {MAX_SNAP_M:.0f} m from any drivable road")
+            raise RoutingError(f"({lat}, {lon}) is more than {max(MAX_SNAP_M, reach_m):.0f} m from any drivable road")
         return snaps.take(slice(0, 1)), snaps.take(slice(1, None))
 
     def describe(self, snaps: Snaps, i: int = 0) -> Snap:

@@ -1,0 +1,187 @@
+"""`dispatch bench`: the service under a constant call rate, measured end to end with Locust.
+
+Steps: a fresh bench database (the bundled map, N units with a device token each, and optional trackers:
+units that only send positions) and Redis database 14; `dispatch serve` on 127.0.0.1 with auto-dispatch;
+Locust headless with the users of loadtests/locustfile.py (devices connect first, then call-takers start);
+then the figures: end to end (call POST sent → the assignment on the assigned unit's device, on Locust's one
+clock), intake (POST → 201), what was lost (accepted, neither assigned nor still queued) and what a device
+received twice. Every run is bounded in time and talks to 127.0.0.1 only.
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import redis
+
+from dispatch.bench.setup import BenchSetup, prepare
+from dispatch.config import Settings
+from dispatch.setup import ROOT
+
+LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
+CONNECT_PER_S = 400  # websocket clients Locust opens a second, about what one core handles with auth
+CENTRE = (47.14, 9.52)
+
+
+class BenchError(RuntimeError):
+    """A run that could not start or finish: a message and an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class BenchArgs:
+    rate: float
+    duration: float
+    units: int
+    consoles: int
+    trackers: int
+    workers: int
+    port: int
+    seed: int
+    out_dir: Path
+    busy_s: float = 0.2
+
+    def check(self) -> None:
+        if not 0 < self.rate <= 2000:
+            raise BenchError("--rate must be in (0, 2000] calls a second", 2)
+        if not 1 <= self.duration <= 600:
+            raise BenchError("--duration must be 1..600 s (runs are bounded)", 2)
+        if not 1 <= self.units <= 20_000 or not 0 <= self.trackers <= 20_000:
+            raise BenchError("--units must be 1..20000 and --trackers 0..20000", 2)
+        if not 0 <= self.consoles <= 100 or not 1 <= self.workers <= 8:
+            raise BenchError("--consoles must be 0..100 and --workers 1..8", 2)
+
+
+def pct(values: list[float], p: float) -> float | None:
+    """The p-th percentile, nearest rank (an observed value)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)], 2)
+
+
+def spread(values: list[float]) -> dict:
+    return {"p50": pct(values, 50), "p90": pct(values, 90), "p99": pct(values, 99), "max": pct(values, 100)}
+
+
+def _wait_ready(port: int, server: subprocess.Popen, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchError(f"the service exited with status {server.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise BenchError(f"the service on port {port} was not ready within {timeout_s:.0f} s")
+
+
+def _plan(args: BenchArgs, setup: BenchSetup, places: list[str], out: Path) -> dict:
+    call_takers = max(2, math.ceil(args.rate / 5))  # 5 calls a second each: far below what one can send
+    return {
+        "seed": args.seed, "rate": args.rate, "busy_s": args.busy_s, "out": str(out),
+        "units": {str(k): v for k, v in setup.units.items()},
+        "trackers": {str(k): v for k, v in setup.trackers.items()},
+        "positions": {str(k): v for k, v in setup.positions.items()}, "centre": CENTRE,
+        "places": places, "call_taker": setup.call_taker, "dispatcher": setup.dispatcher,
+        "counts": {"devices": len(setup.units), "trackers": len(setup.trackers), "consoles": args.consoles,
+                   "call_takers": call_takers, "dispatchers": max(2, math.ceil(args.rate / 25))},
+    }
+
+
+def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int]:
+    """(lost, still queued): accepted calls with no assignment, and of those, the ones the queue still holds."""
+    if not accepted:
+        return 0, 0
+    with psycopg.connect(setup.settings.libpq_url) as conn:
+        assigned = {r[0] for r in conn.execute(
+            "SELECT DISTINCT incident_id FROM assignments WHERE incident_id = ANY(%s)", (list(accepted),))}
+    waiting = accepted - assigned
+    r = redis.Redis.from_url(setup.settings.redis_url)
+    # Waiting in the queue, or leased by a matcher that will look at it again (no unit free yet).
+    queued = {i for i in waiting if r.zscore("dispatch:queue", str(i)) is not None
+              or r.zscore("dispatch:leases", str(i)) is not None}
+    return len(waiting - queued), len(queued)
+
+
+def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
+    args.check()
+    if shutil.which("locust", path=str(Path(sys.executable).parent)) is None:
+        raise BenchError("locust is not installed: run `make setup` (it installs the dev dependencies)")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda message: None)
+    say(f"preparing a fresh bench database with {args.units:,} units and {args.trackers:,} trackers")
+    started = time.monotonic()
+    setup = prepare(base, units=args.units, seed=args.seed, trackers=args.trackers)
+    with psycopg.connect(setup.settings.libpq_url) as conn:
+        places = [r[0] for r in conn.execute(
+            "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses "
+            "WHERE street IS NOT NULL AND municipality IS NOT NULL ORDER BY id")]
+    say(f"prepared in {time.monotonic() - started:.0f} s; starting the service ({args.workers} worker(s))")
+    tally_file = args.out_dir / "tally.json"
+    tally_file.unlink(missing_ok=True)
+    plan_file = args.out_dir / "plan.json"
+    plan = _plan(args, setup, places, tally_file)
+    plan_file.write_text(json.dumps(plan))
+    env = {**os.environ, **setup.env, "DISPATCH_ACK_DEADLINE_S": "60", "DISPATCH_LOG_LEVEL": "warning",
+           "DISPATCH_MATCHER": "true", "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]"}
+    bin_dir = Path(sys.executable).parent
+    server = subprocess.Popen([str(bin_dir / "dispatch"), "serve", "--host", "127.0.0.1", "--port", str(args.port),
+                               "--workers", str(args.workers), "--log-level", "warning"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=(args.out_dir / "service.log").open("w"))
+    try:
+        _wait_ready(args.port, server)
+        users = sum(plan["counts"].values())
+        connect_s = (len(setup.units) + len(setup.trackers) + args.consoles) / CONNECT_PER_S + 5
+        run_time = math.ceil(connect_s + args.duration)
+        say(f"Locust: {users:,} users for {run_time} s ({args.rate:g} calls/s for {args.duration:g} s after "
+            f"about {connect_s:.0f} s of connecting)")
+        locust = subprocess.run(
+            [str(bin_dir / "locust"), "-f", str(LOCUSTFILE), "--headless", "--users", str(users),
+             "--spawn-rate", str(CONNECT_PER_S), "--run-time", f"{run_time}s", "--stop-timeout", "5",
+             "--host", f"http://127.0.0.1:{args.port}", "--html", str(args.out_dir / "report.html"),
+             "--csv", str(args.out_dir / "locust"), "--only-summary", "--loglevel", "WARNING"],
+            env={**os.environ, "DISPATCH_BENCH_FILE": str(plan_file), "DISPATCH_BENCH_START_AFTER": f"{connect_s}"},
+            stdout=(args.out_dir / "locust.log").open("w"), stderr=subprocess.STDOUT, timeout=run_time + 120)
+        if not tally_file.exists():
+            raise BenchError(f"Locust ended (status {locust.returncode}) without its tally: see "
+                             f"{args.out_dir / 'locust.log'}")
+        time.sleep(2.0)  # the last assignments land
+        tally = json.loads(tally_file.read_text())
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    sent = {int(k): v for k, v in tally["sent"].items()}
+    device = {int(k): v for k, v in tally["device"].items()}
+    console = {int(k): v for k, v in tally["console"].items()}
+    e2e = [(device[i] - sent[i]) * 1000 for i in sent if i in device]
+    to_console = [(console[i] - sent[i]) * 1000 for i in sent if i in console]
+    lost, queued = _lost(setup, set(sent))
+    window = (max(sent.values()) - min(sent.values())) if len(sent) > 1 else 0.0
+    return {
+        "rate": args.rate, "achieved_rate": round(len(sent) / window, 1) if window else 0.0,
+        "duration_s": args.duration, "units": len(setup.units), "trackers": len(setup.trackers),
+        "consoles": args.consoles, "workers": args.workers,
+        "accepted": len(sent), "statuses": tally["statuses"], "lost": lost, "still_queued": queued,
+        "assigned": sum(1 for i in sent if i in device), "assignments": tally["assignments"],
+        "duplicates_delivered": tally["duplicates"], "device_errors": tally["refused"],
+        "e2e_ms": spread(e2e), "intake_ms": spread(tally.get("intake_ms", [])), "console_ms": spread(to_console),
+        "cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
+        "report": str(args.out_dir / "report.html"),
+    }
