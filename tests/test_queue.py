@@ -335,3 +335,27 @@ async def test_lease_expiry_races_finish(queue):
     finally:
         for client in clients:
             await client.aclose()
+
+
+async def test_a_parked_incident_is_recalled_when_units_come_free(queue):
+    await queue.enqueue(1, 2, 1000)
+    await queue.enqueue(2, 3, 2000)
+    first = await queue.lease("m1")
+    assert first.incident_id == 1 and await queue.park(1, "m1", 60)
+    assert await order(queue) == [2]  # parked: out of the waiting set, as any lease
+    assert await queue.recall() == 1
+    assert await order(queue) == [1, 2]  # back in the place it had
+    assert await queue.recall() == 0  # recalled once
+
+
+async def test_recall_leaves_an_incident_taken_again_or_finished_alone(queue):
+    await queue.enqueue(1, 2, 1000)
+    await queue.enqueue(2, 2, 2000)
+    await queue.lease("m1")
+    await queue.lease("m1")
+    assert await queue.park(1, "m1", 60) and await queue.park(2, "m1", 60)
+    assert await queue.extend(1, "m1", 30)  # its matcher works on it again: not parked any more
+    assert await queue.finish(2, "m1")
+    assert await queue.recall() == 0
+    assert await order(queue) == []
+    assert not await queue.park(1, "m2", 60)  # only the owner parks

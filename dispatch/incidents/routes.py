@@ -67,7 +67,7 @@ async def commit_then_queue(request: Request, session, action: QueueAction, kind
             if unit.incident_id == action.incident_id:
                 await state.board.update(unit.id, work_priority=action.priority)
     if action.released:
-        state.matcher.wake()
+        state.matcher.unit_freed()
 
 
 @router.post("/calls", status_code=201, response_model=IncidentOut,

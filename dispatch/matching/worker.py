@@ -48,6 +48,7 @@ REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, O
 RECOMMENDATION_KEY = "dispatch:recommendation:"
 IDLE_POLL_S = 0.25  # a matcher woken by nobody still looks this often (expired leases, other processes)
 CONFLICT_BACKOFF_S = 0.5
+RECALL_EVERY_S = 0.2  # parked incidents are looked at again at most this often when units come free
 
 Publish = Callable[[dict], Awaitable[None]]
 Requeue = Callable[[QueueAction], Awaitable[object]]
@@ -88,10 +89,23 @@ class Matcher:
                                target_s=settings.coverage_target_s, auto=settings.auto_move_up, pusher=pusher) \
             if settings.move_up and self.policy == Policy.default else None
         self._moveup_due = 0.0  # monotonic time of the next move-up planning
+        self._recall_wanted, self._next_recall = False, 0.0
 
     def wake(self) -> None:
-        """Something was queued or a unit came free: look now rather than at the next poll."""
+        """Something was queued: look now rather than at the next poll."""
         self._wake.set()
+
+    def unit_freed(self) -> None:
+        """A unit came free: the incidents parked waiting for one are looked at again (at most every
+        RECALL_EVERY_S, so a busy minute's many freed units do not make the matcher decide them over and over)."""
+        self._recall_wanted = True
+        self._wake.set()
+
+    async def _recall_parked(self) -> None:
+        if self._recall_wanted and time.monotonic() >= self._next_recall:
+            self._recall_wanted = False
+            self._next_recall = time.monotonic() + RECALL_EVERY_S
+            await self.queue.recall()
 
     async def run_once(self) -> bool:
         """Handles the most urgent waiting incident, if any; True if there was one."""
@@ -123,11 +137,15 @@ class Matcher:
         auto = self.auto_for(incident)
         mode = "auto" if auto else "recommend"
         await self._recommend(decision, incident, mode, etas)
-        if not auto or not decision.picks:
-            # Waits for a dispatcher, or for a unit to come free: back in the queue when the lease runs out.
-            wait = self.settings.recommend_refresh_s if not auto else self.settings.match_retry_s
+        if not auto:
+            # Waits for a dispatcher: back in the queue, with fresh recommendations, when the lease runs out.
             await self._settle(incident, missing_count(incident.remaining()))
-            await self.queue.extend(lease.incident_id, self.owner, wait)
+            await self.queue.extend(lease.incident_id, self.owner, self.settings.recommend_refresh_s)
+            return
+        if not decision.picks:
+            # Waits for a unit to come free: parked, recalled as soon as one does (or at the retry time).
+            await self._settle(incident, missing_count(incident.remaining()))
+            await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
             return
         done = await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease,
                                    units=units)
@@ -138,7 +156,7 @@ class Matcher:
         elif done.units_missing == 0:
             await self.queue.finish(lease.incident_id, self.owner)
         else:
-            await self.queue.extend(lease.incident_id, self.owner, self.settings.match_retry_s)
+            await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
 
     async def advise(self, incident: MatchIncident) -> tuple[list, dict[int, float], Decision]:
         """The decision for an incident as things are now: (the units considered, their drive times, decision).
@@ -237,6 +255,7 @@ class Matcher:
             # Cleared before looking, not after: a wake-up that comes while this loop looks is not lost.
             self._wake.clear()
             try:
+                await self._recall_parked()
                 if await self.run_once():
                     continue
                 await self.plan_move_ups()  # only when no incident waits: calls come first

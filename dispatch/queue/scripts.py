@@ -132,6 +132,34 @@ REQUEUE_EXPIRED = _PRELUDE + """
 return EXPIRED
 """
 
+# KEYS[5]: the parked hash (id -> the lease's expiry when parked). ARGV: id, owner, lease_ms. An extension
+# by a matcher that waits for units to come free: the incident may be recalled before the lease runs out.
+PARK = _PRELUDE + """
+if not is_owner(ARGV[1], ARGV[2]) then return 0 end
+local expires = int(NOW + tonumber(ARGV[3]))
+redis.call('ZADD', LEASES, expires, ARGV[1])
+redis.call('HSET', KEYS[5], ARGV[1], expires)
+return 1
+"""
+
+# KEYS[5]: the parked hash. Units came free: every parked incident whose lease is still the parked one (not
+# finished, released or taken again since) goes back to waiting now, in the place it had. Returns how many.
+RECALL = _PRELUDE + """
+local parked = redis.call('HGETALL', KEYS[5])
+local recalled = 0
+for i = 1, #parked, 2 do
+  local id, expires = parked[i], parked[i + 1]
+  local current = redis.call('ZSCORE', LEASES, id)
+  if current and int(tonumber(current)) == expires then
+    redis.call('ZADD', QUEUE, redis.call('HGET', SCORES, id), id)
+    drop_lease(id)
+    recalled = recalled + 1
+  end
+end
+redis.call('DEL', KEYS[5])
+return recalled
+"""
+
 # ARGV: limit. Reply: {waiting, leased}: waiting is id, score pairs in queue order; leased is id, score,
 # expiry, owner quadruples in expiry order, all of them (one per working matcher, so few) and only when
 # the waiting part left room; the caller orders and trims them.

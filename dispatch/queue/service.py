@@ -83,6 +83,7 @@ class IncidentQueue:
         self._lease_ms = _lease_ms(lease_s)
         self._keys = [f"{prefix}:queue", f"{prefix}:leases", f"{prefix}:lease:owner", f"{prefix}:lease:score"]
         self._epoch_key = f"{prefix}:queue:epoch"
+        self._parked_key = f"{prefix}:lease:parked"
         self._redis = redis
         # register_script runs EVALSHA and loads the source again if the server has forgotten it.
         self._enqueue = redis.register_script(scripts.ENQUEUE)
@@ -93,6 +94,8 @@ class IncidentQueue:
         self._reprioritise = redis.register_script(scripts.REPRIORITISE)
         self._remove = redis.register_script(scripts.REMOVE)
         self._requeue = redis.register_script(scripts.REQUEUE_EXPIRED)
+        self._park = redis.register_script(scripts.PARK)
+        self._recall = redis.register_script(scripts.RECALL)
         self._snapshot = redis.register_script(scripts.SNAPSHOT)
         self._position = redis.register_script(scripts.POSITION)
         self._size = redis.register_script(scripts.SIZE)
@@ -137,6 +140,18 @@ class IncidentQueue:
         _check_owner(owner)
         ms = self._lease_ms if lease_s is None else _lease_ms(lease_s)
         return bool(await self._extend(keys=self._keys, args=[incident_id, owner, ms]))
+
+    async def park(self, incident_id: int, owner: str, lease_s: float) -> bool:
+        """Keep the lease for `lease_s` more seconds, as `extend`, while waiting for units: `recall` may give
+        it back sooner, when units come free."""
+        _check_id(incident_id)
+        _check_owner(owner)
+        return bool(await self._park(keys=[*self._keys, self._parked_key],
+                                     args=[incident_id, owner, _lease_ms(lease_s)]))
+
+    async def recall(self) -> int:
+        """Units came free: the incidents parked waiting for them wait in the queue again, in their places."""
+        return int(await self._recall(keys=[*self._keys, self._parked_key], args=[]))
 
     async def reprioritise(self, incident_id: int, priority: int) -> bool:
         _check_id(incident_id)

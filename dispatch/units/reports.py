@@ -52,7 +52,7 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
             "type": "unit.status", "unit_id": unit_id, "call_sign": change.call_sign,
             "status": change.status.value, "previous": change.previous.value, "incident_id": change.incident_id})
     if change.freed:
-        state.matcher.wake()
+        state.matcher.unit_freed()
     return {"unit_id": unit_id, "call_sign": change.call_sign, "status": change.status.value,
             "previous": change.previous.value, "incident_id": change.incident_id}
 
