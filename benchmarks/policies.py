@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     loads = [x.strip() for x in args.loads.split(",")]
-    if bad := [x for x in loads if x not in LOADS] or args.seeds < 1 or args.hours <= 0:
+    if (bad := [x for x in loads if x not in LOADS]) or args.seeds < 1 or args.hours <= 0:
         parser.error(f"unknown load {bad[0]!r}" if bad else "--seeds and --hours must be positive")
     settings = get_settings()
     world, router = open_world(settings.libpq_url, settings.route_cache_dir)

@@ -108,6 +108,8 @@ def simulate(
         if load is not None and calls_per_hour is not None:
             raise SimulationError("give --load or --calls-per-hour, not both", 2)
         chosen = parse_policies(policies)
+        if calls_per_hour is not None and calls_per_hour * hours > 2_000_000:
+            raise SimulationError("at most 2,000,000 simulated calls a run: fewer calls per hour or hours", 2)
         default = Timing()
         scale = processing_s / default.processing_median_s[1]
         timing = Timing(processing_median_s={p: s * scale for p, s in default.processing_median_s.items()},
@@ -122,6 +124,8 @@ def simulate(
                           policies=chosen, params=params, timing=timing, as_json=as_json)
     except SimulationError as exc:
         raise fail(str(exc), exc.code) from None
+    except (ValueError, RuntimeError, LookupError) as exc:  # a world the simulation cannot run on, said plainly
+        raise fail(f"cannot simulate: {exc}") from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 
@@ -150,6 +154,8 @@ def _simulate_live(*, speed: float, per_hour: float | None, load: str, seed: int
         raise fail(f"lost the service at {base_url}: {exc}") from None
     except psycopg.Error as exc:
         raise fail(f"cannot read the map from the database: {str(exc).strip().splitlines()[0]}") from None
+    except (LookupError, ValueError) as exc:  # no map imported, no fleet to load the simulation on
+        raise fail(f"cannot simulate: {exc}") from None
     console.print(result)
 
 
@@ -161,6 +167,7 @@ def bench(
     consoles: Annotated[int, typer.Option(help="Dispatcher consoles connected")] = 2,
     trackers: Annotated[int, typer.Option(help="More units that only send positions (every 5 s)")] = 0,
     workers: Annotated[int, typer.Option(help="Service worker processes")] = 1,
+    matchers: Annotated[int, typer.Option(help="Matcher processes of their own (0: the service matches)")] = 1,
     port: Annotated[int, typer.Option(min=1024, max=65535)] = 8040,
     seed: Annotated[int, typer.Option()] = 7,
     out: Annotated[Path, typer.Option(help="Where the Locust report and logs go")] = Path("var/bench"),
@@ -170,7 +177,7 @@ def bench(
     from dispatch.bench.run import BenchArgs, BenchError, run
 
     args = BenchArgs(rate=rate, duration=duration, units=units, consoles=consoles, trackers=trackers,
-                     workers=workers, port=port, seed=seed, out_dir=out)
+                     workers=workers, matchers=matchers, port=port, seed=seed, out_dir=out)
     try:
         result = with_errors(lambda: run(get_settings(), args, progress=lambda m: console.print(m, highlight=False)))
     except BenchError as exc:
@@ -188,7 +195,8 @@ def _bench_table(r: dict) -> None:
     from rich.table import Table
 
     table = Table(title=f"{r['accepted']:,} calls at {r['achieved_rate']:g}/s (asked {r['rate']:g}/s), {r['units']:,} "
-                        f"units, {r['trackers']:,} trackers, {r['consoles']} consoles, {r['workers']} worker(s)",
+                        f"units, {r['trackers']:,} trackers, {r['consoles']} consoles, {r['workers']} worker(s), "
+                        f"{r['matcher_processes']} matcher process(es)",
                   title_justify="left")
     for column in ("ms", "p50", "p90", "p99", "max"):
         table.add_column(column, justify="left" if column == "ms" else "right")

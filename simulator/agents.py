@@ -94,7 +94,8 @@ class UnitAgent:
         """To `to` along the fastest roads (a straight line at RETURN_KPH where no route is found)."""
         if self.world.router is not None:
             try:
-                route = await asyncio.to_thread(self.world.router.route, self.position, to)
+                # On the event loop, not in a thread: the router's snap memo is not shared between threads.
+                route = self.world.router.route(self.position, to)
             except RoutingError:
                 pass
             else:

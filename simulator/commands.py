@@ -1,5 +1,6 @@
 """`dispatch simulate --headless` and `--hindsight`: load the world, run, print a table or JSON lines."""
 
+import math
 import sys
 from collections.abc import Sequence
 
@@ -56,6 +57,8 @@ def open_world(libpq_url: str, cache_dir) -> tuple[World, Router]:
     except psycopg.errors.UndefinedTable:
         raise SimulationError("the schema is missing: run `dispatch migrate` and `dispatch load-map` first") \
             from None
+    except psycopg.Error as exc:
+        raise SimulationError(f"cannot read the map: {str(exc).strip().splitlines()[0]}") from None
     except (WorldError, LookupError, ValueError) as exc:
         raise SimulationError(f"cannot simulate on this database: {exc}") from None
 
@@ -154,7 +157,7 @@ def hindsight(libpq_url: str, cache_dir, *, instances: int, calls: int, seed: in
                              "optimal": bound.optimal}, "policies": {}}
             for policy in policies:
                 outcome = Simulation(small, router, chosen, policy, params=params, coverage=coverage).run()
-                responses = [outcome.response_s[c.id] for c in chosen]
+                responses = [outcome.response_s.get(c.id, math.inf) for c in chosen]  # inf: never reached
                 row["policies"][str(policy)] = {
                     "mean_response_s": round(sum(responses) / len(responses), 1),
                     "late": sum(1 for c, r in zip(chosen, responses, strict=True) if r > targets[c.priority])}

@@ -55,7 +55,7 @@ class Leg:
     depart: float
     arrive: float
     path: np.ndarray | None = None  # (k, 2) lat, lon
-    along: np.ndarray | None = None  # cumulative share of the length at each point
+    along: np.ndarray | None = None  # share of the drive time at each point
 
 
 @dataclass
@@ -244,6 +244,8 @@ class Simulation:
             return math.inf
 
     def position(self, unit: SimUnit) -> tuple[float, float]:
+        """Where a unit is now: on its leg's road geometry, placed by drive time (not by length: junctions
+        and slow stretches hold it back as they do on the road)."""
         leg = unit.leg
         if leg is None or self.now <= leg.depart:
             return unit.at
@@ -252,12 +254,13 @@ class Simulation:
         if leg.path is None:
             try:
                 coords = np.array(self.router.route(leg.origin, leg.dest).coords)
+                seconds = self.router.times_from(leg.origin[0], leg.origin[1], [tuple(p) for p in coords])
             except RoutingError:
-                coords = np.array([leg.origin, leg.dest])
-            steps = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]) * 0.67)  # about cos(47°)
-            total = steps.sum()
+                coords, seconds = np.array([leg.origin, leg.dest]), np.array([0.0, 1.0])
+            seconds = np.maximum.accumulate(np.where(np.isfinite(seconds), seconds, 0.0))
+            total = seconds[-1]
             leg.path = coords
-            leg.along = np.concatenate([[0.0], np.cumsum(steps) / total]) if total > 0 else np.zeros(len(coords))
+            leg.along = seconds / total if total > 0 else np.linspace(0.0, 1.0, len(coords))
         share = (self.now - leg.depart) / (leg.arrive - leg.depart)
         i = min(int(np.searchsorted(leg.along, share, side="right")), len(leg.path) - 1)
         if i == 0:
@@ -307,6 +310,7 @@ class Simulation:
             return False
         decisions = decide_many(wanted, units, etas, policy=self.policy, rules=rules)
         sent = False
+        diversions = self.diversions
         for decision in decisions:
             incident = self.incidents[decision.incident_id]
             for pick in decision.picks:
@@ -314,6 +318,10 @@ class Simulation:
                 self._send(self.by_id[pick.unit_id], incident, pick.capability, eta)
                 sent = True
         self.waiting = [i for i in self.waiting if i.remaining]
+        if self.diversions > diversions:
+            # An incident that lost its unit to a priority-1 call is offered again now, while units may be free
+            # (each round moves units from lower-priority work to priority 1 only, so this ends).
+            self._match()
         if sent:
             self._move_up()
         return sent
@@ -323,7 +331,7 @@ class Simulation:
         if unit.incident is not None:  # diverted from lower-priority work: that incident needs a unit again
             old = unit.incident
             old.add(unit.capability)
-            if old not in self.waiting:
+            if all(old is not w for w in self.waiting):
                 self.waiting.append(old)
             self.diversions += 1
         from_quarters = unit.status == "available" and unit.leg is None
@@ -366,6 +374,8 @@ class Simulation:
             plan = plan_fleet(self.coverage, fleet, mine, target_s=self.params.coverage_target_s)
             places = {p.post.id: p for p in self.coverage.fleet_posts(fleet)}
             for move in plan.moves:
+                if not math.isfinite(move.travel_s):
+                    continue  # a post it cannot reach
                 unit = self.by_id[move.unit_id]
                 post = (places[move.post_id].lat, places[move.post_id].lon)
                 if unit.post == post and unit.status in FREE:
@@ -409,7 +419,8 @@ def busy_per_call(world: World, router: Router, timing, sample: int = 400, seed:
             homes[unit.kind].append(unit.home)
     for kind, places in homes.items():
         table = router.table(places, targets)
-        drive[kind] = float(np.nanmean(np.where(np.isfinite(table), table, np.nan).min(axis=0)))
+        nearest = table.min(axis=0)  # inf where no station of the kind reaches the address
+        drive[kind] = float(nearest[np.isfinite(nearest)].mean()) if np.isfinite(nearest).any() else 0.0
     hospital = (world.hospitals[0].lat, world.hospitals[0].lon)
     to_hospital = router.times_from(*hospital, targets)  # about the same either way on two-way roads
     to_hospital = float(np.mean(to_hospital[np.isfinite(to_hospital)]))
@@ -439,6 +450,8 @@ def calls_per_hour_for(world: World, router: Router, utilisation: float, timing)
     per_call = busy_per_call(world, router, timing)
     counts = world.kinds()
     rates = [utilisation * counts[k] * 3600 / s for k, s in per_call.items() if counts.get(k, 0) >= 2 and s > 0]
+    if not rates:
+        raise ValueError("no kind of unit with two or more units answers the simulated calls: give a call rate")
     return min(rates)
 
 

@@ -129,10 +129,11 @@ def solve(world: World, router: Router, calls: Sequence[Call], *, targets: dict[
 
 
 def _dual(result) -> float:
-    """The proven lower bound of a minimisation: the optimum, or the solver's dual bound if it ran out of time."""
-    if result.status == 0:
-        return float(result.fun)
+    """The proven lower bound of a minimisation: the solver's dual bound (at the optimum, the optimum itself
+    to within the gap; the optimum where no dual bound is reported)."""
     bound = getattr(result, "mip_dual_bound", None)
+    if result.status == 0 and (bound is None or not math.isfinite(bound)):
+        return float(result.fun)
     if bound is None or not math.isfinite(bound):
         raise RuntimeError(f"the hindsight solver found no bound: {result.message}")
     return float(bound)

@@ -47,6 +47,7 @@ class BenchArgs:
     consoles: int
     trackers: int
     workers: int
+    matchers: int  # matcher processes of their own (0: the serve processes match)
     port: int
     seed: int
     out_dir: Path
@@ -59,8 +60,8 @@ class BenchArgs:
             raise BenchError("--duration must be 1..600 s (runs are bounded)", 2)
         if not 1 <= self.units <= 20_000 or not 0 <= self.trackers <= 20_000:
             raise BenchError("--units must be 1..20000 and --trackers 0..20000", 2)
-        if not 0 <= self.consoles <= 100 or not 1 <= self.workers <= 8:
-            raise BenchError("--consoles must be 0..100 and --workers 1..8", 2)
+        if not 0 <= self.consoles <= 100 or not 1 <= self.workers <= 8 or not 0 <= self.matchers <= 8:
+            raise BenchError("--consoles must be 0..100, --workers 1..8 and --matchers 0..8", 2)
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -137,11 +138,14 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     plan = _plan(args, setup, places, tally_file)
     plan_file.write_text(json.dumps(plan))
     env = {**os.environ, **setup.env, "DISPATCH_ACK_DEADLINE_S": "60", "DISPATCH_LOG_LEVEL": "warning",
-           "DISPATCH_MATCHER": "true", "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]"}
+           "DISPATCH_MATCHER": "false" if args.matchers else "true", "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]"}
     bin_dir = Path(sys.executable).parent
+    log_file = (args.out_dir / "service.log").open("w")
     server = subprocess.Popen([str(bin_dir / "dispatch"), "serve", "--host", "127.0.0.1", "--port", str(args.port),
                                "--workers", str(args.workers), "--log-level", "warning"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=(args.out_dir / "service.log").open("w"))
+                              stdout=subprocess.DEVNULL, stderr=log_file)
+    matchers = [subprocess.Popen([str(bin_dir / "dispatch"), "matcher"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=log_file) for _ in range(args.matchers)]
     try:
         _wait_ready(args.port, server)
         users = sum(plan["counts"].values())
@@ -162,11 +166,13 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         time.sleep(2.0)  # the last assignments land
         tally = json.loads(tally_file.read_text())
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in (server, *matchers):
+            process.terminate()
+        for process in (server, *matchers):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
     sent = {int(k): v for k, v in tally["sent"].items()}
     device = {int(k): v for k, v in tally["device"].items()}
     console = {int(k): v for k, v in tally["console"].items()}
@@ -177,7 +183,7 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     return {
         "rate": args.rate, "achieved_rate": round(len(sent) / window, 1) if window else 0.0,
         "duration_s": args.duration, "units": len(setup.units), "trackers": len(setup.trackers),
-        "consoles": args.consoles, "workers": args.workers,
+        "consoles": args.consoles, "workers": args.workers, "matcher_processes": args.matchers,
         "accepted": len(sent), "statuses": tally["statuses"], "lost": lost, "still_queued": queued,
         "assigned": sum(1 for i in sent if i in device), "assignments": tally["assignments"],
         "duplicates_delivered": tally["duplicates"], "device_errors": tally["refused"],
