@@ -1,0 +1,60 @@
+"""`dispatch bench`: its arguments, its figures, and a tiny real run (Locust against the service)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from dispatch.bench.run import BenchArgs, BenchError, pct, spread
+from dispatch.cli import app
+
+
+def test_percentiles_are_nearest_rank_observed_values():
+    values = [float(v) for v in range(1, 101)]
+    assert pct(values, 50) == 50 and pct(values, 90) == 90 and pct(values, 99) == 99 and pct(values, 100) == 100
+    assert pct([7.0], 50) == 7.0 and pct([], 50) is None
+    assert spread([3.0, 1.0, 2.0]) == {"p50": 2.0, "p90": 3.0, "p99": 3.0, "max": 3.0}
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"rate": 0}, "--rate"), ({"rate": 5000}, "--rate"), ({"duration": 0}, "--duration"),
+    ({"duration": 10_000}, "--duration"), ({"units": 0}, "--units"), ({"trackers": -1}, "--trackers"),
+    ({"workers": 0}, "--workers"), ({"matchers": 9}, "--matchers"),
+])
+def test_runs_are_bounded(tmp_path, changes, message):
+    args = {"rate": 10, "duration": 5, "units": 10, "consoles": 1, "trackers": 0, "workers": 1, "matchers": 0,
+            "port": 8041, "seed": 1, "out_dir": tmp_path} | changes
+    with pytest.raises(BenchError, match=message) as caught:
+        BenchArgs(**args).check()
+    assert caught.value.code == 2
+
+
+def test_bad_arguments_exit_2_with_a_message():
+    result = CliRunner().invoke(app, ["bench", "--rate", "-3"])
+    assert result.exit_code == 2 and "--rate" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypatch):
+    """Twenty units, two calls a second for four seconds: every accepted call is assigned and reaches its
+    unit's device; nothing is lost or delivered twice; Locust writes its report."""
+    monkeypatch.setenv("DISPATCH_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DISPATCH_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("DISPATCH_ROUTE_CACHE_DIR", str(settings.route_cache_dir))
+    from dispatch.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["bench", "--rate", "2", "--duration", "4", "--units", "20",
+                                          "--consoles", "1", "--trackers", "5", "--port", "8047",
+                                          "--out", str(tmp_path), "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["accepted"] >= 4 and figures["statuses"] == {"201": figures["accepted"]}
+    assert figures["lost"] == 0 and figures["duplicates_delivered"] == 0
+    assert figures["assigned"] + figures["still_queued"] == figures["accepted"]
+    assert figures["e2e_ms"]["p50"] > 0 and figures["e2e_ms"]["max"] >= figures["e2e_ms"]["p50"]
+    assert figures["intake_ms"]["p50"] > 0 and figures["console_ms"]["p50"] > 0
+    assert (tmp_path / "report.html").stat().st_size > 10_000
