@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DISPATCH_ENV ?= dev
 
-.PHONY: setup setup-test demo test lint clean
+.PHONY: setup setup-test demo test bench lint clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -17,8 +17,15 @@ demo: setup
 test: setup-test
 	@scripts/run-tests.sh
 
+# A bounded load test on 127.0.0.1 (a fresh bench database; about a minute): RATE, DURATION, UNITS to change it.
+RATE ?= 50
+DURATION ?= 30
+UNITS ?= 1000
+bench: setup
+	@$(BIN)/dispatch bench --rate $(RATE) --duration $(DURATION) --units $(UNITS)
+
 lint: setup
-	@$(BIN)/ruff check dispatch geo simulator tests
+	@$(BIN)/ruff check dispatch geo simulator tests benchmarks loadtests
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

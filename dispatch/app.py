@@ -1,6 +1,7 @@
 """The FastAPI application factory."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -39,7 +40,7 @@ from dispatch.queue.routes import router as queue_router
 from dispatch.queue.service import IncidentQueue
 from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import UnitBoard
-from dispatch.units.reports import PositionSampler
+from dispatch.units.reports import FLUSH_S, PositionSampler
 from dispatch.units.routes import router as units_router
 
 log = logging.getLogger("dispatch")
@@ -63,6 +64,19 @@ async def relay_positions(state, every_s: float = 1.0) -> None:
         stop_if_cancelled()
 
 
+async def flush_positions(state) -> None:
+    """Held position fixes to the board and PostgreSQL every FLUSH_S; a failed flush is logged and the next
+    one carries on (a fix is superseded by the next one within seconds anyway)."""
+    while True:
+        await asyncio.sleep(FLUSH_S)
+        try:
+            await state.positions.flush()
+        except Exception as exc:  # noqa: BLE001 - the loop must outlive a Redis or PostgreSQL hiccup
+            stop_if_cancelled()
+            log.warning("position flush failed: %r", exc)
+        stop_if_cancelled()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -70,8 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.engine = make_async_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
-        app.state.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
-                                                   socket_connect_timeout=2)
+        # A bounded pool that makes a command wait for a connection (up to 2 s) rather than fail: a thousand
+        # devices reporting at once must queue for Redis, not get errors.
+        app.state.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_pool_size, timeout=2, socket_timeout=2,
+            socket_connect_timeout=2))
         app.state.geocoder = GeocoderHolder(settings.libpq_url, app.state.engine)
         await app.state.geocoder.start()
         app.state.queue = IncidentQueue(app.state.redis, lease_s=settings.queue_lease_s)
@@ -90,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ack_watcher = AckWatcher(app.state, app.state.outbox)
         app.state.ack_watcher.start()
         app.state.position_relay = asyncio.create_task(relay_positions(app.state), name="position-relay")
+        app.state.position_flush = asyncio.create_task(flush_positions(app.state), name="position-flush")
         app.state.matcher = Matcher(
             owner=f"{socket.gethostname()}:{os.getpid()}", queue=app.state.queue, board=app.state.board,
             redis=app.state.redis, sessions=app.state.sessionmaker, routers=app.state.routers,
@@ -119,7 +137,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.matcher.stop()
             app.state.position_relay.cancel()
-            await asyncio.gather(app.state.position_relay, return_exceptions=True)
+            app.state.position_flush.cancel()
+            await asyncio.gather(app.state.position_relay, app.state.position_flush, return_exceptions=True)
+            with contextlib.suppress(Exception):  # the last fixes, if Redis and PostgreSQL are still there
+                await app.state.positions.flush()
             await app.state.ack_watcher.stop()
             await app.state.hub.stop()
             await app.state.pubsub_redis.aclose()

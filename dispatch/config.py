@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     map_path: Path = BUNDLED_MAP
     db_pool_size: int = Field(default=20, ge=1, le=200)
+    # Redis connections a process uses at most; a command past them waits (up to 2 s) for one to come free.
+    redis_pool_size: int = Field(default=64, ge=4, le=10_000)
     log_level: str = "info"
 
     # Intake: what counts as a suspected duplicate, and what history the call-taker sees.

@@ -300,3 +300,18 @@ async def test_two_processes_share_changes_through_redis(settings, crews):
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=20)
+
+
+async def test_position_fixes_reach_the_board_and_the_database_in_batches(serve, crews, engine):  # noqa: F811
+    app, addr = await serve()
+    unit_id, token = next(iter(crews["units"].items()))
+    async with connect(f"ws://{addr}/ws/unit", additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        await ws.recv()  # welcome
+        for i in range(3):
+            await ws.send(orjson.dumps({"type": "position", "lat": 47.15 + i * 0.001, "lon": 9.52}).decode())
+        await asyncio.sleep(0.6)  # a few flushes
+        unit = await app.state.board.get(unit_id)
+        assert (round(unit.lat, 3), round(unit.lon, 2)) == (47.152, 9.52)  # the last fix
+    async with engine.connect() as conn:
+        lat = await conn.scalar(text("SELECT ST_Y(position::geometry) FROM units WHERE id = :u"), {"u": unit_id})
+    assert round(lat, 3) == 47.15  # the first fix of a sampling period is stored; the rest wait 30 s

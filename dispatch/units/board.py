@@ -196,6 +196,10 @@ class UnitBoard:
             args.extend([unit.id, _state(unit)])
         await self._unreserve(keys=[STATES], args=args)
 
+    async def set_positions(self, fixes: dict[int, tuple[float, float, int]]) -> None:
+        """Many units' positions, (lat, lon, ms) each, in one command."""
+        await self._redis.hset(POSITIONS, mapping={u: _position(lat, lon, at) for u, (lat, lon, at) in fixes.items()})
+
     async def update(self, unit_id: int, **fields) -> None:
         """Sets status, work or position of one unit (from its device or the dispatcher, after PostgreSQL).
         `incident` and `work_priority` given as "" or None clear them."""

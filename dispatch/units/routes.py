@@ -111,5 +111,5 @@ async def status(request: Request, unit_id: UnitId, body: StatusIn, who: FieldOr
 
 @router.post("/units/{unit_id}/position", summary="Report a unit's position (its device)")
 async def position(request: Request, unit_id: UnitId, body: PositionIn, who: FieldOrDispatcher) -> dict:
-    await request.app.state.positions.report(who, unit_id, body.lat, body.lon)
+    await request.app.state.positions.report(who, unit_id, body.lat, body.lon, now=True)
     return {"unit_id": unit_id, "lat": body.lat, "lon": body.lon}
