@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -118,8 +119,20 @@ def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int]:
     return len(waiting - queued), len(queued)
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     args.check()
+    if not _port_free(args.port):
+        raise BenchError(f"port {args.port} on 127.0.0.1 is in use (another bench or service?): choose --port")
     if shutil.which("locust", path=str(Path(sys.executable).parent)) is None:
         raise BenchError("locust is not installed: run `make setup` (it installs the dev dependencies)")
     args.out_dir.mkdir(parents=True, exist_ok=True)

@@ -47,13 +47,15 @@ class StatusChange:
 
 async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor: str, by_dispatcher: bool,
                         lat: float | None = None, lon: float | None = None) -> StatusChange:
+    """Three statements: lock the unit's incident, lock and read the unit, then write everything the change
+    means (unit, assignment, incident, event) in one."""
     # Locks in the order every other writer takes them, the incident before its units (the matcher's
     # dispatch, a dispatcher's close or cancel): a unit reporting while its incident is closed must not
-    # deadlock with the close. The incident is found first without a lock, then locked, then the unit.
-    working_on = await session.scalar(text(f"""
-        SELECT incident_id FROM assignments WHERE unit_id = :id AND status IN {ACTIVE}"""), {"id": unit_id})
-    if working_on is not None:
-        await session.execute(text("SELECT 1 FROM incidents WHERE id = :i FOR UPDATE"), {"i": working_on})
+    # deadlock with the close.
+    await session.execute(text(f"""
+        SELECT 1 FROM incidents WHERE id = (SELECT incident_id FROM assignments
+                                            WHERE unit_id = :id AND status IN {ACTIVE} LIMIT 1)
+        FOR UPDATE"""), {"id": unit_id})
     row = (await session.execute(text(f"""
         SELECT u.call_sign, u.status::text, a.id, a.incident_id, a.status::text
         FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN {ACTIVE}
@@ -69,17 +71,68 @@ async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor
     if not by_dispatcher and status != previous and status not in NEXT[previous]:
         allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
         raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
-    await session.execute(text("""
-        UPDATE units SET status = CAST(:status AS unit_status), status_changed_at = now(),
-               position = CASE WHEN CAST(:lat AS float8) IS NULL THEN position ELSE
-                          ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography END,
-               position_at = CASE WHEN CAST(:lat AS float8) IS NULL THEN position_at ELSE now() END
-        WHERE id = :id"""), {"id": unit_id, "status": status.value, "lat": lat, "lon": lon})
-    requeue = None
+    params = {"id": unit_id, "status": status.value, "lat": lat, "lon": lon, "a": assignment_id, "i": incident_id,
+              "actor": actor}
+    parts = [_UNIT]
     if assignment_id is not None:
-        requeue = await _move_assignment(session, assignment_id, incident_id, assignment_status, unit_id,
-                                         status, actor)
+        parts += _assignment_parts(status, assignment_status, params)
+    requeues = parts[-1].startswith("requeue AS")
+    final = "SELECT id, priority, received_ms FROM requeue WHERE open" if requeues else "SELECT 1"
+    back = (await session.execute(text("WITH " + ",\n".join(parts) + "\n" + final), params)).first()
+    requeue = (int(back[0]), int(back[1]), int(back[2])) if requeues and back else None
     return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in FREE)
+
+
+_UNIT = """u AS (
+    UPDATE units SET status = CAST(:status AS unit_status), status_changed_at = now(),
+           position = CASE WHEN CAST(:lat AS float8) IS NULL THEN position ELSE
+                      ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography END,
+           position_at = CASE WHEN CAST(:lat AS float8) IS NULL THEN position_at ELSE now() END
+    WHERE id = :id)"""
+_EVENT = """e AS (
+    INSERT INTO incident_events (incident_id, kind, actor, payload)
+    VALUES (:i, :kind, :actor, jsonb_build_object('unit_id', CAST(:id AS bigint))))"""
+# The incident is cleared when no other unit is still on it and some unit was done there (this one, or one
+# before it): the statement sees the assignments as they were, so this unit's own is left out by id.
+_CLEARED = f"""cleared_at = CASE WHEN cleared_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status IN {ACTIVE} AND id <> :a)
+        AND (CAST(:done AS boolean) OR EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status = 'cleared'))
+        THEN now() ELSE cleared_at END"""
+
+
+def _assignment_parts(status: S, assignment_status: str, params: dict) -> list[str]:
+    """The CTE parts that move the unit's assignment, its incident and the event log with its status."""
+    if status in STAGE:
+        stage = STAGE[status]
+        column = INCIDENT_TIME[stage]
+        params.update(stage=stage, kind=stage)
+        # Times are the first time any unit got there; the status only moves forward (a unit sent later to
+        # an incident already on scene does not turn it back to en route). The event replay does the same.
+        forward = {"en_route": "('dispatched')", "on_scene": "('dispatched', 'en_route')"}.get(stage)
+        moved = (f", status = CASE WHEN status IN {forward} THEN CAST(:stage AS text)::incident_status ELSE status END"
+                 if forward else "")
+        return [f"""a AS (UPDATE assignments SET status = CAST(:stage AS text)::assignment_status,
+                            {column} = coalesce({column}, now()) WHERE id = :a)""",
+                f"""i AS (UPDATE incidents SET {column} = coalesce({column}, now()){moved} WHERE id = :i)""",
+                _EVENT]
+    if status in (S.transporting, S.at_hospital):
+        params.update(kind=status.value)
+        return [_EVENT]
+    # Free again (or out of service): the assignment ends. After the scene it is cleared; before, the unit
+    # left the incident short of what its plan needs, and the incident must be matched again.
+    if assignment_status == "on_scene":
+        params.update(kind="cleared", done=True)
+        return ["a AS (UPDATE assignments SET status = 'cleared', cleared_at = now() WHERE id = :a)",
+                f"i AS (UPDATE incidents SET {_CLEARED} WHERE id = :i)", _EVENT]
+    params.update(kind="unassigned", done=False)
+    return ["a AS (UPDATE assignments SET status = 'cancelled', cancelled_at = now() WHERE id = :a)", _EVENT,
+            f"""requeue AS (
+    UPDATE incidents SET {_CLEARED},
+           units_missing = units_missing
+                           + CASE WHEN status IN ('pending', 'dispatched', 'en_route', 'on_scene') THEN 1 ELSE 0 END
+    WHERE id = :i
+    RETURNING id, priority, (extract(epoch FROM received_at) * 1000)::bigint AS received_ms,
+              status IN ('pending', 'dispatched', 'en_route', 'on_scene') AS open)"""]
 
 
 async def record_positions(session: AsyncSession, ids: list[int], lats: list[float], lons: list[float]) -> None:
@@ -94,58 +147,3 @@ async def record_position(session: AsyncSession, unit_id: int, lat: float, lon: 
     await session.execute(text("""
         UPDATE units SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, position_at = now()
         WHERE id = :id"""), {"id": unit_id, "lat": lat, "lon": lon})
-
-
-async def _move_assignment(session, assignment_id, incident_id, assignment_status, unit_id, status: S,
-                           actor: str) -> tuple[int, int, int] | None:
-    if status in STAGE:
-        stage = STAGE[status]
-        column = INCIDENT_TIME[stage]
-        await session.execute(text(f"""
-            UPDATE assignments SET status = CAST(:stage AS assignment_status), {column} = coalesce({column}, now())
-            WHERE id = :a"""), {"a": assignment_id, "stage": stage})
-        # Times are the first time any unit got there; the status only moves forward (a unit sent later to
-        # an incident already on scene does not turn it back to en route). The event replay does the same.
-        forward = {"en_route": "('dispatched')", "on_scene": "('dispatched', 'en_route')"}.get(stage)
-        await session.execute(text(f"""
-            UPDATE incidents SET {column} = coalesce({column}, now())
-                {f", status = CASE WHEN status IN {forward} THEN CAST(:stage AS incident_status) ELSE status END"
-                 if forward else ""}
-            WHERE id = :i"""), {"i": incident_id, "stage": stage} if forward else {"i": incident_id})
-        await _event(session, incident_id, stage, actor, unit_id)
-        return None
-    if status in (S.transporting, S.at_hospital):
-        await _event(session, incident_id, status.value, actor, unit_id)
-        return None
-    # Free again (or out of service): the assignment ends. After the scene it is cleared; before, the unit
-    # left the incident short of what its plan needs, and the incident must be matched again.
-    if assignment_status == "on_scene":
-        await session.execute(text("UPDATE assignments SET status = 'cleared', cleared_at = now() WHERE id = :a"),
-                              {"a": assignment_id})
-        await _event(session, incident_id, "cleared", actor, unit_id)
-        await _cleared_if_empty(session, incident_id)
-        return None
-    await session.execute(text("UPDATE assignments SET status = 'cancelled', cancelled_at = now() WHERE id = :a"),
-                          {"a": assignment_id})
-    await _event(session, incident_id, "unassigned", actor, unit_id)
-    await _cleared_if_empty(session, incident_id)
-    row = (await session.execute(text("""
-        UPDATE incidents SET units_missing = units_missing + 1
-        WHERE id = :i AND status IN ('pending', 'dispatched', 'en_route', 'on_scene')
-        RETURNING id, priority, (extract(epoch FROM received_at) * 1000)::bigint"""), {"i": incident_id})).first()
-    return (row[0], row[1], row[2]) if row else None
-
-
-async def _cleared_if_empty(session, incident_id: int) -> None:
-    """Cleared: the moment no unit is left on an incident some unit was done at (as the event replay says)."""
-    await session.execute(text(f"""
-        UPDATE incidents SET cleared_at = now() WHERE id = :i AND cleared_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status IN {ACTIVE})
-          AND EXISTS (SELECT 1 FROM assignments WHERE incident_id = :i AND status = 'cleared')"""),
-                          {"i": incident_id})
-
-
-async def _event(session, incident_id: int, kind: str, actor: str, unit_id: int) -> None:
-    await session.execute(text("""INSERT INTO incident_events (incident_id, kind, actor, payload)
-                                  VALUES (:i, :k, :a, jsonb_build_object('unit_id', CAST(:u AS bigint)))"""),
-                          {"i": incident_id, "k": kind, "a": actor, "u": unit_id})
