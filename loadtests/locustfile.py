@@ -37,6 +37,8 @@ from locust import FastHttpUser, User, constant, constant_throughput, events, ta
 PLAN = json.loads(open(os.environ["DISPATCH_BENCH_FILE"], encoding="utf-8").read())  # noqa: SIM115
 # Call-takers start once the devices had time to connect: a call must find its unit's device listening.
 START_AT = time.monotonic() + float(os.environ.get("DISPATCH_BENCH_START_AFTER", "0"))
+# ...and stop this long after, while the devices listen on for the last assignments until Locust ends.
+STOP_AT = START_AT + float(os.environ.get("DISPATCH_BENCH_CALLS_FOR", "1e9"))
 RNG = random.Random(PLAN.get("seed", 7))
 TYPES = ["CARDIAC", "BREATHING", "FALL", "SICK", "RTC-INJ", "RTC", "FIRE-SMOKE", "BURGLARY-NOW", "THEFT",
          "NOISE", "WELFARE", "DOMESTIC"]
@@ -229,6 +231,9 @@ class CallTaker(FastHttpUser):
 
     @task
     def call(self) -> None:
+        if time.monotonic() >= STOP_AT:
+            gevent.sleep(1.0)
+            return
         self.n += 1
         place = RNG.choice(PLAN["places"])
         if self.n % 4 == 0:

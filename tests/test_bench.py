@@ -55,6 +55,7 @@ def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypa
     assert figures["accepted"] >= 4 and figures["statuses"] == {"201": figures["accepted"]}
     assert figures["lost"] == 0 and figures["duplicates_delivered"] == 0
     assert figures["assigned"] + figures["still_queued"] == figures["accepted"]
+    assert figures["delivered"] == figures["assigned"]  # every assignment reached its device
     assert figures["e2e_ms"]["p50"] > 0 and figures["e2e_ms"]["max"] >= figures["e2e_ms"]["p50"]
     assert figures["intake_ms"]["p50"] > 0 and figures["console_ms"]["p50"] > 0
     assert (tmp_path / "report.html").stat().st_size > 10_000

@@ -30,6 +30,7 @@ from dispatch.setup import ROOT
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 CONNECT_PER_S = 400  # websocket clients Locust opens a second, about what one core handles with auth
 CENTRE = (47.14, 9.52)
+TAIL_S = 5.0  # after the last call, the devices listen this long for the last assignments
 
 
 class BenchError(RuntimeError):
@@ -104,10 +105,11 @@ def _plan(args: BenchArgs, setup: BenchSetup, places: list[str], out: Path) -> d
     }
 
 
-def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int]:
-    """(lost, still queued): accepted calls with no assignment, and of those, the ones the queue still holds."""
+def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int, int]:
+    """(lost, still queued, assigned): accepted calls with no assignment and not in the queue, those the queue
+    still holds, and those PostgreSQL has an assignment for."""
     if not accepted:
-        return 0, 0
+        return 0, 0, 0
     with psycopg.connect(setup.settings.libpq_url) as conn:
         assigned = {r[0] for r in conn.execute(
             "SELECT DISTINCT incident_id FROM assignments WHERE incident_id = ANY(%s)", (list(accepted),))}
@@ -116,7 +118,7 @@ def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int]:
     # Waiting in the queue, or leased by a matcher that will look at it again (no unit free yet).
     queued = {i for i in waiting if r.zscore("dispatch:queue", str(i)) is not None
               or r.zscore("dispatch:leases", str(i)) is not None}
-    return len(waiting - queued), len(queued)
+    return len(waiting - queued), len(queued), len(assigned)
 
 
 def _port_free(port: int) -> bool:
@@ -163,7 +165,7 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         _wait_ready(args.port, server)
         users = sum(plan["counts"].values())
         connect_s = (len(setup.units) + len(setup.trackers) + args.consoles) / CONNECT_PER_S + 5
-        run_time = math.ceil(connect_s + args.duration)
+        run_time = math.ceil(connect_s + args.duration + TAIL_S)
         say(f"Locust: {users:,} users for {run_time} s ({args.rate:g} calls/s for {args.duration:g} s after "
             f"about {connect_s:.0f} s of connecting)")
         locust = subprocess.run(
@@ -171,7 +173,8 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
              "--spawn-rate", str(CONNECT_PER_S), "--run-time", f"{run_time}s", "--stop-timeout", "5",
              "--host", f"http://127.0.0.1:{args.port}", "--html", str(args.out_dir / "report.html"),
              "--csv", str(args.out_dir / "locust"), "--only-summary", "--loglevel", "WARNING"],
-            env={**os.environ, "DISPATCH_BENCH_FILE": str(plan_file), "DISPATCH_BENCH_START_AFTER": f"{connect_s}"},
+            env={**os.environ, "DISPATCH_BENCH_FILE": str(plan_file), "DISPATCH_BENCH_START_AFTER": f"{connect_s}",
+                 "DISPATCH_BENCH_CALLS_FOR": f"{args.duration}"},
             stdout=(args.out_dir / "locust.log").open("w"), stderr=subprocess.STDOUT, timeout=run_time + 120)
         if not tally_file.exists():
             raise BenchError(f"Locust ended (status {locust.returncode}) without its tally: see "
@@ -191,14 +194,14 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     console = {int(k): v for k, v in tally["console"].items()}
     e2e = [(device[i] - sent[i]) * 1000 for i in sent if i in device]
     to_console = [(console[i] - sent[i]) * 1000 for i in sent if i in console]
-    lost, queued = _lost(setup, set(sent))
+    lost, queued, assigned = _lost(setup, set(sent))
     window = (max(sent.values()) - min(sent.values())) if len(sent) > 1 else 0.0
     return {
         "rate": args.rate, "achieved_rate": round(len(sent) / window, 1) if window else 0.0,
         "duration_s": args.duration, "units": len(setup.units), "trackers": len(setup.trackers),
         "consoles": args.consoles, "workers": args.workers, "matcher_processes": args.matchers,
         "accepted": len(sent), "statuses": tally["statuses"], "lost": lost, "still_queued": queued,
-        "assigned": sum(1 for i in sent if i in device), "assignments": tally["assignments"],
+        "assigned": assigned, "delivered": sum(1 for i in sent if i in device), "assignments": tally["assignments"],
         "duplicates_delivered": tally["duplicates"], "device_errors": tally["refused"],
         "e2e_ms": spread(e2e), "intake_ms": spread(tally.get("intake_ms", [])), "console_ms": spread(to_console),
         "cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
