@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             types=incident_types(), settings=settings, publish=app.state.queue_keeper.publish,
             requeue=app.state.queue_keeper.apply, pusher=app.state.pusher)
 
+        app.state.hub.on_event.append(app.state.matcher.heard)
+
         async def restore_board() -> None:
             async with app.state.sessionmaker() as session:
                 await app.state.board.load(await board_units(session))

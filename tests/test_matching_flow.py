@@ -263,3 +263,19 @@ async def test_two_units_out_of_order_and_a_close_agree_with_the_event_replay(se
         assert active == 0 and state.units == set()
         assert row["cleared_at"] is not None and state.cleared_at == row["cleared_at"]
         assert row["status"] == state.status == "closed"
+
+
+def test_a_matcher_wakes_on_calls_and_freed_units_announced_by_any_process():
+    import orjson
+
+    from dispatch.matching.worker import Matcher
+
+    calls = []
+    fake = type("Fake", (), {"wake": lambda self: calls.append("wake"),
+                             "unit_freed": lambda self: calls.append("freed")})()
+    for message in ({"type": "incident.created", "incident_id": 1}, {"type": "incident.reprioritised"},
+                    {"type": "unit.status", "unit_id": 3, "status": "available", "previous": "on_scene"},
+                    {"type": "unit.status", "unit_id": 3, "status": "on_scene", "previous": "available"},
+                    {"type": "incident.closed", "incident_id": 1}):
+        Matcher.heard(fake, orjson.dumps(message))
+    assert calls == ["wake", "wake", "freed"]

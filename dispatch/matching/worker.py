@@ -101,6 +101,16 @@ class Matcher:
         self._recall_wanted = True
         self._wake.set()
 
+    def heard(self, event: bytes) -> None:
+        """A change message from any process (through Redis): a new call, or a unit free again, wakes this
+        matcher at once, even when the process that took the call runs no matcher. Bytes are searched, not
+        parsed: every change of the whole centre passes here."""
+        if b'"type":"incident.created"' in event or b'"type":"incident.reprioritised"' in event:
+            self.wake()
+        elif b'"type":"unit.status"' in event and (b'"status":"available"' in event
+                                                   or b'"status":"returning"' in event):
+            self.unit_freed()
+
     async def _recall_parked(self) -> None:
         if self._recall_wanted and time.monotonic() >= self._next_recall:
             self._recall_wanted = False

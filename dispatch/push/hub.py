@@ -9,6 +9,7 @@ closed (4008) rather than allowed to hold memory or delay the others, and resume
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -70,6 +71,8 @@ class Hub:
         self.consoles: set[Socket] = set()
         self._task: asyncio.Task | None = None
         self.ready = asyncio.Event()  # subscribed: nothing published from now on is missed
+        # Called with every change message from any process (the matcher of this process wakes on them).
+        self.on_event: list[Callable[[bytes], None]] = []
 
     def socket(self, ws: WebSocket, unit_id: int | None) -> Socket:
         return Socket(ws, unit_id, asyncio.Queue(self.queue_size))
@@ -99,6 +102,8 @@ class Hub:
                 sock.offer(body, None if resend else seq_of(body))
         else:
             self.broadcast(data)
+            for listener in self.on_event:
+                listener(data)
 
     async def _listen(self) -> None:
         while True:
