@@ -175,3 +175,35 @@ def test_never_a_busy_unit_never_one_unit_twice_always_the_right_capability(inci
         assert {p.unit_id for p in decision.passed} | set(decision.unit_ids) == set(by_id)
     # Same input, same output, whatever order the units came in.
     assert decide_many(incidents, list(reversed(units)), etas, policy=policy) == decisions
+
+
+def test_the_area_rule_counts_the_whole_fleet_when_only_candidates_are_given():
+    from dispatch.matching.core import free_counts
+
+    schaan_first = unit(1, area="Schaan")
+    schaan_second = unit(9, area="Schaan", lat=47.30)  # far away: not among the candidates
+    vaduz = [unit(2, area="Vaduz"), unit(3, area="Vaduz")]
+    low = incident(priority=3, area="Eschen")
+    etas = {1: 300.0, 2: 400.0, 3: 900.0}
+    # Among the candidates alone, unit 1 looks like Schaan's last engine and is kept there...
+    assert decide(low, [schaan_first, *vaduz], etas).unit_ids == (2,)
+    # ...but the fleet has another free one in Schaan: the nearer unit goes.
+    fleet = free_counts([schaan_first, schaan_second, *vaduz])
+    assert decide(low, [schaan_first, *vaduz], etas, free=fleet).unit_ids == (1,)
+
+
+def test_candidates_are_the_nearest_few_by_air_for_each_capability():
+    from dispatch.matching.eta import nearest
+    from dispatch.units.board import BoardUnit
+
+    def board(uid, caps, lat):
+        return BoardUnit(uid, f"U{uid}", caps, "available", lat, 9.52, "Vaduz", None, None)
+
+    engines = [board(i, ENGINE, 47.10 + i * 0.01) for i in range(1, 11)]
+    medics = [board(100 + i, MEDIC, 47.10 + i * 0.01) for i in range(1, 11)]
+    busy = board(200, ENGINE, 47.10)
+    chosen = nearest([*engines, *medics, busy], 47.10, 9.52, {"engine", "ambulance"},
+                     eligible=lambda u: u.id != 200, k=3)
+    assert [u.id for u in chosen] == [1, 2, 3, 101, 102, 103]
+    # Without a location every eligible unit stays a candidate.
+    assert len(nearest(engines, None, None, {"engine"}, eligible=lambda u: True, k=3)) == 10

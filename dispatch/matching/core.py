@@ -130,17 +130,21 @@ class Decision:
 
 
 def decide(incident: IncidentIn, units: Sequence[UnitIn], etas: Mapping[int, float] | None, *,
-           policy: Policy = Policy.default, rules: Rules = Rules()) -> Decision:
+           policy: Policy = Policy.default, rules: Rules = Rules(),
+           free: Mapping[tuple[str | None, str], int] | None = None) -> Decision:
     """One incident. `etas`: drive seconds from each unit to the incident (missing or inf: unreachable)."""
-    return decide_many([incident], units, {incident.id: etas or {}}, policy=policy, rules=rules)[0]
+    return decide_many([incident], units, {incident.id: etas or {}}, policy=policy, rules=rules, free=free)[0]
 
 
 def decide_many(incidents: Sequence[IncidentIn], units: Sequence[UnitIn],
                 etas: Mapping[int, Mapping[int, float]], *, policy: Policy = Policy.default,
-                rules: Rules = Rules()) -> list[Decision]:
+                rules: Rules = Rules(), free: Mapping[tuple[str | None, str], int] | None = None) -> list[Decision]:
     """Several waiting incidents, most urgent first. Within one priority the `default` policy assigns jointly
     (least total drive time); the baselines take incidents one at a time in queue order, as a simple
-    dispatcher would. A unit is given to at most one incident."""
+    dispatcher would. A unit is given to at most one incident.
+
+    `free`: the free units by (area, capability) of the whole fleet (`free_counts`), when `units` holds only
+    the candidates near the incident: the rule that keeps an area's last free unit must count them all."""
     units = sorted(units, key=lambda u: u.id)
     order = sorted(range(len(incidents)), key=lambda i: incidents[i].priority)  # stable: queue order kept
     taken: set[int] = set()
@@ -154,7 +158,7 @@ def decide_many(incidents: Sequence[IncidentIn], units: Sequence[UnitIn],
             groups.append([i])
     for group in groups:
         batch = [incidents[i] for i in group]
-        for decision in _assign(batch, units, etas, taken, policy, rules):
+        for decision in _assign(batch, units, etas, taken, policy, rules, free):
             decisions[decision.incident_id] = decision
             taken.update(decision.unit_ids)
     return [decisions[incidents[i].id] for i in range(len(incidents))]
@@ -167,9 +171,16 @@ class _Row:
 
 
 def _assign(batch: list[IncidentIn], units: list[UnitIn], etas, taken: set[int], policy: Policy,
-            rules: Rules) -> list[Decision]:
+            rules: Rules, free: Mapping[tuple[str | None, str], int] | None) -> list[Decision]:
     rows = [_Row(inc, slot.capability) for inc in batch for slot in inc.plan for _ in range(slot.count)]
-    free_by_area = _free_count(units, taken)
+    if free is None:
+        free_by_area = _free_count(units, taken)
+    else:
+        free_by_area = dict(free)
+        for unit in units:
+            if unit.id in taken and unit.status in FREE:
+                for capability in unit.capabilities:
+                    free_by_area[(unit.area, capability)] = free_by_area.get((unit.area, capability), 1) - 1
     cost = np.full((len(rows), len(units)), UNREACHABLE)
     why: dict[tuple[int, int], str] = {}  # (incident id, unit id) -> why the unit cannot or should not go
     for r, row in enumerate(rows):
@@ -238,6 +249,11 @@ def _cost(inc: IncidentIn, capability: str, unit: UnitIn, etas: Mapping[int, flo
         # The last free one of its area goes only when nothing within `margin` of it is left.
         return eta + margin, PenaltyNote(f"the last free {capability} in {unit.area}: kept there")
     return eta, None
+
+
+def free_counts(units: Sequence[UnitIn]) -> dict[tuple[str | None, str], int]:
+    """The free units of each (area, capability): what the area-coverage rule counts."""
+    return _free_count(list(units), set())
 
 
 def _free_count(units: list[UnitIn], taken: set[int]) -> dict[tuple[str | None, str], int]:

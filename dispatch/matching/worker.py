@@ -26,9 +26,9 @@ from dispatch.config import Settings
 from dispatch.errors import Conflict
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.types import IncidentTypes
-from dispatch.matching.core import Decision, Policy, Rules, decide
+from dispatch.matching.core import Decision, Policy, Rules, decide, free_counts
 from dispatch.matching.coverage import MOVE_KEY, MoveUps
-from dispatch.matching.eta import RouterHolder, relevant, routable, unit_etas
+from dispatch.matching.eta import RouterHolder, nearest, relevant, routable, unit_etas
 from dispatch.matching.service import (
     DISPATCHABLE,
     Dispatched,
@@ -171,13 +171,17 @@ class Matcher:
     async def advise(self, incident: MatchIncident) -> tuple[list, dict[int, float], Decision]:
         """The decision for an incident as things are now: (the units considered, their drive times, decision).
         The matcher acts on it; the recommendations route shows it."""
-        units = relevant(await self.board.units(), {s.capability for s in incident.remaining()})
-        etas = unit_etas(self.routers.router, incident.lat, incident.lon,
-                         routable(units, incident.priority, self.rules.divert_from_priority),
-                         self.settings.eta_cutoff_s)
-        decision = decide(incident.as_core(), [u.as_candidate() for u in units], etas, policy=self.policy,
-                          rules=self.rules)
-        return units, etas, decision
+        needs = {s.capability for s in incident.remaining()}
+        board = await self.board.units()
+        units = relevant(board, needs)
+        may_go = {u.id for u in routable(units, incident.priority, self.rules.divert_from_priority)}
+        # The nearest few by air for each capability are ranked by road; the area rule counts the whole fleet.
+        candidates = nearest(units, incident.lat, incident.lon, needs, eligible=lambda u: u.id in may_go)
+        etas = unit_etas(self.routers.router, incident.lat, incident.lon, candidates, self.settings.eta_cutoff_s)
+        free = free_counts([u.as_candidate() for u in board])
+        decision = decide(incident.as_core(), [u.as_candidate() for u in candidates], etas, policy=self.policy,
+                          rules=self.rules, free=free)
+        return candidates, etas, decision
 
     def auto_for(self, incident: MatchIncident) -> bool:
         """Dispatched without a dispatcher: its priority is set to, and it has a location to send units to."""
