@@ -251,9 +251,16 @@ def _cost(inc: IncidentIn, capability: str, unit: UnitIn, etas: Mapping[int, flo
     return eta, None
 
 
-def free_counts(units: Sequence[UnitIn]) -> dict[tuple[str | None, str], int]:
-    """The free units of each (area, capability): what the area-coverage rule counts."""
-    return _free_count(list(units), set())
+def free_counts(units) -> dict[tuple[str | None, str], int]:
+    """The free units of each (area, capability): what the area-coverage rule counts. Anything with `status`,
+    `area` and `capabilities` will do (the board's units as they are, without converting a thousand)."""
+    counts: dict[tuple[str | None, str], int] = {}
+    for unit in units:
+        if unit.status in FREE:
+            for capability in unit.capabilities:
+                key = (unit.area, capability)
+                counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _free_count(units: list[UnitIn], taken: set[int]) -> dict[tuple[str | None, str], int]:

@@ -178,7 +178,7 @@ class Matcher:
         # The nearest few by air for each capability are ranked by road; the area rule counts the whole fleet.
         candidates = nearest(units, incident.lat, incident.lon, needs, eligible=lambda u: u.id in may_go)
         etas = unit_etas(self.routers.router, incident.lat, incident.lon, candidates, self.settings.eta_cutoff_s)
-        free = free_counts([u.as_candidate() for u in board])
+        free = free_counts(board)
         decision = decide(incident.as_core(), [u.as_candidate() for u in candidates], etas, policy=self.policy,
                           rules=self.rules, free=free)
         return candidates, etas, decision

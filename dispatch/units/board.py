@@ -138,6 +138,7 @@ class UnitBoard:
         self._reserve = redis.register_script(RESERVE)
         self._unreserve = redis.register_script(UNRESERVE)
         self._update = redis.register_script(UPDATE)
+        self._last: dict[bytes, tuple[bytes, bytes | None, BoardUnit]] = {}  # the last read, by raw bytes
 
     async def load(self, units: Sequence[BoardUnit]) -> None:
         """Make the board exactly these units (from PostgreSQL), positions included."""
@@ -167,11 +168,22 @@ class UnitBoard:
         await pipe.execute()
 
     async def units(self) -> list[BoardUnit]:
+        """Every unit, in id order. A matcher reads this for every incident, and between two reads only the
+        units that moved or changed differ: those are decoded again, the rest come from the last read."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(STATES)
         pipe.hgetall(POSITIONS)
         states, positions = await pipe.execute()
-        return sorted((_unit(int(k), v, positions.get(k)) for k, v in states.items()), key=lambda u: u.id)
+        last, now = self._last, {}
+        for key, state in states.items():
+            position = positions.get(key)
+            seen = last.get(key)
+            if seen is not None and seen[0] is not None and seen[0] == state and seen[1] == position:
+                now[key] = seen
+            else:
+                now[key] = (state, position, _unit(int(key), state, position))
+        self._last = now
+        return sorted((entry[2] for entry in now.values()), key=lambda u: u.id)
 
     async def get(self, unit_id: int) -> BoardUnit | None:
         pipe = self._redis.pipeline(transaction=False)
