@@ -1,5 +1,6 @@
 """Database plumbing: the declarative base, engines and the request's session."""
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -49,6 +50,17 @@ def make_sync_engine(settings: Settings, **kwargs) -> Engine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` placeholders to asyncpg's `$n`, one number per occurrence: (sql, the names in order)."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        names.append(match.group(1))
+        return f"${len(names)}"
+
+    return re.sub(r"(?<![:\w]):([a-z_]\w*)", number, sql), tuple(names)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

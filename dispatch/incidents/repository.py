@@ -1,6 +1,5 @@
 """SQL of the incident domain. Intake is the hot path: its reads and its write are one statement, one round trip."""
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +8,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.db import driver_connection
+from dispatch.db import driver_connection, positional
 from dispatch.errors import Conflict
 
 POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography"
@@ -27,17 +26,6 @@ WITH c AS (
     SELECT :incident_id, 'call_added', :actor, jsonb_build_object('call_id', c.id, 'channel', :channel) FROM c
 )
 SELECT id FROM c""")
-
-def positional(sql: str) -> tuple[str, tuple[str, ...]]:
-    """`:name` placeholders to asyncpg's `$n`, one number per occurrence: (sql, the names in order)."""
-    names: list[str] = []
-
-    def number(match: re.Match) -> str:
-        names.append(match.group(1))
-        return f"${len(names)}"
-
-    return re.sub(r"(?<![:\w]):([a-z_]\w*)", number, sql), tuple(names)
-
 
 def _args(names: tuple[str, ...], values: dict) -> list:
     return [values[name] for name in names]

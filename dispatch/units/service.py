@@ -6,10 +6,12 @@ A unit that leaves before reaching the scene leaves a gap in the response plan: 
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.db import driver_connection, positional
 from dispatch.errors import Conflict, NotFound
 from dispatch.units.models import UnitStatus as S
 
@@ -45,40 +47,54 @@ class StatusChange:
     freed: bool  # the unit can take a call now
 
 
+_LOCK_INCIDENT, _LOCK_INCIDENT_NAMES = positional(f"""
+    SELECT 1 FROM incidents WHERE id = (SELECT incident_id FROM assignments
+                                        WHERE unit_id = :id AND status IN {ACTIVE} LIMIT 1)
+    FOR UPDATE""")
+_LOCK_UNIT, _LOCK_UNIT_NAMES = positional(f"""
+    SELECT u.call_sign, u.status::text, a.id, a.incident_id, a.status::text
+    FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN {ACTIVE}
+    WHERE u.id = :id FOR UPDATE OF u""")
+
+
+@lru_cache(maxsize=64)
+def _write_sql(parts: tuple[str, ...], final: str) -> tuple[str, tuple[str, ...]]:
+    return positional("WITH " + ",\n".join(parts) + "\n" + final)
+
+
 async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor: str, by_dispatcher: bool,
                         lat: float | None = None, lon: float | None = None) -> StatusChange:
-    """Three statements: lock the unit's incident, lock and read the unit, then write everything the change
-    means (unit, assignment, incident, event) in one."""
-    # Locks in the order every other writer takes them, the incident before its units (the matcher's
-    # dispatch, a dispatcher's close or cancel): a unit reporting while its incident is closed must not
-    # deadlock with the close.
-    await session.execute(text(f"""
-        SELECT 1 FROM incidents WHERE id = (SELECT incident_id FROM assignments
-                                            WHERE unit_id = :id AND status IN {ACTIVE} LIMIT 1)
-        FOR UPDATE"""), {"id": unit_id})
-    row = (await session.execute(text(f"""
-        SELECT u.call_sign, u.status::text, a.id, a.incident_id, a.status::text
-        FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN {ACTIVE}
-        WHERE u.id = :id FOR UPDATE OF u"""), {"id": unit_id})).first()
-    if row is None:
-        raise NotFound(f"no unit {unit_id}")
-    call_sign, previous, assignment_id, incident_id, assignment_status = row
-    previous = S(previous)
-    if status == S.dispatched:
-        raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its status")
-    if status == previous and lat is None:
-        return StatusChange(unit_id, call_sign, status, previous, incident_id, None, status in FREE)  # a repeat
-    if not by_dispatcher and status != previous and status not in NEXT[previous]:
-        allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
-        raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
-    params = {"id": unit_id, "status": status.value, "lat": lat, "lon": lon, "a": assignment_id, "i": incident_id,
-              "actor": actor}
-    parts = [_UNIT]
-    if assignment_id is not None:
-        parts += _assignment_parts(status, assignment_status, params)
-    requeues = parts[-1].startswith("requeue AS")
-    final = "SELECT id, priority, received_ms FROM requeue WHERE open" if requeues else "SELECT 1"
-    back = (await session.execute(text("WITH " + ",\n".join(parts) + "\n" + final), params)).first()
+    """Three statements in one transaction, on the session's driver connection (a status report is the
+    most frequent write there is: four or more for every unit sent): lock the unit's incident, lock and read
+    the unit, then write everything the change means (unit, assignment, incident, event) in one."""
+    conn = await driver_connection(session)
+    async with conn.transaction():
+        # Locks in the order every other writer takes them, the incident before its units (the matcher's
+        # dispatch, a dispatcher's close or cancel): a unit reporting while its incident is closed must not
+        # deadlock with the close.
+        await conn.execute(_LOCK_INCIDENT, unit_id)
+        row = await conn.fetchrow(_LOCK_UNIT, unit_id)
+        if row is None:
+            raise NotFound(f"no unit {unit_id}")
+        call_sign, previous, assignment_id, incident_id, assignment_status = row
+        previous = S(previous)
+        if status == S.dispatched:
+            raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its "
+                           "status")
+        if status == previous and lat is None:
+            return StatusChange(unit_id, call_sign, status, previous, incident_id, None, status in FREE)  # a repeat
+        if not by_dispatcher and status != previous and status not in NEXT[previous]:
+            allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
+            raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
+        params = {"id": unit_id, "status": status.value, "lat": lat, "lon": lon, "a": assignment_id,
+                  "i": incident_id, "actor": actor}
+        parts = [_UNIT]
+        if assignment_id is not None:
+            parts += _assignment_parts(status, assignment_status, params)
+        requeues = parts[-1].startswith("requeue AS")
+        sql, names = _write_sql(tuple(parts), "SELECT id, priority, received_ms FROM requeue WHERE open"
+                                if requeues else "SELECT 1")
+        back = await conn.fetchrow(sql, *(params[n] for n in names))
     requeue = (int(back[0]), int(back[1]), int(back[2])) if requeues and back else None
     return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in FREE)
 
