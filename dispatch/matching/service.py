@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.errors import Conflict
 from dispatch.incidents.types import IncidentTypes
 from dispatch.matching.core import IncidentIn, Pick, Slot
+from dispatch.push.messages import BRIEF_COLUMNS, brief_of
 from dispatch.units.board import BoardUnit
 
 DISPATCHABLE = ("pending", "dispatched", "en_route", "on_scene")
@@ -131,14 +132,16 @@ class Dispatched:
     assignments: list[dict]  # assignment_id, unit_id, slot
     diverted_from: list[dict]  # incidents that lost a unit to this one (id, priority, received_ms): re-queued
     units_missing: int  # what the plan still lacks after this dispatch
+    about: dict | None = None  # the brief its units are told (push.messages.brief_of), read with the lock
 
 
 _LOCK = text(f"""
     SELECT i.status::text,
            coalesce((SELECT jsonb_object_agg(slot, n) FROM (
                SELECT slot, count(*) AS n FROM assignments
-               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')
-    FROM incidents i WHERE i.id = :id FOR UPDATE""")
+               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}'),
+           {BRIEF_COLUMNS}
+    FROM incidents i WHERE i.id = :id FOR UPDATE OF i""")
 
 
 async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list[Pick], plan: tuple[Slot, ...],
@@ -171,7 +174,7 @@ async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list
         raise Conflict(f"incident {incident_id} is no longer open for dispatch")
     if row[0] > 1:
         raise Conflict("a chosen unit is not free (the board was behind PostgreSQL)")
-    return Dispatched(list(row[1]), list(row[2]), units_missing)
+    return Dispatched(list(row[1]), list(row[2]), units_missing, brief_of(incident_id, locked[2:]))
 
 
 async def set_units_missing(session: AsyncSession, incident_id: int, missing: int) -> None:

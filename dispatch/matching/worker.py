@@ -50,7 +50,7 @@ IDLE_POLL_S = 0.25  # a matcher woken by nobody still looks this often (expired 
 CONFLICT_BACKOFF_S = 0.5
 RECALL_EVERY_S = 0.2  # parked incidents are looked at again at most this often when units come free
 
-Publish = Callable[[dict], Awaitable[None]]
+Publish = Callable[..., Awaitable[None]]  # one or more change messages
 Requeue = Callable[[QueueAction], Awaitable[object]]
 
 
@@ -226,14 +226,14 @@ class Matcher:
                     await self.pusher.cancel(pick.unit_id, pick.diverted_from,
                                              f"diverted to priority-{incident.priority} incident {incident.id}")
             await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks},
-                                          {u.id: u for u in before})
+                                          {u.id: u for u in before}, about=done.about)
         await self.redis.delete(RECOMMENDATION_KEY + str(incident.id),
                                 *(MOVE_KEY + str(p.unit_id) for p in decision.picks))
         self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment
-        for a in done.assignments:
-            await self._publish({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
-                                 "assignment_id": a["assignment_id"], "slot": a["slot"]})
-        await self._publish({"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
+        # What the consoles hear, in one round trip: each unit assigned, then the incident dispatched.
+        await self._publish(*({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
+                               "assignment_id": a["assignment_id"], "slot": a["slot"]} for a in done.assignments),
+                            {"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
                              "units": [p.unit_id for p in decision.picks], "complete": done.units_missing == 0})
         return done
 

@@ -1,5 +1,6 @@
 """What a crew's device is told: the assignment with all it needs on the way, moves, updates, cancels."""
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -8,23 +9,34 @@ from geo.routing import Router, RoutingError
 ROUTE_POINTS = 300  # at most this many points of route geometry on the wire
 
 
-async def brief(session: AsyncSession, incident_id: int) -> dict:
-    """What every unit sent to the incident is told about it: one query, however many units go."""
-    row = (await session.execute(text("""
-        SELECT i.type_code, i.priority, i.address_label, i.municipality, ST_Y(i.location::geometry),
-               ST_X(i.location::geometry), i.narrative, i.needs_location,
-               (SELECT coalesce(c.callback_number, c.caller_number) FROM calls c
-                WHERE c.incident_id = i.id ORDER BY c.id LIMIT 1),
-               (SELECT coalesce(jsonb_agg(jsonb_build_object('category', f.category, 'description', f.description)
-                                          ORDER BY f.created_at), '[]')
-                FROM premise_flags f
-                WHERE i.location IS NOT NULL AND f.active AND (f.expires_at IS NULL OR f.expires_at > now())
-                  AND ST_DWithin(f.location, i.location, f.radius_m + 10))
-        FROM incidents i WHERE i.id = :id"""), {"id": incident_id})).one()
+# What every unit sent to an incident is told about it, as columns of `incidents i` (one query however many
+# units go; the dispatch write reads them with its lock, so a dispatch costs no extra round trip for them).
+BRIEF_COLUMNS = """i.type_code, i.priority, i.address_label, i.municipality, ST_Y(i.location::geometry),
+       ST_X(i.location::geometry), i.narrative, i.needs_location,
+       (SELECT coalesce(c.callback_number, c.caller_number) FROM calls c
+        WHERE c.incident_id = i.id ORDER BY c.id LIMIT 1),
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('category', f.category, 'description', f.description)
+                                  ORDER BY f.created_at), '[]')
+        FROM premise_flags f
+        WHERE i.location IS NOT NULL AND f.active AND (f.expires_at IS NULL OR f.expires_at > now())
+          AND ST_DWithin(f.location, i.location, f.radius_m + 10))"""
+
+
+def brief_of(incident_id: int, row) -> dict:
+    """The brief from the ten BRIEF_COLUMNS of a row."""
     type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags = row
+    if isinstance(flags, str):
+        flags = orjson.loads(flags)
     return {"incident_id": incident_id, "incident_type": type_code, "priority": priority, "address": address,
             "municipality": municipality, "location": {"lat": lat, "lon": lon, "needs_location": needs_location},
             "narrative": narrative, "callback": callback, "premise_flags": flags}
+
+
+async def brief(session: AsyncSession, incident_id: int) -> dict:
+    """What every unit sent to the incident is told about it."""
+    row = (await session.execute(text(f"SELECT {BRIEF_COLUMNS} FROM incidents i WHERE i.id = :id"),
+                                 {"id": incident_id})).one()
+    return brief_of(incident_id, row)
 
 
 def assignment(about: dict, *, assignment_id: int, slot: str, eta_s: float | None) -> dict:

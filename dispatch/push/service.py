@@ -34,12 +34,14 @@ class Pusher:
         return self.state.settings.ack_deadline_s
 
     async def assignments(self, incident_id: int, assignments: list[dict], etas: dict[int, float | None],
-                          board: dict | None = None) -> None:
+                          board: dict | None = None, about: dict | None = None) -> None:
         """Sends each unit its assignment at once, then its route (`update`): the route takes milliseconds to
-        work out per unit, and the crew should not wait for it to learn where to go."""
+        work out per unit, and the crew should not wait for it to learn where to go. `about`: the brief, when
+        the caller has it already (the dispatch write reads it)."""
         board = board if board is not None else {u.id: u for u in await self.state.board.units()}
-        async with self.state.sessionmaker() as session:
-            about = await messages.brief(session, incident_id)
+        if about is None:
+            async with self.state.sessionmaker() as session:
+                about = await messages.brief(session, incident_id)
         for a in assignments:
             message = messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
                                           eta_s=etas.get(a["unit_id"]))

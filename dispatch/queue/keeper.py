@@ -61,10 +61,17 @@ class QueueKeeper:
         self._owed.pop(action.incident_id, None)
         return True
 
-    async def publish(self, message: dict) -> None:
-        """Tells consoles of a change that does not touch the queue; lost if Redis is away (consoles reload)."""
+    async def publish(self, *messages: dict) -> None:
+        """Tells consoles of changes that do not touch the queue, several in one round trip; lost if Redis is
+        away (consoles reload)."""
         try:
-            await self._redis.publish(EVENTS_CHANNEL, orjson.dumps(message))
+            if len(messages) == 1:
+                await self._redis.publish(EVENTS_CHANNEL, orjson.dumps(messages[0]))
+            elif messages:
+                pipe = self._redis.pipeline(transaction=False)
+                for message in messages:
+                    pipe.publish(EVENTS_CHANNEL, orjson.dumps(message))
+                await pipe.execute()
         except REDIS_DOWN as exc:
             stop_if_cancelled()
             log.warning("change not published: %s", exc)
