@@ -147,10 +147,21 @@ async def test_an_assignment_reaches_the_device_and_its_ack_is_recorded(serve, c
     app, addr = await serve()
     sockets = {u: await device(addr, t, last_seq=0) for u, t in crews["units"].items()}
     console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
-    incident_id = await take_call(addr, crews["call_taker"], {**FIRE, "type_code": "FIRE-OTHER"})
-    unit_id, message = await first_assignment(sockets)
+    async with engine.begin() as conn:  # a hazard at the address: the crew must be told on the way
+        flag = await conn.scalar(text("""
+            INSERT INTO premise_flags (location, radius_m, category, description)
+            SELECT location, 30, 'hazard', 'push test: gas cylinders in the cellar' FROM addresses
+            WHERE street = 'Städtle' AND housenumber = '23' LIMIT 1 RETURNING id"""))
+    try:
+        incident_id = await take_call(addr, crews["call_taker"], {**FIRE, "type_code": "FIRE-OTHER"})
+        unit_id, message = await first_assignment(sockets)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM premise_flags WHERE id = :f"), {"f": flag})
     assert message["incident_id"] == incident_id and message["slot"] == "engine"
     assert message["address"] and message["location"]["lat"] and message["priority"] == 3
+    assert message["callback"] == FIRE["caller_number"].replace(" ", "") and message["incident_type"] == "FIRE-OTHER"
+    assert {"category": "hazard", "description": "push test: gas cylinders in the cellar"} in message["premise_flags"]
     route = await next_of(sockets[unit_id], "update")  # the route follows the assignment
     assert route["incident_id"] == incident_id and route["assignment_id"] == message["assignment_id"]
     assert route["route"]["coords"] and route["route"]["seconds"] > 0 and route["seq"] == message["seq"] + 1
