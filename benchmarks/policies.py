@@ -26,15 +26,9 @@ from dispatch.config import get_settings  # noqa: E402
 from dispatch.matching.core import Policy  # noqa: E402
 from simulator.calls import Timing, generate  # noqa: E402
 from simulator.commands import open_world  # noqa: E402
-from simulator.headless import (  # noqa: E402
-    HISTORY_DAYS,
-    LOADS,
-    Params,
-    Simulation,
-    calls_per_hour_for,
-    coverage_model,
-    summarise,
-)
+from simulator.headless import Params, Simulation  # noqa: E402
+from simulator.loads import LOADS, calls_per_hour_for  # noqa: E402
+from simulator.results import learnt_coverage, summarise  # noqa: E402
 
 
 def main() -> None:
@@ -60,9 +54,7 @@ def main() -> None:
             per_hour = calls_per_hour_for(world, router, LOADS[load], timing)
             for seed in range(1, args.seeds + 1):
                 calls = generate(world, per_hour=per_hour, hours=args.hours, seed=seed, timing=timing)
-                history = generate(world, per_hour=per_hour, hours=HISTORY_DAYS * 24, seed=seed, timing=timing,
-                                   stream="history")
-                coverage = coverage_model(world, router, history)
+                coverage = learnt_coverage(world, router, per_hour=per_hour, seed=seed, timing=timing)
                 for policy in Policy:
                     outcome = Simulation(world, router, calls, policy, params=params, coverage=coverage,
                                          horizon_s=args.hours * 3600).run()

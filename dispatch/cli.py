@@ -88,7 +88,7 @@ def simulate(
     if live:
         if load is not None and calls_per_hour is not None:
             raise fail("give --load or --calls-per-hour, not both", 2)
-        from simulator.headless import LOADS
+        from simulator.loads import LOADS
 
         if load is not None and load not in LOADS:
             raise fail(f"unknown load {load!r} (known: {', '.join(LOADS)})", 2)
@@ -99,7 +99,8 @@ def simulate(
     from simulator.commands import SimulationError, parse_policies, parse_range
     from simulator.commands import headless as run_headless
     from simulator.commands import hindsight as run_hindsight
-    from simulator.headless import LOADS, Params
+    from simulator.headless import Params
+    from simulator.loads import LOADS
 
     settings = get_settings()
     try:

@@ -13,7 +13,9 @@ from rich.table import Table
 from dispatch.matching.core import Policy
 from geo.routing import Router
 from simulator.calls import Timing
-from simulator.headless import LOADS, Params, calls_per_hour_for, compare
+from simulator.headless import Params
+from simulator.loads import LOADS, calls_per_hour_for
+from simulator.results import compare, learnt_coverage
 from simulator.world import World, WorldError, load_world
 
 err = Console(stderr=True)
@@ -134,8 +136,7 @@ def hindsight(libpq_url: str, cache_dir, *, instances: int, calls: int, seed: in
               params: Params, timing: Timing, as_json: bool) -> list[dict]:
     """Small instances (the ambulances and their single-ambulance calls at busy load): every policy against the
     hindsight lower bound."""
-    from simulator.calls import generate
-    from simulator.headless import HISTORY_DAYS, Simulation, coverage_model
+    from simulator.headless import Simulation
     from simulator.hindsight import ambulance_instance, solve
 
     world, router = open_world(libpq_url, cache_dir)
@@ -149,9 +150,7 @@ def hindsight(libpq_url: str, cache_dir, *, instances: int, calls: int, seed: in
                                                timing=timing)
             bound = solve(small, router, chosen, targets=targets)
             per_hour = calls_per_hour_for(small, router, LOADS["busy"], timing)
-            history = generate(small, per_hour=per_hour, hours=HISTORY_DAYS * 24, seed=seed + i, timing=timing,
-                               stream="history")
-            coverage = coverage_model(small, router, history)
+            coverage = learnt_coverage(small, router, per_hour=per_hour, seed=seed + i, timing=timing)
             row = {"instance": i + 1, "seed": seed + i, "calls": bound.calls, "units": bound.units,
                    "bound": {"mean_response_s": round(bound.mean_response_s, 1), "late": bound.late,
                              "optimal": bound.optimal}, "policies": {}}

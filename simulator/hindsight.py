@@ -144,7 +144,7 @@ def ambulance_instance(world: World, router: Router, *, seed: int, calls: int, u
     """A small instance: the ambulances alone, and the first `calls` calls that need one ambulance only, at a
     rate that keeps them `utilisation` busy."""
     from simulator.calls import generate
-    from simulator.headless import calls_per_hour_for
+    from simulator.loads import calls_per_hour_for
 
     codes = frozenset(t.code for t in world.simulated_types() if t.plan_dict() == {"ambulance": 1})
     small = replace(world, units=[u for u in world.units if u.kind == "ambulance"], type_codes=codes)

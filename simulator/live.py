@@ -23,7 +23,7 @@ import httpx
 from geo.routing import Router
 from simulator.agents import UnitAgent, load_world
 from simulator.calls import Timing, generate
-from simulator.headless import LOADS, calls_per_hour_for
+from simulator.loads import LOADS, calls_per_hour_for
 from simulator.world import World as SimWorld
 from simulator.world import load_world as load_sim_world
 
