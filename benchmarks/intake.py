@@ -22,8 +22,9 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-PLACES = "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses WHERE street IS NOT NULL " \
-         "AND municipality IS NOT NULL ORDER BY id"
+sys.path.insert(0, str(ROOT))
+from dispatch.bench.run import spoken_addresses, wait_ready  # noqa: E402
+
 TYPES = ["FIRE-STRUCT", "CARDIAC", "RTC-INJ", "BURGLARY-NOW", "NOISE", "FALL", "THEFT", "WELFARE"]
 
 
@@ -57,8 +58,7 @@ def retire() -> int:
 
 
 def requests(token: str, port: int, n: int) -> list[bytes]:
-    with psycopg.connect(DATABASE_URL) as c:
-        places = [r[0] for r in c.execute(PLACES)]
+    places = spoken_addresses(DATABASE_URL)
     rng, run = random.Random(1), int(time.time())
     out = []
     for i in range(n):
@@ -167,13 +167,7 @@ def main() -> None:
     server = None if args.external else subprocess.Popen(
         [dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers), "--log-level", "warning"])
     try:
-        import urllib.request
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_ready(args.port, server)
         n = int(args.rate * args.duration) if args.mode == "rate" else 100_000
         reqs = requests(token, args.port, n + args.warmup)
         latencies, statuses, elapsed = asyncio.run(run_load(args, reqs[:args.warmup], reqs[args.warmup:]))

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import orjson
-import psycopg
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dispatch.bench.run import spoken_addresses, wait_ready  # noqa: E402
 from dispatch.bench.setup import prepare  # noqa: E402
 from dispatch.config import get_settings  # noqa: E402
 
@@ -185,21 +185,12 @@ def main() -> None:
     if not 1 <= args.units <= 20_000 or not 0 < args.duration <= 120 or any(not 0 < r <= 2000 for r in args.rates):
         sys.exit("bounded runs only: 1-20000 units, 0 < duration <= 120 s, 0 < rate <= 2000")
     setup = prepare(get_settings(), units=args.units, seed=args.seed)
-    with psycopg.connect(setup.settings.libpq_url) as c:
-        places = [r[0] for r in c.execute(
-            "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses "
-            "WHERE street IS NOT NULL AND municipality IS NOT NULL ORDER BY id")]
+    places = spoken_addresses(setup.settings.libpq_url)
     env = {**os.environ, **setup.env, "DISPATCH_ACK_DEADLINE_S": "60", "DISPATCH_LOG_LEVEL": "warning"}
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "dispatch"), "serve", "--port", str(args.port),
                                "--workers", str(args.workers), "--log-level", "warning"], env=env)
     try:
-        import urllib.request
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_ready(args.port, server)
         for result in asyncio.run(drive(args, setup, args.port, places)):
             print(json.dumps(result), flush=True)
     finally:

@@ -103,25 +103,21 @@ def _position(base: tuple[float, float]) -> dict:
             "lon": base[1] + RNG.uniform(-0.002, 0.002)}
 
 
-class Device(User):
-    fixed_count = PLAN["counts"]["devices"]
-    wait_time = constant(5)
+class SocketUser(User):
+    """A websocket client: one socket, a greenlet that reads it (answering pings), and `handle` for the rest."""
 
-    def on_start(self) -> None:
-        self.unit_id, token = UNIT_TOKENS.get(block=False)
-        self.where = tuple(PLAN["positions"].get(str(self.unit_id), PLAN["centre"]))
-        self.socket = Socket(ws_url(self.host, "/ws/unit"), token)
-        self.socket.send({"type": "hello", "last_seq": 0})
-        self.seen: set[str] = set()
+    abstract = True
+    path = "/ws/unit"
+
+    def connect(self, token: str) -> None:
+        self.socket = Socket(ws_url(self.host, self.path), token)
         self.reader = gevent.spawn(self.read)
-        gevent.sleep(RNG.uniform(0, 5))  # positions spread over the 5 s, not all at once
 
     def on_stop(self) -> None:
         self.reader.kill()
         self.socket.close()
 
     def read(self) -> None:
-        busy_s = PLAN.get("busy_s", 0.2)
         while True:
             try:
                 raw = self.socket.ws.recv()
@@ -129,91 +125,91 @@ class Device(User):
                 return
             now = time.perf_counter()
             message = orjson.loads(raw)
-            kind = message.get("type")
-            if kind == "assignment":
-                if message["id"] in self.seen:
-                    TALLY.duplicates += 1
-                    continue
-                self.seen.add(message["id"])
-                TALLY.assignments += 1
-                incident_id = message["incident_id"]
-                if incident_id not in TALLY.device:
-                    TALLY.device[incident_id] = now
-                    TALLY.metric("call → device", incident_id, TALLY.device)
-                    TO_CLOSE.put((incident_id, now))
-                self.socket.send({"type": "ack", "of": message["id"]})
-                gevent.spawn(self.work, busy_s)
-            elif kind == "ping":
-                self.socket.send({"type": "pong"})
-            elif kind == "error":
-                TALLY.count(TALLY.refused, message.get("code", "?"))
-
-    def work(self, busy_s: float) -> None:
-        for status in ("en_route", "on_scene", "available"):
-            gevent.sleep(busy_s / 3)
-            self.socket.send({"type": "status", "status": status})
-
-    @task
-    def position(self) -> None:
-        self.socket.send(_position(self.where))
-
-
-class Tracker(User):
-    fixed_count = PLAN["counts"]["trackers"]
-    wait_time = constant(5)
-
-    def on_start(self) -> None:
-        self.unit_id, token = TRACKER_TOKENS.get(block=False)
-        self.where = tuple(PLAN["positions"].get(str(self.unit_id), PLAN["centre"]))
-        self.socket = Socket(ws_url(self.host, "/ws/unit"), token)
-        self.reader = gevent.spawn(self.read)
-        gevent.sleep(RNG.uniform(0, 5))
-
-    def on_stop(self) -> None:
-        self.reader.kill()
-        self.socket.close()
-
-    def read(self) -> None:
-        while True:
-            try:
-                message = orjson.loads(self.socket.ws.recv())
-            except (websocket.WebSocketException, OSError):
-                return
             if message.get("type") == "ping":
                 self.socket.send({"type": "pong"})
+            else:
+                self.handle(message, now)
+
+    def handle(self, message: dict, now: float) -> None:
+        """What the user does with a message other than a ping (nothing, by default)."""
+
+
+class Vehicle(SocketUser):
+    """A unit's device that sends its position every 5 s (spread over the 5 s, not all at once)."""
+
+    abstract = True
+    wait_time = constant(5)
+    tokens: Queue = UNIT_TOKENS
+
+    def on_start(self) -> None:
+        self.unit_id, token = self.tokens.get(block=False)
+        self.where = tuple(PLAN["positions"].get(str(self.unit_id), PLAN["centre"]))
+        self.connect(token)
+        self.greet()
+        gevent.sleep(RNG.uniform(0, 5))
+
+    def greet(self) -> None:
+        """The first message after connecting (none, by default)."""
 
     @task
     def position(self) -> None:
         self.socket.send(_position(self.where))
 
 
-class Console(User):
-    fixed_count = PLAN["counts"]["consoles"]
-    wait_time = constant(60)
+class Device(Vehicle):
+    fixed_count = PLAN["counts"]["devices"]
 
     def on_start(self) -> None:
-        self.socket = Socket(ws_url(self.host, "/ws/console"), PLAN["dispatcher"])
-        self.reader = gevent.spawn(self.read)
+        self.seen: set[str] = set()
+        self.busy_s = PLAN.get("busy_s", 0.2)
+        super().on_start()
 
-    def on_stop(self) -> None:
-        self.reader.kill()
-        self.socket.close()
+    def greet(self) -> None:
+        self.socket.send({"type": "hello", "last_seq": 0})
 
-    def read(self) -> None:
-        while True:
-            try:
-                raw = self.socket.ws.recv()
-            except (websocket.WebSocketException, OSError):
+    def handle(self, message: dict, now: float) -> None:
+        kind = message.get("type")
+        if kind == "assignment":
+            if message["id"] in self.seen:
+                TALLY.duplicates += 1
                 return
-            now = time.perf_counter()
-            message = orjson.loads(raw)
-            if message.get("type") == "incident.created":
-                incident_id = message["incident_id"]
-                if incident_id not in TALLY.console:
-                    TALLY.console[incident_id] = now
-                    TALLY.metric("call → console", incident_id, TALLY.console)
-            elif message.get("type") == "ping":
-                self.socket.send({"type": "pong"})
+            self.seen.add(message["id"])
+            TALLY.assignments += 1
+            incident_id = message["incident_id"]
+            if incident_id not in TALLY.device:
+                TALLY.device[incident_id] = now
+                TALLY.metric("call → device", incident_id, TALLY.device)
+                TO_CLOSE.put((incident_id, now))
+            self.socket.send({"type": "ack", "of": message["id"]})
+            gevent.spawn(self.work)
+        elif kind == "error":
+            TALLY.count(TALLY.refused, message.get("code", "?"))
+
+    def work(self) -> None:
+        for status in ("en_route", "on_scene", "available"):
+            gevent.sleep(self.busy_s / 3)
+            self.socket.send({"type": "status", "status": status})
+
+
+class Tracker(Vehicle):
+    """A unit that only sends positions (the many vehicles of a region on the move)."""
+
+    fixed_count = PLAN["counts"]["trackers"]
+    tokens = TRACKER_TOKENS
+
+
+class Console(SocketUser):
+    fixed_count = PLAN["counts"]["consoles"]
+    wait_time = constant(60)
+    path = "/ws/console"
+
+    def on_start(self) -> None:
+        self.connect(PLAN["dispatcher"])
+
+    def handle(self, message: dict, now: float) -> None:
+        if message.get("type") == "incident.created" and message["incident_id"] not in TALLY.console:
+            TALLY.console[message["incident_id"]] = now
+            TALLY.metric("call → console", message["incident_id"], TALLY.console)
 
     @task
     def idle(self) -> None:

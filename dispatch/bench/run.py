@@ -78,10 +78,11 @@ def spread(values: list[float]) -> dict:
     return {"p50": pct(values, 50), "p90": pct(values, 90), "p99": pct(values, 99), "max": pct(values, 100)}
 
 
-def _wait_ready(port: int, server: subprocess.Popen, timeout_s: float = 90.0) -> None:
+def wait_ready(port: int, server: subprocess.Popen | None = None, timeout_s: float = 90.0) -> None:
+    """Until the service on 127.0.0.1:`port` answers /readyz with 200 (BenchError if it exits or takes too long)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.poll() is not None:
+        if server is not None and server.poll() is not None:
             raise BenchError(f"the service exited with status {server.returncode} before it was ready")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as reply:
@@ -90,6 +91,14 @@ def _wait_ready(port: int, server: subprocess.Popen, timeout_s: float = 90.0) ->
         except OSError:
             time.sleep(0.3)
     raise BenchError(f"the service on port {port} was not ready within {timeout_s:.0f} s")
+
+
+def spoken_addresses(libpq_url: str) -> list[str]:
+    """The map's addresses as callers say them ("Städtle 23, Vaduz"), for the load generators' calls."""
+    with psycopg.connect(libpq_url) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses "
+            "WHERE street IS NOT NULL AND municipality IS NOT NULL ORDER BY id")]
 
 
 def _plan(args: BenchArgs, setup: BenchSetup, places: list[str], out: Path) -> dict:
@@ -142,10 +151,7 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     say(f"preparing a fresh bench database with {args.units:,} units and {args.trackers:,} trackers")
     started = time.monotonic()
     setup = prepare(base, units=args.units, seed=args.seed, trackers=args.trackers)
-    with psycopg.connect(setup.settings.libpq_url) as conn:
-        places = [r[0] for r in conn.execute(
-            "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses "
-            "WHERE street IS NOT NULL AND municipality IS NOT NULL ORDER BY id")]
+    places = spoken_addresses(setup.settings.libpq_url)
     say(f"prepared in {time.monotonic() - started:.0f} s; starting the service ({args.workers} worker(s))")
     tally_file = args.out_dir / "tally.json"
     tally_file.unlink(missing_ok=True)
@@ -162,7 +168,7 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     matchers = [subprocess.Popen([str(bin_dir / "dispatch"), "matcher"], env=env, stdout=subprocess.DEVNULL,
                                  stderr=log_file) for _ in range(args.matchers)]
     try:
-        _wait_ready(args.port, server)
+        wait_ready(args.port, server)
         users = sum(plan["counts"].values())
         connect_s = (len(setup.units) + len(setup.trackers) + args.consoles) / CONNECT_PER_S + 5
         run_time = math.ceil(connect_s + args.duration + TAIL_S)

@@ -264,12 +264,7 @@ def free_counts(units) -> dict[tuple[str | None, str], int]:
 
 
 def _free_count(units: list[UnitIn], taken: set[int]) -> dict[tuple[str | None, str], int]:
-    counts: dict[tuple[str | None, str], int] = {}
-    for unit in units:
-        if unit.status in FREE and unit.id not in taken:
-            for capability in unit.capabilities:
-                counts[(unit.area, capability)] = counts.get((unit.area, capability), 0) + 1
-    return counts
+    return free_counts(u for u in units if u.id not in taken)
 
 
 def _decision(inc: IncidentIn, rows: list[_Row], units: list[UnitIn], cost: np.ndarray, chosen: dict[int, int],

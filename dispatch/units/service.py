@@ -157,9 +157,3 @@ async def record_positions(session: AsyncSession, ids: list[int], lats: list[flo
         UPDATE units u SET position = ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)::geography, position_at = now()
         FROM unnest(CAST(:ids AS int[]), CAST(:lats AS float8[]), CAST(:lons AS float8[])) AS v(id, lat, lon)
         WHERE u.id = v.id"""), {"ids": ids, "lats": lats, "lons": lons})
-
-
-async def record_position(session: AsyncSession, unit_id: int, lat: float, lon: float) -> None:
-    await session.execute(text("""
-        UPDATE units SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, position_at = now()
-        WHERE id = :id"""), {"id": unit_id, "lat": lat, "lon": lon})
