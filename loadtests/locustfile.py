@@ -34,6 +34,8 @@ from gevent.lock import Semaphore
 from gevent.queue import Queue
 from locust import FastHttpUser, User, constant, constant_throughput, events, task
 
+if not os.path.isfile(os.environ.get("DISPATCH_BENCH_FILE", "")):
+    raise SystemExit("set DISPATCH_BENCH_FILE to a plan written by `dispatch bench` (var/bench/plan.json)")
 PLAN = json.loads(open(os.environ["DISPATCH_BENCH_FILE"], encoding="utf-8").read())  # noqa: SIM115
 # Call-takers start once the devices had time to connect: a call must find its unit's device listening.
 START_AT = time.monotonic() + float(os.environ.get("DISPATCH_BENCH_START_AFTER", "0"))
