@@ -21,7 +21,8 @@ from dispatch.config import BUNDLED_MAP, Environment, Settings
 from dispatch.setup import migrate
 from tests.builders import make_user_with_token
 
-TEST_REDIS_DB = 15
+# Another run side by side (a second checkout) sets DISPATCH_TEST_REDIS_DB and DISPATCH_TEST_DATABASE_URL.
+TEST_REDIS_DB = int(os.environ.get("DISPATCH_TEST_REDIS_DB", "15"))
 
 
 def _test_settings() -> Settings:
