@@ -1,4 +1,4 @@
-"""The incident queue on the real Redis (database 15, flushed per test): order, leases, expiry, rebuild, and
+"""The incident queue on the real Redis (the test database, flushed per test): order, leases, expiry, rebuild, and
 matchers racing on separate connections."""
 
 import asyncio
@@ -9,8 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from dispatch.queue import IncidentQueue, queue_score, split_score
+from tests.conftest import TEST_REDIS_DB
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
 T0 = 1_700_000_000_000  # a received time, epoch ms
 SHORT = 0.2  # seconds: a lease short enough to watch expire
 
