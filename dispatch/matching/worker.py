@@ -26,7 +26,7 @@ from dispatch.config import Settings
 from dispatch.errors import Conflict
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.types import IncidentTypes
-from dispatch.matching.core import Decision, Policy, Rules, decide, free_counts
+from dispatch.matching.core import Decision, Policy, Rules, decide
 from dispatch.matching.coverage import MOVE_KEY, MoveUps
 from dispatch.matching.eta import RouterHolder, nearest, relevant, routable, unit_etas
 from dispatch.matching.service import (
@@ -178,7 +178,7 @@ class Matcher:
         # The nearest few by air for each capability are ranked by road; the area rule counts the whole fleet.
         candidates = nearest(units, incident.lat, incident.lon, needs, eligible=lambda u: u.id in may_go)
         etas = unit_etas(self.routers.router, incident.lat, incident.lon, candidates, self.settings.eta_cutoff_s)
-        free = free_counts(board)
+        free = self.board.free_counts()
         decision = decide(incident.as_core(), [u.as_candidate() for u in candidates], etas, policy=self.policy,
                           rules=self.rules, free=free)
         return candidates, etas, decision

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 import redis.asyncio as aioredis
 
-from dispatch.matching.core import UnitIn
+from dispatch.matching.core import UnitIn, free_counts
 
 STATES = "dispatch:board"
 POSITIONS = "dispatch:board:pos"
@@ -138,7 +138,12 @@ class UnitBoard:
         self._reserve = redis.register_script(RESERVE)
         self._unreserve = redis.register_script(UNRESERVE)
         self._update = redis.register_script(UPDATE)
-        self._last: dict[bytes, tuple[bytes, bytes | None, BoardUnit]] = {}  # the last read, by raw bytes
+        # The last read: raw replies, decoded units by id, ids in order, and free counts (None: not yet counted).
+        self._raw: tuple[dict, dict] = ({}, {})
+        self._by_id: dict[int, BoardUnit] = {}
+        self._ids: list[int] = []
+        self._list: list[BoardUnit] = []
+        self._free: dict | None = None
 
     async def load(self, units: Sequence[BoardUnit]) -> None:
         """Make the board exactly these units (from PostgreSQL), positions included."""
@@ -169,21 +174,35 @@ class UnitBoard:
 
     async def units(self) -> list[BoardUnit]:
         """Every unit, in id order. A matcher reads this for every incident, and between two reads only the
-        units that moved or changed differ: those are decoded again, the rest come from the last read."""
+        units that moved or changed differ: those (found by comparing the raw replies, in C) are decoded
+        again, the rest are the last read's."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(STATES)
         pipe.hgetall(POSITIONS)
         states, positions = await pipe.execute()
-        last, now = self._last, {}
-        for key, state in states.items():
-            position = positions.get(key)
-            seen = last.get(key)
-            if seen is not None and seen[0] is not None and seen[0] == state and seen[1] == position:
-                now[key] = seen
-            else:
-                now[key] = (state, position, _unit(int(key), state, position))
-        self._last = now
-        return sorted((entry[2] for entry in now.values()), key=lambda u: u.id)
+        last_states, last_positions = self._raw
+        if states.keys() != last_states.keys() or positions.keys() != last_positions.keys():
+            by_id = {int(k): _unit(int(k), state, positions.get(k)) for k, state in states.items()}
+            self._ids = sorted(by_id)
+            self._free = None
+        else:
+            by_id = self._by_id
+            moved = {k for k, _ in positions.items() - last_positions.items()}
+            turned = {k for k, _ in states.items() - last_states.items()}
+            if turned:
+                self._free = None
+            for k in moved | turned:
+                by_id[int(k)] = _unit(int(k), states[k], positions.get(k))
+        self._raw, self._by_id = (states, positions), by_id
+        self._list = [by_id[i] for i in self._ids]
+        return self._list
+
+    def free_counts(self) -> dict[tuple[str | None, str], int]:
+        """The free units by (area, capability) as of the last `units()` read (see core.free_counts), counted
+        again only when some unit's state changed since."""
+        if self._free is None:
+            self._free = free_counts(self._list)
+        return self._free
 
     async def get(self, unit_id: int) -> BoardUnit | None:
         pipe = self._redis.pipeline(transaction=False)

@@ -1,0 +1,34 @@
+"""The unit board on the real Redis: a read after changes by anyone shows exactly the changes, and the free
+counts follow the states."""
+
+from dispatch.matching.core import free_counts
+from dispatch.units.board import BoardUnit, UnitBoard
+
+
+def unit(unit_id: int, status: str = "available", caps=("ems",), area="Vaduz", lat=47.14, lon=9.52) -> BoardUnit:
+    return BoardUnit(unit_id, f"U{unit_id}", frozenset(caps), status, lat, lon, area, None, None)
+
+
+async def test_a_read_shows_every_change_made_since_the_last_one(redis):
+    board, other = UnitBoard(redis), UnitBoard(redis)  # two processes' boards on one Redis
+    await board.load([unit(1), unit(2, caps=("fire",), area="Schaan"), unit(3, lat=None, lon=None)])
+    first = await board.units()
+    assert [u.id for u in first] == [1, 2, 3]
+    assert board.free_counts() == {("Vaduz", "ems"): 2, ("Schaan", "fire"): 1}
+
+    assert await board.units() == first  # nothing changed: the same units
+    assert board.free_counts() == free_counts(first)
+
+    ok, _ = await other.reserve(99, 1, [1], now_ms=0)
+    assert ok
+    await other.set_positions({2: (47.2, 9.55, 5), 3: (47.1, 9.5, 5)})
+    after = {u.id: u for u in await board.units()}
+    assert (after[1].status, after[1].incident_id, after[1].work_priority) == ("dispatched", 99, 1)
+    assert (after[2].lat, after[2].lon, after[2].status) == (47.2, 9.55, "available")
+    assert (after[3].lat, after[3].lon) == (47.1, 9.5)
+    assert board.free_counts() == {("Vaduz", "ems"): 1, ("Schaan", "fire"): 1}
+
+    await other.sync([unit(1, status="dispatched"), unit(4, caps=("ems", "fire"))], only=False)  # 2, 3 leave
+    units = await board.units()
+    assert [u.id for u in units] == [1, 4]
+    assert board.free_counts() == {("Vaduz", "ems"): 1, ("Vaduz", "fire"): 1}
