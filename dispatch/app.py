@@ -38,6 +38,8 @@ from dispatch.push.service import AckWatcher, Pusher
 from dispatch.queue.keeper import QueueKeeper
 from dispatch.queue.routes import router as queue_router
 from dispatch.queue.service import IncidentQueue
+from dispatch.reports.routes import public_router as public_reports_router
+from dispatch.reports.routes import router as reports_router
 from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import UnitBoard
 from dispatch.units.reports import FLUSH_S, PositionSampler
@@ -167,6 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(matching_router)
     app.include_router(push_router)
     app.include_router(map_router)
+    app.include_router(reports_router)
+    app.include_router(public_reports_router)
     app.mount("/console/vendor/leaflet", StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist",
                                                      check_dir=False), name="leaflet")
     app.mount("/console", StaticFiles(directory=CONSOLE / "static", html=True, check_dir=False), name="console")

@@ -10,10 +10,12 @@ from dispatch.auth.cli import users_app
 from dispatch.config import BUNDLED_MAP, get_settings
 from dispatch.errors import DispatchError
 from dispatch.geocoding.cli import geocode
+from dispatch.reports.cli import report
 
 app = typer.Typer(help="Emergency incident dispatch.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(users_app, name="users")
 app.command()(geocode)
+app.command()(report)
 console = Console(stderr=True)
 
 

@@ -63,12 +63,30 @@ class Settings(BaseSettings):
     ack_deadline_s: float = Field(default=10.0, gt=0, le=600)  # an assignment unacknowledged this long is resent
     ws_send_queue: int = Field(default=256, ge=8, le=100_000)  # messages a socket may lag behind before closing
 
+    # Reports: the local time zone of hours and days, the targets file (the bundled one if unset), feedback links.
+    report_time_zone: str = "Europe/Vaduz"
+    report_targets: Path | None = None
+    public_base_url: str = "http://127.0.0.1:8000"  # where citizens open their feedback link
+    feedback_valid_days: int = Field(default=14, ge=1, le=365)
+    public_min_count: int = Field(default=5, ge=1, le=1000)  # fewer incidents in a cell: no percentiles shown
+
     @field_validator("auto_dispatch_priorities")
     @classmethod
     def _priorities(cls, value: list[int]) -> list[int]:
         if any(p not in (1, 2, 3, 4) for p in value):
             raise ValueError("auto_dispatch_priorities: priorities are 1 to 4, e.g. [1,2] or []")
         return sorted(set(value))
+
+    @field_validator("report_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"report_time_zone: unknown time zone {value!r} (e.g. Europe/Vaduz)") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

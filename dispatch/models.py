@@ -3,10 +3,12 @@
 from dispatch.auth.models import ApiToken, Role, User
 from dispatch.db import Base
 from dispatch.incidents.models import Assignment, Call, Incident, IncidentEvent, PremiseFlag
+from dispatch.reports.models import CallerMessage, FeedbackRequest
 from dispatch.units.models import Station, Unit
 from geo.models import Address, MapImport, Municipality, Place, RoadEdge, RoadNode, Street
 
 __all__ = [
-    "Address", "ApiToken", "Assignment", "Base", "Call", "Incident", "IncidentEvent", "MapImport",
-    "Municipality", "Place", "PremiseFlag", "Role", "RoadEdge", "RoadNode", "Station", "Street", "Unit", "User",
+    "Address", "ApiToken", "Assignment", "Base", "Call", "CallerMessage", "FeedbackRequest", "Incident",
+    "IncidentEvent", "MapImport", "Municipality", "Place", "PremiseFlag", "Role", "RoadEdge", "RoadNode", "Station",
+    "Street", "Unit", "User",
 ]

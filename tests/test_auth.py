@@ -10,7 +10,7 @@ from dispatch.auth.models import ApiToken, Role
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from tests.builders import make_user_with_token
 
-OPEN_PATHS = {"/healthz", "/readyz"}
+OPEN_PATHS = {"/healthz", "/readyz", "/public/response-times", "/public/feedback/{token}"}
 
 
 def api_get_paths(app) -> list[str]:

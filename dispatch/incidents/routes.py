@@ -185,7 +185,7 @@ async def cancel(request: Request, incident_id: IncidentId, body: ReasonIn, sess
 @router.post("/incidents/{incident_id}/close", summary="Close with a disposition (dispatcher)")
 async def close(request: Request, incident_id: IncidentId, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
     action = await lifecycle.close(session, incident_id, disposition=body.disposition, note=body.note,
-                                   actor=actor_of(who))
+                                   actor=actor_of(who), settings=request.app.state.settings)
     await commit_then_queue(request, session, action, "incident.closed")
     return {"id": incident_id, "status": "closed"}
 

@@ -1,0 +1,92 @@
+"""Citizens' feedback: when an incident closes, its caller is owed a single-use link (by SMS to the callback
+number, through the caller outbox); the link records a satisfaction score of 1 to 5 and a comment, once."""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.auth.tokens import hash_token
+from dispatch.config import Settings
+from dispatch.errors import DispatchError, NotFound
+
+FEEDBACK_PREFIX = "fb_"
+
+
+class LinkGone(DispatchError):
+    status, code, title = 410, "feedback_link_gone", "Feedback link no longer valid"
+
+
+def feedback_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/public/feedback/{token}"
+
+
+async def offer(session: AsyncSession, incident_id: int, *, settings: Settings) -> dict | None:
+    """A link for the caller of a closed incident, put in the outbox for their callback number. None when the
+    incident has no number to send it to, or was offered one already."""
+    number = await session.scalar(text("""
+        SELECT callback_number FROM calls WHERE incident_id = :id AND callback_number IS NOT NULL
+        ORDER BY received_at, id LIMIT 1"""), {"id": incident_id})
+    if number is None:
+        return None
+    token = FEEDBACK_PREFIX + secrets.token_urlsafe(24)
+    expires = datetime.now(UTC) + timedelta(days=settings.feedback_valid_days)
+    created = await session.scalar(text("""
+        INSERT INTO feedback_requests (incident_id, token_hash, expires_at) VALUES (:id, :hash, :expires)
+        ON CONFLICT (incident_id) DO NOTHING RETURNING id"""),
+        {"id": incident_id, "hash": hash_token(token, settings.secret_key), "expires": expires})
+    if created is None:
+        return None
+    url = feedback_url(settings, token)
+    body = (f"Emergency service: how did we do on your call? Tell us in one minute (1-5 and a comment), "
+            f"until {expires:%Y-%m-%d}: {url}")
+    message_id = await session.scalar(text("""
+        INSERT INTO caller_messages (incident_id, kind, to_number, body) VALUES (:id, 'feedback', :to, :body)
+        RETURNING id"""), {"id": incident_id, "to": number, "body": body})
+    return {"message_id": message_id, "to": number, "url": url, "expires_at": expires.isoformat()}
+
+
+async def _request(session: AsyncSession, token: str, secret_key: str, *, lock: bool = False) -> dict:
+    row = (await session.execute(text(f"""
+        SELECT f.id, f.expires_at, f.answered_at, i.type_code, i.closed_at
+        FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
+        WHERE f.token_hash = :hash {'FOR UPDATE OF f' if lock else ''}"""),
+        {"hash": hash_token(token, secret_key)})).mappings().first()
+    if row is None:
+        raise NotFound("no such feedback link: check that the whole link was copied")
+    if row["answered_at"] is not None:
+        raise LinkGone("this feedback link has been used already; thank you for your answer")
+    if row["expires_at"] <= datetime.now(UTC):
+        raise LinkGone(f"this feedback link expired on {row['expires_at']:%Y-%m-%d}")
+    return dict(row)
+
+
+async def check(session: AsyncSession, token: str, *, secret_key: str) -> dict:
+    """The link's state, for the form: raises 404 for an unknown link, 410 for a used or expired one."""
+    row = await _request(session, token, secret_key)
+    return {"expires_at": row["expires_at"].isoformat()}
+
+
+async def answer(session: AsyncSession, token: str, *, satisfaction: int, comment: str | None, complaint: bool,
+                 secret_key: str) -> None:
+    """Records the answer and spends the link (the row lock makes a second, concurrent use wait and then fail)."""
+    row = await _request(session, token, secret_key, lock=True)
+    await session.execute(text("""
+        UPDATE feedback_requests SET answered_at = now(), satisfaction = :s, comment = :c, complaint = :complaint
+        WHERE id = :id"""), {"id": row["id"], "s": satisfaction, "c": comment, "complaint": complaint})
+
+
+async def unsent_messages(session: AsyncSession, *, limit: int = 100) -> list[dict]:
+    rows = await session.execute(text("""
+        SELECT id, incident_id, kind, to_number, body, created_at FROM caller_messages
+        WHERE sent_at IS NULL ORDER BY created_at, id LIMIT :limit"""), {"limit": limit})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def mark_sent(session: AsyncSession, message_id: int) -> None:
+    done = await session.scalar(text("""
+        UPDATE caller_messages SET sent_at = coalesce(sent_at, now()) WHERE id = :id RETURNING id"""),
+        {"id": message_id})
+    if done is None:
+        raise NotFound(f"no caller message {message_id}")

@@ -1,0 +1,139 @@
+"""Reports over HTTP: the commanders' response-time report, the outbox of caller messages, and the public side
+(monthly response times, the feedback form) which needs no account and shows no personal data."""
+
+from datetime import UTC, datetime, timedelta
+from html import escape
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from dispatch.auth.deps import SessionDep, require_role
+from dispatch.auth.models import Role
+from dispatch.auth.service import Principal
+from dispatch.reports import feedback, service
+from dispatch.reports.render import report_csv
+from dispatch.reports.service import GroupBy, parse_period
+from dispatch.reports.targets import targets_at
+
+router = APIRouter(prefix="/api", tags=["reports"])
+public_router = APIRouter(prefix="/public", tags=["public"])
+Commander = Annotated[Principal, Depends(require_role(Role.commander))]
+Floor = Annotated[Principal, Depends(require_role(Role.dispatcher, Role.commander))]
+Token = Annotated[str, Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    satisfaction: int = Field(ge=1, le=5, description="1 (very dissatisfied) to 5 (very satisfied)")
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    complaint: bool = Field(default=False, description="The caller wants this treated as a complaint")
+
+
+@router.get("/reports/response-times", summary="Response-time intervals, percentiles and compliance (commander)")
+async def response_times(
+    request: Request, session: SessionDep, _: Commander,
+    start: Annotated[str, Query(alias="from", max_length=40, description="A local date (2026-11-01, included) "
+                                                                         "or ISO date and time")],
+    end: Annotated[str, Query(alias="to", max_length=40, description="A local date (included) or ISO date and "
+                                                                     "time (excluded)")],
+    group_by: GroupBy = GroupBy.priority,
+    format: Literal["json", "csv"] = "json",
+):
+    settings = request.app.state.settings
+    period = parse_period(start, end, settings.report_time_zone)
+    report = await service.response_times(session, period=period, group_by=group_by,
+                                          targets=targets_at(settings.report_targets))
+    if format == "csv":
+        return Response(report_csv(report), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="response-times.csv"'})
+    return report
+
+
+@router.get("/caller-messages", summary="Messages owed to callers and not sent yet (feedback links)")
+async def caller_messages(session: SessionDep, _: Floor) -> list[dict]:
+    return await feedback.unsent_messages(session)
+
+
+@router.post("/caller-messages/{message_id}/sent", summary="Mark a caller message as sent")
+async def message_sent(message_id: Annotated[int, Path(gt=0, le=2**62)], session: SessionDep, _: Floor) -> dict:
+    await feedback.mark_sent(session, message_id)
+    return {"id": message_id, "sent": True}
+
+
+@public_router.get("/response-times", summary="Monthly response times by municipality (public, no personal data)")
+async def public_response_times(
+    request: Request, session: SessionDep,
+    months: Annotated[int, Query(ge=1, le=60, description="Months back from this one")] = 12,
+    format: Literal["json", "html"] = "json",
+):
+    settings = request.app.state.settings
+    now = datetime.now(UTC)
+    first = (now.replace(day=1) - timedelta(days=31 * (months - 1))).strftime("%Y-%m-01")
+    period = parse_period(first, now.strftime("%Y-%m-%d"), settings.report_time_zone)
+    rows = await service.public_response_times(session, period=period, min_count=settings.public_min_count)
+    if format == "html":
+        return HTMLResponse(_public_page(rows, settings.public_min_count))
+    return {"time_zone": settings.report_time_zone, "interval": "call received → first unit on scene",
+            "suppressed_below": settings.public_min_count, "months": rows}
+
+
+@public_router.get("/feedback/{token}", response_class=HTMLResponse, summary="The feedback form of a link")
+async def feedback_form(token: Token, request: Request, session: SessionDep) -> HTMLResponse:
+    await feedback.check(session, token, secret_key=request.app.state.settings.secret_key)
+    return HTMLResponse(FORM)
+
+
+@public_router.post("/feedback/{token}", summary="Record a caller's satisfaction (once per link)")
+async def give_feedback(token: Token, body: FeedbackIn, request: Request, session: SessionDep) -> dict:
+    await feedback.answer(session, token, satisfaction=body.satisfaction, comment=body.comment or None,
+                          complaint=body.complaint, secret_key=request.app.state.settings.secret_key)
+    return {"recorded": True, "message": "Thank you. Your answer was recorded."}
+
+
+def _minutes(seconds: int | None) -> str:
+    return "–" if seconds is None else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _public_page(rows: list[dict], min_count: int) -> str:
+    body = "".join(
+        f"<tr><td>{escape(r['month'])}</td><td>{escape(r['municipality'])}</td><td>{r['incidents']}</td>"
+        f"<td>{_minutes(r['all_priorities']['p50_s'])}</td><td>{_minutes(r['all_priorities']['p90_s'])}</td>"
+        f"<td>{r['priority_1_responses']}</td><td>{_minutes(r['priority_1']['p50_s'])}</td>"
+        f"<td>{_minutes(r['priority_1']['p90_s'])}</td></tr>" for r in rows)
+    return f"""<!doctype html><html lang="en"><meta charset="utf-8"><title>Response times</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .7em;text-align:right}}
+td:nth-child(-n+2),th:nth-child(-n+2){{text-align:left}}</style>
+<h1>Emergency response times</h1>
+<p>Time from the call being received to the first unit on scene (minutes:seconds), by month and municipality.
+Half of the responses took the median time or less, nine in ten the 90th percentile or less. Months with fewer
+than {min_count} responses in a municipality show no times.</p>
+<table><tr><th>month</th><th>municipality</th><th>incidents</th><th>median</th><th>90 %</th>
+<th>life-threatening</th><th>median</th><th>90 %</th></tr>{body}</table></html>"""
+
+
+FORM = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Your feedback</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:36em}label{display:block;margin:.6em 0}</style>
+<h1>How did we do?</h1>
+<p>You called the emergency service recently. Your answer helps the service improve; it is read by the
+centre's commanders and is used only in summaries.</p>
+<form id="f"><fieldset><legend>Satisfaction</legend>
+<label><input type="radio" name="s" value="5" required> 5: very satisfied</label>
+<label><input type="radio" name="s" value="4"> 4</label><label><input type="radio" name="s" value="3"> 3</label>
+<label><input type="radio" name="s" value="2"> 2</label>
+<label><input type="radio" name="s" value="1"> 1: very dissatisfied</label></fieldset>
+<label>Comment (optional)<br><textarea name="c" rows="5" cols="50" maxlength="2000"></textarea></label>
+<label><input type="checkbox" name="k"> Treat this as a complaint</label>
+<button>Send</button></form><p id="out" role="status"></p>
+<script>
+document.getElementById("f").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const r = await fetch(location.pathname, {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({satisfaction: Number(f.get("s")), comment: f.get("c") || null, complaint: !!f.get("k")})});
+  const answer = await r.json();
+  document.getElementById("out").textContent = r.ok ? answer.message : answer.detail;
+  if (r.ok) e.target.remove();
+});
+</script></html>"""

@@ -1,0 +1,170 @@
+"""The response-time report: a period in local time, grouped, with compliance and citizens' feedback."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.errors import InvalidInput
+from dispatch.reports import queries
+from dispatch.reports.targets import INTERVAL_TITLES, Interval, Targets
+
+MAX_SPAN = timedelta(days=366 * 5)
+
+
+class GroupBy(StrEnum):
+    none = "none"
+    priority = "priority"
+    type = "type"
+    municipality = "municipality"
+    unit = "unit"
+    hour = "hour"
+    day = "day"
+    month = "month"
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC, and the local time zone it was given in."""
+
+    start: datetime
+    end: datetime
+    tz: str
+
+
+def _moment(value: str, name: str, zone: ZoneInfo, *, end: bool) -> datetime:
+    value = value.strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is not None and len(value) == 10:
+        # A date is a whole local day: from its first moment, to the end of it when it ends the period.
+        return datetime.combine(day + timedelta(days=1 if end else 0), time(), zone)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a date (2026-11-01) or a date and time (2026-11-01T08:00, "
+                           f"with or without an offset), got {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def parse_period(start: str, end: str, tz: str) -> Period:
+    """`from` and `to` as commanders say them: dates are whole local days (both included); a date and time
+    without an offset is local time; the end of a date and time is excluded."""
+    zone = ZoneInfo(tz)
+    first, last = _moment(start, "from", zone, end=False), _moment(end, "to", zone, end=True)
+    if last <= first:
+        raise InvalidInput(f"'to' ({end}) must be after 'from' ({start})")
+    if last - first > MAX_SPAN:
+        raise InvalidInput("a report covers at most 5 years; ask for a shorter period")
+    return Period(first.astimezone(ZoneInfo("UTC")), last.astimezone(ZoneInfo("UTC")), tz)
+
+
+def _sort_key(key: str | None):
+    if key is None:
+        return (0, 0, "")
+    return (1, int(key), "") if key.isdigit() else (2, 0, key)
+
+
+def _stats(row: dict) -> dict:
+    p = row["p"] or [None] * len(queries.PERCENTILES)
+    return {"count": row["n"], **{f"p{round(q * 100)}": (None if v is None else round(v, 1))
+                                  for q, v in zip(queries.PERCENTILES, p, strict=True)}}
+
+
+def _compliance(row_by_interval: dict[str, dict], targets: Targets) -> list[dict]:
+    out = []
+    for n, target in enumerate(targets):
+        row = row_by_interval.get(target.interval.value)
+        eligible, met = (row[f"t{n}_n"], row[f"t{n}_met"]) if row else (0, 0)
+        fraction = met / eligible if eligible else None
+        out.append({"target": target.key, "name": target.name, "interval": target.interval.value,
+                    "seconds": target.seconds, "goal": target.fraction, "count": eligible, "met": met,
+                    "fraction": None if fraction is None else round(fraction, 4),
+                    "ok": None if fraction is None else fraction >= target.fraction})
+    return out
+
+
+def _feedback(row: dict | None) -> dict:
+    if row is None:
+        return {"offered": 0, "answered": 0, "satisfaction_mean": None, "satisfaction": {str(s): 0 for s in
+                                                                                         range(1, 6)},
+                "complaints": 0}
+    mean = row["satisfaction_mean"]
+    return {"offered": row["offered"], "answered": row["answered"],
+            "satisfaction_mean": None if mean is None else round(mean, 2),
+            "satisfaction": {str(s): row[f"s{s}"] for s in range(1, 6)}, "complaints": row["complaints"]}
+
+
+async def response_times(session: AsyncSession, *, period: Period, group_by: GroupBy, targets: Targets) -> dict:
+    """Every interval's count and exact p50/p90/p95, overall and per group; compliance with each target, overall
+    and per group; citizens' feedback on the same incidents."""
+    rows = await queries.interval_stats(session, start=period.start, end=period.end, tz=period.tz,
+                                        group_by=group_by.value, targets=list(targets))
+    feedback = await queries.feedback_stats(session, start=period.start, end=period.end, tz=period.tz,
+                                            group_by=group_by.value)
+    grouped: dict[str | None, dict[str, dict]] = {}
+    for row in rows:
+        grouped.setdefault(None if row["overall"] else row["key"], {})[row["interval"]] = row
+    feedback_by = {None if r["overall"] else r["key"]: r for r in feedback}
+
+    def block(key: str | None) -> dict:
+        by_interval = grouped.get(key, {})
+        return {"intervals": {i.value: _stats(by_interval[i.value]) if i.value in by_interval else
+                              {"count": 0, "p50": None, "p90": None, "p95": None} for i in Interval},
+                "compliance": _compliance(by_interval, targets),
+                "feedback": _feedback(feedback_by.get(key))}
+
+    keys = sorted((k for k in grouped if k is not None), key=_sort_key)
+    return {
+        "from": period.start.isoformat(), "to": period.end.isoformat(), "time_zone": period.tz,
+        "group_by": group_by.value, "percentiles": [round(q * 100) for q in queries.PERCENTILES],
+        "intervals": {i.value: INTERVAL_TITLES[i] for i in Interval},
+        "targets": [t.model_dump(mode="json") for t in targets],
+        "overall": block(None),
+        "groups": [{"key": k, **block(k)} for k in keys],
+    }
+
+
+async def distribution(session: AsyncSession, *, period: Period) -> dict[int, list[int]]:
+    """Per priority, the count of responses in each BIN_S-second bar (the last bar open-ended)."""
+    out: dict[int, list[int]] = {}
+    for priority, bar, count in await queries.response_histogram(session, start=period.start, end=period.end):
+        out.setdefault(priority, [0] * (queries.MAX_BIN + 1))[bar] = count
+    return out
+
+
+async def public_response_times(session: AsyncSession, *, period: Period, min_count: int) -> list[dict]:
+    """Monthly response times by municipality for citizens: counts and percentiles only, none for a cell of
+    fewer than `min_count` responses (so no single incident can be read out of it)."""
+    out = []
+    for row in await queries.public_stats(session, start=period.start, end=period.end, tz=period.tz):
+        def pct(values, n):
+            if values is None or n < min_count:
+                return {"p50_s": None, "p90_s": None}
+            return {"p50_s": round(values[0]), "p90_s": round(values[1])}
+
+        out.append({"month": row["month"], "municipality": row["municipality"], "incidents": row["incidents"],
+                    "responses": row["responses"], "all_priorities": pct(row["p_all"], row["responses"]),
+                    "priority_1_responses": row["responses_p1"],
+                    "priority_1": pct(row["p_p1"], row["responses_p1"])})
+    return out
+
+
+FULL_GROUPINGS = (GroupBy.priority, GroupBy.type, GroupBy.municipality, GroupBy.unit, GroupBy.hour, GroupBy.day)
+
+
+async def full_report(session: AsyncSession, *, period: Period, targets: Targets,
+                      groupings: tuple[GroupBy, ...] = FULL_GROUPINGS, progress=None) -> dict:
+    """The commander's report: one response-time report per grouping, and the distribution for the chart."""
+    by = {}
+    for grouping in groupings:
+        by[grouping.value] = await response_times(session, period=period, group_by=grouping, targets=targets)
+        if progress is not None:
+            progress(grouping.value)
+    bars = await distribution(session, period=period)
+    return {"from": period.start.isoformat(), "to": period.end.isoformat(), "time_zone": period.tz,
+            "by": by, "distribution": {str(p): b for p, b in bars.items()}, "distribution_bar_s": queries.BIN_S}
