@@ -165,6 +165,7 @@ async def test_an_assignment_reaches_the_device_and_its_ack_is_recorded(serve, c
     route = await next_of(sockets[unit_id], "update")  # the route follows the assignment
     assert route["incident_id"] == incident_id and route["assignment_id"] == message["assignment_id"]
     assert route["route"]["coords"] and route["route"]["seconds"] > 0 and route["seq"] == message["seq"] + 1
+    assert route["route"]["seconds"] == pytest.approx(message["eta_s"], abs=0.1)  # the drive time it was chosen by
     others = [ws for u, ws in sockets.items() if u != unit_id]
     await sockets[unit_id].send(orjson.dumps({"type": "ack", "of": message["id"], "id": "a1"}).decode())
     assert (await next_of(sockets[unit_id], "ok"))["re"] == "a1"

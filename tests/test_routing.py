@@ -244,3 +244,30 @@ def test_an_incident_far_from_the_roads_is_reached_from_the_nearest_one_when_ask
         router.times_to(*hut, [station])
     near = router.times_to(*hut, [station], reach_m=20_000)
     assert np.isfinite(near[0]) and near[0] > 2000 / (15 / 3.6)  # at least the off-road leg at 15 km/h
+
+
+def test_the_search_tree_gives_every_sources_time_and_route_without_a_second_search(router):
+    target = near_nodes(router, 1, seed=21, jitter_deg=4e-4)[0]
+    sources = near_nodes(router, 40, seed=22, jitter_deg=4e-4) + [target]  # the last one: on the same road piece
+    tree = router.tree_to(*target, sources)
+    np.testing.assert_allclose(tree.seconds, router.times_to(*target, sources))
+    for i, source in enumerate(sources):
+        walked, searched = tree.route(i), router.route(source, target)
+        assert walked.seconds == pytest.approx(searched.seconds)
+        assert walked.meters == pytest.approx(searched.meters, rel=1e-6, abs=0.01)
+        assert walked.coords[0] == pytest.approx((walked.snapped_from.lat, walked.snapped_from.lon), abs=1e-9)
+        assert walked.coords[-1] == pytest.approx((walked.snapped_to.lat, walked.snapped_to.lon), abs=1e-9)
+        assert polyline_m(walked.coords) == pytest.approx(walked.meters, rel=0.01, abs=1.0)
+
+
+def test_the_search_tree_honours_the_cutoff_and_reaches_a_far_incident(router):
+    hut, station = (47.13981, 9.60077), (47.1410, 9.5215)
+    tree = router.tree_to(*hut, [station], reach_m=20_000)
+    assert tree.seconds[0] == pytest.approx(router.times_to(*hut, [station], reach_m=20_000)[0])
+    assert tree.route(0).coords[0] == pytest.approx((tree.route(0).snapped_from.lat, tree.route(0).snapped_from.lon))
+    near = router.tree_to(*hut, [station], cutoff_s=60, reach_m=20_000)
+    assert near.seconds[0] == np.inf
+    with pytest.raises(RoutingError, match="no route"):
+        near.route(0)
+    with pytest.raises(RoutingError, match="cutoff_s"):
+        router.tree_to(*hut, [station], cutoff_s=-1, reach_m=20_000)

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dispatch.errors import DispatchError
 from dispatch.mapbound import MapBound
 from dispatch.units.board import BoardUnit
-from geo.routing import Router, RoutingError
+from geo.routing import Route, Router, RoutingError
+from geo.routing.router import Tree
 
 log = logging.getLogger("dispatch.matching")
 FAR_REACH_M = 20_000.0  # how far from a road an incident may be and still be reached from the nearest one
@@ -80,17 +81,36 @@ def nearest(units: Sequence[BoardUnit], lat: float | None, lon: float | None, ne
     return [pool[i] for i in sorted(chosen)]
 
 
+class DriveTimes(dict):
+    """Unit id -> drive seconds to the incident, and the search tree behind them: `route(unit_id)` is that
+    unit's route without a second search (None when it has no drive time)."""
+
+    def __init__(self, times: dict[int, float] | None = None, tree: Tree | None = None,
+                 index: dict[int, int] | None = None) -> None:
+        super().__init__(times or {})
+        self._tree, self._index = tree, index or {}
+
+    def route(self, unit_id: int) -> Route | None:
+        if self._tree is None or unit_id not in self or unit_id not in self._index:
+            return None
+        try:
+            return self._tree.route(self._index[unit_id])
+        except RoutingError:
+            return None
+
+
 def unit_etas(router: Router, lat: float | None, lon: float | None, units: Sequence[BoardUnit],
-              cutoff_s: float = 3600.0) -> dict[int, float]:
+              cutoff_s: float = 3600.0) -> DriveTimes:
     """Drive seconds from each positioned unit to the point: one reversed Dijkstra for all of them."""
     placed = [u for u in units if u.lat is not None and u.lon is not None]
     if lat is None or lon is None or not placed:
-        return {}
+        return DriveTimes()
     try:
         # An incident far from the roads (a mountain hut, a trail) is reached from the nearest road: units are
         # still ranked, each drive time including the same walk from the road's end.
-        times = router.times_to(lat, lon, [(u.lat, u.lon) for u in placed], cutoff_s=cutoff_s, reach_m=FAR_REACH_M)
+        tree = router.tree_to(lat, lon, [(u.lat, u.lon) for u in placed], cutoff_s=cutoff_s, reach_m=FAR_REACH_M)
     except RoutingError as exc:
         log.warning("no drive times to %.5f, %.5f: %s", lat, lon, exc)
-        return {}
-    return {u.id: float(t) for u, t in zip(placed, times, strict=True) if math.isfinite(t)}
+        return DriveTimes()
+    times = {u.id: float(t) for u, t in zip(placed, tree.seconds, strict=True) if math.isfinite(t)}
+    return DriveTimes(times, tree, {u.id: i for i, u in enumerate(placed)})

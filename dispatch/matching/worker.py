@@ -28,7 +28,7 @@ from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.types import IncidentTypes
 from dispatch.matching.core import Decision, Policy, Rules, decide
 from dispatch.matching.coverage import MOVE_KEY, MoveUps
-from dispatch.matching.eta import RouterHolder, nearest, relevant, routable, unit_etas
+from dispatch.matching.eta import DriveTimes, RouterHolder, nearest, relevant, routable, unit_etas
 from dispatch.matching.service import (
     DISPATCHABLE,
     Dispatched,
@@ -158,7 +158,7 @@ class Matcher:
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
             return
         done = await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease,
-                                   units=units)
+                                   units=units, routes=etas.route)
         if done is None:
             # The board or the plan changed under us: decide again in a moment (a short wait, so a board that
             # disagrees with PostgreSQL cannot spin the matcher).
@@ -168,7 +168,7 @@ class Matcher:
         else:
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
 
-    async def advise(self, incident: MatchIncident) -> tuple[list, dict[int, float], Decision]:
+    async def advise(self, incident: MatchIncident) -> tuple[list, DriveTimes, Decision]:
         """The decision for an incident as things are now: (the units considered, their drive times, decision).
         The matcher acts on it; the recommendations route shows it."""
         needs = {s.capability for s in incident.remaining()}
@@ -188,7 +188,7 @@ class Matcher:
         return incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
 
     async def dispatch(self, incident: MatchIncident, decision: Decision, *, actor: str, mode: str,
-                       lease: Lease | None = None, units: list | None = None) -> Dispatched | None:
+                       lease: Lease | None = None, units: list | None = None, routes=None) -> Dispatched | None:
         """Reserves the decision's units, writes it, tells everyone. None if a unit was no longer free, the
         plan was filled meanwhile, or (with `lease`) the lease ran out while deciding."""
         chosen = {p.unit_id for p in decision.picks}
@@ -226,7 +226,7 @@ class Matcher:
                     await self.pusher.cancel(pick.unit_id, pick.diverted_from,
                                              f"diverted to priority-{incident.priority} incident {incident.id}")
             await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks},
-                                          {u.id: u for u in before}, about=done.about)
+                                          {u.id: u for u in before}, about=done.about, routes=routes)
         await self.redis.delete(RECOMMENDATION_KEY + str(incident.id),
                                 *(MOVE_KEY + str(p.unit_id) for p in decision.picks))
         self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment

@@ -4,7 +4,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from geo.routing import Router, RoutingError
+from geo.routing import Route, Router, RoutingError
 
 ROUTE_POINTS = 300  # at most this many points of route geometry on the wire
 
@@ -45,11 +45,14 @@ def assignment(about: dict, *, assignment_id: int, slot: str, eta_s: float | Non
             "route": None}
 
 
-def route(router: Router, start: tuple[float, float], end: tuple[float, float]) -> dict | None:
-    try:
-        found = router.route(start, end)
-    except RoutingError:
-        return None
+def route(router: Router, start: tuple[float, float], end: tuple[float, float], *,
+          found: Route | None = None) -> dict | None:
+    """The route as a device draws it; `found` when the caller has it already (the matcher's search tree)."""
+    if found is None:
+        try:
+            found = router.route(start, end)
+        except RoutingError:
+            return None
     coords = found.coords
     if len(coords) > ROUTE_POINTS:  # keep the shape, drop points evenly, always keep the ends
         step = len(coords) / (ROUTE_POINTS - 1)

@@ -34,10 +34,11 @@ class Pusher:
         return self.state.settings.ack_deadline_s
 
     async def assignments(self, incident_id: int, assignments: list[dict], etas: dict[int, float | None],
-                          board: dict | None = None, about: dict | None = None) -> None:
-        """Sends each unit its assignment at once, then its route (`update`): the route takes milliseconds to
-        work out per unit, and the crew should not wait for it to learn where to go. `about`: the brief, when
-        the caller has it already (the dispatch write reads it)."""
+                          board: dict | None = None, about: dict | None = None, routes=None) -> None:
+        """Sends each unit its assignment at once, then its route (`update`): the crew should not wait for the
+        route to learn where to go. `about`: the brief, when the caller has it already (the dispatch write
+        reads it). `routes`: unit id -> Route or None, when the caller has them (the matcher's search tree);
+        otherwise each is a search of its own."""
         board = board if board is not None else {u.id: u for u in await self.state.board.units()}
         if about is None:
             async with self.state.sessionmaker() as session:
@@ -54,7 +55,8 @@ class Pusher:
             unit = board.get(a["unit_id"])
             if unit is None or unit.lat is None:
                 continue
-            route = messages.route(router, (unit.lat, unit.lon), (lat, lon))
+            found = routes(a["unit_id"]) if routes is not None else None
+            route = messages.route(router, (unit.lat, unit.lon), (lat, lon), found=found)
             if route is not None:
                 await self.outbox.send(a["unit_id"], {"type": "update", "incident_id": incident_id,
                                                       "assignment_id": a["assignment_id"], "route": route})

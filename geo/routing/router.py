@@ -80,23 +80,21 @@ class Router:
             raise RoutingError(f"no route from {from_latlon} to {to_latlon}")
         direct = float(search.same_edge(net, a, b)[0, 0])
         if direct <= via[last]:
-            e, fa, fb = int(a.edge[0]), float(a.fraction[0]), float(b.fraction[0])
-            if fa > fb:  # backwards along the piece: on its twin, whose fractions run the other way
-                e, fa, fb = int(net.edge_twin[e]), 1 - fa, 1 - fb
-            pieces, seconds = [(e, fa, fb)], direct
-        else:
-            nodes = [int(b_nodes[0, last])]
-            while pred[0, nodes[-1]] != net.n_nodes:  # back to the virtual origin row
-                nodes.append(int(pred[0, nodes[-1]]))
-            nodes.reverse()
-            first = int(np.argmin(np.where(a_nodes[0] == nodes[0], a_secs[0], np.inf)))
-            pieces = _end_piece(net, a, first, origin=True)
-            pieces += [(net.edge_between(u, v), 0.0, 1.0) for u, v in zip(nodes, nodes[1:], strict=False)]
-            pieces += _end_piece(net, b, last, origin=False)
-            seconds = float(via[last])
-        coords = self._geometry(pieces, a, b)
-        meters = sum((f1 - f0) * float(net.edge_length_m[e]) for e, f0, f1 in pieces)
-        return Route(seconds, meters, coords, self.snapper.describe(a), self.snapper.describe(b))
+            return self._assemble(a, b, None, direct)
+        nodes = [int(b_nodes[0, last])]
+        while pred[0, nodes[-1]] != net.n_nodes:  # back to the virtual origin row
+            nodes.append(int(pred[0, nodes[-1]]))
+        nodes.reverse()
+        first = int(np.argmin(np.where(a_nodes[0] == nodes[0], a_secs[0], np.inf)))
+        return self._assemble(a, b, (first, nodes, last), float(via[last]))
+
+    def tree_to(self, lat: float, lon: float, sources: Sequence[LatLon], cutoff_s: float | None = None,
+                reach_m: float = MAX_SNAP_M) -> "Tree":
+        """`times_to` that keeps its search tree: the route from any of the sources is then a walk up the
+        tree, not a second Dijkstra (the matcher sends each unit it assigns its route)."""
+        if cutoff_s is not None and not cutoff_s >= 0:
+            raise RoutingError(f"cutoff_s must be a number of seconds >= 0, got {cutoff_s}")
+        return Tree(self, *self.snapper.snap_one(lat, lon, sources, reach_m=reach_m), cutoff_s)
 
     def destinations(self, targets: Sequence[LatLon]) -> "Destinations":
         """Fixed targets asked about again and again from changing origins: see Destinations."""
@@ -118,6 +116,24 @@ class Router:
         if cutoff_s is not None:
             out[out > cutoff_s] = np.inf
         return out
+
+    def _assemble(self, a: Snaps, b: Snaps, path: tuple[int, list[int], int] | None, seconds: float) -> Route:
+        """The Route from a to b (one point each): along one road piece when `path` is None, else by the path
+        (a's leg, the nodes in order, b's leg)."""
+        net = self.network
+        if path is None:
+            e, fa, fb = int(a.edge[0]), float(a.fraction[0]), float(b.fraction[0])
+            if fa > fb:  # backwards along the piece: on its twin, whose fractions run the other way
+                e, fa, fb = int(net.edge_twin[e]), 1 - fa, 1 - fb
+            pieces = [(e, fa, fb)]
+        else:
+            first, nodes, last = path
+            pieces = _end_piece(net, a, first, origin=True)
+            pieces += [(net.edge_between(u, v), 0.0, 1.0) for u, v in zip(nodes, nodes[1:], strict=False)]
+            pieces += _end_piece(net, b, last, origin=False)
+        coords = self._geometry(pieces, a, b)
+        meters = sum((f1 - f0) * float(net.edge_length_m[e]) for e, f0, f1 in pieces)
+        return Route(seconds, meters, coords, self.snapper.describe(a), self.snapper.describe(b))
 
     def _geometry(self, pieces: list[tuple[int, float, float]], a: Snaps, b: Snaps) -> list[LatLon]:
         net, proj = self.network, self.snapper.projection
@@ -178,3 +194,36 @@ def _end_piece(net: RoadNetwork, s: Snaps, leg: int, origin: bool) -> list[tuple
     if leg > 1:  # the point is at the node itself
         return []
     return [(e, f, 1.0)] if origin else [(e, 0.0, f)]
+
+
+class Tree:
+    """Drive times from many sources to one target and the search tree behind them: one Dijkstra from the
+    target on the reversed graph, with predecessors. `seconds` equals `Router.times_to`'s; `route(i)` equals
+    `Router.route(sources[i], target)`'s drive time, by walking the tree towards the target."""
+
+    def __init__(self, router: Router, target: Snaps, sources: Snaps, cutoff_s: float | None) -> None:
+        net = router.network
+        self._router, self._target, self._sources = router, target, sources
+        self._s_nodes, s_secs = origin_legs(net, sources)
+        self._t_nodes, self._t_secs = destination_legs(net, target)
+        dist, self._pred = search.from_points(net.backward, self._t_nodes, self._t_secs, cutoff_s, predecessors=True)
+        via = dist[0, self._s_nodes] + s_secs  # (sources, legs)
+        self._leg = via.argmin(axis=1)
+        self._graph = via[np.arange(len(via)), self._leg]
+        self._direct = search.same_edge(net, sources, target)[:, 0]
+        self.seconds = np.minimum(self._graph, self._direct)
+        if cutoff_s is not None:
+            self.seconds[self.seconds > cutoff_s] = np.inf
+
+    def route(self, i: int) -> Route:
+        """The fastest route from source i to the target, with its road geometry."""
+        if not np.isfinite(self.seconds[i]):
+            raise RoutingError(f"no route from source {i} within the search")
+        net, a, b = self._router.network, self._sources.take([i]), self._target
+        if self._direct[i] <= self._graph[i]:
+            return self._router._assemble(a, b, None, float(self._direct[i]))
+        nodes = [int(self._s_nodes[i, self._leg[i]])]
+        while self._pred[0, nodes[-1]] != net.n_nodes:  # on the reversed graph the predecessor is the next node
+            nodes.append(int(self._pred[0, nodes[-1]]))
+        last = int(np.argmin(np.where(self._t_nodes[0] == nodes[-1], self._t_secs[0], np.inf)))
+        return self._router._assemble(a, b, (int(self._leg[i]), nodes, last), float(self._graph[i]))
