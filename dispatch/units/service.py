@@ -47,14 +47,19 @@ class StatusChange:
     freed: bool  # the unit can take a call now
 
 
-_LOCK_INCIDENT, _LOCK_INCIDENT_NAMES = positional(f"""
-    SELECT 1 FROM incidents WHERE id = (SELECT incident_id FROM assignments
-                                        WHERE unit_id = :id AND status IN {ACTIVE} LIMIT 1)
-    FOR UPDATE""")
-_LOCK_UNIT, _LOCK_UNIT_NAMES = positional(f"""
+# Locks the unit's incident, then the unit, in one statement: the one-time filter on `incident` runs before
+# the first unit row is read, so the incident is locked first, in the order every other writer takes them
+# (the matcher's dispatch, a dispatcher's close or cancel): a unit reporting while its incident is closed
+# must not deadlock with the close.
+_LOCK, _LOCK_NAMES = positional(f"""
+    WITH incident AS (
+        SELECT id FROM incidents WHERE id = (SELECT incident_id FROM assignments
+                                             WHERE unit_id = :id AND status IN {ACTIVE} LIMIT 1)
+        FOR UPDATE)
     SELECT u.call_sign, u.status::text, a.id, a.incident_id, a.status::text
     FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN {ACTIVE}
-    WHERE u.id = :id FOR UPDATE OF u""")
+    WHERE u.id = :id AND (SELECT count(*) FROM incident) >= 0
+    FOR UPDATE OF u""")
 
 
 @lru_cache(maxsize=64)
@@ -64,16 +69,12 @@ def _write_sql(parts: tuple[str, ...], final: str) -> tuple[str, tuple[str, ...]
 
 async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor: str, by_dispatcher: bool,
                         lat: float | None = None, lon: float | None = None) -> StatusChange:
-    """Three statements in one transaction, on the session's driver connection (a status report is the
-    most frequent write there is: four or more for every unit sent): lock the unit's incident, lock and read
-    the unit, then write everything the change means (unit, assignment, incident, event) in one."""
+    """Two statements in one transaction, on the session's driver connection (a status report is the
+    most frequent write there is: four or more for every unit sent): lock the unit's incident and then the
+    unit, reading it; then write everything the change means (unit, assignment, incident, event) in one."""
     conn = await driver_connection(session)
     async with conn.transaction():
-        # Locks in the order every other writer takes them, the incident before its units (the matcher's
-        # dispatch, a dispatcher's close or cancel): a unit reporting while its incident is closed must not
-        # deadlock with the close.
-        await conn.execute(_LOCK_INCIDENT, unit_id)
-        row = await conn.fetchrow(_LOCK_UNIT, unit_id)
+        row = await conn.fetchrow(_LOCK, *(unit_id for _ in _LOCK_NAMES))
         if row is None:
             raise NotFound(f"no unit {unit_id}")
         call_sign, previous, assignment_id, incident_id, assignment_status = row
