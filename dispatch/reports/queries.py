@@ -6,57 +6,52 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.reports.targets import Target
+from dispatch.reports.targets import UNIT_INTERVALS, Interval, Target
 
 PERCENTILES = (0.5, 0.9, 0.95)
 BIN_S = 30  # the width of a bar in the response-time distribution
 MAX_BIN = 120  # the last bar holds everything from 60 min on
 
-# What a group's key is, per grouping. `unit` groups the unit intervals only (an incident has no one unit).
+# What a group's key is, per grouping (words in byte order: the locale's collation would cost more than the
+# whole percentile sort, and the groups are put in order afterwards anyway). `unit` groups the unit intervals
+# only: an incident has no one unit.
 DIMENSIONS = {
     "none": "NULL::text",
     "priority": "i.priority::text",
-    "type": "i.type_code",
-    "municipality": "coalesce(i.municipality, '(unknown)')",
+    "type": "i.type_code COLLATE \"C\"",
+    "municipality": "coalesce(i.municipality, '(unknown)') COLLATE \"C\"",
     "hour": "extract(hour FROM i.received_at AT TIME ZONE :tz)::int::text",
     "day": "to_char(i.received_at AT TIME ZONE :tz, 'YYYY-MM-DD')",
     "month": "to_char(i.received_at AT TIME ZONE :tz, 'YYYY-MM')",
-    "unit": "u.call_sign",
+    "unit": "u.call_sign COLLATE \"C\"",
 }
 
-# The incidents of a period (cancelled and merged ones are left out: no response was owed or it was counted on the
-# incident they duplicate) and one row per interval each has: incident intervals, then unit intervals.
-_SAMPLES = """
-inc AS MATERIALIZED (
-    SELECT i.id, i.priority, i.type_code, i.municipality, i.received_at, i.dispatched_at, i.on_scene_at,
-           i.cleared_at, i.closed_at
-    FROM incidents i
-    WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled'
-), unit_rows AS (
-    SELECT a.incident_id, a.unit_id, a.slot, a.assigned_at, a.en_route_at, a.on_scene_at,
-           a.on_scene_at IS NOT NULL AND row_number() OVER (
-               PARTITION BY a.incident_id ORDER BY a.on_scene_at NULLS LAST, a.id) = 1 AS first_unit
-    FROM assignments a JOIN inc ON inc.id = a.incident_id
-    WHERE a.en_route_at IS NOT NULL
-), samples AS (
-    SELECT {incident_dim} AS key, v.interval, extract(epoch FROM v.d)::float8 AS seconds, i.priority,
-           NULL::text AS capability, false AS first_unit
-    FROM inc i CROSS JOIN LATERAL (VALUES
-        ('processing', i.dispatched_at - i.received_at), ('response', i.on_scene_at - i.received_at),
-        ('on_scene', i.cleared_at - i.on_scene_at), ('total', i.closed_at - i.received_at)) v(interval, d)
-    WHERE v.d IS NOT NULL AND {incident_rows}
-    UNION ALL
-    SELECT {dim}, v.interval, extract(epoch FROM v.d)::float8, i.priority, r.slot, r.first_unit
-    FROM unit_rows r JOIN inc i ON i.id = r.incident_id JOIN units u ON u.id = r.unit_id
-    CROSS JOIN LATERAL (VALUES ('turnout', r.en_route_at - r.assigned_at),
-                               ('travel', r.on_scene_at - r.en_route_at)) v(interval, d)
-    WHERE v.d IS NOT NULL
-)"""
+# The incidents of a period, one row each with its intervals in seconds (cancelled and merged incidents are left
+# out: no response was owed, or it is counted on the incident they duplicate). NULL where a stage never came.
+_INCIDENTS = """
+SELECT {dim} AS key, i.priority,
+       date_part('epoch', i.dispatched_at - i.received_at) AS processing,
+       date_part('epoch', i.on_scene_at - i.received_at) AS response,
+       date_part('epoch', i.cleared_at - i.on_scene_at) AS on_scene,
+       date_part('epoch', i.closed_at - i.received_at) AS total
+FROM incidents i
+WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled'"""
+
+# One row per unit sent to those incidents that got under way, with its turnout and travel, and whether it was the
+# incident's first unit on scene.
+_UNITS = """
+SELECT {dim} AS key, i.priority, a.slot AS capability,
+       date_part('epoch', a.en_route_at - a.assigned_at) AS turnout,
+       date_part('epoch', a.on_scene_at - a.en_route_at) AS travel,
+       a.on_scene_at IS NOT NULL AND row_number() OVER (
+           PARTITION BY a.incident_id ORDER BY a.on_scene_at NULLS LAST, a.id) = 1 AS first_unit
+FROM assignments a JOIN incidents i ON i.id = a.incident_id JOIN units u ON u.id = a.unit_id
+WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND a.en_route_at IS NOT NULL"""
 
 
 def _target_filter(n: int, target: Target, params: dict) -> str:
-    params[f"t{n}_interval"] = target.interval.value
-    parts = [f"interval = :t{n}_interval"]
+    column = target.interval.value
+    parts = [f"{column} IS NOT NULL"]
     if target.priorities is not None:
         params[f"t{n}_priorities"] = list(target.priorities)
         parts.append(f"priority = ANY(:t{n}_priorities)")
@@ -68,31 +63,58 @@ def _target_filter(n: int, target: Target, params: dict) -> str:
     return " AND ".join(parts)
 
 
+def _statement(source: str, intervals: tuple[Interval, ...], targets: list[Target], group_by: str,
+               params: dict) -> str:
+    """Count and percentiles of each interval column, and each target's eligible and met counts, per group and
+    overall: one pass, one sort per interval and group set."""
+    columns = []
+    for interval in intervals:
+        name = interval.value
+        columns.append(f"count({name}) AS {name}_n, "
+                       f"percentile_cont(CAST(:ps AS float8[])) WITHIN GROUP (ORDER BY {name}) AS {name}_p")
+    for n, target in enumerate(targets):
+        if target.interval in intervals:
+            where = _target_filter(n, target, params)
+            params[f"t{n}_seconds"] = target.seconds
+            columns.append(f"count(*) FILTER (WHERE {where}) AS t{n}_n, "
+                           f"count(*) FILTER (WHERE {where} AND {target.interval.value} <= :t{n}_seconds) AS t{n}_met")
+    head, tail = ("NULL::text AS key, true AS overall", "") if group_by == "none" else \
+        ("key, GROUPING(key) = 1 AS overall", "GROUP BY GROUPING SETS ((), (key))")
+    return f"WITH s AS ({source}) SELECT {head}, {', '.join(columns)} FROM s {tail}"
+
+
+def _long(rows, intervals: tuple[Interval, ...], targets: list[Target]) -> list[dict]:
+    """Wide rows (one per group) to one row per group and interval, as the service reads them."""
+    out = []
+    for row in rows:
+        for interval in intervals:
+            name = interval.value
+            item = {"key": row["key"], "overall": row["overall"], "interval": name, "n": row[f"{name}_n"],
+                    "p": row[f"{name}_p"]}
+            for n, target in enumerate(targets):
+                if target.interval == interval:
+                    item[f"t{n}_n"], item[f"t{n}_met"] = row[f"t{n}_n"], row[f"t{n}_met"]
+            out.append(item)
+    return out
+
+
 async def interval_stats(session: AsyncSession, *, start: datetime, end: datetime, tz: str, group_by: str,
                          targets: list[Target]) -> list[dict]:
     """One row per (group, interval) and per interval overall (key None, overall True): count, the percentiles,
-    and for each target its eligible and met counts."""
+    and for each target of that interval its eligible and met counts. Grouped by unit, only unit intervals."""
     params: dict = {"start": start, "end": end, "tz": tz, "ps": list(PERCENTILES)}
-    compliance = []
-    for n, target in enumerate(targets):
-        where = _target_filter(n, target, params)
-        params[f"t{n}_seconds"] = target.seconds
-        compliance.append(f"count(*) FILTER (WHERE {where}) AS t{n}_n, "
-                          f"count(*) FILTER (WHERE {where} AND seconds <= :t{n}_seconds) AS t{n}_met")
-    grouping = ("NULL::text AS key, interval, true AS overall", "interval") if group_by == "none" else \
-        ("key, interval, GROUPING(key) = 1 AS overall", "GROUPING SETS ((interval), (key, interval))")
-    unit = group_by == "unit"
-    samples = _SAMPLES.format(dim=DIMENSIONS[group_by], incident_dim="NULL::text" if unit else DIMENSIONS[group_by],
-                              incident_rows="false" if unit else "true")
-    sql = f"""WITH {samples}
-SELECT {grouping[0]}, count(*) AS n,
-       percentile_cont(CAST(:ps AS float8[])) WITHIN GROUP (ORDER BY seconds) AS p
-       {''.join(', ' + c for c in compliance)}
-FROM samples GROUP BY {grouping[1]}"""
-    # The percentiles sort every group's samples: in memory, not on disk.
+    # The percentiles sort every group's samples: in memory, not on disk; compiling the plan would cost more
+    # than it saves.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
-    rows = (await session.execute(text(sql), params)).mappings().all()
-    return [dict(r) for r in rows]
+    await session.execute(text("SET LOCAL jit = off"))
+    incident_intervals = tuple(i for i in Interval if i not in UNIT_INTERVALS)
+    out = []
+    if group_by != "unit":
+        sql = _statement(_INCIDENTS.format(dim=DIMENSIONS[group_by]), incident_intervals, targets, group_by, params)
+        out += _long((await session.execute(text(sql), params)).mappings().all(), incident_intervals, targets)
+    sql = _statement(_UNITS.format(dim=DIMENSIONS[group_by]), UNIT_INTERVALS, targets, group_by, params)
+    out += _long((await session.execute(text(sql), params)).mappings().all(), UNIT_INTERVALS, targets)
+    return [r for r in out if r["n"] or r["overall"]]
 
 
 async def response_histogram(session: AsyncSession, *, start: datetime, end: datetime) -> list[tuple[int, int, int]]:
