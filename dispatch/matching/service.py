@@ -7,11 +7,12 @@ unique index on active assignments is the last guard: a unit can never hold two.
 
 from dataclasses import dataclass
 
+import asyncpg
 import orjson
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.db import driver_connection, positional
 from dispatch.errors import Conflict
 from dispatch.incidents.types import IncidentTypes
 from dispatch.matching.core import IncidentIn, Pick, Slot
@@ -61,22 +62,28 @@ async def board_units(session: AsyncSession) -> list[BoardUnit]:
     return [BoardUnit(r[0], r[1], frozenset(r[2] or ()), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
 
+_MATCH_INCIDENT, _MATCH_INCIDENT_NAMES = positional(f"""
+    SELECT i.id, i.status::text, i.priority, i.type_code, ST_Y(i.location::geometry),
+           ST_X(i.location::geometry), i.municipality, i.needs_location,
+           coalesce((SELECT jsonb_object_agg(slot, n) FROM (
+               SELECT slot, count(*) AS n FROM assignments
+               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')::text
+    FROM incidents i WHERE i.id = :id""")
+
+
 async def match_incident(session: AsyncSession, incident_id: int, types: IncidentTypes) -> MatchIncident | None:
-    row = (await session.execute(text(f"""
-        SELECT i.id, i.status::text, i.priority, i.type_code, ST_Y(i.location::geometry),
-               ST_X(i.location::geometry), i.municipality, i.needs_location,
-               coalesce((SELECT jsonb_object_agg(slot, n) FROM (
-                   SELECT slot, count(*) AS n FROM assignments
-                   WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')
-        FROM incidents i WHERE i.id = :id"""), {"id": incident_id})).first()
+    """The incident as the matcher needs it: one statement on the session's driver connection (outside a
+    transaction it is one round trip, where the ORM would add BEGIN and ROLLBACK)."""
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(_MATCH_INCIDENT, incident_id)
     if row is None:
         return None
     kind = types.get(row[3]) or types.get("UNKNOWN")
     plan = tuple(Slot(s.capability, s.count) for s in kind.plan)
-    return MatchIncident(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], dict(row[8]), plan)
+    return MatchIncident(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], orjson.loads(row[8]), plan)
 
 
-_DISPATCH = text(f"""
+_DISPATCH, _DISPATCH_NAMES = positional(f"""
 WITH picked AS (
     SELECT * FROM jsonb_to_recordset(CAST(:picks AS jsonb))
         AS p(unit_id bigint, slot text, eta_s float8, reason text, diverted_from bigint)
@@ -119,12 +126,12 @@ WITH picked AS (
 )
 SELECT (SELECT count(*) FROM inc) + CASE WHEN (SELECT count(*) FROM units) = (SELECT count(*) FROM picked)
                                         THEN 0 ELSE 10 END,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('assignment_id', id, 'unit_id', unit_id, 'slot', slot))
-                 FROM ins), '[]'),
+        coalesce((SELECT jsonb_agg(jsonb_build_object('assignment_id', id, 'unit_id', unit_id, 'slot', slot))
+                 FROM ins), '[]')::text,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                      'id', i.id, 'priority', i.priority,
                      'received_ms', (extract(epoch FROM i.received_at) * 1000)::bigint))
-                 FROM incidents i WHERE i.id IN (SELECT incident_id FROM diverted)), '[]')""")
+                 FROM incidents i WHERE i.id IN (SELECT incident_id FROM diverted)), '[]')::text""")
 
 
 @dataclass(frozen=True)
@@ -135,11 +142,11 @@ class Dispatched:
     about: dict | None = None  # the brief its units are told (push.messages.brief_of), read with the lock
 
 
-_LOCK = text(f"""
+_LOCK, _LOCK_NAMES = positional(f"""
     SELECT i.status::text,
            coalesce((SELECT jsonb_object_agg(slot, n) FROM (
                SELECT slot, count(*) AS n FROM assignments
-               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}'),
+               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')::text,
            {BRIEF_COLUMNS}
     FROM incidents i WHERE i.id = :id FOR UPDATE OF i""")
 
@@ -149,32 +156,35 @@ async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list
     """Records the dispatch; raises Conflict if the incident is no longer open, its plan is filled meanwhile
     (another matcher, or a dispatcher), or a unit is not free. The incident row is locked first, so two
     writers to one incident go one after the other and the second sees what the first filled."""
-    locked = (await session.execute(_LOCK, {"id": incident_id})).first()
-    if locked is None or locked[0] not in DISPATCHABLE:
-        raise Conflict(f"incident {incident_id} is no longer open for dispatch")
-    remaining = {slot.capability: slot.count - int(locked[1].get(slot.capability, 0)) for slot in plan}
-    for pick in picks:
-        if pick.capability == "extra":
-            continue  # a dispatcher's choice beyond the plan
-        if remaining.get(pick.capability, 0) <= 0:
-            raise Conflict(f"the plan's {pick.capability} slots were filled meanwhile")
-        remaining[pick.capability] -= 1
-    units_missing = sum(max(0, n) for n in remaining.values())
-    payload = [{"unit_id": p.unit_id, "slot": p.capability, "eta_s": p.eta_s, "reason": p.reason,
-                "diverted_from": p.diverted_from} for p in picks]
-    try:
-        row = (await session.execute(_DISPATCH, {
-            "picks": orjson.dumps(payload).decode(), "incident_id": incident_id, "units_missing": units_missing,
-            "actor": actor, "mode": mode})).one()
-    except IntegrityError as exc:
-        if "uq_assignments_active_unit" in str(exc.orig):
-            raise Conflict("a chosen unit was assigned elsewhere meanwhile") from None
-        raise
-    if row[0] == 0:
-        raise Conflict(f"incident {incident_id} is no longer open for dispatch")
-    if row[0] > 1:
-        raise Conflict("a chosen unit is not free (the board was behind PostgreSQL)")
-    return Dispatched(list(row[1]), list(row[2]), units_missing, brief_of(incident_id, locked[2:]))
+    conn = await driver_connection(session)
+    async with conn.transaction():
+        locked = await conn.fetchrow(_LOCK, *(incident_id for _ in _LOCK_NAMES))
+        if locked is None or locked[0] not in DISPATCHABLE:
+            raise Conflict(f"incident {incident_id} is no longer open for dispatch")
+        filled = orjson.loads(locked[1])
+        remaining = {slot.capability: slot.count - int(filled.get(slot.capability, 0)) for slot in plan}
+        for pick in picks:
+            if pick.capability == "extra":
+                continue  # a dispatcher's choice beyond the plan
+            if remaining.get(pick.capability, 0) <= 0:
+                raise Conflict(f"the plan's {pick.capability} slots were filled meanwhile")
+            remaining[pick.capability] -= 1
+        units_missing = sum(max(0, n) for n in remaining.values())
+        payload = [{"unit_id": p.unit_id, "slot": p.capability, "eta_s": p.eta_s, "reason": p.reason,
+                    "diverted_from": p.diverted_from} for p in picks]
+        params = {"picks": orjson.dumps(payload).decode(), "incident_id": incident_id,
+                  "units_missing": units_missing, "actor": actor, "mode": mode}
+        try:
+            row = await conn.fetchrow(_DISPATCH, *(params[n] for n in _DISPATCH_NAMES))
+        except asyncpg.UniqueViolationError as exc:
+            if "uq_assignments_active_unit" in str(exc):
+                raise Conflict("a chosen unit was assigned elsewhere meanwhile") from None
+            raise
+        if row[0] == 0:
+            raise Conflict(f"incident {incident_id} is no longer open for dispatch")
+        if row[0] > 1:
+            raise Conflict("a chosen unit is not free (the board was behind PostgreSQL)")
+    return Dispatched(orjson.loads(row[1]), orjson.loads(row[2]), units_missing, brief_of(incident_id, tuple(locked)[2:]))
 
 
 async def set_units_missing(session: AsyncSession, incident_id: int, missing: int) -> None:
