@@ -63,6 +63,9 @@ def simulate(
     live: Annotated[bool, typer.Option("--live", help="Calls through the API, units as websocket devices")] = False,
     headless: Annotated[bool, typer.Option("--headless", help="Compare policies on the same calls, fast")] = False,
     hindsight: Annotated[bool, typer.Option("--hindsight", help="Policies against a hindsight lower bound")] = False,
+    history: Annotated[bool, typer.Option("--history", help="Write a simulated day's incidents into the database "
+                                                            "(for reports)")] = False,
+    day: Annotated[str | None, typer.Option(help="History: the local day to write (default: yesterday)")] = None,
     hours: Annotated[float, typer.Option(min=0.1, max=24 * 366, help="Headless: simulated hours")] = 24.0,
     load: Annotated[str | None, typer.Option(help="Headless: quiet | normal | busy | surge (by the busiest kind "
                                                     "of unit's utilisation: 15 / 35 / 60 / 85 %)")] = None,
@@ -85,8 +88,8 @@ def simulate(
 ) -> None:
     """Simulate calls and units driving real roads: live against a running service, or headless to compare
     dispatch policies on the same day of calls."""
-    if sum((live, headless, hindsight)) != 1:
-        raise fail("choose one of --live, --headless or --hindsight", 2)
+    if sum((live, headless, hindsight, history)) != 1:
+        raise fail("choose one of --live, --headless, --hindsight or --history", 2)
     if live:
         if load is not None and calls_per_hour is not None:
             raise fail("give --load or --calls-per-hour, not both", 2)
@@ -102,6 +105,7 @@ def simulate(
     from simulator.commands import headless as run_headless
     from simulator.commands import hindsight as run_hindsight
     from simulator.headless import Params
+    from simulator.history import HistoryError
     from simulator.loads import LOADS
 
     settings = get_settings()
@@ -118,7 +122,13 @@ def simulate(
         timing = Timing(processing_median_s={p: s * scale for p, s in default.processing_median_s.items()},
                         turnout_s=parse_range(turnout_s, "--turnout-s"))
         params = Params(p1_target_s=p1_target_s, coverage_target_s=p1_target_s, move_up=not no_move_up)
-        if headless:
+        if history:
+            from simulator.history import parse_day, record_day
+
+            tz = settings.report_time_zone
+            console.print(record_day(settings.libpq_url, settings.route_cache_dir, day=parse_day(day, tz), tz=tz,
+                                     seed=seed, load=load, per_hour=calls_per_hour, timing=timing))
+        elif headless:
             run_headless(settings.libpq_url, settings.route_cache_dir, hours=hours, seed=seed,
                          load=load if calls_per_hour is None else None, per_hour=calls_per_hour, policies=chosen,
                          params=params, timing=timing, as_json=as_json)
@@ -127,6 +137,8 @@ def simulate(
                           policies=chosen, params=params, timing=timing, as_json=as_json)
     except SimulationError as exc:
         raise fail(str(exc), exc.code) from None
+    except HistoryError as exc:
+        raise fail(str(exc), 2) from None
     except (ValueError, RuntimeError, LookupError) as exc:  # a world the simulation cannot run on, said plainly
         raise fail(f"cannot simulate: {exc}") from None
     except KeyboardInterrupt:

@@ -89,5 +89,5 @@ def compliance_chart(by_municipality: dict, target_keys: tuple[str, ...] = ("res
     ax.set_xlim(0, 110)
     ax.set_xlabel("% of incidents within the target (the dashed line: the goal)")
     ax.set_title("Compliance with the response targets by municipality")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(fig)

@@ -1,0 +1,212 @@
+"""A simulated day written into the database as if the centre had lived it: incidents, calls, the event log and
+assignments, from the headless simulation's outcome (the same seed gives the same day). Reports, the demo and
+the report example read it like any other history.
+
+The simulation decides who goes where and when; this module records it: a unit's assignment at dispatch, its
+acknowledgement and departure (the crew's delays), arrival (the road router's drive time), a diversion if it
+had one, and the moment it was free again; the incident's times are its units' firsts, as the event log's
+replay makes them. Callers get made-up numbers; a share of them answer the feedback link.
+"""
+
+import heapq
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import orjson
+import psycopg
+
+from dispatch.matching.core import Policy
+from simulator.calls import Call, Timing, generate
+from simulator.headless import Params, SimIncident, Simulation, SimUnit
+from simulator.results import learnt_coverage
+from simulator.world import World
+
+ACTOR = "simulator"
+
+
+@dataclass
+class UnitRecord:
+    call_id: int
+    unit_id: int
+    slot: str
+    eta_s: float | None
+    assigned: float
+    acknowledged: float
+    en_route: float
+    on_scene: float | None = None
+    left: float | None = None  # free again (cleared) or taken off for another call (diverted)
+    diverted_to: int | None = None
+
+
+class RecordingSimulation(Simulation):
+    """The headless simulation, keeping every unit's times on every call it was sent to."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.records: list[UnitRecord] = []
+        self.current: dict[int, UnitRecord] = {}
+
+    def _send(self, unit: SimUnit, incident: SimIncident, capability: str, eta_s: float | None) -> None:
+        earlier = self.current.pop(unit.id, None)
+        if earlier is not None:  # diverted on its way: the earlier assignment ends here
+            earlier.left, earlier.diverted_to = self.now, incident.call.id
+        slot = incident.slots_used % max(1, len(incident.call.ack_s))
+        super()._send(unit, incident, capability, eta_s)
+        record = UnitRecord(incident.call.id, unit.id, capability, eta_s, self.now,
+                            self.now + incident.call.ack_s[slot], unit.leg.depart)
+        self.records.append(record)
+        self.current[unit.id] = record
+
+    def _on_arrive(self, unit_id: int, version: int) -> None:
+        unit = self.by_id[unit_id]
+        if unit.version == version and unit.status == "en_route" and unit_id in self.current:
+            self.current[unit_id].on_scene = self.now
+        super()._on_arrive(unit_id, version)
+
+    def _free(self, unit: SimUnit) -> None:
+        record = self.current.pop(unit.id, None)
+        if record is not None:
+            record.left = self.now
+        super()._free(unit)
+
+
+def simulate_day(world: World, router, *, per_hour: float, seed: int, timing: Timing = Timing(),
+                 params: Params = Params()) -> tuple[list[Call], list[UnitRecord]]:
+    """24 hours of calls from `seed`, dispatched by the default policy with move-up, run until every unit is free."""
+    calls = generate(world, per_hour=per_hour, hours=24, seed=seed, timing=timing)
+    coverage = learnt_coverage(world, router, per_hour=per_hour, seed=seed, timing=timing)
+    sim = RecordingSimulation(world, router, calls, Policy.default, params=params, coverage=coverage,
+                              horizon_s=24 * 3600)
+    sim.run()
+    while sim._events:  # run on until the last unit is free, so every incident can be closed
+        t, _, kind, args = heapq.heappop(sim._events)
+        sim.now = t
+        getattr(sim, "_on_" + kind)(*args)
+    return calls, sim.records
+
+
+class HistoryError(RuntimeError):
+    """The day cannot be written (it already has incidents); the message says what to do."""
+
+
+def _incident_rows(world: World, calls: list[Call], records: list[UnitRecord], start: datetime, seed: int):
+    rng = random.Random(f"history:{seed}")
+    by_call: dict[int, list[UnitRecord]] = {}
+    for r in records:
+        by_call.setdefault(r.call_id, []).append(r)
+    for call in calls:
+        mine = sorted(by_call.get(call.id, []), key=lambda r: r.assigned)
+        served = [r for r in mine if r.on_scene is not None]
+        if not served:
+            continue  # never reached (cannot happen when the simulation runs to the end); left out
+        at = lambda s: start + timedelta(seconds=s)  # noqa: E731
+        cleared = max(r.left for r in served)
+        times = {"received_at": at(call.t), "dispatched_at": at(mine[0].assigned),
+                 "acknowledged_at": at(min(r.acknowledged for r in mine)),
+                 "en_route_at": at(min(r.en_route for r in mine)), "on_scene_at": at(min(r.on_scene for r in served)),
+                 "cleared_at": at(cleared), "closed_at": at(cleared + rng.uniform(30, 300))}
+        number = f"+423 7{rng.randrange(10_000_000):07d}"
+        response = min(r.on_scene for r in served) - call.t
+        yield call, mine, times, number, response, rng
+
+
+def write_day(libpq_url: str, world: World, calls: list[Call], records: list[UnitRecord], *, day: date, tz: str,
+              seed: int, feedback_share: float = 0.3) -> dict:
+    """Writes the day in one transaction. Refuses a day that already has incidents (the event log is append-only:
+    a day written twice could not be taken back)."""
+    start = datetime.combine(day, time(), ZoneInfo(tz))
+    end = start + timedelta(days=1)
+    counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}
+    with psycopg.connect(libpq_url) as conn, conn.transaction():
+        if conn.execute("SELECT 1 FROM incidents WHERE received_at >= %s AND received_at < %s LIMIT 1",
+                        (start, end)).fetchone():
+            raise HistoryError(f"the database already has incidents on {day}: choose another --day")
+        for call, mine, times, number, response, rng in _incident_rows(world, calls, records, start, seed):
+            incident_id = _write_incident(conn, world, call, mine, times, number, start, counts)
+            if rng.random() < feedback_share:
+                # Slower responses please less: the score falls by one for every target's worth of waiting.
+                late = response / Params().target(call.priority)
+                score = max(1, min(5, round(rng.gauss(4.6 - 1.2 * late, 0.8))))
+                conn.execute("""INSERT INTO feedback_requests (incident_id, token_hash, created_at, expires_at,
+                                    answered_at, satisfaction, complaint)
+                                VALUES (%s, md5(random()::text) || md5(random()::text), %s, %s, %s, %s, %s)""",
+                             (incident_id, times["closed_at"], times["closed_at"] + timedelta(days=14),
+                              times["closed_at"] + timedelta(hours=rng.uniform(1, 30)), score,
+                              score == 1 and rng.random() < 0.5))
+                counts["feedback"] += 1
+    return counts
+
+
+def _write_incident(conn, world: World, call: Call, mine: list[UnitRecord], times: dict, number: str,
+                    start: datetime, counts: dict) -> int:
+    at = lambda s: start + timedelta(seconds=s)  # noqa: E731
+    label = world.address_text[call.address] if 0 <= call.address < len(world.address_text) else None
+    incident_id = conn.execute("""
+        INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
+            geocode_confidence, disposition, received_at, entered_at, queued_at, dispatched_at, acknowledged_at,
+            en_route_at, on_scene_at, cleared_at, closed_at)
+        VALUES (%(type_code)s, %(priority)s, 'closed', ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
+            %(label)s, %(area)s, 'address', 1.0, 'treated', %(received_at)s, %(received_at)s, %(received_at)s,
+            %(dispatched_at)s, %(acknowledged_at)s, %(en_route_at)s, %(on_scene_at)s, %(cleared_at)s, %(closed_at)s)
+        RETURNING id""", {"type_code": call.type_code, "priority": call.priority, "lon": call.lon, "lat": call.lat,
+                           "label": label, "area": call.area, **times}).fetchone()[0]
+    call_id = conn.execute("""INSERT INTO calls (incident_id, channel, caller_number, callback_number, location_text,
+                                  received_at) VALUES (%s, 'phone', %s, %s, %s, %s) RETURNING id""",
+                           (incident_id, number, number, label, times["received_at"])).fetchone()[0]
+    received = {"type_code": call.type_code, "priority": call.priority, "status": "pending", "narrative": None,
+                "channel": "phone", "type_suggested": False, "received_at": times["received_at"].isoformat(),
+                "lat": call.lat, "lon": call.lon, "address_label": label, "municipality": call.area,
+                "geocode_match": "address", "geocode_confidence": 1.0, "needs_location": False, "call_id": call_id}
+    events = [(times["received_at"], "received", received), (times["received_at"], "queued", {})]
+    for r in mine:
+        assignment_id = conn.execute("""
+            INSERT INTO assignments (incident_id, unit_id, slot, status, eta_s, assigned_at, acknowledged_at,
+                en_route_at, on_scene_at, cleared_at, cancelled_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (incident_id, r.unit_id, r.slot, "cancelled" if r.diverted_to else "cleared", r.eta_s, at(r.assigned),
+             at(r.acknowledged), at(r.en_route), at(r.on_scene) if r.on_scene is not None else None,
+             None if r.diverted_to else at(r.left), at(r.left) if r.diverted_to else None)).fetchone()[0]
+        unit = {"unit_id": r.unit_id}
+        events += [(at(r.assigned), "dispatched", {**unit, "assignment_id": assignment_id, "slot": r.slot,
+                                                   "eta_s": r.eta_s}),
+                   (at(r.acknowledged), "acknowledged", unit), (at(r.en_route), "en_route", unit)]
+        if r.on_scene is not None:
+            events.append((at(r.on_scene), "on_scene", unit))
+        events.append((at(r.left), "diverted", {**unit, "to": r.diverted_to}) if r.diverted_to else
+                      (at(r.left), "cleared", unit))
+        counts["assignments"] += 1
+    events.append((times["closed_at"], "closed", {"disposition": "treated", "note": None}))
+    events.sort(key=lambda e: e[0])
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO incident_events (incident_id, at, kind, actor, payload) "
+                        "VALUES (%s, %s, %s, %s, %s::jsonb)",
+                        [(incident_id, t, kind, ACTOR, orjson.dumps(p).decode()) for t, kind, p in events])
+    counts["incidents"] += 1
+    counts["events"] += len(events)
+    return incident_id
+
+
+def parse_day(text: str | None, tz: str) -> date:
+    """A local date, yesterday if none is given."""
+    if text is None:
+        return datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HistoryError(f"--day must be a date like 2026-11-28, got {text!r}") from None
+
+
+def record_day(libpq_url: str, cache_dir, *, day: date, tz: str, seed: int, load: str | None,
+               per_hour: float | None, timing: Timing = Timing()) -> dict:
+    """Simulates a day (busy load unless a rate is given) and writes its history; what was written, counted."""
+    from simulator.commands import open_world
+    from simulator.loads import LOADS, calls_per_hour_for
+
+    world, router = open_world(libpq_url, cache_dir)
+    if per_hour is None:
+        per_hour = calls_per_hour_for(world, router, LOADS[load or "busy"], timing)
+    calls, records = simulate_day(world, router, per_hour=per_hour, seed=seed, timing=timing)
+    written = write_day(libpq_url, world, calls, records, day=day, tz=tz, seed=seed)
+    return {"day": day.isoformat(), "seed": seed, "calls_per_hour": round(per_hour, 2), **written}

@@ -1,0 +1,71 @@
+"""A simulated day written as history: reproducible from its seed, consistent with its own event log, and read by
+the report like any other day."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from dispatch.incidents.events import replay
+from dispatch.reports import service
+from dispatch.reports.service import GroupBy, parse_period
+from dispatch.reports.targets import load_targets
+from geo.routing import Router
+from simulator.history import HistoryError, simulate_day, write_day
+from simulator.world import load_world
+
+DAY = date(2020, 5, 5)  # long past: no intake test's duplicate or premise window reaches it
+
+
+@pytest.fixture(scope="module")
+def simulated(settings, imported_map):
+    router = Router.load(settings.libpq_url, settings.route_cache_dir)
+    world = load_world(settings.libpq_url, router)
+    calls, records = simulate_day(world, router, per_hour=2.0, seed=11)
+    written = write_day(settings.libpq_url, world, calls, records, day=DAY, tz="Europe/Vaduz", seed=11)
+    return world, router, calls, records, written
+
+
+def test_the_same_seed_gives_the_same_day(simulated):
+    world, router, calls, records, _ = simulated
+    again_calls, again_records = simulate_day(world, router, per_hour=2.0, seed=11)
+    assert again_calls == calls and again_records == records
+
+
+def test_every_call_is_written_with_its_units_and_events(simulated, settings):
+    _, _, calls, records, written = simulated
+    assert written["incidents"] == len(calls) > 20 and written["assignments"] == len(records)
+    start = datetime.combine(DAY, datetime.min.time(), ZoneInfo("Europe/Vaduz"))
+    with psycopg.connect(settings.libpq_url) as conn:
+        rows = conn.execute("""SELECT id, priority, received_at, dispatched_at, acknowledged_at, en_route_at,
+                                      on_scene_at, cleared_at, closed_at, status::text
+                               FROM incidents WHERE received_at >= %s AND received_at < %s ORDER BY id""",
+                            (start, start + timedelta(days=1))).fetchall()
+        assert len(rows) == len(calls)
+        for row in rows:
+            events = conn.execute("SELECT kind, at, payload FROM incident_events WHERE incident_id = %s "
+                                  "ORDER BY at, id", (row[0],)).fetchall()
+            state = replay(events)
+            # The incident row is what its event log says it is, as for every incident the service writes.
+            assert (state.priority, state.received_at, state.dispatched_at, state.acknowledged_at, state.en_route_at,
+                    state.on_scene_at, state.cleared_at, state.closed_at, state.status) == row[1:], row[0]
+            assert row[2] <= row[3] <= row[5] <= row[6] <= row[7] <= row[8]
+
+
+async def test_the_report_reads_the_day(simulated, session):
+    _, _, calls, _, written = simulated
+    report = await service.response_times(session, period=parse_period(DAY.isoformat(), DAY.isoformat(),
+                                                                      "Europe/Vaduz"),
+                                          group_by=GroupBy.priority, targets=load_targets())
+    overall = report["overall"]
+    assert overall["intervals"]["response"]["count"] == len(calls)
+    assert overall["intervals"]["turnout"]["count"] == written["assignments"]
+    assert overall["feedback"]["answered"] == written["feedback"] > 0
+    assert sum(g["intervals"]["processing"]["count"] for g in report["groups"]) == len(calls)
+
+
+def test_a_day_is_written_once(simulated, settings):
+    world, _, calls, records, _ = simulated
+    with pytest.raises(HistoryError, match="already has incidents on 2020-05-05"):
+        write_day(settings.libpq_url, world, calls, records, day=DAY, tz="Europe/Vaduz", seed=11)
