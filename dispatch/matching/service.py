@@ -184,7 +184,8 @@ async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list
             raise Conflict(f"incident {incident_id} is no longer open for dispatch")
         if row[0] > 1:
             raise Conflict("a chosen unit is not free (the board was behind PostgreSQL)")
-    return Dispatched(orjson.loads(row[1]), orjson.loads(row[2]), units_missing, brief_of(incident_id, tuple(locked)[2:]))
+    about = brief_of(incident_id, tuple(locked)[2:])
+    return Dispatched(orjson.loads(row[1]), orjson.loads(row[2]), units_missing, about)
 
 
 async def set_units_missing(session: AsyncSession, incident_id: int, missing: int) -> None:

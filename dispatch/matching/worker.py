@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
-import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,7 +44,6 @@ from dispatch.units.board import UnitBoard
 
 log = logging.getLogger("dispatch.matching")
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-RECOMMENDATION_KEY = "dispatch:recommendation:"
 IDLE_POLL_S = 0.25  # a matcher woken by nobody still looks this often (expired leases, other processes)
 CONFLICT_BACKOFF_S = 0.5
 RECALL_EVERY_S = 0.2  # parked incidents are looked at again at most this often when units come free
@@ -145,8 +143,10 @@ class Matcher:
             return
         units, etas, decision = await self.advise(incident)
         auto = self.auto_for(incident)
-        mode = "auto" if auto else "recommend"
-        await self._recommend(decision, incident, mode, etas)
+        if not auto or not decision.picks:
+            # The consoles are told that it waits for a dispatcher, or for a unit; they ask for the ranking.
+            await self._publish({"type": "incident.recommended", "incident_id": incident.id,
+                                 "complete": decision.complete, "units": [p.unit_id for p in decision.picks]})
         if not auto:
             # Waits for a dispatcher: back in the queue, with fresh recommendations, when the lease runs out.
             await self._settle(incident, missing_count(incident.remaining()))
@@ -227,8 +227,7 @@ class Matcher:
                                              f"diverted to priority-{incident.priority} incident {incident.id}")
             await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks},
                                           {u.id: u for u in before}, about=done.about, routes=routes)
-        await self.redis.delete(RECOMMENDATION_KEY + str(incident.id),
-                                *(MOVE_KEY + str(p.unit_id) for p in decision.picks))
+        await self.redis.delete(*(MOVE_KEY + str(p.unit_id) for p in decision.picks))  # move proposals now moot
         self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment
         # What the consoles hear, in one round trip: each unit assigned, then the incident dispatched.
         await self._publish(*({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
@@ -242,14 +241,6 @@ class Matcher:
         async with self.sessions() as session:
             truth = [u for u in await board_units(session) if u.id in set(unit_ids)]
         await self.board.sync(truth, only=True)
-
-    async def _recommend(self, decision: Decision, incident: MatchIncident, mode: str, etas: dict) -> None:
-        view = decision_view(decision, incident, mode, etas)
-        await self.redis.set(RECOMMENDATION_KEY + str(incident.id), orjson.dumps(view),
-                             ex=int(self.settings.recommend_refresh_s * 2))
-        if mode == "recommend" or not decision.picks:
-            await self._publish({"type": "incident.recommended", "incident_id": incident.id,
-                                 "complete": decision.complete, "units": [p.unit_id for p in decision.picks]})
 
     async def _settle(self, incident: MatchIncident, missing: int) -> None:
         async with self.sessions() as session:
