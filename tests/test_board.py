@@ -32,3 +32,18 @@ async def test_a_read_shows_every_change_made_since_the_last_one(redis):
     units = await board.units()
     assert [u.id for u in units] == [1, 4]
     assert board.free_counts() == {("Vaduz", "ems"): 1, ("Vaduz", "fire"): 1}
+
+
+async def test_an_update_announces_the_change_in_the_same_round_trip_after_the_write(redis):
+    board = UnitBoard(redis)
+    await board.load([unit(1)])
+    listener = redis.pubsub()
+    await listener.subscribe("board-test")
+    await listener.get_message(timeout=1)  # the subscription's confirmation
+    await board.update(1, announce=("board-test", b'{"type":"unit.status"}'), status="out_of_service")
+    message = await listener.get_message(timeout=2)
+    assert message["data"] == b'{"type":"unit.status"}'
+    assert (await board.get(1)).status == "out_of_service"
+    await board.update(99, announce=("board-test", b"gone"), status="available")  # no such unit: still told
+    assert (await listener.get_message(timeout=2))["data"] == b"gone" and await board.get(99) is None
+    await listener.aclose()

@@ -61,14 +61,19 @@ end
 return 1
 """
 
-# ARGV: unit id, then field/value pairs to set in its state (JSON values). Missing units are left alone.
+# ARGV: unit id, a channel to announce the change on ('' for none) and the message, then field/value pairs to
+# set in its state (JSON values). A missing unit is left alone. The announcement goes out after the write, in
+# the same round trip.
 UPDATE = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 0 end
-local s = cjson.decode(raw)
-for i = 2, #ARGV, 2 do s[ARGV[i]] = cjson.decode(ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(s))
-return 1
+if raw then
+  local s = cjson.decode(raw)
+  for i = 4, #ARGV, 2 do s[ARGV[i]] = cjson.decode(ARGV[i + 1]) end
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(s))
+end
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+if raw then return 1 end
+return 0
 """
 
 
@@ -231,15 +236,16 @@ class UnitBoard:
         """Many units' positions, (lat, lon, ms) each, in one command."""
         await self._redis.hset(POSITIONS, mapping={u: _position(lat, lon, at) for u, (lat, lon, at) in fixes.items()})
 
-    async def update(self, unit_id: int, **fields) -> None:
+    async def update(self, unit_id: int, *, announce: tuple[str, bytes] | None = None, **fields) -> None:
         """Sets status, work or position of one unit (from its device or the dispatcher, after PostgreSQL).
-        `incident` and `work_priority` given as "" or None clear them."""
+        `incident` and `work_priority` given as "" or None clear them. `announce`: (channel, message) published
+        right after, in the same round trip."""
         at = fields.pop("at", 0)
         lat, lon = fields.pop("lat", None), fields.pop("lon", None)
         if lat is not None and lon is not None:
             await self._redis.hset(POSITIONS, unit_id, _position(lat, lon, at))
-        if fields:
-            args: list = [unit_id]
+        if fields or announce:
+            args: list = [unit_id, *(announce or ("", ""))]
             for name, value in fields.items():
                 args.extend([name, orjson.dumps(None if value == "" else value)])
             await self._update(keys=[STATES], args=args)

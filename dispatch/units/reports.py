@@ -7,11 +7,14 @@ sampled rate and with every status change: the database keeps the track without 
 
 import time
 
+import orjson
+
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.db import retrying
 from dispatch.errors import Forbidden, NotFound
 from dispatch.incidents.lifecycle import QueueAction
+from dispatch.queue.keeper import EVENTS_CHANNEL
 from dispatch.units import service
 from dispatch.units.models import UnitStatus
 
@@ -43,14 +46,16 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
         fields.update(incident="", work_priority="")
     if lat is not None:
         fields.update(lat=lat, lon=lon, at=int(time.time() * 1000))
-    await state.board.update(unit_id, **fields)
+    # The board and the consoles in one round trip (the consoles hear of it after the board has it).
+    announce = None
+    if change.status != change.previous:
+        announce = (EVENTS_CHANNEL, orjson.dumps({
+            "type": "unit.status", "unit_id": unit_id, "call_sign": change.call_sign,
+            "status": change.status.value, "previous": change.previous.value, "incident_id": change.incident_id}))
+    await state.board.update(unit_id, announce=announce, **fields)
     if change.requeue:
         incident_id, priority, received_ms = change.requeue
         await state.queue_keeper.apply(QueueAction("enqueue", incident_id, priority, received_ms))
-    if change.status != change.previous:
-        await state.queue_keeper.publish({
-            "type": "unit.status", "unit_id": unit_id, "call_sign": change.call_sign,
-            "status": change.status.value, "previous": change.previous.value, "incident_id": change.incident_id})
     if change.freed:
         state.matcher.unit_freed()
     return {"unit_id": unit_id, "call_sign": change.call_sign, "status": change.status.value,
