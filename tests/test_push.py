@@ -327,3 +327,17 @@ async def test_position_fixes_reach_the_board_and_the_database_in_batches(serve,
     async with engine.connect() as conn:
         lat = await conn.scalar(text("SELECT ST_Y(position::geometry) FROM units WHERE id = :u"), {"u": unit_id})
     assert round(lat, 3) == 47.15  # the first fix of a sampling period is stored; the rest wait 30 s
+
+
+async def test_an_ack_is_taken_once_and_hands_back_the_message_it_acknowledges(redis):
+    from dispatch.push.outbox import Outbox
+
+    outbox = Outbox(redis)
+    sent = await outbox.send(7, {"type": "assignment", "incident_id": 3}, ack_within_s=10)
+    awaited, stored = await outbox.ack(7, sent.id)
+    message = orjson.loads(stored)
+    assert awaited and (message["id"], message["seq"], message["incident_id"]) == (sent.id, sent.seq, 3)
+    assert await outbox.ack(7, sent.id) == (False, None)  # a repeated ack changes nothing
+    note = await outbox.send(7, {"type": "update"})  # no ack wanted
+    assert await outbox.ack(7, note.id) == (False, None)
+    assert await outbox.due() == []  # no deadline left behind

@@ -39,10 +39,18 @@ redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. body)
 return seq
 """
 
-# KEYS: outbox, seq, deadlines, pending. ARGV: unit id, message id. Reply: 1 if it was waiting for this ack.
+# KEYS: outbox, seq, deadlines, pending. ARGV: unit id, message id. Reply: 0 if no ack was awaited for it;
+# else the message as stored, or 1 if it has aged out of the outbox.
 ACK = """
+local seq = redis.call('HGET', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[4], ARGV[2])
-return redis.call('ZREM', KEYS[3], ARGV[1] .. ':1:' .. ARGV[2], ARGV[1] .. ':2:' .. ARGV[2])
+local waited = redis.call('ZREM', KEYS[3], ARGV[1] .. ':1:' .. ARGV[2], ARGV[1] .. ':2:' .. ARGV[2])
+if waited == 0 then return 0 end
+if seq then
+  local found = redis.call('ZRANGEBYSCORE', KEYS[1], seq, seq)
+  if found[1] then return found[1] end
+end
+return 1
 """
 
 # KEYS: deadlines. ARGV: now ms, limit. Takes the deadlines that passed (so one process handles each).
@@ -80,8 +88,13 @@ class Outbox:
         seq = await self._send(keys=_keys(unit_id), args=[unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP])
         return Sent(unit_id, message_id, int(seq))
 
-    async def ack(self, unit_id: int, message_id: str) -> bool:
-        return bool(await self._ack(keys=_keys(unit_id), args=[unit_id, message_id]))
+    async def ack(self, unit_id: int, message_id: str) -> tuple[bool, bytes | None]:
+        """Takes an acknowledgement, in one round trip: (whether one was awaited, the message it acknowledges
+        when it was and the outbox still holds it)."""
+        reply = await self._ack(keys=_keys(unit_id), args=[unit_id, message_id])
+        if isinstance(reply, bytes):
+            return True, reply
+        return bool(reply), None
 
     async def after(self, unit_id: int, seq: int) -> list[bytes]:
         """The stored messages numbered above `seq`, in order: what a reconnecting device missed."""

@@ -162,8 +162,8 @@ async def unit_socket(ws: WebSocket) -> None:
             for body in await state.outbox.after(unit_id, message.last_seq):
                 sock.offer(body, seq_of(body))
         elif isinstance(message, p.Ack):
-            stored = await state.outbox.message(unit_id, message.of)
-            if await state.outbox.ack(unit_id, message.of) and stored is not None:
+            awaited, stored = await state.outbox.ack(unit_id, message.of)
+            if awaited and stored is not None:
                 await _acknowledged(state, who, unit_id, orjson.loads(stored))
         elif isinstance(message, p.Status):
             changed = await report_status(state, who, unit_id, message.status, message.lat, message.lon)
