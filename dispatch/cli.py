@@ -219,6 +219,9 @@ def _bench_table(r: dict) -> None:
                       ("call → console", "console_ms")):
         table.add_row(name, *(str(r[key][p]) for p in ("p50", "p90", "p99", "max")))
     console.print(table)
+    if fleet := r.get("tracker_fleet"):
+        console.print(f"trackers: {fleet['connected']:,} of {fleet['trackers']:,} connected ({fleet['failed']} failed, "
+                      f"{fleet['dropped']} dropped), {fleet['fixes_per_s']:,} fixes a second", highlight=False)
     console.print(f"lost {r['lost']}, still queued {r['still_queued']}, duplicates delivered "
                   f"{r['duplicates_delivered']}, HTTP {r['statuses']}; report: {r['report']}", highlight=False)
 

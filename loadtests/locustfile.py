@@ -13,7 +13,6 @@ the run. Users:
 - `Device`: a unit's in-vehicle device on `/ws/unit`: acknowledges an assignment at once, then reports en
   route, on scene and available a fraction of a second apart (so the fleet comes free again), and sends its
   position every 5 s.
-- `Tracker`: a unit that only sends positions every 5 s (the many vehicles of a region on the move).
 - `Console`: a dispatcher's console on `/ws/console`.
 - `Dispatcher`: closes each incident a second after its assignment reached a device.
 
@@ -72,12 +71,9 @@ class Tally:
 
 TALLY = Tally()
 UNIT_TOKENS: Queue = Queue()
-TRACKER_TOKENS: Queue = Queue()
 TO_CLOSE: Queue = Queue()
 for unit_id, token in PLAN["units"].items():
     UNIT_TOKENS.put((int(unit_id), token))
-for unit_id, token in PLAN.get("trackers", {}).items():
-    TRACKER_TOKENS.put((int(unit_id), token))
 
 
 def ws_url(host: str, path: str) -> str:
@@ -191,13 +187,6 @@ class Device(Vehicle):
         for status in ("en_route", "on_scene", "available"):
             gevent.sleep(self.busy_s / 3)
             self.socket.send({"type": "status", "status": status})
-
-
-class Tracker(Vehicle):
-    """A unit that only sends positions (the many vehicles of a region on the move)."""
-
-    fixed_count = PLAN["counts"]["trackers"]
-    tokens = TRACKER_TOKENS
 
 
 class Console(SocketUser):

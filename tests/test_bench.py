@@ -59,3 +59,6 @@ def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypa
     assert figures["e2e_ms"]["p50"] > 0 and figures["e2e_ms"]["max"] >= figures["e2e_ms"]["p50"]
     assert figures["intake_ms"]["p50"] > 0 and figures["console_ms"]["p50"] > 0
     assert (tmp_path / "report.html").stat().st_size > 10_000
+    fleet = figures["tracker_fleet"]  # the position-only vehicles, from their own process
+    assert fleet["connected"] == fleet["trackers"] == 5 and fleet["failed"] == fleet["dropped"] == 0
+    assert fleet["fixes_sent"] >= 5 and fleet["fixes_per_s"] > 0

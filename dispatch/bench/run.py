@@ -31,6 +31,8 @@ LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 CONNECT_PER_S = 400  # websocket clients Locust opens a second, about what one core handles with auth
 CENTRE = (47.14, 9.52)
 TAIL_S = 5.0  # after the last call, the devices listen this long for the last assignments
+TRACKERS = Path(__file__).resolve().parents[2] / "loadtests" / "trackers.py"
+TRACKERS_PER_S = 500  # tracker sockets opened a second
 
 
 class BenchError(RuntimeError):
@@ -109,7 +111,8 @@ def _plan(args: BenchArgs, setup: BenchSetup, places: list[str], out: Path) -> d
         "trackers": {str(k): v for k, v in setup.trackers.items()},
         "positions": {str(k): v for k, v in setup.positions.items()}, "centre": CENTRE,
         "places": places, "call_taker": setup.call_taker, "dispatcher": setup.dispatcher,
-        "counts": {"devices": len(setup.units), "trackers": len(setup.trackers), "consoles": args.consoles,
+        # Trackers are driven by loadtests/trackers.py, not by Locust (see _start_trackers).
+        "counts": {"devices": len(setup.units), "consoles": args.consoles,
                    "call_takers": call_takers, "dispatchers": max(2, math.ceil(args.rate / 25))},
     }
 
@@ -167,11 +170,15 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
                               stdout=subprocess.DEVNULL, stderr=log_file)
     matchers = [subprocess.Popen([str(bin_dir / "dispatch"), "matcher"], env=env, stdout=subprocess.DEVNULL,
                                  stderr=log_file) for _ in range(args.matchers)]
+    fleet = None
     try:
         wait_ready(args.port, server)
         users = sum(plan["counts"].values())
-        connect_s = (len(setup.units) + len(setup.trackers) + args.consoles) / CONNECT_PER_S + 5
+        connect_s = (len(setup.units) + args.consoles) / CONNECT_PER_S + 5
         run_time = math.ceil(connect_s + args.duration + TAIL_S)
+        if setup.trackers:
+            say(f"{len(setup.trackers):,} trackers connecting ({TRACKERS_PER_S} a second)")
+            fleet = _start_trackers(args, plan_file, run_time, log_file)
         say(f"Locust: {users:,} users for {run_time} s ({args.rate:g} calls/s for {args.duration:g} s after "
             f"about {connect_s:.0f} s of connecting)")
         locust = subprocess.run(
@@ -187,8 +194,9 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
                              f"{args.out_dir / 'locust.log'}")
         time.sleep(2.0)  # the last assignments land
         tally = json.loads(tally_file.read_text())
+        trackers = _trackers_done(fleet, args.out_dir) if fleet else None
     finally:
-        for process in (server, *matchers):
+        for process in (server, *matchers, *((fleet,) if fleet else ())):
             process.terminate()
         for process in (server, *matchers):
             try:
@@ -210,6 +218,34 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         "assigned": assigned, "delivered": sum(1 for i in sent if i in device), "assignments": tally["assignments"],
         "duplicates_delivered": tally["duplicates"], "device_errors": tally["refused"],
         "e2e_ms": spread(e2e), "intake_ms": spread(tally.get("intake_ms", [])), "console_ms": spread(to_console),
+        "tracker_fleet": trackers,
         "cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
         "report": str(args.out_dir / "report.html"),
     }
+
+
+def _start_trackers(args: BenchArgs, plan_file: Path, run_time: float, log) -> subprocess.Popen:
+    """The position-only fleet in a process of its own (loadtests/trackers.py), every socket open before
+    Locust starts; it sends fixes for as long as Locust runs."""
+    fleet = subprocess.Popen(
+        [sys.executable, str(TRACKERS), "--plan", str(plan_file), "--url", f"ws://127.0.0.1:{args.port}/ws/unit",
+         "--connect-per-s", str(TRACKERS_PER_S), "--run-for", str(run_time),
+         "--out", str(args.out_dir / "trackers.json")],
+        stdout=subprocess.PIPE, stderr=log, text=True)
+    line = fleet.stdout.readline()  # "connected N failed M", once every socket is open or failed
+    if not line.startswith("connected"):
+        fleet.kill()
+        raise BenchError(f"the tracker fleet did not start (status {fleet.wait()}): see {args.out_dir}/service.log")
+    return fleet
+
+
+def _trackers_done(fleet: subprocess.Popen, out_dir: Path) -> dict:
+    try:
+        fleet.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        fleet.kill()
+        raise BenchError("the tracker fleet did not stop within 60 s of the run's end") from None
+    found = out_dir / "trackers.json"
+    if not found.exists():
+        raise BenchError(f"the tracker fleet ended (status {fleet.returncode}) without its figures")
+    return json.loads(found.read_text())
