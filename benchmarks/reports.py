@@ -143,13 +143,16 @@ async def measure(settings: Settings, repeat: int) -> dict:
         return result
 
     try:
+        # As GET /api/reports/response-times runs it: the incident and unit statements side by side.
         for grouping in (GroupBy.none, *FULL_GROUPINGS, GroupBy.month):
             report = await timed(f"api group_by={grouping.value}", lambda s, g=grouping: service.response_times(
-                s, period=period, group_by=g, targets=targets))
+                s, period=period, group_by=g, targets=targets, sessions=sessions))
         out["responses"] = report["overall"]["intervals"]["response"]["count"]
+        await timed("group_by=priority, one connection", lambda s: service.response_times(
+            s, period=period, group_by=GroupBy.priority, targets=targets))
 
         async def whole(session):
-            full = await service.full_report(session, period=period, targets=targets)
+            full = await service.full_report(session, period=period, targets=targets, sessions=sessions)
             return report_html(full)
 
         html = await timed("dispatch report (html, 6 groupings, charts)", whole)
@@ -179,7 +182,7 @@ def main() -> None:
         parser.error("--incidents is 1 to 20,000,000 and --repeat 1 to 20")
     if args.url.rsplit("/", 1)[-1] in ("dispatch", "dispatch_test", "dispatch_bench"):
         parser.error("the benchmark drops and recreates its database: give one of its own")
-    settings = Settings(env=Environment.test, database_url=args.url, db_pool_size=2)
+    settings = Settings(env=Environment.test, database_url=args.url, db_pool_size=4)
     made = generate(settings, args.incidents, args.keep)
     result = {"incidents": args.incidents, "data": made, **asyncio.run(measure(settings, args.repeat))}
     table = Table("measure", "median s", "max s", title=f"Report over {args.incidents:,} incidents "

@@ -65,6 +65,17 @@ async def test_the_report_reads_the_day(simulated, session):
     assert sum(g["intervals"]["processing"]["count"] for g in report["groups"]) == len(calls)
 
 
+async def test_side_by_side_statements_give_the_same_report(simulated, session, engine):
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    period = parse_period(DAY.isoformat(), DAY.isoformat(), "Europe/Vaduz")
+    for grouping in (GroupBy.municipality, GroupBy.unit):
+        alone = await service.response_times(session, period=period, group_by=grouping, targets=load_targets())
+        side_by_side = await service.response_times(session, period=period, group_by=grouping,
+                                                    targets=load_targets(), sessions=async_sessionmaker(engine))
+        assert side_by_side == alone and alone["groups"]
+
+
 def test_a_day_is_written_once(simulated, settings):
     world, _, calls, records, _ = simulated
     with pytest.raises(HistoryError, match="already has incidents on 2020-05-05"):

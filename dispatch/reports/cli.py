@@ -65,13 +65,15 @@ async def _build(settings, period, groupings) -> dict:
 
     targets = targets_at(settings.report_targets)
     engine = make_async_engine(settings)
+    sessions = make_sessionmaker(engine)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[now]}"),
                       TimeElapsedColumn(), console=err, transient=True) as progress:
             task = progress.add_task("report", total=len(groupings), now="")
-            async with make_sessionmaker(engine)() as session, session.begin():
+            async with sessions() as session, session.begin():
                 return await full_report(session, period=period, targets=targets, groupings=groupings,
-                                         progress=lambda g: progress.update(task, advance=1, now=f"by {g}"))
+                                         progress=lambda g: progress.update(task, advance=1, now=f"by {g}"),
+                                         sessions=sessions)
     finally:
         await engine.dispose()
 

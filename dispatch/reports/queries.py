@@ -38,14 +38,14 @@ FROM incidents i
 WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled'"""
 
 # One row per unit sent to those incidents that got under way, with its turnout and travel, and whether it was the
-# incident's first unit on scene.
+# incident's first unit on scene: the incident's on-scene time is its first unit's (the event log stamps it so),
+# which saves sorting every assignment by arrival (two units arriving in the same microsecond would both count).
 _UNITS = """
 SELECT {dim} AS key, i.priority, a.slot AS capability,
        date_part('epoch', a.en_route_at - a.assigned_at) AS turnout,
        date_part('epoch', a.on_scene_at - a.en_route_at) AS travel,
-       a.on_scene_at IS NOT NULL AND row_number() OVER (
-           PARTITION BY a.incident_id ORDER BY a.on_scene_at NULLS LAST, a.id) = 1 AS first_unit
-FROM assignments a JOIN incidents i ON i.id = a.incident_id JOIN units u ON u.id = a.unit_id
+       a.on_scene_at = i.on_scene_at AS first_unit
+FROM assignments a JOIN incidents i ON i.id = a.incident_id
 WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND a.en_route_at IS NOT NULL"""
 
 
@@ -98,23 +98,28 @@ def _long(rows, intervals: tuple[Interval, ...], targets: list[Target]) -> list[
     return out
 
 
-async def interval_stats(session: AsyncSession, *, start: datetime, end: datetime, tz: str, group_by: str,
-                         targets: list[Target]) -> list[dict]:
+INCIDENT_INTERVALS = tuple(i for i in Interval if i not in UNIT_INTERVALS)
+
+
+async def interval_stats(session: AsyncSession, *, unit_level: bool, start: datetime, end: datetime, tz: str,
+                         group_by: str, targets: list[Target]) -> list[dict]:
     """One row per (group, interval) and per interval overall (key None, overall True): count, the percentiles,
-    and for each target of that interval its eligible and met counts. Grouped by unit, only unit intervals."""
+    and for each target of that interval its eligible and met counts; of the incident intervals, or of the unit
+    intervals (`unit_level`). The two are separate statements so that they can run side by side."""
     params: dict = {"start": start, "end": end, "tz": tz, "ps": list(PERCENTILES)}
     # The percentiles sort every group's samples: in memory, not on disk; compiling the plan would cost more
     # than it saves.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
     await session.execute(text("SET LOCAL jit = off"))
-    incident_intervals = tuple(i for i in Interval if i not in UNIT_INTERVALS)
-    out = []
-    if group_by != "unit":
-        sql = _statement(_INCIDENTS.format(dim=DIMENSIONS[group_by]), incident_intervals, targets, group_by, params)
-        out += _long((await session.execute(text(sql), params)).mappings().all(), incident_intervals, targets)
-    sql = _statement(_UNITS.format(dim=DIMENSIONS[group_by]), UNIT_INTERVALS, targets, group_by, params)
-    out += _long((await session.execute(text(sql), params)).mappings().all(), UNIT_INTERVALS, targets)
-    return [r for r in out if r["n"] or r["overall"]]
+    if not unit_level and group_by == "unit":
+        return []
+    intervals = UNIT_INTERVALS if unit_level else INCIDENT_INTERVALS
+    source = (_UNITS if unit_level else _INCIDENTS).format(dim=DIMENSIONS[group_by])
+    if unit_level and group_by == "unit":
+        source = source.replace("JOIN incidents i", "JOIN units u ON u.id = a.unit_id JOIN incidents i")
+    sql = _statement(source, intervals, targets, group_by, params)
+    rows = _long((await session.execute(text(sql), params)).mappings().all(), intervals, targets)
+    return [r for r in rows if r["n"] or r["overall"]]
 
 
 async def response_histogram(session: AsyncSession, *, start: datetime, end: datetime) -> list[tuple[int, int, int]]:
