@@ -2,7 +2,9 @@
 
 import asyncio
 import json
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -11,7 +13,7 @@ from sqlalchemy import select
 from dispatch.auth import service
 from dispatch.auth.models import Role, User
 from dispatch.auth.tokens import demo_token
-from dispatch.config import Settings
+from dispatch.config import Environment, Settings
 from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.setup import ROOT, SetupError, import_map, imported_sha, migrate
 from dispatch.units.models import Unit
@@ -53,6 +55,27 @@ async def ensure_demo_accounts(settings: Settings) -> dict[str, dict[str, str]]:
     return tokens
 
 
+def ensure_history(settings: Settings) -> str:
+    """A simulated day before today for the reports, written once: on a database with no earlier incidents (in dev
+    only: a test database keeps the history its tests make)."""
+    import psycopg
+
+    from simulator.history import parse_day, record_day
+
+    day = parse_day(None, settings.report_time_zone)
+    if settings.env != Environment.dev:
+        return day.isoformat()
+    with psycopg.connect(settings.libpq_url) as conn:
+        earlier = conn.execute("SELECT 1 FROM incidents WHERE received_at < %s LIMIT 1",
+                               (datetime.combine(day + timedelta(days=1), time(), ZoneInfo(settings.report_time_zone)),
+                                )).fetchone()
+    if earlier is None:
+        console.print(f"simulating {day} for the reports (first run only)")
+        record_day(settings.libpq_url, settings.route_cache_dir, day=day, tz=settings.report_time_zone, seed=7,
+                   load="busy", per_hour=None)
+    return day.isoformat()
+
+
 def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) -> dict:
     if not settings.is_dev:
         raise SetupError("the demo creates accounts with well-known tokens: run it with DISPATCH_ENV=dev only")
@@ -62,6 +85,7 @@ def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) 
         console.print(f"importing {map_path.name} (first run only)")
         import_map(settings, map_path)
     tokens = asyncio.run(ensure_demo_accounts(settings))
+    history_day = ensure_history(settings)
     TOKENS_FILE.parent.mkdir(exist_ok=True)
     TOKENS_FILE.write_text(json.dumps(tokens, indent=2))
     table = Table("account", "role", "token", title="Demo accounts")
@@ -73,5 +97,7 @@ def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) 
                   f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
                   f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' "
                   f"{base_url}/api/units\n"
+                  f"  report     dispatch report --from {history_day} --to {history_day} --out report.html  "
+                  f"(commander: {base_url}/api/reports/response-times?from={history_day}&to={history_day})\n"
                   "Ctrl-C stops it.  Map data © OpenStreetMap contributors (ODbL).\n")
     return tokens

@@ -118,24 +118,25 @@ def write_day(libpq_url: str, world: World, calls: list[Call], records: list[Uni
     a day written twice could not be taken back)."""
     start = datetime.combine(day, time(), ZoneInfo(tz))
     end = start + timedelta(days=1)
-    counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}
+    counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}  # feedback: answered
     with psycopg.connect(libpq_url) as conn, conn.transaction():
         if conn.execute("SELECT 1 FROM incidents WHERE received_at >= %s AND received_at < %s LIMIT 1",
                         (start, end)).fetchone():
             raise HistoryError(f"the database already has incidents on {day}: choose another --day")
         for call, mine, times, number, response, rng in _incident_rows(world, calls, records, start, seed):
             incident_id = _write_incident(conn, world, call, mine, times, number, start, counts)
-            if rng.random() < feedback_share:
-                # Slower responses please less: the score falls by one for every target's worth of waiting.
-                late = response / Params().target(call.priority)
-                score = max(1, min(5, round(rng.gauss(4.6 - 1.2 * late, 0.8))))
-                conn.execute("""INSERT INTO feedback_requests (incident_id, token_hash, created_at, expires_at,
-                                    answered_at, satisfaction, complaint)
-                                VALUES (%s, md5(random()::text) || md5(random()::text), %s, %s, %s, %s, %s)""",
-                             (incident_id, times["closed_at"], times["closed_at"] + timedelta(days=14),
-                              times["closed_at"] + timedelta(hours=rng.uniform(1, 30)), score,
-                              score == 1 and rng.random() < 0.5))
-                counts["feedback"] += 1
+            # Every caller is sent a link (its token is random and kept nowhere: nobody can use it); a share answer.
+            # Slower responses please less: the score falls by about one for every target's worth of waiting.
+            answered = rng.random() < feedback_share
+            late = response / Params().target(call.priority)
+            score = max(1, min(5, round(rng.gauss(4.6 - 1.2 * late, 0.8)))) if answered else None
+            conn.execute("""INSERT INTO feedback_requests (incident_id, token_hash, created_at, expires_at,
+                                answered_at, satisfaction, complaint)
+                            VALUES (%s, md5(random()::text) || md5(random()::text), %s, %s, %s, %s, %s)""",
+                         (incident_id, times["closed_at"], times["closed_at"] + timedelta(days=14),
+                          times["closed_at"] + timedelta(hours=rng.uniform(1, 30)) if answered else None, score,
+                          answered and score == 1 and rng.random() < 0.5))
+            counts["feedback"] += answered
     return counts
 
 

@@ -26,6 +26,8 @@ def report(
     format: Annotated[Format, typer.Option("--format", help="html (with charts), csv or json")] = Format.html,
     group_by: Annotated[str, typer.Option(help="Groupings, comma-separated: priority, type, municipality, unit, "
                                                "hour, day, month, none")] = "priority,type,municipality,unit,hour,day",
+    charts: Annotated[Path | None, typer.Option(help="Also write the charts as PNG files into this directory",
+                                                file_okay=False)] = None,
 ) -> None:
     """Response-time intervals (exact p50/p90/p95), compliance with the targets and citizens' feedback."""
     from dispatch.cli import fail, with_errors
@@ -38,8 +40,9 @@ def report(
     known = [g.value for g in GroupBy]
     if not names or any(n not in known for n in names):
         raise fail(f"--group-by takes {', '.join(known)}; got {group_by!r}", 2)
-    if not out.parent.exists():
-        raise fail(f"{out.parent} does not exist: make the directory first", 2)
+    for directory in (out.parent, charts):
+        if directory is not None and not directory.is_dir():
+            raise fail(f"{directory} does not exist: make the directory first", 2)
     try:
         period = parse_period(start, end, settings.report_time_zone)
     except InvalidInput as exc:
@@ -50,8 +53,10 @@ def report(
     data = _render(full, format, period)
     try:
         out.write_bytes(data)
+        if charts is not None:
+            _write_charts(full, charts)
     except OSError as exc:
-        raise fail(f"cannot write {out}: {exc.strerror}", 1) from None
+        raise fail(f"cannot write {exc.filename or out}: {exc.strerror}", 1) from None
     first = next(iter(full["by"].values()))
     n = first["overall"]["intervals"]["response"]["count"]
     err.print(f"{out}: {format.value}, {len(data):,} bytes; {n:,} responses; "
@@ -88,3 +93,15 @@ def _render(full: dict, format: Format, period) -> bytes:
     from dispatch.reports.html import report_html
 
     return report_html(full).encode()
+
+
+def _write_charts(full: dict, directory: Path) -> None:
+    from dispatch.reports import charts
+
+    first = next(iter(full["by"].values()))
+    (directory / "response-distribution.png").write_bytes(charts.distribution_chart(
+        {int(p): bars for p, bars in full["distribution"].items()}, first))
+    if "hour" in full["by"]:
+        (directory / "response-by-hour.png").write_bytes(charts.hourly_chart(full["by"]["hour"]))
+    if "municipality" in full["by"]:
+        (directory / "compliance-by-municipality.png").write_bytes(charts.compliance_chart(full["by"]["municipality"]))

@@ -3,6 +3,7 @@
 import base64
 from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from dispatch.reports import charts
 
@@ -16,6 +17,10 @@ def _s(value) -> str:
     if value is None:
         return "–"
     return f"{int(value) // 60}:{int(round(value)) % 60:02d}" if value >= 60 else f"{value:.0f} s"
+
+
+def _local(moment: str, zone: ZoneInfo) -> str:
+    return f"{datetime.fromisoformat(moment).astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -55,12 +60,14 @@ def _feedback(report: dict) -> str:
 
 def report_html(full: dict, *, title: str = "Response times") -> str:
     by = full["by"]
+    zone = ZoneInfo(full["time_zone"])
     first = next(iter(by.values()))
     distribution = {int(p): bars for p, bars in full["distribution"].items()}
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(title)}</title><style>{STYLE}</style>",
-             f"<h1>{escape(title)}</h1><p>Incidents received from {escape(full['from'])} to {escape(full['to'])} "
-             f"(UTC; hours and days in {escape(full['time_zone'])}). Exact percentiles (linear interpolation, "
-             f"as PostgreSQL's percentile_cont); cancelled and merged incidents left out.</p>",
+             f"<h1>{escape(title)}</h1><p>Incidents received from {_local(full['from'], zone)} to "
+             f"{_local(full['to'], zone)} ({escape(full['time_zone'])} time, as the hours and days below). Exact "
+             f"percentiles (linear interpolation, as PostgreSQL's percentile_cont); cancelled and merged incidents "
+             f"left out. Times in minutes:seconds.</p>",
              "<h2>Compliance with the targets</h2>", _compliance_table(first), _feedback(first),
              _img(charts.distribution_chart(distribution, first), "response-time distribution per priority")]
     if "hour" in by:
