@@ -27,11 +27,14 @@ async def test_a_read_shows_every_change_made_since_the_last_one(redis):
     assert (after[2].lat, after[2].lon, after[2].status) == (47.2, 9.55, "available")
     assert (after[3].lat, after[3].lon) == (47.1, 9.5)
     assert board.free_counts() == {("Vaduz", "ems"): 1, ("Schaan", "fire"): 1}
+    await other.update(1, status="available", incident="", work_priority="")  # free again: counted again
+    await other.update(2, status="out_of_service")
+    assert free_counts(await board.units()) == board.free_counts() == {("Vaduz", "ems"): 2}
 
     await other.sync([unit(1, status="dispatched"), unit(4, caps=("ems", "fire"))], only=False)  # 2, 3 leave
     units = await board.units()
     assert [u.id for u in units] == [1, 4]
-    assert board.free_counts() == {("Vaduz", "ems"): 1, ("Vaduz", "fire"): 1}
+    assert board.free_counts() == free_counts(units) == {("Vaduz", "ems"): 1, ("Vaduz", "fire"): 1}
 
 
 async def test_an_update_announces_the_change_in_the_same_round_trip_after_the_write(redis):

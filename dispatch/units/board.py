@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 import redis.asyncio as aioredis
 
-from dispatch.matching.core import UnitIn, free_counts
+from dispatch.matching.core import FREE, UnitIn, free_counts
 
 STATES = "dispatch:board"
 POSITIONS = "dispatch:board:pos"
@@ -137,6 +137,12 @@ def _unit(unit_id: int, state: bytes, position: bytes | None) -> BoardUnit:
     return BoardUnit(unit_id, call_sign, caps, status, lat, lon, area, incident, work)
 
 
+def _count(counts: dict[tuple[str | None, str], int], unit: BoardUnit, step: int) -> None:
+    if unit.status in FREE:
+        for capability in unit.capabilities:
+            counts[(unit.area, capability)] = counts.get((unit.area, capability), 0) + step
+
+
 class UnitBoard:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
@@ -192,22 +198,25 @@ class UnitBoard:
             self._free = None
         else:
             by_id = self._by_id
-            moved = {k for k, _ in positions.items() - last_positions.items()}
-            turned = {k for k, _ in states.items() - last_states.items()}
-            if turned:
-                self._free = None
-            for k in moved | turned:
-                by_id[int(k)] = _unit(int(k), states[k], positions.get(k))
+            for k in {k for k, _ in positions.items() - last_positions.items()}:
+                by_id[int(k)] = _unit(int(k), states[k], positions[k])
+            for k in {k for k, _ in states.items() - last_states.items()}:
+                unit_id = int(k)
+                was, now = by_id[unit_id], _unit(unit_id, states[k], positions.get(k))
+                by_id[unit_id] = now
+                if self._free is not None:  # the counts follow the unit, rather than a count of the whole fleet
+                    _count(self._free, was, -1)
+                    _count(self._free, now, +1)
         self._raw, self._by_id = (states, positions), by_id
         self._list = [by_id[i] for i in self._ids]
         return self._list
 
     def free_counts(self) -> dict[tuple[str | None, str], int]:
-        """The free units by (area, capability) as of the last `units()` read (see core.free_counts), counted
-        again only when some unit's state changed since."""
+        """The free units by (area, capability) as of the last `units()` read (see core.free_counts): counted
+        once, then kept up to date unit by unit as states change. A copy: the caller may change it."""
         if self._free is None:
             self._free = free_counts(self._list)
-        return self._free
+        return {key: n for key, n in self._free.items() if n}
 
     async def get(self, unit_id: int) -> BoardUnit | None:
         pipe = self._redis.pipeline(transaction=False)
