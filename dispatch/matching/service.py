@@ -83,55 +83,12 @@ async def match_incident(session: AsyncSession, incident_id: int, types: Inciden
     return MatchIncident(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], orjson.loads(row[8]), plan)
 
 
-_DISPATCH, _DISPATCH_NAMES = positional(f"""
-WITH picked AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:picks AS jsonb))
-        AS p(unit_id bigint, slot text, eta_s float8, reason text, diverted_from bigint)
-), inc AS (
-    UPDATE incidents SET status = CASE WHEN status = 'pending' THEN 'dispatched' ELSE status END,
-                         dispatched_at = coalesce(dispatched_at, now()), units_missing = :units_missing
-    WHERE id = :incident_id AND status IN ('pending', 'dispatched', 'en_route', 'on_scene')
-    RETURNING id
-), diverted AS (
-    UPDATE assignments a SET status = 'cancelled', cancelled_at = now()
-    FROM picked p, inc
-    WHERE a.unit_id = p.unit_id AND a.incident_id = p.diverted_from AND a.status IN {ACTIVE}
-    RETURNING a.incident_id, a.unit_id
-), ins AS (
-    INSERT INTO assignments (incident_id, unit_id, slot, status, eta_s, reasons)
-    SELECT inc.id, p.unit_id, p.slot, 'assigned', p.eta_s,
-           jsonb_build_object('reason', p.reason, 'mode', CAST(:mode AS text))
-    -- Reading all of `diverted` first makes the old assignments cancelled before the new ones go in, so the
-    -- unique index on active assignments never sees a diverted unit twice.
-    FROM picked p, inc, (SELECT count(*) FROM diverted) AS done_diverting
-    RETURNING id, unit_id, slot, eta_s
-), units AS (
-    -- PostgreSQL has the last word on who is free: a unit the board thought free but is not here is refused.
-    UPDATE units SET status = 'dispatched', status_changed_at = now()
-    WHERE id IN (SELECT unit_id FROM ins)
-      AND (status IN ('available', 'returning') OR id IN (SELECT unit_id FROM diverted))
-    RETURNING id
-), ev AS (
-    INSERT INTO incident_events (incident_id, kind, actor, payload)
-    SELECT :incident_id, 'dispatched', :actor,
-           jsonb_build_object('unit_id', unit_id, 'assignment_id', id, 'slot', slot, 'eta_s', eta_s,
-                              'mode', CAST(:mode AS text))
-    FROM ins
-    UNION ALL
-    SELECT incident_id, 'diverted', :actor, jsonb_build_object('unit_id', unit_id, 'to', CAST(:incident_id AS bigint))
-    FROM diverted
-), lost AS (
-    UPDATE incidents SET units_missing = units_missing + 1
-    WHERE id IN (SELECT incident_id FROM diverted)
-)
-SELECT (SELECT count(*) FROM inc) + CASE WHEN (SELECT count(*) FROM units) = (SELECT count(*) FROM picked)
-                                        THEN 0 ELSE 10 END,
-        coalesce((SELECT jsonb_agg(jsonb_build_object('assignment_id', id, 'unit_id', unit_id, 'slot', slot))
-                 FROM ins), '[]')::text,
-       coalesce((SELECT jsonb_agg(jsonb_build_object(
-                     'id', i.id, 'priority', i.priority,
-                     'received_ms', (extract(epoch FROM i.received_at) * 1000)::bigint))
-                 FROM incidents i WHERE i.id IN (SELECT incident_id FROM diverted)), '[]')::text""")
+# The write is the server-side function dispatch_write (migration 0007): one round trip, one statement. The
+# brief the units are told is read beside it.
+_DISPATCH = f"""
+    SELECT d.outcome, d.detail, d.units_missing, d.assignments::text, d.diverted::text, {BRIEF_COLUMNS}
+    FROM dispatch_write($1, $2::jsonb, $3::jsonb, $4, $5) AS d CROSS JOIN incidents i WHERE i.id = $1"""
+NOT_FREE = "DW001"  # dispatch_write's SQLSTATE for a chosen unit that PostgreSQL does not have free
 
 
 @dataclass(frozen=True)
@@ -142,50 +99,30 @@ class Dispatched:
     about: dict | None = None  # the brief its units are told (push.messages.brief_of), read with the lock
 
 
-_LOCK, _LOCK_NAMES = positional(f"""
-    SELECT i.status::text,
-           coalesce((SELECT jsonb_object_agg(slot, n) FROM (
-               SELECT slot, count(*) AS n FROM assignments
-               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')::text,
-           {BRIEF_COLUMNS}
-    FROM incidents i WHERE i.id = :id FOR UPDATE OF i""")
-
-
 async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list[Pick], plan: tuple[Slot, ...],
                          actor: str, mode: str) -> Dispatched:
     """Records the dispatch; raises Conflict if the incident is no longer open, its plan is filled meanwhile
     (another matcher, or a dispatcher), or a unit is not free. The incident row is locked first, so two
     writers to one incident go one after the other and the second sees what the first filled."""
     conn = await driver_connection(session)
-    async with conn.transaction():
-        locked = await conn.fetchrow(_LOCK, *(incident_id for _ in _LOCK_NAMES))
-        if locked is None or locked[0] not in DISPATCHABLE:
-            raise Conflict(f"incident {incident_id} is no longer open for dispatch")
-        filled = orjson.loads(locked[1])
-        remaining = {slot.capability: slot.count - int(filled.get(slot.capability, 0)) for slot in plan}
-        for pick in picks:
-            if pick.capability == "extra":
-                continue  # a dispatcher's choice beyond the plan
-            if remaining.get(pick.capability, 0) <= 0:
-                raise Conflict(f"the plan's {pick.capability} slots were filled meanwhile")
-            remaining[pick.capability] -= 1
-        units_missing = sum(max(0, n) for n in remaining.values())
-        payload = [{"unit_id": p.unit_id, "slot": p.capability, "eta_s": p.eta_s, "reason": p.reason,
-                    "diverted_from": p.diverted_from} for p in picks]
-        params = {"picks": orjson.dumps(payload).decode(), "incident_id": incident_id,
-                  "units_missing": units_missing, "actor": actor, "mode": mode}
-        try:
-            row = await conn.fetchrow(_DISPATCH, *(params[n] for n in _DISPATCH_NAMES))
-        except asyncpg.UniqueViolationError as exc:
-            if "uq_assignments_active_unit" in str(exc):
-                raise Conflict("a chosen unit was assigned elsewhere meanwhile") from None
-            raise
-        if row[0] == 0:
-            raise Conflict(f"incident {incident_id} is no longer open for dispatch")
-        if row[0] > 1:
-            raise Conflict("a chosen unit is not free (the board was behind PostgreSQL)")
-    about = brief_of(incident_id, tuple(locked)[2:])
-    return Dispatched(orjson.loads(row[1]), orjson.loads(row[2]), units_missing, about)
+    wanted = orjson.dumps({slot.capability: slot.count for slot in plan}).decode()
+    payload = orjson.dumps([{"unit_id": p.unit_id, "slot": p.capability, "eta_s": p.eta_s, "reason": p.reason,
+                             "diverted_from": p.diverted_from} for p in picks]).decode()
+    try:
+        row = await conn.fetchrow(_DISPATCH, incident_id, wanted, payload, actor, mode)
+    except asyncpg.UniqueViolationError as exc:
+        if "uq_assignments_active_unit" in str(exc):
+            raise Conflict("a chosen unit was assigned elsewhere meanwhile") from None
+        raise
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == NOT_FREE:
+            raise Conflict("a chosen unit is not free (the board was behind PostgreSQL)") from None
+        raise
+    if row is None or row[0] == "closed":
+        raise Conflict(f"incident {incident_id} is no longer open for dispatch")
+    if row[0] == "filled":
+        raise Conflict(f"the plan's {row[1]} slots were filled meanwhile")
+    return Dispatched(orjson.loads(row[3]), orjson.loads(row[4]), row[2], brief_of(incident_id, tuple(row)[5:]))
 
 
 async def set_units_missing(session: AsyncSession, incident_id: int, missing: int) -> None:
