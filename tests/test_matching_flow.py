@@ -279,3 +279,24 @@ def test_a_matcher_wakes_on_calls_and_freed_units_announced_by_any_process():
                     {"type": "incident.closed", "incident_id": 1}):
         Matcher.heard(fake, orjson.dumps(message))
     assert calls == ["wake", "wake", "freed"]
+
+
+async def test_a_matcher_whose_lease_ran_out_while_deciding_gives_its_units_back(settings, engine, floor):
+    app, client = await live(settings)
+    async with app.router.lifespan_context(app), client:
+        incident_id = await call(client, floor["taker"], {**FIRE, "type_code": "FIRE-OTHER"})
+        matcher = app.state.matcher
+        lease = await app.state.queue.lease(matcher.owner, lease_s=0.05)
+        assert lease is not None and lease.incident_id == incident_id
+        incident = await matcher._incident(incident_id)
+        units, _, decision = await matcher.advise(incident)
+        assert decision.picks
+        await asyncio.sleep(0.1)  # the lease runs out while deciding...
+        taken = await app.state.queue.lease("another-matcher", lease_s=30)  # ...and another matcher has it now
+        assert taken is not None and taken.incident_id == incident_id
+        assert await matcher.dispatch(incident, decision, actor="t", mode="auto", lease=lease, units=units) is None
+        for p in decision.picks:  # reserved side by side with the lost lease, and given back
+            assert (await app.state.board.get(p.unit_id)).status == "available"
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i"),
+                                     {"i": incident_id}) == 0

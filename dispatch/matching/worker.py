@@ -131,9 +131,13 @@ class Matcher:
             await self.queue.release(lease.incident_id, self.owner)
         return True
 
-    async def handle(self, lease: Lease) -> None:
+    async def _incident(self, incident_id: int) -> MatchIncident | None:
         async with self.sessions() as session:
-            incident = await match_incident(session, lease.incident_id, self.types)
+            return await match_incident(session, incident_id, self.types)
+
+    async def handle(self, lease: Lease) -> None:
+        # The incident from PostgreSQL and the board from Redis, side by side: one wait instead of two.
+        incident, board = await asyncio.gather(self._incident(lease.incident_id), self.board.units())
         if incident is None or incident.status not in DISPATCHABLE:
             await self.queue.finish(lease.incident_id, self.owner)  # cancelled or closed meanwhile
             return
@@ -141,7 +145,7 @@ class Matcher:
             await self._settle(incident, 0)
             await self.queue.finish(lease.incident_id, self.owner)
             return
-        units, etas, decision = await self.advise(incident)
+        units, etas, decision = await self.advise(incident, board)
         auto = self.auto_for(incident)
         if not auto or not decision.picks:
             # The consoles are told that it waits for a dispatcher, or for a unit; they ask for the ranking.
@@ -168,11 +172,11 @@ class Matcher:
         else:
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
 
-    async def advise(self, incident: MatchIncident) -> tuple[list, DriveTimes, Decision]:
+    async def advise(self, incident: MatchIncident, board: list | None = None) -> tuple[list, DriveTimes, Decision]:
         """The decision for an incident as things are now: (the units considered, their drive times, decision).
-        The matcher acts on it; the recommendations route shows it."""
+        The matcher acts on it; the recommendations route shows it. `board`: the units, if just read."""
         needs = {s.capability for s in incident.remaining()}
-        board = await self.board.units()
+        board = board if board is not None else await self.board.units()
         units = relevant(board, needs)
         may_go = {u.id for u in routable(units, incident.priority, self.rules.divert_from_priority)}
         # The nearest few by air for each capability are ranked by road; the area rule counts the whole fleet.
@@ -195,11 +199,19 @@ class Matcher:
         units = units if units is not None else await self.board.units()
         before = [u for u in units if u.id in chosen]
         divert = self.rules.divert_from_priority if any(p.diverted_from for p in decision.picks) else 0
-        if lease is not None and not await self.queue.extend(incident.id, self.owner, self.settings.queue_lease_s):
-            log.warning("lease on incident %s ran out while deciding; another matcher has it", incident.id)
-            return None
-        ok, taken = await self.board.reserve(incident.id, incident.priority, [p.unit_id for p in decision.picks],
-                                             divert_from=divert, now_ms=int(time.time() * 1000))
+        reserving = self.board.reserve(incident.id, incident.priority, [p.unit_id for p in decision.picks],
+                                       divert_from=divert, now_ms=int(time.time() * 1000))
+        if lease is None:
+            ok, taken = await reserving
+        else:
+            # The lease renewed and the units reserved side by side; a lease lost meanwhile gives the units back.
+            held, (ok, taken) = await asyncio.gather(
+                self.queue.extend(incident.id, self.owner, self.settings.queue_lease_s), reserving)
+            if not held:
+                if ok:
+                    await self.board.unreserve(incident.id, before)
+                log.warning("lease on incident %s ran out while deciding; another matcher has it", incident.id)
+                return None
         if not ok:
             log.info("unit %s was taken meanwhile; incident %s is matched again", taken, incident.id)
             return None
