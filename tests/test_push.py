@@ -341,3 +341,16 @@ async def test_an_ack_is_taken_once_and_hands_back_the_message_it_acknowledges(r
     note = await outbox.send(7, {"type": "update"})  # no ack wanted
     assert await outbox.ack(7, note.id) == (False, None)
     assert await outbox.due() == []  # no deadline left behind
+
+
+async def test_several_messages_go_out_in_one_round_trip_each_numbered_in_its_units_outbox(redis):
+    from dispatch.push.outbox import Outbox
+
+    outbox = Outbox(redis)
+    sent = await outbox.send_many([(7, {"type": "assignment", "incident_id": 1}),
+                                   (8, {"type": "assignment", "incident_id": 1}),
+                                   (7, {"type": "assignment", "incident_id": 2})], ack_within_s=10)
+    assert [(s.unit_id, s.seq) for s in sent] == [(7, 1), (8, 1), (7, 2)]
+    assert [orjson.loads(b)["incident_id"] for b in await outbox.after(7, 0)] == [1, 2]
+    for s in sent:  # each awaits its acknowledgement
+        assert (await outbox.ack(s.unit_id, s.id))[0]

@@ -88,6 +88,22 @@ class Outbox:
         seq = await self._send(keys=_keys(unit_id), args=[unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP])
         return Sent(unit_id, message_id, int(seq))
 
+    async def send_many(self, messages: list[tuple[int, dict]], *, ack_within_s: float | None = None) -> list[Sent]:
+        """`send` for several (unit id, message) at once, in one round trip (a dispatch's units)."""
+        if len(messages) == 1:
+            return [await self.send(*messages[0], ack_within_s=ack_within_s)]
+        pipe = self._redis.pipeline(transaction=False)
+        ids = []
+        for unit_id, message in messages:
+            message_id = uuid.uuid4().hex
+            body = orjson.dumps({**message, "id": message_id, "sent_at": now_ms()})
+            deadline = now_ms() + int(ack_within_s * 1000) if ack_within_s else 0
+            await self._send(keys=_keys(unit_id), args=[unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP],
+                       client=pipe)
+            ids.append(message_id)
+        seqs = await pipe.execute()
+        return [Sent(unit_id, i, int(seq)) for (unit_id, _), i, seq in zip(messages, ids, seqs, strict=True)]
+
     async def ack(self, unit_id: int, message_id: str) -> tuple[bool, bytes | None]:
         """Takes an acknowledgement, in one round trip: (whether one was awaited, the message it acknowledges
         when it was and the outbox still holds it)."""

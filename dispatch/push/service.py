@@ -43,14 +43,17 @@ class Pusher:
         if about is None:
             async with self.state.sessionmaker() as session:
                 about = await messages.brief(session, incident_id)
-        for a in assignments:
-            message = messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
-                                          eta_s=etas.get(a["unit_id"]))
-            await self.outbox.send(a["unit_id"], message, ack_within_s=self.deadline_s)
+        if not assignments:
+            return
+        await self.outbox.send_many(
+            [(a["unit_id"], messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
+                                                eta_s=etas.get(a["unit_id"]))) for a in assignments],
+            ack_within_s=self.deadline_s)
         router = self.state.routers.router if self.state.routers.ready else None
         lat, lon = about["location"]["lat"], about["location"]["lon"]
         if router is None or lat is None:
             return
+        updates = []
         for a in assignments:
             unit = board.get(a["unit_id"])
             if unit is None or unit.lat is None:
@@ -58,8 +61,10 @@ class Pusher:
             found = routes(a["unit_id"]) if routes is not None else None
             route = messages.route(router, (unit.lat, unit.lon), (lat, lon), found=found)
             if route is not None:
-                await self.outbox.send(a["unit_id"], {"type": "update", "incident_id": incident_id,
-                                                      "assignment_id": a["assignment_id"], "route": route})
+                updates.append((a["unit_id"], {"type": "update", "incident_id": incident_id,
+                                               "assignment_id": a["assignment_id"], "route": route}))
+        if updates:
+            await self.outbox.send_many(updates)
 
     async def cancel(self, unit_id: int, incident_id: int, reason: str) -> None:
         await self.outbox.send(unit_id, messages.cancel(incident_id, reason))
