@@ -239,13 +239,15 @@ class Matcher:
                                              f"diverted to priority-{incident.priority} incident {incident.id}")
             await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks},
                                           {u.id: u for u in before}, about=done.about, routes=routes)
-        await self.redis.delete(*(MOVE_KEY + str(p.unit_id) for p in decision.picks))  # move proposals now moot
         self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment
-        # What the consoles hear, in one round trip: each unit assigned, then the incident dispatched.
-        await self._publish(*({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
-                               "assignment_id": a["assignment_id"], "slot": a["slot"]} for a in done.assignments),
-                            {"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
-                             "units": [p.unit_id for p in decision.picks], "complete": done.units_missing == 0})
+        # What the consoles hear, in one round trip (each unit assigned, then the incident dispatched), beside
+        # the units' move proposals, now moot, going.
+        await asyncio.gather(
+            self._publish(*({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
+                             "assignment_id": a["assignment_id"], "slot": a["slot"]} for a in done.assignments),
+                          {"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
+                           "units": [p.unit_id for p in decision.picks], "complete": done.units_missing == 0}),
+            self.redis.delete(*(MOVE_KEY + str(p.unit_id) for p in decision.picks)))
         return done
 
     async def resync(self, unit_ids) -> None:
