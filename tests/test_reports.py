@@ -174,3 +174,11 @@ async def test_bad_dates_and_groupings_are_422(client, auth, params, words, one_
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     assert words in r.json()["detail"]
+
+
+async def test_the_whole_report_agrees_with_one_report_per_grouping(session, worked):
+    full = await service.full_report(session, period=PERIOD, targets=load_targets())
+    assert set(full["by"]) == {g.value for g in service.FULL_GROUPINGS}
+    for grouping in service.FULL_GROUPINGS:
+        assert full["by"][grouping.value] == await report(session, grouping), grouping
+    assert full["distribution"]["1"][10] == 1 and sum(full["distribution"]["1"]) == 5  # 300 s: the 11th bar

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 err = Console(stderr=True)
 
@@ -72,12 +72,11 @@ async def _build(settings, period, groupings) -> dict:
     engine = make_async_engine(settings)
     sessions = make_sessionmaker(engine)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[now]}"),
-                      TimeElapsedColumn(), console=err, transient=True) as progress:
-            task = progress.add_task("report", total=len(groupings), now="")
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                      transient=True) as progress:
+            progress.add_task(f"computing the report by {', '.join(g.value for g in groupings)}")
             async with sessions() as session, session.begin():
                 return await full_report(session, period=period, targets=targets, groupings=groupings,
-                                         progress=lambda g: progress.update(task, advance=1, now=f"by {g}"),
                                          sessions=sessions)
     finally:
         await engine.dispose()

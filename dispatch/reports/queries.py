@@ -1,7 +1,7 @@
 """The report's SQL: intervals from the incident and assignment timestamps (which every event stamps in the same
 statement as the event), exact percentiles with percentile_cont, compliance counted in the same pass."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,19 +17,28 @@ MAX_BIN = 120  # the last bar holds everything from 60 min on
 # only: an incident has no one unit.
 DIMENSIONS = {
     "none": "NULL::text",
-    "priority": "i.priority::text",
+    "priority": "i.priority",
     "type": "i.type_code COLLATE \"C\"",
     "municipality": "coalesce(i.municipality, '(unknown)') COLLATE \"C\"",
-    "hour": "extract(hour FROM i.received_at AT TIME ZONE :tz)::int::text",
-    "day": "to_char(i.received_at AT TIME ZONE :tz, 'YYYY-MM-DD')",
-    "month": "to_char(i.received_at AT TIME ZONE :tz, 'YYYY-MM')",
+    "hour": "date_part('hour', i.received_at AT TIME ZONE :tz)::int",
+    "day": "(i.received_at AT TIME ZONE :tz)::date",
+    "month": "date_trunc('month', i.received_at AT TIME ZONE :tz)::date",
     "unit": "u.call_sign COLLATE \"C\"",
 }
+
+
+def key_text(grouping: str, value) -> str | None:
+    """A group's key as reports show it: "1", "Vaduz", "14", "2026-11-28", "2026-11"."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.strftime("%Y-%m") if grouping == "month" else value.isoformat()
+    return str(value)
 
 # The incidents of a period, one row each with its intervals in seconds (cancelled and merged incidents are left
 # out: no response was owed, or it is counted on the incident they duplicate). NULL where a stage never came.
 _INCIDENTS = """
-SELECT {dim} AS key, i.priority,
+SELECT i.priority{dims},
        date_part('epoch', i.dispatched_at - i.received_at) AS processing,
        date_part('epoch', i.on_scene_at - i.received_at) AS response,
        date_part('epoch', i.cleared_at - i.on_scene_at) AS on_scene,
@@ -41,7 +50,7 @@ WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelle
 # incident's first unit on scene: the incident's on-scene time is its first unit's (the event log stamps it so),
 # which saves sorting every assignment by arrival (two units arriving in the same microsecond would both count).
 _UNITS = """
-SELECT {dim} AS key, i.priority, a.slot AS capability,
+SELECT i.priority, a.slot AS capability{dims},
        date_part('epoch', a.en_route_at - a.assigned_at) AS turnout,
        date_part('epoch', a.on_scene_at - a.en_route_at) AS travel,
        a.on_scene_at = i.on_scene_at AS first_unit
@@ -63,10 +72,10 @@ def _target_filter(n: int, target: Target, params: dict) -> str:
     return " AND ".join(parts)
 
 
-def _statement(source: str, intervals: tuple[Interval, ...], targets: list[Target], group_by: str,
+def _statement(source: str, intervals: tuple[Interval, ...], targets: list[Target], groupings: list[str],
                params: dict) -> str:
-    """Count and percentiles of each interval column, and each target's eligible and met counts, per group and
-    overall: one pass, one sort per interval and group set."""
+    """Count and percentiles of each interval column, and each target's eligible and met counts, overall and per
+    group of each grouping: one pass, one sort per interval and group set (the overall computed once)."""
     columns = []
     for interval in intervals:
         name = interval.value
@@ -78,19 +87,30 @@ def _statement(source: str, intervals: tuple[Interval, ...], targets: list[Targe
             params[f"t{n}_seconds"] = target.seconds
             columns.append(f"count(*) FILTER (WHERE {where}) AS t{n}_n, "
                            f"count(*) FILTER (WHERE {where} AND {target.interval.value} <= :t{n}_seconds) AS t{n}_met")
-    head, tail = ("NULL::text AS key, true AS overall", "") if group_by == "none" else \
-        ("key, GROUPING(key) = 1 AS overall", "GROUP BY GROUPING SETS ((), (key))")
-    return f"WITH s AS ({source}) SELECT {head}, {', '.join(columns)} FROM s {tail}"
+    keys = [f"g_{g}" for g in groupings]
+    source = source.format(dims="".join(f", {DIMENSIONS[g]} AS g_{g}" for g in groupings))
+    if not keys:
+        return f"WITH s AS ({source}) SELECT 0 AS mask, {', '.join(columns)} FROM s"
+    sets = ", ".join(f"({k})" for k in keys)
+    return (f"WITH s AS ({source}) SELECT GROUPING({', '.join(keys)}) AS mask, {', '.join(keys)}, "
+            f"{', '.join(columns)} FROM s GROUP BY GROUPING SETS ((), {sets})")
 
 
-def _long(rows, intervals: tuple[Interval, ...], targets: list[Target]) -> list[dict]:
-    """Wide rows (one per group) to one row per group and interval, as the service reads them."""
+def _long(rows, intervals: tuple[Interval, ...], targets: list[Target], groupings: list[str]) -> list[dict]:
+    """Wide rows (one per group) to one row per group and interval, as the service reads them: `grouping` is None
+    for the overall row, else the grouping whose key the row has (GROUPING's bit is 0 for the grouped column)."""
     out = []
+    everything = (1 << len(groupings)) - 1
     for row in rows:
+        if row["mask"] == everything:
+            grouping, key = None, None
+        else:
+            grouping = next(g for i, g in enumerate(groupings) if not row["mask"] >> (len(groupings) - 1 - i) & 1)
+            key = key_text(grouping, row[f"g_{grouping}"])
         for interval in intervals:
             name = interval.value
-            item = {"key": row["key"], "overall": row["overall"], "interval": name, "n": row[f"{name}_n"],
-                    "p": row[f"{name}_p"]}
+            item = {"grouping": grouping, "key": key, "overall": grouping is None, "interval": name,
+                    "n": row[f"{name}_n"], "p": row[f"{name}_p"]}
             for n, target in enumerate(targets):
                 if target.interval == interval:
                     item[f"t{n}_n"], item[f"t{n}_met"] = row[f"t{n}_n"], row[f"t{n}_met"]
@@ -102,23 +122,23 @@ INCIDENT_INTERVALS = tuple(i for i in Interval if i not in UNIT_INTERVALS)
 
 
 async def interval_stats(session: AsyncSession, *, unit_level: bool, start: datetime, end: datetime, tz: str,
-                         group_by: str, targets: list[Target]) -> list[dict]:
-    """One row per (group, interval) and per interval overall (key None, overall True): count, the percentiles,
+                         groupings: list[str], targets: list[Target]) -> list[dict]:
+    """One row per (grouping, group, interval) and per interval overall (grouping None): count, the percentiles,
     and for each target of that interval its eligible and met counts; of the incident intervals, or of the unit
-    intervals (`unit_level`). The two are separate statements so that they can run side by side."""
+    intervals (`unit_level`). The two are separate statements so that they can run side by side. `unit` groups
+    unit intervals only; `none` is the overall row alone."""
     params: dict = {"start": start, "end": end, "tz": tz, "ps": list(PERCENTILES)}
     # The percentiles sort every group's samples: in memory, not on disk; compiling the plan would cost more
     # than it saves.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
     await session.execute(text("SET LOCAL jit = off"))
-    if not unit_level and group_by == "unit":
-        return []
+    groupings = [g for g in groupings if g != "none" and (unit_level or g != "unit")]
     intervals = UNIT_INTERVALS if unit_level else INCIDENT_INTERVALS
-    source = (_UNITS if unit_level else _INCIDENTS).format(dim=DIMENSIONS[group_by])
-    if unit_level and group_by == "unit":
+    source = _UNITS if unit_level else _INCIDENTS
+    if "unit" in groupings:
         source = source.replace("JOIN incidents i", "JOIN units u ON u.id = a.unit_id JOIN incidents i")
-    sql = _statement(source, intervals, targets, group_by, params)
-    rows = _long((await session.execute(text(sql), params)).mappings().all(), intervals, targets)
+    sql = _statement(source, intervals, targets, groupings, params)
+    rows = _long((await session.execute(text(sql), params)).mappings().all(), intervals, targets, groupings)
     return [r for r in rows if r["n"] or r["overall"]]
 
 
@@ -150,7 +170,7 @@ async def feedback_stats(session: AsyncSession, *, start: datetime, end: datetim
         FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
         WHERE i.received_at >= :start AND i.received_at < :end
         {tail}"""), {"start": start, "end": end, "tz": tz})
-    return [dict(r) for r in rows.mappings()]
+    return [{**r, "key": key_text(group_by, r["key"])} for r in rows.mappings()]
 
 
 async def public_stats(session: AsyncSession, *, start: datetime, end: datetime, tz: str) -> list[dict]:

@@ -115,15 +115,22 @@ async def _stats_rows(session: AsyncSession, sessions: async_sessionmaker | None
     return incident_rows + unit_rows
 
 
-async def response_times(session: AsyncSession, *, period: Period, group_by: GroupBy, targets: Targets,
-                         sessions: async_sessionmaker | None = None) -> dict:
-    """Every interval's count and exact p50/p90/p95, overall and per group; compliance with each target, overall
-    and per group; citizens' feedback on the same incidents. With `sessions`, the two big statements run side by
-    side on connections of their own."""
+async def _reports(session: AsyncSession, *, period: Period, groupings: tuple[GroupBy, ...], targets: Targets,
+                   sessions: async_sessionmaker | None) -> dict[str, dict]:
+    """One report per grouping, from one incident and one unit statement (the overall computed once)."""
     rows = await _stats_rows(session, sessions, start=period.start, end=period.end, tz=period.tz,
-                             group_by=group_by.value, targets=list(targets))
-    feedback = await queries.feedback_stats(session, start=period.start, end=period.end, tz=period.tz,
-                                            group_by=group_by.value)
+                             groupings=[g.value for g in groupings], targets=list(targets))
+    overall = [r for r in rows if r["overall"]]
+    out = {}
+    for grouping in groupings:
+        feedback = await queries.feedback_stats(session, start=period.start, end=period.end, tz=period.tz,
+                                                group_by=grouping.value)
+        mine = overall + [r for r in rows if r["grouping"] == grouping.value]
+        out[grouping.value] = _assemble(period, grouping, mine, feedback, targets)
+    return out
+
+
+def _assemble(period: Period, group_by: GroupBy, rows: list[dict], feedback: list[dict], targets: Targets) -> dict:
     grouped: dict[str | None, dict[str, dict]] = {}
     for row in rows:
         grouped.setdefault(None if row["overall"] else row["key"], {})[row["interval"]] = row
@@ -145,6 +152,15 @@ async def response_times(session: AsyncSession, *, period: Period, group_by: Gro
         "overall": block(None),
         "groups": [{"key": k, **block(k)} for k in keys],
     }
+
+
+async def response_times(session: AsyncSession, *, period: Period, group_by: GroupBy, targets: Targets,
+                         sessions: async_sessionmaker | None = None) -> dict:
+    """Every interval's count and exact p50/p90/p95, overall and per group; compliance with each target, overall
+    and per group; citizens' feedback on the same incidents. With `sessions`, the two big statements run side by
+    side on connections of their own."""
+    reports = await _reports(session, period=period, groupings=(group_by,), targets=targets, sessions=sessions)
+    return reports[group_by.value]
 
 
 async def distribution(session: AsyncSession, *, period: Period) -> dict[int, list[int]]:
@@ -176,15 +192,11 @@ FULL_GROUPINGS = (GroupBy.priority, GroupBy.type, GroupBy.municipality, GroupBy.
 
 
 async def full_report(session: AsyncSession, *, period: Period, targets: Targets,
-                      groupings: tuple[GroupBy, ...] = FULL_GROUPINGS, progress=None,
+                      groupings: tuple[GroupBy, ...] = FULL_GROUPINGS,
                       sessions: async_sessionmaker | None = None) -> dict:
-    """The commander's report: one response-time report per grouping, and the distribution for the chart."""
-    by = {}
-    for grouping in groupings:
-        by[grouping.value] = await response_times(session, period=period, group_by=grouping, targets=targets,
-                                                  sessions=sessions)
-        if progress is not None:
-            progress(grouping.value)
+    """The commander's report: one response-time report per grouping (all from the same two statements), and the
+    distribution for the chart."""
+    by = await _reports(session, period=period, groupings=groupings, targets=targets, sessions=sessions)
     bars = await distribution(session, period=period)
     return {"from": period.start.isoformat(), "to": period.end.isoformat(), "time_zone": period.tz,
             "by": by, "distribution": {str(p): b for p, b in bars.items()}, "distribution_bar_s": queries.BIN_S}
