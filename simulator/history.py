@@ -112,17 +112,21 @@ def _incident_rows(world: World, calls: list[Call], records: list[UnitRecord], s
         yield call, mine, times, number, response, rng
 
 
+def refuse_written_day(conn: psycopg.Connection, day: date, tz: str) -> None:
+    start = datetime.combine(day, time(), ZoneInfo(tz))
+    if conn.execute("SELECT 1 FROM incidents WHERE received_at >= %s AND received_at < %s LIMIT 1",
+                    (start, start + timedelta(days=1))).fetchone():
+        raise HistoryError(f"the database already has incidents on {day}: choose another --day")
+
+
 def write_day(libpq_url: str, world: World, calls: list[Call], records: list[UnitRecord], *, day: date, tz: str,
               seed: int, feedback_share: float = 0.3) -> dict:
     """Writes the day in one transaction. Refuses a day that already has incidents (the event log is append-only:
     a day written twice could not be taken back)."""
     start = datetime.combine(day, time(), ZoneInfo(tz))
-    end = start + timedelta(days=1)
     counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}  # feedback: answered
     with psycopg.connect(libpq_url) as conn, conn.transaction():
-        if conn.execute("SELECT 1 FROM incidents WHERE received_at >= %s AND received_at < %s LIMIT 1",
-                        (start, end)).fetchone():
-            raise HistoryError(f"the database already has incidents on {day}: choose another --day")
+        refuse_written_day(conn, day, tz)
         for call, mine, times, number, response, rng in _incident_rows(world, calls, records, start, seed):
             incident_id = _write_incident(conn, world, call, mine, times, number, start, counts)
             # Every caller is sent a link (its token is random and kept nowhere: nobody can use it); a share answer.
@@ -205,6 +209,11 @@ def record_day(libpq_url: str, cache_dir, *, day: date, tz: str, seed: int, load
     from simulator.commands import open_world
     from simulator.loads import LOADS, calls_per_hour_for
 
+    try:
+        with psycopg.connect(libpq_url) as conn:
+            refuse_written_day(conn, day, tz)  # before the simulation's seconds, not after
+    except psycopg.OperationalError as exc:
+        raise HistoryError(f"cannot reach the database: {str(exc).strip().splitlines()[0]}") from None
     world, router = open_world(libpq_url, cache_dir)
     if per_hour is None:
         per_hour = calls_per_hour_for(world, router, LOADS[load or "busy"], timing)

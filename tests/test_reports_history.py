@@ -80,3 +80,21 @@ def test_a_day_is_written_once(simulated, settings):
     world, _, calls, records, _ = simulated
     with pytest.raises(HistoryError, match="already has incidents on 2020-05-05"):
         write_day(settings.libpq_url, world, calls, records, day=DAY, tz="Europe/Vaduz", seed=11)
+
+
+def test_the_command_refuses_a_written_day_and_a_bad_one_at_once(simulated, settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from dispatch.cli import app
+    from dispatch.config import get_settings
+
+    monkeypatch.setenv("DISPATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        written = runner.invoke(app, ["simulate", "--history", "--day", DAY.isoformat()])
+        assert written.exit_code == 2 and "already has incidents on 2020-05-05" in written.output
+        bad = runner.invoke(app, ["simulate", "--history", "--day", "yesterday"])
+        assert bad.exit_code == 2 and "--day must be a date like 2026-11-28" in bad.output
+    finally:
+        get_settings.cache_clear()

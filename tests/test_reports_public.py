@@ -50,7 +50,7 @@ async def test_closing_offers_a_single_use_link_kept_only_as_a_hash(client, sess
     assert (await client.get(f"/public/feedback/{token}")).status_code == 410
 
 
-async def test_reports_count_satisfaction_and_complaints(client, session, settings):
+async def test_reports_count_satisfaction_and_complaints(client, session, settings, auth):
     answers = [(5, False), (4, False), (1, True)]
     for k, (score, complaint) in enumerate(answers):
         _, token = await closed_with_link(session, settings,
@@ -65,6 +65,15 @@ async def test_reports_count_satisfaction_and_complaints(client, session, settin
                                              "complaints": 1}
     by_day = {g["key"]: g["feedback"] for g in report["groups"]}
     assert (by_day["2031-03-03"]["answered"], by_day["2031-03-04"]["offered"]) == (3, 1)
+    commander = await auth(Role.commander)
+    listed = await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "2031-03-31"},
+                              headers=commander)
+    assert [a["satisfaction"] for a in listed.json()] == [1, 4, 5]  # newest first
+    complaints = await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "2031-03-31",
+                                                                   "complaints": True}, headers=commander)
+    assert [(a["satisfaction"], a["complaint"]) for a in complaints.json()] == [(1, True)]
+    assert (await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "March"},
+                             headers=commander)).status_code == 422
 
 
 async def test_bad_unknown_and_expired_links(client, session, settings):

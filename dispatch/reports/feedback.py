@@ -77,6 +77,20 @@ async def answer(session: AsyncSession, token: str, *, satisfaction: int, commen
         WHERE id = :id"""), {"id": row["id"], "s": satisfaction, "c": comment, "complaint": complaint})
 
 
+async def answers(session: AsyncSession, *, start: datetime, end: datetime, complaints_only: bool = False,
+                  limit: int = 500) -> list[dict]:
+    """What callers answered about the period's incidents, newest first: for commanders, who follow up on
+    complaints (the caller's number is on the incident's call, not here)."""
+    rows = await session.execute(text(f"""
+        SELECT f.incident_id, i.type_code, i.priority, i.municipality, i.received_at, f.answered_at,
+               f.satisfaction, f.complaint, f.comment
+        FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
+        WHERE i.received_at >= :start AND i.received_at < :end AND f.answered_at IS NOT NULL
+              {'AND f.complaint' if complaints_only else ''}
+        ORDER BY f.answered_at DESC, f.id DESC LIMIT :limit"""), {"start": start, "end": end, "limit": limit})
+    return [dict(r) for r in rows.mappings()]
+
+
 async def unsent_messages(session: AsyncSession, *, limit: int = 100) -> list[dict]:
     rows = await session.execute(text("""
         SELECT id, incident_id, kind, to_number, body, created_at FROM caller_messages

@@ -61,6 +61,18 @@ async def response_times(
     return report
 
 
+@router.get("/reports/feedback", summary="Callers' answers on the period's incidents, newest first (commander)")
+async def feedback_answers(
+    request: Request, session: SessionDep, _: Commander,
+    start: Annotated[str, Query(alias="from", max_length=40)], end: Annotated[str, Query(alias="to", max_length=40)],
+    complaints: Annotated[bool, Query(description="Complaints only")] = False,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict]:
+    period = parse_period(start, end, request.app.state.settings.report_time_zone)
+    return await feedback.answers(session, start=period.start, end=period.end, complaints_only=complaints,
+                                  limit=limit)
+
+
 @router.get("/caller-messages", summary="Messages owed to callers and not sent yet (feedback links)")
 async def caller_messages(session: SessionDep, _: Floor) -> list[dict]:
     return await feedback.unsent_messages(session)
