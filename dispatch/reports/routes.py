@@ -1,6 +1,7 @@
 """Reports over HTTP: the commanders' response-time report, the outbox of caller messages, and the public side
 (monthly response times, the feedback form) which needs no account and shows no personal data."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Annotated, Literal
@@ -18,6 +19,7 @@ from dispatch.reports.render import report_csv
 from dispatch.reports.service import GroupBy, parse_period
 from dispatch.reports.targets import targets_at
 
+PUBLIC_CACHE_S = 300.0
 router = APIRouter(prefix="/api", tags=["reports"])
 public_router = APIRouter(prefix="/public", tags=["public"])
 Commander = Annotated[Principal, Depends(require_role(Role.commander))]
@@ -91,10 +93,19 @@ async def public_response_times(
     format: Literal["json", "html"] = "json",
 ):
     settings = request.app.state.settings
-    now = datetime.now(UTC)
-    first = (now.replace(day=1) - timedelta(days=31 * (months - 1))).strftime("%Y-%m-01")
-    period = parse_period(first, now.strftime("%Y-%m-%d"), settings.report_time_zone)
-    rows = await service.public_response_times(session, period=period, min_count=settings.public_min_count)
+    # Anyone may ask, and the answer costs a pass over the months' incidents: each process keeps it a while.
+    cache = getattr(request.app.state, "public_response_times", None)
+    if cache is None:
+        cache = request.app.state.public_response_times = {}
+    hit = cache.get(months)
+    if hit is not None and hit[0] > time.monotonic():
+        rows = hit[1]
+    else:
+        now = datetime.now(UTC)
+        first = (now.replace(day=1) - timedelta(days=31 * (months - 1))).strftime("%Y-%m-01")
+        period = parse_period(first, now.strftime("%Y-%m-%d"), settings.report_time_zone)
+        rows = await service.public_response_times(session, period=period, min_count=settings.public_min_count)
+        cache[months] = (time.monotonic() + PUBLIC_CACHE_S, rows)
     if format == "html":
         return HTMLResponse(_public_page(rows, settings.public_min_count))
     return {"time_zone": settings.report_time_zone, "interval": "call received → first unit on scene",
