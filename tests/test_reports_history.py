@@ -74,6 +74,11 @@ async def test_side_by_side_statements_give_the_same_report(simulated, session, 
         side_by_side = await service.response_times(session, period=period, group_by=grouping,
                                                     targets=load_targets(), sessions=async_sessionmaker(engine))
         assert side_by_side == alone and alone["groups"]
+    # The whole report splits each level's six groupings over two statements.
+    alone = await service.full_report(session, period=period, targets=load_targets())
+    side_by_side = await service.full_report(session, period=period, targets=load_targets(),
+                                             sessions=async_sessionmaker(engine))
+    assert side_by_side == alone and all(report["groups"] for report in alone["by"].values())
 
 
 def test_a_day_is_written_once(simulated, settings):
