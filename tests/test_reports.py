@@ -182,3 +182,18 @@ async def test_the_whole_report_agrees_with_one_report_per_grouping(session, wor
     for grouping in service.FULL_GROUPINGS:
         assert full["by"][grouping.value] == await report(session, grouping), grouping
     assert full["distribution"]["1"][10] == 1 and sum(full["distribution"]["1"]) == 5  # 300 s: the 11th bar
+
+
+async def test_a_report_that_runs_too_long_is_stopped_with_a_message(session, settings, monkeypatch):
+    import psycopg
+
+    from dispatch.reports import queries
+
+    monkeypatch.setattr(queries, "STATEMENT_TIMEOUT_S", 0.2)
+    # Another transaction holds the incidents table: the report waits for it until its statement times out.
+    with psycopg.connect(settings.libpq_url) as other:
+        other.execute("SET lock_timeout = '5s'")
+        other.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(service.ReportTooLong, match="took longer than 0.2 s"):
+            await report(session)
+        other.rollback()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.reports.targets import UNIT_INTERVALS, Interval, Target
 
 PERCENTILES = (0.5, 0.9, 0.95)
+STATEMENT_TIMEOUT_S = 120.0
 BIN_S = 30  # the width of a bar in the response-time distribution
 MAX_BIN = 120  # the last bar holds everything from 60 min on
 
@@ -132,6 +133,8 @@ async def interval_stats(session: AsyncSession, *, unit_level: bool, start: date
     # than it saves.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
     await session.execute(text("SET LOCAL jit = off"))
+    # A report that runs away (years of a big centre) is stopped rather than left to load the database.
+    await session.execute(text(f"SET LOCAL statement_timeout = '{int(STATEMENT_TIMEOUT_S * 1000)}ms'"))
     groupings = [g for g in groupings if g != "none" and (unit_level or g != "unit")]
     intervals = UNIT_INTERVALS if unit_level else INCIDENT_INTERVALS
     source = _UNITS if unit_level else _INCIDENTS

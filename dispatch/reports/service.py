@@ -6,13 +6,19 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch.errors import InvalidInput
+from dispatch.errors import DispatchError, InvalidInput
 from dispatch.reports import queries
 from dispatch.reports.targets import INTERVAL_TITLES, Interval, Targets
 
 MAX_SPAN = timedelta(days=366 * 5)
+QUERY_CANCELED = "57014"  # PostgreSQL's statement_timeout
+
+
+class ReportTooLong(DispatchError):
+    status, code, title = 503, "report_too_long", "Report took too long"
 
 
 class GroupBy(StrEnum):
@@ -103,16 +109,22 @@ def _feedback(row: dict | None) -> dict:
 async def _stats_rows(session: AsyncSession, sessions: async_sessionmaker | None, **query) -> list[dict]:
     """The incident and the unit statements: one after the other on `session`, or side by side each in a
     transaction of its own from `sessions` (two cores sort at once; committed data only)."""
-    if sessions is None:
-        return [row for unit_level in (False, True)
-                for row in await queries.interval_stats(session, unit_level=unit_level, **query)]
+    try:
+        if sessions is None:
+            return [row for unit_level in (False, True)
+                    for row in await queries.interval_stats(session, unit_level=unit_level, **query)]
 
-    async def one(unit_level: bool) -> list[dict]:
-        async with sessions() as own, own.begin():
-            return await queries.interval_stats(own, unit_level=unit_level, **query)
+        async def one(unit_level: bool) -> list[dict]:
+            async with sessions() as own, own.begin():
+                return await queries.interval_stats(own, unit_level=unit_level, **query)
 
-    incident_rows, unit_rows = await asyncio.gather(one(False), one(True))
-    return incident_rows + unit_rows
+        incident_rows, unit_rows = await asyncio.gather(one(False), one(True))
+        return incident_rows + unit_rows
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
+            raise ReportTooLong(f"the report took longer than {queries.STATEMENT_TIMEOUT_S:g} s and was stopped; "
+                                "ask for a shorter period") from None
+        raise
 
 
 async def _reports(session: AsyncSession, *, period: Period, groupings: tuple[GroupBy, ...], targets: Targets,
