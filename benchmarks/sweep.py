@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dispatch.bench.run import BenchArgs, BenchError, run  # noqa: E402
 from dispatch.config import get_settings  # noqa: E402
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=140)
 
 
 def holds(r: dict, p99_ms: float) -> bool:
