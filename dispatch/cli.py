@@ -53,9 +53,22 @@ def matcher() -> None:
             await asyncio.Event().wait()
 
     try:
-        asyncio.run(run())
+        _event_loop_run(run())
     except KeyboardInterrupt:
         pass
+
+
+def _event_loop_run(main) -> None:
+    """uvloop where it is installed (with uvicorn's standard extras, as `serve` uses it): its sockets cost less
+    per round trip, and a matcher is round trips."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 @app.command()
