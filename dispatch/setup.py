@@ -7,6 +7,7 @@ import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
 from geoalchemy2 import alembic_helpers
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -54,8 +55,9 @@ def migrate(settings: Settings, revision: str = "head") -> None:
 
 
 def progress_bar() -> Progress:
+    """Progress on stderr: stdout stays for what a command answers (JSON lines, tables)."""
     return Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), transient=False)
+                    TimeElapsedColumn(), transient=False, console=Console(stderr=True))
 
 
 def import_map(settings: Settings, path: Path):
