@@ -63,6 +63,7 @@ async def test_a_live_call_is_reported_as_its_event_log_says(settings, engine, p
         closed = await client.post(f"/api/incidents/{incident_id}/close", headers=people["dispatcher"],
                                    json={"disposition": "resolved"})
         assert closed.status_code == 200, closed.text
+        assert closed.json()["caller_message"]["to"] == FIRE["caller_number"].replace(" ", "")
 
         log = (await client.get(f"/api/incidents/{incident_id}/events", headers=people["dispatcher"])).json()
         at = {}

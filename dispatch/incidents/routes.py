@@ -27,6 +27,7 @@ from dispatch.incidents.schemas import (
     ReasonIn,
 )
 from dispatch.incidents.types import incident_types
+from dispatch.reports import feedback
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -187,7 +188,8 @@ async def close(request: Request, incident_id: IncidentId, body: CloseIn, sessio
     action = await lifecycle.close(session, incident_id, disposition=body.disposition, note=body.note,
                                    actor=actor_of(who), settings=request.app.state.settings)
     await commit_then_queue(request, session, action, "incident.closed")
-    return {"id": incident_id, "status": "closed"}
+    # The feedback link owed to the caller, for the dispatcher to see (and read out if the caller rings back).
+    return {"id": incident_id, "status": "closed", "caller_message": await feedback.owed(session, incident_id)}
 
 
 @router.get("/incident-types", summary="Incident types with their priority and response plan")

@@ -91,6 +91,14 @@ async def answers(session: AsyncSession, *, start: datetime, end: datetime, comp
     return [dict(r) for r in rows.mappings()]
 
 
+async def owed(session: AsyncSession, incident_id: int) -> dict | None:
+    """The message owed to an incident's caller and not sent yet, if any."""
+    row = (await session.execute(text("""
+        SELECT id, to_number, body FROM caller_messages WHERE incident_id = :id AND sent_at IS NULL
+        ORDER BY id DESC LIMIT 1"""), {"id": incident_id})).mappings().first()
+    return None if row is None else {"id": row["id"], "to": row["to_number"], "body": row["body"]}
+
+
 async def unsent_messages(session: AsyncSession, *, limit: int = 100) -> list[dict]:
     rows = await session.execute(text("""
         SELECT id, incident_id, kind, to_number, body, created_at FROM caller_messages
