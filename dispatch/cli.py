@@ -151,7 +151,7 @@ def simulate(
     except SimulationError as exc:
         raise fail(str(exc), exc.code) from None
     except HistoryError as exc:
-        raise fail(str(exc), 2) from None
+        raise fail(str(exc), exc.code) from None
     except (ValueError, RuntimeError, LookupError) as exc:  # a world the simulation cannot run on, said plainly
         raise fail(f"cannot simulate: {exc}") from None
     except KeyboardInterrupt:

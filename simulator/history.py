@@ -88,7 +88,12 @@ def simulate_day(world: World, router, *, per_hour: float, seed: int, timing: Ti
 
 
 class HistoryError(RuntimeError):
-    """The day cannot be written (it already has incidents); the message says what to do."""
+    """The day cannot be written (it already has incidents, or no database answers); the message says what to
+    do, and `code` is the exit status (2: the arguments)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _incident_rows(world: World, calls: list[Call], records: list[UnitRecord], start: datetime, seed: int):
@@ -213,7 +218,7 @@ def record_day(libpq_url: str, cache_dir, *, day: date, tz: str, seed: int, load
         with psycopg.connect(libpq_url) as conn:
             refuse_written_day(conn, day, tz)  # before the simulation's seconds, not after
     except psycopg.OperationalError as exc:
-        raise HistoryError(f"cannot reach the database: {str(exc).strip().splitlines()[0]}") from None
+        raise HistoryError(f"cannot reach the database: {str(exc).strip().splitlines()[0]}", 1) from None
     world, router = open_world(libpq_url, cache_dir)
     if per_hour is None:
         per_hour = calls_per_hour_for(world, router, LOADS[load or "busy"], timing)

@@ -53,3 +53,16 @@ def test_each_format_is_written(cli_env, tmp_path, fmt):
     else:
         full = json.loads(data)
         assert set(full["by"]) == {"priority", "hour", "municipality"} and full["time_zone"] == "Europe/Vaduz"
+
+
+def test_a_database_that_is_not_there_is_said_plainly(tmp_path, monkeypatch):
+    monkeypatch.setenv("DISPATCH_DATABASE_URL", "postgresql://postgres:secret@127.0.0.1:5432/no_such_database_here")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["report", "--from", "2031-01-01", "--to", "2031-01-31",
+                                     "--out", str(tmp_path / "r.html")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert 'database "no_such_database_here" does not exist' in " ".join(result.output.split())
+    assert "secret" not in result.output

@@ -30,6 +30,8 @@ def report(
                                                 file_okay=False)] = None,
 ) -> None:
     """Response-time intervals (exact p50/p90/p95), compliance with the targets and citizens' feedback."""
+    import sqlalchemy.exc
+
     from dispatch.cli import fail, with_errors
     from dispatch.config import get_settings
     from dispatch.errors import InvalidInput
@@ -49,7 +51,12 @@ def report(
         raise fail(str(exc).replace("'from'", "--from").replace("'to'", "--to"), 2) from None
     groupings = tuple(dict.fromkeys(GroupBy(n) for n in names))
     started = time.perf_counter()
-    full = with_errors(lambda: asyncio.run(_build(settings, period, groupings)))
+    try:
+        full = with_errors(lambda: asyncio.run(_build(settings, period, groupings)))
+    except (OSError, sqlalchemy.exc.DBAPIError) as exc:  # no database there, or not this one
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        where = sqlalchemy.engine.make_url(settings.database_url).render_as_string(hide_password=True)
+        raise fail(f"cannot read the database at {where}: {reason}", 1) from None
     data = _render(full, format, period)
     try:
         out.write_bytes(data)
