@@ -197,3 +197,33 @@ async def test_a_report_that_runs_too_long_is_stopped_with_a_message(session, se
         with pytest.raises(service.ReportTooLong, match="took longer than 0.2 s"):
             await report(session)
         other.rollback()
+
+
+async def test_percentiles_agree_with_numpy_linear_on_many_random_values(session):
+    import random
+
+    import numpy as np
+
+    rng = random.Random(5)
+    values = {p: [round(rng.lognormvariate(4.0, 0.6), 3) for _ in range(97 + 50 * p)] for p in (1, 2, 3)}
+    for priority, seconds in values.items():
+        for k, s in enumerate(seconds):
+            at = T0 + timedelta(minutes=k)
+            await make_incident(session, received_at=at, priority=priority, dispatched_at=at + s * S)
+    r = await report(session)
+    for group in r["groups"]:
+        expected = np.percentile(values[int(group["key"])], [50, 90, 95], method="linear")
+        got = group["intervals"]["processing"]
+        assert got["count"] == len(values[int(group["key"])])
+        assert [got["p50"], got["p90"], got["p95"]] == [round(float(v), 1) for v in expected]
+
+
+async def test_hours_and_days_follow_daylight_saving(session):
+    # Clocks go forward in Vaduz at 02:00 on 2031-03-30: 00:30 UTC is 01:30 CET, 01:30 UTC is 03:30 CEST.
+    for hour in (0, 1):
+        at = datetime(2031, 3, 30, hour, 30, tzinfo=UTC)
+        await make_incident(session, received_at=at, dispatched_at=at + 30 * S)
+    period = parse_period("2031-03-30", "2031-03-30", "Europe/Vaduz")
+    assert (period.end - period.start) == timedelta(hours=23)  # the short day
+    hours = [g["key"] for g in (await report(session, GroupBy.hour, period))["groups"]]
+    assert hours == ["1", "3"]
