@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import psycopg
 
+from dispatch.incidents.events import replay
 from dispatch.matching.core import Policy
 from simulator.calls import Call, Timing, generate
 from simulator.headless import Params, SimIncident, Simulation, SimUnit
@@ -33,8 +34,8 @@ class UnitRecord:
     slot: str
     eta_s: float | None
     assigned: float
-    acknowledged: float
-    en_route: float
+    acknowledged: float | None  # None: taken off for another call before it happened
+    en_route: float | None
     on_scene: float | None = None
     left: float | None = None  # free again (cleared) or taken off for another call (diverted)
     diverted_to: int | None = None
@@ -50,8 +51,12 @@ class RecordingSimulation(Simulation):
 
     def _send(self, unit: SimUnit, incident: SimIncident, capability: str, eta_s: float | None) -> None:
         earlier = self.current.pop(unit.id, None)
-        if earlier is not None:  # diverted on its way: the earlier assignment ends here
+        if earlier is not None:  # diverted: the earlier assignment ends here, with only what happened by now
             earlier.left, earlier.diverted_to = self.now, incident.call.id
+            if earlier.acknowledged is not None and earlier.acknowledged > self.now:
+                earlier.acknowledged = None
+            if earlier.en_route is not None and earlier.en_route > self.now:
+                earlier.en_route = None
         slot = incident.slots_used % max(1, len(incident.call.ack_s))
         super()._send(unit, incident, capability, eta_s)
         record = UnitRecord(incident.call.id, unit.id, capability, eta_s, self.now,
@@ -96,7 +101,9 @@ class HistoryError(RuntimeError):
         self.code = code
 
 
-def _incident_rows(world: World, calls: list[Call], records: list[UnitRecord], start: datetime, seed: int):
+def _incident_rows(calls: list[Call], records: list[UnitRecord], seed: int):
+    """Per call that a unit reached: its units' records, the caller's made-up number, when the dispatcher closed it
+    (seconds after the start) and the response time; with the random stream the feedback draws from."""
     rng = random.Random(f"history:{seed}")
     by_call: dict[int, list[UnitRecord]] = {}
     for r in records:
@@ -106,15 +113,9 @@ def _incident_rows(world: World, calls: list[Call], records: list[UnitRecord], s
         served = [r for r in mine if r.on_scene is not None]
         if not served:
             continue  # never reached (cannot happen when the simulation runs to the end); left out
-        at = lambda s: start + timedelta(seconds=s)  # noqa: E731
-        cleared = max(r.left for r in served)
-        times = {"received_at": at(call.t), "dispatched_at": at(mine[0].assigned),
-                 "acknowledged_at": at(min(r.acknowledged for r in mine)),
-                 "en_route_at": at(min(r.en_route for r in mine)), "on_scene_at": at(min(r.on_scene for r in served)),
-                 "cleared_at": at(cleared), "closed_at": at(cleared + rng.uniform(30, 300))}
+        closed = max(r.left for r in mine) + rng.uniform(30, 300)
         number = f"+423 7{rng.randrange(10_000_000):07d}"
-        response = min(r.on_scene for r in served) - call.t
-        yield call, mine, times, number, response, rng
+        yield call, mine, number, closed, min(r.on_scene for r in served) - call.t, rng
 
 
 def refuse_written_day(conn: psycopg.Connection, day: date, tz: str) -> None:
@@ -132,8 +133,9 @@ def write_day(libpq_url: str, world: World, calls: list[Call], records: list[Uni
     counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}  # feedback: answered
     with psycopg.connect(libpq_url) as conn, conn.transaction():
         refuse_written_day(conn, day, tz)
-        for call, mine, times, number, response, rng in _incident_rows(world, calls, records, start, seed):
-            incident_id = _write_incident(conn, world, call, mine, times, number, start, counts)
+        for call, mine, number, closed, response, rng in _incident_rows(calls, records, seed):
+            incident_id = _write_incident(conn, world, call, mine, number, start, closed, counts)
+            closed_at = start + timedelta(seconds=closed)
             # Every caller is sent a link (its token is random and kept nowhere: nobody can use it); a share answer.
             # Slower responses please less: the score falls by about one for every target's worth of waiting.
             answered = rng.random() < feedback_share
@@ -142,17 +144,45 @@ def write_day(libpq_url: str, world: World, calls: list[Call], records: list[Uni
             conn.execute("""INSERT INTO feedback_requests (incident_id, token_hash, created_at, expires_at,
                                 answered_at, satisfaction, complaint)
                             VALUES (%s, md5(random()::text) || md5(random()::text), %s, %s, %s, %s, %s)""",
-                         (incident_id, times["closed_at"], times["closed_at"] + timedelta(days=14),
-                          times["closed_at"] + timedelta(hours=rng.uniform(1, 30)) if answered else None, score,
+                         (incident_id, closed_at, closed_at + timedelta(days=14),
+                          closed_at + timedelta(hours=rng.uniform(1, 30)) if answered else None, score,
                           answered and score == 1 and rng.random() < 0.5))
             counts["feedback"] += answered
     return counts
 
 
-def _write_incident(conn, world: World, call: Call, mine: list[UnitRecord], times: dict, number: str,
-                    start: datetime, counts: dict) -> int:
+def _timeline(call: Call, mine: list[UnitRecord], label: str | None, start: datetime, closed: float) -> list:
+    """The incident's events in log order, as (at, kind, payload, record): the ids of its call and assignments
+    are put in the payloads once the rows exist."""
+    at = lambda s: start + timedelta(seconds=s)  # noqa: E731
+    received = {"type_code": call.type_code, "priority": call.priority, "status": "pending", "narrative": None,
+                "channel": "phone", "type_suggested": False, "received_at": at(call.t).isoformat(),
+                "lat": call.lat, "lon": call.lon, "address_label": label, "municipality": call.area,
+                "geocode_match": "address", "geocode_confidence": 1.0, "needs_location": False}
+    events = [(at(call.t), "received", received, None), (at(call.t), "queued", {}, None)]
+    for r in mine:
+        unit = {"unit_id": r.unit_id}
+        events.append((at(r.assigned), "dispatched", {**unit, "slot": r.slot, "eta_s": r.eta_s}, r))
+        for moment, kind in ((r.acknowledged, "acknowledged"), (r.en_route, "en_route"), (r.on_scene, "on_scene")):
+            if moment is not None:
+                events.append((at(moment), kind, unit, None))
+        events.append((at(r.left), "diverted", {**unit, "to": r.diverted_to}, None) if r.diverted_to else
+                      (at(r.left), "cleared", unit, None))
+    events.append((at(closed), "closed", {"disposition": "treated", "note": None}, None))
+    events.sort(key=lambda e: e[0])
+    return events
+
+
+def _write_incident(conn, world: World, call: Call, mine: list[UnitRecord], number: str, start: datetime,
+                    closed: float, counts: dict) -> int:
+    """The incident, its call, its assignments and its events. The incident's times are what its events replay
+    to, so the row and the log agree as they do for every incident the service writes."""
     at = lambda s: start + timedelta(seconds=s)  # noqa: E731
     label = world.address_text[call.address] if 0 <= call.address < len(world.address_text) else None
+    events = _timeline(call, mine, label, start, closed)
+    state = replay([(kind, moment, payload) for moment, kind, payload, _ in events])
+    times = {name: getattr(state, name) for name in ("received_at", "dispatched_at", "acknowledged_at", "en_route_at",
+                                                    "on_scene_at", "cleared_at", "closed_at")}
     incident_id = conn.execute("""
         INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
             geocode_confidence, disposition, received_at, entered_at, queued_at, dispatched_at, acknowledged_at,
@@ -162,37 +192,27 @@ def _write_incident(conn, world: World, call: Call, mine: list[UnitRecord], time
             %(dispatched_at)s, %(acknowledged_at)s, %(en_route_at)s, %(on_scene_at)s, %(cleared_at)s, %(closed_at)s)
         RETURNING id""", {"type_code": call.type_code, "priority": call.priority, "lon": call.lon, "lat": call.lat,
                            "label": label, "area": call.area, **times}).fetchone()[0]
-    call_id = conn.execute("""INSERT INTO calls (incident_id, channel, caller_number, callback_number, location_text,
-                                  received_at) VALUES (%s, 'phone', %s, %s, %s, %s) RETURNING id""",
-                           (incident_id, number, number, label, times["received_at"])).fetchone()[0]
-    received = {"type_code": call.type_code, "priority": call.priority, "status": "pending", "narrative": None,
-                "channel": "phone", "type_suggested": False, "received_at": times["received_at"].isoformat(),
-                "lat": call.lat, "lon": call.lon, "address_label": label, "municipality": call.area,
-                "geocode_match": "address", "geocode_confidence": 1.0, "needs_location": False, "call_id": call_id}
-    events = [(times["received_at"], "received", received), (times["received_at"], "queued", {})]
+    events[0][2]["call_id"] = conn.execute(
+        """INSERT INTO calls (incident_id, channel, caller_number, callback_number, location_text, received_at)
+           VALUES (%s, 'phone', %s, %s, %s, %s) RETURNING id""",
+        (incident_id, number, number, label, times["received_at"])).fetchone()[0]
+    ids = {}
     for r in mine:
-        assignment_id = conn.execute("""
+        ids[id(r)] = conn.execute("""
             INSERT INTO assignments (incident_id, unit_id, slot, status, eta_s, assigned_at, acknowledged_at,
                 en_route_at, on_scene_at, cleared_at, cancelled_at)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
             (incident_id, r.unit_id, r.slot, "cancelled" if r.diverted_to else "cleared", r.eta_s, at(r.assigned),
-             at(r.acknowledged), at(r.en_route), at(r.on_scene) if r.on_scene is not None else None,
+             *(None if t is None else at(t) for t in (r.acknowledged, r.en_route, r.on_scene)),
              None if r.diverted_to else at(r.left), at(r.left) if r.diverted_to else None)).fetchone()[0]
-        unit = {"unit_id": r.unit_id}
-        events += [(at(r.assigned), "dispatched", {**unit, "assignment_id": assignment_id, "slot": r.slot,
-                                                   "eta_s": r.eta_s}),
-                   (at(r.acknowledged), "acknowledged", unit), (at(r.en_route), "en_route", unit)]
-        if r.on_scene is not None:
-            events.append((at(r.on_scene), "on_scene", unit))
-        events.append((at(r.left), "diverted", {**unit, "to": r.diverted_to}) if r.diverted_to else
-                      (at(r.left), "cleared", unit))
         counts["assignments"] += 1
-    events.append((times["closed_at"], "closed", {"disposition": "treated", "note": None}))
-    events.sort(key=lambda e: e[0])
+    for _, _, payload, record in events:
+        if record is not None:
+            payload["assignment_id"] = ids[id(record)]
     with conn.cursor() as cur:
         cur.executemany("INSERT INTO incident_events (incident_id, at, kind, actor, payload) "
                         "VALUES (%s, %s, %s, %s, %s::jsonb)",
-                        [(incident_id, t, kind, ACTOR, orjson.dumps(p).decode()) for t, kind, p in events])
+                        [(incident_id, t, kind, ACTOR, orjson.dumps(p).decode()) for t, kind, p, _ in events])
     counts["incidents"] += 1
     counts["events"] += len(events)
     return incident_id

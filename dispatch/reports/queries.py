@@ -36,6 +36,7 @@ def key_text(grouping: str, value) -> str | None:
         return value.strftime("%Y-%m") if grouping == "month" else value.isoformat()
     return str(value)
 
+
 # The incidents of a period, one row each with its intervals in seconds (cancelled and merged incidents are left
 # out: no response was owed, or it is counted on the incident they duplicate). NULL where a stage never came.
 _INCIDENTS = """
