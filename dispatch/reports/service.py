@@ -208,7 +208,15 @@ async def full_report(session: AsyncSession, *, period: Period, targets: Targets
                       sessions: async_sessionmaker | None = None) -> dict:
     """The commander's report: one response-time report per grouping (all from the same two statements), and the
     distribution for the chart."""
-    by = await _reports(session, period=period, groupings=groupings, targets=targets, sessions=sessions)
-    bars = await distribution(session, period=period)
+    async def bars_of_own() -> dict[int, list[int]]:
+        async with sessions() as own, own.begin():
+            return await distribution(own, period=period)
+
+    if sessions is None:
+        by = await _reports(session, period=period, groupings=groupings, targets=targets, sessions=None)
+        bars = await distribution(session, period=period)
+    else:  # the distribution beside the big statements, on a connection of its own too
+        by, bars = await asyncio.gather(
+            _reports(session, period=period, groupings=groupings, targets=targets, sessions=sessions), bars_of_own())
     return {"from": period.start.isoformat(), "to": period.end.isoformat(), "time_zone": period.tz,
             "by": by, "distribution": {str(p): b for p, b in bars.items()}, "distribution_bar_s": queries.BIN_S}
