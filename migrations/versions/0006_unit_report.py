@@ -28,8 +28,10 @@ LANGUAGE plpgsql AS $fn$
 -- outcome: 'not_found' (no such unit), 'repeat' (already so, nothing written), 'refused' (not a status the
 -- crew may report next: `previous` says what it is), 'done'. requeue_*: the incident lost this unit before
 -- it reached the scene and is open: it must be matched again.
+-- The active statuses are written out in each statement, not held in a variable: only so does the planner
+-- match them to the partial unique index on active assignments (a variable is a parameter to it, and the
+-- lookup by unit would be a scan of every assignment ever made).
 DECLARE
-    active CONSTANT assignment_status[] := '{assigned,acknowledged,en_route,on_scene}';
     v_sign text;
     v_prev text;
     v_a bigint;
@@ -41,12 +43,12 @@ BEGIN
     -- Locks in the order every other writer takes them, the incident before its units (the matcher's
     -- dispatch, a dispatcher's close or cancel): a unit reporting while its incident closes must not deadlock.
     PERFORM 1 FROM incidents i
-    WHERE i.id = (SELECT a.incident_id FROM assignments a WHERE a.unit_id = p_unit AND a.status = ANY (active)
+    WHERE i.id = (SELECT a.incident_id FROM assignments a WHERE a.unit_id = p_unit AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')
                   LIMIT 1)
     FOR UPDATE;
     SELECT u.call_sign, u.status::text, a.id, a.incident_id, a.status::text
     INTO v_sign, v_prev, v_a, v_inc, v_a_status
-    FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status = ANY (active)
+    FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')
     WHERE u.id = p_unit
     FOR UPDATE OF u;
     IF NOT FOUND THEN
@@ -116,7 +118,7 @@ BEGIN
     RETURN QUERY
     UPDATE incidents i SET
            cleared_at = CASE WHEN i.cleared_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.incident_id = v_inc AND a.status = ANY (active))
+                   AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.incident_id = v_inc AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene'))
                    AND EXISTS (SELECT 1 FROM assignments a WHERE a.incident_id = v_inc AND a.status = 'cleared')
                THEN now() ELSE i.cleared_at END,
            units_missing = i.units_missing + CASE

@@ -31,8 +31,9 @@ LANGUAGE plpgsql AS $fn$
 -- for dispatch), 'filled' (detail: the capability whose slots were filled meanwhile) or 'done'. A chosen unit
 -- that PostgreSQL does not have free raises SQLSTATE DW001, and a unit already on another incident the unique
 -- index's violation: either way nothing is written.
+-- The active statuses are written out, not held in a variable, so that the planner can use the partial index
+-- on active assignments (see unit_report).
 DECLARE
-    active CONSTANT assignment_status[] := '{assigned,acknowledged,en_route,on_scene}';
     v_status text;
     v_remaining jsonb;
     v_missing int;
@@ -52,7 +53,7 @@ BEGIN
     SELECT coalesce(jsonb_object_agg(p.key, p.value::int - coalesce(f.n, 0)), '{}') INTO v_remaining
     FROM jsonb_each_text(p_plan) p
     LEFT JOIN (SELECT a.slot, count(*) AS n FROM assignments a
-               WHERE a.incident_id = p_incident AND a.status = ANY (active) GROUP BY a.slot) f ON f.slot = p.key;
+               WHERE a.incident_id = p_incident AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene') GROUP BY a.slot) f ON f.slot = p.key;
     FOR v_pick IN SELECT * FROM jsonb_array_elements(p_picks) LOOP
         v_slot := v_pick ->> 'slot';
         CONTINUE WHEN v_slot = 'extra';
@@ -76,7 +77,7 @@ BEGIN
     ), gone AS (
         UPDATE assignments a SET status = 'cancelled', cancelled_at = now()
         FROM picked p
-        WHERE a.unit_id = p.unit_id AND a.incident_id = p.diverted_from AND a.status = ANY (active)
+        WHERE a.unit_id = p.unit_id AND a.incident_id = p.diverted_from AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')
         RETURNING a.incident_id, a.unit_id
     ), ins AS (
         INSERT INTO assignments (incident_id, unit_id, slot, status, eta_s, reasons)
