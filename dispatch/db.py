@@ -38,7 +38,9 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_size // 2,
         # No pre-ping: it costs a round trip per request. A connection that died is invalidated by the
         # error it raises, which answers 503 with Retry-After; the client's retry gets a fresh one.
-        connect_args={"timeout": 5, "server_settings": {"application_name": "dispatch"}},
+        # No JIT: every statement of the service is short, and compiling one costs tens of milliseconds (the
+        # planner's guess at a statement's cost can cross jit_above_cost however quick it really is).
+        connect_args={"timeout": 5, "server_settings": {"application_name": "dispatch", "jit": "off"}},
         json_serializer=lambda value: orjson.dumps(value).decode(),
         json_deserializer=orjson.loads,
     )
