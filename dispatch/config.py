@@ -88,6 +88,20 @@ class Settings(BaseSettings):
             raise ValueError(f"report_time_zone: unknown time zone {value!r} (e.g. Europe/Vaduz)") from None
         return value
 
+    @field_validator("report_targets")
+    @classmethod
+    def _targets(cls, value: Path | None) -> Path | None:
+        """A targets file of one's own is read now, so that a mistake in it stops the start with a message
+        rather than failing the first report."""
+        if value is not None:
+            from dispatch.reports.targets import TargetsError, targets_at
+
+            try:
+                targets_at(value)
+            except TargetsError as exc:
+                raise ValueError(f"report_targets: {exc.detail}") from None
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
         if self.env == Environment.production and self.secret_key == DEV_SECRET:

@@ -32,3 +32,13 @@ def test_settings_come_from_prefixed_environment_variables(monkeypatch):
     assert settings.libpq_url == "postgresql://u:p@db.example:6543/cad"
     assert settings.redis_url == "redis://cache:6380/2"
     assert settings.database_name == "cad"
+
+
+def test_a_report_targets_file_of_ones_own_is_checked_when_the_settings_are_read(tmp_path):
+    with pytest.raises(ValidationError, match="report targets file .* does not exist"):
+        Settings(report_targets=tmp_path / "missing.toml")
+    broken = tmp_path / "targets.toml"
+    broken.write_text("[[target]\nname = ", encoding="utf-8")
+    with pytest.raises(ValidationError, match="not readable TOML"):
+        Settings(report_targets=broken)
+    assert Settings().report_targets is None  # the bundled targets
