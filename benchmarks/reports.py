@@ -32,7 +32,7 @@ from dispatch.reports import service  # noqa: E402
 from dispatch.reports.html import report_html  # noqa: E402
 from dispatch.reports.service import FULL_GROUPINGS, GroupBy, parse_period  # noqa: E402
 from dispatch.reports.targets import load_targets  # noqa: E402
-from dispatch.setup import migrate  # noqa: E402
+from dispatch.setup import migrate, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/dispatch_reports_bench"
 console = Console(stderr=True)
@@ -91,8 +91,6 @@ GROUP BY i.priority"""
 
 
 def generate(settings: Settings, n: int, keep: bool) -> dict:
-    admin = settings.libpq_url.rsplit("/", 1)[0] + "/postgres"
-    name = settings.database_name
     if keep:
         try:
             with psycopg.connect(settings.libpq_url) as conn:
@@ -100,11 +98,7 @@ def generate(settings: Settings, n: int, keep: bool) -> dict:
                     return {"generated": False}
         except psycopg.Error:
             pass
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(settings.libpq_url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    recreate_database(settings)
     migrate(settings)
     timings = {}
     munis = "[" + ", ".join(f"'{m}'" for m in MUNICIPALITIES) + "]"

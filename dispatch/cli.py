@@ -148,9 +148,7 @@ def simulate(
         else:
             run_hindsight(settings.libpq_url, settings.route_cache_dir, instances=instances, calls=calls, seed=seed,
                           policies=chosen, params=params, timing=timing, as_json=as_json)
-    except SimulationError as exc:
-        raise fail(str(exc), exc.code) from None
-    except HistoryError as exc:
+    except (SimulationError, HistoryError) as exc:
         raise fail(str(exc), exc.code) from None
     except (ValueError, RuntimeError, LookupError) as exc:  # a world the simulation cannot run on, said plainly
         raise fail(f"cannot simulate: {exc}") from None

@@ -16,6 +16,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.engine import make_url
 
 from dispatch.config import Settings
 
@@ -52,6 +53,18 @@ def migrate(settings: Settings, revision: str = "head") -> None:
         command.upgrade(alembic_config(settings), revision)
     except sqlalchemy.exc.OperationalError as exc:
         raise _unreachable(settings, exc.orig or exc) from exc
+
+
+def recreate_database(settings: Settings) -> None:
+    """Drops and creates the settings' database, with PostGIS (not migrated): the test, bench and benchmark
+    databases start from nothing each run."""
+    admin_url = make_url(settings.libpq_url).set(database="postgres").render_as_string(hide_password=False)
+    name = settings.database_name
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(settings.libpq_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
 
 def progress_bar() -> Progress:

@@ -31,7 +31,6 @@ class Fleet:
         self.connected = self.failed = self.dropped = self.sent = 0
         self.errors: dict[str, int] = {}
         self.stop = asyncio.Event()
-        self.sending_since: float | None = None
 
     def _error(self, exc: BaseException) -> None:
         name = type(exc).__name__
@@ -78,7 +77,8 @@ class Fleet:
         except websockets.WebSocketException:
             pass
 
-    async def run(self, connect_per_s: float, run_for_s: float) -> None:
+    async def run(self, connect_per_s: float, run_for_s: float) -> tuple[int, float]:
+        """Connects the fleet, sends for `run_for_s`, stops: (fixes sent in that window, its seconds)."""
         tasks = []
         for i, (unit_id, token) in enumerate(self.tokens):
             opened = asyncio.Event()
@@ -87,12 +87,12 @@ class Fleet:
                 await asyncio.sleep(50 / connect_per_s)
         await asyncio.sleep(1.0)
         print(f"connected {self.connected} failed {self.failed}", flush=True)
-        self.sending_since = time.monotonic()
-        sent_before = self.sent
+        since, sent_before = time.monotonic(), self.sent
         await asyncio.sleep(run_for_s)
-        self.window = (self.sent - sent_before, time.monotonic() - self.sending_since)
+        window = (self.sent - sent_before, time.monotonic() - since)
         self.stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        return window
 
 
 def main() -> None:
@@ -113,8 +113,7 @@ def main() -> None:
     tokens = [(int(k), v) for k, v in plan.get("trackers", {}).items()]
     fleet = Fleet(args.url, tokens, plan.get("positions", {}), plan.get("centre", [47.14, 9.52]), args.every,
                   plan.get("seed", 7))
-    asyncio.run(fleet.run(args.connect_per_s, args.run_for))
-    fixes, seconds = getattr(fleet, "window", (0, 0.0))
+    fixes, seconds = asyncio.run(fleet.run(args.connect_per_s, args.run_for))
     args.out.write_text(json.dumps({
         "trackers": len(tokens), "connected": fleet.connected, "failed": fleet.failed, "dropped": fleet.dropped,
         "fixes_sent": fleet.sent, "fixes_per_s": round(fixes / seconds, 1) if seconds else 0.0,

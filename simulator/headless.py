@@ -143,7 +143,9 @@ class Simulation:
     def at(self, t: float, kind: str, *args) -> None:
         heapq.heappush(self._events, (t, next(self._seq), kind, args))
 
-    def run(self) -> Outcome:
+    def run(self, *, drain: bool = False) -> Outcome:
+        """Runs the day; `drain` runs on after it until no event is left (every unit free again), where the
+        figures alone need only every call's first unit on scene."""
         started = time.perf_counter()
         for call in self.calls:
             self.at(call.ready_t, "ready", call)
@@ -153,7 +155,7 @@ class Simulation:
             getattr(self, "_on_" + kind)(*args)
             if self.progress is not None:
                 self.progress(min(t, self.horizon_s))
-            if self.served == len(self.calls) and t >= self.horizon_s:
+            if not drain and self.served == len(self.calls) and t >= self.horizon_s:
                 break  # every call has had its first unit on scene, and the day is over
         responses = {i.call.id: i.first_on_scene - i.call.t for i in self.incidents.values()
                      if i.first_on_scene is not None}

@@ -8,7 +8,6 @@ had one, and the moment it was free again; the incident's times are its units' f
 replay makes them. Callers get made-up numbers; a share of them answer the feedback link.
 """
 
-import heapq
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -84,11 +83,7 @@ def simulate_day(world: World, router, *, per_hour: float, seed: int, timing: Ti
     coverage = learnt_coverage(world, router, per_hour=per_hour, seed=seed, timing=timing)
     sim = RecordingSimulation(world, router, calls, Policy.default, params=params, coverage=coverage,
                               horizon_s=24 * 3600)
-    sim.run()
-    while sim._events:  # run on until the last unit is free, so every incident can be closed
-        t, _, kind, args = heapq.heappop(sim._events)
-        sim.now = t
-        getattr(sim, "_on_" + kind)(*args)
+    sim.run(drain=True)  # on until the last unit is free, so every incident can be closed
     return calls, sim.records
 
 

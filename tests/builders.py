@@ -62,3 +62,16 @@ async def make_assignment(session: AsyncSession, *, incident_id: int, unit_id: i
         VALUES (:incident_id, :unit_id, :slot, CAST(:status AS assignment_status), :assigned_at{values})
         RETURNING id"""), {"incident_id": incident_id, "unit_id": unit_id, "slot": slot, "status": status,
                            "assigned_at": assigned_at, **times})
+
+
+async def free_everything(engine) -> None:
+    """Committed: every open incident cancelled, every assignment ended, every unit available (for tests that run
+    the live matcher on the shared test database)."""
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE assignments SET status = 'cancelled', cancelled_at = now() "
+                                "WHERE status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')"))
+        await conn.execute(text("UPDATE units SET status = 'available'"))
+        await conn.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now(), units_missing = 0 "
+                                "WHERE status NOT IN ('closed', 'cancelled')"))

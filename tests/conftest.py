@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 import redis.asyncio as aioredis
 from httpx import ASGITransport, AsyncClient
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from dispatch.app import create_app
 from dispatch.auth.deps import get_session
 from dispatch.config import BUNDLED_MAP, Environment, Settings
-from dispatch.setup import migrate
+from dispatch.setup import migrate, recreate_database
 from tests.builders import make_user_with_token
 
 # Another run side by side (a second checkout) sets DISPATCH_TEST_REDIS_DB and DISPATCH_TEST_DATABASE_URL.
@@ -33,16 +32,6 @@ def _test_settings() -> Settings:
     redis = redis._replace(path=f"/{TEST_REDIS_DB}").geturl()
     return Settings(env=Environment.test, database_url=url, redis_url=redis, db_pool_size=5, matcher=False,
                     route_cache_dir=Path(tempfile.gettempdir()) / "dispatch-test-routes")
-
-
-def recreate_database(settings: Settings) -> None:
-    admin_url = make_url(settings.libpq_url).set(database="postgres").render_as_string(hide_password=False)
-    name = settings.database_name
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(settings.libpq_url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from dispatch.incidents.events import replay
 from dispatch.matching.core import IncidentIn, Policy, Slot, decide
 from dispatch.matching.eta import unit_etas
 from dispatch.matching.worker import Matcher
-from tests.builders import make_user_with_token
+from tests.builders import free_everything, make_user_with_token
 
 FIRE = {"channel": "phone", "caller_number": "+423 790 00 01", "location_text": "Städtle 23, Vaduz",
         "type_code": "FIRE-STRUCT", "narrative": "Rauch aus dem Dach"}
@@ -26,19 +26,10 @@ NOISE = {"channel": "phone", "caller_number": "+423 790 00 02", "location_text":
          "type_code": "NOISE"}
 
 
-async def _reset(engine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("UPDATE assignments SET status = 'cancelled', cancelled_at = now() "
-                                "WHERE status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')"))
-        await conn.execute(text("UPDATE units SET status = 'available'"))
-        await conn.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now(), units_missing = 0 "
-                                "WHERE status NOT IN ('closed', 'cancelled')"))
-
-
 @pytest.fixture
 async def floor(settings, engine, imported_map, redis):
     """Committed accounts: a call-taker, a dispatcher and the device of Engine 1."""
-    await _reset(engine)
+    await free_everything(engine)
     async with make_sessionmaker(engine)() as session:
         headers = {}
         for name, role, unit in [("taker", Role.call_taker, None), ("dispatcher", Role.dispatcher, None),
@@ -47,7 +38,7 @@ async def floor(settings, engine, imported_map, redis):
             headers[name] = {"Authorization": f"Bearer {token}"}
         await session.commit()
     yield headers
-    await _reset(engine)
+    await free_everything(engine)
     async with engine.begin() as conn:
         await conn.execute(text(
             "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE unit_id IS NOT NULL)"))

@@ -7,8 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from dispatch.models import Base
-from dispatch.setup import alembic_config, include_object
-from tests.conftest import recreate_database
+from dispatch.setup import alembic_config, include_object, recreate_database
 
 
 def _tables(url: str) -> set[str]:

@@ -26,8 +26,8 @@ from dispatch.app import create_app
 from dispatch.auth.models import Role
 from dispatch.db import make_sessionmaker
 from dispatch.push.protocol import MAX_FRAME
-from tests.builders import make_user_with_token
-from tests.test_matching_flow import FIRE, _reset
+from tests.builders import free_everything, make_user_with_token
+from tests.test_matching_flow import FIRE
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def free_port() -> int:
 @pytest.fixture
 async def crews(settings, engine, imported_map, redis):
     """Committed tokens: every unit's device, a call-taker, a dispatcher. Units and incidents reset after."""
-    await _reset(engine)
+    await free_everything(engine)
     tokens: dict = {"units": {}}
     async with make_sessionmaker(engine)() as session:
         units = (await session.execute(text("SELECT id, call_sign FROM units ORDER BY id"))).all()
@@ -53,7 +53,7 @@ async def crews(settings, engine, imported_map, redis):
             _, tokens[role.value] = await make_user_with_token(session, settings, role=role)
         await session.commit()
     yield tokens
-    await _reset(engine)
+    await free_everything(engine)
     async with engine.begin() as conn:
         await conn.execute(text(
             "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE unit_id IS NOT NULL)"))

@@ -14,24 +14,15 @@ from sqlalchemy import text
 from dispatch.app import create_app
 from dispatch.auth.models import Role
 from dispatch.db import make_sessionmaker
-from tests.builders import make_user_with_token
+from tests.builders import free_everything, make_user_with_token
 
 FIRE = {"channel": "phone", "caller_number": "+423 790 00 09", "location_text": "Städtle 23, Vaduz",
         "type_code": "FIRE-OTHER", "narrative": "Rauch aus dem Container"}  # one engine
 
 
-async def _free_everything(engine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("UPDATE assignments SET status = 'cancelled', cancelled_at = now() "
-                                "WHERE status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')"))
-        await conn.execute(text("UPDATE units SET status = 'available'"))
-        await conn.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now(), units_missing = 0 "
-                                "WHERE status NOT IN ('closed', 'cancelled')"))
-
-
 @pytest.fixture
 async def people(settings, engine, imported_map, redis):
-    await _free_everything(engine)
+    await free_everything(engine)
     async with make_sessionmaker(engine)() as session:
         headers = {}
         for role in (Role.call_taker, Role.dispatcher, Role.commander):
@@ -39,7 +30,7 @@ async def people(settings, engine, imported_map, redis):
             headers[role.value] = {"Authorization": f"Bearer {token}"}
         await session.commit()
     yield headers
-    await _free_everything(engine)
+    await free_everything(engine)
 
 
 def seconds(later, earlier) -> float:

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from dispatch.auth.models import Role
 from dispatch.incidents import lifecycle
-from dispatch.reports import service
+from dispatch.reports import feedback, service
 from dispatch.reports.service import GroupBy, parse_period
 from dispatch.reports.targets import load_targets
 from tests.builders import make_incident
@@ -18,8 +18,8 @@ async def closed_with_link(session, settings, **kwargs) -> tuple[int, str]:
     at = kwargs.pop("received_at", datetime(2031, 3, 3, 9, 0, tzinfo=UTC))
     incident_id = await make_incident(session, received_at=at, status="on_scene", callback_number="+423 791 22 33",
                                       dispatched_at=at + 30 * S, on_scene_at=at + 400 * S, **kwargs)
-    await lifecycle.close(session, incident_id, disposition="treated", note=None, actor="dispatcher:test",
-                          settings=settings)
+    await lifecycle.close(session, incident_id, disposition="treated", note=None, actor="dispatcher:test")
+    await feedback.offer(session, incident_id, settings=settings)
     body = await session.scalar(text("SELECT body FROM caller_messages WHERE incident_id = :id"), {"id": incident_id})
     return incident_id, body.rsplit("/public/feedback/", 1)[1]
 
@@ -90,7 +90,8 @@ async def test_bad_unknown_and_expired_links(client, session, settings):
 async def test_no_link_without_a_number_and_none_for_cancelled(session, settings):
     at = datetime(2031, 3, 5, 9, 0, tzinfo=UTC)
     silent = await make_incident(session, received_at=at, status="on_scene")
-    await lifecycle.close(session, silent, disposition="treated", note=None, actor="t", settings=settings)
+    await lifecycle.close(session, silent, disposition="treated", note=None, actor="t")
+    await feedback.offer(session, silent, settings=settings)
     cancelled = await make_incident(session, received_at=at, status="pending", callback_number="+423 000 00 00")
     await lifecycle.cancel(session, cancelled, reason="caller rang off", actor="t")
     count = await session.scalar(text("SELECT count(*) FROM caller_messages WHERE incident_id IN (:a, :b)"),

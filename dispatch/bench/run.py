@@ -31,7 +31,7 @@ LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 CONNECT_PER_S = 400  # websocket clients Locust opens a second, about what one core handles with auth
 CENTRE = (47.14, 9.52)
 TAIL_S = 5.0  # after the last call, the devices listen this long for the last assignments
-TRACKERS = Path(__file__).resolve().parents[2] / "loadtests" / "trackers.py"
+TRACKERS = ROOT / "loadtests" / "trackers.py"
 TRACKERS_PER_S = 500  # tracker sockets opened a second
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from dispatch.auth.tokens import TOKEN_PREFIX, hash_token
 from dispatch.config import BUNDLED_MAP, Settings
-from dispatch.setup import import_map, migrate
+from dispatch.setup import import_map, migrate, recreate_database
 from dispatch.units.seed import seed_fleet
 
 BENCH_REDIS_DB = 14
@@ -42,12 +42,7 @@ def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> Benc
     """`units` dispatchable units with device tokens, and `trackers` more that are out of service and only
     report positions (for the position load of a large region's fleet)."""
     settings = bench_settings(base)
-    admin = make_url(settings.libpq_url).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.database_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{settings.database_name}"')
-    with psycopg.connect(settings.libpq_url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    recreate_database(settings)
     migrate(settings)
     import_map(settings, BUNDLED_MAP)
     redis.Redis.from_url(settings.redis_url).flushdb()

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.config import Settings
 from dispatch.errors import Conflict, NotFound
 from dispatch.incidents import repository as repo
 from dispatch.incidents.events import EventKind
@@ -14,7 +13,6 @@ from dispatch.incidents.locate import locate
 from dispatch.incidents.schemas import IncidentUpdateIn
 from dispatch.incidents.service import OPEN_STATUSES, resolve_type
 from dispatch.incidents.types import IncidentTypes
-from dispatch.reports import feedback
 from geo.geocoder import Geocoder
 
 
@@ -137,15 +135,12 @@ async def cancel(session: AsyncSession, incident_id: int, *, reason: str, actor:
 
 
 async def close(session: AsyncSession, incident_id: int, *, disposition: str, note: str | None,
-                actor: str, settings: Settings | None = None) -> QueueAction:
-    """Closes the incident; with `settings`, its caller is offered a feedback link (the caller outbox)."""
+                actor: str) -> QueueAction:
     await _open(session, incident_id)
     released = await stand_down(session, incident_id, actor)
     await repo.append_event(session, incident_id, EventKind.closed, actor, {"disposition": disposition, "note": note})
     await session.execute(text("""UPDATE incidents SET status = 'closed', closed_at = now(), disposition = :d
                                   WHERE id = :id"""), {"id": incident_id, "d": disposition})
-    if settings is not None:
-        await feedback.offer(session, incident_id, settings=settings)
     return QueueAction("remove", incident_id, released=released, why=f"incident closed: {disposition}")
 
 

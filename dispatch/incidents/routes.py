@@ -186,10 +186,12 @@ async def cancel(request: Request, incident_id: IncidentId, body: ReasonIn, sess
 @router.post("/incidents/{incident_id}/close", summary="Close with a disposition (dispatcher)")
 async def close(request: Request, incident_id: IncidentId, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
     action = await lifecycle.close(session, incident_id, disposition=body.disposition, note=body.note,
-                                   actor=actor_of(who), settings=request.app.state.settings)
+                                   actor=actor_of(who))
+    # The caller is owed a feedback link, in the same transaction; the dispatcher sees the message (and can read
+    # it out if the caller rings back).
+    message = await feedback.offer(session, incident_id, settings=request.app.state.settings)
     await commit_then_queue(request, session, action, "incident.closed")
-    # The feedback link owed to the caller, for the dispatcher to see (and read out if the caller rings back).
-    return {"id": incident_id, "status": "closed", "caller_message": await feedback.owed(session, incident_id)}
+    return {"id": incident_id, "status": "closed", "caller_message": message}
 
 
 @router.get("/incident-types", summary="Incident types with their priority and response plan")

@@ -79,27 +79,28 @@ class Outbox:
         self._ack = redis.register_script(ACK)
         self._due = redis.register_script(DUE)
 
-    async def send(self, unit_id: int, message: dict, *, ack_within_s: float | None = None,
-                   message_id: str | None = None) -> Sent:
-        """Numbers, stores and publishes a message to a unit. `message` gets `id`, `seq` and `sent_at`."""
+    def _send_args(self, unit_id: int, message: dict, ack_within_s: float | None,
+                   message_id: str | None = None) -> tuple[str, list]:
+        """The message's id, and the SEND script's arguments (the message gets `id` and `sent_at`)."""
         message_id = message_id or uuid.uuid4().hex
         body = orjson.dumps({**message, "id": message_id, "sent_at": now_ms()})
         deadline = now_ms() + int(ack_within_s * 1000) if ack_within_s else 0
-        seq = await self._send(keys=_keys(unit_id), args=[unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP])
+        return message_id, [unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP]
+
+    async def send(self, unit_id: int, message: dict, *, ack_within_s: float | None = None,
+                   message_id: str | None = None) -> Sent:
+        """Numbers, stores and publishes a message to a unit. `message` gets `id`, `seq` and `sent_at`."""
+        message_id, args = self._send_args(unit_id, message, ack_within_s, message_id)
+        seq = await self._send(keys=_keys(unit_id), args=args)
         return Sent(unit_id, message_id, int(seq))
 
     async def send_many(self, messages: list[tuple[int, dict]], *, ack_within_s: float | None = None) -> list[Sent]:
         """`send` for several (unit id, message) at once, in one round trip (a dispatch's units)."""
-        if len(messages) == 1:
-            return [await self.send(*messages[0], ack_within_s=ack_within_s)]
         pipe = self._redis.pipeline(transaction=False)
         ids = []
         for unit_id, message in messages:
-            message_id = uuid.uuid4().hex
-            body = orjson.dumps({**message, "id": message_id, "sent_at": now_ms()})
-            deadline = now_ms() + int(ack_within_s * 1000) if ack_within_s else 0
-            await self._send(keys=_keys(unit_id), args=[unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP],
-                       client=pipe)
+            message_id, args = self._send_args(unit_id, message, ack_within_s)
+            await self._send(keys=_keys(unit_id), args=args, client=pipe)
             ids.append(message_id)
         seqs = await pipe.execute()
         return [Sent(unit_id, i, int(seq)) for (unit_id, _), i, seq in zip(messages, ids, seqs, strict=True)]

@@ -23,8 +23,8 @@ def feedback_url(settings: Settings, token: str) -> str:
 
 
 async def offer(session: AsyncSession, incident_id: int, *, settings: Settings) -> dict | None:
-    """A link for the caller of a closed incident, put in the outbox for their callback number. None when the
-    incident has no number to send it to, or was offered one already."""
+    """A link for the caller of a closed incident, put in the outbox for their callback number: the message
+    (id, to, body). None when the incident has no number to send it to, or was offered one already."""
     number = await session.scalar(text("""
         SELECT callback_number FROM calls WHERE incident_id = :id AND callback_number IS NOT NULL
         ORDER BY received_at, id LIMIT 1"""), {"id": incident_id})
@@ -44,7 +44,7 @@ async def offer(session: AsyncSession, incident_id: int, *, settings: Settings) 
     message_id = await session.scalar(text("""
         INSERT INTO caller_messages (incident_id, kind, to_number, body) VALUES (:id, 'feedback', :to, :body)
         RETURNING id"""), {"id": incident_id, "to": number, "body": body})
-    return {"message_id": message_id, "to": number, "url": url, "expires_at": expires.isoformat()}
+    return {"id": message_id, "to": number, "body": body}
 
 
 async def _request(session: AsyncSession, token: str, secret_key: str, *, lock: bool = False) -> dict:
@@ -89,14 +89,6 @@ async def answers(session: AsyncSession, *, start: datetime, end: datetime, comp
               {'AND f.complaint' if complaints_only else ''}
         ORDER BY f.answered_at DESC, f.id DESC LIMIT :limit"""), {"start": start, "end": end, "limit": limit})
     return [dict(r) for r in rows.mappings()]
-
-
-async def owed(session: AsyncSession, incident_id: int) -> dict | None:
-    """The message owed to an incident's caller and not sent yet, if any."""
-    row = (await session.execute(text("""
-        SELECT id, to_number, body FROM caller_messages WHERE incident_id = :id AND sent_at IS NULL
-        ORDER BY id DESC LIMIT 1"""), {"id": incident_id})).mappings().first()
-    return None if row is None else {"id": row["id"], "to": row["to_number"], "body": row["body"]}
 
 
 async def unsent_messages(session: AsyncSession, *, limit: int = 100) -> list[dict]:

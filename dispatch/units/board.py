@@ -103,21 +103,6 @@ def _position(lat: float, lon: float, at_ms: int = 0) -> str:
     return f"{lat},{lon},{at_ms}"
 
 
-# A matcher reads the whole board for every incident, and between two reads few units change: decoded
-# states and positions are remembered by their raw bytes, so an unchanged unit costs a dictionary lookup.
-_DECODED: dict[bytes, tuple] = {}
-_DECODED_MAX = 50_000
-
-
-def _decoded(raw: bytes, decode) -> tuple:
-    found = _DECODED.get(raw)
-    if found is None:
-        if len(_DECODED) >= _DECODED_MAX:
-            _DECODED.clear()
-        found = _DECODED[raw] = decode(raw)
-    return found
-
-
 def _decode_state(raw: bytes) -> tuple:
     s = orjson.loads(raw)
     # An absent value may come back from Lua's cjson as an empty table: treat anything not a number as none.
@@ -132,8 +117,8 @@ def _decode_position(raw: bytes) -> tuple:
 
 
 def _unit(unit_id: int, state: bytes, position: bytes | None) -> BoardUnit:
-    call_sign, caps, status, area, incident, work = _decoded(state, _decode_state)
-    lat, lon = _decoded(position, _decode_position) if position else (None, None)
+    call_sign, caps, status, area, incident, work = _decode_state(state)
+    lat, lon = _decode_position(position) if position else (None, None)
     return BoardUnit(unit_id, call_sign, caps, status, lat, lon, area, incident, work)
 
 
