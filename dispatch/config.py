@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     database_url: str = "postgresql://postgres@127.0.0.1:5432/dispatch"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key and pub/sub channel of this deployment starts with this (pub/sub ignores database
+    # numbers, so two deployments on one Redis must not share names). Unset: the database's name, which is
+    # unique per deployment on one PostgreSQL (dispatch, dispatch_test, dispatch_bench).
+    redis_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     map_path: Path = BUNDLED_MAP
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # Redis connections a process uses at most; a command past them waits (up to 2 s) for one to come free.
@@ -135,6 +139,11 @@ class Settings(BaseSettings):
     @property
     def libpq_url(self) -> str:
         return self._driver_url("psycopg").replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of every Redis key and channel of this deployment (see `redis_prefix`)."""
+        return self.redis_prefix or self.database_name
 
     @property
     def database_name(self) -> str:
