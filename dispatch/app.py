@@ -26,6 +26,7 @@ from dispatch.health.routes import router as health_router
 from dispatch.incidents.channels import router as channels_router
 from dispatch.incidents.routes import router as incidents_router
 from dispatch.incidents.types import incident_types
+from dispatch.keys import Keys
 from dispatch.mapdata.routes import router as map_router
 from dispatch.matching.eta import RouterHolder
 from dispatch.matching.routes import router as matching_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.keys = Keys(settings.key_prefix)
         app.state.engine = make_async_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         # A bounded pool that makes a command wait for a connection (up to 2 s) rather than fail: a thousand
@@ -102,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             socket_connect_timeout=2))
         app.state.geocoder = GeocoderHolder(settings.libpq_url, app.state.engine)
         await app.state.geocoder.start()
-        app.state.queue = IncidentQueue(app.state.redis, lease_s=settings.queue_lease_s)
+        app.state.queue = IncidentQueue(app.state.redis, prefix=app.state.keys.prefix, lease_s=settings.queue_lease_s)
         app.state.queue_keeper = QueueKeeper(app.state.queue, app.state.redis, app.state.sessionmaker)
         app.state.board = UnitBoard(app.state.redis)
         app.state.routers = RouterHolder(settings.libpq_url, app.state.engine, settings.route_cache_dir)
