@@ -25,7 +25,7 @@ async def assert_log_rebuilds_row(session, incident_id):
             assert abs(getattr(state, column) - row[column]) < 1e-6, column
 
 
-async def test_every_change_is_logged_and_the_log_rebuilds_the_incident(client, auth, session, redis,
+async def test_every_change_is_logged_and_the_log_rebuilds_the_incident(client, auth, session, redis, settings,
                                                                          imported_map):
     taker, dispatcher = await auth(Role.call_taker), await auth(Role.dispatcher)
     incident = (await post_call(client, taker, {**FIRE, "type_code": "NOISE"})).json()
@@ -44,16 +44,16 @@ async def test_every_change_is_logged_and_the_log_rebuilds_the_incident(client, 
         await assert_log_rebuilds_row(session, i)
     kinds = [e["kind"] for e in await repo.events(session, i)]
     assert kinds == ["received", "queued", "located", "typed", "updated", "reprioritised", "note", "closed"]
-    assert (await IncidentQueue(redis).size()) == (0, 0)
+    assert (await IncidentQueue(redis, prefix=settings.key_prefix).size()) == (0, 0)
     again = await client.post(f"/api/incidents/{i}/cancel", headers=dispatcher, json={"reason": "late"})
     assert again.status_code == 409
 
 
-async def test_reprioritise_moves_the_incident_in_the_queue(client, auth, redis, imported_map):
+async def test_reprioritise_moves_the_incident_in_the_queue(client, auth, redis, settings, imported_map):
     taker, dispatcher = await auth(Role.call_taker), await auth(Role.dispatcher)
     noise = (await post_call(client, taker, {**FIRE, "type_code": "NOISE"})).json()["id"]
     theft = (await post_call(client, taker, {**FIRE, "type_code": "SUSPICIOUS"})).json()["id"]  # P3 before P4
-    queue = IncidentQueue(redis)
+    queue = IncidentQueue(redis, prefix=settings.key_prefix)
     order = [e.incident_id for e in await queue.snapshot()]
     assert order.index(theft) < order.index(noise)
     await client.post(f"/api/incidents/{noise}/priority", headers=dispatcher, json={"priority": 1, "reason": "x"})
@@ -62,7 +62,8 @@ async def test_reprioritise_moves_the_incident_in_the_queue(client, auth, redis,
     assert [item["id"] for item in listed["items"]][:2] == [noise, theft] and listed["source"] == "redis"
 
 
-async def test_cancel_and_merge_take_incidents_out_of_the_queue(client, auth, session, redis, imported_map):
+async def test_cancel_and_merge_take_incidents_out_of_the_queue(client, auth, session, redis, settings,
+                                                              imported_map):
     taker, dispatcher = await auth(Role.call_taker), await auth(Role.dispatcher)
     a = (await post_call(client, taker, FIRE)).json()["id"]
     b = (await post_call(client, taker, {**FIRE, "caller_number": "+423 555 55 55"})).json()["id"]
@@ -72,7 +73,7 @@ async def test_cancel_and_merge_take_incidents_out_of_the_queue(client, auth, se
     assert await session.scalar(text("SELECT count(*) FROM calls WHERE incident_id = :a"), {"a": a}) == 2
     assert (await client.post(f"/api/incidents/{c}/cancel", headers=dispatcher,
                               json={"reason": "caller withdrew"})).status_code == 200
-    assert [e.incident_id for e in await IncidentQueue(redis).snapshot()] == [a]
+    assert [e.incident_id for e in await IncidentQueue(redis, prefix=settings.key_prefix).snapshot()] == [a]
     for i in (a, b, c):
         await assert_log_rebuilds_row(session, i)
     assert (await client.post(f"/api/incidents/{a}/merge", headers=taker, json={"into": a})).status_code == 409

@@ -25,7 +25,7 @@ async def post_call(client, headers, body, key=None):
     return await client.post("/api/calls", json=body, headers={**headers, **extra})
 
 
-async def test_a_call_becomes_a_located_typed_queued_incident(client, taker, session, redis):
+async def test_a_call_becomes_a_located_typed_queued_incident(client, taker, session, redis, settings):
     response = await post_call(client, taker, FIRE)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -36,7 +36,7 @@ async def test_a_call_becomes_a_located_typed_queued_incident(client, taker, ses
     kinds = (await session.execute(text("SELECT kind FROM incident_events WHERE incident_id = :i ORDER BY id"),
                                    {"i": body["id"]})).scalars().all()
     assert kinds == ["received", "queued"]
-    assert [e.incident_id for e in await IncidentQueue(redis).snapshot()] == [body["id"]]
+    assert [e.incident_id for e in await IncidentQueue(redis, prefix=settings.key_prefix).snapshot()] == [body["id"]]
 
 
 async def test_a_retried_post_makes_one_call(client, taker, session):
@@ -107,14 +107,14 @@ async def test_duplicates_nearby_and_by_number(client, taker):
     assert first["id"] in [d["id"] for d in same_number["duplicates"]]
 
 
-async def test_a_confirmed_duplicate_joins_the_incident_instead_of_dispatching(client, taker, session, redis):
+async def test_a_confirmed_duplicate_joins_the_incident_instead_of_dispatching(client, taker, session, redis, settings):
     first = (await post_call(client, taker, FIRE)).json()
     joined = await post_call(client, taker, {**FIRE, "caller_number": "+423 444 44 44",
                                              "duplicate_of": first["id"]})
     assert joined.status_code == 201
     assert joined.json()["id"] == first["id"] and joined.json()["attached_to"] == first["id"]
     assert await session.scalar(text("SELECT count(*) FROM calls WHERE incident_id = :i"), {"i": first["id"]}) == 2
-    assert (await IncidentQueue(redis).size())[0] == 1
+    assert (await IncidentQueue(redis, prefix=settings.key_prefix).size())[0] == 1
 
 
 async def test_caller_and_premise_history_and_flags(client, taker, dispatcher):
