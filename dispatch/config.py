@@ -2,10 +2,12 @@
 
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEV_SECRET = "dev-secret-do-not-use-in-production"
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     dispatch_unconfirmed: bool = False
     sms_webhook_secret: str = "dev-sms-secret"
     public_reports_per_hour: int = Field(default=5, ge=1, le=1000)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated, e.g.
+    # "127.0.0.1,10.0.0.0/8"). Empty: the connecting address is the client, whatever the headers say.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(default=[])
     queue_lease_s: float = Field(default=30.0, gt=0, le=600)
 
     # Matching: which policy, which priorities go out without a dispatcher, and how the matcher paces itself.
@@ -73,6 +78,16 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"  # where citizens open their feedback link
     feedback_valid_days: int = Field(default=14, ge=1, le=365)
     public_min_count: int = Field(default=5, ge=1, le=1000)  # fewer incidents in a cell: no percentiles shown
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        try:
+            return [ip_network(part, strict=False) if isinstance(part, str) else part for part in value]
+        except ValueError as exc:
+            raise ValueError(f"trusted_proxies: {exc} (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8)") from None
 
     @field_validator("auto_dispatch_priorities")
     @classmethod
