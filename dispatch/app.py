@@ -105,17 +105,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.geocoder = GeocoderHolder(settings.libpq_url, app.state.engine)
         await app.state.geocoder.start()
         app.state.queue = IncidentQueue(app.state.redis, prefix=app.state.keys.prefix, lease_s=settings.queue_lease_s)
-        app.state.queue_keeper = QueueKeeper(app.state.queue, app.state.redis, app.state.sessionmaker)
-        app.state.board = UnitBoard(app.state.redis)
+        app.state.queue_keeper = QueueKeeper(app.state.queue, app.state.redis, app.state.sessionmaker,
+                                            app.state.keys)
+        app.state.board = UnitBoard(app.state.redis, app.state.keys)
         app.state.routers = RouterHolder(settings.libpq_url, app.state.engine, settings.route_cache_dir)
         await app.state.routers.start()
-        app.state.outbox = Outbox(app.state.redis)
+        app.state.outbox = Outbox(app.state.redis, app.state.keys)
         app.state.pusher = Pusher(app.state, app.state.outbox)
         app.state.positions = PositionSampler(app.state)
         # Pub/sub holds its connection open and idle: a client of its own, without the read timeout.
         app.state.pubsub_redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
                                                          health_check_interval=30)
-        app.state.hub = Hub(app.state.pubsub_redis, queue_size=settings.ws_send_queue)
+        app.state.hub = Hub(app.state.pubsub_redis, app.state.keys, queue_size=settings.ws_send_queue)
         app.state.hub.start()
         app.state.ack_watcher = AckWatcher(app.state, app.state.outbox)
         app.state.ack_watcher.start()
@@ -133,9 +134,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with app.state.sessionmaker() as session:
                 await app.state.board.load(await board_units(session))
 
-        async def sync_board() -> None:
+        async def read_units():
             async with app.state.sessionmaker() as session:
-                await app.state.board.sync(await board_units(session))
+                return await board_units(session)
+
+        async def sync_board() -> None:
+            await app.state.board.sync(read_units)
 
         app.state.queue_keeper.on_redis_lost.append(restore_board)
         app.state.queue_keeper.on_tick.append(sync_board)

@@ -1,8 +1,18 @@
 """The unit board on the real Redis: a read after changes by anyone shows exactly the changes, and the free
 counts follow the states."""
 
+from dispatch.keys import Keys
 from dispatch.matching.core import free_counts
 from dispatch.units.board import BoardUnit, UnitBoard
+
+KEYS = Keys("board-test")
+
+
+def truth(units):
+    """What a refresh reads from PostgreSQL, here given."""
+    async def read():
+        return units
+    return read
 
 
 def unit(unit_id: int, status: str = "available", caps=("ems",), area="Vaduz", lat=47.14, lon=9.52) -> BoardUnit:
@@ -10,7 +20,7 @@ def unit(unit_id: int, status: str = "available", caps=("ems",), area="Vaduz", l
 
 
 async def test_a_read_shows_every_change_made_since_the_last_one(redis):
-    board, other = UnitBoard(redis), UnitBoard(redis)  # two processes' boards on one Redis
+    board, other = UnitBoard(redis, KEYS), UnitBoard(redis, KEYS)  # two processes' boards on one Redis
     await board.load([unit(1), unit(2, caps=("fire",), area="Schaan"), unit(3, lat=None, lon=None)])
     first = await board.units()
     assert [u.id for u in first] == [1, 2, 3]
@@ -31,14 +41,14 @@ async def test_a_read_shows_every_change_made_since_the_last_one(redis):
     await other.update(2, status="out_of_service")
     assert free_counts(await board.units()) == board.free_counts() == {("Vaduz", "ems"): 2}
 
-    await other.sync([unit(1, status="dispatched"), unit(4, caps=("ems", "fire"))], only=False)  # 2, 3 leave
+    await other.sync(truth([unit(1, status="dispatched"), unit(4, caps=("ems", "fire"))]), settle_ms=0)  # 2, 3 leave
     units = await board.units()
     assert [u.id for u in units] == [1, 4]
     assert board.free_counts() == free_counts(units) == {("Vaduz", "ems"): 1, ("Vaduz", "fire"): 1}
 
 
 async def test_an_update_announces_the_change_in_the_same_round_trip_after_the_write(redis):
-    board = UnitBoard(redis)
+    board = UnitBoard(redis, KEYS)
     await board.load([unit(1)])
     listener = redis.pubsub()
     await listener.subscribe("board-test")

@@ -32,13 +32,14 @@ async def test_sms_is_parsed_for_a_place_and_waits_for_confirmation(client, auth
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "unconfirmed" and "Markusgasse" in body["location"]
-    assert (await IncidentQueue(redis, prefix=settings.key_prefix).size()) == (0, 0)  # nothing dispatched before a person confirms
+    queue = IncidentQueue(redis, prefix=settings.key_prefix)
+    assert (await queue.size()) == (0, 0)  # nothing dispatched before a person confirms
     again = await client.post("/api/inbound/sms", content=raw, headers=headers)
     assert again.json()["incident_id"] == body["incident_id"] and again.json()["replayed"] is True
     taker = await auth(Role.call_taker)
     confirmed = await client.post(f"/api/incidents/{body['incident_id']}/confirm", headers=taker)
     assert confirmed.status_code == 200
-    assert [e.incident_id for e in await IncidentQueue(redis, prefix=settings.key_prefix).snapshot()] == [body["incident_id"]]
+    assert [e.incident_id for e in await queue.snapshot()] == [body["incident_id"]]
 
 
 async def test_sms_with_a_bad_signature_is_refused(client, settings):

@@ -25,6 +25,7 @@ from websockets.asyncio.client import connect
 from dispatch.app import create_app
 from dispatch.auth.models import Role
 from dispatch.db import make_sessionmaker
+from dispatch.keys import Keys
 from dispatch.push.protocol import MAX_FRAME
 from tests.builders import free_everything, make_user_with_token
 from tests.test_matching_flow import FIRE
@@ -332,7 +333,7 @@ async def test_position_fixes_reach_the_board_and_the_database_in_batches(serve,
 async def test_an_ack_is_taken_once_and_hands_back_the_message_it_acknowledges(redis):
     from dispatch.push.outbox import Outbox
 
-    outbox = Outbox(redis)
+    outbox = Outbox(redis, Keys("outbox-test"))
     sent = await outbox.send(7, {"type": "assignment", "incident_id": 3}, ack_within_s=10)
     awaited, stored = await outbox.ack(7, sent.id)
     message = orjson.loads(stored)
@@ -346,7 +347,7 @@ async def test_an_ack_is_taken_once_and_hands_back_the_message_it_acknowledges(r
 async def test_several_messages_go_out_in_one_round_trip_each_numbered_in_its_units_outbox(redis):
     from dispatch.push.outbox import Outbox
 
-    outbox = Outbox(redis)
+    outbox = Outbox(redis, Keys("outbox-test"))
     sent = await outbox.send_many([(7, {"type": "assignment", "incident_id": 1}),
                                    (8, {"type": "assignment", "incident_id": 1}),
                                    (7, {"type": "assignment", "incident_id": 2})], ack_within_s=10)

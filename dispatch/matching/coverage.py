@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.keys import Keys
 from dispatch.matching.moveup import IdleUnit, MovePlan, Post, plan_moves
 from dispatch.units.board import BoardUnit
 from geo.routing import Router
@@ -120,17 +121,15 @@ def plan_fleet(model: CoverageModel, fleet: str, units: Sequence[BoardUnit], *, 
                       busy=busy, min_gain=min_gain)
 
 
-MOVE_KEY = "dispatch:move:"  # a unit's standing move order
-LOCK_KEY = "dispatch:moveup:lock"  # one process plans at a time
 
 
 class MoveUps:
     """Plans move-ups for every fleet and issues them: to the units' devices (auto) or to the dispatchers as
     proposals. At most one process plans at a time (a Redis lock), at most every `min_interval_s`."""
 
-    def __init__(self, *, routers, sessions, board, redis, publish, target_s: float, auto: bool,
+    def __init__(self, *, routers, sessions, board, redis, keys: Keys, publish, target_s: float, auto: bool,
                  min_interval_s: float = 10.0, pusher=None) -> None:
-        self.routers, self.sessions, self.board, self.redis = routers, sessions, board, redis
+        self.routers, self.sessions, self.board, self.redis, self.keys = routers, sessions, board, redis, keys
         self.pusher = pusher
         self._publish = publish
         self.target_s, self.auto, self.min_interval_s = target_s, auto, min_interval_s
@@ -150,7 +149,7 @@ class MoveUps:
         """Plans now if no other process did in the last `min_interval_s`; returns the orders issued."""
         if not self.routers.ready:
             return []
-        if not await self.redis.set(LOCK_KEY, "1", nx=True, px=int(self.min_interval_s * 1000)):
+        if not await self.redis.set(self.keys.moveup_lock, "1", nx=True, px=int(self.min_interval_s * 1000)):
             return []
         model = await self.model()
         units = await self.board.units()
@@ -160,7 +159,7 @@ class MoveUps:
             plan = await asyncio.to_thread(plan_fleet, model, fleet, units, target_s=self.target_s)
             places = {p.post.id: p for p in model.fleet_posts(fleet)}
             for move in plan.moves:
-                standing = await self.redis.get(MOVE_KEY + str(move.unit_id))
+                standing = await self.redis.get(self.keys.move(move.unit_id))
                 if standing is not None and int(standing) == move.post_id:
                     continue  # already told
                 place = places[move.post_id]
@@ -169,7 +168,7 @@ class MoveUps:
                          "lat": place.lat, "lon": place.lon, "travel_s": move.travel_s, "reason": move.reason,
                          "coverage_before": round(plan.coverage_before, 4),
                          "coverage_after": round(plan.coverage_after, 4)}
-                await self.redis.set(MOVE_KEY + str(move.unit_id), move.post_id, ex=3600)
+                await self.redis.set(self.keys.move(move.unit_id), move.post_id, ex=3600)
                 await self._publish(order)
                 if self.auto and self.pusher is not None:
                     await self.pusher.move(order)

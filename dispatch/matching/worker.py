@@ -25,8 +25,9 @@ from dispatch.config import Settings
 from dispatch.errors import Conflict
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.types import IncidentTypes
+from dispatch.keys import Keys
 from dispatch.matching.core import Decision, Policy, Rules, decide
-from dispatch.matching.coverage import MOVE_KEY, MoveUps
+from dispatch.matching.coverage import MoveUps
 from dispatch.matching.eta import DriveTimes, RouterHolder, nearest, relevant, routable, unit_etas
 from dispatch.matching.service import (
     DISPATCHABLE,
@@ -78,12 +79,14 @@ class Matcher:
         self.queue, self.board, self.redis = queue, board, redis
         self.sessions, self.routers, self.types = sessions, routers, types
         self.settings, self.rules = settings, rules
+        self.keys = Keys(settings.key_prefix)
         self.policy = Policy(settings.match_policy)
         self._publish, self._requeue = publish, requeue
         self.pusher = pusher  # tells the units' devices (None: nobody listens, as in some tests)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self.moveups = MoveUps(routers=routers, sessions=sessions, board=board, redis=redis, publish=publish,
+        self.moveups = MoveUps(routers=routers, sessions=sessions, board=board, redis=redis, keys=self.keys,
+                               publish=publish,
                                target_s=settings.coverage_target_s, auto=settings.auto_move_up, pusher=pusher) \
             if settings.move_up and self.policy == Policy.default else None
         self._moveup_due = 0.0  # monotonic time of the next move-up planning
@@ -247,14 +250,18 @@ class Matcher:
                              "assignment_id": a["assignment_id"], "slot": a["slot"]} for a in done.assignments),
                           {"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
                            "units": [p.unit_id for p in decision.picks], "complete": done.units_missing == 0}),
-            self.redis.delete(*(MOVE_KEY + str(p.unit_id) for p in decision.picks)))
+            self.redis.delete(*(self.keys.move(p.unit_id) for p in decision.picks)))
         return done
 
     async def resync(self, unit_ids) -> None:
         """Puts these units' board entries back to what PostgreSQL says (status and work; not position)."""
-        async with self.sessions() as session:
-            truth = [u for u in await board_units(session) if u.id in set(unit_ids)]
-        await self.board.sync(truth, only=True)
+        async def truth():
+            async with self.sessions() as session:
+                return [u for u in await board_units(session) if u.id in set(unit_ids)]
+
+        # At once (no settle time): PostgreSQL has just refused these units, so the board is known to be wrong;
+        # a change made to one of them after this read still wins (compare-and-set).
+        await self.board.sync(truth, only=True, settle_ms=0)
 
     async def _settle(self, incident: MatchIncident, missing: int) -> None:
         async with self.sessions() as session:

@@ -16,9 +16,8 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from starlette.websockets import WebSocket
 
-from dispatch.push.outbox import PUSH_CHANNEL
+from dispatch.keys import Keys
 from dispatch.push.protocol import CLOSE_REPLACED, CLOSE_SLOW
-from dispatch.queue.keeper import EVENTS_CHANNEL
 from dispatch.tasks import stop_if_cancelled
 
 log = logging.getLogger("dispatch.push")
@@ -64,8 +63,10 @@ def seq_of(body: bytes) -> int | None:
 
 
 class Hub:
-    def __init__(self, redis: aioredis.Redis, *, queue_size: int = 256) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, *, queue_size: int = 256) -> None:
         self._redis = redis
+        self._push, self._events = keys.push, keys.events
+        self._push_bytes = keys.push.encode()
         self.queue_size = queue_size
         self.units: dict[int, Socket] = {}
         self.consoles: set[Socket] = set()
@@ -94,7 +95,7 @@ class Hub:
             sock.offer(body)
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
-        if channel == PUSH_CHANNEL.encode():
+        if channel == self._push_bytes:
             unit, _, body = data.partition(b" ")
             resend = unit.endswith(b"!")
             sock = self.units.get(int(unit.rstrip(b"!")))
@@ -110,7 +111,7 @@ class Hub:
             stop_if_cancelled()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(PUSH_CHANNEL, EVENTS_CHANNEL)
+                await pubsub.subscribe(self._push, self._events)
                 self.ready.set()
                 async for message in pubsub.listen():
                     if message["type"] == "message":

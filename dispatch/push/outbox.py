@@ -14,13 +14,9 @@ from dataclasses import dataclass
 import orjson
 import redis.asyncio as aioredis
 
-PUSH_CHANNEL = "dispatch:push"
-DEADLINES = "dispatch:ack:deadlines"  # ZSET: "unit_id:stage:message id" -> deadline (ms); stage 1 then 2
+from dispatch.keys import Keys
+
 KEEP = 500  # messages kept per unit for replay
-
-
-def _keys(unit_id: int) -> list[str]:
-    return [f"dispatch:outbox:{unit_id}", f"dispatch:seq:{unit_id}", DEADLINES, f"dispatch:pending:{unit_id}"]
 
 
 # KEYS: outbox, seq, deadlines, pending. ARGV: unit id, message id, message json without seq (an object),
@@ -73,11 +69,18 @@ def now_ms() -> int:
 
 
 class Outbox:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._redis = redis
+        self.keys = keys
+        self.channel = keys.push
+        self.deadlines = keys.deadlines  # ZSET: "unit_id:stage:message id" -> deadline (ms); stage 1 then 2
         self._send = redis.register_script(SEND)
         self._ack = redis.register_script(ACK)
         self._due = redis.register_script(DUE)
+
+    def _keys(self, unit_id: int) -> list[str]:
+        k = self.keys
+        return [k.outbox(unit_id), k.seq(unit_id), k.deadlines, k.pending(unit_id)]
 
     def _send_args(self, unit_id: int, message: dict, ack_within_s: float | None,
                    message_id: str | None = None) -> tuple[str, list]:
@@ -85,13 +88,13 @@ class Outbox:
         message_id = message_id or uuid.uuid4().hex
         body = orjson.dumps({**message, "id": message_id, "sent_at": now_ms()})
         deadline = now_ms() + int(ack_within_s * 1000) if ack_within_s else 0
-        return message_id, [unit_id, message_id, body, deadline, PUSH_CHANNEL, KEEP]
+        return message_id, [unit_id, message_id, body, deadline, self.channel, KEEP]
 
     async def send(self, unit_id: int, message: dict, *, ack_within_s: float | None = None,
                    message_id: str | None = None) -> Sent:
         """Numbers, stores and publishes a message to a unit. `message` gets `id`, `seq` and `sent_at`."""
         message_id, args = self._send_args(unit_id, message, ack_within_s, message_id)
-        seq = await self._send(keys=_keys(unit_id), args=args)
+        seq = await self._send(keys=self._keys(unit_id), args=args)
         return Sent(unit_id, message_id, int(seq))
 
     async def send_many(self, messages: list[tuple[int, dict]], *, ack_within_s: float | None = None) -> list[Sent]:
@@ -100,7 +103,7 @@ class Outbox:
         ids = []
         for unit_id, message in messages:
             message_id, args = self._send_args(unit_id, message, ack_within_s)
-            await self._send(keys=_keys(unit_id), args=args, client=pipe)
+            await self._send(keys=self._keys(unit_id), args=args, client=pipe)
             ids.append(message_id)
         seqs = await pipe.execute()
         return [Sent(unit_id, i, int(seq)) for (unit_id, _), i, seq in zip(messages, ids, seqs, strict=True)]
@@ -108,28 +111,28 @@ class Outbox:
     async def ack(self, unit_id: int, message_id: str) -> tuple[bool, bytes | None]:
         """Takes an acknowledgement, in one round trip: (whether one was awaited, the message it acknowledges
         when it was and the outbox still holds it)."""
-        reply = await self._ack(keys=_keys(unit_id), args=[unit_id, message_id])
+        reply = await self._ack(keys=self._keys(unit_id), args=[unit_id, message_id])
         if isinstance(reply, bytes):
             return True, reply
         return bool(reply), None
 
     async def after(self, unit_id: int, seq: int) -> list[bytes]:
         """The stored messages numbered above `seq`, in order: what a reconnecting device missed."""
-        return await self._redis.zrangebyscore(_keys(unit_id)[0], f"({seq}", "+inf")
+        return await self._redis.zrangebyscore(self._keys(unit_id)[0], f"({seq}", "+inf")
 
     async def message(self, unit_id: int, message_id: str) -> bytes | None:
-        seq = await self._redis.hget(_keys(unit_id)[3], message_id)
+        seq = await self._redis.hget(self._keys(unit_id)[3], message_id)
         if seq is None:
             return None
-        found = await self._redis.zrangebyscore(_keys(unit_id)[0], int(seq), int(seq))
+        found = await self._redis.zrangebyscore(self._keys(unit_id)[0], int(seq), int(seq))
         return found[0] if found else None
 
     async def schedule(self, unit_id: int, message_id: str, deadline_ms: int, stage: int) -> None:
-        await self._redis.zadd(DEADLINES, {f"{unit_id}:{stage}:{message_id}": deadline_ms})
+        await self._redis.zadd(self.deadlines, {f"{unit_id}:{stage}:{message_id}": deadline_ms})
 
     async def due(self, limit: int = 100) -> list[tuple[int, int, str]]:
         """(unit id, stage, message id) of every deadline that passed, each taken by one process only."""
-        members = await self._due(keys=[DEADLINES], args=[now_ms(), limit])
+        members = await self._due(keys=[self.deadlines], args=[now_ms(), limit])
         out = []
         for member in members:
             unit, stage, message_id = (member.decode() if isinstance(member, bytes) else member).split(":", 2)
@@ -139,4 +142,4 @@ class Outbox:
     async def republish(self, unit_id: int, body: bytes) -> None:
         """Sends a stored message again, with its own id and number: a device that has it drops it. The "!"
         marks a deliberate resend, which the socket must not drop as already sent."""
-        await self._redis.publish(PUSH_CHANNEL, f"{unit_id}! ".encode() + body)
+        await self._redis.publish(self.channel, f"{unit_id}! ".encode() + body)

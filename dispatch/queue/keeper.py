@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
+from dispatch.keys import Keys
 from dispatch.queue.service import IncidentQueue
 from dispatch.tasks import stop_if_cancelled
 
 log = logging.getLogger("dispatch.queue")
-EVENTS_CHANNEL = "dispatch:events"
 RECONCILE_EVERY_S = 1.0
 REQUEUE_EVERY = 5  # every 5th round, whatever PostgreSQL says waits is put back if a change to it was lost
 TICK_EVERY = 30  # every 30th round, the other Redis state (the unit board) is checked against PostgreSQL
@@ -31,8 +31,9 @@ REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, O
 
 class QueueKeeper:
     def __init__(self, queue: IncidentQueue, redis: aioredis.Redis,
-                 sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+                 sessionmaker: async_sessionmaker[AsyncSession], keys: Keys) -> None:
         self.queue = queue
+        self.channel = keys.events  # every console's changes
         self._redis = redis
         self._sessions = sessionmaker
         self._owed: dict[int, QueueAction] = {}  # changes Redis has not taken yet, by incident
@@ -66,18 +67,18 @@ class QueueKeeper:
         away (consoles reload)."""
         try:
             if len(messages) == 1:
-                await self._redis.publish(EVENTS_CHANNEL, orjson.dumps(messages[0]))
+                await self._redis.publish(self.channel, orjson.dumps(messages[0]))
             elif messages:
                 pipe = self._redis.pipeline(transaction=False)
                 for message in messages:
-                    pipe.publish(EVENTS_CHANNEL, orjson.dumps(message))
+                    pipe.publish(self.channel, orjson.dumps(message))
                 await pipe.execute()
         except REDIS_DOWN as exc:
             stop_if_cancelled()
             log.warning("change not published: %s", exc)
 
     async def _apply(self, action: QueueAction, message: dict | None) -> None:
-        publish = (EVENTS_CHANNEL, orjson.dumps(message)) if message else None
+        publish = (self.channel, orjson.dumps(message)) if message else None
         if action.action == "enqueue":
             await self.queue.enqueue(action.incident_id, action.priority, action.received_at_ms, publish=publish)
             for listener in self.on_enqueued:

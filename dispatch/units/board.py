@@ -1,24 +1,31 @@
 """The unit board: every unit's live state in Redis, where the matchers read it and reserve from it.
 
-Two hashes: `dispatch:board` holds each unit's state as one JSON value (call sign, capabilities, status,
-area, the incident it works and that incident's priority), `dispatch:board:pos` its last position
-("lat,lon,ms"). Reading the whole board is two commands however many units there are (a matcher reads it for
-every incident), and a position fix is one HSET that never rewrites the state. PostgreSQL keeps the durable
-truth (units, assignments); the board is synced from it at start, every 30 s and after a conflict, and is
-what makes a reservation atomic across matcher processes: one Lua script checks that every unit of a
-decision is still free and takes them all, or none.
+Two hashes: `<prefix>:board` holds each unit's state as one JSON value (call sign, capabilities, status,
+area, the incident it works, that incident's priority, and `at`: the Redis clock's ms of its last change),
+`<prefix>:board:pos` its last position ("lat,lon,ms"). Reading the whole board is two commands however many
+units there are (a matcher reads it for every incident), and a position fix is one HSET that never rewrites
+the state. PostgreSQL keeps the durable truth (units, assignments); the board is synced from it at start,
+every 30 s and after a conflict, and is what makes a reservation atomic across matcher processes: one Lua
+script checks that every unit of a decision is still free and takes them all, or none.
+
+The board may be ahead of PostgreSQL (a reservation is made here first, then written there) or behind it (a
+status is committed there first, then mirrored here). So the refresh never overwrites blindly: it reads the
+board, then PostgreSQL, and writes a unit only where the board still holds exactly what it read (no change
+came in between) and that state has settled (no reservation can still be on its way to PostgreSQL).
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
 import redis.asyncio as aioredis
 
+from dispatch.keys import Keys
 from dispatch.matching.core import FREE, UnitIn, free_counts
 
-STATES = "dispatch:board"
-POSITIONS = "dispatch:board:pos"
+# A state younger than this is left alone by the refresh: a matcher's reservation may still be on its way to
+# PostgreSQL (it is undone by the matcher itself if that write fails). Longer than any dispatch write takes.
+SETTLE_MS = 15_000
 
 # ARGV: incident id, its priority, divert_from (0: no diversion), then the unit ids.
 # A unit may be taken when free, or, for a diversion, when on its way to work of priority >= divert_from.
@@ -38,9 +45,11 @@ for i = 4, #ARGV do
   if not (free or divertible) then return {0, i - 3} end
   states[i - 3] = raw
 end
+local t = redis.call('TIME')
+local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 4, #ARGV do
   local s = cjson.decode(states[i - 3])
-  s.status, s.incident, s.work_priority = 'dispatched', tonumber(ARGV[1]), tonumber(ARGV[2])
+  s.status, s.incident, s.work_priority, s.at = 'dispatched', tonumber(ARGV[1]), tonumber(ARGV[2]), at
   redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(s))
 end
 return {1, states}
@@ -49,12 +58,16 @@ return {1, states}
 # ARGV: incident id, then (unit id, state JSON as it was) pairs. Undoes a reservation whose PostgreSQL write
 # failed, unit by unit, only where it still holds.
 UNRESERVE = """
+local t = redis.call('TIME')
+local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 2, #ARGV, 2 do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
   if raw then
     local s = cjson.decode(raw)
     if s.status == 'dispatched' and tostring(s.incident) == ARGV[1] then
-      redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+      local before = cjson.decode(ARGV[i + 1])
+      before.at = at
+      redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(before))
     end
   end
 end
@@ -69,11 +82,46 @@ local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if raw then
   local s = cjson.decode(raw)
   for i = 4, #ARGV, 2 do s[ARGV[i]] = cjson.decode(ARGV[i + 1]) end
+  local t = redis.call('TIME')
+  s.at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(s))
 end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 if raw then return 1 end
 return 0
+"""
+
+
+# KEYS: states. ARGV: settle ms, then (unit id, the state as the refresh read it before reading PostgreSQL ('' if
+# absent), the state PostgreSQL gives ('' to remove)) triples. Writes a unit only if the board still holds what
+# was read (compare-and-set: nothing changed since) and that state is older than the settle time. Reply: how
+# many were written.
+SYNC = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local settle = tonumber(ARGV[1])
+local written = 0
+for i = 2, #ARGV, 3 do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i]) or ''
+  if raw == ARGV[i + 1] then
+    local settled = true
+    if raw ~= '' then
+      local at = tonumber(cjson.decode(raw).at) or 0
+      settled = now - at >= settle
+    end
+    if settled then
+      if ARGV[i + 2] == '' then
+        redis.call('HDEL', KEYS[1], ARGV[i])
+      else
+        local s = cjson.decode(ARGV[i + 2])
+        s.at = now
+        redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(s))
+      end
+      written = written + 1
+    end
+  end
+end
+return written
 """
 
 
@@ -94,9 +142,20 @@ class BoardUnit:
                       self.incident_id, self.work_priority)
 
 
+def _fields(unit: BoardUnit) -> dict:
+    return {"call_sign": unit.call_sign, "caps": sorted(unit.capabilities), "status": unit.status,
+            "area": unit.area, "incident": unit.incident_id, "work_priority": unit.work_priority}
+
+
 def _state(unit: BoardUnit) -> bytes:
-    return orjson.dumps({"call_sign": unit.call_sign, "caps": sorted(unit.capabilities), "status": unit.status,
-                         "area": unit.area, "incident": unit.incident_id, "work_priority": unit.work_priority})
+    return orjson.dumps({**_fields(unit), "at": 0})
+
+
+def _same(raw: bytes, unit: BoardUnit) -> bool:
+    """Whether the board's state says what PostgreSQL says of the unit (its change time aside)."""
+    call_sign, caps, status, area, incident, work = _decode_state(raw)
+    return (call_sign, caps, status, area, incident, work) == (
+        unit.call_sign, unit.capabilities, unit.status, unit.area, unit.incident_id, unit.work_priority)
 
 
 def _position(lat: float, lon: float, at_ms: int = 0) -> str:
@@ -129,11 +188,13 @@ def _count(counts: dict[tuple[str | None, str], int], unit: BoardUnit, step: int
 
 
 class UnitBoard:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._redis = redis
+        self._states, self._positions = keys.board, keys.board_positions
         self._reserve = redis.register_script(RESERVE)
         self._unreserve = redis.register_script(UNRESERVE)
         self._update = redis.register_script(UPDATE)
+        self._sync = redis.register_script(SYNC)
         # The last read: raw replies, decoded units by id, ids in order, and free counts (None: not yet counted).
         self._raw: tuple[dict, dict] = ({}, {})
         self._by_id: dict[int, BoardUnit] = {}
@@ -144,37 +205,50 @@ class UnitBoard:
     async def load(self, units: Sequence[BoardUnit]) -> None:
         """Make the board exactly these units (from PostgreSQL), positions included."""
         pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(STATES, POSITIONS)
+        pipe.delete(self._states, self._positions)
         if units:
-            pipe.hset(STATES, mapping={u.id: _state(u) for u in units})
+            pipe.hset(self._states, mapping={u.id: _state(u) for u in units})
             placed = {u.id: _position(u.lat, u.lon) for u in units if u.lat is not None}
             if placed:
-                pipe.hset(POSITIONS, mapping=placed)
+                pipe.hset(self._positions, mapping=placed)
         await pipe.execute()
 
-    async def sync(self, units: Sequence[BoardUnit], *, only: bool = False) -> None:
-        """Brings the board in line with PostgreSQL without losing live positions: the state of `units`, and
-        a position only where the board has none. Unless `only`, units PostgreSQL no longer has leave."""
-        pipe = self._redis.pipeline(transaction=False)
-        if units:
-            pipe.hset(STATES, mapping={u.id: _state(u) for u in units})
-            for u in units:
-                if u.lat is not None:
-                    pipe.hsetnx(POSITIONS, u.id, _position(u.lat, u.lon))
+    async def sync(self, read: Callable[[], Awaitable[Sequence[BoardUnit]]], *, only: bool = False,
+                   settle_ms: int = SETTLE_MS) -> int:
+        """Brings the board in line with PostgreSQL without undoing anything newer: the board is read first,
+        then `read()` gives the truth (from PostgreSQL), and each unit that differs is written only where the
+        board still holds what was read and has settled (SYNC). Positions: only where the board has none.
+        Unless `only`, units PostgreSQL no longer has leave. Returns how many units were written."""
+        seen = await self._redis.hgetall(self._states)
+        units = await read()
+        args: list = [settle_ms]
+        for u in units:
+            raw = seen.get(str(u.id).encode())
+            if raw is None or not _same(raw, u):
+                args.extend([u.id, raw or "", orjson.dumps(_fields(u))])
         if not only:
             keep = {str(u.id).encode() for u in units}
-            for gone in set(await self._redis.hkeys(STATES)) - keep:
-                pipe.hdel(STATES, gone)
-                pipe.hdel(POSITIONS, gone)
-        await pipe.execute()
+            for gone in set(seen) - keep:
+                args.extend([gone, seen[gone], ""])
+        written = await self._sync(keys=[self._states], args=args) if len(args) > 1 else 0
+        placed = [u for u in units if u.lat is not None]
+        pipe = self._redis.pipeline(transaction=False)
+        for u in placed:
+            pipe.hsetnx(self._positions, u.id, _position(u.lat, u.lon))
+        if not only:
+            for gone in set(seen) - {str(u.id).encode() for u in units}:
+                pipe.hdel(self._positions, gone)
+        if len(pipe):
+            await pipe.execute()
+        return int(written)
 
     async def units(self) -> list[BoardUnit]:
         """Every unit, in id order. A matcher reads this for every incident, and between two reads only the
         units that moved or changed differ: those (found by comparing the raw replies, in C) are decoded
         again, the rest are the last read's."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(STATES)
-        pipe.hgetall(POSITIONS)
+        pipe.hgetall(self._states)
+        pipe.hgetall(self._positions)
         states, positions = await pipe.execute()
         last_states, last_positions = self._raw
         if states.keys() != last_states.keys() or positions.keys() != last_positions.keys():
@@ -205,8 +279,8 @@ class UnitBoard:
 
     async def get(self, unit_id: int) -> BoardUnit | None:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(STATES, unit_id)
-        pipe.hget(POSITIONS, unit_id)
+        pipe.hget(self._states, unit_id)
+        pipe.hget(self._positions, unit_id)
         state, position = await pipe.execute()
         return _unit(unit_id, state, position) if state is not None else None
 
@@ -215,7 +289,7 @@ class UnitBoard:
         """Takes every unit for the incident, or none: (True, None) or (False, the first unit not free)."""
         if not unit_ids:
             return True, None
-        reply = await self._reserve(keys=[STATES], args=[incident_id, priority, divert_from, *unit_ids])
+        reply = await self._reserve(keys=[self._states], args=[incident_id, priority, divert_from, *unit_ids])
         if int(reply[0]) == 1:
             return True, None
         return False, unit_ids[int(reply[1]) - 1]
@@ -224,11 +298,12 @@ class UnitBoard:
         args: list = [incident_id]
         for unit in before:
             args.extend([unit.id, _state(unit)])
-        await self._unreserve(keys=[STATES], args=args)
+        await self._unreserve(keys=[self._states], args=args)
 
     async def set_positions(self, fixes: dict[int, tuple[float, float, int]]) -> None:
         """Many units' positions, (lat, lon, ms) each, in one command."""
-        await self._redis.hset(POSITIONS, mapping={u: _position(lat, lon, at) for u, (lat, lon, at) in fixes.items()})
+        await self._redis.hset(self._positions,
+                               mapping={u: _position(lat, lon, at) for u, (lat, lon, at) in fixes.items()})
 
     async def update(self, unit_id: int, *, announce: tuple[str, bytes] | None = None, **fields) -> None:
         """Sets status, work or position of one unit (from its device or the dispatcher, after PostgreSQL).
@@ -237,9 +312,9 @@ class UnitBoard:
         at = fields.pop("at", 0)
         lat, lon = fields.pop("lat", None), fields.pop("lon", None)
         if lat is not None and lon is not None:
-            await self._redis.hset(POSITIONS, unit_id, _position(lat, lon, at))
+            await self._redis.hset(self._positions, unit_id, _position(lat, lon, at))
         if fields or announce:
             args: list = [unit_id, *(announce or ("", ""))]
             for name, value in fields.items():
                 args.extend([name, orjson.dumps(None if value == "" else value)])
-            await self._update(keys=[STATES], args=args)
+            await self._update(keys=[self._states], args=args)

@@ -14,7 +14,6 @@ from dispatch.auth.service import Principal
 from dispatch.db import retrying
 from dispatch.errors import Forbidden, NotFound
 from dispatch.incidents.lifecycle import QueueAction
-from dispatch.queue.keeper import EVENTS_CHANNEL
 from dispatch.units import service
 from dispatch.units.models import UnitStatus
 
@@ -49,7 +48,7 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
     # The board and the consoles in one round trip (the consoles hear of it after the board has it).
     announce = None
     if change.status != change.previous:
-        announce = (EVENTS_CHANNEL, orjson.dumps({
+        announce = (state.keys.events, orjson.dumps({
             "type": "unit.status", "unit_id": unit_id, "call_sign": change.call_sign,
             "status": change.status.value, "previous": change.previous.value, "incident_id": change.incident_id}))
     await state.board.update(unit_id, announce=announce, **fields)
