@@ -39,6 +39,7 @@ def retire() -> int:
     so every run starts from a realistic number of open incidents."""
     import redis.asyncio as aioredis
 
+    from dispatch.config import Settings
     from dispatch.queue.service import IncidentQueue
 
     with psycopg.connect(DATABASE_URL) as c:
@@ -48,7 +49,7 @@ def retire() -> int:
 
     async def unqueue():
         client = aioredis.Redis.from_url(REDIS_URL)
-        queue = IncidentQueue(client)
+        queue = IncidentQueue(client, prefix=Settings(database_url=DATABASE_URL, redis_url=REDIS_URL).key_prefix)
         for incident_id in ids:
             await queue.remove(incident_id)
         await client.aclose()

@@ -128,8 +128,9 @@ def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int, int]:
     waiting = accepted - assigned
     r = redis.Redis.from_url(setup.settings.redis_url)
     # Waiting in the queue, or leased by a matcher that will look at it again (no unit free yet).
-    queued = {i for i in waiting if r.zscore("dispatch:queue", str(i)) is not None
-              or r.zscore("dispatch:leases", str(i)) is not None}
+    prefix = setup.settings.key_prefix
+    queued = {i for i in waiting if r.zscore(f"{prefix}:queue", str(i)) is not None
+              or r.zscore(f"{prefix}:leases", str(i)) is not None}
     return len(waiting - queued), len(queued), len(assigned)
 
 
