@@ -6,7 +6,8 @@ from datetime import datetime
 
 import asyncpg
 import orjson
-from sqlalchemy import DateTime, MetaData, create_engine, func
+import sqlalchemy.exc
+from sqlalchemy import DateTime, MetaData, create_engine, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -32,7 +33,7 @@ def created_at_column() -> Mapped[datetime]:
 
 
 def make_async_engine(settings: Settings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size // 2,
@@ -44,6 +45,21 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         json_serializer=lambda value: orjson.dumps(value).decode(),
         json_deserializer=orjson.loads,
     )
+    discard_closed_connections(engine)
+    return engine
+
+
+def discard_closed_connections(engine: AsyncEngine) -> None:
+    """A pooled connection PostgreSQL has closed (a restart cuts them all) is replaced when it is checked out,
+    not handed to a request. SQLAlchemy discards a connection only when an error it sees through its own
+    cursor says so, and the hot statements (the token check first of all) run on the driver connection, where
+    it sees nothing: the same dead connections went round the pool, each request failing on one. The check
+    reads the driver's own flag, set when the socket closed: no round trip."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _closed(dbapi_connection, record, proxy) -> None:
+        if proxy.driver_connection.is_closed():
+            raise sqlalchemy.exc.DisconnectionError("the connection was closed by PostgreSQL")
 
 
 def make_sync_engine(settings: Settings, **kwargs) -> Engine:
@@ -86,6 +102,40 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
             raise
         else:
             await session.commit()
+
+
+# PostgreSQL shutting down, starting up or out of connection slots: away for now, back by itself.
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def _causes(exc: BaseException):
+    """The error and what it wraps: SQLAlchemy's `orig`, the adapter's cause, asyncpg's own."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 8:
+        candidate = todo.pop()
+        if candidate is None or any(candidate is s for s in seen):
+            continue
+        seen.append(candidate)
+        todo.extend((getattr(candidate, "orig", None), candidate.__cause__))
+    return seen
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when PostgreSQL could not be reached or cut the connection (a restart, a shutdown, the network),
+    however SQLAlchemy or asyncpg wrapped it: a retry in a moment will do (a call retried with its
+    Idempotency-Key is taken once even if the commit's answer was what got lost). Raw driver errors count too
+    (statements run on the driver connection raise them unwrapped)."""
+    for candidate in _causes(exc):
+        if isinstance(candidate, sqlalchemy.exc.DBAPIError) and candidate.connection_invalidated:
+            return True
+        if isinstance(candidate, (OSError, asyncpg.PostgresConnectionError, sqlalchemy.exc.DisconnectionError)):
+            return True  # refused, reset, timed out (TimeoutError is an OSError); SQLSTATE class 08
+        if getattr(candidate, "sqlstate", None) in UNAVAILABLE_SQLSTATES:
+            return True
+        if isinstance(candidate, asyncpg.InterfaceError) and "closed" in str(candidate):
+            return True  # "connection is closed": the driver knows the socket is gone
+    return False
 
 
 # PostgreSQL's "try again" errors: the transaction was rolled back whole, nothing of it was stored.

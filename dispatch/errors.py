@@ -1,13 +1,17 @@
 """One error base for the whole service, rendered as RFC 9457 problem JSON."""
 
+import contextlib
 import logging
 
+import asyncpg
 import redis.exceptions
 import sqlalchemy.exc
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket, WebSocketState
 
 log = logging.getLogger("dispatch.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -61,54 +65,97 @@ def problem(status: int, code: str, title: str, detail: str, instance: str, **ex
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _what(conn: HTTPConnection) -> str:
+    """`POST /api/calls` for the log; a websocket's scope has no method."""
+    return f"{conn.scope.get('method', 'WEBSOCKET')} {conn.url.path}"
+
+
+# A websocket that was accepted can no longer be answered with HTTP: it is closed with the nearest code.
+WS_CLOSE_CODES = {503: 1013, 500: 1011}  # try again later, internal error; anything else: policy (1008)
+
+
+async def _answer(conn: HTTPConnection, response: JSONResponse) -> JSONResponse | None:
+    """The problem as the connection can take it. An HTTP request gets it as is; a websocket handshake gets
+    it as the HTTP answer that refuses the upgrade (the server's denial-response extension), so a device sees
+    the 503 and its Retry-After like any client; an accepted websocket is closed with a code instead."""
+    if conn.scope["type"] != "websocket":
+        return response
+    websocket: WebSocket = conn  # type: ignore[assignment]
+    denial = "websocket.http.response" in conn.scope.get("extensions", {})
+    if websocket.application_state == WebSocketState.CONNECTING and denial:
+        return response
+    if websocket.application_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):  # the client may be gone already
+            await websocket.close(code=WS_CLOSE_CODES.get(response.status_code, 1008))
+    return None
+
+
+def unavailable(instance: str) -> JSONResponse:
+    response = problem(503, "service_unavailable", "Service unavailable",
+                       "the database is unavailable; nothing was stored, retry shortly", instance)
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    # Handlers take an HTTPConnection: a websocket handshake that fails comes here too, as a WebSocket.
     @app.exception_handler(DispatchError)
-    async def _dispatch_error(request: Request, exc: DispatchError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, request.url.path, **exc.extra)
+    async def _dispatch_error(conn: HTTPConnection, exc: DispatchError):
+        response = problem(exc.status, exc.code, exc.title, exc.detail, conn.url.path, **exc.extra)
+        return await _answer(conn, response)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(conn: HTTPConnection, exc: RequestValidationError):
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors) or "invalid request"
-        return problem(422, "invalid_input", "Invalid input", detail, request.url.path, errors=errors)
+        return await _answer(conn, problem(422, "invalid_input", "Invalid input", detail, conn.url.path,
+                                           errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(conn: HTTPConnection, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), request.url.path)
+        return await _answer(conn, problem(exc.status_code, code, str(exc.detail), str(exc.detail),
+                                           conn.url.path))
 
-    async def _backend_down(request: Request, exc: Exception) -> JSONResponse:
-        # PostgreSQL unreachable: nothing was stored, so the client must retry; say when.
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        response = problem(503, "service_unavailable", "Service unavailable",
-                           "the database is unavailable; nothing was stored, retry shortly", request.url.path)
-        response.headers["Retry-After"] = "2"
-        return response
+    async def _backend_down(conn: HTTPConnection, exc: Exception):
+        # PostgreSQL or Redis unreachable: nothing was stored, so the client must retry; say when.
+        log.warning("backend unavailable on %s: %s", _what(conn), _first_line(exc))
+        return await _answer(conn, unavailable(conn.url.path))
 
-    @app.exception_handler(sqlalchemy.exc.DBAPIError)
-    async def _database_error(request: Request, exc: sqlalchemy.exc.DBAPIError) -> JSONResponse:
-        from dispatch.db import is_retryable
+    async def _database_error(conn: HTTPConnection, exc: Exception):
+        """SQLAlchemy's errors and asyncpg's own (statements on the driver connection raise them raw)."""
+        from dispatch.db import is_retryable, is_unavailable
 
+        if is_unavailable(exc):
+            return await _backend_down(conn, exc)
         if is_retryable(exc):
             # A deadlock or serialization failure: PostgreSQL rolled the whole transaction back.
-            log.warning("rolled back on %s %s, the client may retry: %s", request.method, request.url.path,
-                        str(exc.orig).splitlines()[0] if exc.orig else exc)
+            log.warning("rolled back on %s, the client may retry: %s", _what(conn), _first_line(exc))
             response = problem(503, "retry", "Try again", "a concurrent change got in the way; nothing was "
-                               "stored, retry", request.url.path)
+                               "stored, retry", conn.url.path)
             response.headers["Retry-After"] = "0"
-            return response
-        return await _unexpected(request, exc)
+            return await _answer(conn, response)
+        return await _unexpected(conn, exc)
 
-    for exc_type in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, ConnectionError, OSError,
+    for exc_type in (sqlalchemy.exc.DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(exc_type, _database_error)
+    # OperationalError: the synchronous driver's word for a server it cannot reach.
+    for exc_type in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.DisconnectionError, ConnectionError, OSError,
                      redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         app.add_exception_handler(exc_type, _backend_down)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(conn: HTTPConnection, exc: Exception):
         # A bug: log the traceback for the operators, never show it to the caller.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "Internal server error",
-                       "the server failed to handle this request; it has been logged", request.url.path)
+        log.exception("unhandled error on %s", _what(conn))
+        return await _answer(conn, problem(500, "internal_error", "Internal server error",
+                                           "the server failed to handle this request; it has been logged",
+                                           conn.url.path))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

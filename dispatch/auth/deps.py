@@ -19,7 +19,10 @@ async def get_session(request: Request):
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# Scope "function": the commit runs when the route returns, before the response is sent. At the default
+# (request) scope it ran after: a commit that failed could no longer change the answer, and the client had
+# a 200 for a write that was never stored (then a traceback, "response already started").
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_principal(
