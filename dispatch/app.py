@@ -19,6 +19,7 @@ from dispatch import __version__
 from dispatch.auth.routes import router as auth_router
 from dispatch.config import Settings, get_settings
 from dispatch.db import make_async_engine, make_sessionmaker
+from dispatch.edge import install_edge
 from dispatch.errors import install_error_handlers
 from dispatch.geocoding.routes import router as geocoding_router
 from dispatch.geocoding.service import GeocoderHolder
@@ -51,7 +52,7 @@ log = logging.getLogger("dispatch")
 CONSOLE = Path(__file__).resolve().parent.parent / "console"
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dispatch</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head>
+<link rel="stylesheet" href="/assets/landing.css"><link rel="icon" href="data:,"></head>
 <body><h1>Dispatch</h1><p>Emergency incident dispatch for the bundled map.</p><ul>
 <li><a href="/console/">Dispatcher console</a></li>
 <li><a href="/docs">API (OpenAPI)</a></li><li><a href="/readyz">Readiness</a></li></ul>
@@ -170,10 +171,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(title="Dispatch", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Dispatch", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Emergency incident dispatch. Map data © OpenStreetMap contributors (ODbL).")
     app.state.settings = settings
     install_error_handlers(app)
+    install_edge(app, settings)  # body limits, security headers, /docs from the pinned Swagger UI package
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(units_router)

@@ -51,7 +51,15 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated, e.g.
     # "127.0.0.1,10.0.0.0/8"). Empty: the connecting address is the client, whatever the headers say.
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(default=[])
+    # The HTTP edge (dispatch/edge): the largest request body read (the largest call is some 55 kB), and how
+    # long a client may take to send its request headers and its body before the connection is closed.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_s: float = Field(default=30.0, gt=0, le=600)
     queue_lease_s: float = Field(default=30.0, gt=0, le=600)
+    # Wrong, revoked or expired tokens one client address may present in a minute; past it, 429 until the minute
+    # from its first failure is over (behind NAT a whole floor shares an address: keep it well above typos).
+    failed_auth_per_minute: int = Field(default=20, ge=1, le=100_000)
 
     # Matching: which policy, which priorities go out without a dispatcher, and how the matcher paces itself.
     matcher: bool = True  # run a matcher in each service process (several processes race safely)

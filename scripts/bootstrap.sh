@@ -85,8 +85,9 @@ fi
 command -v npm >/dev/null || apt_install nodejs npm
 NPM_STAMP="console/node_modules/.installed-$(sha256sum console/package-lock.json | cut -c1-16)"
 if [ ! -f "$NPM_STAMP" ]; then
-  say "npm ci (the console's map library)"
-  if ! (cd console && npm ci --no-audit --no-fund --loglevel=error) >"$LOG" 2>&1; then
+  say "npm ci (the console's map library, Swagger UI for /docs)"
+  # No install scripts: swagger-ui-dist pulls in an analytics package whose script would report the install.
+  if ! (cd console && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) >"$LOG" 2>&1; then
     cat "$LOG" >&2
     fail "npm ci in console/ failed (output above, also in $LOG)"
   fi

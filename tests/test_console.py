@@ -2,11 +2,12 @@
 recommended unit from the keyboard, and watch the unit's status change when its device acknowledges."""
 
 import asyncio
+import re
 
 import orjson
 import pytest
 from httpx import AsyncClient
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 
 from tests.test_push import crews, device, next_of, serve  # noqa: F401 (fixtures)
 
@@ -24,6 +25,8 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # A script, style, image or socket the security policy refuses is logged as a console error.
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         await page.goto(f"http://{addr}/console/")
         await page.fill("#token", crews["dispatcher"])
         await page.click("#login-form button[type=submit]")
@@ -41,12 +44,12 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         assert "engine" in await page.inner_text("#call-plan")
         await page.fill("#call-number", "+423 799 00 01")
         # Before the call is taken: where it is, and that it may repeat the earlier one.
-        await page.wait_for_function("document.querySelector('#call-warning').textContent.includes('duplicate')",
-                                     timeout=10_000)
+        # Waits by locator, not wait_for_function: that evaluates a string, which the page's policy refuses.
+        await expect(page.locator("#call-warning")).to_contain_text("duplicate", timeout=10_000)
         assert f"#{earlier.json()['id']}" in await page.inner_text("#call-warning")
         assert "Städtle 23" in await page.inner_text("#call-located")
         await page.click("#call-submit")
-        await page.wait_for_function("document.querySelectorAll('#queue-list li').length === 2", timeout=10_000)
+        await expect(page.locator("#queue-list li")).to_have_count(2, timeout=10_000)
         item = page.locator("#queue-list li").last
         await item.wait_for(timeout=10_000)
         assert "FIRE-OTHER" in await item.inner_text()
@@ -66,10 +69,9 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         await next_of(devices[unit_id], "ok")
         call_sign = (await app.state.board.get(unit_id)).call_sign
         row = page.locator("#unit-board tr", has_text=call_sign).first
-        await page.wait_for_function(
-            "(sign) => [...document.querySelectorAll('#unit-board tr')].some("
-            "r => r.cells[0].textContent === sign && r.cells[1].textContent === 'acknowledged')",
-            arg=call_sign, timeout=10_000)
+        await expect(page.locator("#unit-board tr").filter(
+            has=page.locator("td:first-child", has_text=re.compile(f"^{re.escape(call_sign)}$"))
+        ).locator("td").nth(1)).to_have_text("acknowledged", timeout=10_000)
         assert "acknowledged" in await row.inner_text()
         await page.screenshot(path=str(tmp_path / "console.png"))
         assert (tmp_path / "console.png").stat().st_size > 10_000

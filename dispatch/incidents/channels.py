@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from dispatch.clients import client_address
 from dispatch.errors import DispatchError, InvalidInput, NotAuthenticated
 from dispatch.incidents import service
 from dispatch.incidents.lifecycle import QueueAction
@@ -129,8 +130,8 @@ async def inbound_sms(request: Request, signature: Annotated[str | None, Header(
 async def _rate_limit(request: Request, phone: str) -> None:
     limit = request.app.state.settings.public_reports_per_hour
     hour = int(time.time() // 3600)
-    keys = [f"ratelimit:public:ip:{request.client.host if request.client else 'unknown'}:{hour}",
-            f"ratelimit:public:phone:{phone}:{hour}"]
+    keys = [request.app.state.keys.rate("public-ip", client_address(request), hour),
+            request.app.state.keys.rate("public-phone", phone, hour)]
     async with request.app.state.redis.pipeline(transaction=True) as pipe:
         for key in keys:
             pipe.incr(key)

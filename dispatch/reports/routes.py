@@ -159,14 +159,4 @@ centre's commanders and is used only in summaries.</p>
 <label>Comment (optional)<br><textarea name="c" rows="5" cols="50" maxlength="2000"></textarea></label>
 <label><input type="checkbox" name="k"> Treat this as a complaint</label>
 <button>Send</button></form><p id="out" role="status"></p>
-<script>
-document.getElementById("f").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const f = new FormData(e.target);
-  const r = await fetch(location.pathname, {method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({satisfaction: Number(f.get("s")), comment: f.get("c") || null, complaint: !!f.get("k")})});
-  const answer = await r.json();
-  document.getElementById("out").textContent = r.ok ? answer.message : answer.detail;
-  if (r.ok) e.target.remove();
-});
-</script></html>"""
+<script src="/assets/feedback.js"></script></html>"""
