@@ -7,6 +7,7 @@ import logging
 from typing import Generic, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.errors import DispatchError
@@ -62,15 +63,20 @@ class MapBound(Generic[T]):
         log.info("%s built from map import %s", self.what, latest)
         return True
 
+    async def poll(self) -> None:
+        """One look of the watch: a database away for a moment (refused, or a pooled connection a restart cut,
+        which SQLAlchemy raises as its own error) is logged and the value kept; the next look tries again."""
+        try:
+            await self.refresh()
+        except (OSError, LookupError, SQLAlchemyError) as exc:
+            stop_if_cancelled()
+            log.warning("%s refresh failed: %s", self.what, str(exc).splitlines()[0] if str(exc) else repr(exc))
+
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(REFRESH_EVERY_S)
             stop_if_cancelled()
-            try:
-                await self.refresh()
-            except (OSError, LookupError) as exc:  # the database away for a moment: keep what we have
-                stop_if_cancelled()
-                log.warning("%s refresh failed: %s", self.what, exc)
+            await self.poll()
 
     async def start(self) -> None:
         try:

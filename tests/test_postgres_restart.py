@@ -21,7 +21,9 @@ from dispatch.app import create_app
 from dispatch.auth.deps import SessionDep
 from dispatch.auth.models import Role
 from dispatch.bench.servers import PrivatePostgres, free_port
+from dispatch.db import make_async_engine
 from dispatch.errors import PROBLEM_JSON
+from dispatch.geocoding.service import GeocoderHolder
 from dispatch.setup import migrate
 from geo.osm.importer import load_map
 from tests.builders import make_user_with_token
@@ -123,7 +125,15 @@ async def test_every_route_answers_503_while_postgres_is_away_and_works_once_it_
         assert [r.status_code for r in taken] == [201] * len(taken), [r.text for r in taken]
         ids = [r.json()["id"] for r in taken]
 
-        await asyncio.to_thread(postgres.stop, "immediate")
+        # A watch for a new map with a pooled connection, as the service's watches have.
+        watch_engine = make_async_engine(settings)
+        watch = GeocoderHolder(settings.libpq_url, watch_engine)
+        await watch.refresh()
+
+        postgres.stop("immediate")  # on the event loop's thread: no socket's end is read before the next look
+        # The look on the connection PostgreSQL just cut fails; the watch logs it and looks again later.
+        await watch.poll()
+        await watch_engine.dispose()
         for _ in range(2):  # the first on a pooled connection PostgreSQL cut, the next on a refused connect
             assert_unavailable(await take_call())
             assert_unavailable(await read(ids[0]))
