@@ -163,12 +163,16 @@ def _simulate_live(*, speed: float, per_hour: float | None, load: str, seed: int
     import httpx
     import psycopg
 
+    from dispatch.config import Environment
     from simulator.live import run
 
+    settings = get_settings()
+    if settings.env == Environment.production:  # the simulated crews and callers sign in with demo tokens
+        raise fail("the live simulation uses the demo's tokens, which production refuses: run it with "
+                   "DISPATCH_ENV=dev", 2)
     tokens = Path("var/demo-tokens.json")
     if not tokens.exists():
         raise fail("no demo accounts: run `dispatch demo --no-serve` first", 2)
-    settings = get_settings()
     try:
         result = asyncio.run(run(base_url, tokens, settings.libpq_url, speed=speed, per_hour=per_hour, load=load,
                                  seed=seed, cache_dir=settings.route_cache_dir, duration_s=duration))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dispatch.auth import service
 from dispatch.auth.models import Role, User
-from dispatch.auth.tokens import demo_token
+from dispatch.auth.tokens import DEMO_NAME, demo_token
 from dispatch.config import Environment, Settings
 from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.setup import ROOT, SetupError, import_map, imported_sha, migrate
@@ -33,8 +33,16 @@ def unit_username(call_sign: str) -> str:
     return "unit-" + call_sign.lower().replace(" ", "-")
 
 
+def _refuse_production(settings: Settings) -> None:
+    """Demo tokens are derived from the secret and printed: anyone who saw a demo would hold them. Production
+    refuses them (dispatch.auth.service.authenticate); here they are not even made, nor written to a file."""
+    if settings.env == Environment.production:
+        raise SetupError("demo accounts and their tokens are never made in production: run with DISPATCH_ENV=dev")
+
+
 async def ensure_demo_accounts(settings: Settings) -> dict[str, dict[str, str]]:
     """Creates the demo people and one account per unit, each with its stable demo token."""
+    _refuse_production(settings)
     engine = make_async_engine(settings)
     tokens: dict[str, dict[str, str]] = {"people": {}, "units": {}}
     try:
@@ -48,11 +56,18 @@ async def ensure_demo_accounts(settings: Settings) -> dict[str, dict[str, str]]:
                     user = await service.create_user(session, username=username, role=role, display_name=display,
                                                      unit_call_sign=call_sign)
                 token = await service.issue_token(session, user=user, secret_key=settings.secret_key,
-                                                  name="demo", token=demo_token(username, settings.secret_key))
+                                                  name=DEMO_NAME, token=demo_token(username, settings.secret_key))
                 tokens["units" if call_sign else "people"][call_sign or username] = token
     finally:
         await engine.dispose()
     return tokens
+
+
+def write_tokens_file(settings: Settings, tokens: dict[str, dict[str, str]]) -> None:
+    """The demo's tokens for `dispatch simulate --live` and the benchmarks, in var/ (never in production)."""
+    _refuse_production(settings)
+    TOKENS_FILE.parent.mkdir(exist_ok=True)
+    TOKENS_FILE.write_text(json.dumps(tokens, indent=2))
 
 
 def ensure_history(settings: Settings) -> str:
@@ -90,8 +105,7 @@ def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) 
         import_map(settings, map_path)
     tokens = asyncio.run(ensure_demo_accounts(settings))
     history_day = ensure_history(settings)
-    TOKENS_FILE.parent.mkdir(exist_ok=True)
-    TOKENS_FILE.write_text(json.dumps(tokens, indent=2))
+    write_tokens_file(settings, tokens)
     table = Table("account", "role", "token", title="Demo accounts")
     for username, role, _ in DEMO_PEOPLE:
         table.add_row(username, role.value, tokens["people"][username])

@@ -24,10 +24,12 @@ class DispatchError(Exception):
     code: str = "bad_request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, extra: dict | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, extra: dict | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra or {}
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 class NotAuthenticated(DispatchError):
@@ -102,6 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DispatchError)
     async def _dispatch_error(conn: HTTPConnection, exc: DispatchError):
         response = problem(exc.status, exc.code, exc.title, exc.detail, conn.url.path, **exc.extra)
+        response.headers.update(exc.headers)
         return await _answer(conn, response)
 
     @app.exception_handler(RequestValidationError)

@@ -1,17 +1,21 @@
 """What a service process builds from the imported map (the geocoder's index, the road network) and keeps
 until a newer map is imported, possibly by `dispatch load-map` in another process: a cheap look at
-map_imports every few seconds, and a rebuild off the event loop when it changed."""
+map_imports every few seconds, and a rebuild off the event loop when it changed. And the check that a
+position is within reach of the map (`check_position`)."""
 
 import asyncio
 import logging
 from typing import Generic, TypeVar
 
+import shapely
+from shapely.prepared import PreparedGeometry, prep
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.errors import DispatchError
 from dispatch.tasks import stop_if_cancelled
+from geo.geocoder import Geocoder, GeocoderIndex
 
 log = logging.getLogger("dispatch")
 REFRESH_EVERY_S = 5.0
@@ -89,3 +93,44 @@ class MapBound(Generic[T]):
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+# --- Positions far outside the map ----------------------------------------------------------------------------
+# A unit or an incident hundreds of kilometres away is a fault (a device's bad fix, a typo, fuzzing left units at
+# latitude -85), never a dispatch: the matcher would route to it and the map would lose it. Within the margin
+# a position is real (a hospital run across the border, mutual aid, a caller just outside) and is kept.
+MARGIN_M = 50_000.0
+
+
+class OutsideServiceArea(DispatchError):
+    status, code, title = 422, "outside_service_area", "Outside the service area"
+
+
+# (id of the geocoder index, margin) -> (the index, its service area grown by the margin, prepared)
+_areas: dict[tuple[int, float], tuple[GeocoderIndex, PreparedGeometry]] = {}
+
+
+def _area(index: GeocoderIndex, margin_m: float) -> PreparedGeometry:
+    key = (id(index), margin_m)
+    area = _areas.get(key)
+    if area is None:
+        _areas.clear()  # one map at a time: an older index is not kept alive by its area
+        area = _areas[key] = (index, prep(index.service_area.buffer(margin_m)))
+    return area[1]
+
+
+def check_position(where: "MapBound[Geocoder] | Geocoder", lat: float, lon: float, *,
+                   margin_m: float = MARGIN_M) -> None:
+    """Raises OutsideServiceArea (422, saying why) when (lat, lon) is further than `margin_m` outside the map's
+    service area. `where` is the geocoder holder (`app.state.geocoder`) or a geocoder; with no map loaded yet
+    nothing is refused (the service cannot judge, and a crew's position must not be lost for it)."""
+    geocoder = where
+    if isinstance(where, MapBound):
+        if not where.ready:
+            return
+        geocoder = where.value
+    index = geocoder.ix
+    x, y = index.projection.to_xy(lon, lat)
+    if not _area(index, margin_m).contains(shapely.Point(float(x), float(y))):
+        raise OutsideServiceArea(f"({lat:.5f}, {lon:.5f}) is outside the service area: more than "
+                                 f"{margin_m / 1000:g} km from the map's municipalities")

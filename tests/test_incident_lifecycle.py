@@ -33,7 +33,7 @@ async def test_every_change_is_logged_and_the_log_rebuilds_the_incident(client, 
     await assert_log_rebuilds_row(session, i)
     steps = [
         client.patch(f"/api/incidents/{i}", headers=taker, json={"location_text": "Landstrasse / Sankt Markusgasse"}),
-        client.patch(f"/api/incidents/{i}", headers=taker, json={"type_code": "ASSAULT", "narrative": "fight"}),
+        client.patch(f"/api/incidents/{i}", headers=dispatcher, json={"type_code": "ASSAULT", "narrative": "fight"}),
         client.post(f"/api/incidents/{i}/priority", headers=dispatcher, json={"priority": 1, "reason": "weapon"}),
         client.post(f"/api/incidents/{i}/notes", headers=taker, json={"text": "caller hid in the kitchen"}),
         client.post(f"/api/incidents/{i}/close", headers=dispatcher, json={"disposition": "resolved"}),

@@ -25,7 +25,7 @@ async def people(settings, engine, imported_map, redis):
     await free_everything(engine)
     async with make_sessionmaker(engine)() as session:
         headers = {}
-        for role in (Role.call_taker, Role.dispatcher, Role.commander):
+        for role in (Role.call_taker, Role.dispatcher, Role.commander, Role.gateway):
             _, token = await make_user_with_token(session, settings, role=role)
             headers[role.value] = {"Authorization": f"Bearer {token}"}
         await session.commit()
@@ -76,8 +76,8 @@ async def test_a_live_call_is_reported_as_its_event_log_says(settings, engine, p
             call_sign = await conn.scalar(text("SELECT call_sign FROM units WHERE id = :u"), {"u": unit_id})
         assert [g["key"] for g in report.json()["groups"]] == [call_sign]
 
-        # The caller's feedback link, owed to the callback number, works once.
-        messages = (await client.get("/api/caller-messages", headers=people["dispatcher"])).json()
+        # The caller's feedback link, owed to the callback number (the SMS gateway sends it), works once.
+        messages = (await client.get("/api/caller-messages", headers=people["gateway"])).json()
         mine = next(m for m in messages if m["incident_id"] == incident_id)
         assert mine["to_number"] == FIRE["caller_number"].replace(" ", "")  # as intake stores it
         link = mine["body"].rsplit(" ", 1)[1]

@@ -30,14 +30,15 @@ async def test_closing_offers_a_single_use_link_kept_only_as_a_hash(client, sess
         "SELECT token_hash, expires_at FROM feedback_requests WHERE incident_id = :id"), {"id": incident_id})).one()
     assert token.startswith("fb_") and token not in stored.token_hash and len(stored.token_hash) == 64
     assert stored.expires_at - datetime.now(UTC) > timedelta(days=13)
-    # The dispatcher sees what is owed to the caller, and marks it sent.
-    messages = (await client.get("/api/caller-messages", headers=await auth(Role.dispatcher))).json()
+    # The SMS gateway's account reads what is owed to the caller, and marks it sent.
+    gateway = await auth(Role.gateway)
+    messages = (await client.get("/api/caller-messages", headers=gateway)).json()
     mine = [m for m in messages if m["incident_id"] == incident_id]
     assert mine and mine[0]["to_number"] == "+423 791 22 33" and token in mine[0]["body"]
-    sent = await client.post(f"/api/caller-messages/{mine[0]['id']}/sent", headers=await auth(Role.dispatcher))
+    sent = await client.post(f"/api/caller-messages/{mine[0]['id']}/sent", headers=gateway)
     assert sent.status_code == 200
     assert all(m["incident_id"] != incident_id for m in (await client.get(
-        "/api/caller-messages", headers=await auth(Role.dispatcher))).json())
+        "/api/caller-messages", headers=gateway)).json())
 
     form = await client.get(f"/public/feedback/{token}")
     assert form.status_code == 200 and "How did we do?" in form.text

@@ -2,14 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketState
 
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal, authenticate
+from dispatch.auth.throttle import throttle_of
+from dispatch.clients import client_address
+from dispatch.config import Environment
 from dispatch.db import session_scope
-from dispatch.errors import Forbidden, NotAuthenticated
+from dispatch.errors import DispatchError, Forbidden, NotAuthenticated, problem
 
 bearer = HTTPBearer(auto_error=False, description="A token from `dispatch users token`")
 
@@ -32,13 +37,45 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise NotAuthenticated("send 'Authorization: Bearer <token>'")
-    return await authenticate(session, token=credentials.credentials,
-                              secret_key=request.app.state.settings.secret_key)
+    return await authenticate_connection(request, session, credentials.credentials)
 
 
-def require_role(*roles: Role):
-    """A dependency that lets through only the given roles (admin is always let through)."""
-    allowed = frozenset(roles) | {Role.admin}
+async def authenticate_connection(conn: HTTPConnection, session: AsyncSession, token: str) -> Principal:
+    """The account behind the token a request or a websocket handshake presents. Failed checks are counted per
+    client address; past the limit the address gets 429 and its tokens are not checked."""
+    settings = conn.app.state.settings
+    throttle, who = throttle_of(conn.app.state), client_address(conn)
+    throttle.check(who)
+    try:
+        return await authenticate(session, token=token, secret_key=settings.secret_key,
+                                  allow_demo=settings.env != Environment.production)
+    except NotAuthenticated:
+        await throttle.failed(who)
+        raise
+
+
+async def deny_handshake(ws: WebSocket, exc: DispatchError) -> None:
+    """Refuses a websocket before it is accepted with the error's problem JSON and status (429 with its
+    Retry-After), where the server can answer a handshake with a response; elsewhere closes it (1013: try
+    again later)."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        response = problem(exc.status, exc.code, exc.title, exc.detail, ws.url.path, **exc.extra)
+        response.headers.update(exc.headers)
+        await ws.send_denial_response(response)
+    else:
+        await ws.close(code=1013, reason=exc.detail[:120])
+
+
+async def close_handshake(ws: WebSocket, code: int, reason: str) -> None:
+    """Closes a socket that is not accepted, unless it was denied already (deny_handshake)."""
+    if ws.application_state == WebSocketState.CONNECTING:
+        await ws.close(code=code, reason=reason)
+
+
+def require_role(*roles: Role, admin: bool = True):
+    """A dependency that lets through only the given roles (and admin, unless `admin=False`: the caller outbox
+    is the SMS gateway's alone)."""
+    allowed = frozenset(roles) | ({Role.admin} if admin else frozenset())
 
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in allowed:

@@ -15,6 +15,9 @@ class Role(StrEnum):
     unit = "unit"
     commander = "commander"
     admin = "admin"
+    # The SMS gateway's account: it reads the messages owed to callers and marks them sent, and nothing else.
+    # Staff never read the outbox (a caller's feedback link is the caller's to use).
+    gateway = "gateway"
 
 
 class User(Base):
@@ -44,6 +47,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Written by `authenticate` at most once a minute per token, in the statement that checks it.
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.auth.models import ApiToken, Role, User
-from dispatch.auth.tokens import hash_token, new_token
+from dispatch.auth.tokens import DEMO_NAME, hash_token, is_demo_token, new_token
 from dispatch.db import driver_connection
 from dispatch.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from dispatch.units.models import Unit
@@ -51,6 +51,8 @@ async def issue_token(session: AsyncSession, *, user: User, secret_key: str, nam
                       token: str | None = None, valid_for: timedelta | None = None) -> str:
     """Stores the hash of a new token and returns the token itself: the only time it is seen."""
     token = token or new_token()
+    if (name == DEMO_NAME) != is_demo_token(token):
+        raise InvalidInput(f"the token name '{DEMO_NAME}' is kept for the demo's tokens, and they carry no other")
     digest = hash_token(token, secret_key)
     if await session.scalar(select(ApiToken.id).where(ApiToken.token_hash == digest)):
         return token  # the same (demo) token issued again: nothing to add
@@ -70,18 +72,36 @@ async def revoke_tokens(session: AsyncSession, *, username: str) -> int:
     return result.rowcount
 
 
-# Every request runs this: plain SQL on the driver connection, a prepared statement after the first time.
+# Every request runs this: plain SQL on the driver connection, a prepared statement after the first time. The
+# token's last use is written in the same statement (no round trip of its own), and at most once a minute per
+# token: not a write per request. SKIP LOCKED: a request that finds another one writing it leaves it to that one.
 _AUTHENTICATE = """
-    SELECT t.id, t.expires_at, t.revoked_at, u.id, u.username, u.role::text, u.unit_id, u.active
-    FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"""
+    WITH found AS (
+        SELECT t.id, t.name, t.expires_at, t.revoked_at, u.id AS user_id, u.username, u.role::text AS role,
+               u.unit_id, u.active
+        FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1
+    ), used AS (
+        UPDATE api_tokens SET last_used_at = now()
+        WHERE id = (SELECT t.id FROM api_tokens t JOIN found f ON f.id = t.id
+                    WHERE f.active AND f.revoked_at IS NULL AND (f.expires_at IS NULL OR f.expires_at > now())
+                      AND (t.last_used_at IS NULL OR t.last_used_at <= now() - interval '1 minute')
+                    FOR UPDATE OF t SKIP LOCKED)
+    )
+    SELECT id, name, expires_at, revoked_at, user_id, username, role, unit_id, active FROM found"""
 
 
-async def authenticate(session: AsyncSession, *, token: str, secret_key: str) -> Principal:
+async def authenticate(session: AsyncSession, *, token: str, secret_key: str, allow_demo: bool) -> Principal:
+    """The account behind a token. `allow_demo` is false in production: demo tokens are derived from the secret
+    and printed by the demo, so anyone who has seen a demo (or the development secret) would hold one."""
+    if not allow_demo and is_demo_token(token):
+        raise NotAuthenticated("demo tokens are refused in production")
     digest = hash_token(token, secret_key)
     row = await (await driver_connection(session)).fetchrow(_AUTHENTICATE, digest)
     if row is None:
         raise NotAuthenticated("unknown token")
-    token_id, expires_at, revoked_at, user_id, username, role, unit_id, active = row
+    token_id, name, expires_at, revoked_at, user_id, username, role, unit_id, active = row
+    if not allow_demo and name == DEMO_NAME:  # a demo token issued before demo tokens had their prefix
+        raise NotAuthenticated("demo tokens are refused in production")
     role = Role(role)
     now = datetime.now(UTC)
     if revoked_at is not None or not active:

@@ -20,7 +20,7 @@ from dispatch.incidents import service
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.models import Channel
 from dispatch.incidents.routes import change_message, parse
-from dispatch.incidents.schemas import CallIn, Clean, _phone
+from dispatch.incidents.schemas import CallIn, Clean, Latitude, Longitude, _phone
 from dispatch.incidents.types import incident_types
 from geo.geocoder import Geocoder
 from geo.geocoder.coords import parse_coordinates
@@ -50,8 +50,8 @@ class PublicReportIn(BaseModel):
     phone: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
     location_text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3,
                                                            max_length=200)] | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     description: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
 

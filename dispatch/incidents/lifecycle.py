@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.errors import Conflict, NotFound
+from dispatch.errors import Conflict, Forbidden, NotFound
 from dispatch.incidents import repository as repo
 from dispatch.incidents.events import EventKind
 from dispatch.incidents.locate import locate
+from dispatch.incidents.models import ACTIVE_ASSIGNMENT
 from dispatch.incidents.schemas import IncidentUpdateIn
 from dispatch.incidents.service import OPEN_STATUSES, resolve_type
 from dispatch.incidents.types import IncidentTypes
@@ -74,8 +75,15 @@ def _received_ms(row: dict) -> int:
 
 
 async def update(session: AsyncSession, incident_id: int, body: IncidentUpdateIn, *, actor: str,
-                 geocoder: Geocoder, types: IncidentTypes) -> QueueAction:
+                 geocoder: Geocoder, types: IncidentTypes, dispatcher: bool) -> QueueAction:
+    """`dispatcher`: the caller has the dispatcher's role, which a type change that changes the priority takes
+    (as reprioritising does): a call-taker cannot raise or lower a priority by retyping."""
     row = await _open(session, incident_id)
+    if body.type_code is not None and not dispatcher:
+        kind, _ = resolve_type(types, body.type_code, None)
+        if kind.priority != row["priority"]:
+            raise Forbidden(f"type {kind.code} is priority {kind.priority} and incident {incident_id} priority "
+                            f"{row['priority']}: changing the priority takes a dispatcher")
     changes: dict = {}
     if body.location_text is not None or body.lat is not None:
         located = locate(geocoder, text=body.location_text, lat=body.lat, lon=body.lon)
@@ -144,19 +152,37 @@ async def close(session: AsyncSession, incident_id: int, *, disposition: str, no
     return QueueAction("remove", incident_id, released=released, why=f"incident closed: {disposition}")
 
 
-async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: str) -> QueueAction:
-    """A confirmed duplicate: its calls move to the incident it duplicates, and it is closed as merged."""
+async def _merge_allowed(session: AsyncSession, row: dict, target: dict) -> None:
+    """What a call-taker may merge: a duplicate with no unit on it, into an incident at least as urgent. Standing
+    units down and lowering a priority are the dispatcher's (the rows are locked: no unit joins meanwhile)."""
+    units = await session.scalar(text(f"SELECT count(*) FROM assignments WHERE incident_id = :id "
+                                      f"AND {ACTIVE_ASSIGNMENT}"), {"id": row["id"]})
+    if units:
+        raise Forbidden(f"incident {row['id']} has {units} unit{'s' if units > 1 else ''} on it, which a merge "
+                        "would stand down: merging it takes a dispatcher")
+    if row["priority"] < target["priority"]:
+        raise Forbidden(f"incident {row['id']} is priority {row['priority']} and incident {target['id']} priority "
+                        f"{target['priority']}: merging it into a less urgent one takes a dispatcher")
+
+
+async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: str, dispatcher: bool) -> QueueAction:
+    """A confirmed duplicate: its calls move to the incident it duplicates, and it is closed as merged. Both keep
+    their logs: the duplicate's ends with the merge, the other gains the calls, each naming where it came from.
+    `dispatcher`: the caller has the dispatcher's role (see `_merge_allowed` for what a call-taker may merge)."""
     if into == incident_id:
         raise Conflict("an incident cannot be merged into itself")
-    await _open(session, incident_id)
-    await _open(session, into)
+    row = await _open(session, incident_id)
+    target = await _open(session, into)
+    if not dispatcher:
+        await _merge_allowed(session, row, target)
     released = await stand_down(session, incident_id, actor)
     calls = (await session.execute(text("UPDATE calls SET incident_id = :into WHERE incident_id = :id "
                                         "RETURNING id, channel::text"), {"id": incident_id, "into": into})).all()
     for call_id, channel in calls:
         await repo.append_event(session, into, EventKind.call_added, actor,
                                 {"call_id": call_id, "channel": channel, "merged_from": incident_id})
-    await repo.append_event(session, incident_id, EventKind.merged, actor, {"into": into})
+    await repo.append_event(session, incident_id, EventKind.merged, actor,
+                            {"into": into, "units_stood_down": [unit_id for unit_id, _ in released]})
     await session.execute(text("""UPDATE incidents SET status = 'cancelled', closed_at = now(), duplicate_of_id = :into
                                   WHERE id = :id"""), {"id": incident_id, "into": into})
     return QueueAction("remove", incident_id, released=released, why=f"duplicate of incident {into}")

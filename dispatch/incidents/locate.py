@@ -1,11 +1,13 @@
 """Where a call is: the caller's words and the device's coordinates, weighed.
 
 Words the geocoder is sure of win; else the device's coordinates (a phone's own fix); else the geocoder's best
-guess, flagged `needs_location` so the call-taker confirms it. A call is never refused for its location.
+guess, flagged `needs_location` so the call-taker confirms it. A call is never refused for its location, except
+for coordinates far outside the service area (`dispatch.mapbound.check_position`): a fault, not a place.
 """
 
 from dataclasses import dataclass, field
 
+from dispatch.mapbound import check_position
 from geo.geocoder import Geocoder
 
 SURE = 0.9
@@ -30,6 +32,8 @@ class Located:
 
 
 def locate(geocoder: Geocoder, *, text: str | None, lat: float | None, lon: float | None) -> Located:
+    if lat is not None and lon is not None:
+        check_position(geocoder, lat, lon)
     found = geocoder.geocode(text, limit=5) if text else None
     candidates = [c.to_dict() for c in found.candidates] if found else []
     if found and found.confidence >= SURE and found.in_service_area:

@@ -42,6 +42,12 @@ def actor_of(who: Principal) -> str:
     return f"{who.role.value}:{who.username}"
 
 
+def dispatches(who: Principal) -> bool:
+    """Has the dispatcher's role (as require_role, an admin has every role): standing units down and changing a
+    priority, by whatever road, take it."""
+    return who.role in (Role.dispatcher, Role.admin)
+
+
 def parse(model: type[ModelT], body: bytes) -> ModelT:
     try:
         return model.model_validate_json(body or b"{}")
@@ -131,11 +137,13 @@ async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor
     return await repo.events(session, incident_id)
 
 
-@router.patch("/incidents/{incident_id}", summary="Correct the location, type or narrative")
+@router.patch("/incidents/{incident_id}", summary="Correct the location, type or narrative (a type of another "
+              "priority: dispatcher)")
 async def update_incident(request: Request, incident_id: IncidentId, session: SessionDep, who: TakesCalls) -> dict:
     body = parse(IncidentUpdateIn, await request.body())
     action = await lifecycle.update(session, incident_id, body, actor=actor_of(who),
-                                    geocoder=request.app.state.geocoder.geocoder, types=incident_types())
+                                    geocoder=request.app.state.geocoder.geocoder, types=incident_types(),
+                                    dispatcher=dispatches(who))
     await commit_then_queue(request, session, action, "incident.updated")
     # Crews on the way hear of a corrected address, type or narrative at once.
     changed = body.model_dump(exclude_none=True)
@@ -168,9 +176,11 @@ async def confirm(request: Request, incident_id: IncidentId, session: SessionDep
     return {"id": incident_id, "status": "pending"}
 
 
-@router.post("/incidents/{incident_id}/merge", summary="Merge a confirmed duplicate into the incident it repeats")
+@router.post("/incidents/{incident_id}/merge", summary="Merge a confirmed duplicate into the incident it repeats "
+             "(a dispatcher's when it has units or is more urgent than the other)")
 async def merge(request: Request, incident_id: IncidentId, body: MergeIn, session: SessionDep, who: TakesCalls) -> dict:
-    action = await lifecycle.merge(session, incident_id, into=body.into, actor=actor_of(who))
+    action = await lifecycle.merge(session, incident_id, into=body.into, actor=actor_of(who),
+                                   dispatcher=dispatches(who))
     await commit_then_queue(request, session, action, "incident.merged")
     return {"id": incident_id, "merged_into": body.into}
 
@@ -187,11 +197,11 @@ async def cancel(request: Request, incident_id: IncidentId, body: ReasonIn, sess
 async def close(request: Request, incident_id: IncidentId, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
     action = await lifecycle.close(session, incident_id, disposition=body.disposition, note=body.note,
                                    actor=actor_of(who))
-    # The caller is owed a feedback link, in the same transaction; the dispatcher sees the message (and can read
-    # it out if the caller rings back).
+    # The caller is owed a feedback link, in the same transaction; the dispatcher sees that it was offered, never
+    # the link (the SMS gateway sends it).
     message = await feedback.offer(session, incident_id, settings=request.app.state.settings)
     await commit_then_queue(request, session, action, "incident.closed")
-    return {"id": incident_id, "status": "closed", "caller_message": message}
+    return {"id": incident_id, "status": "closed", "caller_message": feedback.as_offered(message)}
 
 
 @router.get("/incident-types", summary="Incident types with their priority and response plan")

@@ -5,18 +5,30 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic.types import Strict
 
 from dispatch.incidents.models import Channel
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (NUL above all, which PostgreSQL refuses), and the bidirectional controls: embeddings,
+# overrides, isolates and marks (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C). A right-to-left
+# override in a caller's name or a narrative shows the rest of the line reversed on every console and report
+# ("fire at Städtle 32" read as 23); words in right-to-left scripts still show rightly without them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutral_text(value: str) -> str:
+    """The text without control characters; tabs and newlines stay."""
+    return _CONTROL.sub("", value)
 
 
 def _no_control(value):
-    """Control characters (NUL above all, which PostgreSQL refuses) are dropped; tabs and newlines stay."""
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
+    return neutral_text(value) if isinstance(value, str) else value
 
 
-Clean = BeforeValidator(_no_control)
+Clean = BeforeValidator(_no_control)  # on every text field of an input model
+# Numbers, not booleans or strings: lax parsing stored {"lon": false} as longitude 0.
+Latitude = Annotated[float, Strict(), Field(ge=-90, le=90)]
+Longitude = Annotated[float, Strict(), Field(ge=-180, le=180)]
 MAX_ID = 2**63 - 1  # PostgreSQL bigint: a larger id cannot exist, and must not reach the driver
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}$")
 Text = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=300)]
@@ -41,11 +53,12 @@ class CallIn(BaseModel):
     caller_number: Phone | None = None
     callback_number: Phone | None = None
     location_text: Text | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     narrative: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
-    priority: int | None = Field(default=None, ge=1, le=4, description="Override the type's priority")
+    priority: Annotated[int, Strict()] | None = Field(default=None, ge=1, le=4,
+                                                      description="Override the type's priority")
     duplicate_of: int | None = Field(default=None, gt=0, le=MAX_ID, description="Attach to this open incident instead")
 
     _phones = field_validator("caller_number", "callback_number")(_phone)
@@ -54,6 +67,10 @@ class CallIn(BaseModel):
     def _location(self) -> "CallIn":
         if (self.lat is None) != (self.lon is None):
             raise ValueError("give both lat and lon, or neither")
+        if not (self.location_text or self.lat is not None or self.type_code or self.narrative
+                or self.duplicate_of):
+            raise ValueError("nothing to act on: give a location (location_text or lat and lon), a type_code, "
+                             "a narrative, or the incident it repeats (duplicate_of)")
         return self
 
 
@@ -114,7 +131,7 @@ class IncidentOut(BaseModel):
 
 class PriorityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    priority: int = Field(ge=1, le=4)
+    priority: Annotated[int, Strict()] = Field(ge=1, le=4)
     reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -145,8 +162,8 @@ class IncidentUpdateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     location_text: Text | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     narrative: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
 

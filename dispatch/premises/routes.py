@@ -1,18 +1,20 @@
 """Premise flags: what responders must know about a place ("oxygen in use", "dog on premises"), kept by
 dispatchers and shown with every call within the flag's radius."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.types import Strict
 from sqlalchemy import text
 
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.errors import InvalidInput, NotFound
-from dispatch.incidents.schemas import Clean
+from dispatch.incidents.schemas import Clean, Latitude, Longitude
+from dispatch.mapbound import check_position
 
 router = APIRouter(prefix="/api/premise-flags", tags=["premises"])
 Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
@@ -25,10 +27,10 @@ class FlagIn(BaseModel):
     category: Literal["hazard", "special_needs", "access", "info"]
     description: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
     location_text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    radius_m: float = Field(default=25.0, gt=0, le=500)
-    expires_at: datetime | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    radius_m: Annotated[float, Strict()] = Field(default=25.0, gt=0, le=500)
+    expires_at: AwareDatetime | None = Field(default=None, description="With a time zone, in the future")
 
     @model_validator(mode="after")
     def _where(self) -> "FlagIn":
@@ -36,13 +38,17 @@ class FlagIn(BaseModel):
             raise ValueError("give both lat and lon, or neither")
         if self.lat is None and not self.location_text:
             raise ValueError("say where: location_text, or lat and lon")
+        if self.expires_at is not None and self.expires_at <= datetime.now(UTC):
+            raise ValueError(f"expires_at {self.expires_at.isoformat()} is in the past: a flag that never shows")
         return self
 
 
 @router.post("", status_code=201, summary="Add a flag at a place (dispatcher)")
 async def add_flag(request: Request, body: FlagIn, session: SessionDep, who: Dispatcher) -> dict:
     lat, lon, label = body.lat, body.lon, body.location_text
-    if lat is None:
+    if lat is not None:
+        check_position(request.app.state.geocoder, lat, lon)
+    else:
         found = request.app.state.geocoder.geocoder.geocode(body.location_text, limit=3)
         if found.confidence < 0.9:
             raise InvalidInput(f"'{body.location_text}' is not certain enough to flag; give lat and lon",

@@ -15,8 +15,10 @@ import redis
 import sqlalchemy.exc
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from dispatch.auth.deps import authenticate_connection, close_handshake, deny_handshake
 from dispatch.auth.models import Role
-from dispatch.auth.service import Principal, authenticate
+from dispatch.auth.service import Principal
+from dispatch.auth.throttle import TooManyFailedTokens
 from dispatch.errors import DispatchError
 from dispatch.push import protocol as p
 from dispatch.push.hub import Socket, seq_of
@@ -48,7 +50,10 @@ async def _principal(ws: WebSocket) -> tuple[Principal | None, str | None]:
     state = ws.app.state
     try:
         async with state.sessionmaker() as session:
-            return await authenticate(session, token=token, secret_key=state.settings.secret_key), chosen
+            return await authenticate_connection(ws, session, token), chosen
+    except TooManyFailedTokens as exc:
+        await deny_handshake(ws, exc)
+        return None, chosen
     except DispatchError:
         return None, chosen
 
@@ -145,7 +150,7 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
 async def unit_socket(ws: WebSocket) -> None:
     who, chosen = await _principal(ws)
     if who is None or who.role != Role.unit or who.unit_id is None:
-        await ws.close(code=1008, reason="a unit's token is required")
+        await close_handshake(ws, 1008, "a unit's token is required")
         return
     state = ws.app.state
     await ws.accept(subprotocol=chosen)
@@ -195,7 +200,7 @@ async def _acknowledged(state, who: Principal, unit_id: int, message: dict) -> N
 async def console_socket(ws: WebSocket) -> None:
     who, chosen = await _principal(ws)
     if who is None or who.role not in (Role.dispatcher, Role.commander, Role.admin):
-        await ws.close(code=1008, reason="a dispatcher's or commander's token is required")
+        await close_handshake(ws, 1008, "a dispatcher's or commander's token is required")
         return
     state = ws.app.state
     await ws.accept(subprotocol=chosen)

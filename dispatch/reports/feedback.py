@@ -47,6 +47,14 @@ async def offer(session: AsyncSession, incident_id: int, *, settings: Settings) 
     return {"id": message_id, "to": number, "body": body}
 
 
+def as_offered(message: dict | None) -> dict | None:
+    """What staff see of a message to a caller: that a link was offered, and to which number, never the link
+    (it is the caller's, single-use: whoever reads it can answer in the caller's place)."""
+    if message is None:
+        return None
+    return {"kind": "feedback", "to": message["to"], "text": "feedback link offered to the caller"}
+
+
 async def _request(session: AsyncSession, token: str, secret_key: str, *, lock: bool = False) -> dict:
     row = (await session.execute(text(f"""
         SELECT f.id, f.expires_at, f.answered_at, i.type_code, i.closed_at
@@ -92,6 +100,7 @@ async def answers(session: AsyncSession, *, start: datetime, end: datetime, comp
 
 
 async def unsent_messages(session: AsyncSession, *, limit: int = 100) -> list[dict]:
+    """The outbox, links and all: for the SMS gateway's account only."""
     rows = await session.execute(text("""
         SELECT id, incident_id, kind, to_number, body, created_at FROM caller_messages
         WHERE sent_at IS NULL ORDER BY created_at, id LIMIT :limit"""), {"limit": limit})

@@ -30,8 +30,8 @@ class FeedbackRequest(Base):
 
 
 class CallerMessage(Base):
-    """A message owed to a caller (the feedback link, by SMS to the callback number): sent by the SMS gateway or
-    read out by a dispatcher, then marked sent."""
+    """A message owed to a caller (the feedback link, by SMS to the callback number): read and marked sent by the
+    SMS gateway's account (role `gateway`); staff see only that it was offered."""
 
     __tablename__ = "caller_messages"
 

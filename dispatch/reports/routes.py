@@ -23,7 +23,9 @@ PUBLIC_CACHE_S = 300.0
 router = APIRouter(prefix="/api", tags=["reports"])
 public_router = APIRouter(prefix="/public", tags=["public"])
 Commander = Annotated[Principal, Depends(require_role(Role.commander))]
-Floor = Annotated[Principal, Depends(require_role(Role.dispatcher, Role.commander))]
+# The caller outbox holds single-use feedback links: the SMS gateway's account reads and marks it, no one else
+# (an admin neither: whoever reads a link can answer in the caller's place).
+Gateway = Annotated[Principal, Depends(require_role(Role.gateway, admin=False))]
 Token = Annotated[str, Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -75,13 +77,13 @@ async def feedback_answers(
                                   limit=limit)
 
 
-@router.get("/caller-messages", summary="Messages owed to callers and not sent yet (feedback links)")
-async def caller_messages(session: SessionDep, _: Floor) -> list[dict]:
+@router.get("/caller-messages", summary="Messages owed to callers and not sent yet (SMS gateway)")
+async def caller_messages(session: SessionDep, _: Gateway) -> list[dict]:
     return await feedback.unsent_messages(session)
 
 
-@router.post("/caller-messages/{message_id}/sent", summary="Mark a caller message as sent")
-async def message_sent(message_id: Annotated[int, Path(gt=0, le=2**62)], session: SessionDep, _: Floor) -> dict:
+@router.post("/caller-messages/{message_id}/sent", summary="Mark a caller message as sent (SMS gateway)")
+async def message_sent(message_id: Annotated[int, Path(gt=0, le=2**62)], session: SessionDep, _: Gateway) -> dict:
     await feedback.mark_sent(session, message_id)
     return {"id": message_id, "sent": True}
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from geoalchemy2.shape import to_shape
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, model_validator
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
@@ -14,6 +14,8 @@ from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.errors import NotFound
+from dispatch.incidents.schemas import Latitude, Longitude
+from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.units.models import Station, StationKind, Unit, UnitKind, UnitStatus
 from dispatch.units.reports import report_status
@@ -72,8 +74,8 @@ async def units(session: SessionDep, _: Floor) -> list[UnitOut]:
 
 class StatusIn(BaseModel):
     status: UnitStatus
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Latitude | None = None
+    lon: Longitude | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> "StatusIn":
@@ -83,8 +85,8 @@ class StatusIn(BaseModel):
 
 
 class PositionIn(BaseModel):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
 
 
 @router.get("/units/{unit_id}/route", summary="The route of a unit to the incident it is sent to (map, device)")
@@ -106,10 +108,13 @@ async def unit_route(request: Request, unit_id: UnitId, session: SessionDep, _: 
 
 @router.post("/units/{unit_id}/status", summary="Report a unit's status (its device, or a dispatcher)")
 async def status(request: Request, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher) -> dict:
+    if body.lat is not None:
+        check_position(request.app.state.geocoder, body.lat, body.lon)
     return await report_status(request.app.state, who, unit_id, body.status, body.lat, body.lon)
 
 
 @router.post("/units/{unit_id}/position", summary="Report a unit's position (its device)")
 async def position(request: Request, unit_id: UnitId, body: PositionIn, who: FieldOrDispatcher) -> dict:
+    check_position(request.app.state.geocoder, body.lat, body.lon)
     await request.app.state.positions.report(who, unit_id, body.lat, body.lon, now=True)
     return {"unit_id": unit_id, "lat": body.lat, "lon": body.lon}
