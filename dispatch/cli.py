@@ -230,15 +230,18 @@ def _bench_table(r: dict) -> None:
                   title_justify="left")
     for column in ("ms", "p50", "p90", "p99", "max"):
         table.add_column(column, justify="left" if column == "ms" else "right")
-    for name, key in (("call → device", "e2e_ms"), ("intake (POST → 201)", "intake_ms"),
+    for name, key in (("call → device (undelivered: at the run's end)", "e2e_ms"), ("intake (POST → 201)", "intake_ms"),
                       ("call → console", "console_ms")):
         table.add_row(name, *(str(r[key][p]) for p in ("p50", "p90", "p99", "max")))
     console.print(table)
     if fleet := r.get("tracker_fleet"):
         console.print(f"trackers: {fleet['connected']:,} of {fleet['trackers']:,} connected ({fleet['failed']} failed, "
                       f"{fleet['dropped']} dropped), {fleet['fixes_per_s']:,} fixes a second", highlight=False)
-    console.print(f"lost {r['lost']}, still queued {r['still_queued']}, duplicates delivered "
-                  f"{r['duplicates_delivered']}, HTTP {r['statuses']}; report: {r['report']}", highlight=False)
+    undelivered = f"[red]{r['undelivered']}[/]" if r["undelivered"] else "0"
+    console.print(f"assigned {r['assigned']}, delivered {r['delivered']}, undelivered {undelivered} (each counted in "
+                  f"call → device as arriving at the run's end); lost {r['lost']}, still queued {r['still_queued']}, "
+                  f"duplicates delivered {r['duplicates_delivered']}, HTTP {r['statuses']}; report: {r['report']}",
+                  highlight=False)
 
 
 @app.command()

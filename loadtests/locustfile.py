@@ -260,7 +260,9 @@ def write_tally(environment, **_kwargs) -> None:
     out = PLAN.get("out")
     if not out:
         return
+    # "ended": the run's end on the one clock; a call whose assignment never came counts until then.
     with open(out, "w", encoding="utf-8") as fh:
         json.dump({"sent": TALLY.sent, "device": TALLY.device, "console": TALLY.console, "statuses": TALLY.statuses,
                    "assignments": TALLY.assignments, "duplicates": TALLY.duplicates, "refused": TALLY.refused,
-                   "closed": TALLY.closed, "intake_ms": TALLY.intake_ms}, fh)
+                   "closed": TALLY.closed, "intake_ms": TALLY.intake_ms,
+                   "ended": time.perf_counter()}, fh)

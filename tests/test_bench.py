@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dispatch.bench.run import BenchArgs, BenchError, pct, spread
+from dispatch.bench.run import BenchArgs, BenchError, end_to_end, pct, spread
 from dispatch.cli import app
 
 
@@ -14,6 +14,21 @@ def test_percentiles_are_nearest_rank_observed_values():
     assert pct(values, 50) == 50 and pct(values, 90) == 90 and pct(values, 99) == 99 and pct(values, 100) == 100
     assert pct([7.0], 50) == 7.0 and pct([], 50) is None
     assert spread([3.0, 1.0, 2.0]) == {"p50": 2.0, "p90": 3.0, "p99": 3.0, "max": 3.0}
+
+
+def test_an_assignment_that_never_reached_a_device_is_counted_and_late():
+    """Four calls assigned, one never delivered: it is said (assigned 4, delivered 3, undelivered 1) and counts in
+    the percentiles as arriving at the run's end, so the slowest figure is that, not the slowest delivery."""
+    sent = {1: 100.0, 2: 101.0, 3: 102.0, 4: 103.0, 5: 104.0}
+    device = {1: 100.1, 2: 101.2, 3: 102.3}
+    reached = end_to_end(sent, device, assigned={1, 2, 3, 4}, ended=130.0)  # call 5 waits in the queue
+    assert (reached["assigned"], reached["delivered"], reached["undelivered"]) == (4, 3, 1)
+    assert reached["e2e_ms"]["max"] == 27_000.0  # call 4: sent at 103, not there at 130
+    assert reached["e2e_ms"]["p50"] == pytest.approx(200.0)
+    everything = end_to_end(sent, device, assigned={1, 2, 3}, ended=130.0)
+    assert everything["undelivered"] == 0 and everything["e2e_ms"]["max"] == pytest.approx(300.0)
+    assert end_to_end({}, {}, set(), 0.0) == {"assigned": 0, "delivered": 0, "undelivered": 0,
+                                              "e2e_ms": spread([])}
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -55,7 +70,7 @@ def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypa
     assert figures["accepted"] >= 4 and figures["statuses"] == {"201": figures["accepted"]}
     assert figures["lost"] == 0 and figures["duplicates_delivered"] == 0
     assert figures["assigned"] + figures["still_queued"] == figures["accepted"]
-    assert figures["delivered"] == figures["assigned"]  # every assignment reached its device
+    assert figures["delivered"] == figures["assigned"] and figures["undelivered"] == 0  # each reached its device
     assert figures["e2e_ms"]["p50"] > 0 and figures["e2e_ms"]["max"] >= figures["e2e_ms"]["p50"]
     assert figures["intake_ms"]["p50"] > 0 and figures["console_ms"]["p50"] > 0
     assert (tmp_path / "report.html").stat().st_size > 10_000
