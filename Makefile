@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DISPATCH_ENV ?= dev
 
-.PHONY: setup setup-test demo test bench lint clean
+.PHONY: setup setup-test demo test bench faults lint clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -23,6 +23,11 @@ DURATION ?= 30
 UNITS ?= 1000
 bench: setup
 	@$(BIN)/dispatch bench --rate $(RATE) --duration $(DURATION) --units $(UNITS)
+
+# The fault benchmark (docs/reliability.md): its own Redis and PostgreSQL, each fault in a run of its own, on
+# 127.0.0.1 (about 7 minutes); FAULTS="--scenario redis-restart" to choose.
+faults: setup
+	@$(BIN)/python -m benchmarks.faults $(FAULTS)
 
 lint: setup
 	@$(BIN)/ruff check dispatch geo simulator tests benchmarks loadtests
