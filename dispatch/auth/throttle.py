@@ -1,11 +1,13 @@
-"""Failed token checks, counted per client address: past the limit, 429 and no token is checked until the
-window is over.
+"""Failed token checks, counted per client address: past the limit, every failed check from it is answered
+429 until the window is over.
 
 Tokens are 256 random bits, so guessing one is hopeless; the limit stops a client from trying a list of leaked
-or old tokens at speed, and from keeping the database busy with bad ones. The count lives in Redis, so every
-process of a deployment adds to one count per address; a process that has seen an address go over the limit
-also refuses it on its own until the window ends, so a blocked client costs no round trip at all. Only a
-failure touches Redis: a good token costs nothing more than it did.
+or old tokens at speed unnoticed, and keeps its failures from costing Redis a round trip each. A good token
+is still let in from a blocked address: behind one NAT (a dispatch floor, field devices on one mobile
+address) a single device retrying a revoked token must not lock every crew out. The count lives in Redis, so
+every process of a deployment adds to one count per address; a process that has seen an address go over the
+limit answers its next failures on its own until the window ends. Only a failure touches Redis: a good token
+costs nothing more than it did.
 """
 
 import logging
@@ -37,18 +39,21 @@ class FailedTokenThrottle:
         self._redis, self._keys, self._limit, self._window_s = redis, keys, limit, window_s
         self._blocked: dict[str, float] = {}  # address -> time.monotonic() at which its window ends
 
-    def check(self, who: str) -> None:
-        """Before a token is checked: raises TooManyFailedTokens if this address is blocked."""
+    def _blocked_for(self, who: str) -> float:
+        """Seconds this process still knows the address to be over the limit (0: not blocked)."""
         until = self._blocked.get(who)
         if until is None:
-            return
+            return 0.0
         left = until - time.monotonic()
-        if left > 0:
-            raise TooManyFailedTokens(left)
-        del self._blocked[who]
+        if left <= 0:
+            del self._blocked[who]
+            return 0.0
+        return left
 
     async def failed(self, who: str) -> None:
         """After a token failed: counts it, and raises TooManyFailedTokens once the address is over the limit."""
+        if left := self._blocked_for(who):
+            raise TooManyFailedTokens(left)
         key = self._keys.rate("auth", who, self._window_s)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
