@@ -63,6 +63,16 @@ def test_late_undelivered_and_due_at_a_reconnect():
     assert f.delivery(rows, {7: crew}, judge_until=200.0).late == 4  # one second after it was made
 
 
+def test_a_current_delivers_the_assignment_it_names_and_ends_the_others():
+    """After a resume the server may send `current` instead of replaying: it brings the assignment it names, and
+    is the cancel of any other the crew held."""
+    crew = device(7, received=[Received("current", "x", 9, 102, 2, 21.0)])
+    rows = [row(1, 7, 10.0, ended=20.5), row(2, 7, 20.0)]
+    out = f.delivery(rows, {7: crew}, judge_until=90.0)
+    assert (out.owed, out.undelivered, out.late) == (3, 1, 1)  # assignment 1 itself never came
+    assert f.first_assignment_after(rows, {7: crew}, fault_at=15.0, back_at=20.0) == 1.0
+
+
 def test_recovery_times():
     assert f.first_after([1.0, 5.0, 7.5], since=4.0) == 1.0
     assert f.first_after([1.0], since=4.0) is None and f.first_after([1.0], since=None) is None

@@ -1,7 +1,8 @@
 """A unit's in-vehicle device and a dispatcher's console, as the field runs them, over asyncio websockets.
 
-The device acknowledges each assignment at once, then reports the crew's statuses (en route, on scene,
-available) naming the assignment the crew is working; a cancel for its incident stops the work. Every message
+The device acknowledges every outbox message at once, and reports the crew's statuses (en route, on scene,
+available) naming the assignment the crew is working; a cancel for its incident stops the work, and a
+`current` (the server's word on what the crew has, after a resume it could not replay) replaces it. Every message
 it sends carries an id, so the server's `ok` or `error` answers it; a `retry` error or a lost socket means
 send it again (after reconnecting), as a device with an offline queue does. When the socket drops it
 reconnects and resumes with `hello` and the last `seq` it saw.
@@ -22,6 +23,7 @@ from benchmarks.faults.figures import DeviceRecord, Received, StatusSent
 SEND_FOR_S = 10.0  # a device keeps trying one message this long (through reconnects) before giving it up
 ANSWER_S = 5.0
 WORK_S = {"en_route": (0.3, 1.0), "on_scene": (0.5, 1.5), "available": (0.5, 2.5)}  # after the previous step
+NEXT_STEP = {"assigned": 0, "acknowledged": 0, "en_route": 1, "on_scene": 2}  # where in WORK_S a crew goes on
 
 
 class Protocol:
@@ -101,7 +103,7 @@ class Device:
             self._spawn(self._send({"type": "pong"}))
         elif kind in ("ok", "error"):
             self._answer(message)
-        elif kind in ("assignment", "cancel", "update", "move"):
+        elif "seq" in message or kind in ("assignment", "cancel", "update", "move", "current"):
             self._outbox_message(kind, message, now)
 
     def _answer(self, message: dict) -> None:
@@ -118,35 +120,43 @@ class Device:
 
     def _outbox_message(self, kind: str, message: dict, now: float) -> None:
         mid, seq = message.get("id"), message.get("seq")
-        self.record.received.append(Received(kind, mid, seq, message.get("incident_id"),
-                                             message.get("assignment_id") if kind == "assignment" else None, now))
+        about = message.get("assignment") if kind == "current" else message  # `current`: what the crew has now
+        assignment_id = about.get("assignment_id") if about and kind in ("assignment", "current") else None
+        incident_id = (about or {}).get("incident_id", message.get("incident_id"))
+        self.record.received.append(Received(kind, mid, seq, incident_id, assignment_id, now))
         if mid in self.seen:
             if mid in self.handled:
-                self.record.duplicates += 1  # handled already: delivered twice
-            elif kind == "assignment" and not self.silent:
-                self._spawn(self._acknowledge(message))  # a resend of what was not acknowledged yet
+                self.record.duplicates += 1  # acknowledged already: delivered twice
+            elif not self.silent:
+                self._spawn(self._acknowledge(message))  # sent again because no acknowledgement was taken yet
             return
         self.seen.add(mid)
         if isinstance(seq, int):
             self.max_seq = max(self.max_seq, seq)
+        if self.silent:
+            return
         if kind == "assignment":
-            assignment_id = message["assignment_id"]
             if assignment_id in self.by_assignment:
                 self.record.duplicates += 1  # the same assignment again, in a message of another id
-                return
-            self.by_assignment[assignment_id] = mid
-            if self.silent:
-                return
-            if self.current is not None:
-                self.record.two_at_once += 1  # no cancel, not finished: the crew now has two
-            self.current = (assignment_id, message["incident_id"])
-            self.on_assignment(message["incident_id"])
-            self._spawn(self._acknowledge(message))
-            self._spawn(self._work(assignment_id))
-        else:
-            self.handled.add(mid)
-            if kind == "cancel" and self.current and self.current[1] == message.get("incident_id"):
-                self.current = None  # the crew stops; its work task sees it before the next status
+            else:
+                self.by_assignment[assignment_id] = mid
+                if self.current is not None:
+                    self.record.two_at_once += 1  # no cancel, not finished: the crew now has two
+                self._take(assignment_id, incident_id, "assigned")
+        elif kind == "current":  # the server's word on what the crew has: it replaces what the device held
+            if about is None:
+                self.current = None
+            elif not self._working(assignment_id):
+                self.by_assignment.setdefault(assignment_id, mid)
+                self._take(assignment_id, incident_id, about.get("status", "assigned"))
+        elif kind == "cancel" and self.current and self.current[1] == incident_id:
+            self.current = None  # the crew stops; its work task sees it before the next status
+        self._spawn(self._acknowledge(message))  # every outbox message is acknowledged (protocol.md)
+
+    def _take(self, assignment_id: int, incident_id: int, status: str) -> None:
+        self.current = (assignment_id, incident_id)
+        self.on_assignment(incident_id)
+        self._spawn(self._work(assignment_id, status))
 
     async def _send(self, message: dict) -> None:
         with contextlib.suppress(Exception):
@@ -177,7 +187,9 @@ class Device:
         raise Gone()
 
     async def _acknowledge(self, message: dict) -> None:
-        self.record.acked.add(message["assignment_id"])  # sent: the server may take it even if the answer is lost
+        about = message.get("assignment") if message["type"] == "current" else message
+        if message["type"] == "assignment" or (about and about.get("status") == "assigned"):
+            self.record.acked.add(about["assignment_id"])  # sent: the server may take it though the answer is lost
         try:
             answer = await self._request({"type": "ack", "of": message["id"]})
         except Gone:
@@ -188,8 +200,10 @@ class Device:
     def _working(self, assignment_id: int) -> bool:
         return self.current is not None and self.current[0] == assignment_id
 
-    async def _work(self, assignment_id: int) -> None:
-        for status, (low, high) in WORK_S.items():
+    async def _work(self, assignment_id: int, reached: str) -> None:
+        """The crew's statuses after `reached` (where the server says it stands, or `assigned`)."""
+        for status in list(WORK_S)[NEXT_STEP.get(reached, 2):]:
+            low, high = WORK_S[status]
             await asyncio.sleep(self.rng.uniform(low, high))
             if not self._working(assignment_id):
                 return  # cancelled meanwhile, or another assignment came

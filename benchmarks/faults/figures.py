@@ -14,7 +14,7 @@ OVERLAP_S = 0.5  # two assignments of one unit overlapping less than this are tw
 
 @dataclass(frozen=True)
 class Received:
-    """A server message as a device received it."""
+    """A server message as a device received it (for a `current`, the assignment it names, if any)."""
 
     kind: str
     id: str | None
@@ -139,11 +139,13 @@ def delivery(rows: list[AssignmentRow], devices: dict[int, DeviceRecord], judge_
             if made > judge_until:
                 continue
             out.owed += 1
-            if kind == "assignment":
-                got = [m.at for m in device.received if m.kind == "assignment" and m.assignment_id == row.id]
-            else:
+            if kind == "assignment":  # the assignment itself, or a `current` that names it
                 got = [m.at for m in device.received
-                       if m.kind == "cancel" and m.incident_id == row.incident_id and m.at >= made - 1.0]
+                       if m.kind in ("assignment", "current") and m.assignment_id == row.id]
+            else:  # a cancel for its incident, or a later `current` that no longer names it
+                got = [m.at for m in device.received if m.at >= made - 1.0 and (
+                    (m.kind == "cancel" and m.incident_id == row.incident_id)
+                    or (m.kind == "current" and m.assignment_id != row.id))]
             ready = _ready(device, made)
             if not got:
                 out.undelivered += 1
@@ -170,7 +172,7 @@ def first_assignment_after(rows: list[AssignmentRow], devices: dict[int, DeviceR
     if fault_at is None or back_at is None:
         return None
     made_after = {r.id for r in rows if r.assigned_at >= fault_at}
-    times = [m.at for d in devices.values() for m in d.received if m.kind == "assignment"
+    times = [m.at for d in devices.values() for m in d.received if m.kind in ("assignment", "current")
              and m.assignment_id in made_after]
     return first_after(times, back_at)
 
