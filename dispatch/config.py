@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     header_timeout_s: float = Field(default=10.0, gt=0, le=300)
     body_timeout_s: float = Field(default=30.0, gt=0, le=600)
-    queue_lease_s: float = Field(default=30.0, gt=0, le=600)
+    # A matcher's lease on the incident it works on, renewed every third of it while it lives: a dead matcher's
+    # incident is taken by another within this (plus one poll). Short, so a centre never waits on a dead one.
+    queue_lease_s: float = Field(default=1.5, ge=0.3, le=600)
     # Wrong, revoked or expired tokens one client address may present in a minute; past it, 429 until the minute
     # from its first failure is over (behind NAT a whole floor shares an address: keep it well above typos).
     failed_auth_per_minute: int = Field(default=20, ge=1, le=100_000)

@@ -6,12 +6,18 @@ unit, and PostgreSQL's unique index on active assignments guards the write. A ma
 loses nothing: its lease expires and the incident is matched again; a reservation whose write failed is
 undone.
 
+The lease on an incident being worked on is short (`queue_lease_s`, 1.5 s) and renewed by the live matcher
+every third of it: a matcher that dies (kill -9, a lost host) stops renewing, and another takes the incident
+within `queue_lease_s` of its last renewal, plus one idle poll (`takeover_bound_s`). A long lease would keep
+the incident waiting for a dead matcher that long (30 s, before).
+
 Per priority, the matcher either dispatches (auto) or only recommends and keeps the incident leased while the
 dispatcher decides; the lease then expires on its own every `recommend_refresh_s`, and the recommendation is
 worked out again with the units as they are by then.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -46,6 +52,7 @@ from dispatch.units.board import UnitBoard
 log = logging.getLogger("dispatch.matching")
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 IDLE_POLL_S = 0.25  # a matcher woken by nobody still looks this often (expired leases, other processes)
+RENEWALS_PER_LEASE = 3  # a lease is renewed this often within its length: two renewals may come late
 CONFLICT_BACKOFF_S = 0.5
 RECALL_EVERY_S = 0.2  # parked incidents are looked at again at most this often when units come free
 
@@ -68,6 +75,12 @@ def decision_view(decision: Decision, incident: MatchIncident, mode: str, etas: 
                         "eta_s": round(etas[p.unit_id], 1) if p.unit_id in etas else None}
                        for p in passed[:PASSED_SHOWN]],
             "passed_more": max(0, len(passed) - PASSED_SHOWN)}
+
+
+def takeover_bound_s(settings: Settings) -> float:
+    """The longest an incident leased by a matcher that died waits before another matcher has it: the lease
+    it renewed last runs out, and another matcher looks at its next idle poll (or sooner, woken)."""
+    return settings.queue_lease_s + IDLE_POLL_S
 
 
 class Matcher:
@@ -125,14 +138,37 @@ class Matcher:
         lease = await self.queue.lease(self.owner, lease_s=self.settings.queue_lease_s)
         if lease is None:
             return False
-        try:
-            await self.handle(lease)
-        except REDIS_DOWN:
-            raise  # the lease will expire by itself; the loop waits for Redis
-        except Exception:
-            log.exception("matching incident %s failed; it goes back to the queue", lease.incident_id)
-            await self.queue.release(lease.incident_id, self.owner)
+        async with self.holding(lease.incident_id):
+            try:
+                await self.handle(lease)
+            except REDIS_DOWN:
+                raise  # the lease will expire by itself; the loop waits for Redis
+            except Exception:
+                log.exception("matching incident %s failed; it goes back to the queue", lease.incident_id)
+                await self.queue.release(lease.incident_id, self.owner)
         return True
+
+    @contextlib.asynccontextmanager
+    async def holding(self, incident_id: int):
+        """Keeps this matcher's lease on the incident alive while the block runs (deciding, writing, telling),
+        however long that takes; when the process dies, the renewals stop with it."""
+        renewer = asyncio.create_task(self._renew(incident_id), name=f"lease-{incident_id}")
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
+
+    async def _renew(self, incident_id: int) -> None:
+        lease_s = self.settings.queue_lease_s
+        while True:
+            await asyncio.sleep(lease_s / RENEWALS_PER_LEASE)
+            try:
+                if not await self.queue.renew(incident_id, self.owner, lease_s):
+                    return  # finished or released meanwhile, or lost (then `dispatch` finds out and backs off)
+            except REDIS_DOWN as exc:
+                stop_if_cancelled()
+                log.warning("lease on incident %s not renewed: %s", incident_id, exc)
 
     async def _incident(self, incident_id: int) -> MatchIncident | None:
         async with self.sessions() as session:

@@ -99,6 +99,15 @@ redis.call('ZADD', LEASES, int(NOW + tonumber(ARGV[3])), ARGV[1])
 return 1
 """
 
+# ARGV: id, owner, lease_ms. A live matcher's heartbeat on the incident it works on: the expiry moves to now +
+# lease_ms, never earlier (GT), so a renewal that arrives after the matcher parked or handed the incident to a
+# dispatcher for longer cannot cut that short; one after a finish or a release finds no lease of its own.
+RENEW = _PRELUDE + """
+if not is_owner(ARGV[1], ARGV[2]) then return 0 end
+redis.call('ZADD', LEASES, 'GT', int(NOW + tonumber(ARGV[3])), ARGV[1])
+return 1
+"""
+
 # ARGV: id, priority. Keeps the received time. A leased incident gets its stored score changed, so an
 # expiry or release puts it back with the new priority.
 REPRIORITISE = _PRELUDE + """

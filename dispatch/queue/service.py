@@ -91,6 +91,7 @@ class IncidentQueue:
         self._finish = redis.register_script(scripts.FINISH)
         self._release = redis.register_script(scripts.RELEASE)
         self._extend = redis.register_script(scripts.EXTEND)
+        self._renew = redis.register_script(scripts.RENEW)
         self._reprioritise = redis.register_script(scripts.REPRIORITISE)
         self._remove = redis.register_script(scripts.REMOVE)
         self._requeue = redis.register_script(scripts.REQUEUE_EXPIRED)
@@ -140,6 +141,14 @@ class IncidentQueue:
         _check_owner(owner)
         ms = self._lease_ms if lease_s is None else _lease_ms(lease_s)
         return bool(await self._extend(keys=self._keys, args=[incident_id, owner, ms]))
+
+    async def renew(self, incident_id: int, owner: str, lease_s: float | None = None) -> bool:
+        """The working matcher's heartbeat: the lease runs `lease_s` from now, or longer if it already does.
+        False once `owner` does not hold it (finished, released, or expired and taken back)."""
+        _check_id(incident_id)
+        _check_owner(owner)
+        ms = self._lease_ms if lease_s is None else _lease_ms(lease_s)
+        return bool(await self._renew(keys=self._keys, args=[incident_id, owner, ms]))
 
     async def park(self, incident_id: int, owner: str, lease_s: float) -> bool:
         """Keep the lease for `lease_s` more seconds, as `extend`, while waiting for units: `recall` may give
