@@ -39,7 +39,8 @@ def serve(
 
 @app.command()
 def matcher() -> None:
-    """Run a matcher on its own (no HTTP): it races safely with the matchers inside `serve` processes."""
+    """Run a matcher on its own (no HTTP): it races safely with the matchers inside `serve` processes, which
+    stand by for it: if it dies, they take the incident it held within its lease (1.5 s) and one poll."""
     import asyncio
 
     from dispatch.app import create_app
