@@ -153,9 +153,12 @@ async def run(stack: Stack, scenario: Scenario, options: Options, say) -> dict:
         await asyncio.gather(*clients, return_exceptions=True)
     died = [p.returncode for p in (deployment.service, *deployment.matchers) if p is not None
             and p.poll() is not None and p.returncode != -9]
-    stack.undeploy()
-    return await asyncio.to_thread(_measure, deployment, scenario, options, floor, devices, console, t0,
-                                   fault_at, back_at, ended, protocol, died, calls=n)
+    deployment.stop()  # nothing changes while it is measured
+    try:
+        return await asyncio.to_thread(_measure, deployment, scenario, options, floor, devices, console, t0,
+                                       fault_at, back_at, ended, protocol, died, calls=n)
+    finally:
+        stack.undeploy()
 
 
 async def _connected(devices: list[Device], timeout_s: float = 30.0) -> None:
