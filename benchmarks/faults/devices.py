@@ -48,7 +48,7 @@ class Device:
         self.online = asyncio.Event()
         self.replies: list[tuple[str, asyncio.Future]] = []  # in the order sent: the server answers in order
         self.seen: set[str] = set()
-        self.handled: set[str] = set()  # message ids done with (an acknowledged assignment, any other message)
+        self.handled: set[str] = set()  # message ids acknowledged (answered `ok`): receiving one again is a duplicate
         self.by_assignment: dict[int, str] = {}  # assignment id -> the message id it came in
         self.max_seq = 0
         self.current: tuple[int, int] | None = None  # (assignment id, incident id) the crew works
