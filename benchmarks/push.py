@@ -45,6 +45,8 @@ async def device(addr: str, unit_id: int, token: str, run: Run, stop: asyncio.Ev
         async for raw in ws:
             now = time.perf_counter()
             message = orjson.loads(raw)
+            if "seq" in message:  # every outbox message is acknowledged (an unacknowledged one is sent again)
+                await ws.send(orjson.dumps({"type": "ack", "of": message["id"]}).decode())
             if message.get("type") != "assignment":
                 continue
             key = (unit_id, message["id"])
@@ -54,7 +56,6 @@ async def device(addr: str, unit_id: int, token: str, run: Run, stop: asyncio.Ev
             run.seen.add(key)
             run.assignments += 1
             run.first.setdefault(message["incident_id"], now)
-            await ws.send(orjson.dumps({"type": "ack", "of": message["id"]}).decode())
             if stop.is_set():
                 return
 

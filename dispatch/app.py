@@ -34,8 +34,10 @@ from dispatch.matching.routes import router as matching_router
 from dispatch.matching.service import board_units
 from dispatch.matching.worker import Matcher
 from dispatch.premises.routes import router as premises_router
+from dispatch.push.access import AccessWatcher
 from dispatch.push.hub import Hub
-from dispatch.push.outbox import Outbox
+from dispatch.push.outbox import Outbox, next_epoch
+from dispatch.push.resume import resume_all
 from dispatch.push.routes import router as push_router
 from dispatch.push.service import AckWatcher, Pusher
 from dispatch.queue.keeper import QueueKeeper
@@ -111,16 +113,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.board = UnitBoard(app.state.redis, app.state.keys)
         app.state.routers = RouterHolder(settings.libpq_url, app.state.engine, settings.route_cache_dir)
         await app.state.routers.start()
-        app.state.outbox = Outbox(app.state.redis, app.state.keys)
+        app.state.outbox = Outbox(app.state.redis, app.state.keys, ack_within_s=settings.ack_deadline_s,
+                                  epochs=lambda: next_epoch(app.state.sessionmaker))
         app.state.pusher = Pusher(app.state, app.state.outbox)
         app.state.positions = PositionSampler(app.state)
         # Pub/sub holds its connection open and idle: a client of its own, without the read timeout.
         app.state.pubsub_redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
                                                          health_check_interval=30)
         app.state.hub = Hub(app.state.pubsub_redis, app.state.keys, queue_size=settings.ws_send_queue)
+        app.state.hub.on_resubscribed.append(lambda: resume_all(app.state))
         app.state.hub.start()
         app.state.ack_watcher = AckWatcher(app.state, app.state.outbox)
         app.state.ack_watcher.start()
+        app.state.access_watcher = AccessWatcher(app.state.hub, app.state.sessionmaker)
+        app.state.access_watcher.start()
         app.state.position_relay = asyncio.create_task(relay_positions(app.state), name="position-relay")
         app.state.position_flush = asyncio.create_task(flush_positions(app.state), name="position-flush")
         app.state.matcher = Matcher(
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(Exception):  # the last fixes, if Redis and PostgreSQL are still there
                 await app.state.positions.flush()
             await app.state.ack_watcher.stop()
+            await app.state.access_watcher.stop()
             await app.state.hub.stop()
             await app.state.pubsub_redis.aclose()
             await app.state.routers.stop()

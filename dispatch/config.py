@@ -62,9 +62,6 @@ class Settings(BaseSettings):
     # Wrong, revoked or expired tokens one client address may present in a minute; past it, 429 until the minute
     # from its first failure is over (behind NAT a whole floor shares an address: keep it well above typos).
     failed_auth_per_minute: int = Field(default=20, ge=1, le=100_000)
-    # Wrong, revoked or expired tokens one client address may present in a minute; past it, 429 until the minute
-    # from its first failure is over (behind NAT a whole floor shares an address: keep it well above typos).
-    failed_auth_per_minute: int = Field(default=20, ge=1, le=100_000)
 
     # Matching: which policy, which priorities go out without a dispatcher, and how the matcher paces itself.
     matcher: bool = True  # run a matcher in each service process (several processes race safely)

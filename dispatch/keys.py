@@ -52,6 +52,11 @@ class Keys:
     def deadlines(self) -> str:
         return f"{self.prefix}:ack:deadlines"
 
+    @property
+    def outbox_epoch(self) -> str:
+        """The first seq of this Redis's life, from PostgreSQL's `outbox_epoch` (see dispatch.push.outbox)."""
+        return f"{self.prefix}:outbox:epoch"
+
     # Move-up.
     def move(self, unit_id: int) -> str:
         """A unit's standing move order."""

@@ -10,9 +10,9 @@ the run. Users:
 - `CallTaker`: at a constant rate (the plan's calls per second, shared by the call-takers), a call: one in
   four first looks the address up (`GET /api/geocode`), then `POST /api/calls`; one in ten also reads the
   queue (`GET /api/queue`).
-- `Device`: a unit's in-vehicle device on `/ws/unit`: acknowledges an assignment at once, then reports en
-  route, on scene and available a fraction of a second apart (so the fleet comes free again), and sends its
-  position every 5 s.
+- `Device`: a unit's in-vehicle device on `/ws/unit`: acknowledges an assignment at once (and every other
+  outbox message), then reports en route, on scene and available, naming the assignment, a fraction of a
+  second apart (so the fleet comes free again), and sends its position every 5 s.
 - `Console`: a dispatcher's console on `/ws/console`.
 - `Dispatcher`: closes each incident a second after its assignment reached a device.
 
@@ -170,6 +170,7 @@ class Device(Vehicle):
         if kind == "assignment":
             if message["id"] in self.seen:
                 TALLY.duplicates += 1
+                self.socket.send({"type": "ack", "of": message["id"]})  # sent again: its ack may have been lost
                 return
             self.seen.add(message["id"])
             TALLY.assignments += 1
@@ -179,14 +180,17 @@ class Device(Vehicle):
                 TALLY.metric("call → device", incident_id, TALLY.device)
                 TO_CLOSE.put((incident_id, now))
             self.socket.send({"type": "ack", "of": message["id"]})
-            gevent.spawn(self.work)
+            gevent.spawn(self.work, message["assignment_id"])
         elif kind == "error":
             TALLY.count(TALLY.refused, message.get("code", "?"))
+        elif "seq" in message:  # every other outbox message (route, cancel, move, current) is acknowledged too
+            self.socket.send({"type": "ack", "of": message["id"]})
 
-    def work(self) -> None:
+    def work(self, assignment_id: int) -> None:
+        # Each status names the assignment it is about (a late one for an ended assignment is refused).
         for status in ("en_route", "on_scene", "available"):
             gevent.sleep(self.busy_s / 3)
-            self.socket.send({"type": "status", "status": status})
+            self.socket.send({"type": "status", "status": status, "assignment_id": assignment_id})
 
 
 class Console(SocketUser):

@@ -3,8 +3,10 @@
 An agent acknowledges an assignment after a human delay, turns out, drives the route it was sent (positions
 every few seconds at road speed), stays on scene for as long as the incident type takes, takes a patient to
 the hospital where the type needs it, drives home and is free again. A cancel sends it home; a move order to
-a standby point. Trips the service sends no route for (home, the hospital, a post) follow the road network
-too, routed by the simulator itself. Time runs `speed` times faster than the clock.
+a standby point; `current` (after a resume the outbox could not replay) replaces whatever it was doing. Every
+other message is acknowledged at once, and every status about its assignment names it (protocol v1). Trips
+the service sends no route for (home, the hospital, a post) follow the road network too, routed by the
+simulator itself. Time runs `speed` times faster than the clock.
 """
 
 import asyncio
@@ -52,6 +54,7 @@ class UnitAgent:
         self.world, self.unit_id, self.call_sign, self.token = world, unit_id, call_sign, token
         self.home = self.position = home
         self.last_seq = 0
+        self.assignment: dict | None = None  # the assignment the crew works, as it was sent
         self.job: asyncio.Task | None = None
         self.routes: dict[int, list] = {}  # assignment -> route coords, from the update after it
         self.ws = None
@@ -64,9 +67,19 @@ class UnitAgent:
             with contextlib.suppress(ConnectionClosed):
                 await self.ws.send(orjson.dumps(message).decode())
 
-    async def status(self, status: str) -> None:
+    async def status(self, status: str, about: dict | None = None) -> None:
+        """A status; `about`: the assignment it concerns (named, so that it is never applied to another)."""
         lat, lon = self.position
-        await self.send({"type": "status", "status": status, "lat": lat, "lon": lon})
+        message = {"type": "status", "status": status, "lat": lat, "lon": lon}
+        if about is not None:
+            message["assignment_id"] = about["assignment_id"]
+        await self.send(message)
+
+    async def hello(self) -> None:
+        await self.send({"type": "hello", "last_seq": self.last_seq, "id": "hello"})
+
+    async def ack(self, message: dict) -> None:
+        await self.send({"type": "ack", "of": message["id"]})
 
     async def drive(self, path: list, seconds: float) -> None:
         """Along `path` (lat, lon points) in `seconds` of simulated time, reporting positions on the way."""
@@ -104,35 +117,44 @@ class UnitAgent:
                 return
         await self.drive([self.position, to], km(self.position, to) / RETURN_KPH * 3600)
 
-    async def respond(self, message: dict) -> None:
+    async def respond(self, message: dict, assignment: dict, stage: str = "assigned") -> None:
+        """Works `assignment` from `stage` (where it stands: a new one is `assigned`); `message` is what the
+        crew acknowledges (the assignment, or the `current` that carried it)."""
         world = self.world
-        await self.sleep(world.rng.uniform(3, 10))  # the crew reads the screen and presses acknowledge
-        await self.send({"type": "ack", "of": message["id"]})
-        world.count("acknowledged")
-        await self.sleep(world.rng.uniform(30, 80))  # turnout
-        await self.status("en_route")
-        for _ in range(20):  # the route follows the assignment within milliseconds
-            if message["assignment_id"] in self.routes:
-                break
-            await asyncio.sleep(0.05)
-        target = (message["location"]["lat"], message["location"]["lon"])
-        route = self.routes.pop(message["assignment_id"], None)
-        if route:
-            await self.drive(route["coords"], route["seconds"])
-        elif None not in target:
-            await self.road(target)
-        await self.status("on_scene")
-        world.count("on_scene")
-        await self.sleep(world.on_scene_min.get(message["incident_type"], 20) * 60 * world.rng.uniform(0.7, 1.3))
-        if world.transport.get(message["incident_type"]) and world.hospital and message["slot"] == "ambulance":
-            await self.status("transporting")
+        self.assignment = assignment
+        if stage == "assigned":
+            await self.sleep(world.rng.uniform(3, 10))  # the crew reads the screen and presses acknowledge
+            world.count("acknowledged")
+        await self.ack(message)
+        if stage in ("assigned", "acknowledged"):
+            await self.sleep(world.rng.uniform(30, 80))  # turnout
+            await self.status("en_route", assignment)
+        if stage != "on_scene":
+            for _ in range(20):  # the route follows the assignment within milliseconds
+                if assignment["assignment_id"] in self.routes or assignment.get("route"):
+                    break
+                await asyncio.sleep(0.05)
+            target = (assignment["location"]["lat"], assignment["location"]["lon"])
+            route = self.routes.pop(assignment["assignment_id"], None) or assignment.get("route")
+            if route:
+                await self.drive(route["coords"], route["seconds"])
+            elif None not in target:
+                await self.road(target)
+            await self.status("on_scene", assignment)
+            world.count("on_scene")
+        kind = assignment["incident_type"]
+        await self.sleep(world.on_scene_min.get(kind, 20) * 60 * world.rng.uniform(0.7, 1.3))
+        if world.transport.get(kind) and world.hospital and assignment["slot"] == "ambulance":
+            await self.status("transporting", assignment)
             await self.road(world.hospital)
-            await self.status("at_hospital")
+            await self.status("at_hospital", assignment)
             await self.sleep(world.rng.uniform(10, 20) * 60)
-        await self.go_home()
+        await self.go_home(assignment)
 
-    async def go_home(self) -> None:
-        await self.status("returning")
+    async def go_home(self, done: dict | None = None) -> None:
+        """Home and free; `done`: the assignment this ends (None after a cancel: the service ended it)."""
+        self.assignment = None
+        await self.status("returning", done)
         await self.road(self.home)
         await self.status("available")
         self.world.count("cleared")
@@ -145,16 +167,34 @@ class UnitAgent:
             self.job.cancel()
         self.job = asyncio.create_task(coro)
 
+    def working(self, assignment_id: int | None) -> bool:
+        return self.assignment is not None and self.assignment["assignment_id"] == assignment_id
+
     async def on_message(self, message: dict) -> None:
         self.last_seq = max(self.last_seq, message.get("seq", 0))
         kind = message.get("type")
         if kind == "assignment":
+            if self.working(message["assignment_id"]):  # sent again: the crew has it
+                await self.ack(message)
+                return
             self.world.count("assignments")
-            self.start(self.respond(message))
+            self.assignment = message  # now, not when the task starts: a cancel right behind it must find it
+            self.start(self.respond(message, message))
+            return  # acknowledged by the crew, after a moment
+        if kind == "current":
+            # What the unit has now, as the service knows it: it replaces whatever the crew was doing.
+            active = message["assignment"]
+            if active is None and self.assignment is not None:
+                self.start(self.go_home())
+            elif active is not None and not self.working(active["assignment_id"]):
+                self.assignment = active
+                self.start(self.respond(message, active, active["status"]))
+                return
         elif kind == "update" and "route" in message:
             self.routes[message["assignment_id"]] = message["route"]
         elif kind == "cancel":
-            self.start(self.go_home())
+            if self.assignment is not None and self.assignment["incident_id"] == message["incident_id"]:
+                self.start(self.go_home())
         elif kind == "move":
             if self.job is None or self.job.done():
                 self.start(self.move_to(message))
@@ -163,6 +203,11 @@ class UnitAgent:
         elif kind == "error":
             self.world.count(f"error:{message.get('code')}")
             log.warning("%s: the service refused a report: %s", self.call_sign, message.get("message"))
+            if message.get("re") == "hello" and message.get("code") == "retry":  # the service was away: again
+                await asyncio.sleep(1.0)
+                await self.hello()
+        if "seq" in message:  # every message of the outbox is acknowledged
+            await self.ack(message)
 
     async def run(self) -> None:
         url = self.world.base_url.replace("http", "ws", 1) + "/ws/unit"
@@ -171,7 +216,7 @@ class UnitAgent:
                 async with connect(url, additional_headers={"Authorization": f"Bearer {self.token}"},
                                    max_size=2**20) as ws:
                     self.ws = ws
-                    await ws.send(orjson.dumps({"type": "hello", "last_seq": self.last_seq}).decode())
+                    await self.hello()
                     async for raw in ws:
                         await self.on_message(orjson.loads(raw))
             except (OSError, ConnectionClosed) as exc:

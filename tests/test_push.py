@@ -232,11 +232,13 @@ async def test_bad_messages_get_an_error_and_change_nothing(serve, crews):
     ws = await device(addr, token)
     before = await app.state.board.get(unit_id)
     for raw in ["not json", "{}", '{"type": "teleport"}', '{"type": "status", "status": "flying"}',
-                '{"type": "position", "lat": 95, "lon": 9.5}', '{"type": "status", "status": "on_scene", "id": "s1"}']:
+                '{"type": "position", "lat": 95, "lon": 9.5}', '{"type": "status", "status": "on_scene", "id": "s0"}',
+                '{"type": "status", "status": "on_scene", "assignment_id": 987654321, "id": "s1"}']:
         await ws.send(raw)
         error = await next_of(ws, "error")
         assert error["message"]
-    assert error["code"] == "conflict" and "can report" in error["message"]  # available cannot jump to on scene
+    # A status about an assignment that is not the unit's (it has none) is refused, and says which message.
+    assert error["code"] == "conflict" and "987654321" in error["message"] and error["re"] == "s1"
     assert await app.state.board.get(unit_id) == before
     await ws.send("x" * (MAX_FRAME + 1))
     with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
@@ -330,28 +332,32 @@ async def test_position_fixes_reach_the_board_and_the_database_in_batches(serve,
     assert round(lat, 3) == 47.15  # the first fix of a sampling period is stored; the rest wait 30 s
 
 
-async def test_an_ack_is_taken_once_and_hands_back_the_message_it_acknowledges(redis):
-    from dispatch.push.outbox import Outbox
+def outbox_of(redis, engine):
+    """An outbox under a prefix of its own, its epochs from the test database."""
+    from dispatch.push.outbox import Outbox, next_epoch
 
-    outbox = Outbox(redis, Keys("outbox-test"))
+    return Outbox(redis, Keys("outbox-test"), epochs=lambda: next_epoch(make_sessionmaker(engine)))
+
+
+async def test_an_ack_is_taken_once_and_hands_back_the_message_it_acknowledges(redis, engine):
+    outbox = outbox_of(redis, engine)
     sent = await outbox.send(7, {"type": "assignment", "incident_id": 3}, ack_within_s=10)
-    awaited, stored = await outbox.ack(7, sent.id)
-    message = orjson.loads(stored)
-    assert awaited and (message["id"], message["seq"], message["incident_id"]) == (sent.id, sent.seq, 3)
-    assert await outbox.ack(7, sent.id) == (False, None)  # a repeated ack changes nothing
-    note = await outbox.send(7, {"type": "update"})  # no ack wanted
-    assert await outbox.ack(7, note.id) == (False, None)
+    message = orjson.loads(await outbox.ack(7, sent.id))
+    assert (message["id"], message["seq"], message["incident_id"]) == (sent.id, sent.seq, 3)
+    assert await outbox.ack(7, sent.id) is None  # a repeated ack changes nothing
+    note = await outbox.send(7, {"type": "update"}, ack_within_s=0)  # no ack wanted
+    assert await outbox.ack(7, note.id) is None
     assert await outbox.due() == []  # no deadline left behind
 
 
-async def test_several_messages_go_out_in_one_round_trip_each_numbered_in_its_units_outbox(redis):
-    from dispatch.push.outbox import Outbox
-
-    outbox = Outbox(redis, Keys("outbox-test"))
+async def test_several_messages_go_out_in_one_round_trip_each_numbered_in_its_units_outbox(redis, engine):
+    outbox = outbox_of(redis, engine)
     sent = await outbox.send_many([(7, {"type": "assignment", "incident_id": 1}),
                                    (8, {"type": "assignment", "incident_id": 1}),
                                    (7, {"type": "assignment", "incident_id": 2})], ack_within_s=10)
-    assert [(s.unit_id, s.seq) for s in sent] == [(7, 1), (8, 1), (7, 2)]
+    base = sent[0].seq - 1  # the first number of this Redis life (an epoch from PostgreSQL, in the high bits)
+    assert base > 0 and base % 2**32 == 0
+    assert [(s.unit_id, s.seq - base) for s in sent] == [(7, 1), (8, 1), (7, 2)]
     assert [orjson.loads(b)["incident_id"] for b in await outbox.after(7, 0)] == [1, 2]
     for s in sent:  # each awaits its acknowledgement
-        assert (await outbox.ack(s.unit_id, s.id))[0]
+        assert await outbox.ack(s.unit_id, s.id) is not None

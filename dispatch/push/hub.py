@@ -9,13 +9,14 @@ closed (4008) rather than allowed to hold memory or delay the others, and resume
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from starlette.websockets import WebSocket
 
+from dispatch.auth.service import Principal
 from dispatch.keys import Keys
 from dispatch.push.protocol import CLOSE_REPLACED, CLOSE_SLOW
 from dispatch.tasks import stop_if_cancelled
@@ -28,15 +29,35 @@ class Socket:
     ws: WebSocket
     unit_id: int | None  # None for a console
     queue: asyncio.Queue
+    who: Principal | None = None  # whose token opened it (the access watcher closes it when that changes)
     last_seq: int = 0  # the highest seq sent on this socket: a message at or below it is not sent again
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int | None = None
+    # While the socket resumes (a device's hello, or after the listener lost Redis), the messages the listener
+    # forwards wait here: what the outbox replays goes first, in order, and a live message that overtook it is
+    # then dropped as already sent rather than sent before the ones it follows.
+    held: list | None = None
+    greeted: bool = False  # its device said hello (or the server resumed it): the first hold is not ours to end
 
-    def offer(self, body: bytes, seq: int | None = None) -> None:
+    def offer(self, body: bytes, seq: int | None = None, *, live: bool = False) -> None:
+        if live and self.held is not None:
+            self.held.append((seq, body))
+            if len(self.held) > self.queue.maxsize:
+                self.close(CLOSE_SLOW)
+            return
         try:
             self.queue.put_nowait((seq, body))
         except asyncio.QueueFull:
             self.close(CLOSE_SLOW)
+
+    def hold(self) -> None:
+        if self.held is None:
+            self.held = []
+
+    def release(self) -> None:
+        held, self.held = self.held, None
+        for seq, body in held or ():
+            self.offer(body, seq)
 
     def close(self, code: int) -> None:
         if self.close_code is None:
@@ -74,9 +95,16 @@ class Hub:
         self.ready = asyncio.Event()  # subscribed: nothing published from now on is missed
         # Called with every change message from any process (the matcher of this process wakes on them).
         self.on_event: list[Callable[[bytes], None]] = []
+        # Called when the listener is subscribed again after losing Redis: whatever was published meanwhile
+        # never reached this process (pub/sub keeps nothing), so the unit sockets resume from their last seq.
+        self.on_resubscribed: list[Callable[[], Awaitable[None]]] = []
+        self._background: set[asyncio.Task] = set()
 
-    def socket(self, ws: WebSocket, unit_id: int | None) -> Socket:
-        return Socket(ws, unit_id, asyncio.Queue(self.queue_size))
+    def socket(self, ws: WebSocket, unit_id: int | None, who: Principal | None = None) -> Socket:
+        return Socket(ws, unit_id, asyncio.Queue(self.queue_size), who)
+
+    def sockets(self) -> list[Socket]:
+        return [*self.units.values(), *self.consoles]
 
     def add_unit(self, sock: Socket) -> None:
         old = self.units.get(sock.unit_id)
@@ -100,25 +128,33 @@ class Hub:
             resend = unit.endswith(b"!")
             sock = self.units.get(int(unit.rstrip(b"!")))
             if sock is not None:
-                sock.offer(body, None if resend else seq_of(body))
+                sock.offer(body, None if resend else seq_of(body), live=True)
         else:
             self.broadcast(data)
             for listener in self.on_event:
                 listener(data)
 
     async def _listen(self) -> None:
+        lost = False
         while True:
             stop_if_cancelled()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._push, self._events)
                 self.ready.set()
+                if lost:
+                    lost = False
+                    for listener in self.on_resubscribed:
+                        task = asyncio.create_task(listener(), name="push-resume")
+                        self._background.add(task)
+                        task.add_done_callback(self._background.discard)
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         self._deliver(message["channel"], message["data"])
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
                 stop_if_cancelled()
                 self.ready.clear()
+                lost = True
                 log.warning("push listener lost Redis, retrying: %s", exc)
                 await asyncio.sleep(1.0)
             finally:
@@ -129,8 +165,9 @@ class Hub:
         self._task = asyncio.create_task(self._listen(), name="push-listener")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [t for t in (self._task, *self._background) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for sock in [*self.units.values(), *self.consoles]:
             sock.close(1001)

@@ -68,3 +68,39 @@ def cancel(incident_id: int, reason: str) -> dict:
 def move(post_id: int, post: str, lat: float, lon: float, reason: str) -> dict:
     return {"type": "move", "post_id": post_id, "post": post, "location": {"lat": lat, "lon": lon},
             "reason": reason}
+
+
+# The unit's active assignment with its brief, for `current` (one query).
+CURRENT = f"""SELECT a.id, a.incident_id, a.slot, a.status::text, a.eta_s, {BRIEF_COLUMNS}
+FROM assignments a JOIN incidents i ON i.id = a.incident_id
+WHERE a.unit_id = :unit AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')"""
+
+
+async def current_assignment(session: AsyncSession, unit_id: int) -> dict | None:
+    """The unit's active assignment as PostgreSQL has it, in the shape of an `assignment` message, with where
+    it stands (`status`: assigned, acknowledged, en_route, on_scene); None if it has none."""
+    row = (await session.execute(text(CURRENT), {"unit": unit_id})).one_or_none()
+    if row is None:
+        return None
+    assignment_id, incident_id, slot, status, eta_s, *brief_row = row
+    return {**assignment(brief_of(incident_id, brief_row), assignment_id=assignment_id, slot=slot, eta_s=eta_s),
+            "status": status}
+
+
+def current(active: dict | None) -> dict:
+    """What the unit has to do now, from PostgreSQL: it replaces whatever the device holds (sent when the
+    outbox cannot prove that a resuming device has every message since its last one)."""
+    if active is None:
+        return {"type": "current", "incident_id": None, "assignment": None}
+    return {"type": "current", "incident_id": active["incident_id"],
+            "assignment": {k: v for k, v in active.items() if k != "type"}}
+
+
+def awaited_assignment(message: dict) -> dict | None:
+    """The assignment a message asks the crew to acknowledge: an `assignment`, or a `current` whose assignment
+    was never acknowledged. Its acknowledgement deadline escalates; any other message's is only resent."""
+    if message.get("type") == "assignment":
+        return message
+    if message.get("type") == "current" and (message.get("assignment") or {}).get("status") == "assigned":
+        return message["assignment"]
+    return None

@@ -8,14 +8,17 @@ message and changes nothing.
 from typing import Annotated, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from dispatch.units.models import UnitStatus
+from dispatch.units.service import ABOUT_ASSIGNMENT
 
 VERSION = 1
 MAX_FRAME = 64 * 1024  # larger frames close the socket with 1009 (uvicorn's ws_max_size)
 
-# Close codes: 1008 policy (bad token, wrong role, flooding), 1009 too big (uvicorn), and ours:
+# Close codes: 1008 policy (bad token, wrong role, flooding), 1009 too big (uvicorn), 1013 try again later (the
+# database is away at the handshake), and ours:
+CLOSE_REVOKED = 4003  # the token was revoked or expired, the account deactivated or its role changed
 CLOSE_SLOW = 4008  # the send queue overflowed: reconnect and resume from the last seq
 CLOSE_REPLACED = 4009  # the same unit connected again elsewhere
 CLOSE_IDLE = 4010  # no message (not even a heartbeat) for too long
@@ -40,8 +43,17 @@ class Ack(_In):
 class Status(_In):
     type: Literal["status"]
     status: UnitStatus
+    # The assignment the status is about: required for a status only an assignment has (ABOUT_ASSIGNMENT);
+    # for returning, available and out of service, given when the crew ends the assignment it works.
+    assignment_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+    @model_validator(mode="after")
+    def _names_its_assignment(self) -> "Status":
+        if self.assignment_id is None and self.status in ABOUT_ASSIGNMENT:
+            raise ValueError(f"a status of {self.status.value} must name its assignment (assignment_id)")
+        return self
 
 
 class Position(_In):

@@ -11,17 +11,17 @@ import random
 import time
 
 import orjson
-import redis
-import sqlalchemy.exc
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from dispatch.auth.deps import authenticate_connection, close_handshake, deny_handshake
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.auth.throttle import TooManyFailedTokens
-from dispatch.errors import DispatchError
+from dispatch.errors import Conflict, DispatchError, ServiceUnavailable
+from dispatch.push import messages
 from dispatch.push import protocol as p
-from dispatch.push.hub import Socket, seq_of
+from dispatch.push.hub import Socket
+from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello, resume
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import report_status
 
@@ -55,6 +55,13 @@ async def _principal(ws: WebSocket) -> tuple[Principal | None, str | None]:
         await deny_handshake(ws, exc)
         return None, chosen
     except DispatchError:
+        return None, chosen
+    except BACKEND_ERRORS as exc:
+        # PostgreSQL away (a restart): the device is refused with 503 and Retry-After where the server can say
+        # so at the handshake, else the socket is closed with 1013 (try again later); it reconnects.
+        log.warning("websocket handshake refused, the database is unavailable: %r", exc)
+        await deny_handshake(ws, ServiceUnavailable("the database is unavailable; connect again shortly",
+                                                    headers={"Retry-After": "2"}))
         return None, chosen
 
 
@@ -112,17 +119,18 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
                     sock.close(1008)
                     return
                 sock.offer(_dump({"type": "error", "code": "rate_limited",
-                                  "message": f"at most {RATE:.0f} messages a second"}))
+                                  "message": f"at most {RATE:.0f} messages a second", "re": _message_id(raw)}))
                 continue
             try:
                 await handle(raw)
             except p.BadMessage as exc:
                 sock.offer(_dump({"type": "error", "code": "bad_message", "message": str(exc), "re": exc.re}))
             except DispatchError as exc:
-                sock.offer(_dump({"type": "error", "code": exc.code, "message": exc.detail}))
-            except (sqlalchemy.exc.SQLAlchemyError, redis.exceptions.RedisError, OSError) as exc:
-                # The database or Redis failed this one message: the device is told to send it again, and
-                # the socket stays up (a lost socket would cost the unit its next assignment's latency).
+                sock.offer(_dump({"type": "error", "code": exc.code, "message": exc.detail, "re": _message_id(raw)}))
+            except BACKEND_ERRORS as exc:
+                # The database or Redis failed this one message (asyncpg's own errors included: statements on
+                # the driver connection raise them unwrapped): the device is told to send it again, and the
+                # socket stays up (a lost socket would cost the unit its next assignment's latency).
                 log.warning("a socket's message failed: %s", str(exc).splitlines()[0] if str(exc) else repr(exc))
                 sock.offer(_dump({"type": "error", "code": "retry", "message": "not stored; send it again",
                                   "re": _message_id(raw)}))
@@ -155,7 +163,8 @@ async def unit_socket(ws: WebSocket) -> None:
     state = ws.app.state
     await ws.accept(subprotocol=chosen)
     unit_id = who.unit_id
-    sock = state.hub.socket(ws, unit_id)
+    sock = state.hub.socket(ws, unit_id, who)
+    hold_for_hello(sock)
     state.hub.add_unit(sock)
     sock.offer(_dump({"type": "welcome", "protocol": p.VERSION, "unit_id": unit_id,
                       "ack_deadline_s": state.settings.ack_deadline_s}))
@@ -164,14 +173,18 @@ async def unit_socket(ws: WebSocket) -> None:
         message = p.parse_unit(raw)
         reply: dict = {"type": "ok", "re": message.id} if message.id else {}
         if isinstance(message, p.Hello):
-            for body in await state.outbox.after(unit_id, message.last_seq):
-                sock.offer(body, seq_of(body))
+            await resume(state, sock, message.last_seq)
         elif isinstance(message, p.Ack):
-            awaited, stored = await state.outbox.ack(unit_id, message.of)
-            if awaited and stored is not None:
-                await _acknowledged(state, who, unit_id, orjson.loads(stored))
+            stored = await state.outbox.ack(unit_id, message.of)
+            if stored is not None:
+                try:
+                    await _acknowledged(state, who, unit_id, orjson.loads(stored))
+                except BACKEND_ERRORS:
+                    await state.outbox.restore(unit_id, message.of, stored)  # the device's retry finds it again
+                    raise
         elif isinstance(message, p.Status):
-            changed = await report_status(state, who, unit_id, message.status, message.lat, message.lon)
+            changed = await report_status(state, who, unit_id, message.status, message.lat, message.lon,
+                                          assignment_id=message.assignment_id)
             if reply:  # answered only when the device gave its message an id to answer to
                 reply["unit"] = changed
         elif isinstance(message, p.Position):
@@ -188,12 +201,14 @@ async def unit_socket(ws: WebSocket) -> None:
 
 
 async def _acknowledged(state, who: Principal, unit_id: int, message: dict) -> None:
-    """The crew has the assignment: a dispatched unit becomes acknowledged (later stages stay as they are)."""
-    if message.get("type") != "assignment":
+    """The crew has the assignment: it becomes acknowledged, if it is still the unit's and not acknowledged yet
+    (PostgreSQL checks both under its locks; later stages stay as they are)."""
+    work = messages.awaited_assignment(message)
+    if work is None:
         return
-    unit = await state.board.get(unit_id)
-    if unit is not None and unit.status == "dispatched" and unit.incident_id == message.get("incident_id"):
-        await report_status(state, who, unit_id, UnitStatus.acknowledged)
+    with contextlib.suppress(Conflict):  # acknowledged already (a status came first), or ended meanwhile
+        await report_status(state, who, unit_id, UnitStatus.acknowledged, assignment_id=work["assignment_id"],
+                            assignment_status="assigned")
 
 
 @router.websocket("/ws/console")
@@ -204,10 +219,16 @@ async def console_socket(ws: WebSocket) -> None:
         return
     state = ws.app.state
     await ws.accept(subprotocol=chosen)
-    sock = state.hub.socket(ws, None)
+    sock = state.hub.socket(ws, None, who)
     state.hub.consoles.add(sock)
-    queue = await state.queue.snapshot(limit=500)
-    units = await state.board.units()
+    try:
+        queue = await state.queue.snapshot(limit=500)
+        units = await state.board.units()
+    except BACKEND_ERRORS as exc:
+        log.warning("console snapshot failed, the console is asked to come back: %r", exc)
+        state.hub.remove(sock)
+        await ws.close(code=CLOSE_TRY_LATER)
+        return
     sock.offer(_dump({
         "type": "snapshot", "protocol": p.VERSION,
         "queue": [{"incident_id": e.incident_id, "priority": e.priority, "received_at_ms": e.received_at_ms,

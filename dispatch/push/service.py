@@ -1,27 +1,36 @@
-"""Telling units: assignments with an acknowledgement deadline, cancels and moves; and the deadline watcher.
+"""Telling units: assignments, routes, corrections, cancels and moves, each awaited until acknowledged; what a
+resuming unit has now; and the deadline watcher.
 
 An assignment a crew never saw is worse than none: the dispatcher believes help is on the way. Each one
 must be acknowledged within `ack_deadline_s`; past it, it is sent once more and every console is told; past
 a second deadline the unit is taken out of service as not responding, its assignment released, the incident
-queued again (the matcher sends the next unit) and the consoles alerted.
+queued again (the matcher sends the next unit) and the consoles alerted. Every other message to a unit is
+awaited too, and sent again at each deadline until acknowledged (STAGES deadlines, then the consoles are
+told). A deadline acts only on what it was set for: a newer message ends the wait for those it makes moot
+(a cancel for everything about its incident), and PostgreSQL is asked, at each deadline of an assignment,
+whether that very assignment still waits for its acknowledgement.
 """
 
 import asyncio
 import logging
 
 import orjson
+import redis.exceptions
+from sqlalchemy import text
 
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.errors import DispatchError
+from dispatch.errors import Conflict, DispatchError
 from dispatch.push import messages
-from dispatch.push.outbox import Outbox, now_ms
+from dispatch.push.outbox import STAGES, Outbox, Sent, now_ms
 from dispatch.tasks import stop_if_cancelled
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import report_status
 
 log = logging.getLogger("dispatch.push")
 SYSTEM = Principal(user_id=0, username="ack-watch", role=Role.dispatcher, unit_id=None, token_id=0)
+NOT_ACKNOWLEDGED = "not acknowledged in time: reassigned"
+RETRY_MS = 1000  # a deadline that could not be handled (PostgreSQL or Redis away) is tried again after this
 
 
 class Pusher:
@@ -49,29 +58,54 @@ class Pusher:
             [(a["unit_id"], messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
                                                 eta_s=etas.get(a["unit_id"]))) for a in assignments],
             ack_within_s=self.deadline_s)
-        router = self.state.routers.router if self.state.routers.ready else None
         lat, lon = about["location"]["lat"], about["location"]["lon"]
-        if router is None or lat is None:
-            return
         updates = []
         for a in assignments:
             unit = board.get(a["unit_id"])
-            if unit is None or unit.lat is None:
-                continue
             found = routes(a["unit_id"]) if routes is not None else None
-            route = messages.route(router, (unit.lat, unit.lon), (lat, lon), found=found)
+            route = self._route(unit, lat, lon, found)
             if route is not None:
                 updates.append((a["unit_id"], {"type": "update", "incident_id": incident_id,
                                                "assignment_id": a["assignment_id"], "route": route}))
         if updates:
-            await self.outbox.send_many(updates)
+            await self.outbox.send_many(updates, ack_within_s=self.deadline_s)
+
+    def _route(self, unit, lat: float | None, lon: float | None, found=None) -> dict | None:
+        router = self.state.routers.router if self.state.routers.ready else None
+        if router is None or lat is None or unit is None or unit.lat is None:
+            return None
+        return messages.route(router, (unit.lat, unit.lon), (lat, lon), found=found)
 
     async def cancel(self, unit_id: int, incident_id: int, reason: str) -> None:
-        await self.outbox.send(unit_id, messages.cancel(incident_id, reason))
+        """Stands the crew down; ends the wait for every message about the incident (no resend, no escalation
+        of an assignment the crew no longer has)."""
+        await self.outbox.send(unit_id, messages.cancel(incident_id, reason), ack_within_s=self.deadline_s)
 
     async def move(self, order: dict) -> None:
         await self.outbox.send(order["unit_id"], messages.move(order["post_id"], order["post"], order["lat"],
-                                                               order["lon"], order["reason"]))
+                                                               order["lon"], order["reason"]),
+                               ack_within_s=self.deadline_s)
+
+    async def current(self, unit_id: int, head: str | None) -> Sent:
+        """Sends the unit what it has to do now, from PostgreSQL (its active assignment, with a route, or none),
+        ending the wait for everything sent before. `head`: the unit's count when the caller looked at the
+        outbox; if another message went out since, PostgreSQL is read again, so that a cancel committed
+        meanwhile is never overtaken by the assignment it cancels."""
+        for _ in range(5):
+            async with self.state.sessionmaker() as session:
+                active = await messages.current_assignment(session, unit_id)
+            if active is not None and active["location"]["lat"] is not None:
+                unit = await self.state.board.get(unit_id)
+                active["route"] = self._route(unit, active["location"]["lat"], active["location"]["lon"])
+            sent = await self.outbox.send_if_head(unit_id, messages.current(active), head)
+            if sent is not None:
+                return sent
+            head = await self.outbox.head(unit_id)
+        raise Conflict(f"unit {unit_id}'s outbox kept changing while its current assignment was read; resume again")
+
+
+# Whether an assignment still waits for its acknowledgement, as PostgreSQL says.
+_AWAITING = text("SELECT status = 'assigned' FROM assignments WHERE id = :id AND unit_id = :unit")
 
 
 class AckWatcher:
@@ -81,34 +115,69 @@ class AckWatcher:
         self.state, self.outbox, self.every_s = state, outbox, every_s
         self._task: asyncio.Task | None = None
 
+    @property
+    def deadline_ms(self) -> int:
+        return int(self.state.settings.ack_deadline_s * 1000)
+
+    async def awaiting(self, unit_id: int, assignment_id: int) -> bool:
+        async with self.state.sessionmaker() as session:
+            return bool(await session.scalar(_AWAITING, {"id": assignment_id, "unit": unit_id}))
+
     async def check(self) -> int:
         handled = 0
-        for unit_id, stage, message_id in await self.outbox.due():
-            body = await self.outbox.message(unit_id, message_id)
-            if body is None:
-                continue  # acknowledged meanwhile, or aged out of the outbox
-            message = orjson.loads(body)
-            if stage == 1:
-                await self.outbox.republish(unit_id, body)
-                await self.outbox.schedule(unit_id, message_id, now_ms() + int(self.state.settings.ack_deadline_s
-                                                                               * 1000), stage=2)
-                await self.state.queue_keeper.publish({
-                    "type": "alert", "kind": "ack_late", "unit_id": unit_id,
-                    "incident_id": message.get("incident_id"), "message_id": message_id,
-                    "detail": "assignment not acknowledged: sent again"})
-            else:
-                await self.escalate(unit_id, message_id, message)
+        for unit_id, stage, message_id, body in await self.outbox.due():
+            try:
+                await self._passed(unit_id, stage, message_id, body)
+            except Exception as exc:  # noqa: BLE001 - PostgreSQL or Redis away: this deadline is tried again
+                stop_if_cancelled()
+                log.warning("deadline of message %s to unit %s put off: %r", message_id, unit_id, exc)
+                await self.outbox.schedule(unit_id, message_id, now_ms() + RETRY_MS, stage=stage)
             handled += 1
         return handled
 
-    async def escalate(self, unit_id: int, message_id: str, message: dict) -> None:
-        await self.outbox.ack(unit_id, message_id)  # nothing more to wait for
-        incident_id = message.get("incident_id")
+    async def _passed(self, unit_id: int, stage: int, message_id: str, body: bytes) -> None:
+        message = orjson.loads(body)
+        work = messages.awaited_assignment(message)
+        if work is not None:
+            if not await self.awaiting(unit_id, work["assignment_id"]):
+                # Acknowledged on another road (a status), cancelled, reassigned, closed: nothing to wait for.
+                await self.outbox.ack(unit_id, message_id)
+            elif stage == 1:
+                await self.resend(unit_id, message_id, body, stage)
+                await self.state.queue_keeper.publish({
+                    "type": "alert", "kind": "ack_late", "unit_id": unit_id,
+                    "incident_id": work.get("incident_id"), "message_id": message_id,
+                    "detail": "assignment not acknowledged: sent again"})
+            else:
+                await self.escalate(unit_id, message_id, work)
+        elif stage < STAGES:
+            await self.resend(unit_id, message_id, body, stage)
+        elif await self.outbox.ack(unit_id, message_id) is not None:  # given up on, unless acknowledged now
+            await self.state.queue_keeper.publish({
+                "type": "alert", "kind": "not_acknowledged", "unit_id": unit_id,
+                "incident_id": message.get("incident_id"), "message_id": message_id,
+                "detail": f"{message.get('type')} not acknowledged after {stage} tries: the crew may not "
+                          "have it"})
+
+    async def resend(self, unit_id: int, message_id: str, body: bytes, stage: int) -> None:
+        await self.outbox.republish(unit_id, body)
+        await self.outbox.schedule(unit_id, message_id, now_ms() + self.deadline_ms, stage=stage + 1)
+
+    async def escalate(self, unit_id: int, message_id: str, work: dict) -> None:
+        """Takes the unit out of service as not responding, only if the assignment this deadline was set for is
+        still its active one and still unacknowledged (checked under PostgreSQL's locks); the device is then
+        told (a cancel, sent with the status change) and the consoles alerted."""
+        incident_id = work.get("incident_id")
         try:
-            await report_status(self.state, SYSTEM, unit_id, UnitStatus.out_of_service)
-        except DispatchError as exc:
-            log.warning("escalation for unit %s: %s", unit_id, exc.detail)
-        await self.outbox.send(unit_id, messages.cancel(incident_id, "not acknowledged in time: reassigned"))
+            await report_status(self.state, SYSTEM, unit_id, UnitStatus.out_of_service,
+                                assignment_id=work["assignment_id"], assignment_status="assigned",
+                                why=NOT_ACKNOWLEDGED)
+        except DispatchError as exc:  # a Conflict: acknowledged or ended meanwhile, under PostgreSQL's locks
+            await self.outbox.ack(unit_id, message_id)
+            log.info("no escalation for unit %s: %s", unit_id, exc.detail)
+            return
+        # Nothing more to wait for. (A PostgreSQL that could not be asked raised above: the deadline comes again.)
+        await self.outbox.ack(unit_id, message_id)
         await self.state.queue_keeper.publish({
             "type": "alert", "kind": "escalation", "unit_id": unit_id, "incident_id": incident_id,
             "message_id": message_id,
@@ -120,6 +189,9 @@ class AckWatcher:
             stop_if_cancelled()
             try:
                 await self.check()
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+                stop_if_cancelled()
+                log.warning("ack watcher waits for Redis: %s", exc)
             except Exception:
                 stop_if_cancelled()
                 log.exception("ack watcher")

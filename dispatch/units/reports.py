@@ -28,14 +28,20 @@ def may_report_for(who: Principal, unit_id: int) -> bool:
 
 
 async def report_status(state, who: Principal, unit_id: int, status: UnitStatus, lat: float | None = None,
-                        lon: float | None = None) -> dict:
+                        lon: float | None = None, *, assignment_id: int | None = None,
+                        assignment_status: str | None = None, why: str | None = None) -> dict:
+    """`assignment_id`: the assignment the report is about (a device names it); refused with Conflict unless
+    it is still the unit's (see service.change_status). When anyone but the crew ends the unit's assignment
+    (a dispatcher, the acknowledgement watcher), the crew is told with a cancel saying `why`."""
     if not may_report_for(who, unit_id):
         raise Forbidden("a unit reports only its own status")
+
     async def work() -> service.StatusChange:
         async with state.sessionmaker() as session:
             change = await service.change_status(session, unit_id=unit_id, status=status,
                                                  actor=f"{who.role.value}:{who.username}",
-                                                 by_dispatcher=who.role != Role.unit, lat=lat, lon=lon)
+                                                 by_dispatcher=who.role != Role.unit, lat=lat, lon=lon,
+                                                 assignment_id=assignment_id, assignment_status=assignment_status)
             await session.commit()
             return change
 
@@ -57,6 +63,8 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
         await state.queue_keeper.apply(QueueAction("enqueue", incident_id, priority, received_ms))
     if change.freed:
         state.matcher.unit_freed()
+    if who.role != Role.unit and change.ended_assignment:
+        await state.pusher.cancel(unit_id, change.incident_id, why or f"stood down: set {status.value} by dispatch")
     return {"unit_id": unit_id, "call_sign": change.call_sign, "status": change.status.value,
             "previous": change.previous.value, "incident_id": change.incident_id}
 

@@ -30,6 +30,9 @@ NEXT: dict[S, frozenset[S]] = {
     S.out_of_service: frozenset({S.available}),
 }
 FREE = (S.available, S.returning, S.out_of_service)  # no longer on an incident
+# What a crew reports only about an assignment: a device must name it (`assignment_id`), so that a report meant
+# for an assignment the crew lost (a cancel it never got) is refused rather than applied to the unit's next one.
+ABOUT_ASSIGNMENT = frozenset({S.acknowledged, S.en_route, S.on_scene, S.transporting, S.at_hospital})
 
 
 @dataclass(frozen=True)
@@ -42,27 +45,42 @@ class StatusChange:
     requeue: tuple[int, int, int] | None  # (incident id, priority, received ms) when it lost this unit
     freed: bool  # the unit can take a call now
 
+    @property
+    def ended_assignment(self) -> bool:
+        """The change ended the unit's assignment (a free status from one on an incident)."""
+        return self.incident_id is not None and self.freed and self.previous not in FREE
+
 
 # The order as the server-side function reads it: {status: [the statuses a crew may report next]}.
 _NEXT_JSON = orjson.dumps({k.value: sorted(v.value for v in vs) for k, vs in NEXT.items()}).decode()
-_REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb)"
+_REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
 
 
 async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor: str, by_dispatcher: bool,
-                        lat: float | None = None, lon: float | None = None) -> StatusChange:
+                        lat: float | None = None, lon: float | None = None, assignment_id: int | None = None,
+                        assignment_status: str | None = None) -> StatusChange:
     """One call of the server-side function `unit_report` (migration 0006) on the session's driver connection:
     a status report is the most frequent write there is (four or more for every unit sent), and as one
     statement it is one round trip and atomic. It locks the unit's incident and then the unit, checks the
     order of statuses (`NEXT`, for crews), and writes everything the change means: unit, assignment,
-    incident times and status, the event, and the gap an early leaver leaves in the incident's plan."""
+    incident times and status, the event, and the gap an early leaver leaves in the incident's plan.
+
+    `assignment_id`: the assignment the report is about; refused (Conflict, nothing written) unless it is still
+    the unit's active assignment (and, with `assignment_status`, in that status), checked under the locks."""
     if status == S.dispatched:
         raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its status")
     conn = await driver_connection(session)
-    row = await conn.fetchrow(_REPORT, unit_id, status.value, actor, lat, lon, None if by_dispatcher else _NEXT_JSON)
+    row = await conn.fetchrow(_REPORT, unit_id, status.value, actor, lat, lon, None if by_dispatcher else _NEXT_JSON,
+                              assignment_id, assignment_status)
     outcome, call_sign, previous, incident_id, requeue_id, requeue_priority, requeue_ms = row
     if outcome == "not_found":
         raise NotFound(f"no unit {unit_id}")
     previous = S(previous)
+    if outcome == "stale":
+        now = f"incident {incident_id}" if incident_id is not None else "no incident"
+        wanted = f" {assignment_status}" if assignment_status else ""
+        raise Conflict(f"assignment {assignment_id} is not {call_sign}'s active{wanted} assignment "
+                       f"({call_sign} is {previous.value}, on {now}): nothing recorded")
     if outcome == "refused":
         allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
         raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")

@@ -1,0 +1,75 @@
+"""A unit's socket resuming: the messages it missed, or, when the outbox cannot prove that is all, what the unit
+has to do now from PostgreSQL.
+
+A device says the last seq it saw (`hello`). If the outbox holds everything after it (same Redis life, nothing
+trimmed), that is replayed, in order. Otherwise (Redis lost the outbox, the device's number is from before,
+or a device that knows nothing says 0) the unit is sent `current`: its active assignment as PostgreSQL has
+it, or none, which replaces whatever the device holds. The same happens, from the last seq each socket was
+sent, to every unit socket of a process whose listener lost Redis: pub/sub keeps nothing for a subscriber
+that was away.
+"""
+
+import asyncio
+import logging
+
+import asyncpg
+import redis.exceptions
+import sqlalchemy.exc
+
+from dispatch.errors import DispatchError
+from dispatch.push.hub import Socket, seq_of
+
+log = logging.getLogger("dispatch.push")
+HOLD_S = 1.0  # a new unit socket holds live messages this long for its device's hello (then sends them anyway)
+# What a backend that is away raises, wrapped or raw: statements on the driver connection raise asyncpg's own.
+BACKEND_ERRORS = (sqlalchemy.exc.SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                  redis.exceptions.RedisError, OSError)
+CLOSE_TRY_LATER = 1013
+
+
+async def resume(state, sock: Socket, last_seq: int) -> bool:
+    """Brings the socket's device up to date from `last_seq`: True if by replay, False if with `current`."""
+    sock.greeted = True
+    sock.hold()
+    try:
+        found = await state.outbox.resume(sock.unit_id, last_seq)
+        if found.continuous:
+            sock.last_seq = last_seq  # the device's word for what it has: anything above goes, once
+            for body in found.missed:
+                sock.offer(body, seq_of(body))
+            return True
+        # Whatever the device says it saw, `current` and what follows it must go (a number it claims from
+        # beyond this Redis life must not make the socket drop them as already sent).
+        sock.last_seq = min(sock.last_seq, int(found.head) if found.head else 0)
+        await state.pusher.current(sock.unit_id, found.head)
+        return False
+    finally:
+        sock.release()
+
+
+def hold_for_hello(sock: Socket) -> None:
+    """A new socket holds live messages until its device's hello has been answered (or HOLD_S passed without
+    one): a message published meanwhile must not overtake the older ones the hello replays."""
+    sock.hold()
+
+    def over() -> None:
+        if not sock.greeted:
+            sock.release()
+
+    asyncio.get_running_loop().call_later(HOLD_S, over)
+
+
+async def resume_all(state, concurrency: int = 16) -> None:
+    """Every unit socket of this process resumes from the last seq it was sent (the listener was away). A
+    socket that cannot be brought up to date now is closed (1013): its device reconnects and says hello."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(sock: Socket) -> None:
+        async with gate:
+            try:
+                await resume(state, sock, sock.last_seq)
+            except (*BACKEND_ERRORS, DispatchError) as exc:
+                log.warning("unit %s could not resume after Redis came back: %r", sock.unit_id, exc)
+                sock.close(CLOSE_TRY_LATER)
+
+    await asyncio.gather(*(one(s) for s in list(state.hub.units.values())))
