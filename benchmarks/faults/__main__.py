@@ -66,9 +66,14 @@ def table(result: dict) -> Table:
     return t
 
 
+def deployed(result: dict) -> str:
+    return f"{'with' if result['service_matcher'] else 'without'} a matcher of its own, and a matcher process"
+
+
 def summary(results: list[dict]) -> Table:
     t = Table("scenario", "accepted", *(short for _, _, short, _ in GOALS), "503+RA", "undelivered",
-              title="Faults: every count's goal is 0, the times ≤ 2 s", title_justify="left")
+              title=f"Faults: every count's goal is 0, the times ≤ 2 s (the service {deployed(results[0])})",
+              title_justify="left")
     for r in results:
         t.add_row(r["scenario"], str(r["accepted"]),
                   *(f"[red]{r[k]}[/]" if _missed(r, k, g) else ("n/a" if r[k] is None else str(r[k]))
@@ -88,6 +93,8 @@ def main(
     rate: Annotated[float, typer.Option(min=0.5, max=50, help="Calls a second")] = 5.0,
     duration: Annotated[float, typer.Option(min=10, max=45, help="Seconds of calls per scenario")] = 25.0,
     fault_at: Annotated[float, typer.Option(min=2, max=30, help="The fault this many seconds into the calls")] = 8.0,
+    service_matcher: Annotated[bool, typer.Option(
+        help="The service runs its own matcher (the standby, as deployed) beside the matcher process")] = True,
     seed: Annotated[int, typer.Option()] = 7,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the processes' logs go")] = ROOT / "var" / "faults",
 ) -> None:
@@ -99,7 +106,8 @@ def main(
                                  param_hint="--scenario")
     if fault_at >= duration:
         raise typer.BadParameter("the fault must come before the calls end", param_hint="--fault-at")
-    options = Options(units=units, rate=rate, duration=duration, fault_at=fault_at, seed=seed)
+    options = Options(units=units, rate=rate, duration=duration, fault_at=fault_at, seed=seed,
+                      service_matcher=service_matcher)
     signal.signal(signal.SIGTERM, _terminate)
     stack = Stack(units=units, seed=seed, logs=out_dir, say=lambda m: err.print(m, highlight=False))
     results = []

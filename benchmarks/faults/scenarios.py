@@ -37,6 +37,7 @@ class Options:
     fault_at: float
     seed: int
     tail_s: float = TAIL_S
+    service_matcher: bool = True  # the service's own matcher runs beside the `dispatch matcher` process(es)
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,9 @@ SCENARIOS = {s.name: s for s in (
 
 
 async def run(stack: Stack, scenario: Scenario, options: Options, say) -> dict:
-    deployment = stack.deploy(scenario.name)
-    say(f"{scenario.name}: starting the service and {scenario.matchers} matcher(s)")
+    deployment = stack.deploy(scenario.name, service_matcher=options.service_matcher)
+    say(f"{scenario.name}: starting the service ({'with' if options.service_matcher else 'without'} its own "
+        f"matcher) and {scenario.matchers} matcher process(es)")
     await asyncio.to_thread(deployment.start_service)
     for _ in range(scenario.matchers):
         await asyncio.to_thread(deployment.start_matcher)
@@ -221,7 +223,7 @@ def _measure(deployment: Deployment, scenario: Scenario, options: Options, floor
 
     return {
         "scenario": scenario.name, "fault": scenario.what, "recovery_goal": scenario.recovery_goal,
-        "units": len(devices), "rate": options.rate,
+        "service_matcher": options.service_matcher, "units": len(devices), "rate": options.rate,
         "duration_s": options.duration, "fault_at_s": relative(fault_at), "back_at_s": relative(back_at),
         "calls": calls, "accepted": len(accepted), "gave_up": floor.gave_up,
         "lost": f.lost(accepted, incidents, assigned, _queued(deployment)),

@@ -129,8 +129,10 @@ class Stack:
     def _url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.postgres.port}/{database}"
 
-    def deploy(self, name: str) -> Deployment:
-        """A fresh copy of the template and an empty Redis for one scenario (the service not yet started)."""
+    def deploy(self, name: str, *, service_matcher: bool = True) -> Deployment:
+        """A fresh copy of the template and an empty Redis for one scenario (the service not yet started).
+        `service_matcher`: the service runs its own matcher, the standby the README asks for beside the
+        `dispatch matcher` processes; without it only those match."""
         database = f"faults_{name.replace('-', '_')}"
         with psycopg.connect(self._url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -144,7 +146,7 @@ class Stack:
         shutil.rmtree(logs, ignore_errors=True)
         logs.mkdir(parents=True)
         env = {**os.environ, "DISPATCH_DATABASE_URL": settings.database_url, "DISPATCH_REDIS_URL": settings.redis_url,
-               "DISPATCH_MATCHER": "false", "DISPATCH_LOG_LEVEL": "warning",
+               "DISPATCH_MATCHER": "true" if service_matcher else "false", "DISPATCH_LOG_LEVEL": "warning",
                "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]"}
         env.pop("DISPATCH_REDIS_PREFIX", None)  # the prefix is the scenario database's name, as by default
         self.deployment = Deployment(settings, env, free_port(), logs)
