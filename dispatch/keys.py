@@ -48,6 +48,10 @@ class Keys:
     def pending(self, unit_id: int) -> str:
         return f"{self.prefix}:pending:{unit_id}"
 
+    def sent_assignments(self, unit_id: int) -> str:
+        """The assignments lately put in a unit's outbox, by id: each goes in once (see dispatch.push.sweep)."""
+        return f"{self.prefix}:sent:{unit_id}"
+
     @property
     def deadlines(self) -> str:
         return f"{self.prefix}:ack:deadlines"

@@ -32,11 +32,15 @@ from dispatch.keys import Keys
 KEEP = 500  # messages kept per unit for replay
 EPOCH_BITS = 32  # a Redis life numbers up to 2^32 messages per unit
 STAGES = 6  # deadlines a message is awaited for (an assignment escalates at the second: see AckWatcher)
-NEED_EPOCH, HEAD_MOVED = -1, -2  # SEND's refusals
+KEEP_SENT = 32  # assignment ids remembered per unit (a unit has one active assignment at a time)
+NEED_EPOCH, HEAD_MOVED, ALREADY_SENT = -1, -2, -3  # SEND's refusals
 
-# KEYS: outbox, seq, deadlines, pending, epoch base. ARGV: unit id, message id, message json without seq (an
-# object), deadline ms (0: not awaited), channel, keep, supersede mode ('' | 'incident' | 'move' | 'all'),
-# incident id (for 'incident'), expected head ('': any; 'none': no count yet; else the count).
+# KEYS: outbox, seq, deadlines, pending, epoch base, sent assignments. ARGV: unit id, message id, message json
+# without seq (an object), deadline ms (0: not awaited), channel, keep, supersede mode ('' | 'incident' | 'move'
+# | 'all'), incident id (for 'incident'), expected head ('': any; 'none': no count yet; else the count),
+# assignment id to refuse if already sent (''), assignment id to remember as sent ('').
+# An assignment goes into a unit's outbox once: the matcher's push, a sweep of any process (dispatch.push.sweep)
+# and a `current` that carries it all check and remember its id here, in the same script as the send.
 # The message json is completed here with its sequence number, so the number and the stored text agree. Lua
 # numbers are doubles: exact to 2^53, and formatted with %.0f (tostring would switch to an exponent).
 SEND = f"""
@@ -44,6 +48,7 @@ if ARGV[9] ~= '' then
   local head = redis.call('GET', KEYS[2])
   if (head or 'none') ~= ARGV[9] then return {HEAD_MOVED} end
 end
+if ARGV[10] ~= '' and redis.call('ZSCORE', KEYS[6], ARGV[10]) then return {ALREADY_SENT} end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   local base = redis.call('GET', KEYS[5])
   if not base then return {NEED_EPOCH} end
@@ -69,6 +74,10 @@ redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[6]) - 1)
 if tonumber(ARGV[4]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1] .. ':1:' .. ARGV[2])
   redis.call('HSET', KEYS[4], ARGV[2], body)
+end
+if ARGV[11] ~= '' then
+  redis.call('ZADD', KEYS[6], ARGV[11], ARGV[11])
+  redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -{KEEP_SENT} - 1)
 end
 redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. body)
 return seq
@@ -109,6 +118,17 @@ def _supersedes(message: dict) -> tuple[str, str]:
         return "move", ""
     if kind == "current":
         return "all", ""
+    return "", ""
+
+
+def _assignment_ids(message: dict) -> tuple[str, str]:
+    """The assignment id SEND refuses if already sent, and the one it remembers as sent: an assignment is both
+    (it goes once); a `current` carrying one is never refused (it is the server's word on what the unit has)
+    but makes a later copy of that assignment moot."""
+    if message.get("type") == "assignment" and message.get("assignment_id") is not None:
+        return str(message["assignment_id"]), str(message["assignment_id"])
+    if message.get("type") == "current" and (message.get("assignment") or {}).get("assignment_id") is not None:
+        return "", str(message["assignment"]["assignment_id"])
     return "", ""
 
 
@@ -167,7 +187,8 @@ class Outbox:
 
     def _keys(self, unit_id: int) -> list[str]:
         k = self.keys
-        return [k.outbox(unit_id), k.seq(unit_id), k.deadlines, k.pending(unit_id), k.outbox_epoch]
+        return [k.outbox(unit_id), k.seq(unit_id), k.deadlines, k.pending(unit_id), k.outbox_epoch,
+                k.sent_assignments(unit_id)]
 
     def _send_args(self, unit_id: int, message: dict, ack_within_s: float | None, message_id: str | None = None,
                    expect: str = "") -> tuple[str, list]:
@@ -177,7 +198,9 @@ class Outbox:
         within = self.ack_within_s if ack_within_s is None else ack_within_s
         deadline = now_ms() + int(within * 1000) if within else 0
         mode, incident = _supersedes(message)
-        return message_id, [unit_id, message_id, body, deadline, self.channel, KEEP, mode, incident, expect]
+        guard, record = _assignment_ids(message)
+        return message_id, [unit_id, message_id, body, deadline, self.channel, KEEP, mode, incident, expect,
+                            guard, record]
 
     async def start_epoch(self) -> None:
         """Redis has no epoch base (it lost its data, or never had one): one from PostgreSQL. Processes that
@@ -189,29 +212,31 @@ class Outbox:
             await self._redis.set(self.keys.outbox_epoch, base, nx=True)
 
     async def send(self, unit_id: int, message: dict, *, ack_within_s: float | None = None,
-                   message_id: str | None = None) -> Sent:
+                   message_id: str | None = None) -> Sent | None:
         """Numbers, stores and publishes a message to a unit, awaited for `ack_within_s` (default: the
-        outbox's; 0: not awaited). `message` gets `id`, `seq` and `sent_at`."""
+        outbox's; 0: not awaited). `message` gets `id`, `seq` and `sent_at`. None: an assignment already sent
+        (nothing was sent)."""
         return (await self.send_many([(unit_id, message)], ack_within_s=ack_within_s, message_id=message_id))[0]
 
     async def send_if_head(self, unit_id: int, message: dict, head: str | None) -> Sent | None:
         """`send`, only if the unit's count is still `head` (as `resume` read it): None if another message went
-        out meanwhile, whose news the caller's reading may lack."""
+        out meanwhile, whose news the caller's reading may lack (or the message is an assignment already sent)."""
         message_id, args = self._send_args(unit_id, message, None, expect=head or "none")
         for _ in range(2):
             seq = int(await self._send(keys=self._keys(unit_id), args=args))
             if seq == NEED_EPOCH:
                 await self.start_epoch()
                 continue
-            return None if seq == HEAD_MOVED else Sent(unit_id, message_id, seq)
+            return None if seq in (HEAD_MOVED, ALREADY_SENT) else Sent(unit_id, message_id, seq)
         raise RuntimeError("the outbox has no epoch although one was just set")
 
     async def send_many(self, messages: list[tuple[int, dict]], *, ack_within_s: float | None = None,
-                        message_id: str | None = None) -> list[Sent]:
-        """`send` for several (unit id, message) at once, in one round trip (a dispatch's units)."""
+                        message_id: str | None = None) -> list[Sent | None]:
+        """`send` for several (unit id, message) at once, in one round trip (a dispatch's units); None for an
+        assignment already sent."""
         prepared = [(unit_id, *self._send_args(unit_id, message, ack_within_s, message_id))
                     for unit_id, message in messages]
-        sent: dict[int, Sent] = {}
+        sent: dict[int, Sent | None] = {}
         for _ in range(2):
             todo = [n for n in range(len(prepared)) if n not in sent]
             pipe = self._redis.pipeline(transaction=False)
@@ -219,7 +244,9 @@ class Outbox:
                 unit_id, _, args = prepared[n]
                 await self._send(keys=self._keys(unit_id), args=args, client=pipe)
             for n, seq in zip(todo, await pipe.execute(), strict=True):
-                if int(seq) != NEED_EPOCH:  # refused: nothing of it was written (a unit's messages alike)
+                if int(seq) == ALREADY_SENT:
+                    sent[n] = None
+                elif int(seq) != NEED_EPOCH:  # refused: nothing of it was written (a unit's messages alike)
                     sent[n] = Sent(prepared[n][0], prepared[n][1], int(seq))
             if len(sent) == len(prepared):
                 return [sent[n] for n in range(len(prepared))]
@@ -251,6 +278,18 @@ class Outbox:
         """The unit's count as stored (for `send_if_head`); None if it has none in this Redis life."""
         head = await self._redis.get(self.keys.seq(unit_id))
         return head.decode() if isinstance(head, bytes) else head
+
+    async def not_sent(self, assignments: list[tuple[int, int]]) -> list[tuple[int, int, str | None]]:
+        """Of these (unit id, assignment id), those the unit's outbox never took, each with the unit's count as
+        stored now (for `send_if_head`); in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for unit_id, assignment_id in assignments:
+            pipe.zscore(self.keys.sent_assignments(unit_id), assignment_id)
+            pipe.get(self.keys.seq(unit_id))
+        replies = await pipe.execute()
+        return [(unit_id, assignment_id, head.decode() if isinstance(head, bytes) else head)
+                for (unit_id, assignment_id), known, head in zip(assignments, replies[::2], replies[1::2], strict=True)
+                if known is None]
 
     async def after(self, unit_id: int, seq: int) -> list[bytes]:
         """The stored messages numbered above `seq`, in order."""

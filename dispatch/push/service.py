@@ -13,6 +13,7 @@ whether that very assignment still waits for its acknowledgement.
 
 import asyncio
 import logging
+import time
 
 import orjson
 import redis.exceptions
@@ -23,6 +24,7 @@ from dispatch.auth.service import Principal
 from dispatch.errors import Conflict, DispatchError
 from dispatch.push import messages
 from dispatch.push.outbox import STAGES, Outbox, Sent, now_ms
+from dispatch.push.sweep import SWEEP_EVERY_S, Sweep
 from dispatch.tasks import stop_if_cancelled
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import report_status
@@ -54,13 +56,14 @@ class Pusher:
                 about = await messages.brief(session, incident_id)
         if not assignments:
             return
-        await self.outbox.send_many(
+        sent = await self.outbox.send_many(
             [(a["unit_id"], messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
                                                 eta_s=etas.get(a["unit_id"]))) for a in assignments],
             ack_within_s=self.deadline_s)
         lat, lon = about["location"]["lat"], about["location"]["lon"]
         updates = []
-        for a in assignments:
+        # An assignment the outbox already had (a sweep sent it: this push came late) has had its route too.
+        for a in (a for a, s in zip(assignments, sent, strict=True) if s is not None):
             unit = board.get(a["unit_id"])
             found = routes(a["unit_id"]) if routes is not None else None
             route = self._route(unit, lat, lon, found)
@@ -75,6 +78,22 @@ class Pusher:
         if router is None or lat is None or unit is None or unit.lat is None:
             return None
         return messages.route(router, (unit.lat, unit.lon), (lat, lon), found=found)
+
+    async def unpushed(self, unit_id: int, active: dict, head: str | None) -> Sent | None:
+        """An assignment that never reached the unit's outbox (`active`, as messages.current_assignment reads
+        it), sent as the matcher would have, then its route; only if the unit's count is still `head` (read
+        before PostgreSQL was) and the outbox never took it. None if not sent (see dispatch.push.sweep)."""
+        message = {k: v for k, v in active.items() if k != "status"}
+        sent = await self.outbox.send_if_head(unit_id, message, head)
+        if sent is None:
+            return None
+        lat, lon = active["location"]["lat"], active["location"]["lon"]
+        route = self._route(await self.state.board.get(unit_id), lat, lon)
+        if route is not None:
+            await self.outbox.send(unit_id, {"type": "update", "incident_id": active["incident_id"],
+                                             "assignment_id": active["assignment_id"], "route": route},
+                                   ack_within_s=self.deadline_s)
+        return sent
 
     async def cancel(self, unit_id: int, incident_id: int, reason: str) -> None:
         """Stands the crew down; ends the wait for every message about the incident (no resend, no escalation
@@ -109,10 +128,12 @@ _AWAITING = text("SELECT status = 'assigned' FROM assignments WHERE id = :id AND
 
 
 class AckWatcher:
-    """Runs in every service process; each passed deadline is taken by exactly one of them (Lua)."""
+    """Runs in every service process; each passed deadline is taken by exactly one of them (Lua). It also runs
+    the sweep for assignments that never reached an outbox (each sent once, whichever process finds it)."""
 
     def __init__(self, state, outbox: Outbox, every_s: float = 0.2) -> None:
         self.state, self.outbox, self.every_s = state, outbox, every_s
+        self.sweep = Sweep(state.sessionmaker, outbox, state.pusher)
         self._task: asyncio.Task | None = None
 
     @property
@@ -185,10 +206,14 @@ class AckWatcher:
         log.warning("unit %s never acknowledged incident %s: reassigned", unit_id, incident_id)
 
     async def run(self) -> None:
+        next_sweep = 0.0
         while True:
             stop_if_cancelled()
             try:
                 await self.check()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_EVERY_S
+                    await self.sweep.run()
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
                 stop_if_cancelled()
                 log.warning("ack watcher waits for Redis: %s", exc)
