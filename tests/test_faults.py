@@ -59,6 +59,8 @@ def test_late_undelivered_and_due_at_a_reconnect():
     out = f.delivery(rows, {7: crew}, judge_until=90.0)
     assert (out.owed, out.undelivered, out.cancels_undelivered, out.late) == (6, 2, 1, 4)
     assert out.after_reconnect_late == 1
+    assert {"kind": "cancel", "unit": 7, "assignment": 2, "late_s": None} in out.examples
+    assert {"kind": "assignment", "unit": 7, "assignment": 6, "late_s": 5.0} in out.examples
     crew.received.append(Received("assignment", "c2", 5, 105, 5, 101.0))
     assert f.delivery(rows, {7: crew}, judge_until=200.0).late == 4  # one second after it was made
 

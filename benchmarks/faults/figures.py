@@ -120,6 +120,12 @@ class Delivery:
     late: int = 0  # more than LATE_S after they could have arrived, the undelivered included
     cancels_undelivered: int = 0
     after_reconnect_late: int = 0  # of the late: due at a reconnect (the device was away when it was made)
+    examples: list = field(default_factory=list)  # the first late ones: what, whose, how late (None: never)
+
+    def note(self, kind: str, row: AssignmentRow, late_s: float | None) -> None:
+        if len(self.examples) < 10:
+            self.examples.append({"kind": kind, "unit": row.unit_id, "assignment": row.id,
+                                  "late_s": None if late_s is None else round(late_s, 2)})
 
 
 def delivery(rows: list[AssignmentRow], devices: dict[int, DeviceRecord], judge_until: float) -> Delivery:
@@ -151,10 +157,12 @@ def delivery(rows: list[AssignmentRow], devices: dict[int, DeviceRecord], judge_
                 out.undelivered += 1
                 out.cancels_undelivered += kind == "cancel"
                 out.late += 1
+                out.note(kind, row, None)
                 continue
             if ready is not None and min(got) - ready > LATE_S:
                 out.late += 1
                 out.after_reconnect_late += ready > made
+                out.note(kind, row, min(got) - ready)
     return out
 
 

@@ -232,7 +232,7 @@ def _measure(deployment: Deployment, scenario: Scenario, options: Options, floor
         "duplicates": sum(d.record.duplicates for d in devices),
         "late": delivered.late, "late_after_reconnect": delivered.after_reconnect_late,
         "owed_messages": delivered.owed, "undelivered": delivered.undelivered,
-        "cancels_undelivered": delivered.cancels_undelivered,
+        "cancels_undelivered": delivered.cancels_undelivered, "late_examples": delivered.examples,
         "http_5xx": sum(v for k, v in answers.items() if k[0] == "5" and k != "503+retry-after"),
         "http_503_retry_after": answers.get("503+retry-after", 0), "no_answer": answers.get("no answer", 0),
         "refused": answers.get("refused", 0), "answers": answers,
