@@ -10,10 +10,13 @@ to the consoles, and nothing goes to the unit's outbox.
 import asyncio
 
 import pytest
+from websockets.asyncio.client import connect
 
+from dispatch.bench.servers import PrivateRedis
 from dispatch.push.sweep import GRACE_S, SWEEP_EVERY_S
 from tests import test_push
-from tests.test_push import device, next_of
+from tests.test_matching_flow import FIRE
+from tests.test_push import bearer, device, next_of, take_call
 from tests.test_push_faults import ack, assign, db_one, received
 
 crews, serve = test_push.crews, test_push.serve  # the fixtures: committed accounts, a server in this loop
@@ -101,3 +104,23 @@ async def test_the_outbox_takes_one_copy_of_an_assignment_however_many_senders_r
     assert len(assignments_of(seen, 99_999)) == 1
     await ws.close()
 
+
+async def test_a_console_gets_a_fresh_snapshot_after_its_process_lost_redis(serve, crews):
+    """Before: the listener came back and the console kept whatever it had, missing every change made while
+    the listener was away."""
+    private = PrivateRedis().start()
+    try:
+        app, addr = await serve(redis_url=private.url, matcher=False)
+        incident_id = await take_call(addr, crews["call_taker"], FIRE)  # waits in the queue: no matcher runs
+        console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
+        first = await next_of(console, "snapshot")
+        assert first["units"] and [q["incident_id"] for q in first["queue"]] == [incident_id]
+        await asyncio.to_thread(private.restart)  # kill -9 and start: empty, and the listener's link cut
+        again = await next_of(console, "snapshot", timeout=15)
+        # The whole picture again, from PostgreSQL where Redis lost it: not an empty board.
+        assert sorted(u["id"] for u in again["units"]) == sorted(u["id"] for u in first["units"])
+        assert [(q["incident_id"], q["priority"]) for q in again["queue"]] == [
+            (q["incident_id"], q["priority"]) for q in first["queue"]]
+        await console.close()
+    finally:
+        private.close()

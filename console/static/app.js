@@ -199,13 +199,36 @@ function connect() {
   ws.onmessage = (event) => onMessage(JSON.parse(event.data));
 }
 
+// A snapshot is the whole picture (on connect, and again when the server's own link to Redis was cut and
+// changes were missed): it replaces the units and the queue, never adds to them.
+function applySnapshot(m) {
+  const units = new Map();
+  for (const u of m.units) {
+    const old = state.units.get(u.id);
+    units.set(u.id, { ...old, ...u, since: old && old.status === u.status ? old.since : Date.now() });
+  }
+  for (const [id, marker] of state.unitMarkers) {
+    if (!units.has(id)) { marker.remove(); state.unitMarkers.delete(id); }
+  }
+  for (const [id, line] of routeLines) { if (!units.has(id)) { line.remove(); routeLines.delete(id); } }
+  const previous = state.units;
+  state.units = units;
+  for (const u of units.values()) {
+    unitMarker(u);
+    const old = previous.get(u.id);  // a route is asked for again only when the unit's work changed
+    if (!old || old.status !== u.status || old.incident_id !== u.incident_id) drawRoute(u.id);
+  }
+  renderUnits();
+  soon(loadQueue);  // the queue's details (type, address, age) come from the API, which replaces it too
+}
+
 let refresh = null;
 function soon(fn) { clearTimeout(refresh); refresh = setTimeout(fn, 150); }  // many changes, one reload
 
 function onMessage(m) {
   switch (m.type) {
     case "ping": state.ws.send(JSON.stringify({ type: "pong" })); break;
-    case "snapshot": soon(loadQueue); break;
+    case "snapshot": applySnapshot(m); break;
     case "positions":
       for (const [id, lat, lon] of m.units) { const u = state.units.get(id); if (u) { u.lat = lat; u.lon = lon; unitMarker(u); } }
       break;

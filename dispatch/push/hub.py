@@ -35,7 +35,8 @@ class Socket:
     close_code: int | None = None
     # While the socket resumes (a device's hello, or after the listener lost Redis), the messages the listener
     # forwards wait here: what the outbox replays goes first, in order, and a live message that overtook it is
-    # then dropped as already sent rather than sent before the ones it follows.
+    # then dropped as already sent rather than sent before the ones it follows. A console's changes wait here
+    # while its snapshot is read, and follow it.
     held: list | None = None
     greeted: bool = False  # its device said hello (or the server resumed it): the first hold is not ours to end
 
@@ -96,7 +97,8 @@ class Hub:
         # Called with every change message from any process (the matcher of this process wakes on them).
         self.on_event: list[Callable[[bytes], None]] = []
         # Called when the listener is subscribed again after losing Redis: whatever was published meanwhile
-        # never reached this process (pub/sub keeps nothing), so the unit sockets resume from their last seq.
+        # never reached this process (pub/sub keeps nothing), so the unit sockets resume from their last seq
+        # and the consoles get a fresh snapshot.
         self.on_resubscribed: list[Callable[[], Awaitable[None]]] = []
         self._background: set[asyncio.Task] = set()
 
@@ -120,7 +122,7 @@ class Hub:
 
     def broadcast(self, body: bytes) -> None:
         for sock in list(self.consoles):
-            sock.offer(body)
+            sock.offer(body, live=True)  # held while the console's snapshot is read (dispatch.push.consoles)
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
         if channel == self._push_bytes:

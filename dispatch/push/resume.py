@@ -6,7 +6,7 @@ trimmed), that is replayed, in order. Otherwise (Redis lost the outbox, the devi
 or a device that knows nothing says 0) the unit is sent `current`: its active assignment as PostgreSQL has
 it, or none, which replaces whatever the device holds. The same happens, from the last seq each socket was
 sent, to every unit socket of a process whose listener lost Redis: pub/sub keeps nothing for a subscriber
-that was away.
+that was away. Its consoles then get a fresh snapshot, which replaces what they show.
 """
 
 import asyncio
@@ -17,6 +17,7 @@ import redis.exceptions
 import sqlalchemy.exc
 
 from dispatch.errors import DispatchError
+from dispatch.push.consoles import send_snapshots
 from dispatch.push.hub import Socket, seq_of
 
 log = logging.getLogger("dispatch.push")
@@ -60,9 +61,21 @@ def hold_for_hello(sock: Socket) -> None:
 
 
 async def resume_all(state, concurrency: int = 16) -> None:
-    """Every unit socket of this process resumes from the last seq it was sent (the listener was away). A
-    socket that cannot be brought up to date now is closed (1013): its device reconnects and says hello."""
+    """Every unit socket of this process resumes from the last seq it was sent (the listener was away), and
+    every console gets a fresh snapshot. A socket that cannot be brought up to date now is closed (1013): a
+    device reconnects and says hello, a console reconnects and gets its snapshot."""
     gate = asyncio.Semaphore(concurrency)
+
+    async def consoles() -> None:
+        sockets = list(state.hub.consoles)
+        if not sockets:
+            return
+        try:
+            await send_snapshots(state, sockets, restore=True)
+        except (*BACKEND_ERRORS, DispatchError) as exc:
+            log.warning("%d consoles could not be sent a snapshot after Redis came back: %r", len(sockets), exc)
+            for sock in sockets:
+                sock.close(CLOSE_TRY_LATER)
 
     async def one(sock: Socket) -> None:
         async with gate:
@@ -72,4 +85,4 @@ async def resume_all(state, concurrency: int = 16) -> None:
                 log.warning("unit %s could not resume after Redis came back: %r", sock.unit_id, exc)
                 sock.close(CLOSE_TRY_LATER)
 
-    await asyncio.gather(*(one(s) for s in list(state.hub.units.values())))
+    await asyncio.gather(consoles(), *(one(s) for s in list(state.hub.units.values())))

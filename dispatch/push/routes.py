@@ -20,6 +20,7 @@ from dispatch.auth.throttle import TooManyFailedTokens
 from dispatch.errors import Conflict, DispatchError, ServiceUnavailable
 from dispatch.push import messages
 from dispatch.push import protocol as p
+from dispatch.push.consoles import send_snapshots
 from dispatch.push.hub import Socket
 from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello, resume
 from dispatch.units.models import UnitStatus
@@ -222,19 +223,12 @@ async def console_socket(ws: WebSocket) -> None:
     sock = state.hub.socket(ws, None, who)
     state.hub.consoles.add(sock)
     try:
-        queue = await state.queue.snapshot(limit=500)
-        units = await state.board.units()
+        await send_snapshots(state, [sock])
     except BACKEND_ERRORS as exc:
         log.warning("console snapshot failed, the console is asked to come back: %r", exc)
         state.hub.remove(sock)
         await ws.close(code=CLOSE_TRY_LATER)
         return
-    sock.offer(_dump({
-        "type": "snapshot", "protocol": p.VERSION,
-        "queue": [{"incident_id": e.incident_id, "priority": e.priority, "received_at_ms": e.received_at_ms,
-                   "leased": e.leased_by is not None} for e in queue],
-        "units": [{"id": u.id, "call_sign": u.call_sign, "status": u.status, "lat": u.lat, "lon": u.lon,
-                   "incident_id": u.incident_id} for u in units]}))
 
     async def handle(raw: str) -> None:
         message = p.parse_console(raw)

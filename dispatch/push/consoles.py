@@ -1,0 +1,43 @@
+"""What a console is shown of the whole centre, the `snapshot`: on connect, and again, unasked, after this
+process's Redis listener was away (pub/sub keeps nothing for a subscriber that was away, so every change made
+meanwhile was missed). The console replaces its queue and units with it."""
+
+import asyncio
+import logging
+
+import orjson
+
+from dispatch.push import protocol as p
+from dispatch.push.hub import Socket
+
+log = logging.getLogger("dispatch.push")
+QUEUE_LIMIT = 500  # incidents in a snapshot's queue, most urgent first
+
+
+async def snapshot(state) -> bytes:
+    """The queue and the unit board as Redis has them now."""
+    queue, units = await asyncio.gather(state.queue.snapshot(limit=QUEUE_LIMIT), state.board.units())
+    return orjson.dumps({
+        "type": "snapshot", "protocol": p.VERSION,
+        "queue": [{"incident_id": e.incident_id, "priority": e.priority, "received_at_ms": e.received_at_ms,
+                   "leased": e.leased_by is not None} for e in queue],
+        "units": [{"id": u.id, "call_sign": u.call_sign, "status": u.status, "lat": u.lat, "lon": u.lon,
+                   "incident_id": u.incident_id} for u in units]})
+
+
+async def send_snapshots(state, sockets: list[Socket], *, restore: bool = False) -> None:
+    """Sends these console sockets a snapshot. Changes published while it is read wait and follow it, so none
+    is overtaken by a picture older than itself. `restore`: first put the queue and the board back from
+    PostgreSQL if Redis lost them (a snapshot of an emptied Redis would blank every console). Raises what the
+    backends raise; the sockets then hold nothing back."""
+    for sock in sockets:
+        sock.hold()
+    try:
+        if restore:
+            await state.queue_keeper.reconcile()
+        body = await snapshot(state)
+        for sock in sockets:
+            sock.offer(body)
+    finally:
+        for sock in sockets:
+            sock.release()
