@@ -30,6 +30,7 @@ class Floor:
                                         limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
         self.call_taker, self.dispatcher, self.places, self.rng = call_taker, dispatcher, places, rng
         self.answers: Counter = Counter()  # "201", "503+retry-after", "500", "refused", "no answer", …
+        self.examples: dict[str, list[str]] = {}  # the first few answers of each status other than 2xx
         self.accepted: dict[int, float] = {}  # incident id -> when the caller's call was first sent
         self.accepted_at: list[float] = []  # when each 201 came (for the time until 201 again)
         self.gave_up = 0  # calls still unanswered at the last moment for calls
@@ -58,7 +59,10 @@ class Floor:
                 continue
             code = reply.status_code
             retry_after = reply.headers.get("retry-after")
-            self.answers[f"{code}+retry-after" if code == 503 and retry_after else str(code)] += 1
+            key = f"{code}+retry-after" if code == 503 and retry_after else str(code)
+            self.answers[key] += 1
+            if code >= 300 and len(seen := self.examples.setdefault(key, [])) < 3:
+                seen.append(f"{method} {path}: {reply.text[:160]}")
             if (code == 409 and "being taken" in reply.text) or code >= 500:
                 wait = float(retry_after) if retry_after and retry_after.isdigit() else 0.5
                 await asyncio.sleep(min(2.0, max(0.1, wait)))

@@ -235,7 +235,7 @@ def _measure(deployment: Deployment, scenario: Scenario, options: Options, floor
         "cancels_undelivered": delivered.cancels_undelivered, "late_examples": delivered.examples,
         "http_5xx": sum(v for k, v in answers.items() if k[0] == "5" and k != "503+retry-after"),
         "http_503_retry_after": answers.get("503+retry-after", 0), "no_answer": answers.get("no answer", 0),
-        "refused": answers.get("refused", 0), "answers": answers,
+        "refused": answers.get("refused", 0), "answers": answers, "answer_examples": floor.examples,
         "s_to_201": f.first_after(floor.accepted_at, back_at),
         "s_to_assignment": f.first_assignment_after(rows, records, fault_at, back_at),
         "assignments": len(rows), "two_at_once_on_device": sum(d.record.two_at_once for d in devices),
