@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from benchmarks.faults.scenarios import SCENARIOS, Options, run
@@ -112,14 +113,19 @@ def main(
     stack = Stack(units=units, seed=seed, logs=out_dir, say=lambda m: err.print(m, highlight=False))
     results = []
     try:
-        stack.start()
-        for name in chosen:
-            result = asyncio.run(run(stack, SCENARIOS[name], options,
-                                     say=lambda m: err.print(m, highlight=False)))
-            result |= {"cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)}
-            results.append(result)
-            out.print(table(result))
-            print(json.dumps(result), flush=True)
+        stack.start()  # the map import shows its own progress
+        # Progress on stderr; stdout (tables, JSON lines) is not redirected through it.
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, redirect_stdout=False, redirect_stderr=False) as progress:
+            done = progress.add_task("scenarios", total=len(chosen))
+            for name in chosen:
+                result = asyncio.run(run(stack, SCENARIOS[name], options,
+                                         say=lambda m: progress.update(done, description=m)))
+                result |= {"cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)}
+                results.append(result)
+                out.print(table(result))
+                print(json.dumps(result), flush=True)
+                progress.advance(done)
     except KeyboardInterrupt:
         err.print("interrupted: stopping everything the benchmark started")
         raise typer.Exit(130) from None
