@@ -2,7 +2,9 @@
 fault that leaves nothing behind."""
 
 import asyncio
+import random
 import socket
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -82,6 +84,38 @@ def test_recovery_times():
                                Received("assignment", "b", 2, 102, 2, 13.0)])
     rows = [row(1, 7, 8.9), row(2, 7, 12.0)]
     assert f.first_assignment_after(rows, {7: crew}, fault_at=10.0, back_at=11.0) == 2.0
+
+
+async def test_a_device_tells_a_resend_from_a_duplicate_and_takes_a_current():
+    from benchmarks.faults.devices import Device, Protocol
+
+    crew = Device(7, "token", "ws://127.0.0.1:9/ws/unit", Protocol(), random.Random(1))
+
+    async def receive(message: dict) -> None:
+        crew._outbox_message(message["type"], message, time.time())
+        await asyncio.sleep(0)  # its acknowledgement starts (and waits for a socket that never opens)
+
+    first = {"type": "assignment", "id": "a", "seq": 1, "incident_id": 10, "assignment_id": 100}
+    await receive(first)
+    assert crew.current == (100, 10) and crew.record.acked == {100}
+    await receive(first)  # sent again before its acknowledgement was taken: the protocol working
+    assert crew.record.duplicates == 0
+    crew.handled.add("a")  # the server answered the acknowledgement `ok`
+    await receive(first)
+    await receive({**first, "id": "b", "seq": 2})  # the same assignment in another message
+    assert crew.record.duplicates == 2
+    await receive({"type": "assignment", "id": "c", "seq": 3, "incident_id": 11, "assignment_id": 101})
+    assert crew.record.two_at_once == 1 and crew.current == (101, 11)  # 100 was never cancelled
+    await receive({"type": "current", "id": "d", "seq": 2**32 + 1, "assignment": None, "incident_id": None})
+    assert crew.current is None and crew.max_seq == 2**32 + 1
+    await receive({"type": "current", "id": "e", "seq": 2**32 + 2, "incident_id": 12,
+                   "assignment": {"assignment_id": 102, "incident_id": 12, "status": "en_route"}})
+    assert crew.current == (102, 12) and 102 not in crew.record.acked  # acknowledged before, by the server's word
+    assert [m.kind for m in crew.record.received][-2:] == ["current", "current"]
+    assert crew.record.received[-1].assignment_id == 102
+    for task in list(crew.tasks):
+        task.cancel()
+    await asyncio.gather(*crew.tasks, return_exceptions=True)
 
 
 @pytest.mark.parametrize("args", [["--scenario", "nope"], ["--duration", "20", "--fault-at", "25"],
