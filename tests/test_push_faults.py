@@ -346,3 +346,19 @@ async def test_a_handshake_while_the_database_is_away_is_refused_cleanly(serve, 
         await gone.dispose()
     ws = await device(addr, unit_token)  # back: in again
     await ws.close()
+
+
+# --- 16. A device's position far outside the service area is refused, as over HTTP ------------------------------
+
+async def test_a_device_position_outside_the_service_area_is_refused_with_an_error(serve, crews, engine):
+    _, addr = await serve()
+    unit_id, token = next(iter(crews["units"].items()))
+    ws = await device(addr, token)
+    await send(ws, {"type": "position", "lat": -85.0, "lon": 9.52, "id": "p1"})
+    error = await next_of(ws, "error")
+    assert (error["code"], error["re"]) == ("outside_service_area", "p1")
+    await send(ws, {"type": "status", "status": "out_of_service", "lat": 10.0, "lon": 9.52, "id": "p2"})
+    error = await next_of(ws, "error")
+    assert (error["code"], error["re"]) == ("outside_service_area", "p2")
+    assert await db_one(engine, "SELECT status::text FROM units WHERE id = :u", u=unit_id) != "out_of_service"
+    await ws.close()

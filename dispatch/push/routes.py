@@ -18,6 +18,7 @@ from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.auth.throttle import TooManyFailedTokens
 from dispatch.errors import Conflict, DispatchError, ServiceUnavailable
+from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.push import protocol as p
 from dispatch.push.consoles import send_snapshots
@@ -184,11 +185,14 @@ async def unit_socket(ws: WebSocket) -> None:
                     await state.outbox.restore(unit_id, message.of, stored)  # the device's retry finds it again
                     raise
         elif isinstance(message, p.Status):
+            if message.lat is not None:
+                check_position(state.geocoder, message.lat, message.lon)
             changed = await report_status(state, who, unit_id, message.status, message.lat, message.lon,
                                           assignment_id=message.assignment_id)
             if reply:  # answered only when the device gave its message an id to answer to
                 reply["unit"] = changed
         elif isinstance(message, p.Position):
+            check_position(state.geocoder, message.lat, message.lon)  # refused with an error naming it
             await state.positions.report(who, unit_id, message.lat, message.lon)
             reply = {}  # positions stream: no answer each time
         elif isinstance(message, p.Text):

@@ -6,19 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from geoalchemy2.shape import to_shape
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.errors import NotFound
+from dispatch.errors import InvalidInput, NotFound
 from dispatch.incidents.schemas import Latitude, Longitude
 from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.units.models import Station, StationKind, Unit, UnitKind, UnitStatus
 from dispatch.units.reports import report_status
+from dispatch.units.service import ABOUT_ASSIGNMENT
 
 router = APIRouter(prefix="/api", tags=["units"])
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
@@ -74,6 +75,9 @@ async def units(session: SessionDep, _: Floor) -> list[UnitOut]:
 
 class StatusIn(BaseModel):
     status: UnitStatus
+    # The assignment the status is about: a unit's device names it, as on its socket (docs/protocol.md), so that
+    # a status meant for a job the crew no longer has is refused rather than applied to another.
+    assignment_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
 
@@ -108,9 +112,13 @@ async def unit_route(request: Request, unit_id: UnitId, session: SessionDep, _: 
 
 @router.post("/units/{unit_id}/status", summary="Report a unit's status (its device, or a dispatcher)")
 async def status(request: Request, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher) -> dict:
+    if who.role == Role.unit and body.assignment_id is None and body.status in ABOUT_ASSIGNMENT:
+        raise InvalidInput(f"a status of {body.status.value} from a unit's device must name its assignment "
+                           "(assignment_id)")
     if body.lat is not None:
         check_position(request.app.state.geocoder, body.lat, body.lon)
-    return await report_status(request.app.state, who, unit_id, body.status, body.lat, body.lon)
+    return await report_status(request.app.state, who, unit_id, body.status, body.lat, body.lon,
+                               assignment_id=body.assignment_id)
 
 
 @router.post("/units/{unit_id}/position", summary="Report a unit's position (its device)")
