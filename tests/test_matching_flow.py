@@ -89,13 +89,13 @@ async def test_unit_reports_move_the_incident_through_its_intervals(settings, en
         for status in ("acknowledged", "en_route", "on_scene", "available"):
             response = await client.post(f"/api/units/{unit_id}/status", headers=dispatcher, json={"status": status})
             assert response.status_code == 200, response.text
-        # A unit's own device may not report for another unit, nor skip from available to on scene.
+        # A unit's own device may not report for another unit, nor a status about an assignment it does not name.
         other = next(u.id for u in await app.state.board.units() if u.id != engine1.id)
         assert (await client.post(f"/api/units/{other}/status", headers=floor["engine1"],
                                   json={"status": "available"})).status_code == 403
-        skip = await client.post(f"/api/units/{engine1.id}/status", headers=floor["engine1"],
-                                 json={"status": "on_scene"})
-        assert skip.status_code == 409 and "can report" in skip.json()["detail"]
+        unnamed = await client.post(f"/api/units/{engine1.id}/status", headers=floor["engine1"],
+                                    json={"status": "on_scene"})
+        assert unnamed.status_code == 422 and "assignment_id" in unnamed.json()["detail"]
         async with make_sessionmaker(engine)() as session:
             row = await repo.incident_row(session, incident_id)
             events = await repo.events(session, incident_id)

@@ -25,7 +25,7 @@ class QueueAction:
     incident_id: int
     priority: int = 0
     received_at_ms: int = 0
-    released: tuple[tuple[int, bool], ...] = ()  # units stood down: (unit, free again); their devices are told
+    released: tuple[tuple[int, bool, int], ...] = ()  # stood down: (unit, free again, its assignment); crews told
     why: str = ""  # what the devices are told when units are stood down
 
 
@@ -36,7 +36,7 @@ WITH ended AS (
         cleared_at = CASE WHEN status = 'on_scene' THEN now() END,
         cancelled_at = CASE WHEN status <> 'on_scene' THEN now() END
     WHERE incident_id = :id AND status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')
-    RETURNING unit_id, status
+    RETURNING id, unit_id, status
 ), freed AS (
     UPDATE units SET status = 'available', status_changed_at = now()
     WHERE id IN (SELECT unit_id FROM ended) AND status <> 'out_of_service'
@@ -52,13 +52,13 @@ WITH ended AS (
     WHERE id = :id AND (EXISTS (SELECT 1 FROM ended WHERE status = 'cleared')
                         OR EXISTS (SELECT 1 FROM assignments WHERE incident_id = :id AND status = 'cleared'))
 )
-SELECT unit_id, unit_id IN (SELECT id FROM freed) FROM ended ORDER BY unit_id""")
+SELECT unit_id, unit_id IN (SELECT id FROM freed), id FROM ended ORDER BY unit_id""")
 
 
-async def stand_down(session: AsyncSession, incident_id: int, actor: str) -> tuple[tuple[int, bool], ...]:
-    """Ends every active assignment of an incident that is over: (unit, free again) for each of its units."""
+async def stand_down(session: AsyncSession, incident_id: int, actor: str) -> tuple[tuple[int, bool, int], ...]:
+    """Ends every active assignment of an incident that is over: (unit, free again, the assignment) for each."""
     rows = await session.execute(_RELEASE, {"id": incident_id, "actor": actor})
-    return tuple((r[0], r[1]) for r in rows)
+    return tuple((r[0], r[1], r[2]) for r in rows)
 
 
 async def _open(session: AsyncSession, incident_id: int) -> dict:
@@ -182,7 +182,7 @@ async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: st
         await repo.append_event(session, into, EventKind.call_added, actor,
                                 {"call_id": call_id, "channel": channel, "merged_from": incident_id})
     await repo.append_event(session, incident_id, EventKind.merged, actor,
-                            {"into": into, "units_stood_down": [unit_id for unit_id, _ in released]})
+                            {"into": into, "units_stood_down": [unit_id for unit_id, *_ in released]})
     await session.execute(text("""UPDATE incidents SET status = 'cancelled', closed_at = now(), duplicate_of_id = :into
                                   WHERE id = :id"""), {"id": incident_id, "into": into})
     return QueueAction("remove", incident_id, released=released, why=f"duplicate of incident {into}")

@@ -63,12 +63,12 @@ async def commit_then_queue(request: Request, session, action: QueueAction, kind
     await session.commit()
     state = request.app.state
     await state.queue_keeper.apply(action, change_message(kind, action.incident_id))
-    for unit_id, free in action.released:  # stood down: free on the board, and their crews told
+    for unit_id, free, assignment_id in action.released:  # stood down: free on the board, their crews told
         if free:
             await state.board.update(unit_id, status="available", incident="", work_priority="")
         else:
             await state.board.update(unit_id, incident="", work_priority="")
-        await state.pusher.cancel(unit_id, action.incident_id, action.why)
+        await state.pusher.cancel(unit_id, action.incident_id, action.why, assignment_id=assignment_id)
     if action.action == "reprioritise":  # the units on it now work at the new priority (diversion rules)
         for unit in await state.board.units():
             if unit.incident_id == action.incident_id:

@@ -61,8 +61,12 @@ def route(router: Router, start: tuple[float, float], end: tuple[float, float], 
             "coords": [[round(a, 6), round(b, 6)] for a, b in coords]}
 
 
-def cancel(incident_id: int, reason: str) -> dict:
-    return {"type": "cancel", "incident_id": incident_id, "reason": reason}
+def cancel(incident_id: int, reason: str, assignment_id: int | None = None) -> dict:
+    """`assignment_id`, when known: the assignment that ended (the outbox then refuses a late push of it)."""
+    message = {"type": "cancel", "incident_id": incident_id, "reason": reason}
+    if assignment_id is not None:
+        message["assignment_id"] = assignment_id
+    return message
 
 
 def move(post_id: int, post: str, lat: float, lon: float, reason: str) -> dict:

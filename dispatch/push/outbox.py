@@ -123,12 +123,14 @@ def _supersedes(message: dict) -> tuple[str, str]:
 
 def _assignment_ids(message: dict) -> tuple[str, str]:
     """The assignment id SEND refuses if already sent, and the one it remembers as sent: an assignment is both
-    (it goes once); a `current` carrying one is never refused (it is the server's word on what the unit has)
-    but makes a later copy of that assignment moot."""
+    (it goes once); a `current` carrying one, or a cancel naming the assignment it ends, is never refused (it
+    is the server's word on what the unit has) but makes a later copy of that assignment moot."""
     if message.get("type") == "assignment" and message.get("assignment_id") is not None:
         return str(message["assignment_id"]), str(message["assignment_id"])
     if message.get("type") == "current" and (message.get("assignment") or {}).get("assignment_id") is not None:
         return "", str(message["assignment"]["assignment_id"])
+    if message.get("type") == "cancel" and message.get("assignment_id") is not None:
+        return "", str(message["assignment_id"])  # a push of the ended assignment arriving after is moot
     return "", ""
 
 

@@ -34,7 +34,10 @@ async def resume(state, sock: Socket, last_seq: int) -> bool:
     sock.hold()
     try:
         found = await state.outbox.resume(sock.unit_id, last_seq)
-        if found.continuous:
+        # A replay is in order only if this socket sent nothing newer yet: a hello later than the hold (a slow
+        # link, a stalled loop) comes after live messages went, and replaying older ones after them could put
+        # an assignment behind the cancel that ended it. Then `current` says what stands.
+        if found.continuous and sock.last_seq <= last_seq:
             sock.last_seq = last_seq  # the device's word for what it has: anything above goes, once
             for body in found.missed:
                 sock.offer(body, seq_of(body))

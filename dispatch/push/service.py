@@ -95,10 +95,12 @@ class Pusher:
                                    ack_within_s=self.deadline_s)
         return sent
 
-    async def cancel(self, unit_id: int, incident_id: int, reason: str) -> None:
+    async def cancel(self, unit_id: int, incident_id: int, reason: str, *, assignment_id: int | None = None) -> None:
         """Stands the crew down; ends the wait for every message about the incident (no resend, no escalation
-        of an assignment the crew no longer has)."""
-        await self.outbox.send(unit_id, messages.cancel(incident_id, reason), ack_within_s=self.deadline_s)
+        of an assignment the crew no longer has). `assignment_id`: the assignment that ended, so that a push of
+        it still on its way (a matcher that committed it just before) is refused by the outbox."""
+        await self.outbox.send(unit_id, messages.cancel(incident_id, reason, assignment_id),
+                               ack_within_s=self.deadline_s)
 
     async def move(self, order: dict) -> None:
         await self.outbox.send(order["unit_id"], messages.move(order["post_id"], order["post"], order["lat"],
