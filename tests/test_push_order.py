@@ -58,3 +58,26 @@ async def test_a_matchers_late_push_of_an_assignment_already_stood_down_is_not_s
         assert late == [None]
         outbox = [orjson.loads(m) for m in await state.outbox.after(unit_id, 0)]
         assert [m["type"] for m in outbox] == ["cancel"] and outbox[0]["assignment_id"] == 777
+
+
+async def test_a_resend_made_moot_by_a_newer_message_is_not_sent(settings, redis, imported_map):
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        state = app.state
+        unit_id = (await state.board.units())[0].id
+        route = await state.outbox.send(unit_id, {"type": "update", "incident_id": 55, "route": None})
+        body = next(m for m in await state.outbox.after(unit_id, 0) if orjson.loads(m)["id"] == route.id)
+        await state.pusher.cancel(unit_id, 55, "incident closed")  # the route is moot from now on
+        listener = redis.pubsub()
+        await listener.subscribe(state.keys.push)
+        await listener.get_message(timeout=1)
+        assert await state.outbox.republish(unit_id, route.id, body) is False  # its deadline came: not sent
+        await redis.publish(state.keys.push, b"marker")
+        heard = []
+        async with asyncio.timeout(5):
+            while b"marker" not in heard:
+                message = await listener.get_message(timeout=1)
+                if message:
+                    heard.append(message["data"])
+        assert heard == [b"marker"]
+        await listener.aclose()

@@ -134,6 +134,16 @@ def _assignment_ids(message: dict) -> tuple[str, str]:
     return "", ""
 
 
+# KEYS: pending. ARGV: message id, channel, payload. Publishes only while the message is still awaited.
+REPUBLISH = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
 @dataclass(frozen=True)
 class Sent:
     unit_id: int
@@ -186,6 +196,7 @@ class Outbox:
         self._ack = redis.register_script(ACK)
         self._due = redis.register_script(DUE)
         self._resume = redis.register_script(RESUME)
+        self._republish = redis.register_script(REPUBLISH)
 
     def _keys(self, unit_id: int) -> list[str]:
         k = self.keys
@@ -316,7 +327,10 @@ class Outbox:
         bodies = await pipe.execute()
         return [(*p, body) for p, body in zip(parsed, bodies, strict=True) if body is not None]
 
-    async def republish(self, unit_id: int, body: bytes) -> None:
+    async def republish(self, unit_id: int, message_id: str, body: bytes) -> bool:
         """Sends an awaited message again, with its own id and number: a device that has it only acknowledges
-        it again. The "!" marks a deliberate resend, which the socket must not drop as already sent."""
-        await self._redis.publish(self.channel, f"{unit_id}! ".encode() + body)
+        it again. The "!" marks a deliberate resend, which the socket must not drop as already sent. Only if it
+        is still awaited, checked in the same script as the publish: a newer message that made it moot (a
+        cancel after a route) must not be overtaken by it. False: not awaited any more, nothing sent."""
+        return bool(await self._republish(keys=[self.keys.pending(unit_id)],
+                                          args=[message_id, self.channel, f"{unit_id}! ".encode() + body]))

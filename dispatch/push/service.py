@@ -183,8 +183,8 @@ class AckWatcher:
                           "have it"})
 
     async def resend(self, unit_id: int, message_id: str, body: bytes, stage: int) -> None:
-        await self.outbox.republish(unit_id, body)
-        await self.outbox.schedule(unit_id, message_id, now_ms() + self.deadline_ms, stage=stage + 1)
+        if await self.outbox.republish(unit_id, message_id, body):  # not if a newer message made it moot
+            await self.outbox.schedule(unit_id, message_id, now_ms() + self.deadline_ms, stage=stage + 1)
 
     async def escalate(self, unit_id: int, message_id: str, work: dict) -> None:
         """Takes the unit out of service as not responding, only if the assignment this deadline was set for is
