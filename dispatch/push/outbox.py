@@ -107,6 +107,22 @@ return {head or '', first[2] or '', redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. 
 """
 
 
+ASSIGNMENT_MESSAGE = "assignment-"
+
+
+def assignment_message_id(assignment_id: int) -> str:
+    """An assignment's message is named after the assignment: sent again by anyone (a sweep after Redis lost the
+    outbox, a late push) it is the same message to the device, handled once; and an acknowledgement that finds
+    no outbox still says which assignment the crew has."""
+    return f"{ASSIGNMENT_MESSAGE}{assignment_id}"
+
+
+def assignment_of(message_id: str) -> int | None:
+    """The assignment an acknowledged message id names, if it is an assignment's."""
+    number = message_id.removeprefix(ASSIGNMENT_MESSAGE)
+    return int(number) if number != message_id and number.isdigit() and len(number) <= 15 else None
+
+
 def _supersedes(message: dict) -> tuple[str, str]:
     """Which awaited messages of the unit a new one makes moot (mode and incident id for SEND). A cancel: all
     about its incident (the assignment, its route, corrections); an assignment or a move: an earlier move
@@ -206,6 +222,8 @@ class Outbox:
     def _send_args(self, unit_id: int, message: dict, ack_within_s: float | None, message_id: str | None = None,
                    expect: str = "") -> tuple[str, list]:
         """The message's id, and the SEND script's arguments (the message gets `id` and `sent_at`)."""
+        if message_id is None and message.get("type") == "assignment" and message.get("assignment_id"):
+            message_id = assignment_message_id(int(message["assignment_id"]))
         message_id = message_id or uuid.uuid4().hex
         body = orjson.dumps({**message, "id": message_id, "sent_at": now_ms()})
         within = self.ack_within_s if ack_within_s is None else ack_within_s

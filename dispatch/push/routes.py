@@ -23,6 +23,7 @@ from dispatch.push import messages
 from dispatch.push import protocol as p
 from dispatch.push.consoles import send_snapshots
 from dispatch.push.hub import Socket
+from dispatch.push.outbox import assignment_of
 from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello, resume
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import report_status
@@ -184,6 +185,10 @@ async def unit_socket(ws: WebSocket) -> None:
                 except BACKEND_ERRORS:
                     await state.outbox.restore(unit_id, message.of, stored)  # the device's retry finds it again
                     raise
+            elif (assignment_id := assignment_of(message.of)) is not None:
+                # Not awaited in the outbox: acknowledged already, or Redis lost the outbox after the device got
+                # it. The id says which assignment; PostgreSQL takes it only if it is still the unit's, unanswered.
+                await _acknowledged(state, who, unit_id, {"type": "assignment", "assignment_id": assignment_id})
         elif isinstance(message, p.Status):
             if message.lat is not None:
                 check_position(state.geocoder, message.lat, message.lon)
