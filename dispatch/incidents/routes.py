@@ -12,8 +12,9 @@ from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.errors import NotFound
-from dispatch.incidents import lifecycle, service
+from dispatch.incidents import aftercommit, lifecycle, service
 from dispatch.incidents import repository as repo
+from dispatch.incidents.aftercommit import change_message
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
     MAX_ID,
@@ -55,26 +56,9 @@ def parse(model: type[ModelT], body: bytes) -> ModelT:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
 
 
-def change_message(kind: str, incident_id: IncidentId, **extra) -> dict:
-    return {"type": kind, "incident_id": incident_id, **extra}
-
-
 async def commit_then_queue(request: Request, session, action: QueueAction, kind: str) -> None:
     await session.commit()
-    state = request.app.state
-    await state.queue_keeper.apply(action, change_message(kind, action.incident_id))
-    for unit_id, free, assignment_id in action.released:  # stood down: free on the board, their crews told
-        if free:
-            await state.board.update(unit_id, status="available", incident="", work_priority="")
-        else:
-            await state.board.update(unit_id, incident="", work_priority="")
-        await state.pusher.cancel(unit_id, action.incident_id, action.why, assignment_id=assignment_id)
-    if action.action == "reprioritise":  # the units on it now work at the new priority (diversion rules)
-        for unit in await state.board.units():
-            if unit.incident_id == action.incident_id:
-                await state.board.update(unit.id, work_priority=action.priority)
-    if action.released:
-        state.matcher.unit_freed()
+    await aftercommit.tell(request.app.state, action, kind)
 
 
 @router.post("/calls", status_code=201, response_model=IncidentOut,
