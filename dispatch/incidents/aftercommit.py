@@ -2,7 +2,7 @@
 
 PostgreSQL has the change once the commit returns, so what follows must never turn it into an error: a 503
 "nothing was stored" for a close that was stored made dispatchers close twice. Each step that Redis refuses
-(it is away, or restarting) is owed and tried again every second until it goes; the queue keeper owes its
+(it is away, or restarting) is owed and tried again every half second until it goes; the queue keeper owes its
 own writes the same way, and a crew's device that missed its cancel while Redis was away is also told what
 stands (`current`) when it resumes.
 """
@@ -17,7 +17,7 @@ from dispatch.queue.keeper import REDIS_DOWN
 from dispatch.tasks import stop_if_cancelled
 
 log = logging.getLogger("dispatch.incidents")
-RETRY_EVERY_S = 1.0
+RETRY_EVERY_S = 0.5
 GIVE_UP_S = 600.0  # a Redis away this long is an outage: the board refresh and the devices' resume take over
 Step = Callable[[], Awaitable[object]]
 

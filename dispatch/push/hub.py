@@ -22,6 +22,7 @@ from dispatch.push.protocol import CLOSE_REPLACED, CLOSE_SLOW
 from dispatch.tasks import stop_if_cancelled
 
 log = logging.getLogger("dispatch.push")
+RETRY_S = 0.2  # the listener tries Redis again this often while it is away (a refused connect is cheap)
 
 
 @dataclass(eq=False)
@@ -156,9 +157,10 @@ class Hub:
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
                 stop_if_cancelled()
                 self.ready.clear()
+                (log.debug if lost else log.warning)("push listener lost Redis, retrying: %s", exc)
                 lost = True
-                log.warning("push listener lost Redis, retrying: %s", exc)
-                await asyncio.sleep(1.0)
+                # Soon: what the sockets missed meanwhile (a cancel among it) is sent once the listener is back.
+                await asyncio.sleep(RETRY_S)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
