@@ -135,6 +135,30 @@ async def test_recommend_mode_waits_for_the_dispatcher_who_assigns_a_free_unit(s
         assert (await app.state.queue.size()) == (0, 0)
 
 
+async def test_a_dispatch_written_when_redis_fails_before_the_crews_are_told_is_answered_as_stored(
+        settings, engine, floor):
+    """The assignment is committed; telling the devices fails (Redis went away in between). The dispatcher must
+    hear that it is stored (not 503 "nothing was stored", which invites a second dispatch); the sweep sends it
+    to the crew once Redis answers."""
+    import redis.exceptions
+
+    app, client = await live(settings, auto_dispatch_priorities=[1])
+    async with app.router.lifespan_context(app), client:
+        incident_id = await call(client, floor["taker"], NOISE)
+        free = next(u for u in await app.state.board.units() if u.status == "available" and "police" in u.capabilities)
+
+        async def redis_gone(*args, **kwargs):
+            raise redis.exceptions.ConnectionError("Redis went away")
+
+        app.state.pusher.assignments = redis_gone
+        taken = await client.post(f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"],
+                                  json={"unit_ids": [free.id]})
+        assert taken.status_code == 200, taken.text
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i AND unit_id = :u"),
+                                     {"i": incident_id, "u": free.id}) == 1
+
+
 async def test_two_matchers_racing_never_give_one_unit_to_two_incidents(settings, engine, floor):
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:

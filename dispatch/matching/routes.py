@@ -9,6 +9,7 @@ from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import MAX_ID
 from dispatch.incidents.types import incident_types
 from dispatch.matching.core import Decision, Pick
@@ -81,6 +82,6 @@ async def assign(request: Request, incident_id: IncidentId, body: AssignIn, sess
     done = await state.matcher.dispatch(incident, decision, actor=f"dispatcher:{who.username}", mode="manual")
     if done is None:
         raise Conflict("a unit was taken by another dispatch meanwhile; look at the recommendations again")
-    if done.units_missing == 0:
-        await state.queue.remove(incident.id)
+    if done.units_missing == 0:  # owed by the keeper if Redis is away: the dispatch is stored either way
+        await state.queue_keeper.apply(QueueAction("remove", incident.id))
     return {"incident_id": incident.id, "assigned": [p.unit_id for p in picks], "units_missing": done.units_missing}

@@ -271,6 +271,18 @@ class Matcher:
             raise
         for lost in done.diverted_from:  # an incident that lost a unit waits again for its missing slot
             await self._requeue(QueueAction("enqueue", lost["id"], lost["priority"], lost["received_ms"]))
+        try:
+            await self._tell(incident, decision, done, before, mode, routes)
+        except REDIS_DOWN as exc:
+            # Written in PostgreSQL: it stands. The crews get it from the sweep of unsent assignments (or
+            # `current` on their resume) once Redis answers; the consoles see it on their next snapshot.
+            stop_if_cancelled()
+            log.warning("dispatch to incident %s written, its units told once Redis is back: %s", incident.id, exc)
+        return done
+
+    async def _tell(self, incident: MatchIncident, decision: Decision, done: Dispatched, before, mode: str,
+                    routes) -> None:
+        """The written dispatch to the units' devices and to the consoles."""
         if self.pusher is not None:
             for pick in decision.picks:
                 if pick.diverted_from:
@@ -287,7 +299,6 @@ class Matcher:
                           {"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
                            "units": [p.unit_id for p in decision.picks], "complete": done.units_missing == 0}),
             self.redis.delete(*(self.keys.move(p.unit_id) for p in decision.picks)))
-        return done
 
     async def resync(self, unit_ids) -> None:
         """Puts these units' board entries back to what PostgreSQL says (status and work; not position)."""
