@@ -251,6 +251,8 @@ async def test_the_pages_run_in_a_browser_with_no_policy_violation(live, session
         await page.goto(f"{base}/docs")
         await page.wait_for_selector(".opblock", timeout=20_000)  # Swagger UI ran and drew the operations
         await page.goto(f"{base}/public/response-times?format=html")
+        icon = await page.request.get(f"{base}/favicon.ico")  # asked for by the browser on every page
+        assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
         await browser.close()
     assert not problems, problems
     assert hosts == {f"127.0.0.1:{port}"}
