@@ -15,6 +15,7 @@ demo: setup
 	@$(BIN)/dispatch demo
 
 test: setup-test
+	@$(BIN)/ruff check dispatch geo simulator tests benchmarks loadtests
 	@scripts/run-tests.sh
 
 # A bounded load test on 127.0.0.1 (a fresh bench database; about a minute): RATE, DURATION, UNITS to change it.

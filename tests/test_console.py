@@ -2,7 +2,9 @@
 recommended unit from the keyboard, and watch the unit's status change when its device acknowledges."""
 
 import asyncio
+import os
 import re
+from pathlib import Path
 
 import orjson
 import pytest
@@ -73,8 +75,10 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
             has=page.locator("td:first-child", has_text=re.compile(f"^{re.escape(call_sign)}$"))
         ).locator("td").nth(1)).to_have_text("acknowledged", timeout=10_000)
         assert "acknowledged" in await row.inner_text()
-        await page.screenshot(path=str(tmp_path / "console.png"))
-        assert (tmp_path / "console.png").stat().st_size > 10_000
+        # DISPATCH_SCREENSHOTS=docs refreshes the picture in the docs; otherwise it goes to a temporary folder.
+        shot = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "console.png"
+        await page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
         assert not errors, errors
         await browser.close()
     for ws in devices.values():
