@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dispatch.matching.core import FREE, IncidentIn, Policy, Rules, Slot, UnitIn, decide_many
-from dispatch.matching.coverage import CoverageModel, build_model, fleet_of, plan_fleet
+from dispatch.matching.coverage import CoverageModel, fleet_of, plan_fleet
 from dispatch.units.board import BoardUnit
 from geo.routing import Router, RoutingError
 from simulator.calls import Call
@@ -387,15 +387,3 @@ class Simulation:
                 self._drive(unit, post, self.now, move.travel_s)
                 self.move_orders += 1
 
-
-def coverage_model(world: World, router: Router, history: Sequence[Call]) -> CoverageModel:
-    """The move-up planner's demand: the map's addresses plus earlier calls (weighted as the live system weighs
-    the last 90 days' incidents), and the stations and standby posts as places to wait."""
-    from dispatch.matching.coverage import PostPlace
-    from dispatch.matching.moveup import Post
-
-    points = np.vstack([world.addresses, np.array([(c.lat, c.lon) for c in history]).reshape(-1, 2)])
-    weights = np.concatenate([np.ones(len(world.addresses)), np.full(len(history), 3.0)])
-    posts = [PostPlace(Post(s.id, s.name, 1 if s.kind == "standby" else 2), s.kind, s.lat, s.lon)
-             for s in world.stations]
-    return build_model(router, points, weights, posts)

@@ -9,7 +9,8 @@ from dispatch.matching.core import Policy
 from dispatch.matching.coverage import CoverageModel
 from geo.routing import Router
 from simulator.calls import Timing, generate
-from simulator.headless import Outcome, Params, Simulation, coverage_model
+from simulator.coverage import coverage_model
+from simulator.headless import Outcome, Params, Simulation
 from simulator.world import World
 
 HISTORY_DAYS = 30  # earlier calls the move-up planner learns demand from, like the live system's 90 days

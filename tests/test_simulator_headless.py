@@ -14,7 +14,8 @@ from dispatch.cli import app
 from dispatch.matching.core import Policy
 from geo.routing import Router
 from simulator.calls import HOTSPOT_RADIUS_M, PROFILE, Timing, generate, hotspots
-from simulator.headless import Params, Simulation, coverage_model
+from simulator.coverage import coverage_model
+from simulator.headless import Params, Simulation
 from simulator.hindsight import ambulance_instance, solve
 from simulator.loads import LOADS, calls_per_hour_for
 from simulator.results import compare, summarise
