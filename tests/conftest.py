@@ -4,6 +4,7 @@ transaction, and a Redis database flushed before each test."""
 import os
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -82,8 +83,9 @@ async def redis(settings) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-@pytest.fixture
-async def app(settings, session, redis):
+@asynccontextmanager
+async def app_on(settings: Settings, session: AsyncSession) -> AsyncIterator:
+    """The service with these settings, its requests in the test's transaction, started and stopped."""
     app = create_app(settings)
 
     async def test_session():
@@ -92,6 +94,12 @@ async def app(settings, session, redis):
 
     app.dependency_overrides[get_session] = test_session
     async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def app(settings, session, redis):
+    async with app_on(settings, session) as app:
         yield app
 
 

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from dispatch.app import create_app
 from dispatch.auth.models import Role
 from dispatch.auth.throttle import WINDOW_S
+from tests.conftest import app_on
 
 LIMIT = 5
 
@@ -26,16 +27,7 @@ def throttled(settings):
 @pytest.fixture
 async def app(throttled, session, redis):
     """The service with a low limit, on the test's transaction (as the conftest's `app`)."""
-    from dispatch.auth.deps import get_session
-
-    app = create_app(throttled)
-
-    async def test_session():
-        yield session
-        await session.flush()
-
-    app.dependency_overrides[get_session] = test_session
-    async with app.router.lifespan_context(app):
+    async with app_on(throttled, session) as app:
         yield app
 
 
