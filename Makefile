@@ -14,8 +14,11 @@ setup-test:
 demo: setup
 	@$(BIN)/dispatch demo
 
+CODE := dispatch geo simulator tests benchmarks loadtests migrations
+
 test: setup-test
-	@$(BIN)/ruff check dispatch geo simulator tests benchmarks loadtests
+	@$(BIN)/ruff check $(CODE)
+	@$(BIN)/ruff format --check $(CODE)
 	@scripts/run-tests.sh
 
 # A bounded load test on 127.0.0.1 (a fresh bench database; about a minute): RATE, DURATION, UNITS to change it.
@@ -31,7 +34,8 @@ faults: setup
 	@$(BIN)/python -m benchmarks.faults $(FAULTS)
 
 lint: setup
-	@$(BIN)/ruff check dispatch geo simulator tests benchmarks loadtests
+	@$(BIN)/ruff check $(CODE)
+	@$(BIN)/ruff format --check $(CODE)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -100,10 +100,16 @@ def _fmt(value, spec: str = "", unit: str = "") -> str:
 def summarize(outs: list[Outcome]) -> dict:
     n = len(outs)
     ns = [o.ns for o in outs]
-    return {"cases": n, "right_pct": _pct(sum(o.right for o in outs), n),
-            "sure_pct": _pct(sum(o.sure for o in outs), n), "confident_wrong": sum(o.confident_wrong for o in outs),
-            "kind_ok_pct": _pct(sum(o.kind_ok for o in outs), n), "errors": sum(o.error is not None for o in outs),
-            "p50_ms": percentile_ms(ns, 50), "p99_ms": percentile_ms(ns, 99)}
+    return {
+        "cases": n,
+        "right_pct": _pct(sum(o.right for o in outs), n),
+        "sure_pct": _pct(sum(o.sure for o in outs), n),
+        "confident_wrong": sum(o.confident_wrong for o in outs),
+        "kind_ok_pct": _pct(sum(o.kind_ok for o in outs), n),
+        "errors": sum(o.error is not None for o in outs),
+        "p50_ms": percentile_ms(ns, 50),
+        "p99_ms": percentile_ms(ns, 99),
+    }
 
 
 def _where(lat, lon) -> str:
@@ -133,11 +139,17 @@ def failure_rows(outcomes: list[Outcome], show: int) -> list[dict]:
             got += f" in_service_area={r.in_service_area}"
         if r is not None and o.error is None and c.ambiguous:  # which municipalities were offered
             got += f"; candidates in: {', '.join(sorted({str(x.municipality) for x in r.candidates or ()}))}"
-        rows.append({"form": c.form, "q": c.q if len(c.q) <= 80 else c.q[:77] + "...",
-                     "expected": f"{c.expect}{_where(c.lat, c.lon)}" + (" (ambiguous)" if c.ambiguous else ""),
-                     "got": got, "distance_m": dist,
-                     "confidence": None if r is None or o.error else r.confidence,
-                     "confident_wrong": o.confident_wrong})
+        rows.append(
+            {
+                "form": c.form,
+                "q": c.q if len(c.q) <= 80 else c.q[:77] + "...",
+                "expected": f"{c.expect}{_where(c.lat, c.lon)}" + (" (ambiguous)" if c.ambiguous else ""),
+                "got": got,
+                "distance_m": dist,
+                "confidence": None if r is None or o.error else r.confidence,
+                "confident_wrong": o.confident_wrong,
+            }
+        )
     return rows
 
 
@@ -146,24 +158,39 @@ def report(console: Console, per_form: dict, totals: dict, failures: list[dict])
     for col in ("form", "cases", "right %", "sure %", "conf. wrong", "kind ok %", "errors", "p50 ms", "p99 ms"):
         table.add_column(col, justify="left" if col == "form" else "right")
     for form, s in per_form.items():
-        table.add_row(form, str(s["cases"]), _fmt(s["right_pct"], ".1f"), _fmt(s["sure_pct"], ".1f"),
-                      Text(str(s["confident_wrong"]), style="bold red" if s["confident_wrong"] else ""),
-                      _fmt(s["kind_ok_pct"], ".1f"), str(s["errors"]), _fmt(s["p50_ms"], ".2f"),
-                      _fmt(s["p99_ms"], ".2f"))
+        table.add_row(
+            form,
+            str(s["cases"]),
+            _fmt(s["right_pct"], ".1f"),
+            _fmt(s["sure_pct"], ".1f"),
+            Text(str(s["confident_wrong"]), style="bold red" if s["confident_wrong"] else ""),
+            _fmt(s["kind_ok_pct"], ".1f"),
+            str(s["errors"]),
+            _fmt(s["p50_ms"], ".2f"),
+            _fmt(s["p99_ms"], ".2f"),
+        )
     console.print(table)
-    console.print("[dim]sure % = answered with confidence >= 0.9; conf. wrong = sure and wrong (for 'none' cases: "
-                  "any sure answer); kind ok % = match kind as expected, not needed for 'right'[/dim]")
+    console.print(
+        "[dim]sure % = answered with confidence >= 0.9; conf. wrong = sure and wrong (for 'none' cases: "
+        "any sure answer); kind ok % = match kind as expected, not needed for 'right'[/dim]"
+    )
 
     t = Table(title="Totals", show_header=False)
     t.add_column("figure")
     t.add_column("value", justify="right")
-    for label, key, unit in (("accuracy, exact forms", "exact_forms_right_pct", "%"),
-                             ("accuracy, misspelt/abbreviated forms", "misspelt_forms_right_pct", "%"),
-                             ("accuracy, all cases", "all_right_pct", "%"),
-                             ("confident-wrong answers", "confident_wrong", ""), ("queries that raised", "errors", ""),
-                             ("latency p50", "p50_ms", " ms"), ("latency p99", "p99_ms", " ms"),
-                             ("latency max", "max_ms", " ms"), ("index build", "build_index_s", " s"),
-                             ("case generation", "generate_cases_s", " s"), ("cases", "cases", "")):
+    for label, key, unit in (
+        ("accuracy, exact forms", "exact_forms_right_pct", "%"),
+        ("accuracy, misspelt/abbreviated forms", "misspelt_forms_right_pct", "%"),
+        ("accuracy, all cases", "all_right_pct", "%"),
+        ("confident-wrong answers", "confident_wrong", ""),
+        ("queries that raised", "errors", ""),
+        ("latency p50", "p50_ms", " ms"),
+        ("latency p99", "p99_ms", " ms"),
+        ("latency max", "max_ms", " ms"),
+        ("index build", "build_index_s", " s"),
+        ("case generation", "generate_cases_s", " s"),
+        ("cases", "cases", ""),
+    ):
         t.add_row(label, _fmt(totals[key], unit=unit))
     console.print(t)
 
@@ -173,9 +200,14 @@ def report(console: Console, per_form: dict, totals: dict, failures: list[dict])
             f.add_column(col, overflow="fold")
         for row in failures:
             conf = "-" if row["confidence"] is None else f"{row['confidence']:.2f}"
-            f.add_row(row["form"], Text(repr(row["q"])), Text(row["expected"]), Text(row["got"]),
-                      "-" if row["distance_m"] is None else f"{row['distance_m']:.0f}",
-                      Text(conf, style="bold red" if row["confident_wrong"] else ""))
+            f.add_row(
+                row["form"],
+                Text(repr(row["q"])),
+                Text(row["expected"]),
+                Text(row["got"]),
+                "-" if row["distance_m"] is None else f"{row['distance_m']:.0f}",
+                Text(conf, style="bold red" if row["confident_wrong"] else ""),
+            )
         console.print(f)
 
 
@@ -186,11 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-form", type=int, default=40)
     parser.add_argument("--json", action="store_true", help="print one JSON object with the figures at the end")
     parser.add_argument("--show", type=int, default=15, help="failing cases to list")
-    parser.add_argument("--geocoder", default="geo.geocoder",
-                        help="module providing build_index and Geocoder, to compare implementations")
+    parser.add_argument(
+        "--geocoder",
+        default="geo.geocoder",
+        help="module providing build_index and Geocoder, to compare implementations",
+    )
     args = parser.parse_args(argv)
     if args.url is None:
         from dispatch.config import get_settings
+
         args.url = get_settings().libpq_url
     console = Console(stderr=args.json)  # with --json, stdout carries nothing but the JSON
     if not console.is_terminal:
@@ -217,17 +253,38 @@ def main(argv: list[str] | None = None) -> int:
     def pooled(forms) -> float:
         outs = [o for f in forms for o in by_form[f]]
         return _pct(sum(o.right for o in outs), len(outs))
+
     ns = [o.ns for o in outcomes]
-    totals = {"exact_forms_right_pct": pooled(EXACT_FORMS), "misspelt_forms_right_pct": pooled(MISSPELT_FORMS),
-              "all_right_pct": pooled(FORMS), "confident_wrong": sum(o.confident_wrong for o in outcomes),
-              "errors": sum(o.error is not None for o in outcomes), "p50_ms": percentile_ms(ns, 50),
-              "p99_ms": percentile_ms(ns, 99), "max_ms": percentile_ms(ns, 100), "build_index_s": round(build_s, 3),
-              "generate_cases_s": round(gen_s, 3), "cases": len(cases)}
+    totals = {
+        "exact_forms_right_pct": pooled(EXACT_FORMS),
+        "misspelt_forms_right_pct": pooled(MISSPELT_FORMS),
+        "all_right_pct": pooled(FORMS),
+        "confident_wrong": sum(o.confident_wrong for o in outcomes),
+        "errors": sum(o.error is not None for o in outcomes),
+        "p50_ms": percentile_ms(ns, 50),
+        "p99_ms": percentile_ms(ns, 99),
+        "max_ms": percentile_ms(ns, 100),
+        "build_index_s": round(build_s, 3),
+        "generate_cases_s": round(gen_s, 3),
+        "cases": len(cases),
+    }
     failures = failure_rows(outcomes, args.show)
     report(console, per_form, totals, failures)
     if args.json:
-        print(json.dumps({"seed": args.seed, "per_form": args.per_form, "geocoder": args.geocoder, "limit": LIMIT,
-                          "forms": per_form, "totals": totals, "failures": failures}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "seed": args.seed,
+                    "per_form": args.per_form,
+                    "geocoder": args.geocoder,
+                    "limit": LIMIT,
+                    "forms": per_form,
+                    "totals": totals,
+                    "failures": failures,
+                },
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 

@@ -43,9 +43,14 @@ def retire() -> int:
     from dispatch.queue.service import IncidentQueue
 
     with psycopg.connect(DATABASE_URL) as c:
-        ids = [r[0] for r in c.execute(
-            "UPDATE incidents SET status = 'cancelled', closed_at = now(), disposition = 'benchmark' "
-            "WHERE status IN ('pending', 'unconfirmed') AND narrative = %s RETURNING id", (NARRATIVE,))]
+        ids = [
+            r[0]
+            for r in c.execute(
+                "UPDATE incidents SET status = 'cancelled', closed_at = now(), disposition = 'benchmark' "
+                "WHERE status IN ('pending', 'unconfirmed') AND narrative = %s RETURNING id",
+                (NARRATIVE,),
+            )
+        ]
 
     async def unqueue():
         client = aioredis.Redis.from_url(REDIS_URL)
@@ -63,12 +68,20 @@ def requests(token: str, port: int, n: int) -> list[bytes]:
     rng, run = random.Random(1), int(time.time())
     out = []
     for i in range(n):
-        body = json.dumps({"channel": "phone", "caller_number": f"+423{rng.randrange(10**6, 10**7)}",
-                           "location_text": rng.choice(places), "type_code": rng.choice(TYPES),
-                           "narrative": NARRATIVE}).encode()
-        out.append(b"POST /api/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
-                   b"Idempotency-Key: bench-%d-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                   % (port, token.encode(), run, i, len(body), body))
+        body = json.dumps(
+            {
+                "channel": "phone",
+                "caller_number": f"+423{rng.randrange(10**6, 10**7)}",
+                "location_text": rng.choice(places),
+                "type_code": rng.choice(TYPES),
+                "narrative": NARRATIVE,
+            }
+        ).encode()
+        out.append(
+            b"POST /api/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+            b"Idempotency-Key: bench-%d-%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (port, token.encode(), run, i, len(body), body)
+        )
     return out
 
 
@@ -123,6 +136,7 @@ async def run_load(args, warmup: list[bytes], reqs: list[bytes]) -> tuple[list[f
                 if time.perf_counter() > deadline:
                     return
                 await one(request, time.perf_counter())
+
         tasks = [asyncio.create_task(worker()) for _ in range(args.concurrency)]
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
@@ -155,35 +169,56 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=8031)
     parser.add_argument("--warmup", type=int, default=400, help="calls sent first and not measured")
-    parser.add_argument("--external", action="store_true",
-                        help="drive a service already listening on --port (e.g. under a profiler)")
+    parser.add_argument(
+        "--external", action="store_true", help="drive a service already listening on --port (e.g. under a profiler)"
+    )
     args = parser.parse_args()
-    if (args.duration <= 0 or args.duration > 120 or args.rate <= 0 or not 1 <= args.concurrency <= 512
-            or not 0 <= args.warmup <= 10_000):
+    if (
+        args.duration <= 0
+        or args.duration > 120
+        or args.rate <= 0
+        or not 1 <= args.concurrency <= 512
+        or not 0 <= args.warmup <= 10_000
+    ):
         sys.exit("bounded runs only: 0 < duration <= 120 s, rate > 0, 1 <= concurrency <= 512, warmup <= 10000")
     dispatch = str(ROOT / ".venv" / "bin" / "dispatch")
     subprocess.run([dispatch, "demo", "--no-serve"], check=True, stdout=subprocess.DEVNULL)
     token = json.loads((ROOT / "var" / "demo-tokens.json").read_text())["people"]["calltaker"]
     retire()
-    server = None if args.external else subprocess.Popen(
-        [dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers), "--log-level", "warning"])
+    server = (
+        None
+        if args.external
+        else subprocess.Popen(
+            [dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers), "--log-level", "warning"]
+        )
+    )
     try:
         wait_ready(args.port, server)
         n = int(args.rate * args.duration) if args.mode == "rate" else 100_000
         reqs = requests(token, args.port, n + args.warmup)
-        latencies, statuses, elapsed = asyncio.run(run_load(args, reqs[:args.warmup], reqs[args.warmup:]))
+        latencies, statuses, elapsed = asyncio.run(run_load(args, reqs[: args.warmup], reqs[args.warmup :]))
         load = os.getloadavg()
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=20)
         retire()
-    print(json.dumps({"mode": args.mode, "workers": args.workers, "cpu_count": os.cpu_count(),
-                      "target_rate": args.rate if args.mode == "rate" else None, "calls": len(latencies),
-                      "achieved_rate": round(len(latencies) / elapsed, 1), "statuses": statuses,
-                      "ms": summary(latencies),
-                      "server_ms": {part: summary(server_timing(part)) for part in ("intake", "queue")},
-                      "loadavg_1m": round(load[0], 2)}))
+    print(
+        json.dumps(
+            {
+                "mode": args.mode,
+                "workers": args.workers,
+                "cpu_count": os.cpu_count(),
+                "target_rate": args.rate if args.mode == "rate" else None,
+                "calls": len(latencies),
+                "achieved_rate": round(len(latencies) / elapsed, 1),
+                "statuses": statuses,
+                "ms": summary(latencies),
+                "server_ms": {part: summary(server_timing(part)) for part in ("intake", "queue")},
+                "loadavg_1m": round(load[0], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

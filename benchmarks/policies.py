@@ -56,11 +56,13 @@ def main() -> None:
                 calls = generate(world, per_hour=per_hour, hours=args.hours, seed=seed, timing=timing)
                 coverage = learnt_coverage(world, router, per_hour=per_hour, seed=seed, timing=timing)
                 for policy in Policy:
-                    outcome = Simulation(world, router, calls, policy, params=params, coverage=coverage,
-                                         horizon_s=args.hours * 3600).run()
+                    outcome = Simulation(
+                        world, router, calls, policy, params=params, coverage=coverage, horizon_s=args.hours * 3600
+                    ).run()
                     summary = summarise(outcome, world, params)
-                    cell = pooled.setdefault((load, str(policy)), {"p1": [], "all_late": [], "busiest": [],
-                                                                    "wall_s": [], "calls": 0})
+                    cell = pooled.setdefault(
+                        (load, str(policy)), {"p1": [], "all_late": [], "busiest": [], "wall_s": [], "calls": 0}
+                    )
                     cell["p1"] += [outcome.response_s[c.id] for c in calls if c.priority == 1]
                     cell["all_late"] += [outcome.response_s[c.id] > params.target(c.priority) for c in calls]
                     cell["busiest"].append(max(summary["utilization_by_kind"].values()))
@@ -70,13 +72,23 @@ def main() -> None:
     rows = []
     for (load, policy), cell in pooled.items():
         p1 = np.array(cell["p1"])
-        rows.append({"load": load, "policy": policy, "seeds": args.seeds, "hours": args.hours, "calls": cell["calls"],
-                     "p1_calls": len(p1), "p1_p50_s": round(float(np.percentile(p1, 50)), 1),
-                     "p1_p90_s": round(float(np.percentile(p1, 90)), 1), "p1_mean_s": round(float(p1.mean()), 1),
-                     "p1_late": round(float((p1 > params.p1_target_s).mean()), 4),
-                     "all_late": round(float(np.mean(cell["all_late"])), 4),
-                     "busiest_utilisation": round(float(np.mean(cell["busiest"])), 3),
-                     "wall_s_per_run": round(float(np.mean(cell["wall_s"])), 2)})
+        rows.append(
+            {
+                "load": load,
+                "policy": policy,
+                "seeds": args.seeds,
+                "hours": args.hours,
+                "calls": cell["calls"],
+                "p1_calls": len(p1),
+                "p1_p50_s": round(float(np.percentile(p1, 50)), 1),
+                "p1_p90_s": round(float(np.percentile(p1, 90)), 1),
+                "p1_mean_s": round(float(p1.mean()), 1),
+                "p1_late": round(float((p1 > params.p1_target_s).mean()), 4),
+                "all_late": round(float(np.mean(cell["all_late"])), 4),
+                "busiest_utilisation": round(float(np.mean(cell["busiest"])), 3),
+                "wall_s_per_run": round(float(np.mean(cell["wall_s"])), 2),
+            }
+        )
     if args.json:
         for row in rows:
             print(orjson.dumps(row).decode())
@@ -90,8 +102,18 @@ def main() -> None:
 
 def show(rows: list[dict], params: Params) -> None:
     table = Table(title="Received → first unit on scene, pooled over the seeds (minutes)", title_justify="left")
-    for column in ("load", "policy", "busiest kind", "P1 calls", "P1 p50", "P1 p90", "P1 mean",
-                   f"P1 > {params.p1_target_s / 60:g} min", "all late", "vs straight-line (p90 / late)"):
+    for column in (
+        "load",
+        "policy",
+        "busiest kind",
+        "P1 calls",
+        "P1 p50",
+        "P1 p90",
+        "P1 mean",
+        f"P1 > {params.p1_target_s / 60:g} min",
+        "all late",
+        "vs straight-line (p90 / late)",
+    ):
         table.add_column(column, justify="left" if column in ("load", "policy") else "right")
     base = {r["load"]: r for r in rows if r["policy"] == Policy.straight_line}
     for r in rows:
@@ -100,9 +122,18 @@ def show(rows: list[dict], params: Params) -> None:
         if b is not None and r is not b:
             late = 1 - r["p1_late"] / b["p1_late"] if b["p1_late"] else 0.0
             versus = f"{1 - r['p1_p90_s'] / b['p1_p90_s']:.0%} / {late:.0%}"
-        table.add_row(r["load"], r["policy"], f"{r['busiest_utilisation']:.0%}", str(r["p1_calls"]),
-                      f"{r['p1_p50_s'] / 60:.1f}", f"{r['p1_p90_s'] / 60:.1f}", f"{r['p1_mean_s'] / 60:.1f}",
-                      f"{r['p1_late']:.0%}", f"{r['all_late']:.0%}", versus)
+        table.add_row(
+            r["load"],
+            r["policy"],
+            f"{r['busiest_utilisation']:.0%}",
+            str(r["p1_calls"]),
+            f"{r['p1_p50_s'] / 60:.1f}",
+            f"{r['p1_p90_s'] / 60:.1f}",
+            f"{r['p1_mean_s'] / 60:.1f}",
+            f"{r['p1_late']:.0%}",
+            f"{r['all_late']:.0%}",
+            versus,
+        )
     Console().print(table)
 
 

@@ -40,8 +40,12 @@ class Run:
 
 
 async def device(addr: str, unit_id: int, token: str, run: Run, stop: asyncio.Event) -> None:
-    async with connect(f"ws://{addr}/ws/unit", additional_headers={"Authorization": f"Bearer {token}"},
-                       max_size=2**20, ping_interval=None) as ws:
+    async with connect(
+        f"ws://{addr}/ws/unit",
+        additional_headers={"Authorization": f"Bearer {token}"},
+        max_size=2**20,
+        ping_interval=None,
+    ) as ws:
         async for raw in ws:
             now = time.perf_counter()
             message = orjson.loads(raw)
@@ -91,8 +95,10 @@ async def http(reader, writer, request: bytes) -> tuple[int, bytes]:
 
 def post(path: str, token: str, body: dict, port: int) -> bytes:
     data = orjson.dumps(body)
-    return (b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (path.encode(), port, token.encode(), len(data), data))
+    return (
+        b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (path.encode(), port, token.encode(), len(data), data)
+    )
 
 
 async def drive(args, setup, port: int, places: list[str]) -> list[dict]:
@@ -112,8 +118,13 @@ async def drive(args, setup, port: int, places: list[str]) -> list[dict]:
     statuses: dict[int, int] = {}
 
     async def one_call(i: int, rate: float) -> None:
-        body = {"channel": "phone", "caller_number": f"+423{rng.randrange(10**6, 10**7)}",
-                "location_text": rng.choice(places), "type_code": rng.choice(TYPES), "narrative": "bench"}
+        body = {
+            "channel": "phone",
+            "caller_number": f"+423{rng.randrange(10**6, 10**7)}",
+            "location_text": rng.choice(places),
+            "type_code": rng.choice(TYPES),
+            "narrative": "bench",
+        }
         conn = await free.get()
         try:
             started = time.perf_counter()
@@ -134,8 +145,9 @@ async def drive(args, setup, port: int, places: list[str]) -> list[dict]:
         await asyncio.sleep(1.0)
         conn = await closing.get()
         try:
-            await conn.request(post(f"/api/incidents/{incident_id}/close", setup.dispatcher,
-                                    {"disposition": "resolved"}, port))
+            await conn.request(
+                post(f"/api/incidents/{incident_id}/close", setup.dispatcher, {"disposition": "resolved"}, port)
+            )
         finally:
             closing.put_nowait(conn)
 
@@ -153,13 +165,23 @@ async def drive(args, setup, port: int, places: list[str]) -> list[dict]:
         elapsed = time.perf_counter() - t0
         await asyncio.sleep(3.0)  # stragglers
         e2e = sorted((run.first[i] - run.sent[i]) * 1000 for i in run.sent if i in run.first)
-        results.append({
-            "rate": rate, "achieved_rate": round(total / elapsed, 1), "units": len(setup.units), "calls": total,
-            "accepted": statuses.get(201, 0), "statuses": dict(statuses),
-            "unassigned": sum(1 for i in run.sent if i not in run.first), "assignments": run.assignments,
-            "duplicates_delivered": run.duplicates,
-            "e2e_ms": {"p50": pct(e2e, 50), "p90": pct(e2e, 90), "p99": pct(e2e, 99), "max": pct(e2e, 100)},
-            "workers": args.workers, "cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)})
+        results.append(
+            {
+                "rate": rate,
+                "achieved_rate": round(total / elapsed, 1),
+                "units": len(setup.units),
+                "calls": total,
+                "accepted": statuses.get(201, 0),
+                "statuses": dict(statuses),
+                "unassigned": sum(1 for i in run.sent if i not in run.first),
+                "assignments": run.assignments,
+                "duplicates_delivered": run.duplicates,
+                "e2e_ms": {"p50": pct(e2e, 50), "p90": pct(e2e, 90), "p99": pct(e2e, 99), "max": pct(e2e, 100)},
+                "workers": args.workers,
+                "cpu_count": os.cpu_count(),
+                "loadavg_1m": round(os.getloadavg()[0], 2),
+            }
+        )
         await asyncio.sleep(3.0)  # the fleet comes free again between rates
     stop.set()
     for task in devices:
@@ -188,8 +210,19 @@ def main() -> None:
     setup = prepare(get_settings(), units=args.units, seed=args.seed)
     places = spoken_addresses(setup.settings.libpq_url)
     env = {**os.environ, **setup.env, "DISPATCH_ACK_DEADLINE_S": "60", "DISPATCH_LOG_LEVEL": "warning"}
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "dispatch"), "serve", "--port", str(args.port),
-                               "--workers", str(args.workers), "--log-level", "warning"], env=env)
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "dispatch"),
+            "serve",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     try:
         wait_ready(args.port, server)
         for result in asyncio.run(drive(args, setup, args.port, places)):

@@ -36,8 +36,19 @@ from dispatch.setup import migrate, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/dispatch_reports_bench"
 console = Console(stderr=True)
-MUNICIPALITIES = ["Vaduz", "Schaan", "Triesen", "Balzers", "Eschen", "Mauren", "Triesenberg", "Ruggell", "Gamprin",
-                  "Schellenberg", "Planken"]
+MUNICIPALITIES = [
+    "Vaduz",
+    "Schaan",
+    "Triesen",
+    "Balzers",
+    "Eschen",
+    "Mauren",
+    "Triesenberg",
+    "Ruggell",
+    "Gamprin",
+    "Schellenberg",
+    "Planken",
+]
 
 # One statement each; `g` is the incident number. random() after setseed() is the same on every run.
 UNITS = """INSERT INTO units (call_sign, kind, capabilities, status)
@@ -106,8 +117,12 @@ def generate(settings: Settings, n: int, keep: bool) -> dict:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute("SELECT setseed(0.7)")
-        for label, sql in (("units", UNITS), ("incidents", INCIDENTS.format(munis=munis).replace(":n", str(n))),
-                           ("assignments", ASSIGNMENTS), ("events", EVENTS)):
+        for label, sql in (
+            ("units", UNITS),
+            ("incidents", INCIDENTS.format(munis=munis).replace(":n", str(n))),
+            ("assignments", ASSIGNMENTS),
+            ("events", EVENTS),
+        ):
             started = time.perf_counter()
             with console.status(f"generating {label}"):
                 count = conn.execute(sql).rowcount
@@ -139,11 +154,17 @@ async def measure(settings: Settings, repeat: int) -> dict:
     try:
         # As GET /api/reports/response-times runs it: the incident and unit statements side by side.
         for grouping in (GroupBy.none, *FULL_GROUPINGS, GroupBy.month):
-            report = await timed(f"api group_by={grouping.value}", lambda s, g=grouping: service.response_times(
-                s, period=period, group_by=g, targets=targets, sessions=sessions))
+            report = await timed(
+                f"api group_by={grouping.value}",
+                lambda s, g=grouping: service.response_times(
+                    s, period=period, group_by=g, targets=targets, sessions=sessions
+                ),
+            )
         out["responses"] = report["overall"]["intervals"]["response"]["count"]
-        await timed("group_by=priority, one connection", lambda s: service.response_times(
-            s, period=period, group_by=GroupBy.priority, targets=targets))
+        await timed(
+            "group_by=priority, one connection",
+            lambda s: service.response_times(s, period=period, group_by=GroupBy.priority, targets=targets),
+        )
 
         async def whole(session):
             full = await service.full_report(session, period=period, targets=targets, sessions=sessions)
@@ -179,8 +200,13 @@ def main() -> None:
     settings = Settings(env=Environment.test, database_url=args.url, db_pool_size=4)
     made = generate(settings, args.incidents, args.keep)
     result = {"incidents": args.incidents, "data": made, **asyncio.run(measure(settings, args.repeat))}
-    table = Table("measure", "median s", "max s", title=f"Report over {args.incidents:,} incidents "
-                  f"({result['responses']:,} responses)", title_justify="left")
+    table = Table(
+        "measure",
+        "median s",
+        "max s",
+        title=f"Report over {args.incidents:,} incidents ({result['responses']:,} responses)",
+        title_justify="left",
+    )
     for key, value in result.items():
         if isinstance(value, dict) and "median_s" in value:
             table.add_row(key, f"{value['median_s']:.2f}", f"{value['max_s']:.2f}")

@@ -62,27 +62,33 @@ def bench_map(url: str, rng: np.random.Generator, incidents: int) -> dict:
             loads.append(time.perf_counter() - start)
         assert router.from_cache
     net = router.network
-    out: dict = {"nodes": net.n_nodes, "edges": net.n_edges, "cache_build_ms": round(build_s * 1e3, 1),
-                 "cache_load_ms": round(float(np.median(loads)) * 1e3, 1),
-                 "cache_load_graph_ms": round(net.load_s * 1e3, 1)}
+    out: dict = {
+        "nodes": net.n_nodes,
+        "edges": net.n_edges,
+        "cache_build_ms": round(build_s * 1e3, 1),
+        "cache_load_ms": round(float(np.median(loads)) * 1e3, 1),
+        "cache_load_graph_ms": round(net.load_s * 1e3, 1),
+    }
     targets = points_near_nodes(net, incidents, rng)
     units = points_near_nodes(net, 1000, rng)
     for n_units in (31, 1000):
         sources = units[:n_units]
         it = iter(range(10**9))
-        out[f"times_to_{n_units}"] = timed(lambda s=sources, i=it: router.times_to(*targets[next(i) % incidents], s),
-                                           incidents)
+        out[f"times_to_{n_units}"] = timed(
+            lambda s=sources, i=it: router.times_to(*targets[next(i) % incidents], s), incidents
+        )
     it = iter(range(10**9))
     out["times_to_31_cutoff_600s"] = timed(
-        lambda: router.times_to(*targets[next(it) % incidents], units[:31], cutoff_s=600.0), incidents)
+        lambda: router.times_to(*targets[next(it) % incidents], units[:31], cutoff_s=600.0), incidents
+    )
     nodes = rng.integers(0, net.n_nodes, incidents)
     it = iter(range(10**9))
-    out["scipy_one_to_all"] = timed(lambda: dijkstra(net.backward, indices=int(nodes[next(it) % incidents])),
-                                    incidents)
+    out["scipy_one_to_all"] = timed(lambda: dijkstra(net.backward, indices=int(nodes[next(it) % incidents])), incidents)
     it = iter(range(10**9))
     out["snap_1000"] = timed(lambda: router.snapper.snap(units), 50)
-    out["route"] = timed(lambda: router.route(tuple(targets[(k := next(it)) % incidents]),
-                                              tuple(units[k % 1000])), incidents)
+    out["route"] = timed(
+        lambda: router.route(tuple(targets[(k := next(it)) % incidents]), tuple(units[k % 1000])), incidents
+    )
     standby, demand = points_near_nodes(net, 30, rng), points_near_nodes(net, 2000, rng)
     out["table_30x2000"] = timed(lambda: router.table(standby, demand), 10, warmup=1)
     return out
@@ -101,11 +107,18 @@ def grid_network(side: int, rng: np.random.Generator) -> RoadNetwork:
     src, dst = np.column_stack([a, b]).ravel(), np.column_stack([b, a]).ravel()  # edge 2k and its twin 2k + 1
     m = len(src)
     return RoadNetwork(
-        sha256="grid", node_lonlat=lonlat, edge_source=src.astype(np.int32), edge_target=dst.astype(np.int32),
-        edge_id=np.arange(m, dtype=np.int64), edge_travel_s=np.repeat(travel, 2),
-        edge_length_m=np.full(m, GRID_SPACING_M), edge_name=np.full(m, "", dtype="U1"),
-        edge_twin=(np.arange(m) ^ 1).astype(np.int32), coord_ptr=np.arange(0, 2 * m + 1, 2, dtype=np.int64),
-        coords=np.column_stack([lonlat[src], lonlat[dst]]).reshape(-1, 2))
+        sha256="grid",
+        node_lonlat=lonlat,
+        edge_source=src.astype(np.int32),
+        edge_target=dst.astype(np.int32),
+        edge_id=np.arange(m, dtype=np.int64),
+        edge_travel_s=np.repeat(travel, 2),
+        edge_length_m=np.full(m, GRID_SPACING_M),
+        edge_name=np.full(m, "", dtype="U1"),
+        edge_twin=(np.arange(m) ^ 1).astype(np.int32),
+        coord_ptr=np.arange(0, 2 * m + 1, 2, dtype=np.int64),
+        coords=np.column_stack([lonlat[src], lonlat[dst]]).reshape(-1, 2),
+    )
 
 
 def bench_grid(side: int, rng: np.random.Generator) -> dict:
@@ -117,14 +130,15 @@ def bench_grid(side: int, rng: np.random.Generator) -> dict:
     pts = np.column_stack([rng.uniform(lo[1], hi[1], 1010), rng.uniform(lo[0], hi[0], 1010)])
     nodes = iter(rng.integers(0, net.n_nodes, 100))
     out["scipy_one_to_all"] = timed(lambda: dijkstra(net.backward, indices=int(next(nodes))), 5, warmup=1)
-    out["scipy_cutoff_600s"] = timed(lambda: dijkstra(net.backward, indices=int(next(nodes)), limit=600.0), 5,
-                                     warmup=1)
+    out["scipy_cutoff_600s"] = timed(lambda: dijkstra(net.backward, indices=int(next(nodes)), limit=600.0), 5, warmup=1)
     it = iter(range(1000))
     out["times_to_1000"] = timed(lambda: router.times_to(*pts[1000 + next(it) % 10], pts[:1000]), 5, warmup=1)
     out["times_to_1000_cutoff_600s"] = timed(
-        lambda: router.times_to(*pts[1000 + next(it) % 10], pts[:1000], cutoff_s=600.0), 5, warmup=1)
-    out["route"] = timed(lambda: router.route(tuple(pts[(k := next(it) % 1000)]), tuple(pts[1000 + k % 10])), 5,
-                         warmup=1)
+        lambda: router.times_to(*pts[1000 + next(it) % 10], pts[:1000], cutoff_s=600.0), 5, warmup=1
+    )
+    out["route"] = timed(
+        lambda: router.route(tuple(pts[(k := next(it) % 1000)]), tuple(pts[1000 + k % 10])), 5, warmup=1
+    )
     return out
 
 
@@ -135,8 +149,11 @@ def render(result: dict, console: Console) -> None:
     table.add_column("value", justify="right")
     for section in ("map", "grid"):
         for key, value in result[section].items():
-            text = f"{value['p50_ms']} / {value['p99_ms']} ms (p50 / p99, n={value['n']})" \
-                if isinstance(value, dict) else str(value)
+            text = (
+                f"{value['p50_ms']} / {value['p99_ms']} ms (p50 / p99, n={value['n']})"
+                if isinstance(value, dict)
+                else str(value)
+            )
             table.add_row(section, key, text)
     console.print(table)
 
@@ -151,9 +168,14 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
-    result = {"seed": args.seed, "python": platform.python_version(), "scipy": scipy.__version__,
-              "cpus": os.cpu_count(), "map": bench_map(args.url, rng, args.incidents),
-              "grid": bench_grid(args.grid, rng)}
+    result = {
+        "seed": args.seed,
+        "python": platform.python_version(),
+        "scipy": scipy.__version__,
+        "cpus": os.cpu_count(),
+        "map": bench_map(args.url, rng, args.incidents),
+        "grid": bench_grid(args.grid, rng),
+    }
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     if not args.json:
         render(result, Console())

@@ -87,8 +87,11 @@ async def main() -> None:
     args = parser.parse_args()
     url = urlsplit(args.url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    kinds = {"silent": (b"", b""), "headers": (HEAD, b"X-Slow: " + b"a" * 1000),
-             "body": (HEAD + b"Content-Length: 1000\r\n\r\n{", b" " * 999)}
+    kinds = {
+        "silent": (b"", b""),
+        "headers": (HEAD, b"X-Slow: " + b"a" * 1000),
+        "body": (HEAD + b"Content-Length: 1000\r\n\r\n{", b" " * 999),
+    }
     result: dict = {"clients": args.clients, "wait_s": args.wait}
     print(f"{'kind':<10}{'held p50 s':>12}{'held max s':>12}{'closed':>9}  first answer")
     for kind, (first, then) in kinds.items():
@@ -96,16 +99,24 @@ async def main() -> None:
         seconds = sorted(t for t, _ in times)
         closed = sum(t < args.wait for t in seconds)
         answers = sorted({a.decode(errors="replace") for _, a in times})
-        result[kind] = {"held_p50_s": round(seconds[len(seconds) // 2], 2), "held_max_s": round(seconds[-1], 2),
-                        "closed": closed, "answers": answers}
+        result[kind] = {
+            "held_p50_s": round(seconds[len(seconds) // 2], 2),
+            "held_max_s": round(seconds[-1], 2),
+            "closed": closed,
+            "answers": answers,
+        }
         print(f"{kind:<10}{seconds[len(seconds) // 2]:>12.2f}{seconds[-1]:>12.2f}{closed:>9}  {answers}")
     for chunked in (False, True):
         before = rss_mb(args.pid)
         status, sent = await big_body(host, port, chunked=chunked)
         after = rss_mb(args.pid)
         name = "200MB chunked" if chunked else "200MB length"
-        result[name] = {"status": status, "sent_mb": round(sent / 2**20, 1), "rss_before_mb": before,
-                        "rss_after_mb": after}
+        result[name] = {
+            "status": status,
+            "sent_mb": round(sent / 2**20, 1),
+            "rss_before_mb": before,
+            "rss_after_mb": after,
+        }
         print(f"{name:<14} {status!r}: {sent / 2**20:.1f} MB sent; RSS {before} -> {after} MB")
     print(json.dumps(result))
 

@@ -26,8 +26,13 @@ console = Console(stderr=True, width=140)
 
 
 def holds(r: dict, p99_ms: float) -> bool:
-    return (r["e2e_ms"]["p99"] is not None and r["e2e_ms"]["p99"] <= p99_ms and r["lost"] == 0
-            and r["duplicates_delivered"] == 0 and r["achieved_rate"] >= 0.95 * r["rate"])
+    return (
+        r["e2e_ms"]["p99"] is not None
+        and r["e2e_ms"]["p99"] <= p99_ms
+        and r["lost"] == 0
+        and r["duplicates_delivered"] == 0
+        and r["achieved_rate"] >= 0.95 * r["rate"]
+    )
 
 
 def rates_of(text: str) -> list[float]:
@@ -81,27 +86,58 @@ def main() -> None:
     for rate in rates:
         console.print(f"[bold]{rate:g} calls/s[/] for {args.duration:g} s")
         try:
-            bench = BenchArgs(rate=rate, duration=args.duration, units=args.units, consoles=2, trackers=0, workers=1,
-                              matchers=1, port=8040, seed=7, out_dir=Path("var/bench"))
-            results.append(run(settings, bench,
-                               progress=lambda m: console.print("  " + m, highlight=False)))
+            bench = BenchArgs(
+                rate=rate,
+                duration=args.duration,
+                units=args.units,
+                consoles=2,
+                trackers=0,
+                workers=1,
+                matchers=1,
+                port=8040,
+                seed=7,
+                out_dir=Path("var/bench"),
+            )
+            results.append(run(settings, bench, progress=lambda m: console.print("  " + m, highlight=False)))
         except BenchError as exc:
             raise SystemExit(f"error: {exc}") from None
     table = Table(title=f"e2e against the call rate ({args.units:,} units)", title_justify="left")
-    for column in ("asked", "achieved", "accepted", "lost", "dup", "e2e p50", "p90", "p99", "intake p50",
-                   "p99", "load 1m", f"p99 ≤ {args.p99_ms:g} ms"):
+    for column in (
+        "asked",
+        "achieved",
+        "accepted",
+        "lost",
+        "dup",
+        "e2e p50",
+        "p90",
+        "p99",
+        "intake p50",
+        "p99",
+        "load 1m",
+        f"p99 ≤ {args.p99_ms:g} ms",
+    ):
         table.add_column(column, justify="right")
     for r in results:
         e, i = r["e2e_ms"], r["intake_ms"]
-        table.add_row(f"{r['rate']:g}", f"{r['achieved_rate']:g}", str(r["accepted"]), str(r["lost"]),
-                      str(r["duplicates_delivered"]), *(f"{e[k]:g}" for k in ("p50", "p90", "p99")),
-                      f"{i['p50']:g}", f"{i['p99']:g}", f"{r['loadavg_1m']:g}",
-                      "yes" if holds(r, args.p99_ms) else "no")
+        table.add_row(
+            f"{r['rate']:g}",
+            f"{r['achieved_rate']:g}",
+            str(r["accepted"]),
+            str(r["lost"]),
+            str(r["duplicates_delivered"]),
+            *(f"{e[k]:g}" for k in ("p50", "p90", "p99")),
+            f"{i['p50']:g}",
+            f"{i['p99']:g}",
+            f"{r['loadavg_1m']:g}",
+            "yes" if holds(r, args.p99_ms) else "no",
+        )
     console.print(table)
     held = [r["rate"] for r in results if holds(r, args.p99_ms)]
     best = max(held) if held else None
-    console.print(f"highest rate with e2e p99 ≤ {args.p99_ms:g} ms: "
-                  + (f"{best:g} calls/s" if best else "none of those run"), highlight=False)
+    console.print(
+        f"highest rate with e2e p99 ≤ {args.p99_ms:g} ms: " + (f"{best:g} calls/s" if best else "none of those run"),
+        highlight=False,
+    )
     if args.plot:
         plot(results, args.p99_ms, args.plot)
         console.print(f"picture: {args.plot}")

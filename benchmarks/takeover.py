@@ -70,8 +70,9 @@ class Takeover:
 
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
         log = self.logs / f"{args[0]}-{len(self.processes)}.log"
-        process = subprocess.Popen([str(DISPATCH), *args], env={**self.env, **(env or {})},
-                                   stdout=log.open("w"), stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(DISPATCH), *args], env={**self.env, **(env or {})}, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
         self.processes.append(process)
         return process, log
 
@@ -87,15 +88,22 @@ class Takeover:
         return process
 
     def call(self, n: int) -> int:
-        body = {"channel": "phone", "caller_number": f"+423 790 {n:05d}", "type_code": "FIRE-STRUCT",
-                "location_text": self.places[n * 7919 % len(self.places)], "narrative": "Rauch"}
+        body = {
+            "channel": "phone",
+            "caller_number": f"+423 790 {n:05d}",
+            "type_code": "FIRE-STRUCT",
+            "location_text": self.places[n * 7919 % len(self.places)],
+            "narrative": "Rauch",
+        }
         reply = self.http.post("/api/calls", json=body, headers=self.taker)
         reply.raise_for_status()
         return reply.json()["id"]
 
     def assigned(self, incident_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM assignments WHERE incident_id = %s LIMIT 1",
-                               (incident_id,)).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM assignments WHERE incident_id = %s LIMIT 1", (incident_id,)).fetchone()
+            is not None
+        )
 
     def leased_by(self, incident_id: int) -> str | None:
         owner = self.redis.hget(self.lease_owners, incident_id)  # the queue's hash of lease owners
@@ -103,9 +111,11 @@ class Takeover:
 
     def close_all(self) -> None:
         for (incident_id,) in self.db.execute(
-                "SELECT id FROM incidents WHERE status NOT IN ('closed', 'cancelled')").fetchall():
-            self.http.post(f"/api/incidents/{incident_id}/close", json={"disposition": "resolved"},
-                           headers=self.dispatcher)
+            "SELECT id FROM incidents WHERE status NOT IN ('closed', 'cancelled')"
+        ).fetchall():
+            self.http.post(
+                f"/api/incidents/{incident_id}/close", json={"disposition": "resolved"}, headers=self.dispatcher
+            )
 
     def call_held_by(self, victim: subprocess.Popen, standby: subprocess.Popen | None, lock) -> int:
         """A call the victim leases and then waits in its write on (the assignments table is locked). A standby
@@ -118,8 +128,10 @@ class Takeover:
             lock.execute("LOCK TABLE assignments IN SHARE ROW EXCLUSIVE MODE")  # held until lock.rollback()
             incident_id = self.call(next(self.calls))
             if until(lambda i=incident_id: self.leased_by(i), "a matcher's lease") == owner:
-                until(lambda: self.db.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-                      .fetchone(), "the victim's write waiting")
+                until(
+                    lambda: self.db.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone(),
+                    "the victim's write waiting",
+                )
                 return incident_id
             lock.rollback()  # the service's matcher had it: its write goes through
         raise RuntimeError("the victim never leased a call")
@@ -140,8 +152,11 @@ class Takeover:
         times: dict[str, float] = {}
 
         def done() -> bool:
-            for key, ready in (("held_s", lambda: self.assigned(held)), ("new_call_s", lambda: self.assigned(fresh)),
-                               ("new_matcher_start_s", lambda: self.running(restarted, log))):
+            for key, ready in (
+                ("held_s", lambda: self.assigned(held)),
+                ("new_call_s", lambda: self.assigned(fresh)),
+                ("new_matcher_start_s", lambda: self.running(restarted, log)),
+            ):
                 if key not in times and ready():
                     times[key] = round(time.monotonic() - killed, 3)
             return len(times) == 3
@@ -151,17 +166,28 @@ class Takeover:
         return times, restarted
 
     def run(self, rounds: int, standby: str) -> list[dict]:
-        service, _ = self.spawn("serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-                                env={"DISPATCH_MATCHER": "true" if standby == "service" else "false"})
+        service, _ = self.spawn(
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            env={"DISPATCH_MATCHER": "true" if standby == "service" else "false"},
+        )
         wait_ready(self.port, service)
         spare = self.matcher() if standby == "matcher" else None
         victim = self.matcher()
         results = []
         for n in range(rounds):
             result, victim = self.round(victim, spare)
-            print(f"round {n + 1}: incident held by the killed matcher assigned after {result['held_s']:.2f} s, "
-                  f"a call after the kill after {result['new_call_s']:.2f} s; the new matcher ran after "
-                  f"{result['new_matcher_start_s']:.2f} s", flush=True)
+            print(
+                f"round {n + 1}: incident held by the killed matcher assigned after {result['held_s']:.2f} s, "
+                f"a call after the kill after {result['new_call_s']:.2f} s; the new matcher ran after "
+                f"{result['new_matcher_start_s']:.2f} s",
+                flush=True,
+            )
             results.append(result)
         return results
 
@@ -183,9 +209,13 @@ class Takeover:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, choices=range(1, 51), metavar="1..50")
-    parser.add_argument("--standby", choices=("service", "matcher"), default="service",
-                        help="what takes over: the service's own matcher (the default deployment), or a second "
-                             "`dispatch matcher` beside a service that does not match")
+    parser.add_argument(
+        "--standby",
+        choices=("service", "matcher"),
+        default="service",
+        help="what takes over: the service's own matcher (the default deployment), or a second "
+        "`dispatch matcher` beside a service that does not match",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON line instead of the summary")
     args = parser.parse_args()
     redis_server, postgres = PrivateRedis().start(), PrivatePostgres(database="takeover").setup()
@@ -195,8 +225,12 @@ def main() -> None:
     try:
         base = Settings(database_url=postgres.url, redis_url=redis_server.url)
         setup = prepare(base, units=60, seed=7)
-        env = {**os.environ, **setup.env, "DISPATCH_LOG_LEVEL": "warning",
-               "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]"}
+        env = {
+            **os.environ,
+            **setup.env,
+            "DISPATCH_LOG_LEVEL": "warning",
+            "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]",
+        }
         env.pop("DISPATCH_REDIS_PREFIX", None)
         bench = Takeover(setup.settings, env, (setup.call_taker, setup.dispatcher), logs)
         results = bench.run(args.rounds, args.standby)
@@ -205,10 +239,14 @@ def main() -> None:
             bench.stop()
         postgres.close()
         redis_server.close()
-    summary = {"rounds": len(results), "standby": args.standby, "lease_s": setup.settings.queue_lease_s,
-               "takeover_bound_s": takeover_bound_s(setup.settings),
-               **{f"{key}_max": max(r[key] for r in results) for key in results[0]},
-               **{f"{key}_median": sorted(r[key] for r in results)[len(results) // 2] for key in results[0]}}
+    summary = {
+        "rounds": len(results),
+        "standby": args.standby,
+        "lease_s": setup.settings.queue_lease_s,
+        "takeover_bound_s": takeover_bound_s(setup.settings),
+        **{f"{key}_max": max(r[key] for r in results) for key in results[0]},
+        **{f"{key}_median": sorted(r[key] for r in results)[len(results) // 2] for key in results[0]},
+    }
     if args.json:
         print(json.dumps({"takeover": summary, "runs": results}))
     else:

@@ -61,8 +61,10 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>D
 <p><small>Map data &copy; OpenStreetMap contributors (ODbL)</small></p></body></html>"""
 
 
-FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
-           'fill="#b71c1c"/><path d="M6.5 3h3v3.5H13v3H9.5V13h-3V9.5H3v-3h3.5z" fill="#fff"/></svg>')
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
+    'fill="#b71c1c"/><path d="M6.5 3h3v3.5H13v3H9.5V13h-3V9.5H3v-3h3.5z" fill="#fff"/></svg>'
+)
 
 
 # The cyclic garbage collector's full pass walks every object the process holds: with ten thousand sockets it
@@ -106,24 +108,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         # A bounded pool that makes a command wait for a connection (up to 2 s) rather than fail: a thousand
         # devices reporting at once must queue for Redis, not get errors.
-        app.state.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_pool_size, timeout=2, socket_timeout=2,
-            socket_connect_timeout=2))
+        app.state.redis = aioredis.Redis.from_pool(
+            aioredis.BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=settings.redis_pool_size,
+                timeout=2,
+                socket_timeout=2,
+                socket_connect_timeout=2,
+            )
+        )
         app.state.geocoder = GeocoderHolder(settings.libpq_url, app.state.engine)
         await app.state.geocoder.start()
         app.state.queue = IncidentQueue(app.state.redis, prefix=app.state.keys.prefix, lease_s=settings.queue_lease_s)
-        app.state.queue_keeper = QueueKeeper(app.state.queue, app.state.redis, app.state.sessionmaker,
-                                            app.state.keys)
+        app.state.queue_keeper = QueueKeeper(app.state.queue, app.state.redis, app.state.sessionmaker, app.state.keys)
         app.state.board = UnitBoard(app.state.redis, app.state.keys)
         app.state.routers = RouterHolder(settings.libpq_url, app.state.engine, settings.route_cache_dir)
         await app.state.routers.start()
-        app.state.outbox = Outbox(app.state.redis, app.state.keys, ack_within_s=settings.ack_deadline_s,
-                                  epochs=lambda: next_epoch(app.state.sessionmaker))
+        app.state.outbox = Outbox(
+            app.state.redis,
+            app.state.keys,
+            ack_within_s=settings.ack_deadline_s,
+            epochs=lambda: next_epoch(app.state.sessionmaker),
+        )
         app.state.pusher = Pusher(app.state, app.state.outbox)
         app.state.positions = PositionSampler(app.state)
         # Pub/sub holds its connection open and idle: a client of its own, without the read timeout.
-        app.state.pubsub_redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
-                                                         health_check_interval=30)
+        app.state.pubsub_redis = aioredis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, health_check_interval=30
+        )
         app.state.hub = Hub(app.state.pubsub_redis, app.state.keys, queue_size=settings.ws_send_queue)
         app.state.hub.on_resubscribed.append(lambda: resume_all(app.state))
         app.state.hub.start()
@@ -134,10 +146,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.position_relay = asyncio.create_task(relay_positions(app.state), name="position-relay")
         app.state.position_flush = asyncio.create_task(flush_positions(app.state), name="position-flush")
         app.state.matcher = Matcher(
-            owner=f"{socket.gethostname()}:{os.getpid()}", queue=app.state.queue, board=app.state.board,
-            redis=app.state.redis, sessions=app.state.sessionmaker, routers=app.state.routers,
-            types=incident_types(), settings=settings, publish=app.state.queue_keeper.publish,
-            requeue=app.state.queue_keeper.apply, pusher=app.state.pusher)
+            owner=f"{socket.gethostname()}:{os.getpid()}",
+            queue=app.state.queue,
+            board=app.state.board,
+            redis=app.state.redis,
+            sessions=app.state.sessionmaker,
+            routers=app.state.routers,
+            types=incident_types(),
+            settings=settings,
+            publish=app.state.queue_keeper.publish,
+            requeue=app.state.queue_keeper.apply,
+            pusher=app.state.pusher,
+        )
 
         app.state.hub.on_event.append(app.state.matcher.heard)
 
@@ -182,8 +202,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(title="Dispatch", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Emergency incident dispatch. Map data © OpenStreetMap contributors (ODbL).")
+    app = FastAPI(
+        title="Dispatch",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Emergency incident dispatch. Map data © OpenStreetMap contributors (ODbL).",
+    )
     app.state.settings = settings
     install_error_handlers(app)
     install_edge(app, settings)  # body limits, security headers, /docs from the pinned Swagger UI package
@@ -200,8 +226,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(map_router)
     app.include_router(reports_router)
     app.include_router(public_reports_router)
-    app.mount("/console/vendor/leaflet", StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist",
-                                                     check_dir=False), name="leaflet")
+    app.mount(
+        "/console/vendor/leaflet",
+        StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist", check_dir=False),
+        name="leaflet",
+    )
     app.mount("/console", StaticFiles(directory=CONSOLE / "static", html=True, check_dir=False), name="console")
 
     @app.get("/", include_in_schema=False)

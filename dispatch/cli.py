@@ -77,20 +77,32 @@ def simulate(
     live: Annotated[bool, typer.Option("--live", help="Calls through the API, units as websocket devices")] = False,
     headless: Annotated[bool, typer.Option("--headless", help="Compare policies on the same calls, fast")] = False,
     hindsight: Annotated[bool, typer.Option("--hindsight", help="Policies against a hindsight lower bound")] = False,
-    history: Annotated[bool, typer.Option("--history", help="Write a simulated day's incidents into the database "
-                                                            "(for reports)")] = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="Write a simulated day's incidents into the database (for reports)")
+    ] = False,
     day: Annotated[str | None, typer.Option(help="History: the local day to write (default: yesterday)")] = None,
     hours: Annotated[float, typer.Option(min=0.1, max=24 * 366, help="Headless: simulated hours")] = 24.0,
-    load: Annotated[str | None, typer.Option(help="Headless: quiet | normal | busy | surge (by the busiest kind "
-                                                    "of unit's utilisation: 15 / 35 / 60 / 85 %)")] = None,
-    calls_per_hour: Annotated[float | None, typer.Option(min=0.01, max=100_000,
-                                                         help="In simulated time (instead of --load)")] = None,
+    load: Annotated[
+        str | None,
+        typer.Option(
+            help="Headless: quiet | normal | busy | surge (by the busiest kind "
+            "of unit's utilisation: 15 / 35 / 60 / 85 %)"
+        ),
+    ] = None,
+    calls_per_hour: Annotated[
+        float | None, typer.Option(min=0.01, max=100_000, help="In simulated time (instead of --load)")
+    ] = None,
     policies: Annotated[str, typer.Option(help="Headless: comma-separated")] = "default,drive-time,straight-line",
     as_json: Annotated[bool, typer.Option("--json", help="Headless: one JSON line per policy on stdout")] = False,
     p1_target_s: Annotated[float, typer.Option(min=1, max=7200, help="Priority-1 target, received → on scene")] = 480.0,
-    processing_s: Annotated[float, typer.Option(min=0, max=3600,
-                                                help="Median call processing of a priority-1 call; lower "
-                                                     "priorities in the same proportion as the defaults")] = 50.0,
+    processing_s: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="Median call processing of a priority-1 call; lower priorities in the same proportion as the defaults",
+        ),
+    ] = 50.0,
     turnout_s: Annotated[str, typer.Option(help="Turnout from quarters, low,high seconds")] = "30,80",
     no_move_up: Annotated[bool, typer.Option("--no-move-up", help="The default policy without move-up")] = False,
     instances: Annotated[int, typer.Option(min=1, max=100, help="Hindsight: how many small instances")] = 5,
@@ -111,8 +123,9 @@ def simulate(
 
         if load is not None and load not in LOADS:
             raise fail(f"unknown load {load!r} (known: {', '.join(LOADS)})", 2)
-        _simulate_live(speed=speed, per_hour=calls_per_hour, load=load or "normal", seed=seed, duration=duration,
-                       base_url=base_url)
+        _simulate_live(
+            speed=speed, per_hour=calls_per_hour, load=load or "normal", seed=seed, duration=duration, base_url=base_url
+        )
         return
     from simulator.calls import Timing
     from simulator.commands import SimulationError, parse_policies, parse_range
@@ -133,22 +146,52 @@ def simulate(
             raise SimulationError("at most 2,000,000 simulated calls a run: fewer calls per hour or hours", 2)
         default = Timing()
         scale = processing_s / default.processing_median_s[1]
-        timing = Timing(processing_median_s={p: s * scale for p, s in default.processing_median_s.items()},
-                        turnout_s=parse_range(turnout_s, "--turnout-s"))
+        timing = Timing(
+            processing_median_s={p: s * scale for p, s in default.processing_median_s.items()},
+            turnout_s=parse_range(turnout_s, "--turnout-s"),
+        )
         params = Params(p1_target_s=p1_target_s, coverage_target_s=p1_target_s, move_up=not no_move_up)
         if history:
             from simulator.history import parse_day, record_day
 
             tz = settings.report_time_zone
-            console.print(record_day(settings.libpq_url, settings.route_cache_dir, day=parse_day(day, tz), tz=tz,
-                                     seed=seed, load=load, per_hour=calls_per_hour, timing=timing))
+            console.print(
+                record_day(
+                    settings.libpq_url,
+                    settings.route_cache_dir,
+                    day=parse_day(day, tz),
+                    tz=tz,
+                    seed=seed,
+                    load=load,
+                    per_hour=calls_per_hour,
+                    timing=timing,
+                )
+            )
         elif headless:
-            run_headless(settings.libpq_url, settings.route_cache_dir, hours=hours, seed=seed,
-                         load=load if calls_per_hour is None else None, per_hour=calls_per_hour, policies=chosen,
-                         params=params, timing=timing, as_json=as_json)
+            run_headless(
+                settings.libpq_url,
+                settings.route_cache_dir,
+                hours=hours,
+                seed=seed,
+                load=load if calls_per_hour is None else None,
+                per_hour=calls_per_hour,
+                policies=chosen,
+                params=params,
+                timing=timing,
+                as_json=as_json,
+            )
         else:
-            run_hindsight(settings.libpq_url, settings.route_cache_dir, instances=instances, calls=calls, seed=seed,
-                          policies=chosen, params=params, timing=timing, as_json=as_json)
+            run_hindsight(
+                settings.libpq_url,
+                settings.route_cache_dir,
+                instances=instances,
+                calls=calls,
+                seed=seed,
+                policies=chosen,
+                params=params,
+                timing=timing,
+                as_json=as_json,
+            )
     except (SimulationError, HistoryError) as exc:
         raise fail(str(exc), exc.code) from None
     except (ValueError, RuntimeError, LookupError) as exc:  # a world the simulation cannot run on, said plainly
@@ -157,8 +200,9 @@ def simulate(
         raise typer.Exit(130) from None
 
 
-def _simulate_live(*, speed: float, per_hour: float | None, load: str, seed: int, duration: float | None,
-                   base_url: str) -> None:
+def _simulate_live(
+    *, speed: float, per_hour: float | None, load: str, seed: int, duration: float | None, base_url: str
+) -> None:
     import asyncio
 
     import httpx
@@ -169,14 +213,26 @@ def _simulate_live(*, speed: float, per_hour: float | None, load: str, seed: int
 
     settings = get_settings()
     if settings.env == Environment.production:  # the simulated crews and callers sign in with demo tokens
-        raise fail("the live simulation uses the demo's tokens, which production refuses: run it with "
-                   "DISPATCH_ENV=dev", 2)
+        raise fail(
+            "the live simulation uses the demo's tokens, which production refuses: run it with DISPATCH_ENV=dev", 2
+        )
     tokens = Path("var/demo-tokens.json")
     if not tokens.exists():
         raise fail("no demo accounts: run `dispatch demo --no-serve` first", 2)
     try:
-        result = asyncio.run(run(base_url, tokens, settings.libpq_url, speed=speed, per_hour=per_hour, load=load,
-                                 seed=seed, cache_dir=settings.route_cache_dir, duration_s=duration))
+        result = asyncio.run(
+            run(
+                base_url,
+                tokens,
+                settings.libpq_url,
+                speed=speed,
+                per_hour=per_hour,
+                load=load,
+                seed=seed,
+                cache_dir=settings.route_cache_dir,
+                duration_s=duration,
+            )
+        )
     except KeyboardInterrupt:
         return
     except RuntimeError as exc:
@@ -207,8 +263,18 @@ def bench(
     """Load test end to end: a fresh bench database, the service on 127.0.0.1, Locust at a constant rate."""
     from dispatch.bench.run import BenchArgs, BenchError, run
 
-    args = BenchArgs(rate=rate, duration=duration, units=units, consoles=consoles, trackers=trackers,
-                     workers=workers, matchers=matchers, port=port, seed=seed, out_dir=out)
+    args = BenchArgs(
+        rate=rate,
+        duration=duration,
+        units=units,
+        consoles=consoles,
+        trackers=trackers,
+        workers=workers,
+        matchers=matchers,
+        port=port,
+        seed=seed,
+        out_dir=out,
+    )
     try:
         result = with_errors(lambda: run(get_settings(), args, progress=lambda m: console.print(m, highlight=False)))
     except BenchError as exc:
@@ -225,24 +291,34 @@ def bench(
 def _bench_table(r: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{r['accepted']:,} calls at {r['achieved_rate']:g}/s (asked {r['rate']:g}/s), {r['units']:,} "
-                        f"units, {r['trackers']:,} trackers, {r['consoles']} consoles, {r['workers']} worker(s), "
-                        f"{r['matcher_processes']} matcher process(es)",
-                  title_justify="left")
+    table = Table(
+        title=f"{r['accepted']:,} calls at {r['achieved_rate']:g}/s (asked {r['rate']:g}/s), {r['units']:,} "
+        f"units, {r['trackers']:,} trackers, {r['consoles']} consoles, {r['workers']} worker(s), "
+        f"{r['matcher_processes']} matcher process(es)",
+        title_justify="left",
+    )
     for column in ("ms", "p50", "p90", "p99", "max"):
         table.add_column(column, justify="left" if column == "ms" else "right")
-    for name, key in (("call → device (undelivered: at the run's end)", "e2e_ms"), ("intake (POST → 201)", "intake_ms"),
-                      ("call → console", "console_ms")):
+    for name, key in (
+        ("call → device (undelivered: at the run's end)", "e2e_ms"),
+        ("intake (POST → 201)", "intake_ms"),
+        ("call → console", "console_ms"),
+    ):
         table.add_row(name, *(str(r[key][p]) for p in ("p50", "p90", "p99", "max")))
     console.print(table)
     if fleet := r.get("tracker_fleet"):
-        console.print(f"trackers: {fleet['connected']:,} of {fleet['trackers']:,} connected ({fleet['failed']} failed, "
-                      f"{fleet['dropped']} dropped), {fleet['fixes_per_s']:,} fixes a second", highlight=False)
+        console.print(
+            f"trackers: {fleet['connected']:,} of {fleet['trackers']:,} connected ({fleet['failed']} failed, "
+            f"{fleet['dropped']} dropped), {fleet['fixes_per_s']:,} fixes a second",
+            highlight=False,
+        )
     undelivered = f"[red]{r['undelivered']}[/]" if r["undelivered"] else "0"
-    console.print(f"assigned {r['assigned']}, delivered {r['delivered']}, undelivered {undelivered} (each counted in "
-                  f"call → device as arriving at the run's end); lost {r['lost']}, still queued {r['still_queued']}, "
-                  f"duplicates delivered {r['duplicates_delivered']}, HTTP {r['statuses']}; report: {r['report']}",
-                  highlight=False)
+    console.print(
+        f"assigned {r['assigned']}, delivered {r['delivered']}, undelivered {undelivered} (each counted in "
+        f"call → device as arriving at the run's end); lost {r['lost']}, still queued {r['still_queued']}, "
+        f"duplicates delivered {r['duplicates_delivered']}, HTTP {r['statuses']}; report: {r['report']}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -286,9 +362,25 @@ def demo(
         return
     from dispatch.server import run
 
-    traffic = None if no_traffic else subprocess.Popen(  # it waits for the service to be ready
-        [sys.executable, "-m", "dispatch.cli", "simulate", "--live", "--load", "busy", "--speed", str(speed),
-         "--base-url", f"http://{host}:{port}"])
+    traffic = (
+        None
+        if no_traffic
+        else subprocess.Popen(  # it waits for the service to be ready
+            [
+                sys.executable,
+                "-m",
+                "dispatch.cli",
+                "simulate",
+                "--live",
+                "--load",
+                "busy",
+                "--speed",
+                str(speed),
+                "--base-url",
+                f"http://{host}:{port}",
+            ]
+        )
+    )
     try:
         run(host=host, port=port, workers=1, log_level="info")
     finally:

@@ -19,7 +19,7 @@ UNKNOWN = "unknown"
 def _parse(text: str) -> IPv4Address | IPv6Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # [2001:db8::1]:4711
-        text = text[1:text.index("]")]
+        text = text[1 : text.index("]")]
     elif text.count(":") == 1:  # 192.0.2.1:4711
         text = text.split(":", 1)[0]
     try:

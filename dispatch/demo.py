@@ -53,10 +53,16 @@ async def ensure_demo_accounts(settings: Settings) -> dict[str, dict[str, str]]:
             for username, role, display, call_sign in wanted:
                 user = await session.scalar(select(User).where(User.username == username))
                 if user is None:
-                    user = await service.create_user(session, username=username, role=role, display_name=display,
-                                                     unit_call_sign=call_sign)
-                token = await service.issue_token(session, user=user, secret_key=settings.secret_key,
-                                                  name=DEMO_NAME, token=demo_token(username, settings.secret_key))
+                    user = await service.create_user(
+                        session, username=username, role=role, display_name=display, unit_call_sign=call_sign
+                    )
+                token = await service.issue_token(
+                    session,
+                    user=user,
+                    secret_key=settings.secret_key,
+                    name=DEMO_NAME,
+                    token=demo_token(username, settings.secret_key),
+                )
                 tokens["units" if call_sign else "people"][call_sign or username] = token
     finally:
         await engine.dispose()
@@ -82,14 +88,22 @@ def ensure_history(settings: Settings) -> str:
     if settings.env != Environment.dev:
         return day.isoformat()
     with psycopg.connect(settings.libpq_url) as conn:
-        earlier = conn.execute("SELECT 1 FROM incidents WHERE received_at < %s LIMIT 1",
-                               (datetime.combine(day + timedelta(days=1), time(), ZoneInfo(settings.report_time_zone)),
-                                )).fetchone()
+        earlier = conn.execute(
+            "SELECT 1 FROM incidents WHERE received_at < %s LIMIT 1",
+            (datetime.combine(day + timedelta(days=1), time(), ZoneInfo(settings.report_time_zone)),),
+        ).fetchone()
     if earlier is None:
         console.print(f"simulating {day} for the reports (first run only)")
         try:
-            record_day(settings.libpq_url, settings.route_cache_dir, day=day, tz=settings.report_time_zone, seed=7,
-                       load="busy", per_hour=None)
+            record_day(
+                settings.libpq_url,
+                settings.route_cache_dir,
+                day=day,
+                tz=settings.report_time_zone,
+                seed=7,
+                load="busy",
+                per_hour=None,
+            )
         except (HistoryError, SimulationError) as exc:  # the demo runs without it; say why
             console.print(f"[yellow]no simulated day for the reports:[/] {exc}")
     return day.isoformat()
@@ -111,11 +125,13 @@ def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) 
         table.add_row(username, role.value, tokens["people"][username])
     console.print(table)
     console.print(f"{len(tokens['units'])} unit devices have tokens too: {TOKENS_FILE}")
-    console.print(f"\n[bold]Dispatch is starting at {base_url}[/]\n"
-                  f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
-                  f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' "
-                  f"{base_url}/api/units\n"
-                  f"  report     dispatch report --from {history_day} --to {history_day} --out report.html  "
-                  f"(commander: {base_url}/api/reports/response-times?from={history_day}&to={history_day})\n"
-                  "Ctrl-C stops it.  Map data © OpenStreetMap contributors (ODbL).\n")
+    console.print(
+        f"\n[bold]Dispatch is starting at {base_url}[/]\n"
+        f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
+        f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' "
+        f"{base_url}/api/units\n"
+        f"  report     dispatch report --from {history_day} --to {history_day} --out report.html  "
+        f"(commander: {base_url}/api/reports/response-times?from={history_day}&to={history_day})\n"
+        "Ctrl-C stops it.  Map data © OpenStreetMap contributors (ODbL).\n"
+    )
     return tokens

@@ -24,8 +24,9 @@ class DispatchError(Exception):
     code: str = "bad_request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, extra: dict | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, detail: str | None = None, *, extra: dict | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra or {}
@@ -61,8 +62,14 @@ class MapImportError(DispatchError):
 
 
 def problem(status: int, code: str, title: str, detail: str, instance: str, **extra) -> JSONResponse:
-    body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail,
-            "instance": instance, **extra}
+    body = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -93,8 +100,13 @@ async def _answer(conn: HTTPConnection, response: JSONResponse) -> JSONResponse 
 
 
 def unavailable(instance: str) -> JSONResponse:
-    response = problem(503, "service_unavailable", "Service unavailable",
-                       "the database is unavailable; nothing was stored, retry shortly", instance)
+    response = problem(
+        503,
+        "service_unavailable",
+        "Service unavailable",
+        "the database is unavailable; nothing was stored, retry shortly",
+        instance,
+    )
     response.headers["Retry-After"] = "2"
     return response
 
@@ -110,18 +122,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(conn: HTTPConnection, exc: RequestValidationError):
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors) or "invalid request"
-        return await _answer(conn, problem(422, "invalid_input", "Invalid input", detail, conn.url.path,
-                                           errors=errors))
+        return await _answer(conn, problem(422, "invalid_input", "Invalid input", detail, conn.url.path, errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(conn: HTTPConnection, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return await _answer(conn, problem(exc.status_code, code, str(exc.detail), str(exc.detail),
-                                           conn.url.path))
+        return await _answer(conn, problem(exc.status_code, code, str(exc.detail), str(exc.detail), conn.url.path))
 
     async def _backend_down(conn: HTTPConnection, exc: Exception):
         # PostgreSQL or Redis unreachable: nothing was stored, so the client must retry; say when.
@@ -137,8 +146,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_retryable(exc):
             # A deadlock or serialization failure: PostgreSQL rolled the whole transaction back.
             log.warning("rolled back on %s, the client may retry: %s", _what(conn), _first_line(exc))
-            response = problem(503, "retry", "Try again", "a concurrent change got in the way; nothing was "
-                               "stored, retry", conn.url.path)
+            response = problem(
+                503,
+                "retry",
+                "Try again",
+                "a concurrent change got in the way; nothing was stored, retry",
+                conn.url.path,
+            )
             response.headers["Retry-After"] = "0"
             return await _answer(conn, response)
         return await _unexpected(conn, exc)
@@ -146,17 +160,30 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type in (sqlalchemy.exc.DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError):
         app.add_exception_handler(exc_type, _database_error)
     # OperationalError: the synchronous driver's word for a server it cannot reach.
-    for exc_type in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.DisconnectionError, ConnectionError, OSError,
-                     redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    for exc_type in (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.DisconnectionError,
+        ConnectionError,
+        OSError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+    ):
         app.add_exception_handler(exc_type, _backend_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(conn: HTTPConnection, exc: Exception):
         # A bug: log the traceback for the operators, never show it to the caller.
         log.exception("unhandled error on %s", _what(conn))
-        return await _answer(conn, problem(500, "internal_error", "Internal server error",
-                                           "the server failed to handle this request; it has been logged",
-                                           conn.url.path))
+        return await _answer(
+            conn,
+            problem(
+                500,
+                "internal_error",
+                "Internal server error",
+                "the server failed to handle this request; it has been logged",
+                conn.url.path,
+            ),
+        )
 
 
 def _first_line(exc: BaseException) -> str:

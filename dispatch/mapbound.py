@@ -119,8 +119,9 @@ def _area(index: GeocoderIndex, margin_m: float) -> PreparedGeometry:
     return area[1]
 
 
-def check_position(where: "MapBound[Geocoder] | Geocoder", lat: float, lon: float, *,
-                   margin_m: float = MARGIN_M) -> None:
+def check_position(
+    where: "MapBound[Geocoder] | Geocoder", lat: float, lon: float, *, margin_m: float = MARGIN_M
+) -> None:
     """Raises OutsideServiceArea (422, saying why) when (lat, lon) is further than `margin_m` outside the map's
     service area. `where` is the geocoder holder (`app.state.geocoder`) or a geocoder; with no map loaded yet
     nothing is refused (the service cannot judge, and a crew's position must not be lost for it)."""
@@ -132,5 +133,7 @@ def check_position(where: "MapBound[Geocoder] | Geocoder", lat: float, lon: floa
     index = geocoder.ix
     x, y = index.projection.to_xy(lon, lat)
     if not _area(index, margin_m).contains(shapely.Point(float(x), float(y))):
-        raise OutsideServiceArea(f"({lat:.5f}, {lon:.5f}) is outside the service area: more than "
-                                 f"{margin_m / 1000:g} km from the map's municipalities")
+        raise OutsideServiceArea(
+            f"({lat:.5f}, {lon:.5f}) is outside the service area: more than "
+            f"{margin_m / 1000:g} km from the map's municipalities"
+        )

@@ -8,7 +8,24 @@ from dispatch.units.models import Station, Unit
 from geo.models import Address, MapImport, Municipality, Place, RoadEdge, RoadNode, Street
 
 __all__ = [
-    "Address", "ApiToken", "Assignment", "Base", "Call", "CallerMessage", "FeedbackRequest", "Incident",
-    "IncidentEvent", "MapImport", "Municipality", "Place", "PremiseFlag", "Role", "RoadEdge", "RoadNode", "Station",
-    "Street", "Unit", "User",
+    "Address",
+    "ApiToken",
+    "Assignment",
+    "Base",
+    "Call",
+    "CallerMessage",
+    "FeedbackRequest",
+    "Incident",
+    "IncidentEvent",
+    "MapImport",
+    "Municipality",
+    "Place",
+    "PremiseFlag",
+    "Role",
+    "RoadEdge",
+    "RoadNode",
+    "Station",
+    "Street",
+    "Unit",
+    "User",
 ]

@@ -10,12 +10,28 @@ def uvicorn_options(*, header_timeout_s: float | None = None) -> dict:
     """What `dispatch serve` gives uvicorn (tests start their servers with the same). The protocol keeps a
     deadline on request headers (dispatch/edge/protocol.py); by import path, so that each worker process
     builds it from its own settings."""
-    http = with_header_timeout(header_timeout_s) if header_timeout_s else (
-        f"{HeaderDeadlineProtocol.__module__}:{HeaderDeadlineProtocol.__name__}")
-    return dict(http=http, ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=MAX_FRAME,
-                proxy_headers=False, server_header=False)
+    http = (
+        with_header_timeout(header_timeout_s)
+        if header_timeout_s
+        else (f"{HeaderDeadlineProtocol.__module__}:{HeaderDeadlineProtocol.__name__}")
+    )
+    return dict(
+        http=http,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_max_size=MAX_FRAME,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def run(*, host: str, port: int, workers: int, log_level: str) -> None:
-    uvicorn.run("dispatch.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, **uvicorn_options())
+    uvicorn.run(
+        "dispatch.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        **uvicorn_options(),
+    )

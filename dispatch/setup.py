@@ -44,8 +44,10 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 def _unreachable(settings: Settings, exc: Exception) -> SetupError:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return SetupError(f"cannot use PostgreSQL at {settings.database_url.split('@')[-1]}: {reason}. "
-                      "Run `make demo` (or scripts/bootstrap.sh) to set it up, or set DISPATCH_DATABASE_URL.")
+    return SetupError(
+        f"cannot use PostgreSQL at {settings.database_url.split('@')[-1]}: {reason}. "
+        "Run `make demo` (or scripts/bootstrap.sh) to set it up, or set DISPATCH_DATABASE_URL."
+    )
 
 
 def migrate(settings: Settings, revision: str = "head") -> None:
@@ -69,8 +71,15 @@ def recreate_database(settings: Settings) -> None:
 
 def progress_bar() -> Progress:
     """Progress on stderr: stdout stays for what a command answers (JSON lines, tables)."""
-    return Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), transient=False, console=Console(stderr=True))
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+        console=Console(stderr=True),
+    )
 
 
 def import_map(settings: Settings, path: Path):

@@ -41,8 +41,20 @@ START_AT = time.monotonic() + float(os.environ.get("DISPATCH_BENCH_START_AFTER",
 # ...and stop this long after, while the devices listen on for the last assignments until Locust ends.
 STOP_AT = START_AT + float(os.environ.get("DISPATCH_BENCH_CALLS_FOR", "1e9"))
 RNG = random.Random(PLAN.get("seed", 7))
-TYPES = ["CARDIAC", "BREATHING", "FALL", "SICK", "RTC-INJ", "RTC", "FIRE-SMOKE", "BURGLARY-NOW", "THEFT",
-         "NOISE", "WELFARE", "DOMESTIC"]
+TYPES = [
+    "CARDIAC",
+    "BREATHING",
+    "FALL",
+    "SICK",
+    "RTC-INJ",
+    "RTC",
+    "FIRE-SMOKE",
+    "BURGLARY-NOW",
+    "THEFT",
+    "NOISE",
+    "WELFARE",
+    "DOMESTIC",
+]
 
 
 class Tally:
@@ -65,8 +77,14 @@ class Tally:
     def metric(self, name: str, incident_id: int, at: dict[int, float]) -> None:
         """Reports an end-to-end time once both ends of it are known, whichever came last."""
         if incident_id in self.sent and incident_id in at:
-            events.request.fire(request_type="E2E", name=name, response_time=(at[incident_id] -
-                                self.sent[incident_id]) * 1000, response_length=0, exception=None, context={})
+            events.request.fire(
+                request_type="E2E",
+                name=name,
+                response_time=(at[incident_id] - self.sent[incident_id]) * 1000,
+                response_length=0,
+                exception=None,
+                context={},
+            )
 
 
 TALLY = Tally()
@@ -84,8 +102,9 @@ class Socket:
     """A websocket-client connection whose sends may come from several greenlets."""
 
     def __init__(self, url: str, token: str) -> None:
-        self.ws = websocket.create_connection(url, header=[f"Authorization: Bearer {token}"], timeout=30,
-                                              enable_multithread=False)
+        self.ws = websocket.create_connection(
+            url, header=[f"Authorization: Bearer {token}"], timeout=30, enable_multithread=False
+        )
         self.lock = Semaphore()
 
     def send(self, message: dict) -> None:
@@ -97,8 +116,11 @@ class Socket:
 
 
 def _position(base: tuple[float, float]) -> dict:
-    return {"type": "position", "lat": base[0] + RNG.uniform(-0.002, 0.002),
-            "lon": base[1] + RNG.uniform(-0.002, 0.002)}
+    return {
+        "type": "position",
+        "lat": base[0] + RNG.uniform(-0.002, 0.002),
+        "lon": base[1] + RNG.uniform(-0.002, 0.002),
+    }
 
 
 class SocketUser(User):
@@ -229,8 +251,13 @@ class CallTaker(FastHttpUser):
         place = RNG.choice(PLAN["places"])
         if self.n % 4 == 0:
             self.client.get("/api/geocode", params={"q": place}, headers=self.auth, name="/api/geocode")
-        body = {"channel": "phone", "caller_number": f"+423{RNG.randrange(10**6, 10**7)}", "location_text": place,
-                "type_code": RNG.choice(TYPES), "narrative": "bench"}
+        body = {
+            "channel": "phone",
+            "caller_number": f"+423{RNG.randrange(10**6, 10**7)}",
+            "location_text": place,
+            "type_code": RNG.choice(TYPES),
+            "narrative": "bench",
+        }
         started = time.perf_counter()
         with self.client.post("/api/calls", json=body, headers=self.auth, catch_response=True) as response:
             TALLY.count(TALLY.statuses, str(response.status_code))
@@ -254,8 +281,12 @@ class Dispatcher(FastHttpUser):
     def close(self) -> None:
         incident_id, assigned_at = TO_CLOSE.get()
         gevent.sleep(max(0.0, assigned_at + 1.0 - time.perf_counter()))
-        self.client.post(f"/api/incidents/{incident_id}/close", json={"disposition": "resolved"},
-                         headers={"Authorization": f"Bearer {PLAN['dispatcher']}"}, name="/api/incidents/{id}/close")
+        self.client.post(
+            f"/api/incidents/{incident_id}/close",
+            json={"disposition": "resolved"},
+            headers={"Authorization": f"Bearer {PLAN['dispatcher']}"},
+            name="/api/incidents/{id}/close",
+        )
         TALLY.closed += 1
 
 
@@ -266,7 +297,18 @@ def write_tally(environment, **_kwargs) -> None:
         return
     # "ended": the run's end on the one clock; a call whose assignment never came counts until then.
     with open(out, "w", encoding="utf-8") as fh:
-        json.dump({"sent": TALLY.sent, "device": TALLY.device, "console": TALLY.console, "statuses": TALLY.statuses,
-                   "assignments": TALLY.assignments, "duplicates": TALLY.duplicates, "refused": TALLY.refused,
-                   "closed": TALLY.closed, "intake_ms": TALLY.intake_ms,
-                   "ended": time.perf_counter()}, fh)
+        json.dump(
+            {
+                "sent": TALLY.sent,
+                "device": TALLY.device,
+                "console": TALLY.console,
+                "statuses": TALLY.statuses,
+                "assignments": TALLY.assignments,
+                "duplicates": TALLY.duplicates,
+                "refused": TALLY.refused,
+                "closed": TALLY.closed,
+                "intake_ms": TALLY.intake_ms,
+                "ended": time.perf_counter(),
+            },
+            fh,
+        )

@@ -23,8 +23,9 @@ import websockets
 
 
 class Fleet:
-    def __init__(self, url: str, tokens: list[tuple[int, str]], positions: dict, centre: list, every_s: float,
-                 seed: int) -> None:
+    def __init__(
+        self, url: str, tokens: list[tuple[int, str]], positions: dict, centre: list, every_s: float, seed: int
+    ) -> None:
         self.url, self.tokens, self.positions, self.centre = url, tokens, positions, centre
         self.every_s = every_s
         self.rng = random.Random(seed)
@@ -39,8 +40,13 @@ class Fleet:
     async def vehicle(self, unit_id: int, token: str, opened: asyncio.Event) -> None:
         where = self.positions.get(str(unit_id), self.centre)
         try:
-            ws = await websockets.connect(self.url, additional_headers={"Authorization": f"Bearer {token}"},
-                                          compression=None, open_timeout=30, ping_interval=None)
+            ws = await websockets.connect(
+                self.url,
+                additional_headers={"Authorization": f"Bearer {token}"},
+                compression=None,
+                open_timeout=30,
+                ping_interval=None,
+            )
         except (OSError, websockets.WebSocketException, TimeoutError) as exc:
             self.failed += 1
             self._error(exc)
@@ -52,8 +58,11 @@ class Fleet:
         try:
             await asyncio.sleep(self.rng.uniform(0, self.every_s))
             while not self.stop.is_set():
-                fix = {"type": "position", "lat": where[0] + self.rng.uniform(-0.002, 0.002),
-                       "lon": where[1] + self.rng.uniform(-0.002, 0.002)}
+                fix = {
+                    "type": "position",
+                    "lat": where[0] + self.rng.uniform(-0.002, 0.002),
+                    "lon": where[1] + self.rng.uniform(-0.002, 0.002),
+                }
                 await ws.send(orjson.dumps(fix).decode())
                 self.sent += 1
                 try:
@@ -111,13 +120,23 @@ def main() -> None:
     except (OSError, ValueError) as exc:
         sys.exit(f"error: cannot read the plan {args.plan}: {exc}")
     tokens = [(int(k), v) for k, v in plan.get("trackers", {}).items()]
-    fleet = Fleet(args.url, tokens, plan.get("positions", {}), plan.get("centre", [47.14, 9.52]), args.every,
-                  plan.get("seed", 7))
+    fleet = Fleet(
+        args.url, tokens, plan.get("positions", {}), plan.get("centre", [47.14, 9.52]), args.every, plan.get("seed", 7)
+    )
     fixes, seconds = asyncio.run(fleet.run(args.connect_per_s, args.run_for))
-    args.out.write_text(json.dumps({
-        "trackers": len(tokens), "connected": fleet.connected, "failed": fleet.failed, "dropped": fleet.dropped,
-        "fixes_sent": fleet.sent, "fixes_per_s": round(fixes / seconds, 1) if seconds else 0.0,
-        "errors": fleet.errors}))
+    args.out.write_text(
+        json.dumps(
+            {
+                "trackers": len(tokens),
+                "connected": fleet.connected,
+                "failed": fleet.failed,
+                "dropped": fleet.dropped,
+                "fixes_sent": fleet.sent,
+                "fixes_per_s": round(fixes / seconds, 1) if seconds else 0.0,
+                "errors": fleet.errors,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

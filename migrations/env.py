@@ -16,8 +16,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def database_url() -> str:
-    return context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url") \
+    return (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or config.attributes.get("url")
         or get_settings().sync_database_url
+    )
 
 
 def run_migrations_online() -> None:

@@ -213,8 +213,9 @@ class UnitAgent:
         url = self.world.base_url.replace("http", "ws", 1) + "/ws/unit"
         while True:
             try:
-                async with connect(url, additional_headers={"Authorization": f"Bearer {self.token}"},
-                                   max_size=2**20) as ws:
+                async with connect(
+                    url, additional_headers={"Authorization": f"Bearer {self.token}"}, max_size=2**20
+                ) as ws:
                     self.ws = ws
                     await self.hello()
                     async for raw in ws:
@@ -227,10 +228,18 @@ class UnitAgent:
             await asyncio.sleep(1.0)
 
 
-async def load_world(client: httpx.AsyncClient, base_url: str, speed: float, seed: int,
-                     router: Router | None = None) -> World:
+async def load_world(
+    client: httpx.AsyncClient, base_url: str, speed: float, seed: int, router: Router | None = None
+) -> World:
     types = (await client.get("/api/incident-types")).json()
     stations = (await client.get("/api/stations")).json()
     hospital = next(((s["lat"], s["lon"]) for s in stations if s["kind"] == "hospital"), None)
-    return World(base_url, speed, {t["code"]: t.get("on_scene_min", 20) for t in types},
-                 {t["code"]: t.get("transport", False) for t in types}, hospital, random.Random(seed), router)
+    return World(
+        base_url,
+        speed,
+        {t["code"]: t.get("on_scene_min", 20) for t in types},
+        {t["code"]: t.get("transport", False) for t in types},
+        hospital,
+        random.Random(seed),
+        router,
+    )

@@ -26,8 +26,32 @@ from dispatch.matching.core import Slot
 from simulator.world import World
 
 # Relative call volume for each hour of the day (0 = midnight to 1 am); normalised to a mean of 1 below.
-HOURLY = (0.55, 0.47, 0.42, 0.38, 0.36, 0.40, 0.55, 0.78, 0.98, 1.12, 1.22, 1.27,
-          1.30, 1.30, 1.30, 1.33, 1.38, 1.42, 1.40, 1.32, 1.18, 1.00, 0.82, 0.66)
+HOURLY = (
+    0.55,
+    0.47,
+    0.42,
+    0.38,
+    0.36,
+    0.40,
+    0.55,
+    0.78,
+    0.98,
+    1.12,
+    1.22,
+    1.27,
+    1.30,
+    1.30,
+    1.30,
+    1.33,
+    1.38,
+    1.42,
+    1.40,
+    1.32,
+    1.18,
+    1.00,
+    0.82,
+    0.66,
+)
 PROFILE = tuple(h * 24 / sum(HOURLY) for h in HOURLY)
 HOTSPOTS = 3
 HOTSPOT_SHARE = 0.15
@@ -102,8 +126,16 @@ def arrival_times(rng: random.Random, per_hour: float, hours: float) -> list[flo
             times.append(t)
 
 
-def generate(world: World, *, per_hour: float, hours: float, seed: int, timing: Timing = Timing(),
-             hotspot_share: float = HOTSPOT_SHARE, stream: str = "calls") -> list[Call]:
+def generate(
+    world: World,
+    *,
+    per_hour: float,
+    hours: float,
+    seed: int,
+    timing: Timing = Timing(),
+    hotspot_share: float = HOTSPOT_SHARE,
+    stream: str = "calls",
+) -> list[Call]:
     """The calls of `hours` at an average of `per_hour`, from `seed`: the same arguments give the same calls.
     Another `stream` draws other calls from the same places (the same hotspots), such as a history."""
     if not per_hour > 0 or not hours > 0:
@@ -122,15 +154,25 @@ def generate(world: World, *, per_hour: float, hours: float, seed: int, timing: 
         else:
             where = rng.randrange(len(world.addresses))
         units = sum(slot.count for slot in kind.plan)
-        calls.append(Call(
-            id=i + 1, t=t, lat=float(world.addresses[where, 0]), lon=float(world.addresses[where, 1]),
-            area=world.address_area[where], type_code=kind.code, priority=kind.priority,
-            plan=tuple(Slot(s.capability, s.count) for s in kind.plan), transport=kind.transport,
-            processing_s=timing.processing_median_s[kind.priority] * rng.lognormvariate(0.0, timing.processing_spread),
-            scene_s=kind.on_scene_min * 60.0 * rng.lognormvariate(0.0, timing.scene_spread),
-            handover_s=rng.uniform(*timing.handover_s),
-            ack_s=tuple(rng.uniform(*timing.ack_s) for _ in range(units)),
-            turnout_s=tuple(rng.uniform(*timing.turnout_s) for _ in range(units)),
-            hotspot=spot, address=where,
-        ))
+        calls.append(
+            Call(
+                id=i + 1,
+                t=t,
+                lat=float(world.addresses[where, 0]),
+                lon=float(world.addresses[where, 1]),
+                area=world.address_area[where],
+                type_code=kind.code,
+                priority=kind.priority,
+                plan=tuple(Slot(s.capability, s.count) for s in kind.plan),
+                transport=kind.transport,
+                processing_s=timing.processing_median_s[kind.priority]
+                * rng.lognormvariate(0.0, timing.processing_spread),
+                scene_s=kind.on_scene_min * 60.0 * rng.lognormvariate(0.0, timing.scene_spread),
+                handover_s=rng.uniform(*timing.handover_s),
+                ack_s=tuple(rng.uniform(*timing.ack_s) for _ in range(units)),
+                turnout_s=tuple(rng.uniform(*timing.turnout_s) for _ in range(units)),
+                hotspot=spot,
+                address=where,
+            )
+        )
     return calls

@@ -16,6 +16,7 @@ def coverage_model(world: World, router: Router, history: Sequence[Call]) -> Cov
     the last 90 days' incidents), and the stations and standby posts as places to wait."""
     points = np.vstack([world.addresses, np.array([(c.lat, c.lon) for c in history]).reshape(-1, 2)])
     weights = np.concatenate([np.ones(len(world.addresses)), np.full(len(history), 3.0)])
-    posts = [PostPlace(Post(s.id, s.name, 1 if s.kind == "standby" else 2), s.kind, s.lat, s.lon)
-             for s in world.stations]
+    posts = [
+        PostPlace(Post(s.id, s.name, 1 if s.kind == "standby" else 2), s.kind, s.lat, s.lon) for s in world.stations
+    ]
     return build_model(router, points, weights, posts)

@@ -118,9 +118,18 @@ class Outcome:
 
 
 class Simulation:
-    def __init__(self, world: World, router: Router, calls: Sequence[Call], policy: Policy, *,
-                 params: Params = Params(), coverage: CoverageModel | None = None, horizon_s: float | None = None,
-                 progress: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        router: Router,
+        calls: Sequence[Call],
+        policy: Policy,
+        *,
+        params: Params = Params(),
+        coverage: CoverageModel | None = None,
+        horizon_s: float | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
         self.world, self.router, self.calls, self.policy, self.params = world, router, list(calls), policy, params
         self.horizon_s = horizon_s if horizon_s is not None else max((c.t for c in calls), default=0.0)
         self.coverage = coverage if policy == Policy.default and params.move_up else None
@@ -157,11 +166,21 @@ class Simulation:
                 self.progress(min(t, self.horizon_s))
             if not drain and self.served == len(self.calls) and t >= self.horizon_s:
                 break  # every call has had its first unit on scene, and the day is over
-        responses = {i.call.id: i.first_on_scene - i.call.t for i in self.incidents.values()
-                     if i.first_on_scene is not None}
+        responses = {
+            i.call.id: i.first_on_scene - i.call.t for i in self.incidents.values() if i.first_on_scene is not None
+        }
         busy = {u.id: u.busy_s + (self._clip(u.busy_since) if u.busy_since is not None else 0.0) for u in self.units}
-        return Outcome(str(self.policy), self.calls, responses, self.waited, self.diversions, self.move_orders, busy,
-                       self.horizon_s, time.perf_counter() - started)
+        return Outcome(
+            str(self.policy),
+            self.calls,
+            responses,
+            self.waited,
+            self.diversions,
+            self.move_orders,
+            busy,
+            self.horizon_s,
+            time.perf_counter() - started,
+        )
 
     def _clip(self, since: float) -> float:
         return max(0.0, min(self.now, self.horizon_s) - min(since, self.horizon_s))
@@ -280,8 +299,19 @@ class Simulation:
             lat, lon = self.position(u)
             status = u.status if u.status in FREE or u.status == "en_route" else "on_scene"
             inc = u.incident
-            out.append(UnitIn(u.id, u.spec.call_sign, u.spec.capabilities, status, lat, lon, u.spec.area,
-                              inc.call.id if inc else None, inc.call.priority if inc else None))
+            out.append(
+                UnitIn(
+                    u.id,
+                    u.spec.call_sign,
+                    u.spec.capabilities,
+                    status,
+                    lat,
+                    lon,
+                    u.spec.area,
+                    inc.call.id if inc else None,
+                    inc.call.priority if inc else None,
+                )
+            )
         return out
 
     def _match(self) -> bool:
@@ -291,15 +321,27 @@ class Simulation:
             return False
         units = self._core_units()
         rules = self.params.rules
-        wanted = [IncidentIn(i.call.id, i.call.priority, tuple(i.remaining), i.call.lat, i.call.lon, i.call.area)
-                  for i in self.waiting]
+        wanted = [
+            IncidentIn(i.call.id, i.call.priority, tuple(i.remaining), i.call.lat, i.call.lon, i.call.area)
+            for i in self.waiting
+        ]
         # Drive times from the units that could go: free ones, and for priority 1 those that may be diverted.
         etas: dict[int, dict[int, float]] = {}
         for inc in wanted:
             needs = {s.capability for s in inc.plan}
-            able = [u for u in units if u.capabilities & needs and (
-                u.status in FREE or (inc.priority <= rules.divert_for_priority and u.status == "en_route"
-                                     and (u.work_priority or 0) >= rules.divert_from_priority))]
+            able = [
+                u
+                for u in units
+                if u.capabilities & needs
+                and (
+                    u.status in FREE
+                    or (
+                        inc.priority <= rules.divert_for_priority
+                        and u.status == "en_route"
+                        and (u.work_priority or 0) >= rules.divert_from_priority
+                    )
+                )
+            ]
             if not able:
                 etas[inc.id] = {}
                 continue
@@ -369,8 +411,9 @@ class Simulation:
         for u in self.units:
             lat, lon = self.position(u)
             status = u.status if u.status in FREE else "busy"
-            board.append(BoardUnit(u.id, u.spec.call_sign, u.spec.capabilities, status, lat, lon, u.spec.area,
-                                   None, None))
+            board.append(
+                BoardUnit(u.id, u.spec.call_sign, u.spec.capabilities, status, lat, lon, u.spec.area, None, None)
+            )
         for fleet in ("engine", "ambulance", "police"):
             mine = [b for b in board if fleet_of(b) == fleet]
             plan = plan_fleet(self.coverage, fleet, mine, target_s=self.params.coverage_target_s)
@@ -386,4 +429,3 @@ class Simulation:
                 unit.status = "returning"
                 self._drive(unit, post, self.now, move.travel_s)
                 self.move_orders += 1
-

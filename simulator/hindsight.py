@@ -45,8 +45,9 @@ def _end(call: Call, hospital: tuple[float, float]) -> tuple[float, float]:
     return hospital if call.transport else (call.lat, call.lon)
 
 
-def solve(world: World, router: Router, calls: Sequence[Call], *, targets: dict[int, float],
-          time_limit_s: float = 20.0) -> Bound:
+def solve(
+    world: World, router: Router, calls: Sequence[Call], *, targets: dict[int, float], time_limit_s: float = 20.0
+) -> Bound:
     units = world.units
     k, n = len(units), len(calls)
     if n == 0 or k == 0:
@@ -57,8 +58,12 @@ def solve(world: World, router: Router, calls: Sequence[Call], *, targets: dict[
     from_home = router.table([u.home for u in units], places)  # (k, n)
     from_end = router.table(ends, places)  # (n, n)
     to_hospital = router.table(places, [hospital])[:, 0]
-    busy = np.array([max(c.scene_s, MIN_SCENE_S) + (to_hospital[i] + c.handover_s if c.transport else 0.0)
-                     for i, c in enumerate(calls)])
+    busy = np.array(
+        [
+            max(c.scene_s, MIN_SCENE_S) + (to_hospital[i] + c.handover_s if c.transport else 0.0)
+            for i, c in enumerate(calls)
+        ]
+    )
     release = np.array([c.t + c.processing_s + c.ack_s[0] for c in calls])
     received = np.array([c.t for c in calls])
     if not (np.isfinite(from_home).all() and np.isfinite(from_end).all() and np.isfinite(to_hospital).all()):
@@ -90,17 +95,29 @@ def solve(world: World, router: Router, calls: Sequence[Call], *, targets: dict[
             big = horizon + gap - float(release[j])
             row({s0 + j: 1.0, s0 + i: -1.0, v: -big}, gap - big, np.inf)
 
-    def solve_with(objective: np.ndarray, extra: list[tuple[dict[int, float], float, float]], size: int,
-                   integrality: np.ndarray, lower: np.ndarray, upper: np.ndarray):
+    def solve_with(
+        objective: np.ndarray,
+        extra: list[tuple[dict[int, float], float, float]],
+        size: int,
+        integrality: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+    ):
         all_rows = rows + [r for r, _, _ in extra]
         a = np.zeros((len(all_rows), size))
         for r, coeffs in enumerate(all_rows):
             for col, value in coeffs.items():
                 a[r, col] = value
-        constraint = LinearConstraint(a, np.array(lo + [x for _, x, _ in extra]),
-                                      np.array(hi + [x for _, _, x in extra]))
-        return milp(objective, constraints=constraint, integrality=integrality, bounds=Bounds(lower, upper),
-                    options={"time_limit": time_limit_s, "mip_rel_gap": 1e-6})
+        constraint = LinearConstraint(
+            a, np.array(lo + [x for _, x, _ in extra]), np.array(hi + [x for _, _, x in extra])
+        )
+        return milp(
+            objective,
+            constraints=constraint,
+            integrality=integrality,
+            bounds=Bounds(lower, upper),
+            options={"time_limit": time_limit_s, "mip_rel_gap": 1e-6},
+        )
 
     # Fewest seconds in all: minimise sum(s_j) (received times are constants).
     size = m + n
@@ -139,8 +156,9 @@ def _dual(result) -> float:
     return float(bound)
 
 
-def ambulance_instance(world: World, router: Router, *, seed: int, calls: int, utilisation: float,
-                       timing) -> tuple[World, list[Call]]:
+def ambulance_instance(
+    world: World, router: Router, *, seed: int, calls: int, utilisation: float, timing
+) -> tuple[World, list[Call]]:
     """A small instance: the ambulances alone, and the first `calls` calls that need one ambulance only, at a
     rate that keeps them `utilisation` busy."""
     from simulator.calls import generate

@@ -58,8 +58,15 @@ class RecordingSimulation(Simulation):
                 earlier.en_route = None
         slot = incident.slots_used % max(1, len(incident.call.ack_s))
         super()._send(unit, incident, capability, eta_s)
-        record = UnitRecord(incident.call.id, unit.id, capability, eta_s, self.now,
-                            self.now + incident.call.ack_s[slot], unit.leg.depart)
+        record = UnitRecord(
+            incident.call.id,
+            unit.id,
+            capability,
+            eta_s,
+            self.now,
+            self.now + incident.call.ack_s[slot],
+            unit.leg.depart,
+        )
         self.records.append(record)
         self.current[unit.id] = record
 
@@ -76,13 +83,15 @@ class RecordingSimulation(Simulation):
         super()._free(unit)
 
 
-def simulate_day(world: World, router, *, per_hour: float, seed: int, timing: Timing = Timing(),
-                 params: Params = Params()) -> tuple[list[Call], list[UnitRecord]]:
+def simulate_day(
+    world: World, router, *, per_hour: float, seed: int, timing: Timing = Timing(), params: Params = Params()
+) -> tuple[list[Call], list[UnitRecord]]:
     """24 hours of calls from `seed`, dispatched by the default policy with move-up, run until every unit is free."""
     calls = generate(world, per_hour=per_hour, hours=24, seed=seed, timing=timing)
     coverage = learnt_coverage(world, router, per_hour=per_hour, seed=seed, timing=timing)
-    sim = RecordingSimulation(world, router, calls, Policy.default, params=params, coverage=coverage,
-                              horizon_s=24 * 3600)
+    sim = RecordingSimulation(
+        world, router, calls, Policy.default, params=params, coverage=coverage, horizon_s=24 * 3600
+    )
     sim.run(drain=True)  # on until the last unit is free, so every incident can be closed
     return calls, sim.records
 
@@ -115,13 +124,24 @@ def _incident_rows(calls: list[Call], records: list[UnitRecord], seed: int):
 
 def refuse_written_day(conn: psycopg.Connection, day: date, tz: str) -> None:
     start = datetime.combine(day, time(), ZoneInfo(tz))
-    if conn.execute("SELECT 1 FROM incidents WHERE received_at >= %s AND received_at < %s LIMIT 1",
-                    (start, start + timedelta(days=1))).fetchone():
+    if conn.execute(
+        "SELECT 1 FROM incidents WHERE received_at >= %s AND received_at < %s LIMIT 1",
+        (start, start + timedelta(days=1)),
+    ).fetchone():
         raise HistoryError(f"the database already has incidents on {day}: choose another --day")
 
 
-def write_day(libpq_url: str, world: World, calls: list[Call], records: list[UnitRecord], *, day: date, tz: str,
-              seed: int, feedback_share: float = 0.3) -> dict:
+def write_day(
+    libpq_url: str,
+    world: World,
+    calls: list[Call],
+    records: list[UnitRecord],
+    *,
+    day: date,
+    tz: str,
+    seed: int,
+    feedback_share: float = 0.3,
+) -> dict:
     """Writes the day in one transaction. Refuses a day that already has incidents (the event log is append-only:
     a day written twice could not be taken back)."""
     start = datetime.combine(day, time(), ZoneInfo(tz))
@@ -136,12 +156,19 @@ def write_day(libpq_url: str, world: World, calls: list[Call], records: list[Uni
             answered = rng.random() < feedback_share
             late = response / Params().target(call.priority)
             score = max(1, min(5, round(rng.gauss(4.6 - 1.2 * late, 0.8)))) if answered else None
-            conn.execute("""INSERT INTO feedback_requests (incident_id, token_hash, created_at, expires_at,
+            conn.execute(
+                """INSERT INTO feedback_requests (incident_id, token_hash, created_at, expires_at,
                                 answered_at, satisfaction, complaint)
                             VALUES (%s, md5(random()::text) || md5(random()::text), %s, %s, %s, %s, %s)""",
-                         (incident_id, closed_at, closed_at + timedelta(days=14),
-                          closed_at + timedelta(hours=rng.uniform(1, 30)) if answered else None, score,
-                          answered and score == 1 and rng.random() < 0.5))
+                (
+                    incident_id,
+                    closed_at,
+                    closed_at + timedelta(days=14),
+                    closed_at + timedelta(hours=rng.uniform(1, 30)) if answered else None,
+                    score,
+                    answered and score == 1 and rng.random() < 0.5,
+                ),
+            )
             counts["feedback"] += answered
     return counts
 
@@ -150,10 +177,22 @@ def _timeline(call: Call, mine: list[UnitRecord], label: str | None, start: date
     """The incident's events in log order, as (at, kind, payload, record): the ids of its call and assignments
     are put in the payloads once the rows exist."""
     at = lambda s: start + timedelta(seconds=s)  # noqa: E731
-    received = {"type_code": call.type_code, "priority": call.priority, "status": "pending", "narrative": None,
-                "channel": "phone", "type_suggested": False, "received_at": at(call.t).isoformat(),
-                "lat": call.lat, "lon": call.lon, "address_label": label, "municipality": call.area,
-                "geocode_match": "address", "geocode_confidence": 1.0, "needs_location": False}
+    received = {
+        "type_code": call.type_code,
+        "priority": call.priority,
+        "status": "pending",
+        "narrative": None,
+        "channel": "phone",
+        "type_suggested": False,
+        "received_at": at(call.t).isoformat(),
+        "lat": call.lat,
+        "lon": call.lon,
+        "address_label": label,
+        "municipality": call.area,
+        "geocode_match": "address",
+        "geocode_confidence": 1.0,
+        "needs_location": False,
+    }
     events = [(at(call.t), "received", received, None), (at(call.t), "queued", {}, None)]
     for r in mine:
         unit = {"unit_id": r.unit_id}
@@ -161,53 +200,89 @@ def _timeline(call: Call, mine: list[UnitRecord], label: str | None, start: date
         for moment, kind in ((r.acknowledged, "acknowledged"), (r.en_route, "en_route"), (r.on_scene, "on_scene")):
             if moment is not None:
                 events.append((at(moment), kind, unit, None))
-        events.append((at(r.left), "diverted", {**unit, "to": r.diverted_to}, None) if r.diverted_to else
-                      (at(r.left), "cleared", unit, None))
+        events.append(
+            (at(r.left), "diverted", {**unit, "to": r.diverted_to}, None)
+            if r.diverted_to
+            else (at(r.left), "cleared", unit, None)
+        )
     events.append((at(closed), "closed", {"disposition": "treated", "note": None}, None))
     events.sort(key=lambda e: e[0])
     return events
 
 
-def _write_incident(conn, world: World, call: Call, mine: list[UnitRecord], number: str, start: datetime,
-                    closed: float, counts: dict) -> int:
+def _write_incident(
+    conn, world: World, call: Call, mine: list[UnitRecord], number: str, start: datetime, closed: float, counts: dict
+) -> int:
     """The incident, its call, its assignments and its events. The incident's times are what its events replay
     to, so the row and the log agree as they do for every incident the service writes."""
     at = lambda s: start + timedelta(seconds=s)  # noqa: E731
     label = world.address_text[call.address] if 0 <= call.address < len(world.address_text) else None
     events = _timeline(call, mine, label, start, closed)
     state = replay([(kind, moment, payload) for moment, kind, payload, _ in events])
-    times = {name: getattr(state, name) for name in ("received_at", "dispatched_at", "acknowledged_at", "en_route_at",
-                                                    "on_scene_at", "cleared_at", "closed_at")}
-    incident_id = conn.execute("""
+    times = {
+        name: getattr(state, name)
+        for name in (
+            "received_at",
+            "dispatched_at",
+            "acknowledged_at",
+            "en_route_at",
+            "on_scene_at",
+            "cleared_at",
+            "closed_at",
+        )
+    }
+    incident_id = conn.execute(
+        """
         INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
             geocode_confidence, disposition, received_at, entered_at, queued_at, dispatched_at, acknowledged_at,
             en_route_at, on_scene_at, cleared_at, closed_at)
         VALUES (%(type_code)s, %(priority)s, 'closed', ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
             %(label)s, %(area)s, 'address', 1.0, 'treated', %(received_at)s, %(received_at)s, %(received_at)s,
             %(dispatched_at)s, %(acknowledged_at)s, %(en_route_at)s, %(on_scene_at)s, %(cleared_at)s, %(closed_at)s)
-        RETURNING id""", {"type_code": call.type_code, "priority": call.priority, "lon": call.lon, "lat": call.lat,
-                           "label": label, "area": call.area, **times}).fetchone()[0]
+        RETURNING id""",
+        {
+            "type_code": call.type_code,
+            "priority": call.priority,
+            "lon": call.lon,
+            "lat": call.lat,
+            "label": label,
+            "area": call.area,
+            **times,
+        },
+    ).fetchone()[0]
     events[0][2]["call_id"] = conn.execute(
         """INSERT INTO calls (incident_id, channel, caller_number, callback_number, location_text, received_at)
            VALUES (%s, 'phone', %s, %s, %s, %s) RETURNING id""",
-        (incident_id, number, number, label, times["received_at"])).fetchone()[0]
+        (incident_id, number, number, label, times["received_at"]),
+    ).fetchone()[0]
     ids = {}
     for r in mine:
-        ids[id(r)] = conn.execute("""
+        ids[id(r)] = conn.execute(
+            """
             INSERT INTO assignments (incident_id, unit_id, slot, status, eta_s, assigned_at, acknowledged_at,
                 en_route_at, on_scene_at, cleared_at, cancelled_at)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            (incident_id, r.unit_id, r.slot, "cancelled" if r.diverted_to else "cleared", r.eta_s, at(r.assigned),
-             *(None if t is None else at(t) for t in (r.acknowledged, r.en_route, r.on_scene)),
-             None if r.diverted_to else at(r.left), at(r.left) if r.diverted_to else None)).fetchone()[0]
+            (
+                incident_id,
+                r.unit_id,
+                r.slot,
+                "cancelled" if r.diverted_to else "cleared",
+                r.eta_s,
+                at(r.assigned),
+                *(None if t is None else at(t) for t in (r.acknowledged, r.en_route, r.on_scene)),
+                None if r.diverted_to else at(r.left),
+                at(r.left) if r.diverted_to else None,
+            ),
+        ).fetchone()[0]
         counts["assignments"] += 1
     for _, _, payload, record in events:
         if record is not None:
             payload["assignment_id"] = ids[id(record)]
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO incident_events (incident_id, at, kind, actor, payload) "
-                        "VALUES (%s, %s, %s, %s, %s::jsonb)",
-                        [(incident_id, t, kind, ACTOR, orjson.dumps(p).decode()) for t, kind, p, _ in events])
+        cur.executemany(
+            "INSERT INTO incident_events (incident_id, at, kind, actor, payload) VALUES (%s, %s, %s, %s, %s::jsonb)",
+            [(incident_id, t, kind, ACTOR, orjson.dumps(p).decode()) for t, kind, p, _ in events],
+        )
     counts["incidents"] += 1
     counts["events"] += len(events)
     return incident_id
@@ -223,8 +298,17 @@ def parse_day(text: str | None, tz: str) -> date:
         raise HistoryError(f"--day must be a date like 2026-11-28, got {text!r}") from None
 
 
-def record_day(libpq_url: str, cache_dir, *, day: date, tz: str, seed: int, load: str | None,
-               per_hour: float | None, timing: Timing = Timing()) -> dict:
+def record_day(
+    libpq_url: str,
+    cache_dir,
+    *,
+    day: date,
+    tz: str,
+    seed: int,
+    load: str | None,
+    per_hour: float | None,
+    timing: Timing = Timing(),
+) -> dict:
     """Simulates a day (busy load unless a rate is given) and writes its history; what was written, counted."""
     from simulator.commands import open_world
     from simulator.loads import LOADS, calls_per_hour_for

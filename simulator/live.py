@@ -41,8 +41,16 @@ async def wait_ready(client: httpx.AsyncClient, tries: int = 120) -> None:
     raise RuntimeError(f"the service at {client.base_url} did not become ready within a minute")
 
 
-async def calls(client: httpx.AsyncClient, token: str, *, world: SimWorld, per_hour: float, speed: float, seed: int,
-                limit: int | None) -> int:
+async def calls(
+    client: httpx.AsyncClient,
+    token: str,
+    *,
+    world: SimWorld,
+    per_hour: float,
+    speed: float,
+    seed: int,
+    limit: int | None,
+) -> int:
     """Posts the generator's calls (simulator.calls) at their simulated times until cancelled (or `limit`):
     a day at a time, each day its own stream of the seed. The simulated clock starts at the local time of day,
     so a demo in the afternoon has the afternoon's calls. Returns how many the service took."""
@@ -62,13 +70,22 @@ async def calls(client: httpx.AsyncClient, token: str, *, world: SimWorld, per_h
             await asyncio.sleep(max(0.0, due - loop.time()))
             # The address as the caller says it, and the phone network's location (the intake prefers a
             # confident match of the words, and falls back to the coordinates).
-            body = {"channel": "phone", "caller_number": f"+423 7{rng.randrange(10**6):06d}",
-                    "type_code": call.type_code, "narrative": "simulated call", "lat": call.lat, "lon": call.lon}
+            body = {
+                "channel": "phone",
+                "caller_number": f"+423 7{rng.randrange(10**6):06d}",
+                "type_code": call.type_code,
+                "narrative": "simulated call",
+                "lat": call.lat,
+                "lon": call.lon,
+            }
             if text := world.address_text[call.address]:
                 body["location_text"] = text
             try:
-                response = await client.post("/api/calls", json=body, headers={
-                    "Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex})
+                response = await client.post(
+                    "/api/calls",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
+                )
             except httpx.HTTPError as exc:  # one call lost to a hiccup; the next may get through
                 log.warning("call not delivered: %r", exc)
                 continue
@@ -93,9 +110,19 @@ async def close_cleared(client: httpx.AsyncClient, speed: float) -> None:
                 await client.post(f"/api/incidents/{incident['id']}/close", json={"disposition": "resolved"})
 
 
-async def run(base_url: str, tokens_file: Path, libpq_url: str, *, speed: float, per_hour: float | None,
-              seed: int, load: str = "normal", cache_dir: Path = Path("var/cache"), calls_limit: int | None = None,
-              duration_s: float | None = None) -> dict:
+async def run(
+    base_url: str,
+    tokens_file: Path,
+    libpq_url: str,
+    *,
+    speed: float,
+    per_hour: float | None,
+    seed: int,
+    load: str = "normal",
+    cache_dir: Path = Path("var/cache"),
+    calls_limit: int | None = None,
+    duration_s: float | None = None,
+) -> dict:
     """Runs until `duration_s` (real seconds) or, without it, until the call generator stops (`calls_limit`).
     The rate is `per_hour`, or the one that keeps the busiest kind of unit `load` busy."""
     tokens = json.loads(tokens_file.read_text())
@@ -108,12 +135,24 @@ async def run(base_url: str, tokens_file: Path, libpq_url: str, *, speed: float,
             per_hour = await asyncio.to_thread(calls_per_hour_for, sim_world, router, LOADS[load], Timing())
         world = await load_world(client, base_url, speed, seed, router)
         units = (await client.get("/api/units")).json()
-        agents = [UnitAgent(world, u["id"], u["call_sign"], tokens["units"][u["call_sign"]], (u["lat"], u["lon"]))
-                  for u in units if u["call_sign"] in tokens["units"] and u["lat"] is not None]
+        agents = [
+            UnitAgent(world, u["id"], u["call_sign"], tokens["units"][u["call_sign"]], (u["lat"], u["lon"]))
+            for u in units
+            if u["call_sign"] in tokens["units"] and u["lat"] is not None
+        ]
         tasks = [asyncio.create_task(a.run(), name=f"agent-{a.call_sign}") for a in agents]
         tasks.append(asyncio.create_task(close_cleared(client, speed), name="dispatcher"))
-        caller = asyncio.create_task(calls(client, tokens["people"]["calltaker"], world=sim_world,
-                                           per_hour=per_hour, speed=speed, seed=seed, limit=calls_limit))
+        caller = asyncio.create_task(
+            calls(
+                client,
+                tokens["people"]["calltaker"],
+                world=sim_world,
+                per_hour=per_hour,
+                speed=speed,
+                seed=seed,
+                limit=calls_limit,
+            )
+        )
         log.info("simulating: %d unit agents, %.0f calls/hour at %.0fx", len(agents), per_hour, speed)
         try:
             if duration_s is not None:

@@ -21,10 +21,15 @@ def _stats(values: Sequence[float], target: float | Sequence[float]) -> dict:
         return {"calls": 0, "response_s": {"p50": None, "p90": None, "mean": None}, "late_fraction": None}
     v = np.asarray(values, dtype=float)
     late = v > np.asarray(target, dtype=float)
-    return {"calls": len(v), "response_s": {"p50": round(float(np.percentile(v, 50)), 1),
-                                            "p90": round(float(np.percentile(v, 90)), 1),
-                                            "mean": round(float(v.mean()), 1)},
-            "late_fraction": round(float(late.mean()), 4)}
+    return {
+        "calls": len(v),
+        "response_s": {
+            "p50": round(float(np.percentile(v, 50)), 1),
+            "p90": round(float(np.percentile(v, 90)), 1),
+            "mean": round(float(v.mean()), 1),
+        },
+        "late_fraction": round(float(late.mean()), 4),
+    }
 
 
 def summarise(outcome: Outcome, world: World, params: Params) -> dict:
@@ -43,8 +48,10 @@ def summarise(outcome: Outcome, world: World, params: Params) -> dict:
         "unserved": len(outcome.calls) - len(served),
         "p1": _stats(p1, params.p1_target_s),
         "all": _stats(everything, [params.target(c.priority) for c in served]),
-        "by_priority": {str(p): _stats([outcome.response_s[c.id] for c in served if c.priority == p], params.target(p))
-                        for p in sorted({c.priority for c in served})},
+        "by_priority": {
+            str(p): _stats([outcome.response_s[c.id] for c in served if c.priority == p], params.target(p))
+            for p in sorted({c.priority for c in served})
+        },
         "utilization": round(sum(outcome.busy_s.values()) / (horizon * max(1, len(world.units))), 4),
         "utilization_by_kind": {k: round(sum(v) / (horizon * len(v)), 4) for k, v in sorted(kinds.items())},
         "waited": outcome.waited,
@@ -57,14 +64,22 @@ def summarise(outcome: Outcome, world: World, params: Params) -> dict:
 def learnt_coverage(world: World, router: Router, *, per_hour: float, seed: int, timing: Timing) -> CoverageModel:
     """The move-up planner's model as the live system would have it: demand from the addresses and from
     HISTORY_DAYS of earlier calls (another stream of the seed, so it knows the same hotspots)."""
-    history = generate(world, per_hour=per_hour, hours=HISTORY_DAYS * 24, seed=seed, timing=timing,
-                       stream="history")
+    history = generate(world, per_hour=per_hour, hours=HISTORY_DAYS * 24, seed=seed, timing=timing, stream="history")
     return coverage_model(world, router, history)
 
 
-def compare(world: World, router: Router, *, hours: float, seed: int, per_hour: float, policies: Sequence[Policy],
-            params: Params = Params(), timing: Timing | None = None,
-            progress: Callable[[str, float], None] | None = None) -> list[dict]:
+def compare(
+    world: World,
+    router: Router,
+    *,
+    hours: float,
+    seed: int,
+    per_hour: float,
+    policies: Sequence[Policy],
+    params: Params = Params(),
+    timing: Timing | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> list[dict]:
     """Every policy on the same calls; one summary per policy, in the order given."""
     timing = timing or Timing()
     calls = generate(world, per_hour=per_hour, hours=hours, seed=seed, timing=timing)
@@ -74,8 +89,10 @@ def compare(world: World, router: Router, *, hours: float, seed: int, per_hour: 
     results = []
     for policy in policies:
         tick = (lambda t, p=policy: progress(str(p), t)) if progress else None
-        outcome = Simulation(world, router, calls, policy, params=params, coverage=coverage, horizon_s=hours * 3600,
-                             progress=tick).run()
-        results.append({**summarise(outcome, world, params), "hours": hours, "seed": seed,
-                        "calls_per_hour": round(per_hour, 3)})
+        outcome = Simulation(
+            world, router, calls, policy, params=params, coverage=coverage, horizon_s=hours * 3600, progress=tick
+        ).run()
+        results.append(
+            {**summarise(outcome, world, params), "hours": hours, "seed": seed, "calls_per_hour": round(per_hour, 3)}
+        )
     return results

@@ -46,8 +46,9 @@ class World:
 
     def simulated_types(self) -> list[IncidentType]:
         """The types calls are drawn from: those with a response plan and a share of the calls."""
-        return [t for t in self.types if t.plan and t.share > 0
-                and (self.type_codes is None or t.code in self.type_codes)]
+        return [
+            t for t in self.types if t.plan and t.share > 0 and (self.type_codes is None or t.code in self.type_codes)
+        ]
 
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}

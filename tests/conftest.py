@@ -28,11 +28,18 @@ TEST_REDIS_DB = int(os.environ.get("DISPATCH_TEST_REDIS_DB", "15"))
 def _test_settings() -> Settings:
     base = os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch")
     url = os.environ.get("DISPATCH_TEST_DATABASE_URL") or make_url(base).set(
-        database=f"{make_url(base).database or 'dispatch'}_test").render_as_string(hide_password=False)
+        database=f"{make_url(base).database or 'dispatch'}_test"
+    ).render_as_string(hide_password=False)
     redis = urlsplit(os.environ.get("DISPATCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     redis = redis._replace(path=f"/{TEST_REDIS_DB}").geturl()
-    return Settings(env=Environment.test, database_url=url, redis_url=redis, db_pool_size=5, matcher=False,
-                    route_cache_dir=Path(tempfile.gettempdir()) / "dispatch-test-routes")
+    return Settings(
+        env=Environment.test,
+        database_url=url,
+        redis_url=redis,
+        db_pool_size=5,
+        matcher=False,
+        route_cache_dir=Path(tempfile.gettempdir()) / "dispatch-test-routes",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +77,9 @@ async def connection(engine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 async def session(connection) -> AsyncIterator[AsyncSession]:
     """A session whose commits are savepoints inside the test's transaction, rolled back at the end."""
-    async with AsyncSession(bind=connection, expire_on_commit=False,
-                            join_transaction_mode="create_savepoint") as session:
+    async with AsyncSession(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    ) as session:
         yield session
 
 

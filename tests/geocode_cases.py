@@ -111,6 +111,7 @@ def _take(seed: int, form: str, pool: Iterable, n: int, make: Callable) -> list:
 
 # --- address forms ---------------------------------------------------------------------------------------------
 
+
 def _address_forms(m: _Map, seed: int, n: int) -> list[Case]:
     A = m.addresses
 
@@ -118,6 +119,7 @@ def _address_forms(m: _Map, seed: int, n: int) -> list[Case]:
         def make(rng, a):
             q = write(rng, *a[:4])
             return Case(name, q, "address", a[4], a[5], 50.0) if q else None
+
         return _take(seed, name, pool, n, make)
 
     casings = (str.upper, str.lower, str.title, "mixed")
@@ -135,13 +137,26 @@ def _address_forms(m: _Map, seed: int, n: int) -> list[Case]:
         *form("number_first", A, lambda rng, s, h, mu, pc: f"{h} {s}{rng.choice([' ', ', '])}{mu}"),
         *form("no_municipality", [a for a in A if len(m.munis_of[a[0]]) == 1], lambda rng, s, h, mu, pc: f"{s} {h}"),
         *form("postcode", [a for a in A if a[3]], lambda rng, s, h, mu, pc: f"{s} {h}, {pc} {mu}"),
-        *form("abbreviated", [a for a in A if re.search(r"(strasse|straße)$", a[0], re.I)],
-              lambda rng, s, h, mu, pc: checked(rng.choice(_abbreviations(s)), s, h, mu)),
+        *form(
+            "abbreviated",
+            [a for a in A if re.search(r"(strasse|straße)$", a[0], re.I)],
+            lambda rng, s, h, mu, pc: checked(rng.choice(_abbreviations(s)), s, h, mu),
+        ),
         *form("case", A, lambda rng, s, h, mu, pc: recase(rng, f"{s} {h}, {mu}")),
-        *form("accents", [a for a in A if re.search("[äöüÄÖÜß]", a[0])],
-              lambda rng, s, h, mu, pc: checked(rng.choice(_ACCENT_WAYS)(s), s, h, mu)),
-        *[c for k in (1, 2) for c in form(f"typo{k}", [a for a in A if sum(ch.isalpha() for ch in a[0]) >= 7],
-                                          lambda rng, s, h, mu, pc, k=k: checked(_typo(rng, s, k, m), s, h, mu))],
+        *form(
+            "accents",
+            [a for a in A if re.search("[äöüÄÖÜß]", a[0])],
+            lambda rng, s, h, mu, pc: checked(rng.choice(_ACCENT_WAYS)(s), s, h, mu),
+        ),
+        *[
+            c
+            for k in (1, 2)
+            for c in form(
+                f"typo{k}",
+                [a for a in A if sum(ch.isalpha() for ch in a[0]) >= 7],
+                lambda rng, s, h, mu, pc, k=k: checked(_typo(rng, s, k, m), s, h, mu),
+            )
+        ],
     ]
 
 
@@ -157,9 +172,14 @@ def _abbreviations(name: str) -> list[str | None]:
 
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
-_ACCENT_WAYS = (lambda s: "".join(c for c in unicodedata.normalize("NFKD", s.replace("ß", "ss"))  # Bündaweg
-                                  if not unicodedata.combining(c)),  # -> Bundaweg
-                lambda s: s.translate(_UMLAUTS))  # -> Buendaweg
+_ACCENT_WAYS = (
+    lambda s: "".join(
+        c
+        for c in unicodedata.normalize("NFKD", s.replace("ß", "ss"))  # Bündaweg
+        if not unicodedata.combining(c)
+    ),  # -> Bundaweg
+    lambda s: s.translate(_UMLAUTS),
+)  # -> Buendaweg
 
 
 _ROWS = ("qwertzuiop", "asdfghjkl", "yxcvbnm")  # Swiss/German QWERTZ, each row shifted right of the one above
@@ -184,13 +204,13 @@ def _typo(rng: random.Random, name: str, k: int, m: _Map) -> str | None:
             i = rng.choice([j for j in range(1, len(s)) if s[j].isalpha()])
             op, near = rng.choice(["sub", "del", "ins", "swap"]), _neighbours(s[i])
             if op == "sub" and near:
-                s = s[:i] + rng.choice(near) + s[i + 1:]
+                s = s[:i] + rng.choice(near) + s[i + 1 :]
             elif op == "ins" and near:
                 s = s[:i] + rng.choice(near) + s[i:]
             elif op == "swap" and i + 1 < len(s) and s[i + 1].isalpha():
-                s = s[:i] + s[i + 1] + s[i] + s[i + 2:]
+                s = s[:i] + s[i + 1] + s[i] + s[i + 2 :]
             else:
-                s = s[:i] + s[i + 1:]
+                s = s[:i] + s[i + 1 :]
         d = OSA.distance(s.lower(), name.lower())
         if d == k and all(OSA.distance(s.lower(), o, score_cutoff=d) > d for o in m.lower_names if o != name.lower()):
             return s
@@ -198,6 +218,7 @@ def _typo(rng: random.Random, name: str, k: int, m: _Map) -> str | None:
 
 
 # --- interpolation, streets, intersections, places -------------------------------------------------------------
+
 
 def _interpolated(m: _Map, seed: int, n: int) -> list[Case]:
     """Gaps between consecutive same-parity plain numbers <= 300 m apart, with no number of that parity in
@@ -231,17 +252,25 @@ def _interpolated(m: _Map, seed: int, n: int) -> list[Case]:
         if (street, muni) in lines and _metres_to(lines[(street, muni)], lat, lon) <= 40:
             return Case("interpolated", f"{street} {x}, {muni}", "interpolated", lat, lon, 75.0)
         return None
+
     return _take(seed, "interpolated", gaps, n, make)
 
 
 def _street_forms(m: _Map, seed: int, n: int) -> list[Case]:
     # A street named like a place (the locality "Gafadura", a bus stop "Feldstrasse") has two fair answers.
-    usable = [s for s in m.streets if s[1] and s[2] not in NOT_STREETS and s[0].lower() not in m.place_names
-              and sum(c.isalpha() for c in s[0]) >= 3]
+    usable = [
+        s
+        for s in m.streets
+        if s[1]
+        and s[2] not in NOT_STREETS
+        and s[0].lower() not in m.place_names
+        and sum(c.isalpha() for c in s[0]) >= 3
+    ]
 
     def street(rng, s):
         p = _geom(s[3]).representative_point()
         return Case("street_only", f"{s[0]}, {s[1]}", "street", p.y, p.x, 50.0, s[3])
+
     pieces = defaultdict(list)
     for name, muni, _, wkt in usable:
         pieces[name].append((muni, wkt))
@@ -249,14 +278,26 @@ def _street_forms(m: _Map, seed: int, n: int) -> list[Case]:
     def shared(rng, name):
         geoms = [_geom(w) for _, w in sorted(pieces[name])]
         p = geoms[0].representative_point()  # lat/lon: the first municipality's street; all count, see is_right
-        return Case("ambiguous", name, "street", p.y, p.x, 50.0,
-                    shapely.to_wkt(GeometryCollection(geoms), rounding_precision=7), ambiguous=True)
+        return Case(
+            "ambiguous",
+            name,
+            "street",
+            p.y,
+            p.x,
+            50.0,
+            shapely.to_wkt(GeometryCollection(geoms), rounding_precision=7),
+            ambiguous=True,
+        )
+
     def separate_places(name) -> bool:
         # Pieces of one road that cross a municipal border touch each other: that is one street, not two.
         geoms = [_geom(w) for _, w in pieces[name]]
-        return len(geoms) >= 2 and any(a.distance(b) > 0.002 for i, a in enumerate(geoms) for b in geoms[i + 1:])
-    return [*_take(seed, "street_only", usable, n, street),
-            *_take(seed, "ambiguous", sorted(k for k in pieces if separate_places(k)), n, shared)]
+        return len(geoms) >= 2 and any(a.distance(b) > 0.002 for i, a in enumerate(geoms) for b in geoms[i + 1 :])
+
+    return [
+        *_take(seed, "street_only", usable, n, street),
+        *_take(seed, "ambiguous", sorted(k for k in pieces if separate_places(k)), n, shared),
+    ]
 
 
 def _intersections(m: _Map, seed: int, n: int) -> list[Case]:
@@ -284,6 +325,7 @@ def _intersections(m: _Map, seed: int, n: int) -> list[Case]:
         a, b = (b, a) if rng.random() < 0.5 else (a, b)
         q = rng.choice(templates).format(a=a, b=b) + (f", {m.municipality_at(lat, lon)}" if rng.random() < 0.4 else "")
         return Case("intersection", q, "intersection", lat, lon, 50.0)
+
     return _take(seed, "intersection", pairs, n, make)
 
 
@@ -294,18 +336,26 @@ def _pois(m: _Map, seed: int, n: int) -> list[Case]:
     chosen = {}
     for name, kind, muni, lat, lon in m.places:
         same = by_name[name.lower()]
-        if (kind in POI_KINDS and muni and m.inside(lat, lon) and len(name) >= 3 and name.lower() not in m.lower_names
-                and _spread_m(same) <= 100):
+        if (
+            kind in POI_KINDS
+            and muni
+            and m.inside(lat, lon)
+            and len(name) >= 3
+            and name.lower() not in m.lower_names
+            and _spread_m(same) <= 100
+        ):
             chosen.setdefault(name, (muni, *_mean(same)))  # rows within 100 m (amenity + building): aim between
 
     def make(rng, name):
         muni, lat, lon = chosen[name]
         q = f"{name}, {muni}" if muni not in name and rng.random() < 0.4 else name
         return Case("poi", q, "poi", lat, lon, 50.0)
+
     return _take(seed, "poi", sorted(chosen), n, make)
 
 
 # --- coordinates, nothing to find, bad input -------------------------------------------------------------------
+
 
 def _dms(v: float, pos: str, neg: str, tenths: bool) -> str:
     scale = 10 if tenths else 1  # rounded once in whole units, so 59.96" carries into the minute, never "60"
@@ -317,45 +367,112 @@ def _dms(v: float, pos: str, neg: str, tenths: bool) -> str:
 
 def format_coordinates(lat: float, lon: float, style: int) -> str:
     (dla, mla), (dlo, mlo) = (divmod(round(abs(v) * 60000), 60000) for v in (lat, lon))  # thousandths of a minute
-    return [f"{lat:.5f}, {lon:.5f}", f"{lat:.5f} {lon:.5f}", f"N {lat:.5f} E {lon:.5f}",
-            f"{_dms(lat, 'N', 'S', True)} {_dms(lon, 'E', 'W', True)}",
-            f"{_dms(lat, 'N', 'S', False)}, {_dms(lon, 'E', 'W', False)}",
-            f"N {dla}° {mla / 1000:06.3f}' E {dlo:03d}° {mlo / 1000:06.3f}'"][style % 6]  # the N/E forms: north-east
+    return [
+        f"{lat:.5f}, {lon:.5f}",
+        f"{lat:.5f} {lon:.5f}",
+        f"N {lat:.5f} E {lon:.5f}",
+        f"{_dms(lat, 'N', 'S', True)} {_dms(lon, 'E', 'W', True)}",
+        f"{_dms(lat, 'N', 'S', False)}, {_dms(lon, 'E', 'W', False)}",
+        f"N {dla}° {mla / 1000:06.3f}' E {dlo:03d}° {mlo / 1000:06.3f}'",
+    ][style % 6]  # the N/E forms: north-east
 
 
-FAR_AWAY = [(47.3769, 8.5417), (47.2385, 9.5980), (47.1547, 9.8220), (47.0487, 9.4423), (46.8508, 9.5320),
-            (47.5031, 9.7471), (47.4245, 9.3767), (47.2692, 11.4041), (48.2082, 16.3738), (47.0095, 9.5303)]
-PARTS = (["Wolkenkratzer", "Regenbogen", "Drachenfels", "Kristall", "Zauberwald", "Silbermond", "Kometen",
-          "Nordlicht", "Mammut", "Pinguin", "Vulkan", "Saturn", "Kakadu", "Zeppelin", "Tulpenzwiebel"],
-         ["allee", "ring", "strasse", "weg", "gasse", "platz", "damm", "promenade"])
-NONSENSE = ["asdf qwer", "xyzzy 42", "?!", "qwertz", "lorem ipsum dolor", "foo bar baz 7", "zzzz", "jjj kkk 3",
-            "blablabla", "hmm ja genau", "1234567", "xq"]
-BAD_INPUT = ["", "   ", "'; DROP TABLE addresses; --", "<script>alert(1)</script>", "\x00\x01\x02", "a" * 10240,
-             ";;;,,,///", "\n\t\r", "%s%n%x", "NULL", "🚑🚒🔥", "ä" * 3000, "9999999999999999999999", "-", "\\\\"]
+FAR_AWAY = [
+    (47.3769, 8.5417),
+    (47.2385, 9.5980),
+    (47.1547, 9.8220),
+    (47.0487, 9.4423),
+    (46.8508, 9.5320),
+    (47.5031, 9.7471),
+    (47.4245, 9.3767),
+    (47.2692, 11.4041),
+    (48.2082, 16.3738),
+    (47.0095, 9.5303),
+]
+PARTS = (
+    [
+        "Wolkenkratzer",
+        "Regenbogen",
+        "Drachenfels",
+        "Kristall",
+        "Zauberwald",
+        "Silbermond",
+        "Kometen",
+        "Nordlicht",
+        "Mammut",
+        "Pinguin",
+        "Vulkan",
+        "Saturn",
+        "Kakadu",
+        "Zeppelin",
+        "Tulpenzwiebel",
+    ],
+    ["allee", "ring", "strasse", "weg", "gasse", "platz", "damm", "promenade"],
+)
+NONSENSE = [
+    "asdf qwer",
+    "xyzzy 42",
+    "?!",
+    "qwertz",
+    "lorem ipsum dolor",
+    "foo bar baz 7",
+    "zzzz",
+    "jjj kkk 3",
+    "blablabla",
+    "hmm ja genau",
+    "1234567",
+    "xq",
+]
+BAD_INPUT = [
+    "",
+    "   ",
+    "'; DROP TABLE addresses; --",
+    "<script>alert(1)</script>",
+    "\x00\x01\x02",
+    "a" * 10240,
+    ";;;,,,///",
+    "\n\t\r",
+    "%s%n%x",
+    "NULL",
+    "🚑🚒🔥",
+    "ä" * 3000,
+    "9999999999999999999999",
+    "-",
+    "\\\\",
+]
 
 
 def _coordinates(m: _Map, seed: int, n: int) -> list[Case]:
     picked = _take(seed, "coordinates", m.addresses, n, lambda rng, a: a[4:])
-    cases = [Case("coordinates", format_coordinates(lat, lon, i), "coordinates", lat, lon, 50.0)
-             for i, (lat, lon) in enumerate(picked)]
+    cases = [
+        Case("coordinates", format_coordinates(lat, lon, i), "coordinates", lat, lon, 50.0)
+        for i, (lat, lon) in enumerate(picked)
+    ]
     rng, points = random.Random(f"{seed}:outside"), list(FAR_AWAY)
     while len(points) < n:  # the Rhine valley around the country, only points >= 1 km beyond its border
         lat, lon = rng.uniform(46.95, 47.35), rng.uniform(9.35, 9.75)
         if _metres_to(m.area.context, lat, lon) >= 1000:
             points.append((lat, lon))
-    return cases + [Case("outside", format_coordinates(lat, lon, i), "coordinates", lat, lon, 50.0)
-                    for i, (lat, lon) in enumerate(points[:n])]
+    return cases + [
+        Case("outside", format_coordinates(lat, lon, i), "coordinates", lat, lon, 50.0)
+        for i, (lat, lon) in enumerate(points[:n])
+    ]
 
 
 def _nowhere(m: _Map, seed: int, n: int) -> list[Case]:
     known = sorted(m.lower_names | m.place_names)
-    made_up = [a + b for a in PARTS[0] for b in PARTS[1]
-               if all(OSA.distance((a + b).lower(), k, score_cutoff=3) > 3 for k in known)]
+    made_up = [
+        a + b
+        for a in PARTS[0]
+        for b in PARTS[1]
+        if all(OSA.distance((a + b).lower(), k, score_cutoff=3) > 3 for k in known)
+    ]
 
     def make(rng, name):
         muni = rng.choice(m.munis)[0]
         q = rng.choice([f"{name} {rng.randint(1, 80)}, {muni}", f"{name} {rng.randint(1, 80)}", name])
         return Case("nonexistent", q, "none", None, None, 50.0)
+
     cases = _take(seed, "nonexistent", made_up, n - min(len(NONSENSE), n // 3), make)
     cases += [Case("nonexistent", q, "none", None, None, 50.0) for q in NONSENSE[: n - len(cases)]]
     return cases + [Case("bad_input", q, "none", None, None, 50.0) for q in BAD_INPUT[:n]]
@@ -363,6 +480,9 @@ def _nowhere(m: _Map, seed: int, n: int) -> list[Case]:
 
 def generate_cases(libpq_url: str, *, seed: int = 7, per_form: int = 40) -> list[Case]:
     m = _Map(libpq_url)
-    cases = [c for make in (_address_forms, _interpolated, _street_forms, _intersections, _pois, _coordinates,
-                            _nowhere) for c in make(m, seed, per_form)]
+    cases = [
+        c
+        for make in (_address_forms, _interpolated, _street_forms, _intersections, _pois, _coordinates, _nowhere)
+        for c in make(m, seed, per_form)
+    ]
     return sorted(cases, key=lambda c: FORMS.index(c.form))  # stable: each form keeps its drawn order

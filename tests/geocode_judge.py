@@ -10,13 +10,50 @@ import shapely
 from shapely import wkt as shapely_wkt
 from shapely.geometry import Point
 
-EXACT_FORMS = ("exact", "number_first", "no_municipality", "postcode", "case", "poi", "coordinates",
-               "intersection", "street_only")
+EXACT_FORMS = (
+    "exact",
+    "number_first",
+    "no_municipality",
+    "postcode",
+    "case",
+    "poi",
+    "coordinates",
+    "intersection",
+    "street_only",
+)
 MISSPELT_FORMS = ("abbreviated", "accents", "typo1", "typo2")
-FORMS = ("exact", "number_first", "no_municipality", "postcode", "case", *MISSPELT_FORMS, "interpolated",
-         "street_only", "intersection", "poi", "coordinates", "outside", "nonexistent", "ambiguous", "bad_input")
-POI_KINDS = {"hospital", "school", "fire_station", "police", "place_of_worship", "townhall", "restaurant",
-             "supermarket", "cafe", "bank", "post_office", "hotel", "museum"}
+FORMS = (
+    "exact",
+    "number_first",
+    "no_municipality",
+    "postcode",
+    "case",
+    *MISSPELT_FORMS,
+    "interpolated",
+    "street_only",
+    "intersection",
+    "poi",
+    "coordinates",
+    "outside",
+    "nonexistent",
+    "ambiguous",
+    "bad_input",
+)
+POI_KINDS = {
+    "hospital",
+    "school",
+    "fire_station",
+    "police",
+    "place_of_worship",
+    "townhall",
+    "restaurant",
+    "supermarket",
+    "cafe",
+    "bank",
+    "post_office",
+    "hotel",
+    "museum",
+}
 NOT_STREETS = {"platform", "bus_stop", "rest_area", "raceway"}  # `streets` rows that are stops, a race track
 EARTH_R = 6_371_008.8
 
@@ -34,6 +71,7 @@ class Case:
 
 
 # --- judging ---------------------------------------------------------------------------------------------------
+
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2, dp, dl = map(math.radians, (lat1, lat2, lat2 - lat1, lon2 - lon1))
@@ -65,8 +103,9 @@ def is_right(case: Case, result) -> bool:
         return result.match == "none" or conf < 0.5
     if case.ambiguous:  # unsure, and every municipality's street offered among the answers
         pts = [(c.lat, c.lon) for c in (result, *(result.candidates or ())) if c.lat is not None and c.lon is not None]
-        return conf < 0.9 and all(any(_metres_to(part, la, lo) <= case.tolerance_m for la, lo in pts)
-                                  for part in _geom(case.truth_wkt).geoms)
+        return conf < 0.9 and all(
+            any(_metres_to(part, la, lo) <= case.tolerance_m for la, lo in pts) for part in _geom(case.truth_wkt).geoms
+        )
     if result.lat is None or result.lon is None:
         return False
     if case.form == "outside" and result.in_service_area is not False:

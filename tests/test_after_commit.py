@@ -16,30 +16,39 @@ from dispatch.db import make_sessionmaker
 from tests.builders import free_everything, make_assignment, make_incident, make_user_with_token
 
 
-async def test_a_close_while_redis_is_away_is_answered_as_stored_and_the_crew_told_later(settings, engine,
-                                                                                       imported_map):
+async def test_a_close_while_redis_is_away_is_answered_as_stored_and_the_crew_told_later(
+    settings, engine, imported_map
+):
     await free_everything(engine)
     now = datetime.now(UTC)
     async with make_sessionmaker(engine)() as s:
         unit_id = await s.scalar(text("SELECT id FROM units WHERE call_sign = 'Engine 1'"))
         _, token = await make_user_with_token(s, settings, role=Role.dispatcher)
         incident = await make_incident(s, received_at=now, status="dispatched", dispatched_at=now)
-        assignment = await make_assignment(s, incident_id=incident, unit_id=unit_id, slot="engine",
-                                           assigned_at=now, status="acknowledged")
+        assignment = await make_assignment(
+            s, incident_id=incident, unit_id=unit_id, slot="engine", assigned_at=now, status="acknowledged"
+        )
         await s.execute(text("UPDATE units SET status = 'acknowledged' WHERE id = :u"), {"u": unit_id})
         await s.commit()
     redis = PrivateRedis().start()
     app = create_app(settings.model_copy(update={"redis_url": redis.url}))
     try:
-        async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app),
-                                                                 base_url="http://test") as client:
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+        ):
             redis.kill()
-            closed = await client.post(f"/api/incidents/{incident}/close", json={"disposition": "resolved"},
-                                       headers={"Authorization": f"Bearer {token}"})
+            closed = await client.post(
+                f"/api/incidents/{incident}/close",
+                json={"disposition": "resolved"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
             assert closed.status_code == 200, closed.text
             async with engine.connect() as conn:
-                assert await conn.scalar(text("SELECT status::text FROM incidents WHERE id = :i"),
-                                         {"i": incident}) == "closed"
+                assert (
+                    await conn.scalar(text("SELECT status::text FROM incidents WHERE id = :i"), {"i": incident})
+                    == "closed"
+                )
             redis.start()
             async with asyncio.timeout(20):
                 while True:

@@ -27,18 +27,35 @@ def test_an_assignment_that_never_reached_a_device_is_counted_and_late():
     assert reached["e2e_ms"]["p50"] == pytest.approx(200.0)
     everything = end_to_end(sent, device, assigned={1, 2, 3}, ended=130.0)
     assert everything["undelivered"] == 0 and everything["e2e_ms"]["max"] == pytest.approx(300.0)
-    assert end_to_end({}, {}, set(), 0.0) == {"assigned": 0, "delivered": 0, "undelivered": 0,
-                                              "e2e_ms": spread([])}
+    assert end_to_end({}, {}, set(), 0.0) == {"assigned": 0, "delivered": 0, "undelivered": 0, "e2e_ms": spread([])}
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"rate": 0}, "--rate"), ({"rate": 5000}, "--rate"), ({"duration": 0}, "--duration"),
-    ({"duration": 10_000}, "--duration"), ({"units": 0}, "--units"), ({"trackers": -1}, "--trackers"),
-    ({"workers": 0}, "--workers"), ({"matchers": 9}, "--matchers"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"rate": 0}, "--rate"),
+        ({"rate": 5000}, "--rate"),
+        ({"duration": 0}, "--duration"),
+        ({"duration": 10_000}, "--duration"),
+        ({"units": 0}, "--units"),
+        ({"trackers": -1}, "--trackers"),
+        ({"workers": 0}, "--workers"),
+        ({"matchers": 9}, "--matchers"),
+    ],
+)
 def test_runs_are_bounded(tmp_path, changes, message):
-    args = {"rate": 10, "duration": 5, "units": 10, "consoles": 1, "trackers": 0, "workers": 1, "matchers": 0,
-            "port": 8041, "seed": 1, "out_dir": tmp_path} | changes
+    args = {
+        "rate": 10,
+        "duration": 5,
+        "units": 10,
+        "consoles": 1,
+        "trackers": 0,
+        "workers": 1,
+        "matchers": 0,
+        "port": 8041,
+        "seed": 1,
+        "out_dir": tmp_path,
+    } | changes
     with pytest.raises(BenchError, match=message) as caught:
         BenchArgs(**args).check()
     assert caught.value.code == 2
@@ -60,9 +77,27 @@ def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypa
 
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["bench", "--rate", "2", "--duration", "4", "--units", "20",
-                                          "--consoles", "1", "--trackers", "5", "--port", "8047",
-                                          "--out", str(tmp_path), "--json"])
+        result = CliRunner().invoke(
+            app,
+            [
+                "bench",
+                "--rate",
+                "2",
+                "--duration",
+                "4",
+                "--units",
+                "20",
+                "--consoles",
+                "1",
+                "--trackers",
+                "5",
+                "--port",
+                "8047",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ],
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output

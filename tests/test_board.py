@@ -10,8 +10,10 @@ KEYS = Keys("board-test")
 
 def truth(units):
     """What a refresh reads from PostgreSQL, here given."""
+
     async def read():
         return units
+
     return read
 
 

@@ -29,10 +29,12 @@ async def test_the_refresh_leaves_a_reservation_whose_write_is_in_flight(setting
 def truth(units, then=None):
     """A refresh's read of PostgreSQL that gives `units`; `then` runs right after the read (a change that lands
     between the read and the write)."""
+
     async def read():
         if then is not None:
             await then()
         return units
+
     return read
 
 

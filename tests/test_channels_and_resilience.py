@@ -20,14 +20,21 @@ from tests.test_intake import FIRE, post_call
 
 def signed(body: dict, secret: str) -> tuple[bytes, dict]:
     raw = orjson.dumps(body)
-    return raw, {"X-Signature": "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest(),
-                 "Content-Type": "application/json"}
+    return raw, {
+        "X-Signature": "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest(),
+        "Content-Type": "application/json",
+    }
 
 
 async def test_sms_is_parsed_for_a_place_and_waits_for_confirmation(client, auth, settings, redis, imported_map):
-    raw, headers = signed({"message_id": "m-1", "from": "+41791234567",
-                           "text": "Hilfe, Unfall mit Verletzten. Landstrasse / Sankt Markusgasse"},
-                          settings.sms_webhook_secret)
+    raw, headers = signed(
+        {
+            "message_id": "m-1",
+            "from": "+41791234567",
+            "text": "Hilfe, Unfall mit Verletzten. Landstrasse / Sankt Markusgasse",
+        },
+        settings.sms_webhook_secret,
+    )
     response = await client.post("/api/inbound/sms", content=raw, headers=headers)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -50,8 +57,12 @@ async def test_sms_with_a_bad_signature_is_refused(client, settings):
 
 
 async def test_public_reports_need_no_login_reveal_nothing_and_are_rate_limited(client, settings, imported_map):
-    report = {"phone": "+423 600 00 00", "location_text": "Städtle 23, Vaduz", "type_code": "NOISE",
-              "description": "Music very loud since midnight"}
+    report = {
+        "phone": "+423 600 00 00",
+        "location_text": "Städtle 23, Vaduz",
+        "type_code": "NOISE",
+        "description": "Music very loud since midnight",
+    }
     response = await client.post("/api/public/reports", json=report)
     assert response.status_code == 202
     assert set(response.json()) == {"reference", "status", "message"}  # no history, no duplicates
@@ -61,13 +72,16 @@ async def test_public_reports_need_no_login_reveal_nothing_and_are_rate_limited(
     assert limited.status_code == 429
 
 
-@pytest.mark.parametrize("report", [
-    {"location_text": "Städtle 23, Vaduz", "description": "loud music"},  # no phone
-    {"phone": "+423 600 00 01", "description": "loud music"},  # nowhere
-    {"phone": "+423 600 00 02", "location_text": "Städtle 23", "description": "x"},  # too short
-    {"phone": "+423 600 00 03", "location_text": "Städtle 23", "description": "loud music", "type_code": "UNKNOWN"},
-    {"phone": "+423 600 00 04", "location_text": "Städtle 23", "description": "loud music", "priority": 1},
-])
+@pytest.mark.parametrize(
+    "report",
+    [
+        {"location_text": "Städtle 23, Vaduz", "description": "loud music"},  # no phone
+        {"phone": "+423 600 00 01", "description": "loud music"},  # nowhere
+        {"phone": "+423 600 00 02", "location_text": "Städtle 23", "description": "x"},  # too short
+        {"phone": "+423 600 00 03", "location_text": "Städtle 23", "description": "loud music", "type_code": "UNKNOWN"},
+        {"phone": "+423 600 00 04", "location_text": "Städtle 23", "description": "loud music", "priority": 1},
+    ],
+)
 async def test_public_reports_are_validated_strictly(client, report):
     assert (await client.post("/api/public/reports", json=report)).status_code == 422
 
@@ -81,8 +95,12 @@ async def committed_taker(settings, engine, imported_map):
     yield {"Authorization": f"Bearer {token}"}
     # These tests commit for real: retire what they left waiting, so other tests see an empty queue.
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now() "
-                                "WHERE status IN ('pending', 'unconfirmed')"))
+        await conn.execute(
+            text(
+                "UPDATE incidents SET status = 'cancelled', closed_at = now() "
+                "WHERE status IN ('pending', 'unconfirmed')"
+            )
+        )
 
 
 async def run_app(settings):
@@ -106,8 +124,10 @@ async def test_a_call_taken_while_redis_is_down_is_queued_when_redis_is_back(set
 async def test_a_redis_restart_loses_nothing(settings, committed_taker, redis):
     app, client = await run_app(settings)
     async with app.router.lifespan_context(app), client:
-        ids = [(await post_call(client, committed_taker, {**FIRE, "caller_number": f"+423 710 00 0{n}"})).json()["id"]
-               for n in range(5)]
+        ids = [
+            (await post_call(client, committed_taker, {**FIRE, "caller_number": f"+423 710 00 0{n}"})).json()["id"]
+            for n in range(5)
+        ]
         lease = await app.state.queue.lease("matcher-1")
         assert lease is not None
         await redis.flushdb()  # what a restart of a Redis without persistence leaves
@@ -137,6 +157,7 @@ async def test_pending_incidents_in_postgres_are_what_the_queue_holds(client, au
     ids = {(await post_call(client, taker, FIRE)).json()["id"] for _ in range(3)}
     waiting = {row[0] for row in await repo.pending_for_queue(session)}
     assert ids <= waiting
-    statuses = await session.execute(text("SELECT DISTINCT status::text FROM incidents WHERE id = ANY(:i)"),
-                                     {"i": list(ids)})
+    statuses = await session.execute(
+        text("SELECT DISTINCT status::text FROM incidents WHERE id = ANY(:i)"), {"i": list(ids)}
+    )
     assert statuses.scalars().all() == ["pending"]

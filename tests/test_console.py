@@ -37,8 +37,11 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         assert "OpenStreetMap contributors" in await page.inner_text(".leaflet-control-attribution")
 
         async with AsyncClient(base_url=f"http://{addr}") as client:  # an earlier call about the same fire
-            earlier = await client.post("/api/calls", headers={"Authorization": f"Bearer {crews['call_taker']}"},
-                                        json={"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"})
+            earlier = await client.post(
+                "/api/calls",
+                headers={"Authorization": f"Bearer {crews['call_taker']}"},
+                json={"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"},
+            )
             assert earlier.status_code == 201
         await page.keyboard.press("n")
         await page.fill("#call-location", "Städtle 23, Vaduz")
@@ -71,9 +74,12 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         await next_of(devices[unit_id], "ok")
         call_sign = (await app.state.board.get(unit_id)).call_sign
         row = page.locator("#unit-board tr", has_text=call_sign).first
-        await expect(page.locator("#unit-board tr").filter(
-            has=page.locator("td:first-child", has_text=re.compile(f"^{re.escape(call_sign)}$"))
-        ).locator("td").nth(1)).to_have_text("acknowledged", timeout=10_000)
+        await expect(
+            page.locator("#unit-board tr")
+            .filter(has=page.locator("td:first-child", has_text=re.compile(f"^{re.escape(call_sign)}$")))
+            .locator("td")
+            .nth(1)
+        ).to_have_text("acknowledged", timeout=10_000)
         assert "acknowledged" in await row.inner_text()
         # DISPATCH_SCREENSHOTS=docs refreshes the picture in the docs; otherwise it goes to a temporary folder.
         shot = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "console.png"

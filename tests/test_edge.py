@@ -20,8 +20,12 @@ from dispatch.server import uvicorn_options
 from tests.test_push import free_port
 from tests.test_reports_public import closed_with_link
 
-REPORT = {"phone": "+423 600 10 00", "location_text": "Städtle 23, Vaduz", "type_code": "NOISE",
-          "description": "Music very loud since midnight"}
+REPORT = {
+    "phone": "+423 600 10 00",
+    "location_text": "Städtle 23, Vaduz",
+    "type_code": "NOISE",
+    "description": "Music very loud since midnight",
+}
 
 
 class Counted:
@@ -63,10 +67,14 @@ async def edge_app(settings, session, redis):
 
 # --- 13. Request bodies -------------------------------------------------------------------------------------
 
+
 async def test_a_body_declared_too_large_is_refused_before_it_is_read(client):
     body = Counted(200 * 1024 * 1024)
-    response = await client.post("/api/public/reports", content=body.__aiter__(),
-                                 headers={"Content-Length": str(body.total), "Content-Type": "application/json"})
+    response = await client.post(
+        "/api/public/reports",
+        content=body.__aiter__(),
+        headers={"Content-Length": str(body.total), "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "/problems/payload_too_large"
@@ -75,21 +83,29 @@ async def test_a_body_declared_too_large_is_refused_before_it_is_read(client):
 
 async def test_a_chunked_body_is_refused_once_it_passes_the_limit(client, settings):
     body = Counted(200 * 1024 * 1024)
-    response = await client.post("/api/public/reports", content=body.__aiter__(),
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/public/reports", content=body.__aiter__(), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert body.read <= settings.max_body_bytes + body.chunk  # the limit and the chunk that crossed it
 
 
 async def test_the_largest_legitimate_call_fits_the_limit(client, auth, settings, imported_map):
     astral = "🚒"  # a character JSON may escape as a surrogate pair: 12 bytes each
-    call = {"caller_name": astral * 200, "caller_number": "+423 600 00 00", "callback_number": "+423 600 00 00",
-            "location_text": "Städtle 23, Vaduz" + astral * 283, "type_code": "FIRE-OTHER",
-            "narrative": astral * 4000, "priority": 1}
+    call = {
+        "caller_name": astral * 200,
+        "caller_number": "+423 600 00 00",
+        "callback_number": "+423 600 00 00",
+        "location_text": "Städtle 23, Vaduz" + astral * 283,
+        "type_code": "FIRE-OTHER",
+        "narrative": astral * 4000,
+        "priority": 1,
+    }
     raw = json.dumps(call, ensure_ascii=True).encode()  # each as "\\ud83d\\ude92"
     assert len(raw) > 4000 * 12
-    response = await client.post("/api/calls", content=raw, headers={
-        **await auth(Role.call_taker), "Content-Type": "application/json"})
+    response = await client.post(
+        "/api/calls", content=raw, headers={**await auth(Role.call_taker), "Content-Type": "application/json"}
+    )
     assert response.status_code == 201, response.text
 
 
@@ -154,8 +170,10 @@ async def test_slow_headers_are_cut(live, imported_map):
 
 async def test_a_slow_body_is_answered_408_and_cut(live, imported_map):
     _, port = await live(body_timeout_s=1.0)
-    head = (b"POST /api/public/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{")
+    head = (
+        b"POST /api/public/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n{"
+    )
     answer = await _until_closed(port, head, b" " * 998)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"application/problem+json" in answer
@@ -165,8 +183,10 @@ async def test_an_aborted_body_is_no_error(live, imported_map, caplog):
     _, port = await live()
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", port)) as s:
-            s.sendall(b"POST /api/public/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: 5000\r\n\r\n{\"phone\": ")
+            s.sendall(
+                b"POST /api/public/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 5000\r\n\r\n{"phone": '
+            )
     caplog.set_level(logging.INFO)
     # The server has seen the aborts when it answers the next request on a new connection.
     async with AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -179,13 +199,16 @@ async def test_an_aborted_body_is_no_error(live, imported_map, caplog):
 
 # --- 14. The client's address behind a reverse proxy ------------------------------------------------------
 
-async def test_public_report_limits_are_per_citizen_behind_a_trusted_proxy(edge_app, settings, redis,
-                                                                           imported_map):
+
+async def test_public_report_limits_are_per_citizen_behind_a_trusted_proxy(edge_app, settings, redis, imported_map):
     app, client = await edge_app(trusted_proxies=[ip_network("127.0.0.1")])
     limit = settings.public_reports_per_hour
     for n in range(limit + 2):  # every citizen has a limit of their own, though all come through the proxy
-        response = await client.post("/api/public/reports", headers={"X-Forwarded-For": f"198.51.100.{n}"},
-                                     json={**REPORT, "phone": f"+423 600 10 {n:02d}"})
+        response = await client.post(
+            "/api/public/reports",
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            json={**REPORT, "phone": f"+423 600 10 {n:02d}"},
+        )
         assert response.status_code == 202, response.text
     hour = int(time.time() // 3600)
     assert await redis.get(app.state.keys.rate("public-ip", "198.51.100.1", hour)) == b"1"
@@ -194,16 +217,31 @@ async def test_public_report_limits_are_per_citizen_behind_a_trusted_proxy(edge_
 async def test_forwarded_addresses_from_anyone_else_are_ignored(edge_app, settings, imported_map):
     _, client = await edge_app(trusted_proxies=[ip_network("10.0.0.0/8")])  # the connecting peer, 127.0.0.1, is not one
     limit = settings.public_reports_per_hour
-    answers = [(await client.post("/api/public/reports", headers={"X-Forwarded-For": f"198.51.100.{n}"},
-                                  json={**REPORT, "phone": f"+423 600 20 {n:02d}"})).status_code
-               for n in range(limit + 1)]
+    answers = [
+        (
+            await client.post(
+                "/api/public/reports",
+                headers={"X-Forwarded-For": f"198.51.100.{n}"},
+                json={**REPORT, "phone": f"+423 600 20 {n:02d}"},
+            )
+        ).status_code
+        for n in range(limit + 1)
+    ]
     assert answers == [202] * limit + [429]
 
 
 # --- 15. Security headers ---------------------------------------------------------------------------------
 
-PAGES = ["/", "/console/", "/console/app.js", "/console/vendor/leaflet/leaflet.js", "/docs",
-         "/public/response-times?format=html", "/public/feedback/{token}", "/api/incident-types"]
+PAGES = [
+    "/",
+    "/console/",
+    "/console/app.js",
+    "/console/vendor/leaflet/leaflet.js",
+    "/docs",
+    "/public/response-times?format=html",
+    "/public/feedback/{token}",
+    "/api/incident-types",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -30,34 +30,45 @@ def test_lost_calls_are_missing_or_stranded():
 
 
 def test_a_unit_on_two_assignments_at_once_counts_once():
-    rows = [row(1, 7, 10.0, ended=20.0), row(2, 7, 15.0, ended=30.0), row(3, 7, 16.0),  # 7: overlaps
-            row(4, 8, 10.0, ended=20.0), row(5, 8, 19.8, ended=25.0),  # 8: 0.2 s is two transactions' clocks
-            row(6, 9, 10.0)]
+    rows = [
+        row(1, 7, 10.0, ended=20.0),
+        row(2, 7, 15.0, ended=30.0),
+        row(3, 7, 16.0),  # 7: overlaps
+        row(4, 8, 10.0, ended=20.0),
+        row(5, 8, 19.8, ended=25.0),  # 8: 0.2 s is two transactions' clocks
+        row(6, 9, 10.0),
+    ]
     assert f.doubles(rows, end=60.0) == 1
     assert f.doubles([row(1, 7, 10.0), row(2, 7, 12.0, ended=13.0)], end=60.0) == 1  # the first never ended
 
 
 def test_statuses_recorded_on_an_assignment_the_crew_did_not_report_them_for():
-    crew = device(7, statuses=[StatusSent(1, "en_route", 11.0, "ok"), StatusSent(1, "on_scene", 12.0, "ok")],
-                  acked={1})
-    rows = [row(1, 7, 10.0, ack=10.1, en_route=11.0, on_scene=12.0),
-            row(2, 7, 20.0, ack=20.1, en_route=20.5)]  # never acknowledged nor reported by the device: two
+    crew = device(7, statuses=[StatusSent(1, "en_route", 11.0, "ok"), StatusSent(1, "on_scene", 12.0, "ok")], acked={1})
+    rows = [
+        row(1, 7, 10.0, ack=10.1, en_route=11.0, on_scene=12.0),
+        row(2, 7, 20.0, ack=20.1, en_route=20.5),
+    ]  # never acknowledged nor reported by the device: two
     assert f.misapplied(rows, {7: crew}) == 2
     assert f.misapplied(rows[:1], {7: crew}) == 0
 
 
 def test_late_undelivered_and_due_at_a_reconnect():
-    got = [Received("assignment", "a", 1, 101, 1, 10.5),  # half a second: on time
-           Received("assignment", "b", 2, 102, 2, 24.0),  # made at 20, the device connected: 4 s late
-           Received("assignment", "c", 3, 104, 4, 41.0),  # made at 30 while away; back at 40: on time
-           Received("assignment", "d", 4, 106, 6, 45.0)]  # made at 32 while away; 5 s after the reconnect
+    got = [
+        Received("assignment", "a", 1, 101, 1, 10.5),  # half a second: on time
+        Received("assignment", "b", 2, 102, 2, 24.0),  # made at 20, the device connected: 4 s late
+        Received("assignment", "c", 3, 104, 4, 41.0),  # made at 30 while away; back at 40: on time
+        Received("assignment", "d", 4, 106, 6, 45.0),
+    ]  # made at 32 while away; 5 s after the reconnect
     crew = device(7, closed=29.0, received=got, statuses=[StatusSent(1, "available", 12.0, "ok")])
     crew.connected.append([40.0, None])
-    rows = [row(1, 7, 10.0, ended=12.0),  # finished by the crew: no cancel owed
-            row(2, 7, 20.0, ended=25.0),  # closed under the crew: a cancel owed, never came
-            row(3, 7, 26.0),  # never came
-            row(4, 7, 30.0), row(6, 7, 32.0),
-            row(5, 7, 100.0)]  # made after the judging ended: not counted
+    rows = [
+        row(1, 7, 10.0, ended=12.0),  # finished by the crew: no cancel owed
+        row(2, 7, 20.0, ended=25.0),  # closed under the crew: a cancel owed, never came
+        row(3, 7, 26.0),  # never came
+        row(4, 7, 30.0),
+        row(6, 7, 32.0),
+        row(5, 7, 100.0),
+    ]  # made after the judging ended: not counted
     out = f.delivery(rows, {7: crew}, judge_until=90.0)
     assert (out.owed, out.undelivered, out.cancels_undelivered, out.late) == (6, 2, 1, 4)
     assert out.after_reconnect_late == 1
@@ -80,8 +91,9 @@ def test_a_current_delivers_the_assignment_it_names_and_ends_the_others():
 def test_recovery_times():
     assert f.first_after([1.0, 5.0, 7.5], since=4.0) == 1.0
     assert f.first_after([1.0], since=4.0) is None and f.first_after([1.0], since=None) is None
-    crew = device(7, received=[Received("assignment", "a", 1, 101, 1, 9.0),
-                               Received("assignment", "b", 2, 102, 2, 13.0)])
+    crew = device(
+        7, received=[Received("assignment", "a", 1, 101, 1, 9.0), Received("assignment", "b", 2, 102, 2, 13.0)]
+    )
     rows = [row(1, 7, 8.9), row(2, 7, 12.0)]
     assert f.first_assignment_after(rows, {7: crew}, fault_at=10.0, back_at=11.0) == 2.0
 
@@ -108,8 +120,15 @@ async def test_a_device_tells_a_resend_from_a_duplicate_and_takes_a_current():
     assert crew.record.two_at_once == 1 and crew.current == (101, 11)  # 100 was never cancelled
     await receive({"type": "current", "id": "d", "seq": 2**32 + 1, "assignment": None, "incident_id": None})
     assert crew.current is None and crew.max_seq == 2**32 + 1
-    await receive({"type": "current", "id": "e", "seq": 2**32 + 2, "incident_id": 12,
-                   "assignment": {"assignment_id": 102, "incident_id": 12, "status": "en_route"}})
+    await receive(
+        {
+            "type": "current",
+            "id": "e",
+            "seq": 2**32 + 2,
+            "incident_id": 12,
+            "assignment": {"assignment_id": 102, "incident_id": 12, "status": "en_route"},
+        }
+    )
     assert crew.current == (102, 12) and 102 not in crew.record.acked  # acknowledged before, by the server's word
     assert [m.kind for m in crew.record.received][-2:] == ["current", "current"]
     assert crew.record.received[-1].assignment_id == 102
@@ -118,8 +137,9 @@ async def test_a_device_tells_a_resend_from_a_duplicate_and_takes_a_current():
     await asyncio.gather(*crew.tasks, return_exceptions=True)
 
 
-@pytest.mark.parametrize("args", [["--scenario", "nope"], ["--duration", "20", "--fault-at", "25"],
-                                  ["--units", "0"], ["--rate", "500"]])
+@pytest.mark.parametrize(
+    "args", [["--scenario", "nope"], ["--duration", "20", "--fault-at", "25"], ["--units", "0"], ["--rate", "500"]]
+)
 def test_bad_arguments_exit_2_with_a_message(args):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "Traceback" not in result.output
@@ -144,9 +164,14 @@ def test_a_tiny_run_of_a_matcher_kill_measures_and_leaves_nothing(tmp_path):
         seen: list = []
 
         async def scenario():
-            task = asyncio.create_task(run(stack, SCENARIOS["matcher-kill"],
-                                           Options(units=10, rate=1, duration=10, fault_at=4, seed=3, tail_s=3),
-                                           say=lambda m: None))
+            task = asyncio.create_task(
+                run(
+                    stack,
+                    SCENARIOS["matcher-kill"],
+                    Options(units=10, rate=1, duration=10, fault_at=4, seed=3, tail_s=3),
+                    say=lambda m: None,
+                )
+            )
             while not task.done():  # the deployment's processes, while they run
                 if stack.deployment is not None:
                     seen.extend(p for p in (stack.deployment.service, *stack.deployment.matchers) if p)

@@ -32,17 +32,21 @@ def metres(lat1, lon1, lat2, lon2) -> float:
 
 
 def address_point(db, street, number, municipality) -> tuple[float, float]:
-    row = db.execute("""SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM addresses
+    row = db.execute(
+        """SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM addresses
                         WHERE street = %s AND housenumber = %s AND municipality = %s""",
-                     (street, number, municipality)).fetchone()
+        (street, number, municipality),
+    ).fetchone()
     assert row, f"{street} {number}, {municipality} is not in the data"
     return row
 
 
 def street_distance(db, street, municipality, lat, lon) -> float:
-    return db.execute("""SELECT ST_Distance(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography)
+    return db.execute(
+        """SELECT ST_Distance(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography)
                          FROM streets WHERE name = %s AND municipality = %s""",
-                      (lon, lat, street, municipality)).fetchone()[0]
+        (lon, lat, street, municipality),
+    ).fetchone()[0]
 
 
 def assert_at(result, lat, lon, within=50.0):
@@ -51,12 +55,22 @@ def assert_at(result, lat, lon, within=50.0):
     assert d <= within, f"{result.q!r} → {result.label} is {d:.0f} m off"
 
 
-@pytest.mark.parametrize("q", [
-    "Schaanerstrasse 24, Vaduz", "24 Schaanerstrasse, Vaduz", "24 Schaanerstrasse Vaduz",
-    "Schaanerstrasse 24, 9490 Vaduz", "SCHAANERSTRASSE 24 VADUZ", "schaanerstrasse 24 vaduz",
-    "Schaanerstr. 24, Vaduz", "Schaanerstr 24 Vaduz", "Schaaner Strasse 24, Vaduz", "Schaaner Str. 24 Vaduz",
-    "Schaanerstraße 24, Vaduz",
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "Schaanerstrasse 24, Vaduz",
+        "24 Schaanerstrasse, Vaduz",
+        "24 Schaanerstrasse Vaduz",
+        "Schaanerstrasse 24, 9490 Vaduz",
+        "SCHAANERSTRASSE 24 VADUZ",
+        "schaanerstrasse 24 vaduz",
+        "Schaanerstr. 24, Vaduz",
+        "Schaanerstr 24 Vaduz",
+        "Schaaner Strasse 24, Vaduz",
+        "Schaaner Str. 24 Vaduz",
+        "Schaanerstraße 24, Vaduz",
+    ],
+)
 def test_exact_and_abbreviated_forms_of_an_address(geocoder, db, q):
     lat, lon = address_point(db, "Schaanerstrasse", "24", "Vaduz")
     result = geocoder.geocode(q)
@@ -75,8 +89,10 @@ def test_no_municipality_needed_where_the_street_name_is_unique(geocoder, db):
 
 
 def test_a_street_name_shared_with_another_municipality_is_not_sure_without_one(geocoder, db):
-    shared = {r[0] for r in db.execute("SELECT municipality FROM streets WHERE name IN ('Schaanerstrasse', "
-                                       "'Schaaner Strasse')")}
+    shared = {
+        r[0]
+        for r in db.execute("SELECT municipality FROM streets WHERE name IN ('Schaanerstrasse', 'Schaaner Strasse')")
+    }
     assert len(shared) >= 2
     result = geocoder.geocode("Schaanerstrasse 24")
     assert result.confidence < 0.9
@@ -91,14 +107,23 @@ def test_accents_dropped_or_transliterated(geocoder, db, q):
     assert_at(result, lat, lon)
 
 
-@pytest.mark.parametrize("q", ["Schanerstrasse 24, Vaduz", "Schaanerstrase 24 Vaduz",  # one error
-                               "Schanerstrase 24, Vaduz", "Shcaanerstrasse 24 Vaduz",  # two errors
-                               "Bartlegroshstrasse 5, Vaduz"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "Schanerstrasse 24, Vaduz",
+        "Schaanerstrase 24 Vaduz",  # one error
+        "Schanerstrase 24, Vaduz",
+        "Shcaanerstrasse 24 Vaduz",  # two errors
+        "Bartlegroshstrasse 5, Vaduz",
+    ],
+)
 def test_typing_errors(geocoder, db, q):
     street = "Bartlegroschstrasse" if q.startswith("Bart") else "Schaanerstrasse"
     number = "5" if q.startswith("Bart") else "24"
-    if street == "Bartlegroschstrasse" and not db.execute(
-            "SELECT 1 FROM addresses WHERE street = %s AND housenumber = '5'", (street,)).fetchone():
+    if (
+        street == "Bartlegroschstrasse"
+        and not db.execute("SELECT 1 FROM addresses WHERE street = %s AND housenumber = '5'", (street,)).fetchone()
+    ):
         number = db.execute("SELECT min(housenumber) FROM addresses WHERE street = %s", (street,)).fetchone()[0]
         q = f"Bartlegroshstrasse {number}, Vaduz"
     lat, lon = address_point(db, street, number, "Vaduz")
@@ -108,9 +133,13 @@ def test_typing_errors(geocoder, db, q):
 
 
 def test_a_missing_number_is_interpolated_between_its_neighbours(geocoder, db):
-    numbers = sorted(int(r[0]) for r in db.execute(
-        "SELECT housenumber FROM addresses WHERE street = 'Schaanerstrasse' AND municipality = 'Vaduz' "
-        "AND housenumber ~ '^[0-9]+$'"))
+    numbers = sorted(
+        int(r[0])
+        for r in db.execute(
+            "SELECT housenumber FROM addresses WHERE street = 'Schaanerstrasse' AND municipality = 'Vaduz' "
+            "AND housenumber ~ '^[0-9]+$'"
+        )
+    )
     gap = next((a, b) for a, b in zip(numbers, numbers[1:], strict=False) if b - a >= 4 and a % 2 == b % 2)
     missing = gap[0] + 2
     assert missing not in numbers
@@ -145,18 +174,27 @@ def test_a_street_in_several_municipalities_is_ambiguous(geocoder, db):
 
 def meeting_point(db, a, b) -> tuple[float, float]:
     """Where two named streets share a node of the road graph."""
-    row = db.execute("""SELECT ST_Y(n.geom), ST_X(n.geom) FROM road_edges e JOIN road_edges f ON f.source = e.target
+    row = db.execute(
+        """SELECT ST_Y(n.geom), ST_X(n.geom) FROM road_edges e JOIN road_edges f ON f.source = e.target
                         JOIN road_nodes n ON n.id = e.target WHERE e.name = %s AND f.name = %s LIMIT 1""",
-                     (a, b)).fetchone()
+        (a, b),
+    ).fetchone()
     assert row, f"{a} and {b} do not meet"
     return row
 
 
-@pytest.mark.parametrize("q", [
-    "Landstrasse / Sankt Markusgasse", "Landstrasse & Sankt Markusgasse", "Landstrasse and Sankt Markusgasse",
-    "Landstrasse x St. Markusgasse", "corner of Landstrasse and Sankt Markusgasse",
-    "Ecke Landstrasse Sankt Markusgasse", "Landstrasse und Sankt Markusgasse, Vaduz",
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "Landstrasse / Sankt Markusgasse",
+        "Landstrasse & Sankt Markusgasse",
+        "Landstrasse and Sankt Markusgasse",
+        "Landstrasse x St. Markusgasse",
+        "corner of Landstrasse and Sankt Markusgasse",
+        "Ecke Landstrasse Sankt Markusgasse",
+        "Landstrasse und Sankt Markusgasse, Vaduz",
+    ],
+)
 def test_intersections(geocoder, db, q):
     lat, lon = meeting_point(db, "Landstrasse", "Sankt Markusgasse")
     result = geocoder.geocode(q)
@@ -164,17 +202,26 @@ def test_intersections(geocoder, db, q):
     assert_at(result, lat, lon)
 
 
-@pytest.mark.parametrize("q,kind", [
-    ("Liechtensteinisches Landesspital", "hospital"), ("Landesspital", "hospital"),
-    ("Feuerwehr Vaduz", "fire_station"), ("Landespolizei", "police"), ("Kathedrale St. Florin", "place_of_worship"),
-    ("Rathaus Vaduz", "townhall"), ("Schulzentrum Mühleholz", "school"), ("Restaurant Torkel", "restaurant"),
-    ("Gasthof Adler, Triesen", "restaurant"),
-])
+@pytest.mark.parametrize(
+    "q,kind",
+    [
+        ("Liechtensteinisches Landesspital", "hospital"),
+        ("Landesspital", "hospital"),
+        ("Feuerwehr Vaduz", "fire_station"),
+        ("Landespolizei", "police"),
+        ("Kathedrale St. Florin", "place_of_worship"),
+        ("Rathaus Vaduz", "townhall"),
+        ("Schulzentrum Mühleholz", "school"),
+        ("Restaurant Torkel", "restaurant"),
+        ("Gasthof Adler, Triesen", "restaurant"),
+    ],
+)
 def test_named_places(geocoder, db, q, kind):
     result = geocoder.geocode(q)
     assert result.match == "poi"
-    rows = db.execute("SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM places WHERE kind = %s",
-                      (kind,)).fetchall()
+    rows = db.execute(
+        "SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM places WHERE kind = %s", (kind,)
+    ).fetchall()
     assert min(metres(lat, lon, result.lat, result.lon) for lat, lon in rows) <= 50, result.label
 
 
@@ -184,9 +231,18 @@ def test_places_named_by_their_kind(geocoder):
     assert geocoder.geocode("fire station Balzers").label.startswith("Feuerwehr Balzers")
 
 
-@pytest.mark.parametrize("q", ["47.14123, 9.52123", "47.14123 9.52123", "N 47.14123 E 9.52123",
-                               "47°08'28.4\"N 9°31'16.4\"E", "47° 8' 28.4\" N, 9° 31' 16.4\" E",
-                               "N 47° 08.474' E 009° 31.274'", "47,14123 9,52123"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "47.14123, 9.52123",
+        "47.14123 9.52123",
+        "N 47.14123 E 9.52123",
+        "47°08'28.4\"N 9°31'16.4\"E",
+        "47° 8' 28.4\" N, 9° 31' 16.4\" E",
+        "N 47° 08.474' E 009° 31.274'",
+        "47,14123 9,52123",
+    ],
+)
 def test_coordinates(geocoder, q):
     result = geocoder.geocode(q)
     assert result.match == "coordinates" and result.in_service_area is True
@@ -204,9 +260,21 @@ def test_coordinate_parser_refuses_what_is_not_a_coordinate():
         assert parse_coordinates(text) is None
 
 
-@pytest.mark.parametrize("q", ["asdf qwer", "xyzzy 42", "Wolkenkratzerallee 5, Vaduz", "Zzyzx Boulevard 12",
-                               "'; DROP TABLE addresses; --", "<script>alert(1)</script>", ";;;,,,///",
-                               "\x00\x01\x02", "a" * 10_000, "   "])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "asdf qwer",
+        "xyzzy 42",
+        "Wolkenkratzerallee 5, Vaduz",
+        "Zzyzx Boulevard 12",
+        "'; DROP TABLE addresses; --",
+        "<script>alert(1)</script>",
+        ";;;,,,///",
+        "\x00\x01\x02",
+        "a" * 10_000,
+        "   ",
+    ],
+)
 def test_nonsense_and_bad_input_give_none_or_low_confidence(geocoder, q):
     result = geocoder.geocode(q)
     assert result.match == "none" or result.confidence < 0.5

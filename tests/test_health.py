@@ -21,8 +21,10 @@ async def test_ready_when_every_service_and_the_map_are_there(client, imported_m
 
 async def test_not_ready_when_redis_is_unreachable(settings, imported_map):
     app = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
-    async with app.router.lifespan_context(app), \
-            AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
         response = await client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
@@ -34,8 +36,10 @@ async def test_not_ready_when_redis_is_unreachable(settings, imported_map):
 
 async def test_not_ready_when_postgres_is_unreachable(settings):
     app = create_app(settings.model_copy(update={"database_url": "postgresql://postgres@127.0.0.1:1/none"}))
-    async with app.router.lifespan_context(app), \
-            AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["postgres"] is False

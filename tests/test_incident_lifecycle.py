@@ -8,8 +8,21 @@ from dispatch.incidents.events import replay
 from dispatch.queue.service import IncidentQueue
 from tests.test_intake import FIRE, post_call
 
-STATE_COLUMNS = ("type_code", "priority", "status", "narrative", "address_label", "municipality", "geocode_match",
-                 "needs_location", "duplicate_of_id", "disposition", "received_at", "queued_at", "closed_at")
+STATE_COLUMNS = (
+    "type_code",
+    "priority",
+    "status",
+    "narrative",
+    "address_label",
+    "municipality",
+    "geocode_match",
+    "needs_location",
+    "duplicate_of_id",
+    "disposition",
+    "received_at",
+    "queued_at",
+    "closed_at",
+)
 
 
 async def assert_log_rebuilds_row(session, incident_id):
@@ -25,8 +38,9 @@ async def assert_log_rebuilds_row(session, incident_id):
             assert abs(getattr(state, column) - row[column]) < 1e-6, column
 
 
-async def test_every_change_is_logged_and_the_log_rebuilds_the_incident(client, auth, session, redis, settings,
-                                                                         imported_map):
+async def test_every_change_is_logged_and_the_log_rebuilds_the_incident(
+    client, auth, session, redis, settings, imported_map
+):
     taker, dispatcher = await auth(Role.call_taker), await auth(Role.dispatcher)
     incident = (await post_call(client, taker, {**FIRE, "type_code": "NOISE"})).json()
     i = incident["id"]
@@ -62,8 +76,7 @@ async def test_reprioritise_moves_the_incident_in_the_queue(client, auth, redis,
     assert [item["id"] for item in listed["items"]][:2] == [noise, theft] and listed["source"] == "redis"
 
 
-async def test_cancel_and_merge_take_incidents_out_of_the_queue(client, auth, session, redis, settings,
-                                                              imported_map):
+async def test_cancel_and_merge_take_incidents_out_of_the_queue(client, auth, session, redis, settings, imported_map):
     taker, dispatcher = await auth(Role.call_taker), await auth(Role.dispatcher)
     a = (await post_call(client, taker, FIRE)).json()["id"]
     b = (await post_call(client, taker, {**FIRE, "caller_number": "+423 555 55 55"})).json()["id"]
@@ -71,8 +84,9 @@ async def test_cancel_and_merge_take_incidents_out_of_the_queue(client, auth, se
     merged = await client.post(f"/api/incidents/{b}/merge", headers=taker, json={"into": a})
     assert merged.status_code == 200
     assert await session.scalar(text("SELECT count(*) FROM calls WHERE incident_id = :a"), {"a": a}) == 2
-    assert (await client.post(f"/api/incidents/{c}/cancel", headers=dispatcher,
-                              json={"reason": "caller withdrew"})).status_code == 200
+    assert (
+        await client.post(f"/api/incidents/{c}/cancel", headers=dispatcher, json={"reason": "caller withdrew"})
+    ).status_code == 200
     assert [e.incident_id for e in await IncidentQueue(redis, prefix=settings.key_prefix).snapshot()] == [a]
     for i in (a, b, c):
         await assert_log_rebuilds_row(session, i)

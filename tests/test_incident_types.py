@@ -6,11 +6,43 @@ from dispatch.incidents.types import CAPABILITIES, GROUPS, IncidentTypes, fold, 
 
 # Every type the brief requires, by the code the table gives it.
 REQUIRED = [
-    "CARDIAC", "BREATHING", "CHEST-PAIN", "STROKE", "UNCONSCIOUS", "FALL", "OVERDOSE", "ALLERGY", "CHILDBIRTH",
-    "SICK", "FIRE-STRUCT", "FIRE-VEH", "FIRE-BRUSH", "FIRE-ALARM", "FIRE-SMOKE", "GAS-LEAK", "HAZMAT",
-    "RTC-INJ", "RTC-TRAP", "RTC", "ROAD-HAZARD", "BURGLARY-NOW", "BURGLARY", "ROBBERY", "ASSAULT", "DOMESTIC",
-    "WEAPON", "SUSPICIOUS", "THEFT", "WELFARE", "MISSING", "NOISE", "ANIMAL", "WATER-RESCUE", "MOUNTAIN-RESCUE",
-    "FLOOD", "UNKNOWN",
+    "CARDIAC",
+    "BREATHING",
+    "CHEST-PAIN",
+    "STROKE",
+    "UNCONSCIOUS",
+    "FALL",
+    "OVERDOSE",
+    "ALLERGY",
+    "CHILDBIRTH",
+    "SICK",
+    "FIRE-STRUCT",
+    "FIRE-VEH",
+    "FIRE-BRUSH",
+    "FIRE-ALARM",
+    "FIRE-SMOKE",
+    "GAS-LEAK",
+    "HAZMAT",
+    "RTC-INJ",
+    "RTC-TRAP",
+    "RTC",
+    "ROAD-HAZARD",
+    "BURGLARY-NOW",
+    "BURGLARY",
+    "ROBBERY",
+    "ASSAULT",
+    "DOMESTIC",
+    "WEAPON",
+    "SUSPICIOUS",
+    "THEFT",
+    "WELFARE",
+    "MISSING",
+    "NOISE",
+    "ANIMAL",
+    "WATER-RESCUE",
+    "MOUNTAIN-RESCUE",
+    "FLOOD",
+    "UNKNOWN",
 ]
 
 
@@ -73,10 +105,19 @@ def test_the_packaged_table_is_loaded_once():
 
 # --- validation ----------------------------------------------------------------------------------
 
+
 def _entry(code: str, **fields) -> str:
-    values = {"name": f'"{code} name"', "priority": "2", "group": '"police"', "plan": "{ police = 1 }",
-              "keywords": '["word"]', "public": "true", "on_scene_min": "10", "transport": "false",
-              "share": "5"}
+    values = {
+        "name": f'"{code} name"',
+        "priority": "2",
+        "group": '"police"',
+        "plan": "{ police = 1 }",
+        "keywords": '["word"]',
+        "public": "true",
+        "on_scene_min": "10",
+        "transport": "false",
+        "share": "5",
+    }
     values.update(fields)
     lines = [f'code = "{code}"'] + [f"{k} = {v}" for k, v in values.items() if v is not None]
     return "[[type]]\n" + "\n".join(lines) + "\n"
@@ -94,23 +135,26 @@ def test_a_small_valid_table_loads(tmp_path):
     assert table.get("noise").plan_dict() == {"police": 1}
 
 
-@pytest.mark.parametrize(("entries", "message"), [
-    ([_entry("BOAT", plan="{ boat = 1 }")], r"'BOAT': unknown capability 'boat'"),
-    ([_entry("NOISE", priority="5")], r"'NOISE': priority 5 is not 1\.\.4"),
-    ([_entry("NOISE", priority="0")], r"'NOISE': priority 0"),
-    ([_entry("NOISE"), _entry("NOISE")], r"duplicate incident type code 'NOISE'"),
-    ([_entry("NOISE", group='"weather"')], r"'NOISE': unknown group 'weather'"),
-    ([_entry("NOISE", plan="{ police = 0 }")], r"'NOISE': count 0 for 'police'"),
-    ([_entry("NOISE", public=None)], r"'NOISE': missing public"),
-    ([_entry("NOISE", priorty="2")], r"'NOISE': unknown field priorty"),
-    ([_entry("noise")], r"code 'noise' is not a short upper-case code"),
-    ([_entry("NOISE", keywords='["laut", "LAUT"]')], r"'NOISE': keywords repeated"),
-    ([_entry("NOISE", keywords='["über", "ueber"]')], r"'NOISE': keywords repeated once folded: uber"),
-    ([_entry("NOISE", keywords='["laut", "?!"]')], r"'NOISE': keyword '\?!' has no word"),
-    ([_entry("NOISE", transport='"no"')], r"'NOISE': transport must be true or false"),
-    ([_entry("NOISE", share="-1")], r"'NOISE': share -1 must be a number of calls per thousand"),
-    ([_entry("NOISE", plan="{}", share="3")], r"'NOISE': a type with no response plan cannot have a share"),
-])
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([_entry("BOAT", plan="{ boat = 1 }")], r"'BOAT': unknown capability 'boat'"),
+        ([_entry("NOISE", priority="5")], r"'NOISE': priority 5 is not 1\.\.4"),
+        ([_entry("NOISE", priority="0")], r"'NOISE': priority 0"),
+        ([_entry("NOISE"), _entry("NOISE")], r"duplicate incident type code 'NOISE'"),
+        ([_entry("NOISE", group='"weather"')], r"'NOISE': unknown group 'weather'"),
+        ([_entry("NOISE", plan="{ police = 0 }")], r"'NOISE': count 0 for 'police'"),
+        ([_entry("NOISE", public=None)], r"'NOISE': missing public"),
+        ([_entry("NOISE", priorty="2")], r"'NOISE': unknown field priorty"),
+        ([_entry("noise")], r"code 'noise' is not a short upper-case code"),
+        ([_entry("NOISE", keywords='["laut", "LAUT"]')], r"'NOISE': keywords repeated"),
+        ([_entry("NOISE", keywords='["über", "ueber"]')], r"'NOISE': keywords repeated once folded: uber"),
+        ([_entry("NOISE", keywords='["laut", "?!"]')], r"'NOISE': keyword '\?!' has no word"),
+        ([_entry("NOISE", transport='"no"')], r"'NOISE': transport must be true or false"),
+        ([_entry("NOISE", share="-1")], r"'NOISE': share -1 must be a number of calls per thousand"),
+        ([_entry("NOISE", plan="{}", share="3")], r"'NOISE': a type with no response plan cannot have a share"),
+    ],
+)
 def test_validation_rejects_a_bad_entry_and_names_it(tmp_path, entries, message):
     with pytest.raises(ValueError, match=message):
         _load(tmp_path, *entries, _entry("UNKNOWN", keywords="[]"))
@@ -123,62 +167,66 @@ def test_validation_requires_the_unknown_type(tmp_path):
 
 # --- the classifier ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("narrative", "code"), [
-    ("Mein Vater atmet nicht mehr!!", "CARDIAC"),
-    ("He collapsed and isn't breathing, we started CPR", "CARDIAC"),
-    ("Sie reagiert nicht und atmet nicht", "CARDIAC"),
-    ("Er ist bewusstlos, atmet aber", "UNCONSCIOUS"),
-    ("I found a man lying on the pavement, he's not responding", "UNCONSCIOUS"),
-    ("My son is having an asthma attack and can't breathe", "BREATHING"),
-    ("He's clutching his chest, says it hurts", "CHEST-PAIN"),
-    ("Starke Schmerzen in der Brust, strahlt in den Arm aus", "CHEST-PAIN"),
-    ("Meine Frau kann plötzlich nicht mehr sprechen, Gesicht hängt auf einer Seite", "STROKE"),
-    ("Oma ist gestürzt und kann nicht aufstehen", "FALL"),
-    ("Er hat eine ganze Packung Tabletten geschluckt", "OVERDOSE"),
-    ("Bienenstich, Gesicht schwillt an, Atemnot", "ALLERGY"),
-    ("My wife is pregnant and her waters broke", "CHILDBIRTH"),
-    ("Der Patient hat Fieber und Bauchschmerzen seit gestern", "SICK"),
-    ("Es brennt im Dachstock, starker Rauch", "FIRE-STRUCT"),
-    ("Küchenbrand im Mehrfamilienhaus", "FIRE-STRUCT"),
-    ("Das Auto brennt auf dem Parkplatz", "FIRE-VEH"),
-    ("Grass fire spreading on the hillside near Balzers", "FIRE-BRUSH"),
-    ("Mülltonne brennt vor dem Schulhaus", "FIRE-OTHER"),
-    ("Brandmeldeanlage hat ausgelöst im Industriegebiet", "FIRE-ALARM"),
-    ("Fire alarm ringing in the school, no smoke visible", "FIRE-ALARM"),
-    ("Smells like something is burning in the stairwell but I can't see any fire", "FIRE-SMOKE"),
-    ("Im Treppenhaus riecht es nach Rauch", "FIRE-SMOKE"),
-    ("Es riecht stark nach Gas im Keller", "GAS-LEAK"),
-    ("Chemical smell and people coughing after a truck spilled barrels", "HAZMAT"),
-    ("Keller steht unter Wasser nach dem Gewitter", "FLOOD"),
-    ("Unfall mit Verletzten auf der Landstrasse in Schaan", "RTC-INJ"),
-    ("Velofahrer von Auto angefahren", "RTC-INJ"),
-    ("car crash on Landstrasse, driver trapped", "RTC-TRAP"),
-    ("Auffahrunfall, niemand verletzt, nur Blechschaden", "RTC"),
-    ("minor collision in the car park, nobody hurt", "RTC"),
-    ("There is a tree lying across the road", "ROAD-HAZARD"),
-    ("Auto fährt Schlangenlinien, Fahrer ist betrunken", "DRIVER"),
-    ("Einbrecher sind gerade im Haus", "BURGLARY-NOW"),
-    ("Someone is trying to break in through the back door", "BURGLARY-NOW"),
-    ("Bei uns wurde eingebrochen als wir weg waren", "BURGLARY"),
-    ("There was a break-in at our shop last night", "BURGLARY"),
-    ("Tankstelle wurde gerade überfallen, Täter geflüchtet", "ROBBERY"),
-    ("Schlägerei vor dem Restaurant, zwei Männer", "ASSAULT"),
-    ("Mein Nachbar schlägt seine Frau, man hört Schreie", "DOMESTIC"),
-    ("Someone is shooting in the street, I heard several shots", "WEAPON"),
-    ("Mann mit Messer bedroht Passanten", "WEAPON"),
-    ("Verdächtiger Mann schaut in Autos hinein", "SUSPICIOUS"),
-    ("Jemand hat mein Velo gestohlen", "THEFT"),
-    ("Meine Mutter (84) geht nicht ans Telefon seit zwei Tagen", "WELFARE"),
-    ("Unser Sohn ist nicht nach Hause gekommen, vermisst seit gestern", "MISSING"),
-    ("My neighbour's music has been loud for hours", "NOISE"),
-    ("A dog has been locked in a hot car for an hour", "ANIMAL"),
-    ("Person im Rhein abgetrieben", "WATER-RESCUE"),
-    ("A child fell into the Rhine near Vaduz", "WATER-RESCUE"),
-    ("Wanderer abgestürzt bei Malbun", "MOUNTAIN-RESCUE"),
-    ("Lawine am Augstenberg, zwei Skifahrer verschüttet", "MOUNTAIN-RESCUE"),
-    ("Nach dem Sturm ist ein Baum umgestürzt auf das Dach", "STORM"),
-    ("Lift steckt zwischen zwei Stockwerken fest, Leute drin", "LIFT"),
-])
+
+@pytest.mark.parametrize(
+    ("narrative", "code"),
+    [
+        ("Mein Vater atmet nicht mehr!!", "CARDIAC"),
+        ("He collapsed and isn't breathing, we started CPR", "CARDIAC"),
+        ("Sie reagiert nicht und atmet nicht", "CARDIAC"),
+        ("Er ist bewusstlos, atmet aber", "UNCONSCIOUS"),
+        ("I found a man lying on the pavement, he's not responding", "UNCONSCIOUS"),
+        ("My son is having an asthma attack and can't breathe", "BREATHING"),
+        ("He's clutching his chest, says it hurts", "CHEST-PAIN"),
+        ("Starke Schmerzen in der Brust, strahlt in den Arm aus", "CHEST-PAIN"),
+        ("Meine Frau kann plötzlich nicht mehr sprechen, Gesicht hängt auf einer Seite", "STROKE"),
+        ("Oma ist gestürzt und kann nicht aufstehen", "FALL"),
+        ("Er hat eine ganze Packung Tabletten geschluckt", "OVERDOSE"),
+        ("Bienenstich, Gesicht schwillt an, Atemnot", "ALLERGY"),
+        ("My wife is pregnant and her waters broke", "CHILDBIRTH"),
+        ("Der Patient hat Fieber und Bauchschmerzen seit gestern", "SICK"),
+        ("Es brennt im Dachstock, starker Rauch", "FIRE-STRUCT"),
+        ("Küchenbrand im Mehrfamilienhaus", "FIRE-STRUCT"),
+        ("Das Auto brennt auf dem Parkplatz", "FIRE-VEH"),
+        ("Grass fire spreading on the hillside near Balzers", "FIRE-BRUSH"),
+        ("Mülltonne brennt vor dem Schulhaus", "FIRE-OTHER"),
+        ("Brandmeldeanlage hat ausgelöst im Industriegebiet", "FIRE-ALARM"),
+        ("Fire alarm ringing in the school, no smoke visible", "FIRE-ALARM"),
+        ("Smells like something is burning in the stairwell but I can't see any fire", "FIRE-SMOKE"),
+        ("Im Treppenhaus riecht es nach Rauch", "FIRE-SMOKE"),
+        ("Es riecht stark nach Gas im Keller", "GAS-LEAK"),
+        ("Chemical smell and people coughing after a truck spilled barrels", "HAZMAT"),
+        ("Keller steht unter Wasser nach dem Gewitter", "FLOOD"),
+        ("Unfall mit Verletzten auf der Landstrasse in Schaan", "RTC-INJ"),
+        ("Velofahrer von Auto angefahren", "RTC-INJ"),
+        ("car crash on Landstrasse, driver trapped", "RTC-TRAP"),
+        ("Auffahrunfall, niemand verletzt, nur Blechschaden", "RTC"),
+        ("minor collision in the car park, nobody hurt", "RTC"),
+        ("There is a tree lying across the road", "ROAD-HAZARD"),
+        ("Auto fährt Schlangenlinien, Fahrer ist betrunken", "DRIVER"),
+        ("Einbrecher sind gerade im Haus", "BURGLARY-NOW"),
+        ("Someone is trying to break in through the back door", "BURGLARY-NOW"),
+        ("Bei uns wurde eingebrochen als wir weg waren", "BURGLARY"),
+        ("There was a break-in at our shop last night", "BURGLARY"),
+        ("Tankstelle wurde gerade überfallen, Täter geflüchtet", "ROBBERY"),
+        ("Schlägerei vor dem Restaurant, zwei Männer", "ASSAULT"),
+        ("Mein Nachbar schlägt seine Frau, man hört Schreie", "DOMESTIC"),
+        ("Someone is shooting in the street, I heard several shots", "WEAPON"),
+        ("Mann mit Messer bedroht Passanten", "WEAPON"),
+        ("Verdächtiger Mann schaut in Autos hinein", "SUSPICIOUS"),
+        ("Jemand hat mein Velo gestohlen", "THEFT"),
+        ("Meine Mutter (84) geht nicht ans Telefon seit zwei Tagen", "WELFARE"),
+        ("Unser Sohn ist nicht nach Hause gekommen, vermisst seit gestern", "MISSING"),
+        ("My neighbour's music has been loud for hours", "NOISE"),
+        ("A dog has been locked in a hot car for an hour", "ANIMAL"),
+        ("Person im Rhein abgetrieben", "WATER-RESCUE"),
+        ("A child fell into the Rhine near Vaduz", "WATER-RESCUE"),
+        ("Wanderer abgestürzt bei Malbun", "MOUNTAIN-RESCUE"),
+        ("Lawine am Augstenberg, zwei Skifahrer verschüttet", "MOUNTAIN-RESCUE"),
+        ("Nach dem Sturm ist ein Baum umgestürzt auf das Dach", "STORM"),
+        ("Lift steckt zwischen zwei Stockwerken fest, Leute drin", "LIFT"),
+    ],
+)
 def test_suggest_classifies_realistic_narratives(types, narrative, code):
     suggestion = types.suggest(narrative)
     assert suggestion is not None, narrative
@@ -192,12 +240,15 @@ def test_suggest_gives_nothing_for_empty_or_nonsense_text(types, narrative):
     assert types.suggest(narrative) is None
 
 
-@pytest.mark.parametrize("narrative", [
-    "Familie Brandis bittet um Rückruf",  # "brand" inside a name
-    "Herr Brandstetter aus der Gassenstrasse",  # "brand", "gas" at the start of longer words
-    "Ich bin der Hauswart",  # German "bin" is not a rubbish bin
-    "Scarlett has a question about her invoice",  # "car" inside a word
-])
+@pytest.mark.parametrize(
+    "narrative",
+    [
+        "Familie Brandis bittet um Rückruf",  # "brand" inside a name
+        "Herr Brandstetter aus der Gassenstrasse",  # "brand", "gas" at the start of longer words
+        "Ich bin der Hauswart",  # German "bin" is not a rubbish bin
+        "Scarlett has a question about her invoice",  # "car" inside a word
+    ],
+)
 def test_keywords_match_whole_words_only(types, narrative):
     assert types.suggest(narrative) is None
 

@@ -6,8 +6,14 @@ from sqlalchemy import text
 from dispatch.auth.models import Role
 from dispatch.queue.service import IncidentQueue
 
-FIRE = {"channel": "phone", "caller_name": "A. Caller", "caller_number": "+423 791 11 11",
-        "location_text": "Städtle 23, Vaduz", "type_code": "FIRE-STRUCT", "narrative": "Rauch aus dem Dach"}
+FIRE = {
+    "channel": "phone",
+    "caller_name": "A. Caller",
+    "caller_number": "+423 791 11 11",
+    "location_text": "Städtle 23, Vaduz",
+    "type_code": "FIRE-STRUCT",
+    "narrative": "Rauch aus dem Dach",
+}
 
 
 @pytest.fixture
@@ -33,8 +39,15 @@ async def test_a_call_becomes_a_located_typed_queued_incident(client, taker, ses
     assert body["location"]["match"] == "address" and not body["location"]["needs_location"]
     assert body["location"]["municipality"] == "Vaduz"
     assert {s["capability"] for s in body["response_plan"]} >= {"engine", "ambulance"}
-    kinds = (await session.execute(text("SELECT kind FROM incident_events WHERE incident_id = :i ORDER BY id"),
-                                   {"i": body["id"]})).scalars().all()
+    kinds = (
+        (
+            await session.execute(
+                text("SELECT kind FROM incident_events WHERE incident_id = :i ORDER BY id"), {"i": body["id"]}
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert kinds == ["received", "queued"]
     assert [e.incident_id for e in await IncidentQueue(redis, prefix=settings.key_prefix).snapshot()] == [body["id"]]
 
@@ -68,10 +81,13 @@ async def test_device_coordinates_locate_a_call_the_words_do_not(client, taker):
 
 
 async def test_type_from_the_narrative_and_priority_override(client, taker):
-    suggested = (await post_call(client, taker, {"location_text": "Städtle 23, Vaduz",
-                                                 "narrative": "Mein Vater atmet nicht mehr"})).json()
+    suggested = (
+        await post_call(
+            client, taker, {"location_text": "Städtle 23, Vaduz", "narrative": "Mein Vater atmet nicht mehr"}
+        )
+    ).json()
     assert suggested["type_code"] == "CARDIAC" and suggested["type_suggested"] is True
-    unknown = (await post_call(client, taker, {"location_text": "Städtle 23, Vaduz", "narrative": "bitte kommen"}))
+    unknown = await post_call(client, taker, {"location_text": "Städtle 23, Vaduz", "narrative": "bitte kommen"})
     assert unknown.json()["type_code"] == "UNKNOWN"
     override = (await post_call(client, taker, {**FIRE, "type_code": "NOISE", "priority": 2})).json()
     assert override["priority"] == 2
@@ -79,10 +95,20 @@ async def test_type_from_the_narrative_and_priority_override(client, taker):
     assert bad.status_code == 422 and "NO-SUCH-TYPE" in bad.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    {"lat": 47.1}, {"priority": 7}, {"channel": "pigeon"}, {"caller_number": "call me maybe"},
-    {"narrative": "x" * 5000}, {"unexpected": 1}, {"lat": "north"}, [], "just text",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lat": 47.1},
+        {"priority": 7},
+        {"channel": "pigeon"},
+        {"caller_number": "call me maybe"},
+        {"narrative": "x" * 5000},
+        {"unexpected": 1},
+        {"lat": "north"},
+        [],
+        "just text",
+    ],
+)
 async def test_bad_bodies_are_422(client, taker, body):
     response = await client.post("/api/calls", json=body, headers=taker)
     assert response.status_code == 422
@@ -96,21 +122,25 @@ async def test_not_json_is_422(client, taker):
 
 async def test_duplicates_nearby_and_by_number(client, taker):
     first = (await post_call(client, taker, FIRE)).json()
-    near = (await post_call(client, taker, {**FIRE, "caller_number": "+423 222 22 22",
-                                            "location_text": "Städtle 15, Vaduz"})).json()
+    near = (
+        await post_call(
+            client, taker, {**FIRE, "caller_number": "+423 222 22 22", "location_text": "Städtle 15, Vaduz"}
+        )
+    ).json()
     assert first["id"] in [d["id"] for d in near["duplicates"]]
-    other_kind = (await post_call(client, taker, {**FIRE, "caller_number": "+423 333 33 33",
-                                                  "type_code": "THEFT"})).json()
+    other_kind = (
+        await post_call(client, taker, {**FIRE, "caller_number": "+423 333 33 33", "type_code": "THEFT"})
+    ).json()
     assert first["id"] not in [d["id"] for d in other_kind["duplicates"]]  # police, not fire: another matter
-    same_number = (await post_call(client, taker, {**FIRE, "type_code": "THEFT",
-                                                   "location_text": "Landstrasse 100, Triesen"})).json()
+    same_number = (
+        await post_call(client, taker, {**FIRE, "type_code": "THEFT", "location_text": "Landstrasse 100, Triesen"})
+    ).json()
     assert first["id"] in [d["id"] for d in same_number["duplicates"]]
 
 
 async def test_a_confirmed_duplicate_joins_the_incident_instead_of_dispatching(client, taker, session, redis, settings):
     first = (await post_call(client, taker, FIRE)).json()
-    joined = await post_call(client, taker, {**FIRE, "caller_number": "+423 444 44 44",
-                                             "duplicate_of": first["id"]})
+    joined = await post_call(client, taker, {**FIRE, "caller_number": "+423 444 44 44", "duplicate_of": first["id"]})
     assert joined.status_code == 201
     assert joined.json()["id"] == first["id"] and joined.json()["attached_to"] == first["id"]
     assert await session.scalar(text("SELECT count(*) FROM calls WHERE incident_id = :i"), {"i": first["id"]}) == 2
@@ -118,9 +148,15 @@ async def test_a_confirmed_duplicate_joins_the_incident_instead_of_dispatching(c
 
 
 async def test_caller_and_premise_history_and_flags(client, taker, dispatcher):
-    flag = await client.post("/api/premise-flags", headers=dispatcher, json={
-        "category": "special_needs", "description": "hearing impaired: speak slowly",
-        "location_text": "Städtle 23, Vaduz"})
+    flag = await client.post(
+        "/api/premise-flags",
+        headers=dispatcher,
+        json={
+            "category": "special_needs",
+            "description": "hearing impaired: speak slowly",
+            "location_text": "Städtle 23, Vaduz",
+        },
+    )
     assert flag.status_code == 201, flag.text
     for _ in range(3):
         await post_call(client, taker, FIRE)
@@ -147,19 +183,23 @@ async def test_premise_history_counts_by_type_and_shows_the_last_five(client, ta
     lat, lon = 47.0702, 9.5021  # a spot no other test calls to
     history = [("NOISE", 2), ("NOISE", 9), ("FALL", 20), ("NOISE", 40), ("THEFT", 100), ("FALL", 300)]
     for i, (code, days) in enumerate(history):
-        await session.execute(text("""
+        await session.execute(
+            text("""
             INSERT INTO incidents (type_code, priority, status, location, geocode_match, geocode_confidence,
                                    received_at, entered_at)
             VALUES (:code, 3, 'closed', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 'coordinates', 0.99,
                     now() - make_interval(days => :days), now())"""),
-                              {"code": code, "lat": lat + i * 0.00005, "lon": lon, "days": days})
+            {"code": code, "lat": lat + i * 0.00005, "lon": lon, "days": days},
+        )
     for code, days, dlat in [("NOISE", 1, 0.002), ("NOISE", 400, 0.0)]:  # 220 m away; 13 months ago
-        await session.execute(text("""
+        await session.execute(
+            text("""
             INSERT INTO incidents (type_code, priority, status, location, geocode_match, geocode_confidence,
                                    received_at, entered_at)
             VALUES (:code, 3, 'closed', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 'coordinates', 0.99,
                     now() - make_interval(days => :days), now())"""),
-                              {"code": code, "lat": lat + dlat, "lon": lon, "days": days})
+            {"code": code, "lat": lat + dlat, "lon": lon, "days": days},
+        )
     body = {"channel": "phone", "caller_number": "+423 700 00 01", "lat": lat, "lon": lon, "type_code": "NOISE"}
     taken = (await post_call(client, taker, body)).json()
     seen = taken["history"]

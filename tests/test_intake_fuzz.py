@@ -21,20 +21,34 @@ from tests.builders import make_user_with_token
 pytestmark = pytest.mark.slow
 ANSWERS = {201, 404, 409, 422}
 
-texts = st.one_of(st.none(), st.text(max_size=60), st.sampled_from(
-    ["Städtle 23, Vaduz", "47.14, 9.52", "'; DROP TABLE calls; --", "<b>x</b>", "\x00\x1f", "9490", ""]))
+texts = st.one_of(
+    st.none(),
+    st.text(max_size=60),
+    st.sampled_from(
+        ["Städtle 23, Vaduz", "47.14, 9.52", "'; DROP TABLE calls; --", "<b>x</b>", "\x00\x1f", "9490", ""]
+    ),
+)
 numbers = st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["+423 791 11 11", "0791111", "+", "--"]))
-floats = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=32), st.integers(-200, 200),
-                   st.text(max_size=5))
-bodies = st.fixed_dictionaries({}, optional={
-    "channel": st.sampled_from(["phone", "web", "app", "sms", "fax", "", 3]),
-    "caller_name": texts, "caller_number": numbers, "callback_number": numbers, "location_text": texts,
-    "lat": floats, "lon": floats, "narrative": texts,
-    "type_code": st.one_of(st.none(), st.sampled_from(sorted(incident_types().codes())), st.text(max_size=8)),
-    "priority": st.one_of(st.none(), st.integers(-3, 9), st.text(max_size=3)),
-    "duplicate_of": st.one_of(st.none(), st.integers(-5, 2**40), st.integers(2**62, 2**64 - 1)),
-    "surprise": st.integers(-2**63, 2**63 - 1),
-})
+floats = st.one_of(
+    st.none(), st.floats(allow_nan=False, allow_infinity=False, width=32), st.integers(-200, 200), st.text(max_size=5)
+)
+bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "channel": st.sampled_from(["phone", "web", "app", "sms", "fax", "", 3]),
+        "caller_name": texts,
+        "caller_number": numbers,
+        "callback_number": numbers,
+        "location_text": texts,
+        "lat": floats,
+        "lon": floats,
+        "narrative": texts,
+        "type_code": st.one_of(st.none(), st.sampled_from(sorted(incident_types().codes())), st.text(max_size=8)),
+        "priority": st.one_of(st.none(), st.integers(-3, 9), st.text(max_size=3)),
+        "duplicate_of": st.one_of(st.none(), st.integers(-5, 2**40), st.integers(2**62, 2**64 - 1)),
+        "surprise": st.integers(-(2**63), 2**63 - 1),
+    },
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +66,12 @@ def client(settings, imported_map):
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
     with psycopg.connect(settings.libpq_url) as conn:  # these calls were committed: retire them
-        conn.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now() "
-                          "WHERE status IN ('pending', 'unconfirmed')").text)
+        conn.execute(
+            text(
+                "UPDATE incidents SET status = 'cancelled', closed_at = now() "
+                "WHERE status IN ('pending', 'unconfirmed')"
+            ).text
+        )
 
 
 def _dumps(body: dict) -> bytes:

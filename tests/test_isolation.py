@@ -46,8 +46,9 @@ async def test_two_deployments_on_one_redis_hear_nothing_of_each_other(settings:
         await _drain(n_console)
 
         # South tells its consoles of an alert and its unit 7 of an assignment.
-        await south.state.queue_keeper.publish({"type": "alert", "kind": "escalation", "unit_id": 7,
-                                                "detail": "south-only"})
+        await south.state.queue_keeper.publish(
+            {"type": "alert", "kind": "escalation", "unit_id": 7, "detail": "south-only"}
+        )
         await south.state.outbox.send(7, {"type": "assignment", "incident_id": 1, "detail": "south-only"})
         assert any(b"south-only" in m for m in await _until(s_console, b"south-only"))
         assert any(b"south-only" in m for m in await _until(s_unit, b"south-only"))

@@ -16,8 +16,17 @@ from geo.osm.importer import load_map
 from geo.osm.reader import MapReadError
 
 pytestmark = pytest.mark.slow
-TABLES = ("municipalities", "addresses", "streets", "places", "road_nodes", "road_edges", "stations", "units",
-          "map_imports")
+TABLES = (
+    "municipalities",
+    "addresses",
+    "streets",
+    "places",
+    "road_nodes",
+    "road_edges",
+    "stations",
+    "units",
+    "map_imports",
+)
 
 
 def table_counts(url: str) -> dict[str, int]:
@@ -37,8 +46,19 @@ def test_bundled_map_is_complete(settings, imported_map):
         names = {r[0] for r in conn.execute("SELECT name FROM municipalities")}
         unplaced = conn.execute("SELECT count(*) FROM addresses WHERE municipality IS NULL").fetchone()[0]
         stations = conn.execute("SELECT count(*) FROM stations WHERE name = ''").fetchone()[0]
-    assert {"Vaduz", "Schaan", "Triesen", "Balzers", "Eschen", "Mauren", "Triesenberg", "Ruggell", "Gamprin",
-            "Schellenberg", "Planken"} == names
+    assert {
+        "Vaduz",
+        "Schaan",
+        "Triesen",
+        "Balzers",
+        "Eschen",
+        "Mauren",
+        "Triesenberg",
+        "Ruggell",
+        "Gamprin",
+        "Schellenberg",
+        "Planken",
+    } == names
     assert unplaced == 0
     assert stations == 0
 
@@ -60,8 +80,9 @@ def test_road_edges_have_lengths_speeds_and_times(settings, imported_map):
                               WHERE length_m <= 0 OR speed_kph <= 0
                                  OR abs(travel_s - length_m / (speed_kph / 3.6)) > 0.01
                               """).fetchone()[0]
-        drift = conn.execute("SELECT max(abs(length_m - ST_Length(geom::geography)) / ST_Length(geom::geography)) "
-                             "FROM road_edges").fetchone()[0]
+        drift = conn.execute(
+            "SELECT max(abs(length_m - ST_Length(geom::geography)) / ST_Length(geom::geography)) FROM road_edges"
+        ).fetchone()[0]
         oneway = conn.execute("""SELECT count(*) FROM road_edges e WHERE NOT EXISTS
                                  (SELECT 1 FROM road_edges r WHERE r.source = e.target AND r.target = e.source)
                               """).fetchone()[0]

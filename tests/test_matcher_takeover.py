@@ -29,7 +29,11 @@ def test_the_default_lease_lets_another_matcher_take_over_within_two_seconds(set
 
 
 async def test_a_working_matcher_renews_its_lease_and_a_dead_ones_incident_is_taken_when_it_runs_out(
-        settings, engine, floor, redis):  # noqa: F811 - the fixture
+    settings,
+    engine,
+    floor,  # noqa: F811 - the fixture
+    redis,
+):
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
         queue, lease_ms = app.state.queue, settings.queue_lease_s * 1000

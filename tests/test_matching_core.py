@@ -47,14 +47,22 @@ def test_every_slot_is_filled_by_a_unit_with_its_capability():
     decision = decide(incident(plan=FIRE), units, etas)
     assert decision.complete
     assert sorted((p.capability, p.unit_id) for p in decision.picks) == [
-        ("ambulance", 6), ("engine", 2), ("engine", 3), ("police", 5)]
+        ("ambulance", 6),
+        ("engine", 2),
+        ("engine", 3),
+        ("police", 5),
+    ]
     assert [a.unit_id for a in decision.alternatives if a.capability == "engine"] == [1]
     assert {p.unit_id: p.reason for p in decision.passed}[1] == "another unit gets there sooner"
 
 
 def test_what_no_unit_can_give_is_reported_unfilled_with_reasons_for_the_others():
-    units = [unit(1), unit(2, status="on_scene", work=9, work_priority=3), unit(3, MEDIC, status="out_of_service"),
-             unit(4, PATROL, status="en_route", work=8, work_priority=1)]
+    units = [
+        unit(1),
+        unit(2, status="on_scene", work=9, work_priority=3),
+        unit(3, MEDIC, status="out_of_service"),
+        unit(4, PATROL, status="en_route", work=8, work_priority=1),
+    ]
     decision = decide(incident(priority=2, plan=FIRE), units, {1: 60.0, 2: 30.0, 3: 30.0, 4: 30.0})
     assert decision.unit_ids == (1,)
     assert set(decision.unfilled) == {Slot("engine", 1), Slot("ambulance", 1), Slot("police", 1)}
@@ -98,10 +106,12 @@ def test_a_priority_one_call_diverts_a_unit_from_low_priority_work_when_it_saves
     # Never from priority-2 work, never from the scene, never for a priority-2 call, never by the baselines.
     on_p2 = unit(2, status="en_route", work=7, work_priority=2)
     on_scene = unit(2, status="on_scene", work=7, work_priority=4)
-    for units, inc, policy in [([free_far, on_p2], incident(priority=1), Policy.default),
-                               ([free_far, on_scene], incident(priority=1), Policy.default),
-                               ([free_far, on_noise_call], incident(priority=2), Policy.default),
-                               ([free_far, on_noise_call], incident(priority=1), Policy.drive_time)]:
+    for units, inc, policy in [
+        ([free_far, on_p2], incident(priority=1), Policy.default),
+        ([free_far, on_scene], incident(priority=1), Policy.default),
+        ([free_far, on_noise_call], incident(priority=2), Policy.default),
+        ([free_far, on_noise_call], incident(priority=1), Policy.drive_time),
+    ]:
         assert decide(inc, units, {1: 900.0, 2: 200.0}, policy=policy).unit_ids == (1,)
 
 
@@ -117,8 +127,9 @@ def test_waiting_incidents_of_one_priority_are_assigned_jointly():
 
 def test_the_more_urgent_incident_is_served_first_whatever_the_queue_order():
     urgent, minor = incident(1, priority=1), incident(2, priority=4)
-    decisions = decide_many([minor, urgent], [unit(10), unit(11)], {1: {10: 100.0, 11: 500.0},
-                                                                     2: {10: 100.0, 11: 120.0}})
+    decisions = decide_many(
+        [minor, urgent], [unit(10), unit(11)], {1: {10: 100.0, 11: 500.0}, 2: {10: 100.0, 11: 120.0}}
+    )
     assert decisions[1].unit_ids == (10,) and decisions[0].unit_ids == (11,)
 
 
@@ -137,23 +148,55 @@ def test_ties_go_to_the_lower_unit_id():
 STATUSES = sorted(FREE | DIVERTIBLE | {"on_scene", "transporting", "at_hospital", "out_of_service"})
 CAPS = [ENGINE, MEDIC, PATROL, frozenset({"ladder", "fire"})]
 units_strategy = st.lists(
-    st.builds(lambda uid, caps, status, work_p, area, has_pos: UnitIn(
-        uid, f"U{uid}", caps, status, 47.1 if has_pos else None, 9.5 if has_pos else None, area,
-        None if status in FREE else 900 + uid, None if status in FREE else work_p),
-        st.integers(1, 40), st.sampled_from(CAPS), st.sampled_from(STATUSES), st.integers(1, 4),
-        st.sampled_from(["Vaduz", "Schaan", "Balzers", None]), st.booleans()),
-    max_size=14, unique_by=lambda u: u.id)
-plans = st.lists(st.builds(Slot, st.sampled_from(["engine", "ambulance", "police", "ladder"]), st.integers(1, 2)),
-                 min_size=1, max_size=3, unique_by=lambda s: s.capability)
-incidents_strategy = st.lists(st.builds(lambda iid, p, plan, area: IncidentIn(iid, p, tuple(plan), 47.1, 9.5, area),
-                                        st.integers(1, 5), st.integers(1, 4), plans,
-                                        st.sampled_from(["Vaduz", "Schaan", "Eschen"])),
-                              min_size=1, max_size=4, unique_by=lambda i: i.id)
+    st.builds(
+        lambda uid, caps, status, work_p, area, has_pos: UnitIn(
+            uid,
+            f"U{uid}",
+            caps,
+            status,
+            47.1 if has_pos else None,
+            9.5 if has_pos else None,
+            area,
+            None if status in FREE else 900 + uid,
+            None if status in FREE else work_p,
+        ),
+        st.integers(1, 40),
+        st.sampled_from(CAPS),
+        st.sampled_from(STATUSES),
+        st.integers(1, 4),
+        st.sampled_from(["Vaduz", "Schaan", "Balzers", None]),
+        st.booleans(),
+    ),
+    max_size=14,
+    unique_by=lambda u: u.id,
+)
+plans = st.lists(
+    st.builds(Slot, st.sampled_from(["engine", "ambulance", "police", "ladder"]), st.integers(1, 2)),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda s: s.capability,
+)
+incidents_strategy = st.lists(
+    st.builds(
+        lambda iid, p, plan, area: IncidentIn(iid, p, tuple(plan), 47.1, 9.5, area),
+        st.integers(1, 5),
+        st.integers(1, 4),
+        plans,
+        st.sampled_from(["Vaduz", "Schaan", "Eschen"]),
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda i: i.id,
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(incidents_strategy, units_strategy, st.sampled_from(list(Policy)),
-       st.lists(st.floats(0, 5000) | st.just(math.inf), min_size=200, max_size=200))
+@given(
+    incidents_strategy,
+    units_strategy,
+    st.sampled_from(list(Policy)),
+    st.lists(st.floats(0, 5000) | st.just(math.inf), min_size=200, max_size=200),
+)
 def test_never_a_busy_unit_never_one_unit_twice_always_the_right_capability(incidents, units, policy, times):
     etas = {inc.id: {u.id: times[(inc.id * 40 + u.id) % 200] for u in units} for inc in incidents}
     decisions = decide_many(incidents, units, etas, policy=policy)
@@ -202,8 +245,9 @@ def test_candidates_are_the_nearest_few_by_air_for_each_capability():
     engines = [board(i, ENGINE, 47.10 + i * 0.01) for i in range(1, 11)]
     medics = [board(100 + i, MEDIC, 47.10 + i * 0.01) for i in range(1, 11)]
     busy = board(200, ENGINE, 47.10)
-    chosen = nearest([*engines, *medics, busy], 47.10, 9.52, {"engine", "ambulance"},
-                     eligible=lambda u: u.id != 200, k=3)
+    chosen = nearest(
+        [*engines, *medics, busy], 47.10, 9.52, {"engine", "ambulance"}, eligible=lambda u: u.id != 200, k=3
+    )
     assert [u.id for u in chosen] == [1, 2, 3, 101, 102, 103]
     # Without a location every eligible unit stays a candidate.
     assert len(nearest(engines, None, None, {"engine"}, eligible=lambda u: True, k=3)) == 10

@@ -20,10 +20,19 @@ from dispatch.matching.eta import unit_etas
 from dispatch.matching.worker import Matcher
 from tests.builders import free_everything, make_user_with_token
 
-FIRE = {"channel": "phone", "caller_number": "+423 790 00 01", "location_text": "Städtle 23, Vaduz",
-        "type_code": "FIRE-STRUCT", "narrative": "Rauch aus dem Dach"}
-NOISE = {"channel": "phone", "caller_number": "+423 790 00 02", "location_text": "Landstrasse 100, Triesen",
-         "type_code": "NOISE"}
+FIRE = {
+    "channel": "phone",
+    "caller_number": "+423 790 00 01",
+    "location_text": "Städtle 23, Vaduz",
+    "type_code": "FIRE-STRUCT",
+    "narrative": "Rauch aus dem Dach",
+}
+NOISE = {
+    "channel": "phone",
+    "caller_number": "+423 790 00 02",
+    "location_text": "Landstrasse 100, Triesen",
+    "type_code": "NOISE",
+}
 
 
 @pytest.fixture
@@ -32,16 +41,20 @@ async def floor(settings, engine, imported_map, redis):
     await free_everything(engine)
     async with make_sessionmaker(engine)() as session:
         headers = {}
-        for name, role, unit in [("taker", Role.call_taker, None), ("dispatcher", Role.dispatcher, None),
-                                 ("engine1", Role.unit, "Engine 1")]:
+        for name, role, unit in [
+            ("taker", Role.call_taker, None),
+            ("dispatcher", Role.dispatcher, None),
+            ("engine1", Role.unit, "Engine 1"),
+        ]:
             _, token = await make_user_with_token(session, settings, role=role, unit_call_sign=unit)
             headers[name] = {"Authorization": f"Bearer {token}"}
         await session.commit()
     yield headers
     await free_everything(engine)
     async with engine.begin() as conn:
-        await conn.execute(text(
-            "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE unit_id IS NOT NULL)"))
+        await conn.execute(
+            text("DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE unit_id IS NOT NULL)")
+        )
         await conn.execute(text("DELETE FROM users WHERE unit_id IS NOT NULL"))
 
 
@@ -62,12 +75,20 @@ async def test_a_priority_one_call_is_dispatched_to_a_unit_for_every_slot(settin
         incident_id = await call(client, floor["taker"], FIRE)
         assert await app.state.matcher.run_once()
         async with engine.connect() as conn:
-            slots = (await conn.execute(text(
-                "SELECT a.slot, u.capabilities FROM assignments a JOIN units u ON u.id = a.unit_id "
-                "WHERE a.incident_id = :i AND a.status = 'assigned'"), {"i": incident_id})).all()
+            slots = (
+                await conn.execute(
+                    text(
+                        "SELECT a.slot, u.capabilities FROM assignments a JOIN units u ON u.id = a.unit_id "
+                        "WHERE a.incident_id = :i AND a.status = 'assigned'"
+                    ),
+                    {"i": incident_id},
+                )
+            ).all()
             status = await conn.scalar(text("SELECT status::text FROM incidents WHERE id = :i"), {"i": incident_id})
-        plan = {s["capability"]: s["count"] for s in (await client.get(
-            f"/api/incidents/{incident_id}", headers=floor["taker"])).json()["response_plan"]}
+        plan = {
+            s["capability"]: s["count"]
+            for s in (await client.get(f"/api/incidents/{incident_id}", headers=floor["taker"])).json()["response_plan"]
+        }
         assert sorted(s for s, _ in slots) == sorted(c for c, n in plan.items() for _ in range(n))
         assert all(slot in caps for slot, caps in slots) and status == "dispatched"
         assert (await app.state.queue.size()) == (0, 0)
@@ -91,10 +112,12 @@ async def test_unit_reports_move_the_incident_through_its_intervals(settings, en
             assert response.status_code == 200, response.text
         # A unit's own device may not report for another unit, nor a status about an assignment it does not name.
         other = next(u.id for u in await app.state.board.units() if u.id != engine1.id)
-        assert (await client.post(f"/api/units/{other}/status", headers=floor["engine1"],
-                                  json={"status": "available"})).status_code == 403
-        unnamed = await client.post(f"/api/units/{engine1.id}/status", headers=floor["engine1"],
-                                    json={"status": "on_scene"})
+        assert (
+            await client.post(f"/api/units/{other}/status", headers=floor["engine1"], json={"status": "available"})
+        ).status_code == 403
+        unnamed = await client.post(
+            f"/api/units/{engine1.id}/status", headers=floor["engine1"], json={"status": "on_scene"}
+        )
         assert unnamed.status_code == 422 and "assignment_id" in unnamed.json()["detail"]
         async with make_sessionmaker(engine)() as session:
             row = await repo.incident_row(session, incident_id)
@@ -112,31 +135,42 @@ async def test_recommend_mode_waits_for_the_dispatcher_who_assigns_a_free_unit(s
         incident_id = await call(client, floor["taker"], NOISE)
         assert await app.state.matcher.run_once()
         async with engine.connect() as conn:
-            assert await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i"),
-                                     {"i": incident_id}) == 0
-        advice = (await client.get(f"/api/incidents/{incident_id}/recommendations", headers=floor["dispatcher"]))
+            assert (
+                await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i"), {"i": incident_id})
+                == 0
+            )
+        advice = await client.get(f"/api/incidents/{incident_id}/recommendations", headers=floor["dispatcher"])
         assert advice.status_code == 200, advice.text
         advice = advice.json()
         assert advice["mode"] == "recommend" and advice["picks"]
         pick = advice["picks"][0]
         assert pick["capability"] == "police" and pick["eta_s"] > 0 and "min by road" in pick["reason"]
         assert all(p["reason"] for p in advice["passed"])
-        taken = await client.post(f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"],
-                                  json={"unit_ids": [pick["unit_id"]]})
+        taken = await client.post(
+            f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"], json={"unit_ids": [pick["unit_id"]]}
+        )
         assert taken.status_code == 200, taken.text
         assert taken.json()["units_missing"] == 0
-        again = await client.post(f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"],
-                                  json={"unit_ids": [pick["unit_id"]]})
+        again = await client.post(
+            f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"], json={"unit_ids": [pick["unit_id"]]}
+        )
         assert again.status_code == 409  # that unit is on it now
-        assert (await client.post(f"/api/incidents/{incident_id}/assign", headers=floor["taker"],
-                                  json={"unit_ids": [pick["unit_id"]]})).status_code == 403
-        assert (await client.post(f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"],
-                                  json={"unit_ids": []})).status_code == 422
+        assert (
+            await client.post(
+                f"/api/incidents/{incident_id}/assign", headers=floor["taker"], json={"unit_ids": [pick["unit_id"]]}
+            )
+        ).status_code == 403
+        assert (
+            await client.post(
+                f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"], json={"unit_ids": []}
+            )
+        ).status_code == 422
         assert (await app.state.queue.size()) == (0, 0)
 
 
 async def test_a_dispatch_written_when_redis_fails_before_the_crews_are_told_is_answered_as_stored(
-        settings, engine, floor):
+    settings, engine, floor
+):
     """The assignment is committed; telling the devices fails (Redis went away in between). The dispatcher must
     hear that it is stored (not 503 "nothing was stored", which invites a second dispatch); the sweep sends it
     to the crew once Redis answers."""
@@ -151,25 +185,40 @@ async def test_a_dispatch_written_when_redis_fails_before_the_crews_are_told_is_
             raise redis.exceptions.ConnectionError("Redis went away")
 
         app.state.pusher.assignments = redis_gone
-        taken = await client.post(f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"],
-                                  json={"unit_ids": [free.id]})
+        taken = await client.post(
+            f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"], json={"unit_ids": [free.id]}
+        )
         assert taken.status_code == 200, taken.text
         async with engine.connect() as conn:
-            assert await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i AND unit_id = :u"),
-                                     {"i": incident_id, "u": free.id}) == 1
+            assert (
+                await conn.scalar(
+                    text("SELECT count(*) FROM assignments WHERE incident_id = :i AND unit_id = :u"),
+                    {"i": incident_id, "u": free.id},
+                )
+                == 1
+            )
 
 
 async def test_two_matchers_racing_never_give_one_unit_to_two_incidents(settings, engine, floor):
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
-        ids = [await call(client, floor["taker"], {**NOISE, "caller_number": f"+423 791 00 {i:02d}"})
-               for i in range(12)]
+        ids = [
+            await call(client, floor["taker"], {**NOISE, "caller_number": f"+423 791 00 {i:02d}"}) for i in range(12)
+        ]
         other_engine = make_async_engine(settings)  # its own connections, as another process would have
         state = app.state
-        rival = Matcher(owner="rival", queue=state.queue, board=state.board, redis=state.redis,
-                        sessions=make_sessionmaker(other_engine),
-                        routers=state.routers, types=state.matcher.types, settings=state.settings,
-                        publish=state.queue_keeper.publish, requeue=state.queue_keeper.apply)
+        rival = Matcher(
+            owner="rival",
+            queue=state.queue,
+            board=state.board,
+            redis=state.redis,
+            sessions=make_sessionmaker(other_engine),
+            routers=state.routers,
+            types=state.matcher.types,
+            settings=state.settings,
+            publish=state.queue_keeper.publish,
+            requeue=state.queue_keeper.apply,
+        )
 
         async def drain(matcher):
             handled = 0
@@ -181,12 +230,22 @@ async def test_two_matchers_racing_never_give_one_unit_to_two_incidents(settings
         handled = await asyncio.gather(drain(state.matcher), drain(rival))
         assert sum(handled) >= len(ids) and all(handled)  # both took part
         async with engine.connect() as conn:
-            doubled = await conn.scalar(text(
-                "SELECT count(*) FROM (SELECT unit_id FROM assignments WHERE status = 'assigned' "
-                "GROUP BY unit_id HAVING count(*) > 1) d"))
-            per_incident = (await conn.execute(text(
-                "SELECT incident_id, count(*) FROM assignments WHERE status = 'assigned' AND incident_id = ANY(:ids) "
-                "GROUP BY incident_id"), {"ids": ids})).all()
+            doubled = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT unit_id FROM assignments WHERE status = 'assigned' "
+                    "GROUP BY unit_id HAVING count(*) > 1) d"
+                )
+            )
+            per_incident = (
+                await conn.execute(
+                    text(
+                        "SELECT incident_id, count(*) FROM assignments "
+                        "WHERE status = 'assigned' AND incident_id = ANY(:ids) "
+                        "GROUP BY incident_id"
+                    ),
+                    {"ids": ids},
+                )
+            ).all()
         assert doubled == 0
         assert all(n == 1 for _, n in per_incident)  # a noise complaint needs one patrol, and got one at most
         board = await state.board.units()
@@ -202,9 +261,14 @@ async def test_on_the_bundled_map_drive_time_picks_differently_from_straight_lin
         units = await app.state.board.units()
         candidates = [u.as_candidate() for u in units]
         async with engine.connect() as conn:
-            places = (await conn.execute(text(
-                "SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM addresses "
-                "WHERE municipality IN ('Triesenberg', 'Planken', 'Schellenberg', 'Gamprin') ORDER BY id"))).all()
+            places = (
+                await conn.execute(
+                    text(
+                        "SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM addresses "
+                        "WHERE municipality IN ('Triesenberg', 'Planken', 'Schellenberg', 'Gamprin') ORDER BY id"
+                    )
+                )
+            ).all()
         differs = []
         for i, (lat, lon) in enumerate(places[::7]):
             incident = IncidentIn(i + 1, 2, (Slot("police"),), lat, lon)
@@ -264,17 +328,20 @@ async def test_two_units_out_of_order_and_a_close_agree_with_the_event_replay(se
             state = replay([(e["kind"], e["at"], e["payload"]) for e in await repo.events(session, incident_id)])
         assert row["status"] == state.status == "on_scene"
         assert row["en_route_at"] is not None and state.en_route_at == row["en_route_at"]
-        closed = await client.post(f"/api/incidents/{incident_id}/close", headers=say,
-                                   json={"disposition": "resolved"})
+        closed = await client.post(f"/api/incidents/{incident_id}/close", headers=say, json={"disposition": "resolved"})
         assert closed.status_code == 200, closed.text
         board = {u.id: u for u in await app.state.board.units()}
         assert board[first].status == board[second].status == "available"
         async with make_sessionmaker(engine)() as session:
             row = await repo.incident_row(session, incident_id)
             state = replay([(e["kind"], e["at"], e["payload"]) for e in await repo.events(session, incident_id)])
-            active = await session.scalar(text(
-                "SELECT count(*) FROM assignments WHERE incident_id = :i AND status IN "
-                "('assigned', 'acknowledged', 'en_route', 'on_scene')"), {"i": incident_id})
+            active = await session.scalar(
+                text(
+                    "SELECT count(*) FROM assignments WHERE incident_id = :i AND status IN "
+                    "('assigned', 'acknowledged', 'en_route', 'on_scene')"
+                ),
+                {"i": incident_id},
+            )
         assert active == 0 and state.units == set()
         assert row["cleared_at"] is not None and state.cleared_at == row["cleared_at"]
         assert row["status"] == state.status == "closed"
@@ -286,12 +353,16 @@ def test_a_matcher_wakes_on_calls_and_freed_units_announced_by_any_process():
     from dispatch.matching.worker import Matcher
 
     calls = []
-    fake = type("Fake", (), {"wake": lambda self: calls.append("wake"),
-                             "unit_freed": lambda self: calls.append("freed")})()
-    for message in ({"type": "incident.created", "incident_id": 1}, {"type": "incident.reprioritised"},
-                    {"type": "unit.status", "unit_id": 3, "status": "available", "previous": "on_scene"},
-                    {"type": "unit.status", "unit_id": 3, "status": "on_scene", "previous": "available"},
-                    {"type": "incident.closed", "incident_id": 1}):
+    fake = type(
+        "Fake", (), {"wake": lambda self: calls.append("wake"), "unit_freed": lambda self: calls.append("freed")}
+    )()
+    for message in (
+        {"type": "incident.created", "incident_id": 1},
+        {"type": "incident.reprioritised"},
+        {"type": "unit.status", "unit_id": 3, "status": "available", "previous": "on_scene"},
+        {"type": "unit.status", "unit_id": 3, "status": "on_scene", "previous": "available"},
+        {"type": "incident.closed", "incident_id": 1},
+    ):
         Matcher.heard(fake, orjson.dumps(message))
     assert calls == ["wake", "wake", "freed"]
 
@@ -313,5 +384,7 @@ async def test_a_matcher_whose_lease_ran_out_while_deciding_gives_its_units_back
         for p in decision.picks:  # reserved side by side with the lost lease, and given back
             assert (await app.state.board.get(p.unit_id)).status == "available"
         async with engine.connect() as conn:
-            assert await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i"),
-                                     {"i": incident_id}) == 0
+            assert (
+                await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i"), {"i": incident_id})
+                == 0
+            )

@@ -48,8 +48,13 @@ ONE_STREET = """<?xml version="1.0" encoding="UTF-8"?>
   <tag k="name" v="Vaduz"/></relation>
 </osm>
 """
-CALL = {"channel": "phone", "caller_number": "+423 791 11 11", "location_text": "Städtle 23, Vaduz",
-        "type_code": "FIRE-STRUCT", "narrative": "Rauch aus dem Dach"}
+CALL = {
+    "channel": "phone",
+    "caller_number": "+423 791 11 11",
+    "location_text": "Städtle 23, Vaduz",
+    "type_code": "FIRE-STRUCT",
+    "narrative": "Rauch aus dem Dach",
+}
 
 
 @pytest.fixture
@@ -70,8 +75,10 @@ async def tokens(settings) -> dict[Role, dict[str, str]]:
     engine = create_async_engine(settings.async_database_url)
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session:
-            made = {role: (await make_user_with_token(session, settings, role=role))[1]
-                    for role in (Role.call_taker, Role.dispatcher)}
+            made = {
+                role: (await make_user_with_token(session, settings, role=role))[1]
+                for role in (Role.call_taker, Role.dispatcher)
+            }
             await session.commit()
     finally:
         await engine.dispose()
@@ -80,8 +87,16 @@ async def tokens(settings) -> dict[Role, dict[str, str]]:
 
 @contextlib.asynccontextmanager
 async def served(settings):
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
-                                           log_level="warning", ws="websockets-sansio", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=free_port(),
+            log_level="warning",
+            ws="websockets-sansio",
+            lifespan="on",
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the service did not start"
@@ -113,12 +128,14 @@ async def test_every_route_answers_503_while_postgres_is_away_and_works_once_it_
             return await client.get(f"/api/incidents/{incident_id}", headers=dispatcher)
 
         async def close(incident_id: int) -> httpx.Response:
-            return await client.post(f"/api/incidents/{incident_id}/close", json={"disposition": "resolved"},
-                                     headers=dispatcher)
+            return await client.post(
+                f"/api/incidents/{incident_id}/close", json={"disposition": "resolved"}, headers=dispatcher
+            )
 
         async def note(incident_id: int) -> httpx.Response:  # written by the request's commit, at its end
-            return await client.post(f"/api/incidents/{incident_id}/notes", json={"text": "crew on scene"},
-                                     headers=dispatcher)
+            return await client.post(
+                f"/api/incidents/{incident_id}/notes", json={"text": "crew on scene"}, headers=dispatcher
+            )
 
         # Several calls at once: the pool holds several connections, all of which PostgreSQL's stop kills.
         taken = await asyncio.gather(*(take_call() for _ in range(settings.db_pool_size)))
@@ -169,6 +186,8 @@ async def test_a_commit_that_fails_at_the_end_of_the_request_is_answered_503_not
                 await asyncio.sleep(0.01)
         return {"written": True}
 
-    async with app.router.lifespan_context(app), \
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
         assert_unavailable(await client.post("/test/lost-before-commit"))

@@ -56,8 +56,9 @@ async def crews(settings, engine, imported_map, redis):
     yield tokens
     await free_everything(engine)
     async with engine.begin() as conn:
-        await conn.execute(text(
-            "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE unit_id IS NOT NULL)"))
+        await conn.execute(
+            text("DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE unit_id IS NOT NULL)")
+        )
         await conn.execute(text("DELETE FROM users WHERE unit_id IS NOT NULL"))
 
 
@@ -69,8 +70,17 @@ async def serve(settings):
     async def start(**changes):
         app = create_app(settings.model_copy(update={"matcher": True, **changes}))
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio",
-                                               ws_max_size=MAX_FRAME, log_level="warning", lifespan="on"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                ws="websockets-sansio",
+                ws_max_size=MAX_FRAME,
+                log_level="warning",
+                lifespan="on",
+            )
+        )
         task = asyncio.create_task(server.serve())
         running.append((server, task))
         for _ in range(200):
@@ -111,6 +121,7 @@ async def next_of(ws, kind: str, timeout: float = 10.0) -> dict:
 
 async def first_assignment(sockets: dict, timeout: float = 15.0) -> tuple[int, dict]:
     """(unit id, message) of the first assignment any of these devices receives."""
+
     async def one(unit_id, ws):
         return unit_id, await next_of(ws, "assignment", timeout)
 
@@ -133,8 +144,13 @@ async def take_call(addr: str, token: str, body: dict) -> int:
 async def test_sockets_refuse_missing_and_wrong_tokens(serve, crews):
     _, addr = await serve()
     unit_token = next(iter(crews["units"].values()))
-    for path, headers in [("/ws/unit", {}), ("/ws/unit", bearer("dsp_nope")), ("/ws/unit", bearer(crews["dispatcher"])),
-                          ("/ws/console", bearer(unit_token)), ("/ws/console", {})]:
+    for path, headers in [
+        ("/ws/unit", {}),
+        ("/ws/unit", bearer("dsp_nope")),
+        ("/ws/unit", bearer(crews["dispatcher"])),
+        ("/ws/console", bearer(unit_token)),
+        ("/ws/console", {}),
+    ]:
         with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
             await connect(f"ws://{addr}{path}", additional_headers=headers)
         assert refused.value.response.status_code == 403
@@ -149,10 +165,12 @@ async def test_an_assignment_reaches_the_device_and_its_ack_is_recorded(serve, c
     sockets = {u: await device(addr, t, last_seq=0) for u, t in crews["units"].items()}
     console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
     async with engine.begin() as conn:  # a hazard at the address: the crew must be told on the way
-        flag = await conn.scalar(text("""
+        flag = await conn.scalar(
+            text("""
             INSERT INTO premise_flags (location, radius_m, category, description)
             SELECT location, 30, 'hazard', 'push test: gas cylinders in the cellar' FROM addresses
-            WHERE street = 'Städtle' AND housenumber = '23' LIMIT 1 RETURNING id"""))
+            WHERE street = 'Städtle' AND housenumber = '23' LIMIT 1 RETURNING id""")
+        )
     try:
         incident_id = await take_call(addr, crews["call_taker"], {**FIRE, "type_code": "FIRE-OTHER"})
         unit_id, message = await first_assignment(sockets)
@@ -175,8 +193,9 @@ async def test_an_assignment_reaches_the_device_and_its_ack_is_recorded(serve, c
             break
         await asyncio.sleep(0.05)
     async with engine.connect() as conn:
-        acked = await conn.scalar(text("SELECT acknowledged_at FROM assignments WHERE incident_id = :i"),
-                                  {"i": incident_id})
+        acked = await conn.scalar(
+            text("SELECT acknowledged_at FROM assignments WHERE incident_id = :i"), {"i": incident_id}
+        )
     assert acked is not None
     assert (await next_of(console, "incident.dispatched"))["incident_id"] == incident_id
     # No other device saw it: a unit never sees another unit's assignments.
@@ -231,9 +250,15 @@ async def test_bad_messages_get_an_error_and_change_nothing(serve, crews):
     unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token)
     before = await app.state.board.get(unit_id)
-    for raw in ["not json", "{}", '{"type": "teleport"}', '{"type": "status", "status": "flying"}',
-                '{"type": "position", "lat": 95, "lon": 9.5}', '{"type": "status", "status": "on_scene", "id": "s0"}',
-                '{"type": "status", "status": "on_scene", "assignment_id": 987654321, "id": "s1"}']:
+    for raw in [
+        "not json",
+        "{}",
+        '{"type": "teleport"}',
+        '{"type": "status", "status": "flying"}',
+        '{"type": "position", "lat": 95, "lon": 9.5}',
+        '{"type": "status", "status": "on_scene", "id": "s0"}',
+        '{"type": "status", "status": "on_scene", "assignment_id": 987654321, "id": "s1"}',
+    ]:
         await ws.send(raw)
         error = await next_of(ws, "error")
         assert error["message"]
@@ -263,9 +288,13 @@ async def test_a_slow_console_is_closed_and_can_come_back(serve, crews):
     host, port = addr.split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-    writer.write((f"GET /ws/console HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Authorization: Bearer {crews['dispatcher']}\r\n\r\n").encode())
+    writer.write(
+        (
+            f"GET /ws/console HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {crews['dispatcher']}\r\n\r\n"
+        ).encode()
+    )
     assert b" 101 " in await reader.readline()
     for _ in range(100):
         if app.state.hub.consoles:
@@ -287,11 +316,22 @@ async def test_a_slow_console_is_closed_and_can_come_back(serve, crews):
 
 async def test_two_processes_share_changes_through_redis(settings, crews):
     """A unit's socket on one process, a console on another, the call taken by the first."""
-    env = {**os.environ, "DISPATCH_DATABASE_URL": settings.database_url, "DISPATCH_REDIS_URL": settings.redis_url,
-           "DISPATCH_ENV": "test", "DISPATCH_ROUTE_CACHE_DIR": str(settings.route_cache_dir)}
+    env = {
+        **os.environ,
+        "DISPATCH_DATABASE_URL": settings.database_url,
+        "DISPATCH_REDIS_URL": settings.redis_url,
+        "DISPATCH_ENV": "test",
+        "DISPATCH_ROUTE_CACHE_DIR": str(settings.route_cache_dir),
+    }
     ports = [free_port(), free_port()]
-    procs = [subprocess.Popen([sys.executable, "-m", "dispatch.cli", "serve", "--port", str(port),
-                               "--log-level", "warning"], env=env, cwd=ROOT) for port in ports]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dispatch.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            cwd=ROOT,
+        )
+        for port in ports
+    ]
     try:
         for port in ports:
             async with AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -352,9 +392,14 @@ async def test_an_ack_is_taken_once_and_hands_back_the_message_it_acknowledges(r
 
 async def test_several_messages_go_out_in_one_round_trip_each_numbered_in_its_units_outbox(redis, engine):
     outbox = outbox_of(redis, engine)
-    sent = await outbox.send_many([(7, {"type": "assignment", "incident_id": 1}),
-                                   (8, {"type": "assignment", "incident_id": 1}),
-                                   (7, {"type": "assignment", "incident_id": 2})], ack_within_s=10)
+    sent = await outbox.send_many(
+        [
+            (7, {"type": "assignment", "incident_id": 1}),
+            (8, {"type": "assignment", "incident_id": 1}),
+            (7, {"type": "assignment", "incident_id": 2}),
+        ],
+        ack_within_s=10,
+    )
     base = sent[0].seq - 1  # the first number of this Redis life (an epoch from PostgreSQL, in the high bits)
     assert base > 0 and base % 2**32 == 0
     assert [(s.unit_id, s.seq - base) for s in sent] == [(7, 1), (8, 1), (7, 2)]

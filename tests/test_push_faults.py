@@ -73,8 +73,7 @@ async def dispatcher_post(addr: str, token: str, path: str, body: dict) -> dict:
 async def assign(addr: str, accounts: dict, unit_id: int) -> int:
     """An incident waiting for a dispatcher, and this unit assigned to it by hand: the incident's id."""
     incident_id = await take_call(addr, accounts["call_taker"], {**FIRE, "type_code": "FIRE-OTHER"})
-    await dispatcher_post(addr, accounts["dispatcher"], f"/api/incidents/{incident_id}/assign",
-                          {"unit_ids": [unit_id]})
+    await dispatcher_post(addr, accounts["dispatcher"], f"/api/incidents/{incident_id}/assign", {"unit_ids": [unit_id]})
     return incident_id
 
 
@@ -84,6 +83,7 @@ async def db_one(engine, sql: str, **params):
 
 
 # --- 1. Numbers never reused; every instruction awaited, resent and recoverable -------------------------------
+
 
 async def test_a_connected_device_keeps_receiving_after_redis_lost_its_data(serve, crews, redis):
     """Before: the count restarted at 1 and the socket dropped every message at or below what it had sent."""
@@ -117,7 +117,8 @@ async def test_a_cancel_is_sent_again_until_the_device_acknowledges_it(serve, cr
 
 
 async def test_a_device_resuming_after_redis_lost_its_outbox_gets_what_it_has_now_from_postgresql(
-        serve, crews, redis, engine):
+    serve, crews, redis, engine
+):
     """Before: hello replayed an empty outbox; the device kept a cancelled assignment, or missed a new one."""
     app, addr = await serve(auto_dispatch_priorities=[])
     unit_id, token = next(iter(crews["units"].items()))
@@ -186,8 +187,10 @@ async def test_after_a_redis_restart_every_connected_device_is_told_what_it_has(
 
 # --- 2. A status names its assignment ---------------------------------------------------------------------------
 
+
 async def test_a_status_must_name_its_assignment_and_one_for_an_assignment_the_unit_lost_is_refused(
-        serve, crews, engine):
+    serve, crews, engine
+):
     """Before: a status named nothing and was applied to whatever the unit had (after a lost cancel, another
     incident); refusals carried no `re`."""
     _, addr = await serve(auto_dispatch_priorities=[])
@@ -210,8 +213,9 @@ async def test_a_status_must_name_its_assignment_and_one_for_an_assignment_the_u
     await send(ws, {"type": "status", "status": "en_route", "assignment_id": lost["assignment_id"], "id": "s1"})
     error = await next_of(ws, "error")
     assert (error["code"], error["re"]) == ("conflict", "s1")
-    status, en_route_at = await db_one(engine, "SELECT status::text, en_route_at FROM assignments WHERE id = :a",
-                                       a=new["assignment_id"])
+    status, en_route_at = await db_one(
+        engine, "SELECT status::text, en_route_at FROM assignments WHERE id = :a", a=new["assignment_id"]
+    )
     assert (status, en_route_at) == ("assigned", None)  # nothing applied to the assignment the crew did not mean
 
     await send(ws, {"type": "status", "status": "en_route", "assignment_id": new["assignment_id"], "id": "s2"})
@@ -221,6 +225,7 @@ async def test_a_status_must_name_its_assignment_and_one_for_an_assignment_the_u
 
 
 # --- 3. A stand-down ends the deadline; an escalation acts only on its own assignment ---------------------------
+
 
 async def test_a_cancelled_assignment_is_neither_sent_again_nor_escalated_onto_the_next_one(serve, crews, engine):
     """Before: the cancelled assignment was sent again at +1 deadline, and at +2 the unit was set out of
@@ -245,8 +250,9 @@ async def test_a_cancelled_assignment_is_neither_sent_again_nor_escalated_onto_t
     alerts = [m for m in await received(console, 0.2) if m["type"] == "alert"]
     assert not [a for a in alerts if a["incident_id"] == first], alerts
     unit_status = (await db_one(engine, "SELECT status::text FROM units WHERE id = :u", u=unit_id))[0]
-    assignment_status = (await db_one(engine, "SELECT status::text FROM assignments WHERE id = :a",
-                                      a=current["assignment_id"]))[0]
+    assignment_status = (
+        await db_one(engine, "SELECT status::text FROM assignments WHERE id = :a", a=current["assignment_id"])
+    )[0]
     assert (unit_status, assignment_status) == ("acknowledged", "acknowledged")
     await ws.close()
     await console.close()
@@ -259,8 +265,9 @@ async def test_closing_an_incident_ends_its_deadline(serve, crews, engine):
     incident_id = await assign(addr, crews, unit_id)
     sent = await next_of(ws, "assignment")  # never acknowledged
     sent_at = time.monotonic()
-    await dispatcher_post(addr, crews["dispatcher"], f"/api/incidents/{incident_id}/close",
-                          {"disposition": "false_alarm"})
+    await dispatcher_post(
+        addr, crews["dispatcher"], f"/api/incidents/{incident_id}/close", {"disposition": "false_alarm"}
+    )
     assert time.monotonic() - sent_at < 1.0, "closed too late to tell"
     cancel = await next_of(ws, "cancel")
     await ack(ws, cancel)
@@ -272,6 +279,7 @@ async def test_closing_an_incident_ends_its_deadline(serve, crews, engine):
 
 
 # --- 10. A revoked token loses its open sockets -------------------------------------------------------------------
+
 
 async def test_revoking_a_token_closes_its_open_sockets_within_5_s(serve, crews, settings, engine):
     """Before: a revoked console kept receiving."""
@@ -285,22 +293,29 @@ async def test_revoking_a_token_closes_its_open_sockets_within_5_s(serve, crews,
     watching = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(commander_token))
     started = time.monotonic()
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE api_tokens SET revoked_at = now() WHERE user_id = "
-                                "(SELECT id FROM users WHERE unit_id = :u)"), {"u": unit_id})
+        await conn.execute(
+            text("UPDATE api_tokens SET revoked_at = now() WHERE user_id = (SELECT id FROM users WHERE unit_id = :u)"),
+            {"u": unit_id},
+        )
         await conn.execute(text("UPDATE users SET active = false WHERE id = :id"), {"id": commander.id})
     for ws in (unit, watching):  # revoked; deactivated
         assert await closed_within(ws, 5.0 - (time.monotonic() - started)) == 4003
     # A role change reaches an open socket too.
     started = time.monotonic()
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE users SET role = 'commander' WHERE id = (SELECT user_id FROM api_tokens "
-                                "WHERE token_hash = :h)"), {"h": hash_token(crews["dispatcher"], settings.secret_key)})
+        await conn.execute(
+            text(
+                "UPDATE users SET role = 'commander' WHERE id = (SELECT user_id FROM api_tokens WHERE token_hash = :h)"
+            ),
+            {"h": hash_token(crews["dispatcher"], settings.secret_key)},
+        )
     assert await closed_within(console, 5.0) == 4003
     with pytest.raises(websockets.exceptions.InvalidStatus):  # and it cannot come back with that token
         await connect(f"ws://{addr}/ws/unit", additional_headers=bearer(unit_token))
 
 
 # --- 5. The database failing under a socket -------------------------------------------------------------------
+
 
 async def test_a_database_error_in_a_socket_is_answered_retry_and_the_socket_stays(serve, crews, engine):
     """Before: asyncpg's own errors (raised unwrapped by statements on the driver connection) ended the
@@ -312,9 +327,15 @@ async def test_a_database_error_in_a_socket_is_answered_retry_and_the_socket_sta
         await blocker.execute(text("SELECT 1 FROM units WHERE id = :u FOR UPDATE"), {"u": unit_id})
         await send(ws, {"type": "status", "status": "out_of_service", "id": "s1"})
         for _ in range(200):  # the report waits on the unit's lock: its backend is cut, as a restart would
-            pid = (await blocker.execute(text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
-                "AND application_name = 'dispatch'"))).scalar()
+            pid = (
+                await blocker.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                        "AND application_name = 'dispatch'"
+                    )
+                )
+            ).scalar()
             if pid:
                 break
             await asyncio.sleep(0.02)
@@ -350,6 +371,7 @@ async def test_a_handshake_while_the_database_is_away_is_refused_cleanly(serve, 
 
 # --- 16. A device's position far outside the service area is refused, as over HTTP ------------------------------
 
+
 async def test_a_device_position_outside_the_service_area_is_refused_with_an_error(serve, crews, engine):
     _, addr = await serve()
     unit_id, token = next(iter(crews["units"].items()))
@@ -364,8 +386,9 @@ async def test_a_device_position_outside_the_service_area_is_refused_with_an_err
     await ws.close()
 
 
-async def test_an_assignment_acknowledged_after_redis_lost_its_outbox_is_still_acknowledged(serve, crews, redis,
-                                                                                          engine):
+async def test_an_assignment_acknowledged_after_redis_lost_its_outbox_is_still_acknowledged(
+    serve, crews, redis, engine
+):
     """The crew got the assignment; Redis restarted before the device's ack arrived. The ack must still count
     (else the sweep sends it again as a new message and the deadline escalates a crew that has the job), and
     the assignment sent again is the same message to the device (the same id)."""
@@ -377,8 +400,9 @@ async def test_an_assignment_acknowledged_after_redis_lost_its_outbox_is_still_a
     await redis.flushdb()  # Redis restarted, empty, before the ack
     await ack(ws, got)
     async with asyncio.timeout(10):
-        while (await db_one(engine, "SELECT status::text FROM assignments WHERE id = :a",
-                            a=got["assignment_id"]))[0] != "acknowledged":
+        while (await db_one(engine, "SELECT status::text FROM assignments WHERE id = :a", a=got["assignment_id"]))[
+            0
+        ] != "acknowledged":
             await asyncio.sleep(0.2)
     again = [m for m in await received(ws, 4) if m["type"] == "assignment"]
     assert all(m["id"] == got["id"] for m in again)

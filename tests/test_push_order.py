@@ -19,8 +19,9 @@ class Device:
         self.got.append(orjson.loads(text))
 
 
-async def test_a_hello_later_than_the_hold_never_replays_an_assignment_after_its_live_cancel(settings, redis,
-                                                                                          imported_map):
+async def test_a_hello_later_than_the_hold_never_replays_an_assignment_after_its_live_cancel(
+    settings, redis, imported_map
+):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         state = app.state
@@ -41,20 +42,20 @@ async def test_a_hello_later_than_the_hold_never_replays_an_assignment_after_its
         await asyncio.sleep(0.5)
         writer.cancel()
         kinds = [m["type"] for m in device.got]
-        after_cancel = kinds[kinds.index("cancel"):]
+        after_cancel = kinds[kinds.index("cancel") :]
         assert "assignment" not in after_cancel, kinds
 
 
-async def test_a_matchers_late_push_of_an_assignment_already_stood_down_is_not_sent(settings, redis,
-                                                                                  imported_map):
+async def test_a_matchers_late_push_of_an_assignment_already_stood_down_is_not_sent(settings, redis, imported_map):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         state = app.state
         unit_id = (await state.board.units())[0].id
         # The matcher committed assignment 777 and is slow to push it; a dispatcher stands the unit down first.
         await state.pusher.cancel(unit_id, 77, "incident cancelled", assignment_id=777)
-        late = await state.outbox.send_many([(unit_id, {"type": "assignment", "incident_id": 77,
-                                                        "assignment_id": 777})])
+        late = await state.outbox.send_many(
+            [(unit_id, {"type": "assignment", "incident_id": 77, "assignment_id": 777})]
+        )
         assert late == [None]
         outbox = [orjson.loads(m) for m in await state.outbox.after(unit_id, 0)]
         assert [m["type"] for m in outbox] == ["cancel"] and outbox[0]["assignment_id"] == 777

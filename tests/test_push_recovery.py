@@ -38,8 +38,12 @@ async def unpushed_assignment(app, addr: str, accounts: dict, unit_id: int, engi
         incident_id = await assign(addr, accounts, unit_id)
     finally:
         app.state.matcher.pusher = pusher
-    assignment_id, status = await db_one(engine, "SELECT id, status::text FROM assignments WHERE unit_id = :u "
-                                                 "AND incident_id = :i", u=unit_id, i=incident_id)
+    assignment_id, status = await db_one(
+        engine,
+        "SELECT id, status::text FROM assignments WHERE unit_id = :u AND incident_id = :i",
+        u=unit_id,
+        i=incident_id,
+    )
     assert status == "assigned"
     return incident_id, assignment_id
 
@@ -61,9 +65,14 @@ async def test_an_assignment_that_never_reached_the_outbox_is_sent_once_by_the_s
     # The matcher's push, late (it was only slow): the outbox refuses a second copy of that assignment.
     async with app.state.sessionmaker() as session:
         from dispatch.push import messages
+
         about = await messages.brief(session, incident_id)
-    await app.state.pusher.assignments(incident_id, [{"unit_id": unit_id, "assignment_id": assignment_id,
-                                                      "slot": swept["slot"]}], {unit_id: None}, about=about)
+    await app.state.pusher.assignments(
+        incident_id,
+        [{"unit_id": unit_id, "assignment_id": assignment_id, "slot": swept["slot"]}],
+        {unit_id: None},
+        about=about,
+    )
     later = await received(ws, GRACE_S + 3 * SWEEP_EVERY_S)  # several sweeps, still unacknowledged
     assert assignments_of(later, assignment_id) == []
     assert [m for m in later if m["type"] == "update" and m.get("assignment_id") == assignment_id] == []
@@ -96,8 +105,9 @@ async def test_the_outbox_takes_one_copy_of_an_assignment_however_many_senders_r
     ws = await device(addr, token)
     message = {"type": "assignment", "incident_id": 777, "assignment_id": 99_999, "slot": "engine"}
     outbox = app.state.outbox
-    sent = await asyncio.gather(*(outbox.send(unit_id, message) for _ in range(5)),
-                                outbox.send_many([(unit_id, message), (unit_id, message)]))
+    sent = await asyncio.gather(
+        *(outbox.send(unit_id, message) for _ in range(5)), outbox.send_many([(unit_id, message), (unit_id, message)])
+    )
     copies = [s for s in [*sent[:5], *sent[5]] if s is not None]
     assert len(copies) == 1
     seen = await received(ws, 1.0)
@@ -120,7 +130,8 @@ async def test_a_console_gets_a_fresh_snapshot_after_its_process_lost_redis(serv
         # The whole picture again, from PostgreSQL where Redis lost it: not an empty board.
         assert sorted(u["id"] for u in again["units"]) == sorted(u["id"] for u in first["units"])
         assert [(q["incident_id"], q["priority"]) for q in again["queue"]] == [
-            (q["incident_id"], q["priority"]) for q in first["queue"]]
+            (q["incident_id"], q["priority"]) for q in first["queue"]
+        ]
         await console.close()
     finally:
         private.close()

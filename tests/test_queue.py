@@ -40,13 +40,24 @@ def test_score_orders_priority_first_and_inverts():
     assert split_score(queue_score(4, T0)) == (4, T0)
 
 
-@pytest.mark.parametrize("call", [
-    lambda q: q.enqueue(1, 0, T0), lambda q: q.enqueue(1, 5, T0), lambda q: q.enqueue(0, 1, T0),
-    lambda q: q.enqueue(-3, 1, T0), lambda q: q.enqueue(1, 1, -1), lambda q: q.enqueue(1, 1, 10**13),
-    lambda q: q.lease(""), lambda q: q.lease("m", lease_s=0), lambda q: q.finish(1, ""),
-    lambda q: q.reprioritise(1, 9), lambda q: q.remove(0), lambda q: q.snapshot(0),
-    lambda q: q.rebuild([(1, 7, T0)]),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda q: q.enqueue(1, 0, T0),
+        lambda q: q.enqueue(1, 5, T0),
+        lambda q: q.enqueue(0, 1, T0),
+        lambda q: q.enqueue(-3, 1, T0),
+        lambda q: q.enqueue(1, 1, -1),
+        lambda q: q.enqueue(1, 1, 10**13),
+        lambda q: q.lease(""),
+        lambda q: q.lease("m", lease_s=0),
+        lambda q: q.finish(1, ""),
+        lambda q: q.reprioritise(1, 9),
+        lambda q: q.remove(0),
+        lambda q: q.snapshot(0),
+        lambda q: q.rebuild([(1, 7, T0)]),
+    ],
+)
 async def test_bad_arguments_are_refused(queue, call):
     with pytest.raises(ValueError):
         await call(queue)
@@ -212,7 +223,12 @@ async def test_snapshot_and_position(queue):
     await queue.reprioritise(2, 3)  # leased entries are listed in queue order, not lease order
     entries = await queue.snapshot()
     assert [(e.incident_id, e.leased_by) for e in entries] == [
-        (1, None), (5, None), (3, None), (4, "matcher-b"), (2, "matcher-a")]
+        (1, None),
+        (5, None),
+        (3, None),
+        (4, "matcher-b"),
+        (2, "matcher-a"),
+    ]
     assert entries[0].lease_expires_at_ms is None and entries[3].lease_expires_at_ms is not None
     assert [e.incident_id for e in await queue.snapshot(limit=2)] == [1, 5]
     assert [e.incident_id for e in await queue.snapshot(limit=4)] == [1, 5, 3, 4]
@@ -229,7 +245,10 @@ async def test_rebuild_restores_exactly_the_given_set_and_keeps_leases(queue):
     assert await queue.is_intact()
     entries = await queue.snapshot()
     assert [(e.incident_id, e.priority, e.leased_by) for e in entries] == [
-        (4, 1, None), (2, 3, None), (1, 2, "matcher-a")]
+        (4, 1, None),
+        (2, 3, None),
+        (1, 2, "matcher-a"),
+    ]
     assert entries[2].lease_expires_at_ms == lease.expires_at_ms
     assert await queue.finish(1, "matcher-a")
 

@@ -31,9 +31,18 @@ async def worked(session):
     ids = []
     for k, (proc, resp) in enumerate([(10, 300), (20, 400), (30, 500), (40, 600), (100, 1000)]):
         at = T0 + k * timedelta(hours=1)
-        ids.append(await make_incident(session, received_at=at, priority=1, municipality="Vaduz" if k < 3 else "Schaan",
-                                       dispatched_at=at + proc * S, on_scene_at=at + resp * S,
-                                       cleared_at=at + (resp + 600) * S, closed_at=at + (resp + 900) * S))
+        ids.append(
+            await make_incident(
+                session,
+                received_at=at,
+                priority=1,
+                municipality="Vaduz" if k < 3 else "Schaan",
+                dispatched_at=at + proc * S,
+                on_scene_at=at + resp * S,
+                cleared_at=at + (resp + 600) * S,
+                closed_at=at + (resp + 900) * S,
+            )
+        )
     for proc in (50, 70):
         await make_incident(session, received_at=T0, priority=2, type_code="FALL", dispatched_at=T0 + proc * S)
     engine_a = await make_unit(session, kind="engine")
@@ -41,13 +50,34 @@ async def worked(session):
     engine_b = await make_unit(session, kind="engine")
     a, b = ids[0], ids[1]
     t = T0 + 10 * S
-    await make_assignment(session, incident_id=a, unit_id=engine_a, slot="engine", assigned_at=t,
-                          en_route_at=t + 70 * S, on_scene_at=t + 290 * S)
-    await make_assignment(session, incident_id=a, unit_id=ambulance, slot="ambulance", assigned_at=t,
-                          en_route_at=t + 50 * S, on_scene_at=t + 350 * S)
+    await make_assignment(
+        session,
+        incident_id=a,
+        unit_id=engine_a,
+        slot="engine",
+        assigned_at=t,
+        en_route_at=t + 70 * S,
+        on_scene_at=t + 290 * S,
+    )
+    await make_assignment(
+        session,
+        incident_id=a,
+        unit_id=ambulance,
+        slot="ambulance",
+        assigned_at=t,
+        en_route_at=t + 50 * S,
+        on_scene_at=t + 350 * S,
+    )
     t = T0 + timedelta(hours=1) + 20 * S
-    await make_assignment(session, incident_id=b, unit_id=engine_b, slot="engine", assigned_at=t,
-                          en_route_at=t + 90 * S, on_scene_at=t + 380 * S)
+    await make_assignment(
+        session,
+        incident_id=b,
+        unit_id=engine_b,
+        slot="engine",
+        assigned_at=t,
+        en_route_at=t + 90 * S,
+        on_scene_at=t + 380 * S,
+    )
     return ids
 
 
@@ -110,7 +140,8 @@ async def test_days_are_local_days(session):
     assert [g["key"] for g in days] == ["2031-01-16"]
     # A period of local days: the 16th alone holds it, the 15th does not.
     assert (await report(session, GroupBy.day, parse_period("2031-01-15", "2031-01-15", "Europe/Vaduz")))[
-        "groups"] == []
+        "groups"
+    ] == []
 
 
 async def test_an_empty_period_has_counts_of_zero_and_no_percentiles(session, worked):
@@ -131,10 +162,12 @@ def test_periods_are_local_days_and_bad_ones_are_refused():
     assert (p.start.isoformat(), p.end.isoformat()) == ("2031-06-30T22:00:00+00:00", "2031-07-01T22:00:00+00:00")
     p = parse_period("2031-07-01T08:00", "2031-07-01T09:00+00:00", "Europe/Vaduz")
     assert (p.start.hour, p.end.hour) == (6, 9)
-    for start, end, words in (("2031-13-01", "2031-12-31", "'from' must be a date"),
-                              ("2031-01-02", "yesterday", "'to' must be a date"),
-                              ("2031-02-01", "2031-01-01", "must be after"),
-                              ("2020-01-01", "2031-01-01", "at most 5 years")):
+    for start, end, words in (
+        ("2031-13-01", "2031-12-31", "'from' must be a date"),
+        ("2031-01-02", "yesterday", "'to' must be a date"),
+        ("2031-02-01", "2031-01-01", "must be after"),
+        ("2020-01-01", "2031-01-01", "at most 5 years"),
+    ):
         with pytest.raises(InvalidInput, match=words):
             parse_period(start, end, "Europe/Vaduz")
 
@@ -148,27 +181,39 @@ def one_session(app):
 
 async def test_the_api_answers_commanders_with_json_and_csv(client, auth, worked, one_session):
     commander = await auth(Role.commander)
-    r = await client.get("/api/reports/response-times", params={"from": "2031-01-01", "to": "2031-01-31",
-                                                                "group_by": "municipality"}, headers=commander)
+    r = await client.get(
+        "/api/reports/response-times",
+        params={"from": "2031-01-01", "to": "2031-01-31", "group_by": "municipality"},
+        headers=commander,
+    )
     assert r.status_code == 200, r.text
     assert [g["key"] for g in r.json()["groups"]] == ["Schaan", "Vaduz"]
     assert r.json()["overall"]["intervals"]["response"]["p90"] == 840.0
-    r = await client.get("/api/reports/response-times", params={"from": "2031-01-01", "to": "2031-01-31",
-                                                                "format": "csv"}, headers=commander)
+    r = await client.get(
+        "/api/reports/response-times",
+        params={"from": "2031-01-01", "to": "2031-01-31", "format": "csv"},
+        headers=commander,
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "priority,1,interval,processing,5,30.0,76.0,88.0" in r.text
     dispatcher = await auth(Role.dispatcher)
-    assert (await client.get("/api/reports/response-times", params={"from": "2031-01-01", "to": "2031-01-02"},
-                             headers=dispatcher)).status_code == 403
+    assert (
+        await client.get(
+            "/api/reports/response-times", params={"from": "2031-01-01", "to": "2031-01-02"}, headers=dispatcher
+        )
+    ).status_code == 403
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"from": "2031-02-30", "to": "2031-03-01"}, "'from' must be a date"),
-    ({"from": "2031-03-01", "to": "2031-02-01"}, "must be after"),
-    ({"from": "2031-01-01", "to": "2031-01-31", "group_by": "weather"}, "group_by"),
-    ({"to": "2031-01-31"}, "from"),
-    ({"from": "2031-01-01", "to": "2031-01-31", "format": "pdf"}, "format"),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"from": "2031-02-30", "to": "2031-03-01"}, "'from' must be a date"),
+        ({"from": "2031-03-01", "to": "2031-02-01"}, "must be after"),
+        ({"from": "2031-01-01", "to": "2031-01-31", "group_by": "weather"}, "group_by"),
+        ({"to": "2031-01-31"}, "from"),
+        ({"from": "2031-01-01", "to": "2031-01-31", "format": "pdf"}, "format"),
+    ],
+)
 async def test_bad_dates_and_groupings_are_422(client, auth, params, words, one_session):
     r = await client.get("/api/reports/response-times", params=params, headers=await auth(Role.commander))
     assert r.status_code == 422

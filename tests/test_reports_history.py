@@ -38,29 +38,49 @@ def test_every_call_is_written_with_its_units_and_events(simulated, settings):
     assert written["incidents"] == len(calls) > 20 and written["assignments"] == len(records)
     start = datetime.combine(DAY, datetime.min.time(), ZoneInfo("Europe/Vaduz"))
     with psycopg.connect(settings.libpq_url) as conn:
-        rows = conn.execute("""SELECT id, priority, received_at, dispatched_at, acknowledged_at, en_route_at,
+        rows = conn.execute(
+            """SELECT id, priority, received_at, dispatched_at, acknowledged_at, en_route_at,
                                       on_scene_at, cleared_at, closed_at, status::text
                                FROM incidents WHERE received_at >= %s AND received_at < %s ORDER BY id""",
-                            (start, start + timedelta(days=1))).fetchall()
+            (start, start + timedelta(days=1)),
+        ).fetchall()
         assert len(rows) == len(calls)
         # A day this busy has units taken off lower-priority calls: their assignments end as diverted.
-        assert conn.execute("SELECT count(*) FROM incident_events WHERE kind = 'diverted' AND at >= %s AND at < %s",
-                            (start, start + timedelta(days=2))).fetchone()[0] > 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM incident_events WHERE kind = 'diverted' AND at >= %s AND at < %s",
+                (start, start + timedelta(days=2)),
+            ).fetchone()[0]
+            > 0
+        )
         for row in rows:
-            events = conn.execute("SELECT kind, at, payload FROM incident_events WHERE incident_id = %s "
-                                  "ORDER BY at, id", (row[0],)).fetchall()
+            events = conn.execute(
+                "SELECT kind, at, payload FROM incident_events WHERE incident_id = %s ORDER BY at, id", (row[0],)
+            ).fetchall()
             state = replay(events)
             # The incident row is what its event log says it is, as for every incident the service writes.
-            assert (state.priority, state.received_at, state.dispatched_at, state.acknowledged_at, state.en_route_at,
-                    state.on_scene_at, state.cleared_at, state.closed_at, state.status) == row[1:], row[0]
+            assert (
+                state.priority,
+                state.received_at,
+                state.dispatched_at,
+                state.acknowledged_at,
+                state.en_route_at,
+                state.on_scene_at,
+                state.cleared_at,
+                state.closed_at,
+                state.status,
+            ) == row[1:], row[0]
             assert row[2] <= row[3] <= row[5] <= row[6] <= row[7] <= row[8]
 
 
 async def test_the_report_reads_the_day(simulated, session):
     _, _, calls, records, written = simulated
-    report = await service.response_times(session, period=parse_period(DAY.isoformat(), DAY.isoformat(),
-                                                                      "Europe/Vaduz"),
-                                          group_by=GroupBy.priority, targets=load_targets())
+    report = await service.response_times(
+        session,
+        period=parse_period(DAY.isoformat(), DAY.isoformat(), "Europe/Vaduz"),
+        group_by=GroupBy.priority,
+        targets=load_targets(),
+    )
     overall = report["overall"]
     assert overall["intervals"]["response"]["count"] == len(calls)
     # Every assignment whose unit got under way has a turnout (one taken off before it rolled has none).
@@ -76,13 +96,15 @@ async def test_side_by_side_statements_give_the_same_report(simulated, session, 
     period = parse_period(DAY.isoformat(), DAY.isoformat(), "Europe/Vaduz")
     for grouping in (GroupBy.municipality, GroupBy.unit):
         alone = await service.response_times(session, period=period, group_by=grouping, targets=load_targets())
-        side_by_side = await service.response_times(session, period=period, group_by=grouping,
-                                                    targets=load_targets(), sessions=async_sessionmaker(engine))
+        side_by_side = await service.response_times(
+            session, period=period, group_by=grouping, targets=load_targets(), sessions=async_sessionmaker(engine)
+        )
         assert side_by_side == alone and alone["groups"]
     # The whole report splits each level's six groupings over two statements.
     alone = await service.full_report(session, period=period, targets=load_targets())
-    side_by_side = await service.full_report(session, period=period, targets=load_targets(),
-                                             sessions=async_sessionmaker(engine))
+    side_by_side = await service.full_report(
+        session, period=period, targets=load_targets(), sessions=async_sessionmaker(engine)
+    )
     assert side_by_side == alone and all(report["groups"] for report in alone["by"].values())
 
 

@@ -16,8 +16,13 @@ from dispatch.auth.models import Role
 from dispatch.db import make_sessionmaker
 from tests.builders import free_everything, make_user_with_token
 
-FIRE = {"channel": "phone", "caller_number": "+423 790 00 09", "location_text": "Städtle 23, Vaduz",
-        "type_code": "FIRE-OTHER", "narrative": "Rauch aus dem Container"}  # one engine
+FIRE = {
+    "channel": "phone",
+    "caller_number": "+423 790 00 09",
+    "location_text": "Städtle 23, Vaduz",
+    "type_code": "FIRE-OTHER",
+    "narrative": "Rauch aus dem Container",
+}  # one engine
 
 
 @pytest.fixture
@@ -39,8 +44,10 @@ def seconds(later, earlier) -> float:
 
 async def test_a_live_call_is_reported_as_its_event_log_says(settings, engine, people):
     app = create_app(settings)
-    async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app),
-                                                            base_url="http://test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
         taken = await client.post("/api/calls", json=FIRE, headers=people["call_taker"])
         assert taken.status_code == 201, taken.text
         incident_id = taken.json()["id"]
@@ -48,11 +55,13 @@ async def test_a_live_call_is_reported_as_its_event_log_says(settings, engine, p
         log = (await client.get(f"/api/incidents/{incident_id}/events", headers=people["dispatcher"])).json()
         unit_id = next(e["payload"]["unit_id"] for e in log if e["kind"] == "dispatched")
         for status in ("acknowledged", "en_route", "on_scene"):
-            answer = await client.post(f"/api/units/{unit_id}/status", headers=people["dispatcher"],
-                                       json={"status": status})
+            answer = await client.post(
+                f"/api/units/{unit_id}/status", headers=people["dispatcher"], json={"status": status}
+            )
             assert answer.status_code == 200, answer.text
-        closed = await client.post(f"/api/incidents/{incident_id}/close", headers=people["dispatcher"],
-                                   json={"disposition": "resolved"})
+        closed = await client.post(
+            f"/api/incidents/{incident_id}/close", headers=people["dispatcher"], json={"disposition": "resolved"}
+        )
         assert closed.status_code == 200, closed.text
         assert closed.json()["caller_message"]["to"] == FIRE["caller_number"].replace(" ", "")
 
@@ -60,13 +69,18 @@ async def test_a_live_call_is_reported_as_its_event_log_says(settings, engine, p
         at = {}
         for event in log:  # the first of each kind; a call is received when its payload says (the replay's rule)
             at.setdefault(event["kind"], datetime.fromisoformat(str(event["payload"].get("received_at", event["at"]))))
-        window = {"from": (at["received"] - timedelta(seconds=1)).isoformat(),
-                  "to": (at["closed"] + timedelta(seconds=1)).isoformat(), "group_by": "unit"}
+        window = {
+            "from": (at["received"] - timedelta(seconds=1)).isoformat(),
+            "to": (at["closed"] + timedelta(seconds=1)).isoformat(),
+            "group_by": "unit",
+        }
         report = await client.get("/api/reports/response-times", params=window, headers=people["commander"])
         assert report.status_code == 200, report.text
         overall = report.json()["overall"]["intervals"]
-        assert overall["processing"] == {"count": 1, **dict.fromkeys(("p50", "p90", "p95"),
-                                                                      seconds(at["dispatched"], at["received"]))}
+        assert overall["processing"] == {
+            "count": 1,
+            **dict.fromkeys(("p50", "p90", "p95"), seconds(at["dispatched"], at["received"])),
+        }
         assert overall["turnout"]["p50"] == seconds(at["en_route"], at["dispatched"])
         assert overall["travel"]["p50"] == seconds(at["on_scene"], at["en_route"])
         assert overall["response"]["p50"] == seconds(at["on_scene"], at["received"])
@@ -85,6 +99,7 @@ async def test_a_live_call_is_reported_as_its_event_log_says(settings, engine, p
         path = link.removeprefix(settings.public_base_url)
         assert (await client.post(path, json={"satisfaction": 5, "comment": "quick"})).status_code == 200
         assert (await client.post(path, json={"satisfaction": 5})).status_code == 410
-        report = await client.get("/api/reports/response-times", params={**window, "group_by": "none"},
-                                  headers=people["commander"])
+        report = await client.get(
+            "/api/reports/response-times", params={**window, "group_by": "none"}, headers=people["commander"]
+        )
         assert report.json()["overall"]["feedback"]["satisfaction"]["5"] == 1

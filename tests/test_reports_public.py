@@ -16,8 +16,15 @@ S = timedelta(seconds=1)
 
 async def closed_with_link(session, settings, **kwargs) -> tuple[int, str]:
     at = kwargs.pop("received_at", datetime(2031, 3, 3, 9, 0, tzinfo=UTC))
-    incident_id = await make_incident(session, received_at=at, status="on_scene", callback_number="+423 791 22 33",
-                                      dispatched_at=at + 30 * S, on_scene_at=at + 400 * S, **kwargs)
+    incident_id = await make_incident(
+        session,
+        received_at=at,
+        status="on_scene",
+        callback_number="+423 791 22 33",
+        dispatched_at=at + 30 * S,
+        on_scene_at=at + 400 * S,
+        **kwargs,
+    )
     await lifecycle.close(session, incident_id, disposition="treated", note=None, actor="dispatcher:test")
     await feedback.offer(session, incident_id, settings=settings)
     body = await session.scalar(text("SELECT body FROM caller_messages WHERE incident_id = :id"), {"id": incident_id})
@@ -26,8 +33,11 @@ async def closed_with_link(session, settings, **kwargs) -> tuple[int, str]:
 
 async def test_closing_offers_a_single_use_link_kept_only_as_a_hash(client, session, settings, auth):
     incident_id, token = await closed_with_link(session, settings)
-    stored = (await session.execute(text(
-        "SELECT token_hash, expires_at FROM feedback_requests WHERE incident_id = :id"), {"id": incident_id})).one()
+    stored = (
+        await session.execute(
+            text("SELECT token_hash, expires_at FROM feedback_requests WHERE incident_id = :id"), {"id": incident_id}
+        )
+    ).one()
     assert token.startswith("fb_") and token not in stored.token_hash and len(stored.token_hash) == 64
     assert stored.expires_at - datetime.now(UTC) > timedelta(days=13)
     # The SMS gateway's account reads what is owed to the caller, and marks it sent.
@@ -37,13 +47,15 @@ async def test_closing_offers_a_single_use_link_kept_only_as_a_hash(client, sess
     assert mine and mine[0]["to_number"] == "+423 791 22 33" and token in mine[0]["body"]
     sent = await client.post(f"/api/caller-messages/{mine[0]['id']}/sent", headers=gateway)
     assert sent.status_code == 200
-    assert all(m["incident_id"] != incident_id for m in (await client.get(
-        "/api/caller-messages", headers=gateway)).json())
+    assert all(
+        m["incident_id"] != incident_id for m in (await client.get("/api/caller-messages", headers=gateway)).json()
+    )
 
     form = await client.get(f"/public/feedback/{token}")
     assert form.status_code == 200 and "How did we do?" in form.text
-    first = await client.post(f"/public/feedback/{token}", json={"satisfaction": 2, "comment": "slow on the phone",
-                                                                "complaint": True})
+    first = await client.post(
+        f"/public/feedback/{token}", json={"satisfaction": 2, "comment": "slow on the phone", "complaint": True}
+    )
     assert first.status_code == 200 and first.json()["recorded"] is True
     again = await client.post(f"/public/feedback/{token}", json={"satisfaction": 5})
     assert again.status_code == 410
@@ -54,27 +66,40 @@ async def test_closing_offers_a_single_use_link_kept_only_as_a_hash(client, sess
 async def test_reports_count_satisfaction_and_complaints(client, session, settings, auth):
     answers = [(5, False), (4, False), (1, True)]
     for k, (score, complaint) in enumerate(answers):
-        _, token = await closed_with_link(session, settings,
-                                          received_at=datetime(2031, 3, 3, 9, k, tzinfo=UTC))
-        assert (await client.post(f"/public/feedback/{token}", json={"satisfaction": score,
-                                                                     "complaint": complaint})).status_code == 200
+        _, token = await closed_with_link(session, settings, received_at=datetime(2031, 3, 3, 9, k, tzinfo=UTC))
+        assert (
+            await client.post(f"/public/feedback/{token}", json={"satisfaction": score, "complaint": complaint})
+        ).status_code == 200
     await closed_with_link(session, settings, received_at=datetime(2031, 3, 4, 9, 0, tzinfo=UTC))  # not answered
-    report = await service.response_times(session, period=parse_period("2031-03-01", "2031-03-31", "Europe/Vaduz"),
-                                          group_by=GroupBy.day, targets=load_targets())
-    assert report["overall"]["feedback"] == {"offered": 4, "answered": 3, "satisfaction_mean": 3.33,
-                                             "satisfaction": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 1},
-                                             "complaints": 1}
+    report = await service.response_times(
+        session,
+        period=parse_period("2031-03-01", "2031-03-31", "Europe/Vaduz"),
+        group_by=GroupBy.day,
+        targets=load_targets(),
+    )
+    assert report["overall"]["feedback"] == {
+        "offered": 4,
+        "answered": 3,
+        "satisfaction_mean": 3.33,
+        "satisfaction": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 1},
+        "complaints": 1,
+    }
     by_day = {g["key"]: g["feedback"] for g in report["groups"]}
     assert (by_day["2031-03-03"]["answered"], by_day["2031-03-04"]["offered"]) == (3, 1)
     commander = await auth(Role.commander)
-    listed = await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "2031-03-31"},
-                              headers=commander)
+    listed = await client.get(
+        "/api/reports/feedback", params={"from": "2031-03-01", "to": "2031-03-31"}, headers=commander
+    )
     assert [a["satisfaction"] for a in listed.json()] == [1, 4, 5]  # newest first
-    complaints = await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "2031-03-31",
-                                                                   "complaints": True}, headers=commander)
+    complaints = await client.get(
+        "/api/reports/feedback",
+        params={"from": "2031-03-01", "to": "2031-03-31", "complaints": True},
+        headers=commander,
+    )
     assert [(a["satisfaction"], a["complaint"]) for a in complaints.json()] == [(1, True)]
-    assert (await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "March"},
-                             headers=commander)).status_code == 422
+    assert (
+        await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "March"}, headers=commander)
+    ).status_code == 422
 
 
 async def test_bad_unknown_and_expired_links(client, session, settings):
@@ -82,8 +107,10 @@ async def test_bad_unknown_and_expired_links(client, session, settings):
     incident_id, token = await closed_with_link(session, settings)
     for body in ({"satisfaction": 6}, {"satisfaction": 0}, {}, {"satisfaction": 3, "comment": "x" * 2001}):
         assert (await client.post(f"/public/feedback/{token}", json=body)).status_code == 422
-    await session.execute(text("UPDATE feedback_requests SET expires_at = now() - interval '1 day' "
-                               "WHERE incident_id = :id"), {"id": incident_id})
+    await session.execute(
+        text("UPDATE feedback_requests SET expires_at = now() - interval '1 day' WHERE incident_id = :id"),
+        {"id": incident_id},
+    )
     expired = await client.post(f"/public/feedback/{token}", json={"satisfaction": 4})
     assert expired.status_code == 410 and "expired" in expired.json()["detail"]
 
@@ -95,8 +122,9 @@ async def test_no_link_without_a_number_and_none_for_cancelled(session, settings
     await feedback.offer(session, silent, settings=settings)
     cancelled = await make_incident(session, received_at=at, status="pending", callback_number="+423 000 00 00")
     await lifecycle.cancel(session, cancelled, reason="caller rang off", actor="t")
-    count = await session.scalar(text("SELECT count(*) FROM caller_messages WHERE incident_id IN (:a, :b)"),
-                                 {"a": silent, "b": cancelled})
+    count = await session.scalar(
+        text("SELECT count(*) FROM caller_messages WHERE incident_id IN (:a, :b)"), {"a": silent, "b": cancelled}
+    )
     assert count == 0
 
 
@@ -105,8 +133,14 @@ async def test_the_public_page_shows_monthly_percentiles_and_hides_small_cells(c
     # Places of their own: other tests commit incidents of today in the real municipalities.
     for k, seconds in enumerate((300, 360, 420, 480, 600)):  # five: p50 420, p90 480 + 0.6 x 120 = 552
         at = now - timedelta(minutes=30 + k)
-        await make_incident(session, received_at=at, municipality="Testdorf", dispatched_at=at + 40 * S,
-                            on_scene_at=at + seconds * S, callback_number="+423 555 00 00")
+        await make_incident(
+            session,
+            received_at=at,
+            municipality="Testdorf",
+            dispatched_at=at + 40 * S,
+            on_scene_at=at + seconds * S,
+            callback_number="+423 555 00 00",
+        )
     at = now - timedelta(minutes=20)
     await make_incident(session, received_at=at, municipality="Testweiler", on_scene_at=at + 200 * S)
     r = await client.get("/public/response-times")

@@ -30,16 +30,19 @@ def test_another_file_can_take_its_place(tmp_path):
     assert [t.key for t in load_targets(path)] == ["processing-p1"]
 
 
-@pytest.mark.parametrize("change, words", [
-    (('interval = "processing"', 'interval = "dispatch"'), "target.0.interval: Input should be"),
-    (("seconds = 60", "seconds = -1"), "target.0.seconds: Input should be greater than 0"),
-    (("fraction = 0.9", "fraction = 90"), "target.0.fraction: Input should be less than or equal to 1"),
-    (("priorities = [1]", "priorities = [1]\ncapabilities = [\"engine\"]"), "capabilities apply to unit intervals"),
-    (("priorities = [1]", "priorities = [7]"), "target.0.priorities.0"),
-    (("priorities = [1]", "priorities = [1]\ncolour = \"red\""), "target.0.colour: Extra inputs are not permitted"),
-    ((GOOD, GOOD + GOOD), "target key 'processing-p1' appears more than once"),
-    (("[[target]]", "[[target]"), "is not readable TOML"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (('interval = "processing"', 'interval = "dispatch"'), "target.0.interval: Input should be"),
+        (("seconds = 60", "seconds = -1"), "target.0.seconds: Input should be greater than 0"),
+        (("fraction = 0.9", "fraction = 90"), "target.0.fraction: Input should be less than or equal to 1"),
+        (("priorities = [1]", 'priorities = [1]\ncapabilities = ["engine"]'), "capabilities apply to unit intervals"),
+        (("priorities = [1]", "priorities = [7]"), "target.0.priorities.0"),
+        (("priorities = [1]", 'priorities = [1]\ncolour = "red"'), "target.0.colour: Extra inputs are not permitted"),
+        ((GOOD, GOOD + GOOD), "target key 'processing-p1' appears more than once"),
+        (("[[target]]", "[[target]"), "is not readable TOML"),
+    ],
+)
 def test_a_wrong_file_is_refused_with_a_clear_message(tmp_path, change, words):
     path = tmp_path / "targets.toml"
     path.write_text(GOOD.replace(*change))

@@ -30,8 +30,9 @@ def db_graph(settings, imported_map):
         nodes = np.array(conn.execute("SELECT ST_Y(geom), ST_X(geom) FROM road_nodes ORDER BY id").fetchall())
         edges = conn.execute("SELECT source, target, travel_s FROM road_edges").fetchall()
     src, dst = np.array([e[0] for e in edges]), np.array([e[1] for e in edges])
-    _, labels = connected_components(csr_matrix((np.ones(len(src)), (src, dst)), shape=(len(nodes),) * 2),
-                                     directed=True, connection="strong")
+    _, labels = connected_components(
+        csr_matrix((np.ones(len(src)), (src, dst)), shape=(len(nodes),) * 2), directed=True, connection="strong"
+    )
     in_component = labels == np.bincount(labels).argmax()
     return nodes, [e for e in edges if in_component[e[0]] and in_component[e[1]]], np.nonzero(in_component)[0]
 
@@ -66,8 +67,11 @@ def reference_seconds(edges, start: int, reverse: bool = False) -> dict[int, flo
 
 def place(settings, name: str) -> tuple[float, float]:
     with psycopg.connect(settings.libpq_url) as conn:
-        return conn.execute("""SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM places
-                               WHERE name = %s AND category = 'place'""", (name,)).fetchone()
+        return conn.execute(
+            """SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM places
+                               WHERE name = %s AND category = 'place'""",
+            (name,),
+        ).fetchone()
 
 
 def near_nodes(router: Router, k: int, seed: int, jitter_deg: float = 3e-4) -> list[tuple[float, float]]:
@@ -118,7 +122,7 @@ def test_a_point_mid_road_is_reached_from_both_ends(router):
     net = router.network
     two_way = np.nonzero(net.edge_twin >= 0)[0]
     e = int(two_way[np.argmax(net.edge_length_m[two_way])])
-    (lon, lat), = _along(net.edge_lonlat(e), (0.5,))
+    ((lon, lat),) = _along(net.edge_lonlat(e), (0.5,))
     ends = [tuple(net.node_lonlat[v][::-1]) for v in (net.edge_source[e], net.edge_target[e])]
     snap = router.snap(lat, lon)
     assert snap.distance_m < 1 and 0.45 < snap.fraction < 0.55
@@ -129,8 +133,10 @@ def test_a_point_mid_road_is_reached_from_both_ends(router):
 def _along(lonlat: np.ndarray, fractions) -> list[np.ndarray]:
     seg = np.array([straight_line_m(a[::-1], b[::-1]) for a, b in zip(lonlat, lonlat[1:], strict=False)])
     cum = np.concatenate([[0.0], np.cumsum(seg)])
-    return [np.array([np.interp(f * cum[-1], cum, lonlat[:, 0]), np.interp(f * cum[-1], cum, lonlat[:, 1])])
-            for f in fractions]
+    return [
+        np.array([np.interp(f * cum[-1], cum, lonlat[:, 0]), np.interp(f * cum[-1], cum, lonlat[:, 1])])
+        for f in fractions
+    ]
 
 
 def test_on_the_mountain_the_straight_line_closer_unit_is_slower(router, settings):
@@ -174,8 +180,9 @@ def test_route_geometry_runs_between_the_snapped_points(router):
     assert route.seconds == pytest.approx(router.times_from(*a, [b])[0])
     offroad = (route.snapped_from.distance_m + route.snapped_to.distance_m) / (OFFROAD_KPH / 3.6)
     assert route.seconds > offroad > 0
-    assert route.snapped_from.distance_m == pytest.approx(straight_line_m(a, (route.snapped_from.lat,
-                                                                              route.snapped_from.lon)), rel=0.01)
+    assert route.snapped_from.distance_m == pytest.approx(
+        straight_line_m(a, (route.snapped_from.lat, route.snapped_from.lon)), rel=0.01
+    )
 
 
 def test_routes_agree_with_times_everywhere(router):
@@ -211,8 +218,18 @@ def test_cutoff_drops_only_what_is_further(router):
     np.testing.assert_array_equal(router.table(sources[:5], [incident], cutoff_s=300.0)[:, 0], cut[:5])
 
 
-@pytest.mark.parametrize("point", [(float("nan"), 9.52), (47.14, float("inf")), (91.0, 9.52), (47.14, 181.0),
-                                   (0.0, 0.0), (47.5, 9.52), ("Vaduz", 9.52)])
+@pytest.mark.parametrize(
+    "point",
+    [
+        (float("nan"), 9.52),
+        (47.14, float("inf")),
+        (91.0, 9.52),
+        (47.14, 181.0),
+        (0.0, 0.0),
+        (47.5, 9.52),
+        ("Vaduz", 9.52),
+    ],
+)
 def test_bad_points_raise_routing_errors(router, point):
     with pytest.raises(RoutingError):
         router.times_to(*point, [(47.14, 9.52)])

@@ -11,8 +11,7 @@ from dispatch.units.models import Unit, UnitKind
 
 
 async def _incident(session) -> Incident:
-    incident = Incident(type_code="TEST", priority=2, geocode_match=GeocodeMatch.none,
-                        received_at=datetime.now(UTC))
+    incident = Incident(type_code="TEST", priority=2, geocode_match=GeocodeMatch.none, received_at=datetime.now(UTC))
     session.add(incident)
     await session.flush()
     return incident
@@ -43,8 +42,11 @@ async def test_a_unit_has_at_most_one_active_assignment(session):
             session.add(Assignment(incident_id=second.id, unit_id=unit.id, slot="police"))
             await session.flush()
     # Once the first is cleared, the unit can be assigned again.
-    await session.execute(update(Assignment).where(Assignment.incident_id == first.id)
-                          .values(status="cleared", cleared_at=datetime.now(UTC)))
+    await session.execute(
+        update(Assignment)
+        .where(Assignment.incident_id == first.id)
+        .values(status="cleared", cleared_at=datetime.now(UTC))
+    )
     session.add(Assignment(incident_id=second.id, unit_id=unit.id, slot="police"))
     await session.flush()
     assert await session.scalar(select(Assignment.status).where(Assignment.incident_id == second.id)) == "assigned"

@@ -36,6 +36,7 @@ def world(settings, router):
 
 # --- the generator ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def month(world):
     return generate(world, per_hour=20, hours=24 * 30, seed=11)
@@ -104,6 +105,7 @@ def test_the_same_seed_gives_the_same_calls_and_another_seed_others(world):
 
 # --- the simulation ----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def busy_day(world, router):
     per_hour = calls_per_hour_for(world, router, LOADS["busy"], Timing())
@@ -170,6 +172,7 @@ def test_the_same_seed_gives_the_same_figures(world, router):
 
 # --- the hindsight bound -----------------------------------------------------------------------------------------
 
+
 def test_no_policy_beats_the_hindsight_bound(world, router):
     targets = {p: Params().target(p) for p in (1, 2, 3, 4)}
     for seed in (1, 2):
@@ -187,6 +190,7 @@ def test_no_policy_beats_the_hindsight_bound(world, router):
 
 # --- the command line --------------------------------------------------------------------------------------------
 
+
 def test_the_command_prints_one_json_line_per_policy(settings, imported_map, monkeypatch):
     monkeypatch.setenv("DISPATCH_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("DISPATCH_ROUTE_CACHE_DIR", str(settings.route_cache_dir))
@@ -194,8 +198,22 @@ def test_the_command_prints_one_json_line_per_policy(settings, imported_map, mon
 
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["simulate", "--headless", "--hours", "3", "--seed", "2", "--load",
-                                          "normal", "--policies", "default,straight-line", "--json"])
+        result = CliRunner().invoke(
+            app,
+            [
+                "simulate",
+                "--headless",
+                "--hours",
+                "3",
+                "--seed",
+                "2",
+                "--load",
+                "normal",
+                "--policies",
+                "default,straight-line",
+                "--json",
+            ],
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
@@ -206,15 +224,18 @@ def test_the_command_prints_one_json_line_per_policy(settings, imported_map, mon
         assert {"p50", "p90", "mean"} == line["all"]["response_s"].keys() and "late_fraction" in line["p1"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--headless", "--policies", "fastest"], "unknown policy 'fastest'"),
-    (["--headless", "--load", "heavy"], "unknown load 'heavy'"),
-    (["--headless", "--load", "busy", "--calls-per-hour", "5"], "not both"),
-    (["--headless", "--turnout-s", "80,30"], "--turnout-s must satisfy"),
-    (["--headless", "--turnout-s", "soon"], "--turnout-s must be two numbers"),
-    (["--headless", "--live"], "choose one of"),
-    ([], "choose one of"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--headless", "--policies", "fastest"], "unknown policy 'fastest'"),
+        (["--headless", "--load", "heavy"], "unknown load 'heavy'"),
+        (["--headless", "--load", "busy", "--calls-per-hour", "5"], "not both"),
+        (["--headless", "--turnout-s", "80,30"], "--turnout-s must satisfy"),
+        (["--headless", "--turnout-s", "soon"], "--turnout-s must be two numbers"),
+        (["--headless", "--live"], "choose one of"),
+        ([], "choose one of"),
+    ],
+)
 def test_bad_arguments_get_a_message_and_exit_code_2(args, message):
     result = CliRunner().invoke(app, ["simulate", *args])
     assert result.exit_code == 2 and message in result.output

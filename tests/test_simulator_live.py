@@ -16,17 +16,39 @@ async def test_simulated_calls_go_through_every_stage(serve, crews, settings, en
     app, addr = await serve()
     board = {u.id: u.call_sign for u in await app.state.board.units()}
     tokens = tmp_path / "tokens.json"
-    tokens.write_text(json.dumps({"people": {"calltaker": crews["call_taker"], "dispatcher": crews["dispatcher"]},
-                                  "units": {board[u]: t for u, t in crews["units"].items()}}))
-    counts = await run(f"http://{addr}", tokens, settings.libpq_url, speed=600, per_hour=120, seed=3,
-                       cache_dir=settings.route_cache_dir,
-                       calls_limit=3, duration_s=25)
+    tokens.write_text(
+        json.dumps(
+            {
+                "people": {"calltaker": crews["call_taker"], "dispatcher": crews["dispatcher"]},
+                "units": {board[u]: t for u, t in crews["units"].items()},
+            }
+        )
+    )
+    counts = await run(
+        f"http://{addr}",
+        tokens,
+        settings.libpq_url,
+        speed=600,
+        per_hour=120,
+        seed=3,
+        cache_dir=settings.route_cache_dir,
+        calls_limit=3,
+        duration_s=25,
+    )
     assert counts["agents"] == len(crews["units"]) and counts.get("acknowledged", 0) >= 1
     async with engine.connect() as conn:
-        kinds = set((await conn.execute(text(
-            "SELECT e.kind FROM incident_events e JOIN incidents i ON i.id = e.incident_id "
-            "WHERE i.narrative = 'simulated call'"))).scalars())
-        closed = await conn.scalar(text(
-            "SELECT count(*) FROM incidents WHERE narrative = 'simulated call' AND status = 'closed'"))
+        kinds = set(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT e.kind FROM incident_events e JOIN incidents i ON i.id = e.incident_id "
+                        "WHERE i.narrative = 'simulated call'"
+                    )
+                )
+            ).scalars()
+        )
+        closed = await conn.scalar(
+            text("SELECT count(*) FROM incidents WHERE narrative = 'simulated call' AND status = 'closed'")
+        )
     assert {"received", "dispatched", "acknowledged", "en_route", "on_scene", "cleared"} <= kinds
     assert closed >= 1

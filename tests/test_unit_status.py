@@ -22,19 +22,29 @@ async def dispatched(session, units: int = 1) -> tuple[int, list[int]]:
     for _ in range(units):
         unit = await make_unit(session)
         await session.execute(text("UPDATE units SET status = 'dispatched' WHERE id = :u"), {"u": unit})
-        await make_assignment(session, incident_id=incident, unit_id=unit, slot="engine", assigned_at=now,
-                              status="assigned")
+        await make_assignment(
+            session, incident_id=incident, unit_id=unit, slot="engine", assigned_at=now, status="assigned"
+        )
         ids.append(unit)
     return incident, ids
 
 
 async def facts(session, incident: int, unit: int) -> dict:
-    row = (await session.execute(text("""
+    row = (
+        (
+            await session.execute(
+                text("""
         SELECT i.status::text AS incident, i.acknowledged_at, i.en_route_at, i.on_scene_at, i.cleared_at,
                i.units_missing, u.status::text AS unit, ST_Y(u.position::geometry) AS lat,
                (SELECT status::text FROM assignments WHERE unit_id = u.id AND incident_id = i.id) AS assignment,
                (SELECT array_agg(kind ORDER BY id) FROM incident_events WHERE incident_id = i.id) AS events
-        FROM incidents i, units u WHERE i.id = :i AND u.id = :u"""), {"i": incident, "u": unit})).mappings().one()
+        FROM incidents i, units u WHERE i.id = :i AND u.id = :u"""),
+                {"i": incident, "u": unit},
+            )
+        )
+        .mappings()
+        .one()
+    )
     return dict(row)
 
 
@@ -47,8 +57,12 @@ async def test_a_crew_takes_its_incident_from_acknowledged_to_cleared(session):
     assert [c.freed for c in changes] == [False] * 5 + [True]
     got = await facts(session, incident, unit)
     assert got["events"] == ["acknowledged", "en_route", "on_scene", "transporting", "at_hospital", "cleared"]
-    assert (got["incident"], got["unit"], got["assignment"], got["units_missing"]) == ("on_scene", "available",
-                                                                                        "cleared", 0)
+    assert (got["incident"], got["unit"], got["assignment"], got["units_missing"]) == (
+        "on_scene",
+        "available",
+        "cleared",
+        0,
+    )
     assert all(got[c] is not None for c in ("acknowledged_at", "en_route_at", "on_scene_at", "cleared_at"))
 
 
@@ -79,5 +93,8 @@ async def test_what_a_report_refuses_and_what_it_does_not_repeat(session):
     # A dispatcher corrects what the field got wrong, out of order, and a position comes with a status.
     await change_status(session, unit_id=unit, status=S.at_hospital, lat=47.14, lon=9.52, **DISPATCHER)
     got = await facts(session, incident, unit)
-    assert (got["unit"], got["lat"], got["events"]) == ("at_hospital", pytest.approx(47.14), ["en_route",
-                                                                                            "at_hospital"])
+    assert (got["unit"], got["lat"], got["events"]) == (
+        "at_hospital",
+        pytest.approx(47.14),
+        ["en_route", "at_hospital"],
+    )

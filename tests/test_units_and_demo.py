@@ -33,11 +33,13 @@ def test_demo_prepare_is_idempotent_with_stable_tokens(settings, imported_map, t
 async def test_demo_tokens_authenticate_with_their_roles(settings, imported_map, session, monkeypatch, tmp_path):
     monkeypatch.setattr(demo, "TOKENS_FILE", tmp_path / "tokens.json")
     tokens = await demo.ensure_demo_accounts(settings)
-    who = await service.authenticate(session, token=tokens["people"]["commander"], secret_key=settings.secret_key,
-                                     allow_demo=True)
+    who = await service.authenticate(
+        session, token=tokens["people"]["commander"], secret_key=settings.secret_key, allow_demo=True
+    )
     assert who.role == Role.commander
-    unit = await service.authenticate(session, token=tokens["units"]["Engine 1"], secret_key=settings.secret_key,
-                                      allow_demo=True)
+    unit = await service.authenticate(
+        session, token=tokens["units"]["Engine 1"], secret_key=settings.secret_key, allow_demo=True
+    )
     assert unit.role == Role.unit and unit.unit_id is not None
 
 

@@ -31,10 +31,12 @@ err = Console(stderr=True)
 app = typer.Typer(add_completion=False)
 
 GOALS = [  # (JSON key, label, short label, goal): the figure must be at most the goal
-    ("lost", "lost calls", "lost", 0), ("double", "units on two assignments at once", "double", 0),
+    ("lost", "lost calls", "lost", 0),
+    ("double", "units on two assignments at once", "double", 0),
     ("misapplied", "statuses applied to another assignment", "misapplied", 0),
     ("duplicates", "duplicate deliveries", "dupl.", 0),
-    ("late", "messages to crews >2 s late (undelivered included)", "late", 0), ("http_5xx", "5xx answers", "5xx", 0),
+    ("late", "messages to crews >2 s late (undelivered included)", "late", 0),
+    ("http_5xx", "5xx answers", "5xx", 0),
     ("s_to_201", "s from back to the next 201", "→201 s", 2.0),
     ("s_to_assignment", "s from back to the next assignment", "→assigned s", 2.0),
 ]
@@ -50,19 +52,20 @@ def _missed(result: dict, key: str, goal: float) -> bool:
 def table(result: dict) -> Table:
     back = "" if result["back_at_s"] is None else f", back at +{result['back_at_s']} s"
     fault = "" if result["fault_at_s"] is None else f": at +{result['fault_at_s']} s{back}"
-    t = Table("figure", "value", "goal", title=f"{result['scenario']}: {result['fault']}{fault}",
-              title_justify="left")
+    t = Table("figure", "value", "goal", title=f"{result['scenario']}: {result['fault']}{fault}", title_justify="left")
     t.add_row("calls accepted", f"{result['accepted']} of {result['calls']} ({result['gave_up']} given up)", "")
     for key, label, _, goal in GOALS:
         value = result[key]
         shown = "n/a" if value is None else str(value)
         aim = "" if key.startswith("s_to") and not result["recovery_goal"] else f"≤ {goal:g}"
         t.add_row(label, f"[red]{shown}[/]" if _missed(result, key, goal) else shown, aim)
-    t.add_row("  of them undelivered (of messages owed)", f"{result['undelivered']} of {result['owed_messages']}",
-              "")
+    t.add_row("  of them undelivered (of messages owed)", f"{result['undelivered']} of {result['owed_messages']}", "")
     t.add_row("  of them due at a device's reconnect", str(result["late_after_reconnect"]), "")
-    t.add_row("503 with Retry-After / no answer / refused",
-              f"{result['http_503_retry_after']} / {result['no_answer']} / {result['refused']}", "")
+    t.add_row(
+        "503 with Retry-After / no answer / refused",
+        f"{result['http_503_retry_after']} / {result['no_answer']} / {result['refused']}",
+        "",
+    )
     t.add_row("alerts (of them on units that acknowledge)", f"{result['alerts']} ({result['false_alerts']})", "")
     return t
 
@@ -72,13 +75,26 @@ def deployed(result: dict) -> str:
 
 
 def summary(results: list[dict]) -> Table:
-    t = Table("scenario", "accepted", *(short for _, _, short, _ in GOALS), "503+RA", "undelivered",
-              title=f"Faults: every count's goal is 0, the times ≤ 2 s (the service {deployed(results[0])})",
-              title_justify="left")
+    t = Table(
+        "scenario",
+        "accepted",
+        *(short for _, _, short, _ in GOALS),
+        "503+RA",
+        "undelivered",
+        title=f"Faults: every count's goal is 0, the times ≤ 2 s (the service {deployed(results[0])})",
+        title_justify="left",
+    )
     for r in results:
-        t.add_row(r["scenario"], str(r["accepted"]),
-                  *(f"[red]{r[k]}[/]" if _missed(r, k, g) else ("n/a" if r[k] is None else str(r[k]))
-                    for k, _, _, g in GOALS), str(r["http_503_retry_after"]), str(r["undelivered"]))
+        t.add_row(
+            r["scenario"],
+            str(r["accepted"]),
+            *(
+                f"[red]{r[k]}[/]" if _missed(r, k, g) else ("n/a" if r[k] is None else str(r[k]))
+                for k, _, _, g in GOALS
+            ),
+            str(r["http_503_retry_after"]),
+            str(r["undelivered"]),
+        )
     return t
 
 
@@ -88,14 +104,17 @@ def _terminate(*_args) -> None:
 
 @app.command()
 def main(
-    scenario: Annotated[list[str] | None, typer.Option(help=f"One of {', '.join(SCENARIOS)} (repeat; default all)")]
-    = None,
+    scenario: Annotated[
+        list[str] | None, typer.Option(help=f"One of {', '.join(SCENARIOS)} (repeat; default all)")
+    ] = None,
     units: Annotated[int, typer.Option(min=5, max=1000, help="Units with a connected device")] = 150,
     rate: Annotated[float, typer.Option(min=0.5, max=50, help="Calls a second")] = 5.0,
     duration: Annotated[float, typer.Option(min=10, max=45, help="Seconds of calls per scenario")] = 25.0,
     fault_at: Annotated[float, typer.Option(min=2, max=30, help="The fault this many seconds into the calls")] = 8.0,
-    service_matcher: Annotated[bool, typer.Option(
-        help="The service runs its own matcher (the standby, as deployed) beside the matcher process")] = True,
+    service_matcher: Annotated[
+        bool,
+        typer.Option(help="The service runs its own matcher (the standby, as deployed) beside the matcher process"),
+    ] = True,
     seed: Annotated[int, typer.Option()] = 7,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the processes' logs go")] = ROOT / "var" / "faults",
 ) -> None:
@@ -103,24 +122,35 @@ def main(
     chosen = scenario or list(SCENARIOS)
     unknown = [s for s in chosen if s not in SCENARIOS]
     if unknown:
-        raise typer.BadParameter(f"unknown {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}",
-                                 param_hint="--scenario")
+        raise typer.BadParameter(
+            f"unknown {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}", param_hint="--scenario"
+        )
     if fault_at >= duration:
         raise typer.BadParameter("the fault must come before the calls end", param_hint="--fault-at")
-    options = Options(units=units, rate=rate, duration=duration, fault_at=fault_at, seed=seed,
-                      service_matcher=service_matcher)
+    options = Options(
+        units=units, rate=rate, duration=duration, fault_at=fault_at, seed=seed, service_matcher=service_matcher
+    )
     signal.signal(signal.SIGTERM, _terminate)
     stack = Stack(units=units, seed=seed, logs=out_dir, say=lambda m: err.print(m, highlight=False))
     results = []
     try:
         stack.start()  # the map import shows its own progress
         # Progress on stderr; stdout (tables, JSON lines) is not redirected through it.
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, redirect_stdout=False, redirect_stderr=False) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as progress:
             done = progress.add_task("scenarios", total=len(chosen))
             for name in chosen:
-                result = asyncio.run(run(stack, SCENARIOS[name], options,
-                                         say=lambda m: progress.update(done, description=m)))
+                result = asyncio.run(
+                    run(stack, SCENARIOS[name], options, say=lambda m: progress.update(done, description=m))
+                )
                 result |= {"cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)}
                 results.append(result)
                 out.print(table(result))

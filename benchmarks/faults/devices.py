@@ -39,8 +39,15 @@ class Gone(Exception):
 
 
 class Device:
-    def __init__(self, unit_id: int, token: str, url: str, protocol: Protocol, rng: random.Random,
-                 on_assignment=lambda incident_id: None) -> None:
+    def __init__(
+        self,
+        unit_id: int,
+        token: str,
+        url: str,
+        protocol: Protocol,
+        rng: random.Random,
+        on_assignment=lambda incident_id: None,
+    ) -> None:
         self.record = DeviceRecord(unit_id)
         self.token, self.url, self.protocol, self.rng = token, url, protocol, rng
         self.on_assignment = on_assignment
@@ -69,8 +76,14 @@ class Device:
         delay = 0.2
         while not stop.is_set():
             try:
-                async with connect(self.url, additional_headers={"Authorization": f"Bearer {self.token}"},
-                                   open_timeout=3, ping_interval=None, close_timeout=1, max_size=2**20) as ws:
+                async with connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {self.token}"},
+                    open_timeout=3,
+                    ping_interval=None,
+                    close_timeout=1,
+                    max_size=2**20,
+                ) as ws:
                     self.ws, delay = ws, 0.2
                     self.record.connected.append([time.time(), None])
                     await ws.send(orjson.dumps({"type": "hello", "last_seq": self.max_seq}).decode())
@@ -202,7 +215,7 @@ class Device:
 
     async def _work(self, assignment_id: int, reached: str) -> None:
         """The crew's statuses after `reached` (where the server says it stands, or `assigned`)."""
-        for status in list(WORK_S)[NEXT_STEP.get(reached, 2):]:
+        for status in list(WORK_S)[NEXT_STEP.get(reached, 2) :]:
             low, high = WORK_S[status]
             await asyncio.sleep(self.rng.uniform(low, high))
             if not self._working(assignment_id):
@@ -232,8 +245,13 @@ class Device:
         return sent.outcome
 
     async def position(self, lat: float, lon: float) -> None:
-        await self._send({"type": "position", "lat": lat + self.rng.uniform(-0.002, 0.002),
-                          "lon": lon + self.rng.uniform(-0.002, 0.002)})
+        await self._send(
+            {
+                "type": "position",
+                "lat": lat + self.rng.uniform(-0.002, 0.002),
+                "lon": lon + self.rng.uniform(-0.002, 0.002),
+            }
+        )
 
 
 class Console:
@@ -246,8 +264,14 @@ class Console:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                async with connect(self.url, additional_headers={"Authorization": f"Bearer {self.token}"},
-                                   open_timeout=3, ping_interval=None, close_timeout=1, max_size=2**24) as ws:
+                async with connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {self.token}"},
+                    open_timeout=3,
+                    ping_interval=None,
+                    close_timeout=1,
+                    max_size=2**24,
+                ) as ws:
                     async for raw in ws:
                         message = orjson.loads(raw)
                         if message.get("type") == "alert":

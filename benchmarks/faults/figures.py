@@ -62,8 +62,11 @@ def lost(accepted: set[int], incidents: dict[int, str], assigned: set[int], queu
     """Accepted calls that PostgreSQL does not have, or that nobody was sent to, are not closed and wait in no
     queue (neither waiting nor leased by a matcher): nothing will ever happen to them."""
     missing = accepted - set(incidents)
-    stranded = {i for i in accepted & set(incidents)
-                if i not in assigned and i not in queued and incidents[i] not in ("closed", "cancelled")}
+    stranded = {
+        i
+        for i in accepted & set(incidents)
+        if i not in assigned and i not in queued and incidents[i] not in ("closed", "cancelled")
+    }
     return len(missing) + len(stranded)
 
 
@@ -124,8 +127,14 @@ class Delivery:
 
     def note(self, kind: str, row: AssignmentRow, late_s: float | None) -> None:
         if len(self.examples) < 10:
-            self.examples.append({"kind": kind, "unit": row.unit_id, "assignment": row.id,
-                                  "late_s": None if late_s is None else round(late_s, 2)})
+            self.examples.append(
+                {
+                    "kind": kind,
+                    "unit": row.unit_id,
+                    "assignment": row.id,
+                    "late_s": None if late_s is None else round(late_s, 2),
+                }
+            )
 
 
 def delivery(rows: list[AssignmentRow], devices: dict[int, DeviceRecord], judge_until: float) -> Delivery:
@@ -137,8 +146,9 @@ def delivery(rows: list[AssignmentRow], devices: dict[int, DeviceRecord], judge_
         if device is None:
             continue
         owed = [("assignment", row.assigned_at)]
-        finished = any(s.assignment_id == row.id and s.status == "available" and s.outcome == "ok"
-                       for s in device.statuses)
+        finished = any(
+            s.assignment_id == row.id and s.status == "available" and s.outcome == "ok" for s in device.statuses
+        )
         if row.ended_at is not None and not finished:
             owed.append(("cancel", row.ended_at))
         for kind, made in owed:
@@ -146,12 +156,19 @@ def delivery(rows: list[AssignmentRow], devices: dict[int, DeviceRecord], judge_
                 continue
             out.owed += 1
             if kind == "assignment":  # the assignment itself, or a `current` that names it
-                got = [m.at for m in device.received
-                       if m.kind in ("assignment", "current") and m.assignment_id == row.id]
+                got = [
+                    m.at for m in device.received if m.kind in ("assignment", "current") and m.assignment_id == row.id
+                ]
             else:  # a cancel for its incident, or a later `current` that no longer names it
-                got = [m.at for m in device.received if m.at >= made - 1.0 and (
-                    (m.kind == "cancel" and m.incident_id == row.incident_id)
-                    or (m.kind == "current" and m.assignment_id != row.id))]
+                got = [
+                    m.at
+                    for m in device.received
+                    if m.at >= made - 1.0
+                    and (
+                        (m.kind == "cancel" and m.incident_id == row.incident_id)
+                        or (m.kind == "current" and m.assignment_id != row.id)
+                    )
+                ]
             ready = _ready(device, made)
             if not got:
                 out.undelivered += 1
@@ -174,14 +191,19 @@ def first_after(times: list[float], since: float | None) -> float | None:
     return round(min(later) - since, 2) if later else None
 
 
-def first_assignment_after(rows: list[AssignmentRow], devices: dict[int, DeviceRecord], fault_at: float | None,
-                           back_at: float | None) -> float | None:
+def first_assignment_after(
+    rows: list[AssignmentRow], devices: dict[int, DeviceRecord], fault_at: float | None, back_at: float | None
+) -> float | None:
     """Seconds from the system being back to the first assignment made after the fault reaching a device."""
     if fault_at is None or back_at is None:
         return None
     made_after = {r.id for r in rows if r.assigned_at >= fault_at}
-    times = [m.at for d in devices.values() for m in d.received if m.kind in ("assignment", "current")
-             and m.assignment_id in made_after]
+    times = [
+        m.at
+        for d in devices.values()
+        for m in d.received
+        if m.kind in ("assignment", "current") and m.assignment_id in made_after
+    ]
     return first_after(times, back_at)
 
 

@@ -15,8 +15,20 @@ from collections import Counter
 
 import httpx
 
-TYPES = ["CARDIAC", "BREATHING", "FALL", "SICK", "RTC-INJ", "RTC", "FIRE-SMOKE", "BURGLARY-NOW", "THEFT",
-         "NOISE", "WELFARE", "DOMESTIC"]
+TYPES = [
+    "CARDIAC",
+    "BREATHING",
+    "FALL",
+    "SICK",
+    "RTC-INJ",
+    "RTC",
+    "FIRE-SMOKE",
+    "BURGLARY-NOW",
+    "THEFT",
+    "NOISE",
+    "WELFARE",
+    "DOMESTIC",
+]
 TIMEOUT_S = 5.0
 CLOSE_AFTER_S = (1.5, 3.0)  # the dispatcher closes an incident this long after its first unit has it
 
@@ -24,10 +36,10 @@ CLOSE_AFTER_S = (1.5, 3.0)  # the dispatcher closes an incident this long after 
 class Floor:
     """Call-takers and a dispatcher sharing one HTTP client, and everything they saw."""
 
-    def __init__(self, base_url: str, call_taker: str, dispatcher: str, places: list[str],
-                 rng: random.Random) -> None:
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT_S,
-                                        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
+    def __init__(self, base_url: str, call_taker: str, dispatcher: str, places: list[str], rng: random.Random) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=base_url, timeout=TIMEOUT_S, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        )
         self.call_taker, self.dispatcher, self.places, self.rng = call_taker, dispatcher, places, rng
         self.answers: Counter = Counter()  # "201", "503+retry-after", "500", "refused", "no answer", …
         self.examples: dict[str, list[str]] = {}  # the first few answers of each status other than 2xx
@@ -47,8 +59,9 @@ class Floor:
         """One request until it has a final answer or `until` passes: the response, or None."""
         while time.time() < self.until:
             try:
-                reply = await self.client.request(method, path, json=body,
-                                                  headers={"Authorization": f"Bearer {token}", **headers})
+                reply = await self.client.request(
+                    method, path, json=body, headers={"Authorization": f"Bearer {token}", **headers}
+                )
             except httpx.ConnectError:
                 self.answers["refused"] += 1
                 await asyncio.sleep(0.25)
@@ -71,12 +84,15 @@ class Floor:
         return None
 
     async def call(self) -> None:
-        body = {"channel": "phone", "caller_number": f"+423{self.rng.randrange(10**6, 10**7)}",
-                "location_text": self.rng.choice(self.places), "type_code": self.rng.choice(TYPES),
-                "narrative": "fault benchmark"}
+        body = {
+            "channel": "phone",
+            "caller_number": f"+423{self.rng.randrange(10**6, 10**7)}",
+            "location_text": self.rng.choice(self.places),
+            "type_code": self.rng.choice(TYPES),
+            "narrative": "fault benchmark",
+        }
         first = time.time()
-        reply = await self._send("POST", "/api/calls", self.call_taker, body,
-                                 {"Idempotency-Key": uuid.uuid4().hex})
+        reply = await self._send("POST", "/api/calls", self.call_taker, body, {"Idempotency-Key": uuid.uuid4().hex})
         if reply is None:
             self.gave_up += 1
         elif reply.status_code in (200, 201):
@@ -90,8 +106,9 @@ class Floor:
 
     async def _close(self, incident_id: int) -> None:
         await asyncio.sleep(self.rng.uniform(*CLOSE_AFTER_S))
-        await self._send("POST", f"/api/incidents/{incident_id}/close", self.dispatcher,
-                         {"disposition": "resolved"}, {})
+        await self._send(
+            "POST", f"/api/incidents/{incident_id}/close", self.dispatcher, {"disposition": "resolved"}, {}
+        )
 
     async def aclose(self) -> None:
         for task in list(self.tasks):

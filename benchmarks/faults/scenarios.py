@@ -96,23 +96,36 @@ def _silence_units(stack, deployment, devices, rng):
     return at, None
 
 
-SCENARIOS = {s.name: s for s in (
-    Scenario("baseline", "no fault: the figures under load alone", _nothing),
-    Scenario("matcher-kill", "kill -9 of the matcher, started again at once", _kill_matcher, recovery_goal=True),
-    Scenario("service-kill", "kill -9 of the service, started again at once", _kill_service),
-    Scenario("matchers-race", "a second matcher started beside the first: two race", _second_matcher),
-    Scenario("redis-restart", f"Redis killed (all data lost), started {REDIS_DOWN_S:g} s later", _restart_redis,
-             recovery_goal=True),
-    Scenario("postgres-stop", f"PostgreSQL stopped (immediate), started {POSTGRES_DOWN_S:g} s later",
-             _stop_postgres, recovery_goal=True),
-    Scenario("no-ack", f"{SILENT_SHARE:.0%} of the units stop acknowledging", _silence_units),
-)}
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("baseline", "no fault: the figures under load alone", _nothing),
+        Scenario("matcher-kill", "kill -9 of the matcher, started again at once", _kill_matcher, recovery_goal=True),
+        Scenario("service-kill", "kill -9 of the service, started again at once", _kill_service),
+        Scenario("matchers-race", "a second matcher started beside the first: two race", _second_matcher),
+        Scenario(
+            "redis-restart",
+            f"Redis killed (all data lost), started {REDIS_DOWN_S:g} s later",
+            _restart_redis,
+            recovery_goal=True,
+        ),
+        Scenario(
+            "postgres-stop",
+            f"PostgreSQL stopped (immediate), started {POSTGRES_DOWN_S:g} s later",
+            _stop_postgres,
+            recovery_goal=True,
+        ),
+        Scenario("no-ack", f"{SILENT_SHARE:.0%} of the units stop acknowledging", _silence_units),
+    )
+}
 
 
 async def run(stack: Stack, scenario: Scenario, options: Options, say) -> dict:
     deployment = stack.deploy(scenario.name, service_matcher=options.service_matcher)
-    say(f"{scenario.name}: starting the service ({'with' if options.service_matcher else 'without'} its own "
-        f"matcher) and {scenario.matchers} matcher process(es)")
+    say(
+        f"{scenario.name}: starting the service ({'with' if options.service_matcher else 'without'} its own "
+        f"matcher) and {scenario.matchers} matcher process(es)"
+    )
     await asyncio.to_thread(deployment.start_service)
     for _ in range(scenario.matchers):
         await asyncio.to_thread(deployment.start_matcher)
@@ -122,9 +135,17 @@ async def run(stack: Stack, scenario: Scenario, options: Options, say) -> dict:
     floor.until = time.time() + 60 + options.duration  # set once the fleet is connected
     protocol, stop = Protocol(), asyncio.Event()
     ws = deployment.base_url.replace("http", "ws", 1)
-    devices = [Device(unit, token, f"{ws}/ws/unit", protocol, random.Random(options.seed * 100_003 + unit),
-                      on_assignment=floor.assignment_reached_a_device)
-               for unit, token in list(fleet.units.items())[:options.units]]
+    devices = [
+        Device(
+            unit,
+            token,
+            f"{ws}/ws/unit",
+            protocol,
+            random.Random(options.seed * 100_003 + unit),
+            on_assignment=floor.assignment_reached_a_device,
+        )
+        for unit, token in list(fleet.units.items())[: options.units]
+    ]
     console = Console(fleet.dispatcher, f"{ws}/ws/console")
     clients = [asyncio.create_task(c.run(stop)) for c in (*devices, console)]
     try:
@@ -133,8 +154,10 @@ async def run(stack: Stack, scenario: Scenario, options: Options, say) -> dict:
         t0 = time.time()
         calls_end = t0 + options.duration
         floor.until = calls_end + RETRY_S + 60  # while the fault lasts: callers do not give up during it
-        say(f"{scenario.name}: {len(devices)} devices connected; {options.rate:g} calls/s for "
-            f"{options.duration:g} s, the fault at +{options.fault_at:g} s")
+        say(
+            f"{scenario.name}: {len(devices)} devices connected; {options.rate:g} calls/s for "
+            f"{options.duration:g} s, the fault at +{options.fault_at:g} s"
+        )
         fault = asyncio.create_task(_inject_at(t0 + options.fault_at, scenario, stack, deployment, devices, rng))
         n = 0
         while (due := t0 + n / options.rate) < calls_end:
@@ -153,12 +176,29 @@ async def run(stack: Stack, scenario: Scenario, options: Options, say) -> dict:
         for client in clients:
             client.cancel()
         await asyncio.gather(*clients, return_exceptions=True)
-    died = [p.returncode for p in (deployment.service, *deployment.matchers) if p is not None
-            and p.poll() is not None and p.returncode != -9]
+    died = [
+        p.returncode
+        for p in (deployment.service, *deployment.matchers)
+        if p is not None and p.poll() is not None and p.returncode != -9
+    ]
     deployment.stop()  # nothing changes while it is measured
     try:
-        return await asyncio.to_thread(_measure, deployment, scenario, options, floor, devices, console, t0,
-                                       fault_at, back_at, ended, protocol, died, calls=n)
+        return await asyncio.to_thread(
+            _measure,
+            deployment,
+            scenario,
+            options,
+            floor,
+            devices,
+            console,
+            t0,
+            fault_at,
+            back_at,
+            ended,
+            protocol,
+            died,
+            calls=n,
+        )
     finally:
         stack.undeploy()
 
@@ -167,8 +207,10 @@ async def _connected(devices: list[Device], timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while sum(d.online.is_set() for d in devices) < len(devices):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {sum(d.online.is_set() for d in devices)} of {len(devices)} devices "
-                               f"connected within {timeout_s:.0f} s")
+            raise RuntimeError(
+                f"only {sum(d.online.is_set() for d in devices)} of {len(devices)} devices "
+                f"connected within {timeout_s:.0f} s"
+            )
         await asyncio.sleep(0.1)
 
 
@@ -194,6 +236,7 @@ FROM assignments"""
 
 def _queued(deployment: Deployment) -> set[int]:
     """Incidents the queue holds, waiting or leased by a matcher that will look at them again."""
+
     async def read() -> set[int]:
         client = aioredis.Redis.from_url(deployment.settings.redis_url)
         try:
@@ -205,9 +248,21 @@ def _queued(deployment: Deployment) -> set[int]:
     return asyncio.run(read())
 
 
-def _measure(deployment: Deployment, scenario: Scenario, options: Options, floor: Floor, devices: list[Device],
-             console: Console, t0: float, fault_at, back_at, ended: float, protocol: Protocol, died: list[int],
-             calls: int) -> dict:
+def _measure(
+    deployment: Deployment,
+    scenario: Scenario,
+    options: Options,
+    floor: Floor,
+    devices: list[Device],
+    console: Console,
+    t0: float,
+    fault_at,
+    back_at,
+    ended: float,
+    protocol: Protocol,
+    died: list[int],
+    calls: int,
+) -> dict:
     accepted = set(floor.accepted)
     with psycopg.connect(deployment.settings.libpq_url) as conn:
         incidents = dict(conn.execute("SELECT id, status::text FROM incidents WHERE id = ANY(%s)", (list(accepted),)))
@@ -222,25 +277,41 @@ def _measure(deployment: Deployment, scenario: Scenario, options: Options, floor
         return round(t - t0, 1) if t is not None else None
 
     return {
-        "scenario": scenario.name, "fault": scenario.what, "recovery_goal": scenario.recovery_goal,
-        "service_matcher": options.service_matcher, "units": len(devices), "rate": options.rate,
-        "duration_s": options.duration, "fault_at_s": relative(fault_at), "back_at_s": relative(back_at),
-        "calls": calls, "accepted": len(accepted), "gave_up": floor.gave_up,
+        "scenario": scenario.name,
+        "fault": scenario.what,
+        "recovery_goal": scenario.recovery_goal,
+        "service_matcher": options.service_matcher,
+        "units": len(devices),
+        "rate": options.rate,
+        "duration_s": options.duration,
+        "fault_at_s": relative(fault_at),
+        "back_at_s": relative(back_at),
+        "calls": calls,
+        "accepted": len(accepted),
+        "gave_up": floor.gave_up,
         "lost": f.lost(accepted, incidents, assigned, _queued(deployment)),
         "double": f.doubles(rows, ended),
         "misapplied": f.misapplied(rows, records),
         "duplicates": sum(d.record.duplicates for d in devices),
-        "late": delivered.late, "late_after_reconnect": delivered.after_reconnect_late,
-        "owed_messages": delivered.owed, "undelivered": delivered.undelivered,
-        "cancels_undelivered": delivered.cancels_undelivered, "late_examples": delivered.examples,
+        "late": delivered.late,
+        "late_after_reconnect": delivered.after_reconnect_late,
+        "owed_messages": delivered.owed,
+        "undelivered": delivered.undelivered,
+        "cancels_undelivered": delivered.cancels_undelivered,
+        "late_examples": delivered.examples,
         "http_5xx": sum(v for k, v in answers.items() if k[0] == "5" and k != "503+retry-after"),
-        "http_503_retry_after": answers.get("503+retry-after", 0), "no_answer": answers.get("no answer", 0),
-        "refused": answers.get("refused", 0), "answers": answers, "answer_examples": floor.examples,
+        "http_503_retry_after": answers.get("503+retry-after", 0),
+        "no_answer": answers.get("no answer", 0),
+        "refused": answers.get("refused", 0),
+        "answers": answers,
+        "answer_examples": floor.examples,
         "s_to_201": f.first_after(floor.accepted_at, back_at),
         "s_to_assignment": f.first_assignment_after(rows, records, fault_at, back_at),
-        "assignments": len(rows), "two_at_once_on_device": sum(d.record.two_at_once for d in devices),
+        "assignments": len(rows),
+        "two_at_once_on_device": sum(d.record.two_at_once for d in devices),
         "alerts": dict(Counter(a.get("kind", "?") for a in console.alerts)),
         "false_alerts": dict(f.alerts_on_working_units(console.alerts, records)),
-        "device_errors": dict(errors), "statuses_name_assignment": protocol.names_assignment,
+        "device_errors": dict(errors),
+        "statuses_name_assignment": protocol.names_assignment,
         "processes_exited": died,
     }

@@ -57,12 +57,28 @@ class Deployment:
 
     def _spawn(self, *args: str, log: str) -> subprocess.Popen:
         # A session of its own: Ctrl-C in the terminal reaches this process only, which then stops them all.
-        return subprocess.Popen([str(DISPATCH), *args], env=self.env, cwd=ROOT, start_new_session=True,
-                                stdout=(self.logs / log).open("a"), stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [str(DISPATCH), *args],
+            env=self.env,
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=(self.logs / log).open("a"),
+            stderr=subprocess.STDOUT,
+        )
 
     def start_service(self, wait: bool = True) -> None:
-        self.service = self._spawn("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-                                   "--log-level", "warning", log="service.log")
+        self.service = self._spawn(
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            log="service.log",
+        )
         if wait:
             wait_ready(self.port, self.service, timeout_s=90)
 
@@ -122,8 +138,9 @@ class Stack:
         self.say(f"template database: migrate, import the bundled map, {self.units} units with device tokens")
         setup = prepare(base, units=self.units, seed=self.seed)
         self.template = setup.settings.database_name
-        self.fleet = Fleet(setup.units, setup.call_taker, setup.dispatcher, spoken_addresses(setup.settings.libpq_url),
-                           setup.positions)
+        self.fleet = Fleet(
+            setup.units, setup.call_taker, setup.dispatcher, spoken_addresses(setup.settings.libpq_url), setup.positions
+        )
         return self.fleet
 
     def _url(self, database: str) -> str:
@@ -145,9 +162,14 @@ class Stack:
         logs = self.logs / name
         shutil.rmtree(logs, ignore_errors=True)
         logs.mkdir(parents=True)
-        env = {**os.environ, "DISPATCH_DATABASE_URL": settings.database_url, "DISPATCH_REDIS_URL": settings.redis_url,
-               "DISPATCH_MATCHER": "true" if service_matcher else "false", "DISPATCH_LOG_LEVEL": "warning",
-               "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]"}
+        env = {
+            **os.environ,
+            "DISPATCH_DATABASE_URL": settings.database_url,
+            "DISPATCH_REDIS_URL": settings.redis_url,
+            "DISPATCH_MATCHER": "true" if service_matcher else "false",
+            "DISPATCH_LOG_LEVEL": "warning",
+            "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]",
+        }
         env.pop("DISPATCH_REDIS_PREFIX", None)  # the prefix is the scenario database's name, as by default
         self.deployment = Deployment(settings, env, free_port(), logs)
         return self.deployment

@@ -42,8 +42,7 @@ def add(
     """Add an account and print its first token (shown once)."""
 
     async def work(session, settings):
-        user = await service.create_user(session, username=username, role=role, display_name=name,
-                                         unit_call_sign=unit)
+        user = await service.create_user(session, username=username, role=role, display_name=name, unit_call_sign=unit)
         return await service.issue_token(session, user=user, secret_key=settings.secret_key)
 
     token = _run(work)

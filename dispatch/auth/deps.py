@@ -46,8 +46,9 @@ async def authenticate_connection(conn: HTTPConnection, session: AsyncSession, t
     settings = conn.app.state.settings
     throttle, who = throttle_of(conn.app.state), client_address(conn)
     try:
-        return await authenticate(session, token=token, secret_key=settings.secret_key,
-                                  allow_demo=settings.env != Environment.production)
+        return await authenticate(
+            session, token=token, secret_key=settings.secret_key, allow_demo=settings.env != Environment.production
+        )
     except NotAuthenticated:
         await throttle.failed(who)
         raise
@@ -86,4 +87,3 @@ def require_role(*roles: Role, admin: bool = True):
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-

@@ -33,7 +33,8 @@ async def me(principal: CurrentPrincipal) -> Me:
 
 
 @router.get("/users", response_model=list[UserOut], summary="All accounts (admin)")
-async def users(session: SessionDep,
-                _: Annotated[Principal, Depends(require_role(Role.admin))]) -> list[UserOut]:
-    return [UserOut(username=u.username, display_name=u.display_name, role=u.role, unit=call_sign,
-                    active=u.active) for u, call_sign in await service.list_users(session)]
+async def users(session: SessionDep, _: Annotated[Principal, Depends(require_role(Role.admin))]) -> list[UserOut]:
+    return [
+        UserOut(username=u.username, display_name=u.display_name, role=u.role, unit=call_sign, active=u.active)
+        for u, call_sign in await service.list_users(session)
+    ]

@@ -24,8 +24,14 @@ class Principal:
     token_id: int
 
 
-async def create_user(session: AsyncSession, *, username: str, role: Role, display_name: str | None = None,
-                      unit_call_sign: str | None = None) -> User:
+async def create_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    role: Role,
+    display_name: str | None = None,
+    unit_call_sign: str | None = None,
+) -> User:
     if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise InvalidInput("username: 1-64 letters, digits, '.', '_' or '-'")
     if await session.scalar(select(User.id).where(User.username == username)):
@@ -47,8 +53,15 @@ async def create_user(session: AsyncSession, *, username: str, role: Role, displ
     return user
 
 
-async def issue_token(session: AsyncSession, *, user: User, secret_key: str, name: str = "default",
-                      token: str | None = None, valid_for: timedelta | None = None) -> str:
+async def issue_token(
+    session: AsyncSession,
+    *,
+    user: User,
+    secret_key: str,
+    name: str = "default",
+    token: str | None = None,
+    valid_for: timedelta | None = None,
+) -> str:
     """Stores the hash of a new token and returns the token itself: the only time it is seen."""
     token = token or new_token()
     if (name == DEMO_NAME) != is_demo_token(token):
@@ -67,8 +80,10 @@ async def revoke_tokens(session: AsyncSession, *, username: str) -> int:
     if user_id is None:
         raise NotFound(f"no user '{username}'")
     result = await session.execute(
-        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC)))
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
     return result.rowcount
 
 
@@ -113,5 +128,6 @@ async def authenticate(session: AsyncSession, *, token: str, secret_key: str, al
 
 async def list_users(session: AsyncSession) -> list[tuple[User, str | None]]:
     rows = await session.execute(
-        select(User, Unit.call_sign).outerjoin(Unit, Unit.id == User.unit_id).order_by(User.role, User.username))
+        select(User, Unit.call_sign).outerjoin(Unit, Unit.id == User.unit_id).order_by(User.role, User.username)
+    )
     return [(user, call_sign) for user, call_sign in rows.all()]

@@ -30,8 +30,11 @@ class TooManyFailedTokens(DispatchError):
 
     def __init__(self, retry_after_s: float) -> None:
         seconds = max(1, math.ceil(retry_after_s))
-        super().__init__(f"too many wrong, revoked or expired tokens from this address; try again in {seconds} s",
-                         extra={"retry_after_s": seconds}, headers={"Retry-After": str(seconds)})
+        super().__init__(
+            f"too many wrong, revoked or expired tokens from this address; try again in {seconds} s",
+            extra={"retry_after_s": seconds},
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 class FailedTokenThrottle:
@@ -84,5 +87,6 @@ def throttle_of(state) -> FailedTokenThrottle:
     throttle = getattr(state, "failed_token_throttle", None)
     if throttle is None:
         throttle = state.failed_token_throttle = FailedTokenThrottle(
-            state.redis, state.keys, limit=state.settings.failed_auth_per_minute)
+            state.redis, state.keys, limit=state.settings.failed_auth_per_minute
+        )
     return throttle

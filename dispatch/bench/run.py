@@ -98,22 +98,36 @@ def wait_ready(port: int, server: subprocess.Popen | None = None, timeout_s: flo
 def spoken_addresses(libpq_url: str) -> list[str]:
     """The map's addresses as callers say them ("Städtle 23, Vaduz"), for the load generators' calls."""
     with psycopg.connect(libpq_url) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses "
-            "WHERE street IS NOT NULL AND municipality IS NOT NULL ORDER BY id")]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT street || ' ' || housenumber || ', ' || municipality FROM addresses "
+                "WHERE street IS NOT NULL AND municipality IS NOT NULL ORDER BY id"
+            )
+        ]
 
 
 def _plan(args: BenchArgs, setup: BenchSetup, places: list[str], out: Path) -> dict:
     call_takers = max(2, math.ceil(args.rate / 5))  # 5 calls a second each: far below what one can send
     return {
-        "seed": args.seed, "rate": args.rate, "busy_s": args.busy_s, "out": str(out),
+        "seed": args.seed,
+        "rate": args.rate,
+        "busy_s": args.busy_s,
+        "out": str(out),
         "units": {str(k): v for k, v in setup.units.items()},
         "trackers": {str(k): v for k, v in setup.trackers.items()},
-        "positions": {str(k): v for k, v in setup.positions.items()}, "centre": CENTRE,
-        "places": places, "call_taker": setup.call_taker, "dispatcher": setup.dispatcher,
+        "positions": {str(k): v for k, v in setup.positions.items()},
+        "centre": CENTRE,
+        "places": places,
+        "call_taker": setup.call_taker,
+        "dispatcher": setup.dispatcher,
         # Trackers are driven by loadtests/trackers.py, not by Locust (see _start_trackers).
-        "counts": {"devices": len(setup.units), "consoles": args.consoles,
-                   "call_takers": call_takers, "dispatchers": max(2, math.ceil(args.rate / 25))},
+        "counts": {
+            "devices": len(setup.units),
+            "consoles": args.consoles,
+            "call_takers": call_takers,
+            "dispatchers": max(2, math.ceil(args.rate / 25)),
+        },
     }
 
 
@@ -125,8 +139,12 @@ def end_to_end(sent: dict[int, float], device: dict[int, float], assigned: set[i
     delivered = {i for i in assigned if i in device}
     undelivered = assigned - delivered
     times = [(device[i] - sent[i]) * 1000 for i in delivered] + [(ended - sent[i]) * 1000 for i in undelivered]
-    return {"assigned": len(assigned), "delivered": len(delivered), "undelivered": len(undelivered),
-            "e2e_ms": spread(times)}
+    return {
+        "assigned": len(assigned),
+        "delivered": len(delivered),
+        "undelivered": len(undelivered),
+        "e2e_ms": spread(times),
+    }
 
 
 def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int, set[int]]:
@@ -135,14 +153,21 @@ def _lost(setup: BenchSetup, accepted: set[int]) -> tuple[int, int, set[int]]:
     if not accepted:
         return 0, 0, set()
     with psycopg.connect(setup.settings.libpq_url) as conn:
-        assigned = {r[0] for r in conn.execute(
-            "SELECT DISTINCT incident_id FROM assignments WHERE incident_id = ANY(%s)", (list(accepted),))}
+        assigned = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT incident_id FROM assignments WHERE incident_id = ANY(%s)", (list(accepted),)
+            )
+        }
     waiting = accepted - assigned
     r = redis.Redis.from_url(setup.settings.redis_url)
     # Waiting in the queue, or leased by a matcher that will look at it again (no unit free yet).
     prefix = setup.settings.key_prefix
-    queued = {i for i in waiting if r.zscore(f"{prefix}:queue", str(i)) is not None
-              or r.zscore(f"{prefix}:leases", str(i)) is not None}
+    queued = {
+        i
+        for i in waiting
+        if r.zscore(f"{prefix}:queue", str(i)) is not None or r.zscore(f"{prefix}:leases", str(i)) is not None
+    }
     return len(waiting - queued), len(queued), assigned
 
 
@@ -174,15 +199,37 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     plan_file = args.out_dir / "plan.json"
     plan = _plan(args, setup, places, tally_file)
     plan_file.write_text(json.dumps(plan))
-    env = {**os.environ, **setup.env, "DISPATCH_ACK_DEADLINE_S": "60", "DISPATCH_LOG_LEVEL": "warning",
-           "DISPATCH_MATCHER": "false" if args.matchers else "true", "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]"}
+    env = {
+        **os.environ,
+        **setup.env,
+        "DISPATCH_ACK_DEADLINE_S": "60",
+        "DISPATCH_LOG_LEVEL": "warning",
+        "DISPATCH_MATCHER": "false" if args.matchers else "true",
+        "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[1,2,3,4]",
+    }
     bin_dir = Path(sys.executable).parent
     log_file = (args.out_dir / "service.log").open("w")
-    server = subprocess.Popen([str(bin_dir / "dispatch"), "serve", "--host", "127.0.0.1", "--port", str(args.port),
-                               "--workers", str(args.workers), "--log-level", "warning"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=log_file)
-    matchers = [subprocess.Popen([str(bin_dir / "dispatch"), "matcher"], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=log_file) for _ in range(args.matchers)]
+    server = subprocess.Popen(
+        [
+            str(bin_dir / "dispatch"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+    )
+    matchers = [
+        subprocess.Popen([str(bin_dir / "dispatch"), "matcher"], env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        for _ in range(args.matchers)
+    ]
     fleet = None
     try:
         wait_ready(args.port, server)
@@ -192,19 +239,48 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         if setup.trackers:
             say(f"{len(setup.trackers):,} trackers connecting ({TRACKERS_PER_S} a second)")
             fleet = _start_trackers(args, plan_file, run_time, log_file)
-        say(f"Locust: {users:,} users for {run_time} s ({args.rate:g} calls/s for {args.duration:g} s after "
-            f"about {connect_s:.0f} s of connecting)")
+        say(
+            f"Locust: {users:,} users for {run_time} s ({args.rate:g} calls/s for {args.duration:g} s after "
+            f"about {connect_s:.0f} s of connecting)"
+        )
         locust = subprocess.run(
-            [str(bin_dir / "locust"), "-f", str(LOCUSTFILE), "--headless", "--users", str(users),
-             "--spawn-rate", str(CONNECT_PER_S), "--run-time", f"{run_time}s", "--stop-timeout", "5",
-             "--host", f"http://127.0.0.1:{args.port}", "--html", str(args.out_dir / "report.html"),
-             "--csv", str(args.out_dir / "locust"), "--only-summary", "--loglevel", "WARNING"],
-            env={**os.environ, "DISPATCH_BENCH_FILE": str(plan_file), "DISPATCH_BENCH_START_AFTER": f"{connect_s}",
-                 "DISPATCH_BENCH_CALLS_FOR": f"{args.duration}"},
-            stdout=(args.out_dir / "locust.log").open("w"), stderr=subprocess.STDOUT, timeout=run_time + 120)
+            [
+                str(bin_dir / "locust"),
+                "-f",
+                str(LOCUSTFILE),
+                "--headless",
+                "--users",
+                str(users),
+                "--spawn-rate",
+                str(CONNECT_PER_S),
+                "--run-time",
+                f"{run_time}s",
+                "--stop-timeout",
+                "5",
+                "--host",
+                f"http://127.0.0.1:{args.port}",
+                "--html",
+                str(args.out_dir / "report.html"),
+                "--csv",
+                str(args.out_dir / "locust"),
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+            ],
+            env={
+                **os.environ,
+                "DISPATCH_BENCH_FILE": str(plan_file),
+                "DISPATCH_BENCH_START_AFTER": f"{connect_s}",
+                "DISPATCH_BENCH_CALLS_FOR": f"{args.duration}",
+            },
+            stdout=(args.out_dir / "locust.log").open("w"),
+            stderr=subprocess.STDOUT,
+            timeout=run_time + 120,
+        )
         if not tally_file.exists():
-            raise BenchError(f"Locust ended (status {locust.returncode}) without its tally: see "
-                             f"{args.out_dir / 'locust.log'}")
+            raise BenchError(
+                f"Locust ended (status {locust.returncode}) without its tally: see {args.out_dir / 'locust.log'}"
+            )
         time.sleep(2.0)  # the last assignments land
         tally = json.loads(tally_file.read_text())
         trackers = _trackers_done(fleet, args.out_dir) if fleet else None
@@ -226,15 +302,27 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
     reached = end_to_end(sent, device, assigned, ended)
     window = (max(sent.values()) - min(sent.values())) if len(sent) > 1 else 0.0
     return {
-        "rate": args.rate, "achieved_rate": round(len(sent) / window, 1) if window else 0.0,
-        "duration_s": args.duration, "units": len(setup.units), "trackers": len(setup.trackers),
-        "consoles": args.consoles, "workers": args.workers, "matcher_processes": args.matchers,
-        "accepted": len(sent), "statuses": tally["statuses"], "lost": lost, "still_queued": queued,
-        **reached, "assignments": tally["assignments"],
-        "duplicates_delivered": tally["duplicates"], "device_errors": tally["refused"],
-        "intake_ms": spread(tally.get("intake_ms", [])), "console_ms": spread(to_console),
+        "rate": args.rate,
+        "achieved_rate": round(len(sent) / window, 1) if window else 0.0,
+        "duration_s": args.duration,
+        "units": len(setup.units),
+        "trackers": len(setup.trackers),
+        "consoles": args.consoles,
+        "workers": args.workers,
+        "matcher_processes": args.matchers,
+        "accepted": len(sent),
+        "statuses": tally["statuses"],
+        "lost": lost,
+        "still_queued": queued,
+        **reached,
+        "assignments": tally["assignments"],
+        "duplicates_delivered": tally["duplicates"],
+        "device_errors": tally["refused"],
+        "intake_ms": spread(tally.get("intake_ms", [])),
+        "console_ms": spread(to_console),
         "tracker_fleet": trackers,
-        "cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2),
+        "cpu_count": os.cpu_count(),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
         "report": str(args.out_dir / "report.html"),
     }
 
@@ -243,10 +331,24 @@ def _start_trackers(args: BenchArgs, plan_file: Path, run_time: float, log) -> s
     """The position-only fleet in a process of its own (loadtests/trackers.py), every socket open before
     Locust starts; it sends fixes for as long as Locust runs."""
     fleet = subprocess.Popen(
-        [sys.executable, str(TRACKERS), "--plan", str(plan_file), "--url", f"ws://127.0.0.1:{args.port}/ws/unit",
-         "--connect-per-s", str(TRACKERS_PER_S), "--run-for", str(run_time),
-         "--out", str(args.out_dir / "trackers.json")],
-        stdout=subprocess.PIPE, stderr=log, text=True)
+        [
+            sys.executable,
+            str(TRACKERS),
+            "--plan",
+            str(plan_file),
+            "--url",
+            f"ws://127.0.0.1:{args.port}/ws/unit",
+            "--connect-per-s",
+            str(TRACKERS_PER_S),
+            "--run-for",
+            str(run_time),
+            "--out",
+            str(args.out_dir / "trackers.json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
     line = fleet.stdout.readline()  # "connected N failed M", once every socket is open or failed
     if not line.startswith("connected"):
         fleet.kill()

@@ -60,9 +60,24 @@ class PrivateRedis:
 
     def start(self) -> "PrivateRedis":
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--logfile",
+                str(self.dir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _wait(lambda: redis.Redis(port=self.port, socket_connect_timeout=0.2).ping(), "redis-server", 10)
         return self
 
@@ -120,15 +135,17 @@ class PrivatePostgres:
         return done
 
     def _connect(self, database: str = "postgres") -> psycopg.Connection:
-        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=database,
-                               connect_timeout=2, autocommit=True)
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=database, connect_timeout=2, autocommit=True
+        )
 
     def setup(self) -> "PrivatePostgres":
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-instructions")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions")
         with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = "
-                       f"'{self.dir}'\nfsync = on\nmax_connections = 200\nshared_buffers = 128MB\n")
+            conf.write(
+                f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = "
+                f"'{self.dir}'\nfsync = on\nmax_connections = 200\nshared_buffers = 128MB\n"
+            )
         self.start()
         with self._connect() as conn:
             conn.execute(f'CREATE DATABASE "{self.database}"')

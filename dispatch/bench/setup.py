@@ -34,8 +34,7 @@ class BenchSetup:
 def bench_settings(base: Settings) -> Settings:
     url = make_url(base.database_url).set(database=f"{make_url(base.database_url).database or 'dispatch'}_bench")
     redis_url = urlsplit(base.redis_url)._replace(path=f"/{BENCH_REDIS_DB}").geturl()
-    return base.model_copy(update={"database_url": url.render_as_string(hide_password=False),
-                                   "redis_url": redis_url})
+    return base.model_copy(update={"database_url": url.render_as_string(hide_password=False), "redis_url": redis_url})
 
 
 def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> BenchSetup:
@@ -62,8 +61,9 @@ def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> Benc
         tracker_tokens = {r[0]: "" for r in cur.fetchall()}
         for unit_id in tracker_tokens:
             tracker_tokens[unit_id] = _account(cur, settings, f"bench-tracker-{unit_id}", "unit", unit_id)
-        cur.execute("SELECT id, ST_Y(position::geometry), ST_X(position::geometry) FROM units "
-                    "WHERE position IS NOT NULL")
+        cur.execute(
+            "SELECT id, ST_Y(position::geometry), ST_X(position::geometry) FROM units WHERE position IS NOT NULL"
+        )
         positions = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
         call_taker = _account(cur, settings, "bench-calltaker", "call_taker", None)
         dispatcher = _account(cur, settings, "bench-dispatcher", "dispatcher", None)
@@ -73,9 +73,14 @@ def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> Benc
 
 def _account(cur: psycopg.Cursor, settings: Settings, username: str, role: str, unit_id: int | None) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    cur.execute("""INSERT INTO users (username, display_name, role, unit_id) VALUES (%s, %s, %s, %s)
-                   RETURNING id""", (username, username, role, unit_id))
+    cur.execute(
+        """INSERT INTO users (username, display_name, role, unit_id) VALUES (%s, %s, %s, %s)
+                   RETURNING id""",
+        (username, username, role, unit_id),
+    )
     user_id = cur.fetchone()[0]
-    cur.execute("""INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'bench', %s, %s)""",
-                (user_id, hash_token(token, settings.secret_key), token[:12]))
+    cur.execute(
+        """INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'bench', %s, %s)""",
+        (user_id, hash_token(token, settings.secret_key), token[:12]),
+    )
     return token

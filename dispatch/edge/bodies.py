@@ -56,12 +56,17 @@ class BodyLimit:
             await self._refuse(scope, receive, send, refused.error)
             return
         except TimeoutError:
-            await self._refuse(scope, receive, send, RequestTimeout(
-                f"the request body did not arrive within {self.timeout_s:g} s"))
+            await self._refuse(
+                scope, receive, send, RequestTimeout(f"the request body did not arrive within {self.timeout_s:g} s")
+            )
             return
         except _Gone:
-            log.info("client %s went away before its body was complete: %s %s",
-                     scope.get("client"), scope["method"], scope["path"])
+            log.info(
+                "client %s went away before its body was complete: %s %s",
+                scope.get("client"),
+                scope["method"],
+                scope["path"],
+            )
             return
         await self.app(scope, _replay(body, receive), send)
 

@@ -35,8 +35,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._header_timer = None
         if not self.transport.is_closing():
             # debug: under a flood of such clients, one line each would drown the log
-            self.logger.debug("closed a connection from %s: no complete request headers within %g s",
-                              self.client, self._header_limit)
+            self.logger.debug(
+                "closed a connection from %s: no complete request headers within %g s", self.client, self._header_limit
+            )
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

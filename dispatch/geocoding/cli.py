@@ -27,7 +27,7 @@ def _geocoder():
 
 def geocode(
     query: Annotated[str | None, typer.Argument(help="What the caller said")] = None,
-    batch: Annotated[Path | None, typer.Option(help="JSON lines {\"q\": ...}; one JSON line out per line in")] = None,
+    batch: Annotated[Path | None, typer.Option(help='JSON lines {"q": ...}; one JSON line out per line in')] = None,
     limit: Annotated[int, typer.Option(min=1, max=20)] = 5,
 ) -> None:
     """Geocode a query (best answer and candidates), or every line of a file."""
@@ -44,8 +44,10 @@ def geocode(
             raise fail(f"{errors} line(s) of {batch} were not JSON objects with a string 'q'", 1)
         return
     result = geocoder.geocode(query, limit)
-    out.print(f"[bold]{result.match}[/] {result.label or '(nothing found)'}  confidence {result.confidence:.2f}"
-              + (f"  at {result.lat:.6f}, {result.lon:.6f}" if result.lat is not None else ""))
+    out.print(
+        f"[bold]{result.match}[/] {result.label or '(nothing found)'}  confidence {result.confidence:.2f}"
+        + (f"  at {result.lat:.6f}, {result.lon:.6f}" if result.lat is not None else "")
+    )
     if result.in_service_area is False:
         out.print("[yellow]outside the service area[/]")
     table = Table("#", "match", "label", "confidence", "lat", "lon")
@@ -65,7 +67,7 @@ def _batch(geocoder, path: Path, limit: int) -> int:
                     raise ValueError
             except (orjson.JSONDecodeError, ValueError):
                 errors += 1
-                sys.stdout.buffer.write(orjson.dumps({"line": number, "error": "expected {\"q\": \"...\"}"}) + b"\n")
+                sys.stdout.buffer.write(orjson.dumps({"line": number, "error": 'expected {"q": "..."}'}) + b"\n")
                 continue
             result = geocoder.geocode(item["q"], limit).to_dict()
             sys.stdout.buffer.write(orjson.dumps({k: result[k] for k in BATCH_FIELDS}) + b"\n")

@@ -45,16 +45,25 @@ class ReverseOut(BaseModel):
     in_service_area: bool
 
 
-@router.get("/geocode", response_model=GeocodeOut,
-            summary="Ranked candidates for what a caller said (address, street, intersection, place, coordinates)")
-async def geocode(request: Request, _: Floor,
-                  q: Annotated[str, Query(min_length=1, max_length=300, description="What the caller said")],
-                  limit: Annotated[int, Query(ge=1, le=20)] = 5) -> dict:
+@router.get(
+    "/geocode",
+    response_model=GeocodeOut,
+    summary="Ranked candidates for what a caller said (address, street, intersection, place, coordinates)",
+)
+async def geocode(
+    request: Request,
+    _: Floor,
+    q: Annotated[str, Query(min_length=1, max_length=300, description="What the caller said")],
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> dict:
     return request.app.state.geocoder.geocoder.geocode(q, limit).to_dict()
 
 
 @router.get("/reverse", response_model=ReverseOut, summary="The nearest address, else street and municipality")
-async def reverse(request: Request, _: Floor,
-                  lat: Annotated[float, Query(ge=-90, le=90)],
-                  lon: Annotated[float, Query(ge=-180, le=180)]) -> dict:
+async def reverse(
+    request: Request,
+    _: Floor,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> dict:
     return request.app.state.geocoder.geocoder.reverse(lat, lon).to_dict()

@@ -20,8 +20,13 @@ async def _postgres(request: Request) -> dict:
         postgis = await conn.scalar(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'"))
         imported = await conn.scalar(text("SELECT to_regclass('map_imports') IS NOT NULL"))
         roads = await conn.scalar(text("SELECT count(*) FROM road_nodes")) if imported else 0
-        return {"postgres": True, "postgis": postgis is not None, "postgis_version": postgis,
-                "map_loaded": bool(roads), "road_nodes": roads}
+        return {
+            "postgres": True,
+            "postgis": postgis is not None,
+            "postgis_version": postgis,
+            "map_loaded": bool(roads),
+            "road_nodes": roads,
+        }
 
 
 async def _redis(request: Request) -> dict:

@@ -67,8 +67,10 @@ async def _pay(owed: list[Step]) -> None:
 async def tell(state, action: QueueAction, kind: str) -> None:
     """The queue, the board and the crews, after `action` was committed. Never raises for Redis being away."""
     steps: list[Step] = [partial(state.queue_keeper.apply, action, change_message(kind, action.incident_id))]
-    steps += [partial(_stood_down, state, action, unit_id, free, assignment_id)
-              for unit_id, free, assignment_id in action.released]
+    steps += [
+        partial(_stood_down, state, action, unit_id, free, assignment_id)
+        for unit_id, free, assignment_id in action.released
+    ]
     if action.action == "reprioritise":
         steps.append(partial(_work_priority, state, action))
     owed = await _run(steps)

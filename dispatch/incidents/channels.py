@@ -48,8 +48,9 @@ class PublicReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     phone: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
-    location_text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3,
-                                                           max_length=200)] | None = None
+    location_text: (
+        Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)] | None
+    ) = None
     lat: Latitude | None = None
     lon: Longitude | None = None
     type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
@@ -79,7 +80,7 @@ def location_in_text(geocoder: Geocoder, text: str) -> str | None:
     for segment in (s.strip() for s in _SEGMENTS.split(text) if s.strip()):
         words = segment.split()
         spans = [segment] if len(words) <= 6 else []
-        spans += [" ".join(words[i:i + n]) for n in (5, 4, 3, 2) for i in range(len(words) - n + 1)]
+        spans += [" ".join(words[i : i + n]) for n in (5, 4, 3, 2) for i in range(len(words) - n + 1)]
         for span in spans:
             if lookups >= MAX_SMS_LOOKUPS:
                 return best
@@ -94,17 +95,24 @@ async def _create(request: Request, call: CallIn, actor: str, key: str) -> servi
     settings = request.app.state.settings
     async with request.app.state.sessionmaker() as session:
         intake = await service.take_call(
-            session, call=call, actor=actor, user_id=None, geocoder=request.app.state.geocoder.geocoder,
-            types=incident_types(), settings=settings, idempotency_key=key,
-            status="pending" if settings.dispatch_unconfirmed else "unconfirmed")
+            session,
+            call=call,
+            actor=actor,
+            user_id=None,
+            geocoder=request.app.state.geocoder.geocoder,
+            types=incident_types(),
+            settings=settings,
+            idempotency_key=key,
+            status="pending" if settings.dispatch_unconfirmed else "unconfirmed",
+        )
         await session.commit()
     if intake.replayed:
         return intake
-    message = change_message("incident.created", intake.incident_id, priority=intake.priority,
-                             unconfirmed=not intake.queue)
+    message = change_message(
+        "incident.created", intake.incident_id, priority=intake.priority, unconfirmed=not intake.queue
+    )
     if intake.queue:
-        action = QueueAction("enqueue", intake.incident_id, intake.priority,
-                             int(intake.received_at.timestamp() * 1000))
+        action = QueueAction("enqueue", intake.incident_id, intake.priority, int(intake.received_at.timestamp() * 1000))
         await request.app.state.queue_keeper.apply(action, message)
     else:
         await request.app.state.queue_keeper.publish(message)
@@ -120,26 +128,39 @@ async def inbound_sms(request: Request, signature: Annotated[str | None, Header(
         raise NotAuthenticated("bad or missing X-Signature (sha256=HMAC of the body)")
     sms = parse(SmsIn, body)
     where = location_in_text(request.app.state.geocoder.geocoder, sms.text)
-    call = CallIn(channel=Channel.sms, caller_number=sms.sender, callback_number=sms.sender, location_text=where,
-                  narrative=sms.text)
+    call = CallIn(
+        channel=Channel.sms,
+        caller_number=sms.sender,
+        callback_number=sms.sender,
+        location_text=where,
+        narrative=sms.text,
+    )
     intake = await _create(request, call, "sms-gateway", f"sms:{sms.message_id}")
-    return {"incident_id": intake.incident_id, "status": intake.view["status"], "location": where,
-            "replayed": intake.replayed}
+    return {
+        "incident_id": intake.incident_id,
+        "status": intake.view["status"],
+        "location": where,
+        "replayed": intake.replayed,
+    }
 
 
 async def _rate_limit(request: Request, phone: str) -> None:
     limit = request.app.state.settings.public_reports_per_hour
     hour = int(time.time() // 3600)
-    keys = [request.app.state.keys.rate("public-ip", client_address(request), hour),
-            request.app.state.keys.rate("public-phone", phone, hour)]
+    keys = [
+        request.app.state.keys.rate("public-ip", client_address(request), hour),
+        request.app.state.keys.rate("public-phone", phone, hour),
+    ]
     async with request.app.state.redis.pipeline(transaction=True) as pipe:
         for key in keys:
             pipe.incr(key)
             pipe.expire(key, 3600)
         counts = (await pipe.execute())[::2]
     if max(counts) > limit:
-        raise TooManyRequests(f"at most {limit} reports an hour from one address or number; "
-                              "for an emergency, call the emergency number", extra={"retry_after_s": 3600})
+        raise TooManyRequests(
+            f"at most {limit} reports an hour from one address or number; for an emergency, call the emergency number",
+            extra={"retry_after_s": 3600},
+        )
 
 
 @router.post("/public/reports", status_code=202, summary="A report from the public (no login; rate-limited)")
@@ -148,13 +169,26 @@ async def public_report(request: Request) -> JSONResponse:
     report = parse(PublicReportIn, body)
     await _rate_limit(request, report.phone)
     geocoder = request.app.state.geocoder.geocoder
-    if report.lat is not None and report.location_text is None and not geocoder.in_service_area(report.lat,
-                                                                                                report.lon):
+    if report.lat is not None and report.location_text is None and not geocoder.in_service_area(report.lat, report.lon):
         raise InvalidInput("that point is outside the service area")
-    call = CallIn(channel=Channel.web, caller_name=report.name, caller_number=report.phone,
-                  callback_number=report.phone, location_text=report.location_text, lat=report.lat, lon=report.lon,
-                  type_code=report.type_code, narrative=report.description)
+    call = CallIn(
+        channel=Channel.web,
+        caller_name=report.name,
+        caller_number=report.phone,
+        callback_number=report.phone,
+        location_text=report.location_text,
+        lat=report.lat,
+        lon=report.lon,
+        type_code=report.type_code,
+        narrative=report.description,
+    )
     key = "public:" + service.request_hash(body)  # the same report sent twice is one report
     intake = await _create(request, call, "public", key)
-    return JSONResponse({"reference": intake.incident_id, "status": "received",
-                         "message": "Thank you. A call-taker will review your report."}, status_code=202)
+    return JSONResponse(
+        {
+            "reference": intake.incident_id,
+            "status": "received",
+            "message": "Thank you. A call-taker will review your report.",
+        },
+        status_code=202,
+    )

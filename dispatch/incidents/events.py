@@ -35,12 +35,23 @@ class EventKind(StrEnum):
     note = "note"  # payload: text
 
 
-LOCATION_FIELDS = ("lat", "lon", "address_label", "municipality", "geocode_match", "geocode_confidence",
-                   "needs_location")
+LOCATION_FIELDS = (
+    "lat",
+    "lon",
+    "address_label",
+    "municipality",
+    "geocode_match",
+    "geocode_confidence",
+    "needs_location",
+)
 RECEIVED_FIELDS = ("type_code", "priority", "status", "narrative", *LOCATION_FIELDS)
 # Unit progress: the first time any unit reaches a stage is the incident's time for it.
-STAGE_TIMES = {EventKind.dispatched: "dispatched_at", EventKind.acknowledged: "acknowledged_at",
-               EventKind.en_route: "en_route_at", EventKind.on_scene: "on_scene_at"}
+STAGE_TIMES = {
+    EventKind.dispatched: "dispatched_at",
+    EventKind.acknowledged: "acknowledged_at",
+    EventKind.en_route: "en_route_at",
+    EventKind.on_scene: "on_scene_at",
+}
 UNIT_LEAVES = (EventKind.cleared, EventKind.unassigned, EventKind.diverted)
 STAGE_ORDER = ("unconfirmed", "pending", "dispatched", "en_route", "on_scene")
 STAGE_STATUS = {EventKind.dispatched: "dispatched", EventKind.en_route: "en_route", EventKind.on_scene: "on_scene"}

@@ -74,27 +74,39 @@ def _received_ms(row: dict) -> int:
     return int(row["received_at"].timestamp() * 1000)
 
 
-async def update(session: AsyncSession, incident_id: int, body: IncidentUpdateIn, *, actor: str,
-                 geocoder: Geocoder, types: IncidentTypes, dispatcher: bool) -> QueueAction:
+async def update(
+    session: AsyncSession,
+    incident_id: int,
+    body: IncidentUpdateIn,
+    *,
+    actor: str,
+    geocoder: Geocoder,
+    types: IncidentTypes,
+    dispatcher: bool,
+) -> QueueAction:
     """`dispatcher`: the caller has the dispatcher's role, which a type change that changes the priority takes
     (as reprioritising does): a call-taker cannot raise or lower a priority by retyping."""
     row = await _open(session, incident_id)
     if body.type_code is not None and not dispatcher:
         kind, _ = resolve_type(types, body.type_code, None)
         if kind.priority != row["priority"]:
-            raise Forbidden(f"type {kind.code} is priority {kind.priority} and incident {incident_id} priority "
-                            f"{row['priority']}: changing the priority takes a dispatcher")
+            raise Forbidden(
+                f"type {kind.code} is priority {kind.priority} and incident {incident_id} priority "
+                f"{row['priority']}: changing the priority takes a dispatcher"
+            )
     changes: dict = {}
     if body.location_text is not None or body.lat is not None:
         located = locate(geocoder, text=body.location_text, lat=body.lat, lon=body.lon)
         payload = located.event_payload()
-        await repo.append_event(session, incident_id, EventKind.located, actor,
-                                {**payload, "location_text": body.location_text})
+        await repo.append_event(
+            session, incident_id, EventKind.located, actor, {**payload, "location_text": body.location_text}
+        )
         changes.update(payload)
     if body.type_code is not None:
         kind, _ = resolve_type(types, body.type_code, None)
-        await repo.append_event(session, incident_id, EventKind.typed, actor,
-                                {"type_code": kind.code, "priority": kind.priority})
+        await repo.append_event(
+            session, incident_id, EventKind.typed, actor, {"type_code": kind.code, "priority": kind.priority}
+        )
         changes.update(type_code=kind.code, priority=kind.priority)
     if body.narrative is not None:
         await repo.append_event(session, incident_id, EventKind.updated, actor, {"narrative": body.narrative})
@@ -105,11 +117,13 @@ async def update(session: AsyncSession, incident_id: int, body: IncidentUpdateIn
     return QueueAction("none", incident_id)
 
 
-async def reprioritise(session: AsyncSession, incident_id: int, *, priority: int, reason: str,
-                       actor: str) -> QueueAction:
+async def reprioritise(
+    session: AsyncSession, incident_id: int, *, priority: int, reason: str, actor: str
+) -> QueueAction:
     await _open(session, incident_id)
-    await repo.append_event(session, incident_id, EventKind.reprioritised, actor,
-                            {"priority": priority, "reason": reason})
+    await repo.append_event(
+        session, incident_id, EventKind.reprioritised, actor, {"priority": priority, "reason": reason}
+    )
     await repo.update_incident(session, incident_id, {"priority": priority})
     # Waiting or partly dispatched, the incident may be in the queue: its place changes either way.
     return QueueAction("reprioritise", incident_id, priority)
@@ -128,8 +142,9 @@ async def confirm(session: AsyncSession, incident_id: int, *, actor: str) -> Que
         raise Conflict(f"incident {incident_id} is {row['status']}, not unconfirmed")
     await repo.append_event(session, incident_id, EventKind.confirmed, actor, {})
     await repo.append_event(session, incident_id, EventKind.queued, actor, {})
-    await session.execute(text("UPDATE incidents SET status = 'pending', queued_at = now() WHERE id = :id"),
-                          {"id": incident_id})
+    await session.execute(
+        text("UPDATE incidents SET status = 'pending', queued_at = now() WHERE id = :id"), {"id": incident_id}
+    )
     return QueueAction("enqueue", incident_id, row["priority"], _received_ms(row))
 
 
@@ -137,32 +152,42 @@ async def cancel(session: AsyncSession, incident_id: int, *, reason: str, actor:
     await _open(session, incident_id)
     released = await stand_down(session, incident_id, actor)
     await repo.append_event(session, incident_id, EventKind.cancelled, actor, {"reason": reason})
-    await session.execute(text("UPDATE incidents SET status = 'cancelled', closed_at = now() WHERE id = :id"),
-                          {"id": incident_id})
+    await session.execute(
+        text("UPDATE incidents SET status = 'cancelled', closed_at = now() WHERE id = :id"), {"id": incident_id}
+    )
     return QueueAction("remove", incident_id, released=released, why=f"incident cancelled: {reason}")
 
 
-async def close(session: AsyncSession, incident_id: int, *, disposition: str, note: str | None,
-                actor: str) -> QueueAction:
+async def close(
+    session: AsyncSession, incident_id: int, *, disposition: str, note: str | None, actor: str
+) -> QueueAction:
     await _open(session, incident_id)
     released = await stand_down(session, incident_id, actor)
     await repo.append_event(session, incident_id, EventKind.closed, actor, {"disposition": disposition, "note": note})
-    await session.execute(text("""UPDATE incidents SET status = 'closed', closed_at = now(), disposition = :d
-                                  WHERE id = :id"""), {"id": incident_id, "d": disposition})
+    await session.execute(
+        text("""UPDATE incidents SET status = 'closed', closed_at = now(), disposition = :d
+                                  WHERE id = :id"""),
+        {"id": incident_id, "d": disposition},
+    )
     return QueueAction("remove", incident_id, released=released, why=f"incident closed: {disposition}")
 
 
 async def _merge_allowed(session: AsyncSession, row: dict, target: dict) -> None:
     """What a call-taker may merge: a duplicate with no unit on it, into an incident at least as urgent. Standing
     units down and lowering a priority are the dispatcher's (the rows are locked: no unit joins meanwhile)."""
-    units = await session.scalar(text(f"SELECT count(*) FROM assignments WHERE incident_id = :id "
-                                      f"AND {ACTIVE_ASSIGNMENT}"), {"id": row["id"]})
+    units = await session.scalar(
+        text(f"SELECT count(*) FROM assignments WHERE incident_id = :id AND {ACTIVE_ASSIGNMENT}"), {"id": row["id"]}
+    )
     if units:
-        raise Forbidden(f"incident {row['id']} has {units} unit{'s' if units > 1 else ''} on it, which a merge "
-                        "would stand down: merging it takes a dispatcher")
+        raise Forbidden(
+            f"incident {row['id']} has {units} unit{'s' if units > 1 else ''} on it, which a merge "
+            "would stand down: merging it takes a dispatcher"
+        )
     if row["priority"] < target["priority"]:
-        raise Forbidden(f"incident {row['id']} is priority {row['priority']} and incident {target['id']} priority "
-                        f"{target['priority']}: merging it into a less urgent one takes a dispatcher")
+        raise Forbidden(
+            f"incident {row['id']} is priority {row['priority']} and incident {target['id']} priority "
+            f"{target['priority']}: merging it into a less urgent one takes a dispatcher"
+        )
 
 
 async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: str, dispatcher: bool) -> QueueAction:
@@ -176,13 +201,30 @@ async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: st
     if not dispatcher:
         await _merge_allowed(session, row, target)
     released = await stand_down(session, incident_id, actor)
-    calls = (await session.execute(text("UPDATE calls SET incident_id = :into WHERE incident_id = :id "
-                                        "RETURNING id, channel::text"), {"id": incident_id, "into": into})).all()
+    calls = (
+        await session.execute(
+            text("UPDATE calls SET incident_id = :into WHERE incident_id = :id RETURNING id, channel::text"),
+            {"id": incident_id, "into": into},
+        )
+    ).all()
     for call_id, channel in calls:
-        await repo.append_event(session, into, EventKind.call_added, actor,
-                                {"call_id": call_id, "channel": channel, "merged_from": incident_id})
-    await repo.append_event(session, incident_id, EventKind.merged, actor,
-                            {"into": into, "units_stood_down": [unit_id for unit_id, *_ in released]})
-    await session.execute(text("""UPDATE incidents SET status = 'cancelled', closed_at = now(), duplicate_of_id = :into
-                                  WHERE id = :id"""), {"id": incident_id, "into": into})
+        await repo.append_event(
+            session,
+            into,
+            EventKind.call_added,
+            actor,
+            {"call_id": call_id, "channel": channel, "merged_from": incident_id},
+        )
+    await repo.append_event(
+        session,
+        incident_id,
+        EventKind.merged,
+        actor,
+        {"into": into, "units_stood_down": [unit_id for unit_id, *_ in released]},
+    )
+    await session.execute(
+        text("""UPDATE incidents SET status = 'cancelled', closed_at = now(), duplicate_of_id = :into
+                                  WHERE id = :id"""),
+        {"id": incident_id, "into": into},
+    )
     return QueueAction("remove", incident_id, released=released, why=f"duplicate of incident {into}")

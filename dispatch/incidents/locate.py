@@ -26,9 +26,15 @@ class Located:
     candidates: list[dict] = field(default_factory=list)
 
     def event_payload(self) -> dict:
-        return {"lat": self.lat, "lon": self.lon, "address_label": self.label, "municipality": self.municipality,
-                "geocode_match": self.match, "geocode_confidence": round(self.confidence, 3),
-                "needs_location": self.needs_location}
+        return {
+            "lat": self.lat,
+            "lon": self.lon,
+            "address_label": self.label,
+            "municipality": self.municipality,
+            "geocode_match": self.match,
+            "geocode_confidence": round(self.confidence, 3),
+            "needs_location": self.needs_location,
+        }
 
 
 def locate(geocoder: Geocoder, *, text: str | None, lat: float | None, lon: float | None) -> Located:
@@ -37,14 +43,41 @@ def locate(geocoder: Geocoder, *, text: str | None, lat: float | None, lon: floa
     found = geocoder.geocode(text, limit=5) if text else None
     candidates = [c.to_dict() for c in found.candidates] if found else []
     if found and found.confidence >= SURE and found.in_service_area:
-        return Located(found.lat, found.lon, found.label, found.municipality, found.match, found.confidence,
-                       False, True, candidates)
+        return Located(
+            found.lat,
+            found.lon,
+            found.label,
+            found.municipality,
+            found.match,
+            found.confidence,
+            False,
+            True,
+            candidates,
+        )
     if lat is not None and lon is not None:
         where = geocoder.reverse(lat, lon)
         label = where.label or f"{lat:.5f}, {lon:.5f}"
-        return Located(lat, lon, label, where.municipality, "coordinates", 0.99, not where.in_service_area,
-                       where.in_service_area, candidates)
+        return Located(
+            lat,
+            lon,
+            label,
+            where.municipality,
+            "coordinates",
+            0.99,
+            not where.in_service_area,
+            where.in_service_area,
+            candidates,
+        )
     if found and found.match != "none":
-        return Located(found.lat, found.lon, found.label, found.municipality, found.match, found.confidence,
-                       True, found.in_service_area, candidates)
+        return Located(
+            found.lat,
+            found.lon,
+            found.label,
+            found.municipality,
+            found.match,
+            found.confidence,
+            True,
+            found.in_service_area,
+            candidates,
+        )
     return Located(None, None, None, None, "none", 0.0, True, None, candidates)

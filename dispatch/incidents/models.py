@@ -85,8 +85,12 @@ class Incident(Base):
         Index("ix_incidents_open", "priority", "received_at", postgresql_where=text("closed_at IS NULL")),
         Index("ix_incidents_received_at", "received_at"),
         # The duplicate check looks only at open incidents nearby: this index does not grow with history.
-        Index("ix_incidents_open_location", "location", postgresql_using="gist",
-              postgresql_where=text("status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')")),
+        Index(
+            "ix_incidents_open_location",
+            "location",
+            postgresql_using="gist",
+            postgresql_where=text("status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')"),
+        ),
     )
 
 

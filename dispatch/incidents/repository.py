@@ -27,6 +27,7 @@ WITH c AS (
 )
 SELECT id FROM c""")
 
+
 def _args(names: tuple[str, ...], values: dict) -> list:
     return [values[name] for name in names]
 
@@ -141,12 +142,34 @@ async def take_call(session: AsyncSession, values: dict) -> Taken:
     return Taken(row[0], row[1], row[2], row[3], row[4])  # jsonb arrives decoded (the engine's codec)
 
 
-async def context(session: AsyncSession, *, lat: float | None, lon: float | None, number: str | None,
-                  compatible: list[str], now: datetime, radius_m: float, window_min: float, premise_m: float,
-                  history_months: int, repeat_days: int, exclude: int = 0) -> dict:
-    values = {"lat": lat, "lon": lon, "number": number, "compatible": compatible, "now": now,
-              "radius_m": radius_m, "window_min": window_min, "premise_m": premise_m,
-              "history_months": history_months, "repeat_days": repeat_days, "exclude": exclude}
+async def context(
+    session: AsyncSession,
+    *,
+    lat: float | None,
+    lon: float | None,
+    number: str | None,
+    compatible: list[str],
+    now: datetime,
+    radius_m: float,
+    window_min: float,
+    premise_m: float,
+    history_months: int,
+    repeat_days: int,
+    exclude: int = 0,
+) -> dict:
+    values = {
+        "lat": lat,
+        "lon": lon,
+        "number": number,
+        "compatible": compatible,
+        "now": now,
+        "radius_m": radius_m,
+        "window_min": window_min,
+        "premise_m": premise_m,
+        "history_months": history_months,
+        "repeat_days": repeat_days,
+        "exclude": exclude,
+    }
     return await (await driver_connection(session)).fetchval(_CONTEXT, *_args(_CONTEXT_NAMES, values))
 
 
@@ -155,39 +178,64 @@ async def attach_call(session: AsyncSession, **values) -> int:
 
 
 async def find_call_by_key(session: AsyncSession, key: str) -> tuple[int, int, str | None] | None:
-    row = (await session.execute(text("SELECT id, incident_id, request_hash FROM calls WHERE idempotency_key = :k"),
-                                 {"k": key})).first()
+    row = (
+        await session.execute(
+            text("SELECT id, incident_id, request_hash FROM calls WHERE idempotency_key = :k"), {"k": key}
+        )
+    ).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
 async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = False) -> dict | None:
-    row = (await session.execute(text(f"""
+    row = (
+        (
+            await session.execute(
+                text(f"""
         SELECT id, type_code, priority, status::text, ST_Y(location::geometry) AS lat,
                ST_X(location::geometry) AS lon, address_label, municipality, geocode_match::text,
                geocode_confidence, needs_location, narrative, duplicate_of_id, disposition, received_at,
                queued_at, dispatched_at, acknowledged_at, en_route_at, on_scene_at, cleared_at, closed_at
-        FROM incidents WHERE id = :id {'FOR UPDATE' if lock else ''}"""), {"id": incident_id})).mappings().first()
+        FROM incidents WHERE id = :id {"FOR UPDATE" if lock else ""}"""),
+                {"id": incident_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 async def first_call(session: AsyncSession, incident_id: int) -> dict | None:
-    row = (await session.execute(text("""
+    row = (
+        (
+            await session.execute(
+                text("""
         SELECT id, channel::text, caller_name, caller_number, callback_number, location_text
-        FROM calls WHERE incident_id = :id ORDER BY id LIMIT 1"""), {"id": incident_id})).mappings().first()
+        FROM calls WHERE incident_id = :id ORDER BY id LIMIT 1"""),
+                {"id": incident_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 async def events(session: AsyncSession, incident_id: int) -> list[dict]:
-    rows = await session.execute(text("""
+    rows = await session.execute(
+        text("""
         SELECT id, at, kind, actor, payload FROM incident_events WHERE incident_id = :id ORDER BY id"""),
-                                 {"id": incident_id})
+        {"id": incident_id},
+    )
     return [dict(r) for r in rows.mappings()]
 
 
 async def append_event(session: AsyncSession, incident_id: int, kind: str, actor: str, payload: dict) -> None:
-    await session.execute(text("""INSERT INTO incident_events (incident_id, kind, actor, payload)
+    await session.execute(
+        text("""INSERT INTO incident_events (incident_id, kind, actor, payload)
                                   VALUES (:id, :kind, :actor, CAST(:payload AS jsonb))"""),
-                          {"id": incident_id, "kind": kind, "actor": actor, "payload": orjson.dumps(payload).decode()})
+        {"id": incident_id, "kind": kind, "actor": actor, "payload": orjson.dumps(payload).decode()},
+    )
 
 
 _ENUM_CASTS = {"status": "incident_status", "geocode_match": "geocode_match"}
@@ -209,15 +257,18 @@ async def update_incident(session: AsyncSession, incident_id: int, values: dict)
 
 async def pending_for_queue(session: AsyncSession) -> list[tuple[int, int, int]]:
     """(id, priority, received at in ms) of every incident the queue must hold: PostgreSQL is the truth."""
-    rows = await session.execute(text("""
+    rows = await session.execute(
+        text("""
         SELECT id, priority, (extract(epoch FROM received_at) * 1000)::bigint FROM incidents
         WHERE status = 'pending' OR (status IN ('dispatched', 'en_route', 'on_scene') AND units_missing > 0)
-        ORDER BY priority, received_at"""))
+        ORDER BY priority, received_at""")
+    )
     return [(r[0], r[1], r[2]) for r in rows]
 
 
 async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict]:
-    rows = await session.execute(text("""
+    rows = await session.execute(
+        text("""
         SELECT i.id, i.type_code, i.priority, i.status::text AS status, i.address_label, i.municipality,
                i.needs_location, i.received_at, ST_Y(i.location::geometry) AS lat,
                ST_X(i.location::geometry) AS lon,
@@ -227,5 +278,7 @@ async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict]
                   AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')) AS units
         FROM incidents i
         WHERE i.status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')
-        ORDER BY i.priority, i.received_at LIMIT :limit"""), {"limit": limit})
+        ORDER BY i.priority, i.received_at LIMIT :limit"""),
+        {"limit": limit},
+    )
     return [dict(r) for r in rows.mappings()]

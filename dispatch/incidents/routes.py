@@ -61,17 +61,29 @@ async def commit_then_queue(request: Request, session, action: QueueAction, kind
     await aftercommit.tell(request.app.state, action, kind)
 
 
-@router.post("/calls", status_code=201, response_model=IncidentOut,
-             summary="Take a call: geocode, type, check duplicates and history, store, queue")
-async def take_call(request: Request, session: SessionDep, who: TakesCalls,
-                    idempotency_key: IdempotencyKey = None) -> Response:
+@router.post(
+    "/calls",
+    status_code=201,
+    response_model=IncidentOut,
+    summary="Take a call: geocode, type, check duplicates and history, store, queue",
+)
+async def take_call(
+    request: Request, session: SessionDep, who: TakesCalls, idempotency_key: IdempotencyKey = None
+) -> Response:
     started = time.perf_counter()
     body = await request.body()
     call = parse(CallIn, body)
     intake = await service.take_call(
-        session, call=call, actor=actor_of(who), user_id=who.user_id, geocoder=request.app.state.geocoder.geocoder,
-        types=incident_types(), settings=request.app.state.settings, idempotency_key=idempotency_key,
-        body_hash=service.request_hash(body))
+        session,
+        call=call,
+        actor=actor_of(who),
+        user_id=who.user_id,
+        geocoder=request.app.state.geocoder.geocoder,
+        types=incident_types(),
+        settings=request.app.state.settings,
+        idempotency_key=idempotency_key,
+        body_hash=service.request_hash(body),
+    )
     # PostgreSQL holds the call before the queue hears of it and before the caller hears 201.
     await session.commit()
     durable = time.perf_counter()
@@ -79,26 +91,37 @@ async def take_call(request: Request, session: SessionDep, who: TakesCalls,
     if intake.replayed:
         headers["Idempotent-Replayed"] = "true"
     elif intake.queue:
-        action = QueueAction("enqueue", intake.incident_id, intake.priority,
-                             int(intake.received_at.timestamp() * 1000))
+        action = QueueAction("enqueue", intake.incident_id, intake.priority, int(intake.received_at.timestamp() * 1000))
         view = intake.view
-        await request.app.state.queue_keeper.apply(action, change_message(
-            "incident.created", intake.incident_id, priority=intake.priority,
-            needs_location=view["location"]["needs_location"], repeat_address=view["history"]["repeat_address"],
-            duplicates=[d["id"] for d in view["duplicates"]]))
+        await request.app.state.queue_keeper.apply(
+            action,
+            change_message(
+                "incident.created",
+                intake.incident_id,
+                priority=intake.priority,
+                needs_location=view["location"]["needs_location"],
+                repeat_address=view["history"]["repeat_address"],
+                duplicates=[d["id"] for d in view["duplicates"]],
+            ),
+        )
     # Where the time went, for whoever measures (the benchmark reads it): parse+geocode+write, then the queue.
-    headers["Server-Timing"] = (f"intake;dur={(durable - started) * 1000:.2f}, "
-                                f"queue;dur={(time.perf_counter() - durable) * 1000:.2f}")
+    headers["Server-Timing"] = (
+        f"intake;dur={(durable - started) * 1000:.2f}, queue;dur={(time.perf_counter() - durable) * 1000:.2f}"
+    )
     # The view is built by the service to IncidentOut's shape (tests hold it to the schema); written directly.
-    return Response(orjson.dumps(intake.view), status_code=201,
-                    media_type="application/json", headers=headers)
+    return Response(orjson.dumps(intake.view), status_code=201, media_type="application/json", headers=headers)
 
 
 @router.post("/calls/check", summary="Before taking a call: location, suspected duplicates, history (writes nothing)")
 async def check_call(request: Request, session: SessionDep, _: TakesCalls) -> dict:
     call = parse(CallIn, await request.body())
-    return await service.precheck(session, call=call, geocoder=request.app.state.geocoder.geocoder,
-                                  types=incident_types(), settings=request.app.state.settings)
+    return await service.precheck(
+        session,
+        call=call,
+        geocoder=request.app.state.geocoder.geocoder,
+        types=incident_types(),
+        settings=request.app.state.settings,
+    )
 
 
 @router.get("/incidents", summary="Open incidents (not closed or cancelled), most urgent first")
@@ -108,8 +131,13 @@ async def open_incidents(session: SessionDep, _: Floor) -> list[dict]:
 
 @router.get("/incidents/{incident_id}", summary="An incident with its caller, history, flags and duplicates")
 async def get_incident(request: Request, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
-    view = await service.incident_view(session, incident_id, geocoder=request.app.state.geocoder.geocoder,
-                                       types=incident_types(), settings=request.app.state.settings)
+    view = await service.incident_view(
+        session,
+        incident_id,
+        geocoder=request.app.state.geocoder.geocoder,
+        types=incident_types(),
+        settings=request.app.state.settings,
+    )
     view["events"] = await repo.events(session, incident_id)
     return view
 
@@ -121,28 +149,39 @@ async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor
     return await repo.events(session, incident_id)
 
 
-@router.patch("/incidents/{incident_id}", summary="Correct the location, type or narrative (a type of another "
-              "priority: dispatcher)")
+@router.patch(
+    "/incidents/{incident_id}",
+    summary="Correct the location, type or narrative (a type of another priority: dispatcher)",
+)
 async def update_incident(request: Request, incident_id: IncidentId, session: SessionDep, who: TakesCalls) -> dict:
     body = parse(IncidentUpdateIn, await request.body())
-    action = await lifecycle.update(session, incident_id, body, actor=actor_of(who),
-                                    geocoder=request.app.state.geocoder.geocoder, types=incident_types(),
-                                    dispatcher=dispatches(who))
+    action = await lifecycle.update(
+        session,
+        incident_id,
+        body,
+        actor=actor_of(who),
+        geocoder=request.app.state.geocoder.geocoder,
+        types=incident_types(),
+        dispatcher=dispatches(who),
+    )
     await commit_then_queue(request, session, action, "incident.updated")
     # Crews on the way hear of a corrected address, type or narrative at once.
     changed = body.model_dump(exclude_none=True)
     for unit in await request.app.state.board.units():
         if unit.incident_id == incident_id:
-            await request.app.state.pusher.outbox.send(unit.id, {"type": "update", "incident_id": incident_id,
-                                                                 "changed": changed})
+            await request.app.state.pusher.outbox.send(
+                unit.id, {"type": "update", "incident_id": incident_id, "changed": changed}
+            )
     return {"id": incident_id, "updated": True}
 
 
 @router.post("/incidents/{incident_id}/priority", summary="Reprioritise (dispatcher)")
-async def reprioritise(request: Request, incident_id: IncidentId, body: PriorityIn, session: SessionDep,
-                       who: Dispatcher) -> dict:
-    action = await lifecycle.reprioritise(session, incident_id, priority=body.priority, reason=body.reason,
-                                          actor=actor_of(who))
+async def reprioritise(
+    request: Request, incident_id: IncidentId, body: PriorityIn, session: SessionDep, who: Dispatcher
+) -> dict:
+    action = await lifecycle.reprioritise(
+        session, incident_id, priority=body.priority, reason=body.reason, actor=actor_of(who)
+    )
     await commit_then_queue(request, session, action, "incident.reprioritised")
     return {"id": incident_id, "priority": body.priority}
 
@@ -160,18 +199,23 @@ async def confirm(request: Request, incident_id: IncidentId, session: SessionDep
     return {"id": incident_id, "status": "pending"}
 
 
-@router.post("/incidents/{incident_id}/merge", summary="Merge a confirmed duplicate into the incident it repeats "
-             "(a dispatcher's when it has units or is more urgent than the other)")
+@router.post(
+    "/incidents/{incident_id}/merge",
+    summary="Merge a confirmed duplicate into the incident it repeats "
+    "(a dispatcher's when it has units or is more urgent than the other)",
+)
 async def merge(request: Request, incident_id: IncidentId, body: MergeIn, session: SessionDep, who: TakesCalls) -> dict:
-    action = await lifecycle.merge(session, incident_id, into=body.into, actor=actor_of(who),
-                                   dispatcher=dispatches(who))
+    action = await lifecycle.merge(
+        session, incident_id, into=body.into, actor=actor_of(who), dispatcher=dispatches(who)
+    )
     await commit_then_queue(request, session, action, "incident.merged")
     return {"id": incident_id, "merged_into": body.into}
 
 
 @router.post("/incidents/{incident_id}/cancel", summary="Cancel (dispatcher)")
-async def cancel(request: Request, incident_id: IncidentId, body: ReasonIn, session: SessionDep,
-                 who: Dispatcher) -> dict:
+async def cancel(
+    request: Request, incident_id: IncidentId, body: ReasonIn, session: SessionDep, who: Dispatcher
+) -> dict:
     action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who))
     await commit_then_queue(request, session, action, "incident.cancelled")
     return {"id": incident_id, "status": "cancelled"}
@@ -179,8 +223,9 @@ async def cancel(request: Request, incident_id: IncidentId, body: ReasonIn, sess
 
 @router.post("/incidents/{incident_id}/close", summary="Close with a disposition (dispatcher)")
 async def close(request: Request, incident_id: IncidentId, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
-    action = await lifecycle.close(session, incident_id, disposition=body.disposition, note=body.note,
-                                   actor=actor_of(who))
+    action = await lifecycle.close(
+        session, incident_id, disposition=body.disposition, note=body.note, actor=actor_of(who)
+    )
     # The caller is owed a feedback link, in the same transaction; the dispatcher sees that it was offered, never
     # the link (the SMS gateway sends it).
     message = await feedback.offer(session, incident_id, settings=request.app.state.settings)
@@ -190,6 +235,16 @@ async def close(request: Request, incident_id: IncidentId, body: CloseIn, sessio
 
 @router.get("/incident-types", summary="Incident types with their priority and response plan")
 async def types(_: Floor) -> list[dict]:
-    return [{"code": t.code, "name": t.name, "priority": t.priority, "group": t.group,
-             "plan": t.plan_dict(), "public": t.public, "on_scene_min": t.on_scene_min, "transport": t.transport}
-            for t in incident_types()]
+    return [
+        {
+            "code": t.code,
+            "name": t.name,
+            "priority": t.priority,
+            "group": t.group,
+            "plan": t.plan_dict(),
+            "public": t.public,
+            "on_scene_min": t.on_scene_min,
+            "transport": t.transport,
+        }
+        for t in incident_types()
+    ]

@@ -57,8 +57,9 @@ class CallIn(BaseModel):
     lon: Longitude | None = None
     type_code: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     narrative: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
-    priority: Annotated[int, Strict()] | None = Field(default=None, ge=1, le=4,
-                                                      description="Override the type's priority")
+    priority: Annotated[int, Strict()] | None = Field(
+        default=None, ge=1, le=4, description="Override the type's priority"
+    )
     duplicate_of: int | None = Field(default=None, gt=0, le=MAX_ID, description="Attach to this open incident instead")
 
     _phones = field_validator("caller_number", "callback_number")(_phone)
@@ -67,10 +68,11 @@ class CallIn(BaseModel):
     def _location(self) -> "CallIn":
         if (self.lat is None) != (self.lon is None):
             raise ValueError("give both lat and lon, or neither")
-        if not (self.location_text or self.lat is not None or self.type_code or self.narrative
-                or self.duplicate_of):
-            raise ValueError("nothing to act on: give a location (location_text or lat and lon), a type_code, "
-                             "a narrative, or the incident it repeats (duplicate_of)")
+        if not (self.location_text or self.lat is not None or self.type_code or self.narrative or self.duplicate_of):
+            raise ValueError(
+                "nothing to act on: give a location (location_text or lat and lon), a type_code, "
+                "a narrative, or the incident it repeats (duplicate_of)"
+            )
         return self
 
 
@@ -142,8 +144,17 @@ class ReasonIn(BaseModel):
 
 class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    disposition: Literal["treated", "transported", "resolved", "no_action", "false_alarm", "referred",
-                         "unfounded", "gone_on_arrival", "other"]
+    disposition: Literal[
+        "treated",
+        "transported",
+        "resolved",
+        "no_action",
+        "false_alarm",
+        "referred",
+        "unfounded",
+        "gone_on_arrival",
+        "other",
+    ]
     note: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
 

@@ -52,9 +52,12 @@ def compatible_codes(types: IncidentTypes, kind: IncidentType) -> list[str]:
 def history_view(ctx: dict, settings: Settings) -> dict:
     premise = ctx["premise"]
     return {
-        "caller_calls": ctx["caller_calls"], "caller_last": ctx["caller_last"],
-        "premise_incidents": premise["count"], "premise_by_type": premise["by_type"],
-        "premise_last": premise["last"], "repeat_address": premise["in_window"] >= settings.repeat_address_count,
+        "caller_calls": ctx["caller_calls"],
+        "caller_last": ctx["caller_last"],
+        "premise_incidents": premise["count"],
+        "premise_by_type": premise["by_type"],
+        "premise_last": premise["last"],
+        "repeat_address": premise["in_window"] >= settings.repeat_address_count,
         "flags": ctx["flags"],
     }
 
@@ -68,66 +71,148 @@ def duplicates_view(ctx: dict) -> list[dict]:
     return out
 
 
-def build_view(*, incident_id: int, call_id: int, status: str, kind: IncidentType, suggested: bool, priority: int,
-               located: Located, narrative: str | None, received_at: datetime, ctx: dict, settings: Settings,
-               attached_to: int | None = None) -> dict:
+def build_view(
+    *,
+    incident_id: int,
+    call_id: int,
+    status: str,
+    kind: IncidentType,
+    suggested: bool,
+    priority: int,
+    located: Located,
+    narrative: str | None,
+    received_at: datetime,
+    ctx: dict,
+    settings: Settings,
+    attached_to: int | None = None,
+) -> dict:
     return {
-        "id": incident_id, "call_id": call_id, "status": status, "type_code": kind.code, "type_name": kind.name,
-        "type_suggested": suggested, "priority": priority,
+        "id": incident_id,
+        "call_id": call_id,
+        "status": status,
+        "type_code": kind.code,
+        "type_name": kind.name,
+        "type_suggested": suggested,
+        "priority": priority,
         "response_plan": [{"capability": s.capability, "count": s.count} for s in kind.plan],
-        "location": {"lat": located.lat, "lon": located.lon, "label": located.label,
-                     "municipality": located.municipality, "match": located.match,
-                     "confidence": round(located.confidence, 3), "needs_location": located.needs_location,
-                     "in_service_area": located.in_service_area, "candidates": located.candidates},
-        "narrative": narrative, "received_at": received_at,
-        "duplicates": duplicates_view(ctx), "history": history_view(ctx, settings),
+        "location": {
+            "lat": located.lat,
+            "lon": located.lon,
+            "label": located.label,
+            "municipality": located.municipality,
+            "match": located.match,
+            "confidence": round(located.confidence, 3),
+            "needs_location": located.needs_location,
+            "in_service_area": located.in_service_area,
+            "candidates": located.candidates,
+        },
+        "narrative": narrative,
+        "received_at": received_at,
+        "duplicates": duplicates_view(ctx),
+        "history": history_view(ctx, settings),
         "attached_to": attached_to,
     }
 
 
 def context_params(settings: Settings) -> dict:
-    return {"radius_m": settings.duplicate_radius_m, "window_min": settings.duplicate_window_min,
-            "premise_m": settings.premise_radius_m, "history_months": settings.history_months,
-            "repeat_days": settings.repeat_address_days}
+    return {
+        "radius_m": settings.duplicate_radius_m,
+        "window_min": settings.duplicate_window_min,
+        "premise_m": settings.premise_radius_m,
+        "history_months": settings.history_months,
+        "repeat_days": settings.repeat_address_days,
+    }
 
 
-async def take_call(session: AsyncSession, *, call: CallIn, actor: str, user_id: int | None, geocoder: Geocoder,
-                    types: IncidentTypes, settings: Settings, idempotency_key: str | None = None,
-                    body_hash: str | None = None, status: str = "pending") -> Intake:
+async def take_call(
+    session: AsyncSession,
+    *,
+    call: CallIn,
+    actor: str,
+    user_id: int | None,
+    geocoder: Geocoder,
+    types: IncidentTypes,
+    settings: Settings,
+    idempotency_key: str | None = None,
+    body_hash: str | None = None,
+    status: str = "pending",
+) -> Intake:
     now = datetime.now(UTC)
     kind, suggested = resolve_type(types, call.type_code, call.narrative)
     priority = call.priority or kind.priority
     located = locate(geocoder, text=call.location_text, lat=call.lat, lon=call.lon)
     call_values = {
-        "channel": call.channel.value, "caller_name": call.caller_name, "caller_number": call.caller_number,
-        "callback_number": call.callback_number or call.caller_number, "location_text": call.location_text,
-        "narrative": call.narrative, "received_at": now, "idempotency_key": idempotency_key,
-        "request_hash": body_hash, "taken_by": user_id, "actor": actor,
+        "channel": call.channel.value,
+        "caller_name": call.caller_name,
+        "caller_number": call.caller_number,
+        "callback_number": call.callback_number or call.caller_number,
+        "location_text": call.location_text,
+        "narrative": call.narrative,
+        "received_at": now,
+        "idempotency_key": idempotency_key,
+        "request_hash": body_hash,
+        "taken_by": user_id,
+        "actor": actor,
     }
     if call.duplicate_of:
-        if idempotency_key and (earlier := await _replay(session, idempotency_key, body_hash, geocoder, types,
-                                                          settings)):
+        if idempotency_key and (
+            earlier := await _replay(session, idempotency_key, body_hash, geocoder, types, settings)
+        ):
             return earlier
         return await _attach(session, call.duplicate_of, call_values, located, geocoder, types, settings)
-    received = {"type_code": kind.code, "priority": priority, "status": status, "narrative": call.narrative,
-                "channel": call.channel.value, "type_suggested": suggested, "received_at": now.isoformat(),
-                **located.event_payload()}
+    received = {
+        "type_code": kind.code,
+        "priority": priority,
+        "status": status,
+        "narrative": call.narrative,
+        "channel": call.channel.value,
+        "type_suggested": suggested,
+        "received_at": now.isoformat(),
+        **located.event_payload(),
+    }
     events = [{"kind": EventKind.received.value, "payload": orjson.dumps(received).decode()}]
     if status == "pending":
         events.append({"kind": EventKind.queued.value, "payload": "{}"})
-    taken = await repo.take_call(session, {
-        **call_values, **context_params(settings), "type_code": kind.code, "priority": priority, "status": status,
-        "lat": located.lat, "lon": located.lon, "address_label": located.label,
-        "municipality": located.municipality, "geocode_match": located.match,
-        "geocode_confidence": located.confidence, "needs_location": located.needs_location,
-        "reported_lat": call.lat, "reported_lon": call.lon, "events": events, "now": now,
-        "number": call.caller_number, "compatible": compatible_codes(types, kind)})
+    taken = await repo.take_call(
+        session,
+        {
+            **call_values,
+            **context_params(settings),
+            "type_code": kind.code,
+            "priority": priority,
+            "status": status,
+            "lat": located.lat,
+            "lon": located.lon,
+            "address_label": located.label,
+            "municipality": located.municipality,
+            "geocode_match": located.match,
+            "geocode_confidence": located.confidence,
+            "needs_location": located.needs_location,
+            "reported_lat": call.lat,
+            "reported_lon": call.lon,
+            "events": events,
+            "now": now,
+            "number": call.caller_number,
+            "compatible": compatible_codes(types, kind),
+        },
+    )
     if taken.incident_id is None:  # the Idempotency-Key was used before: answer what that call made
-        return await _answer_replay(session, taken.prior_incident_id, taken.prior_request_hash, body_hash,
-                                    geocoder, types, settings)
-    view = build_view(incident_id=taken.incident_id, call_id=taken.call_id, status=status, kind=kind,
-                      suggested=suggested, priority=priority, located=located, narrative=call.narrative,
-                      received_at=now, ctx=taken.context, settings=settings)
+        return await _answer_replay(
+            session, taken.prior_incident_id, taken.prior_request_hash, body_hash, geocoder, types, settings
+        )
+    view = build_view(
+        incident_id=taken.incident_id,
+        call_id=taken.call_id,
+        status=status,
+        kind=kind,
+        suggested=suggested,
+        priority=priority,
+        located=located,
+        narrative=call.narrative,
+        received_at=now,
+        ctx=taken.context,
+        settings=settings,
+    )
     return Intake(view, taken.incident_id, priority, now, queue=status == "pending")
 
 
@@ -158,40 +243,83 @@ async def _attach(session, incident_id, call_values, located, geocoder, types, s
     return Intake(view, incident_id, view["priority"], view["received_at"], queue=False)
 
 
-async def incident_view(session: AsyncSession, incident_id: int, *, geocoder: Geocoder, types: IncidentTypes,
-                        settings: Settings) -> dict:
+async def incident_view(
+    session: AsyncSession, incident_id: int, *, geocoder: Geocoder, types: IncidentTypes, settings: Settings
+) -> dict:
     row = await repo.incident_row(session, incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
     call = await repo.first_call(session, incident_id) or {}
     kind = types.get(row["type_code"]) or types.get("UNKNOWN")
-    ctx = await repo.context(session, lat=row["lat"], lon=row["lon"], number=call.get("caller_number"),
-                             compatible=compatible_codes(types, kind), now=datetime.now(UTC), exclude=incident_id,
-                             **context_params(settings))
-    located = Located(row["lat"], row["lon"], row["address_label"], row["municipality"], row["geocode_match"],
-                      row["geocode_confidence"], row["needs_location"],
-                      geocoder.in_service_area(row["lat"], row["lon"]) if row["lat"] is not None else None)
-    view = build_view(incident_id=incident_id, call_id=call.get("id", 0), status=row["status"], kind=kind,
-                      suggested=False, priority=row["priority"], located=located, narrative=row["narrative"],
-                      received_at=row["received_at"], ctx=ctx, settings=settings)
+    ctx = await repo.context(
+        session,
+        lat=row["lat"],
+        lon=row["lon"],
+        number=call.get("caller_number"),
+        compatible=compatible_codes(types, kind),
+        now=datetime.now(UTC),
+        exclude=incident_id,
+        **context_params(settings),
+    )
+    located = Located(
+        row["lat"],
+        row["lon"],
+        row["address_label"],
+        row["municipality"],
+        row["geocode_match"],
+        row["geocode_confidence"],
+        row["needs_location"],
+        geocoder.in_service_area(row["lat"], row["lon"]) if row["lat"] is not None else None,
+    )
+    view = build_view(
+        incident_id=incident_id,
+        call_id=call.get("id", 0),
+        status=row["status"],
+        kind=kind,
+        suggested=False,
+        priority=row["priority"],
+        located=located,
+        narrative=row["narrative"],
+        received_at=row["received_at"],
+        ctx=ctx,
+        settings=settings,
+    )
     view["caller"] = {k: call.get(k) for k in ("caller_name", "caller_number", "callback_number", "channel")}
     view["disposition"] = row["disposition"]
     view["duplicate_of"] = row["duplicate_of_id"]
     return view
 
 
-async def precheck(session: AsyncSession, *, call: CallIn, geocoder: Geocoder, types: IncidentTypes,
-                   settings: Settings) -> dict:
+async def precheck(
+    session: AsyncSession, *, call: CallIn, geocoder: Geocoder, types: IncidentTypes, settings: Settings
+) -> dict:
     """What the call-taker should know before taking the call: where it is, suspected duplicates, the caller's
     and the premise's history and flags. Writes nothing."""
     kind, suggested = resolve_type(types, call.type_code, call.narrative)
     located = locate(geocoder, text=call.location_text, lat=call.lat, lon=call.lon)
-    ctx = await repo.context(session, lat=located.lat, lon=located.lon, number=call.caller_number,
-                             compatible=compatible_codes(types, kind), now=datetime.now(UTC),
-                             **context_params(settings))
-    return {"type_code": kind.code, "type_suggested": suggested, "priority": call.priority or kind.priority,
-            "response_plan": [{"capability": s.capability, "count": s.count} for s in kind.plan],
-            "location": {"lat": located.lat, "lon": located.lon, "label": located.label,
-                         "municipality": located.municipality, "match": located.match,
-                         "confidence": round(located.confidence, 3), "needs_location": located.needs_location},
-            "duplicates": duplicates_view(ctx), "history": history_view(ctx, settings)}
+    ctx = await repo.context(
+        session,
+        lat=located.lat,
+        lon=located.lon,
+        number=call.caller_number,
+        compatible=compatible_codes(types, kind),
+        now=datetime.now(UTC),
+        **context_params(settings),
+    )
+    return {
+        "type_code": kind.code,
+        "type_suggested": suggested,
+        "priority": call.priority or kind.priority,
+        "response_plan": [{"capability": s.capability, "count": s.count} for s in kind.plan],
+        "location": {
+            "lat": located.lat,
+            "lon": located.lon,
+            "label": located.label,
+            "municipality": located.municipality,
+            "match": located.match,
+            "confidence": round(located.confidence, 3),
+            "needs_location": located.needs_location,
+        },
+        "duplicates": duplicates_view(ctx),
+        "history": history_view(ctx, settings),
+    }

@@ -12,8 +12,7 @@ TYPES_FILE = Path(__file__).with_name("types.toml")
 CAPABILITIES = frozenset({"engine", "ladder", "rescue", "tanker", "ambulance", "police"})
 GROUPS = frozenset({"fire", "medical", "police", "traffic", "hazard", "service"})
 UNKNOWN = "UNKNOWN"
-_FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport",
-           "share"}
+_FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport", "share"}
 _CODE = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)*")
 # Evidence of this many words makes a suggestion fully confident (before the runner-up is considered).
 _FULL_EVIDENCE = 3.0
@@ -68,8 +67,11 @@ def _matcher(keyword: str) -> tuple[re.Pattern[str], float]:
     parts, weight = [], 0.0
     for word in _fold_keyword(keyword).split():
         core = word.strip("*")
-        parts.append(("[a-z0-9]*" if word.startswith("*") else "") + re.escape(core)
-                     + ("[a-z0-9]*" if word.endswith("*") else ""))
+        parts.append(
+            ("[a-z0-9]*" if word.startswith("*") else "")
+            + re.escape(core)
+            + ("[a-z0-9]*" if word.endswith("*") else "")
+        )
         weight += 0.5 if "*" in word else 1.0
     return re.compile(r"(?<![a-z0-9])" + " ".join(parts) + r"(?![a-z0-9])"), weight
 
@@ -79,10 +81,7 @@ class IncidentTypes:
 
     def __init__(self, types: dict[str, IncidentType]) -> None:
         self._types = {t.code.upper(): t for t in types.values()}
-        self._matchers = {
-            code: [(kw, *_matcher(kw)) for kw in t.keywords]
-            for code, t in self._types.items()
-        }
+        self._matchers = {code: [(kw, *_matcher(kw)) for kw in t.keywords] for code, t in self._types.items()}
 
     @classmethod
     def load(cls, path: Path | None = None) -> "IncidentTypes":
@@ -187,9 +186,15 @@ def _parse(entry: dict, where: str) -> IncidentType:
     if share and not plan:
         raise ValueError(f"{where}: a type with no response plan cannot have a share of the simulated calls")
     return IncidentType(
-        code=code, name=name, priority=priority, group=group,
-        plan=tuple(Slot(c, n) for c, n in plan.items()), keywords=tuple(k.strip().lower() for k in keywords),
-        public=entry["public"], on_scene_min=float(on_scene), transport=entry["transport"],
+        code=code,
+        name=name,
+        priority=priority,
+        group=group,
+        plan=tuple(Slot(c, n) for c, n in plan.items()),
+        keywords=tuple(k.strip().lower() for k in keywords),
+        public=entry["public"],
+        on_scene_min=float(on_scene),
+        transport=entry["transport"],
         share=float(share),
     )
 

@@ -47,10 +47,15 @@ async def layers(request: Request, session: SessionDep, _: Viewer) -> Response:
     cached = getattr(state, "map_layers", None)
     if cached is None or cached[0] != latest:
         row = (await session.execute(_LAYERS)).one()
-        body = orjson.dumps({"attribution": ATTRIBUTION, "map_import": row[0],
-                             "roads": {"type": "FeatureCollection", "features": row[1]},
-                             "municipalities": {"type": "FeatureCollection", "features": row[2]},
-                             "stations": {"type": "FeatureCollection", "features": row[3]}})
+        body = orjson.dumps(
+            {
+                "attribution": ATTRIBUTION,
+                "map_import": row[0],
+                "roads": {"type": "FeatureCollection", "features": row[1]},
+                "municipalities": {"type": "FeatureCollection", "features": row[2]},
+                "stations": {"type": "FeatureCollection", "features": row[3]},
+            }
+        )
         cached = state.map_layers = (row[0], body, gzip.compress(body, 6))
     headers = {"Cache-Control": "private, max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):

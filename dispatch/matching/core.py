@@ -43,7 +43,6 @@ class PenaltyNote(str):
     """A reason that made a unit dearer rather than impossible: shown only if it changed the choice."""
 
 
-
 @dataclass(frozen=True)
 class Rules:
     """The knobs of the default policy, with the defaults a centre would start from."""
@@ -129,16 +128,28 @@ class Decision:
         return tuple(p.unit_id for p in self.picks)
 
 
-def decide(incident: IncidentIn, units: Sequence[UnitIn], etas: Mapping[int, float] | None, *,
-           policy: Policy = Policy.default, rules: Rules = Rules(),
-           free: Mapping[tuple[str | None, str], int] | None = None) -> Decision:
+def decide(
+    incident: IncidentIn,
+    units: Sequence[UnitIn],
+    etas: Mapping[int, float] | None,
+    *,
+    policy: Policy = Policy.default,
+    rules: Rules = Rules(),
+    free: Mapping[tuple[str | None, str], int] | None = None,
+) -> Decision:
     """One incident. `etas`: drive seconds from each unit to the incident (missing or inf: unreachable)."""
     return decide_many([incident], units, {incident.id: etas or {}}, policy=policy, rules=rules, free=free)[0]
 
 
-def decide_many(incidents: Sequence[IncidentIn], units: Sequence[UnitIn],
-                etas: Mapping[int, Mapping[int, float]], *, policy: Policy = Policy.default,
-                rules: Rules = Rules(), free: Mapping[tuple[str | None, str], int] | None = None) -> list[Decision]:
+def decide_many(
+    incidents: Sequence[IncidentIn],
+    units: Sequence[UnitIn],
+    etas: Mapping[int, Mapping[int, float]],
+    *,
+    policy: Policy = Policy.default,
+    rules: Rules = Rules(),
+    free: Mapping[tuple[str | None, str], int] | None = None,
+) -> list[Decision]:
     """Several waiting incidents, most urgent first. Within one priority the `default` policy assigns jointly
     (least total drive time); the baselines take incidents one at a time in queue order, as a simple
     dispatcher would. A unit is given to at most one incident.
@@ -170,8 +181,15 @@ class _Row:
     capability: str
 
 
-def _assign(batch: list[IncidentIn], units: list[UnitIn], etas, taken: set[int], policy: Policy,
-            rules: Rules, free: Mapping[tuple[str | None, str], int] | None) -> list[Decision]:
+def _assign(
+    batch: list[IncidentIn],
+    units: list[UnitIn],
+    etas,
+    taken: set[int],
+    policy: Policy,
+    rules: Rules,
+    free: Mapping[tuple[str | None, str], int] | None,
+) -> list[Decision]:
     rows = [_Row(inc, slot.capability) for inc in batch for slot in inc.plan for _ in range(slot.count)]
     if free is None:
         free_by_area = _free_count(units, taken)
@@ -188,8 +206,7 @@ def _assign(batch: list[IncidentIn], units: list[UnitIn], etas, taken: set[int],
         for u, unit in enumerate(units):
             if row.capability not in unit.capabilities:
                 continue
-            verdict, note = _cost(inc, row.capability, unit, etas.get(inc.id, {}), taken, free_by_area, policy,
-                                  rules)
+            verdict, note = _cost(inc, row.capability, unit, etas.get(inc.id, {}), taken, free_by_area, policy, rules)
             if note:
                 why.setdefault((inc.id, unit.id), note)
             if verdict is not None:
@@ -203,17 +220,27 @@ def _assign(batch: list[IncidentIn], units: list[UnitIn], etas, taken: set[int],
         else:
             used: set[int] = set()
             for r in range(len(rows)):  # one slot at a time, plan order: what a dispatcher does by hand
-                best = min((u for u in range(len(units)) if u not in used and cost[r, u] < UNREACHABLE),
-                           key=lambda u: cost[r, u], default=None)
+                best = min(
+                    (u for u in range(len(units)) if u not in used and cost[r, u] < UNREACHABLE),
+                    key=lambda u: cost[r, u],
+                    default=None,
+                )
                 if best is not None:
                     chosen[r] = best
                     used.add(best)
     return [_decision(inc, rows, units, cost, chosen, why, etas.get(inc.id, {}), policy) for inc in batch]
 
 
-def _cost(inc: IncidentIn, capability: str, unit: UnitIn, etas: Mapping[int, float], taken: set[int],
-          free_by_area: dict[tuple[str | None, str], int], policy: Policy,
-          rules: Rules) -> tuple[float | None, str | None]:
+def _cost(
+    inc: IncidentIn,
+    capability: str,
+    unit: UnitIn,
+    etas: Mapping[int, float],
+    taken: set[int],
+    free_by_area: dict[tuple[str | None, str], int],
+    policy: Policy,
+    rules: Rules,
+) -> tuple[float | None, str | None]:
     """(the cost of sending `unit` for `capability` or None if it cannot go, a note on why not or why dearer)."""
     if unit.id in taken:
         return None, "given to a more urgent incident in this round"
@@ -223,8 +250,13 @@ def _cost(inc: IncidentIn, capability: str, unit: UnitIn, etas: Mapping[int, flo
         return None, "position unknown"
     divert = False
     if unit.status not in FREE:
-        if (policy == Policy.default and unit.status in DIVERTIBLE and inc.priority <= rules.divert_for_priority
-                and unit.work_priority is not None and unit.work_priority >= rules.divert_from_priority):
+        if (
+            policy == Policy.default
+            and unit.status in DIVERTIBLE
+            and inc.priority <= rules.divert_for_priority
+            and unit.work_priority is not None
+            and unit.work_priority >= rules.divert_from_priority
+        ):
             divert = True
         elif unit.work_priority is not None and unit.work_priority <= inc.priority:
             return None, f"on priority-{unit.work_priority} work (incident {unit.work_incident_id})"
@@ -242,8 +274,9 @@ def _cost(inc: IncidentIn, capability: str, unit: UnitIn, etas: Mapping[int, flo
     if policy == Policy.drive_time:
         return eta, None
     if divert:
-        return eta + rules.divert_gain_s, PenaltyNote(f"on priority-{unit.work_priority} work; diverting it would "
-                                                      f"not save {rules.divert_gain_s / 60:.0f} min")
+        return eta + rules.divert_gain_s, PenaltyNote(
+            f"on priority-{unit.work_priority} work; diverting it would not save {rules.divert_gain_s / 60:.0f} min"
+        )
     margin = rules.coverage_margin_s.get(inc.priority, 0.0)
     if margin and unit.area and unit.area != inc.area and free_by_area.get((unit.area, capability)) == 1:
         # The last free one of its area goes only when nothing within `margin` of it is left.
@@ -267,8 +300,16 @@ def _free_count(units: list[UnitIn], taken: set[int]) -> dict[tuple[str | None, 
     return free_counts(u for u in units if u.id not in taken)
 
 
-def _decision(inc: IncidentIn, rows: list[_Row], units: list[UnitIn], cost: np.ndarray, chosen: dict[int, int],
-              why: dict, etas: Mapping[int, float], policy: Policy) -> Decision:
+def _decision(
+    inc: IncidentIn,
+    rows: list[_Row],
+    units: list[UnitIn],
+    cost: np.ndarray,
+    chosen: dict[int, int],
+    why: dict,
+    etas: Mapping[int, float],
+    policy: Policy,
+) -> Decision:
     mine = [r for r, row in enumerate(rows) if row.incident.id == inc.id]
     picks, unfilled = [], []
     picked_ids = {units[chosen[r]].id for r in mine if r in chosen}
@@ -278,16 +319,28 @@ def _decision(inc: IncidentIn, rows: list[_Row], units: list[UnitIn], cost: np.n
             unfilled.append(capability)
             continue
         unit = units[chosen[r]]
-        picks.append(Pick(capability, unit.id, unit.call_sign, _eta(etas, unit), _distance(inc, unit),
-                          _pick_reason(unit, capability, etas, policy),
-                          unit.work_incident_id if unit.status not in FREE else None))
+        picks.append(
+            Pick(
+                capability,
+                unit.id,
+                unit.call_sign,
+                _eta(etas, unit),
+                _distance(inc, unit),
+                _pick_reason(unit, capability, etas, policy),
+                unit.work_incident_id if unit.status not in FREE else None,
+            )
+        )
     alternatives, passed = [], []
     for capability in dict.fromkeys(rows[r].capability for r in mine):
         r = next(r for r in mine if rows[r].capability == capability)
-        ranked = sorted((u for u in range(len(units)) if cost[r, u] < UNREACHABLE and units[u].id not in picked_ids),
-                        key=lambda u: cost[r, u])
-        alternatives.extend(Alternative(capability, units[u].id, units[u].call_sign, _eta(etas, units[u]),
-                                        _distance(inc, units[u])) for u in ranked[:3])
+        ranked = sorted(
+            (u for u in range(len(units)) if cost[r, u] < UNREACHABLE and units[u].id not in picked_ids),
+            key=lambda u: cost[r, u],
+        )
+        alternatives.extend(
+            Alternative(capability, units[u].id, units[u].call_sign, _eta(etas, units[u]), _distance(inc, units[u]))
+            for u in ranked[:3]
+        )
     needs = _needs(inc)
     for unit in units:
         if unit.id in picked_ids:

@@ -25,8 +25,11 @@ from geo.routing.router import Destinations
 
 log = logging.getLogger("dispatch.matching")
 CELL_M = 500.0
-FLEETS = {"engine": ("fire", "standby"), "ambulance": ("ambulance", "hospital", "standby"),
-          "police": ("police", "standby")}
+FLEETS = {
+    "engine": ("fire", "standby"),
+    "ambulance": ("ambulance", "hospital", "standby"),
+    "police": ("police", "standby"),
+}
 IDLE = ("available", "returning")
 
 
@@ -55,14 +58,22 @@ class CoverageModel:
 
 
 async def load_places(session: AsyncSession) -> tuple[np.ndarray, np.ndarray, list[PostPlace]]:
-    rows = (await session.execute(text("""
+    rows = (
+        await session.execute(
+            text("""
         SELECT ST_Y(location::geometry), ST_X(location::geometry), 1.0 FROM addresses
         UNION ALL
         SELECT ST_Y(location::geometry), ST_X(location::geometry), 3.0 FROM incidents
-        WHERE location IS NOT NULL AND received_at > now() - interval '90 days'"""))).all()
-    stations = (await session.execute(text("""
+        WHERE location IS NOT NULL AND received_at > now() - interval '90 days'""")
+        )
+    ).all()
+    stations = (
+        await session.execute(
+            text("""
         SELECT id, name, kind::text, ST_Y(location::geometry), ST_X(location::geometry) FROM stations
-        ORDER BY id"""))).all()
+        ORDER BY id""")
+        )
+    ).all()
     points = np.array([(r[0], r[1]) for r in rows], dtype=float) if rows else np.empty((0, 2))
     weights = np.array([r[2] for r in rows], dtype=float) if rows else np.empty(0)
     posts = [PostPlace(Post(r[0], r[1], 1 if r[2] == "standby" else 2), r[2], r[3], r[4]) for r in stations]
@@ -99,8 +110,9 @@ def fleet_of(unit: BoardUnit) -> str | None:
     return next((f for f in FLEETS if f in unit.capabilities), None)
 
 
-def plan_fleet(model: CoverageModel, fleet: str, units: Sequence[BoardUnit], *, target_s: float,
-               min_gain: float = 0.01) -> MovePlan:
+def plan_fleet(
+    model: CoverageModel, fleet: str, units: Sequence[BoardUnit], *, target_s: float, min_gain: float = 0.01
+) -> MovePlan:
     """Where the idle units of one fleet should wait now. The chance that a unit is busy is read off the board:
     the share of the fleet's units in service that are on calls, kept within 10-80 % so that one quiet minute
     or one busy one does not swing it."""
@@ -115,20 +127,37 @@ def plan_fleet(model: CoverageModel, fleet: str, units: Sequence[BoardUnit], *, 
     positions = [(u.lat, u.lon) for u in idle]
     unit_to_demand = model.to_demand.times_from(positions)
     unit_to_post = model.to_posts.times_from(positions, model.fleet_post_columns(fleet))
-    return plan_moves([IdleUnit(u.id, u.call_sign) for u in idle], [p.post for p in posts],
-                      unit_to_demand=unit_to_demand, unit_to_post=unit_to_post,
-                      post_to_demand=model.post_to_demand[fleet], weights=model.weights, target_s=target_s,
-                      busy=busy, min_gain=min_gain)
-
-
+    return plan_moves(
+        [IdleUnit(u.id, u.call_sign) for u in idle],
+        [p.post for p in posts],
+        unit_to_demand=unit_to_demand,
+        unit_to_post=unit_to_post,
+        post_to_demand=model.post_to_demand[fleet],
+        weights=model.weights,
+        target_s=target_s,
+        busy=busy,
+        min_gain=min_gain,
+    )
 
 
 class MoveUps:
     """Plans move-ups for every fleet and issues them: to the units' devices (auto) or to the dispatchers as
     proposals. At most one process plans at a time (a Redis lock), at most every `min_interval_s`."""
 
-    def __init__(self, *, routers, sessions, board, redis, keys: Keys, publish, target_s: float, auto: bool,
-                 min_interval_s: float = 10.0, pusher=None) -> None:
+    def __init__(
+        self,
+        *,
+        routers,
+        sessions,
+        board,
+        redis,
+        keys: Keys,
+        publish,
+        target_s: float,
+        auto: bool,
+        min_interval_s: float = 10.0,
+        pusher=None,
+    ) -> None:
         self.routers, self.sessions, self.board, self.redis, self.keys = routers, sessions, board, redis, keys
         self.pusher = pusher
         self._publish = publish
@@ -163,11 +192,19 @@ class MoveUps:
                 if standing is not None and int(standing) == move.post_id:
                     continue  # already told
                 place = places[move.post_id]
-                order = {"type": "unit.move" if self.auto else "move.proposed", "unit_id": move.unit_id,
-                         "call_sign": move.call_sign, "post_id": move.post_id, "post": move.post_name,
-                         "lat": place.lat, "lon": place.lon, "travel_s": move.travel_s, "reason": move.reason,
-                         "coverage_before": round(plan.coverage_before, 4),
-                         "coverage_after": round(plan.coverage_after, 4)}
+                order = {
+                    "type": "unit.move" if self.auto else "move.proposed",
+                    "unit_id": move.unit_id,
+                    "call_sign": move.call_sign,
+                    "post_id": move.post_id,
+                    "post": move.post_name,
+                    "lat": place.lat,
+                    "lon": place.lon,
+                    "travel_s": move.travel_s,
+                    "reason": move.reason,
+                    "coverage_before": round(plan.coverage_before, 4),
+                    "coverage_after": round(plan.coverage_after, 4),
+                }
                 await self.redis.set(self.keys.move(move.unit_id), move.post_id, ex=3600)
                 await self._publish(order)
                 if self.auto and self.pusher is not None:

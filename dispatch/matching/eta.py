@@ -50,16 +50,24 @@ def relevant(units: Sequence[BoardUnit], needs: set[str]) -> list[BoardUnit]:
 
 def routable(units: Sequence[BoardUnit], priority: int, divert_from: int) -> list[BoardUnit]:
     """The units a drive time is wanted for: free ones, and for a priority-1 call those it may divert."""
-    return [u for u in units if u.status in ("available", "returning")
-            or (priority == 1 and u.status in ("dispatched", "acknowledged", "en_route")
-                and (u.work_priority or 0) >= divert_from)]
+    return [
+        u
+        for u in units
+        if u.status in ("available", "returning")
+        or (
+            priority == 1
+            and u.status in ("dispatched", "acknowledged", "en_route")
+            and (u.work_priority or 0) >= divert_from
+        )
+    ]
 
 
 CANDIDATES = 25  # per capability: the units nearest in a straight line that are given a drive time
 
 
-def nearest(units: Sequence[BoardUnit], lat: float | None, lon: float | None, needs: set[str], *,
-            eligible, k: int = CANDIDATES) -> list[BoardUnit]:
+def nearest(
+    units: Sequence[BoardUnit], lat: float | None, lon: float | None, needs: set[str], *, eligible, k: int = CANDIDATES
+) -> list[BoardUnit]:
     """For each capability the incident needs, the `k` eligible units nearest in a straight line (the union,
     in id order). With a thousand units, ranking a few dozen by road instead of all of them keeps a decision
     to milliseconds; the unit nearest by road is among the 25 nearest by air unless roads are very unlike
@@ -85,8 +93,9 @@ class DriveTimes(dict):
     """Unit id -> drive seconds to the incident, and the search tree behind them: `route(unit_id)` is that
     unit's route without a second search (None when it has no drive time)."""
 
-    def __init__(self, times: dict[int, float] | None = None, tree: Tree | None = None,
-                 index: dict[int, int] | None = None) -> None:
+    def __init__(
+        self, times: dict[int, float] | None = None, tree: Tree | None = None, index: dict[int, int] | None = None
+    ) -> None:
         super().__init__(times or {})
         self._tree, self._index = tree, index or {}
 
@@ -99,8 +108,9 @@ class DriveTimes(dict):
             return None
 
 
-def unit_etas(router: Router, lat: float | None, lon: float | None, units: Sequence[BoardUnit],
-              cutoff_s: float = 3600.0) -> DriveTimes:
+def unit_etas(
+    router: Router, lat: float | None, lon: float | None, units: Sequence[BoardUnit], cutoff_s: float = 3600.0
+) -> DriveTimes:
     """Drive seconds from each positioned unit to the point: one reversed Dijkstra for all of them."""
     placed = [u for u in units if u.lat is not None and u.lon is not None]
     if lat is None or lon is None or not placed:

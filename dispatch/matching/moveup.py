@@ -55,12 +55,21 @@ def expected_coverage(times_to_demand: np.ndarray, weights: np.ndarray, *, targe
     if times_to_demand.size == 0 or weights.sum() <= 0:
         return 0.0
     covering = (times_to_demand <= target_s).sum(axis=0)
-    return float((weights * (1.0 - busy ** covering)).sum() / weights.sum())
+    return float((weights * (1.0 - busy**covering)).sum() / weights.sum())
 
 
-def plan_moves(units: Sequence[IdleUnit], posts: Sequence[Post], *, unit_to_demand: np.ndarray,
-               unit_to_post: np.ndarray, post_to_demand: np.ndarray, weights: np.ndarray, target_s: float,
-               busy: float = 0.3, min_gain: float = 0.01) -> MovePlan:
+def plan_moves(
+    units: Sequence[IdleUnit],
+    posts: Sequence[Post],
+    *,
+    unit_to_demand: np.ndarray,
+    unit_to_post: np.ndarray,
+    post_to_demand: np.ndarray,
+    weights: np.ndarray,
+    target_s: float,
+    busy: float = 0.3,
+    min_gain: float = 0.01,
+) -> MovePlan:
     """Where the idle units of one fleet should wait. Matrices are drive seconds: units × demand points,
     units × posts, posts × demand points; `weights` is the demand at each point (calls or addresses)."""
     k = len(units)
@@ -74,7 +83,7 @@ def plan_moves(units: Sequence[IdleUnit], posts: Sequence[Post], *, unit_to_dema
     for _ in range(min(k, int(room.sum()))):
         # Marginal gain of one more unit at each post: the demand it covers, times the chance that all the
         # units already covering it are busy and this one is free.
-        gain = covers @ (weights * (1.0 - busy) * busy ** placed)
+        gain = covers @ (weights * (1.0 - busy) * busy**placed)
         gain = np.where(room > 0, gain, -1.0)
         best = int(np.argmax(gain))  # ties: the first post, so the result is deterministic
         chosen.append(best)
@@ -96,7 +105,14 @@ def plan_moves(units: Sequence[IdleUnit], posts: Sequence[Post], *, unit_to_dema
         travel = float(unit_to_post[u, post])
         if travel <= AT_POST_S:
             continue
-        moves.append(Move(units[u].id, units[u].call_sign, posts[post].id, posts[post].name, round(travel, 1),
-                          f"cover: expected demand reached in {target_s / 60:.0f} min from {before:.0%} to "
-                          f"{after:.0%}"))
+        moves.append(
+            Move(
+                units[u].id,
+                units[u].call_sign,
+                posts[post].id,
+                posts[post].name,
+                round(travel, 1),
+                f"cover: expected demand reached in {target_s / 60:.0f} min from {before:.0%} to {after:.0%}",
+            )
+        )
     return MovePlan(tuple(moves), before, after)

@@ -37,8 +37,10 @@ async def _open_incident(request: Request, session, incident_id: int):
     return incident
 
 
-@router.get("/incidents/{incident_id}/recommendations",
-            summary="Ranked units for each slot of the plan, with ETA, distance and reasons")
+@router.get(
+    "/incidents/{incident_id}/recommendations",
+    summary="Ranked units for each slot of the plan, with ETA, distance and reasons",
+)
 async def recommendations(request: Request, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
     state = request.app.state
     incident = await _open_incident(request, session, incident_id)
@@ -49,8 +51,9 @@ async def recommendations(request: Request, incident_id: IncidentId, session: Se
 
 
 @router.post("/incidents/{incident_id}/assign", summary="Assign units (dispatcher); checked against availability")
-async def assign(request: Request, incident_id: IncidentId, body: AssignIn, session: SessionDep,
-                 who: Dispatcher) -> dict:
+async def assign(
+    request: Request, incident_id: IncidentId, body: AssignIn, session: SessionDep, who: Dispatcher
+) -> dict:
     state = request.app.state
     incident = await _open_incident(request, session, incident_id)
     units = {u.id: u for u in await state.board.units()}
@@ -59,8 +62,11 @@ async def assign(request: Request, incident_id: IncidentId, body: AssignIn, sess
         raise InvalidInput(f"no unit {', '.join(map(str, unknown))}")
     if len(set(body.unit_ids)) != len(body.unit_ids):
         raise InvalidInput("a unit is named twice")
-    etas = unit_etas(state.routers.router, incident.lat, incident.lon, [units[u] for u in body.unit_ids]) \
-        if incident.lat is not None else {}
+    etas = (
+        unit_etas(state.routers.router, incident.lat, incident.lon, [units[u] for u in body.unit_ids])
+        if incident.lat is not None
+        else {}
+    )
     open_slots = [s.capability for s in incident.remaining() for _ in range(s.count)]
     picks = []
     for unit_id in sorted(body.unit_ids):
@@ -69,15 +75,26 @@ async def assign(request: Request, incident_id: IncidentId, body: AssignIn, sess
             raise Conflict(f"{unit.call_sign} is already on this incident")
         busy = unit.status not in ("available", "returning")
         if busy and not (body.divert and unit.status in ("dispatched", "acknowledged", "en_route")):
-            raise Conflict(f"{unit.call_sign} is {unit.status.replace('_', ' ')}"
-                           + ("" if body.divert else "; set divert to take it from its current work"))
+            raise Conflict(
+                f"{unit.call_sign} is {unit.status.replace('_', ' ')}"
+                + ("" if body.divert else "; set divert to take it from its current work")
+            )
         if busy and (unit.work_priority or 0) < state.matcher.rules.divert_from_priority:
             raise Conflict(f"{unit.call_sign} is on priority-{unit.work_priority} work: it is not taken from it")
         slot = next((c for c in open_slots if c in unit.capabilities), None)
         if slot is not None:
             open_slots.remove(slot)
-        picks.append(Pick(slot or "extra", unit.id, unit.call_sign, etas.get(unit.id), 0.0,
-                          f"assigned by {who.username}", unit.incident_id if busy else None))
+        picks.append(
+            Pick(
+                slot or "extra",
+                unit.id,
+                unit.call_sign,
+                etas.get(unit.id),
+                0.0,
+                f"assigned by {who.username}",
+                unit.incident_id if busy else None,
+            )
+        )
     decision = Decision(incident.id, state.matcher.policy, tuple(picks), (), (), ())
     done = await state.matcher.dispatch(incident, decision, actor=f"dispatcher:{who.username}", mode="manual")
     if done is None:

@@ -51,14 +51,16 @@ class MatchIncident:
 
 async def board_units(session: AsyncSession) -> list[BoardUnit]:
     """Every unit as PostgreSQL has it, with the incident it works, for (re)loading the board."""
-    rows = await session.execute(text(f"""
+    rows = await session.execute(
+        text(f"""
         SELECT u.id, u.call_sign, u.capabilities, u.status::text, ST_Y(u.position::geometry),
                ST_X(u.position::geometry), s.municipality, a.incident_id, i.priority
         FROM units u
         LEFT JOIN stations s ON s.id = u.home_station_id
         LEFT JOIN assignments a ON a.unit_id = u.id AND a.status IN {ACTIVE}
         LEFT JOIN incidents i ON i.id = a.incident_id
-        ORDER BY u.id"""))
+        ORDER BY u.id""")
+    )
     return [BoardUnit(r[0], r[1], frozenset(r[2] or ()), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
 
@@ -99,15 +101,26 @@ class Dispatched:
     about: dict | None = None  # the brief its units are told (push.messages.brief_of), read with the lock
 
 
-async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list[Pick], plan: tuple[Slot, ...],
-                         actor: str, mode: str) -> Dispatched:
+async def write_dispatch(
+    session: AsyncSession, *, incident_id: int, picks: list[Pick], plan: tuple[Slot, ...], actor: str, mode: str
+) -> Dispatched:
     """Records the dispatch; raises Conflict if the incident is no longer open, its plan is filled meanwhile
     (another matcher, or a dispatcher), or a unit is not free. The incident row is locked first, so two
     writers to one incident go one after the other and the second sees what the first filled."""
     conn = await driver_connection(session)
     wanted = orjson.dumps({slot.capability: slot.count for slot in plan}).decode()
-    payload = orjson.dumps([{"unit_id": p.unit_id, "slot": p.capability, "eta_s": p.eta_s, "reason": p.reason,
-                             "diverted_from": p.diverted_from} for p in picks]).decode()
+    payload = orjson.dumps(
+        [
+            {
+                "unit_id": p.unit_id,
+                "slot": p.capability,
+                "eta_s": p.eta_s,
+                "reason": p.reason,
+                "diverted_from": p.diverted_from,
+            }
+            for p in picks
+        ]
+    ).decode()
     try:
         row = await conn.fetchrow(_DISPATCH, incident_id, wanted, payload, actor, mode)
     except asyncpg.UniqueViolationError as exc:
@@ -126,8 +139,10 @@ async def write_dispatch(session: AsyncSession, *, incident_id: int, picks: list
 
 
 async def set_units_missing(session: AsyncSession, incident_id: int, missing: int) -> None:
-    await session.execute(text("UPDATE incidents SET units_missing = :n WHERE id = :id AND units_missing <> :n"),
-                          {"id": incident_id, "n": missing})
+    await session.execute(
+        text("UPDATE incidents SET units_missing = :n WHERE id = :id AND units_missing <> :n"),
+        {"id": incident_id, "n": missing},
+    )
 
 
 def missing_count(slots: tuple[Slot, ...]) -> int:

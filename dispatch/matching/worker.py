@@ -66,15 +66,26 @@ PASSED_SHOWN = 30  # the units passed over that a dispatcher is shown, nearest f
 def decision_view(decision: Decision, incident: MatchIncident, mode: str, etas: dict | None = None) -> dict:
     etas = etas or {}
     passed = sorted(decision.passed, key=lambda p: (etas.get(p.unit_id, float("inf")), p.unit_id))
-    return {"incident_id": incident.id, "priority": incident.priority, "policy": decision.policy.value,
-            "mode": mode, "complete": decision.complete,
-            "picks": [asdict(p) for p in decision.picks],
-            "unfilled": [asdict(s) for s in decision.unfilled],
-            "alternatives": [asdict(a) for a in decision.alternatives],
-            "passed": [{"unit_id": p.unit_id, "call_sign": p.call_sign, "reason": p.reason,
-                        "eta_s": round(etas[p.unit_id], 1) if p.unit_id in etas else None}
-                       for p in passed[:PASSED_SHOWN]],
-            "passed_more": max(0, len(passed) - PASSED_SHOWN)}
+    return {
+        "incident_id": incident.id,
+        "priority": incident.priority,
+        "policy": decision.policy.value,
+        "mode": mode,
+        "complete": decision.complete,
+        "picks": [asdict(p) for p in decision.picks],
+        "unfilled": [asdict(s) for s in decision.unfilled],
+        "alternatives": [asdict(a) for a in decision.alternatives],
+        "passed": [
+            {
+                "unit_id": p.unit_id,
+                "call_sign": p.call_sign,
+                "reason": p.reason,
+                "eta_s": round(etas[p.unit_id], 1) if p.unit_id in etas else None,
+            }
+            for p in passed[:PASSED_SHOWN]
+        ],
+        "passed_more": max(0, len(passed) - PASSED_SHOWN),
+    }
 
 
 def takeover_bound_s(settings: Settings) -> float:
@@ -84,10 +95,22 @@ def takeover_bound_s(settings: Settings) -> float:
 
 
 class Matcher:
-    def __init__(self, *, owner: str, queue: IncidentQueue, board: UnitBoard, redis: aioredis.Redis,
-                 sessions: async_sessionmaker[AsyncSession], routers: RouterHolder, types: IncidentTypes,
-                 settings: Settings, publish: Publish, requeue: Requeue, rules: Rules = Rules(),
-                 pusher=None) -> None:
+    def __init__(
+        self,
+        *,
+        owner: str,
+        queue: IncidentQueue,
+        board: UnitBoard,
+        redis: aioredis.Redis,
+        sessions: async_sessionmaker[AsyncSession],
+        routers: RouterHolder,
+        types: IncidentTypes,
+        settings: Settings,
+        publish: Publish,
+        requeue: Requeue,
+        rules: Rules = Rules(),
+        pusher=None,
+    ) -> None:
         self.owner = owner
         self.queue, self.board, self.redis = queue, board, redis
         self.sessions, self.routers, self.types = sessions, routers, types
@@ -98,10 +121,21 @@ class Matcher:
         self.pusher = pusher  # tells the units' devices (None: nobody listens, as in some tests)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self.moveups = MoveUps(routers=routers, sessions=sessions, board=board, redis=redis, keys=self.keys,
-                               publish=publish,
-                               target_s=settings.coverage_target_s, auto=settings.auto_move_up, pusher=pusher) \
-            if settings.move_up and self.policy == Policy.default else None
+        self.moveups = (
+            MoveUps(
+                routers=routers,
+                sessions=sessions,
+                board=board,
+                redis=redis,
+                keys=self.keys,
+                publish=publish,
+                target_s=settings.coverage_target_s,
+                auto=settings.auto_move_up,
+                pusher=pusher,
+            )
+            if settings.move_up and self.policy == Policy.default
+            else None
+        )
         self._moveup_due = 0.0  # monotonic time of the next move-up planning
         self._recall_wanted, self._next_recall = False, 0.0
 
@@ -121,8 +155,9 @@ class Matcher:
         parsed: every change of the whole centre passes here."""
         if b'"type":"incident.created"' in event or b'"type":"incident.reprioritised"' in event:
             self.wake()
-        elif b'"type":"unit.status"' in event and (b'"status":"available"' in event
-                                                   or b'"status":"returning"' in event):
+        elif b'"type":"unit.status"' in event and (
+            b'"status":"available"' in event or b'"status":"returning"' in event
+        ):
             self.unit_freed()
 
     async def _recall_parked(self) -> None:
@@ -188,8 +223,14 @@ class Matcher:
         auto = self.auto_for(incident)
         if not auto or not decision.picks:
             # The consoles are told that it waits for a dispatcher, or for a unit; they ask for the ranking.
-            await self._publish({"type": "incident.recommended", "incident_id": incident.id,
-                                 "complete": decision.complete, "units": [p.unit_id for p in decision.picks]})
+            await self._publish(
+                {
+                    "type": "incident.recommended",
+                    "incident_id": incident.id,
+                    "complete": decision.complete,
+                    "units": [p.unit_id for p in decision.picks],
+                }
+            )
         if not auto:
             # Waits for a dispatcher: back in the queue, with fresh recommendations, when the lease runs out.
             await self._settle(incident, missing_count(incident.remaining()))
@@ -200,8 +241,9 @@ class Matcher:
             await self._settle(incident, missing_count(incident.remaining()))
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
             return
-        done = await self.dispatch(incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease,
-                                   units=units, routes=etas.route)
+        done = await self.dispatch(
+            incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease, units=units, routes=etas.route
+        )
         if done is None:
             # The board or the plan changed under us: decide again in a moment (a short wait, so a board that
             # disagrees with PostgreSQL cannot spin the matcher).
@@ -222,30 +264,51 @@ class Matcher:
         candidates = nearest(units, incident.lat, incident.lon, needs, eligible=lambda u: u.id in may_go)
         etas = unit_etas(self.routers.router, incident.lat, incident.lon, candidates, self.settings.eta_cutoff_s)
         free = self.board.free_counts()
-        decision = decide(incident.as_core(), [u.as_candidate() for u in candidates], etas, policy=self.policy,
-                          rules=self.rules, free=free)
+        decision = decide(
+            incident.as_core(),
+            [u.as_candidate() for u in candidates],
+            etas,
+            policy=self.policy,
+            rules=self.rules,
+            free=free,
+        )
         return candidates, etas, decision
 
     def auto_for(self, incident: MatchIncident) -> bool:
         """Dispatched without a dispatcher: its priority is set to, and it has a location to send units to."""
         return incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
 
-    async def dispatch(self, incident: MatchIncident, decision: Decision, *, actor: str, mode: str,
-                       lease: Lease | None = None, units: list | None = None, routes=None) -> Dispatched | None:
+    async def dispatch(
+        self,
+        incident: MatchIncident,
+        decision: Decision,
+        *,
+        actor: str,
+        mode: str,
+        lease: Lease | None = None,
+        units: list | None = None,
+        routes=None,
+    ) -> Dispatched | None:
         """Reserves the decision's units, writes it, tells everyone. None if a unit was no longer free, the
         plan was filled meanwhile, or (with `lease`) the lease ran out while deciding."""
         chosen = {p.unit_id for p in decision.picks}
         units = units if units is not None else await self.board.units()
         before = [u for u in units if u.id in chosen]
         divert = self.rules.divert_from_priority if any(p.diverted_from for p in decision.picks) else 0
-        reserving = self.board.reserve(incident.id, incident.priority, [p.unit_id for p in decision.picks],
-                                       divert_from=divert, now_ms=int(time.time() * 1000))
+        reserving = self.board.reserve(
+            incident.id,
+            incident.priority,
+            [p.unit_id for p in decision.picks],
+            divert_from=divert,
+            now_ms=int(time.time() * 1000),
+        )
         if lease is None:
             ok, taken = await reserving
         else:
             # The lease renewed and the units reserved side by side; a lease lost meanwhile gives the units back.
             held, (ok, taken) = await asyncio.gather(
-                self.queue.extend(incident.id, self.owner, self.settings.queue_lease_s), reserving)
+                self.queue.extend(incident.id, self.owner, self.settings.queue_lease_s), reserving
+            )
             if not held:
                 if ok:
                     await self.board.unreserve(incident.id, before)
@@ -256,8 +319,14 @@ class Matcher:
             return None
         try:
             async with self.sessions() as session:
-                done = await write_dispatch(session, incident_id=incident.id, picks=list(decision.picks),
-                                            plan=incident.plan, actor=actor, mode=mode)
+                done = await write_dispatch(
+                    session,
+                    incident_id=incident.id,
+                    picks=list(decision.picks),
+                    plan=incident.plan,
+                    actor=actor,
+                    mode=mode,
+                )
                 await session.commit()
         except Conflict as exc:
             await self.board.unreserve(incident.id, before)
@@ -280,28 +349,55 @@ class Matcher:
             log.warning("dispatch to incident %s written, its units told once Redis is back: %s", incident.id, exc)
         return done
 
-    async def _tell(self, incident: MatchIncident, decision: Decision, done: Dispatched, before, mode: str,
-                    routes) -> None:
+    async def _tell(
+        self, incident: MatchIncident, decision: Decision, done: Dispatched, before, mode: str, routes
+    ) -> None:
         """The written dispatch to the units' devices and to the consoles."""
         if self.pusher is not None:
             for pick in decision.picks:
                 if pick.diverted_from:
-                    await self.pusher.cancel(pick.unit_id, pick.diverted_from,
-                                             f"diverted to priority-{incident.priority} incident {incident.id}")
-            await self.pusher.assignments(incident.id, done.assignments, {p.unit_id: p.eta_s for p in decision.picks},
-                                          {u.id: u for u in before}, about=done.about, routes=routes)
+                    await self.pusher.cancel(
+                        pick.unit_id,
+                        pick.diverted_from,
+                        f"diverted to priority-{incident.priority} incident {incident.id}",
+                    )
+            await self.pusher.assignments(
+                incident.id,
+                done.assignments,
+                {p.unit_id: p.eta_s for p in decision.picks},
+                {u.id: u for u in before},
+                about=done.about,
+                routes=routes,
+            )
         self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment
         # What the consoles hear, in one round trip (each unit assigned, then the incident dispatched), beside
         # the units' move proposals, now moot, going.
         await asyncio.gather(
-            self._publish(*({"type": "unit.assigned", "unit_id": a["unit_id"], "incident_id": incident.id,
-                             "assignment_id": a["assignment_id"], "slot": a["slot"]} for a in done.assignments),
-                          {"type": "incident.dispatched", "incident_id": incident.id, "mode": mode,
-                           "units": [p.unit_id for p in decision.picks], "complete": done.units_missing == 0}),
-            self.redis.delete(*(self.keys.move(p.unit_id) for p in decision.picks)))
+            self._publish(
+                *(
+                    {
+                        "type": "unit.assigned",
+                        "unit_id": a["unit_id"],
+                        "incident_id": incident.id,
+                        "assignment_id": a["assignment_id"],
+                        "slot": a["slot"],
+                    }
+                    for a in done.assignments
+                ),
+                {
+                    "type": "incident.dispatched",
+                    "incident_id": incident.id,
+                    "mode": mode,
+                    "units": [p.unit_id for p in decision.picks],
+                    "complete": done.units_missing == 0,
+                },
+            ),
+            self.redis.delete(*(self.keys.move(p.unit_id) for p in decision.picks)),
+        )
 
     async def resync(self, unit_ids) -> None:
         """Puts these units' board entries back to what PostgreSQL says (status and work; not position)."""
+
         async def truth():
             async with self.sessions() as session:
                 return [u for u in await board_units(session) if u.id in set(unit_ids)]
@@ -345,8 +441,10 @@ class Matcher:
 
     def start(self) -> None:
         """Several loops, so that one incident's round trips do not hold up the next (leases keep them apart)."""
-        self._tasks = [asyncio.create_task(self.run(), name=f"matcher-{self.owner}-{i}")
-                       for i in range(self.settings.matcher_concurrency)]
+        self._tasks = [
+            asyncio.create_task(self.run(), name=f"matcher-{self.owner}-{i}")
+            for i in range(self.settings.matcher_concurrency)
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -51,33 +51,55 @@ async def add_flag(request: Request, body: FlagIn, session: SessionDep, who: Dis
     else:
         found = request.app.state.geocoder.geocoder.geocode(body.location_text, limit=3)
         if found.confidence < 0.9:
-            raise InvalidInput(f"'{body.location_text}' is not certain enough to flag; give lat and lon",
-                               extra={"candidates": [c.to_dict() for c in found.candidates]})
+            raise InvalidInput(
+                f"'{body.location_text}' is not certain enough to flag; give lat and lon",
+                extra={"candidates": [c.to_dict() for c in found.candidates]},
+            )
         lat, lon, label = found.lat, found.lon, found.label
-    row = (await session.execute(text(f"""
+    row = (
+        await session.execute(
+            text(f"""
         INSERT INTO premise_flags (location, radius_m, address_label, category, description, created_by, expires_at)
-        VALUES ({POINT}, :radius, :label, :category, :description, :user, :expires) RETURNING id"""), {
-        "lat": lat, "lon": lon, "radius": body.radius_m, "label": label, "category": body.category,
-        "description": body.description, "user": who.user_id, "expires": body.expires_at})).one()
+        VALUES ({POINT}, :radius, :label, :category, :description, :user, :expires) RETURNING id"""),
+            {
+                "lat": lat,
+                "lon": lon,
+                "radius": body.radius_m,
+                "label": label,
+                "category": body.category,
+                "description": body.description,
+                "user": who.user_id,
+                "expires": body.expires_at,
+            },
+        )
+    ).one()
     return {"id": row[0], "lat": lat, "lon": lon, "address_label": label}
 
 
 @router.get("", summary="Active flags near a point")
-async def flags_near(session: SessionDep, _: Floor, lat: Annotated[float, Query(ge=-90, le=90)],
-                     lon: Annotated[float, Query(ge=-180, le=180)],
-                     radius_m: Annotated[float, Query(gt=0, le=5000)] = 100) -> list[dict]:
-    rows = await session.execute(text(f"""
+async def flags_near(
+    session: SessionDep,
+    _: Floor,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    radius_m: Annotated[float, Query(gt=0, le=5000)] = 100,
+) -> list[dict]:
+    rows = await session.execute(
+        text(f"""
         SELECT id, category, description, address_label, radius_m, created_at, expires_at,
                round(ST_Distance(location, {POINT})::numeric, 1) AS distance_m
         FROM premise_flags WHERE active AND (expires_at IS NULL OR expires_at > now())
-          AND ST_DWithin(location, {POINT}, :r) ORDER BY distance_m"""), {"lat": lat, "lon": lon, "r": radius_m})
+          AND ST_DWithin(location, {POINT}, :r) ORDER BY distance_m"""),
+        {"lat": lat, "lon": lon, "r": radius_m},
+    )
     return [dict(r) for r in rows.mappings()]
 
 
 @router.delete("/{flag_id}", summary="Retire a flag (dispatcher); it stays on record")
 async def retire_flag(flag_id: Annotated[int, Path(gt=0, le=2**63 - 1)], session: SessionDep, _: Dispatcher) -> dict:
-    result = await session.execute(text("UPDATE premise_flags SET active = false WHERE id = :id AND active"),
-                                   {"id": flag_id})
+    result = await session.execute(
+        text("UPDATE premise_flags SET active = false WHERE id = :id AND active"), {"id": flag_id}
+    )
     if result.rowcount == 0:
         raise NotFound(f"no active flag {flag_id}")
     return {"id": flag_id, "active": False}

@@ -17,12 +17,32 @@ QUEUE_LIMIT = 500  # incidents in a snapshot's queue, most urgent first
 async def snapshot(state) -> bytes:
     """The queue and the unit board as Redis has them now."""
     queue, units = await asyncio.gather(state.queue.snapshot(limit=QUEUE_LIMIT), state.board.units())
-    return orjson.dumps({
-        "type": "snapshot", "protocol": p.VERSION,
-        "queue": [{"incident_id": e.incident_id, "priority": e.priority, "received_at_ms": e.received_at_ms,
-                   "leased": e.leased_by is not None} for e in queue],
-        "units": [{"id": u.id, "call_sign": u.call_sign, "status": u.status, "lat": u.lat, "lon": u.lon,
-                   "incident_id": u.incident_id} for u in units]})
+    return orjson.dumps(
+        {
+            "type": "snapshot",
+            "protocol": p.VERSION,
+            "queue": [
+                {
+                    "incident_id": e.incident_id,
+                    "priority": e.priority,
+                    "received_at_ms": e.received_at_ms,
+                    "leased": e.leased_by is not None,
+                }
+                for e in queue
+            ],
+            "units": [
+                {
+                    "id": u.id,
+                    "call_sign": u.call_sign,
+                    "status": u.status,
+                    "lat": u.lat,
+                    "lon": u.lon,
+                    "incident_id": u.incident_id,
+                }
+                for u in units
+            ],
+        }
+    )
 
 
 async def send_snapshots(state, sockets: list[Socket], *, restore: bool = False) -> None:

@@ -82,7 +82,7 @@ def seq_of(body: bytes) -> int | None:
     marker = body.rfind(b'"seq":')
     if marker < 0:
         return None
-    return int(body[marker + 6:body.rindex(b"}")])
+    return int(body[marker + 6 : body.rindex(b"}")])
 
 
 class Hub:

@@ -27,26 +27,35 @@ def brief_of(incident_id: int, row) -> dict:
     type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags = row
     if isinstance(flags, str):
         flags = orjson.loads(flags)
-    return {"incident_id": incident_id, "incident_type": type_code, "priority": priority, "address": address,
-            "municipality": municipality, "location": {"lat": lat, "lon": lon, "needs_location": needs_location},
-            "narrative": narrative, "callback": callback, "premise_flags": flags}
+    return {
+        "incident_id": incident_id,
+        "incident_type": type_code,
+        "priority": priority,
+        "address": address,
+        "municipality": municipality,
+        "location": {"lat": lat, "lon": lon, "needs_location": needs_location},
+        "narrative": narrative,
+        "callback": callback,
+        "premise_flags": flags,
+    }
 
 
 async def brief(session: AsyncSession, incident_id: int) -> dict:
     """What every unit sent to the incident is told about it."""
-    row = (await session.execute(text(f"SELECT {BRIEF_COLUMNS} FROM incidents i WHERE i.id = :id"),
-                                 {"id": incident_id})).one()
+    row = (
+        await session.execute(text(f"SELECT {BRIEF_COLUMNS} FROM incidents i WHERE i.id = :id"), {"id": incident_id})
+    ).one()
     return brief_of(incident_id, row)
 
 
 def assignment(about: dict, *, assignment_id: int, slot: str, eta_s: float | None) -> dict:
     """The assignment as the crew first sees it; its route follows as an `update` (see Pusher.assignments)."""
-    return {"type": "assignment", **about, "assignment_id": assignment_id, "slot": slot, "eta_s": eta_s,
-            "route": None}
+    return {"type": "assignment", **about, "assignment_id": assignment_id, "slot": slot, "eta_s": eta_s, "route": None}
 
 
-def route(router: Router, start: tuple[float, float], end: tuple[float, float], *,
-          found: Route | None = None) -> dict | None:
+def route(
+    router: Router, start: tuple[float, float], end: tuple[float, float], *, found: Route | None = None
+) -> dict | None:
     """The route as a device draws it; `found` when the caller has it already (the matcher's search tree)."""
     if found is None:
         try:
@@ -57,8 +66,11 @@ def route(router: Router, start: tuple[float, float], end: tuple[float, float], 
     if len(coords) > ROUTE_POINTS:  # keep the shape, drop points evenly, always keep the ends
         step = len(coords) / (ROUTE_POINTS - 1)
         coords = [coords[int(i * step)] for i in range(ROUTE_POINTS - 1)] + [coords[-1]]
-    return {"seconds": round(found.seconds, 1), "meters": round(found.meters, 1),
-            "coords": [[round(a, 6), round(b, 6)] for a, b in coords]}
+    return {
+        "seconds": round(found.seconds, 1),
+        "meters": round(found.meters, 1),
+        "coords": [[round(a, 6), round(b, 6)] for a, b in coords],
+    }
 
 
 def cancel(incident_id: int, reason: str, assignment_id: int | None = None) -> dict:
@@ -70,8 +82,7 @@ def cancel(incident_id: int, reason: str, assignment_id: int | None = None) -> d
 
 
 def move(post_id: int, post: str, lat: float, lon: float, reason: str) -> dict:
-    return {"type": "move", "post_id": post_id, "post": post, "location": {"lat": lat, "lon": lon},
-            "reason": reason}
+    return {"type": "move", "post_id": post_id, "post": post, "location": {"lat": lat, "lon": lon}, "reason": reason}
 
 
 # The unit's active assignment with its brief, for `current` (one query).
@@ -87,8 +98,10 @@ async def current_assignment(session: AsyncSession, unit_id: int) -> dict | None
     if row is None:
         return None
     assignment_id, incident_id, slot, status, eta_s, *brief_row = row
-    return {**assignment(brief_of(incident_id, brief_row), assignment_id=assignment_id, slot=slot, eta_s=eta_s),
-            "status": status}
+    return {
+        **assignment(brief_of(incident_id, brief_row), assignment_id=assignment_id, slot=slot, eta_s=eta_s),
+        "status": status,
+    }
 
 
 def current(active: dict | None) -> dict:
@@ -96,8 +109,11 @@ def current(active: dict | None) -> dict:
     outbox cannot prove that a resuming device has every message since its last one)."""
     if active is None:
         return {"type": "current", "incident_id": None, "assignment": None}
-    return {"type": "current", "incident_id": active["incident_id"],
-            "assignment": {k: v for k, v in active.items() if k != "type"}}
+    return {
+        "type": "current",
+        "incident_id": active["incident_id"],
+        "assignment": {k: v for k, v in active.items() if k != "type"},
+    }
 
 
 def awaited_assignment(message: dict) -> dict | None:

@@ -199,8 +199,9 @@ async def next_epoch(sessionmaker) -> int:
 
 
 class Outbox:
-    def __init__(self, redis: aioredis.Redis, keys: Keys, *, epochs: Callable[[], Awaitable[int]],
-                 ack_within_s: float = 10.0) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, *, epochs: Callable[[], Awaitable[int]], ack_within_s: float = 10.0
+    ) -> None:
         self._redis = redis
         self.keys = keys
         self.channel = keys.push
@@ -216,11 +217,18 @@ class Outbox:
 
     def _keys(self, unit_id: int) -> list[str]:
         k = self.keys
-        return [k.outbox(unit_id), k.seq(unit_id), k.deadlines, k.pending(unit_id), k.outbox_epoch,
-                k.sent_assignments(unit_id)]
+        return [
+            k.outbox(unit_id),
+            k.seq(unit_id),
+            k.deadlines,
+            k.pending(unit_id),
+            k.outbox_epoch,
+            k.sent_assignments(unit_id),
+        ]
 
-    def _send_args(self, unit_id: int, message: dict, ack_within_s: float | None, message_id: str | None = None,
-                   expect: str = "") -> tuple[str, list]:
+    def _send_args(
+        self, unit_id: int, message: dict, ack_within_s: float | None, message_id: str | None = None, expect: str = ""
+    ) -> tuple[str, list]:
         """The message's id, and the SEND script's arguments (the message gets `id` and `sent_at`)."""
         if message_id is None and message.get("type") == "assignment" and message.get("assignment_id"):
             message_id = assignment_message_id(int(message["assignment_id"]))
@@ -230,8 +238,19 @@ class Outbox:
         deadline = now_ms() + int(within * 1000) if within else 0
         mode, incident = _supersedes(message)
         guard, record = _assignment_ids(message)
-        return message_id, [unit_id, message_id, body, deadline, self.channel, KEEP, mode, incident, expect,
-                            guard, record]
+        return message_id, [
+            unit_id,
+            message_id,
+            body,
+            deadline,
+            self.channel,
+            KEEP,
+            mode,
+            incident,
+            expect,
+            guard,
+            record,
+        ]
 
     async def start_epoch(self) -> None:
         """Redis has no epoch base (it lost its data, or never had one): one from PostgreSQL. Processes that
@@ -242,8 +261,9 @@ class Outbox:
             base = await self._epochs() << EPOCH_BITS
             await self._redis.set(self.keys.outbox_epoch, base, nx=True)
 
-    async def send(self, unit_id: int, message: dict, *, ack_within_s: float | None = None,
-                   message_id: str | None = None) -> Sent | None:
+    async def send(
+        self, unit_id: int, message: dict, *, ack_within_s: float | None = None, message_id: str | None = None
+    ) -> Sent | None:
         """Numbers, stores and publishes a message to a unit, awaited for `ack_within_s` (default: the
         outbox's; 0: not awaited). `message` gets `id`, `seq` and `sent_at`. None: an assignment already sent
         (nothing was sent)."""
@@ -261,12 +281,14 @@ class Outbox:
             return None if seq in (HEAD_MOVED, ALREADY_SENT) else Sent(unit_id, message_id, seq)
         raise RuntimeError("the outbox has no epoch although one was just set")
 
-    async def send_many(self, messages: list[tuple[int, dict]], *, ack_within_s: float | None = None,
-                        message_id: str | None = None) -> list[Sent | None]:
+    async def send_many(
+        self, messages: list[tuple[int, dict]], *, ack_within_s: float | None = None, message_id: str | None = None
+    ) -> list[Sent | None]:
         """`send` for several (unit id, message) at once, in one round trip (a dispatch's units); None for an
         assignment already sent."""
-        prepared = [(unit_id, *self._send_args(unit_id, message, ack_within_s, message_id))
-                    for unit_id, message in messages]
+        prepared = [
+            (unit_id, *self._send_args(unit_id, message, ack_within_s, message_id)) for unit_id, message in messages
+        ]
         sent: dict[int, Sent | None] = {}
         for _ in range(2):
             todo = [n for n in range(len(prepared)) if n not in sent]
@@ -318,9 +340,11 @@ class Outbox:
             pipe.zscore(self.keys.sent_assignments(unit_id), assignment_id)
             pipe.get(self.keys.seq(unit_id))
         replies = await pipe.execute()
-        return [(unit_id, assignment_id, head.decode() if isinstance(head, bytes) else head)
-                for (unit_id, assignment_id), known, head in zip(assignments, replies[::2], replies[1::2], strict=True)
-                if known is None]
+        return [
+            (unit_id, assignment_id, head.decode() if isinstance(head, bytes) else head)
+            for (unit_id, assignment_id), known, head in zip(assignments, replies[::2], replies[1::2], strict=True)
+            if known is None
+        ]
 
     async def after(self, unit_id: int, seq: int) -> list[bytes]:
         """The stored messages numbered above `seq`, in order."""
@@ -350,5 +374,8 @@ class Outbox:
         it again. The "!" marks a deliberate resend, which the socket must not drop as already sent. Only if it
         is still awaited, checked in the same script as the publish: a newer message that made it moot (a
         cancel after a route) must not be overtaken by it. False: not awaited any more, nothing sent."""
-        return bool(await self._republish(keys=[self.keys.pending(unit_id)],
-                                          args=[message_id, self.channel, f"{unit_id}! ".encode() + body]))
+        return bool(
+            await self._republish(
+                keys=[self.keys.pending(unit_id)], args=[message_id, self.channel, f"{unit_id}! ".encode() + body]
+            )
+        )

@@ -23,8 +23,13 @@ from dispatch.push.hub import Socket, seq_of
 log = logging.getLogger("dispatch.push")
 HOLD_S = 1.0  # a new unit socket holds live messages this long for its device's hello (then sends them anyway)
 # What a backend that is away raises, wrapped or raw: statements on the driver connection raise asyncpg's own.
-BACKEND_ERRORS = (sqlalchemy.exc.SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                  redis.exceptions.RedisError, OSError)
+BACKEND_ERRORS = (
+    sqlalchemy.exc.SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    redis.exceptions.RedisError,
+    OSError,
+)
 CLOSE_TRY_LATER = 1013
 
 

@@ -63,8 +63,9 @@ async def _principal(ws: WebSocket) -> tuple[Principal | None, str | None]:
         # PostgreSQL away (a restart): the device is refused with 503 and Retry-After where the server can say
         # so at the handshake, else the socket is closed with 1013 (try again later); it reconnects.
         log.warning("websocket handshake refused, the database is unavailable: %r", exc)
-        await deny_handshake(ws, ServiceUnavailable("the database is unavailable; connect again shortly",
-                                                    headers={"Retry-After": "2"}))
+        await deny_handshake(
+            ws, ServiceUnavailable("the database is unavailable; connect again shortly", headers={"Retry-After": "2"})
+        )
         return None, chosen
 
 
@@ -121,8 +122,16 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
                 if bucket.refused >= FLOOD_CLOSE:
                     sock.close(1008)
                     return
-                sock.offer(_dump({"type": "error", "code": "rate_limited",
-                                  "message": f"at most {RATE:.0f} messages a second", "re": _message_id(raw)}))
+                sock.offer(
+                    _dump(
+                        {
+                            "type": "error",
+                            "code": "rate_limited",
+                            "message": f"at most {RATE:.0f} messages a second",
+                            "re": _message_id(raw),
+                        }
+                    )
+                )
                 continue
             try:
                 await handle(raw)
@@ -135,16 +144,28 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
                 # the driver connection raise them unwrapped): the device is told to send it again, and the
                 # socket stays up (a lost socket would cost the unit its next assignment's latency).
                 log.warning("a socket's message failed: %s", str(exc).splitlines()[0] if str(exc) else repr(exc))
-                sock.offer(_dump({"type": "error", "code": "retry", "message": "not stored; send it again",
-                                  "re": _message_id(raw)}))
+                sock.offer(
+                    _dump(
+                        {
+                            "type": "error",
+                            "code": "retry",
+                            "message": "not stored; send it again",
+                            "re": _message_id(raw),
+                        }
+                    )
+                )
 
     tasks = [asyncio.create_task(sock.writer()), asyncio.create_task(heartbeat()), asyncio.create_task(reader())]
     closed = asyncio.create_task(sock.closed.wait())
     try:
         done, _ = await asyncio.wait([*tasks, closed], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task is not closed and not task.cancelled() and task.exception() is not None \
-                    and not isinstance(task.exception(), (WebSocketDisconnect, RuntimeError)):
+            if (
+                task is not closed
+                and not task.cancelled()
+                and task.exception() is not None
+                and not isinstance(task.exception(), (WebSocketDisconnect, RuntimeError))
+            ):
                 log.warning("socket task failed: %r", task.exception())
     finally:
         for task in [*tasks, closed]:
@@ -169,8 +190,16 @@ async def unit_socket(ws: WebSocket) -> None:
     sock = state.hub.socket(ws, unit_id, who)
     hold_for_hello(sock)
     state.hub.add_unit(sock)
-    sock.offer(_dump({"type": "welcome", "protocol": p.VERSION, "unit_id": unit_id,
-                      "ack_deadline_s": state.settings.ack_deadline_s}))
+    sock.offer(
+        _dump(
+            {
+                "type": "welcome",
+                "protocol": p.VERSION,
+                "unit_id": unit_id,
+                "ack_deadline_s": state.settings.ack_deadline_s,
+            }
+        )
+    )
 
     async def handle(raw: str) -> None:
         message = p.parse_unit(raw)
@@ -192,8 +221,9 @@ async def unit_socket(ws: WebSocket) -> None:
         elif isinstance(message, p.Status):
             if message.lat is not None:
                 check_position(state.geocoder, message.lat, message.lon)
-            changed = await report_status(state, who, unit_id, message.status, message.lat, message.lon,
-                                          assignment_id=message.assignment_id)
+            changed = await report_status(
+                state, who, unit_id, message.status, message.lat, message.lon, assignment_id=message.assignment_id
+            )
             if reply:  # answered only when the device gave its message an id to answer to
                 reply["unit"] = changed
         elif isinstance(message, p.Position):
@@ -217,8 +247,14 @@ async def _acknowledged(state, who: Principal, unit_id: int, message: dict) -> N
     if work is None:
         return
     with contextlib.suppress(Conflict):  # acknowledged already (a status came first), or ended meanwhile
-        await report_status(state, who, unit_id, UnitStatus.acknowledged, assignment_id=work["assignment_id"],
-                            assignment_status="assigned")
+        await report_status(
+            state,
+            who,
+            unit_id,
+            UnitStatus.acknowledged,
+            assignment_id=work["assignment_id"],
+            assignment_status="assigned",
+        )
 
 
 @router.websocket("/ws/console")

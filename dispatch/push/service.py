@@ -44,8 +44,15 @@ class Pusher:
     def deadline_s(self) -> float:
         return self.state.settings.ack_deadline_s
 
-    async def assignments(self, incident_id: int, assignments: list[dict], etas: dict[int, float | None],
-                          board: dict | None = None, about: dict | None = None, routes=None) -> None:
+    async def assignments(
+        self,
+        incident_id: int,
+        assignments: list[dict],
+        etas: dict[int, float | None],
+        board: dict | None = None,
+        about: dict | None = None,
+        routes=None,
+    ) -> None:
         """Sends each unit its assignment at once, then its route (`update`): the crew should not wait for the
         route to learn where to go. `about`: the brief, when the caller has it already (the dispatch write
         reads it). `routes`: unit id -> Route or None, when the caller has them (the matcher's search tree);
@@ -57,9 +64,17 @@ class Pusher:
         if not assignments:
             return
         sent = await self.outbox.send_many(
-            [(a["unit_id"], messages.assignment(about, assignment_id=a["assignment_id"], slot=a["slot"],
-                                                eta_s=etas.get(a["unit_id"]))) for a in assignments],
-            ack_within_s=self.deadline_s)
+            [
+                (
+                    a["unit_id"],
+                    messages.assignment(
+                        about, assignment_id=a["assignment_id"], slot=a["slot"], eta_s=etas.get(a["unit_id"])
+                    ),
+                )
+                for a in assignments
+            ],
+            ack_within_s=self.deadline_s,
+        )
         lat, lon = about["location"]["lat"], about["location"]["lon"]
         updates = []
         # An assignment the outbox already had (a sweep sent it: this push came late) has had its route too.
@@ -68,8 +83,17 @@ class Pusher:
             found = routes(a["unit_id"]) if routes is not None else None
             route = self._route(unit, lat, lon, found)
             if route is not None:
-                updates.append((a["unit_id"], {"type": "update", "incident_id": incident_id,
-                                               "assignment_id": a["assignment_id"], "route": route}))
+                updates.append(
+                    (
+                        a["unit_id"],
+                        {
+                            "type": "update",
+                            "incident_id": incident_id,
+                            "assignment_id": a["assignment_id"],
+                            "route": route,
+                        },
+                    )
+                )
         if updates:
             await self.outbox.send_many(updates, ack_within_s=self.deadline_s)
 
@@ -90,22 +114,32 @@ class Pusher:
         lat, lon = active["location"]["lat"], active["location"]["lon"]
         route = self._route(await self.state.board.get(unit_id), lat, lon)
         if route is not None:
-            await self.outbox.send(unit_id, {"type": "update", "incident_id": active["incident_id"],
-                                             "assignment_id": active["assignment_id"], "route": route},
-                                   ack_within_s=self.deadline_s)
+            await self.outbox.send(
+                unit_id,
+                {
+                    "type": "update",
+                    "incident_id": active["incident_id"],
+                    "assignment_id": active["assignment_id"],
+                    "route": route,
+                },
+                ack_within_s=self.deadline_s,
+            )
         return sent
 
     async def cancel(self, unit_id: int, incident_id: int, reason: str, *, assignment_id: int | None = None) -> None:
         """Stands the crew down; ends the wait for every message about the incident (no resend, no escalation
         of an assignment the crew no longer has). `assignment_id`: the assignment that ended, so that a push of
         it still on its way (a matcher that committed it just before) is refused by the outbox."""
-        await self.outbox.send(unit_id, messages.cancel(incident_id, reason, assignment_id),
-                               ack_within_s=self.deadline_s)
+        await self.outbox.send(
+            unit_id, messages.cancel(incident_id, reason, assignment_id), ack_within_s=self.deadline_s
+        )
 
     async def move(self, order: dict) -> None:
-        await self.outbox.send(order["unit_id"], messages.move(order["post_id"], order["post"], order["lat"],
-                                                               order["lon"], order["reason"]),
-                               ack_within_s=self.deadline_s)
+        await self.outbox.send(
+            order["unit_id"],
+            messages.move(order["post_id"], order["post"], order["lat"], order["lon"], order["reason"]),
+            ack_within_s=self.deadline_s,
+        )
 
     async def current(self, unit_id: int, head: str | None) -> Sent:
         """Sends the unit what it has to do now, from PostgreSQL (its active assignment, with a route, or none),
@@ -167,20 +201,31 @@ class AckWatcher:
                 await self.outbox.ack(unit_id, message_id)
             elif stage == 1:
                 await self.resend(unit_id, message_id, body, stage)
-                await self.state.queue_keeper.publish({
-                    "type": "alert", "kind": "ack_late", "unit_id": unit_id,
-                    "incident_id": work.get("incident_id"), "message_id": message_id,
-                    "detail": "assignment not acknowledged: sent again"})
+                await self.state.queue_keeper.publish(
+                    {
+                        "type": "alert",
+                        "kind": "ack_late",
+                        "unit_id": unit_id,
+                        "incident_id": work.get("incident_id"),
+                        "message_id": message_id,
+                        "detail": "assignment not acknowledged: sent again",
+                    }
+                )
             else:
                 await self.escalate(unit_id, message_id, work)
         elif stage < STAGES:
             await self.resend(unit_id, message_id, body, stage)
         elif await self.outbox.ack(unit_id, message_id) is not None:  # given up on, unless acknowledged now
-            await self.state.queue_keeper.publish({
-                "type": "alert", "kind": "not_acknowledged", "unit_id": unit_id,
-                "incident_id": message.get("incident_id"), "message_id": message_id,
-                "detail": f"{message.get('type')} not acknowledged after {stage} tries: the crew may not "
-                          "have it"})
+            await self.state.queue_keeper.publish(
+                {
+                    "type": "alert",
+                    "kind": "not_acknowledged",
+                    "unit_id": unit_id,
+                    "incident_id": message.get("incident_id"),
+                    "message_id": message_id,
+                    "detail": f"{message.get('type')} not acknowledged after {stage} tries: the crew may not have it",
+                }
+            )
 
     async def resend(self, unit_id: int, message_id: str, body: bytes, stage: int) -> None:
         if await self.outbox.republish(unit_id, message_id, body):  # not if a newer message made it moot
@@ -192,19 +237,31 @@ class AckWatcher:
         told (a cancel, sent with the status change) and the consoles alerted."""
         incident_id = work.get("incident_id")
         try:
-            await report_status(self.state, SYSTEM, unit_id, UnitStatus.out_of_service,
-                                assignment_id=work["assignment_id"], assignment_status="assigned",
-                                why=NOT_ACKNOWLEDGED)
+            await report_status(
+                self.state,
+                SYSTEM,
+                unit_id,
+                UnitStatus.out_of_service,
+                assignment_id=work["assignment_id"],
+                assignment_status="assigned",
+                why=NOT_ACKNOWLEDGED,
+            )
         except DispatchError as exc:  # a Conflict: acknowledged or ended meanwhile, under PostgreSQL's locks
             await self.outbox.ack(unit_id, message_id)
             log.info("no escalation for unit %s: %s", unit_id, exc.detail)
             return
         # Nothing more to wait for. (A PostgreSQL that could not be asked raised above: the deadline comes again.)
         await self.outbox.ack(unit_id, message_id)
-        await self.state.queue_keeper.publish({
-            "type": "alert", "kind": "escalation", "unit_id": unit_id, "incident_id": incident_id,
-            "message_id": message_id,
-            "detail": "assignment never acknowledged: unit set out of service, the next unit is being sent"})
+        await self.state.queue_keeper.publish(
+            {
+                "type": "alert",
+                "kind": "escalation",
+                "unit_id": unit_id,
+                "incident_id": incident_id,
+                "message_id": message_id,
+                "detail": "assignment never acknowledged: unit set out of service, the next unit is being sent",
+            }
+        )
         log.warning("unit %s never acknowledged incident %s: reassigned", unit_id, incident_id)
 
     async def run(self) -> None:

@@ -55,8 +55,10 @@ class Sweep:
 
     async def sweep(self) -> int:
         async with self._sessions() as session:
-            waiting = [(unit_id, assignment_id) for unit_id, assignment_id
-                       in await session.execute(_UNACKNOWLEDGED, {"grace": GRACE_S})]
+            waiting = [
+                (unit_id, assignment_id)
+                for unit_id, assignment_id in await session.execute(_UNACKNOWLEDGED, {"grace": GRACE_S})
+            ]
         if not waiting:
             return 0
         sent = 0

@@ -30,8 +30,9 @@ REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, O
 
 
 class QueueKeeper:
-    def __init__(self, queue: IncidentQueue, redis: aioredis.Redis,
-                 sessionmaker: async_sessionmaker[AsyncSession], keys: Keys) -> None:
+    def __init__(
+        self, queue: IncidentQueue, redis: aioredis.Redis, sessionmaker: async_sessionmaker[AsyncSession], keys: Keys
+    ) -> None:
         self.queue = queue
         self.channel = keys.events  # every console's changes
         self._redis = redis

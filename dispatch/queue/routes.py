@@ -20,16 +20,20 @@ _DETAILS = text("""
 
 
 @router.get("/queue", summary="Incidents waiting for units, most urgent first (then oldest)")
-async def queue(request: Request, session: SessionDep, _: Floor,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict:
+async def queue(
+    request: Request, session: SessionDep, _: Floor, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> dict:
     """Read from Redis; if Redis is away, from PostgreSQL, which holds the same truth (`source` says which)."""
     try:
         entries = await request.app.state.queue.snapshot(limit)
         order = [(e.incident_id, e.leased_by) for e in entries]
         source = "redis"
     except REDIS_DOWN:
-        rows = await session.execute(text("""SELECT id FROM incidents WHERE status = 'pending'
-                                             ORDER BY priority, received_at LIMIT :n"""), {"n": limit})
+        rows = await session.execute(
+            text("""SELECT id FROM incidents WHERE status = 'pending'
+                                             ORDER BY priority, received_at LIMIT :n"""),
+            {"n": limit},
+        )
         order = [(r[0], None) for r in rows]
         source = "postgres"
     details = {r["id"]: dict(r) for r in (await session.execute(_DETAILS, {"ids": [i for i, _ in order]})).mappings()}

@@ -55,16 +55,21 @@ local EXPIRED = requeue_expired(NOW)
 # ARGV: id, score[, channel, message]. A leased incident is not put back: a matcher is working on it, and
 # a second copy would let another matcher dispatch to it too. Publishing here means consoles hear of
 # the change in the same round trip, and only when it really happened.
-ENQUEUE = _PRELUDE + """
+ENQUEUE = (
+    _PRELUDE
+    + """
 if redis.call('ZSCORE', LEASES, ARGV[1]) then return 0 end
 redis.call('ZADD', QUEUE, ARGV[2], ARGV[1])
 if ARGV[3] then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 return 1
 """
+)
 
 # ARGV: owner, lease_ms. Reply: {id, score, expires_at_ms}, or nil when nothing waits. Taking the top and
 # recording the lease in one script is what keeps two matchers from ever leasing the same incident.
-LEASE = _PRELUDE + """
+LEASE = (
+    _PRELUDE
+    + """
 local top = redis.call('ZRANGE', QUEUE, 0, 0, 'WITHSCORES')
 if #top == 0 then return false end
 local id, score = top[1], tonumber(top[2])
@@ -75,42 +80,57 @@ redis.call('HSET', OWNERS, id, ARGV[1])
 redis.call('HSET', SCORES, id, int(score))
 return {tonumber(id), score, expires}
 """
+)
 
 # ARGV: id, owner. The prelude has already taken back an expired lease, so a matcher that overran its
 # lease learns it lost the incident (0) rather than finishing one another matcher may now hold.
-FINISH = _PRELUDE + """
+FINISH = (
+    _PRELUDE
+    + """
 if not is_owner(ARGV[1], ARGV[2]) then return 0 end
 drop_lease(ARGV[1])
 return 1
 """
+)
 
 # ARGV: id, owner. Back to waiting now, with the score it had, as if the lease had expired.
-RELEASE = _PRELUDE + """
+RELEASE = (
+    _PRELUDE
+    + """
 if not is_owner(ARGV[1], ARGV[2]) then return 0 end
 redis.call('ZADD', QUEUE, redis.call('HGET', SCORES, ARGV[1]), ARGV[1])
 drop_lease(ARGV[1])
 return 1
 """
+)
 
 # ARGV: id, owner, lease_ms. The new expiry counts from now, not from the old expiry.
-EXTEND = _PRELUDE + """
+EXTEND = (
+    _PRELUDE
+    + """
 if not is_owner(ARGV[1], ARGV[2]) then return 0 end
 redis.call('ZADD', LEASES, int(NOW + tonumber(ARGV[3])), ARGV[1])
 return 1
 """
+)
 
 # ARGV: id, owner, lease_ms. A live matcher's heartbeat on the incident it works on: the expiry moves to now +
 # lease_ms, never earlier (GT), so a renewal that arrives after the matcher parked or handed the incident to a
 # dispatcher for longer cannot cut that short; one after a finish or a release finds no lease of its own.
-RENEW = _PRELUDE + """
+RENEW = (
+    _PRELUDE
+    + """
 if not is_owner(ARGV[1], ARGV[2]) then return 0 end
 redis.call('ZADD', LEASES, 'GT', int(NOW + tonumber(ARGV[3])), ARGV[1])
 return 1
 """
+)
 
 # ARGV: id, priority. Keeps the received time. A leased incident gets its stored score changed, so an
 # expiry or release puts it back with the new priority.
-REPRIORITISE = _PRELUDE + """
+REPRIORITISE = (
+    _PRELUDE
+    + """
 local function rescored(score)
   return int(tonumber(ARGV[2]) * PRIORITY_FACTOR + tonumber(score) % PRIORITY_FACTOR)
 end
@@ -126,9 +146,12 @@ if leased then
 end
 return 0
 """
+)
 
 # ARGV: id. A cancelled incident must leave wherever it is, or an expiry would bring it back.
-REMOVE = _PRELUDE + """
+REMOVE = (
+    _PRELUDE
+    + """
 local removed = redis.call('ZREM', QUEUE, ARGV[1])
 if redis.call('ZSCORE', LEASES, ARGV[1]) then
   drop_lease(ARGV[1])
@@ -136,24 +159,33 @@ if redis.call('ZSCORE', LEASES, ARGV[1]) then
 end
 return removed
 """
+)
 
-REQUEUE_EXPIRED = _PRELUDE + """
+REQUEUE_EXPIRED = (
+    _PRELUDE
+    + """
 return EXPIRED
 """
+)
 
 # KEYS[5]: the parked hash (id -> the lease's expiry when parked). ARGV: id, owner, lease_ms. An extension
 # by a matcher that waits for units to come free: the incident may be recalled before the lease runs out.
-PARK = _PRELUDE + """
+PARK = (
+    _PRELUDE
+    + """
 if not is_owner(ARGV[1], ARGV[2]) then return 0 end
 local expires = int(NOW + tonumber(ARGV[3]))
 redis.call('ZADD', LEASES, expires, ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], expires)
 return 1
 """
+)
 
 # KEYS[5]: the parked hash. Units came free: every parked incident whose lease is still the parked one (not
 # finished, released or taken again since) goes back to waiting now, in the place it had. Returns how many.
-RECALL = _PRELUDE + """
+RECALL = (
+    _PRELUDE
+    + """
 local parked = redis.call('HGETALL', KEYS[5])
 local recalled = 0
 for i = 1, #parked, 2 do
@@ -168,11 +200,14 @@ end
 redis.call('DEL', KEYS[5])
 return recalled
 """
+)
 
 # ARGV: limit. Reply: {waiting, leased}: waiting is id, score pairs in queue order; leased is id, score,
 # expiry, owner quadruples in expiry order, all of them (one per working matcher, so few) and only when
 # the waiting part left room; the caller orders and trims them.
-SNAPSHOT = _PRELUDE + """
+SNAPSHOT = (
+    _PRELUDE
+    + """
 local limit = tonumber(ARGV[1])
 local waiting = redis.call('ZRANGE', QUEUE, 0, limit - 1, 'WITHSCORES')
 for i, v in ipairs(waiting) do waiting[i] = tonumber(v) end
@@ -189,20 +224,29 @@ if #waiting / 2 < limit then
 end
 return {waiting, leased}
 """
+)
 
 # ARGV: id. Reply: 0-based rank among waiting incidents, or nil.
-POSITION = _PRELUDE + """
+POSITION = (
+    _PRELUDE
+    + """
 return redis.call('ZRANK', QUEUE, ARGV[1])
 """
+)
 
-SIZE = _PRELUDE + """
+SIZE = (
+    _PRELUDE
+    + """
 return {redis.call('ZCARD', QUEUE), redis.call('ZCARD', LEASES)}
 """
+)
 
 # KEYS[5]: the sentinel. ARGV: id, score, id, score, ... as PostgreSQL has them. One script, so no
 # matcher ever sees a half-built queue; leased incidents stay leased and are not added as waiting.
 # The sentinel holds the server time of the rebuild, for operators.
-REBUILD = _PRELUDE + """
+REBUILD = (
+    _PRELUDE
+    + """
 redis.call('DEL', QUEUE)
 for i = 1, #ARGV, 2 do
   if not redis.call('ZSCORE', LEASES, ARGV[i]) then
@@ -212,3 +256,4 @@ end
 redis.call('SET', KEYS[5], int(NOW))
 return redis.call('ZCARD', QUEUE)
 """
+)

@@ -102,8 +102,9 @@ class IncidentQueue:
         self._size = redis.register_script(scripts.SIZE)
         self._rebuild = redis.register_script(scripts.REBUILD)
 
-    async def enqueue(self, incident_id: int, priority: int, received_at_ms: int,
-                      publish: tuple[str, bytes] | None = None) -> bool:
+    async def enqueue(
+        self, incident_id: int, priority: int, received_at_ms: int, publish: tuple[str, bytes] | None = None
+    ) -> bool:
         """Put an incident in the waiting set (or set its score there if it already waits). False, and
         nothing published, when it is leased: a matcher is working on it."""
         _check_id(incident_id)
@@ -155,8 +156,9 @@ class IncidentQueue:
         it back sooner, when units come free."""
         _check_id(incident_id)
         _check_owner(owner)
-        return bool(await self._park(keys=[*self._keys, self._parked_key],
-                                     args=[incident_id, owner, _lease_ms(lease_s)]))
+        return bool(
+            await self._park(keys=[*self._keys, self._parked_key], args=[incident_id, owner, _lease_ms(lease_s)])
+        )
 
     async def recall(self) -> int:
         """Units came free: the incidents parked waiting for them wait in the queue again, in their places."""
@@ -180,12 +182,14 @@ class IncidentQueue:
         if limit <= 0:
             raise ValueError(f"limit must be positive, got {limit}")
         waiting, leased = await self._snapshot(keys=self._keys, args=[limit])
-        entries = [QueueEntry(int(waiting[i]), *split_score(waiting[i + 1]), None, None)
-                   for i in range(0, len(waiting), 2)]
-        held = sorted((leased[i + 1], leased[i], leased[i + 2], _text(leased[i + 3]))
-                      for i in range(0, len(leased), 4))
-        entries.extend(QueueEntry(int(incident_id), *split_score(score), owner, expires)
-                       for score, incident_id, expires, owner in held)
+        entries = [
+            QueueEntry(int(waiting[i]), *split_score(waiting[i + 1]), None, None) for i in range(0, len(waiting), 2)
+        ]
+        held = sorted((leased[i + 1], leased[i], leased[i + 2], _text(leased[i + 3])) for i in range(0, len(leased), 4))
+        entries.extend(
+            QueueEntry(int(incident_id), *split_score(score), owner, expires)
+            for score, incident_id, expires, owner in held
+        )
         return entries[:limit]
 
     async def position(self, incident_id: int) -> int | None:

@@ -29,8 +29,7 @@ def _target_s(report: dict, priority: int) -> float | None:
 def distribution_chart(distribution: dict[int, list[int]], report: dict) -> bytes:
     """Received → first on scene per priority, in BIN_S-second bars, with each priority's target line."""
     priorities = sorted(distribution) or [1]
-    fig, axes = plt.subplots(len(priorities), 1, figsize=(9, 1.9 * len(priorities) + 0.6), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(len(priorities), 1, figsize=(9, 1.9 * len(priorities) + 0.6), sharex=True, squeeze=False)
     for ax, priority in zip(axes[:, 0], priorities, strict=True):
         counts = distribution.get(priority, [0] * (MAX_BIN + 1))
         last = max((i for i, c in enumerate(counts) if c), default=0)
@@ -53,8 +52,15 @@ def hourly_chart(by_hour: dict, interval: str = "response") -> bytes:
     fig, ax = plt.subplots(figsize=(9, 3.4))
     for p, style in (("p50", "-"), ("p90", "--"), ("p95", ":")):
         values = [g["intervals"][interval][p] for g in by_hour["groups"]]
-        ax.plot(hours, [None if v is None else v / 60 for v in values], style, marker="o", markersize=3,
-                label=p, color="#2c3e50")
+        ax.plot(
+            hours,
+            [None if v is None else v / 60 for v in values],
+            style,
+            marker="o",
+            markersize=3,
+            label=p,
+            color="#2c3e50",
+        )
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlim(-0.5, 23.5)
     ax.set_xlabel(f"hour of the day ({by_hour['time_zone']})")

@@ -24,10 +24,12 @@ def report(
     end: Annotated[str, typer.Option("--to", help="Last local day (included) or ISO date and time (excluded)")],
     out: Annotated[Path, typer.Option("--out", help="The file to write", dir_okay=False)],
     format: Annotated[Format, typer.Option("--format", help="html (with charts), csv or json")] = Format.html,
-    group_by: Annotated[str, typer.Option(help="Groupings, comma-separated: priority, type, municipality, unit, "
-                                               "hour, day, month, none")] = "priority,type,municipality,unit,hour,day",
-    charts: Annotated[Path | None, typer.Option(help="Also write the charts as PNG files into this directory",
-                                                file_okay=False)] = None,
+    group_by: Annotated[
+        str, typer.Option(help="Groupings, comma-separated: priority, type, municipality, unit, hour, day, month, none")
+    ] = "priority,type,municipality,unit,hour,day",
+    charts: Annotated[
+        Path | None, typer.Option(help="Also write the charts as PNG files into this directory", file_okay=False)
+    ] = None,
 ) -> None:
     """Response-time intervals (exact p50/p90/p95), compliance with the targets and citizens' feedback."""
     import sqlalchemy.exc
@@ -66,8 +68,10 @@ def report(
         raise fail(f"cannot write {exc.filename or out}: {exc.strerror}", 1) from None
     first = next(iter(full["by"].values()))
     n = first["overall"]["intervals"]["response"]["count"]
-    err.print(f"{out}: {format.value}, {len(data):,} bytes; {n:,} responses; "
-              f"{time.perf_counter() - started:.2f} s", highlight=False)
+    err.print(
+        f"{out}: {format.value}, {len(data):,} bytes; {n:,} responses; {time.perf_counter() - started:.2f} s",
+        highlight=False,
+    )
 
 
 async def _build(settings, period, groupings) -> dict:
@@ -79,12 +83,14 @@ async def _build(settings, period, groupings) -> dict:
     engine = make_async_engine(settings)
     sessions = make_sessionmaker(engine)
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                      transient=True) as progress:
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+        ) as progress:
             progress.add_task(f"computing the report by {', '.join(g.value for g in groupings)}")
             async with sessions() as session, session.begin():
-                return await full_report(session, period=period, targets=targets, groupings=groupings,
-                                         sessions=sessions)
+                return await full_report(
+                    session, period=period, targets=targets, groupings=groupings, sessions=sessions
+                )
     finally:
         await engine.dispose()
 
@@ -105,8 +111,9 @@ def _write_charts(full: dict, directory: Path) -> None:
     from dispatch.reports import charts
 
     first = next(iter(full["by"].values()))
-    (directory / "response-distribution.png").write_bytes(charts.distribution_chart(
-        {int(p): bars for p, bars in full["distribution"].items()}, first))
+    (directory / "response-distribution.png").write_bytes(
+        charts.distribution_chart({int(p): bars for p, bars in full["distribution"].items()}, first)
+    )
     if "hour" in full["by"]:
         (directory / "response-by-hour.png").write_bytes(charts.hourly_chart(full["by"]["hour"]))
     if "municipality" in full["by"]:

@@ -25,25 +25,35 @@ def feedback_url(settings: Settings, token: str) -> str:
 async def offer(session: AsyncSession, incident_id: int, *, settings: Settings) -> dict | None:
     """A link for the caller of a closed incident, put in the outbox for their callback number: the message
     (id, to, body). None when the incident has no number to send it to, or was offered one already."""
-    number = await session.scalar(text("""
+    number = await session.scalar(
+        text("""
         SELECT callback_number FROM calls WHERE incident_id = :id AND callback_number IS NOT NULL
-        ORDER BY received_at, id LIMIT 1"""), {"id": incident_id})
+        ORDER BY received_at, id LIMIT 1"""),
+        {"id": incident_id},
+    )
     if number is None:
         return None
     token = FEEDBACK_PREFIX + secrets.token_urlsafe(24)
     expires = datetime.now(UTC) + timedelta(days=settings.feedback_valid_days)
-    created = await session.scalar(text("""
+    created = await session.scalar(
+        text("""
         INSERT INTO feedback_requests (incident_id, token_hash, expires_at) VALUES (:id, :hash, :expires)
         ON CONFLICT (incident_id) DO NOTHING RETURNING id"""),
-        {"id": incident_id, "hash": hash_token(token, settings.secret_key), "expires": expires})
+        {"id": incident_id, "hash": hash_token(token, settings.secret_key), "expires": expires},
+    )
     if created is None:
         return None
     url = feedback_url(settings, token)
-    body = (f"Emergency service: how did we do on your call? Tell us in one minute (1-5 and a comment), "
-            f"until {expires:%Y-%m-%d}: {url}")
-    message_id = await session.scalar(text("""
+    body = (
+        f"Emergency service: how did we do on your call? Tell us in one minute (1-5 and a comment), "
+        f"until {expires:%Y-%m-%d}: {url}"
+    )
+    message_id = await session.scalar(
+        text("""
         INSERT INTO caller_messages (incident_id, kind, to_number, body) VALUES (:id, 'feedback', :to, :body)
-        RETURNING id"""), {"id": incident_id, "to": number, "body": body})
+        RETURNING id"""),
+        {"id": incident_id, "to": number, "body": body},
+    )
     return {"id": message_id, "to": number, "body": body}
 
 
@@ -56,11 +66,19 @@ def as_offered(message: dict | None) -> dict | None:
 
 
 async def _request(session: AsyncSession, token: str, secret_key: str, *, lock: bool = False) -> dict:
-    row = (await session.execute(text(f"""
+    row = (
+        (
+            await session.execute(
+                text(f"""
         SELECT f.id, f.expires_at, f.answered_at, i.type_code, i.closed_at
         FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
-        WHERE f.token_hash = :hash {'FOR UPDATE OF f' if lock else ''}"""),
-        {"hash": hash_token(token, secret_key)})).mappings().first()
+        WHERE f.token_hash = :hash {"FOR UPDATE OF f" if lock else ""}"""),
+                {"hash": hash_token(token, secret_key)},
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound("no such feedback link: check that the whole link was copied")
     if row["answered_at"] is not None:
@@ -76,40 +94,53 @@ async def check(session: AsyncSession, token: str, *, secret_key: str) -> dict:
     return {"expires_at": row["expires_at"].isoformat()}
 
 
-async def answer(session: AsyncSession, token: str, *, satisfaction: int, comment: str | None, complaint: bool,
-                 secret_key: str) -> None:
+async def answer(
+    session: AsyncSession, token: str, *, satisfaction: int, comment: str | None, complaint: bool, secret_key: str
+) -> None:
     """Records the answer and spends the link (the row lock makes a second, concurrent use wait and then fail)."""
     row = await _request(session, token, secret_key, lock=True)
-    await session.execute(text("""
+    await session.execute(
+        text("""
         UPDATE feedback_requests SET answered_at = now(), satisfaction = :s, comment = :c, complaint = :complaint
-        WHERE id = :id"""), {"id": row["id"], "s": satisfaction, "c": comment, "complaint": complaint})
+        WHERE id = :id"""),
+        {"id": row["id"], "s": satisfaction, "c": comment, "complaint": complaint},
+    )
 
 
-async def answers(session: AsyncSession, *, start: datetime, end: datetime, complaints_only: bool = False,
-                  limit: int = 500) -> list[dict]:
+async def answers(
+    session: AsyncSession, *, start: datetime, end: datetime, complaints_only: bool = False, limit: int = 500
+) -> list[dict]:
     """What callers answered about the period's incidents, newest first: for commanders, who follow up on
     complaints (the caller's number is on the incident's call, not here)."""
-    rows = await session.execute(text(f"""
+    rows = await session.execute(
+        text(f"""
         SELECT f.incident_id, i.type_code, i.priority, i.municipality, i.received_at, f.answered_at,
                f.satisfaction, f.complaint, f.comment
         FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
         WHERE i.received_at >= :start AND i.received_at < :end AND f.answered_at IS NOT NULL
-              {'AND f.complaint' if complaints_only else ''}
-        ORDER BY f.answered_at DESC, f.id DESC LIMIT :limit"""), {"start": start, "end": end, "limit": limit})
+              {"AND f.complaint" if complaints_only else ""}
+        ORDER BY f.answered_at DESC, f.id DESC LIMIT :limit"""),
+        {"start": start, "end": end, "limit": limit},
+    )
     return [dict(r) for r in rows.mappings()]
 
 
 async def unsent_messages(session: AsyncSession, *, limit: int = 100) -> list[dict]:
     """The outbox, links and all: for the SMS gateway's account only."""
-    rows = await session.execute(text("""
+    rows = await session.execute(
+        text("""
         SELECT id, incident_id, kind, to_number, body, created_at FROM caller_messages
-        WHERE sent_at IS NULL ORDER BY created_at, id LIMIT :limit"""), {"limit": limit})
+        WHERE sent_at IS NULL ORDER BY created_at, id LIMIT :limit"""),
+        {"limit": limit},
+    )
     return [dict(r) for r in rows.mappings()]
 
 
 async def mark_sent(session: AsyncSession, message_id: int) -> None:
-    done = await session.scalar(text("""
+    done = await session.scalar(
+        text("""
         UPDATE caller_messages SET sent_at = coalesce(sent_at, now()) WHERE id = :id RETURNING id"""),
-        {"id": message_id})
+        {"id": message_id},
+    )
     if done is None:
         raise NotFound(f"no caller message {message_id}")

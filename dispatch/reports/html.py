@@ -32,8 +32,10 @@ def _interval_table(report: dict, intervals: tuple[str, ...]) -> str:
     sub = "<th></th>" + "<th>n</th><th>p50</th><th>p90</th><th>p95</th>" * len(intervals)
     rows = []
     for key, block in [("all", report["overall"])] + [(g["key"], g) for g in report["groups"]]:
-        cells = "".join(f"<td>{s['count']:,}</td><td>{_s(s['p50'])}</td><td>{_s(s['p90'])}</td><td>{_s(s['p95'])}</td>"
-                        for s in (block["intervals"][i] for i in intervals))
+        cells = "".join(
+            f"<td>{s['count']:,}</td><td>{_s(s['p50'])}</td><td>{_s(s['p90'])}</td><td>{_s(s['p95'])}</td>"
+            for s in (block["intervals"][i] for i in intervals)
+        )
         rows.append(f"<tr><td>{escape(str(key))}</td>{cells}</tr>")
     return f"<table><tr><th>{escape(report['group_by'])}</th>{head}</tr><tr>{sub}</tr>{''.join(rows)}</table>"
 
@@ -43,19 +45,25 @@ def _compliance_table(report: dict) -> str:
     for c in report["overall"]["compliance"]:
         cls = "" if c["ok"] is None else ("ok" if c["ok"] else "miss")
         share = "–" if c["fraction"] is None else f"{c['fraction'] * 100:.1f} %"
-        rows.append(f"<tr><td>{escape(c['name'])}</td><td>{c['count']:,}</td><td>{c['met']:,}</td>"
-                    f"<td class={cls}>{share}</td><td>{c['goal'] * 100:g} %</td></tr>")
+        rows.append(
+            f"<tr><td>{escape(c['name'])}</td><td>{c['count']:,}</td><td>{c['met']:,}</td>"
+            f"<td class={cls}>{share}</td><td>{c['goal'] * 100:g} %</td></tr>"
+        )
     sources = "".join(f"<li><b>{escape(t['key'])}</b>: {escape(t['source'])}</li>" for t in report["targets"])
-    return (f"<table><tr><th>target</th><th>incidents / units</th><th>within</th><th>share</th><th>goal</th></tr>"
-            f"{''.join(rows)}</table><small><ul>{sources}</ul></small>")
+    return (
+        f"<table><tr><th>target</th><th>incidents / units</th><th>within</th><th>share</th><th>goal</th></tr>"
+        f"{''.join(rows)}</table><small><ul>{sources}</ul></small>"
+    )
 
 
 def _feedback(report: dict) -> str:
     f = report["overall"]["feedback"]
     scores = ", ".join(f"{k}: {v}" for k, v in f["satisfaction"].items())
     mean = "–" if f["satisfaction_mean"] is None else f"{f['satisfaction_mean']:.2f}"
-    return (f"<p>Feedback links sent {f['offered']:,}, answered {f['answered']:,}; mean satisfaction {mean} "
-            f"(1–5; {scores}); complaints {f['complaints']:,}.</p>")
+    return (
+        f"<p>Feedback links sent {f['offered']:,}, answered {f['answered']:,}; mean satisfaction {mean} "
+        f"(1–5; {scores}); complaints {f['complaints']:,}.</p>"
+    )
 
 
 def report_html(full: dict, *, title: str = "Response times") -> str:
@@ -63,13 +71,17 @@ def report_html(full: dict, *, title: str = "Response times") -> str:
     zone = ZoneInfo(full["time_zone"])
     first = next(iter(by.values()))
     distribution = {int(p): bars for p, bars in full["distribution"].items()}
-    parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(title)}</title><style>{STYLE}</style>",
-             f"<h1>{escape(title)}</h1><p>Incidents received from {_local(full['from'], zone)} to "
-             f"{_local(full['to'], zone)} ({escape(full['time_zone'])} time, as the hours and days below). Exact "
-             f"percentiles (linear interpolation, as PostgreSQL's percentile_cont); cancelled and merged incidents "
-             f"left out. Times in minutes:seconds.</p>",
-             "<h2>Compliance with the targets</h2>", _compliance_table(first), _feedback(first),
-             _img(charts.distribution_chart(distribution, first), "response-time distribution per priority")]
+    parts = [
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(title)}</title><style>{STYLE}</style>",
+        f"<h1>{escape(title)}</h1><p>Incidents received from {_local(full['from'], zone)} to "
+        f"{_local(full['to'], zone)} ({escape(full['time_zone'])} time, as the hours and days below). Exact "
+        f"percentiles (linear interpolation, as PostgreSQL's percentile_cont); cancelled and merged incidents "
+        f"left out. Times in minutes:seconds.</p>",
+        "<h2>Compliance with the targets</h2>",
+        _compliance_table(first),
+        _feedback(first),
+        _img(charts.distribution_chart(distribution, first), "response-time distribution per priority"),
+    ]
     if "hour" in by:
         parts.append(_img(charts.hourly_chart(by["hour"]), "percentiles by hour of the day"))
     if "municipality" in by:
@@ -80,6 +92,8 @@ def report_html(full: dict, *, title: str = "Response times") -> str:
         if grouping != "unit":
             parts.append(_interval_table(report, incident))
         parts.append(_interval_table(report, ("turnout", "travel")))
-    parts.append(f"<p><small>Made {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `dispatch report`. "
-                 "Definitions and targets: docs/reports.md.</small></p></html>")
+    parts.append(
+        f"<p><small>Made {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `dispatch report`. "
+        "Definitions and targets: docs/reports.md.</small></p></html>"
+    )
     return "\n".join(parts)

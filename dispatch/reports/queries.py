@@ -19,12 +19,12 @@ MAX_BIN = 120  # the last bar holds everything from 60 min on
 DIMENSIONS = {
     "none": "NULL::text",
     "priority": "i.priority",
-    "type": "i.type_code COLLATE \"C\"",
+    "type": 'i.type_code COLLATE "C"',
     "municipality": "coalesce(i.municipality, '(unknown)') COLLATE \"C\"",
     "hour": "date_part('hour', i.received_at AT TIME ZONE :tz)::int",
     "day": "(i.received_at AT TIME ZONE :tz)::date",
     "month": "date_trunc('month', i.received_at AT TIME ZONE :tz)::date",
-    "unit": "u.call_sign COLLATE \"C\"",
+    "unit": 'u.call_sign COLLATE "C"',
 }
 
 
@@ -74,28 +74,35 @@ def _target_filter(n: int, target: Target, params: dict) -> str:
     return " AND ".join(parts)
 
 
-def _statement(source: str, intervals: tuple[Interval, ...], targets: list[Target], groupings: list[str],
-               params: dict) -> str:
+def _statement(
+    source: str, intervals: tuple[Interval, ...], targets: list[Target], groupings: list[str], params: dict
+) -> str:
     """Count and percentiles of each interval column, and each target's eligible and met counts, overall and per
     group of each grouping: one pass, one sort per interval and group set (the overall computed once)."""
     columns = []
     for interval in intervals:
         name = interval.value
-        columns.append(f"count({name}) AS {name}_n, "
-                       f"percentile_cont(CAST(:ps AS float8[])) WITHIN GROUP (ORDER BY {name}) AS {name}_p")
+        columns.append(
+            f"count({name}) AS {name}_n, "
+            f"percentile_cont(CAST(:ps AS float8[])) WITHIN GROUP (ORDER BY {name}) AS {name}_p"
+        )
     for n, target in enumerate(targets):
         if target.interval in intervals:
             where = _target_filter(n, target, params)
             params[f"t{n}_seconds"] = target.seconds
-            columns.append(f"count(*) FILTER (WHERE {where}) AS t{n}_n, "
-                           f"count(*) FILTER (WHERE {where} AND {target.interval.value} <= :t{n}_seconds) AS t{n}_met")
+            columns.append(
+                f"count(*) FILTER (WHERE {where}) AS t{n}_n, "
+                f"count(*) FILTER (WHERE {where} AND {target.interval.value} <= :t{n}_seconds) AS t{n}_met"
+            )
     keys = [f"g_{g}" for g in groupings]
     source = source.format(dims="".join(f", {DIMENSIONS[g]} AS g_{g}" for g in groupings))
     if not keys:
         return f"WITH s AS ({source}) SELECT 0 AS mask, {', '.join(columns)} FROM s"
     sets = ", ".join(f"({k})" for k in keys)
-    return (f"WITH s AS ({source}) SELECT GROUPING({', '.join(keys)}) AS mask, {', '.join(keys)}, "
-            f"{', '.join(columns)} FROM s GROUP BY GROUPING SETS ((), {sets})")
+    return (
+        f"WITH s AS ({source}) SELECT GROUPING({', '.join(keys)}) AS mask, {', '.join(keys)}, "
+        f"{', '.join(columns)} FROM s GROUP BY GROUPING SETS ((), {sets})"
+    )
 
 
 def _long(rows, intervals: tuple[Interval, ...], targets: list[Target], groupings: list[str]) -> list[dict]:
@@ -111,8 +118,14 @@ def _long(rows, intervals: tuple[Interval, ...], targets: list[Target], grouping
             key = key_text(grouping, row[f"g_{grouping}"])
         for interval in intervals:
             name = interval.value
-            item = {"grouping": grouping, "key": key, "overall": grouping is None, "interval": name,
-                    "n": row[f"{name}_n"], "p": row[f"{name}_p"]}
+            item = {
+                "grouping": grouping,
+                "key": key,
+                "overall": grouping is None,
+                "interval": name,
+                "n": row[f"{name}_n"],
+                "p": row[f"{name}_p"],
+            }
             for n, target in enumerate(targets):
                 if target.interval == interval:
                     item[f"t{n}_n"], item[f"t{n}_met"] = row[f"t{n}_n"], row[f"t{n}_met"]
@@ -123,8 +136,16 @@ def _long(rows, intervals: tuple[Interval, ...], targets: list[Target], grouping
 INCIDENT_INTERVALS = tuple(i for i in Interval if i not in UNIT_INTERVALS)
 
 
-async def interval_stats(session: AsyncSession, *, unit_level: bool, start: datetime, end: datetime, tz: str,
-                         groupings: list[str], targets: list[Target]) -> list[dict]:
+async def interval_stats(
+    session: AsyncSession,
+    *,
+    unit_level: bool,
+    start: datetime,
+    end: datetime,
+    tz: str,
+    groupings: list[str],
+    targets: list[Target],
+) -> list[dict]:
     """One row per (grouping, group, interval) and per interval overall (grouping None): count, the percentiles,
     and for each target of that interval its eligible and met counts; of the incident intervals, or of the unit
     intervals (`unit_level`). The two are separate statements so that they can run side by side. `unit` groups
@@ -148,24 +169,32 @@ async def interval_stats(session: AsyncSession, *, unit_level: bool, start: date
 
 async def response_histogram(session: AsyncSession, *, start: datetime, end: datetime) -> list[tuple[int, int, int]]:
     """(priority, bar, count): received → first on scene in BIN_S-second bars, the last bar open-ended."""
-    rows = await session.execute(text(f"""
+    rows = await session.execute(
+        text(f"""
         SELECT priority, least(floor(extract(epoch FROM on_scene_at - received_at) / {BIN_S}), {MAX_BIN})::int AS bar,
                count(*)
         FROM incidents
         WHERE received_at >= :start AND received_at < :end AND status <> 'cancelled' AND on_scene_at IS NOT NULL
-        GROUP BY 1, 2 ORDER BY 1, 2"""), {"start": start, "end": end})
+        GROUP BY 1, 2 ORDER BY 1, 2"""),
+        {"start": start, "end": end},
+    )
     return [tuple(r) for r in rows]
 
 
-async def feedback_stats(session: AsyncSession, *, start: datetime, end: datetime, tz: str,
-                         group_by: str) -> list[dict]:
+async def feedback_stats(
+    session: AsyncSession, *, start: datetime, end: datetime, tz: str, group_by: str
+) -> list[dict]:
     """Citizens' feedback on the period's incidents: links offered, answers, mean satisfaction, each score's
     count, complaints; per group and overall (key None)."""
     overall_only = group_by in ("unit", "none")  # feedback is about incidents, not units
     dim = DIMENSIONS["none" if overall_only else group_by]
-    head, tail = ("NULL::text AS key, true AS overall", "") if overall_only else \
-        (f"{dim} AS key, GROUPING({dim}) = 1 AS overall", f"GROUP BY ROLLUP ({dim})")
-    rows = await session.execute(text(f"""
+    head, tail = (
+        ("NULL::text AS key, true AS overall", "")
+        if overall_only
+        else (f"{dim} AS key, GROUPING({dim}) = 1 AS overall", f"GROUP BY ROLLUP ({dim})")
+    )
+    rows = await session.execute(
+        text(f"""
         SELECT {head}, count(*) AS offered, count(f.answered_at) AS answered,
                avg(f.satisfaction)::float8 AS satisfaction_mean,
                count(*) FILTER (WHERE f.satisfaction = 1) AS s1, count(*) FILTER (WHERE f.satisfaction = 2) AS s2,
@@ -173,13 +202,16 @@ async def feedback_stats(session: AsyncSession, *, start: datetime, end: datetim
                count(*) FILTER (WHERE f.satisfaction = 5) AS s5, count(*) FILTER (WHERE f.complaint) AS complaints
         FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
         WHERE i.received_at >= :start AND i.received_at < :end
-        {tail}"""), {"start": start, "end": end, "tz": tz})
+        {tail}"""),
+        {"start": start, "end": end, "tz": tz},
+    )
     return [{**r, "key": key_text(group_by, r["key"])} for r in rows.mappings()]
 
 
 async def public_stats(session: AsyncSession, *, start: datetime, end: datetime, tz: str) -> list[dict]:
     """Per month and municipality: incidents, and received → first on scene for all and for priority 1."""
-    rows = await session.execute(text("""
+    rows = await session.execute(
+        text("""
         SELECT to_char(received_at AT TIME ZONE :tz, 'YYYY-MM') AS month,
                coalesce(municipality, '(unknown)') AS municipality, count(*) AS incidents,
                count(on_scene_at) AS responses,
@@ -190,5 +222,7 @@ async def public_stats(session: AsyncSession, *, start: datetime, end: datetime,
                    FILTER (WHERE priority = 1) AS p_p1
         FROM incidents
         WHERE received_at >= :start AND received_at < :end AND status <> 'cancelled'
-        GROUP BY 1, 2 ORDER BY 1, 2"""), {"start": start, "end": end, "tz": tz})
+        GROUP BY 1, 2 ORDER BY 1, 2"""),
+        {"start": start, "end": end, "tz": tz},
+    )
     return [dict(r) for r in rows.mappings()]

@@ -5,8 +5,21 @@ import io
 
 import orjson
 
-CSV_COLUMNS = ("group_by", "key", "row", "name", "count", "p50_s", "p90_s", "p95_s", "target_s", "goal", "met",
-               "fraction", "ok")
+CSV_COLUMNS = (
+    "group_by",
+    "key",
+    "row",
+    "name",
+    "count",
+    "p50_s",
+    "p90_s",
+    "p95_s",
+    "target_s",
+    "goal",
+    "met",
+    "fraction",
+    "ok",
+)
 
 
 def _rows(report: dict):
@@ -14,15 +27,39 @@ def _rows(report: dict):
     blocks = [("(all)", report["overall"])] + [(g["key"], g) for g in report["groups"]]
     for key, block in blocks:
         for name, s in block["intervals"].items():
-            yield {"group_by": group_by, "key": key, "row": "interval", "name": name, "count": s["count"],
-                   "p50_s": s["p50"], "p90_s": s["p90"], "p95_s": s["p95"]}
+            yield {
+                "group_by": group_by,
+                "key": key,
+                "row": "interval",
+                "name": name,
+                "count": s["count"],
+                "p50_s": s["p50"],
+                "p90_s": s["p90"],
+                "p95_s": s["p95"],
+            }
         for c in block["compliance"]:
-            yield {"group_by": group_by, "key": key, "row": "target", "name": c["target"], "count": c["count"],
-                   "target_s": c["seconds"], "goal": c["goal"], "met": c["met"], "fraction": c["fraction"],
-                   "ok": c["ok"]}
+            yield {
+                "group_by": group_by,
+                "key": key,
+                "row": "target",
+                "name": c["target"],
+                "count": c["count"],
+                "target_s": c["seconds"],
+                "goal": c["goal"],
+                "met": c["met"],
+                "fraction": c["fraction"],
+                "ok": c["ok"],
+            }
         f = block["feedback"]
-        yield {"group_by": group_by, "key": key, "row": "feedback", "name": "answered/offered",
-               "count": f["offered"], "met": f["answered"], "fraction": f["satisfaction_mean"]}
+        yield {
+            "group_by": group_by,
+            "key": key,
+            "row": "feedback",
+            "name": "answered/offered",
+            "count": f["offered"],
+            "met": f["answered"],
+            "fraction": f["satisfaction_mean"],
+        }
         yield {"group_by": group_by, "key": key, "row": "feedback", "name": "complaints", "count": f["complaints"]}
 
 

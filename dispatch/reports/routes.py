@@ -47,34 +47,45 @@ class FeedbackIn(BaseModel):
 
 @router.get("/reports/response-times", summary="Response-time intervals, percentiles and compliance (commander)")
 async def response_times(
-    request: Request, session: SessionDep, _: Commander, sessions: ReportSessions,
-    start: Annotated[str, Query(alias="from", max_length=40, description="A local date (2026-11-01, included) "
-                                                                         "or ISO date and time")],
-    end: Annotated[str, Query(alias="to", max_length=40, description="A local date (included) or ISO date and "
-                                                                     "time (excluded)")],
+    request: Request,
+    session: SessionDep,
+    _: Commander,
+    sessions: ReportSessions,
+    start: Annotated[
+        str, Query(alias="from", max_length=40, description="A local date (2026-11-01, included) or ISO date and time")
+    ],
+    end: Annotated[
+        str, Query(alias="to", max_length=40, description="A local date (included) or ISO date and time (excluded)")
+    ],
     group_by: GroupBy = GroupBy.priority,
     format: Literal["json", "csv"] = "json",
 ):
     settings = request.app.state.settings
     period = parse_period(start, end, settings.report_time_zone)
-    report = await service.response_times(session, period=period, group_by=group_by,
-                                          targets=targets_at(settings.report_targets), sessions=sessions)
+    report = await service.response_times(
+        session, period=period, group_by=group_by, targets=targets_at(settings.report_targets), sessions=sessions
+    )
     if format == "csv":
-        return Response(report_csv(report), media_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="response-times.csv"'})
+        return Response(
+            report_csv(report),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="response-times.csv"'},
+        )
     return report
 
 
 @router.get("/reports/feedback", summary="Callers' answers on the period's incidents, newest first (commander)")
 async def feedback_answers(
-    request: Request, session: SessionDep, _: Commander,
-    start: Annotated[str, Query(alias="from", max_length=40)], end: Annotated[str, Query(alias="to", max_length=40)],
+    request: Request,
+    session: SessionDep,
+    _: Commander,
+    start: Annotated[str, Query(alias="from", max_length=40)],
+    end: Annotated[str, Query(alias="to", max_length=40)],
     complaints: Annotated[bool, Query(description="Complaints only")] = False,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict]:
     period = parse_period(start, end, request.app.state.settings.report_time_zone)
-    return await feedback.answers(session, start=period.start, end=period.end, complaints_only=complaints,
-                                  limit=limit)
+    return await feedback.answers(session, start=period.start, end=period.end, complaints_only=complaints, limit=limit)
 
 
 @router.get("/caller-messages", summary="Messages owed to callers and not sent yet (SMS gateway)")
@@ -90,7 +101,8 @@ async def message_sent(message_id: Annotated[int, Path(gt=0, le=2**62)], session
 
 @public_router.get("/response-times", summary="Monthly response times by municipality (public, no personal data)")
 async def public_response_times(
-    request: Request, session: SessionDep,
+    request: Request,
+    session: SessionDep,
     months: Annotated[int, Query(ge=1, le=60, description="Months back from this one")] = 12,
     format: Literal["json", "html"] = "json",
 ):
@@ -110,8 +122,12 @@ async def public_response_times(
         cache[months] = (time.monotonic() + PUBLIC_CACHE_S, rows)
     if format == "html":
         return HTMLResponse(_public_page(rows, settings.public_min_count))
-    return {"time_zone": settings.report_time_zone, "interval": "call received → first unit on scene",
-            "suppressed_below": settings.public_min_count, "months": rows}
+    return {
+        "time_zone": settings.report_time_zone,
+        "interval": "call received → first unit on scene",
+        "suppressed_below": settings.public_min_count,
+        "months": rows,
+    }
 
 
 @public_router.get("/feedback/{token}", response_class=HTMLResponse, summary="The feedback form of a link")
@@ -122,8 +138,14 @@ async def feedback_form(token: Token, request: Request, session: SessionDep) -> 
 
 @public_router.post("/feedback/{token}", summary="Record a caller's satisfaction (once per link)")
 async def give_feedback(token: Token, body: FeedbackIn, request: Request, session: SessionDep) -> dict:
-    await feedback.answer(session, token, satisfaction=body.satisfaction, comment=body.comment or None,
-                          complaint=body.complaint, secret_key=request.app.state.settings.secret_key)
+    await feedback.answer(
+        session,
+        token,
+        satisfaction=body.satisfaction,
+        comment=body.comment or None,
+        complaint=body.complaint,
+        secret_key=request.app.state.settings.secret_key,
+    )
     return {"recorded": True, "message": "Thank you. Your answer was recorded."}
 
 
@@ -136,7 +158,9 @@ def _public_page(rows: list[dict], min_count: int) -> str:
         f"<tr><td>{escape(r['month'])}</td><td>{escape(r['municipality'])}</td><td>{r['incidents']}</td>"
         f"<td>{_minutes(r['all_priorities']['p50_s'])}</td><td>{_minutes(r['all_priorities']['p90_s'])}</td>"
         f"<td>{r['priority_1_responses']}</td><td>{_minutes(r['priority_1']['p50_s'])}</td>"
-        f"<td>{_minutes(r['priority_1']['p90_s'])}</td></tr>" for r in rows)
+        f"<td>{_minutes(r['priority_1']['p90_s'])}</td></tr>"
+        for r in rows
+    )
     return f"""<!doctype html><html lang="en"><meta charset="utf-8"><title>Response times</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .7em;text-align:right}}
 td:nth-child(-n+2),th:nth-child(-n+2){{text-align:left}}</style>

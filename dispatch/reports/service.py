@@ -53,8 +53,10 @@ def _moment(value: str, name: str, zone: ZoneInfo, *, end: bool) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"'{name}' must be a date (2026-11-01) or a date and time (2026-11-01T08:00, "
-                           f"with or without an offset), got {value!r}") from None
+        raise InvalidInput(
+            f"'{name}' must be a date (2026-11-01) or a date and time (2026-11-01T08:00, "
+            f"with or without an offset), got {value!r}"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -78,8 +80,13 @@ def _sort_key(key: str | None):
 
 def _stats(row: dict) -> dict:
     p = row["p"] or [None] * len(queries.PERCENTILES)
-    return {"count": row["n"], **{f"p{round(q * 100)}": (None if v is None else round(v, 1))
-                                  for q, v in zip(queries.PERCENTILES, p, strict=True)}}
+    return {
+        "count": row["n"],
+        **{
+            f"p{round(q * 100)}": (None if v is None else round(v, 1))
+            for q, v in zip(queries.PERCENTILES, p, strict=True)
+        },
+    }
 
 
 def _compliance(row_by_interval: dict[str, dict], targets: Targets) -> list[dict]:
@@ -88,22 +95,39 @@ def _compliance(row_by_interval: dict[str, dict], targets: Targets) -> list[dict
         row = row_by_interval.get(target.interval.value)
         eligible, met = (row[f"t{n}_n"], row[f"t{n}_met"]) if row else (0, 0)
         fraction = met / eligible if eligible else None
-        out.append({"target": target.key, "name": target.name, "interval": target.interval.value,
-                    "seconds": target.seconds, "goal": target.fraction, "count": eligible, "met": met,
-                    "fraction": None if fraction is None else round(fraction, 4),
-                    "ok": None if fraction is None else fraction >= target.fraction})
+        out.append(
+            {
+                "target": target.key,
+                "name": target.name,
+                "interval": target.interval.value,
+                "seconds": target.seconds,
+                "goal": target.fraction,
+                "count": eligible,
+                "met": met,
+                "fraction": None if fraction is None else round(fraction, 4),
+                "ok": None if fraction is None else fraction >= target.fraction,
+            }
+        )
     return out
 
 
 def _feedback(row: dict | None) -> dict:
     if row is None:
-        return {"offered": 0, "answered": 0, "satisfaction_mean": None, "satisfaction": {str(s): 0 for s in
-                                                                                         range(1, 6)},
-                "complaints": 0}
+        return {
+            "offered": 0,
+            "answered": 0,
+            "satisfaction_mean": None,
+            "satisfaction": {str(s): 0 for s in range(1, 6)},
+            "complaints": 0,
+        }
     mean = row["satisfaction_mean"]
-    return {"offered": row["offered"], "answered": row["answered"],
-            "satisfaction_mean": None if mean is None else round(mean, 2),
-            "satisfaction": {str(s): row[f"s{s}"] for s in range(1, 6)}, "complaints": row["complaints"]}
+    return {
+        "offered": row["offered"],
+        "answered": row["answered"],
+        "satisfaction_mean": None if mean is None else round(mean, 2),
+        "satisfaction": {str(s): row[f"s{s}"] for s in range(1, 6)},
+        "complaints": row["complaints"],
+    }
 
 
 async def _stats_rows(session: AsyncSession, sessions: async_sessionmaker | None, **query) -> list[dict]:
@@ -111,8 +135,11 @@ async def _stats_rows(session: AsyncSession, sessions: async_sessionmaker | None
     transaction of its own from `sessions` (two cores sort at once; committed data only)."""
     try:
         if sessions is None:
-            return [row for unit_level in (False, True)
-                    for row in await queries.interval_stats(session, unit_level=unit_level, **query)]
+            return [
+                row
+                for unit_level in (False, True)
+                for row in await queries.interval_stats(session, unit_level=unit_level, **query)
+            ]
 
         async def one(unit_level: bool) -> list[dict]:
             async with sessions() as own, own.begin():
@@ -122,21 +149,37 @@ async def _stats_rows(session: AsyncSession, sessions: async_sessionmaker | None
         return incident_rows + unit_rows
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
-            raise ReportTooLong(f"the report took longer than {queries.STATEMENT_TIMEOUT_S:g} s and was stopped; "
-                                "ask for a shorter period") from None
+            raise ReportTooLong(
+                f"the report took longer than {queries.STATEMENT_TIMEOUT_S:g} s and was stopped; "
+                "ask for a shorter period"
+            ) from None
         raise
 
 
-async def _reports(session: AsyncSession, *, period: Period, groupings: tuple[GroupBy, ...], targets: Targets,
-                   sessions: async_sessionmaker | None) -> dict[str, dict]:
+async def _reports(
+    session: AsyncSession,
+    *,
+    period: Period,
+    groupings: tuple[GroupBy, ...],
+    targets: Targets,
+    sessions: async_sessionmaker | None,
+) -> dict[str, dict]:
     """One report per grouping, from one incident and one unit statement (the overall computed once)."""
-    rows = await _stats_rows(session, sessions, start=period.start, end=period.end, tz=period.tz,
-                             groupings=[g.value for g in groupings], targets=list(targets))
+    rows = await _stats_rows(
+        session,
+        sessions,
+        start=period.start,
+        end=period.end,
+        tz=period.tz,
+        groupings=[g.value for g in groupings],
+        targets=list(targets),
+    )
     overall = [r for r in rows if r["overall"]]
     out = {}
     for grouping in groupings:
-        feedback = await queries.feedback_stats(session, start=period.start, end=period.end, tz=period.tz,
-                                                group_by=grouping.value)
+        feedback = await queries.feedback_stats(
+            session, start=period.start, end=period.end, tz=period.tz, group_by=grouping.value
+        )
         mine = overall + [r for r in rows if r["grouping"] == grouping.value]
         out[grouping.value] = _assemble(period, grouping, mine, feedback, targets)
     return out
@@ -150,15 +193,24 @@ def _assemble(period: Period, group_by: GroupBy, rows: list[dict], feedback: lis
 
     def block(key: str | None) -> dict:
         by_interval = grouped.get(key, {})
-        return {"intervals": {i.value: _stats(by_interval[i.value]) if i.value in by_interval else
-                              {"count": 0, "p50": None, "p90": None, "p95": None} for i in Interval},
-                "compliance": _compliance(by_interval, targets),
-                "feedback": _feedback(feedback_by.get(key))}
+        return {
+            "intervals": {
+                i.value: _stats(by_interval[i.value])
+                if i.value in by_interval
+                else {"count": 0, "p50": None, "p90": None, "p95": None}
+                for i in Interval
+            },
+            "compliance": _compliance(by_interval, targets),
+            "feedback": _feedback(feedback_by.get(key)),
+        }
 
     keys = sorted((k for k in grouped if k is not None), key=_sort_key)
     return {
-        "from": period.start.isoformat(), "to": period.end.isoformat(), "time_zone": period.tz,
-        "group_by": group_by.value, "percentiles": [round(q * 100) for q in queries.PERCENTILES],
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "time_zone": period.tz,
+        "group_by": group_by.value,
+        "percentiles": [round(q * 100) for q in queries.PERCENTILES],
         "intervals": {i.value: INTERVAL_TITLES[i] for i in Interval},
         "targets": [t.model_dump(mode="json") for t in targets],
         "overall": block(None),
@@ -166,8 +218,14 @@ def _assemble(period: Period, group_by: GroupBy, rows: list[dict], feedback: lis
     }
 
 
-async def response_times(session: AsyncSession, *, period: Period, group_by: GroupBy, targets: Targets,
-                         sessions: async_sessionmaker | None = None) -> dict:
+async def response_times(
+    session: AsyncSession,
+    *,
+    period: Period,
+    group_by: GroupBy,
+    targets: Targets,
+    sessions: async_sessionmaker | None = None,
+) -> dict:
     """Every interval's count and exact p50/p90/p95, overall and per group; compliance with each target, overall
     and per group; citizens' feedback on the same incidents. With `sessions`, the two big statements run side by
     side on connections of their own."""
@@ -188,26 +246,40 @@ async def public_response_times(session: AsyncSession, *, period: Period, min_co
     fewer than `min_count` responses (so no single incident can be read out of it)."""
     out = []
     for row in await queries.public_stats(session, start=period.start, end=period.end, tz=period.tz):
+
         def pct(values, n):
             if values is None or n < min_count:
                 return {"p50_s": None, "p90_s": None}
             return {"p50_s": round(values[0]), "p90_s": round(values[1])}
 
-        out.append({"month": row["month"], "municipality": row["municipality"], "incidents": row["incidents"],
-                    "responses": row["responses"], "all_priorities": pct(row["p_all"], row["responses"]),
-                    "priority_1_responses": row["responses_p1"],
-                    "priority_1": pct(row["p_p1"], row["responses_p1"])})
+        out.append(
+            {
+                "month": row["month"],
+                "municipality": row["municipality"],
+                "incidents": row["incidents"],
+                "responses": row["responses"],
+                "all_priorities": pct(row["p_all"], row["responses"]),
+                "priority_1_responses": row["responses_p1"],
+                "priority_1": pct(row["p_p1"], row["responses_p1"]),
+            }
+        )
     return out
 
 
 FULL_GROUPINGS = (GroupBy.priority, GroupBy.type, GroupBy.municipality, GroupBy.unit, GroupBy.hour, GroupBy.day)
 
 
-async def full_report(session: AsyncSession, *, period: Period, targets: Targets,
-                      groupings: tuple[GroupBy, ...] = FULL_GROUPINGS,
-                      sessions: async_sessionmaker | None = None) -> dict:
+async def full_report(
+    session: AsyncSession,
+    *,
+    period: Period,
+    targets: Targets,
+    groupings: tuple[GroupBy, ...] = FULL_GROUPINGS,
+    sessions: async_sessionmaker | None = None,
+) -> dict:
     """The commander's report: one response-time report per grouping (all from the same two statements), and the
     distribution for the chart."""
+
     async def bars_of_own() -> dict[int, list[int]]:
         async with sessions() as own, own.begin():
             return await distribution(own, period=period)
@@ -217,6 +289,13 @@ async def full_report(session: AsyncSession, *, period: Period, targets: Targets
         bars = await distribution(session, period=period)
     else:  # the distribution beside the big statements, on a connection of its own too
         by, bars = await asyncio.gather(
-            _reports(session, period=period, groupings=groupings, targets=targets, sessions=sessions), bars_of_own())
-    return {"from": period.start.isoformat(), "to": period.end.isoformat(), "time_zone": period.tz,
-            "by": by, "distribution": {str(p): b for p, b in bars.items()}, "distribution_bar_s": queries.BIN_S}
+            _reports(session, period=period, groupings=groupings, targets=targets, sessions=sessions), bars_of_own()
+        )
+    return {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "time_zone": period.tz,
+        "by": by,
+        "distribution": {str(p): b for p, b in bars.items()},
+        "distribution_bar_s": queries.BIN_S,
+    }

@@ -138,13 +138,28 @@ class BoardUnit:
     work_priority: int | None
 
     def as_candidate(self) -> UnitIn:
-        return UnitIn(self.id, self.call_sign, self.capabilities, self.status, self.lat, self.lon, self.area,
-                      self.incident_id, self.work_priority)
+        return UnitIn(
+            self.id,
+            self.call_sign,
+            self.capabilities,
+            self.status,
+            self.lat,
+            self.lon,
+            self.area,
+            self.incident_id,
+            self.work_priority,
+        )
 
 
 def _fields(unit: BoardUnit) -> dict:
-    return {"call_sign": unit.call_sign, "caps": sorted(unit.capabilities), "status": unit.status,
-            "area": unit.area, "incident": unit.incident_id, "work_priority": unit.work_priority}
+    return {
+        "call_sign": unit.call_sign,
+        "caps": sorted(unit.capabilities),
+        "status": unit.status,
+        "area": unit.area,
+        "incident": unit.incident_id,
+        "work_priority": unit.work_priority,
+    }
 
 
 def _state(unit: BoardUnit) -> bytes:
@@ -155,7 +170,13 @@ def _same(raw: bytes, unit: BoardUnit) -> bool:
     """Whether the board's state says what PostgreSQL says of the unit (its change time aside)."""
     call_sign, caps, status, area, incident, work = _decode_state(raw)
     return (call_sign, caps, status, area, incident, work) == (
-        unit.call_sign, unit.capabilities, unit.status, unit.area, unit.incident_id, unit.work_priority)
+        unit.call_sign,
+        unit.capabilities,
+        unit.status,
+        unit.area,
+        unit.incident_id,
+        unit.work_priority,
+    )
 
 
 def _position(lat: float, lon: float, at_ms: int = 0) -> str:
@@ -166,8 +187,14 @@ def _decode_state(raw: bytes) -> tuple:
     s = orjson.loads(raw)
     # An absent value may come back from Lua's cjson as an empty table: treat anything not a number as none.
     incident, work = s.get("incident"), s.get("work_priority")
-    return (s["call_sign"], frozenset(s.get("caps") or ()), s["status"], s.get("area") or None,
-            incident if isinstance(incident, int) else None, work if isinstance(work, int) else None)
+    return (
+        s["call_sign"],
+        frozenset(s.get("caps") or ()),
+        s["status"],
+        s.get("area") or None,
+        incident if isinstance(incident, int) else None,
+        work if isinstance(work, int) else None,
+    )
 
 
 def _decode_position(raw: bytes) -> tuple:
@@ -213,8 +240,9 @@ class UnitBoard:
                 pipe.hset(self._positions, mapping=placed)
         await pipe.execute()
 
-    async def sync(self, read: Callable[[], Awaitable[Sequence[BoardUnit]]], *, only: bool = False,
-                   settle_ms: int = SETTLE_MS) -> int:
+    async def sync(
+        self, read: Callable[[], Awaitable[Sequence[BoardUnit]]], *, only: bool = False, settle_ms: int = SETTLE_MS
+    ) -> int:
         """Brings the board in line with PostgreSQL without undoing anything newer: the board is read first,
         then `read()` gives the truth (from PostgreSQL), and each unit that differs is written only where the
         board still holds what was read and has settled (SYNC). Positions: only where the board has none.
@@ -284,8 +312,9 @@ class UnitBoard:
         state, position = await pipe.execute()
         return _unit(unit_id, state, position) if state is not None else None
 
-    async def reserve(self, incident_id: int, priority: int, unit_ids: Sequence[int], *, divert_from: int = 0,
-                      now_ms: int) -> tuple[bool, int | None]:
+    async def reserve(
+        self, incident_id: int, priority: int, unit_ids: Sequence[int], *, divert_from: int = 0, now_ms: int
+    ) -> tuple[bool, int | None]:
         """Takes every unit for the incident, or none: (True, None) or (False, the first unit not free)."""
         if not unit_ids:
             return True, None
@@ -302,8 +331,9 @@ class UnitBoard:
 
     async def set_positions(self, fixes: dict[int, tuple[float, float, int]]) -> None:
         """Many units' positions, (lat, lon, ms) each, in one command."""
-        await self._redis.hset(self._positions,
-                               mapping={u: _position(lat, lon, at) for u, (lat, lon, at) in fixes.items()})
+        await self._redis.hset(
+            self._positions, mapping={u: _position(lat, lon, at) for u, (lat, lon, at) in fixes.items()}
+        )
 
     async def update(self, unit_id: int, *, announce: tuple[str, bytes] | None = None, **fields) -> None:
         """Sets status, work or position of one unit (from its device or the dispatcher, after PostgreSQL).

@@ -61,9 +61,7 @@ class Unit(Base):
     kind: Mapped[UnitKind] = mapped_column(Enum(UnitKind, name="unit_kind"))
     capabilities: Mapped[list[str]] = mapped_column(ARRAY(Text))
     home_station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
-    status: Mapped[UnitStatus] = mapped_column(
-        Enum(UnitStatus, name="unit_status"), default=UnitStatus.available
-    )
+    status: Mapped[UnitStatus] = mapped_column(Enum(UnitStatus, name="unit_status"), default=UnitStatus.available)
     status_changed_at: Mapped[datetime] = created_at_column()
     # Last known position; the live one is in Redis, PostgreSQL keeps it at a sampled rate.
     position = mapped_column(Geography("POINT", srid=4326, spatial_index=False))

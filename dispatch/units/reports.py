@@ -27,9 +27,18 @@ def may_report_for(who: Principal, unit_id: int) -> bool:
     return who.role == Role.unit and who.unit_id == unit_id
 
 
-async def report_status(state, who: Principal, unit_id: int, status: UnitStatus, lat: float | None = None,
-                        lon: float | None = None, *, assignment_id: int | None = None,
-                        assignment_status: str | None = None, why: str | None = None) -> dict:
+async def report_status(
+    state,
+    who: Principal,
+    unit_id: int,
+    status: UnitStatus,
+    lat: float | None = None,
+    lon: float | None = None,
+    *,
+    assignment_id: int | None = None,
+    assignment_status: str | None = None,
+    why: str | None = None,
+) -> dict:
     """`assignment_id`: the assignment the report is about (a device names it); refused with Conflict unless
     it is still the unit's (see service.change_status). When anyone but the crew ends the unit's assignment
     (a dispatcher, the acknowledgement watcher), the crew is told with a cancel saying `why`."""
@@ -38,10 +47,17 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
 
     async def work() -> service.StatusChange:
         async with state.sessionmaker() as session:
-            change = await service.change_status(session, unit_id=unit_id, status=status,
-                                                 actor=f"{who.role.value}:{who.username}",
-                                                 by_dispatcher=who.role != Role.unit, lat=lat, lon=lon,
-                                                 assignment_id=assignment_id, assignment_status=assignment_status)
+            change = await service.change_status(
+                session,
+                unit_id=unit_id,
+                status=status,
+                actor=f"{who.role.value}:{who.username}",
+                by_dispatcher=who.role != Role.unit,
+                lat=lat,
+                lon=lon,
+                assignment_id=assignment_id,
+                assignment_status=assignment_status,
+            )
             await session.commit()
             return change
 
@@ -54,9 +70,19 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
     # The board and the consoles in one round trip (the consoles hear of it after the board has it).
     announce = None
     if change.status != change.previous:
-        announce = (state.keys.events, orjson.dumps({
-            "type": "unit.status", "unit_id": unit_id, "call_sign": change.call_sign,
-            "status": change.status.value, "previous": change.previous.value, "incident_id": change.incident_id}))
+        announce = (
+            state.keys.events,
+            orjson.dumps(
+                {
+                    "type": "unit.status",
+                    "unit_id": unit_id,
+                    "call_sign": change.call_sign,
+                    "status": change.status.value,
+                    "previous": change.previous.value,
+                    "incident_id": change.incident_id,
+                }
+            ),
+        )
     await state.board.update(unit_id, announce=announce, **fields)
     if change.requeue:
         incident_id, priority, received_ms = change.requeue
@@ -65,8 +91,13 @@ async def report_status(state, who: Principal, unit_id: int, status: UnitStatus,
         state.matcher.unit_freed()
     if who.role != Role.unit and change.ended_assignment:
         await state.pusher.cancel(unit_id, change.incident_id, why or f"stood down: set {status.value} by dispatch")
-    return {"unit_id": unit_id, "call_sign": change.call_sign, "status": change.status.value,
-            "previous": change.previous.value, "incident_id": change.incident_id}
+    return {
+        "unit_id": unit_id,
+        "call_sign": change.call_sign,
+        "status": change.status.value,
+        "previous": change.previous.value,
+        "incident_id": change.incident_id,
+    }
 
 
 FLUSH_S = 0.2  # positions from devices reach the board (the matchers' view) within this

@@ -54,22 +54,31 @@ async def stations(session: SessionDep, _: Floor) -> list[StationOut]:
     out = []
     for s in rows:
         point = to_shape(s.location)
-        out.append(StationOut(id=s.id, kind=s.kind, name=s.name, municipality=s.municipality,
-                              lat=point.y, lon=point.x))
+        out.append(StationOut(id=s.id, kind=s.kind, name=s.name, municipality=s.municipality, lat=point.y, lon=point.x))
     return out
 
 
 @router.get("/units", response_model=list[UnitOut], summary="Every unit with its status and last position")
 async def units(session: SessionDep, _: Floor) -> list[UnitOut]:
-    rows = (await session.scalars(
-        select(Unit).options(selectinload(Unit.home_station)).order_by(Unit.kind, Unit.id))).all()
+    rows = (
+        await session.scalars(select(Unit).options(selectinload(Unit.home_station)).order_by(Unit.kind, Unit.id))
+    ).all()
     out = []
     for u in rows:
         point = to_shape(u.position) if u.position is not None else None
-        out.append(UnitOut(id=u.id, call_sign=u.call_sign, kind=u.kind, capabilities=u.capabilities,
-                           status=u.status, home_station=u.home_station.name if u.home_station else None,
-                           lat=point.y if point else None, lon=point.x if point else None,
-                           status_changed_at=u.status_changed_at))
+        out.append(
+            UnitOut(
+                id=u.id,
+                call_sign=u.call_sign,
+                kind=u.kind,
+                capabilities=u.capabilities,
+                status=u.status,
+                home_station=u.home_station.name if u.home_station else None,
+                lat=point.y if point else None,
+                lon=point.x if point else None,
+                status_changed_at=u.status_changed_at,
+            )
+        )
     return out
 
 
@@ -101,9 +110,12 @@ async def unit_route(request: Request, unit_id: UnitId, session: SessionDep, _: 
         raise NotFound(f"no unit {unit_id}")
     if unit.incident_id is None or unit.lat is None:
         return {"unit_id": unit_id, "incident_id": None, "route": None}
-    row = (await session.execute(text(
-        "SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM incidents WHERE id = :id"),
-        {"id": unit.incident_id})).first()
+    row = (
+        await session.execute(
+            text("SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM incidents WHERE id = :id"),
+            {"id": unit.incident_id},
+        )
+    ).first()
     if row is None or row[0] is None:
         return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": None}
     found = await asyncio.to_thread(messages.route, state.routers.router, (unit.lat, unit.lon), (row[0], row[1]))
@@ -113,12 +125,14 @@ async def unit_route(request: Request, unit_id: UnitId, session: SessionDep, _: 
 @router.post("/units/{unit_id}/status", summary="Report a unit's status (its device, or a dispatcher)")
 async def status(request: Request, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher) -> dict:
     if who.role == Role.unit and body.assignment_id is None and body.status in ABOUT_ASSIGNMENT:
-        raise InvalidInput(f"a status of {body.status.value} from a unit's device must name its assignment "
-                           "(assignment_id)")
+        raise InvalidInput(
+            f"a status of {body.status.value} from a unit's device must name its assignment (assignment_id)"
+        )
     if body.lat is not None:
         check_position(request.app.state.geocoder, body.lat, body.lon)
-    return await report_status(request.app.state, who, unit_id, body.status, body.lat, body.lon,
-                               assignment_id=body.assignment_id)
+    return await report_status(
+        request.app.state, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id
+    )
 
 
 @router.post("/units/{unit_id}/position", summary="Report a unit's position (its device)")

@@ -50,17 +50,19 @@ def seed_units(cur: psycopg.Cursor, table: dict | None = None) -> int:
         rows.append((f"{spec['call_sign']} {numbers[unit_kind]}", unit_kind, spec["capabilities"], station_id))
     created = 0
     for row in rows:
-        cur.execute("""
+        cur.execute(
+            """
             INSERT INTO units (call_sign, kind, capabilities, home_station_id, status, position)
             SELECT %s, %s, %s, s.id, 'available', s.location FROM stations s WHERE s.id = %s
-            ON CONFLICT (call_sign) DO NOTHING""", row)
+            ON CONFLICT (call_sign) DO NOTHING""",
+            row,
+        )
         created += cur.rowcount
     return created
 
 
 # A large synthetic fleet for load tests: the demo fleet's mix of kinds, spread over the map's addresses.
-FLEET_MIX = (("patrol", 0.4), ("ambulance", 0.3), ("engine", 0.2), ("ladder", 0.04), ("rescue", 0.03),
-             ("tanker", 0.03))
+FLEET_MIX = (("patrol", 0.4), ("ambulance", 0.3), ("engine", 0.2), ("ladder", 0.04), ("rescue", 0.03), ("tanker", 0.03))
 
 
 def seed_fleet(cur: psycopg.Cursor, n: int, seed: int, table: dict | None = None) -> int:
@@ -82,11 +84,14 @@ def seed_fleet(cur: psycopg.Cursor, n: int, seed: int, table: dict | None = None
         rows.append((f"Bench {kind} {i + 1}", kind, table["kinds"][kind]["capabilities"], rng.choice(addresses)))
     created = 0
     for call_sign, kind, capabilities, address_id in rows:
-        cur.execute("""
+        cur.execute(
+            """
             INSERT INTO units (call_sign, kind, capabilities, home_station_id, status, position)
             SELECT %s, %s, %s,
                    (SELECT s.id FROM stations s ORDER BY s.location <-> a.location LIMIT 1), 'available', a.location
             FROM addresses a WHERE a.id = %s
-            ON CONFLICT (call_sign) DO NOTHING""", (call_sign, kind, capabilities, address_id))
+            ON CONFLICT (call_sign) DO NOTHING""",
+            (call_sign, kind, capabilities, address_id),
+        )
         created += cur.rowcount
     return created

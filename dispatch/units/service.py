@@ -56,9 +56,18 @@ _NEXT_JSON = orjson.dumps({k.value: sorted(v.value for v in vs) for k, vs in NEX
 _REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
 
 
-async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor: str, by_dispatcher: bool,
-                        lat: float | None = None, lon: float | None = None, assignment_id: int | None = None,
-                        assignment_status: str | None = None) -> StatusChange:
+async def change_status(
+    session: AsyncSession,
+    *,
+    unit_id: int,
+    status: S,
+    actor: str,
+    by_dispatcher: bool,
+    lat: float | None = None,
+    lon: float | None = None,
+    assignment_id: int | None = None,
+    assignment_status: str | None = None,
+) -> StatusChange:
     """One call of the server-side function `unit_report` (migration 0006) on the session's driver connection:
     a status report is the most frequent write there is (four or more for every unit sent), and as one
     statement it is one round trip and atomic. It locks the unit's incident and then the unit, checks the
@@ -70,8 +79,17 @@ async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor
     if status == S.dispatched:
         raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its status")
     conn = await driver_connection(session)
-    row = await conn.fetchrow(_REPORT, unit_id, status.value, actor, lat, lon, None if by_dispatcher else _NEXT_JSON,
-                              assignment_id, assignment_status)
+    row = await conn.fetchrow(
+        _REPORT,
+        unit_id,
+        status.value,
+        actor,
+        lat,
+        lon,
+        None if by_dispatcher else _NEXT_JSON,
+        assignment_id,
+        assignment_status,
+    )
     outcome, call_sign, previous, incident_id, requeue_id, requeue_priority, requeue_ms = row
     if outcome == "not_found":
         raise NotFound(f"no unit {unit_id}")
@@ -79,8 +97,10 @@ async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor
     if outcome == "stale":
         now = f"incident {incident_id}" if incident_id is not None else "no incident"
         wanted = f" {assignment_status}" if assignment_status else ""
-        raise Conflict(f"assignment {assignment_id} is not {call_sign}'s active{wanted} assignment "
-                       f"({call_sign} is {previous.value}, on {now}): nothing recorded")
+        raise Conflict(
+            f"assignment {assignment_id} is not {call_sign}'s active{wanted} assignment "
+            f"({call_sign} is {previous.value}, on {now}): nothing recorded"
+        )
     if outcome == "refused":
         allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
         raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
@@ -90,7 +110,10 @@ async def change_status(session: AsyncSession, *, unit_id: int, status: S, actor
 
 async def record_positions(session: AsyncSession, ids: list[int], lats: list[float], lons: list[float]) -> None:
     """Many units' positions in one statement."""
-    await session.execute(text("""
+    await session.execute(
+        text("""
         UPDATE units u SET position = ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)::geography, position_at = now()
         FROM unnest(CAST(:ids AS int[]), CAST(:lats AS float8[]), CAST(:lons AS float8[])) AS v(id, lat, lon)
-        WHERE u.id = v.id"""), {"ids": ids, "lats": lats, "lons": lons})
+        WHERE u.id = v.id"""),
+        {"ids": ids, "lats": lats, "lons": lons},
+    )

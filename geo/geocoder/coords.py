@@ -42,8 +42,8 @@ def _split(text: str) -> tuple[str, str] | None:
     letters = [m.start() for m in _LETTER.finditer(text)]
     if len(letters) == 2:
         if letters[0] == 0:  # prefix style: "N 47° 08.4' E 9° 31.2'"
-            return text[:letters[1]].rstrip(" ,;"), text[letters[1]:]
-        return text[:letters[0] + 1], text[letters[0] + 1:].lstrip(" ,;")  # suffix style: "47°08'N 9°31'E"
+            return text[: letters[1]].rstrip(" ,;"), text[letters[1] :]
+        return text[: letters[0] + 1], text[letters[0] + 1 :].lstrip(" ,;")  # suffix style: "47°08'N 9°31'E"
     for sep in (",", ";", "/"):
         if text.count(sep) == 1:
             a, b = text.split(sep)
@@ -57,8 +57,9 @@ def _split(text: str) -> tuple[str, str] | None:
 
 def parse_coordinates(text: str) -> tuple[float, float, bool] | None:
     """(lat, lon, order_known) or None. order_known is False when no letters said which is which."""
-    if not re.search(r"\d", text) or re.search(r"[a-zA-Z]{3,}", text.replace("deg", "").replace("min", "")
-                                                 .replace("sec", "")):
+    if not re.search(r"\d", text) or re.search(
+        r"[a-zA-Z]{3,}", text.replace("deg", "").replace("min", "").replace("sec", "")
+    ):
         return None
     halves = _split(text)
     if not halves:

@@ -121,11 +121,17 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         map_id = conn.execute("SELECT max(id) FROM map_imports").fetchone()[0]
         munis = _rows(conn, "SELECT name, ST_AsBinary(geom) FROM municipalities ORDER BY name")
         streets = _rows(conn, "SELECT name, municipality, ST_AsBinary(geom::geometry) FROM streets ORDER BY id")
-        addresses = _rows(conn, """SELECT coalesce(street, place), housenumber, postcode, municipality,
+        addresses = _rows(
+            conn,
+            """SELECT coalesce(street, place), housenumber, postcode, municipality,
                                           ST_X(location::geometry), ST_Y(location::geometry)
-                                   FROM addresses ORDER BY id""")
-        places = _rows(conn, """SELECT name, kind, category, municipality, ST_X(location::geometry),
-                                       ST_Y(location::geometry), tags FROM places ORDER BY id""")
+                                   FROM addresses ORDER BY id""",
+        )
+        places = _rows(
+            conn,
+            """SELECT name, kind, category, municipality, ST_X(location::geometry),
+                                       ST_Y(location::geometry), tags FROM places ORDER BY id""",
+        )
     if not munis or not streets:
         raise LookupError("the map is not imported: run `dispatch load-map`")
 
@@ -172,8 +178,19 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         names = [name] + [tags[k] for k in ("alt_name", "short_name", "official_name", "old_name") if tags.get(k)]
         for alias in names:
             ws = words(alias)
-            place_entities.append(PlaceEntity(len(place_entities), name, "".join(ws), " ".join(ws), kind, category,
-                                              municipality, float(x), float(y)))
+            place_entities.append(
+                PlaceEntity(
+                    len(place_entities),
+                    name,
+                    "".join(ws),
+                    " ".join(ws),
+                    kind,
+                    category,
+                    municipality,
+                    float(x),
+                    float(y),
+                )
+            )
         if category == "place" and kind in LOCALITY_KINDS and municipality:
             muni_keys.setdefault(name_key(name), municipality)
 
@@ -184,16 +201,27 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     street_lines = [e for e in entities if e.line is not None]
     points = shapely.points(np.column_stack([ax, ay]))
     index = GeocoderIndex(
-        projection=proj, streets=entities, street_keys=list(groups), street_groups=list(groups.values()),
-        places=place_entities, place_keys=[p.key for p in place_entities],
-        place_spaced=[p.spaced for p in place_entities], place_vocab=list(vocab), vocab_places=list(vocab.values()),
+        projection=proj,
+        streets=entities,
+        street_keys=list(groups),
+        street_groups=list(groups.values()),
+        places=place_entities,
+        place_keys=[p.key for p in place_entities],
+        place_spaced=[p.spaced for p in place_entities],
+        place_vocab=list(vocab),
+        vocab_places=list(vocab.values()),
         municipalities=muni_keys,
-        municipality_names=set(muni_shapes), municipality_shapes=muni_shapes,
-        postcodes={code: {m for m, n in ms.items() if m and n >= 0.1 * sum(ms.values())}
-                   for code, ms in postcodes.items()},
+        municipality_names=set(muni_shapes),
+        municipality_shapes=muni_shapes,
+        postcodes={
+            code: {m for m, n in ms.items() if m and n >= 0.1 * sum(ms.values())} for code, ms in postcodes.items()
+        },
         service_area=shapely.union_all(list(muni_shapes.values())),
-        address_points=points, address_labels=labels, address_tree=shapely.STRtree(points),
-        street_tree=shapely.STRtree([e.line for e in street_lines]), street_tree_ids=[e.id for e in street_lines],
+        address_points=points,
+        address_labels=labels,
+        address_tree=shapely.STRtree(points),
+        street_tree=shapely.STRtree([e.line for e in street_lines]),
+        street_tree_ids=[e.id for e in street_lines],
         map_id=map_id,
     )
     index.build_s = time.perf_counter() - started

@@ -51,7 +51,7 @@ def name_key(text: str | list[str]) -> str:
 
 
 def number_key(text: str) -> str | None:
-    """"12", "12a", "12 A" → "12", "12a"; anything else → None."""
+    """ "12", "12a", "12 A" → "12", "12a"; anything else → None."""
     match = HOUSE_NUMBER.match(fold(text).replace(" ", "") if text else "")
     if not match:
         return None

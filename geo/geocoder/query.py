@@ -16,10 +16,12 @@ STOP_WORDS = {"in", "im", "bei", "near", "at", "nr", "no", "nummer", "number", "
 KEEP_IN_NAME = {"im", "in"}  # "Im Bretscha" is a street name: keep these inside a name, drop them at its edges
 MUNICIPALITY_MIN_SCORE = 88
 _INTERSECTION_PREFIX = re.compile(
-    r"^\s*(corner\s+of|intersection\s+of|junction\s+of|ecke|kreuzung|einmündung|einmuendung)\s+(.*)$",
-    re.IGNORECASE)
+    r"^\s*(corner\s+of|intersection\s+of|junction\s+of|ecke|kreuzung|einmündung|einmuendung)\s+(.*)$", re.IGNORECASE
+)
 _INTERSECTION_SEPARATORS = (
-    re.compile(r"\s*/\s*"), re.compile(r"\s*&\s*"), re.compile(r"\s+(?:and|und|an der|x)\s+", re.IGNORECASE),
+    re.compile(r"\s*/\s*"),
+    re.compile(r"\s*&\s*"),
+    re.compile(r"\s+(?:and|und|an der|x)\s+", re.IGNORECASE),
 )
 
 
@@ -106,8 +108,11 @@ def intersection_parts(text: str) -> list[tuple[str, str, str | None]]:
     prefixed = _INTERSECTION_PREFIX.match(body)
     if prefixed:
         body = prefixed.group(2)
-    splits = [(body[:m.start()], body[m.end():], tail)  # every separator, since names hold "und" too
-              for separator in _INTERSECTION_SEPARATORS for m in separator.finditer(body)]
+    splits = [
+        (body[: m.start()], body[m.end() :], tail)  # every separator, since names hold "und" too
+        for separator in _INTERSECTION_SEPARATORS
+        for m in separator.finditer(body)
+    ]
     splits = [(a, b, t) for a, b, t in splits if a.strip() and b.strip()]
     if splits:
         return splits

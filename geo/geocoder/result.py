@@ -20,8 +20,14 @@ class Candidate:
     ref: object = field(default=None, repr=False)  # which entity it came from (street key, place id, ...)
 
     def to_dict(self) -> dict:
-        return {"match": self.match, "lat": round(self.lat, 7), "lon": round(self.lon, 7), "label": self.label,
-                "confidence": round(self.confidence, 3), "municipality": self.municipality}
+        return {
+            "match": self.match,
+            "lat": round(self.lat, 7),
+            "lon": round(self.lon, 7),
+            "label": self.label,
+            "confidence": round(self.confidence, 3),
+            "municipality": self.municipality,
+        }
 
 
 @dataclass

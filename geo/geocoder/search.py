@@ -22,17 +22,43 @@ MAX_QUERY = 300
 SAME_PLACE_M = 50.0
 # What callers call a place by its kind, in German and English.
 CATEGORY_WORDS = {
-    "hospital": "hospital", "spital": "hospital", "krankenhaus": "hospital", "landesspital": "hospital",
-    "feuerwehr": "fire_station", "feuerwehrdepot": "fire_station", "firestation": "fire_station",
-    "polizei": "police", "police": "police", "polizeistation": "police", "policestation": "police",
-    "kirche": "place_of_worship", "church": "place_of_worship", "kapelle": "place_of_worship",
-    "chapel": "place_of_worship", "rathaus": "townhall", "townhall": "townhall", "gemeindehaus": "townhall",
-    "gemeindeverwaltung": "townhall", "schule": "school", "school": "school", "primarschule": "school",
-    "post": "post_office", "postoffice": "post_office", "bank": "bank", "apotheke": "pharmacy",
-    "pharmacy": "pharmacy", "hotel": "hotel", "museum": "museum", "bahnhof": "station",
+    "hospital": "hospital",
+    "spital": "hospital",
+    "krankenhaus": "hospital",
+    "landesspital": "hospital",
+    "feuerwehr": "fire_station",
+    "feuerwehrdepot": "fire_station",
+    "firestation": "fire_station",
+    "polizei": "police",
+    "police": "police",
+    "polizeistation": "police",
+    "policestation": "police",
+    "kirche": "place_of_worship",
+    "church": "place_of_worship",
+    "kapelle": "place_of_worship",
+    "chapel": "place_of_worship",
+    "rathaus": "townhall",
+    "townhall": "townhall",
+    "gemeindehaus": "townhall",
+    "gemeindeverwaltung": "townhall",
+    "schule": "school",
+    "school": "school",
+    "primarschule": "school",
+    "post": "post_office",
+    "postoffice": "post_office",
+    "bank": "bank",
+    "apotheke": "pharmacy",
+    "pharmacy": "pharmacy",
+    "hotel": "hotel",
+    "museum": "museum",
+    "bahnhof": "station",
 }
-TWO_WORD_CATEGORIES = {("fire", "station"): "firestation", ("police", "station"): "policestation",
-                       ("town", "hall"): "townhall", ("post", "office"): "postoffice"}
+TWO_WORD_CATEGORIES = {
+    ("fire", "station"): "firestation",
+    ("police", "station"): "policestation",
+    ("town", "hall"): "townhall",
+    ("post", "office"): "postoffice",
+}
 
 
 def text_confidence(score: float, exact: bool) -> float:
@@ -90,14 +116,25 @@ class Geocoder:
                     if kind == "address" and r.municipality == street.municipality and score < 100:
                         conf = min(0.85, conf + 0.15)  # the number is on this street where the caller said
                     label = f"{street.name} {r.number}{where}"
-                    out.append(self._point(kind, x, y, label, min(conf, number_conf), street.municipality,
-                                           rank + (6 if kind == "address" else 3), street.key))
+                    out.append(
+                        self._point(
+                            kind,
+                            x,
+                            y,
+                            label,
+                            min(conf, number_conf),
+                            street.municipality,
+                            rank + (6 if kind == "address" else 3),
+                            street.key,
+                        )
+                    )
                     continue
                 conf, rank = min(conf, 0.55), rank - 4  # the number is not on this street: the street at most
             x, y = street.anchor()
             conf = conf * 0.95 if not r.number else conf
-            out.append(self._point("street", x, y, f"{street.name}{where}", conf, street.municipality, rank,
-                                   street.key))
+            out.append(
+                self._point("street", x, y, f"{street.name}{where}", conf, street.municipality, rank, street.key)
+            )
         return out
 
     def _places(self, r: Reading) -> list[Candidate]:
@@ -116,8 +153,9 @@ class Geocoder:
             rank -= unexplained
             if r.municipality and place.municipality != r.municipality:
                 conf *= 0.6
-            out.append(self._place_candidate(place, conf, rank + _municipality_bonus(r.municipality,
-                                                                                      place.municipality)))
+            out.append(
+                self._place_candidate(place, conf, rank + _municipality_bonus(r.municipality, place.municipality))
+            )
         return out + self._category_places(ws, r.municipality)
 
     def _places_named_in_part(self, ws: list[str]) -> dict[int, float]:
@@ -144,12 +182,14 @@ class Geocoder:
         if len(kinds) != 1 or leftover:
             return []
         kind = kinds.pop()
-        places = [p for p in self.ix.places if p.kind == kind and (municipality is None or p.municipality ==
-                                                                    municipality)]
+        places = [
+            p for p in self.ix.places if p.kind == kind and (municipality is None or p.municipality == municipality)
+        ]
         clusters = _clusters([(p.x, p.y) for p in places])
         conf = 0.9 if len(clusters) == 1 else 0.7
-        return [self._place_candidate(places[members[0]], conf, 92 + (8 if municipality else 0))
-                for members in clusters]
+        return [
+            self._place_candidate(places[members[0]], conf, 92 + (8 if municipality else 0)) for members in clusters
+        ]
 
     def _place_candidate(self, place, conf: float, rank: float) -> Candidate:
         label = place.name + (f", {place.municipality}" if place.municipality else "")
@@ -165,9 +205,15 @@ class Geocoder:
                 if sa.key == sb.key or sa.line is None or sb.line is None or sa.line.distance(sb.line) > 25:
                     continue
                 meeting = sa.line.intersection(sb.line)
-                points = shapely.get_coordinates(meeting).tolist() if not meeting.is_empty else [
-                    tuple(((p1.x + p2.x) / 2, (p1.y + p2.y) / 2)
-                          for p1, p2 in [ops.nearest_points(sa.line, sb.line)])[0]]
+                points = (
+                    shapely.get_coordinates(meeting).tolist()
+                    if not meeting.is_empty
+                    else [
+                        tuple(
+                            ((p1.x + p2.x) / 2, (p1.y + p2.y) / 2) for p1, p2 in [ops.nearest_points(sa.line, sb.line)]
+                        )[0]
+                    ]
+                )
                 score = min(score_a, score_b)
                 conf = text_confidence(score, score_a == 100 and score_b == 100)
                 if municipality and municipality not in (sa.municipality, sb.municipality):
@@ -211,8 +257,8 @@ class Geocoder:
             cap = 0.6 if gap < 3 else 0.8 if gap < 8 else 0.88 if gap < 15 else 1.0
             best.confidence = min(best.confidence, cap)
         if best.match in ("address", "interpolated", "street") and any(
-                c.ref == best.ref and c.municipality != best.municipality and c.rank >= best.rank - 12
-                for c in rivals):
+            c.ref == best.ref and c.municipality != best.municipality and c.rank >= best.rank - 12 for c in rivals
+        ):
             best.confidence = min(best.confidence, 0.85)  # the same street name elsewhere, none named
         best.confidence = round(best.confidence, 3)
         result.candidates = distinct[:limit]
@@ -232,8 +278,9 @@ class Geocoder:
         x, y = (float(v) for v in self.ix.projection.to_xy(lon, lat))
         point = shapely.Point(x, y)
         inside = self.ix.in_service_area(x, y)
-        municipality = next((name for name, shape in self.ix.municipality_shapes.items()
-                             if shape.contains(point)), None)
+        municipality = next(
+            (name for name, shape in self.ix.municipality_shapes.items() if shape.contains(point)), None
+        )
         found = self.ix.address_tree.query_nearest(point, max_distance=60, return_distance=True)
         if len(found[0]):
             i, distance = int(found[0][0]), float(found[1][0])
@@ -243,8 +290,9 @@ class Geocoder:
         if len(found[0]):
             street = self.ix.streets[self.ix.street_tree_ids[int(found[0][0])]]
             label = street.name + (f", {street.municipality}" if street.municipality else "")
-            return ReverseResult(lat, lon, "street", label, float(found[1][0]), street.municipality or municipality,
-                                 inside)
+            return ReverseResult(
+                lat, lon, "street", label, float(found[1][0]), street.municipality or municipality, inside
+            )
         if municipality:
             return ReverseResult(lat, lon, "municipality", municipality, None, municipality, inside)
         return ReverseResult(lat, lon, "none", None, None, None, inside)
@@ -259,12 +307,16 @@ def _municipality_bonus(given: str | None, actual: str | None) -> float:
 def _names_its_street(place: Candidate, best: Candidate) -> bool:
     """A place named exactly like the street of the answer ("Städtle" for "Städtle 23") is that street, not
     a rival answer elsewhere."""
-    return (place.match == "poi" and best.match in ("address", "interpolated") and isinstance(place.ref, tuple)
-            and name_key(place.ref[1]) == best.ref)
+    return (
+        place.match == "poi"
+        and best.match in ("address", "interpolated")
+        and isinstance(place.ref, tuple)
+        and name_key(place.ref[1]) == best.ref
+    )
 
 
 def _near(a: Candidate, b: Candidate) -> bool:
-    return (a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= SAME_PLACE_M ** 2
+    return (a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= SAME_PLACE_M**2
 
 
 def _clusters(points: list[tuple[float, float]]) -> list[list[int]]:
@@ -273,7 +325,7 @@ def _clusters(points: list[tuple[float, float]]) -> list[list[int]]:
     for i, (x, y) in enumerate(points):
         for g in groups:
             gx, gy = points[g[0]]
-            if (x - gx) ** 2 + (y - gy) ** 2 <= SAME_PLACE_M ** 2:
+            if (x - gx) ** 2 + (y - gy) ** 2 <= SAME_PLACE_M**2:
                 g.append(i)
                 break
         else:

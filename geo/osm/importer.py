@@ -55,8 +55,7 @@ def load_map(path: Path, libpq_url: str, progress: Progress | None = None) -> Im
     sha = file_sha256(path)
 
     read_task = progress.add_task("Reading map", total=None) if progress else None
-    data = read_map(str(path), on_progress=(lambda n: progress.update(read_task, completed=n))
-                    if progress else None)
+    data = read_map(str(path), on_progress=(lambda n: progress.update(read_task, completed=n)) if progress else None)
     if progress:
         progress.update(read_task, total=data.objects_read, completed=data.objects_read)
     if not data.road_ways:
@@ -84,8 +83,10 @@ def load_map(path: Path, libpq_url: str, progress: Progress | None = None) -> Im
                 progress.advance(write_task)
         counts = _counts(cur, graph)
         duration = time.perf_counter() - started
-        cur.execute("INSERT INTO map_imports (source, sha256, duration_s, counts) VALUES (%s, %s, %s, %s)",
-                    (str(path), sha, duration, orjson.dumps(counts).decode()))
+        cur.execute(
+            "INSERT INTO map_imports (source, sha256, duration_s, counts) VALUES (%s, %s, %s, %s)",
+            (str(path), sha, duration, orjson.dumps(counts).decode()),
+        )
     return ImportResult(sha, duration, counts)
 
 
@@ -104,6 +105,5 @@ def _counts(cur: psycopg.Cursor, graph) -> dict[str, int]:
 
 def latest_import(libpq_url: str) -> dict | None:
     with psycopg.connect(libpq_url, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT sha256, imported_at, counts FROM map_imports ORDER BY id DESC LIMIT 1").fetchone()
+        row = conn.execute("SELECT sha256, imported_at, counts FROM map_imports ORDER BY id DESC LIMIT 1").fetchone()
     return None if row is None else {"sha256": row[0], "imported_at": row[1], "counts": row[2]}

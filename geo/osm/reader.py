@@ -12,12 +12,29 @@ from shapely import wkb
 
 from geo.osm.roads import RoadWay, is_drivable, oneway_direction, speed_kph
 
-PLACE_KEYS = ("amenity", "shop", "tourism", "leisure", "historic", "office", "craft", "healthcare",
-              "emergency", "place", "man_made", "sport", "public_transport")
+PLACE_KEYS = (
+    "amenity",
+    "shop",
+    "tourism",
+    "leisure",
+    "historic",
+    "office",
+    "craft",
+    "healthcare",
+    "emergency",
+    "place",
+    "man_made",
+    "sport",
+    "public_transport",
+)
 # Names by which the public refers to a place besides its official name.
 NAME_KEYS = ("alt_name", "short_name", "official_name", "old_name", "name:de", "operator", "brand")
-STATION_KINDS = {("amenity", "fire_station"): "fire", ("amenity", "police"): "police",
-                 ("emergency", "ambulance_station"): "ambulance", ("amenity", "hospital"): "hospital"}
+STATION_KINDS = {
+    ("amenity", "fire_station"): "fire",
+    ("amenity", "police"): "police",
+    ("emergency", "ambulance_station"): "ambulance",
+    ("amenity", "hospital"): "hospital",
+}
 
 
 class MapReadError(Exception):
@@ -77,8 +94,17 @@ class MapData:
 
 
 def _address(ref: str, source: str, tags, lon: float, lat: float) -> AddressRow:
-    return AddressRow(ref, source, tags.get("addr:street"), tags.get("addr:place"),
-                      tags["addr:housenumber"], tags.get("addr:postcode"), tags.get("addr:city"), lon, lat)
+    return AddressRow(
+        ref,
+        source,
+        tags.get("addr:street"),
+        tags.get("addr:place"),
+        tags["addr:housenumber"],
+        tags.get("addr:postcode"),
+        tags.get("addr:city"),
+        lon,
+        lat,
+    )
 
 
 def _classify(tags) -> tuple[str, str] | None:
@@ -137,8 +163,11 @@ class _Collector:
             if not w.is_closed() and ("addr:housenumber" in tags or _classify(tags)):
                 coords = [(nd.lon, nd.lat) for nd in w.nodes if nd.location.valid()]
                 if coords:
-                    mid = shapely.LineString(coords).interpolate(0.5, normalized=True) if len(coords) > 1 \
+                    mid = (
+                        shapely.LineString(coords).interpolate(0.5, normalized=True)
+                        if len(coords) > 1
                         else shapely.Point(coords[0])
+                    )
                     self.point_features(f"w{w.id}", tags, mid.x, mid.y, source="building")
             return
         coords = [(nd.lon, nd.lat) for nd in w.nodes if nd.location.valid()]
@@ -149,18 +178,25 @@ class _Collector:
             wkt = "LINESTRING(" + ",".join(f"{x:.7f} {y:.7f}" for x, y in coords) + ")"
             self.data.named_ways.append((name, highway, wkt))
         if is_drivable(tags):
-            self.data.road_ways.append(RoadWay(
-                way_id=w.id, highway=highway, name=name,
-                node_ids=[nd.ref for nd in w.nodes if nd.location.valid()], coords=coords,
-                oneway=oneway_direction(tags), speed_kph=speed_kph(tags),
-            ))
+            self.data.road_ways.append(
+                RoadWay(
+                    way_id=w.id,
+                    highway=highway,
+                    name=name,
+                    node_ids=[nd.ref for nd in w.nodes if nd.location.valid()],
+                    coords=coords,
+                    oneway=oneway_direction(tags),
+                    speed_kph=speed_kph(tags),
+                )
+            )
 
     def area(self, a, factory: osmium.geom.WKBFactory) -> None:
         tags = a.tags
         ref = ("w" if a.from_way() else "r") + str(a.orig_id())
         is_boundary = tags.get("boundary") == "administrative" and not a.from_way()
-        wanted = is_boundary or "addr:housenumber" in tags or _station_kind(tags) or (
-            tags.get("name") and _classify(tags))
+        wanted = (
+            is_boundary or "addr:housenumber" in tags or _station_kind(tags) or (tags.get("name") and _classify(tags))
+        )
         if not wanted:
             return
         try:
@@ -187,12 +223,13 @@ class _Collector:
                 n0, n1 = int(t0["addr:housenumber"]), int(t1["addr:housenumber"])
                 if abs(n1 - n0) <= step or abs(n1 - n0) > 400:
                     continue
-                line = shapely.LineString([(x, y) for _, x, y in nodes[i0:i1 + 1]])
+                line = shapely.LineString([(x, y) for _, x, y in nodes[i0 : i1 + 1]])
                 sign = 1 if n1 > n0 else -1
                 for number in range(n0 + sign * step, n1, sign * step):
                     pt = line.interpolate((number - n0) / (n1 - n0), normalized=True)
-                    self.data.addresses.append(_address(f"w{way_id}", "interpolation",
-                                                        {**t0, "addr:housenumber": str(number)}, pt.x, pt.y))
+                    self.data.addresses.append(
+                        _address(f"w{way_id}", "interpolation", {**t0, "addr:housenumber": str(number)}, pt.x, pt.y)
+                    )
 
 
 def read_map(path: str, on_progress: Callable[[int], None] | None = None) -> MapData:

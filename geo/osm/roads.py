@@ -10,10 +10,22 @@ from scipy.sparse.csgraph import connected_components
 # Speeds by road class (km/h) where a way has no usable maxspeed: typical for Liechtenstein and its
 # neighbours (50 in built-up areas, 80 outside), lower on minor roads where parked cars and bends slow you.
 CLASS_SPEED_KPH = {
-    "motorway": 110, "motorway_link": 60, "trunk": 80, "trunk_link": 50,
-    "primary": 70, "primary_link": 45, "secondary": 60, "secondary_link": 40,
-    "tertiary": 50, "tertiary_link": 35, "unclassified": 40, "road": 30, "residential": 30,
-    "living_street": 10, "service": 20, "pedestrian": 10,
+    "motorway": 110,
+    "motorway_link": 60,
+    "trunk": 80,
+    "trunk_link": 50,
+    "primary": 70,
+    "primary_link": 45,
+    "secondary": 60,
+    "secondary_link": 40,
+    "tertiary": 50,
+    "tertiary_link": 35,
+    "unclassified": 40,
+    "road": 30,
+    "residential": 30,
+    "living_street": 10,
+    "service": 20,
+    "pedestrian": 10,
 }
 # Implicit maxspeed values used in the region (country:zone).
 ZONE_SPEED_KPH = {"urban": 50, "rural": 80, "motorway": 120, "trunk": 100, "living_street": 20, "zone30": 30}
@@ -116,7 +128,7 @@ def build_graph(ways: list[RoadWay]) -> RoadGraph:
         for i in range(1, len(way.node_ids)):
             if uses[way.node_ids[i]] < 2 and i != len(way.node_ids) - 1:
                 continue
-            piece = way.coords[start:i + 1]
+            piece = way.coords[start : i + 1]
             arr = np.asarray(piece)
             length = float(haversine_m(arr[:-1, 0], arr[:-1, 1], arr[1:, 0], arr[1:, 1]).sum())
             a = node_index(way.node_ids[start], piece[0])

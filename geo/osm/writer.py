@@ -36,8 +36,9 @@ def clear_map(cur: psycopg.Cursor) -> None:
 
 
 def write_municipalities(cur: psycopg.Cursor, data: MapData) -> int:
-    rows = [(b.name, b.osm_ref, b.admin_level, b.wkb_hex) for b in data.boundaries
-            if b.admin_level == MUNICIPALITY_LEVEL]
+    rows = [
+        (b.name, b.osm_ref, b.admin_level, b.wkb_hex) for b in data.boundaries if b.admin_level == MUNICIPALITY_LEVEL
+    ]
     cur.executemany(
         "INSERT INTO municipalities (name, osm_ref, admin_level, geom) "
         "VALUES (%s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326))) "
@@ -48,10 +49,14 @@ def write_municipalities(cur: psycopg.Cursor, data: MapData) -> int:
 
 
 def write_addresses(cur: psycopg.Cursor, data: MapData) -> int:
-    n = _copy(cur, "COPY addresses (osm_ref, source, street, place, housenumber, postcode, municipality, "
-                   "location) FROM STDIN",
-              ((a.osm_ref, a.source, a.street, a.place, a.housenumber, a.postcode, a.city, _pt(a.lon, a.lat))
-               for a in data.addresses))
+    n = _copy(
+        cur,
+        "COPY addresses (osm_ref, source, street, place, housenumber, postcode, municipality, location) FROM STDIN",
+        (
+            (a.osm_ref, a.source, a.street, a.place, a.housenumber, a.postcode, a.city, _pt(a.lon, a.lat))
+            for a in data.addresses
+        ),
+    )
     # The municipality is where the point lies; addr:city only where no boundary covers it.
     cur.execute("""
         UPDATE addresses a SET municipality = m.name
@@ -65,8 +70,7 @@ def write_places(cur: psycopg.Cursor, data: MapData) -> int:
     for p in data.places:
         if p.osm_ref not in seen:  # a closed way can reach us both as a way and as an area
             seen.add(p.osm_ref)
-            rows.append((p.osm_ref, p.name, p.category, p.kind, orjson.dumps(p.tags).decode(),
-                         _pt(p.lon, p.lat)))
+            rows.append((p.osm_ref, p.name, p.category, p.kind, orjson.dumps(p.tags).decode(), _pt(p.lon, p.lat)))
     n = _copy(cur, "COPY places (osm_ref, name, category, kind, tags, location) FROM STDIN", rows)
     cur.execute("""
         UPDATE places p SET municipality = m.name
@@ -76,10 +80,14 @@ def write_places(cur: psycopg.Cursor, data: MapData) -> int:
 
 def write_streets(cur: psycopg.Cursor, data: MapData) -> int:
     """Named ways merged into one street per name and municipality (the one holding each way's middle)."""
-    cur.execute("CREATE TEMP TABLE named_ways (name text, highway text, geom geometry(LineString, 4326)) "
-                "ON COMMIT DROP")
-    _copy(cur, "COPY named_ways (name, highway, geom) FROM STDIN",
-          ((name, highway, "SRID=4326;" + wkt) for name, highway, wkt in data.named_ways))
+    cur.execute(
+        "CREATE TEMP TABLE named_ways (name text, highway text, geom geometry(LineString, 4326)) ON COMMIT DROP"
+    )
+    _copy(
+        cur,
+        "COPY named_ways (name, highway, geom) FROM STDIN",
+        ((name, highway, "SRID=4326;" + wkt) for name, highway, wkt in data.named_ways),
+    )
     cur.execute("""
         INSERT INTO streets (name, municipality, highway, length_m, geom)
         SELECT w.name, m.name,
@@ -95,13 +103,20 @@ def write_streets(cur: psycopg.Cursor, data: MapData) -> int:
 
 
 def write_road_graph(cur: psycopg.Cursor, graph: RoadGraph) -> tuple[int, int]:
-    nodes = _copy(cur, "COPY road_nodes (id, osm_node_id, geom) FROM STDIN",
-                  ((i, ref, _pt(*xy))
-                   for i, (ref, xy) in enumerate(zip(graph.node_osm_ids, graph.node_coords, strict=True))))
-    edges = _copy(cur, "COPY road_edges (id, source, target, osm_way_id, highway, name, length_m, speed_kph, "
-                       "travel_s, geom) FROM STDIN",
-                  ((i, a, b, way, hw, name, length, speed, travel, _line(coords))
-                   for i, (a, b, way, hw, name, length, speed, travel, coords) in enumerate(graph.edges)))
+    nodes = _copy(
+        cur,
+        "COPY road_nodes (id, osm_node_id, geom) FROM STDIN",
+        ((i, ref, _pt(*xy)) for i, (ref, xy) in enumerate(zip(graph.node_osm_ids, graph.node_coords, strict=True))),
+    )
+    edges = _copy(
+        cur,
+        "COPY road_edges (id, source, target, osm_way_id, highway, name, length_m, speed_kph, "
+        "travel_s, geom) FROM STDIN",
+        (
+            (i, a, b, way, hw, name, length, speed, travel, _line(coords))
+            for i, (a, b, way, hw, name, length, speed, travel, coords) in enumerate(graph.edges)
+        ),
+    )
     return nodes, edges
 
 

@@ -69,7 +69,7 @@ class RoadNetwork:
         return len(self.edge_source)
 
     def edge_lonlat(self, e: int) -> np.ndarray:
-        return self.coords[self.coord_ptr[e]:self.coord_ptr[e + 1]]
+        return self.coords[self.coord_ptr[e] : self.coord_ptr[e + 1]]
 
     def edge_between(self, a: int, b: int) -> int:
         """The edge the graph uses from node a to node b (the cheapest if several)."""
@@ -99,8 +99,9 @@ def find_twins(source: np.ndarray, target: np.ndarray, way: np.ndarray) -> np.nd
     return np.where(ok, twin, -1).astype(np.int32)
 
 
-def largest_component(*, sha256: str, node_lonlat, source, target, way, edge_id, travel_s, length_m, name,
-                      coord_ptr, coords) -> RoadNetwork:
+def largest_component(
+    *, sha256: str, node_lonlat, source, target, way, edge_id, travel_s, length_m, name, coord_ptr, coords
+) -> RoadNetwork:
     """Keep the largest strongly connected component, renumbered, with the geometry of its edges."""
     n = len(node_lonlat)
     source, target = np.asarray(source, dtype=np.int64), np.asarray(target, dtype=np.int64)
@@ -110,14 +111,22 @@ def largest_component(*, sha256: str, node_lonlat, source, target, way, edge_id,
     renumber = np.cumsum(keep_node) - 1
     kept = np.nonzero(keep_node[source] & keep_node[target])[0]
     lengths = np.diff(coord_ptr)[kept]
-    take = np.repeat(coord_ptr[kept], lengths) + np.arange(lengths.sum()) - np.repeat(
-        np.cumsum(lengths) - lengths, lengths)
+    take = (
+        np.repeat(coord_ptr[kept], lengths)
+        + np.arange(lengths.sum())
+        - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
     src, dst = renumber[source[kept]].astype(np.int32), renumber[target[kept]].astype(np.int32)
     return RoadNetwork(
-        sha256=sha256, node_lonlat=np.asarray(node_lonlat, dtype=float)[keep_node],
-        edge_source=src, edge_target=dst, edge_id=np.asarray(edge_id, dtype=np.int64)[kept],
-        edge_travel_s=np.asarray(travel_s, dtype=float)[kept], edge_length_m=np.asarray(length_m, dtype=float)[kept],
-        edge_name=np.asarray(name, dtype=str)[kept], edge_twin=find_twins(src, dst, np.asarray(way)[kept]),
+        sha256=sha256,
+        node_lonlat=np.asarray(node_lonlat, dtype=float)[keep_node],
+        edge_source=src,
+        edge_target=dst,
+        edge_id=np.asarray(edge_id, dtype=np.int64)[kept],
+        edge_travel_s=np.asarray(travel_s, dtype=float)[kept],
+        edge_length_m=np.asarray(length_m, dtype=float)[kept],
+        edge_name=np.asarray(name, dtype=str)[kept],
+        edge_twin=find_twins(src, dst, np.asarray(way)[kept]),
         coord_ptr=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         coords=np.asarray(coords, dtype=float)[take],
     )

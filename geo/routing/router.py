@@ -49,15 +49,22 @@ class Router:
     def snap(self, lat: float, lon: float) -> Snap:
         return self.snapper.describe(self.snapper.snap_one(lat, lon)[0])
 
-    def times_to(self, lat: float, lon: float, sources: Sequence[LatLon], cutoff_s: float | None = None,
-                 reach_m: float = MAX_SNAP_M) -> np.ndarray:
+    def times_to(
+        self,
+        lat: float,
+        lon: float,
+        sources: Sequence[LatLon],
+        cutoff_s: float | None = None,
+        reach_m: float = MAX_SNAP_M,
+    ) -> np.ndarray:
         """Seconds from each source to (lat, lon): one Dijkstra from the target on the reversed graph. A target
         further than MAX_SNAP_M from the roads is reached by the nearest road within `reach_m`."""
         target, many = self.snapper.snap_one(lat, lon, sources, reach_m=reach_m)
         return self._times(many, target, reverse=True, cutoff_s=cutoff_s)[:, 0]
 
-    def times_from(self, lat: float, lon: float, targets: Sequence[LatLon],
-                   cutoff_s: float | None = None) -> np.ndarray:
+    def times_from(
+        self, lat: float, lon: float, targets: Sequence[LatLon], cutoff_s: float | None = None
+    ) -> np.ndarray:
         """Seconds from (lat, lon) to each target: one Dijkstra from the origin."""
         origin, many = self.snapper.snap_one(lat, lon, targets)
         return self._times(origin, many, reverse=False, cutoff_s=cutoff_s)[0]
@@ -88,8 +95,14 @@ class Router:
         first = int(np.argmin(np.where(a_nodes[0] == nodes[0], a_secs[0], np.inf)))
         return self._assemble(a, b, (first, nodes, last), float(via[last]))
 
-    def tree_to(self, lat: float, lon: float, sources: Sequence[LatLon], cutoff_s: float | None = None,
-                reach_m: float = MAX_SNAP_M) -> "Tree":
+    def tree_to(
+        self,
+        lat: float,
+        lon: float,
+        sources: Sequence[LatLon],
+        cutoff_s: float | None = None,
+        reach_m: float = MAX_SNAP_M,
+    ) -> "Tree":
         """`times_to` that keeps its search tree: the route from any of the sources is then a walk up the
         tree, not a second Dijkstra (the matcher sends each unit it assigns its route)."""
         if cutoff_s is not None and not cutoff_s >= 0:
@@ -111,8 +124,10 @@ class Router:
         if cutoff_s is not None and not cutoff_s >= 0:
             raise RoutingError(f"cutoff_s must be a number of seconds >= 0, got {cutoff_s}")
         net = self.network
-        out = np.minimum(search.matrix(net, origin_legs(net, a), destination_legs(net, b), reverse, cutoff_s),
-                         search.same_edge(net, a, b))
+        out = np.minimum(
+            search.matrix(net, origin_legs(net, a), destination_legs(net, b), reverse, cutoff_s),
+            search.same_edge(net, a, b),
+        )
         if cutoff_s is not None:
             out[out > cutoff_s] = np.inf
         return out
@@ -167,8 +182,8 @@ class Destinations:
         batch = max(1, search.BATCH_CELLS // (net.n_nodes + 1))
         live = np.nonzero(np.isfinite(secs).any(axis=1))[0]
         for lo in range(0, len(live), batch):
-            rows = live[lo:lo + batch]
-            self.node_to[:, rows] = search.from_points(net.backward, nodes[rows], secs[rows], None)[:, :net.n_nodes].T
+            rows = live[lo : lo + batch]
+            self.node_to[:, rows] = search.from_points(net.backward, nodes[rows], secs[rows], None)[:, : net.n_nodes].T
         self._snap_many = router._snap_many
 
     def __len__(self) -> int:

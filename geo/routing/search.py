@@ -31,22 +31,31 @@ def with_virtual_sources(base: csr_matrix, nodes: np.ndarray, secs: np.ndarray) 
     first = np.concatenate([[True], (row[1:] != row[:-1]) | (col[1:] != col[:-1])])
     row, col, w = row[first], col[first], w[first]
     indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(np.bincount(row, minlength=k))])
-    return csr_matrix((np.concatenate([base.data, w]), np.concatenate([base.indices, col.astype(base.indices.dtype)]),
-                       indptr), shape=(n + k, n + k))
+    return csr_matrix(
+        (np.concatenate([base.data, w]), np.concatenate([base.indices, col.astype(base.indices.dtype)]), indptr),
+        shape=(n + k, n + k),
+    )
 
 
-def from_points(base: csr_matrix, nodes: np.ndarray, secs: np.ndarray, cutoff_s: float | None,
-                predecessors: bool = False):
+def from_points(
+    base: csr_matrix, nodes: np.ndarray, secs: np.ndarray, cutoff_s: float | None, predecessors: bool = False
+):
     """Dijkstra from k virtual points at once: a (k, n + k) array of seconds (and predecessors if asked)."""
     n = base.shape[0]
     graph = with_virtual_sources(base, nodes, secs)
     limit = np.inf if cutoff_s is None else float(cutoff_s)
-    return dijkstra(graph, directed=True, indices=np.arange(n, n + len(nodes)), limit=limit,
-                    return_predecessors=predecessors)
+    return dijkstra(
+        graph, directed=True, indices=np.arange(n, n + len(nodes)), limit=limit, return_predecessors=predecessors
+    )
 
 
-def matrix(net: RoadNetwork, start: tuple[np.ndarray, np.ndarray], end: tuple[np.ndarray, np.ndarray],
-           reverse: bool, cutoff_s: float | None) -> np.ndarray:
+def matrix(
+    net: RoadNetwork,
+    start: tuple[np.ndarray, np.ndarray],
+    end: tuple[np.ndarray, np.ndarray],
+    reverse: bool,
+    cutoff_s: float | None,
+) -> np.ndarray:
     """Seconds from each start point to each end point (start and end as legs: nodes, secs).
 
     Forward: one Dijkstra per start point, gathering the end legs. Reverse: one per end point on the
@@ -59,7 +68,7 @@ def matrix(net: RoadNetwork, start: tuple[np.ndarray, np.ndarray], end: tuple[np
     live = np.nonzero(np.isfinite(src_secs).any(axis=1))[0]
     batch = max(1, BATCH_CELLS // (net.n_nodes + dst_nodes.size + 1))
     for lo in range(0, len(live), batch):
-        rows = live[lo:lo + batch]
+        rows = live[lo : lo + batch]
         dist = from_points(base, src_nodes[rows], src_secs[rows], cutoff_s)
         out[rows] = (dist[:, dst_nodes] + dst_secs).min(axis=2)
     return out.T if reverse else out

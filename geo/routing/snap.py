@@ -83,15 +83,15 @@ class Snapper:
         self.line_edge = network.snap_lines()
         ptr = network.coord_ptr
         sizes = ptr[self.line_edge + 1] - ptr[self.line_edge]
-        take = np.repeat(ptr[self.line_edge], sizes) + np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes,
-                                                                                            sizes)
+        take = (
+            np.repeat(ptr[self.line_edge], sizes) + np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        )
         x, y = self.projection.to_xy(network.coords[take, 0], network.coords[take, 1])
         self.index = SegmentIndex(np.column_stack([x, y]), np.repeat(np.arange(len(sizes)), sizes))
 
     def in_bounds(self, latlon: np.ndarray) -> np.ndarray:
         lo, hi = self.bounds
-        return ((latlon[:, 1] >= lo[0]) & (latlon[:, 1] <= hi[0]) & (latlon[:, 0] >= lo[1])
-                & (latlon[:, 0] <= hi[1]))
+        return (latlon[:, 1] >= lo[0]) & (latlon[:, 1] <= hi[0]) & (latlon[:, 0] >= lo[1]) & (latlon[:, 0] <= hi[1])
 
     def snap(self, latlon: np.ndarray) -> Snaps:
         """Snap checked (lat, lon) points; those off the map or beyond MAX_SNAP_M come back not ok.
@@ -111,8 +111,13 @@ class Snapper:
         if not rows:
             return self._snap(latlon)
         ok, edge, fraction, lonlat, dist = zip(*rows, strict=True)
-        return Snaps(np.array(ok, bool), np.array(edge, np.int64), np.array(fraction), np.array(lonlat).reshape(-1, 2),
-                     np.array(dist))
+        return Snaps(
+            np.array(ok, bool),
+            np.array(edge, np.int64),
+            np.array(fraction),
+            np.array(lonlat).reshape(-1, 2),
+            np.array(dist),
+        )
 
     def _snap(self, latlon: np.ndarray, max_m: float = MAX_SNAP_M) -> Snaps:
         k = len(latlon)
@@ -149,8 +154,13 @@ class Snapper:
         return snaps.take(slice(0, 1)), snaps.take(slice(1, None))
 
     def describe(self, snaps: Snaps, i: int = 0) -> Snap:
-        return Snap(int(self.network.edge_id[snaps.edge[i]]), float(snaps.fraction[i]), float(snaps.lonlat[i, 1]),
-                    float(snaps.lonlat[i, 0]), float(snaps.distance_m[i]))
+        return Snap(
+            int(self.network.edge_id[snaps.edge[i]]),
+            float(snaps.fraction[i]),
+            float(snaps.lonlat[i, 1]),
+            float(snaps.lonlat[i, 0]),
+            float(snaps.distance_m[i]),
+        )
 
 
 def origin_legs(net: RoadNetwork, s: Snaps) -> tuple[np.ndarray, np.ndarray]:
@@ -160,10 +170,14 @@ def origin_legs(net: RoadNetwork, s: Snaps) -> tuple[np.ndarray, np.ndarray]:
     t, length = net.edge_travel_s[e], net.edge_length_m[e]
     src, dst = net.edge_source[e], net.edge_target[e]
     nodes = np.column_stack([dst, src, src, dst])
-    secs = np.column_stack([(1 - f) * t + net.node_delay_s[dst],
-                            np.where(twin >= 0, f * net.edge_travel_s[twin] + net.node_delay_s[src], np.inf),
-                            np.where(f * length <= AT_NODE_M, 0.0, np.inf),
-                            np.where((1 - f) * length <= AT_NODE_M, 0.0, np.inf)])
+    secs = np.column_stack(
+        [
+            (1 - f) * t + net.node_delay_s[dst],
+            np.where(twin >= 0, f * net.edge_travel_s[twin] + net.node_delay_s[src], np.inf),
+            np.where(f * length <= AT_NODE_M, 0.0, np.inf),
+            np.where((1 - f) * length <= AT_NODE_M, 0.0, np.inf),
+        ]
+    )
     return _finish(nodes, secs, s)
 
 
@@ -178,10 +192,15 @@ def destination_legs(net: RoadNetwork, s: Snaps) -> tuple[np.ndarray, np.ndarray
     src, dst = net.edge_source[e], net.edge_target[e]
     at_src, at_dst = f * length <= AT_NODE_M, (1 - f) * length <= AT_NODE_M
     nodes = np.column_stack([src, dst, src, dst])
-    secs = np.column_stack([f * t + np.where(at_dst, net.node_delay_s[dst], 0.0),
-                            np.where(twin >= 0, (1 - f) * net.edge_travel_s[twin], np.inf)
-                            + np.where(at_src, net.node_delay_s[src], 0.0),
-                            np.where(at_src, 0.0, np.inf), np.where(at_dst, 0.0, np.inf)])
+    secs = np.column_stack(
+        [
+            f * t + np.where(at_dst, net.node_delay_s[dst], 0.0),
+            np.where(twin >= 0, (1 - f) * net.edge_travel_s[twin], np.inf)
+            + np.where(at_src, net.node_delay_s[src], 0.0),
+            np.where(at_src, 0.0, np.inf),
+            np.where(at_dst, 0.0, np.inf),
+        ]
+    )
     return _finish(nodes, secs, s)
 
 

@@ -21,8 +21,18 @@ from geo.routing.graph import RoadNetwork, largest_component
 CACHE_VERSION = 1
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "var" / "cache"
 log = logging.getLogger(__name__)
-STORED = ("node_lonlat", "edge_source", "edge_target", "edge_id", "edge_travel_s", "edge_length_m", "edge_name",
-          "edge_twin", "coord_ptr", "coords")
+STORED = (
+    "node_lonlat",
+    "edge_source",
+    "edge_target",
+    "edge_id",
+    "edge_travel_s",
+    "edge_length_m",
+    "edge_name",
+    "edge_twin",
+    "coord_ptr",
+    "coords",
+)
 
 
 class StaleCache(Exception):
@@ -48,10 +58,18 @@ def read_database(conn: psycopg.Connection, sha256: str) -> RoadNetwork:
     cols = list(zip(*edges, strict=True))
     coords, which = shapely.get_coordinates(shapely.from_wkb(list(cols[7])), return_index=True)
     return largest_component(
-        sha256=sha256, node_lonlat=np.array([(r[1], r[2]) for r in nodes]), source=np.array(cols[1]),
-        target=np.array(cols[2]), way=np.array(cols[3]), edge_id=np.array(cols[0]), name=list(cols[4]),
-        length_m=np.array(cols[5]), travel_s=np.array(cols[6]),
-        coord_ptr=np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(edges)))]), coords=coords)
+        sha256=sha256,
+        node_lonlat=np.array([(r[1], r[2]) for r in nodes]),
+        source=np.array(cols[1]),
+        target=np.array(cols[2]),
+        way=np.array(cols[3]),
+        edge_id=np.array(cols[0]),
+        name=list(cols[4]),
+        length_m=np.array(cols[5]),
+        travel_s=np.array(cols[6]),
+        coord_ptr=np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(edges)))]),
+        coords=coords,
+    )
 
 
 def cache_path(cache_dir: Path, sha256: str) -> Path:
@@ -76,13 +94,22 @@ def read_cache(path: Path, sha256: str) -> RoadNetwork:
 def _check_shapes(path: Path, a: dict[str, np.ndarray]) -> None:
     n, m = len(a["node_lonlat"]), len(a["edge_source"])
     per_edge = ("edge_target", "edge_id", "edge_travel_s", "edge_length_m", "edge_name", "edge_twin")
-    ok = (a["node_lonlat"].shape == (n, 2) and n > 0 and m > 0
-          and all(a[k].shape == (m,) for k in per_edge) and a["coord_ptr"].shape == (m + 1,)
-          and a["coords"].ndim == 2 and a["coords"].shape[1] == 2 and int(a["coord_ptr"][-1]) == len(a["coords"])
-          and bool(np.all(np.diff(a["coord_ptr"]) >= 2))
-          and all(0 <= int(a[k].min()) and int(a[k].max()) < n for k in ("edge_source", "edge_target"))
-          and int(a["edge_twin"].min()) >= -1 and int(a["edge_twin"].max()) < m
-          and bool(np.all(np.isfinite(a["edge_travel_s"]))) and float(a["edge_travel_s"].min()) >= 0)
+    ok = (
+        a["node_lonlat"].shape == (n, 2)
+        and n > 0
+        and m > 0
+        and all(a[k].shape == (m,) for k in per_edge)
+        and a["coord_ptr"].shape == (m + 1,)
+        and a["coords"].ndim == 2
+        and a["coords"].shape[1] == 2
+        and int(a["coord_ptr"][-1]) == len(a["coords"])
+        and bool(np.all(np.diff(a["coord_ptr"]) >= 2))
+        and all(0 <= int(a[k].min()) and int(a[k].max()) < n for k in ("edge_source", "edge_target"))
+        and int(a["edge_twin"].min()) >= -1
+        and int(a["edge_twin"].max()) < m
+        and bool(np.all(np.isfinite(a["edge_travel_s"])))
+        and float(a["edge_travel_s"].min()) >= 0
+    )
     if not ok:
         raise StaleCache(f"{path}: arrays of inconsistent shape")
 
@@ -94,8 +121,12 @@ def write_cache(path: Path, network: RoadNetwork) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, version=np.array(CACHE_VERSION), meta=np.array(network.sha256),
-                     **{name: getattr(network, name) for name in STORED})
+            np.savez(
+                fh,
+                version=np.array(CACHE_VERSION),
+                meta=np.array(network.sha256),
+                **{name: getattr(network, name) for name in STORED},
+            )
         os.chmod(tmp, 0o644)  # mkstemp makes it private; other services of the same install read it too
         os.replace(tmp, path)
     except BaseException:

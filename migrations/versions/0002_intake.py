@@ -33,8 +33,8 @@ def downgrade() -> None:
     # PostgreSQL cannot drop one value of an enum: rebuild the type without it.
     op.execute("UPDATE incidents SET status = 'pending' WHERE status = 'unconfirmed'")
     op.execute("ALTER TYPE incident_status RENAME TO incident_status_old")
-    op.execute("CREATE TYPE incident_status AS ENUM ('pending', 'dispatched', 'en_route', 'on_scene', 'closed', "
-               "'cancelled')")
-    op.execute("ALTER TABLE incidents ALTER COLUMN status TYPE incident_status "
-               "USING status::text::incident_status")
+    op.execute(
+        "CREATE TYPE incident_status AS ENUM ('pending', 'dispatched', 'en_route', 'on_scene', 'closed', 'cancelled')"
+    )
+    op.execute("ALTER TABLE incidents ALTER COLUMN status TYPE incident_status USING status::text::incident_status")
     op.execute("DROP TYPE incident_status_old")

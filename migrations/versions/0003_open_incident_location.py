@@ -18,8 +18,9 @@ OPEN = "status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene
 
 
 def upgrade() -> None:
-    op.create_index("ix_incidents_open_location", "incidents", ["location"], postgresql_using="gist",
-                    postgresql_where=OPEN)
+    op.create_index(
+        "ix_incidents_open_location", "incidents", ["location"], postgresql_using="gist", postgresql_where=OPEN
+    )
 
 
 def downgrade() -> None:

@@ -18,8 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.execute("ALTER TYPE unit_status ADD VALUE IF NOT EXISTS 'acknowledged' AFTER 'dispatched'")
-    op.add_column("incidents", sa.Column("units_missing", sa.SmallInteger(), server_default=sa.text("0"),
-                                         nullable=False))
+    op.add_column(
+        "incidents", sa.Column("units_missing", sa.SmallInteger(), server_default=sa.text("0"), nullable=False)
+    )
 
 
 def downgrade() -> None:
