@@ -116,6 +116,7 @@ async def drive(args, setup, port: int, places: list[str]) -> list[dict]:
     for c in closer_conns:
         closing.put_nowait(c)
     statuses: dict[int, int] = {}
+    closers: set[asyncio.Task] = set()  # held so a close in flight is not garbage-collected
 
     async def one_call(i: int, rate: float) -> None:
         body = {
@@ -135,7 +136,9 @@ async def drive(args, setup, port: int, places: list[str]) -> list[dict]:
         if status == 201:
             incident_id = orjson.loads(reply)["id"]
             run.sent[incident_id] = started
-            asyncio.create_task(close_later(incident_id))
+            closer = asyncio.create_task(close_later(incident_id))
+            closers.add(closer)
+            closer.add_done_callback(closers.discard)
 
     async def close_later(incident_id: int) -> None:
         for _ in range(100):

@@ -1,5 +1,6 @@
 """The `dispatch` command: serve, demo, migrate, load-map, users."""
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -53,10 +54,8 @@ def matcher() -> None:
             console.print(f"matcher {service.state.matcher.owner} running (Ctrl-C to stop)")
             await asyncio.Event().wait()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _event_loop_run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 def _event_loop_run(main) -> None:

@@ -3,6 +3,7 @@
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import ClassVar
 
 import asyncpg
 import orjson
@@ -25,7 +26,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict] = {datetime: DateTime(timezone=True)}
 
 
 def created_at_column() -> Mapped[datetime]:

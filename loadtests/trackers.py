@@ -12,6 +12,7 @@ sockets connected, failed and dropped, fixes sent, and the achieved rate of fixe
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -65,10 +66,8 @@ class Fleet:
                 }
                 await ws.send(orjson.dumps(fix).decode())
                 self.sent += 1
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), self.every_s)
-                except TimeoutError:
-                    pass
         except websockets.WebSocketException as exc:
             self.dropped += 1
             self._error(exc)

@@ -37,7 +37,7 @@ PRIORITY_TARGET_S = {1: 480.0, 2: 900.0, 3: 1800.0, 4: 3600.0}
 class Params:
     p1_target_s: float = 480.0  # priority 1: received → first unit on scene
     targets_s: dict[int, float] = field(default_factory=lambda: dict(PRIORITY_TARGET_S))
-    rules: Rules = Rules()
+    rules: Rules = field(default_factory=Rules)
     coverage_target_s: float = 480.0
     move_up: bool = True  # for the `default` policy; the baselines always drive home
 

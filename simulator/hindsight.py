@@ -141,7 +141,7 @@ def solve(
     lower = np.concatenate([np.zeros(m), release, np.zeros(n)])
     upper = np.concatenate([np.ones(m), np.full(n, horizon), np.ones(n)])
     fewest = solve_with(cost, late_rows, size, integrality, lower, upper)
-    late = int(math.ceil(_dual(fewest) - 1e-6))
+    late = math.ceil(_dual(fewest) - 1e-6)
     return Bound(n, k, float(mean_response), late, bool(fast.status == 0 and fewest.status == 0))
 
 

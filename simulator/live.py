@@ -125,7 +125,7 @@ async def run(
 ) -> dict:
     """Runs until `duration_s` (real seconds) or, without it, until the call generator stops (`calls_limit`).
     The rate is `per_hour`, or the one that keeps the busiest kind of unit `load` busy."""
-    tokens = json.loads(tokens_file.read_text())
+    tokens = json.loads(await asyncio.to_thread(tokens_file.read_text))
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         await wait_ready(client)
         headers = {"Authorization": f"Bearer {tokens['people']['dispatcher']}"}

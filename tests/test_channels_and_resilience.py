@@ -90,7 +90,7 @@ async def test_public_reports_are_validated_strictly(client, report):
 async def committed_taker(settings, engine, imported_map):
     """An account committed for real: these tests run apps that open their own sessions."""
     async with make_sessionmaker(engine)() as session:
-        user, token = await make_user_with_token(session, settings, role=Role.call_taker)
+        _user, token = await make_user_with_token(session, settings, role=Role.call_taker)
         await session.commit()
     yield {"Authorization": f"Bearer {token}"}
     # These tests commit for real: retire what they left waiting, so other tests see an empty queue.

@@ -71,7 +71,7 @@ async def test_reprioritise_moves_the_incident_in_the_queue(client, auth, redis,
     order = [e.incident_id for e in await queue.snapshot()]
     assert order.index(theft) < order.index(noise)
     await client.post(f"/api/incidents/{noise}/priority", headers=dispatcher, json={"priority": 1, "reason": "x"})
-    assert [e.incident_id for e in await queue.snapshot()][0] == noise
+    assert next(e.incident_id for e in await queue.snapshot()) == noise
     listed = (await client.get("/api/queue", headers=dispatcher)).json()
     assert [item["id"] for item in listed["items"]][:2] == [noise, theft] and listed["source"] == "redis"
 

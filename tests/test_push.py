@@ -274,7 +274,7 @@ async def test_bad_messages_get_an_error_and_change_nothing(serve, crews):
 
 async def test_a_flooding_device_is_rate_limited(serve, crews):
     _, addr = await serve(matcher=False)
-    unit_id, token = next(iter(crews["units"].items()))
+    _unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token)
     for i in range(120):
         await ws.send(orjson.dumps({"type": "ping", "id": f"p{i}"}).decode())

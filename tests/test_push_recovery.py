@@ -88,7 +88,7 @@ async def test_an_assignment_that_never_reached_the_outbox_is_sent_once_by_the_s
 
 
 async def test_a_pushed_assignment_is_never_sent_again_by_the_sweep(serve, crews):
-    app, addr = await serve(auto_dispatch_priorities=[], ack_deadline_s=LONG_DEADLINE_S)
+    _app, addr = await serve(auto_dispatch_priorities=[], ack_deadline_s=LONG_DEADLINE_S)
     unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token)
     await assign(addr, crews, unit_id)
@@ -120,7 +120,7 @@ async def test_a_console_gets_a_fresh_snapshot_after_its_process_lost_redis(serv
     the listener was away."""
     private = PrivateRedis().start()
     try:
-        app, addr = await serve(redis_url=private.url, matcher=False)
+        _app, addr = await serve(redis_url=private.url, matcher=False)
         incident_id = await take_call(addr, crews["call_taker"], FIRE)  # waits in the queue: no matcher runs
         console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
         first = await next_of(console, "snapshot")

@@ -265,7 +265,7 @@ def test_an_incident_far_from_the_roads_is_reached_from_the_nearest_one_when_ask
 
 def test_the_search_tree_gives_every_sources_time_and_route_without_a_second_search(router):
     target = near_nodes(router, 1, seed=21, jitter_deg=4e-4)[0]
-    sources = near_nodes(router, 40, seed=22, jitter_deg=4e-4) + [target]  # the last one: on the same road piece
+    sources = [*near_nodes(router, 40, seed=22, jitter_deg=4e-4), target]  # the last one: on the same road piece
     tree = router.tree_to(*target, sources)
     np.testing.assert_allclose(tree.seconds, router.times_to(*target, sources))
     for i, source in enumerate(sources):

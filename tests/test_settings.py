@@ -35,7 +35,7 @@ def test_settings_come_from_prefixed_environment_variables(monkeypatch):
 
 
 def test_a_report_targets_file_of_ones_own_is_checked_when_the_settings_are_read(tmp_path):
-    with pytest.raises(ValidationError, match="report targets file .* does not exist"):
+    with pytest.raises(ValidationError, match=r"report targets file .* does not exist"):
         Settings(report_targets=tmp_path / "missing.toml")
     broken = tmp_path / "targets.toml"
     broken.write_text("[[target]\nname = ", encoding="utf-8")

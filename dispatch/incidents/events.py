@@ -103,20 +103,9 @@ def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> Incid
     elif kind == EventKind.call_added:
         state.call_ids.append(payload["call_id"])
     elif kind in UNIT_LEAVES:
-        state.units.discard(payload.get("unit_id"))
-        state.some_cleared = state.some_cleared or kind == EventKind.cleared
-        if state.some_cleared and not state.units and state.cleared_at is None:
-            state.cleared_at = at  # no unit left on an incident some unit was done at
+        _unit_left(state, kind, at, payload)
     elif kind in STAGE_TIMES:
-        if kind == EventKind.dispatched and "unit_id" in payload:
-            state.units.add(payload["unit_id"])
-        column = STAGE_TIMES[kind]
-        if getattr(state, column) is None:
-            setattr(state, column, at)
-        new = STAGE_STATUS.get(kind)
-        # Status only moves forward: a unit sent later to an incident already on scene does not turn it back.
-        if new and state.status in STAGE_ORDER and STAGE_ORDER.index(new) > STAGE_ORDER.index(state.status):
-            state.status = new
+        _stage_reached(state, kind, at, payload)
     elif kind == EventKind.cancelled:
         state.status, state.closed_at = "cancelled", at
     elif kind == EventKind.merged:
@@ -126,6 +115,25 @@ def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> Incid
     elif kind == EventKind.note:
         state.notes.append(payload["text"])
     return state
+
+
+def _unit_left(state: IncidentState, kind: EventKind, at: datetime, payload: dict) -> None:
+    state.units.discard(payload.get("unit_id"))
+    state.some_cleared = state.some_cleared or kind == EventKind.cleared
+    if state.some_cleared and not state.units and state.cleared_at is None:
+        state.cleared_at = at  # no unit left on an incident some unit was done at
+
+
+def _stage_reached(state: IncidentState, kind: EventKind, at: datetime, payload: dict) -> None:
+    if kind == EventKind.dispatched and "unit_id" in payload:
+        state.units.add(payload["unit_id"])
+    column = STAGE_TIMES[kind]
+    if getattr(state, column) is None:
+        setattr(state, column, at)
+    new = STAGE_STATUS.get(kind)
+    # Status only moves forward: a unit sent later to an incident already on scene does not turn it back.
+    if new and state.status in STAGE_ORDER and STAGE_ORDER.index(new) > STAGE_ORDER.index(state.status):
+        state.status = new
 
 
 def replay(events: list[tuple[str, datetime, dict]]) -> IncidentState:

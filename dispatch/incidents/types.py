@@ -142,6 +142,27 @@ class IncidentTypes:
         return ranked[0].type, round(confidence, 2)
 
 
+def _check_plan(plan: object, where: str) -> None:
+    if not isinstance(plan, dict):
+        raise ValueError(f"{where}: plan must be a table of capability = count")
+    for capability, count in plan.items():
+        if capability not in CAPABILITIES:
+            raise ValueError(f"{where}: unknown capability {capability!r} (known: {', '.join(sorted(CAPABILITIES))})")
+        if type(count) is not int or count < 1:
+            raise ValueError(f"{where}: count {count!r} for {capability!r} must be a whole number >= 1")
+
+
+def _check_keywords(keywords: object, where: str) -> None:
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise ValueError(f"{where}: keywords must be a list of words or phrases")
+    folded = [_fold_keyword(k) for k in keywords]
+    if bad := [k for k, f in zip(keywords, folded, strict=True) if not f or not all(w.strip("*") for w in f.split())]:
+        raise ValueError(f"{where}: keyword {bad[0]!r} has no word to match")
+    if dupes := sorted({k for k in folded if folded.count(k) > 1}):
+        # "über" and "ueber" fold alike; listing both would count the same word twice
+        raise ValueError(f"{where}: keywords repeated once folded: {', '.join(dupes)}")
+
+
 def _parse(entry: dict, where: str) -> IncidentType:
     code = entry.get("code")
     if not isinstance(code, str) or not _CODE.fullmatch(code):
@@ -158,22 +179,9 @@ def _parse(entry: dict, where: str) -> IncidentType:
         raise ValueError(f"{where}: priority {priority!r} is not 1..4")
     if group not in GROUPS:
         raise ValueError(f"{where}: unknown group {group!r} (known: {', '.join(sorted(GROUPS))})")
-    if not isinstance(plan, dict):
-        raise ValueError(f"{where}: plan must be a table of capability = count")
-    for capability, count in plan.items():
-        if capability not in CAPABILITIES:
-            raise ValueError(f"{where}: unknown capability {capability!r} (known: {', '.join(sorted(CAPABILITIES))})")
-        if type(count) is not int or count < 1:
-            raise ValueError(f"{where}: count {count!r} for {capability!r} must be a whole number >= 1")
+    _check_plan(plan, where)
     keywords = entry["keywords"]
-    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-        raise ValueError(f"{where}: keywords must be a list of words or phrases")
-    folded = [_fold_keyword(k) for k in keywords]
-    if bad := [k for k, f in zip(keywords, folded, strict=True) if not f or not all(w.strip("*") for w in f.split())]:
-        raise ValueError(f"{where}: keyword {bad[0]!r} has no word to match")
-    if dupes := sorted({k for k in folded if folded.count(k) > 1}):
-        # "über" and "ueber" fold alike; listing both would count the same word twice
-        raise ValueError(f"{where}: keywords repeated once folded: {', '.join(dupes)}")
+    _check_keywords(keywords, where)
     for flag in ("public", "transport"):
         if not isinstance(entry[flag], bool):
             raise ValueError(f"{where}: {flag} must be true or false")

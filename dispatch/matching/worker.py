@@ -434,10 +434,8 @@ class Matcher:
             except Exception:
                 stop_if_cancelled()
                 log.exception("matcher loop error")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         """Several loops, so that one incident's round trips do not hold up the next (leases keep them apart)."""

@@ -16,7 +16,7 @@ font-weight:bold}.ok{color:#1e8449}img{max-width:100%}h2{margin-top:1.6em}small{
 def _s(value) -> str:
     if value is None:
         return "–"
-    return f"{int(value) // 60}:{int(round(value)) % 60:02d}" if value >= 60 else f"{value:.0f} s"
+    return f"{int(value) // 60}:{round(value) % 60:02d}" if value >= 60 else f"{value:.0f} s"
 
 
 def _local(moment: str, zone: ZoneInfo) -> str:

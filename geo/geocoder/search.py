@@ -205,15 +205,11 @@ class Geocoder:
                 if sa.key == sb.key or sa.line is None or sb.line is None or sa.line.distance(sb.line) > 25:
                     continue
                 meeting = sa.line.intersection(sb.line)
-                points = (
-                    shapely.get_coordinates(meeting).tolist()
-                    if not meeting.is_empty
-                    else [
-                        tuple(
-                            ((p1.x + p2.x) / 2, (p1.y + p2.y) / 2) for p1, p2 in [ops.nearest_points(sa.line, sb.line)]
-                        )[0]
-                    ]
-                )
+                if meeting.is_empty:
+                    p1, p2 = ops.nearest_points(sa.line, sb.line)
+                    points = [((p1.x + p2.x) / 2, (p1.y + p2.y) / 2)]
+                else:
+                    points = shapely.get_coordinates(meeting).tolist()
                 score = min(score_a, score_b)
                 conf = text_confidence(score, score_a == 100 and score_b == 100)
                 if municipality and municipality not in (sa.municipality, sb.municipality):

@@ -104,7 +104,7 @@ def _check_shapes(path: Path, a: dict[str, np.ndarray]) -> None:
         and a["coords"].shape[1] == 2
         and int(a["coord_ptr"][-1]) == len(a["coords"])
         and bool(np.all(np.diff(a["coord_ptr"]) >= 2))
-        and all(0 <= int(a[k].min()) and int(a[k].max()) < n for k in ("edge_source", "edge_target"))
+        and all(int(a[k].min()) >= 0 and int(a[k].max()) < n for k in ("edge_source", "edge_target"))
         and int(a["edge_twin"].min()) >= -1
         and int(a["edge_twin"].max()) < m
         and bool(np.all(np.isfinite(a["edge_travel_s"])))
