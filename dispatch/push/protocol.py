@@ -5,7 +5,7 @@ and `sent_at`. Device messages are parsed here; anything malformed or unknown is
 message and changes nothing.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -77,10 +77,13 @@ class Pong(_In):
     type: Literal["pong"]
 
 
-UnitMessage = Annotated[Hello | Ack | Status | Position | Text | Ping | Pong, Field(discriminator="type")]
-ConsoleMessage = Annotated[Ping | Pong, Field(discriminator="type")]
-_unit = TypeAdapter(UnitMessage)
-_console = TypeAdapter(ConsoleMessage)
+AnyUnitMessage = Hello | Ack | Status | Position | Text | Ping | Pong
+AnyConsoleMessage = Ping | Pong
+UnitMessage = Annotated[AnyUnitMessage, Field(discriminator="type")]
+ConsoleMessage = Annotated[AnyConsoleMessage, Field(discriminator="type")]
+_unit: TypeAdapter[AnyUnitMessage] = TypeAdapter(UnitMessage)
+_console: TypeAdapter[AnyConsoleMessage] = TypeAdapter(ConsoleMessage)
+_M = TypeVar("_M")
 
 
 class BadMessage(Exception):
@@ -89,7 +92,7 @@ class BadMessage(Exception):
         self.re = re
 
 
-def _parse(adapter: TypeAdapter, raw: str | bytes):
+def _parse(adapter: TypeAdapter[_M], raw: str | bytes) -> _M:
     try:
         return adapter.validate_json(raw)
     except ValidationError as exc:
@@ -104,9 +107,9 @@ def _parse(adapter: TypeAdapter, raw: str | bytes):
         raise BadMessage(f"{where}: {first['msg']}", re) from None
 
 
-def parse_unit(raw: str | bytes):
+def parse_unit(raw: str | bytes) -> AnyUnitMessage:
     return _parse(_unit, raw)
 
 
-def parse_console(raw: str | bytes):
+def parse_console(raw: str | bytes) -> AnyConsoleMessage:
     return _parse(_console, raw)
