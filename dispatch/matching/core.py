@@ -16,9 +16,10 @@ Policies:
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -184,7 +185,7 @@ class _Row:
 def _assign(
     batch: list[IncidentIn],
     units: list[UnitIn],
-    etas,
+    etas: Mapping[int, Mapping[int, float]],
     taken: set[int],
     policy: Policy,
     rules: Rules,
@@ -284,7 +285,16 @@ def _cost(
     return eta, None
 
 
-def free_counts(units) -> dict[tuple[str | None, str], int]:
+class _Countable(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def area(self) -> str | None: ...
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+
+def free_counts(units: Iterable[_Countable]) -> dict[tuple[str | None, str], int]:
     """The free units of each (area, capability): what the area-coverage rule counts. Anything with `status`,
     `area` and `capabilities` will do (the board's units as they are, without converting a thousand)."""
     counts: dict[tuple[str | None, str], int] = {}
@@ -306,12 +316,13 @@ def _decision(
     units: list[UnitIn],
     cost: np.ndarray,
     chosen: dict[int, int],
-    why: dict,
+    why: dict[tuple[int, int], str],
     etas: Mapping[int, float],
     policy: Policy,
 ) -> Decision:
     mine = [r for r, row in enumerate(rows) if row.incident.id == inc.id]
-    picks, unfilled = [], []
+    picks: list[Pick] = []
+    unfilled: list[str] = []
     picked_ids = {units[chosen[r]].id for r in mine if r in chosen}
     for r in mine:
         capability = rows[r].capability
@@ -330,7 +341,8 @@ def _decision(
                 unit.work_incident_id if unit.status not in FREE else None,
             )
         )
-    alternatives, passed = [], []
+    alternatives: list[Alternative] = []
+    passed: list[Passed] = []
     for capability in dict.fromkeys(rows[r].capability for r in mine):
         r = next(r for r in mine if rows[r].capability == capability)
         ranked = sorted(
@@ -348,10 +360,10 @@ def _decision(
         if not needs & unit.capabilities:
             reason = f"has none of: {', '.join(sorted(needs))}"
         else:
-            reason = why.get((inc.id, unit.id))
-            if isinstance(reason, PenaltyNote) and not _penalty_decided(unit, etas, picks):
-                reason = None  # it would not have been chosen anyway: the rule did not decide it
-            reason = reason or "another unit gets there sooner"
+            note = why.get((inc.id, unit.id))
+            if isinstance(note, PenaltyNote) and not _penalty_decided(unit, etas, picks):
+                note = None  # it would not have been chosen anyway: the rule did not decide it
+            reason = note or "another unit gets there sooner"
         passed.append(Passed(unit.id, unit.call_sign, reason))
     return Decision(inc.id, policy, tuple(picks), tuple(_slots(unfilled)), tuple(alternatives), tuple(passed))
 
@@ -381,7 +393,7 @@ def _eta(etas: Mapping[int, float], unit: UnitIn) -> float | None:
 
 
 def _distance(inc: IncidentIn, unit: UnitIn) -> float:
-    if None in (inc.lat, inc.lon, unit.lat, unit.lon):
+    if inc.lat is None or inc.lon is None or unit.lat is None or unit.lon is None:
         return math.inf
     return round(great_circle_m(unit.lat, unit.lon, inc.lat, inc.lon), 1)
 
