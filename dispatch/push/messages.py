@@ -1,5 +1,8 @@
 """What a crew's device is told: the assignment with all it needs on the way, moves, updates, cancels."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,6 +11,9 @@ from geo.routing import Route, Router, RoutingError
 
 ROUTE_POINTS = 300  # at most this many points of route geometry on the wire
 
+
+# A message as it goes on the wire: a JSON object whose values are whatever JSON holds.
+Message = dict[str, Any]
 
 # What every unit sent to an incident is told about it, as columns of `incidents i` (one query however many
 # units go; the dispatch write reads them with its lock, so a dispatch costs no extra round trip for them).
@@ -22,7 +28,7 @@ BRIEF_COLUMNS = """i.type_code, i.priority, i.address_label, i.municipality, ST_
           AND ST_DWithin(f.location, i.location, f.radius_m + 10))"""
 
 
-def brief_of(incident_id: int, row) -> dict:
+def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
     """The brief from the ten BRIEF_COLUMNS of a row."""
     type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags = row
     if isinstance(flags, str):
@@ -40,7 +46,7 @@ def brief_of(incident_id: int, row) -> dict:
     }
 
 
-async def brief(session: AsyncSession, incident_id: int) -> dict:
+async def brief(session: AsyncSession, incident_id: int) -> Message:
     """What every unit sent to the incident is told about it."""
     row = (
         await session.execute(text(f"SELECT {BRIEF_COLUMNS} FROM incidents i WHERE i.id = :id"), {"id": incident_id})
@@ -48,14 +54,14 @@ async def brief(session: AsyncSession, incident_id: int) -> dict:
     return brief_of(incident_id, row)
 
 
-def assignment(about: dict, *, assignment_id: int, slot: str, eta_s: float | None) -> dict:
+def assignment(about: Message, *, assignment_id: int, slot: str, eta_s: float | None) -> Message:
     """The assignment as the crew first sees it; its route follows as an `update` (see Pusher.assignments)."""
     return {"type": "assignment", **about, "assignment_id": assignment_id, "slot": slot, "eta_s": eta_s, "route": None}
 
 
 def route(
     router: Router, start: tuple[float, float], end: tuple[float, float], *, found: Route | None = None
-) -> dict | None:
+) -> Message | None:
     """The route as a device draws it; `found` when the caller has it already (the matcher's search tree)."""
     if found is None:
         try:
@@ -73,15 +79,15 @@ def route(
     }
 
 
-def cancel(incident_id: int, reason: str, assignment_id: int | None = None) -> dict:
+def cancel(incident_id: int, reason: str, assignment_id: int | None = None) -> Message:
     """`assignment_id`, when known: the assignment that ended (the outbox then refuses a late push of it)."""
-    message = {"type": "cancel", "incident_id": incident_id, "reason": reason}
+    message: Message = {"type": "cancel", "incident_id": incident_id, "reason": reason}
     if assignment_id is not None:
         message["assignment_id"] = assignment_id
     return message
 
 
-def move(post_id: int, post: str, lat: float, lon: float, reason: str) -> dict:
+def move(post_id: int, post: str, lat: float, lon: float, reason: str) -> Message:
     return {"type": "move", "post_id": post_id, "post": post, "location": {"lat": lat, "lon": lon}, "reason": reason}
 
 
@@ -91,7 +97,7 @@ FROM assignments a JOIN incidents i ON i.id = a.incident_id
 WHERE a.unit_id = :unit AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')"""
 
 
-async def current_assignment(session: AsyncSession, unit_id: int) -> dict | None:
+async def current_assignment(session: AsyncSession, unit_id: int) -> Message | None:
     """The unit's active assignment as PostgreSQL has it, in the shape of an `assignment` message, with where
     it stands (`status`: assigned, acknowledged, en_route, on_scene); None if it has none."""
     row = (await session.execute(text(CURRENT), {"unit": unit_id})).one_or_none()
@@ -104,7 +110,7 @@ async def current_assignment(session: AsyncSession, unit_id: int) -> dict | None
     }
 
 
-def current(active: dict | None) -> dict:
+def current(active: Message | None) -> Message:
     """What the unit has to do now, from PostgreSQL: it replaces whatever the device holds (sent when the
     outbox cannot prove that a resuming device has every message since its last one)."""
     if active is None:
@@ -116,11 +122,12 @@ def current(active: dict | None) -> dict:
     }
 
 
-def awaited_assignment(message: dict) -> dict | None:
+def awaited_assignment(message: Message) -> Message | None:
     """The assignment a message asks the crew to acknowledge: an `assignment`, or a `current` whose assignment
     was never acknowledged. Its acknowledgement deadline escalates; any other message's is only resent."""
     if message.get("type") == "assignment":
         return message
-    if message.get("type") == "current" and (message.get("assignment") or {}).get("status") == "assigned":
-        return message["assignment"]
+    held: Message | None = message.get("assignment") if message.get("type") == "current" else None
+    if held and held.get("status") == "assigned":
+        return held
     return None
