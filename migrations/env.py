@@ -3,9 +3,12 @@
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from dispatch import sqlfunctions
 from dispatch.config import get_settings
 from dispatch.models import Base
 from dispatch.setup import include_object
@@ -46,6 +49,20 @@ def _run(connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+    _functions_at_head(connection)
+
+
+def _functions_at_head(connection) -> None:
+    """At the head, every server-side function is (re)created from its file (dispatch.sqlfunctions): an edited
+    file reaches the database at its next upgrade, as a repeatable migration does."""
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    if set(MigrationContext.configure(connection).get_current_heads()) != heads:
+        return
+    if connection.in_transaction():
+        sqlfunctions.apply_all(connection)
+    else:
+        with connection.begin():
+            sqlfunctions.apply_all(connection)
 
 
 run_migrations_online()

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dispatch.matching.core import FREE, IncidentIn, Policy, Rules, Slot, UnitIn, decide_many
+from dispatch.matching.core import IncidentIn, Policy, Rules, Slot, UnitIn, decide_many
 from dispatch.matching.coverage import CoverageModel, fleet_of, plan_fleet
+from dispatch.statuses import FREE_UNIT
 from dispatch.units.board import BoardUnit
 from geo.routing import Router, RoutingError
 from simulator.calls import Call
@@ -297,7 +298,7 @@ class Simulation:
         out = []
         for u in self.units:
             lat, lon = self.position(u)
-            status = u.status if u.status in FREE or u.status == "en_route" else "on_scene"
+            status = u.status if u.status in FREE_UNIT or u.status == "en_route" else "on_scene"
             inc = u.incident
             out.append(
                 UnitIn(
@@ -334,7 +335,7 @@ class Simulation:
                 for u in units
                 if u.capabilities & needs
                 and (
-                    u.status in FREE
+                    u.status in FREE_UNIT
                     or (
                         inc.priority <= rules.divert_for_priority
                         and u.status == "en_route"
@@ -410,7 +411,7 @@ class Simulation:
         board = []
         for u in self.units:
             lat, lon = self.position(u)
-            status = u.status if u.status in FREE else "busy"
+            status = u.status if u.status in FREE_UNIT else "busy"
             board.append(
                 BoardUnit(u.id, u.spec.call_sign, u.spec.capabilities, status, lat, lon, u.spec.area, None, None)
             )
@@ -423,7 +424,7 @@ class Simulation:
                     continue  # a post it cannot reach
                 unit = self.by_id[move.unit_id]
                 post = (places[move.post_id].lat, places[move.post_id].lon)
-                if unit.post == post and unit.status in FREE:
+                if unit.post == post and unit.status in FREE_UNIT:
                     continue  # already there or on its way
                 unit.post = post
                 unit.status = "returning"

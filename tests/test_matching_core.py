@@ -6,8 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatch.matching.core import (
-    DIVERTIBLE,
-    FREE,
     IncidentIn,
     Policy,
     Rules,
@@ -16,6 +14,8 @@ from dispatch.matching.core import (
     decide,
     decide_many,
 )
+from dispatch.statuses import DIVERTIBLE_UNIT as DIVERTIBLE
+from dispatch.statuses import FREE_UNIT as FREE
 
 ENGINE = frozenset({"engine", "fire", "rescue_light", "first_aid"})
 MEDIC = frozenset({"ambulance", "ems_als", "ems_bls"})

@@ -10,11 +10,13 @@ from dispatch.errors import Conflict, Forbidden, NotFound
 from dispatch.incidents import repository as repo
 from dispatch.incidents.events import EventKind
 from dispatch.incidents.locate import locate
-from dispatch.incidents.models import ACTIVE_ASSIGNMENT
 from dispatch.incidents.schemas import IncidentUpdateIn
-from dispatch.incidents.service import OPEN_STATUSES, resolve_type
+from dispatch.incidents.service import resolve_type
 from dispatch.incidents.types import IncidentTypes
+from dispatch.statuses import ACTIVE_ASSIGNMENT, OPEN_INCIDENT, sql_in
 from geo.geocoder import Geocoder
+
+ACTIVE = sql_in(ACTIVE_ASSIGNMENT)
 
 
 @dataclass
@@ -29,30 +31,18 @@ class QueueAction:
     why: str = ""  # what the devices are told when units are stood down
 
 
-_RELEASE = text("""
+# Each active assignment ends by the one rule for it (end_assignment, dispatch/incidents/sql), its units are
+# free again unless out of service.
+_RELEASE = text(f"""
 WITH ended AS (
-    UPDATE assignments
-    SET status = CASE WHEN status = 'on_scene' THEN 'cleared' ELSE 'cancelled' END::assignment_status,
-        cleared_at = CASE WHEN status = 'on_scene' THEN now() END,
-        cancelled_at = CASE WHEN status <> 'on_scene' THEN now() END
-    WHERE incident_id = :id AND status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')
-    RETURNING id, unit_id, status
+    SELECT e.* FROM (SELECT id FROM assignments WHERE incident_id = :id AND status IN {ACTIVE} ORDER BY unit_id) a,
+         LATERAL end_assignment(a.id, :actor, false) e
 ), freed AS (
     UPDATE units SET status = 'available', status_changed_at = now()
     WHERE id IN (SELECT unit_id FROM ended) AND status <> 'out_of_service'
     RETURNING id
-), ev AS (
-    INSERT INTO incident_events (incident_id, kind, actor, payload)
-    SELECT :id, CASE WHEN status = 'cleared' THEN 'cleared' ELSE 'unassigned' END, :actor,
-           jsonb_build_object('unit_id', unit_id)
-    FROM ended
-), done AS (
-    -- Cleared: the moment no unit is left on an incident some unit reached (as the event replay says).
-    UPDATE incidents SET cleared_at = coalesce(cleared_at, now())
-    WHERE id = :id AND (EXISTS (SELECT 1 FROM ended WHERE status = 'cleared')
-                        OR EXISTS (SELECT 1 FROM assignments WHERE incident_id = :id AND status = 'cleared'))
 )
-SELECT unit_id, unit_id IN (SELECT id FROM freed), id FROM ended ORDER BY unit_id""")
+SELECT unit_id, unit_id IN (SELECT id FROM freed), assignment_id FROM ended ORDER BY unit_id""")
 
 
 async def stand_down(session: AsyncSession, incident_id: int, actor: str) -> tuple[tuple[int, bool, int], ...]:
@@ -65,7 +55,7 @@ async def _open(session: AsyncSession, incident_id: int) -> dict:
     row = await repo.incident_row(session, incident_id, lock=True)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    if row["status"] not in OPEN_STATUSES:
+    if row["status"] not in OPEN_INCIDENT:
         raise Conflict(f"incident {incident_id} is {row['status']}")
     return row
 
@@ -176,7 +166,8 @@ async def _merge_allowed(session: AsyncSession, row: dict, target: dict) -> None
     """What a call-taker may merge: a duplicate with no unit on it, into an incident at least as urgent. Standing
     units down and lowering a priority are the dispatcher's (the rows are locked: no unit joins meanwhile)."""
     units = await session.scalar(
-        text(f"SELECT count(*) FROM assignments WHERE incident_id = :id AND {ACTIVE_ASSIGNMENT}"), {"id": row["id"]}
+        text(f"SELECT count(*) FROM assignments WHERE incident_id = :id AND status IN {sql_in(ACTIVE_ASSIGNMENT)}"),
+        {"id": row["id"]},
     )
     if units:
         raise Forbidden(

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, created_at_column
+from dispatch.statuses import ACTIVE_ASSIGNMENT, OPEN_INCIDENT, AssignmentStatus, IncidentStatus, sql_in
 
 
 class Channel(StrEnum):
@@ -26,28 +27,6 @@ class GeocodeMatch(StrEnum):
     poi = "poi"
     coordinates = "coordinates"
     none = "none"
-
-
-class IncidentStatus(StrEnum):
-    unconfirmed = "unconfirmed"  # an SMS or public report: waits for a call-taker before it is queued
-    pending = "pending"  # received, waiting in the queue for units
-    dispatched = "dispatched"  # at least one unit assigned
-    en_route = "en_route"
-    on_scene = "on_scene"
-    closed = "closed"
-    cancelled = "cancelled"
-
-
-class AssignmentStatus(StrEnum):
-    assigned = "assigned"  # sent to the unit's device, not yet acknowledged
-    acknowledged = "acknowledged"
-    en_route = "en_route"
-    on_scene = "on_scene"
-    cleared = "cleared"
-    cancelled = "cancelled"
-
-
-ACTIVE_ASSIGNMENT = "status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')"
 
 
 class Incident(Base):
@@ -89,7 +68,7 @@ class Incident(Base):
             "ix_incidents_open_location",
             "location",
             postgresql_using="gist",
-            postgresql_where=text("status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')"),
+            postgresql_where=text(f"status IN {sql_in(OPEN_INCIDENT)}"),
         ),
     )
 
@@ -150,7 +129,12 @@ class Assignment(Base):
 
     __table_args__ = (
         # A unit is never on two incidents at once: at most one active assignment per unit.
-        Index("uq_assignments_active_unit", "unit_id", unique=True, postgresql_where=text(ACTIVE_ASSIGNMENT)),
+        Index(
+            "uq_assignments_active_unit",
+            "unit_id",
+            unique=True,
+            postgresql_where=text(f"status IN {sql_in(ACTIVE_ASSIGNMENT)}"),
+        ),
     )
 
 

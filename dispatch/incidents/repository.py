@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.db import driver_connection, positional
 from dispatch.errors import Conflict
+from dispatch.statuses import ACTIVE_ASSIGNMENT, OPEN_INCIDENT, sql_in
 
 POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography"
-OPEN = "('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')"
+OPEN = sql_in(OPEN_INCIDENT)
+ACTIVE = sql_in(ACTIVE_ASSIGNMENT)
 
 _ATTACH_CALL = text("""
 WITH c AS (
@@ -268,16 +270,16 @@ async def pending_for_queue(session: AsyncSession) -> list[tuple[int, int, int]]
 
 async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict]:
     rows = await session.execute(
-        text("""
+        text(f"""
         SELECT i.id, i.type_code, i.priority, i.status::text AS status, i.address_label, i.municipality,
                i.needs_location, i.received_at, ST_Y(i.location::geometry) AS lat,
                ST_X(i.location::geometry) AS lon,
                i.units_missing, i.cleared_at,
                (SELECT coalesce(jsonb_agg(a.unit_id ORDER BY a.unit_id), '[]') FROM assignments a
                 WHERE a.incident_id = i.id
-                  AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')) AS units
+                  AND a.status IN {ACTIVE}) AS units
         FROM incidents i
-        WHERE i.status IN ('unconfirmed', 'pending', 'dispatched', 'en_route', 'on_scene')
+        WHERE i.status IN {OPEN}
         ORDER BY i.priority, i.received_at LIMIT :limit"""),
         {"limit": limit},
     )

@@ -15,9 +15,8 @@ from dispatch.incidents.events import EventKind
 from dispatch.incidents.locate import Located, locate
 from dispatch.incidents.schemas import CallIn
 from dispatch.incidents.types import IncidentType, IncidentTypes
+from dispatch.statuses import OPEN_INCIDENT
 from geo.geocoder import Geocoder
-
-OPEN_STATUSES = ("unconfirmed", "pending", "dispatched", "en_route", "on_scene")
 
 
 @dataclass
@@ -235,7 +234,7 @@ async def _attach(session, incident_id, call_values, located, geocoder, types, s
     row = await repo.incident_row(session, incident_id, lock=True)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    if row["status"] not in OPEN_STATUSES:
+    if row["status"] not in OPEN_INCIDENT:
         raise Conflict(f"incident {incident_id} is {row['status']}: a new call cannot join it")
     call_id = await repo.attach_call(session, incident_id=incident_id, **call_values)
     view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from dispatch.matching.geometry import great_circle_m
+from dispatch.statuses import DIVERTIBLE_UNIT, FREE_UNIT
 
 
 class Policy(StrEnum):
@@ -33,10 +34,6 @@ class Policy(StrEnum):
     default = "default"
 
 
-# Unit statuses in which a unit can take a new call at once; "returning" is free while it drives home.
-FREE = frozenset({"available", "returning"})
-# Busy on a call, but still driving to it or not yet moving: a priority-1 call may take it away.
-DIVERTIBLE = frozenset({"dispatched", "acknowledged", "en_route"})
 UNREACHABLE = 1e9  # cost of a pairing that cannot be made; far above any drive time
 
 
@@ -197,7 +194,7 @@ def _assign(
     else:
         free_by_area = dict(free)
         for unit in units:
-            if unit.id in taken and unit.status in FREE:
+            if unit.id in taken and unit.status in FREE_UNIT:
                 for capability in unit.capabilities:
                     free_by_area[(unit.area, capability)] = free_by_area.get((unit.area, capability), 1) - 1
     cost = np.full((len(rows), len(units)), UNREACHABLE)
@@ -250,10 +247,10 @@ def _cost(
     if unit.lat is None or unit.lon is None:
         return None, "position unknown"
     divert = False
-    if unit.status not in FREE:
+    if unit.status not in FREE_UNIT:
         if (
             policy == Policy.default
-            and unit.status in DIVERTIBLE
+            and unit.status in DIVERTIBLE_UNIT
             and inc.priority <= rules.divert_for_priority
             and unit.work_priority is not None
             and unit.work_priority >= rules.divert_from_priority
@@ -299,7 +296,7 @@ def free_counts(units: Iterable[_Countable]) -> dict[tuple[str | None, str], int
     `area` and `capabilities` will do (the board's units as they are, without converting a thousand)."""
     counts: dict[tuple[str | None, str], int] = {}
     for unit in units:
-        if unit.status in FREE:
+        if unit.status in FREE_UNIT:
             for capability in unit.capabilities:
                 key = (unit.area, capability)
                 counts[key] = counts.get(key, 0) + 1
@@ -338,7 +335,7 @@ def _decision(
                 _eta(etas, unit),
                 _distance(inc, unit),
                 _pick_reason(unit, capability, etas, policy),
-                unit.work_incident_id if unit.status not in FREE else None,
+                unit.work_incident_id if unit.status not in FREE_UNIT else None,
             )
         )
     alternatives: list[Alternative] = []
@@ -403,6 +400,6 @@ def _pick_reason(unit: UnitIn, capability: str, etas: Mapping[int, float], polic
     if policy == Policy.straight_line:
         return f"closest {capability} in a straight line"
     base = f"{capability}, {eta / 60:.1f} min by road" if eta is not None else capability
-    if unit.status not in FREE:
+    if unit.status not in FREE_UNIT:
         return f"{base}; diverted from priority-{unit.work_priority} incident {unit.work_incident_id}"
     return base

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.keys import Keys
 from dispatch.matching.moveup import IdleUnit, MovePlan, Post, plan_moves
+from dispatch.statuses import FREE_UNIT
 from dispatch.units.board import BoardUnit
 from geo.routing import Router
 from geo.routing.router import Destinations
@@ -30,7 +31,7 @@ FLEETS = {
     "ambulance": ("ambulance", "hospital", "standby"),
     "police": ("police", "standby"),
 }
-IDLE = ("available", "returning")
+IDLE = FREE_UNIT
 
 
 @dataclass(frozen=True)

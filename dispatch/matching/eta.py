@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.errors import DispatchError
 from dispatch.mapbound import MapBound
+from dispatch.statuses import DIVERTIBLE_UNIT, FREE_UNIT
 from dispatch.units.board import BoardUnit
 from geo.routing import Route, Router, RoutingError
 from geo.routing.router import Tree
@@ -53,12 +54,8 @@ def routable(units: Sequence[BoardUnit], priority: int, divert_from: int) -> lis
     return [
         u
         for u in units
-        if u.status in ("available", "returning")
-        or (
-            priority == 1
-            and u.status in ("dispatched", "acknowledged", "en_route")
-            and (u.work_priority or 0) >= divert_from
-        )
+        if u.status in FREE_UNIT
+        or (priority == 1 and u.status in DIVERTIBLE_UNIT and (u.work_priority or 0) >= divert_from)
     ]
 
 

@@ -14,8 +14,9 @@ from dispatch.incidents.schemas import MAX_ID
 from dispatch.incidents.types import incident_types
 from dispatch.matching.core import Decision, Pick
 from dispatch.matching.eta import unit_etas
-from dispatch.matching.service import DISPATCHABLE, match_incident
+from dispatch.matching.service import match_incident
 from dispatch.matching.worker import decision_view
+from dispatch.statuses import DISPATCHABLE_INCIDENT, DIVERTIBLE_UNIT, FREE_UNIT
 
 router = APIRouter(prefix="/api", tags=["matching"])
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
@@ -32,7 +33,7 @@ async def _open_incident(request: Request, session, incident_id: int):
     incident = await match_incident(session, incident_id, incident_types())
     if incident is None:
         raise NotFound(f"no incident {incident_id}")
-    if incident.status not in DISPATCHABLE:
+    if incident.status not in DISPATCHABLE_INCIDENT:
         raise Conflict(f"incident {incident_id} is {incident.status}: nothing to dispatch")
     return incident
 
@@ -73,8 +74,8 @@ async def assign(
         unit = units[unit_id]
         if unit.incident_id == incident.id:
             raise Conflict(f"{unit.call_sign} is already on this incident")
-        busy = unit.status not in ("available", "returning")
-        if busy and not (body.divert and unit.status in ("dispatched", "acknowledged", "en_route")):
+        busy = unit.status not in FREE_UNIT
+        if busy and not (body.divert and unit.status in DIVERTIBLE_UNIT):
             raise Conflict(
                 f"{unit.call_sign} is {unit.status.replace('_', ' ')}"
                 + ("" if body.divert else "; set divert to take it from its current work")

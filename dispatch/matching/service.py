@@ -17,10 +17,10 @@ from dispatch.errors import Conflict
 from dispatch.incidents.types import IncidentTypes
 from dispatch.matching.core import IncidentIn, Pick, Slot
 from dispatch.push.messages import BRIEF_COLUMNS, brief_of
+from dispatch.statuses import ACTIVE_ASSIGNMENT, sql_in
 from dispatch.units.board import BoardUnit
 
-DISPATCHABLE = ("pending", "dispatched", "en_route", "on_scene")
-ACTIVE = "('assigned', 'acknowledged', 'en_route', 'on_scene')"
+ACTIVE = sql_in(ACTIVE_ASSIGNMENT)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ async def match_incident(session: AsyncSession, incident_id: int, types: Inciden
     return MatchIncident(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], orjson.loads(row[8]), plan)
 
 
-# The write is the server-side function dispatch_write (migration 0007): one round trip, one statement. The
+# The write is the server-side function dispatch_write (dispatch/matching/sql/dispatch_write.sql): one round trip, one statement. The
 # brief the units are told is read beside it.
 _DISPATCH = f"""
     SELECT d.outcome, d.detail, d.units_missing, d.assignments::text, d.diverted::text, {BRIEF_COLUMNS}

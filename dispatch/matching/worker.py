@@ -36,7 +36,6 @@ from dispatch.matching.core import Decision, Policy, Rules, decide
 from dispatch.matching.coverage import MoveUps
 from dispatch.matching.eta import DriveTimes, RouterHolder, nearest, relevant, routable, unit_etas
 from dispatch.matching.service import (
-    DISPATCHABLE,
     Dispatched,
     MatchIncident,
     board_units,
@@ -46,6 +45,7 @@ from dispatch.matching.service import (
     write_dispatch,
 )
 from dispatch.queue.service import IncidentQueue, Lease
+from dispatch.statuses import DISPATCHABLE_INCIDENT
 from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import UnitBoard
 
@@ -212,7 +212,7 @@ class Matcher:
     async def handle(self, lease: Lease) -> None:
         # The incident from PostgreSQL and the board from Redis, side by side: one wait instead of two.
         incident, board = await asyncio.gather(self._incident(lease.incident_id), self.board.units())
-        if incident is None or incident.status not in DISPATCHABLE:
+        if incident is None or incident.status not in DISPATCHABLE_INCIDENT:
             await self.queue.finish(lease.incident_id, self.owner)  # cancelled or closed meanwhile
             return
         if not incident.remaining():

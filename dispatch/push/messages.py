@@ -7,13 +7,14 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.statuses import ACTIVE_ASSIGNMENT, sql_in
 from geo.routing import Route, Router, RoutingError
 
 ROUTE_POINTS = 300  # at most this many points of route geometry on the wire
 
-
 # A message as it goes on the wire: a JSON object whose values are whatever JSON holds.
 Message = dict[str, Any]
+
 
 # What every unit sent to an incident is told about it, as columns of `incidents i` (one query however many
 # units go; the dispatch write reads them with its lock, so a dispatch costs no extra round trip for them).
@@ -94,7 +95,7 @@ def move(post_id: int, post: str, lat: float, lon: float, reason: str) -> Messag
 # The unit's active assignment with its brief, for `current` (one query).
 CURRENT = f"""SELECT a.id, a.incident_id, a.slot, a.status::text, a.eta_s, {BRIEF_COLUMNS}
 FROM assignments a JOIN incidents i ON i.id = a.incident_id
-WHERE a.unit_id = :unit AND a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene')"""
+WHERE a.unit_id = :unit AND a.status IN {sql_in(ACTIVE_ASSIGNMENT)}"""
 
 
 async def current_assignment(session: AsyncSession, unit_id: int) -> Message | None:

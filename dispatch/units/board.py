@@ -21,7 +21,8 @@ import orjson
 import redis.asyncio as aioredis
 
 from dispatch.keys import Keys
-from dispatch.matching.core import FREE, UnitIn, free_counts
+from dispatch.matching.core import UnitIn, free_counts
+from dispatch.statuses import FREE_UNIT
 
 # A state younger than this is left alone by the refresh: a matcher's reservation may still be on its way to
 # PostgreSQL (it is undone by the matcher itself if that write fails). Longer than any dispatch write takes.
@@ -209,7 +210,7 @@ def _unit(unit_id: int, state: bytes, position: bytes | None) -> BoardUnit:
 
 
 def _count(counts: dict[tuple[str | None, str], int], unit: BoardUnit, step: int) -> None:
-    if unit.status in FREE:
+    if unit.status in FREE_UNIT:
         for capability in unit.capabilities:
             counts[(unit.area, capability)] = counts.get((unit.area, capability), 0) + step
 

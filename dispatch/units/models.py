@@ -8,6 +8,7 @@ from sqlalchemy import ARRAY, BigInteger, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, created_at_column
+from dispatch.statuses import UnitStatus
 
 
 class StationKind(StrEnum):
@@ -25,18 +26,6 @@ class UnitKind(StrEnum):
     tanker = "tanker"
     ambulance = "ambulance"
     patrol = "patrol"
-
-
-class UnitStatus(StrEnum):
-    available = "available"  # in quarters or on standby, can take a call
-    dispatched = "dispatched"  # assigned, the device has not acknowledged yet
-    acknowledged = "acknowledged"  # the crew has the assignment, not yet moving
-    en_route = "en_route"
-    on_scene = "on_scene"
-    transporting = "transporting"
-    at_hospital = "at_hospital"
-    returning = "returning"  # available while driving back to quarters
-    out_of_service = "out_of_service"
 
 
 class Station(Base):

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.db import driver_connection
 from dispatch.errors import Conflict, NotFound
-from dispatch.units.models import UnitStatus as S
+from dispatch.statuses import OFF_INCIDENT_UNIT
+from dispatch.statuses import UnitStatus as S
 
 # What a crew may report next, from each status (a breakdown, out of service, at any time: the incident is
 # then matched again for the unit it lost). Dispatchers may set any status but `dispatched` (that is
@@ -29,7 +30,6 @@ NEXT: dict[S, frozenset[S]] = {
     S.at_hospital: frozenset({S.returning, S.available, S.out_of_service}),
     S.out_of_service: frozenset({S.available}),
 }
-FREE = (S.available, S.returning, S.out_of_service)  # no longer on an incident
 # What a crew reports only about an assignment: a device must name it (`assignment_id`), so that a report meant
 # for an assignment the crew lost (a cancel it never got) is refused rather than applied to the unit's next one.
 ABOUT_ASSIGNMENT = frozenset({S.acknowledged, S.en_route, S.on_scene, S.transporting, S.at_hospital})
@@ -48,7 +48,7 @@ class StatusChange:
     @property
     def ended_assignment(self) -> bool:
         """The change ended the unit's assignment (a free status from one on an incident)."""
-        return self.incident_id is not None and self.freed and self.previous not in FREE
+        return self.incident_id is not None and self.freed and self.previous not in OFF_INCIDENT_UNIT
 
 
 # The order as the server-side function reads it: {status: [the statuses a crew may report next]}.
@@ -68,7 +68,7 @@ async def change_status(
     assignment_id: int | None = None,
     assignment_status: str | None = None,
 ) -> StatusChange:
-    """One call of the server-side function `unit_report` (migration 0006) on the session's driver connection:
+    """One call of the server-side function `unit_report` (dispatch/units/sql/unit_report.sql) on the session's driver connection:
     a status report is the most frequent write there is (four or more for every unit sent), and as one
     statement it is one round trip and atomic. It locks the unit's incident and then the unit, checks the
     order of statuses (`NEXT`, for crews), and writes everything the change means: unit, assignment,
@@ -105,7 +105,7 @@ async def change_status(
         allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
         raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
     requeue = (int(requeue_id), int(requeue_priority), int(requeue_ms)) if requeue_id is not None else None
-    return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in FREE)
+    return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in OFF_INCIDENT_UNIT)
 
 
 async def record_positions(session: AsyncSession, ids: list[int], lats: list[float], lons: list[float]) -> None:

@@ -12,6 +12,8 @@ from alembic import op
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy.dialects import postgresql
 
+from dispatch import sqlfunctions
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -494,12 +496,7 @@ def upgrade() -> None:
         postgresql_ops={},
     )
     # The event log is append-only: corrections are new events, never edits.
-    op.execute("""
-        CREATE FUNCTION incident_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'incident_events is append-only (% refused)', TG_OP
-                USING ERRCODE = 'restrict_violation';
-        END $$""")
+    op.execute(sqlfunctions.create("incident_events_append_only"))
     op.execute("""
         CREATE TRIGGER incident_events_append_only BEFORE UPDATE OR DELETE ON incident_events
         FOR EACH ROW EXECUTE FUNCTION incident_events_append_only()""")

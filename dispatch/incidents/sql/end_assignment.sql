@@ -1,0 +1,45 @@
+-- Ends one active assignment, then clears its incident if that was the last unit on it: the one place this is
+-- written. Called by unit_report (a crew free again, or out of service) and by the stand-down of an incident
+-- that is closed, cancelled or merged (dispatch.incidents.lifecycle). The caller holds the incident's lock.
+--
+-- After the scene the assignment is cleared; before it, cancelled. The incident is cleared (cleared_at) when no
+-- unit is still on it and some unit was done there (this one, or one before it), as the event replay says.
+-- p_reopen: the unit left an incident that stays open short of a unit its plan wants (a crew's report, not a
+-- stand-down): the incident counts the gap (units_missing) and requeue_* say it must be matched again.
+CREATE OR REPLACE FUNCTION end_assignment(p_assignment bigint, p_actor text, p_reopen boolean)
+RETURNS TABLE (assignment_id bigint, incident_id bigint, unit_id bigint, cleared boolean,
+               requeue_id bigint, requeue_priority int, requeue_ms bigint)
+LANGUAGE plpgsql ROWS 1 AS $fn$
+DECLARE
+    v_inc bigint;
+    v_unit bigint;
+    v_done boolean;
+BEGIN
+    UPDATE assignments a
+    SET status = CASE WHEN a.status = 'on_scene' THEN 'cleared' ELSE 'cancelled' END::assignment_status,
+        cleared_at = CASE WHEN a.status = 'on_scene' THEN now() ELSE a.cleared_at END,
+        cancelled_at = CASE WHEN a.status = 'on_scene' THEN a.cancelled_at ELSE now() END
+    WHERE a.id = p_assignment AND a.status IN {{ACTIVE_ASSIGNMENT}}
+    RETURNING a.incident_id, a.unit_id, a.status = 'cleared' INTO v_inc, v_unit, v_done;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    INSERT INTO incident_events (incident_id, kind, actor, payload)
+    VALUES (v_inc, CASE WHEN v_done THEN 'cleared' ELSE 'unassigned' END, p_actor,
+            jsonb_build_object('unit_id', v_unit));
+    RETURN QUERY
+    UPDATE incidents i SET
+           cleared_at = CASE WHEN i.cleared_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM assignments a
+                                   WHERE a.incident_id = v_inc AND a.status IN {{ACTIVE_ASSIGNMENT}})
+                   AND EXISTS (SELECT 1 FROM assignments a WHERE a.incident_id = v_inc AND a.status = 'cleared')
+               THEN now() ELSE i.cleared_at END,
+           units_missing = i.units_missing + CASE
+               WHEN p_reopen AND NOT v_done AND i.status IN {{DISPATCHABLE_INCIDENT}} THEN 1 ELSE 0 END
+    WHERE i.id = v_inc
+    RETURNING p_assignment, v_inc, v_unit, v_done,
+              CASE WHEN p_reopen AND NOT v_done AND i.status IN {{DISPATCHABLE_INCIDENT}} THEN i.id END,
+              CASE WHEN p_reopen AND NOT v_done THEN i.priority::int END,
+              (extract(epoch FROM i.received_at) * 1000)::bigint;
+END
+$fn$
