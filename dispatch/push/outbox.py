@@ -22,12 +22,15 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 import redis.asyncio as aioredis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.keys import Keys
+from dispatch.push.messages import Message
 
 KEEP = 500  # messages kept per unit for replay
 EPOCH_BITS = 32  # a Redis life numbers up to 2^32 messages per unit
@@ -123,7 +126,7 @@ def assignment_of(message_id: str) -> int | None:
     return int(number) if number != message_id and number.isdigit() and len(number) <= 15 else None
 
 
-def _supersedes(message: dict) -> tuple[str, str]:
+def _supersedes(message: Message) -> tuple[str, str]:
     """Which awaited messages of the unit a new one makes moot (mode and incident id for SEND). A cancel: all
     about its incident (the assignment, its route, corrections); an assignment or a move: an earlier move
     order; `current` (what the unit has now, from PostgreSQL): everything."""
@@ -137,7 +140,7 @@ def _supersedes(message: dict) -> tuple[str, str]:
     return "", ""
 
 
-def _assignment_ids(message: dict) -> tuple[str, str]:
+def _assignment_ids(message: Message) -> tuple[str, str]:
     """The assignment id SEND refuses if already sent, and the one it remembers as sent: an assignment is both
     (it goes once); a `current` carrying one, or a cancel naming the assignment it ends, is never refused (it
     is the server's word on what the unit has) but makes a later copy of that assignment moot."""
@@ -190,7 +193,7 @@ def continuous(last_seq: int, head: int | None, first: int | None) -> bool:
     return last_seq == head or (first is not None and first <= last_seq + 1)
 
 
-async def next_epoch(sessionmaker) -> int:
+async def next_epoch(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     """A new epoch from PostgreSQL (migration 0008): never the same twice."""
     async with sessionmaker() as session:
         epoch = await session.scalar(text("SELECT nextval('outbox_epoch')"))
@@ -227,8 +230,13 @@ class Outbox:
         ]
 
     def _send_args(
-        self, unit_id: int, message: dict, ack_within_s: float | None, message_id: str | None = None, expect: str = ""
-    ) -> tuple[str, list]:
+        self,
+        unit_id: int,
+        message: Message,
+        ack_within_s: float | None,
+        message_id: str | None = None,
+        expect: str = "",
+    ) -> tuple[str, list[int | str | bytes]]:
         """The message's id, and the SEND script's arguments (the message gets `id` and `sent_at`)."""
         if message_id is None and message.get("type") == "assignment" and message.get("assignment_id"):
             message_id = assignment_message_id(int(message["assignment_id"]))
@@ -262,14 +270,14 @@ class Outbox:
             await self._redis.set(self.keys.outbox_epoch, base, nx=True)
 
     async def send(
-        self, unit_id: int, message: dict, *, ack_within_s: float | None = None, message_id: str | None = None
+        self, unit_id: int, message: Message, *, ack_within_s: float | None = None, message_id: str | None = None
     ) -> Sent | None:
         """Numbers, stores and publishes a message to a unit, awaited for `ack_within_s` (default: the
         outbox's; 0: not awaited). `message` gets `id`, `seq` and `sent_at`. None: an assignment already sent
         (nothing was sent)."""
         return (await self.send_many([(unit_id, message)], ack_within_s=ack_within_s, message_id=message_id))[0]
 
-    async def send_if_head(self, unit_id: int, message: dict, head: str | None) -> Sent | None:
+    async def send_if_head(self, unit_id: int, message: Message, head: str | None) -> Sent | None:
         """`send`, only if the unit's count is still `head` (as `resume` read it): None if another message went
         out meanwhile, whose news the caller's reading may lack (or the message is an assignment already sent)."""
         message_id, args = self._send_args(unit_id, message, None, expect=head or "none")
@@ -282,7 +290,7 @@ class Outbox:
         raise RuntimeError("the outbox has no epoch although one was just set")
 
     async def send_many(
-        self, messages: list[tuple[int, dict]], *, ack_within_s: float | None = None, message_id: str | None = None
+        self, messages: list[tuple[int, Message]], *, ack_within_s: float | None = None, message_id: str | None = None
     ) -> list[Sent | None]:
         """`send` for several (unit id, message) at once, in one round trip (a dispatch's units); None for an
         assignment already sent."""
@@ -309,7 +317,10 @@ class Outbox:
     async def ack(self, unit_id: int, message_id: str) -> bytes | None:
         """Takes an acknowledgement, in one round trip: the message it acknowledges, if it was awaited (a
         repeated or late acknowledgement, or one of a message superseded meanwhile, gives None)."""
-        return await self._ack(keys=[self.deadlines, self.keys.pending(unit_id)], args=[unit_id, message_id])
+        acknowledged: bytes | None = await self._ack(
+            keys=[self.deadlines, self.keys.pending(unit_id)], args=[unit_id, message_id]
+        )
+        return acknowledged
 
     async def restore(self, unit_id: int, message_id: str, body: bytes) -> None:
         """Awaits a message again whose acknowledgement could not be recorded (the database was away): the
@@ -348,7 +359,8 @@ class Outbox:
 
     async def after(self, unit_id: int, seq: int) -> list[bytes]:
         """The stored messages numbered above `seq`, in order."""
-        return await self._redis.zrangebyscore(self.keys.outbox(unit_id), f"({seq}", "+inf")
+        # The client answers bytes (no decode_responses); its types allow for every way it can be set up.
+        return cast(list[bytes], await self._redis.zrangebyscore(self.keys.outbox(unit_id), f"({seq}", "+inf"))
 
     async def schedule(self, unit_id: int, message_id: str, deadline_ms: int, stage: int) -> None:
         await self._redis.zadd(self.deadlines, {f"{unit_id}:{stage}:{message_id}": deadline_ms})
