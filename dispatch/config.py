@@ -2,16 +2,21 @@
 
 from enum import StrEnum
 from functools import lru_cache
+from importlib import resources
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from dispatch.reports.targets import TargetsError, targets_at
+
 DEV_SECRET = "dev-secret-do-not-use-in-production"
-BUNDLED_MAP = Path(__file__).resolve().parent.parent / "geo" / "data" / "liechtenstein.osm.pbf"
+# Found through the geo package, so an installed copy finds the map it ships (package data).
+BUNDLED_MAP = Path(str(resources.files("geo") / "data" / "liechtenstein.osm.pbf"))
 
 
 class Environment(StrEnum):
@@ -89,6 +94,12 @@ class Settings(BaseSettings):
     feedback_valid_days: int = Field(default=14, ge=1, le=365)
     public_min_count: int = Field(default=5, ge=1, le=1000)  # fewer incidents in a cell: no percentiles shown
 
+    # The audit trail (docs/audit.md): records older than this go with `dispatch audit purge`. Seven years by
+    # default: dispatch records are evidence, and claims and inquiries about a response commonly come within
+    # limitation periods of three to six years; set it to the records schedule of your jurisdiction. The
+    # database keeps at least 30 days whatever this says.
+    audit_retention_days: int = Field(default=2555, ge=30, le=36_500)
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxies(cls, value: object) -> object:
@@ -109,8 +120,6 @@ class Settings(BaseSettings):
     @field_validator("report_time_zone")
     @classmethod
     def _time_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -123,8 +132,6 @@ class Settings(BaseSettings):
         """A targets file of one's own is read now, so that a mistake in it stops the start with a message
         rather than failing the first report."""
         if value is not None:
-            from dispatch.reports.targets import TargetsError, targets_at
-
             try:
                 targets_at(value)
             except TargetsError as exc:

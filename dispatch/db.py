@@ -1,36 +1,21 @@
-"""Database plumbing: the declarative base, engines and the request's session."""
+"""Database plumbing: engines and the request's session (the declarative base is geo.base's, re-exported)."""
 
+import asyncio
+import random
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import ClassVar
 
 import asyncpg
 import orjson
 import sqlalchemy.exc
-from sqlalchemy import DateTime, MetaData, create_engine, event, func
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dispatch.config import Settings
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict] = {datetime: DateTime(timezone=True)}
-
-
-def created_at_column() -> Mapped[datetime]:
-    return mapped_column(server_default=func.now())
+from dispatch.db_errors import is_retryable
+from geo.base import Base as Base
+from geo.base import created_at_column as created_at_column
 
 
 def make_async_engine(settings: Settings) -> AsyncEngine:
@@ -105,58 +90,9 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
             await session.commit()
 
 
-# PostgreSQL shutting down, starting up or out of connection slots: away for now, back by itself.
-UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
-
-
-def _causes(exc: BaseException):
-    """The error and what it wraps: SQLAlchemy's `orig`, the adapter's cause, asyncpg's own."""
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo and len(seen) < 8:
-        candidate = todo.pop()
-        if candidate is None or any(candidate is s for s in seen):
-            continue
-        seen.append(candidate)
-        todo.extend((getattr(candidate, "orig", None), candidate.__cause__))
-    return seen
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """True when PostgreSQL could not be reached or cut the connection (a restart, a shutdown, the network),
-    however SQLAlchemy or asyncpg wrapped it: a retry in a moment will do (a call retried with its
-    Idempotency-Key is taken once even if the commit's answer was what got lost). Raw driver errors count too
-    (statements run on the driver connection raise them unwrapped)."""
-    for candidate in _causes(exc):
-        if isinstance(candidate, sqlalchemy.exc.DBAPIError) and candidate.connection_invalidated:
-            return True
-        if isinstance(candidate, (OSError, asyncpg.PostgresConnectionError, sqlalchemy.exc.DisconnectionError)):
-            return True  # refused, reset, timed out (TimeoutError is an OSError); SQLSTATE class 08
-        if getattr(candidate, "sqlstate", None) in UNAVAILABLE_SQLSTATES:
-            return True
-        if isinstance(candidate, asyncpg.InterfaceError) and "closed" in str(candidate):
-            return True  # "connection is closed": the driver knows the socket is gone
-    return False
-
-
-# PostgreSQL's "try again" errors: the transaction was rolled back whole, nothing of it was stored.
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """True for a deadlock or serialization failure, however SQLAlchemy or asyncpg wrapped it."""
-    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
-        if getattr(candidate, "sqlstate", None) in RETRYABLE_SQLSTATES:
-            return True
-    return False
-
-
 async def retrying(work, *, attempts: int = 3):
     """Runs `work()` (which opens and commits its own transaction) again when PostgreSQL rolled it back for a
     deadlock or a serialization failure; after `attempts` the error goes to the caller."""
-    import asyncio
-    import random
-
     for attempt in range(1, attempts + 1):
         try:
             return await work()

@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketState
 
+from dispatch.db_errors import is_retryable, is_unavailable
+
 log = logging.getLogger("dispatch.errors")
 PROBLEM_JSON = "application/problem+json"
 
@@ -139,8 +141,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _database_error(conn: HTTPConnection, exc: Exception):
         """SQLAlchemy's errors and asyncpg's own (statements on the driver connection raise them raw)."""
-        from dispatch.db import is_retryable, is_unavailable
-
         if is_unavailable(exc):
             return await _backend_down(conn, exc)
         if is_retryable(exc):

@@ -19,6 +19,8 @@ from rich.progress import (
 from sqlalchemy.engine import make_url
 
 from dispatch.config import Settings
+from dispatch.units.seed import seed_after_import
+from geo.osm.importer import ImportResult, latest_import, load_map
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,12 +84,16 @@ def progress_bar() -> Progress:
     )
 
 
-def import_map(settings: Settings, path: Path):
-    from geo.osm.importer import load_map
+def load_map_with_fleet(path: Path, libpq_url: str, progress: Progress | None = None) -> ImportResult:
+    """The service's map import: geo's import of the map, then, in the same transaction, the demo fleet seeded at
+    its stations (a failure in either leaves the database as it was)."""
+    return load_map(path, libpq_url, progress, then=[("units", seed_after_import)])
 
+
+def import_map(settings: Settings, path: Path) -> ImportResult:
     try:
         with progress_bar() as progress:
-            return load_map(path, settings.libpq_url, progress)
+            return load_map_with_fleet(path, settings.libpq_url, progress)
     except psycopg.OperationalError as exc:
         raise _unreachable(settings, exc) from exc
     except psycopg.errors.UndefinedTable as exc:
@@ -95,8 +101,6 @@ def import_map(settings: Settings, path: Path):
 
 
 def imported_sha(settings: Settings) -> str | None:
-    from geo.osm.importer import latest_import
-
     try:
         latest = latest_import(settings.libpq_url)
     except psycopg.OperationalError as exc:

@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, SmallInteg
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db import Base, created_at_column
+from geo.base import Base, created_at_column
 
 
 class MapImport(Base):

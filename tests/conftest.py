@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from dispatch.app import create_app
 from dispatch.auth.deps import get_session
 from dispatch.config import BUNDLED_MAP, Environment, Settings
-from dispatch.setup import migrate, recreate_database
+from dispatch.setup import load_map_with_fleet, migrate, recreate_database
 from tests.builders import make_user_with_token
 
 # Another run side by side (a second checkout) sets DISPATCH_TEST_REDIS_DB and DISPATCH_TEST_DATABASE_URL.
@@ -52,10 +52,9 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def imported_map(settings):
-    """The bundled map, imported once per run and committed (the import is its own transaction)."""
-    from geo.osm.importer import load_map
-
-    return load_map(BUNDLED_MAP, settings.libpq_url)
+    """The bundled map and the fleet at its stations, imported once per run and committed (the import is its own
+    transaction)."""
+    return load_map_with_fleet(BUNDLED_MAP, settings.libpq_url)
 
 
 @pytest.fixture(scope="session")

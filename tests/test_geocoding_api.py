@@ -8,7 +8,7 @@ from dispatch.auth.models import Role
 from dispatch.cli import app as cli
 from dispatch.config import BUNDLED_MAP, get_settings
 from dispatch.geocoding.service import GeocoderHolder
-from geo.osm.importer import load_map
+from dispatch.setup import load_map_with_fleet
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ async def test_the_index_is_rebuilt_after_a_new_import(settings, engine, importe
     assert await holder.refresh() is True
     first = holder.map_id
     assert await holder.refresh() is False  # nothing new
-    load_map(BUNDLED_MAP, settings.libpq_url)
+    load_map_with_fleet(BUNDLED_MAP, settings.libpq_url)
     assert await holder.refresh() is True
     assert holder.map_id > first
 

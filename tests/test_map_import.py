@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from dispatch.cli import app as cli
 from dispatch.config import BUNDLED_MAP, get_settings
-from geo.osm import importer
+from dispatch.setup import load_map_with_fleet
 from geo.osm.importer import load_map
 from geo.osm.reader import MapReadError
 
@@ -102,7 +102,7 @@ def test_every_unit_has_a_home_station_and_a_unique_call_sign(settings, imported
 
 def test_reimport_gives_the_same_counts(settings, imported_map):
     before = table_counts(settings.libpq_url)
-    load_map(BUNDLED_MAP, settings.libpq_url)
+    load_map_with_fleet(BUNDLED_MAP, settings.libpq_url)
     after = table_counts(settings.libpq_url)
     assert after.pop("map_imports") == before.pop("map_imports") + 1
     assert after == before
@@ -121,16 +121,21 @@ def test_a_bad_file_changes_nothing(settings, imported_map, tmp_path, content):
     assert table_counts(settings.libpq_url) == before
 
 
-def test_a_failure_while_writing_rolls_everything_back(settings, imported_map, monkeypatch):
+def test_a_failure_while_writing_rolls_everything_back(settings, imported_map):
     before = table_counts(settings.libpq_url)
 
     def broken(cur):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer, "seed_units", broken)  # the last step, after the map tables were replaced
-    with pytest.raises(RuntimeError, match="disk full"):
-        load_map(BUNDLED_MAP, settings.libpq_url)
+    with pytest.raises(RuntimeError, match="disk full"):  # the last step, after the map tables were replaced
+        load_map(BUNDLED_MAP, settings.libpq_url, then=[("units", broken)])
     assert table_counts(settings.libpq_url) == before
+
+
+def test_the_map_alone_seeds_no_units_and_the_service_import_counts_them(settings, imported_map):
+    """geo imports the map only; the fleet is the service's step after it (dispatch.setup.load_map_with_fleet)."""
+    assert "units" not in load_map(BUNDLED_MAP, settings.libpq_url).counts
+    assert imported_map.counts["units"] == table_counts(settings.libpq_url)["units"]
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ from dispatch.bench.servers import PrivatePostgres, free_port
 from dispatch.db import make_async_engine
 from dispatch.errors import PROBLEM_JSON
 from dispatch.geocoding.service import GeocoderHolder
-from dispatch.setup import migrate
-from geo.osm.importer import load_map
+from dispatch.setup import load_map_with_fleet, migrate
 from tests.builders import make_user_with_token
 
 ONE_STREET = """<?xml version="1.0" encoding="UTF-8"?>
@@ -65,7 +64,7 @@ def cluster(settings, tmp_path):
         own = settings.model_copy(update={"database_url": postgres.url, "db_pool_size": 4})
         migrate(own)
         (tmp_path / "one-street.osm").write_text(ONE_STREET)
-        load_map(tmp_path / "one-street.osm", own.libpq_url)
+        load_map_with_fleet(tmp_path / "one-street.osm", own.libpq_url)
         yield postgres, own
     finally:
         postgres.close()

@@ -1,5 +1,6 @@
 """Seeds the demo fleet at the imported stations, from seed.toml; idempotent by call sign."""
 
+import random
 import tomllib
 from collections import defaultdict
 from pathlib import Path
@@ -61,6 +62,14 @@ def seed_units(cur: psycopg.Cursor, table: dict | None = None) -> int:
     return created
 
 
+def seed_after_import(cur: psycopg.Cursor) -> dict[str, int]:
+    """The service's step after a map import, in its transaction (geo.osm.importer's `then`): the fleet at the
+    imported stations; the import's summary counts the units."""
+    seed_units(cur)
+    cur.execute("SELECT count(*) FROM units")
+    return {"units": cur.fetchone()[0]}
+
+
 # A large synthetic fleet for load tests: the demo fleet's mix of kinds, spread over the map's addresses.
 FLEET_MIX = (("patrol", 0.4), ("ambulance", 0.3), ("engine", 0.2), ("ladder", 0.04), ("rescue", 0.03), ("tanker", 0.03))
 
@@ -68,8 +77,6 @@ FLEET_MIX = (("patrol", 0.4), ("ambulance", 0.3), ("engine", 0.2), ("ladder", 0.
 def seed_fleet(cur: psycopg.Cursor, n: int, seed: int, table: dict | None = None) -> int:
     """Adds `n` units named "Bench <kind> <i>", each at a random address (from `seed`), homed at the nearest
     station of the kind it belongs to. Returns how many it created (existing call signs are kept)."""
-    import random
-
     table = table or load_seed_table()
     rng = random.Random(seed)
     cur.execute("SELECT id FROM addresses ORDER BY id")

@@ -2,10 +2,14 @@
 
 A missing, corrupt or empty file fails while reading, before the database is touched; a failure while
 writing rolls the whole transaction back. Either way the database is as it was.
+
+The map is all this module writes. What the caller builds on it in the same transaction (the service seeds its
+fleet at the imported stations) comes in as `then` steps: geo knows nothing of units.
 """
 
 import hashlib
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,13 +17,16 @@ import orjson
 import psycopg
 from rich.progress import Progress
 
-from dispatch.units.seed import seed_units
 from geo.osm import writer
 from geo.osm.reader import MapReadError, read_map
 from geo.osm.roads import build_graph
 
 # Only one import at a time, whatever process runs it.
 IMPORT_LOCK_KEY = 0x6D6170  # "map"
+
+# A step after the map, in its transaction: (its name for the progress bar, work on the cursor returning the
+# counts it adds to the import's summary).
+Step = tuple[str, Callable[[psycopg.Cursor], dict[str, int]]]
 
 
 @dataclass
@@ -48,7 +55,9 @@ def _check_file(path: Path) -> None:
         raise MapReadError(f"{path}: unknown map format (expected .osm.pbf, .osm, .osm.bz2 or .osm.gz)")
 
 
-def load_map(path: Path, libpq_url: str, progress: Progress | None = None) -> ImportResult:
+def load_map(
+    path: Path, libpq_url: str, progress: Progress | None = None, *, then: Sequence[Step] = ()
+) -> ImportResult:
     started = time.perf_counter()
     path = Path(path)
     _check_file(path)
@@ -62,32 +71,37 @@ def load_map(path: Path, libpq_url: str, progress: Progress | None = None) -> Im
         raise MapReadError(f"{path}: holds no drivable roads; is it the map of a populated area?")
     graph = build_graph(data.road_ways)
 
-    steps = [
-        ("municipalities", lambda cur: writer.write_municipalities(cur, data)),
-        ("addresses", lambda cur: writer.write_addresses(cur, data)),
-        ("streets", lambda cur: writer.write_streets(cur, data)),
-        ("places", lambda cur: writer.write_places(cur, data)),
-        ("road graph", lambda cur: writer.write_road_graph(cur, graph)),
-        ("stations", lambda cur: writer.write_stations(cur, data)),
-        ("units", lambda cur: seed_units(cur)),
+    steps: list[Step] = [
+        ("municipalities", lambda cur: _none(writer.write_municipalities(cur, data))),
+        ("addresses", lambda cur: _none(writer.write_addresses(cur, data))),
+        ("streets", lambda cur: _none(writer.write_streets(cur, data))),
+        ("places", lambda cur: _none(writer.write_places(cur, data))),
+        ("road graph", lambda cur: _none(writer.write_road_graph(cur, graph))),
+        ("stations", lambda cur: _none(writer.write_stations(cur, data))),
+        *then,
     ]
     write_task = progress.add_task("Writing to PostgreSQL", total=len(steps)) if progress else None
     with psycopg.connect(libpq_url, connect_timeout=5) as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (IMPORT_LOCK_KEY,))
         writer.clear_map(cur)
+        added: dict[str, int] = {}
         for name, step in steps:
             if progress:
                 progress.update(write_task, description=f"Writing {name}")
-            step(cur)
+            added.update(step(cur))
             if progress:
                 progress.advance(write_task)
-        counts = _counts(cur, graph)
+        counts = _counts(cur, graph) | added
         duration = time.perf_counter() - started
         cur.execute(
             "INSERT INTO map_imports (source, sha256, duration_s, counts) VALUES (%s, %s, %s, %s)",
             (str(path), sha, duration, orjson.dumps(counts).decode()),
         )
     return ImportResult(sha, duration, counts)
+
+
+def _none(_written: int) -> dict[str, int]:
+    return {}  # the map's own counts are read back from the tables at the end (_counts)
 
 
 def _counts(cur: psycopg.Cursor, graph) -> dict[str, int]:
@@ -97,8 +111,6 @@ def _counts(cur: psycopg.Cursor, graph) -> dict[str, int]:
         counts[table] = cur.fetchone()[0]
     cur.execute("SELECT kind::text, count(*) FROM stations GROUP BY kind ORDER BY kind")
     counts.update({f"stations_{kind}": n for kind, n in cur.fetchall()})
-    cur.execute("SELECT count(*) FROM units")
-    counts["units"] = cur.fetchone()[0]
     counts["largest_component_nodes"] = graph.largest_component_size
     return counts
 
