@@ -1,31 +1,117 @@
 """Every route declares who may call it; tokens are bearer secrets kept only as hashes."""
 
+import asyncio
+import contextlib
+import re
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import select, text
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocketDisconnect
 
 from dispatch.auth import service
 from dispatch.auth.models import ApiToken, Role
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from tests.builders import make_user_with_token
 
-OPEN_PATHS = {"/healthz", "/readyz", "/public/response-times", "/public/feedback/{token}"}
+# The routes anyone may call, each with its reason. Everything else refuses a request without a token.
+PUBLIC = {
+    ("GET", "/healthz"): "liveness probe of the orchestrator",
+    ("GET", "/readyz"): "readiness probe of the orchestrator",
+    ("GET", "/public/response-times"): "the published monthly response times (no personal data)",
+    ("GET", "/public/feedback/{token}"): "a caller's feedback form: the link's own token is the access",
+    ("POST", "/public/feedback/{token}"): "a caller's feedback answer: the link's own token is the access",
+    ("POST", "/api/public/reports"): "public intake: anyone may report an emergency (rate-limited)",
+    ("POST", "/api/inbound/sms"): "the SMS gateway's webhook, proved by its HMAC signature instead",
+    ("GET", "/"): "the console's page: it asks for a token before it calls the API",
+    ("GET", "/favicon.ico"): "the browser asks for it on every page",
+    ("GET", "/docs"): "the API's documentation page",
+    ("GET", "/openapi.json"): "the API's description, which the documentation page reads",
+}
+# Static files (the console's scripts and styles, the documentation's assets): nothing in them is private.
+PUBLIC_MOUNTS = {"/assets", "/docs/assets", "/console", "/console/vendor/leaflet"}
 
 
-def api_get_paths(app) -> list[str]:
-    return [path for path, ops in app.openapi()["paths"].items() if "get" in ops and path not in OPEN_PATHS]
+def all_routes(routes, prefix: str = "") -> Iterator[tuple[str, BaseRoute]]:
+    """(full path, route) of every route the app serves, through included routers, whether in the OpenAPI
+    description or not."""
+    for route in routes:
+        if isinstance(route, Route | APIRoute | WebSocketRoute | Mount):
+            yield prefix + route.path, route
+        else:  # an included router: its routes under its prefix
+            included = route.include_context
+            yield from all_routes(included.included_router.routes, prefix + included.prefix)
 
 
-async def test_every_api_route_refuses_a_request_without_a_token(app, client):
-    paths = api_get_paths(app)
-    assert "/api/units" in paths and "/api/users" in paths
-    for path in paths:
-        response = await client.get(path)
-        assert response.status_code == 401, path
+def http_endpoints(app) -> list[tuple[str, str]]:
+    """(method, path) of every HTTP route but HEAD, and every method of every OpenAPI path."""
+    found = {(m, path) for path, r in all_routes(app.routes) if isinstance(r, Route) for m in r.methods if m != "HEAD"}
+    found |= {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}
+    return sorted(found, key=lambda e: (e[1], e[0]))
+
+
+async def test_every_route_refuses_a_request_without_a_token(app, client):
+    endpoints = http_endpoints(app)
+    assert {("GET", "/api/units"), ("POST", "/api/incidents/{incident_id}/close")} <= set(endpoints)
+    assert {("PATCH", "/api/incidents/{incident_id}"), ("DELETE", "/api/premise-flags/{flag_id}")} <= set(endpoints)
+    assert set(PUBLIC) <= set(endpoints), "a public route listed here is gone: take it off the list"
+    mounts = {path for path, r in all_routes(app.routes) if isinstance(r, Mount)}
+    assert mounts == PUBLIC_MOUNTS, "a new mount: list it as public, with its reason, or protect it"
+    for method, path in endpoints:
+        if (method, path) in PUBLIC:
+            continue
+        response = await client.request(method, re.sub(r"\{[^}]+\}", "1", path), json={})
+        assert response.status_code == 401, (method, path, response.status_code)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.json()["type"] == "/problems/not_authenticated"
+
+
+async def _handshake_without_token(app, path: str) -> list[dict]:
+    """What the app answers a websocket handshake that carries no token (raw ASGI: no server needed)."""
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"test")],
+        "subprotocols": [],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+        "app": app,
+        "extensions": {"websocket.http.response": {}},
+    }
+    sent: list[dict] = []
+    connected = False
+
+    async def receive() -> dict:
+        nonlocal connected
+        if not connected:
+            connected = True
+            return {"type": "websocket.connect"}
+        return {"type": "websocket.disconnect", "code": 1000}  # only a socket that was let in asks again
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    with contextlib.suppress(WebSocketDisconnect):  # a handler that let the device in, seeing it go
+        await asyncio.wait_for(app(scope, receive, send), 10)
+    return sent
+
+
+async def test_every_websocket_refuses_a_handshake_without_a_token(app):
+    sockets = sorted(path for path, r in all_routes(app.routes) if isinstance(r, WebSocketRoute))
+    assert sockets, "the websocket routes were not found"
+    for path in sockets:
+        sent = await _handshake_without_token(app, path)
+        assert sent, path
+        assert sent[0]["type"] in ("websocket.close", "websocket.http.response.start"), (path, sent)
+        assert all(m["type"] != "websocket.accept" for m in sent), path
 
 
 async def test_an_unknown_token_is_401(client):
