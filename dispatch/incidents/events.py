@@ -8,6 +8,7 @@ be trusted as the record commanders and courts read.
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class EventKind(StrEnum):
@@ -86,7 +87,7 @@ class IncidentState:
     some_cleared: bool = False
 
 
-def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> IncidentState:
+def apply(state: IncidentState, kind: str, at: datetime, payload: dict[str, Any]) -> IncidentState:
     kind = EventKind(kind)
     if kind == EventKind.received:
         for name in RECEIVED_FIELDS:
@@ -117,14 +118,14 @@ def apply(state: IncidentState, kind: str, at: datetime, payload: dict) -> Incid
     return state
 
 
-def _unit_left(state: IncidentState, kind: EventKind, at: datetime, payload: dict) -> None:
+def _unit_left(state: IncidentState, kind: EventKind, at: datetime, payload: dict[str, Any]) -> None:
     state.units.discard(payload.get("unit_id"))
     state.some_cleared = state.some_cleared or kind == EventKind.cleared
     if state.some_cleared and not state.units and state.cleared_at is None:
         state.cleared_at = at  # no unit left on an incident some unit was done at
 
 
-def _stage_reached(state: IncidentState, kind: EventKind, at: datetime, payload: dict) -> None:
+def _stage_reached(state: IncidentState, kind: EventKind, at: datetime, payload: dict[str, Any]) -> None:
     if kind == EventKind.dispatched and "unit_id" in payload:
         state.units.add(payload["unit_id"])
     column = STAGE_TIMES[kind]
@@ -136,7 +137,7 @@ def _stage_reached(state: IncidentState, kind: EventKind, at: datetime, payload:
         state.status = new
 
 
-def replay(events: list[tuple[str, datetime, dict]]) -> IncidentState:
+def replay(events: list[tuple[str, datetime, dict[str, Any]]]) -> IncidentState:
     """The incident as its events say it is. `events` are (kind, at, payload) in log order."""
     state = IncidentState()
     for kind, at, payload in events:

@@ -6,6 +6,7 @@ for coordinates far outside the service area (`dispatch.mapbound.check_position`
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from dispatch.mapbound import check_position
 from geo.geocoder import Geocoder
@@ -23,9 +24,9 @@ class Located:
     confidence: float
     needs_location: bool
     in_service_area: bool | None
-    candidates: list[dict] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
-    def event_payload(self) -> dict:
+    def event_payload(self) -> dict[str, Any]:
         return {
             "lat": self.lat,
             "lon": self.lon,

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import BigInteger, Enum, Float, ForeignKey, Index, SmallInteger, String, Text, text
@@ -103,7 +104,7 @@ class IncidentEvent(Base):
     at: Mapped[datetime] = created_at_column()
     kind: Mapped[str] = mapped_column(String(48))
     actor: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
     __table_args__ = (Index("ix_incident_events_incident_at", "incident_id", "at"),)
 
@@ -119,7 +120,7 @@ class Assignment(Base):
         Enum(AssignmentStatus, name="assignment_status"), default=AssignmentStatus.assigned
     )
     eta_s: Mapped[float | None] = mapped_column(Float)
-    reasons: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     assigned_at: Mapped[datetime] = created_at_column()
     acknowledged_at: Mapped[datetime | None]
     en_route_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.types import Strict
@@ -21,7 +21,7 @@ def neutral_text(value: str) -> str:
     return _CONTROL.sub("", value)
 
 
-def _no_control(value):
+def _no_control(value: object) -> object:
     return neutral_text(value) if isinstance(value, str) else value
 
 
@@ -85,7 +85,7 @@ class LocationOut(BaseModel):
     confidence: float
     needs_location: bool
     in_service_area: bool | None = None
-    candidates: list[dict] = []
+    candidates: list[dict[str, Any]] = []
 
 
 class SlotOut(BaseModel):
@@ -106,12 +106,12 @@ class IncidentSummary(BaseModel):
 
 class HistoryOut(BaseModel):
     caller_calls: int
-    caller_last: list[dict]
+    caller_last: list[dict[str, Any]]
     premise_incidents: int
     premise_by_type: dict[str, int]
-    premise_last: list[dict]
+    premise_last: list[dict[str, Any]]
     repeat_address: bool
-    flags: list[dict]
+    flags: list[dict[str, Any]]
 
 
 class IncidentOut(BaseModel):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 TYPES_FILE = Path(__file__).with_name("types.toml")
 CAPABILITIES = frozenset({"engine", "ladder", "rescue", "tanker", "ambulance", "police"})
@@ -163,7 +164,7 @@ def _check_keywords(keywords: object, where: str) -> None:
         raise ValueError(f"{where}: keywords repeated once folded: {', '.join(dupes)}")
 
 
-def _parse(entry: dict, where: str) -> IncidentType:
+def _parse(entry: dict[str, Any], where: str) -> IncidentType:
     code = entry.get("code")
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise ValueError(f"{where}: code {code!r} is not a short upper-case code like 'RTC-INJ'")
