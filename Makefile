@@ -19,6 +19,7 @@ CODE := dispatch geo simulator tests benchmarks loadtests migrations
 test: setup-test
 	@$(BIN)/ruff check $(CODE)
 	@$(BIN)/ruff format --check $(CODE)
+	@$(BIN)/mypy
 	@scripts/run-tests.sh
 
 # A bounded load test on 127.0.0.1 (a fresh bench database; about a minute): RATE, DURATION, UNITS to change it.
@@ -33,9 +34,11 @@ bench: setup
 faults: setup
 	@$(BIN)/python -m benchmarks.faults $(FAULTS)
 
+# The same checks as `make test` and .pre-commit-config.yaml, without the tests; mypy's scope is in pyproject.toml.
 lint: setup
 	@$(BIN)/ruff check $(CODE)
 	@$(BIN)/ruff format --check $(CODE)
+	@$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
