@@ -1,4 +1,9 @@
-"""After a lifecycle change is committed: the queue, the unit board and the crews are told.
+"""Work after a commit, in one mechanism: the queue, the unit board, the crews and the matcher are told of a
+change only once PostgreSQL has it, and never of one that rolled back.
+
+A service that changes an incident says what must follow (`AfterCommit.later(session, action, kind)`); the
+request's session dependency (`dispatch.deps.get_session`) commits, then runs what the session holds, before
+the response is sent; a rollback drops it. Workers with sessions of their own call `commit` the same way.
 
 PostgreSQL has the change once the commit returns, so what follows must never turn it into an error: a 503
 "nothing was stored" for a close that was stored made dispatchers close twice. Each step that Redis refuses
@@ -11,34 +16,27 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.incidents.lifecycle import QueueAction
-from dispatch.queue.keeper import REDIS_DOWN
+from dispatch.queue.keeper import REDIS_DOWN, QueueKeeper
 from dispatch.tasks import stop_if_cancelled
+from dispatch.units.board import UnitBoard
+
+if TYPE_CHECKING:
+    from dispatch.push.service import Pusher
 
 log = logging.getLogger("dispatch.incidents")
 RETRY_EVERY_S = 0.5
 GIVE_UP_S = 600.0  # a Redis away this long is an outage: the board refresh and the devices' resume take over
 Step = Callable[[], Awaitable[object]]
+PENDING = "after_commit"  # the key in a session's `info` under which its owed work waits for the commit
 
 
 def change_message(kind: str, incident_id: int, **extra) -> dict:
     return {"type": kind, "incident_id": incident_id, **extra}
-
-
-async def _stood_down(state, action: QueueAction, unit_id: int, free: bool, assignment_id: int) -> None:
-    if free:
-        await state.board.update(unit_id, status="available", incident="", work_priority="")
-    else:
-        await state.board.update(unit_id, incident="", work_priority="")
-    await state.pusher.cancel(unit_id, action.incident_id, action.why, assignment_id=assignment_id)
-
-
-async def _work_priority(state, action: QueueAction) -> None:
-    """The units on a reprioritised incident now work at its new priority (the diversion rules read it)."""
-    for unit in await state.board.units():
-        if unit.incident_id == action.incident_id:
-            await state.board.update(unit.id, work_priority=action.priority)
 
 
 async def _run(steps: list[Step]) -> list[Step]:
@@ -64,22 +62,71 @@ async def _pay(owed: list[Step]) -> None:
         log.error("after a commit, %d steps given up after %.0f s without Redis", len(owed), waited)
 
 
-async def tell(state, action: QueueAction, kind: str) -> None:
-    """The queue, the board and the crews, after `action` was committed. Never raises for Redis being away."""
-    steps: list[Step] = [partial(state.queue_keeper.apply, action, change_message(kind, action.incident_id))]
-    steps += [
-        partial(_stood_down, state, action, unit_id, free, assignment_id)
-        for unit_id, free, assignment_id in action.released
-    ]
-    if action.action == "reprioritise":
-        steps.append(partial(_work_priority, state, action))
-    owed = await _run(steps)
-    if action.released:
-        state.matcher.unit_freed()
-    if owed:
-        tasks = getattr(state, "after_commit_tasks", None)
-        if tasks is None:
-            tasks = state.after_commit_tasks = set()
-        task = asyncio.create_task(_pay(owed), name="after-commit")
-        tasks.add(task)  # held until done, so that it is not collected while it waits
-        task.add_done_callback(tasks.discard)
+class AfterCommit:
+    def __init__(self, *, keeper: QueueKeeper, board: UnitBoard, pusher: "Pusher") -> None:
+        self.keeper, self.board, self.pusher = keeper, board, pusher
+        self.on_freed: list[Callable[[], None]] = []  # a unit came free (the matcher looks at parked incidents)
+        self._owed: set[asyncio.Task] = set()
+
+    def later(self, session: AsyncSession, action: QueueAction, kind: str) -> None:
+        """What must follow once the session's transaction commits: `action` for the queue and the crews, and
+        the change message `kind` for the consoles."""
+        self.then(session, partial(self.tell, action, kind))
+
+    @staticmethod
+    def then(session: AsyncSession, step: Step) -> None:
+        """Any other work owed once the session's transaction commits (in the order it was asked for)."""
+        session.info.setdefault(PENDING, []).append(step)
+
+    async def commit(self, session: AsyncSession) -> None:
+        """Commits the session, then runs what its changes owe. A step that Redis refuses is owed and tried
+        again (see `tell`); the change stands whatever follows."""
+        await session.commit()
+        await self.run(session)
+
+    @staticmethod
+    async def run(session: AsyncSession) -> None:
+        """What the session's committed changes owe, now (`commit` does both; intake times them apart)."""
+        for step in session.info.pop(PENDING, []):
+            await step()
+
+    @staticmethod
+    def discard(session: AsyncSession) -> None:
+        """The transaction rolled back: nothing it said must follow."""
+        session.info.pop(PENDING, None)
+
+    async def _stood_down(self, action: QueueAction, unit_id: int, free: bool, assignment_id: int) -> None:
+        if free:
+            await self.board.update(unit_id, status="available", incident="", work_priority="")
+        else:
+            await self.board.update(unit_id, incident="", work_priority="")
+        await self.pusher.cancel(unit_id, action.incident_id, action.why, assignment_id=assignment_id)
+
+    async def _work_priority(self, action: QueueAction) -> None:
+        """The units on a reprioritised incident now work at its new priority (the diversion rules read it)."""
+        for unit in await self.board.units():
+            if unit.incident_id == action.incident_id:
+                await self.board.update(unit.id, work_priority=action.priority)
+
+    async def tell(self, action: QueueAction, kind: str) -> None:
+        """The queue, the board and the crews, after `action` was committed."""
+        steps: list[Step] = [partial(self.keeper.apply, action, change_message(kind, action.incident_id))]
+        steps += [
+            partial(self._stood_down, action, unit_id, free, assignment_id)
+            for unit_id, free, assignment_id in action.released
+        ]
+        if action.action == "reprioritise":
+            steps.append(partial(self._work_priority, action))
+        owed = await _run(steps)
+        if action.released:
+            for listener in self.on_freed:
+                listener()
+        if owed:
+            task = asyncio.create_task(_pay(owed), name="after-commit")
+            self._owed.add(task)  # held until done, so that it is not collected while it waits
+            task.add_done_callback(self._owed.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._owed):
+            task.cancel()
+        await asyncio.gather(*self._owed, return_exceptions=True)

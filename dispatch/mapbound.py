@@ -123,7 +123,7 @@ def check_position(
     where: "MapBound[Geocoder] | Geocoder", lat: float, lon: float, *, margin_m: float = MARGIN_M
 ) -> None:
     """Raises OutsideServiceArea (422, saying why) when (lat, lon) is further than `margin_m` outside the map's
-    service area. `where` is the geocoder holder (`app.state.geocoder`) or a geocoder; with no map loaded yet
+    service area. `where` is the geocoder holder (`app.state.services.geocoder`) or a geocoder; with no map loaded yet
     nothing is refused (the service cannot judge, and a crew's position must not be lost for it)."""
     geocoder = where
     if isinstance(where, MapBound):

@@ -97,7 +97,8 @@ async def app_on(settings: Settings, session: AsyncSession) -> AsyncIterator:
 
     async def test_session():
         yield session
-        await session.flush()
+        await session.flush()  # the test's transaction stands for the commit: what it owes follows, as in service
+        await app.state.services.after_commit.run(session)
 
     app.dependency_overrides[get_session] = test_session
     async with app.router.lifespan_context(app):

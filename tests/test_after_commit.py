@@ -9,9 +9,9 @@ import orjson
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
+from benchmarks.bench.servers import PrivateRedis
 from dispatch.app import create_app
 from dispatch.auth.models import Role
-from dispatch.bench.servers import PrivateRedis
 from dispatch.db import make_sessionmaker
 from tests.builders import free_everything, make_assignment, make_incident, make_user_with_token
 
@@ -53,7 +53,7 @@ async def test_a_close_while_redis_is_away_is_answered_as_stored_and_the_crew_to
             async with asyncio.timeout(20):
                 while True:
                     try:
-                        sent = [orjson.loads(m) for m in await app.state.outbox.after(unit_id, 0)]
+                        sent = [orjson.loads(m) for m in await app.state.services.outbox.after(unit_id, 0)]
                     except OSError:
                         sent = []
                     if any(m["type"] == "cancel" and m.get("assignment_id") == assignment for m in sent):

@@ -66,7 +66,7 @@ async def test_failed_tokens_from_one_address_get_429_with_retry_after(app, auth
         assert (await other.get("/api/me", headers=good)).status_code == 200
         assert (await other.get("/api/me", headers=bad(0))).status_code == 401
     # Counted in Redis, where every process of the deployment sees it: the checks made, not the ones refused.
-    assert int(await redis.get(app.state.keys.rate("auth", "192.0.2.7", WINDOW_S))) == LIMIT + 1
+    assert int(await redis.get(app.state.services.keys.rate("auth", "192.0.2.7", WINDOW_S))) == LIMIT + 1
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dispatch.bench.run import BenchArgs, BenchError, end_to_end, pct, spread
+from benchmarks.bench.run import BenchArgs, BenchError, end_to_end, pct, spread
 from dispatch.cli import app
 
 

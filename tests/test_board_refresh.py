@@ -15,12 +15,12 @@ async def test_the_refresh_leaves_a_reservation_whose_write_is_in_flight(setting
     await free_everything(engine)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        board = app.state.board
+        board = app.state.services.board
         free = next(u for u in await board.units() if u.status == "available")
         # A matcher took the unit on the board; its assignment is not yet committed in PostgreSQL.
         ok, _ = await board.reserve(424242, 1, [free.id], now_ms=0)
         assert ok
-        for tick in app.state.queue_keeper.on_tick:  # the 30 s refresh comes now
+        for tick in app.state.services.queue_keeper.on_tick:  # the 30 s refresh comes now
             await tick()
         after = await board.get(free.id)
         assert (after.status, after.incident_id) == ("dispatched", 424242)

@@ -114,11 +114,11 @@ async def test_a_call_taken_while_redis_is_down_is_queued_when_redis_is_back(set
     async with app.router.lifespan_context(app), client:
         response = await post_call(client, committed_taker, {**FIRE, "caller_number": "+423 700 00 01"})
         assert response.status_code == 201  # PostgreSQL has it: the caller is answered
-        assert app.state.queue_keeper.owed == 1
+        assert app.state.services.queue_keeper.owed == 1
     incident_id = response.json()["id"]
     app, client = await run_app(settings)  # Redis is back: the service starts and restores the queue
     async with app.router.lifespan_context(app), client:
-        assert incident_id in [e.incident_id for e in await app.state.queue.snapshot()]
+        assert incident_id in [e.incident_id for e in await app.state.services.queue.snapshot()]
 
 
 async def test_a_redis_restart_loses_nothing(settings, committed_taker, redis):
@@ -128,12 +128,12 @@ async def test_a_redis_restart_loses_nothing(settings, committed_taker, redis):
             (await post_call(client, committed_taker, {**FIRE, "caller_number": f"+423 710 00 0{n}"})).json()["id"]
             for n in range(5)
         ]
-        lease = await app.state.queue.lease("matcher-1")
+        lease = await app.state.services.queue.lease("matcher-1")
         assert lease is not None
         await redis.flushdb()  # what a restart of a Redis without persistence leaves
-        assert not await app.state.queue.is_intact()
-        await app.state.queue_keeper.reconcile()
-        waiting = [e.incident_id for e in await app.state.queue.snapshot(1000)]
+        assert not await app.state.services.queue.is_intact()
+        await app.state.services.queue_keeper.reconcile()
+        waiting = [e.incident_id for e in await app.state.services.queue.snapshot(1000)]
     assert set(ids) <= set(waiting)
 
 
@@ -141,12 +141,12 @@ async def test_intake_answers_503_when_postgres_is_away(settings, committed_take
     app, client = await run_app(settings)
     async with app.router.lifespan_context(app), client:
         dead = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
-        real = app.state.sessionmaker
-        app.state.sessionmaker = make_sessionmaker(dead)
+        real = app.state.services.sessionmaker
+        app.state.services.sessionmaker = make_sessionmaker(dead)
         try:
             response = await post_call(client, committed_taker, FIRE)
         finally:
-            app.state.sessionmaker = real
+            app.state.services.sessionmaker = real
             await dead.dispose()
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert response.headers["content-type"] == "application/problem+json"

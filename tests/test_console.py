@@ -63,7 +63,7 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
 
         await page.keyboard.press("a")  # assign the top recommendation
         for _ in range(100):
-            chosen = [u.id for u in await app.state.board.units() if u.incident_id == incident_id]
+            chosen = [u.id for u in await app.state.services.board.units() if u.incident_id == incident_id]
             if chosen:
                 break
             await asyncio.sleep(0.1)
@@ -72,7 +72,7 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         assert message["incident_id"] == incident_id and message["slot"] == "engine"
         await devices[unit_id].send(orjson.dumps({"type": "ack", "of": message["id"], "id": "ack-1"}).decode())
         await next_of(devices[unit_id], "ok")
-        call_sign = (await app.state.board.get(unit_id)).call_sign
+        call_sign = (await app.state.services.board.get(unit_id)).call_sign
         row = page.locator("#unit-board tr", has_text=call_sign).first
         await expect(
             page.locator("#unit-board tr")

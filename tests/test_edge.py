@@ -211,7 +211,7 @@ async def test_public_report_limits_are_per_citizen_behind_a_trusted_proxy(edge_
         )
         assert response.status_code == 202, response.text
     hour = int(time.time() // 3600)
-    assert await redis.get(app.state.keys.rate("public-ip", "198.51.100.1", hour)) == b"1"
+    assert await redis.get(app.state.services.keys.rate("public-ip", "198.51.100.1", hour)) == b"1"
 
 
 async def test_forwarded_addresses_from_anyone_else_are_ignored(edge_app, settings, imported_map):

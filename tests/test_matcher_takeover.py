@@ -36,18 +36,18 @@ async def test_a_working_matcher_renews_its_lease_and_a_dead_ones_incident_is_ta
 ):
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
-        queue, lease_ms = app.state.queue, settings.queue_lease_s * 1000
+        queue, lease_ms = app.state.services.queue, settings.queue_lease_s * 1000
         incident_id = await call(client, floor["taker"], FIRE)
         async with engine.connect() as blocker:
             # The incident's row locked: the matcher decides, reserves, and then waits in its write, as one
             # whose PostgreSQL is slow; its lease must outlive that wait.
             await blocker.execute(text("SELECT 1 FROM incidents WHERE id = :i FOR UPDATE"), {"i": incident_id})
-            working = asyncio.create_task(app.state.matcher.run_once())
+            working = asyncio.create_task(app.state.services.matcher.run_once())
             seen: list[int] = []
             for _ in range(600):  # until the lease was taken and renewed three times (a guard, not a timing)
                 entry = await lease_of(queue, incident_id)
                 if entry.leased_by is not None or seen:
-                    assert entry.leased_by == app.state.matcher.owner, entry  # still its own, all along
+                    assert entry.leased_by == app.state.services.matcher.owner, entry  # still its own, all along
                     # Never further ahead than one lease: what a matcher dying right now leaves behind.
                     assert entry.lease_expires_at_ms - await server_ms(redis) <= lease_ms
                     seen.append(entry.lease_expires_at_ms)
@@ -60,7 +60,7 @@ async def test_a_working_matcher_renews_its_lease_and_a_dead_ones_incident_is_ta
             await asyncio.gather(working, return_exceptions=True)
             died_at = await server_ms(redis)
             orphaned = await lease_of(queue, incident_id)
-            assert orphaned.leased_by == app.state.matcher.owner
+            assert orphaned.leased_by == app.state.services.matcher.owner
             assert orphaned.lease_expires_at_ms - died_at <= lease_ms
             await blocker.rollback()
 

@@ -5,6 +5,8 @@ incident back as they found them.
 """
 
 import asyncio
+from dataclasses import replace
+from functools import partial
 
 import pytest
 from httpx import ASGITransport, AsyncClient
@@ -73,7 +75,7 @@ async def test_a_priority_one_call_is_dispatched_to_a_unit_for_every_slot(settin
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
         incident_id = await call(client, floor["taker"], FIRE)
-        assert await app.state.matcher.run_once()
+        assert await app.state.services.matcher.run_once()
         async with engine.connect() as conn:
             slots = (
                 await conn.execute(
@@ -91,17 +93,17 @@ async def test_a_priority_one_call_is_dispatched_to_a_unit_for_every_slot(settin
         }
         assert sorted(s for s, _ in slots) == sorted(c for c, n in plan.items() for _ in range(n))
         assert all(slot in caps for slot, caps in slots) and status == "dispatched"
-        assert (await app.state.queue.size()) == (0, 0)
-        board = {u.id: u for u in await app.state.board.units()}
+        assert (await app.state.services.queue.size()) == (0, 0)
+        board = {u.id: u for u in await app.state.services.board.units()}
         assert sum(1 for u in board.values() if u.incident_id == incident_id and u.status == "dispatched") == len(slots)
 
 
 async def test_unit_reports_move_the_incident_through_its_intervals(settings, engine, floor):
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
-        engine1 = next(u for u in await app.state.board.units() if u.call_sign == "Engine 1")
+        engine1 = next(u for u in await app.state.services.board.units() if u.call_sign == "Engine 1")
         incident_id = await call(client, floor["taker"], {**FIRE, "type_code": "FIRE-OTHER"})  # one engine
-        assert await app.state.matcher.run_once()
+        assert await app.state.services.matcher.run_once()
         assigned = (await client.get(f"/api/incidents/{incident_id}/events", headers=floor["taker"])).json()
         units = [e["payload"]["unit_id"] for e in assigned if e["kind"] == "dispatched"]
         assert units, "the matcher dispatched nothing"
@@ -111,7 +113,7 @@ async def test_unit_reports_move_the_incident_through_its_intervals(settings, en
             response = await client.post(f"/api/units/{unit_id}/status", headers=dispatcher, json={"status": status})
             assert response.status_code == 200, response.text
         # A unit's own device may not report for another unit, nor a status about an assignment it does not name.
-        other = next(u.id for u in await app.state.board.units() if u.id != engine1.id)
+        other = next(u.id for u in await app.state.services.board.units() if u.id != engine1.id)
         assert (
             await client.post(f"/api/units/{other}/status", headers=floor["engine1"], json={"status": "available"})
         ).status_code == 403
@@ -126,14 +128,14 @@ async def test_unit_reports_move_the_incident_through_its_intervals(settings, en
         for column in ("dispatched_at", "acknowledged_at", "en_route_at", "on_scene_at"):
             assert row[column] is not None and getattr(state, column) == row[column], column
         assert len(units) == 1 and row["cleared_at"] is not None and state.cleared_at == row["cleared_at"]
-        assert (await app.state.board.get(unit_id)).status == "available"
+        assert (await app.state.services.board.get(unit_id)).status == "available"
 
 
 async def test_recommend_mode_waits_for_the_dispatcher_who_assigns_a_free_unit(settings, engine, floor):
     app, client = await live(settings, auto_dispatch_priorities=[1])
     async with app.router.lifespan_context(app), client:
         incident_id = await call(client, floor["taker"], NOISE)
-        assert await app.state.matcher.run_once()
+        assert await app.state.services.matcher.run_once()
         async with engine.connect() as conn:
             assert (
                 await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i"), {"i": incident_id})
@@ -165,7 +167,7 @@ async def test_recommend_mode_waits_for_the_dispatcher_who_assigns_a_free_unit(s
                 f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"], json={"unit_ids": []}
             )
         ).status_code == 422
-        assert (await app.state.queue.size()) == (0, 0)
+        assert (await app.state.services.queue.size()) == (0, 0)
 
 
 async def test_a_dispatch_written_when_redis_fails_before_the_crews_are_told_is_answered_as_stored(
@@ -179,12 +181,14 @@ async def test_a_dispatch_written_when_redis_fails_before_the_crews_are_told_is_
     app, client = await live(settings, auto_dispatch_priorities=[1])
     async with app.router.lifespan_context(app), client:
         incident_id = await call(client, floor["taker"], NOISE)
-        free = next(u for u in await app.state.board.units() if u.status == "available" and "police" in u.capabilities)
+        free = next(
+            u for u in await app.state.services.board.units() if u.status == "available" and "police" in u.capabilities
+        )
 
         async def redis_gone(*args, **kwargs):
             raise redis.exceptions.ConnectionError("Redis went away")
 
-        app.state.pusher.assignments = redis_gone
+        app.state.services.pusher.assignments = redis_gone
         taken = await client.post(
             f"/api/incidents/{incident_id}/assign", headers=floor["dispatcher"], json={"unit_ids": [free.id]}
         )
@@ -206,7 +210,7 @@ async def test_two_matchers_racing_never_give_one_unit_to_two_incidents(settings
             await call(client, floor["taker"], {**NOISE, "caller_number": f"+423 791 00 {i:02d}"}) for i in range(12)
         ]
         other_engine = make_async_engine(settings)  # its own connections, as another process would have
-        state = app.state
+        state = app.state.services
         rival = Matcher(
             owner="rival",
             queue=state.queue,
@@ -217,7 +221,7 @@ async def test_two_matchers_racing_never_give_one_unit_to_two_incidents(settings
             types=state.matcher.types,
             settings=state.settings,
             publish=state.queue_keeper.publish,
-            requeue=state.queue_keeper.apply,
+            dispatcher=replace(state.dispatcher, sessions=make_sessionmaker(other_engine), on_dispatched=[]),
         )
 
         async def drain(matcher):
@@ -258,7 +262,7 @@ async def test_on_the_bundled_map_drive_time_picks_differently_from_straight_lin
     """Somewhere in the mountains or across the valley, the unit closest on the map is not first by road."""
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
-        units = await app.state.board.units()
+        units = await app.state.services.board.units()
         candidates = [u.as_candidate() for u in units]
         async with engine.connect() as conn:
             places = (
@@ -272,7 +276,7 @@ async def test_on_the_bundled_map_drive_time_picks_differently_from_straight_lin
         differs = []
         for i, (lat, lon) in enumerate(places[::7]):
             incident = IncidentIn(i + 1, 2, (Slot("police"),), lat, lon)
-            etas = unit_etas(app.state.routers.router, lat, lon, units)
+            etas = unit_etas(app.state.services.routers.router, lat, lon, units)
             by_road = decide(incident, candidates, etas, policy=Policy.drive_time)
             by_crow = decide(incident, candidates, etas, policy=Policy.straight_line)
             if by_road.unit_ids != by_crow.unit_ids:
@@ -285,7 +289,7 @@ async def test_move_up_sends_an_idle_unit_to_cover_the_part_of_the_region_left_e
     """Two patrols left, both waiting in Vaduz: one is sent to cover the north, and the order says why."""
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
-        board = app.state.board
+        board = app.state.services.board
         patrols = [u for u in await board.units() if "police" in u.capabilities]
         vaduz = next(u for u in patrols if u.area == "Vaduz")
         for unit in patrols[2:]:
@@ -297,8 +301,8 @@ async def test_move_up_sends_an_idle_unit_to_cover_the_part_of_the_region_left_e
         async def publish(message):
             heard.append(message)
 
-        app.state.matcher.moveups._publish = publish
-        issued = await app.state.matcher.plan_move_ups()
+        app.state.services.matcher.moveups._publish = publish
+        issued = await app.state.services.matcher.plan_move_ups()
         assert issued == heard
         # Other fleets may be re-placed too, by whatever demand earlier tests left: this is about the patrols.
         orders = [o for o in issued if o["unit_id"] in {u.id for u in patrols}]
@@ -306,8 +310,8 @@ async def test_move_up_sends_an_idle_unit_to_cover_the_part_of_the_region_left_e
         order = orders[0]
         assert order["unit_id"] in {u.id for u in patrols[:2]}
         assert order["coverage_after"] > order["coverage_before"] and "cover" in order["reason"]
-        assert await app.state.matcher.plan_move_ups() == []  # not due again yet
-        assert await app.state.matcher.moveups.run() == []  # another process planned just now (the lock)
+        assert await app.state.services.matcher.plan_move_ups() == []  # not due again yet
+        assert await app.state.services.matcher.moveups.run() == []  # another process planned just now (the lock)
 
 
 async def test_two_units_out_of_order_and_a_close_agree_with_the_event_replay(settings, engine, floor):
@@ -316,7 +320,7 @@ async def test_two_units_out_of_order_and_a_close_agree_with_the_event_replay(se
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
         incident_id = await call(client, floor["taker"], {**FIRE, "type_code": "FIRE-VEH"})  # engine + patrol
-        assert await app.state.matcher.run_once()
+        assert await app.state.services.matcher.run_once()
         events = (await client.get(f"/api/incidents/{incident_id}/events", headers=floor["taker"])).json()
         first, second = [e["payload"]["unit_id"] for e in events if e["kind"] == "dispatched"]
         say = floor["dispatcher"]
@@ -330,7 +334,7 @@ async def test_two_units_out_of_order_and_a_close_agree_with_the_event_replay(se
         assert row["en_route_at"] is not None and state.en_route_at == row["en_route_at"]
         closed = await client.post(f"/api/incidents/{incident_id}/close", headers=say, json={"disposition": "resolved"})
         assert closed.status_code == 200, closed.text
-        board = {u.id: u for u in await app.state.board.units()}
+        board = {u.id: u for u in await app.state.services.board.units()}
         assert board[first].status == board[second].status == "available"
         async with make_sessionmaker(engine)() as session:
             row = await repo.incident_row(session, incident_id)
@@ -371,18 +375,22 @@ async def test_a_matcher_whose_lease_ran_out_while_deciding_gives_its_units_back
     app, client = await live(settings)
     async with app.router.lifespan_context(app), client:
         incident_id = await call(client, floor["taker"], {**FIRE, "type_code": "FIRE-OTHER"})
-        matcher = app.state.matcher
-        lease = await app.state.queue.lease(matcher.owner, lease_s=0.05)
+        matcher = app.state.services.matcher
+        lease = await app.state.services.queue.lease(matcher.owner, lease_s=0.05)
         assert lease is not None and lease.incident_id == incident_id
         incident = await matcher._incident(incident_id)
         units, _, decision = await matcher.advise(incident)
         assert decision.picks
         await asyncio.sleep(0.1)  # the lease runs out while deciding...
-        taken = await app.state.queue.lease("another-matcher", lease_s=30)  # ...and another matcher has it now
+        taken = await app.state.services.queue.lease("another-matcher", lease_s=30)  # ...and another matcher has it now
         assert taken is not None and taken.incident_id == incident_id
-        assert await matcher.dispatch(incident, decision, actor="t", mode="auto", lease=lease, units=units) is None
+        hold = partial(app.state.services.queue.extend, incident_id, matcher.owner, 1.5)
+        assert (
+            await matcher.dispatcher.dispatch(incident, decision, actor="t", mode="auto", hold=hold, units=units)
+            is None
+        )
         for p in decision.picks:  # reserved side by side with the lost lease, and given back
-            assert (await app.state.board.get(p.unit_id)).status == "available"
+            assert (await app.state.services.board.get(p.unit_id)).status == "available"
         async with engine.connect() as conn:
             assert (
                 await conn.scalar(text("SELECT count(*) FROM assignments WHERE incident_id = :i"), {"i": incident_id})

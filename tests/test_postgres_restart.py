@@ -17,10 +17,10 @@ from fastapi import Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from benchmarks.bench.servers import PrivatePostgres, free_port
 from dispatch.app import create_app
 from dispatch.auth.deps import SessionDep
 from dispatch.auth.models import Role
-from dispatch.bench.servers import PrivatePostgres, free_port
 from dispatch.db import make_async_engine
 from dispatch.errors import PROBLEM_JSON
 from dispatch.geocoding.service import GeocoderHolder
@@ -179,7 +179,7 @@ async def test_a_commit_that_fails_at_the_end_of_the_request_is_answered_503_not
     @app.post("/test/lost-before-commit")
     async def lost_before_commit(request: Request, session: SessionDep) -> dict:
         pid = await session.scalar(text("SELECT pg_backend_pid()"))  # the request's transaction is open now
-        async with request.app.state.engine.connect() as other:
+        async with request.app.state.services.engine.connect() as other:
             await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             while await other.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
                 await asyncio.sleep(0.01)

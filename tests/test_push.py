@@ -87,7 +87,7 @@ async def serve(settings):
             if server.started:
                 break
             await asyncio.sleep(0.05)
-        await app.state.hub.ready.wait()
+        await app.state.services.hub.ready.wait()
         return app, f"127.0.0.1:{port}"
 
     yield start
@@ -189,7 +189,7 @@ async def test_an_assignment_reaches_the_device_and_its_ack_is_recorded(serve, c
     await sockets[unit_id].send(orjson.dumps({"type": "ack", "of": message["id"], "id": "a1"}).decode())
     assert (await next_of(sockets[unit_id], "ok"))["re"] == "a1"
     for _ in range(50):
-        if (await app.state.board.get(unit_id)).status == "acknowledged":
+        if (await app.state.services.board.get(unit_id)).status == "acknowledged":
             break
         await asyncio.sleep(0.05)
     async with engine.connect() as conn:
@@ -222,7 +222,7 @@ async def test_an_unacknowledged_assignment_is_resent_then_escalated_and_the_nex
     del sockets[silent]
     second, reassigned = await first_assignment(sockets)
     assert second != silent and reassigned["incident_id"] == incident_id
-    assert (await app.state.board.get(silent)).status == "out_of_service"
+    assert (await app.state.services.board.get(silent)).status == "out_of_service"
     for ws in [*sockets.values(), console]:
         await ws.close()
 
@@ -231,12 +231,12 @@ async def test_a_device_that_reconnects_gets_what_it_missed_once(serve, crews):
     app, addr = await serve(matcher=False)
     unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token, last_seq=0)
-    first = await app.state.pusher.outbox.send(unit_id, {"type": "update", "note": "one"})
+    first = await app.state.services.pusher.outbox.send(unit_id, {"type": "update", "note": "one"})
     got = await next_of(ws, "update")
     assert got["seq"] == first.seq
     await ws.close()
-    await app.state.pusher.outbox.send(unit_id, {"type": "update", "note": "two"})
-    await app.state.pusher.outbox.send(unit_id, {"type": "update", "note": "three"})
+    await app.state.services.pusher.outbox.send(unit_id, {"type": "update", "note": "two"})
+    await app.state.services.pusher.outbox.send(unit_id, {"type": "update", "note": "three"})
     ws = await device(addr, token, last_seq=got["seq"])
     missed = [await next_of(ws, "update"), await next_of(ws, "update")]
     assert [m["note"] for m in missed] == ["two", "three"]
@@ -249,7 +249,7 @@ async def test_bad_messages_get_an_error_and_change_nothing(serve, crews):
     app, addr = await serve(matcher=False)
     unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token)
-    before = await app.state.board.get(unit_id)
+    before = await app.state.services.board.get(unit_id)
     for raw in [
         "not json",
         "{}",
@@ -264,7 +264,7 @@ async def test_bad_messages_get_an_error_and_change_nothing(serve, crews):
         assert error["message"]
     # A status about an assignment that is not the unit's (it has none) is refused, and says which message.
     assert error["code"] == "conflict" and "987654321" in error["message"] and error["re"] == "s1"
-    assert await app.state.board.get(unit_id) == before
+    assert await app.state.services.board.get(unit_id) == before
     await ws.send("x" * (MAX_FRAME + 1))
     with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
         for _ in range(5):
@@ -297,13 +297,13 @@ async def test_a_slow_console_is_closed_and_can_come_back(serve, crews):
     )
     assert b" 101 " in await reader.readline()
     for _ in range(100):
-        if app.state.hub.consoles:
+        if app.state.services.hub.consoles:
             break
         await asyncio.sleep(0.02)
-    sock = next(iter(app.state.hub.consoles))
+    sock = next(iter(app.state.services.hub.consoles))
     big = {"type": "positions", "units": [[i, 47.1, 9.5] for i in range(4000)]}
     for _ in range(600):  # kernel buffers fill, then the transport's, then the socket's queue of 8
-        await app.state.queue_keeper.publish(big)
+        await app.state.services.queue_keeper.publish(big)
         await asyncio.sleep(0.005)  # at the pace the listener takes them (Redis drops a subscriber far behind)
         if sock.close_code is not None:
             break
@@ -365,7 +365,7 @@ async def test_position_fixes_reach_the_board_and_the_database_in_batches(serve,
         for i in range(3):
             await ws.send(orjson.dumps({"type": "position", "lat": 47.15 + i * 0.001, "lon": 9.52}).decode())
         await asyncio.sleep(0.6)  # a few flushes
-        unit = await app.state.board.get(unit_id)
+        unit = await app.state.services.board.get(unit_id)
         assert (round(unit.lat, 3), round(unit.lon, 2)) == (47.152, 9.52)  # the last fix
     async with engine.connect() as conn:
         lat = await conn.scalar(text("SELECT ST_Y(position::geometry) FROM units WHERE id = :u"), {"u": unit_id})

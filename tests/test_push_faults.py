@@ -17,9 +17,9 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 
+from benchmarks.bench.servers import PrivateRedis
 from dispatch.auth.models import Role
 from dispatch.auth.tokens import hash_token
-from dispatch.bench.servers import PrivateRedis
 from dispatch.db import make_sessionmaker
 from dispatch.push.outbox import EPOCH_BITS
 from tests import test_push
@@ -90,10 +90,10 @@ async def test_a_connected_device_keeps_receiving_after_redis_lost_its_data(serv
     app, addr = await serve(matcher=False)
     unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token)
-    first = await app.state.pusher.outbox.send(unit_id, {"type": "update", "incident_id": 1, "note": "one"})
+    first = await app.state.services.pusher.outbox.send(unit_id, {"type": "update", "incident_id": 1, "note": "one"})
     assert (await next_of(ws, "update"))["seq"] == first.seq
     await redis.flushdb()  # Redis restarted, empty
-    again = await app.state.pusher.outbox.send(unit_id, {"type": "update", "incident_id": 1, "note": "two"})
+    again = await app.state.services.pusher.outbox.send(unit_id, {"type": "update", "incident_id": 1, "note": "two"})
     got = await next_of(ws, "update", timeout=3)
     assert got["note"] == "two" and got["seq"] == again.seq
     assert again.seq > first.seq and again.seq >> EPOCH_BITS > first.seq >> EPOCH_BITS  # a new epoch, above
@@ -106,7 +106,7 @@ async def test_a_cancel_is_sent_again_until_the_device_acknowledges_it(serve, cr
     app, addr = await serve(matcher=False, ack_deadline_s=0.5)
     unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token)
-    await app.state.pusher.cancel(unit_id, 12345, "incident cancelled: test")
+    await app.state.services.pusher.cancel(unit_id, 12345, "incident cancelled: test")
     cancel = await next_of(ws, "cancel")
     again = await next_of(ws, "cancel", timeout=3)  # not acknowledged: sent again, the same message
     assert (again["id"], again["seq"]) == (cancel["id"], cancel["seq"])
@@ -151,7 +151,7 @@ async def test_a_device_resuming_after_redis_lost_its_outbox_gets_what_it_has_no
 
     # With its outbox whole, a device that resumes is sent what it missed, and no `current`.
     await ws.close()
-    await app.state.pusher.outbox.send(unit_id, {"type": "update", "incident_id": 1, "note": "missed"})
+    await app.state.services.pusher.outbox.send(unit_id, {"type": "update", "incident_id": 1, "note": "missed"})
     ws = await device(addr, token, last_seq=now["seq"])
     seen = await received(ws, 1.0)
     assert [m.get("note") for m in seen if m["type"] == "update"] == ["missed"]
@@ -346,7 +346,7 @@ async def test_a_database_error_in_a_socket_is_answered_retry_and_the_socket_sta
     assert (error["code"], error["re"]) == ("retry", "s1")
     await send(ws, {"type": "status", "status": "out_of_service", "id": "s2"})  # the same socket, sent again
     assert (await next_of(ws, "ok"))["re"] == "s2"
-    assert (await app.state.board.get(unit_id)).status == "out_of_service"
+    assert (await app.state.services.board.get(unit_id)).status == "out_of_service"
     await ws.close()
 
 
@@ -355,15 +355,15 @@ async def test_a_handshake_while_the_database_is_away_is_refused_cleanly(serve, 
 
     app, addr = await serve(matcher=False)
     unit_token = next(iter(crews["units"].values()))
-    working = app.state.sessionmaker
+    working = app.state.services.sessionmaker
     gone = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/none", connect_args={"timeout": 1})
-    app.state.sessionmaker = make_sessionmaker(gone)
+    app.state.services.sessionmaker = make_sessionmaker(gone)
     try:
         with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
             await connect(f"ws://{addr}/ws/unit", additional_headers=bearer(unit_token))
         assert refused.value.response.status_code == 503 and refused.value.response.headers["Retry-After"]
     finally:
-        app.state.sessionmaker = working
+        app.state.services.sessionmaker = working
         await gone.dispose()
     ws = await device(addr, unit_token)  # back: in again
     await ws.close()

@@ -24,7 +24,7 @@ async def test_a_hello_later_than_the_hold_never_replays_an_assignment_after_its
 ):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        state = app.state
+        state = app.state.services
         await state.hub.ready.wait()
         unit_id = (await state.board.units())[0].id
         # While the device was away: an assignment (an incident PostgreSQL no longer has open for the unit).
@@ -38,7 +38,7 @@ async def test_a_hello_later_than_the_hold_never_replays_an_assignment_after_its
         async with asyncio.timeout(10):
             while not any(m["type"] == "cancel" for m in device.got):  # the hold ran out: the cancel went
                 await asyncio.sleep(0.05)
-        await resuming.resume(state, sock, sent.seq - 1)  # the hello, late: the device says it lacks both
+        await state.catchup.resume(sock, sent.seq - 1)  # the hello, late: the device says it lacks both
         await asyncio.sleep(0.5)
         writer.cancel()
         kinds = [m["type"] for m in device.got]
@@ -49,7 +49,7 @@ async def test_a_hello_later_than_the_hold_never_replays_an_assignment_after_its
 async def test_a_matchers_late_push_of_an_assignment_already_stood_down_is_not_sent(settings, redis, imported_map):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        state = app.state
+        state = app.state.services
         unit_id = (await state.board.units())[0].id
         # The matcher committed assignment 777 and is slow to push it; a dispatcher stands the unit down first.
         await state.pusher.cancel(unit_id, 77, "incident cancelled", assignment_id=777)
@@ -64,7 +64,7 @@ async def test_a_matchers_late_push_of_an_assignment_already_stood_down_is_not_s
 async def test_a_resend_made_moot_by_a_newer_message_is_not_sent(settings, redis, imported_map):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        state = app.state
+        state = app.state.services
         unit_id = (await state.board.units())[0].id
         route = await state.outbox.send(unit_id, {"type": "update", "incident_id": 55, "route": None})
         body = next(m for m in await state.outbox.after(unit_id, 0) if orjson.loads(m)["id"] == route.id)

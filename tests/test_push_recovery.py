@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from websockets.asyncio.client import connect
 
-from dispatch.bench.servers import PrivateRedis
+from benchmarks.bench.servers import PrivateRedis
 from dispatch.push.sweep import GRACE_S, SWEEP_EVERY_S
 from tests import test_push
 from tests.test_matching_flow import FIRE
@@ -33,11 +33,11 @@ def assignments_of(messages: list[dict], assignment_id: int) -> list[dict]:
 async def unpushed_assignment(app, addr: str, accounts: dict, unit_id: int, engine) -> tuple[int, int]:
     """An assignment written to PostgreSQL the way the matcher writes it, its push never made: (incident id,
     assignment id)."""
-    pusher, app.state.matcher.pusher = app.state.matcher.pusher, None
+    pusher, app.state.services.matcher.pusher = app.state.services.matcher.pusher, None
     try:
         incident_id = await assign(addr, accounts, unit_id)
     finally:
-        app.state.matcher.pusher = pusher
+        app.state.services.matcher.pusher = pusher
     assignment_id, status = await db_one(
         engine,
         "SELECT id, status::text FROM assignments WHERE unit_id = :u AND incident_id = :i",
@@ -63,11 +63,11 @@ async def test_an_assignment_that_never_reached_the_outbox_is_sent_once_by_the_s
     assert route["assignment_id"] == assignment_id and route["route"]["coords"]
 
     # The matcher's push, late (it was only slow): the outbox refuses a second copy of that assignment.
-    async with app.state.sessionmaker() as session:
+    async with app.state.services.sessionmaker() as session:
         from dispatch.push import messages
 
         about = await messages.brief(session, incident_id)
-    await app.state.pusher.assignments(
+    await app.state.services.pusher.assignments(
         incident_id,
         [{"unit_id": unit_id, "assignment_id": assignment_id, "slot": swept["slot"]}],
         {unit_id: None},
@@ -104,7 +104,7 @@ async def test_the_outbox_takes_one_copy_of_an_assignment_however_many_senders_r
     unit_id, token = next(iter(crews["units"].items()))
     ws = await device(addr, token)
     message = {"type": "assignment", "incident_id": 777, "assignment_id": 99_999, "slot": "engine"}
-    outbox = app.state.outbox
+    outbox = app.state.services.outbox
     sent = await asyncio.gather(
         *(outbox.send(unit_id, message) for _ in range(5)), outbox.send_many([(unit_id, message), (unit_id, message)])
     )

@@ -51,7 +51,7 @@ async def test_a_live_call_is_reported_as_its_event_log_says(settings, engine, p
         taken = await client.post("/api/calls", json=FIRE, headers=people["call_taker"])
         assert taken.status_code == 201, taken.text
         incident_id = taken.json()["id"]
-        assert await app.state.matcher.run_once()
+        assert await app.state.services.matcher.run_once()
         log = (await client.get(f"/api/incidents/{incident_id}/events", headers=people["dispatcher"])).json()
         unit_id = next(e["payload"]["unit_id"] for e in log if e["kind"] == "dispatched")
         for status in ("acknowledged", "en_route", "on_scene"):

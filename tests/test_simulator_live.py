@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 async def test_simulated_calls_go_through_every_stage(serve, crews, settings, engine, tmp_path):  # noqa: F811
     app, addr = await serve()
-    board = {u.id: u.call_sign for u in await app.state.board.units()}
+    board = {u.id: u.call_sign for u in await app.state.services.board.units()}
     tokens = tmp_path / "tokens.json"
     tokens.write_text(
         json.dumps(

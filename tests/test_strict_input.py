@@ -71,7 +71,7 @@ async def test_positions_far_outside_the_service_area_are_refused(client, floor,
 
 async def test_a_position_near_the_border_is_kept(client, app, floor, session):
     unit_id = await make_unit(session)
-    await app.state.board.load(await board_units(session))
+    await app.state.services.board.load(await board_units(session))
     feldkirch = {"lat": 47.2378, "lon": 9.5978}  # Austria, a few km past the border: a hospital run
     assert (
         await client.post(f"/api/units/{unit_id}/position", headers=floor["dispatcher"], json=feldkirch)
@@ -82,7 +82,7 @@ async def test_a_position_near_the_border_is_kept(client, app, floor, session):
 
 
 async def test_the_check_for_device_positions(app, imported_map):
-    geocoder = app.state.geocoder
+    geocoder = app.state.services.geocoder
     check_position(geocoder, **VADUZ)
     with pytest.raises(OutsideServiceArea, match="outside the service area"):
         check_position(geocoder, lat=-85.0, lon=0.0)

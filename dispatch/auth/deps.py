@@ -1,5 +1,6 @@
 """Typed dependencies: a route's signature says what it needs and who may call it."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, WebSocket
@@ -10,18 +11,26 @@ from starlette.websockets import WebSocketState
 
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal, authenticate
-from dispatch.auth.throttle import throttle_of
 from dispatch.clients import client_address
 from dispatch.config import Environment
-from dispatch.db import session_scope
 from dispatch.errors import DispatchError, Forbidden, NotAuthenticated, problem
 
 bearer = HTTPBearer(auto_error=False, description="A token from `dispatch users token`")
 
 
-async def get_session(request: Request):
-    async for session in session_scope(request.app.state.sessionmaker):
-        yield session
+async def get_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    """The request's session: committed once at the end if all went well, and then what its changes owe the
+    queue, the board and the crews is told (dispatch.aftercommit); rolled back otherwise."""
+    services = conn.app.state.services
+    async with services.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            services.after_commit.discard(session)
+            await session.rollback()
+            raise
+        else:
+            await services.after_commit.commit(session)
 
 
 # Scope "function": the commit runs when the route returns, before the response is sent. At the default
@@ -44,10 +53,14 @@ async def authenticate_connection(conn: HTTPConnection, session: AsyncSession, t
     """The account behind the token a request or a websocket handshake presents. Failed checks are counted per
     client address; past the limit the address's failures get 429 (its good tokens still work)."""
     settings = conn.app.state.settings
-    throttle, who = throttle_of(conn.app.state), client_address(conn)
+    throttle, who = conn.app.state.services.throttle, client_address(conn)
     try:
         return await authenticate(
-            session, token=token, secret_key=settings.secret_key, allow_demo=settings.env != Environment.production
+            session,
+            token=token,
+            secret_key=settings.secret_key,
+            allow_demo=settings.env != Environment.production,
+            address=who,
         )
     except NotAuthenticated:
         await throttle.failed(who)

@@ -80,13 +80,3 @@ class FailedTokenThrottle:
             while len(self._blocked) >= MAX_BLOCKED:  # all still blocked: forget the oldest (Redis remembers)
                 del self._blocked[next(iter(self._blocked))]
         self._blocked[who] = now + left
-
-
-def throttle_of(state) -> FailedTokenThrottle:
-    """The process's throttle, made on first use from what the lifespan set up (its Redis and key names)."""
-    throttle = getattr(state, "failed_token_throttle", None)
-    if throttle is None:
-        throttle = state.failed_token_throttle = FailedTokenThrottle(
-            state.redis, state.keys, limit=state.settings.failed_auth_per_minute
-        )
-    return throttle

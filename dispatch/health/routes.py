@@ -2,9 +2,12 @@
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+
+from dispatch.deps import ServicesDep
+from dispatch.services import Services
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2.0
@@ -15,8 +18,8 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-async def _postgres(request: Request) -> dict:
-    async with request.app.state.engine.connect() as conn:
+async def _postgres(services: Services) -> dict:
+    async with services.engine.connect() as conn:
         postgis = await conn.scalar(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'"))
         imported = await conn.scalar(text("SELECT to_regclass('map_imports') IS NOT NULL"))
         roads = await conn.scalar(text("SELECT count(*) FROM road_nodes")) if imported else 0
@@ -29,17 +32,17 @@ async def _postgres(request: Request) -> dict:
         }
 
 
-async def _redis(request: Request) -> dict:
-    return {"redis": bool(await request.app.state.redis.ping())}
+async def _redis(services: Services) -> dict:
+    return {"redis": bool(await services.redis.ping())}
 
 
 @router.get("/readyz", summary="PostgreSQL, PostGIS, Redis and the map are all there")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict = {"postgres": False, "postgis": False, "map_loaded": False, "redis": False}
     errors: dict[str, str] = {}
     for name, probe in (("postgres", _postgres), ("redis", _redis)):
         try:
-            checks.update(await asyncio.wait_for(probe(request), CHECK_TIMEOUT_S))
+            checks.update(await asyncio.wait_for(probe(services), CHECK_TIMEOUT_S))
         except Exception as exc:  # noqa: BLE001 - a readiness probe reports every failure, never raises
             errors[name] = f"{type(exc).__name__}: {exc}"[:300]
     ready = all(checks[k] for k in ("postgres", "postgis", "map_loaded", "redis"))

@@ -8,13 +8,16 @@ import hashlib
 import hmac
 import re
 import time
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from dispatch.audit.service import Actor
 from dispatch.clients import client_address
+from dispatch.deps import ServicesDep
 from dispatch.errors import DispatchError, InvalidInput, NotAuthenticated
 from dispatch.incidents import service
 from dispatch.incidents.lifecycle import QueueAction
@@ -22,6 +25,7 @@ from dispatch.incidents.models import Channel
 from dispatch.incidents.routes import change_message, parse
 from dispatch.incidents.schemas import CallIn, Clean, Latitude, Longitude, _phone
 from dispatch.incidents.types import incident_types
+from dispatch.services import Services
 from geo.geocoder import Geocoder
 from geo.geocoder.coords import parse_coordinates
 
@@ -91,43 +95,55 @@ def location_in_text(geocoder: Geocoder, text: str) -> str | None:
     return best
 
 
-async def _create(request: Request, call: CallIn, actor: str, key: str) -> service.Intake:
-    settings = request.app.state.settings
-    async with request.app.state.sessionmaker() as session:
+async def _create(services: Services, call: CallIn, actor: str, key: str, by: Actor) -> service.Intake:
+    settings = services.settings
+    async with services.sessionmaker() as session:
         intake = await service.take_call(
             session,
             call=call,
             actor=actor,
+            by=by,
             user_id=None,
-            geocoder=request.app.state.geocoder.geocoder,
+            geocoder=services.geocoder.geocoder,
             types=incident_types(),
             settings=settings,
             idempotency_key=key,
             status="pending" if settings.dispatch_unconfirmed else "unconfirmed",
         )
-        await session.commit()
-    if intake.replayed:
-        return intake
+        if not intake.replayed:
+            message = change_message(
+                "incident.created", intake.incident_id, priority=intake.priority, unconfirmed=not intake.queue
+            )
+            if intake.queue:
+                received_ms = int(intake.received_at.timestamp() * 1000)
+                action = QueueAction("enqueue", intake.incident_id, intake.priority, received_ms)
+                services.after_commit.then(session, partial(services.queue_keeper.apply, action, message))
+            else:
+                services.after_commit.then(session, partial(services.queue_keeper.publish, message))
+        await services.after_commit.commit(session)
+    return intake
     message = change_message(
         "incident.created", intake.incident_id, priority=intake.priority, unconfirmed=not intake.queue
     )
     if intake.queue:
         action = QueueAction("enqueue", intake.incident_id, intake.priority, int(intake.received_at.timestamp() * 1000))
-        await request.app.state.queue_keeper.apply(action, message)
+        await services.queue_keeper.apply(action, message)
     else:
-        await request.app.state.queue_keeper.publish(message)
+        await services.queue_keeper.publish(message)
     return intake
 
 
 @router.post("/inbound/sms", status_code=201, summary="SMS gateway webhook (HMAC-SHA256 signed)")
-async def inbound_sms(request: Request, signature: Annotated[str | None, Header(alias="X-Signature")] = None) -> dict:
+async def inbound_sms(
+    services: ServicesDep, request: Request, signature: Annotated[str | None, Header(alias="X-Signature")] = None
+) -> dict:
     body = await request.body()
     secret = request.app.state.settings.sms_webhook_secret.encode()
     expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(signature, expected):
         raise NotAuthenticated("bad or missing X-Signature (sha256=HMAC of the body)")
     sms = parse(SmsIn, body)
-    where = location_in_text(request.app.state.geocoder.geocoder, sms.text)
+    where = location_in_text(services.geocoder.geocoder, sms.text)
     call = CallIn(
         channel=Channel.sms,
         caller_number=sms.sender,
@@ -135,7 +151,9 @@ async def inbound_sms(request: Request, signature: Annotated[str | None, Header(
         location_text=where,
         narrative=sms.text,
     )
-    intake = await _create(request, call, "sms-gateway", f"sms:{sms.message_id}")
+    # The gateway is known by its signature, not an account: the record names it and the address it posted from.
+    by = Actor(None, "sms-gateway", "gateway", client_address(request))
+    intake = await _create(services, call, "sms-gateway", f"sms:{sms.message_id}", by)
     return {
         "incident_id": intake.incident_id,
         "status": intake.view["status"],
@@ -144,14 +162,14 @@ async def inbound_sms(request: Request, signature: Annotated[str | None, Header(
     }
 
 
-async def _rate_limit(request: Request, phone: str) -> None:
+async def _rate_limit(services: Services, request: Request, phone: str) -> None:
     limit = request.app.state.settings.public_reports_per_hour
     hour = int(time.time() // 3600)
     keys = [
-        request.app.state.keys.rate("public-ip", client_address(request), hour),
-        request.app.state.keys.rate("public-phone", phone, hour),
+        services.keys.rate("public-ip", client_address(request), hour),
+        services.keys.rate("public-phone", phone, hour),
     ]
-    async with request.app.state.redis.pipeline(transaction=True) as pipe:
+    async with services.redis.pipeline(transaction=True) as pipe:
         for key in keys:
             pipe.incr(key)
             pipe.expire(key, 3600)
@@ -164,11 +182,11 @@ async def _rate_limit(request: Request, phone: str) -> None:
 
 
 @router.post("/public/reports", status_code=202, summary="A report from the public (no login; rate-limited)")
-async def public_report(request: Request) -> JSONResponse:
+async def public_report(services: ServicesDep, request: Request) -> JSONResponse:
     body = await request.body()
     report = parse(PublicReportIn, body)
-    await _rate_limit(request, report.phone)
-    geocoder = request.app.state.geocoder.geocoder
+    await _rate_limit(services, request, report.phone)
+    geocoder = services.geocoder.geocoder
     if report.lat is not None and report.location_text is None and not geocoder.in_service_area(report.lat, report.lon):
         raise InvalidInput("that point is outside the service area")
     call = CallIn(
@@ -183,7 +201,7 @@ async def public_report(request: Request) -> JSONResponse:
         narrative=report.description,
     )
     key = "public:" + service.request_hash(body)  # the same report sent twice is one report
-    intake = await _create(request, call, "public", key)
+    intake = await _create(services, call, "public", key, Actor(None, "public", "public", client_address(request)))
     return JSONResponse(
         {
             "reference": intake.incident_id,

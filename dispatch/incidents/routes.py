@@ -1,6 +1,7 @@
 """Intake and the incident lifecycle over HTTP. Thin: parse, call the service, commit, then tell the queue."""
 
 import time
+from functools import partial
 from typing import Annotated, TypeVar
 
 import orjson
@@ -8,13 +9,16 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from dispatch.aftercommit import change_message
+from dispatch.audit import service as audit
+from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.deps import ServicesDep
 from dispatch.errors import NotFound
-from dispatch.incidents import aftercommit, lifecycle, service
+from dispatch.incidents import lifecycle, service
 from dispatch.incidents import repository as repo
-from dispatch.incidents.aftercommit import change_message
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
     MAX_ID,
@@ -29,6 +33,7 @@ from dispatch.incidents.schemas import (
 )
 from dispatch.incidents.types import incident_types
 from dispatch.reports import feedback
+from dispatch.services import Services
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -56,11 +61,6 @@ def parse(model: type[ModelT], body: bytes) -> ModelT:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
 
 
-async def commit_then_queue(request: Request, session, action: QueueAction, kind: str) -> None:
-    await session.commit()
-    await aftercommit.tell(request.app.state, action, kind)
-
-
 @router.post(
     "/calls",
     status_code=201,
@@ -68,7 +68,12 @@ async def commit_then_queue(request: Request, session, action: QueueAction, kind
     summary="Take a call: geocode, type, check duplicates and history, store, queue",
 )
 async def take_call(
-    request: Request, session: SessionDep, who: TakesCalls, idempotency_key: IdempotencyKey = None
+    services: ServicesDep,
+    request: Request,
+    session: SessionDep,
+    who: TakesCalls,
+    by: AuditActor,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     started = time.perf_counter()
     body = await request.body()
@@ -77,33 +82,33 @@ async def take_call(
         session,
         call=call,
         actor=actor_of(who),
+        by=by,
         user_id=who.user_id,
-        geocoder=request.app.state.geocoder.geocoder,
+        geocoder=services.geocoder.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
         idempotency_key=idempotency_key,
         body_hash=service.request_hash(body),
     )
-    # PostgreSQL holds the call before the queue hears of it and before the caller hears 201.
-    await session.commit()
-    durable = time.perf_counter()
     headers = {}
     if intake.replayed:
         headers["Idempotent-Replayed"] = "true"
     elif intake.queue:
         action = QueueAction("enqueue", intake.incident_id, intake.priority, int(intake.received_at.timestamp() * 1000))
         view = intake.view
-        await request.app.state.queue_keeper.apply(
-            action,
-            change_message(
-                "incident.created",
-                intake.incident_id,
-                priority=intake.priority,
-                needs_location=view["location"]["needs_location"],
-                repeat_address=view["history"]["repeat_address"],
-                duplicates=[d["id"] for d in view["duplicates"]],
-            ),
+        message = change_message(
+            "incident.created",
+            intake.incident_id,
+            priority=intake.priority,
+            needs_location=view["location"]["needs_location"],
+            repeat_address=view["history"]["repeat_address"],
+            duplicates=[d["id"] for d in view["duplicates"]],
         )
+        services.after_commit.then(session, partial(services.queue_keeper.apply, action, message))
+    # PostgreSQL holds the call before the queue hears of it and before the caller hears 201.
+    await session.commit()
+    durable = time.perf_counter()
+    await services.after_commit.run(session)
     # Where the time went, for whoever measures (the benchmark reads it): parse+geocode+write, then the queue.
     headers["Server-Timing"] = (
         f"intake;dur={(durable - started) * 1000:.2f}, queue;dur={(time.perf_counter() - durable) * 1000:.2f}"
@@ -113,15 +118,34 @@ async def take_call(
 
 
 @router.post("/calls/check", summary="Before taking a call: location, suspected duplicates, history (writes nothing)")
-async def check_call(request: Request, session: SessionDep, _: TakesCalls) -> dict:
+async def check_call(
+    services: ServicesDep, request: Request, session: SessionDep, _: TakesCalls, by: AuditActor
+) -> dict:
     call = parse(CallIn, await request.body())
-    return await service.precheck(
+    found = await service.precheck(
         session,
         call=call,
-        geocoder=request.app.state.geocoder.geocoder,
+        geocoder=services.geocoder.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
     )
+    history, where = found["history"], found["location"]
+    detail = {"caller_calls": history["caller_calls"], "premise_incidents": history["premise_incidents"]}
+    if call.caller_number:  # who looked up a caller is what the caller may ask: the number names the record
+        await audit.record_read(
+            session,
+            actor=by,
+            action="caller_history.read",
+            object_type="caller",
+            object_id=call.caller_number,
+            detail=detail,
+        )
+    elif where["lat"] is not None:
+        place = where["label"] or f"{where['lat']:.5f},{where['lon']:.5f}"
+        await audit.record_read(
+            session, actor=by, action="premise_history.read", object_type="premise", object_id=place, detail=detail
+        )
+    return found
 
 
 @router.get("/incidents", summary="Open incidents (not closed or cancelled), most urgent first")
@@ -130,15 +154,23 @@ async def open_incidents(session: SessionDep, _: Floor) -> list[dict]:
 
 
 @router.get("/incidents/{incident_id}", summary="An incident with its caller, history, flags and duplicates")
-async def get_incident(request: Request, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
+async def get_incident(
+    services: ServicesDep, request: Request, incident_id: IncidentId, session: SessionDep, _: Floor, by: AuditActor
+) -> dict:
     view = await service.incident_view(
         session,
         incident_id,
-        geocoder=request.app.state.geocoder.geocoder,
+        geocoder=services.geocoder.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
     )
     view["events"] = await repo.events(session, incident_id)
+    # The view shows the caller, the caller's history and the premise's: one record for the request.
+    history = view["history"]
+    detail = {"caller_calls": history["caller_calls"], "premise_incidents": history["premise_incidents"]}
+    await audit.record_read(
+        session, actor=by, action="incident.read", object_type="incident", object_id=incident_id, detail=detail
+    )
     return view
 
 
@@ -153,49 +185,65 @@ async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor
     "/incidents/{incident_id}",
     summary="Correct the location, type or narrative (a type of another priority: dispatcher)",
 )
-async def update_incident(request: Request, incident_id: IncidentId, session: SessionDep, who: TakesCalls) -> dict:
+async def update_incident(
+    services: ServicesDep,
+    request: Request,
+    incident_id: IncidentId,
+    session: SessionDep,
+    who: TakesCalls,
+    by: AuditActor,
+) -> dict:
     body = parse(IncidentUpdateIn, await request.body())
     action = await lifecycle.update(
         session,
         incident_id,
         body,
         actor=actor_of(who),
-        geocoder=request.app.state.geocoder.geocoder,
+        by=by,
+        geocoder=services.geocoder.geocoder,
         types=incident_types(),
         dispatcher=dispatches(who),
     )
-    await commit_then_queue(request, session, action, "incident.updated")
-    # Crews on the way hear of a corrected address, type or narrative at once.
-    changed = body.model_dump(exclude_none=True)
-    for unit in await request.app.state.board.units():
-        if unit.incident_id == incident_id:
-            await request.app.state.pusher.outbox.send(
-                unit.id, {"type": "update", "incident_id": incident_id, "changed": changed}
-            )
+    services.after_commit.later(session, action, "incident.updated")
+    # Crews on the way hear of a corrected address, type or narrative at once (once it is stored).
+    services.after_commit.then(session, partial(_tell_crews, services, incident_id, body.model_dump(exclude_none=True)))
     return {"id": incident_id, "updated": True}
+
+
+async def _tell_crews(services: Services, incident_id: int, changed: dict) -> None:
+    for unit in await services.board.units():
+        if unit.incident_id == incident_id:
+            await services.outbox.send(unit.id, {"type": "update", "incident_id": incident_id, "changed": changed})
 
 
 @router.post("/incidents/{incident_id}/priority", summary="Reprioritise (dispatcher)")
 async def reprioritise(
-    request: Request, incident_id: IncidentId, body: PriorityIn, session: SessionDep, who: Dispatcher
+    services: ServicesDep,
+    incident_id: IncidentId,
+    body: PriorityIn,
+    session: SessionDep,
+    who: Dispatcher,
+    by: AuditActor,
 ) -> dict:
     action = await lifecycle.reprioritise(
-        session, incident_id, priority=body.priority, reason=body.reason, actor=actor_of(who)
+        session, incident_id, priority=body.priority, reason=body.reason, actor=actor_of(who), by=by
     )
-    await commit_then_queue(request, session, action, "incident.reprioritised")
+    services.after_commit.later(session, action, "incident.reprioritised")
     return {"id": incident_id, "priority": body.priority}
 
 
 @router.post("/incidents/{incident_id}/notes", status_code=201, summary="Add a note to the log")
-async def add_note(incident_id: IncidentId, body: NoteIn, session: SessionDep, who: TakesCalls) -> dict:
-    await lifecycle.add_note(session, incident_id, note=body.text, actor=actor_of(who))
+async def add_note(incident_id: IncidentId, body: NoteIn, session: SessionDep, who: TakesCalls, by: AuditActor) -> dict:
+    await lifecycle.add_note(session, incident_id, note=body.text, actor=actor_of(who), by=by)
     return {"id": incident_id, "noted": True}
 
 
 @router.post("/incidents/{incident_id}/confirm", summary="Accept an SMS or public report for dispatch")
-async def confirm(request: Request, incident_id: IncidentId, session: SessionDep, who: TakesCalls) -> dict:
-    action = await lifecycle.confirm(session, incident_id, actor=actor_of(who))
-    await commit_then_queue(request, session, action, "incident.created")
+async def confirm(
+    services: ServicesDep, incident_id: IncidentId, session: SessionDep, who: TakesCalls, by: AuditActor
+) -> dict:
+    action = await lifecycle.confirm(session, incident_id, actor=actor_of(who), by=by)
+    services.after_commit.later(session, action, "incident.created")
     return {"id": incident_id, "status": "pending"}
 
 
@@ -204,32 +252,42 @@ async def confirm(request: Request, incident_id: IncidentId, session: SessionDep
     summary="Merge a confirmed duplicate into the incident it repeats "
     "(a dispatcher's when it has units or is more urgent than the other)",
 )
-async def merge(request: Request, incident_id: IncidentId, body: MergeIn, session: SessionDep, who: TakesCalls) -> dict:
+async def merge(
+    services: ServicesDep, incident_id: IncidentId, body: MergeIn, session: SessionDep, who: TakesCalls, by: AuditActor
+) -> dict:
     action = await lifecycle.merge(
-        session, incident_id, into=body.into, actor=actor_of(who), dispatcher=dispatches(who)
+        session, incident_id, into=body.into, actor=actor_of(who), by=by, dispatcher=dispatches(who)
     )
-    await commit_then_queue(request, session, action, "incident.merged")
+    services.after_commit.later(session, action, "incident.merged")
     return {"id": incident_id, "merged_into": body.into}
 
 
 @router.post("/incidents/{incident_id}/cancel", summary="Cancel (dispatcher)")
 async def cancel(
-    request: Request, incident_id: IncidentId, body: ReasonIn, session: SessionDep, who: Dispatcher
+    services: ServicesDep, incident_id: IncidentId, body: ReasonIn, session: SessionDep, who: Dispatcher, by: AuditActor
 ) -> dict:
-    action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who))
-    await commit_then_queue(request, session, action, "incident.cancelled")
+    action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who), by=by)
+    services.after_commit.later(session, action, "incident.cancelled")
     return {"id": incident_id, "status": "cancelled"}
 
 
 @router.post("/incidents/{incident_id}/close", summary="Close with a disposition (dispatcher)")
-async def close(request: Request, incident_id: IncidentId, body: CloseIn, session: SessionDep, who: Dispatcher) -> dict:
+async def close(
+    services: ServicesDep,
+    request: Request,
+    incident_id: IncidentId,
+    body: CloseIn,
+    session: SessionDep,
+    who: Dispatcher,
+    by: AuditActor,
+) -> dict:
     action = await lifecycle.close(
-        session, incident_id, disposition=body.disposition, note=body.note, actor=actor_of(who)
+        session, incident_id, disposition=body.disposition, note=body.note, actor=actor_of(who), by=by
     )
     # The caller is owed a feedback link, in the same transaction; the dispatcher sees that it was offered, never
     # the link (the SMS gateway sends it).
-    message = await feedback.offer(session, incident_id, settings=request.app.state.settings)
-    await commit_then_queue(request, session, action, "incident.closed")
+    message = await feedback.offer(session, incident_id, settings=request.app.state.settings, by=by)
+    services.after_commit.later(session, action, "incident.closed")
     return {"id": incident_id, "status": "closed", "caller_message": feedback.as_offered(message)}
 
 

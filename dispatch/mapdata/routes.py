@@ -14,6 +14,7 @@ from sqlalchemy import text
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.deps import ServicesDep
 from dispatch.errors import ServiceUnavailable
 
 router = APIRouter(prefix="/api", tags=["map"])
@@ -39,12 +40,11 @@ SELECT
 
 
 @router.get("/map", summary="The map's vector layers (GeoJSON): roads, municipalities, stations")
-async def layers(request: Request, session: SessionDep, _: Viewer) -> Response:
-    state = request.app.state
+async def layers(services: ServicesDep, request: Request, session: SessionDep, _: Viewer) -> Response:
     latest = await session.scalar(text("SELECT max(id) FROM map_imports"))
     if latest is None:
         raise ServiceUnavailable("no map is imported yet: run `dispatch load-map`")
-    cached = getattr(state, "map_layers", None)
+    cached = services.map_layers
     if cached is None or cached[0] != latest:
         row = (await session.execute(_LAYERS)).one()
         body = orjson.dumps(
@@ -56,7 +56,7 @@ async def layers(request: Request, session: SessionDep, _: Viewer) -> Response:
                 "stations": {"type": "FeatureCollection", "features": row[3]},
             }
         )
-        cached = state.map_layers = (row[0], body, gzip.compress(body, 6))
+        cached = services.map_layers = (row[0], body, gzip.compress(body, 6))
     headers = {"Cache-Control": "private, max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(cached[2], media_type="application/json", headers={**headers, "Content-Encoding": "gzip"})

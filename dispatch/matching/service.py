@@ -85,8 +85,8 @@ async def match_incident(session: AsyncSession, incident_id: int, types: Inciden
     return MatchIncident(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], orjson.loads(row[8]), plan)
 
 
-# The write is the server-side function dispatch_write (dispatch/matching/sql/dispatch_write.sql): one round trip, one statement. The
-# brief the units are told is read beside it.
+# The write is the server-side function dispatch_write (dispatch/matching/sql/dispatch_write.sql): one round
+# trip, one statement. The brief the units are told is read beside it.
 _DISPATCH = f"""
     SELECT d.outcome, d.detail, d.units_missing, d.assignments::text, d.diverted::text, {BRIEF_COLUMNS}
     FROM dispatch_write($1, $2::jsonb, $3::jsonb, $4, $5) AS d CROSS JOIN incidents i WHERE i.id = $1"""

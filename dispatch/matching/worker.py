@@ -22,27 +22,25 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from functools import partial
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.config import Settings
-from dispatch.errors import Conflict
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.types import IncidentTypes
 from dispatch.keys import Keys
-from dispatch.matching.core import Decision, Policy, Rules, decide
+from dispatch.matching.core import Decision, Policy, decide
 from dispatch.matching.coverage import MoveUps
+from dispatch.matching.dispatching import DispatchService
 from dispatch.matching.eta import DriveTimes, RouterHolder, nearest, relevant, routable, unit_etas
 from dispatch.matching.service import (
-    Dispatched,
     MatchIncident,
-    board_units,
     match_incident,
     missing_count,
     set_units_missing,
-    write_dispatch,
 )
 from dispatch.queue.service import IncidentQueue, Lease
 from dispatch.statuses import DISPATCHABLE_INCIDENT
@@ -107,17 +105,18 @@ class Matcher:
         types: IncidentTypes,
         settings: Settings,
         publish: Publish,
-        requeue: Requeue,
-        rules: Rules = Rules(),
+        dispatcher: DispatchService,
         pusher=None,
     ) -> None:
         self.owner = owner
         self.queue, self.board, self.redis = queue, board, redis
         self.sessions, self.routers, self.types = sessions, routers, types
-        self.settings, self.rules = settings, rules
+        self.settings = settings
+        self.dispatcher = dispatcher  # reserve, write, tell: shared with a dispatcher's manual assignment
+        self.rules, self.policy = dispatcher.rules, dispatcher.policy
         self.keys = Keys(settings.key_prefix)
-        self.policy = Policy(settings.match_policy)
-        self._publish, self._requeue = publish, requeue
+        dispatcher.on_dispatched.append(self.plan_move_ups_soon)
+        self._publish = publish
         self.pusher = pusher  # tells the units' devices (None: nobody listens, as in some tests)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -138,6 +137,10 @@ class Matcher:
         )
         self._moveup_due = 0.0  # monotonic time of the next move-up planning
         self._recall_wanted, self._next_recall = False, 0.0
+
+    def plan_move_ups_soon(self) -> None:
+        """The map of free units changed: plan move-ups at the next quiet moment."""
+        self._moveup_due = 0.0
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -241,8 +244,14 @@ class Matcher:
             await self._settle(incident, missing_count(incident.remaining()))
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
             return
-        done = await self.dispatch(
-            incident, decision, actor=f"matcher:{self.owner}", mode="auto", lease=lease, units=units, routes=etas.route
+        done = await self.dispatcher.dispatch(
+            incident,
+            decision,
+            actor=f"matcher:{self.owner}",
+            mode="auto",
+            hold=partial(self.queue.extend, incident.id, self.owner, self.settings.queue_lease_s),
+            units=units,
+            routes=etas.route,
         )
         if done is None:
             # The board or the plan changed under us: decide again in a moment (a short wait, so a board that
@@ -277,134 +286,6 @@ class Matcher:
     def auto_for(self, incident: MatchIncident) -> bool:
         """Dispatched without a dispatcher: its priority is set to, and it has a location to send units to."""
         return incident.priority in self.settings.auto_dispatch_priorities and incident.lat is not None
-
-    async def dispatch(
-        self,
-        incident: MatchIncident,
-        decision: Decision,
-        *,
-        actor: str,
-        mode: str,
-        lease: Lease | None = None,
-        units: list | None = None,
-        routes=None,
-    ) -> Dispatched | None:
-        """Reserves the decision's units, writes it, tells everyone. None if a unit was no longer free, the
-        plan was filled meanwhile, or (with `lease`) the lease ran out while deciding."""
-        chosen = {p.unit_id for p in decision.picks}
-        units = units if units is not None else await self.board.units()
-        before = [u for u in units if u.id in chosen]
-        divert = self.rules.divert_from_priority if any(p.diverted_from for p in decision.picks) else 0
-        reserving = self.board.reserve(
-            incident.id,
-            incident.priority,
-            [p.unit_id for p in decision.picks],
-            divert_from=divert,
-            now_ms=int(time.time() * 1000),
-        )
-        if lease is None:
-            ok, taken = await reserving
-        else:
-            # The lease renewed and the units reserved side by side; a lease lost meanwhile gives the units back.
-            held, (ok, taken) = await asyncio.gather(
-                self.queue.extend(incident.id, self.owner, self.settings.queue_lease_s), reserving
-            )
-            if not held:
-                if ok:
-                    await self.board.unreserve(incident.id, before)
-                log.warning("lease on incident %s ran out while deciding; another matcher has it", incident.id)
-                return None
-        if not ok:
-            log.info("unit %s was taken meanwhile; incident %s is matched again", taken, incident.id)
-            return None
-        try:
-            async with self.sessions() as session:
-                done = await write_dispatch(
-                    session,
-                    incident_id=incident.id,
-                    picks=list(decision.picks),
-                    plan=incident.plan,
-                    actor=actor,
-                    mode=mode,
-                )
-                await session.commit()
-        except Conflict as exc:
-            await self.board.unreserve(incident.id, before)
-            await self.resync(chosen)  # the board may have been wrong about these units: PostgreSQL decides
-            log.info("dispatch to incident %s not written: %s", incident.id, exc.detail)
-            if lease is None:
-                raise
-            return None
-        except BaseException:
-            await self.board.unreserve(incident.id, before)
-            raise
-        for lost in done.diverted_from:  # an incident that lost a unit waits again for its missing slot
-            await self._requeue(QueueAction("enqueue", lost["id"], lost["priority"], lost["received_ms"]))
-        try:
-            await self._tell(incident, decision, done, before, mode, routes)
-        except REDIS_DOWN as exc:
-            # Written in PostgreSQL: it stands. The crews get it from the sweep of unsent assignments (or
-            # `current` on their resume) once Redis answers; the consoles see it on their next snapshot.
-            stop_if_cancelled()
-            log.warning("dispatch to incident %s written, its units told once Redis is back: %s", incident.id, exc)
-        return done
-
-    async def _tell(
-        self, incident: MatchIncident, decision: Decision, done: Dispatched, before, mode: str, routes
-    ) -> None:
-        """The written dispatch to the units' devices and to the consoles."""
-        if self.pusher is not None:
-            for pick in decision.picks:
-                if pick.diverted_from:
-                    await self.pusher.cancel(
-                        pick.unit_id,
-                        pick.diverted_from,
-                        f"diverted to priority-{incident.priority} incident {incident.id}",
-                    )
-            await self.pusher.assignments(
-                incident.id,
-                done.assignments,
-                {p.unit_id: p.eta_s for p in decision.picks},
-                {u.id: u for u in before},
-                about=done.about,
-                routes=routes,
-            )
-        self._moveup_due = 0.0  # the map of free units changed: plan move-ups at the next quiet moment
-        # What the consoles hear, in one round trip (each unit assigned, then the incident dispatched), beside
-        # the units' move proposals, now moot, going.
-        await asyncio.gather(
-            self._publish(
-                *(
-                    {
-                        "type": "unit.assigned",
-                        "unit_id": a["unit_id"],
-                        "incident_id": incident.id,
-                        "assignment_id": a["assignment_id"],
-                        "slot": a["slot"],
-                    }
-                    for a in done.assignments
-                ),
-                {
-                    "type": "incident.dispatched",
-                    "incident_id": incident.id,
-                    "mode": mode,
-                    "units": [p.unit_id for p in decision.picks],
-                    "complete": done.units_missing == 0,
-                },
-            ),
-            self.redis.delete(*(self.keys.move(p.unit_id) for p in decision.picks)),
-        )
-
-    async def resync(self, unit_ids) -> None:
-        """Puts these units' board entries back to what PostgreSQL says (status and work; not position)."""
-
-        async def truth():
-            async with self.sessions() as session:
-                return [u for u in await board_units(session) if u.id in set(unit_ids)]
-
-        # At once (no settle time): PostgreSQL has just refused these units, so the board is known to be wrong;
-        # a change made to one of them after this read still wins (compare-and-set).
-        await self.board.sync(truth, only=True, settle_ms=0)
 
     async def _settle(self, incident: MatchIncident, missing: int) -> None:
         async with self.sessions() as session:

@@ -9,9 +9,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from pydantic.types import Strict
 from sqlalchemy import text
 
+from dispatch.audit import service as audit
+from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.deps import ServicesDep
 from dispatch.errors import InvalidInput, NotFound
 from dispatch.incidents.schemas import Clean, Latitude, Longitude
 from dispatch.mapbound import check_position
@@ -44,12 +47,14 @@ class FlagIn(BaseModel):
 
 
 @router.post("", status_code=201, summary="Add a flag at a place (dispatcher)")
-async def add_flag(request: Request, body: FlagIn, session: SessionDep, who: Dispatcher) -> dict:
+async def add_flag(
+    services: ServicesDep, request: Request, body: FlagIn, session: SessionDep, who: Dispatcher, by: AuditActor
+) -> dict:
     lat, lon, label = body.lat, body.lon, body.location_text
     if lat is not None:
-        check_position(request.app.state.geocoder, lat, lon)
+        check_position(services.geocoder, lat, lon)
     else:
-        found = request.app.state.geocoder.geocoder.geocode(body.location_text, limit=3)
+        found = services.geocoder.geocoder.geocode(body.location_text, limit=3)
         if found.confidence < 0.9:
             raise InvalidInput(
                 f"'{body.location_text}' is not certain enough to flag; give lat and lon",
@@ -73,6 +78,11 @@ async def add_flag(request: Request, body: FlagIn, session: SessionDep, who: Dis
             },
         )
     ).one()
+    after = {"category": body.category, "description": body.description, "address_label": label}
+    after |= {"lat": lat, "lon": lon, "radius_m": body.radius_m, "expires_at": body.expires_at}
+    await audit.record(
+        session, actor=by, action="premise_flag.add", object_type="premise_flag", object_id=row[0], after=after
+    )
     return {"id": row[0], "lat": lat, "lon": lon, "address_label": label}
 
 
@@ -80,6 +90,7 @@ async def add_flag(request: Request, body: FlagIn, session: SessionDep, who: Dis
 async def flags_near(
     session: SessionDep,
     _: Floor,
+    by: AuditActor,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
     radius_m: Annotated[float, Query(gt=0, le=5000)] = 100,
@@ -92,14 +103,35 @@ async def flags_near(
           AND ST_DWithin(location, {POINT}, :r) ORDER BY distance_m"""),
         {"lat": lat, "lon": lon, "r": radius_m},
     )
-    return [dict(r) for r in rows.mappings()]
+    flags = [dict(r) for r in rows.mappings()]
+    # Flags name people's needs ("oxygen in use"): who looked at a place's is recorded, once per request.
+    await audit.record_read(
+        session,
+        actor=by,
+        action="premise_flags.read",
+        object_type="premise",
+        object_id=f"{lat:.5f},{lon:.5f}",
+        detail={"radius_m": radius_m, "rows": len(flags)},
+    )
+    return flags
 
 
 @router.delete("/{flag_id}", summary="Retire a flag (dispatcher); it stays on record")
-async def retire_flag(flag_id: Annotated[int, Path(gt=0, le=2**63 - 1)], session: SessionDep, _: Dispatcher) -> dict:
+async def retire_flag(
+    flag_id: Annotated[int, Path(gt=0, le=2**63 - 1)], session: SessionDep, _: Dispatcher, by: AuditActor
+) -> dict:
     result = await session.execute(
         text("UPDATE premise_flags SET active = false WHERE id = :id AND active"), {"id": flag_id}
     )
     if result.rowcount == 0:
         raise NotFound(f"no active flag {flag_id}")
+    await audit.record(
+        session,
+        actor=by,
+        action="premise_flag.retire",
+        object_type="premise_flag",
+        object_id=flag_id,
+        before={"active": True},
+        after={"active": False},
+    )
     return {"id": flag_id, "active": False}

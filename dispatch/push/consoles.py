@@ -9,14 +9,17 @@ import orjson
 
 from dispatch.push import protocol as p
 from dispatch.push.hub import Socket
+from dispatch.queue.keeper import QueueKeeper
+from dispatch.queue.service import IncidentQueue
+from dispatch.units.board import UnitBoard
 
 log = logging.getLogger("dispatch.push")
 QUEUE_LIMIT = 500  # incidents in a snapshot's queue, most urgent first
 
 
-async def snapshot(state) -> bytes:
+async def snapshot(queue: IncidentQueue, board: UnitBoard) -> bytes:
     """The queue and the unit board as Redis has them now."""
-    queue, units = await asyncio.gather(state.queue.snapshot(limit=QUEUE_LIMIT), state.board.units())
+    queue, units = await asyncio.gather(queue.snapshot(limit=QUEUE_LIMIT), board.units())
     return orjson.dumps(
         {
             "type": "snapshot",
@@ -45,7 +48,9 @@ async def snapshot(state) -> bytes:
     )
 
 
-async def send_snapshots(state, sockets: list[Socket], *, restore: bool = False) -> None:
+async def send_snapshots(
+    sockets: list[Socket], *, queue: IncidentQueue, board: UnitBoard, keeper: QueueKeeper, restore: bool = False
+) -> None:
     """Sends these console sockets a snapshot. Changes published while it is read wait and follow it, so none
     is overtaken by a picture older than itself. `restore`: first put the queue and the board back from
     PostgreSQL if Redis lost them (a snapshot of an emptied Redis would blank every console). Raises what the
@@ -54,8 +59,8 @@ async def send_snapshots(state, sockets: list[Socket], *, restore: bool = False)
         sock.hold()
     try:
         if restore:
-            await state.queue_keeper.reconcile()
-        body = await snapshot(state)
+            await keeper.reconcile()
+        body = await snapshot(queue, board)
         for sock in sockets:
             sock.offer(body)
     finally:

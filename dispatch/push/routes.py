@@ -17,16 +17,16 @@ from dispatch.auth.deps import authenticate_connection, close_handshake, deny_ha
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.auth.throttle import TooManyFailedTokens
+from dispatch.deps import ServicesDep
 from dispatch.errors import Conflict, DispatchError, ServiceUnavailable
 from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.push import protocol as p
-from dispatch.push.consoles import send_snapshots
 from dispatch.push.hub import Socket
 from dispatch.push.outbox import assignment_of
-from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello, resume
+from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello
 from dispatch.units.models import UnitStatus
-from dispatch.units.reports import report_status
+from dispatch.units.reports import StatusReports, report_status
 
 router = APIRouter()
 log = logging.getLogger("dispatch.push")
@@ -50,7 +50,7 @@ async def _principal(ws: WebSocket) -> tuple[Principal | None, str | None]:
         chosen = SUBPROTOCOL
     if not token:
         return None, chosen
-    state = ws.app.state
+    state = ws.app.state.services
     try:
         async with state.sessionmaker() as session:
             return await authenticate_connection(ws, session, token), chosen
@@ -100,7 +100,7 @@ class Bucket:
 
 async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
     """Runs the socket: its writer, its heartbeat, and its reader until either side closes."""
-    hub = ws.app.state.hub
+    hub = ws.app.state.services.hub
     last_heard = time.monotonic()
     bucket = Bucket()
 
@@ -179,12 +179,11 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
 
 
 @router.websocket("/ws/unit")
-async def unit_socket(ws: WebSocket) -> None:
+async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
     who, chosen = await _principal(ws)
     if who is None or who.role != Role.unit or who.unit_id is None:
         await close_handshake(ws, 1008, "a unit's token is required")
         return
-    state = ws.app.state
     await ws.accept(subprotocol=chosen)
     unit_id = who.unit_id
     sock = state.hub.socket(ws, unit_id, who)
@@ -205,24 +204,32 @@ async def unit_socket(ws: WebSocket) -> None:
         message = p.parse_unit(raw)
         reply: dict = {"type": "ok", "re": message.id} if message.id else {}
         if isinstance(message, p.Hello):
-            await resume(state, sock, message.last_seq)
+            await state.catchup.resume(sock, message.last_seq)
         elif isinstance(message, p.Ack):
             stored = await state.outbox.ack(unit_id, message.of)
             if stored is not None:
                 try:
-                    await _acknowledged(state, who, unit_id, orjson.loads(stored))
+                    await _acknowledged(state.statuses, who, unit_id, orjson.loads(stored))
                 except BACKEND_ERRORS:
                     await state.outbox.restore(unit_id, message.of, stored)  # the device's retry finds it again
                     raise
             elif (assignment_id := assignment_of(message.of)) is not None:
                 # Not awaited in the outbox: acknowledged already, or Redis lost the outbox after the device got
                 # it. The id says which assignment; PostgreSQL takes it only if it is still the unit's, unanswered.
-                await _acknowledged(state, who, unit_id, {"type": "assignment", "assignment_id": assignment_id})
+                await _acknowledged(
+                    state.statuses, who, unit_id, {"type": "assignment", "assignment_id": assignment_id}
+                )
         elif isinstance(message, p.Status):
             if message.lat is not None:
                 check_position(state.geocoder, message.lat, message.lon)
             changed = await report_status(
-                state, who, unit_id, message.status, message.lat, message.lon, assignment_id=message.assignment_id
+                state.statuses,
+                who,
+                unit_id,
+                message.status,
+                message.lat,
+                message.lon,
+                assignment_id=message.assignment_id,
             )
             if reply:  # answered only when the device gave its message an id to answer to
                 reply["unit"] = changed
@@ -240,7 +247,7 @@ async def unit_socket(ws: WebSocket) -> None:
     await _serve(ws, sock, handle)
 
 
-async def _acknowledged(state, who: Principal, unit_id: int, message: dict) -> None:
+async def _acknowledged(statuses: StatusReports, who: Principal, unit_id: int, message: dict) -> None:
     """The crew has the assignment: it becomes acknowledged, if it is still the unit's and not acknowledged yet
     (PostgreSQL checks both under its locks; later stages stay as they are)."""
     work = messages.awaited_assignment(message)
@@ -248,7 +255,7 @@ async def _acknowledged(state, who: Principal, unit_id: int, message: dict) -> N
         return
     with contextlib.suppress(Conflict):  # acknowledged already (a status came first), or ended meanwhile
         await report_status(
-            state,
+            statuses,
             who,
             unit_id,
             UnitStatus.acknowledged,
@@ -258,17 +265,16 @@ async def _acknowledged(state, who: Principal, unit_id: int, message: dict) -> N
 
 
 @router.websocket("/ws/console")
-async def console_socket(ws: WebSocket) -> None:
+async def console_socket(ws: WebSocket, state: ServicesDep) -> None:
     who, chosen = await _principal(ws)
     if who is None or who.role not in (Role.dispatcher, Role.commander, Role.admin):
         await close_handshake(ws, 1008, "a dispatcher's or commander's token is required")
         return
-    state = ws.app.state
     await ws.accept(subprotocol=chosen)
     sock = state.hub.socket(ws, None, who)
     state.hub.consoles.add(sock)
     try:
-        await send_snapshots(state, [sock])
+        await state.catchup.snapshots([sock])
     except BACKEND_ERRORS as exc:
         log.warning("console snapshot failed, the console is asked to come back: %r", exc)
         state.hub.remove(sock)

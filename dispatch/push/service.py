@@ -14,20 +14,24 @@ whether that very assignment still waits for its acknowledgement.
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
 import redis.exceptions
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.errors import Conflict, DispatchError
+from dispatch.matching.eta import RouterHolder
 from dispatch.push import messages
 from dispatch.push.outbox import STAGES, Outbox, Sent, now_ms
 from dispatch.push.sweep import SWEEP_EVERY_S, Sweep
 from dispatch.tasks import stop_if_cancelled
+from dispatch.units.board import UnitBoard
 from dispatch.units.models import UnitStatus
-from dispatch.units.reports import report_status
+from dispatch.units.reports import StatusReports, report_status
 
 log = logging.getLogger("dispatch.push")
 SYSTEM = Principal(user_id=0, username="ack-watch", role=Role.dispatcher, unit_id=None, token_id=0)
@@ -36,13 +40,17 @@ RETRY_MS = 1000  # a deadline that could not be handled (PostgreSQL or Redis awa
 
 
 class Pusher:
-    def __init__(self, state, outbox: Outbox) -> None:
-        self.state = state
-        self.outbox = outbox
-
-    @property
-    def deadline_s(self) -> float:
-        return self.state.settings.ack_deadline_s
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        board: UnitBoard,
+        sessions: async_sessionmaker[AsyncSession],
+        routers: RouterHolder,
+        deadline_s: float,
+    ) -> None:
+        self.outbox, self.board, self.sessions, self.routers = outbox, board, sessions, routers
+        self.deadline_s = deadline_s
 
     async def assignments(
         self,
@@ -57,9 +65,9 @@ class Pusher:
         route to learn where to go. `about`: the brief, when the caller has it already (the dispatch write
         reads it). `routes`: unit id -> Route or None, when the caller has them (the matcher's search tree);
         otherwise each is a search of its own."""
-        board = board if board is not None else {u.id: u for u in await self.state.board.units()}
+        board = board if board is not None else {u.id: u for u in await self.board.units()}
         if about is None:
-            async with self.state.sessionmaker() as session:
+            async with self.sessions() as session:
                 about = await messages.brief(session, incident_id)
         if not assignments:
             return
@@ -98,7 +106,7 @@ class Pusher:
             await self.outbox.send_many(updates, ack_within_s=self.deadline_s)
 
     def _route(self, unit, lat: float | None, lon: float | None, found=None) -> dict | None:
-        router = self.state.routers.router if self.state.routers.ready else None
+        router = self.routers.router if self.routers.ready else None
         if router is None or lat is None or unit is None or unit.lat is None:
             return None
         return messages.route(router, (unit.lat, unit.lon), (lat, lon), found=found)
@@ -112,7 +120,7 @@ class Pusher:
         if sent is None:
             return None
         lat, lon = active["location"]["lat"], active["location"]["lon"]
-        route = self._route(await self.state.board.get(unit_id), lat, lon)
+        route = self._route(await self.board.get(unit_id), lat, lon)
         if route is not None:
             await self.outbox.send(
                 unit_id,
@@ -147,10 +155,10 @@ class Pusher:
         outbox; if another message went out since, PostgreSQL is read again, so that a cancel committed
         meanwhile is never overtaken by the assignment it cancels."""
         for _ in range(5):
-            async with self.state.sessionmaker() as session:
+            async with self.sessions() as session:
                 active = await messages.current_assignment(session, unit_id)
             if active is not None and active["location"]["lat"] is not None:
-                unit = await self.state.board.get(unit_id)
+                unit = await self.board.get(unit_id)
                 active["route"] = self._route(unit, active["location"]["lat"], active["location"]["lon"])
             sent = await self.outbox.send_if_head(unit_id, messages.current(active), head)
             if sent is not None:
@@ -167,17 +175,26 @@ class AckWatcher:
     """Runs in every service process; each passed deadline is taken by exactly one of them (Lua). It also runs
     the sweep for assignments that never reached an outbox (each sent once, whichever process finds it)."""
 
-    def __init__(self, state, outbox: Outbox, every_s: float = 0.2) -> None:
-        self.state, self.outbox, self.every_s = state, outbox, every_s
-        self.sweep = Sweep(state.sessionmaker, outbox, state.pusher)
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        pusher: Pusher,
+        statuses: StatusReports,
+        publish: Callable[..., Awaitable[None]],
+        every_s: float = 0.2,
+    ) -> None:
+        self.outbox, self.pusher, self.statuses, self.publish = outbox, pusher, statuses, publish
+        self.sessions, self.every_s = pusher.sessions, every_s
+        self.sweep = Sweep(pusher.sessions, outbox, pusher)
         self._task: asyncio.Task | None = None
 
     @property
     def deadline_ms(self) -> int:
-        return int(self.state.settings.ack_deadline_s * 1000)
+        return int(self.pusher.deadline_s * 1000)
 
     async def awaiting(self, unit_id: int, assignment_id: int) -> bool:
-        async with self.state.sessionmaker() as session:
+        async with self.sessions() as session:
             return bool(await session.scalar(_AWAITING, {"id": assignment_id, "unit": unit_id}))
 
     async def check(self) -> int:
@@ -201,7 +218,7 @@ class AckWatcher:
                 await self.outbox.ack(unit_id, message_id)
             elif stage == 1:
                 await self.resend(unit_id, message_id, body, stage)
-                await self.state.queue_keeper.publish(
+                await self.publish(
                     {
                         "type": "alert",
                         "kind": "ack_late",
@@ -216,7 +233,7 @@ class AckWatcher:
         elif stage < STAGES:
             await self.resend(unit_id, message_id, body, stage)
         elif await self.outbox.ack(unit_id, message_id) is not None:  # given up on, unless acknowledged now
-            await self.state.queue_keeper.publish(
+            await self.publish(
                 {
                     "type": "alert",
                     "kind": "not_acknowledged",
@@ -238,7 +255,7 @@ class AckWatcher:
         incident_id = work.get("incident_id")
         try:
             await report_status(
-                self.state,
+                self.statuses,
                 SYSTEM,
                 unit_id,
                 UnitStatus.out_of_service,
@@ -252,7 +269,7 @@ class AckWatcher:
             return
         # Nothing more to wait for. (A PostgreSQL that could not be asked raised above: the deadline comes again.)
         await self.outbox.ack(unit_id, message_id)
-        await self.state.queue_keeper.publish(
+        await self.publish(
             {
                 "type": "alert",
                 "kind": "escalation",

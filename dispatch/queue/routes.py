@@ -8,6 +8,7 @@ from sqlalchemy import text
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.deps import ServicesDep
 from dispatch.queue.keeper import REDIS_DOWN
 
 router = APIRouter(prefix="/api", tags=["queue"])
@@ -21,11 +22,15 @@ _DETAILS = text("""
 
 @router.get("/queue", summary="Incidents waiting for units, most urgent first (then oldest)")
 async def queue(
-    request: Request, session: SessionDep, _: Floor, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    services: ServicesDep,
+    request: Request,
+    session: SessionDep,
+    _: Floor,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict:
     """Read from Redis; if Redis is away, from PostgreSQL, which holds the same truth (`source` says which)."""
     try:
-        entries = await request.app.state.queue.snapshot(limit)
+        entries = await services.queue.snapshot(limit)
         order = [(e.incident_id, e.leased_by) for e in entries]
         source = "redis"
     except REDIS_DOWN:

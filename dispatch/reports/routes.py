@@ -11,9 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from dispatch.audit import service as audit
+from dispatch.audit.deps import AuditActor, PublicActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.deps import ServicesDep
 from dispatch.reports import feedback, service
 from dispatch.reports.render import report_csv
 from dispatch.reports.service import GroupBy, parse_period
@@ -32,7 +35,7 @@ Token = Annotated[str, Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9
 def report_sessions(request: Request) -> async_sessionmaker | None:
     """Sessions of their own for the report's two big statements, so that they run side by side (they read
     committed data, as a report should)."""
-    return request.app.state.sessionmaker
+    return request.app.state.services.sessionmaker
 
 
 ReportSessions = Annotated[async_sessionmaker | None, Depends(report_sessions)]
@@ -47,6 +50,7 @@ class FeedbackIn(BaseModel):
 
 @router.get("/reports/response-times", summary="Response-time intervals, percentiles and compliance (commander)")
 async def response_times(
+    services: ServicesDep,
     request: Request,
     session: SessionDep,
     _: Commander,
@@ -76,31 +80,44 @@ async def response_times(
 
 @router.get("/reports/feedback", summary="Callers' answers on the period's incidents, newest first (commander)")
 async def feedback_answers(
+    services: ServicesDep,
     request: Request,
     session: SessionDep,
     _: Commander,
+    by: AuditActor,
     start: Annotated[str, Query(alias="from", max_length=40)],
     end: Annotated[str, Query(alias="to", max_length=40)],
     complaints: Annotated[bool, Query(description="Complaints only")] = False,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict]:
     period = parse_period(start, end, request.app.state.settings.report_time_zone)
-    return await feedback.answers(session, start=period.start, end=period.end, complaints_only=complaints, limit=limit)
+    rows = await feedback.answers(session, start=period.start, end=period.end, complaints_only=complaints, limit=limit)
+    detail = {"from": period.start, "to": period.end, "complaints": complaints, "rows": len(rows)}
+    await audit.record_read(session, actor=by, action="feedback.read", object_type="feedback", detail=detail)
+    return rows
 
 
 @router.get("/caller-messages", summary="Messages owed to callers and not sent yet (SMS gateway)")
-async def caller_messages(session: SessionDep, _: Gateway) -> list[dict]:
-    return await feedback.unsent_messages(session)
+async def caller_messages(session: SessionDep, _: Gateway, by: AuditActor) -> list[dict]:
+    messages = await feedback.unsent_messages(session)
+    detail = {"rows": len(messages)}
+    await audit.record_read(
+        session, actor=by, action="caller_message.read", object_type="caller_message", detail=detail
+    )
+    return messages
 
 
 @router.post("/caller-messages/{message_id}/sent", summary="Mark a caller message as sent (SMS gateway)")
-async def message_sent(message_id: Annotated[int, Path(gt=0, le=2**62)], session: SessionDep, _: Gateway) -> dict:
-    await feedback.mark_sent(session, message_id)
+async def message_sent(
+    message_id: Annotated[int, Path(gt=0, le=2**62)], session: SessionDep, _: Gateway, by: AuditActor
+) -> dict:
+    await feedback.mark_sent(session, message_id, by=by)
     return {"id": message_id, "sent": True}
 
 
 @public_router.get("/response-times", summary="Monthly response times by municipality (public, no personal data)")
 async def public_response_times(
+    services: ServicesDep,
     request: Request,
     session: SessionDep,
     months: Annotated[int, Query(ge=1, le=60, description="Months back from this one")] = 12,
@@ -131,13 +148,15 @@ async def public_response_times(
 
 
 @public_router.get("/feedback/{token}", response_class=HTMLResponse, summary="The feedback form of a link")
-async def feedback_form(token: Token, request: Request, session: SessionDep) -> HTMLResponse:
+async def feedback_form(services: ServicesDep, token: Token, request: Request, session: SessionDep) -> HTMLResponse:
     await feedback.check(session, token, secret_key=request.app.state.settings.secret_key)
     return HTMLResponse(FORM)
 
 
 @public_router.post("/feedback/{token}", summary="Record a caller's satisfaction (once per link)")
-async def give_feedback(token: Token, body: FeedbackIn, request: Request, session: SessionDep) -> dict:
+async def give_feedback(
+    services: ServicesDep, token: Token, body: FeedbackIn, request: Request, session: SessionDep, by: PublicActor
+) -> dict:
     await feedback.answer(
         session,
         token,
@@ -145,6 +164,7 @@ async def give_feedback(token: Token, body: FeedbackIn, request: Request, sessio
         comment=body.comment or None,
         complaint=body.complaint,
         secret_key=request.app.state.settings.secret_key,
+        by=by,
     )
     return {"recorded": True, "message": "Thank you. Your answer was recorded."}
 

@@ -6,15 +6,20 @@ sampled rate and with every status change: the database keeps the track without 
 """
 
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.db import retrying
 from dispatch.errors import Forbidden, NotFound
 from dispatch.incidents.lifecycle import QueueAction
+from dispatch.keys import Keys
 from dispatch.units import service
+from dispatch.units.board import UnitBoard
 from dispatch.units.models import UnitStatus
 
 AVL_SAMPLE_S = 30.0  # a unit's position is written to PostgreSQL at most this often between status changes
@@ -27,8 +32,21 @@ def may_report_for(who: Principal, unit_id: int) -> bool:
     return who.role == Role.unit and who.unit_id == unit_id
 
 
+@dataclass
+class StatusReports:
+    """A unit's status, reported by its crew, a dispatcher or the acknowledgement watcher: written in
+    PostgreSQL, then the board, the consoles, the queue and the crew told."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    board: UnitBoard
+    keys: Keys
+    requeue: Callable[[QueueAction], Awaitable[object]]
+    cancel: Callable[..., Awaitable[object]]  # the pusher's: tells a crew its assignment ended
+    on_freed: list[Callable[[], None]] = field(default_factory=list)
+
+
 async def report_status(
-    state,
+    state: StatusReports,
     who: Principal,
     unit_id: int,
     status: UnitStatus,
@@ -46,7 +64,7 @@ async def report_status(
         raise Forbidden("a unit reports only its own status")
 
     async def work() -> service.StatusChange:
-        async with state.sessionmaker() as session:
+        async with state.sessions() as session:
             change = await service.change_status(
                 session,
                 unit_id=unit_id,
@@ -86,11 +104,12 @@ async def report_status(
     await state.board.update(unit_id, announce=announce, **fields)
     if change.requeue:
         incident_id, priority, received_ms = change.requeue
-        await state.queue_keeper.apply(QueueAction("enqueue", incident_id, priority, received_ms))
+        await state.requeue(QueueAction("enqueue", incident_id, priority, received_ms))
     if change.freed:
-        state.matcher.unit_freed()
+        for listener in state.on_freed:
+            listener()
     if who.role != Role.unit and change.ended_assignment:
-        await state.pusher.cancel(unit_id, change.incident_id, why or f"stood down: set {status.value} by dispatch")
+        await state.cancel(unit_id, change.incident_id, why or f"stood down: set {status.value} by dispatch")
     return {
         "unit_id": unit_id,
         "call_sign": change.call_sign,
@@ -109,8 +128,8 @@ class PositionSampler:
     the units whose last stored fix is AVL_SAMPLE_S old. Ten thousand vehicles at a fix every 5 s are 2,000
     fixes a second; one round trip each would be most of a core."""
 
-    def __init__(self, state) -> None:
-        self._state = state
+    def __init__(self, board: UnitBoard, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._units, self._sessions = board, sessions
         self._written: dict[int, float] = {}  # unit -> monotonic time of its last PostgreSQL write
         self.pending: dict[int, tuple[float, float]] = {}  # unit -> position not yet told to consoles
         self._board: dict[int, tuple[float, float, int]] = {}  # unit -> (lat, lon, ms) not yet on the board
@@ -120,7 +139,7 @@ class PositionSampler:
         """Takes a fix; `now` writes it to the board before returning (an HTTP caller may read it back)."""
         if not may_report_for(who, unit_id):
             raise Forbidden("a unit reports only its own position")
-        board = self._state.board
+        board = self._units
         if who.role != Role.unit and await board.get(unit_id) is None:
             raise NotFound(f"no unit {unit_id}")
         at = int(time.time() * 1000)
@@ -138,13 +157,13 @@ class PositionSampler:
         """The held fixes to the board, and the due ones to PostgreSQL, each in one round trip."""
         fixes, self._board = self._board, {}
         if fixes:
-            await self._state.board.set_positions(fixes)
+            await self._units.set_positions(fixes)
         due, self._store = self._store, {}
         if due:
             ids = sorted(due)  # one lock order for every writer of many unit rows
 
             async def work() -> None:
-                async with self._state.sessionmaker() as session:
+                async with self._sessions() as session:
                     await service.record_positions(session, ids, [due[i][0] for i in ids], [due[i][1] for i in ids])
                     await session.commit()
 

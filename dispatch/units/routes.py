@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
+from dispatch.deps import ServicesDep
 from dispatch.errors import InvalidInput, NotFound
 from dispatch.incidents.schemas import Latitude, Longitude
 from dispatch.mapbound import check_position
@@ -103,9 +104,8 @@ class PositionIn(BaseModel):
 
 
 @router.get("/units/{unit_id}/route", summary="The route of a unit to the incident it is sent to (map, device)")
-async def unit_route(request: Request, unit_id: UnitId, session: SessionDep, _: Floor) -> dict:
-    state = request.app.state
-    unit = await state.board.get(unit_id)
+async def unit_route(services: ServicesDep, request: Request, unit_id: UnitId, session: SessionDep, _: Floor) -> dict:
+    unit = await services.board.get(unit_id)
     if unit is None:
         raise NotFound(f"no unit {unit_id}")
     if unit.incident_id is None or unit.lat is None:
@@ -118,25 +118,29 @@ async def unit_route(request: Request, unit_id: UnitId, session: SessionDep, _: 
     ).first()
     if row is None or row[0] is None:
         return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": None}
-    found = await asyncio.to_thread(messages.route, state.routers.router, (unit.lat, unit.lon), (row[0], row[1]))
+    found = await asyncio.to_thread(messages.route, services.routers.router, (unit.lat, unit.lon), (row[0], row[1]))
     return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": found}
 
 
 @router.post("/units/{unit_id}/status", summary="Report a unit's status (its device, or a dispatcher)")
-async def status(request: Request, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher) -> dict:
+async def status(
+    services: ServicesDep, request: Request, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher
+) -> dict:
     if who.role == Role.unit and body.assignment_id is None and body.status in ABOUT_ASSIGNMENT:
         raise InvalidInput(
             f"a status of {body.status.value} from a unit's device must name its assignment (assignment_id)"
         )
     if body.lat is not None:
-        check_position(request.app.state.geocoder, body.lat, body.lon)
+        check_position(services.geocoder, body.lat, body.lon)
     return await report_status(
-        request.app.state, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id
+        services.statuses, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id
     )
 
 
 @router.post("/units/{unit_id}/position", summary="Report a unit's position (its device)")
-async def position(request: Request, unit_id: UnitId, body: PositionIn, who: FieldOrDispatcher) -> dict:
-    check_position(request.app.state.geocoder, body.lat, body.lon)
-    await request.app.state.positions.report(who, unit_id, body.lat, body.lon, now=True)
+async def position(
+    services: ServicesDep, request: Request, unit_id: UnitId, body: PositionIn, who: FieldOrDispatcher
+) -> dict:
+    check_position(services.geocoder, body.lat, body.lon)
+    await services.positions.report(who, unit_id, body.lat, body.lon, now=True)
     return {"unit_id": unit_id, "lat": body.lat, "lon": body.lon}

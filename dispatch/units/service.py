@@ -68,9 +68,9 @@ async def change_status(
     assignment_id: int | None = None,
     assignment_status: str | None = None,
 ) -> StatusChange:
-    """One call of the server-side function `unit_report` (dispatch/units/sql/unit_report.sql) on the session's driver connection:
-    a status report is the most frequent write there is (four or more for every unit sent), and as one
-    statement it is one round trip and atomic. It locks the unit's incident and then the unit, checks the
+    """One call of the server-side function `unit_report` (dispatch/units/sql/unit_report.sql) on the session's
+    driver connection: a status report is the most frequent write there is (four or more for every unit sent),
+    and as one statement it is one round trip and atomic. It locks the unit's incident and then the unit, checks the
     order of statuses (`NEXT`, for crews), and writes everything the change means: unit, assignment,
     incident times and status, the event, and the gap an early leaver leaves in the incident's plan.
 
