@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import redis.exceptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.audit import service as audit
+from dispatch.audit.service import Actor
 from dispatch.errors import Conflict, InvalidInput
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.keys import Keys
@@ -54,6 +56,7 @@ class DispatchService:
         *,
         actor: str,
         mode: str,
+        by: Actor | None = None,
         hold: Hold | None = None,
         units: list[BoardUnit] | None = None,
         routes: object = None,
@@ -93,6 +96,14 @@ class DispatchService:
                     plan=incident.plan,
                     actor=actor,
                     mode=mode,
+                )
+                await audit.record(
+                    session,
+                    actor=by or Actor.system(actor),
+                    action="assignment.create",
+                    object_type="incident",
+                    object_id=incident.id,
+                    after={"assignments": done.assignments, "mode": mode},
                 )
                 await session.commit()
         except Conflict as exc:
@@ -181,11 +192,13 @@ class DispatchService:
         # a change made to one of them after this read still wins (compare-and-set).
         await self.board.sync(truth, only=True, settle_ms=0)
 
-    async def assign(self, incident: MatchIncident, unit_ids: list[int], *, divert: bool, by: str) -> Dispatched:
+    async def assign(
+        self, incident: MatchIncident, unit_ids: list[int], *, divert: bool, by: str, actor: Actor | None = None
+    ) -> Dispatched:
         """A dispatcher's choice of units: checked (free, or divertible when `divert`, from work no more urgent
         than the rules allow), then dispatched as the matcher would. Conflict when a unit was taken meanwhile."""
         decision = await self.manual_decision(incident, unit_ids, divert=divert, by=by)
-        done = await self.dispatch(incident, decision, actor=f"dispatcher:{by}", mode="manual")
+        done = await self.dispatch(incident, decision, actor=f"dispatcher:{by}", mode="manual", by=actor)
         if done is None:
             raise Conflict("a unit was taken by another dispatch meanwhile; look at the recommendations again")
         if done.units_missing == 0:  # owed by the keeper if Redis is away: the dispatch is stored either way

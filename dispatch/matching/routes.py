@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
@@ -61,9 +62,14 @@ class AssignOut(BaseModel):
     summary="Assign units (dispatcher); checked against availability",
 )
 async def assign(
-    services: ServicesDep, incident_id: IncidentId, body: AssignIn, session: SessionDep, who: Dispatcher
+    services: ServicesDep,
+    incident_id: IncidentId,
+    body: AssignIn,
+    session: SessionDep,
+    who: Dispatcher,
+    by: AuditActor,
 ) -> AssignOut:
     incident = await _open_incident(session, incident_id)
-    done = await services.dispatcher.assign(incident, body.unit_ids, divert=body.divert, by=who.username)
+    done = await services.dispatcher.assign(incident, body.unit_ids, divert=body.divert, by=who.username, actor=by)
     assigned = sorted(a["unit_id"] for a in done.assignments)
     return AssignOut(incident_id=incident.id, assigned=assigned, units_missing=done.units_missing)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.audit import service as audit
+from dispatch.audit.service import Actor
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.db import retrying
@@ -56,6 +58,7 @@ async def report_status(
     assignment_id: int | None = None,
     assignment_status: str | None = None,
     why: str | None = None,
+    by: Actor | None = None,
 ) -> dict:
     """`assignment_id`: the assignment the report is about (a device names it); refused with Conflict unless
     it is still the unit's (see service.change_status). When anyone but the crew ends the unit's assignment
@@ -76,6 +79,18 @@ async def report_status(
                 assignment_id=assignment_id,
                 assignment_status=assignment_status,
             )
+            if who.role != Role.unit and change.status != change.previous:
+                # Set by hand (a dispatcher) or by the service (the acknowledgement watcher): audited with the
+                # change, in its transaction. A crew's own reports are the incident's event log.
+                await audit.record(
+                    session,
+                    actor=by or Actor.system(who.username),
+                    action="unit.status",
+                    object_type="unit",
+                    object_id=unit_id,
+                    before={"status": change.previous.value},
+                    after={"status": change.status.value, "incident_id": change.incident_id},
+                )
             await session.commit()
             return change
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
+from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
@@ -124,7 +125,7 @@ async def unit_route(services: ServicesDep, request: Request, unit_id: UnitId, s
 
 @router.post("/units/{unit_id}/status", summary="Report a unit's status (its device, or a dispatcher)")
 async def status(
-    services: ServicesDep, request: Request, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher
+    services: ServicesDep, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher, by: AuditActor
 ) -> dict:
     if who.role == Role.unit and body.assignment_id is None and body.status in ABOUT_ASSIGNMENT:
         raise InvalidInput(
@@ -133,7 +134,7 @@ async def status(
     if body.lat is not None:
         check_position(services.geocoder, body.lat, body.lon)
     return await report_status(
-        services.statuses, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id
+        services.statuses, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id, by=by
     )
 
 
