@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dispatch.audit.cli import audit_app
 from dispatch.auth.cli import users_app
 from dispatch.config import BUNDLED_MAP, get_settings
 from dispatch.errors import DispatchError
@@ -15,6 +16,7 @@ from dispatch.reports.cli import report
 
 app = typer.Typer(help="Emergency incident dispatch.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 app.command()(geocode)
 app.command()(report)
 console = Console(stderr=True)

@@ -1,5 +1,6 @@
 """Every table of the service, imported in one place for Alembic and the test fixtures."""
 
+from dispatch.audit.models import AuditRecord
 from dispatch.auth.models import ApiToken, Role, User
 from dispatch.db import Base
 from dispatch.incidents.models import Assignment, Call, Incident, IncidentEvent, PremiseFlag
@@ -11,6 +12,7 @@ __all__ = [
     "Address",
     "ApiToken",
     "Assignment",
+    "AuditRecord",
     "Base",
     "Call",
     "CallerMessage",

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from dispatch.audit.service import Actor
 from dispatch.auth.models import Role
 from dispatch.incidents import lifecycle
 from dispatch.reports import feedback, service
@@ -12,6 +13,7 @@ from dispatch.reports.targets import load_targets
 from tests.builders import make_incident
 
 S = timedelta(seconds=1)
+BY = Actor.system("tests")
 
 
 async def closed_with_link(session, settings, **kwargs) -> tuple[int, str]:
@@ -25,8 +27,8 @@ async def closed_with_link(session, settings, **kwargs) -> tuple[int, str]:
         on_scene_at=at + 400 * S,
         **kwargs,
     )
-    await lifecycle.close(session, incident_id, disposition="treated", note=None, actor="dispatcher:test")
-    await feedback.offer(session, incident_id, settings=settings)
+    await lifecycle.close(session, incident_id, disposition="treated", note=None, actor="dispatcher:test", by=BY)
+    await feedback.offer(session, incident_id, settings=settings, by=BY)
     body = await session.scalar(text("SELECT body FROM caller_messages WHERE incident_id = :id"), {"id": incident_id})
     return incident_id, body.rsplit("/public/feedback/", 1)[1]
 
@@ -118,10 +120,10 @@ async def test_bad_unknown_and_expired_links(client, session, settings):
 async def test_no_link_without_a_number_and_none_for_cancelled(session, settings):
     at = datetime(2031, 3, 5, 9, 0, tzinfo=UTC)
     silent = await make_incident(session, received_at=at, status="on_scene")
-    await lifecycle.close(session, silent, disposition="treated", note=None, actor="t")
-    await feedback.offer(session, silent, settings=settings)
+    await lifecycle.close(session, silent, disposition="treated", note=None, actor="t", by=BY)
+    await feedback.offer(session, silent, settings=settings, by=BY)
     cancelled = await make_incident(session, received_at=at, status="pending", callback_number="+423 000 00 00")
-    await lifecycle.cancel(session, cancelled, reason="caller rang off", actor="t")
+    await lifecycle.cancel(session, cancelled, reason="caller rang off", actor="t", by=BY)
     count = await session.scalar(
         text("SELECT count(*) FROM caller_messages WHERE incident_id IN (:a, :b)"), {"a": silent, "b": cancelled}
     )

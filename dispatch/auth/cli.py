@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dispatch.audit.service import Actor
 from dispatch.auth import service
 from dispatch.auth.models import Role
 from dispatch.config import get_settings
@@ -42,8 +43,10 @@ def add(
     """Add an account and print its first token (shown once)."""
 
     async def work(session, settings):
-        user = await service.create_user(session, username=username, role=role, display_name=name, unit_call_sign=unit)
-        return await service.issue_token(session, user=user, secret_key=settings.secret_key)
+        user = await service.create_user(
+            session, username=username, role=role, display_name=name, unit_call_sign=unit, actor=Actor.cli()
+        )
+        return await service.issue_token(session, user=user, secret_key=settings.secret_key, actor=Actor.cli())
 
     token = _run(work)
     out.print(f"created {username} ({role.value}); token, shown once:")
@@ -62,7 +65,9 @@ def token(username: str, name: Annotated[str, typer.Option(help="A label for the
         user = await session.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"no user '{username}'")
-        return await service.issue_token(session, user=user, secret_key=settings.secret_key, name=name)
+        return await service.issue_token(
+            session, user=user, secret_key=settings.secret_key, name=name, actor=Actor.cli()
+        )
 
     print(_run(work))
 
@@ -72,7 +77,7 @@ def revoke(username: str) -> None:
     """Revoke every token of an account."""
 
     async def work(session, settings):
-        return await service.revoke_tokens(session, username=username)
+        return await service.revoke_tokens(session, username=username, actor=Actor.cli())
 
     out.print(f"revoked {_run(work)} token(s) of {username}")
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import service as audit
+from dispatch.audit.service import Actor
 from dispatch.errors import Conflict, Forbidden, NotFound
 from dispatch.incidents import repository as repo
 from dispatch.incidents.events import EventKind
@@ -64,12 +66,27 @@ def _received_ms(row: dict) -> int:
     return int(row["received_at"].timestamp() * 1000)
 
 
+async def _audit(
+    session: AsyncSession, by: Actor, action: str, incident_id: int, before: dict | None, after: dict
+) -> None:
+    await audit.record(
+        session,
+        actor=by,
+        action=f"incident.{action}",
+        object_type="incident",
+        object_id=incident_id,
+        before=before,
+        after=after,
+    )
+
+
 async def update(
     session: AsyncSession,
     incident_id: int,
     body: IncidentUpdateIn,
     *,
     actor: str,
+    by: Actor,
     geocoder: Geocoder,
     types: IncidentTypes,
     dispatcher: bool,
@@ -102,30 +119,33 @@ async def update(
         await repo.append_event(session, incident_id, EventKind.updated, actor, {"narrative": body.narrative})
         changes["narrative"] = body.narrative
     await repo.update_incident(session, incident_id, changes)
+    await _audit(session, by, "correct", incident_id, {k: row.get(k) for k in changes}, changes)
     if "priority" in changes and changes["priority"] != row["priority"] and row["status"] == "pending":
         return QueueAction("reprioritise", incident_id, changes["priority"])
     return QueueAction("none", incident_id)
 
 
 async def reprioritise(
-    session: AsyncSession, incident_id: int, *, priority: int, reason: str, actor: str
+    session: AsyncSession, incident_id: int, *, priority: int, reason: str, actor: str, by: Actor
 ) -> QueueAction:
-    await _open(session, incident_id)
+    row = await _open(session, incident_id)
     await repo.append_event(
         session, incident_id, EventKind.reprioritised, actor, {"priority": priority, "reason": reason}
     )
     await repo.update_incident(session, incident_id, {"priority": priority})
+    await _audit(session, by, "priority", incident_id, {"priority": row["priority"]}, {"priority": priority})
     # Waiting or partly dispatched, the incident may be in the queue: its place changes either way.
     return QueueAction("reprioritise", incident_id, priority)
 
 
-async def add_note(session: AsyncSession, incident_id: int, *, note: str, actor: str) -> None:
+async def add_note(session: AsyncSession, incident_id: int, *, note: str, actor: str, by: Actor) -> None:
     if await repo.incident_row(session, incident_id) is None:
         raise NotFound(f"no incident {incident_id}")
     await repo.append_event(session, incident_id, EventKind.note, actor, {"text": note})
+    await _audit(session, by, "note", incident_id, None, {"note": note})
 
 
-async def confirm(session: AsyncSession, incident_id: int, *, actor: str) -> QueueAction:
+async def confirm(session: AsyncSession, incident_id: int, *, actor: str, by: Actor) -> QueueAction:
     """An SMS or public report accepted by a call-taker: from now on it is queued like any call."""
     row = await _open(session, incident_id)
     if row["status"] != "unconfirmed":
@@ -135,23 +155,26 @@ async def confirm(session: AsyncSession, incident_id: int, *, actor: str) -> Que
     await session.execute(
         text("UPDATE incidents SET status = 'pending', queued_at = now() WHERE id = :id"), {"id": incident_id}
     )
+    await _audit(session, by, "confirm", incident_id, {"status": row["status"]}, {"status": "pending"})
     return QueueAction("enqueue", incident_id, row["priority"], _received_ms(row))
 
 
-async def cancel(session: AsyncSession, incident_id: int, *, reason: str, actor: str) -> QueueAction:
-    await _open(session, incident_id)
+async def cancel(session: AsyncSession, incident_id: int, *, reason: str, actor: str, by: Actor) -> QueueAction:
+    row = await _open(session, incident_id)
     released = await stand_down(session, incident_id, actor)
     await repo.append_event(session, incident_id, EventKind.cancelled, actor, {"reason": reason})
     await session.execute(
         text("UPDATE incidents SET status = 'cancelled', closed_at = now() WHERE id = :id"), {"id": incident_id}
     )
+    after = {"status": "cancelled", "reason": reason, "units_stood_down": [unit_id for unit_id, *_ in released]}
+    await _audit(session, by, "cancel", incident_id, {"status": row["status"]}, after)
     return QueueAction("remove", incident_id, released=released, why=f"incident cancelled: {reason}")
 
 
 async def close(
-    session: AsyncSession, incident_id: int, *, disposition: str, note: str | None, actor: str
+    session: AsyncSession, incident_id: int, *, disposition: str, note: str | None, actor: str, by: Actor
 ) -> QueueAction:
-    await _open(session, incident_id)
+    row = await _open(session, incident_id)
     released = await stand_down(session, incident_id, actor)
     await repo.append_event(session, incident_id, EventKind.closed, actor, {"disposition": disposition, "note": note})
     await session.execute(
@@ -159,6 +182,9 @@ async def close(
                                   WHERE id = :id"""),
         {"id": incident_id, "d": disposition},
     )
+    after = {"status": "closed", "disposition": disposition, "note": note}
+    after["units_stood_down"] = [unit_id for unit_id, *_ in released]
+    await _audit(session, by, "close", incident_id, {"status": row["status"], "disposition": row["disposition"]}, after)
     return QueueAction("remove", incident_id, released=released, why=f"incident closed: {disposition}")
 
 
@@ -181,7 +207,9 @@ async def _merge_allowed(session: AsyncSession, row: dict, target: dict) -> None
         )
 
 
-async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: str, dispatcher: bool) -> QueueAction:
+async def merge(
+    session: AsyncSession, incident_id: int, *, into: int, actor: str, by: Actor, dispatcher: bool
+) -> QueueAction:
     """A confirmed duplicate: its calls move to the incident it duplicates, and it is closed as merged. Both keep
     their logs: the duplicate's ends with the merge, the other gains the calls, each naming where it came from.
     `dispatcher`: the caller has the dispatcher's role (see `_merge_allowed` for what a call-taker may merge)."""
@@ -218,4 +246,9 @@ async def merge(session: AsyncSession, incident_id: int, *, into: int, actor: st
                                   WHERE id = :id"""),
         {"id": incident_id, "into": into},
     )
+    moved = [call_id for call_id, _ in calls]
+    before = {"status": row["status"], "duplicate_of_id": row["duplicate_of_id"]}
+    after = {"status": "cancelled", "duplicate_of_id": into, "calls_moved": moved}
+    await _audit(session, by, "merge", incident_id, before, after | {"units_stood_down": [u for u, *_ in released]})
+    await _audit(session, by, "merge_into", into, None, {"calls_added": moved, "merged_from": incident_id})
     return QueueAction("remove", incident_id, released=released, why=f"duplicate of incident {into}")

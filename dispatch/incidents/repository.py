@@ -87,8 +87,8 @@ _CONTEXT, _CONTEXT_NAMES = positional(f"WITH {_PREMISE_CTE} SELECT {_CONTEXT_EXP
 
 # Intake's whole durable write in one statement, so one round trip and atomic without a transaction: the
 # context as it was before this call (data-modifying WITH items see the snapshot the statement started from),
-# then the incident, its first call and its first events, unless the Idempotency-Key was used before, in which
-# case nothing is written and the earlier call is answered.
+# then the incident, its first call, its first events and its audit record, unless the Idempotency-Key was used
+# before, in which case nothing is written and the earlier call is answered.
 _TAKE_CALL, _TAKE_CALL_NAMES = positional(f"""
 WITH {_PREMISE_CTE},
 prior AS (
@@ -117,6 +117,12 @@ prior AS (
     INSERT INTO incident_events (incident_id, kind, actor, payload)
     SELECT inc.id, e.kind, :actor, CAST(e.payload AS jsonb) || jsonb_build_object('call_id', c.id)
     FROM inc, c, jsonb_to_recordset(CAST(:events AS jsonb)) AS e(kind text, payload text)
+), au AS (
+    INSERT INTO audit_records (actor_id, actor, role, address, action, object_type, object_id, after)
+    SELECT CAST(:audit_actor_id AS bigint), CAST(:audit_actor AS text), CAST(:audit_role AS text),
+           CAST(:audit_address AS text), 'incident.intake', 'incident', inc.id::text,
+           CAST(:audit_after AS jsonb) || jsonb_build_object('call_id', c.id)
+    FROM inc, c
 )
 SELECT (SELECT id FROM inc), (SELECT id FROM c), (SELECT incident_id FROM prior), (SELECT request_hash FROM prior),
        {_CONTEXT_EXPR}""")

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import service as audit
+from dispatch.audit.service import Actor
 from dispatch.config import Settings
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.incidents import repository as repo
@@ -128,6 +130,7 @@ async def take_call(
     *,
     call: CallIn,
     actor: str,
+    by: Actor,
     user_id: int | None,
     geocoder: Geocoder,
     types: IncidentTypes,
@@ -158,7 +161,17 @@ async def take_call(
             earlier := await _replay(session, idempotency_key, body_hash, geocoder, types, settings)
         ):
             return earlier
-        return await _attach(session, call.duplicate_of, call_values, located, geocoder, types, settings)
+        intake = await _attach(session, call.duplicate_of, call_values, located, geocoder, types, settings)
+        after = {"call_id": intake.view["call_id"], "channel": call.channel.value}
+        await audit.record(
+            session,
+            actor=by,
+            action="incident.call_added",
+            object_type="incident",
+            object_id=intake.incident_id,
+            after=after,
+        )
+        return intake
     received = {
         "type_code": kind.code,
         "priority": priority,
@@ -172,6 +185,8 @@ async def take_call(
     events = [{"kind": EventKind.received.value, "payload": orjson.dumps(received).decode()}]
     if status == "pending":
         events.append({"kind": EventKind.queued.value, "payload": "{}"})
+    first = {"type_code": kind.code, "priority": priority, "status": status, "channel": call.channel.value}
+    audited = audit.params(actor=by, action="incident.intake", object_type="incident", after=first)
     taken = await repo.take_call(
         session,
         {
@@ -193,6 +208,8 @@ async def take_call(
             "now": now,
             "number": call.caller_number,
             "compatible": compatible_codes(types, kind),
+            # Its audit record is written by the same statement (the call's id added there).
+            **{f"audit_{k}": v for k, v in audited.items()},
         },
     )
     if taken.incident_id is None:  # the Idempotency-Key was used before: answer what that call made

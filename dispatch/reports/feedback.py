@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.audit import service as audit
+from dispatch.audit.service import Actor
 from dispatch.auth.tokens import hash_token
 from dispatch.config import Settings
 from dispatch.errors import DispatchError, NotFound
@@ -22,7 +24,7 @@ def feedback_url(settings: Settings, token: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/public/feedback/{token}"
 
 
-async def offer(session: AsyncSession, incident_id: int, *, settings: Settings) -> dict | None:
+async def offer(session: AsyncSession, incident_id: int, *, settings: Settings, by: Actor) -> dict | None:
     """A link for the caller of a closed incident, put in the outbox for their callback number: the message
     (id, to, body). None when the incident has no number to send it to, or was offered one already."""
     number = await session.scalar(
@@ -53,6 +55,11 @@ async def offer(session: AsyncSession, incident_id: int, *, settings: Settings) 
         INSERT INTO caller_messages (incident_id, kind, to_number, body) VALUES (:id, 'feedback', :to, :body)
         RETURNING id"""),
         {"id": incident_id, "to": number, "body": body},
+    )
+    # The link itself stays out of the trail (whoever reads it can answer in the caller's place).
+    after = {"incident_id": incident_id, "kind": "feedback", "to_number": number, "expires_at": expires}
+    await audit.record(
+        session, actor=by, action="caller_message.add", object_type="caller_message", object_id=message_id, after=after
     )
     return {"id": message_id, "to": number, "body": body}
 
@@ -95,15 +102,32 @@ async def check(session: AsyncSession, token: str, *, secret_key: str) -> dict:
 
 
 async def answer(
-    session: AsyncSession, token: str, *, satisfaction: int, comment: str | None, complaint: bool, secret_key: str
+    session: AsyncSession,
+    token: str,
+    *,
+    satisfaction: int,
+    comment: str | None,
+    complaint: bool,
+    secret_key: str,
+    by: Actor,
 ) -> None:
     """Records the answer and spends the link (the row lock makes a second, concurrent use wait and then fail)."""
     row = await _request(session, token, secret_key, lock=True)
-    await session.execute(
+    answered_at = await session.scalar(
         text("""
         UPDATE feedback_requests SET answered_at = now(), satisfaction = :s, comment = :c, complaint = :complaint
-        WHERE id = :id"""),
+        WHERE id = :id RETURNING answered_at"""),
         {"id": row["id"], "s": satisfaction, "c": comment, "complaint": complaint},
+    )
+    after = {"answered_at": answered_at, "satisfaction": satisfaction, "complaint": complaint, "comment": comment}
+    await audit.record(
+        session,
+        actor=by,
+        action="feedback.answer",
+        object_type="feedback_request",
+        object_id=row["id"],
+        before={"answered_at": None},
+        after=after,
     )
 
 
@@ -136,11 +160,24 @@ async def unsent_messages(session: AsyncSession, *, limit: int = 100) -> list[di
     return [dict(r) for r in rows.mappings()]
 
 
-async def mark_sent(session: AsyncSession, message_id: int) -> None:
-    done = await session.scalar(
-        text("""
-        UPDATE caller_messages SET sent_at = coalesce(sent_at, now()) WHERE id = :id RETURNING id"""),
-        {"id": message_id},
-    )
+async def mark_sent(session: AsyncSession, message_id: int, *, by: Actor) -> None:
+    # The row as it was (a second mark changes nothing, and says so in the trail): one statement.
+    done = (
+        await session.execute(
+            text("""
+        UPDATE caller_messages m SET sent_at = coalesce(m.sent_at, now()) FROM caller_messages old
+        WHERE m.id = :id AND old.id = m.id RETURNING m.id, old.sent_at, m.sent_at"""),
+            {"id": message_id},
+        )
+    ).first()
     if done is None:
         raise NotFound(f"no caller message {message_id}")
+    await audit.record(
+        session,
+        actor=by,
+        action="caller_message.sent",
+        object_type="caller_message",
+        object_id=message_id,
+        before={"sent_at": done[1]},
+        after={"sent_at": done[2]},
+    )
