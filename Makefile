@@ -14,7 +14,7 @@ setup-test:
 demo: setup
 	@$(BIN)/dispatch demo
 
-CODE := dispatch geo simulator tests benchmarks loadtests migrations
+CODE := dispatch geo simulator tests benchmarks loadtests migrations setup.py
 
 test: setup-test
 	@$(BIN)/ruff check $(CODE)

@@ -26,6 +26,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
 
+from dispatch.config import get_settings  # noqa: E402
 from tests.geocode_cases import (  # noqa: E402
     EXACT_FORMS,
     FORMS,
@@ -225,8 +226,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.url is None:
-        from dispatch.config import get_settings
-
         args.url = get_settings().libpq_url
     console = Console(stderr=args.json)  # with --json, stdout carries nothing but the JSON
     if not console.is_terminal:

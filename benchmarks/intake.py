@@ -20,10 +20,13 @@ import time
 from pathlib import Path
 
 import psycopg
+import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from dispatch.bench.run import spoken_addresses, wait_ready  # noqa: E402
+from benchmarks.bench.run import spoken_addresses, wait_ready  # noqa: E402
+from dispatch.config import Settings  # noqa: E402
+from dispatch.queue.service import IncidentQueue  # noqa: E402
 
 TYPES = ["FIRE-STRUCT", "CARDIAC", "RTC-INJ", "BURGLARY-NOW", "NOISE", "FALL", "THEFT", "WELFARE"]
 
@@ -37,11 +40,6 @@ TIMINGS: list[bytes] = []  # each response's Server-Timing header: the service's
 def retire() -> int:
     """Cancels what earlier runs left waiting (no matcher drains them here), in PostgreSQL and in the queue,
     so every run starts from a realistic number of open incidents."""
-    import redis.asyncio as aioredis
-
-    from dispatch.config import Settings
-    from dispatch.queue.service import IncidentQueue
-
     with psycopg.connect(DATABASE_URL) as c:
         ids = [
             r[0]

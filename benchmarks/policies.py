@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+from matplotlib.figure import Figure
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -138,12 +139,8 @@ def show(rows: list[dict], params: Params) -> None:
 
 
 def draw(pooled: dict, loads: list[str], params: Params, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(loads), figsize=(4.2 * len(loads), 3.8), sharey=True, squeeze=False)
+    fig = Figure(figsize=(4.2 * len(loads), 3.8))  # no pyplot: no backend, no global figures
+    axes = fig.subplots(1, len(loads), sharey=True, squeeze=False)
     for ax, load in zip(axes[0], loads, strict=True):
         for policy in Policy:
             p1 = np.sort(np.array(pooled[(load, str(policy))]["p1"])) / 60

@@ -22,8 +22,8 @@ import orjson
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dispatch.bench.run import spoken_addresses, wait_ready  # noqa: E402
-from dispatch.bench.setup import prepare  # noqa: E402
+from benchmarks.bench.run import spoken_addresses, wait_ready  # noqa: E402
+from benchmarks.bench.setup import prepare  # noqa: E402
 from dispatch.config import get_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
@@ -174,8 +175,6 @@ async def measure(settings: Settings, repeat: int) -> dict:
         out["html_bytes"] = len(html)
 
         async def from_events(session):
-            from sqlalchemy import text
-
             await session.execute(text("SET LOCAL work_mem = '256MB'"))
             return (await session.execute(text(FROM_EVENTS))).all()
 

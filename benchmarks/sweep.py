@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 
 import orjson
+from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dispatch.bench.run import BenchArgs, BenchError, run  # noqa: E402
+from benchmarks.bench.run import BenchArgs, BenchError, run  # noqa: E402
 from dispatch.config import get_settings  # noqa: E402
 
 console = Console(stderr=True, width=140)
@@ -46,12 +47,8 @@ def rates_of(text: str) -> list[float]:
 
 
 def plot(results: list[dict], p99_ms: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    fig = Figure(figsize=(7, 4), dpi=110)  # no pyplot: no backend, no global figures
+    ax = fig.subplots()
     x = [r["achieved_rate"] for r in results]
     for key, style in (("p50", "o-"), ("p90", "s--"), ("p99", "^-")):
         ax.plot(x, [r["e2e_ms"][key] for r in results], style, label=f"e2e {key}")
@@ -66,7 +63,6 @@ def plot(results: list[dict], p99_ms: float, path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)
 
 
 def main() -> None:

@@ -34,9 +34,9 @@ import httpx
 import psycopg
 import redis
 
-from dispatch.bench.run import spoken_addresses, wait_ready
-from dispatch.bench.servers import PrivatePostgres, PrivateRedis, free_port
-from dispatch.bench.setup import prepare
+from benchmarks.bench.run import spoken_addresses, wait_ready
+from benchmarks.bench.servers import PrivatePostgres, PrivateRedis, free_port
+from benchmarks.bench.setup import prepare
 from dispatch.config import Settings
 from dispatch.matching.worker import takeover_bound_s
 

@@ -1,8 +1,10 @@
-"""`dispatch demo`: everything a first look needs, ready in seconds on a second run."""
+"""The demo's set-up (`dispatch demo`, simulator.demo): everything a first look needs, ready in seconds on a second
+run."""
 
 import asyncio
 import json
-from datetime import datetime, time, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +17,7 @@ from dispatch.auth.models import Role, User
 from dispatch.auth.tokens import DEMO_NAME, demo_token
 from dispatch.config import Environment, Settings
 from dispatch.db import make_async_engine, make_sessionmaker
-from dispatch.setup import ROOT, SetupError, import_map, imported_sha, migrate
+from dispatch.setup import SetupError, import_map, imported_sha, migrate
 from dispatch.units.models import Unit
 from geo.osm.importer import file_sha256
 
@@ -25,7 +27,7 @@ DEMO_PEOPLE = [
     ("commander", Role.commander, "Demo commander"),
     ("admin", Role.admin, "Demo administrator"),
 ]
-TOKENS_FILE = ROOT / "var" / "demo-tokens.json"
+TOKENS_FILE = Path("var") / "demo-tokens.json"  # in the working directory, as the route cache (var/cache)
 console = Console()
 
 
@@ -76,40 +78,20 @@ def write_tokens_file(settings: Settings, tokens: dict[str, dict[str, str]]) -> 
     TOKENS_FILE.write_text(json.dumps(tokens, indent=2))
 
 
-def ensure_history(settings: Settings) -> str:
-    """A simulated day before today for the reports, written once: on a database with no earlier incidents (in dev
-    only: a test database keeps the history its tests make)."""
-    import psycopg
-
-    from simulator.commands import SimulationError
-    from simulator.history import HistoryError, parse_day, record_day
-
-    day = parse_day(None, settings.report_time_zone)
-    if settings.env != Environment.dev:
-        return day.isoformat()
-    with psycopg.connect(settings.libpq_url) as conn:
-        earlier = conn.execute(
-            "SELECT 1 FROM incidents WHERE received_at < %s LIMIT 1",
-            (datetime.combine(day + timedelta(days=1), time(), ZoneInfo(settings.report_time_zone)),),
-        ).fetchone()
-    if earlier is None:
-        console.print(f"simulating {day} for the reports (first run only)")
-        try:
-            record_day(
-                settings.libpq_url,
-                settings.route_cache_dir,
-                day=day,
-                tz=settings.report_time_zone,
-                seed=7,
-                load="busy",
-                per_hour=None,
-            )
-        except (HistoryError, SimulationError) as exc:  # the demo runs without it; say why
-            console.print(f"[yellow]no simulated day for the reports:[/] {exc}")
-    return day.isoformat()
+def report_day(settings: Settings) -> date:
+    """The day the demo's report example names: yesterday, local time."""
+    return datetime.now(ZoneInfo(settings.report_time_zone)).date() - timedelta(days=1)
 
 
-def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) -> dict:
+def prepare(
+    settings: Settings,
+    *,
+    base_url: str,
+    map_path: Path | None = None,
+    history: Callable[[Settings, date], None] | None = None,
+) -> dict:
+    """Migrate, import the map and its fleet if the map changed, the demo accounts and their tokens file, then
+    `history` (the simulator's day of calls for the reports, from `dispatch demo`); prints how to start."""
     if not settings.is_dev:
         raise SetupError("the demo creates accounts with well-known tokens: run it with DISPATCH_ENV=dev only")
     map_path = map_path or settings.map_path
@@ -118,7 +100,9 @@ def prepare(settings: Settings, *, base_url: str, map_path: Path | None = None) 
         console.print(f"importing {map_path.name} (first run only)")
         import_map(settings, map_path)
     tokens = asyncio.run(ensure_demo_accounts(settings))
-    history_day = ensure_history(settings)
+    history_day = report_day(settings)
+    if history is not None:
+        history(settings, history_day)
     write_tokens_file(settings, tokens)
     table = Table("account", "role", "token", title="Demo accounts")
     for username, role, _ in DEMO_PEOPLE:

@@ -1,5 +1,6 @@
 """Set-up steps the CLI and the demo share: migrate the schema, import the map."""
 
+from importlib import resources
 from pathlib import Path
 
 import psycopg
@@ -22,7 +23,9 @@ from dispatch.config import Settings
 from dispatch.units.seed import seed_after_import
 from geo.osm.importer import ImportResult, latest_import, load_map
 
-ROOT = Path(__file__).resolve().parent.parent
+# migrations/ ships inside the package as dispatch.migrations (setup.py): found the same way in a checkout and a
+# wheel. alembic.ini stays the developers' file for `alembic revision`; the service configures Alembic here.
+MIGRATIONS = Path(str(resources.files("dispatch.migrations")))
 
 
 class SetupError(Exception):
@@ -30,8 +33,9 @@ class SetupError(Exception):
 
 
 def alembic_config(settings: Settings) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.attributes["url"] = settings.sync_database_url
     config.attributes["configure_logger"] = False
     return config

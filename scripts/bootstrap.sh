@@ -68,7 +68,8 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PYTHON" -m venv .venv || fail "python3 -m venv failed: install python3-venv (Debian: apt-get install python3-venv)"
 fi
-STAMP=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# Both files say what is installed (setup.py: packages and data; pyproject.toml: dependencies, commands).
+STAMP=".venv/.installed-$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
   say "pip install -e '.[dev]' (first run: a minute or two)"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true

@@ -13,7 +13,8 @@ from rich.table import Table
 from dispatch.matching.core import Policy
 from geo.routing import Router
 from simulator.calls import Timing
-from simulator.headless import Params
+from simulator.headless import Params, Simulation
+from simulator.hindsight import ambulance_instance, solve
 from simulator.loads import LOADS, calls_per_hour_for
 from simulator.results import compare, learnt_coverage
 from simulator.world import World, WorldError, load_world
@@ -189,9 +190,6 @@ def hindsight(
 ) -> list[dict]:
     """Small instances (the ambulances and their single-ambulance calls at busy load): every policy against the
     hindsight lower bound."""
-    from simulator.headless import Simulation
-    from simulator.hindsight import ambulance_instance, solve
-
     world, router = open_world(libpq_url, cache_dir)
     targets = {p: params.target(p) for p in (1, 2, 3, 4)}
     rows = []

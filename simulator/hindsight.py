@@ -27,8 +27,9 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.routing import Router
-from simulator.calls import Call
+from simulator.calls import Call, generate
 from simulator.headless import MIN_SCENE_S
+from simulator.loads import calls_per_hour_for
 from simulator.world import World
 
 
@@ -161,9 +162,6 @@ def ambulance_instance(
 ) -> tuple[World, list[Call]]:
     """A small instance: the ambulances alone, and the first `calls` calls that need one ambulance only, at a
     rate that keeps them `utilisation` busy."""
-    from simulator.calls import generate
-    from simulator.loads import calls_per_hour_for
-
     codes = frozenset(t.code for t in world.simulated_types() if t.plan_dict() == {"ambulance": 1})
     small = replace(world, units=[u for u in world.units if u.kind == "ambulance"], type_codes=codes)
     if not small.units or not codes:

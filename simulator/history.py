@@ -19,7 +19,9 @@ import psycopg
 from dispatch.incidents.events import replay
 from dispatch.matching.core import Policy
 from simulator.calls import Call, Timing, generate
+from simulator.commands import open_world
 from simulator.headless import Params, SimIncident, Simulation, SimUnit
+from simulator.loads import LOADS, calls_per_hour_for
 from simulator.results import learnt_coverage
 from simulator.world import World
 
@@ -310,9 +312,6 @@ def record_day(
     timing: Timing = Timing(),
 ) -> dict:
     """Simulates a day (busy load unless a rate is given) and writes its history; what was written, counted."""
-    from simulator.commands import open_world
-    from simulator.loads import LOADS, calls_per_hour_for
-
     try:
         with psycopg.connect(libpq_url) as conn:
             refuse_written_day(conn, day, tz)  # before the simulation's seconds, not after

@@ -18,20 +18,20 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import psycopg
 import redis
 
-from dispatch.bench.setup import BenchSetup, prepare
+from benchmarks.bench.setup import BenchSetup, prepare
 from dispatch.config import Settings
-from dispatch.setup import ROOT
 
-LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
+LOCUSTFILE = Path(str(resources.files("loadtests") / "locustfile.py"))
 CONNECT_PER_S = 400  # websocket clients Locust opens a second, about what one core handles with auth
 CENTRE = (47.14, 9.52)
 TAIL_S = 5.0  # after the last call, the devices listen this long for the last assignments
-TRACKERS = ROOT / "loadtests" / "trackers.py"
+TRACKERS = Path(str(resources.files("loadtests") / "trackers.py"))
 TRACKERS_PER_S = 500  # tracker sockets opened a second
 
 

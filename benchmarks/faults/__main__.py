@@ -21,10 +21,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from benchmarks.bench.servers import ServerError
 from benchmarks.faults.scenarios import SCENARIOS, Options, run
 from benchmarks.faults.stack import Stack
-from dispatch.bench.servers import ServerError
-from dispatch.setup import ROOT
 
 out = Console(width=None if sys.stdout.isatty() else 140)  # a log file gets the tables whole
 err = Console(stderr=True)
@@ -116,7 +115,7 @@ def main(
         typer.Option(help="The service runs its own matcher (the standby, as deployed) beside the matcher process"),
     ] = True,
     seed: Annotated[int, typer.Option()] = 7,
-    out_dir: Annotated[Path, typer.Option("--out", help="Where the processes' logs go")] = ROOT / "var" / "faults",
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the processes' logs go")] = Path("var") / "faults",
 ) -> None:
     """Each fault in a run of its own, against a deployment of the benchmark's own on 127.0.0.1."""
     chosen = scenario or list(SCENARIOS)

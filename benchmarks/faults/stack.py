@@ -19,11 +19,10 @@ from pathlib import Path
 import psycopg
 import redis
 
-from dispatch.bench.run import spoken_addresses, wait_ready
-from dispatch.bench.servers import PrivatePostgres, PrivateRedis, free_port
-from dispatch.bench.setup import prepare
+from benchmarks.bench.run import spoken_addresses, wait_ready
+from benchmarks.bench.servers import PrivatePostgres, PrivateRedis, free_port
+from benchmarks.bench.setup import prepare
 from dispatch.config import Settings
-from dispatch.setup import ROOT
 
 DISPATCH = Path(sys.executable).parent / "dispatch"
 MATCHER_UP_S = 60.0  # a matcher that has not said it runs by then did not start
@@ -60,7 +59,6 @@ class Deployment:
         return subprocess.Popen(
             [str(DISPATCH), *args],
             env=self.env,
-            cwd=ROOT,
             start_new_session=True,
             stdout=(self.logs / log).open("a"),
             stderr=subprocess.STDOUT,

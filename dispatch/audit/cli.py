@@ -12,6 +12,14 @@ from typing import Annotated
 import orjson
 import typer
 
+from dispatch.audit import queries
+from dispatch.audit.queries import MAX_PAGE, parse_filters, search
+from dispatch.audit.service import Actor, record_read
+from dispatch.cli_support import console, fail, with_errors
+from dispatch.config import get_settings
+from dispatch.db import make_async_engine, make_sessionmaker
+from dispatch.errors import InvalidInput
+
 audit_app = typer.Typer(help="The audit trail: who wrote or read what, when, from where.")
 FIELDS = ("id", "at", "actor_id", "actor", "role", "address", "action", "object_type", "object_id")
 JSON_FIELDS = ("before", "after", "detail")
@@ -23,9 +31,6 @@ class Format(StrEnum):
 
 
 async def _in_session(work):
-    from dispatch.config import get_settings
-    from dispatch.db import make_async_engine, make_sessionmaker
-
     settings = get_settings()
     engine = make_async_engine(settings)
     try:
@@ -36,8 +41,6 @@ async def _in_session(work):
 
 
 def _run(work):
-    from dispatch.cli import with_errors
-
     return with_errors(lambda: asyncio.run(_in_session(work)))
 
 
@@ -70,12 +73,6 @@ def audit(
     """The records matching the filters, newest first. Reading them is recorded too."""
     if ctx.invoked_subcommand is not None:
         return
-    from dispatch.audit.queries import MAX_PAGE, parse_filters, search
-    from dispatch.audit.service import Actor, record_read
-    from dispatch.cli import fail, with_errors
-    from dispatch.config import get_settings
-    from dispatch.errors import InvalidInput
-
     settings = with_errors(get_settings)
     try:
         filters = parse_filters(
@@ -120,9 +117,6 @@ def purge(
     ] = None,
 ) -> None:
     """Delete the records older than the retention (at least 30 days are always kept); the purge is recorded."""
-    from dispatch.audit import queries
-    from dispatch.audit.service import Actor
-    from dispatch.cli import console, fail
 
     async def work(session, settings):
         return await queries.purge(

@@ -6,12 +6,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from dispatch.audit.service import Actor
 from dispatch.auth import service
-from dispatch.auth.models import Role
+from dispatch.auth.models import Role, User
+from dispatch.cli_support import with_errors
 from dispatch.config import get_settings
 from dispatch.db import make_async_engine, make_sessionmaker
+from dispatch.errors import NotFound
 
 users_app = typer.Typer(help="Accounts and their bearer tokens.", no_args_is_help=True)
 out = Console()
@@ -28,8 +31,6 @@ async def _in_session(work):
 
 
 def _run(work):
-    from dispatch.cli import with_errors
-
     return with_errors(lambda: asyncio.run(_in_session(work)))
 
 
@@ -56,10 +57,6 @@ def add(
 @users_app.command("token")
 def token(username: str, name: Annotated[str, typer.Option(help="A label for the token")] = "cli") -> None:
     """Issue another token for an account."""
-    from sqlalchemy import select
-
-    from dispatch.auth.models import User
-    from dispatch.errors import NotFound
 
     async def work(session, settings):
         user = await session.scalar(select(User).where(User.username == username))

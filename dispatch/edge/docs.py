@@ -2,13 +2,14 @@
 service itself, so the page loads nothing from a CDN in any environment and runs under the security policy
 (its start-up script is a file, not inline). ReDoc, which would come from a CDN, is off."""
 
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-SWAGGER_UI = Path(__file__).resolve().parent.parent.parent / "console" / "node_modules" / "swagger-ui-dist"
+SWAGGER_UI = Path(str(resources.files("dispatch.console") / "node_modules" / "swagger-ui-dist"))  # see setup.py
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} – API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"><link rel="icon" href="data:,"></head>
 <body><div id="swagger-ui"></div>

@@ -9,16 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dispatch.cli_support import fail, with_errors
 from dispatch.config import get_settings
+from dispatch.setup import SetupError
+from geo.geocoder import Geocoder, build_index
 
 out = Console()
 BATCH_FIELDS = ("q", "match", "lat", "lon", "label", "confidence", "candidates")
 
 
 def _geocoder():
-    from dispatch.setup import SetupError
-    from geo.geocoder import Geocoder, build_index
-
     try:
         return Geocoder(build_index(get_settings().libpq_url))
     except LookupError as exc:
@@ -31,8 +31,6 @@ def geocode(
     limit: Annotated[int, typer.Option(min=1, max=20)] = 5,
 ) -> None:
     """Geocode a query (best answer and candidates), or every line of a file."""
-    from dispatch.cli import fail, with_errors
-
     if (query is None) == (batch is None):
         raise fail("give either a QUERY or --batch FILE", 2)
     if batch is not None and not batch.is_file():

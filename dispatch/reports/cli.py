@@ -6,9 +6,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy.exc
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from dispatch.cli_support import fail, with_errors
+from dispatch.config import get_settings
+from dispatch.db import make_async_engine, make_sessionmaker
+from dispatch.errors import InvalidInput
+from dispatch.reports.charts import compliance_chart, distribution_chart, hourly_chart
+from dispatch.reports.html import report_html
+from dispatch.reports.render import report_csv, report_json
+from dispatch.reports.service import GroupBy, full_report, parse_period
+from dispatch.reports.targets import targets_at
 
 err = Console(stderr=True)
 
@@ -32,13 +43,6 @@ def report(
     ] = None,
 ) -> None:
     """Response-time intervals (exact p50/p90/p95), compliance with the targets and citizens' feedback."""
-    import sqlalchemy.exc
-
-    from dispatch.cli import fail, with_errors
-    from dispatch.config import get_settings
-    from dispatch.errors import InvalidInput
-    from dispatch.reports.service import GroupBy, parse_period
-
     settings = with_errors(get_settings)
     names = [g.strip() for g in group_by.split(",") if g.strip()]
     known = [g.value for g in GroupBy]
@@ -75,10 +79,6 @@ def report(
 
 
 async def _build(settings, period, groupings) -> dict:
-    from dispatch.db import make_async_engine, make_sessionmaker
-    from dispatch.reports.service import full_report
-    from dispatch.reports.targets import targets_at
-
     targets = targets_at(settings.report_targets)
     engine = make_async_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -96,25 +96,19 @@ async def _build(settings, period, groupings) -> dict:
 
 
 def _render(full: dict, format: Format, period) -> bytes:
-    from dispatch.reports.render import report_csv, report_json
-
     if format == Format.json:
         return report_json(full)
     if format == Format.csv:
         return report_csv(*full["by"].values()).encode()
-    from dispatch.reports.html import report_html
-
     return report_html(full).encode()
 
 
 def _write_charts(full: dict, directory: Path) -> None:
-    from dispatch.reports import charts
-
     first = next(iter(full["by"].values()))
     (directory / "response-distribution.png").write_bytes(
-        charts.distribution_chart({int(p): bars for p, bars in full["distribution"].items()}, first)
+        distribution_chart({int(p): bars for p, bars in full["distribution"].items()}, first)
     )
     if "hour" in full["by"]:
-        (directory / "response-by-hour.png").write_bytes(charts.hourly_chart(full["by"]["hour"]))
+        (directory / "response-by-hour.png").write_bytes(hourly_chart(full["by"]["hour"]))
     if "municipality" in full["by"]:
-        (directory / "compliance-by-municipality.png").write_bytes(charts.compliance_chart(full["by"]["municipality"]))
+        (directory / "compliance-by-municipality.png").write_bytes(compliance_chart(full["by"]["municipality"]))

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print numbers (`dispatch bench`, `python -m benchmarks.<name>`)."""

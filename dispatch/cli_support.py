@@ -1,0 +1,30 @@
+"""What every command of `dispatch` shares: its console on stderr, `fail` and `with_errors`. A module of its own
+so that the commands of the domains (users, geocode, report) and of other packages (simulator, benchmarks) use
+them without importing the command line they are part of."""
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from dispatch.errors import DispatchError
+from dispatch.setup import SetupError
+from geo.osm.reader import MapReadError
+
+console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    return typer.Exit(code)
+
+
+def with_errors(action):
+    """Runs a command's work, turning expected failures into a message and an exit code."""
+    try:
+        return action()
+    except MapReadError as exc:
+        raise fail(str(exc), 2) from None
+    except (DispatchError, SetupError) as exc:
+        raise fail(str(exc), 1) from None
+    except ValidationError as exc:
+        raise fail(f"bad settings: {exc}", 2) from None
