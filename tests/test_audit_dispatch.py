@@ -10,7 +10,8 @@ async def _records(engine, action: str) -> list[dict]:
     async with engine.connect() as conn:
         rows = await conn.execute(
             text(
-                "SELECT actor AS actor_name, role AS actor_role, object_id, before, after FROM audit_records WHERE action = :a"
+                "SELECT actor AS actor_name, role AS actor_role, object_id, before, after FROM audit_records "
+                "WHERE action = :a"
             ),
             {"a": action},
         )
