@@ -73,7 +73,8 @@ def parse_filters(
 
 
 def _where(filters: Filters) -> tuple[str, dict]:
-    conditions, values = [], {}
+    conditions: list[str] = []
+    values: dict[str, object] = {}
     if filters.actor:
         conditions.append("actor = :actor")
         values["actor"] = filters.actor

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import redis.exceptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,6 +36,24 @@ Requeue = Callable[[QueueAction], Awaitable[object]]
 Hold = Callable[[], Awaitable[bool]]  # renews the caller's lease on the incident: False if it was lost
 
 
+class Tells(Protocol):
+    """What a dispatch needs of the push service (dispatch.push.service.Pusher), which matching does not import."""
+
+    async def cancel(
+        self, unit_id: int, incident_id: int, reason: str, *, assignment_id: int | None = None
+    ) -> None: ...
+
+    async def assignments(
+        self,
+        incident_id: int,
+        assignments: list[dict[str, Any]],
+        etas: dict[int, float | None],
+        board: dict[int, Any] | None = None,
+        about: dict[str, Any] | None = None,
+        routes: Any = None,
+    ) -> None: ...
+
+
 @dataclass
 class DispatchService:
     board: UnitBoard
@@ -46,7 +65,7 @@ class DispatchService:
     delete_keys: Callable[..., Awaitable[object]]  # Redis DEL: the units' move proposals, moot once dispatched
     policy: Policy = Policy.default
     rules: Rules = field(default_factory=Rules)
-    pusher: object | None = None  # tells the units' devices (None: nobody listens, as in some tests)
+    pusher: "Tells | None" = None  # tells the units' devices (None: nobody listens, as in some tests)
     on_dispatched: list[Callable[[], None]] = field(default_factory=list)
 
     async def dispatch(

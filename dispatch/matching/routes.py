@@ -44,7 +44,7 @@ async def _open_incident(session: AsyncSession, incident_id: int) -> MatchIncide
 )
 async def recommendations(services: ServicesDep, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
     incident = await _open_incident(session, incident_id)
-    _, etas, decision = await services.matcher.advise(incident)
+    _board, etas, decision = await services.matcher.advise(incident)
     view = decision_view(decision, incident, "auto" if services.matcher.auto_for(incident) else "recommend", etas)
     view["assigned"] = incident.assigned
     return view

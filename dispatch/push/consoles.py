@@ -19,7 +19,7 @@ QUEUE_LIMIT = 500  # incidents in a snapshot's queue, most urgent first
 
 async def snapshot(queue: IncidentQueue, board: UnitBoard) -> bytes:
     """The queue and the unit board as Redis has them now."""
-    queue, units = await asyncio.gather(queue.snapshot(limit=QUEUE_LIMIT), board.units())
+    entries, units = await asyncio.gather(queue.snapshot(limit=QUEUE_LIMIT), board.units())
     return orjson.dumps(
         {
             "type": "snapshot",
@@ -31,7 +31,7 @@ async def snapshot(queue: IncidentQueue, board: UnitBoard) -> bytes:
                     "received_at_ms": e.received_at_ms,
                     "leased": e.leased_by is not None,
                 }
-                for e in queue
+                for e in entries
             ],
             "units": [
                 {

@@ -70,10 +70,12 @@ class Catchup:
 
     async def resume(self, sock: Socket, last_seq: int) -> bool:
         """Brings the socket's device up to date from `last_seq`: True if by replay, False if with `current`."""
+        unit_id = sock.unit_id
+        assert unit_id is not None, "only a unit's socket resumes"  # the console's never says hello
         sock.greeted = True
         sock.hold()
         try:
-            found = await self.outbox.resume(sock.unit_id, last_seq)
+            found = await self.outbox.resume(unit_id, last_seq)
             # A replay is in order only if this socket sent nothing newer yet: a hello later than the hold (a slow
             # link, a stalled loop) comes after live messages went, and replaying older ones after them could put
             # an assignment behind the cancel that ended it. Then `current` says what stands.
@@ -85,7 +87,7 @@ class Catchup:
             # Whatever the device says it saw, `current` and what follows it must go (a number it claims from
             # beyond this Redis life must not make the socket drop them as already sent).
             sock.last_seq = min(sock.last_seq, int(found.head) if found.head else 0)
-            await self.pusher.current(sock.unit_id, found.head)
+            await self.pusher.current(unit_id, found.head)
             return False
         finally:
             sock.release()
