@@ -96,7 +96,11 @@ async def app_on(settings: Settings, session: AsyncSession) -> AsyncIterator:
     app = create_app(settings)
 
     async def test_session():
-        yield session
+        try:
+            yield session
+        except BaseException:
+            app.state.services.after_commit.discard(session)
+            raise
         await session.flush()  # the test's transaction stands for the commit: what it owes follows, as in service
         await app.state.services.after_commit.run(session)
 

@@ -49,11 +49,14 @@ SELECT unit_id, unit_id IN (SELECT id FROM freed), assignment_id FROM ended ORDE
 
 async def stand_down(session: AsyncSession, incident_id: int, actor: str) -> tuple[tuple[int, bool, int], ...]:
     """Ends every active assignment of an incident that is over: (unit, free again, the assignment) for each."""
-    rows = await session.execute(_RELEASE, {"id": incident_id, "actor": actor})
+    rows = (await session.execute(_RELEASE, {"id": incident_id, "actor": actor})).all()
+    # No unit may be left to end (the last one was diverted): the incident is cleared all the same if one was
+    # done there.
+    await session.execute(text("SELECT incident_cleared_if_done(:id)"), {"id": incident_id})
     return tuple((r[0], r[1], r[2]) for r in rows)
 
 
-async def _open(session: AsyncSession, incident_id: int) -> dict:
+async def _open(session: AsyncSession, incident_id: int) -> dict[str, Any]:
     row = await repo.incident_row(session, incident_id, lock=True)
     if row is None:
         raise NotFound(f"no incident {incident_id}")

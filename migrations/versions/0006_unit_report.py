@@ -23,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.execute(sqlfunctions.create("incident_cleared_if_done"))
     op.execute(sqlfunctions.create("end_assignment"))  # its text: dispatch/incidents/sql/end_assignment.sql
     op.execute(sqlfunctions.create("unit_report"))  # its text: dispatch/units/sql/unit_report.sql
 
@@ -31,3 +32,4 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS unit_report(bigint, text, text, float8, float8, jsonb)")
     op.execute("DROP FUNCTION IF EXISTS unit_report(bigint, text, text, float8, float8, jsonb, bigint, text)")
     op.execute("DROP FUNCTION IF EXISTS end_assignment(bigint, text, boolean)")
+    op.execute("DROP FUNCTION IF EXISTS incident_cleared_if_done(bigint)")

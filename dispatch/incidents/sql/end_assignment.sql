@@ -2,8 +2,8 @@
 -- written. Called by unit_report (a crew free again, or out of service) and by the stand-down of an incident
 -- that is closed, cancelled or merged (dispatch.incidents.lifecycle). The caller holds the incident's lock.
 --
--- After the scene the assignment is cleared; before it, cancelled. The incident is cleared (cleared_at) when no
--- unit is still on it and some unit was done there (this one, or one before it), as the event replay says.
+-- After the scene the assignment is cleared; before it, cancelled. Then the incident may be cleared
+-- (incident_cleared_if_done).
 -- p_reopen: the unit left an incident that stays open short of a unit its plan wants (a crew's report, not a
 -- stand-down): the incident counts the gap (units_missing) and requeue_* say it must be matched again.
 CREATE OR REPLACE FUNCTION end_assignment(p_assignment bigint, p_actor text, p_reopen boolean)
@@ -27,13 +27,9 @@ BEGIN
     INSERT INTO incident_events (incident_id, kind, actor, payload)
     VALUES (v_inc, CASE WHEN v_done THEN 'cleared' ELSE 'unassigned' END, p_actor,
             jsonb_build_object('unit_id', v_unit));
+    PERFORM incident_cleared_if_done(v_inc);
     RETURN QUERY
     UPDATE incidents i SET
-           cleared_at = CASE WHEN i.cleared_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM assignments a
-                                   WHERE a.incident_id = v_inc AND a.status IN {{ACTIVE_ASSIGNMENT}})
-                   AND EXISTS (SELECT 1 FROM assignments a WHERE a.incident_id = v_inc AND a.status = 'cleared')
-               THEN now() ELSE i.cleared_at END,
            units_missing = i.units_missing + CASE
                WHEN p_reopen AND NOT v_done AND i.status IN {{DISPATCHABLE_INCIDENT}} THEN 1 ELSE 0 END
     WHERE i.id = v_inc

@@ -104,6 +104,11 @@ BEGIN
         -- (end_assignment). A unit that left before the scene leaves a gap the matcher must fill again.
         RETURN QUERY SELECT 'done', v_sign, v_prev, v_inc, e.requeue_id, e.requeue_priority, e.requeue_ms
                      FROM end_assignment(v_a, p_actor, true) e;
+        IF NOT FOUND THEN
+            -- Ended meanwhile (a diversion committed while this report waited for the unit's lock, when the
+            -- report named no assignment): the unit's new status stands, there is nothing more to end.
+            RETURN QUERY SELECT 'done', v_sign, v_prev, v_inc, NULL::bigint, NULL::int, NULL::bigint;
+        END IF;
         RETURN;
     END IF;
     INSERT INTO incident_events (incident_id, kind, actor, payload)
