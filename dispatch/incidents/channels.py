@@ -12,9 +12,9 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from dispatch.aftercommit import change_message
 from dispatch.audit.service import Actor
 from dispatch.clients import client_address
 from dispatch.deps import ServicesDep
@@ -22,8 +22,8 @@ from dispatch.errors import DispatchError, InvalidInput, NotAuthenticated
 from dispatch.incidents import service
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.models import Channel
-from dispatch.incidents.routes import change_message, parse
-from dispatch.incidents.schemas import CallIn, Clean, Latitude, Longitude, _phone
+from dispatch.incidents.routes import parse
+from dispatch.incidents.schemas import CallIn, Clean, Latitude, Longitude, PublicReportOut, SmsTakenOut, _phone
 from dispatch.incidents.types import incident_types
 from dispatch.services import Services
 from geo.geocoder import Geocoder
@@ -122,21 +122,14 @@ async def _create(services: Services, call: CallIn, actor: str, key: str, by: Ac
                 services.after_commit.then(session, partial(services.queue_keeper.publish, message))
         await services.after_commit.commit(session)
     return intake
-    message = change_message(
-        "incident.created", intake.incident_id, priority=intake.priority, unconfirmed=not intake.queue
-    )
-    if intake.queue:
-        action = QueueAction("enqueue", intake.incident_id, intake.priority, int(intake.received_at.timestamp() * 1000))
-        await services.queue_keeper.apply(action, message)
-    else:
-        await services.queue_keeper.publish(message)
-    return intake
 
 
-@router.post("/inbound/sms", status_code=201, summary="SMS gateway webhook (HMAC-SHA256 signed)")
+@router.post(
+    "/inbound/sms", status_code=201, response_model=SmsTakenOut, summary="SMS gateway webhook (HMAC-SHA256 signed)"
+)
 async def inbound_sms(
     services: ServicesDep, request: Request, signature: Annotated[str | None, Header(alias="X-Signature")] = None
-) -> dict:
+) -> SmsTakenOut:
     body = await request.body()
     secret = request.app.state.settings.sms_webhook_secret.encode()
     expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
@@ -154,12 +147,9 @@ async def inbound_sms(
     # The gateway is known by its signature, not an account: the record names it and the address it posted from.
     by = Actor(None, "sms-gateway", "gateway", client_address(request))
     intake = await _create(services, call, "sms-gateway", f"sms:{sms.message_id}", by)
-    return {
-        "incident_id": intake.incident_id,
-        "status": intake.view["status"],
-        "location": where,
-        "replayed": intake.replayed,
-    }
+    return SmsTakenOut(
+        incident_id=intake.incident_id, status=intake.view["status"], location=where, replayed=intake.replayed
+    )
 
 
 async def _rate_limit(services: Services, request: Request, phone: str) -> None:
@@ -181,13 +171,23 @@ async def _rate_limit(services: Services, request: Request, phone: str) -> None:
         )
 
 
-@router.post("/public/reports", status_code=202, summary="A report from the public (no login; rate-limited)")
-async def public_report(services: ServicesDep, request: Request) -> JSONResponse:
+@router.post(
+    "/public/reports",
+    status_code=202,
+    response_model=PublicReportOut,
+    summary="A report from the public (no login; rate-limited)",
+)
+async def public_report(services: ServicesDep, request: Request) -> PublicReportOut:
     body = await request.body()
     report = parse(PublicReportIn, body)
     await _rate_limit(services, request, report.phone)
     geocoder = services.geocoder.geocoder
-    if report.lat is not None and report.location_text is None and not geocoder.in_service_area(report.lat, report.lon):
+    if (
+        report.lat is not None
+        and report.lon is not None  # given together (the model checks)
+        and report.location_text is None
+        and not geocoder.in_service_area(report.lat, report.lon)
+    ):
         raise InvalidInput("that point is outside the service area")
     call = CallIn(
         channel=Channel.web,
@@ -202,11 +202,6 @@ async def public_report(services: ServicesDep, request: Request) -> JSONResponse
     )
     key = "public:" + service.request_hash(body)  # the same report sent twice is one report
     intake = await _create(services, call, "public", key, Actor(None, "public", "public", client_address(request)))
-    return JSONResponse(
-        {
-            "reference": intake.incident_id,
-            "status": "received",
-            "message": "Thank you. A call-taker will review your report.",
-        },
-        status_code=202,
+    return PublicReportOut(
+        reference=intake.incident_id, status="received", message="Thank you. A call-taker will review your report."
     )

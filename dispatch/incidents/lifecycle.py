@@ -2,6 +2,7 @@
 closing. Each writes its event next to the row change, and says what the queue must do once committed."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,12 +66,17 @@ async def _open(session: AsyncSession, incident_id: int) -> dict[str, Any]:
     return row
 
 
-def _received_ms(row: dict) -> int:
+def _received_ms(row: dict[str, Any]) -> int:
     return int(row["received_at"].timestamp() * 1000)
 
 
 async def _audit(
-    session: AsyncSession, by: Actor, action: str, incident_id: int, before: dict | None, after: dict
+    session: AsyncSession,
+    by: Actor,
+    action: str,
+    incident_id: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
 ) -> None:
     await audit.record(
         session,
@@ -104,7 +110,7 @@ async def update(
                 f"type {kind.code} is priority {kind.priority} and incident {incident_id} priority "
                 f"{row['priority']}: changing the priority takes a dispatcher"
             )
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if body.location_text is not None or body.lat is not None:
         located = locate(geocoder, text=body.location_text, lat=body.lat, lon=body.lon)
         payload = located.event_payload()
@@ -185,13 +191,13 @@ async def close(
                                   WHERE id = :id"""),
         {"id": incident_id, "d": disposition},
     )
-    after = {"status": "closed", "disposition": disposition, "note": note}
+    after: dict[str, Any] = {"status": "closed", "disposition": disposition, "note": note}
     after["units_stood_down"] = [unit_id for unit_id, *_ in released]
     await _audit(session, by, "close", incident_id, {"status": row["status"], "disposition": row["disposition"]}, after)
     return QueueAction("remove", incident_id, released=released, why=f"incident closed: {disposition}")
 
 
-async def _merge_allowed(session: AsyncSession, row: dict, target: dict) -> None:
+async def _merge_allowed(session: AsyncSession, row: dict[str, Any], target: dict[str, Any]) -> None:
     """What a call-taker may merge: a duplicate with no unit on it, into an incident at least as urgent. Standing
     units down and lowering a priority are the dispatcher's (the rows are locked: no unit joins meanwhile)."""
     units = await session.scalar(

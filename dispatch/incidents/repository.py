@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
@@ -30,7 +31,7 @@ WITH c AS (
 SELECT id FROM c""")
 
 
-def _args(names: tuple[str, ...], values: dict) -> list:
+def _args(names: tuple[str, ...], values: dict[str, Any]) -> list[Any]:
     return [values[name] for name in names]
 
 
@@ -130,15 +131,22 @@ SELECT (SELECT id FROM inc), (SELECT id FROM c), (SELECT incident_id FROM prior)
 
 @dataclass(frozen=True)
 class Taken:
-    incident_id: int | None  # None when the Idempotency-Key was used before: nothing was written
-    call_id: int | None
-    prior_incident_id: int | None
-    prior_request_hash: str | None
-    context: dict
+    incident_id: int
+    call_id: int
+    context: dict[str, Any]
 
 
-async def take_call(session: AsyncSession, values: dict) -> Taken:
-    """Writes a call as a new incident in one atomic statement and returns what the call-taker must see."""
+@dataclass(frozen=True)
+class Prior:
+    """The Idempotency-Key was used before: nothing was written; the incident that call made."""
+
+    incident_id: int
+    request_hash: str | None
+
+
+async def take_call(session: AsyncSession, values: dict[str, Any]) -> Taken | Prior:
+    """Writes a call as a new incident in one atomic statement and returns what the call-taker must see, or, for
+    a key used before, the incident the earlier call made."""
     values = {**values, "events": orjson.dumps(values["events"]).decode(), "exclude": 0}
     try:
         row = await (await driver_connection(session)).fetchrow(_TAKE_CALL, *_args(_TAKE_CALL_NAMES, values))
@@ -147,7 +155,9 @@ async def take_call(session: AsyncSession, values: dict) -> Taken:
             raise
         # Two requests with one key at the same moment: one wrote, this one must ask again to be answered.
         raise Conflict("a call with this Idempotency-Key is being taken right now: retry") from None
-    return Taken(row[0], row[1], row[2], row[3], row[4])  # jsonb arrives decoded (the engine's codec)
+    if row[0] is None:  # nothing inserted: only when the key's call exists (the insert's NOT EXISTS)
+        return Prior(row[2], row[3])
+    return Taken(row[0], row[1], row[4])  # jsonb arrives decoded (the engine's codec)
 
 
 async def context(
@@ -164,7 +174,7 @@ async def context(
     history_months: int,
     repeat_days: int,
     exclude: int = 0,
-) -> dict:
+) -> dict[str, Any]:
     values = {
         "lat": lat,
         "lon": lon,
@@ -178,11 +188,13 @@ async def context(
         "repeat_days": repeat_days,
         "exclude": exclude,
     }
-    return await (await driver_connection(session)).fetchval(_CONTEXT, *_args(_CONTEXT_NAMES, values))
+    found: dict[str, Any] = await (await driver_connection(session)).fetchval(_CONTEXT, *_args(_CONTEXT_NAMES, values))
+    return found
 
 
-async def attach_call(session: AsyncSession, **values) -> int:
-    return (await session.execute(_ATTACH_CALL, values)).scalar_one()
+async def attach_call(session: AsyncSession, **values: Any) -> int:
+    call_id: int = (await session.execute(_ATTACH_CALL, values)).scalar_one()
+    return call_id
 
 
 async def find_call_by_key(session: AsyncSession, key: str) -> tuple[int, int, str | None] | None:
@@ -194,7 +206,7 @@ async def find_call_by_key(session: AsyncSession, key: str) -> tuple[int, int, s
     return None if row is None else (row[0], row[1], row[2])
 
 
-async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = False) -> dict | None:
+async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = False) -> dict[str, Any] | None:
     row = (
         (
             await session.execute(
@@ -213,7 +225,7 @@ async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = 
     return dict(row) if row else None
 
 
-async def first_call(session: AsyncSession, incident_id: int) -> dict | None:
+async def first_call(session: AsyncSession, incident_id: int) -> dict[str, Any] | None:
     row = (
         (
             await session.execute(
@@ -229,7 +241,7 @@ async def first_call(session: AsyncSession, incident_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-async def events(session: AsyncSession, incident_id: int) -> list[dict]:
+async def events(session: AsyncSession, incident_id: int) -> list[dict[str, Any]]:
     rows = await session.execute(
         text("""
         SELECT id, at, kind, actor, payload FROM incident_events WHERE incident_id = :id ORDER BY id"""),
@@ -238,7 +250,7 @@ async def events(session: AsyncSession, incident_id: int) -> list[dict]:
     return [dict(r) for r in rows.mappings()]
 
 
-async def append_event(session: AsyncSession, incident_id: int, kind: str, actor: str, payload: dict) -> None:
+async def append_event(session: AsyncSession, incident_id: int, kind: str, actor: str, payload: dict[str, Any]) -> None:
     await session.execute(
         text("""INSERT INTO incident_events (incident_id, kind, actor, payload)
                                   VALUES (:id, :kind, :actor, CAST(:payload AS jsonb))"""),
@@ -249,8 +261,9 @@ async def append_event(session: AsyncSession, incident_id: int, kind: str, actor
 _ENUM_CASTS = {"status": "incident_status", "geocode_match": "geocode_match"}
 
 
-async def update_incident(session: AsyncSession, incident_id: int, values: dict) -> None:
-    sets, params = [], {"id": incident_id}
+async def update_incident(session: AsyncSession, incident_id: int, values: dict[str, Any]) -> None:
+    sets: list[str] = []
+    params: dict[str, Any] = {"id": incident_id}
     for name, value in values.items():
         if name in ("lat", "lon"):
             continue
@@ -274,7 +287,7 @@ async def pending_for_queue(session: AsyncSession) -> list[tuple[int, int, int]]
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict]:
+async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict[str, Any]]:
     rows = await session.execute(
         text(f"""
         SELECT i.id, i.type_code, i.priority, i.status::text AS status, i.address_label, i.municipality,

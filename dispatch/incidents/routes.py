@@ -2,7 +2,7 @@
 
 import time
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
@@ -10,26 +10,35 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from dispatch.aftercommit import change_message
-from dispatch.audit import service as audit
 from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.deps import ServicesDep
-from dispatch.errors import NotFound
-from dispatch.incidents import lifecycle, service
+from dispatch.incidents import lifecycle, reads, service
 from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
     MAX_ID,
+    CallCheckOut,
     CallIn,
+    ClosedOut,
     CloseIn,
+    EventOut,
+    IncidentDetailOut,
     IncidentOut,
+    IncidentTypeOut,
     IncidentUpdateIn,
+    MergedOut,
     MergeIn,
+    NotedOut,
     NoteIn,
+    OpenIncidentOut,
     PriorityIn,
     ReasonIn,
+    ReprioritisedOut,
+    StatusOut,
+    UpdatedOut,
 )
 from dispatch.incidents.types import incident_types
 from dispatch.reports import feedback
@@ -90,7 +99,7 @@ async def take_call(
         idempotency_key=idempotency_key,
         body_hash=service.request_hash(body),
     )
-    headers = {}
+    headers: dict[str, str] = {}
     if intake.replayed:
         headers["Idempotent-Replayed"] = "true"
     elif intake.queue:
@@ -117,72 +126,63 @@ async def take_call(
     return Response(orjson.dumps(intake.view), status_code=201, media_type="application/json", headers=headers)
 
 
-@router.post("/calls/check", summary="Before taking a call: location, suspected duplicates, history (writes nothing)")
+@router.post(
+    "/calls/check",
+    response_model=CallCheckOut,
+    summary="Before taking a call: location, suspected duplicates, history (writes nothing)",
+)
 async def check_call(
     services: ServicesDep, request: Request, session: SessionDep, _: TakesCalls, by: AuditActor
-) -> dict:
-    call = parse(CallIn, await request.body())
-    found = await service.precheck(
+) -> dict[str, Any]:
+    return await reads.check_call(
         session,
-        call=call,
+        call=parse(CallIn, await request.body()),
+        by=by,
         geocoder=services.geocoder.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
     )
-    history, where = found["history"], found["location"]
-    detail = {"caller_calls": history["caller_calls"], "premise_incidents": history["premise_incidents"]}
-    if call.caller_number:  # who looked up a caller is what the caller may ask: the number names the record
-        await audit.record_read(
-            session,
-            actor=by,
-            action="caller_history.read",
-            object_type="caller",
-            object_id=call.caller_number,
-            detail=detail,
-        )
-    elif where["lat"] is not None:
-        place = where["label"] or f"{where['lat']:.5f},{where['lon']:.5f}"
-        await audit.record_read(
-            session, actor=by, action="premise_history.read", object_type="premise", object_id=place, detail=detail
-        )
-    return found
 
 
-@router.get("/incidents", summary="Open incidents (not closed or cancelled), most urgent first")
-async def open_incidents(session: SessionDep, _: Floor) -> list[dict]:
+@router.get(
+    "/incidents",
+    response_model=list[OpenIncidentOut],
+    summary="Open incidents (not closed or cancelled), most urgent first",
+)
+async def open_incidents(session: SessionDep, _: Floor) -> list[dict[str, Any]]:
     return await repo.open_incidents(session)
 
 
-@router.get("/incidents/{incident_id}", summary="An incident with its caller, history, flags and duplicates")
+@router.get(
+    "/incidents/{incident_id}",
+    response_model=IncidentDetailOut,
+    summary="An incident with its caller, history, flags and duplicates",
+)
 async def get_incident(
     services: ServicesDep, request: Request, incident_id: IncidentId, session: SessionDep, _: Floor, by: AuditActor
-) -> dict:
-    view = await service.incident_view(
+) -> dict[str, Any]:
+    return await reads.incident_detail(
         session,
         incident_id,
+        by=by,
         geocoder=services.geocoder.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
     )
-    view["events"] = await repo.events(session, incident_id)
-    # The view shows the caller, the caller's history and the premise's: one record for the request.
-    history = view["history"]
-    detail = {"caller_calls": history["caller_calls"], "premise_incidents": history["premise_incidents"]}
-    await audit.record_read(
-        session, actor=by, action="incident.read", object_type="incident", object_id=incident_id, detail=detail
-    )
-    return view
 
 
-@router.get("/incidents/{incident_id}/events", summary="The incident's append-only event log")
-async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor) -> list[dict]:
-    if await repo.incident_row(session, incident_id) is None:
-        raise NotFound(f"no incident {incident_id}")
-    return await repo.events(session, incident_id)
+@router.get(
+    "/incidents/{incident_id}/events",
+    response_model=list[EventOut],
+    summary="The incident's append-only event log",
+)
+async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor) -> list[dict[str, Any]]:
+    return await reads.incident_events(session, incident_id)
 
 
 @router.patch(
     "/incidents/{incident_id}",
+    response_model=UpdatedOut,
     summary="Correct the location, type or narrative (a type of another priority: dispatcher)",
 )
 async def update_incident(
@@ -192,7 +192,7 @@ async def update_incident(
     session: SessionDep,
     who: TakesCalls,
     by: AuditActor,
-) -> dict:
+) -> UpdatedOut:
     body = parse(IncidentUpdateIn, await request.body())
     action = await lifecycle.update(
         session,
@@ -207,16 +207,16 @@ async def update_incident(
     services.after_commit.later(session, action, "incident.updated")
     # Crews on the way hear of a corrected address, type or narrative at once (once it is stored).
     services.after_commit.then(session, partial(_tell_crews, services, incident_id, body.model_dump(exclude_none=True)))
-    return {"id": incident_id, "updated": True}
+    return UpdatedOut(id=incident_id, updated=True)
 
 
-async def _tell_crews(services: Services, incident_id: int, changed: dict) -> None:
+async def _tell_crews(services: Services, incident_id: int, changed: dict[str, Any]) -> None:
     for unit in await services.board.units():
         if unit.incident_id == incident_id:
             await services.outbox.send(unit.id, {"type": "update", "incident_id": incident_id, "changed": changed})
 
 
-@router.post("/incidents/{incident_id}/priority", summary="Reprioritise (dispatcher)")
+@router.post("/incidents/{incident_id}/priority", response_model=ReprioritisedOut, summary="Reprioritise (dispatcher)")
 async def reprioritise(
     services: ServicesDep,
     incident_id: IncidentId,
@@ -224,54 +224,63 @@ async def reprioritise(
     session: SessionDep,
     who: Dispatcher,
     by: AuditActor,
-) -> dict:
+) -> ReprioritisedOut:
     action = await lifecycle.reprioritise(
         session, incident_id, priority=body.priority, reason=body.reason, actor=actor_of(who), by=by
     )
     services.after_commit.later(session, action, "incident.reprioritised")
-    return {"id": incident_id, "priority": body.priority}
+    return ReprioritisedOut(id=incident_id, priority=body.priority)
 
 
-@router.post("/incidents/{incident_id}/notes", status_code=201, summary="Add a note to the log")
-async def add_note(incident_id: IncidentId, body: NoteIn, session: SessionDep, who: TakesCalls, by: AuditActor) -> dict:
+@router.post(
+    "/incidents/{incident_id}/notes", status_code=201, response_model=NotedOut, summary="Add a note to the log"
+)
+async def add_note(
+    incident_id: IncidentId, body: NoteIn, session: SessionDep, who: TakesCalls, by: AuditActor
+) -> NotedOut:
     await lifecycle.add_note(session, incident_id, note=body.text, actor=actor_of(who), by=by)
-    return {"id": incident_id, "noted": True}
+    return NotedOut(id=incident_id, noted=True)
 
 
-@router.post("/incidents/{incident_id}/confirm", summary="Accept an SMS or public report for dispatch")
+@router.post(
+    "/incidents/{incident_id}/confirm", response_model=StatusOut, summary="Accept an SMS or public report for dispatch"
+)
 async def confirm(
     services: ServicesDep, incident_id: IncidentId, session: SessionDep, who: TakesCalls, by: AuditActor
-) -> dict:
+) -> StatusOut:
     action = await lifecycle.confirm(session, incident_id, actor=actor_of(who), by=by)
     services.after_commit.later(session, action, "incident.created")
-    return {"id": incident_id, "status": "pending"}
+    return StatusOut(id=incident_id, status="pending")
 
 
 @router.post(
     "/incidents/{incident_id}/merge",
+    response_model=MergedOut,
     summary="Merge a confirmed duplicate into the incident it repeats "
     "(a dispatcher's when it has units or is more urgent than the other)",
 )
 async def merge(
     services: ServicesDep, incident_id: IncidentId, body: MergeIn, session: SessionDep, who: TakesCalls, by: AuditActor
-) -> dict:
+) -> MergedOut:
     action = await lifecycle.merge(
         session, incident_id, into=body.into, actor=actor_of(who), by=by, dispatcher=dispatches(who)
     )
     services.after_commit.later(session, action, "incident.merged")
-    return {"id": incident_id, "merged_into": body.into}
+    return MergedOut(id=incident_id, merged_into=body.into)
 
 
-@router.post("/incidents/{incident_id}/cancel", summary="Cancel (dispatcher)")
+@router.post("/incidents/{incident_id}/cancel", response_model=StatusOut, summary="Cancel (dispatcher)")
 async def cancel(
     services: ServicesDep, incident_id: IncidentId, body: ReasonIn, session: SessionDep, who: Dispatcher, by: AuditActor
-) -> dict:
+) -> StatusOut:
     action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who), by=by)
     services.after_commit.later(session, action, "incident.cancelled")
-    return {"id": incident_id, "status": "cancelled"}
+    return StatusOut(id=incident_id, status="cancelled")
 
 
-@router.post("/incidents/{incident_id}/close", summary="Close with a disposition (dispatcher)")
+@router.post(
+    "/incidents/{incident_id}/close", response_model=ClosedOut, summary="Close with a disposition (dispatcher)"
+)
 async def close(
     services: ServicesDep,
     request: Request,
@@ -280,7 +289,7 @@ async def close(
     session: SessionDep,
     who: Dispatcher,
     by: AuditActor,
-) -> dict:
+) -> dict[str, Any]:
     action = await lifecycle.close(
         session, incident_id, disposition=body.disposition, note=body.note, actor=actor_of(who), by=by
     )
@@ -291,18 +300,10 @@ async def close(
     return {"id": incident_id, "status": "closed", "caller_message": feedback.as_offered(message)}
 
 
-@router.get("/incident-types", summary="Incident types with their priority and response plan")
-async def types(_: Floor) -> list[dict]:
-    return [
-        {
-            "code": t.code,
-            "name": t.name,
-            "priority": t.priority,
-            "group": t.group,
-            "plan": t.plan_dict(),
-            "public": t.public,
-            "on_scene_min": t.on_scene_min,
-            "transport": t.transport,
-        }
-        for t in incident_types()
-    ]
+@router.get(
+    "/incident-types",
+    response_model=list[IncidentTypeOut],
+    summary="Incident types with their priority and response plan",
+)
+async def types(_: Floor) -> list[dict[str, Any]]:
+    return reads.type_table(incident_types())

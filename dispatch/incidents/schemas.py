@@ -2,12 +2,13 @@
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.types import Strict
 
 from dispatch.incidents.models import Channel
+from dispatch.schema_types import JsonObject, JsonTimestamp
 
 # Control characters (NUL above all, which PostgreSQL refuses), and the bidirectional controls: embeddings,
 # overrides, isolates and marks (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C). A right-to-left
@@ -76,7 +77,7 @@ class CallIn(BaseModel):
         return self
 
 
-class LocationOut(BaseModel):
+class CheckLocationOut(BaseModel):
     lat: float | None
     lon: float | None
     label: str | None
@@ -84,8 +85,11 @@ class LocationOut(BaseModel):
     match: str
     confidence: float
     needs_location: bool
-    in_service_area: bool | None = None
-    candidates: list[dict[str, Any]] = []
+
+
+class LocationOut(CheckLocationOut):
+    in_service_area: bool | None
+    candidates: list[JsonObject]
 
 
 class SlotOut(BaseModel):
@@ -94,24 +98,38 @@ class SlotOut(BaseModel):
 
 
 class IncidentSummary(BaseModel):
+    """A suspected duplicate, as PostgreSQL writes it (jsonb: its times as text, its keys in its own order)."""
+
     id: int
-    type_code: str
-    priority: int
     status: str
-    address_label: str | None
+    priority: int
+    type_code: str
+    distance_m: float | None
+    received_at: JsonTimestamp
     municipality: str | None
-    received_at: datetime
-    distance_m: float | None = None
+    address_label: str | None
 
 
 class HistoryOut(BaseModel):
     caller_calls: int
-    caller_last: list[dict[str, Any]]
+    caller_last: list[JsonObject]
     premise_incidents: int
     premise_by_type: dict[str, int]
-    premise_last: list[dict[str, Any]]
+    premise_last: list[JsonObject]
     repeat_address: bool
-    flags: list[dict[str, Any]]
+    flags: list[JsonObject]
+
+
+class CallCheckOut(BaseModel):
+    """What the call-taker should know before taking a call (POST /api/calls/check)."""
+
+    type_code: str
+    type_suggested: bool
+    priority: int
+    response_plan: list[SlotOut]
+    location: CheckLocationOut
+    duplicates: list[IncidentSummary]
+    history: HistoryOut
 
 
 class IncidentOut(BaseModel):
@@ -128,7 +146,108 @@ class IncidentOut(BaseModel):
     received_at: datetime
     duplicates: list[IncidentSummary]
     history: HistoryOut
-    attached_to: int | None = None
+    attached_to: int | None
+
+
+class CallerOut(BaseModel):
+    caller_name: str | None
+    caller_number: str | None
+    callback_number: str | None
+    channel: str | None
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    payload: JsonObject
+
+
+class IncidentDetailOut(IncidentOut):
+    """An incident as a console opens it: the intake view, its first caller, how it ended, and its log."""
+
+    caller: CallerOut
+    disposition: str | None
+    duplicate_of: int | None
+    events: list[EventOut]
+
+
+class OpenIncidentOut(BaseModel):
+    id: int
+    type_code: str
+    priority: int
+    status: str
+    address_label: str | None
+    municipality: str | None
+    needs_location: bool
+    received_at: datetime
+    lat: float | None
+    lon: float | None
+    units_missing: int
+    cleared_at: datetime | None
+    units: list[int]
+
+
+class IncidentTypeOut(BaseModel):
+    code: str
+    name: str
+    priority: int
+    group: str
+    plan: dict[str, int] = Field(description="Units of each capability the response plan asks for")
+    public: bool
+    on_scene_min: float
+    transport: bool
+
+
+class UpdatedOut(BaseModel):
+    id: int
+    updated: bool
+
+
+class ReprioritisedOut(BaseModel):
+    id: int
+    priority: int
+
+
+class NotedOut(BaseModel):
+    id: int
+    noted: bool
+
+
+class StatusOut(BaseModel):
+    id: int
+    status: str
+
+
+class MergedOut(BaseModel):
+    id: int
+    merged_into: int
+
+
+class CallerMessageOffered(BaseModel):
+    """What staff see of a message owed to a caller: that it was offered, never the link."""
+
+    kind: str
+    to: str
+    text: str
+
+
+class ClosedOut(StatusOut):
+    caller_message: CallerMessageOffered | None
+
+
+class SmsTakenOut(BaseModel):
+    incident_id: int
+    status: str
+    location: str | None = Field(description="The part of the text read as the location, if any")
+    replayed: bool
+
+
+class PublicReportOut(BaseModel):
+    reference: int
+    status: str
+    message: str
 
 
 class PriorityIn(BaseModel):

@@ -4,6 +4,7 @@ never commit; the route commits and only then touches the queue."""
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ from geo.geocoder import Geocoder
 
 @dataclass
 class Intake:
-    view: dict
+    view: dict[str, Any]
     incident_id: int
     priority: int
     received_at: datetime
@@ -43,14 +44,14 @@ def resolve_type(types: IncidentTypes, code: str | None, narrative: str | None) 
             raise InvalidInput(f"unknown incident type '{code}'", extra={"known": sorted(types.codes())})
         return found, False
     suggested = types.suggest(narrative or "")
-    return (suggested[0] if suggested else types.get("UNKNOWN")), True
+    return (suggested[0] if suggested else types.unknown), True
 
 
 def compatible_codes(types: IncidentTypes, kind: IncidentType) -> list[str]:
     return [t.code for t in types if t.group == kind.group or t.code == "UNKNOWN" or kind.code == "UNKNOWN"]
 
 
-def history_view(ctx: dict, settings: Settings) -> dict:
+def history_view(ctx: dict[str, Any], settings: Settings) -> dict[str, Any]:
     premise = ctx["premise"]
     return {
         "caller_calls": ctx["caller_calls"],
@@ -63,8 +64,9 @@ def history_view(ctx: dict, settings: Settings) -> dict:
     }
 
 
-def duplicates_view(ctx: dict) -> list[dict]:
-    seen, out = set(), []
+def duplicates_view(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    seen: set[int] = set()
+    out: list[dict[str, Any]] = []
     for d in ctx["near"] + ctx["same_number"]:
         if d["id"] not in seen:
             seen.add(d["id"])
@@ -83,10 +85,10 @@ def build_view(
     located: Located,
     narrative: str | None,
     received_at: datetime,
-    ctx: dict,
+    ctx: dict[str, Any],
     settings: Settings,
     attached_to: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     return {
         "id": incident_id,
         "call_id": call_id,
@@ -115,7 +117,7 @@ def build_view(
     }
 
 
-def context_params(settings: Settings) -> dict:
+def context_params(settings: Settings) -> dict[str, Any]:
     return {
         "radius_m": settings.duplicate_radius_m,
         "window_min": settings.duplicate_window_min,
@@ -212,9 +214,9 @@ async def take_call(
             **{f"audit_{k}": v for k, v in audited.items()},
         },
     )
-    if taken.incident_id is None:  # the Idempotency-Key was used before: answer what that call made
+    if isinstance(taken, repo.Prior):  # the Idempotency-Key was used before: answer what that call made
         return await _answer_replay(
-            session, taken.prior_incident_id, taken.prior_request_hash, body_hash, geocoder, types, settings
+            session, taken.incident_id, taken.request_hash, body_hash, geocoder, types, settings
         )
     view = build_view(
         incident_id=taken.incident_id,
@@ -232,21 +234,44 @@ async def take_call(
     return Intake(view, taken.incident_id, priority, now, queue=status == "pending")
 
 
-async def _replay(session, key, body_hash, geocoder, types, settings) -> Intake | None:
+async def _replay(
+    session: AsyncSession,
+    key: str,
+    body_hash: str | None,
+    geocoder: Geocoder,
+    types: IncidentTypes,
+    settings: Settings,
+) -> Intake | None:
     earlier = await repo.find_call_by_key(session, key)
     if earlier is None:
         return None
     return await _answer_replay(session, earlier[1], earlier[2], body_hash, geocoder, types, settings)
 
 
-async def _answer_replay(session, incident_id, earlier_hash, body_hash, geocoder, types, settings) -> Intake:
+async def _answer_replay(
+    session: AsyncSession,
+    incident_id: int,
+    earlier_hash: str | None,
+    body_hash: str | None,
+    geocoder: Geocoder,
+    types: IncidentTypes,
+    settings: Settings,
+) -> Intake:
     if body_hash and earlier_hash and earlier_hash != body_hash:
         raise Conflict("this Idempotency-Key was used for a different request")
     view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)
     return Intake(view, incident_id, view["priority"], view["received_at"], queue=False, replayed=True)
 
 
-async def _attach(session, incident_id, call_values, located, geocoder, types, settings) -> Intake:
+async def _attach(
+    session: AsyncSession,
+    incident_id: int,
+    call_values: dict[str, Any],
+    located: Located,
+    geocoder: Geocoder,
+    types: IncidentTypes,
+    settings: Settings,
+) -> Intake:
     """A confirmed duplicate: the call joins the open incident; nothing new is dispatched."""
     row = await repo.incident_row(session, incident_id, lock=True)
     if row is None:
@@ -261,12 +286,12 @@ async def _attach(session, incident_id, call_values, located, geocoder, types, s
 
 async def incident_view(
     session: AsyncSession, incident_id: int, *, geocoder: Geocoder, types: IncidentTypes, settings: Settings
-) -> dict:
+) -> dict[str, Any]:
     row = await repo.incident_row(session, incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
     call = await repo.first_call(session, incident_id) or {}
-    kind = types.get(row["type_code"]) or types.get("UNKNOWN")
+    kind = types.get(row["type_code"]) or types.unknown
     ctx = await repo.context(
         session,
         lat=row["lat"],
@@ -308,7 +333,7 @@ async def incident_view(
 
 async def precheck(
     session: AsyncSession, *, call: CallIn, geocoder: Geocoder, types: IncidentTypes, settings: Settings
-) -> dict:
+) -> dict[str, Any]:
     """What the call-taker should know before taking the call: where it is, suspected duplicates, the caller's
     and the premise's history and flags. Writes nothing."""
     kind, suggested = resolve_type(types, call.type_code, call.narrative)

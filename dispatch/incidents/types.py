@@ -106,6 +106,11 @@ class IncidentTypes:
     def get(self, code: str) -> IncidentType | None:
         return self._types.get(code.strip().upper())
 
+    @property
+    def unknown(self) -> IncidentType:
+        """The type of a call nobody could classify (load() refuses a table without it)."""
+        return self._types[UNKNOWN]
+
     def __iter__(self) -> Iterator[IncidentType]:
         return iter(self._types.values())
 

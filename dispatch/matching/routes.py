@@ -1,9 +1,8 @@
 """Recommendations and dispatcher assignment over HTTP."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit.deps import AuditActor
@@ -14,6 +13,7 @@ from dispatch.deps import ServicesDep
 from dispatch.errors import Conflict, NotFound
 from dispatch.incidents.schemas import MAX_ID
 from dispatch.incidents.types import incident_types
+from dispatch.matching.schemas import AssignIn, AssignOut, RecommendationsOut
 from dispatch.matching.service import MatchIncident, match_incident
 from dispatch.matching.worker import decision_view
 from dispatch.statuses import DISPATCHABLE_INCIDENT
@@ -22,11 +22,6 @@ router = APIRouter(prefix="/api", tags=["matching"])
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
 Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
 IncidentId = Annotated[int, Path(gt=0, le=MAX_ID, description="Incident id")]
-
-
-class AssignIn(BaseModel):
-    unit_ids: list[Annotated[int, Field(gt=0, le=MAX_ID)]] = Field(min_length=1, max_length=20)
-    divert: bool = Field(default=False, description="Allow taking units that are on their way to other work")
 
 
 async def _open_incident(session: AsyncSession, incident_id: int) -> MatchIncident:
@@ -40,20 +35,17 @@ async def _open_incident(session: AsyncSession, incident_id: int) -> MatchIncide
 
 @router.get(
     "/incidents/{incident_id}/recommendations",
+    response_model=RecommendationsOut,
     summary="Ranked units for each slot of the plan, with ETA, distance and reasons",
 )
-async def recommendations(services: ServicesDep, incident_id: IncidentId, session: SessionDep, _: Floor) -> dict:
+async def recommendations(
+    services: ServicesDep, incident_id: IncidentId, session: SessionDep, _: Floor
+) -> dict[str, Any]:
     incident = await _open_incident(session, incident_id)
     _board, etas, decision = await services.matcher.advise(incident)
     view = decision_view(decision, incident, "auto" if services.matcher.auto_for(incident) else "recommend", etas)
     view["assigned"] = incident.assigned
     return view
-
-
-class AssignOut(BaseModel):
-    incident_id: int
-    assigned: list[int]
-    units_missing: int
 
 
 @router.post(

@@ -8,13 +8,17 @@ A unit that leaves before reaching the scene leaves a gap in the response plan: 
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import text
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from dispatch.db import driver_connection
 from dispatch.errors import Conflict, NotFound
 from dispatch.statuses import OFF_INCIDENT_UNIT
 from dispatch.statuses import UnitStatus as S
+from dispatch.units.models import Station, Unit
+from dispatch.units.schemas import StationOut, UnitOut
 
 # What a crew may report next, from each status (a breakdown, out of service, at any time: the incident is
 # then matched again for the unit it lost). Dispatchers may set any status but `dispatched` (that is
@@ -117,3 +121,46 @@ async def record_positions(session: AsyncSession, ids: list[int], lats: list[flo
         WHERE u.id = v.id"""),
         {"ids": ids, "lats": lats, "lons": lons},
     )
+
+
+async def stations(session: AsyncSession) -> list[StationOut]:
+    rows = (await session.scalars(select(Station).order_by(Station.kind, Station.name))).all()
+    out = []
+    for s in rows:
+        point = to_shape(s.location)
+        out.append(StationOut(id=s.id, kind=s.kind, name=s.name, municipality=s.municipality, lat=point.y, lon=point.x))
+    return out
+
+
+async def units(session: AsyncSession) -> list[UnitOut]:
+    rows = (
+        await session.scalars(select(Unit).options(selectinload(Unit.home_station)).order_by(Unit.kind, Unit.id))
+    ).all()
+    out = []
+    for u in rows:
+        point = to_shape(u.position) if u.position is not None else None
+        out.append(
+            UnitOut(
+                id=u.id,
+                call_sign=u.call_sign,
+                kind=u.kind,
+                capabilities=u.capabilities,
+                status=u.status,
+                home_station=u.home_station.name if u.home_station else None,
+                lat=point.y if point else None,
+                lon=point.x if point else None,
+                status_changed_at=u.status_changed_at,
+            )
+        )
+    return out
+
+
+async def incident_point(session: AsyncSession, incident_id: int) -> tuple[float, float] | None:
+    """(lat, lon) of an incident, None when it has no location (or no longer exists)."""
+    row = (
+        await session.execute(
+            text("SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM incidents WHERE id = :id"),
+            {"id": incident_id},
+        )
+    ).first()
+    return None if row is None or row[0] is None else (row[0], row[1])

@@ -1,0 +1,91 @@
+"""What the floor reads about incidents: the check before a call, an incident with its log, the open ones, the
+types. Who read a caller's or a place's history is recorded, once per request, in the request's transaction."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.audit import service as audit
+from dispatch.audit.service import Actor
+from dispatch.config import Settings
+from dispatch.errors import NotFound
+from dispatch.incidents import repository as repo
+from dispatch.incidents.schemas import CallIn
+from dispatch.incidents.service import incident_view, precheck
+from dispatch.incidents.types import IncidentTypes
+from geo.geocoder import Geocoder
+
+
+def _history_detail(view: dict[str, Any]) -> dict[str, Any]:
+    history = view["history"]
+    return {"caller_calls": history["caller_calls"], "premise_incidents": history["premise_incidents"]}
+
+
+async def check_call(
+    session: AsyncSession, *, call: CallIn, by: Actor, geocoder: Geocoder, types: IncidentTypes, settings: Settings
+) -> dict[str, Any]:
+    """precheck, and the record of whose history it showed: the caller's (the number names the record, and is
+    what the caller may ask about), else the place's."""
+    found = await precheck(session, call=call, geocoder=geocoder, types=types, settings=settings)
+    where, detail = found["location"], _history_detail(found)
+    if call.caller_number:
+        await audit.record_read(
+            session,
+            actor=by,
+            action="caller_history.read",
+            object_type="caller",
+            object_id=call.caller_number,
+            detail=detail,
+        )
+    elif where["lat"] is not None:
+        place = where["label"] or f"{where['lat']:.5f},{where['lon']:.5f}"
+        await audit.record_read(
+            session, actor=by, action="premise_history.read", object_type="premise", object_id=place, detail=detail
+        )
+    return found
+
+
+async def incident_detail(
+    session: AsyncSession,
+    incident_id: int,
+    *,
+    by: Actor,
+    geocoder: Geocoder,
+    types: IncidentTypes,
+    settings: Settings,
+) -> dict[str, Any]:
+    """The incident view with its event log. It shows the caller, the caller's history and the premise's: one
+    record for the request."""
+    view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)
+    view["events"] = await repo.events(session, incident_id)
+    await audit.record_read(
+        session,
+        actor=by,
+        action="incident.read",
+        object_type="incident",
+        object_id=incident_id,
+        detail=_history_detail(view),
+    )
+    return view
+
+
+async def incident_events(session: AsyncSession, incident_id: int) -> list[dict[str, Any]]:
+    if await repo.incident_row(session, incident_id) is None:
+        raise NotFound(f"no incident {incident_id}")
+    return await repo.events(session, incident_id)
+
+
+def type_table(types: IncidentTypes) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": t.code,
+            "name": t.name,
+            "priority": t.priority,
+            "group": t.group,
+            "plan": t.plan_dict(),
+            "public": t.public,
+            "on_scene_min": t.on_scene_min,
+            "transport": t.transport,
+        }
+        for t in types
+    ]

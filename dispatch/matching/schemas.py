@@ -1,0 +1,63 @@
+"""What the matching API accepts and answers."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from dispatch.incidents.schemas import MAX_ID
+from dispatch.matching.core import Policy
+
+
+class AssignIn(BaseModel):
+    unit_ids: list[Annotated[int, Field(gt=0, le=MAX_ID)]] = Field(min_length=1, max_length=20)
+    divert: bool = Field(default=False, description="Allow taking units that are on their way to other work")
+
+
+class AssignOut(BaseModel):
+    incident_id: int
+    assigned: list[int]
+    units_missing: int
+
+
+class PickOut(BaseModel):
+    capability: str
+    unit_id: int
+    call_sign: str
+    eta_s: float | None
+    distance_m: float | None = Field(description="Straight-line metres; null when either end has no position")
+    reason: str
+    diverted_from: int | None = Field(description="The incident the unit leaves, when it is diverted")
+
+
+class UnfilledOut(BaseModel):
+    capability: str
+    count: int
+
+
+class AlternativeOut(BaseModel):
+    capability: str
+    unit_id: int
+    call_sign: str
+    eta_s: float | None
+    distance_m: float | None
+
+
+class PassedOut(BaseModel):
+    unit_id: int
+    call_sign: str
+    reason: str
+    eta_s: float | None
+
+
+class RecommendationsOut(BaseModel):
+    incident_id: int
+    priority: int
+    policy: Policy
+    mode: str = Field(description="auto: the matcher dispatches it; recommend: a dispatcher decides")
+    complete: bool = Field(description="Every slot of the plan has a pick")
+    picks: list[PickOut]
+    unfilled: list[UnfilledOut]
+    alternatives: list[AlternativeOut]
+    passed: list[PassedOut] = Field(description="Why other units were not chosen, nearest first (the first few)")
+    passed_more: int
+    assigned: dict[str, int] = Field(description="Units on the incident now, by capability")

@@ -1,0 +1,78 @@
+"""What the units API accepts and answers."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, model_validator
+
+from dispatch.incidents.schemas import Latitude, Longitude
+from dispatch.units.models import StationKind, UnitKind, UnitStatus
+
+
+class StationOut(BaseModel):
+    id: int
+    kind: StationKind
+    name: str
+    municipality: str | None
+    lat: float
+    lon: float
+
+
+class UnitOut(BaseModel):
+    id: int
+    call_sign: str
+    kind: UnitKind
+    capabilities: list[str]
+    status: UnitStatus
+    home_station: str | None
+    lat: float | None
+    lon: float | None
+    status_changed_at: datetime
+
+
+class StatusIn(BaseModel):
+    status: UnitStatus
+    # The assignment the status is about: a unit's device names it, as on its socket (docs/protocol.md), so that
+    # a status meant for a job the crew no longer has is refused rather than applied to another.
+    assignment_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> "StatusIn":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+class PositionIn(BaseModel):
+    lat: Latitude
+    lon: Longitude
+
+
+class RouteOut(BaseModel):
+    """A drive as a device draws it."""
+
+    seconds: float
+    meters: float
+    coords: list[list[float]] = Field(description="[lat, lon] pairs, thinned to at most a few hundred")
+
+
+class UnitRouteOut(BaseModel):
+    unit_id: int
+    incident_id: int | None = Field(description="The incident the unit is sent to, if any")
+    route: RouteOut | None = Field(description="None when the unit is on no incident, or no road leads there")
+
+
+class UnitStatusOut(BaseModel):
+    unit_id: int
+    call_sign: str
+    status: UnitStatus
+    previous: UnitStatus
+    incident_id: int | None
+
+
+class PositionOut(BaseModel):
+    unit_id: int
+    lat: float
+    lon: float
