@@ -1,13 +1,12 @@
 """The audit trail over HTTP, for admins: filtered, newest first, a page at a time."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
 
 from dispatch.audit.deps import AuditActor
 from dispatch.audit.queries import MAX_PAGE, parse_filters, search
+from dispatch.audit.schemas import AuditPage, AuditRecordOut
 from dispatch.audit.service import record_read
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.service import Principal
@@ -15,26 +14,6 @@ from dispatch.deps import ServicesDep
 
 router = APIRouter(prefix="/api", tags=["audit"])
 Admin = Annotated[Principal, Depends(require_role())]
-
-
-class AuditRecordOut(BaseModel):
-    id: int
-    at: datetime
-    actor_id: int | None
-    actor: str
-    role: str
-    address: str | None
-    action: str
-    object_type: str
-    object_id: str | None
-    before: dict | None
-    after: dict | None
-    detail: dict | None
-
-
-class AuditPage(BaseModel):
-    records: list[AuditRecordOut]
-    next_cursor: int | None  # pass as `cursor` for the next (older) page; None: this was the last
 
 
 @router.get("/audit", response_model=AuditPage, summary="The audit trail, newest first (admin)")

@@ -3,28 +3,14 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
 from dispatch.auth import service
 from dispatch.auth.deps import CurrentPrincipal, SessionDep, require_role
 from dispatch.auth.models import Role
+from dispatch.auth.schemas import Me, UserOut
 from dispatch.auth.service import Principal
 
 router = APIRouter(prefix="/api", tags=["auth"])
-
-
-class Me(BaseModel):
-    username: str
-    role: Role
-    unit_id: int | None
-
-
-class UserOut(BaseModel):
-    username: str
-    display_name: str
-    role: Role
-    unit: str | None
-    active: bool
 
 
 @router.get("/me", response_model=Me, summary="The account behind this token (any role)")

@@ -3,47 +3,15 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
 
 from dispatch.auth.deps import require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.deps import ServicesDep
+from dispatch.geocoding.schemas import GeocodeOut, ReverseOut
 
 router = APIRouter(prefix="/api", tags=["geocoding"])
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher))]
-Match = str
-
-
-class CandidateOut(BaseModel):
-    match: Match
-    lat: float
-    lon: float
-    label: str
-    confidence: float
-    municipality: str | None
-
-
-class GeocodeOut(BaseModel):
-    q: str
-    match: Match
-    lat: float | None
-    lon: float | None
-    label: str | None
-    confidence: float
-    municipality: str | None
-    in_service_area: bool | None
-    candidates: list[CandidateOut]
-
-
-class ReverseOut(BaseModel):
-    lat: float
-    lon: float
-    match: str
-    label: str | None
-    distance_m: float | None
-    municipality: str | None
-    in_service_area: bool
 
 
 @router.get(

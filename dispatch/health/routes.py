@@ -7,15 +7,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from dispatch.deps import ServicesDep
+from dispatch.health.schemas import HealthOut, ReadyOut
 from dispatch.services import Services
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2.0
 
 
-@router.get("/healthz", summary="The process is up")
-async def healthz() -> dict:
-    return {"status": "ok"}
+@router.get("/healthz", response_model=HealthOut, summary="The process is up")
+async def healthz() -> HealthOut:
+    return HealthOut(status="ok")
 
 
 async def _postgres(services: Services) -> dict:
@@ -36,7 +37,13 @@ async def _redis(services: Services) -> dict:
     return {"redis": bool(await services.redis.ping())}
 
 
-@router.get("/readyz", summary="PostgreSQL, PostGIS, Redis and the map are all there")
+# A JSONResponse on purpose: the status (200 or 503) is the answer load balancers read.
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Something is missing"}},
+    summary="PostgreSQL, PostGIS, Redis and the map are all there",
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict = {"postgres": False, "postgis": False, "map_loaded": False, "redis": False}
     errors: dict[str, str] = {}

@@ -16,6 +16,7 @@ from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.deps import ServicesDep
 from dispatch.errors import ServiceUnavailable
+from dispatch.mapdata.schemas import MapLayersOut
 
 router = APIRouter(prefix="/api", tags=["map"])
 Viewer = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander, Role.unit))]
@@ -39,7 +40,12 @@ SELECT
    FROM stations)""")
 
 
-@router.get("/map", summary="The map's vector layers (GeoJSON): roads, municipalities, stations")
+# Written once per imported map and sent gzipped as it is (a Response): the model documents the shape.
+@router.get(
+    "/map",
+    response_model=MapLayersOut,
+    summary="The map's vector layers (GeoJSON): roads, municipalities, stations",
+)
 async def layers(services: ServicesDep, request: Request, session: SessionDep, _: Viewer) -> Response:
     latest = await session.scalar(text("SELECT max(id) FROM map_imports"))
     if latest is None:

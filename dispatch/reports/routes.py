@@ -4,11 +4,10 @@
 import time
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from dispatch.audit import service as audit
@@ -19,6 +18,15 @@ from dispatch.auth.service import Principal
 from dispatch.deps import ServicesDep
 from dispatch.reports import feedback, service
 from dispatch.reports.render import report_csv
+from dispatch.reports.schemas import (
+    CallerMessageOut,
+    FeedbackAnswerOut,
+    FeedbackIn,
+    FeedbackRecordedOut,
+    PublicResponseTimesOut,
+    ResponseTimesOut,
+    SentOut,
+)
 from dispatch.reports.service import GroupBy, parse_period
 from dispatch.reports.targets import targets_at
 
@@ -41,14 +49,12 @@ def report_sessions(request: Request) -> async_sessionmaker | None:
 ReportSessions = Annotated[async_sessionmaker | None, Depends(report_sessions)]
 
 
-class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    satisfaction: int = Field(ge=1, le=5, description="1 (very dissatisfied) to 5 (very satisfied)")
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
-    complaint: bool = Field(default=False, description="The caller wants this treated as a complaint")
-
-
-@router.get("/reports/response-times", summary="Response-time intervals, percentiles and compliance (commander)")
+@router.get(
+    "/reports/response-times",
+    response_model=ResponseTimesOut,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or with format=csv one row per figure"}},
+    summary="Response-time intervals, percentiles and compliance (commander)",
+)
 async def response_times(
     services: ServicesDep,
     request: Request,
@@ -63,7 +69,7 @@ async def response_times(
     ],
     group_by: GroupBy = GroupBy.priority,
     format: Literal["json", "csv"] = "json",
-):
+) -> dict[str, Any] | Response:
     settings = request.app.state.settings
     period = parse_period(start, end, settings.report_time_zone)
     report = await service.response_times(
@@ -78,7 +84,11 @@ async def response_times(
     return report
 
 
-@router.get("/reports/feedback", summary="Callers' answers on the period's incidents, newest first (commander)")
+@router.get(
+    "/reports/feedback",
+    response_model=list[FeedbackAnswerOut],
+    summary="Callers' answers on the period's incidents, newest first (commander)",
+)
 async def feedback_answers(
     services: ServicesDep,
     request: Request,
@@ -89,7 +99,7 @@ async def feedback_answers(
     end: Annotated[str, Query(alias="to", max_length=40)],
     complaints: Annotated[bool, Query(description="Complaints only")] = False,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     period = parse_period(start, end, request.app.state.settings.report_time_zone)
     rows = await feedback.answers(session, start=period.start, end=period.end, complaints_only=complaints, limit=limit)
     detail = {"from": period.start, "to": period.end, "complaints": complaints, "rows": len(rows)}
@@ -97,8 +107,12 @@ async def feedback_answers(
     return rows
 
 
-@router.get("/caller-messages", summary="Messages owed to callers and not sent yet (SMS gateway)")
-async def caller_messages(session: SessionDep, _: Gateway, by: AuditActor) -> list[dict]:
+@router.get(
+    "/caller-messages",
+    response_model=list[CallerMessageOut],
+    summary="Messages owed to callers and not sent yet (SMS gateway)",
+)
+async def caller_messages(session: SessionDep, _: Gateway, by: AuditActor) -> list[dict[str, Any]]:
     messages = await feedback.unsent_messages(session)
     detail = {"rows": len(messages)}
     await audit.record_read(
@@ -107,22 +121,29 @@ async def caller_messages(session: SessionDep, _: Gateway, by: AuditActor) -> li
     return messages
 
 
-@router.post("/caller-messages/{message_id}/sent", summary="Mark a caller message as sent (SMS gateway)")
+@router.post(
+    "/caller-messages/{message_id}/sent", response_model=SentOut, summary="Mark a caller message as sent (SMS gateway)"
+)
 async def message_sent(
     message_id: Annotated[int, Path(gt=0, le=2**62)], session: SessionDep, _: Gateway, by: AuditActor
-) -> dict:
+) -> SentOut:
     await feedback.mark_sent(session, message_id, by=by)
-    return {"id": message_id, "sent": True}
+    return SentOut(id=message_id, sent=True)
 
 
-@public_router.get("/response-times", summary="Monthly response times by municipality (public, no personal data)")
+@public_router.get(
+    "/response-times",
+    response_model=PublicResponseTimesOut,
+    responses={200: {"content": {"text/html": {}}, "description": "JSON, or with format=html a page"}},
+    summary="Monthly response times by municipality (public, no personal data)",
+)
 async def public_response_times(
     services: ServicesDep,
     request: Request,
     session: SessionDep,
     months: Annotated[int, Query(ge=1, le=60, description="Months back from this one")] = 12,
     format: Literal["json", "html"] = "json",
-):
+) -> dict[str, Any] | HTMLResponse:
     settings = request.app.state.settings
     # Anyone may ask, and the answer costs a pass over the months' incidents: each process keeps it a while.
     cache = getattr(request.app.state, "public_response_times", None)
@@ -153,10 +174,12 @@ async def feedback_form(services: ServicesDep, token: Token, request: Request, s
     return HTMLResponse(FORM)
 
 
-@public_router.post("/feedback/{token}", summary="Record a caller's satisfaction (once per link)")
+@public_router.post(
+    "/feedback/{token}", response_model=FeedbackRecordedOut, summary="Record a caller's satisfaction (once per link)"
+)
 async def give_feedback(
     services: ServicesDep, token: Token, body: FeedbackIn, request: Request, session: SessionDep, by: PublicActor
-) -> dict:
+) -> FeedbackRecordedOut:
     await feedback.answer(
         session,
         token,
@@ -166,7 +189,7 @@ async def give_feedback(
         secret_key=request.app.state.settings.secret_key,
         by=by,
     )
-    return {"recorded": True, "message": "Thank you. Your answer was recorded."}
+    return FeedbackRecordedOut(recorded=True, message="Thank you. Your answer was recorded.")
 
 
 def _minutes(seconds: int | None) -> str:
