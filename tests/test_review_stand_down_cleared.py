@@ -50,6 +50,10 @@ async def test_closing_an_incident_whose_last_unit_was_diverted_sets_cleared_at(
         actor="matcher:t",
         mode="auto",
     )
+    # Diverting X's last unit clears X (one unit was done there, none is left), as the event log replays it.
+    diverted_at = await cleared_at(session, x)
+    assert diverted_at is not None
+    await session.execute(text("UPDATE incidents SET cleared_at = NULL WHERE id = :i"), {"i": x})
     # The dispatcher closes X. The stand-down has no active assignment to end, but X is over and some unit
     # was done at it: before end_assignment, the stand-down set cleared_at here (coalesce(cleared_at, now())).
     await lifecycle.close(session, x, disposition="resolved", note=None, actor="dispatcher:t", by=Actor.system("test"))

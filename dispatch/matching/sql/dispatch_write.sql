@@ -99,6 +99,9 @@ BEGIN
     IF NOT v_units_ok THEN
         RAISE EXCEPTION 'a chosen unit is not free (the board was behind PostgreSQL)' USING ERRCODE = 'DW001';
     END IF;
+    -- An incident that lost its last unit to this one, after another was done there, is cleared, as the event
+    -- replay says (incident_cleared_if_done; the `lost` update above holds its row).
+    PERFORM incident_cleared_if_done((d ->> 'id')::bigint) FROM jsonb_array_elements(v_diverted) d;
     RETURN QUERY SELECT 'done', NULL::text, v_missing, v_assignments, v_diverted;
 END
 $fn$
