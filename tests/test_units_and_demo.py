@@ -1,12 +1,25 @@
 """The fleet as the floor sees it, and the demo's accounts."""
 
 import pytest
+from sqlalchemy import text
 
 from dispatch import demo
 from dispatch.auth import service
 from dispatch.auth.models import Role
 from dispatch.config import Environment
 from dispatch.setup import SetupError
+
+
+@pytest.fixture(autouse=True)
+async def no_unit_accounts_left(engine):
+    """The demo's accounts are committed: its unit accounts go after each test, as the other fixtures that
+    commit devices' accounts do, so that a later test can give those units accounts of its own."""
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE unit_id IS NOT NULL)")
+        )
+        await conn.execute(text("DELETE FROM users WHERE unit_id IS NOT NULL"))
 
 
 async def test_units_and_stations_are_listed_with_positions(client, auth, imported_map):
