@@ -10,7 +10,6 @@ from dispatch.audit.schemas import AuditPage, AuditRecordOut
 from dispatch.audit.service import record_read
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
 
 router = APIRouter(prefix="/api", tags=["audit"])
 Admin = Annotated[Principal, Depends(require_role())]
@@ -18,7 +17,6 @@ Admin = Annotated[Principal, Depends(require_role())]
 
 @router.get("/audit", response_model=AuditPage, summary="The audit trail, newest first (admin)")
 async def audit_trail(
-    services: ServicesDep,
     request: Request,
     session: SessionDep,
     _: Admin,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from dispatch.auth.deps import require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
+from dispatch.deps import GeocodersDep
 from dispatch.geocoding.schemas import GeocodeOut, ReverseOut
 
 router = APIRouter(prefix="/api", tags=["geocoding"])
@@ -20,21 +20,21 @@ Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatch
     summary="Ranked candidates for what a caller said (address, street, intersection, place, coordinates)",
 )
 async def geocode(
-    services: ServicesDep,
+    geocoders: GeocodersDep,
     request: Request,
     _: Floor,
     q: Annotated[str, Query(min_length=1, max_length=300, description="What the caller said")],
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> dict:
-    return services.geocoder.geocoder.geocode(q, limit).to_dict()
+    return geocoders.geocoder.geocode(q, limit).to_dict()
 
 
 @router.get("/reverse", response_model=ReverseOut, summary="The nearest address, else street and municipality")
 async def reverse(
-    services: ServicesDep,
+    geocoders: GeocodersDep,
     request: Request,
     _: Floor,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
 ) -> dict:
-    return services.geocoder.geocoder.reverse(lat, lon).to_dict()
+    return geocoders.geocoder.reverse(lat, lon).to_dict()

@@ -14,7 +14,7 @@ from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
+from dispatch.deps import AfterCommitDep, GeocodersDep, KeeperDep, ServicesDep
 from dispatch.incidents import lifecycle, reads, service
 from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
@@ -77,7 +77,9 @@ def parse(model: type[ModelT], body: bytes) -> ModelT:
     summary="Take a call: geocode, type, check duplicates and history, store, queue",
 )
 async def take_call(
-    services: ServicesDep,
+    after_commit: AfterCommitDep,
+    geocoders: GeocodersDep,
+    keeper: KeeperDep,
     request: Request,
     session: SessionDep,
     who: TakesCalls,
@@ -93,7 +95,7 @@ async def take_call(
         actor=actor_of(who),
         by=by,
         user_id=who.user_id,
-        geocoder=services.geocoder.geocoder,
+        geocoder=geocoders.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
         idempotency_key=idempotency_key,
@@ -113,11 +115,11 @@ async def take_call(
             repeat_address=view["history"]["repeat_address"],
             duplicates=[d["id"] for d in view["duplicates"]],
         )
-        services.after_commit.then(session, partial(services.queue_keeper.apply, action, message))
+        after_commit.then(session, partial(keeper.apply, action, message))
     # PostgreSQL holds the call before the queue hears of it and before the caller hears 201.
     await session.commit()
     durable = time.perf_counter()
-    await services.after_commit.run(session)
+    await after_commit.run(session)
     # Where the time went, for whoever measures (the benchmark reads it): parse+geocode+write, then the queue.
     headers["Server-Timing"] = (
         f"intake;dur={(durable - started) * 1000:.2f}, queue;dur={(time.perf_counter() - durable) * 1000:.2f}"
@@ -132,13 +134,13 @@ async def take_call(
     summary="Before taking a call: location, suspected duplicates, history (writes nothing)",
 )
 async def check_call(
-    services: ServicesDep, request: Request, session: SessionDep, _: TakesCalls, by: AuditActor
+    geocoders: GeocodersDep, request: Request, session: SessionDep, _: TakesCalls, by: AuditActor
 ) -> dict[str, Any]:
     return await reads.check_call(
         session,
         call=parse(CallIn, await request.body()),
         by=by,
-        geocoder=services.geocoder.geocoder,
+        geocoder=geocoders.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
     )
@@ -159,13 +161,13 @@ async def open_incidents(session: SessionDep, _: Floor) -> list[dict[str, Any]]:
     summary="An incident with its caller, history, flags and duplicates",
 )
 async def get_incident(
-    services: ServicesDep, request: Request, incident_id: IncidentId, session: SessionDep, _: Floor, by: AuditActor
+    geocoders: GeocodersDep, request: Request, incident_id: IncidentId, session: SessionDep, _: Floor, by: AuditActor
 ) -> dict[str, Any]:
     return await reads.incident_detail(
         session,
         incident_id,
         by=by,
-        geocoder=services.geocoder.geocoder,
+        geocoder=geocoders.geocoder,
         types=incident_types(),
         settings=request.app.state.settings,
     )
@@ -218,7 +220,7 @@ async def _tell_crews(services: Services, incident_id: int, changed: dict[str, A
 
 @router.post("/incidents/{incident_id}/priority", response_model=ReprioritisedOut, summary="Reprioritise (dispatcher)")
 async def reprioritise(
-    services: ServicesDep,
+    after_commit: AfterCommitDep,
     incident_id: IncidentId,
     body: PriorityIn,
     session: SessionDep,
@@ -228,7 +230,7 @@ async def reprioritise(
     action = await lifecycle.reprioritise(
         session, incident_id, priority=body.priority, reason=body.reason, actor=actor_of(who), by=by
     )
-    services.after_commit.later(session, action, "incident.reprioritised")
+    after_commit.later(session, action, "incident.reprioritised")
     return ReprioritisedOut(id=incident_id, priority=body.priority)
 
 
@@ -246,10 +248,10 @@ async def add_note(
     "/incidents/{incident_id}/confirm", response_model=StatusOut, summary="Accept an SMS or public report for dispatch"
 )
 async def confirm(
-    services: ServicesDep, incident_id: IncidentId, session: SessionDep, who: TakesCalls, by: AuditActor
+    after_commit: AfterCommitDep, incident_id: IncidentId, session: SessionDep, who: TakesCalls, by: AuditActor
 ) -> StatusOut:
     action = await lifecycle.confirm(session, incident_id, actor=actor_of(who), by=by)
-    services.after_commit.later(session, action, "incident.created")
+    after_commit.later(session, action, "incident.created")
     return StatusOut(id=incident_id, status="pending")
 
 
@@ -260,21 +262,31 @@ async def confirm(
     "(a dispatcher's when it has units or is more urgent than the other)",
 )
 async def merge(
-    services: ServicesDep, incident_id: IncidentId, body: MergeIn, session: SessionDep, who: TakesCalls, by: AuditActor
+    after_commit: AfterCommitDep,
+    incident_id: IncidentId,
+    body: MergeIn,
+    session: SessionDep,
+    who: TakesCalls,
+    by: AuditActor,
 ) -> MergedOut:
     action = await lifecycle.merge(
         session, incident_id, into=body.into, actor=actor_of(who), by=by, dispatcher=dispatches(who)
     )
-    services.after_commit.later(session, action, "incident.merged")
+    after_commit.later(session, action, "incident.merged")
     return MergedOut(id=incident_id, merged_into=body.into)
 
 
 @router.post("/incidents/{incident_id}/cancel", response_model=StatusOut, summary="Cancel (dispatcher)")
 async def cancel(
-    services: ServicesDep, incident_id: IncidentId, body: ReasonIn, session: SessionDep, who: Dispatcher, by: AuditActor
+    after_commit: AfterCommitDep,
+    incident_id: IncidentId,
+    body: ReasonIn,
+    session: SessionDep,
+    who: Dispatcher,
+    by: AuditActor,
 ) -> StatusOut:
     action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who), by=by)
-    services.after_commit.later(session, action, "incident.cancelled")
+    after_commit.later(session, action, "incident.cancelled")
     return StatusOut(id=incident_id, status="cancelled")
 
 
@@ -282,7 +294,7 @@ async def cancel(
     "/incidents/{incident_id}/close", response_model=ClosedOut, summary="Close with a disposition (dispatcher)"
 )
 async def close(
-    services: ServicesDep,
+    after_commit: AfterCommitDep,
     request: Request,
     incident_id: IncidentId,
     body: CloseIn,
@@ -296,7 +308,7 @@ async def close(
     # The caller is owed a feedback link, in the same transaction; the dispatcher sees that it was offered, never
     # the link (the SMS gateway sends it).
     message = await feedback.offer(session, incident_id, settings=request.app.state.settings, by=by)
-    services.after_commit.later(session, action, "incident.closed")
+    after_commit.later(session, action, "incident.closed")
     return {"id": incident_id, "status": "closed", "caller_message": feedback.as_offered(message)}
 
 

@@ -9,7 +9,7 @@ from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
+from dispatch.deps import DispatcherDep, MatcherDep
 from dispatch.errors import Conflict, NotFound
 from dispatch.incidents.schemas import MAX_ID
 from dispatch.incidents.types import incident_types
@@ -39,11 +39,11 @@ async def _open_incident(session: AsyncSession, incident_id: int) -> MatchIncide
     summary="Ranked units for each slot of the plan, with ETA, distance and reasons",
 )
 async def recommendations(
-    services: ServicesDep, incident_id: IncidentId, session: SessionDep, _: Floor
+    matcher: MatcherDep, incident_id: IncidentId, session: SessionDep, _: Floor
 ) -> dict[str, Any]:
     incident = await _open_incident(session, incident_id)
-    _board, etas, decision = await services.matcher.advise(incident)
-    view = decision_view(decision, incident, "auto" if services.matcher.auto_for(incident) else "recommend", etas)
+    _board, etas, decision = await matcher.advise(incident)
+    view = decision_view(decision, incident, "auto" if matcher.auto_for(incident) else "recommend", etas)
     view["assigned"] = incident.assigned
     return view
 
@@ -54,7 +54,7 @@ async def recommendations(
     summary="Assign units (dispatcher); checked against availability",
 )
 async def assign(
-    services: ServicesDep,
+    dispatcher: DispatcherDep,
     incident_id: IncidentId,
     body: AssignIn,
     session: SessionDep,
@@ -62,6 +62,6 @@ async def assign(
     by: AuditActor,
 ) -> AssignOut:
     incident = await _open_incident(session, incident_id)
-    done = await services.dispatcher.assign(incident, body.unit_ids, divert=body.divert, by=who.username, actor=by)
+    done = await dispatcher.assign(incident, body.unit_ids, divert=body.divert, by=who.username, actor=by)
     assigned = sorted(a["unit_id"] for a in done.assignments)
     return AssignOut(incident_id=incident.id, assigned=assigned, units_missing=done.units_missing)

@@ -9,7 +9,7 @@ from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
+from dispatch.deps import GeocodersDep
 from dispatch.premises import service
 from dispatch.premises.schemas import FlagAddedOut, FlagIn, FlagOut, FlagRetiredOut
 
@@ -20,9 +20,9 @@ Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatch
 
 @router.post("", status_code=201, response_model=FlagAddedOut, summary="Add a flag at a place (dispatcher)")
 async def add_flag(
-    services: ServicesDep, body: FlagIn, session: SessionDep, who: Dispatcher, by: AuditActor
+    geocoders: GeocodersDep, body: FlagIn, session: SessionDep, who: Dispatcher, by: AuditActor
 ) -> dict[str, Any]:
-    return await service.add_flag(session, flag=body, user_id=who.user_id, by=by, geocoder=services.geocoder)
+    return await service.add_flag(session, flag=body, user_id=who.user_id, by=by, geocoder=geocoders)
 
 
 @router.get("", response_model=list[FlagOut], summary="Active flags near a point")

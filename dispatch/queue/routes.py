@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
+from dispatch.deps import QueueDep
 from dispatch.queue import listing
 from dispatch.queue.schemas import QueueOut
 
@@ -17,10 +17,10 @@ Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatch
 
 @router.get("/queue", response_model=QueueOut, summary="Incidents waiting for units, most urgent first (then oldest)")
 async def queue(
-    services: ServicesDep,
+    queue: QueueDep,
     session: SessionDep,
     _: Floor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Read from Redis; if Redis is away, from PostgreSQL, which holds the same truth (`source` says which)."""
-    return await listing.pending(session, queue=services.queue, limit=limit)
+    return await listing.pending(session, queue=queue, limit=limit)

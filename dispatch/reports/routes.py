@@ -15,7 +15,6 @@ from dispatch.audit.deps import AuditActor, PublicActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
 from dispatch.reports import feedback, service
 from dispatch.reports.render import report_csv
 from dispatch.reports.schemas import (
@@ -40,7 +39,7 @@ Gateway = Annotated[Principal, Depends(require_role(Role.gateway, admin=False))]
 Token = Annotated[str, Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-def report_sessions(request: Request) -> async_sessionmaker | None:
+async def report_sessions(request: Request) -> async_sessionmaker | None:
     """Sessions of their own for the report's two big statements, so that they run side by side (they read
     committed data, as a report should)."""
     return request.app.state.services.sessionmaker
@@ -56,7 +55,6 @@ ReportSessions = Annotated[async_sessionmaker | None, Depends(report_sessions)]
     summary="Response-time intervals, percentiles and compliance (commander)",
 )
 async def response_times(
-    services: ServicesDep,
     request: Request,
     session: SessionDep,
     _: Commander,
@@ -90,7 +88,6 @@ async def response_times(
     summary="Callers' answers on the period's incidents, newest first (commander)",
 )
 async def feedback_answers(
-    services: ServicesDep,
     request: Request,
     session: SessionDep,
     _: Commander,
@@ -138,7 +135,6 @@ async def message_sent(
     summary="Monthly response times by municipality (public, no personal data)",
 )
 async def public_response_times(
-    services: ServicesDep,
     request: Request,
     session: SessionDep,
     months: Annotated[int, Query(ge=1, le=60, description="Months back from this one")] = 12,
@@ -169,7 +165,7 @@ async def public_response_times(
 
 
 @public_router.get("/feedback/{token}", response_class=HTMLResponse, summary="The feedback form of a link")
-async def feedback_form(services: ServicesDep, token: Token, request: Request, session: SessionDep) -> HTMLResponse:
+async def feedback_form(token: Token, request: Request, session: SessionDep) -> HTMLResponse:
     await feedback.check(session, token, secret_key=request.app.state.settings.secret_key)
     return HTMLResponse(FORM)
 
@@ -178,7 +174,7 @@ async def feedback_form(services: ServicesDep, token: Token, request: Request, s
     "/feedback/{token}", response_model=FeedbackRecordedOut, summary="Record a caller's satisfaction (once per link)"
 )
 async def give_feedback(
-    services: ServicesDep, token: Token, body: FeedbackIn, request: Request, session: SessionDep, by: PublicActor
+    token: Token, body: FeedbackIn, request: Request, session: SessionDep, by: PublicActor
 ) -> FeedbackRecordedOut:
     await feedback.answer(
         session,

@@ -9,7 +9,7 @@ from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import ServicesDep
+from dispatch.deps import BoardDep, GeocodersDep, PositionsDep, RoutersDep, StatusesDep
 from dispatch.errors import InvalidInput, NotFound
 from dispatch.mapbound import check_position
 from dispatch.push import messages
@@ -48,9 +48,9 @@ async def units(session: SessionDep, _: Floor) -> list[UnitOut]:
     summary="The route of a unit to the incident it is sent to (map, device)",
 )
 async def unit_route(
-    services: ServicesDep, request: Request, unit_id: UnitId, session: SessionDep, _: Floor
+    board: BoardDep, routers: RoutersDep, request: Request, unit_id: UnitId, session: SessionDep, _: Floor
 ) -> dict[str, Any]:
-    unit = await services.board.get(unit_id)
+    unit = await board.get(unit_id)
     if unit is None:
         raise NotFound(f"no unit {unit_id}")
     if unit.incident_id is None or unit.lat is None or unit.lon is None:
@@ -58,7 +58,7 @@ async def unit_route(
     to = await service.incident_point(session, unit.incident_id)
     if to is None:
         return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": None}
-    found = await asyncio.to_thread(messages.route, services.routers.router, (unit.lat, unit.lon), to)
+    found = await asyncio.to_thread(messages.route, routers.router, (unit.lat, unit.lon), to)
     return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": found}
 
 
@@ -68,23 +68,33 @@ async def unit_route(
     summary="Report a unit's status (its device, or a dispatcher)",
 )
 async def status(
-    services: ServicesDep, unit_id: UnitId, body: StatusIn, who: FieldOrDispatcher, by: AuditActor
+    geocoders: GeocodersDep,
+    statuses: StatusesDep,
+    unit_id: UnitId,
+    body: StatusIn,
+    who: FieldOrDispatcher,
+    by: AuditActor,
 ) -> dict[str, Any]:
     if who.role == Role.unit and body.assignment_id is None and body.status in ABOUT_ASSIGNMENT:
         raise InvalidInput(
             f"a status of {body.status.value} from a unit's device must name its assignment (assignment_id)"
         )
     if body.lat is not None and body.lon is not None:  # given together (StatusIn checks)
-        check_position(services.geocoder, body.lat, body.lon)
+        check_position(geocoders, body.lat, body.lon)
     return await report_status(
-        services.statuses, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id, by=by
+        statuses, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id, by=by
     )
 
 
 @router.post("/units/{unit_id}/position", response_model=PositionOut, summary="Report a unit's position (its device)")
 async def position(
-    services: ServicesDep, request: Request, unit_id: UnitId, body: PositionIn, who: FieldOrDispatcher
+    geocoders: GeocodersDep,
+    positions: PositionsDep,
+    request: Request,
+    unit_id: UnitId,
+    body: PositionIn,
+    who: FieldOrDispatcher,
 ) -> PositionOut:
-    check_position(services.geocoder, body.lat, body.lon)
-    await services.positions.report(who, unit_id, body.lat, body.lon, now=True)
+    check_position(geocoders, body.lat, body.lon)
+    await positions.report(who, unit_id, body.lat, body.lon, now=True)
     return PositionOut(unit_id=unit_id, lat=body.lat, lon=body.lon)
