@@ -69,8 +69,14 @@ SETS: dict[str, frozenset[StrEnum]] = {
 }
 
 
+def _position(status: StrEnum) -> int:
+    """Where a member stands in its enum's declaration."""
+    members: list[StrEnum] = list(type(status))
+    return members.index(status)
+
+
 def sql_in(statuses: Iterable[StrEnum]) -> str:
     """`('a', 'b')`, in the enum's order (a stable text: the functions' files are compared with the database).
     The values are the enums' own names, never user input."""
-    members = sorted(statuses, key=lambda s: list(type(s)).index(s))
+    members = sorted(statuses, key=_position)
     return "(" + ", ".join(f"'{s.value}'" for s in members) + ")"

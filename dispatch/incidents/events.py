@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from dispatch.statuses import OPEN_INCIDENT, IncidentStatus
+
 
 class EventKind(StrEnum):
     received = "received"  # payload: the incident as first entered (see RECEIVED_FIELDS)
@@ -54,7 +56,8 @@ STAGE_TIMES = {
     EventKind.on_scene: "on_scene_at",
 }
 UNIT_LEAVES = (EventKind.cleared, EventKind.unassigned, EventKind.diverted)
-STAGE_ORDER = ("unconfirmed", "pending", "dispatched", "en_route", "on_scene")
+# An open incident moves forward through its stages only, in the enum's order.
+STAGE_ORDER: tuple[str, ...] = tuple(s.value for s in IncidentStatus if s in OPEN_INCIDENT)
 STAGE_STATUS = {EventKind.dispatched: "dispatched", EventKind.en_route: "en_route", EventKind.on_scene: "on_scene"}
 
 

@@ -115,7 +115,8 @@ def unit_etas(
     try:
         # An incident far from the roads (a mountain hut, a trail) is reached from the nearest road: units are
         # still ranked, each drive time including the same walk from the road's end.
-        tree = router.tree_to(lat, lon, [(u.lat, u.lon) for u in placed], cutoff_s=cutoff_s, reach_m=FAR_REACH_M)
+        points = [(u.lat, u.lon) for u in placed if u.lat is not None and u.lon is not None]
+        tree = router.tree_to(lat, lon, points, cutoff_s=cutoff_s, reach_m=FAR_REACH_M)
     except RoutingError as exc:
         log.warning("no drive times to %.5f, %.5f: %s", lat, lon, exc)
         return DriveTimes()

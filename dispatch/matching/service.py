@@ -80,7 +80,7 @@ async def match_incident(session: AsyncSession, incident_id: int, types: Inciden
     row = await conn.fetchrow(_MATCH_INCIDENT, incident_id)
     if row is None:
         return None
-    kind = types.get(row[3]) or types.get("UNKNOWN")
+    kind = types.get(row[3]) or types.unknown
     plan = tuple(Slot(s.capability, s.count) for s in kind.plan)
     return MatchIncident(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], orjson.loads(row[8]), plan)
 

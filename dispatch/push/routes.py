@@ -220,7 +220,7 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
                     state.statuses, who, unit_id, {"type": "assignment", "assignment_id": assignment_id}
                 )
         elif isinstance(message, p.Status):
-            if message.lat is not None:
+            if message.lat is not None and message.lon is not None:  # the protocol gives both or neither
                 check_position(state.geocoder, message.lat, message.lon)
             changed = await report_status(
                 state.statuses,

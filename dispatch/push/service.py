@@ -107,7 +107,7 @@ class Pusher:
 
     def _route(self, unit, lat: float | None, lon: float | None, found=None) -> dict | None:
         router = self.routers.router if self.routers.ready else None
-        if router is None or lat is None or unit is None or unit.lat is None:
+        if router is None or lat is None or lon is None or unit is None or unit.lat is None or unit.lon is None:
             return None
         return messages.route(router, (unit.lat, unit.lon), (lat, lon), found=found)
 
