@@ -98,6 +98,13 @@ def params(
     }
 
 
+def who(actor: Actor) -> str:
+    """The actor as the server-side functions take it (`p_audit`), to write a record in their own statement."""
+    return orjson.dumps(
+        {"actor_id": actor.user_id, "actor": actor.username, "role": actor.role, "address": actor.address}
+    ).decode()
+
+
 async def record(
     session: AsyncSession,
     *,

@@ -115,14 +115,7 @@ class DispatchService:
                     plan=incident.plan,
                     actor=actor,
                     mode=mode,
-                )
-                await audit.record(
-                    session,
-                    actor=by or Actor.system(actor),
-                    action="assignment.create",
-                    object_type="incident",
-                    object_id=incident.id,
-                    after={"assignments": done.assignments, "mode": mode},
+                    audit_actor=audit.who(by or Actor.system(actor)),  # recorded by the same statement
                 )
                 await session.commit()
         except Conflict as exc:

@@ -89,7 +89,7 @@ async def match_incident(session: AsyncSession, incident_id: int, types: Inciden
 # trip, one statement. The brief the units are told is read beside it.
 _DISPATCH = f"""
     SELECT d.outcome, d.detail, d.units_missing, d.assignments::text, d.diverted::text, {BRIEF_COLUMNS}
-    FROM dispatch_write($1, $2::jsonb, $3::jsonb, $4, $5) AS d CROSS JOIN incidents i WHERE i.id = $1"""
+    FROM dispatch_write($1, $2::jsonb, $3::jsonb, $4, $5, $6::jsonb) AS d CROSS JOIN incidents i WHERE i.id = $1"""
 NOT_FREE = "DW001"  # dispatch_write's SQLSTATE for a chosen unit that PostgreSQL does not have free
 
 
@@ -102,11 +102,19 @@ class Dispatched:
 
 
 async def write_dispatch(
-    session: AsyncSession, *, incident_id: int, picks: list[Pick], plan: tuple[Slot, ...], actor: str, mode: str
+    session: AsyncSession,
+    *,
+    incident_id: int,
+    picks: list[Pick],
+    plan: tuple[Slot, ...],
+    actor: str,
+    mode: str,
+    audit_actor: str | None = None,
 ) -> Dispatched:
     """Records the dispatch; raises Conflict if the incident is no longer open, its plan is filled meanwhile
     (another matcher, or a dispatcher), or a unit is not free. The incident row is locked first, so two
-    writers to one incident go one after the other and the second sees what the first filled."""
+    writers to one incident go one after the other and the second sees what the first filled. `audit_actor`
+    (dispatch.audit.service.who): the audit record is written by the same statement."""
     conn = await driver_connection(session)
     wanted = orjson.dumps({slot.capability: slot.count for slot in plan}).decode()
     payload = orjson.dumps(
@@ -122,7 +130,7 @@ async def write_dispatch(
         ]
     ).decode()
     try:
-        row = await conn.fetchrow(_DISPATCH, incident_id, wanted, payload, actor, mode)
+        row = await conn.fetchrow(_DISPATCH, incident_id, wanted, payload, actor, mode, audit_actor)
     except asyncpg.UniqueViolationError as exc:
         if "uq_assignments_active_unit" in str(exc):
             raise Conflict("a chosen unit was assigned elsewhere meanwhile") from None

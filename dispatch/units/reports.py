@@ -78,19 +78,10 @@ async def report_status(
                 lon=lon,
                 assignment_id=assignment_id,
                 assignment_status=assignment_status,
+                # Set by hand (a dispatcher) or by the service (the acknowledgement watcher): audited by the same
+                # statement. A crew's own reports are the incident's event log.
+                audit_actor=None if who.role == Role.unit else audit.who(by or Actor.system(who.username)),
             )
-            if who.role != Role.unit and change.status != change.previous:
-                # Set by hand (a dispatcher) or by the service (the acknowledgement watcher): audited with the
-                # change, in its transaction. A crew's own reports are the incident's event log.
-                await audit.record(
-                    session,
-                    actor=by or Actor.system(who.username),
-                    action="unit.status",
-                    object_type="unit",
-                    object_id=unit_id,
-                    before={"status": change.previous.value},
-                    after={"status": change.status.value, "incident_id": change.incident_id},
-                )
             await session.commit()
             return change
 

@@ -57,7 +57,7 @@ class StatusChange:
 
 # The order as the server-side function reads it: {status: [the statuses a crew may report next]}.
 _NEXT_JSON = orjson.dumps({k.value: sorted(v.value for v in vs) for k, vs in NEXT.items()}).decode()
-_REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
+_REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb)"
 
 
 async def change_status(
@@ -71,6 +71,7 @@ async def change_status(
     lon: float | None = None,
     assignment_id: int | None = None,
     assignment_status: str | None = None,
+    audit_actor: str | None = None,
 ) -> StatusChange:
     """One call of the server-side function `unit_report` (dispatch/units/sql/unit_report.sql) on the session's
     driver connection: a status report is the most frequent write there is (four or more for every unit sent),
@@ -79,7 +80,8 @@ async def change_status(
     incident times and status, the event, and the gap an early leaver leaves in the incident's plan.
 
     `assignment_id`: the assignment the report is about; refused (Conflict, nothing written) unless it is still
-    the unit's active assignment (and, with `assignment_status`, in that status), checked under the locks."""
+    the unit's active assignment (and, with `assignment_status`, in that status), checked under the locks.
+    `audit_actor` (dispatch.audit.service.who): a status set by hand, audited by the same statement."""
     if status == S.dispatched:
         raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its status")
     conn = await driver_connection(session)
@@ -93,6 +95,7 @@ async def change_status(
         None if by_dispatcher else _NEXT_JSON,
         assignment_id,
         assignment_status,
+        audit_actor,
     )
     outcome, call_sign, previous, incident_id, requeue_id, requeue_priority, requeue_ms = row
     if outcome == "not_found":

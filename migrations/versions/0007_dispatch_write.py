@@ -30,3 +30,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS dispatch_write(bigint, jsonb, jsonb, text, text)")
+    op.execute("DROP FUNCTION IF EXISTS dispatch_write(bigint, jsonb, jsonb, text, text, jsonb)")

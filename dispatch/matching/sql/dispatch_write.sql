@@ -3,7 +3,7 @@
 -- have filled them meanwhile), and writes the assignments, the units' status, the incident's status and time,
 -- the diverted units' old assignments and every event. One round trip on the way from a call to the crew.
 CREATE OR REPLACE FUNCTION dispatch_write(p_incident bigint, p_plan jsonb, p_picks jsonb, p_actor text,
-                                          p_mode text)
+                                          p_mode text, p_audit jsonb)
 RETURNS TABLE (outcome text, detail text, units_missing int, assignments jsonb, diverted jsonb)
 -- ROWS 1: one row it returns; left at the default (1,000) the planner would think the statement around it
 -- costly enough to compile with JIT, some tens of milliseconds per call.
@@ -102,6 +102,12 @@ BEGIN
     -- An incident that lost its last unit to this one, after another was done there, is cleared, as the event
     -- replay says (incident_cleared_if_done; the `lost` update above holds its row).
     PERFORM incident_cleared_if_done((d ->> 'id')::bigint) FROM jsonb_array_elements(v_diverted) d;
+    -- The audit record, in the same statement (dispatch.audit: p_audit names who, NULL for none).
+    INSERT INTO audit_records (actor_id, actor, role, address, action, object_type, object_id, after)
+    SELECT (p_audit ->> 'actor_id')::bigint, p_audit ->> 'actor', p_audit ->> 'role', p_audit ->> 'address',
+           'assignment.create', 'incident', p_incident::text,
+           jsonb_build_object('assignments', v_assignments, 'mode', p_mode)
+    WHERE p_audit IS NOT NULL;
     RETURN QUERY SELECT 'done', NULL::text, v_missing, v_assignments, v_diverted;
 END
 $fn$

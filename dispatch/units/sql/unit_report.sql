@@ -3,7 +3,8 @@
 -- may report stays in Python (dispatch.units.service.NEXT), passed in as p_next (NULL for a dispatcher, who
 -- may correct anything).
 CREATE OR REPLACE FUNCTION unit_report(p_unit bigint, p_status text, p_actor text, p_lat float8, p_lon float8,
-                                       p_next jsonb, p_assignment bigint, p_assignment_status text)
+                                       p_next jsonb, p_assignment bigint, p_assignment_status text,
+                                       p_audit jsonb)
 RETURNS TABLE (outcome text, call_sign text, previous text, incident_id bigint,
                requeue_id bigint, requeue_priority int, requeue_ms bigint)
 -- ROWS 1: one row it returns; left at the default (1,000) the planner would think the statement around it
@@ -72,6 +73,13 @@ BEGIN
                            ELSE ST_SetSRID(ST_MakePoint(p_lon, p_lat), 4326)::geography END,
            position_at = CASE WHEN p_lat IS NULL THEN position_at ELSE now() END
     WHERE id = p_unit;
+    -- A status set by hand (a dispatcher, the acknowledgement watcher: p_audit names who) is audited in this
+    -- statement; a crew's own reports are the incident's event log.
+    INSERT INTO audit_records (actor_id, actor, role, address, action, object_type, object_id, before, after)
+    SELECT (p_audit ->> 'actor_id')::bigint, p_audit ->> 'actor', p_audit ->> 'role', p_audit ->> 'address',
+           'unit.status', 'unit', p_unit::text, jsonb_build_object('status', v_prev),
+           jsonb_build_object('status', p_status, 'incident_id', v_inc)
+    WHERE p_audit IS NOT NULL AND p_status <> v_prev;
     IF v_a IS NULL THEN
         RETURN QUERY SELECT 'done', v_sign, v_prev, v_inc, NULL::bigint, NULL::int, NULL::bigint;
         RETURN;
