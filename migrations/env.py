@@ -56,11 +56,10 @@ def _functions_at_head(connection) -> None:
     """At the head, every server-side function is (re)created from its file (dispatch.sqlfunctions): an edited
     file reaches the database at its next upgrade, as a repeatable migration does."""
     heads = set(ScriptDirectory.from_config(config).get_heads())
-    if set(MigrationContext.configure(connection).get_current_heads()) != heads:
-        return
+    at_head = set(MigrationContext.configure(connection).get_current_heads()) == heads
     if connection.in_transaction():
-        sqlfunctions.apply_all(connection)
-    else:
+        connection.commit()  # the read of the heads began one; the functions go in a transaction of their own
+    if at_head:
         with connection.begin():
             sqlfunctions.apply_all(connection)
 

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from dispatch import sqlfunctions
+from dispatch.setup import migrate
 from dispatch.statuses import ACTIVE_ASSIGNMENT, SETS, AssignmentStatus, sql_in
 
 
@@ -63,3 +64,21 @@ def test_an_edited_file_reaches_the_database_at_the_next_apply(settings):
     engine.dispose()
     assert held["incident_events_append_only"] == sqlfunctions.function("incident_events_append_only").body
     assert overloads == 1
+
+
+def test_a_database_already_at_the_head_gets_the_files_at_its_next_migrate(settings):
+    """`dispatch migrate` on a database with nothing left to migrate still brings its functions to the files
+    (the demo's and a deployment's database, where no migration runs to create them)."""
+    engine = create_engine(settings.sync_database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION incident_events_append_only() RETURNS trigger LANGUAGE plpgsql "
+                "AS $fn$ BEGIN RETURN NULL; END $fn$"
+            )
+        )
+    migrate(settings)
+    with engine.connect() as conn:
+        held = sqlfunctions.installed(conn)
+    engine.dispose()
+    assert held["incident_events_append_only"] == sqlfunctions.function("incident_events_append_only").body
