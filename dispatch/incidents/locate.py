@@ -26,6 +26,18 @@ class Located:
     in_service_area: bool | None
     candidates: list[dict[str, Any]] = field(default_factory=list)
 
+    def view(self) -> dict[str, Any]:
+        """Where the call is placed, as the call-taker's screen shows it."""
+        return {
+            "lat": self.lat,
+            "lon": self.lon,
+            "label": self.label,
+            "municipality": self.municipality,
+            "match": self.match,
+            "confidence": round(self.confidence, 3),
+            "needs_location": self.needs_location,
+        }
+
     def event_payload(self) -> dict[str, Any]:
         return {
             "lat": self.lat,
