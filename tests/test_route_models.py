@@ -2,7 +2,8 @@
 short list of pages and files, each with its reason."""
 
 from collections.abc import Sequence
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -21,10 +22,13 @@ UNDECLARED = {
 
 
 def declared(model: Any) -> bool:
-    """A pydantic model, or a list of them; a bare dict, list or Any says nothing."""
+    """A pydantic model, a list of them, or one of several models (a view by role); a bare dict, list or Any
+    says nothing."""
     if get_origin(model) in (list, Sequence):
         args = get_args(model)
         return len(args) == 1 and declared(args[0])
+    if get_origin(model) in (Union, UnionType):
+        return all(declared(arg) for arg in get_args(model))
     return isinstance(model, type) and issubclass(model, BaseModel)
 
 

@@ -15,7 +15,7 @@ from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.deps import AfterCommitDep, GeocodersDep, KeeperDep, ServicesDep
-from dispatch.incidents import lifecycle, reads, service
+from dispatch.incidents import crew, lifecycle, reads, service
 from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
@@ -24,6 +24,7 @@ from dispatch.incidents.schemas import (
     CallIn,
     ClosedOut,
     CloseIn,
+    CrewIncidentOut,
     EventOut,
     IncidentDetailOut,
     IncidentOut,
@@ -49,6 +50,8 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 TakesCalls = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher))]
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
 Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
+# A unit's crew reads the incidents it is sent to (crew.crew_incident checks which), the floor any.
+FloorOrCrew = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander, Role.unit))]
 IncidentId = Annotated[int, Path(gt=0, le=MAX_ID, description="Incident id")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
@@ -157,12 +160,27 @@ async def open_incidents(session: SessionDep, _: Floor) -> list[dict[str, Any]]:
 
 @router.get(
     "/incidents/{incident_id}",
-    response_model=IncidentDetailOut,
-    summary="An incident with its caller, history, flags and duplicates",
+    response_model=IncidentDetailOut | CrewIncidentOut,
+    summary="An incident with its caller, history, flags and duplicates (a unit: its own, as CrewIncidentOut)",
 )
 async def get_incident(
-    geocoders: GeocodersDep, request: Request, incident_id: IncidentId, session: SessionDep, _: Floor, by: AuditActor
+    geocoders: GeocodersDep,
+    request: Request,
+    incident_id: IncidentId,
+    session: SessionDep,
+    who: FloorOrCrew,
+    by: AuditActor,
 ) -> dict[str, Any]:
+    if who.role == Role.unit:
+        return await crew.crew_incident(
+            session,
+            incident_id,
+            unit_id=who.unit_id,
+            by=by,
+            geocoder=geocoders.geocoder,
+            types=incident_types(),
+            settings=request.app.state.settings,
+        )
     return await reads.incident_detail(
         session,
         incident_id,

@@ -11,11 +11,15 @@ from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.deps import BoardDep, GeocodersDep, PositionsDep, RoutersDep, StatusesDep
 from dispatch.errors import InvalidInput, NotFound
+from dispatch.incidents.types import incident_types
 from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.units import service
+from dispatch.units.crew import check_own_unit, recent_jobs
+from dispatch.units.models import Unit
 from dispatch.units.reports import report_status
 from dispatch.units.schemas import (
+    JobOut,
     PositionIn,
     PositionOut,
     StationOut,
@@ -29,6 +33,9 @@ from dispatch.units.service import ABOUT_ASSIGNMENT
 router = APIRouter(prefix="/api", tags=["units"])
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
 FieldOrDispatcher = Annotated[Principal, Depends(require_role(Role.unit, Role.dispatcher))]
+# The floor reads any unit; a unit's device its own (check_own_unit).
+FloorOrCrew = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander, Role.unit))]
+FieldOrCommand = Annotated[Principal, Depends(require_role(Role.unit, Role.dispatcher, Role.commander))]
 UnitId = Annotated[int, Path(gt=0, le=2**63 - 1, description="Unit id")]
 
 
@@ -48,8 +55,9 @@ async def units(session: SessionDep, _: Floor) -> list[UnitOut]:
     summary="The route of a unit to the incident it is sent to (map, device)",
 )
 async def unit_route(
-    board: BoardDep, routers: RoutersDep, request: Request, unit_id: UnitId, session: SessionDep, _: Floor
+    board: BoardDep, routers: RoutersDep, request: Request, unit_id: UnitId, session: SessionDep, who: FloorOrCrew
 ) -> dict[str, Any]:
+    check_own_unit(who, unit_id)
     unit = await board.get(unit_id)
     if unit is None:
         raise NotFound(f"no unit {unit_id}")
@@ -60,6 +68,22 @@ async def unit_route(
         return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": None}
     found = await asyncio.to_thread(messages.route, routers.router, (unit.lat, unit.lon), to)
     return {"unit_id": unit_id, "incident_id": unit.incident_id, "route": found}
+
+
+@router.get(
+    "/units/{unit_id}/jobs",
+    response_model=list[JobOut],
+    summary="A unit's assignments of today and yesterday, newest first (its device, or the floor's dispatchers)",
+)
+async def unit_jobs(
+    request: Request, unit_id: UnitId, session: SessionDep, who: FieldOrCommand
+) -> list[dict[str, Any]]:
+    check_own_unit(who, unit_id)
+    if await session.get(Unit, unit_id) is None:
+        raise NotFound(f"no unit {unit_id}")
+    return await recent_jobs(
+        session, unit_id, time_zone=request.app.state.settings.report_time_zone, types=incident_types()
+    )
 
 
 @router.post(

@@ -76,3 +76,25 @@ class PositionOut(BaseModel):
     unit_id: int
     lat: float
     lon: float
+
+
+class JobOut(BaseModel):
+    """One of a unit's assignments, as its crew looks back on it (GET /api/units/{id}/jobs)."""
+
+    assignment_id: int
+    incident_id: int
+    slot: str
+    status: str = Field(description="The assignment's status: assigned ... cleared, or cancelled")
+    type_code: str
+    type_name: str
+    priority: int
+    address_label: str | None
+    municipality: str | None
+    incident_status: str
+    disposition: str | None
+    assigned_at: datetime
+    acknowledged_at: datetime | None
+    en_route_at: datetime | None
+    on_scene_at: datetime | None
+    cleared_at: datetime | None
+    cancelled_at: datetime | None
