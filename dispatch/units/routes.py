@@ -9,7 +9,16 @@ from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import BoardDep, GeocodersDep, PositionsDep, RoutersDep, StatusesDep
+from dispatch.deps import (
+    AfterCommitDep,
+    BoardDep,
+    GeocodersDep,
+    KeeperDep,
+    OutboxDep,
+    PositionsDep,
+    RoutersDep,
+    StatusesDep,
+)
 from dispatch.errors import InvalidInput, NotFound
 from dispatch.incidents.types import incident_types
 from dispatch.mapbound import check_position
@@ -20,6 +29,8 @@ from dispatch.units.models import Unit
 from dispatch.units.reports import report_status
 from dispatch.units.schemas import (
     JobOut,
+    MessageIn,
+    MessageOut,
     PositionIn,
     PositionOut,
     StationOut,
@@ -29,12 +40,14 @@ from dispatch.units.schemas import (
     UnitStatusOut,
 )
 from dispatch.units.service import ABOUT_ASSIGNMENT
+from dispatch.units.talk import message_crew
 
 router = APIRouter(prefix="/api", tags=["units"])
 Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander))]
 FieldOrDispatcher = Annotated[Principal, Depends(require_role(Role.unit, Role.dispatcher))]
 # The floor reads any unit; a unit's device its own (check_own_unit).
 FloorOrCrew = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander, Role.unit))]
+Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
 FieldOrCommand = Annotated[Principal, Depends(require_role(Role.unit, Role.dispatcher, Role.commander))]
 UnitId = Annotated[int, Path(gt=0, le=2**63 - 1, description="Unit id")]
 
@@ -122,3 +135,32 @@ async def position(
     check_position(geocoders, body.lat, body.lon)
     await positions.report(who, unit_id, body.lat, body.lon, now=True)
     return PositionOut(unit_id=unit_id, lat=body.lat, lon=body.lon)
+
+
+@router.post(
+    "/units/{unit_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    response_model_by_alias=True,
+    summary="Write to a unit's crew (dispatcher): sent through its outbox, acknowledged by the device",
+)
+async def message_unit(
+    after_commit: AfterCommitDep,
+    keeper: KeeperDep,
+    outbox: OutboxDep,
+    unit_id: UnitId,
+    body: MessageIn,
+    session: SessionDep,
+    who: Dispatcher,
+    by: AuditActor,
+) -> dict[str, Any]:
+    return await message_crew(
+        session,
+        unit_id=unit_id,
+        text=body.text,
+        who=who,
+        by=by,
+        after_commit=after_commit,
+        outbox=outbox,
+        keeper=keeper,
+    )

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from dispatch.incidents.schemas import Latitude, Longitude
+from dispatch.incidents.schemas import Clean, Latitude, Longitude
 from dispatch.units.models import StationKind, UnitKind, UnitStatus
 
 
@@ -43,6 +43,28 @@ class StatusIn(BaseModel):
         if (self.lat is None) != (self.lon is None):
             raise ValueError("give both lat and lon, or neither")
         return self
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=1000)]
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value:
+            raise ValueError("a message needs some text")
+        return value
+
+
+class MessageOut(BaseModel):
+    unit_id: int
+    id: str = Field(description="The message's id on the unit's outbox (the device acknowledges it by this)")
+    from_: str = Field(alias="from", description="The dispatcher's name, as the crew sees it")
+    text: str
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class PositionIn(BaseModel):
