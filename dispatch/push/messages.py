@@ -77,6 +77,7 @@ def route(
         "seconds": round(found.seconds, 1),
         "meters": round(found.meters, 1),
         "coords": [[round(a, 6), round(b, 6)] for a, b in coords],
+        "steps": [step.as_dict() for step in found.steps()],
     }
 
 

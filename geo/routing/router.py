@@ -9,7 +9,7 @@ must not stop the others from being ranked.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,17 @@ import numpy as np
 from geo.routing import search
 from geo.routing.geometry import RoutingError, cut, straight_line_m
 from geo.routing.graph import RoadNetwork
-from geo.routing.snap import MAX_SNAP_M, Snap, Snapper, Snaps, check_latlon, destination_legs, origin_legs
+from geo.routing.snap import (
+    MAX_SNAP_M,
+    OFFROAD_KPH,
+    Snap,
+    Snapper,
+    Snaps,
+    check_latlon,
+    destination_legs,
+    origin_legs,
+)
+from geo.routing.steps import Piece, Step, route_steps
 from geo.routing.store import load_network
 
 LatLon = tuple[float, float]
@@ -30,6 +40,17 @@ class Route:
     coords: list[LatLon]  # road geometry from snapped_from to snapped_to
     snapped_from: Snap
     snapped_to: Snap
+    # What the steps are made of: the road pieces driven, on the graph they index (compare=False: a route is
+    # its times and line, not the object it was computed on).
+    pieces: tuple[Piece, ...] = field(default=(), repr=False)
+    network: RoadNetwork | None = field(default=None, repr=False, compare=False)
+
+    def steps(self) -> list[Step]:
+        """Turn-by-turn steps (see steps.py): computed on demand, a route's times need none of it."""
+        if self.network is None:
+            return []
+        offroad_s = self.snapped_from.distance_m / (OFFROAD_KPH / 3.6)
+        return route_steps(self.network, self.pieces, self.coords, self.seconds, offroad_s)
 
 
 class Router:
@@ -148,7 +169,7 @@ class Router:
             pieces += _end_piece(net, b, last, origin=False)
         coords = self._geometry(pieces, a, b)
         meters = sum((f1 - f0) * float(net.edge_length_m[e]) for e, f0, f1 in pieces)
-        return Route(seconds, meters, coords, self.snapper.describe(a), self.snapper.describe(b))
+        return Route(seconds, meters, coords, self.snapper.describe(a), self.snapper.describe(b), tuple(pieces), net)
 
     def _geometry(self, pieces: list[tuple[int, float, float]], a: Snaps, b: Snaps) -> list[LatLon]:
         net, proj = self.network, self.snapper.projection
