@@ -43,7 +43,6 @@ from dispatch.incidents.schemas import (
 )
 from dispatch.incidents.types import incident_types
 from dispatch.reports import feedback
-from dispatch.services import Services
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -226,14 +225,9 @@ async def update_incident(
     )
     services.after_commit.later(session, action, "incident.updated")
     # Crews on the way hear of a corrected address, type or narrative at once (once it is stored).
-    services.after_commit.then(session, partial(_tell_crews, services, incident_id, body.model_dump(exclude_none=True)))
+    changed = body.model_dump(exclude_none=True)
+    services.after_commit.then(session, partial(services.pusher.corrected, incident_id, changed))
     return UpdatedOut(id=incident_id, updated=True)
-
-
-async def _tell_crews(services: Services, incident_id: int, changed: dict[str, Any]) -> None:
-    for unit in await services.board.units():
-        if unit.incident_id == incident_id:
-            await services.outbox.send(unit.id, {"type": "update", "incident_id": incident_id, "changed": changed})
 
 
 @router.post("/incidents/{incident_id}/priority", response_model=ReprioritisedOut, summary="Reprioritise (dispatcher)")

@@ -134,6 +134,31 @@ class Pusher:
             )
         return sent
 
+    async def corrected(self, incident_id: int, changed: dict) -> None:
+        """A dispatcher's correction to the crews on the incident (once it is stored): the fields changed, and,
+        when the place changed, its new point and label and a new route from where each unit is."""
+        units = [u for u in await self.board.units() if u.incident_id == incident_id]
+        if not units:
+            return
+        located: dict = {}
+        if changed.keys() & {"location_text", "lat", "lon"}:
+            async with self.sessions() as session:
+                row = (
+                    await session.execute(
+                        text("""SELECT ST_Y(location::geometry), ST_X(location::geometry), address_label, municipality
+                                FROM incidents WHERE id = :id"""),
+                        {"id": incident_id},
+                    )
+                ).first()
+            if row is not None and row[0] is not None:
+                located = {"location": {"lat": row[0], "lon": row[1]}, "address": row[2], "municipality": row[3]}
+        for unit in units:
+            message = {"type": "update", "incident_id": incident_id, "changed": changed, **located}
+            if located:
+                point = located["location"]
+                message["route"] = await asyncio.to_thread(self._route, unit, point["lat"], point["lon"])
+            await self.outbox.send(unit.id, message)
+
     async def cancel(self, unit_id: int, incident_id: int, reason: str, *, assignment_id: int | None = None) -> None:
         """Stands the crew down; ends the wait for every message about the incident (no resend, no escalation
         of an assignment the crew no longer has). `assignment_id`: the assignment that ended, so that a push of
