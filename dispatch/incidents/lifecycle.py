@@ -39,7 +39,7 @@ class QueueAction:
 _RELEASE = text(f"""
 WITH ended AS (
     SELECT e.* FROM (SELECT id FROM assignments WHERE incident_id = :id AND status IN {ACTIVE} ORDER BY unit_id) a,
-         LATERAL end_assignment(a.id, :actor, false) e
+         LATERAL end_assignment(a.id, :actor, false, NULL) e
 ), freed AS (
     UPDATE units SET status = 'available', status_changed_at = now()
     WHERE id IN (SELECT unit_id FROM ended) AND status <> 'out_of_service'

@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from dispatch.units.models import UnitStatus
+from dispatch.units.schemas import DeviceTime
 from dispatch.units.service import ABOUT_ASSIGNMENT
 
 VERSION = 1
@@ -48,6 +49,7 @@ class Status(_In):
     assignment_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    at: DeviceTime | None = None
 
     @model_validator(mode="after")
     def _names_its_assignment(self) -> "Status":
@@ -67,6 +69,7 @@ class Position(_In):
 class Text(_In):
     type: Literal["message"]
     text: Annotated[str, Field(min_length=1, max_length=1000)]
+    at: DeviceTime | None = None
 
 
 class Ping(_In):
@@ -113,3 +116,18 @@ def parse_unit(raw: str | bytes) -> AnyUnitMessage:
 
 def parse_console(raw: str | bytes) -> AnyConsoleMessage:
     return _parse(_console, raw)
+
+
+AHEAD_MS = 5 * 60 * 1000  # a device clock this far ahead of the server's is wrong, not early
+QUEUED_MS = 24 * 3600 * 1000  # a queued status older than this is not a status of the job any more
+
+
+def device_time(at: int | None, now_ms: int, re: str | None = None) -> int | None:
+    """The device's moment (epoch ms) if it is believable, else BadMessage naming the field. None: not given."""
+    if at is None:
+        return None
+    if at > now_ms + AHEAD_MS:
+        raise BadMessage(f"at: {(at - now_ms) / 60000:.0f} min ahead of the server's clock; set the device's clock", re)
+    if at < now_ms - QUEUED_MS:
+        raise BadMessage("at: more than 24 h old; a status or message that old is not sent", re)
+    return at

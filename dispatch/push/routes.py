@@ -23,8 +23,9 @@ from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.push import protocol as p
 from dispatch.push.hub import Socket
-from dispatch.push.outbox import assignment_of
+from dispatch.push.outbox import assignment_of, now_ms
 from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello
+from dispatch.services import Services
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import StatusReports, report_status
 
@@ -230,6 +231,7 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
                 message.lat,
                 message.lon,
                 assignment_id=message.assignment_id,
+                device_at_ms=p.device_time(message.at, now_ms(), message.id),
             )
             if reply:  # answered only when the device gave its message an id to answer to
                 reply["unit"] = changed
@@ -238,13 +240,21 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
             await state.positions.report(who, unit_id, message.lat, message.lon)
             reply = {}  # positions stream: no answer each time
         elif isinstance(message, p.Text):
-            await state.queue_keeper.publish({"type": "unit.message", "unit_id": unit_id, "text": message.text})
+            await _crew_wrote(state, unit_id, message)
         elif isinstance(message, p.Ping):
             reply = {"type": "pong", "re": message.id}
         if reply:
             sock.offer(_dump(reply))
 
     await _serve(ws, sock, handle)
+
+
+async def _crew_wrote(state: Services, unit_id: int, message: p.Text) -> None:
+    """A crew's message to the dispatchers; written offline, it keeps the moment the crew wrote it (`at`)."""
+    note: dict[str, object] = {"type": "unit.message", "unit_id": unit_id, "text": message.text}
+    if (at := p.device_time(message.at, now_ms(), message.id)) is not None:
+        note["at"] = at
+    await state.queue_keeper.publish(note)
 
 
 async def _acknowledged(statuses: StatusReports, who: Principal, unit_id: int, message: dict) -> None:

@@ -8,6 +8,7 @@ sampled rate and with every status change: the database keeps the track without 
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,6 +60,7 @@ async def report_status(
     assignment_status: str | None = None,
     why: str | None = None,
     by: Actor | None = None,
+    device_at_ms: int | None = None,
 ) -> dict:
     """`assignment_id`: the assignment the report is about (a device names it); refused with Conflict unless
     it is still the unit's (see service.change_status). When anyone but the crew ends the unit's assignment
@@ -81,6 +83,7 @@ async def report_status(
                 # Set by hand (a dispatcher) or by the service (the acknowledgement watcher): audited by the same
                 # statement. A crew's own reports are the incident's event log.
                 audit_actor=None if who.role == Role.unit else audit.who(by or Actor.system(who.username)),
+                device_at=None if device_at_ms is None else datetime.fromtimestamp(device_at_ms / 1000, UTC),
             )
             await session.commit()
             return change

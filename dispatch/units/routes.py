@@ -23,6 +23,8 @@ from dispatch.errors import InvalidInput, NotFound
 from dispatch.incidents.types import incident_types
 from dispatch.mapbound import check_position
 from dispatch.push import messages
+from dispatch.push.outbox import now_ms
+from dispatch.push.protocol import BadMessage, device_time
 from dispatch.units import service
 from dispatch.units.crew import check_own_unit, recent_jobs
 from dispatch.units.models import Unit
@@ -118,8 +120,20 @@ async def status(
         )
     if body.lat is not None and body.lon is not None:  # given together (StatusIn checks)
         check_position(geocoders, body.lat, body.lon)
+    try:
+        device_at = device_time(body.at, now_ms())
+    except BadMessage as exc:
+        raise InvalidInput(str(exc)) from None
     return await report_status(
-        statuses, who, unit_id, body.status, body.lat, body.lon, assignment_id=body.assignment_id, by=by
+        statuses,
+        who,
+        unit_id,
+        body.status,
+        body.lat,
+        body.lon,
+        assignment_id=body.assignment_id,
+        by=by,
+        device_at_ms=device_at,
     )
 
 

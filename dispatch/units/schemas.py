@@ -30,6 +30,11 @@ class UnitOut(BaseModel):
     status_changed_at: datetime
 
 
+# When the crew pressed it, by the device's clock (epoch ms): a status or a message queued while offline is sent
+# later and keeps its moment; the server stores it beside its own time (dispatch.push.protocol.device_time).
+DeviceTime = Annotated[int, Field(gt=0, le=2**53)]
+
+
 class StatusIn(BaseModel):
     status: UnitStatus
     # The assignment the status is about: a unit's device names it, as on its socket (docs/protocol.md), so that
@@ -37,6 +42,8 @@ class StatusIn(BaseModel):
     assignment_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
+    # When the crew pressed it, by the device's clock (epoch ms), for a status sent late (queued offline).
+    at: DeviceTime | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> "StatusIn":

@@ -6,6 +6,7 @@ A unit that leaves before reaching the scene leaves a gap in the response plan: 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from geoalchemy2.shape import to_shape
@@ -57,7 +58,7 @@ class StatusChange:
 
 # The order as the server-side function reads it: {status: [the statuses a crew may report next]}.
 _NEXT_JSON = orjson.dumps({k.value: sorted(v.value for v in vs) for k, vs in NEXT.items()}).decode()
-_REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb)"
+_REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb, $10)"
 
 
 async def change_status(
@@ -72,6 +73,7 @@ async def change_status(
     assignment_id: int | None = None,
     assignment_status: str | None = None,
     audit_actor: str | None = None,
+    device_at: datetime | None = None,
 ) -> StatusChange:
     """One call of the server-side function `unit_report` (dispatch/units/sql/unit_report.sql) on the session's
     driver connection: a status report is the most frequent write there is (four or more for every unit sent),
@@ -81,7 +83,8 @@ async def change_status(
 
     `assignment_id`: the assignment the report is about; refused (Conflict, nothing written) unless it is still
     the unit's active assignment (and, with `assignment_status`, in that status), checked under the locks.
-    `audit_actor` (dispatch.audit.service.who): a status set by hand, audited by the same statement."""
+    `audit_actor` (dispatch.audit.service.who): a status set by hand, audited by the same statement.
+    `device_at`: when the crew pressed it, by its device's clock (a status queued offline), kept in the event."""
     if status == S.dispatched:
         raise Conflict("a unit is dispatched by an assignment (POST /api/incidents/{id}/assign), not by its status")
     conn = await driver_connection(session)
@@ -96,6 +99,7 @@ async def change_status(
         assignment_id,
         assignment_status,
         audit_actor,
+        device_at,
     )
     outcome, call_sign, previous, incident_id, requeue_id, requeue_priority, requeue_ms = row
     if outcome == "not_found":

@@ -33,4 +33,8 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS unit_report(bigint, text, text, float8, float8, jsonb, bigint, text)")
     op.execute("DROP FUNCTION IF EXISTS unit_report(bigint, text, text, float8, float8, jsonb, bigint, text, jsonb)")
     op.execute("DROP FUNCTION IF EXISTS end_assignment(bigint, text, boolean)")
+    op.execute("DROP FUNCTION IF EXISTS end_assignment(bigint, text, boolean, timestamptz)")
+    op.execute(
+        "DROP FUNCTION IF EXISTS unit_report(bigint, text, text, float8, float8, jsonb, bigint, text, jsonb, timestamptz)"
+    )
     op.execute("DROP FUNCTION IF EXISTS incident_cleared_if_done(bigint)")

@@ -6,7 +6,8 @@
 -- (incident_cleared_if_done).
 -- p_reopen: the unit left an incident that stays open short of a unit its plan wants (a crew's report, not a
 -- stand-down): the incident counts the gap (units_missing) and requeue_* say it must be matched again.
-CREATE OR REPLACE FUNCTION end_assignment(p_assignment bigint, p_actor text, p_reopen boolean)
+CREATE OR REPLACE FUNCTION end_assignment(p_assignment bigint, p_actor text, p_reopen boolean,
+                                          p_device_at timestamptz)
 RETURNS TABLE (assignment_id bigint, incident_id bigint, unit_id bigint, cleared boolean,
                requeue_id bigint, requeue_priority int, requeue_ms bigint)
 LANGUAGE plpgsql ROWS 1 AS $fn$
@@ -26,7 +27,7 @@ BEGIN
     END IF;
     INSERT INTO incident_events (incident_id, kind, actor, payload)
     VALUES (v_inc, CASE WHEN v_done THEN 'cleared' ELSE 'unassigned' END, p_actor,
-            jsonb_build_object('unit_id', v_unit));
+            jsonb_strip_nulls(jsonb_build_object('unit_id', v_unit, 'device_at', p_device_at)));
     PERFORM incident_cleared_if_done(v_inc);
     RETURN QUERY
     UPDATE incidents i SET

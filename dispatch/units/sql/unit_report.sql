@@ -4,7 +4,7 @@
 -- may correct anything).
 CREATE OR REPLACE FUNCTION unit_report(p_unit bigint, p_status text, p_actor text, p_lat float8, p_lon float8,
                                        p_next jsonb, p_assignment bigint, p_assignment_status text,
-                                       p_audit jsonb)
+                                       p_audit jsonb, p_device_at timestamptz)
 RETURNS TABLE (outcome text, call_sign text, previous text, incident_id bigint,
                requeue_id bigint, requeue_priority int, requeue_ms bigint)
 -- ROWS 1: one row it returns; left at the default (1,000) the planner would think the statement around it
@@ -111,7 +111,7 @@ BEGIN
         -- Free again (or out of service): the assignment ends, and with it perhaps the incident
         -- (end_assignment). A unit that left before the scene leaves a gap the matcher must fill again.
         RETURN QUERY SELECT 'done', v_sign, v_prev, v_inc, e.requeue_id, e.requeue_priority, e.requeue_ms
-                     FROM end_assignment(v_a, p_actor, true) e;
+                     FROM end_assignment(v_a, p_actor, true, p_device_at) e;
         IF NOT FOUND THEN
             -- Ended meanwhile (a diversion committed while this report waited for the unit's lock, when the
             -- report named no assignment): the unit's new status stands, there is nothing more to end.
@@ -120,7 +120,7 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO incident_events (incident_id, kind, actor, payload)
-    VALUES (v_inc, v_kind, p_actor, jsonb_build_object('unit_id', p_unit));
+    VALUES (v_inc, v_kind, p_actor, jsonb_strip_nulls(jsonb_build_object('unit_id', p_unit, 'device_at', p_device_at)));
     RETURN QUERY SELECT 'done', v_sign, v_prev, v_inc, NULL::bigint, NULL::int, NULL::bigint;
 END
 $fn$
