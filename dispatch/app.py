@@ -35,6 +35,7 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>D
 <link rel="stylesheet" href="/assets/landing.css"><link rel="icon" href="data:,"></head>
 <body><h1>Dispatch</h1><p>Emergency incident dispatch for the bundled map.</p><ul>
 <li><a href="/console/">Dispatcher console</a></li>
+<li><a href="/unit/">Crew device</a></li>
 <li><a href="/docs">API (OpenAPI)</a></li><li><a href="/readyz">Readiness</a></li></ul>
 <p><small>Map data &copy; OpenStreetMap contributors (ODbL)</small></p></body></html>"""
 
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist", check_dir=False),
         name="leaflet",
     )
+    # The crew's in-vehicle app: static files like the console's, its own path so a device bookmarks /unit/.
+    app.mount("/unit", StaticFiles(directory=CONSOLE / "static" / "unit", html=True, check_dir=False), name="unit")
     app.mount("/console", StaticFiles(directory=CONSOLE / "static", html=True, check_dir=False), name="console")
 
     @app.get("/", include_in_schema=False)

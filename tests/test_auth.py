@@ -32,7 +32,7 @@ PUBLIC = {
     ("GET", "/openapi.json"): "the API's description, which the documentation page reads",
 }
 # Static files (the console's scripts and styles, the documentation's assets): nothing in them is private.
-PUBLIC_MOUNTS = {"/assets", "/docs/assets", "/console", "/console/vendor/leaflet"}
+PUBLIC_MOUNTS = {"/assets", "/docs/assets", "/console", "/console/vendor/leaflet", "/unit"}
 
 
 def all_routes(routes, prefix: str = "") -> Iterator[tuple[str, BaseRoute]]:

@@ -1,0 +1,55 @@
+// The assignment card: while unacknowledged it takes the whole screen with its alert and the deadline
+// counting down; then it stays as the job the status buttons are about.
+import { state } from "./store.js";
+import { alerting } from "./alert.js";
+
+const $ = (id) => document.getElementById(id);
+const typeNames = new Map(); // type code -> name, when this token may read /api/incident-types
+
+export async function loadTypeNames(api) {
+  try {
+    for (const t of await api("/api/incident-types")) typeNames.set(t.code, t.name);
+  } catch { /* a unit token may not read them: the code is shown instead */ }
+}
+
+const telOf = (number) => `tel:${String(number).replace(/[^\d+]/g, "")}`;
+
+function text(id, value) { $(id).textContent = value ?? ""; $(id).hidden = !value; }
+
+export function renderJob() {
+  const job = state.job;
+  $("job").hidden = !job;
+  $("idle").hidden = Boolean(job);
+  document.body.dataset.job = job ? (job.ackOf ? "new" : "working") : "none";
+  alerting(Boolean(job?.ackOf));
+  if (!job) return;
+  $("job").className = `job p${job.priority}`;
+  $("job-priority").textContent = `P${job.priority}`;
+  $("job-type").textContent = typeNames.get(job.incident_type) || job.incident_type || "Incident";
+  $("job-number").textContent = `#${job.incident_id}${job.slot ? ` · as ${job.slot}` : ""}`;
+  $("job-flags").replaceChildren(...(job.premise_flags || []).map((flag) => {
+    const li = document.createElement("li");
+    li.textContent = `⚠ ${String(flag.category || "").replace(/_/g, " ")}: ${flag.description}`;
+    return li;
+  }));
+  $("job-flags").hidden = !(job.premise_flags || []).length;
+  $("job-address").textContent = job.address || (job.location?.needs_location ? "Location not yet confirmed" : "No address");
+  text("job-municipality", job.municipality);
+  text("job-narrative", job.narrative);
+  $("job-callback-line").hidden = !job.callback;
+  if (job.callback) { $("job-callback").href = telOf(job.callback); $("job-callback").textContent = job.callback; }
+  const route = job.route;
+  text("job-route", route ? `${Math.round(route.meters / 100) / 10} km · ${Math.ceil(route.seconds / 60)} min by road`
+    : job.eta_s ? `about ${Math.ceil(job.eta_s / 60)} min away` : "");
+  $("ack").hidden = !job.ackOf;
+  tick();
+}
+
+// The acknowledgement deadline (`ack_deadline_s` of welcome), counted from when the assignment came.
+export function tick() {
+  const job = state.job;
+  if (!job?.ackOf) return;
+  const left = Math.ceil(state.ackDeadline - (Date.now() - job.receivedAt) / 1000);
+  $("ack-countdown").textContent = left > 0 ? `${left} s left` : "late: acknowledge now";
+  $("ack").classList.toggle("late", left <= 0);
+}

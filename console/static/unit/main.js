@@ -1,0 +1,75 @@
+// The crew's device: sign in with the unit's token, then the link, the job, the statuses, the position.
+import { state, set, subscribe, saveToken, saveTheme, forget } from "./store.js";
+import { connect, disconnect, onMessage } from "./socket.js";
+import { handle } from "./messages.js";
+import { renderJob, tick, loadTypeNames } from "./assignment.js";
+import { renderStatus, acknowledge } from "./status.js";
+import { startPosition } from "./position.js";
+import { unlockAudio } from "./alert.js";
+import { startMap, updateMap } from "./map.js";
+
+const $ = (id) => document.getElementById(id);
+const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
+const GPS = { waiting: "locating…", on: "GPS on", refused: "Location refused: the dispatch centre cannot see where this unit is. Everything else works.",
+  unavailable: "No GPS fix: position is not being sent." };
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) throw Object.assign(new Error(`${response.status}`), { status: response.status });
+  return response.json();
+}
+
+function render(s) {
+  document.documentElement.dataset.theme = s.theme;
+  $("theme").textContent = s.theme === "night" ? "Day theme" : "Night theme";
+  $("login").hidden = Boolean(s.token);
+  $("app").hidden = !s.token;
+  if (!s.token) return;
+  $("unit-name").textContent = s.name || (s.unitId ? `Unit ${s.unitId}` : "Unit");
+  $("conn").dataset.state = s.conn;
+  $("conn").textContent = CONN[s.conn];
+  $("gps").dataset.state = s.gps;
+  $("gps").textContent = GPS[s.gps];
+  $("notice").hidden = !s.notice;
+  $("notice").className = `notice ${s.notice?.kind || ""}`;
+  $("notice").textContent = s.notice?.text || "";
+  renderJob();
+  for (const button of document.querySelectorAll("#statuses .status")) {
+    button.setAttribute("aria-pressed", String(button.dataset.status === s.job?.status));
+  }
+  updateMap();
+}
+
+let mapStarted = false;
+async function start() {
+  set({ conn: "reconnecting" });
+  unlockAudio();
+  try {
+    const me = await api("/api/me");
+    if (me.role !== "unit") { forget(); $("login-error").textContent = "That token is not a unit's device token."; return; }
+    set({ name: me.username, unitId: me.unit_id });
+  } catch (error) {
+    if (error.status === 401 || error.status === 403) { forget(); $("login-error").textContent = "That token was not accepted (wrong, revoked or expired)."; return; }
+    // The service is unreachable: the socket keeps trying, and the job kept on the device stays shown.
+  }
+  connect();
+  startPosition();
+  if (!mapStarted) { mapStarted = true; startMap($("map"), api); loadTypeNames(api).then(renderJob); }
+}
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  saveToken($("token").value.trim());
+  $("token").value = "";
+  start();
+});
+$("sign-out").addEventListener("click", () => { disconnect(); forget(); });
+$("theme").addEventListener("click", () => saveTheme(state.theme === "night" ? "day" : "night"));
+$("ack").addEventListener("click", acknowledge);
+
+onMessage(handle);
+renderStatus($("statuses"), state.job?.status);
+subscribe(render);
+setInterval(tick, 500);
+if (state.token) start();

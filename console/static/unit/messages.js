@@ -1,0 +1,44 @@
+// What each server message does to the store (docs/protocol.md, "Server messages"). Each is acted on once by
+// its id; socket.js has acknowledged it already, but for an assignment, which waits for the crew's button.
+import { state, set, firstTime } from "./store.js";
+import { answered } from "./status.js";
+
+const REASONS = { not_acknowledged: "not acknowledged in time" };
+const reasonText = (reason) => REASONS[reason] || String(reason || "no reason given").replace(/_/g, " ");
+
+function jobOf(fields, message, status) {
+  return { ...fields, status, receivedAt: Date.now(), ackOf: status === "assigned" ? message.id : null,
+    acked: status === "assigned" ? null : message.id, correctionSeq: 0 };
+}
+
+const handlers = {
+  welcome(m) { set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10 }); },
+  assignment(m) { set({ job: jobOf(m, m, "assigned"), notice: null }); },
+  current(m) {
+    const had = state.job;
+    const job = m.assignment ? jobOf(m.assignment, m, m.assignment.status) : null;
+    const notice = had && !job ? { kind: "cancel", text: "Your assignment was withdrawn: the dispatch centre shows none for this unit." } : state.notice;
+    set({ job, notice });
+  },
+  update(m) {
+    const job = state.job;
+    if (!job || job.incident_id !== m.incident_id) return;
+    if (m.route && (m.assignment_id == null || m.assignment_id === job.assignment_id)) set({ job: { ...job, route: m.route } });
+    // A resent correction can arrive after a newer one: only a higher seq applies.
+    if (m.changed && (m.seq ?? 0) > job.correctionSeq) set({ job: { ...state.job, ...m.changed, correctionSeq: m.seq ?? 0 } });
+  },
+  cancel(m) {
+    const job = state.job;
+    const ours = job && (m.assignment_id != null ? m.assignment_id === job.assignment_id : m.incident_id === job.incident_id);
+    set({ job: ours ? null : job, notice: { kind: "cancel", text: `Stood down from incident #${m.incident_id}: ${reasonText(m.reason)}.` } });
+  },
+  move(m) { set({ notice: { kind: "info", text: `Move to standby at ${m.post}${m.reason ? ` (${reasonText(m.reason)})` : ""}.` } }); },
+};
+
+export function handle(message) {
+  if (message.type === "ok" || message.type === "error") { answered(message); return; }
+  const handler = handlers[message.type];
+  if (!handler) return;
+  if (message.id != null && message.type !== "welcome" && !firstTime(message.id)) return;
+  handler(message);
+}

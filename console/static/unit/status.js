@@ -1,0 +1,71 @@
+// The crew's status buttons, in the order a crew works, and what the server said about each press.
+import { state, set, nextId } from "./store.js";
+import { send, ack } from "./socket.js";
+import { lastFix } from "./position.js";
+
+export const STATUSES = [
+  ["acknowledged", "Acknowledged"], ["en_route", "En route"], ["on_scene", "On scene"],
+  ["transporting", "Transporting"], ["at_hospital", "At hospital"], ["returning", "Returning"],
+  ["available", "Available"], ["out_of_service", "Out of service"],
+];
+const LABEL = Object.fromEntries(STATUSES);
+const ENDS_JOB = new Set(["available", "out_of_service"]);
+
+// The crew acknowledges an assignment with the ack of its message (docs/protocol.md, `ack`).
+export function acknowledge() {
+  const job = state.job;
+  if (!job?.ackOf) return;
+  if (!ack(job.ackOf)) { set({ notice: { kind: "error", text: "Not connected: the acknowledgement was not sent. Try again when the header says connected." } }); return; }
+  set({ job: { ...job, status: "acknowledged", acked: job.ackOf, ackOf: null }, notice: null });
+}
+
+export function report(status) {
+  const job = state.job;
+  if (status === "acknowledged" && job?.ackOf) { acknowledge(); return; }
+  const message = { type: "status", status, id: nextId("status") };
+  if (job) message.assignment_id = job.assignment_id;
+  const fix = lastFix();
+  if (fix) Object.assign(message, { lat: fix.lat, lon: fix.lon });
+  if (!send(message)) {
+    set({ notice: { kind: "error", text: `Not connected: “${LABEL[status]}” was not sent. Press it again when the header says connected.` } });
+    return;
+  }
+  state.pending.set(message.id, status);
+  set({ notice: { kind: "info", text: `Sending “${LABEL[status]}”…` } });
+}
+
+const REFUSAL = {
+  conflict: (label) => `Refused: “${label}” is not the next status for this job, or the job is no longer this unit's. Nothing was recorded.`,
+  bad_message: (label, why) => `The server could not take “${label}”: ${why}`,
+  retry: (label) => `The dispatch centre could not record “${label}” just now. Press it again in a moment.`,
+  rate_limited: (label) => `Too many presses at once: “${label}” was not recorded. Wait a second and press it again.`,
+};
+
+// `ok` or `error` with `re`: the answer to one of our messages.
+export function answered(message) {
+  const status = state.pending.get(message.re);
+  if (message.re != null) state.pending.delete(message.re);
+  if (message.type === "ok") {
+    if (!status) return;
+    const job = state.job;
+    set({ job: job && !ENDS_JOB.has(status) ? { ...job, status } : null,
+      notice: { kind: "info", text: `“${LABEL[status]}” recorded.` } });
+    return;
+  }
+  const label = LABEL[status] || "that";
+  const words = (REFUSAL[message.code] || ((l, why) => `“${l}” was refused: ${why}`))(label, message.message || message.code);
+  set({ notice: { kind: "error", text: words } });
+}
+
+export function renderStatus(root, current) {
+  root.replaceChildren(...STATUSES.map(([value, label]) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "status";
+    button.dataset.status = value;
+    button.textContent = label;
+    button.setAttribute("aria-pressed", String(value === current));
+    button.addEventListener("click", () => report(value));
+    return button;
+  }));
+}

@@ -1,0 +1,59 @@
+// The crew device's one state store: views subscribe, modules change it through set().
+// What must survive a reload (the token, the last seq seen, the ids handled) lives in localStorage.
+const KEEP_IDS = 200; // ids of handled messages remembered: far more than the outbox resends
+
+const stored = (key, fallback) => {
+  try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; }
+};
+
+export const state = {
+  token: localStorage.getItem("unit-token"),
+  unitId: null, name: "", conn: "offline", ackDeadline: 10,
+  job: stored("unit-job", null), // the assignment shown: the message's fields, its `status`, `ackOf` while unacknowledged
+  notice: null,       // { kind: "cancel" | "error" | "info", text }
+  gps: "waiting",     // waiting | on | refused | unavailable
+  lastSeq: Number(localStorage.getItem("unit-last-seq") || 0),
+  theme: localStorage.getItem("unit-theme") || "day",
+  pending: new Map(), // our message id -> what it asked (a status), until ok or error
+};
+
+const seen = new Set(stored("unit-seen", []));
+const listeners = new Set();
+
+export function set(patch) {
+  Object.assign(state, patch);
+  // The job survives a reload: its message was handled already and is not shown twice.
+  if ("job" in patch) localStorage.setItem("unit-job", JSON.stringify(state.job));
+  for (const listener of listeners) listener(state);
+}
+
+export function subscribe(listener) { listeners.add(listener); listener(state); }
+
+export function saveToken(token) {
+  if (token) localStorage.setItem("unit-token", token); else localStorage.removeItem("unit-token");
+  set({ token });
+}
+
+export function saveTheme(theme) { localStorage.setItem("unit-theme", theme); set({ theme }); }
+
+// The highest seq seen goes into the next hello; a resent message can arrive after newer ones.
+export function sawSeq(seq) {
+  if (seq > state.lastSeq) { state.lastSeq = seq; localStorage.setItem("unit-last-seq", String(seq)); }
+}
+
+// True the first time an id is met: a message is acted on once, however often it is resent.
+export function firstTime(id) {
+  if (seen.has(id)) return false;
+  seen.add(id);
+  localStorage.setItem("unit-seen", JSON.stringify([...seen].slice(-KEEP_IDS)));
+  return true;
+}
+
+export function forget() {
+  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job"]) localStorage.removeItem(key);
+  seen.clear();
+  set({ token: null, lastSeq: 0, job: null, notice: null, unitId: null, name: "" });
+}
+
+let counter = 0;
+export const nextId = (prefix) => `${prefix}-${Date.now().toString(36)}-${++counter}`;

@@ -1,0 +1,193 @@
+"""The crew's device at /unit/ in Debian's Chromium (Playwright), against the real service: sign in with the
+unit's token, position sent, an assignment with its alert and deadline, acknowledged, statuses (a refused one
+said in plain words), `current` after a reload, a cancel, day and night themes, phone and tablet layouts, axe."""
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import pytest
+from httpx import AsyncClient
+from playwright.async_api import Page, async_playwright, expect
+from sqlalchemy import text
+
+from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parent.parent / "console" / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 412, "height": 915}
+TABLET = {"width": 1280, "height": 800}
+FLAG = "Gas cylinders stored in the basement"
+VADUZ = {"latitude": 47.1392, "longitude": 9.5225}
+# Counts vibrations: headless Chromium has no motor to ask.
+VIBRATE = "window.vibrations = 0; navigator.vibrate = () => { window.vibrations += 1; return true; };"
+
+
+async def axe_violations(page: Page) -> list[str]:
+    # Evaluated through the debugger, which the page's security policy does not govern (a script tag it would).
+    await page.evaluate(AXE.read_text())
+    return await page.evaluate(
+        "async () => (await axe.run(document, { resultTypes: ['violations'] }))"
+        ".violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target).join(', ')})`)"
+    )
+
+
+async def until(check, timeout: float = 15.0):
+    for _ in range(int(timeout * 10)):
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_the_crew_takes_an_assignment_on_the_device(serve, crews, engine, tmp_path):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])  # the dispatcher assigns: we choose the unit
+    try:
+        await crew_takes_an_assignment(app, addr, crews, tmp_path)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM premise_flags WHERE description = :d"), {"d": FLAG})
+
+
+async def crew_takes_an_assignment(app, addr, crews, tmp_path):  # noqa: F811
+    board = app.state.services.board
+    shots = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path)
+    async with AsyncClient(base_url=f"http://{addr}") as client:
+        flag = {"category": "hazard", "description": FLAG, "location_text": "Städtle 23, Vaduz"}
+        added = await client.post("/api/premise-flags", json=flag, headers=bearer(crews["dispatcher"]))
+        assert added.status_code == 201, added.text
+        incident_id = await take_call(
+            addr,
+            crews["call_taker"],
+            {
+                "location_text": "Städtle 23, Vaduz",
+                "type_code": "FIRE-OTHER",
+                "caller_number": "+423 799 00 01",
+                "narrative": "Smoke from the back of the building",
+            },
+        )
+
+        async def picks():
+            found = await client.get(
+                f"/api/incidents/{incident_id}/recommendations", headers=bearer(crews["dispatcher"])
+            )
+            return found.status_code == 200 and found.json()["picks"]
+
+        unit_id = (await until(picks))[0]["unit_id"]
+        token = crews["units"][unit_id]
+
+        hosts: set[str] = set()
+        errors: list[str] = []
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+            )
+            context = await browser.new_context(viewport=PHONE, geolocation=VADUZ, permissions=["geolocation"])
+            await context.add_init_script(VIBRATE)
+            page = await context.new_page()
+            page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+            await page.goto(f"http://{addr}/unit/")
+            await page.fill("#token", "dsp_not-a-token")
+            await page.click("#login-form button[type=submit]")
+            await expect(page.locator("#login-error")).to_contain_text("not accepted")
+            await page.fill("#token", token)
+            await page.click("#login-form button[type=submit]")
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+            await expect(page.locator("#unit-name")).not_to_have_text("Unit")
+            await expect(page.locator("#gps")).to_have_text("GPS on")
+            await expect(page.locator("#map path.map-road").first).to_be_attached(
+                timeout=10_000
+            )  # the service's own layers
+
+            async def located():  # the position message reached the board
+                unit = await board.get(unit_id)
+                return unit and unit.lat is not None and abs(unit.lat - VADUZ["latitude"]) < 1e-4
+
+            await until(located)
+
+            assigned = await client.post(
+                f"/api/incidents/{incident_id}/assign",
+                json={"unit_ids": [unit_id]},
+                headers=bearer(crews["dispatcher"]),
+            )
+            assert assigned.status_code == 200, assigned.text
+            # The assignment takes the screen: what, where, who called, with its alert and deadline.
+            await expect(page.locator("body")).to_have_attribute("data-job", "new", timeout=15_000)
+            await expect(page.locator("#map")).to_be_hidden()
+            await expect(page.locator("#job-priority")).to_have_text(re.compile(r"^P[1-4]$"))
+            assert await page.inner_text("#job-type")
+            await expect(page.locator("#job-address")).to_contain_text("Städtle")
+            await expect(page.locator("#job-narrative")).to_have_text("Smoke from the back of the building")
+            await expect(page.locator("#job-callback")).to_have_attribute("href", "tel:+4237990001")
+            await expect(page.locator("#ack-countdown")).to_contain_text("s left")
+            await expect(page.locator("#job-flags li")).to_have_text(f"⚠ hazard: {FLAG}")
+            await page.screenshot(path=str(shots / "unit-phone.png"))
+            assert not await axe_violations(page)
+            await expect(page.locator("body")).to_have_attribute("data-alerting", "true")
+            assert await page.evaluate("window.vibrations") >= 1
+
+            await page.click("#ack")
+            await expect(page.locator("body")).to_have_attribute("data-job", "working")
+            await expect(page.locator("body")).to_have_attribute("data-alerting", "false")
+            await until(lambda: status_is(board, unit_id, "acknowledged"))
+
+            await page.click("#statuses [data-status=transporting]")  # a skip: refused, and said so
+            await expect(page.locator("#notice")).to_contain_text("Refused", timeout=10_000)
+            await page.click("#statuses [data-status=en_route]")
+            await expect(page.locator("#notice")).to_contain_text("recorded", timeout=10_000)
+            await expect(page.locator("#statuses [data-status=en_route]")).to_have_attribute("aria-pressed", "true")
+            await until(lambda: status_is(board, unit_id, "en_route"))
+            for button in await page.locator("#statuses button").all():
+                assert (await button.bounding_box())["height"] >= 48
+
+            assert not await axe_violations(page)
+
+            # A device that lost what it held says hello with 0: `current` puts the job back as it stands.
+            await page.evaluate("localStorage.removeItem('unit-job'); localStorage.setItem('unit-last-seq', '0')")
+            await page.reload()
+            await expect(page.locator("#statuses [data-status=en_route]")).to_have_attribute(
+                "aria-pressed", "true", timeout=15_000
+            )
+            await expect(page.locator("#job-address")).to_contain_text("Städtle")
+
+            await page.set_viewport_size(TABLET)
+            await page.click("#theme")
+            await expect(page.locator("html")).to_have_attribute("data-theme", "night")
+            await expect(page.locator("#map")).to_be_visible()
+            await page.screenshot(path=str(shots / "unit-tablet.png"))
+            assert not await axe_violations(page)
+
+            cancelled = await client.post(
+                f"/api/incidents/{incident_id}/cancel",
+                json={"reason": "false alarm"},
+                headers=bearer(crews["dispatcher"]),
+            )
+            assert cancelled.status_code == 200, cancelled.text
+            await expect(page.locator("#job")).to_be_hidden(timeout=10_000)
+            await expect(page.locator("#notice")).to_contain_text(f"Stood down from incident #{incident_id}")
+            await context.close()
+
+            # Location refused: said on screen, and the device keeps working.
+            context = await browser.new_context(viewport=PHONE)
+            page = await context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"http://{addr}/unit/")
+            await page.fill("#token", token)
+            await page.click("#login-form button[type=submit]")
+            await expect(page.locator("#gps")).to_contain_text("Location refused", timeout=10_000)
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+            await browser.close()
+        assert not errors, errors
+        assert hosts == {addr}  # no request left this service
+        for shot in ("unit-phone.png", "unit-tablet.png"):
+            assert (shots / shot).stat().st_size > 10_000
+
+
+async def status_is(board, unit_id: int, status: str) -> bool:
+    unit = await board.get(unit_id)
+    return unit is not None and unit.status == status
