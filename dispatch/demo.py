@@ -71,6 +71,11 @@ async def ensure_demo_accounts(settings: Settings) -> dict[str, dict[str, str]]:
     return tokens
 
 
+def crew_unit(tokens: dict[str, dict[str, str]]) -> str:
+    """The unit the demo keeps for a person on the crew's device app: the simulated crews leave it alone."""
+    return sorted(tokens["units"])[0]
+
+
 def write_tokens_file(settings: Settings, tokens: dict[str, dict[str, str]]) -> None:
     """The demo's tokens for `dispatch simulate --live` and the benchmarks, in var/ (never in production)."""
     _refuse_production(settings)
@@ -103,7 +108,8 @@ def prepare(
     history_day = report_day(settings)
     if history is not None:
         history(settings, history_day)
-    write_tokens_file(settings, tokens)
+    crew = crew_unit(tokens)
+    write_tokens_file(settings, {**tokens, "crew": {crew: tokens["units"][crew]}})
     table = Table("account", "role", "token", title="Demo accounts")
     for username, role, _ in DEMO_PEOPLE:
         table.add_row(username, role.value, tokens["people"][username])
@@ -111,6 +117,8 @@ def prepare(
     console.print(f"{len(tokens['units'])} unit devices have tokens too: {TOKENS_FILE}")
     console.print(
         f"\n[bold]Dispatch is starting at {base_url}[/]\n"
+        f"  crew app   {base_url}/unit/  sign in as {crew} with {tokens['units'][crew]}\n"
+        f"             (the simulated crews leave {crew} to you: acknowledge its calls there)\n"
         f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
         f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' "
         f"{base_url}/api/units\n"

@@ -138,7 +138,9 @@ async def run(
         agents = [
             UnitAgent(world, u["id"], u["call_sign"], tokens["units"][u["call_sign"]], (u["lat"], u["lon"]))
             for u in units
-            if u["call_sign"] in tokens["units"] and u["lat"] is not None
+            if u["call_sign"] in tokens["units"]
+            and u["lat"] is not None
+            and u["call_sign"] not in tokens.get("crew", {})
         ]
         tasks = [asyncio.create_task(a.run(), name=f"agent-{a.call_sign}") for a in agents]
         tasks.append(asyncio.create_task(close_cleared(client, speed), name="dispatcher"))

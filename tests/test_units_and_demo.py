@@ -1,5 +1,7 @@
 """The fleet as the floor sees it, and the demo's accounts."""
 
+import json
+
 import pytest
 from sqlalchemy import text
 
@@ -40,7 +42,10 @@ def test_demo_prepare_is_idempotent_with_stable_tokens(settings, imported_map, t
     assert first == second
     assert set(first["people"]) == {"calltaker", "dispatcher", "commander", "admin"}
     assert len(first["units"]) == imported_map.counts["units"]
-    assert (tmp_path / "tokens.json").exists()
+    written = json.loads((tmp_path / "tokens.json").read_text())
+    # One unit is kept for a person on the crew's device app; the simulated crews leave it alone.
+    [(crew, token)] = written["crew"].items()
+    assert crew == demo.crew_unit(first) and token == first["units"][crew]
 
 
 async def test_demo_tokens_authenticate_with_their_roles(settings, imported_map, session, monkeypatch, tmp_path):
