@@ -12,6 +12,7 @@ from httpx import AsyncClient
 from playwright.async_api import Page, async_playwright, expect
 from sqlalchemy import text
 
+from dispatch.incidents.types import incident_types
 from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -98,7 +99,8 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path):  # noqa: F811
             await page.fill("#token", token)
             await page.click("#login-form button[type=submit]")
             await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
-            await expect(page.locator("#unit-name")).not_to_have_text("Unit")
+            # The unit by its call sign (from welcome), not its account's name.
+            await expect(page.locator("#unit-name")).to_have_text((await board.get(unit_id)).call_sign)
             await expect(page.locator("#gps")).to_have_text("GPS on")
             await expect(page.locator("#map path.map-road").first).to_be_attached(
                 timeout=10_000
@@ -120,7 +122,8 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path):  # noqa: F811
             await expect(page.locator("body")).to_have_attribute("data-job", "new", timeout=15_000)
             await expect(page.locator("#map")).to_be_hidden()
             await expect(page.locator("#job-priority")).to_have_text(re.compile(r"^P[1-4]$"))
-            assert await page.inner_text("#job-type")
+            # The type by its name, not its code.
+            await expect(page.locator("#job-type")).to_have_text(incident_types().get("FIRE-OTHER").name)
             await expect(page.locator("#job-address")).to_contain_text("Städtle")
             await expect(page.locator("#job-narrative")).to_have_text("Smoke from the back of the building")
             await expect(page.locator("#job-callback")).to_have_attribute("href", "tel:+4237990001")

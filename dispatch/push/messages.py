@@ -7,6 +7,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.incidents.types import incident_types
 from dispatch.statuses import ACTIVE_ASSIGNMENT, sql_in
 from geo.routing import Route, Router, RoutingError
 
@@ -29,6 +30,12 @@ BRIEF_COLUMNS = """i.type_code, i.priority, i.address_label, i.municipality, ST_
           AND ST_DWithin(f.location, i.location, f.radius_m + 10))"""
 
 
+def _type_name(code: str) -> str:
+    """The type's name a crew reads (the code is for machines)."""
+    kind = incident_types().get(code)
+    return kind.name if kind is not None else code
+
+
 def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
     """The brief from the ten BRIEF_COLUMNS of a row."""
     type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags = row
@@ -37,6 +44,7 @@ def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
     return {
         "incident_id": incident_id,
         "incident_type": type_code,
+        "incident_type_name": _type_name(type_code),
         "priority": priority,
         "address": address,
         "municipality": municipality,

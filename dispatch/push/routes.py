@@ -190,12 +190,14 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
     sock = state.hub.socket(ws, unit_id, who)
     hold_for_hello(sock)
     state.hub.add_unit(sock)
+    on_board = await state.board.get(unit_id)
     sock.offer(
         _dump(
             {
                 "type": "welcome",
                 "protocol": p.VERSION,
                 "unit_id": unit_id,
+                "call_sign": on_board.call_sign if on_board is not None else None,
                 "ack_deadline_s": state.settings.ack_deadline_s,
             }
         )

@@ -25,7 +25,8 @@ export function renderJob() {
   if (!job) return;
   $("job").className = `job p${job.priority}`;
   $("job-priority").textContent = `P${job.priority}`;
-  $("job-type").textContent = typeNames.get(job.incident_type) || job.incident_type || "Incident";
+  $("job-type").textContent =
+    job.incident_type_name || typeNames.get(job.incident_type) || job.incident_type || "Incident";
   $("job-number").textContent = `#${job.incident_id}${job.slot ? ` · as ${job.slot}` : ""}`;
   $("job-flags").replaceChildren(...(job.premise_flags || []).map((flag) => {
     const li = document.createElement("li");

@@ -12,7 +12,9 @@ function jobOf(fields, message, status) {
 }
 
 const handlers = {
-  welcome(m) { set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10 }); },
+  welcome(m) {
+    set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10, ...(m.call_sign ? { name: m.call_sign } : {}) });
+  },
   assignment(m) { set({ job: jobOf(m, m, "assigned"), notice: null }); },
   current(m) {
     const had = state.job;
