@@ -1,6 +1,8 @@
 """The crew's device at /unit/ in Debian's Chromium (Playwright), against the real service: sign in with the
 unit's token, position sent, an assignment with its alert and deadline, acknowledged, statuses (a refused one
-said in plain words), `current` after a reload, a cancel, day and night themes, phone and tablet layouts, axe."""
+said in plain words; one pressed offline queued and sent with its moment once back), a dispatcher's message shown
+and the crew's replies reaching the consoles, `current` after a reload, a cancel, day and night themes, phone and
+tablet layouts, axe."""
 
 import asyncio
 import os
@@ -11,9 +13,10 @@ import pytest
 from httpx import AsyncClient
 from playwright.async_api import Page, async_playwright, expect
 from sqlalchemy import text
+from websockets.asyncio.client import connect
 
 from dispatch.incidents.types import incident_types
-from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
+from tests.test_push import bearer, crews, next_of, serve, take_call  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -47,13 +50,13 @@ async def until(check, timeout: float = 15.0):
 async def test_the_crew_takes_an_assignment_on_the_device(serve, crews, engine, tmp_path):  # noqa: F811
     app, addr = await serve(auto_dispatch_priorities=[])  # the dispatcher assigns: we choose the unit
     try:
-        await crew_takes_an_assignment(app, addr, crews, tmp_path)
+        await crew_takes_an_assignment(app, addr, crews, tmp_path, engine)
     finally:
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM premise_flags WHERE description = :d"), {"d": FLAG})
 
 
-async def crew_takes_an_assignment(app, addr, crews, tmp_path):  # noqa: F811
+async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa: F811
     board = app.state.services.board
     shots = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path)
     async with AsyncClient(base_url=f"http://{addr}") as client:
@@ -141,14 +144,61 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path):  # noqa: F811
 
             await page.click("#statuses [data-status=transporting]")  # a skip: refused, and said so
             await expect(page.locator("#notice")).to_contain_text("Refused", timeout=10_000)
+            # Offline, a press (and a message) is kept on the device with its moment, shown as waiting, and sent
+            # in order once back.
+            console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
+            await next_of(console, "snapshot")
+            await context.set_offline(True)
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "offline", timeout=10_000)
             await page.click("#statuses [data-status=en_route]")
-            await expect(page.locator("#notice")).to_contain_text("recorded", timeout=10_000)
+            await expect(page.locator("#outbox")).to_contain_text("Waiting to send: En route")
+            await expect(page.locator("#notice")).to_contain_text("waiting to send")
+            await page.click("#talk summary")
+            await page.click("#quick button:text('Delayed by traffic')")
+            await expect(page.locator("#outbox p")).to_have_count(2)
+            assert not await axe_violations(page)
+            await page.click("#talk summary")
+            await asyncio.sleep(0.5)
+            assert (await board.get(unit_id)).status == "acknowledged"
+            await context.set_offline(False)
+            await expect(page.locator("#notice")).to_contain_text("recorded", timeout=15_000)
+            await expect(page.locator("#outbox")).to_be_hidden()
+            late = await next_of(console, "unit.message")
+            assert (late["unit_id"], late["text"]) == (unit_id, "Delayed by traffic") and late.get("at"), late
             await expect(page.locator("#statuses [data-status=en_route]")).to_have_attribute("aria-pressed", "true")
             await until(lambda: status_is(board, unit_id, "en_route"))
-            for button in await page.locator("#statuses button").all():
+            async with engine.connect() as conn:
+                events = (
+                    await conn.scalars(
+                        text("SELECT payload FROM incident_events WHERE incident_id = :i AND kind = 'en_route'"),
+                        {"i": incident_id},
+                    )
+                ).all()
+            assert len(events) == 1 and events[0]["device_at"], events  # sent once, with the moment of the press
+
+            # A dispatcher's words, shown with who wrote them; the crew's quick reply reaches the consoles.
+            posted = await client.post(
+                f"/api/units/{unit_id}/messages",
+                json={"text": "Use the north gate"},
+                headers=bearer(crews["dispatcher"]),
+            )
+            assert posted.status_code in (200, 201), posted.text
+            await expect(page.locator("#inbox-text")).to_have_text("Use the north gate", timeout=10_000)
+            await expect(page.locator("#inbox-from")).to_contain_text(posted.json()["from"])
+            await page.click("#talk summary")
+            await page.click("#quick button:text('Need police')")
+            wrote = await next_of(console, "unit.message")
+            assert (wrote["unit_id"], wrote["text"]) == (unit_id, "Need police")
+            await page.fill("#talk-text", "Two patients, one trapped")
+            await page.click("#talk-form button[type=submit]")
+            assert (await next_of(console, "unit.message"))["text"] == "Two patients, one trapped"
+            await console.close()
+            for button in await page.locator("#statuses button, #quick button, #inbox-seen, #talk summary").all():
                 assert (await button.bounding_box())["height"] >= 48
 
             assert not await axe_violations(page)
+            await page.click("#inbox-seen")
+            await expect(page.locator("#inbox")).to_be_hidden()
 
             # A device that lost what it held says hello with 0: `current` puts the job back as it stands.
             await page.evaluate("localStorage.removeItem('unit-job'); localStorage.setItem('unit-last-seq', '0')")

@@ -7,6 +7,8 @@ import { renderStatus, acknowledge } from "./status.js";
 import { startPosition } from "./position.js";
 import { unlockAudio } from "./alert.js";
 import { startMap, updateMap } from "./map.js";
+import { renderTalk, startTalk } from "./talk.js";
+import { refresh } from "./queue.js";
 
 const $ = (id) => document.getElementById(id);
 const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
@@ -34,6 +36,7 @@ function render(s) {
   $("notice").className = `notice ${s.notice?.kind || ""}`;
   $("notice").textContent = s.notice?.text || "";
   renderJob();
+  renderTalk();
   for (const button of document.querySelectorAll("#statuses .status")) {
     button.setAttribute("aria-pressed", String(button.dataset.status === s.job?.status));
   }
@@ -69,6 +72,8 @@ $("theme").addEventListener("click", () => saveTheme(state.theme === "night" ? "
 $("ack").addEventListener("click", acknowledge);
 
 onMessage(handle);
+startTalk();
+refresh();
 renderStatus($("statuses"), state.job?.status);
 subscribe(render);
 setInterval(tick, 500);

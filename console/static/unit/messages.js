@@ -2,6 +2,8 @@
 // its id; socket.js has acknowledged it already, but for an assignment, which waits for the crew's button.
 import { state, set, firstTime } from "./store.js";
 import { answered } from "./status.js";
+import { flush } from "./queue.js";
+import { received } from "./talk.js";
 
 const REASONS = { not_acknowledged: "not acknowledged in time" };
 const reasonText = (reason) => REASONS[reason] || String(reason || "no reason given").replace(/_/g, " ");
@@ -14,6 +16,7 @@ function jobOf(fields, message, status) {
 const handlers = {
   welcome(m) {
     set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10, ...(m.call_sign ? { name: m.call_sign } : {}) });
+    flush(); // what the crew pressed or wrote offline, in order, now that the link is back
   },
   assignment(m) { set({ job: jobOf(m, m, "assigned"), notice: null }); },
   current(m) {
@@ -34,6 +37,7 @@ const handlers = {
     const ours = job && (m.assignment_id != null ? m.assignment_id === job.assignment_id : m.incident_id === job.incident_id);
     set({ job: ours ? null : job, notice: { kind: "cancel", text: `Stood down from incident #${m.incident_id}: ${reasonText(m.reason)}.` } });
   },
+  message(m) { received(m); },
   move(m) { set({ notice: { kind: "info", text: `Move to standby at ${m.post}${m.reason ? ` (${reasonText(m.reason)})` : ""}.` } }); },
 };
 

@@ -17,11 +17,15 @@ export function send(message) {
   return true;
 }
 
+export const isOpen = () => ws?.readyState === WebSocket.OPEN;
+
 export function ack(id) { return send({ type: "ack", of: id }); }
 
 export function connect() {
   clearTimeout(timer);
   if (!state.token) return;
+  // No network: nothing to try until the browser says it is back (the "online" event below).
+  if (navigator.onLine === false) { set({ conn: "offline" }); return; }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws/unit`, ["dispatch.v1", `bearer.${state.token}`]);
   ws = socket;
@@ -61,3 +65,5 @@ export function disconnect() {
 }
 
 addEventListener("online", () => { if (state.token && !ws) { attempt = 0; connect(); } });
+// The network went: the socket may not notice for a while; presses from now on wait in the queue.
+addEventListener("offline", () => { const socket = ws; if (socket) { ws = null; socket.close(); set({ conn: "offline" }); } });

@@ -1,7 +1,8 @@
 // The crew's status buttons, in the order a crew works, and what the server said about each press.
 import { state, set, nextId } from "./store.js";
-import { send, ack } from "./socket.js";
+import { ack } from "./socket.js";
 import { lastFix } from "./position.js";
+import { submit, onFlush } from "./queue.js";
 
 export const STATUSES = [
   ["acknowledged", "Acknowledged"], ["en_route", "En route"], ["on_scene", "On scene"],
@@ -19,20 +20,22 @@ export function acknowledge() {
   set({ job: { ...job, status: "acknowledged", acked: job.ackOf, ackOf: null }, notice: null });
 }
 
-export function report(status) {
+export async function report(status) {
   const job = state.job;
   if (status === "acknowledged" && job?.ackOf) { acknowledge(); return; }
   const message = { type: "status", status, id: nextId("status") };
   if (job) message.assignment_id = job.assignment_id;
   const fix = lastFix();
   if (fix) Object.assign(message, { lat: fix.lat, lon: fix.lon });
-  if (!send(message)) {
-    set({ notice: { kind: "error", text: `Not connected: “${LABEL[status]}” was not sent. Press it again when the header says connected.` } });
-    return;
-  }
   state.pending.set(message.id, status);
-  set({ notice: { kind: "info", text: `Sending “${LABEL[status]}”…` } });
+  // Offline, the press is kept with its moment and goes when the link is back (queue.js).
+  const how = await submit(message, LABEL[status]);
+  set({ notice: { kind: "info", text: how === "sent" ? `Sending “${LABEL[status]}”…`
+    : `“${LABEL[status]}” is waiting to send: it goes, with the time it was pressed, when the connection is back.` } });
 }
+
+// A status sent from the queue after a reload still has its answer awaited.
+onFlush((message) => { if (message.type === "status") state.pending.set(message.id, message.status); });
 
 const REFUSAL = {
   conflict: (label) => `Refused: “${label}” is not the next status for this job, or the job is no longer this unit's. Nothing was recorded.`,

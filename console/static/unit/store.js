@@ -14,6 +14,8 @@ export const state = {
   gps: "waiting",     // waiting | on | refused | unavailable
   lastSeq: Number(localStorage.getItem("unit-last-seq") || 0),
   theme: localStorage.getItem("unit-theme") || "day",
+  inbox: null,        // the dispatcher's last message: { id, text, from, at }
+  queued: [],         // what waits to be sent (queue.js): { key, message, label }
   pending: new Map(), // our message id -> what it asked (a status), until ok or error
 };
 
