@@ -59,7 +59,9 @@ def imported_map(settings):
 
 @pytest.fixture(scope="session")
 async def engine(settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.async_database_url, pool_size=5)
+    # Pre-ping: the run's engine outlives tests that cut PostgreSQL's connections (restarts, terminated
+    # backends); a connection closed meanwhile is replaced, not handed to the next test.
+    engine = create_async_engine(settings.async_database_url, pool_size=5, pool_pre_ping=True)
     yield engine
     await engine.dispose()
 
