@@ -82,6 +82,8 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
 
         unit_id = (await until(picks))[0]["unit_id"]
         token = crews["units"][unit_id]
+        call_sign = (await client.get("/api/units", headers=bearer(crews["dispatcher"]))).json()
+        call_sign = next(u["call_sign"] for u in call_sign if u["id"] == unit_id)
 
         hosts: set[str] = set()
         errors: list[str] = []
@@ -103,7 +105,7 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
             await page.click("#login-form button[type=submit]")
             await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
             # The unit by its call sign (from welcome), not its account's name.
-            await expect(page.locator("#unit-name")).to_have_text((await board.get(unit_id)).call_sign)
+            await expect(page.locator("#unit-name")).to_have_text(call_sign)
             await expect(page.locator("#gps")).to_have_text("GPS on")
             await expect(page.locator("#map path.map-road").first).to_be_attached(
                 timeout=10_000
@@ -141,6 +143,25 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
             await expect(page.locator("body")).to_have_attribute("data-job", "working")
             await expect(page.locator("body")).to_have_attribute("data-alerting", "false")
             await until(lambda: status_is(board, unit_id, "acknowledged"))
+
+            # Turn by turn from the route, and the device's own navigation app as a fallback.
+            await expect(page.locator("#job-directions")).to_be_visible(timeout=10_000)
+            await page.click("#job-directions summary")
+            await expect(page.locator("#job-steps li").first).to_contain_text("Head")
+            await expect(page.locator("#job-steps li").last).to_have_text("Arrive at the destination")
+            await expect(page.locator("#job-navigate")).to_have_attribute(
+                "href", re.compile(r"^geo:47\.\d+,9\.\d+\?q=")
+            )
+            # The dispatcher corrects the place: the crew sees the new address and a new route at once.
+            moved = await client.patch(
+                f"/api/incidents/{incident_id}",
+                json={"location_text": "Landstrasse 100, Schaan"},
+                headers=bearer(crews["dispatcher"]),
+            )
+            assert moved.status_code == 200, moved.text
+            await expect(page.locator("#job-address")).to_contain_text("Landstrasse", timeout=10_000)
+            await expect(page.locator("#job-municipality")).to_have_text("Schaan")
+            await expect(page.locator("#job-steps li").last).to_have_text("Arrive at the destination")
 
             await page.click("#statuses [data-status=transporting]")  # a skip: refused, and said so
             await expect(page.locator("#notice")).to_contain_text("Refused", timeout=10_000)
@@ -206,7 +227,7 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
             await expect(page.locator("#statuses [data-status=en_route]")).to_have_attribute(
                 "aria-pressed", "true", timeout=15_000
             )
-            await expect(page.locator("#job-address")).to_contain_text("Städtle")
+            await expect(page.locator("#job-address")).to_contain_text("Landstrasse")  # as corrected
 
             await page.set_viewport_size(TABLET)
             await page.click("#theme")

@@ -42,8 +42,28 @@ export function renderJob() {
   const route = job.route;
   text("job-route", route ? `${Math.round(route.meters / 100) / 10} km · ${Math.ceil(route.seconds / 60)} min by road`
     : job.eta_s ? `about ${Math.ceil(job.eta_s / 60)} min away` : "");
+  directions(job);
   $("ack").hidden = !job.ackOf;
   tick();
+}
+
+const distance = (m) => (m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m / 10) * 10} m`);
+
+// Turn by turn from the route's steps, and the device's own navigation app (a geo: link) as a fallback.
+function directions(job) {
+  const steps = job.route?.steps || [];
+  $("job-steps").replaceChildren(...steps.map((step) => {
+    const li = document.createElement("li");
+    li.textContent = step.meters >= 1 ? `${step.instruction} (${distance(step.meters)})` : step.instruction;
+    return li;
+  }));
+  $("job-steps-count").textContent = `${steps.length} steps`;
+  $("job-directions").hidden = !steps.length;
+  const at = job.location;
+  $("job-navigate").hidden = at?.lat == null;
+  if (at?.lat != null) {
+    $("job-navigate").href = `geo:${at.lat},${at.lon}?q=${at.lat},${at.lon}(${encodeURIComponent(job.address || "Incident")})`;
+  }
 }
 
 // The acknowledgement deadline (`ack_deadline_s` of welcome), counted from when the assignment came.

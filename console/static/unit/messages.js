@@ -28,9 +28,15 @@ const handlers = {
   update(m) {
     const job = state.job;
     if (!job || job.incident_id !== m.incident_id) return;
+    if (m.changed) {
+      // A resent correction can arrive after a newer one: only a higher seq applies, with its place and route.
+      if ((m.seq ?? 0) <= job.correctionSeq) return;
+      const place = m.location ? { location: m.location, address: m.address, municipality: m.municipality } : {};
+      const route = "route" in m ? { route: m.route } : {};
+      set({ job: { ...job, ...m.changed, ...place, ...route, correctionSeq: m.seq ?? 0 } });
+      return;
+    }
     if (m.route && (m.assignment_id == null || m.assignment_id === job.assignment_id)) set({ job: { ...job, route: m.route } });
-    // A resent correction can arrive after a newer one: only a higher seq applies.
-    if (m.changed && (m.seq ?? 0) > job.correctionSeq) set({ job: { ...state.job, ...m.changed, correctionSeq: m.seq ?? 0 } });
   },
   cancel(m) {
     const job = state.job;
