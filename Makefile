@@ -16,10 +16,8 @@ demo: setup
 
 CODE := dispatch geo simulator tests benchmarks loadtests migrations setup.py
 
-test: setup-test
-	@$(BIN)/ruff check $(CODE)
-	@$(BIN)/ruff format --check $(CODE)
-	@$(BIN)/mypy
+# The checks first (`make lint`: ruff, the format, mypy), then the suite.
+test: setup-test lint
 	@scripts/run-tests.sh
 
 # A bounded load test on 127.0.0.1 (a fresh bench database; about a minute): RATE, DURATION, UNITS to change it.

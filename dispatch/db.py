@@ -3,7 +3,6 @@
 import asyncio
 import random
 import re
-from collections.abc import AsyncIterator
 
 import asyncpg
 import orjson
@@ -76,18 +75,6 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """
     conn = await session.connection()
     return (await conn.get_raw_connection()).driver_connection
-
-
-async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One session per request: commit once at the end if all went well, else roll back."""
-    async with maker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
 
 
 async def retrying(work, *, attempts: int = 3):

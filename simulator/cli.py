@@ -15,10 +15,10 @@ from simulator.calls import Timing
 from simulator.commands import SimulationError, parse_policies, parse_range
 from simulator.commands import headless as run_headless
 from simulator.commands import hindsight as run_hindsight
-from simulator.headless import Params
 from simulator.history import HistoryError, parse_day, record_day
 from simulator.live import run as run_live
 from simulator.loads import LOADS
+from simulator.model import Params
 
 
 def simulate(

@@ -28,8 +28,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.routing import Router
 from simulator.calls import Call, generate
-from simulator.headless import MIN_SCENE_S
 from simulator.loads import calls_per_hour_for
+from simulator.model import MIN_SCENE_S
 from simulator.world import World
 
 

@@ -20,8 +20,9 @@ from dispatch.incidents.events import replay
 from dispatch.matching.core import Policy
 from simulator.calls import Call, Timing, generate
 from simulator.commands import open_world
-from simulator.headless import Params, SimIncident, Simulation, SimUnit
+from simulator.headless import Simulation
 from simulator.loads import LOADS, calls_per_hour_for
+from simulator.model import Params, SimIncident, SimUnit
 from simulator.results import learnt_coverage
 from simulator.world import World
 

@@ -10,7 +10,8 @@ from dispatch.matching.coverage import CoverageModel
 from geo.routing import Router
 from simulator.calls import Timing, generate
 from simulator.coverage import coverage_model
-from simulator.headless import Outcome, Params, Simulation
+from simulator.headless import Simulation
+from simulator.model import Outcome, Params
 from simulator.world import World
 
 HISTORY_DAYS = 30  # earlier calls the move-up planner learns demand from, like the live system's 90 days

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from itertools import combinations
@@ -22,6 +21,7 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry import GeometryCollection, Point
 from shapely.prepared import prep
 
+from tests.geocode_inputs import BAD_INPUT, FAR_AWAY, NONSENSE, PARTS
 from tests.geocode_judge import (  # noqa: F401 - re-exported for the benchmark
     EARTH_R,
     EXACT_FORMS,
@@ -37,6 +37,7 @@ from tests.geocode_judge import (  # noqa: F401 - re-exported for the benchmark
     is_confident_wrong,
     is_right,
 )
+from tests.geocode_spelling import _ACCENT_WAYS, _abbreviations, _neighbours, format_coordinates
 
 
 def _spread_m(pts: list) -> float:
@@ -158,41 +159,6 @@ def _address_forms(m: _Map, seed: int, n: int) -> list[Case]:
             )
         ],
     ]
-
-
-def _abbreviations(name: str) -> list[str | None]:
-    stem, sep, _ = re.fullmatch(r"(.*?)([ -]?)(strasse|straße)", name, re.I).groups()
-    if not stem:
-        return [None]
-    if sep == "":  # glued: Landstrasse
-        return [f"{stem}str.", f"{stem}str", f"{stem} strasse", f"{stem} Str."]
-    if sep == " ":  # split: Feldkircher Strasse
-        return [f"{stem}strasse", f"{stem} Str.", f"{stem}str."]
-    return [f"{stem}-Str.", f"{stem} Str."]  # hyphenated: Fürst-Franz-Josef-Strasse
-
-
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
-_ACCENT_WAYS = (
-    lambda s: "".join(
-        c
-        for c in unicodedata.normalize("NFKD", s.replace("ß", "ss"))  # Bündaweg
-        if not unicodedata.combining(c)
-    ),  # -> Bundaweg
-    lambda s: s.translate(_UMLAUTS),
-)  # -> Buendaweg
-
-
-_ROWS = ("qwertzuiop", "asdfghjkl", "yxcvbnm")  # Swiss/German QWERTZ, each row shifted right of the one above
-
-
-def _neighbours(c: str) -> str:
-    for r, row in enumerate(_ROWS):
-        if (i := row.find(c.lower())) >= 0:
-            near = [row[j] for j in (i - 1, i + 1) if 0 <= j < len(row)]
-            near += [_ROWS[r - 1][j] for j in (i, i + 1) if r > 0 and j < len(_ROWS[r - 1])]
-            near += [_ROWS[r + 1][j] for j in (i - 1, i) if r < 2 and 0 <= j < len(_ROWS[r + 1])]
-            return "".join(near)
-    return ""
 
 
 def _typo(rng: random.Random, name: str, k: int, m: _Map) -> str | None:
@@ -355,91 +321,6 @@ def _pois(m: _Map, seed: int, n: int) -> list[Case]:
 
 
 # --- coordinates, nothing to find, bad input -------------------------------------------------------------------
-
-
-def _dms(v: float, pos: str, neg: str, tenths: bool) -> str:
-    scale = 10 if tenths else 1  # rounded once in whole units, so 59.96" carries into the minute, never "60"
-    d, rest = divmod(round(abs(v) * 3600 * scale), 3600 * scale)
-    mi, s = divmod(rest, 60 * scale)
-    hemi = pos if v >= 0 else neg
-    return f"{d}°{mi:02d}'{s / 10:04.1f}\"{hemi}" if tenths else f"{d}° {mi}' {s}\" {hemi}"
-
-
-def format_coordinates(lat: float, lon: float, style: int) -> str:
-    (dla, mla), (dlo, mlo) = (divmod(round(abs(v) * 60000), 60000) for v in (lat, lon))  # thousandths of a minute
-    return [
-        f"{lat:.5f}, {lon:.5f}",
-        f"{lat:.5f} {lon:.5f}",
-        f"N {lat:.5f} E {lon:.5f}",
-        f"{_dms(lat, 'N', 'S', True)} {_dms(lon, 'E', 'W', True)}",
-        f"{_dms(lat, 'N', 'S', False)}, {_dms(lon, 'E', 'W', False)}",
-        f"N {dla}° {mla / 1000:06.3f}' E {dlo:03d}° {mlo / 1000:06.3f}'",
-    ][style % 6]  # the N/E forms: north-east
-
-
-FAR_AWAY = [
-    (47.3769, 8.5417),
-    (47.2385, 9.5980),
-    (47.1547, 9.8220),
-    (47.0487, 9.4423),
-    (46.8508, 9.5320),
-    (47.5031, 9.7471),
-    (47.4245, 9.3767),
-    (47.2692, 11.4041),
-    (48.2082, 16.3738),
-    (47.0095, 9.5303),
-]
-PARTS = (
-    [
-        "Wolkenkratzer",
-        "Regenbogen",
-        "Drachenfels",
-        "Kristall",
-        "Zauberwald",
-        "Silbermond",
-        "Kometen",
-        "Nordlicht",
-        "Mammut",
-        "Pinguin",
-        "Vulkan",
-        "Saturn",
-        "Kakadu",
-        "Zeppelin",
-        "Tulpenzwiebel",
-    ],
-    ["allee", "ring", "strasse", "weg", "gasse", "platz", "damm", "promenade"],
-)
-NONSENSE = [
-    "asdf qwer",
-    "xyzzy 42",
-    "?!",
-    "qwertz",
-    "lorem ipsum dolor",
-    "foo bar baz 7",
-    "zzzz",
-    "jjj kkk 3",
-    "blablabla",
-    "hmm ja genau",
-    "1234567",
-    "xq",
-]
-BAD_INPUT = [
-    "",
-    "   ",
-    "'; DROP TABLE addresses; --",
-    "<script>alert(1)</script>",
-    "\x00\x01\x02",
-    "a" * 10240,
-    ";;;,,,///",
-    "\n\t\r",
-    "%s%n%x",
-    "NULL",
-    "🚑🚒🔥",
-    "ä" * 3000,
-    "9999999999999999999999",
-    "-",
-    "\\\\",
-]
 
 
 def _coordinates(m: _Map, seed: int, n: int) -> list[Case]:

@@ -16,14 +16,14 @@ Policies:
 """
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from dispatch.matching.counts import free_counts
 from dispatch.matching.geometry import great_circle_m
 from dispatch.statuses import DIVERTIBLE_UNIT, FREE_UNIT
 
@@ -280,27 +280,6 @@ def _cost(
         # The last free one of its area goes only when nothing within `margin` of it is left.
         return eta + margin, PenaltyNote(f"the last free {capability} in {unit.area}: kept there")
     return eta, None
-
-
-class _Countable(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def area(self) -> str | None: ...
-    @property
-    def capabilities(self) -> frozenset[str]: ...
-
-
-def free_counts(units: Iterable[_Countable]) -> dict[tuple[str | None, str], int]:
-    """The free units of each (area, capability): what the area-coverage rule counts. Anything with `status`,
-    `area` and `capabilities` will do (the board's units as they are, without converting a thousand)."""
-    counts: dict[tuple[str | None, str], int] = {}
-    for unit in units:
-        if unit.status in FREE_UNIT:
-            for capability in unit.capabilities:
-                key = (unit.area, capability)
-                counts[key] = counts.get(key, 0) + 1
-    return counts
 
 
 def _free_count(units: list[UnitIn], taken: set[int]) -> dict[tuple[str | None, str], int]:

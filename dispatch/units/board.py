@@ -21,7 +21,8 @@ import orjson
 import redis.asyncio as aioredis
 
 from dispatch.keys import Keys
-from dispatch.matching.core import UnitIn, free_counts
+from dispatch.matching.core import UnitIn
+from dispatch.matching.counts import free_counts
 from dispatch.statuses import FREE_UNIT
 
 # A state younger than this is left alone by the refresh: a matcher's reservation may still be on its way to

@@ -1,0 +1,66 @@
+"""Inputs the geocoder must refuse or place outside the map: far-away points, made-up names, nonsense and
+hostile strings. Kept apart from the cases generated from the map (tests/geocode_cases.py)."""
+
+FAR_AWAY = [
+    (47.3769, 8.5417),
+    (47.2385, 9.5980),
+    (47.1547, 9.8220),
+    (47.0487, 9.4423),
+    (46.8508, 9.5320),
+    (47.5031, 9.7471),
+    (47.4245, 9.3767),
+    (47.2692, 11.4041),
+    (48.2082, 16.3738),
+    (47.0095, 9.5303),
+]
+PARTS = (
+    [
+        "Wolkenkratzer",
+        "Regenbogen",
+        "Drachenfels",
+        "Kristall",
+        "Zauberwald",
+        "Silbermond",
+        "Kometen",
+        "Nordlicht",
+        "Mammut",
+        "Pinguin",
+        "Vulkan",
+        "Saturn",
+        "Kakadu",
+        "Zeppelin",
+        "Tulpenzwiebel",
+    ],
+    ["allee", "ring", "strasse", "weg", "gasse", "platz", "damm", "promenade"],
+)
+NONSENSE = [
+    "asdf qwer",
+    "xyzzy 42",
+    "?!",
+    "qwertz",
+    "lorem ipsum dolor",
+    "foo bar baz 7",
+    "zzzz",
+    "jjj kkk 3",
+    "blablabla",
+    "hmm ja genau",
+    "1234567",
+    "xq",
+]
+BAD_INPUT = [
+    "",
+    "   ",
+    "'; DROP TABLE addresses; --",
+    "<script>alert(1)</script>",
+    "\x00\x01\x02",
+    "a" * 10240,
+    ";;;,,,///",
+    "\n\t\r",
+    "%s%n%x",
+    "NULL",
+    "🚑🚒🔥",
+    "ä" * 3000,
+    "9999999999999999999999",
+    "-",
+    "\\\\",
+]
