@@ -198,7 +198,7 @@ class DispatchService:
 
         async def truth() -> list[BoardUnit]:
             async with self.sessions() as session:
-                return [u for u in await board_units(session) if u.id in set(unit_ids)]
+                return [u for u in await board_units(session) if u.id in unit_ids]
 
         # At once (no settle time): PostgreSQL has just refused these units, so the board is known to be wrong;
         # a change made to one of them after this read still wins (compare-and-set).
