@@ -250,9 +250,12 @@ async def reprioritise(
     "/incidents/{incident_id}/notes", status_code=201, response_model=NotedOut, summary="Add a note to the log"
 )
 async def add_note(
-    incident_id: IncidentId, body: NoteIn, session: SessionDep, who: TakesCalls, by: AuditActor
+    services: ServicesDep, incident_id: IncidentId, body: NoteIn, session: SessionDep, who: TakesCalls, by: AuditActor
 ) -> NotedOut:
     await lifecycle.add_note(session, incident_id, note=body.text, actor=actor_of(who), by=by)
+    # The crews on the incident read it on their devices as it is added (once it is stored).
+    note = {"text": body.text, "from": who.username, "at": int(time.time() * 1000)}
+    services.after_commit.then(session, partial(services.pusher.note, incident_id, note))
     return NotedOut(id=incident_id, noted=True)
 
 

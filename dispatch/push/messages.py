@@ -8,6 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.incidents.types import incident_types
+from dispatch.push import team
+from dispatch.push.team import NOTES_JSON
 from dispatch.statuses import ACTIVE_ASSIGNMENT, sql_in
 from geo.routing import Route, Router, RoutingError
 
@@ -27,7 +29,8 @@ BRIEF_COLUMNS = """i.type_code, i.priority, i.address_label, i.municipality, ST_
                                   ORDER BY f.created_at), '[]')
         FROM premise_flags f
         WHERE i.location IS NOT NULL AND f.active AND (f.expires_at IS NULL OR f.expires_at > now())
-          AND ST_DWithin(f.location, i.location, f.radius_m + 10))"""
+          AND ST_DWithin(f.location, i.location, f.radius_m + 10)),
+       """ + NOTES_JSON.format(incident="i.id")
 
 
 def _type_name(code: str) -> str:
@@ -37,10 +40,12 @@ def _type_name(code: str) -> str:
 
 
 def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
-    """The brief from the ten BRIEF_COLUMNS of a row."""
-    type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags = row
+    """The brief from the eleven BRIEF_COLUMNS of a row."""
+    type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags, notes = row
     if isinstance(flags, str):
         flags = orjson.loads(flags)
+    if isinstance(notes, str):
+        notes = orjson.loads(notes)
     return {
         "incident_id": incident_id,
         "incident_type": type_code,
@@ -52,6 +57,7 @@ def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
         "narrative": narrative,
         "callback": callback,
         "premise_flags": flags,
+        "notes": notes,  # what dispatchers wrote in the incident's log so far; later ones come as `update`
     }
 
 
@@ -109,7 +115,8 @@ WHERE a.unit_id = :unit AND a.status IN {sql_in(ACTIVE_ASSIGNMENT)}"""
 
 async def current_assignment(session: AsyncSession, unit_id: int) -> Message | None:
     """The unit's active assignment as PostgreSQL has it, in the shape of an `assignment` message, with where
-    it stands (`status`: assigned, acknowledged, en_route, on_scene); None if it has none."""
+    it stands (`status`: assigned, acknowledged, en_route, on_scene) and the units on the incident (`team`); None
+    if it has none."""
     row = (await session.execute(text(CURRENT), {"unit": unit_id})).one_or_none()
     if row is None:
         return None
@@ -117,6 +124,7 @@ async def current_assignment(session: AsyncSession, unit_id: int) -> Message | N
     return {
         **assignment(brief_of(incident_id, brief_row), assignment_id=assignment_id, slot=slot, eta_s=eta_s),
         "status": status,
+        "team": await team.team(session, incident_id),
     }
 
 

@@ -19,10 +19,36 @@ MAX_FRAME = 64 * 1024  # larger frames close the socket with 1009 (uvicorn's ws_
 
 # Close codes: 1008 policy (bad token, wrong role, flooding), 1009 too big (uvicorn), 1013 try again later (the
 # database is away at the handshake), and ours:
+CLOSE_VERSION = 4005  # the device speaks another version of the protocol: its app must be updated
 CLOSE_REVOKED = 4003  # the token was revoked or expired, the account deactivated or its role changed
 CLOSE_SLOW = 4008  # the send queue overflowed: reconnect and resume from the last seq
 CLOSE_REPLACED = 4009  # the same unit connected again elsewhere
 CLOSE_IDLE = 4010  # no message (not even a heartbeat) for too long
+
+
+SUBPROTOCOL_PREFIX = "dispatch.v"
+
+
+def offered_versions(offered: list[str]) -> list[int]:
+    """The protocol versions a device offered as subprotocols (`dispatch.v<N>`); the ones that are not numbers
+    count as version 0, which no server speaks."""
+    versions = []
+    for sub in offered:
+        if sub.startswith(SUBPROTOCOL_PREFIX):
+            tail = sub[len(SUBPROTOCOL_PREFIX) :]
+            versions.append(int(tail) if tail.isdigit() and len(tail) < 6 else 0)
+    return versions
+
+
+def unsupported(version: int | str) -> dict[str, object]:
+    """The refusal an old (or newer) device reads before its socket is closed with CLOSE_VERSION."""
+    return {
+        "type": "error",
+        "code": "unsupported_protocol",
+        "message": f"this dispatch service speaks protocol version {VERSION}, the device version {version}: "
+        "update the device's app (reload it) and connect again",
+        "protocol": VERSION,
+    }
 
 
 class _In(BaseModel):

@@ -179,14 +179,38 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
                 await asyncio.wait_for(ws.close(code=sock.close_code), 5)
 
 
-@router.websocket("/ws/unit")
-async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
+async def _refused_version(ws: WebSocket) -> bool:
+    """A device that offers only other versions of the protocol (`dispatch.v0`) is told so and closed with
+    CLOSE_VERSION; accepted with the subprotocol it offered, since a browser drops a socket whose answer names
+    none of its own, and its app would see only a failed connection."""
+    offered = [s.strip() for s in ws.headers.get("sec-websocket-protocol", "").split(",") if s.strip()]
+    versions = p.offered_versions(offered)
+    if not versions or p.VERSION in versions:
+        return False
+    await ws.accept(subprotocol=next(s for s in offered if s.startswith(p.SUBPROTOCOL_PREFIX)))
+    await ws.send_text(_dump(p.unsupported(versions[0])).decode())
+    await ws.close(code=p.CLOSE_VERSION, reason=f"protocol {p.VERSION} only")
+    return True
+
+
+async def _admitted_unit(ws: WebSocket) -> tuple[Principal, int] | None:
+    """The unit's principal and id, the socket accepted; None when it was refused (and closed)."""
     who, chosen = await _principal(ws)
     if who is None or who.role != Role.unit or who.unit_id is None:
         await close_handshake(ws, 1008, "a unit's token is required")
-        return
+        return None
+    if await _refused_version(ws):
+        return None
     await ws.accept(subprotocol=chosen)
-    unit_id = who.unit_id
+    return who, who.unit_id
+
+
+@router.websocket("/ws/unit")
+async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
+    admitted = await _admitted_unit(ws)
+    if admitted is None:
+        return
+    who, unit_id = admitted
     sock = state.hub.socket(ws, unit_id, who)
     hold_for_hello(sock)
     state.hub.add_unit(sock)
@@ -207,7 +231,7 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
         message = p.parse_unit(raw)
         reply: dict = {"type": "ok", "re": message.id} if message.id else {}
         if isinstance(message, p.Hello):
-            await state.catchup.resume(sock, message.last_seq)
+            await _hello(ws, sock, state, message)
         elif isinstance(message, p.Ack):
             stored = await state.outbox.ack(unit_id, message.of)
             if stored is not None:
@@ -251,6 +275,16 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
     await _serve(ws, sock, handle)
 
 
+async def _hello(ws: WebSocket, sock: Socket, state: Services, message: p.Hello) -> None:
+    """Resumes the device; one of another protocol version is told so and closed (docs/protocol.md, Versions)."""
+    if message.protocol != p.VERSION:
+        # Said before the close (not queued behind the socket's other messages, which the close drops).
+        await ws.send_text(_dump({**p.unsupported(message.protocol), "re": message.id}).decode())
+        sock.close(p.CLOSE_VERSION)
+        return
+    await state.catchup.resume(sock, message.last_seq)
+
+
 async def _crew_wrote(state: Services, unit_id: int, message: p.Text) -> None:
     """A crew's message to the dispatchers; written offline, it keeps the moment the crew wrote it (`at`)."""
     note: dict[str, object] = {"type": "unit.message", "unit_id": unit_id, "text": message.text}
@@ -281,6 +315,8 @@ async def console_socket(ws: WebSocket, state: ServicesDep) -> None:
     who, chosen = await _principal(ws)
     if who is None or who.role not in (Role.dispatcher, Role.commander, Role.admin):
         await close_handshake(ws, 1008, "a dispatcher's or commander's token is required")
+        return
+    if await _refused_version(ws):
         return
     await ws.accept(subprotocol=chosen)
     sock = state.hub.socket(ws, None, who)

@@ -25,8 +25,9 @@ from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.errors import Conflict, DispatchError
 from dispatch.matching.eta import RouterHolder
-from dispatch.push import messages
+from dispatch.push import messages, team
 from dispatch.push.outbox import STAGES, Outbox, Sent, now_ms
+from dispatch.push.resume import BACKEND_ERRORS
 from dispatch.push.sweep import SWEEP_EVERY_S, Sweep
 from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import UnitBoard
@@ -104,6 +105,7 @@ class Pusher:
                 )
         if updates:
             await self.outbox.send_many(updates, ack_within_s=self.deadline_s)
+        await self.team(incident_id)
 
     def _route(self, unit, lat: float | None, lon: float | None, found=None) -> dict | None:
         router = self.routers.router if self.routers.ready else None
@@ -159,6 +161,36 @@ class Pusher:
                 message["route"] = await asyncio.to_thread(self._route, unit, point["lat"], point["lon"])
             await self.outbox.send(unit.id, message)
 
+    async def team(self, incident_id: int, *, changed: int | None = None, left: bool = False) -> None:
+        """Tells each unit on the incident who is on it now, after one was sent, changed status (`changed`, which
+        knows already) or left it (`left`: then even a crew alone on it hears that the others have gone). A unit
+        alone on its incident is told nothing: there is no one else to know about. What it tells is secondary to
+        the change that caused it, which is stored already: a failure is logged, not raised (the next change,
+        or `current` on resume, tells the team again)."""
+        try:
+            async with self.sessions() as session:
+                members = await team.team(session, incident_id)
+            if len(members) < 2 and not left:
+                return
+            message = team.team_update(incident_id, members)
+            targets = [m["unit_id"] for m in members if m["unit_id"] != changed]
+            if targets:
+                await self.outbox.send_many([(unit_id, dict(message)) for unit_id in targets])
+        except BACKEND_ERRORS as exc:
+            log.warning("the team of incident %s was not told: %r", incident_id, exc)
+
+    async def note(self, incident_id: int, note: dict) -> None:
+        """A dispatcher's note to the crews on the incident, once it is stored (a failure as for `team`: the
+        note is in the log, and in the brief of every later assignment)."""
+        try:
+            async with self.sessions() as session:
+                members = await team.team(session, incident_id)
+            if members:
+                message = team.note_update(incident_id, note)
+                await self.outbox.send_many([(m["unit_id"], dict(message)) for m in members])
+        except BACKEND_ERRORS as exc:
+            log.warning("the note on incident %s was not sent to its crews: %r", incident_id, exc)
+
     async def cancel(self, unit_id: int, incident_id: int, reason: str, *, assignment_id: int | None = None) -> None:
         """Stands the crew down; ends the wait for every message about the incident (no resend, no escalation
         of an assignment the crew no longer has). `assignment_id`: the assignment that ended, so that a push of
@@ -168,11 +200,12 @@ class Pusher:
         )
 
     async def move(self, order: dict) -> None:
-        await self.outbox.send(
-            order["unit_id"],
-            messages.move(order["post_id"], order["post"], order["lat"], order["lon"], order["reason"]),
-            ack_within_s=self.deadline_s,
-        )
+        """A move-up order with its route from where the unit is (None when no road reaches the post or the
+        unit's position is not known): the crew drives it as it would an assignment's."""
+        message = messages.move(order["post_id"], order["post"], order["lat"], order["lon"], order["reason"])
+        unit = await self.board.get(order["unit_id"])
+        message["route"] = await asyncio.to_thread(self._route, unit, order["lat"], order["lon"])
+        await self.outbox.send(order["unit_id"], message, ack_within_s=self.deadline_s)
 
     async def current(self, unit_id: int, head: str | None) -> Sent:
         """Sends the unit what it has to do now, from PostgreSQL (its active assignment, with a route, or none),

@@ -45,6 +45,7 @@ class StatusReports:
     keys: Keys
     requeue: Callable[[QueueAction], Awaitable[object]]
     cancel: Callable[..., Awaitable[object]]  # the pusher's: tells a crew its assignment ended
+    team: Callable[..., Awaitable[object]] | None = None  # the pusher's: tells the others on the incident
     on_freed: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -119,6 +120,8 @@ async def report_status(
             listener()
     if who.role != Role.unit and change.ended_assignment:
         await state.cancel(unit_id, change.incident_id, why or f"stood down: set {status.value} by dispatch")
+    if state.team is not None and change.incident_id is not None and change.status != change.previous:
+        await state.team(change.incident_id, changed=unit_id, left=change.ended_assignment)
     return {
         "unit_id": unit_id,
         "call_sign": change.call_sign,
