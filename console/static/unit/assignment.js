@@ -2,6 +2,7 @@
 // counting down; then it stays as the job the status buttons are about.
 import { state } from "./store.js";
 import { alerting } from "./alert.js";
+import { renderTeam } from "./team.js";
 
 const $ = (id) => document.getElementById(id);
 const typeNames = new Map(); // type code -> name, when this token may read /api/incident-types
@@ -39,31 +40,35 @@ export function renderJob() {
   text("job-narrative", job.narrative);
   $("job-callback-line").hidden = !job.callback;
   if (job.callback) { $("job-callback").href = telOf(job.callback); $("job-callback").textContent = job.callback; }
-  const route = job.route;
-  text("job-route", route ? `${Math.round(route.meters / 100) / 10} km · ${Math.ceil(route.seconds / 60)} min by road`
-    : job.eta_s ? `about ${Math.ceil(job.eta_s / 60)} min away` : "");
-  directions(job);
+  text("job-route", routeWords(job.route, job.eta_s));
+  directions(job, "job", job.address || "Incident");
+  renderTeam(job);
   $("ack").hidden = !job.ackOf;
   tick();
 }
 
 const distance = (m) => (m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m / 10) * 10} m`);
 
-// Turn by turn from the route's steps, and the device's own navigation app (a geo: link) as a fallback.
-function directions(job) {
-  const steps = job.route?.steps || [];
-  $("job-steps").replaceChildren(...steps.map((step) => {
+// A route's length and time in words, else the matcher's estimate.
+export function routeWords(route, etaS) {
+  return route ? `${Math.round(route.meters / 100) / 10} km · ${Math.ceil(route.seconds / 60)} min by road`
+    : etaS ? `about ${Math.ceil(etaS / 60)} min away` : "";
+}
+
+// Turn by turn from the route's steps, and the device's own navigation app (a geo: link) as a fallback; for
+// the job (`job-…` elements) or a move-up order (`standby-…`).
+export function directions(target, prefix, label) {
+  const steps = target.route?.steps || [];
+  $(`${prefix}-steps`).replaceChildren(...steps.map((step) => {
     const li = document.createElement("li");
     li.textContent = step.meters >= 1 ? `${step.instruction} (${distance(step.meters)})` : step.instruction;
     return li;
   }));
-  $("job-steps-count").textContent = `${steps.length} steps`;
-  $("job-directions").hidden = !steps.length;
-  const at = job.location;
-  $("job-navigate").hidden = at?.lat == null;
-  if (at?.lat != null) {
-    $("job-navigate").href = `geo:${at.lat},${at.lon}?q=${at.lat},${at.lon}(${encodeURIComponent(job.address || "Incident")})`;
-  }
+  $(`${prefix}-steps-count`).textContent = `${steps.length} steps`;
+  $(`${prefix}-directions`).hidden = !steps.length;
+  const at = target.location, link = $(`${prefix}-navigate`);
+  link.hidden = at?.lat == null;
+  if (at?.lat != null) link.href = `geo:${at.lat},${at.lon}?q=${at.lat},${at.lon}(${encodeURIComponent(label)})`;
 }
 
 // The acknowledgement deadline (`ack_deadline_s` of welcome), counted from when the assignment came.

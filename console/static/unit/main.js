@@ -9,6 +9,7 @@ import { unlockAudio } from "./alert.js";
 import { startMap, updateMap } from "./map.js";
 import { renderTalk, startTalk } from "./talk.js";
 import { refresh } from "./queue.js";
+import { renderStandby, startStandby } from "./standby.js";
 
 const $ = (id) => document.getElementById(id);
 const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
@@ -36,6 +37,8 @@ function render(s) {
   $("notice").className = `notice ${s.notice?.kind || ""}`;
   $("notice").textContent = s.notice?.text || "";
   renderJob();
+  renderStandby();
+  $("idle").hidden = Boolean(s.job || s.standby);
   renderTalk();
   for (const button of document.querySelectorAll("#statuses .status")) {
     button.setAttribute("aria-pressed", String(button.dataset.status === s.job?.status));
@@ -73,6 +76,7 @@ $("ack").addEventListener("click", acknowledge);
 
 onMessage(handle);
 startTalk();
+startStandby();
 refresh();
 renderStatus($("statuses"), state.job?.status);
 subscribe(render);

@@ -24,8 +24,9 @@ export async function startMap(element, api) {
 
 export function updateMap() {
   if (!map) return;
-  const L = window.L, job = state.job;
-  const key = JSON.stringify([job?.assignment_id, job?.location, job?.route?.meters, state.here]);
+  // The job's place and route, else a move-up order's post and route.
+  const L = window.L, job = state.job || state.standby;
+  const key = JSON.stringify([job?.assignment_id ?? job?.post_id, job?.location, job?.route?.meters, state.here]);
   if (key === drawn) return;
   drawn = key;
   incident?.remove(); route?.remove(); incident = route = null;

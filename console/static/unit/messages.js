@@ -4,13 +4,15 @@ import { state, set, firstTime } from "./store.js";
 import { answered } from "./status.js";
 import { flush } from "./queue.js";
 import { received } from "./talk.js";
+import { teamOf, withNote } from "./team.js";
 
 const REASONS = { not_acknowledged: "not acknowledged in time" };
 const reasonText = (reason) => REASONS[reason] || String(reason || "no reason given").replace(/_/g, " ");
 
 function jobOf(fields, message, status) {
-  return { ...fields, status, receivedAt: Date.now(), ackOf: status === "assigned" ? message.id : null,
-    acked: status === "assigned" ? null : message.id, correctionSeq: 0 };
+  const job = { ...fields, status, receivedAt: Date.now(), ackOf: status === "assigned" ? message.id : null,
+    acked: status === "assigned" ? null : message.id, correctionSeq: 0, team: [], teamSeq: 0, notes: fields.notes || [] };
+  return { ...job, ...teamOf(job, { team: fields.team, seq: message.seq }) };
 }
 
 const handlers = {
@@ -18,16 +20,23 @@ const handlers = {
     set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10, ...(m.call_sign ? { name: m.call_sign } : {}) });
     flush(); // what the crew pressed or wrote offline, in order, now that the link is back
   },
-  assignment(m) { set({ job: jobOf(m, m, "assigned"), notice: null }); },
+  // An assignment replaces a move-up order: the unit goes to the incident, not to the post.
+  assignment(m) { set({ job: jobOf(m, m, "assigned"), standby: null, notice: null }); },
   current(m) {
     const had = state.job;
     const job = m.assignment ? jobOf(m.assignment, m, m.assignment.status) : null;
     const notice = had && !job ? { kind: "cancel", text: "Your assignment was withdrawn: the dispatch centre shows none for this unit." } : state.notice;
-    set({ job, notice });
+    set({ job, notice, ...(job ? { standby: null } : {}) });
   },
   update(m) {
     const job = state.job;
     if (!job || job.incident_id !== m.incident_id) return;
+    if (m.team) { set({ job: { ...job, ...teamOf(job, m) } }); return; }
+    if (m.note) {
+      set({ job: { ...job, notes: withNote(job, m.note) },
+        notice: { kind: "info", text: `New note from ${m.note.from || "dispatch"}: ${m.note.text}` } });
+      return;
+    }
     if (m.changed) {
       // A resent correction can arrive after a newer one: only a higher seq applies, with its place and route.
       if ((m.seq ?? 0) <= job.correctionSeq) return;
@@ -44,7 +53,10 @@ const handlers = {
     set({ job: ours ? null : job, notice: { kind: "cancel", text: `Stood down from incident #${m.incident_id}: ${reasonText(m.reason)}.` } });
   },
   message(m) { received(m); },
-  move(m) { set({ notice: { kind: "info", text: `Move to standby at ${m.post}${m.reason ? ` (${reasonText(m.reason)})` : ""}.` } }); },
+  move(m) {
+    const order = { post_id: m.post_id, post: m.post, location: m.location, reason: m.reason, route: m.route };
+    set({ standby: order, notice: { kind: "info", text: `Move-up order: go to standby at ${m.post}.` } });
+  },
 };
 
 export function handle(message) {

@@ -2,6 +2,7 @@
 // every numbered message acknowledged, a reconnect that backs off. Messages go to the handler main.js gives.
 import { state, set, sawSeq } from "./store.js";
 
+const PROTOCOL = 1; // docs/protocol.md; a server of another version refuses the socket (4005)
 let ws = null;
 let handler = () => {};
 let attempt = 0;
@@ -27,10 +28,10 @@ export function connect() {
   // No network: nothing to try until the browser says it is back (the "online" event below).
   if (navigator.onLine === false) { set({ conn: "offline" }); return; }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/unit`, ["dispatch.v1", `bearer.${state.token}`]);
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/unit`, [`dispatch.v${PROTOCOL}`, `bearer.${state.token}`]);
   ws = socket;
   socket.onopen = () => {
-    socket.send(JSON.stringify({ type: "hello", last_seq: state.lastSeq }));
+    socket.send(JSON.stringify({ type: "hello", last_seq: state.lastSeq, protocol: PROTOCOL }));
   };
   socket.onmessage = (event) => {
     let message;
@@ -50,6 +51,9 @@ export function connect() {
     // 4009: a newer socket of this unit took over (another tab or device); do not fight it.
     if (event.code === 4009) { set({ conn: "offline", notice: { kind: "error",
       text: "This unit signed in on another device. Reload to take it back." } }); return; }
+    // 4005: this app speaks another version than the service; only a reload (the new app) helps.
+    if (event.code === 4005) { set({ conn: "offline", notice: { kind: "error",
+      text: "This app is out of date for the dispatch centre. Reload the page to update it." } }); return; }
     attempt += 1;
     set({ conn: navigator.onLine === false || attempt > 3 ? "offline" : "reconnecting" });
     timer = setTimeout(connect, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)));

@@ -10,6 +10,7 @@ export const state = {
   token: localStorage.getItem("unit-token"),
   unitId: null, name: "", conn: "offline", ackDeadline: 10,
   job: stored("unit-job", null), // the assignment shown: the message's fields, its `status`, `ackOf` while unacknowledged
+  standby: stored("unit-standby", null), // a move-up order: { post_id, post, location, reason, route }
   notice: null,       // { kind: "cancel" | "error" | "info", text }
   gps: "waiting",     // waiting | on | refused | unavailable
   lastSeq: Number(localStorage.getItem("unit-last-seq") || 0),
@@ -26,6 +27,7 @@ export function set(patch) {
   Object.assign(state, patch);
   // The job survives a reload: its message was handled already and is not shown twice.
   if ("job" in patch) localStorage.setItem("unit-job", JSON.stringify(state.job));
+  if ("standby" in patch) localStorage.setItem("unit-standby", JSON.stringify(state.standby));
   for (const listener of listeners) listener(state);
 }
 
@@ -52,9 +54,9 @@ export function firstTime(id) {
 }
 
 export function forget() {
-  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job"]) localStorage.removeItem(key);
+  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job", "unit-standby"]) localStorage.removeItem(key);
   seen.clear();
-  set({ token: null, lastSeq: 0, job: null, notice: null, unitId: null, name: "" });
+  set({ token: null, lastSeq: 0, job: null, standby: null, notice: null, unitId: null, name: "" });
 }
 
 let counter = 0;
