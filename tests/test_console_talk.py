@@ -10,11 +10,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+from httpx import AsyncClient
 from playwright.async_api import Page, async_playwright, expect
 from websockets.asyncio.client import ClientConnection
 
-from tests.test_push import crews, device, next_of, serve  # noqa: F401 (fixtures)
-from tests.test_unit_app import CHROMIUM, axe_violations
+from tests.test_push import bearer, crews, device, next_of, serve, take_call  # noqa: F401 (fixtures)
+from tests.test_unit_app import CHROMIUM, axe_violations, until
 
 pytestmark = pytest.mark.slow
 SCREEN = {"width": 1600, "height": 1000}
@@ -140,3 +141,83 @@ async def test_a_dispatcher_and_a_crew_talk_through_the_console(serve, crews, tm
     assert not errors, errors
     assert hosts == {addr}  # no request left this service
     assert (shots / "console-talk.png").stat().st_size > 10_000
+
+
+async def test_the_crews_on_an_incident_are_written_to_from_its_detail(serve, crews):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])  # the dispatcher assigns
+    incident_id = await take_call(
+        addr, crews["call_taker"], {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"}
+    )
+    async with AsyncClient(base_url=f"http://{addr}", headers=bearer(crews["dispatcher"])) as client:
+
+        async def picks():
+            found = await client.get(f"/api/incidents/{incident_id}/recommendations")
+            return found.status_code == 200 and found.json()["picks"]
+
+        unit_id = (await until(picks))[0]["unit_id"]
+        call_sign = (await app.state.services.board.get(unit_id)).call_sign
+        crew = await device(addr, crews["units"][unit_id], last_seq=0)
+        assigned = await client.post(f"/api/incidents/{incident_id}/assign", json={"unit_ids": [unit_id]})
+        assert assigned.status_code == 200, assigned.text
+        job = await next_of(crew, "assignment")
+        await crew.send(orjson.dumps({"type": "ack", "of": job["id"]}).decode())
+
+        errors: list[str] = []
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = await browser.new_page(viewport=SCREEN)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await sign_in(page, addr, crews["dispatcher"])
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+            await page.click(f"#active-list li[data-id='{incident_id}']")
+            on_it = page.locator("#detail-units li", has_text=call_sign)
+            await expect(on_it).to_contain_text("acknowledged", timeout=10_000)
+            await on_it.locator("button.talk-crew").click()
+            await expect(page.locator("#talk-title")).to_have_text(f"Message crew · {call_sign}")
+
+            # Written from elsewhere (another console, the API): this console's log shows it, with who wrote it.
+            posted = await client.post(f"/api/units/{unit_id}/messages", json={"text": "Second engine on its way"})
+            assert posted.status_code == 201, posted.text
+            assert (await next_of(crew, "message"))["text"] == "Second engine on its way"
+            entry = page.locator("#talk-log li.dispatch")
+            await expect(entry).to_contain_text("Second engine on its way")
+            await expect(entry.locator("strong")).to_have_text(posted.json()["from"])
+            assert not await axe_violations(page)
+            await browser.close()
+    await crew.close()
+    assert not errors, errors
+
+
+async def test_a_message_never_acknowledged_is_marked_and_another_crews_answer_badged(serve, crews):  # noqa: F811
+    _, addr = await serve(matcher=False, ack_deadline_s=0.2)  # no device for the first unit: never acknowledged
+    (silent, _), (other, other_token) = list(crews["units"].items())[:2]
+    errors: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await sign_in(page, addr, crews["dispatcher"])
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        other_sign = await page.locator(f"#unit-board tr[data-unit='{other}'] td").first.inner_text()
+        await page.click(f"button.talk-open[data-unit='{silent}']")
+        await page.fill("#talk-text", "Call dispatch on the landline")
+        await page.keyboard.press("Enter")
+        entry = page.locator("#talk-log li.dispatch")
+        await expect(entry).to_contain_text("sent")
+        # Resent at each deadline, then given up on: the consoles' alert names the message, the log says so.
+        await expect(entry).to_contain_text("not acknowledged: the crew may not have it", timeout=15_000)
+        await expect(page.locator("#alert-list")).to_contain_text("not acknowledged")
+
+        # Another crew writes while this one's log is open: its own badge, and the unit list says so.
+        crew = await device(addr, other_token, last_seq=0)
+        await crew.send(orjson.dumps({"type": "message", "text": "Fuel low"}).decode())
+        await expect(page.locator(f"#unit-board tr[data-unit='{other}'] .badge")).to_have_text("1", timeout=10_000)
+        await expect(page.locator(f"#unit-board tr[data-unit='{silent}'] .badge")).to_have_count(0)
+        await expect(page.locator(f"#talk-unit option[value='{other}']")).to_have_text(f"{other_sign} (1 new)")
+        await page.select_option("#talk-unit", str(other))
+        await expect(page.locator("#talk-log li.crew")).to_contain_text("Fuel low")
+        await expect(page.locator("#talk-log li.crew")).not_to_contain_text("written offline")  # written just now
+        await expect(page.locator(f"#unit-board tr[data-unit='{other}'] .badge")).to_have_count(0)
+        await browser.close()
+        await crew.close()
+    assert not errors, errors

@@ -2,7 +2,7 @@
 // Everything comes from this service (REST for state, /ws/console for changes); no request leaves it.
 // Modules by view: common.js (state, API), units.js (the unit board), talk.js (words with the crews).
 import { state, $, esc, api, signOut, fmt, alertLine } from "./common.js";
-import { renderUnits } from "./units.js";
+import { renderUnits, renderCrewsOn } from "./units.js";
 import { startTalk, crewWrote, dispatchWrote, notAcknowledged, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 
 const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
@@ -129,8 +129,10 @@ async function select(id) {
       <span>${esc(p.reason)}</span></li>`).join("") + (recs.unfilled.length ? `<li class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</li>` : "")
       : '<li class="muted">nothing to dispatch</li>'}</ul>
     ${recs && recs.picks.length ? '<button id="assign">Assign recommended (A)</button>' : ""}
+    <h2>Units on it</h2><ul id="detail-units" class="recs"></ul>
     <h2>Timeline</h2><ul class="timeline">${(incident.events || []).map((e) => `<li>${new Date(e.at).toLocaleTimeString()} ${esc(e.kind)} ${esc(e.actor)}</li>`).join("")}</ul>`;
   $("assign")?.addEventListener("click", assignTop);
+  renderCrewsOn();
 }
 
 async function assignTop() {
@@ -204,12 +206,12 @@ function onMessage(m) {
       break;
     case "unit.status": {
       const u = state.units.get(m.unit_id);
-      if (u) { u.status = m.status; u.since = Date.now(); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (u) { Object.assign(u, { status: m.status, incident_id: m.incident_id ?? null, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
       break;
     }
     case "unit.assigned": {
       const u = state.units.get(m.unit_id);
-      if (u) { u.status = "dispatched"; u.since = Date.now(); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (u) { Object.assign(u, { status: "dispatched", incident_id: m.incident_id, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
       break;
     }
     case "incident.created":
