@@ -218,6 +218,14 @@ async def test_a_message_never_acknowledged_is_marked_and_another_crews_answer_b
         await expect(page.locator("#talk-log li.crew")).to_contain_text("Fuel low")
         await expect(page.locator("#talk-log li.crew")).not_to_contain_text("written offline")  # written just now
         await expect(page.locator(f"#unit-board tr[data-unit='{other}'] .badge")).to_have_count(0)
+
+        # No answer at all (the link broke): not called a refusal, and the text stays to send again.
+        await page.route("**/api/units/*/messages", lambda route: route.abort())
+        await page.fill("#talk-text", "Refuel at station 2")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#talk-result")).to_contain_text("Not sent: no answer from the service")
+        await expect(page.locator("#talk-text")).to_have_value("Refuel at station 2")
+        await expect(page.locator("#talk-log li.dispatch")).to_have_count(0)
         await browser.close()
         await crew.close()
     assert not errors, errors

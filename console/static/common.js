@@ -22,6 +22,7 @@ export function signOut(message) {
   sessionStorage.removeItem("dispatch-token");
   state.token = null;
   if (state.ws) state.ws.close();
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   $("app").hidden = true; $("login").hidden = false; $("login-error").textContent = message || "";
 }
 

@@ -2,21 +2,24 @@
 // the device acknowledges it to the server, which tells consoles only when it never does: a `not_acknowledged`
 // alert); crews write back (`unit.message`). One log per unit, kept since this console opened: the service
 // stores no crew's message that a console could read back.
-import { state, $, api, hhmm } from "./common.js";
+import { state, $, api, hhmm, Refused } from "./common.js";
 
 export const QUICK = ["Call dispatch", "Return to station", "Hold position", "Confirm your status", "Stand by"];
 // A crew's message whose device time is older than its arrival by more than this was written offline: said so.
 const OFFLINE_MS = 60_000;
-const talks = new Map();  // unit id → { entries: [...], unread: n }
+// A shift's worth per unit; older lines go, so that a console left open for days stays light.
+const KEEP = 300;
+const talks = new Map();  // unit id → { entries: [...], unread: n, unreadSince: ms }
 let shown = null;         // the unit whose log the dialog shows
 let opener = null;        // where the keyboard was before the dialog, to go back there on close
 const listeners = [];
 
 const sign = (unitId) => state.units.get(unitId)?.call_sign ?? `unit ${unitId}`;
 function talk(unitId) {
-  if (!talks.has(unitId)) talks.set(unitId, { entries: [], unread: 0 });
+  if (!talks.has(unitId)) talks.set(unitId, { entries: [], unread: 0, unreadSince: 0 });
   return talks.get(unitId);
 }
+function add(log, entry) { log.entries.push(entry); if (log.entries.length > KEEP) log.entries.shift(); }
 export const unreadOf = (unitId) => talks.get(unitId)?.unread || 0;
 export function onUnreadChange(fn) { listeners.push(fn); }
 const isOpen = () => $("talk-dialog").open;
@@ -33,9 +36,11 @@ function changed(unitId) {
 export function crewWrote(m) {
   const arrived = m.sent_at ?? Date.now();
   const log = talk(m.unit_id);
-  log.entries.push({ kind: "crew", text: m.text, at: arrived,
-    offlineAt: m.at != null && arrived - m.at > OFFLINE_MS ? m.at : null });
-  if (!(isOpen() && shown === m.unit_id && document.hasFocus())) log.unread += 1;
+  add(log, { kind: "crew", text: m.text, at: arrived, offlineAt: m.at != null && arrived - m.at > OFFLINE_MS ? m.at : null });
+  if (!(isOpen() && shown === m.unit_id && document.hasFocus())) {
+    if (!log.unread) log.unreadSince = arrived;
+    log.unread += 1;
+  }
   $("talk-announce").textContent = `Message from ${sign(m.unit_id)}: ${m.text}`;
   changed(m.unit_id);
 }
@@ -45,7 +50,7 @@ function dispatched(unitId, fields) {
   const log = talk(unitId);
   const entry = log.entries.find((e) => e.id === fields.id);
   if (entry) Object.assign(entry, { from: fields.from, text: fields.text });
-  else log.entries.push({ kind: "dispatch", state: "sent", ...fields, at: fields.at ?? Date.now() });
+  else add(log, { kind: "dispatch", state: "sent", ...fields, at: fields.at ?? Date.now() });
   changed(unitId);
 }
 export function dispatchWrote(m) { dispatched(m.unit_id, { id: m.id, text: m.text, from: m.from, at: m.sent_at }); }
@@ -116,10 +121,10 @@ export function openTalk(unitId) {
   $("talk-text").focus();
 }
 
-// The shortcut: the unit whose crew wrote first among those unread, else the one last talked to, else the first.
+// The shortcut: the crew that has waited longest for a reading, else the one last talked to, else the first unit.
 export function openTalkFromKeyboard() {
-  const waiting = [...talks.entries()].find(([, t]) => t.unread);
-  const unitId = waiting?.[0] ?? (state.units.has(shown) ? shown : state.units.keys().next().value);
+  const waiting = [...talks.entries()].filter(([, t]) => t.unread).sort(([, a], [, b]) => a.unreadSince - b.unreadSince);
+  const unitId = waiting[0]?.[0] ?? (state.units.has(shown) ? shown : state.units.keys().next().value);
   if (unitId != null) openTalk(unitId);
 }
 
@@ -148,7 +153,9 @@ async function send(words) {
     result(`Sent to ${sign(unitId)}.`, "ok");
   } catch (error) {
     if (error.message === "401") return;  // signed out: the login says why
-    result(`Refused: ${error.message}`, "error");
+    // Refused by the server, in its words; or no answer at all, which may mean it was not sent: try again.
+    result(error instanceof Refused ? `Refused: ${error.message}`
+      : "Not sent: no answer from the service (check the connection) — try again.", "error");
   }
 }
 
