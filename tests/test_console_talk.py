@@ -214,6 +214,7 @@ async def test_a_message_never_acknowledged_is_marked_and_another_crews_answer_b
         await expect(page.locator(f"#unit-board tr[data-unit='{other}'] .badge")).to_have_text("1", timeout=10_000)
         await expect(page.locator(f"#unit-board tr[data-unit='{silent}'] .badge")).to_have_count(0)
         await expect(page.locator(f"#talk-unit option[value='{other}']")).to_have_text(f"{other_sign} (1 new)")
+        assert not await axe_violations(page)  # with a badge on the board and the new-messages button
         await page.select_option("#talk-unit", str(other))
         await expect(page.locator("#talk-log li.crew")).to_contain_text("Fuel low")
         await expect(page.locator("#talk-log li.crew")).not_to_contain_text("written offline")  # written just now
