@@ -1,6 +1,9 @@
 // The dispatcher console: the queue, the map, the incident, its recommendations, the units, live.
 // Everything comes from this service (REST for state, /ws/console for changes); no request leaves it.
-"use strict";
+// Modules by view: common.js (state, API), units.js (the unit board), talk.js (words with the crews).
+import { state, $, esc, api, signOut, fmt, alertLine } from "./common.js";
+import { renderUnits, renderCrewsOn } from "./units.js";
+import { startTalk, crewWrote, dispatchWrote, notAcknowledged, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 
 const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
 const STATUS_COLOR = { available: "#51cf66", returning: "#8ce99a", dispatched: "#f2a900", acknowledged: "#f2a900",
@@ -9,26 +12,6 @@ const STATUS_COLOR = { available: "#51cf66", returning: "#8ce99a", dispatched: "
 // Seconds from call to dispatch before a waiting incident turns amber, then red (priority 1: NFPA's 60 s).
 const TARGET_S = { 1: 60, 2: 90, 3: 180, 4: 600 };
 
-const state = { token: sessionStorage.getItem("dispatch-token"), queue: [], units: new Map(), selected: null,
-  incidents: new Map(), markers: new Map(), unitMarkers: new Map(), types: [], recs: null, ws: null, retry: 0 };
-const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { "Authorization": `Bearer ${state.token}`,
-    "Content-Type": "application/json", ...(options.headers || {}) } });
-  if (response.status === 401) { signOut("Your token is not valid (any more)."); throw new Error("401"); }
-  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-  if (!response.ok) throw new Error(body?.detail || `${response.status}`);
-  return body;
-}
-
-function signOut(message) {
-  sessionStorage.removeItem("dispatch-token");
-  state.token = null;
-  if (state.ws) state.ws.close();
-  $("app").hidden = true; $("login").hidden = false; $("login-error").textContent = message || "";
-}
 
 // ---- map ---------------------------------------------------------------------------------------------
 let map;
@@ -98,8 +81,6 @@ async function loadQueue() {
 }
 
 function age(receivedAt) { return Math.max(0, (Date.now() - Date.parse(receivedAt)) / 1000); }
-function fmt(s) { s = Math.floor(s); return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}`
-  : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; }
 
 function renderQueue() {
   $("queue-count").textContent = `(${state.queue.length})`;
@@ -148,8 +129,10 @@ async function select(id) {
       <span>${esc(p.reason)}</span></li>`).join("") + (recs.unfilled.length ? `<li class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</li>` : "")
       : '<li class="muted">nothing to dispatch</li>'}</ul>
     ${recs && recs.picks.length ? '<button id="assign">Assign recommended (A)</button>' : ""}
+    <h2>Units on it</h2><ul id="detail-units" class="recs"></ul>
     <h2>Timeline</h2><ul class="timeline">${(incident.events || []).map((e) => `<li>${new Date(e.at).toLocaleTimeString()} ${esc(e.kind)} ${esc(e.actor)}</li>`).join("")}</ul>`;
   $("assign")?.addEventListener("click", assignTop);
+  renderCrewsOn();
 }
 
 async function assignTop() {
@@ -171,17 +154,6 @@ async function loadUnits() {
   renderUnits();
 }
 
-function renderUnits() {
-  $("unit-board").tBodies[0].innerHTML = [...state.units.values()].map((u) =>
-    `<tr><td>${esc(u.call_sign)}</td><td class="status-${esc(u.status)}">${esc(u.status.replace(/_/g, " "))}</td>
-     <td>${fmt((Date.now() - u.since) / 1000)}</td></tr>`).join("");
-}
-
-function alertLine(text) {
-  const li = document.createElement("li");
-  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
-  $("alert-list").prepend(li);
-}
 
 // ---- live ------------------------------------------------------------------------------------------------
 function connect() {
@@ -234,12 +206,12 @@ function onMessage(m) {
       break;
     case "unit.status": {
       const u = state.units.get(m.unit_id);
-      if (u) { u.status = m.status; u.since = Date.now(); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (u) { Object.assign(u, { status: m.status, incident_id: m.incident_id ?? null, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
       break;
     }
     case "unit.assigned": {
       const u = state.units.get(m.unit_id);
-      if (u) { u.status = "dispatched"; u.since = Date.now(); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (u) { Object.assign(u, { status: "dispatched", incident_id: m.incident_id, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
       break;
     }
     case "incident.created":
@@ -247,7 +219,15 @@ function onMessage(m) {
       if (m.duplicates?.length) alertLine(`incident ${m.incident_id}: possible duplicate of #${m.duplicates.join(", #")}`);
       soon(loadQueue);
       break;
-    case "alert": alertLine(`${m.kind}: ${m.detail} (unit ${m.unit_id}, incident ${m.incident_id})`); break;
+    case "alert": {
+      const about = [m.unit_id != null ? state.units.get(m.unit_id)?.call_sign ?? `unit ${m.unit_id}` : null,
+        m.incident_id != null ? `incident ${m.incident_id}` : null].filter(Boolean).join(", ");
+      alertLine(`${m.kind.replace(/_/g, " ")}: ${m.detail}${about ? ` (${about})` : ""}`);
+      if (m.kind === "not_acknowledged") notAcknowledged(m);
+      break;
+    }
+    case "unit.message": crewWrote(m); break;
+    case "unit.message.sent": dispatchWrote(m); break;
     case "incident.recommended": if (!m.complete) alertLine(`incident ${m.incident_id} waits: not every unit it needs is free`); soon(loadQueue); break;
     default:
       if (m.type.startsWith("incident.")) {
@@ -345,6 +325,7 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "j") move(1);
   else if (e.key === "k") move(-1);
   else if (e.key === "a" || e.key === "A") assignTop();
+  else if (e.key === "m" || e.key === "M") { e.preventDefault(); openTalkFromKeyboard(); }
 });
 
 // ---- start ---------------------------------------------------------------------------------------------------
@@ -366,6 +347,8 @@ $("login-form").addEventListener("submit", async (e) => {
   try { await start(); } catch (error) { if (error.message !== "401") $("login-error").textContent = error.message; }
 });
 $("call-form").addEventListener("submit", submitCall);
+startTalk();
+onUnreadChange(renderUnits);
 for (const list of ["queue-list", "active-list"]) {
   $(list).addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) select(Number(li.dataset.id)); });
 }

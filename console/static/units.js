@@ -1,0 +1,101 @@
+// The unit board: one row per unit, updated in place (a row drawn anew every few seconds would take the
+// keyboard's focus from its button), with each crew's unread messages and a button to write to it.
+import { state, $, fmt } from "./common.js";
+import { openTalk, unreadOf } from "./talk.js";
+
+const rows = new Map();  // unit id → its <tr>
+
+function row(unit) {
+  let tr = rows.get(unit.id);
+  if (tr) return tr;
+  tr = document.createElement("tr");
+  tr.dataset.unit = unit.id;
+  for (let i = 0; i < 4; i += 1) tr.append(document.createElement("td"));
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "talk-open";
+  button.dataset.unit = unit.id;
+  button.addEventListener("click", () => openTalk(unit.id));
+  tr.cells[3].append(button);
+  rows.set(unit.id, tr);
+  return tr;
+}
+
+function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+
+function fill(tr, u) {
+  const [sign, status, since, talk] = tr.cells;
+  setText(sign, u.call_sign);
+  setText(status, u.status.replace(/_/g, " "));
+  status.className = `status-${u.status}`;
+  setText(since, fmt((Date.now() - u.since) / 1000));
+  const unread = unreadOf(u.id);
+  const button = talk.firstChild;
+  if (button.dataset.unread === String(unread) && button.dataset.sign === u.call_sign) return;
+  // The name says whose crew and how many unread; the badge shows the count.
+  const hidden = document.createElement("span");
+  hidden.className = "sr-only";
+  hidden.textContent = ` crew of ${u.call_sign}${unread ? `, ${unread} unread` : ""}`;
+  button.replaceChildren("Message", hidden);
+  if (unread) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.setAttribute("aria-hidden", "true");
+    badge.textContent = String(unread);
+    button.append(badge);
+  }
+  Object.assign(button.dataset, { unread: String(unread), sign: u.call_sign });
+  tr.classList.toggle("unread", unread > 0);
+}
+
+export function renderUnits() {
+  const body = $("unit-board").tBodies[0];
+  for (const [id, tr] of rows) if (!state.units.has(id)) { tr.remove(); rows.delete(id); }
+  let at = 0;
+  for (const unit of state.units.values()) {
+    const tr = row(unit);
+    fill(tr, unit);
+    // Moved only when out of place: a node taken out of the page loses the keyboard's focus.
+    if (body.children[at] !== tr) body.insertBefore(tr, body.children[at] || null);
+    at += 1;
+  }
+  renderCrewsOn();
+}
+
+// ---- the crews on the incident shown in the detail --------------------------------------------------------------
+const WORKING = new Set(["dispatched", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"]);
+let crewsShown = "";  // what the list shows: drawn again only when it changes, so a focused button stays
+
+export function renderCrewsOn() {
+  const list = $("detail-units");
+  if (!list) { crewsShown = ""; return; }
+  const on = [...state.units.values()].filter((u) => u.incident_id === state.selected && WORKING.has(u.status));
+  const drawn = `${state.selected}|${on.map((u) => `${u.id}:${u.status}:${unreadOf(u.id)}`).join(",")}`;
+  if (drawn === crewsShown && list.dataset.drawn === "yes") return;
+  crewsShown = drawn;
+  list.dataset.drawn = "yes";
+  if (!on.length) {
+    const none = document.createElement("li");
+    none.className = "muted";
+    none.textContent = "No unit on it yet.";
+    list.replaceChildren(none);
+    return;
+  }
+  list.replaceChildren(...on.map((u) => {
+    const li = document.createElement("li");
+    const what = document.createElement("span");
+    const unread = unreadOf(u.id);
+    what.textContent = `${u.call_sign} · ${u.status.replace(/_/g, " ")}${unread ? ` · ${unread} unread` : ""}`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "talk-crew";
+    button.dataset.unit = u.id;
+    const whose = document.createElement("span");
+    whose.className = "sr-only";
+    whose.textContent = ` of ${u.call_sign}`;
+    button.append("Message crew", whose);
+    button.addEventListener("click", () => openTalk(u.id));
+    li.append(what, button);
+    return li;
+  }));
+}
