@@ -117,13 +117,15 @@ def prepare(
     console.print(f"{len(tokens['units'])} unit devices have tokens too: {TOKENS_FILE}")
     console.print(
         f"\n[bold]Dispatch is starting at {base_url}[/]\n"
-        f"  crew app   {base_url}/unit/  sign in as {crew} with {tokens['units'][crew]}\n"
+        f"  crew app   {base_url}/unit/  sign in as {crew} with the device token\n"
+        f"             {tokens['units'][crew]}\n"
         f"             (the simulated crews leave {crew} to you: acknowledge its calls there)\n"
         f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
         f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' "
         f"{base_url}/api/units\n"
         f"  report     dispatch report --from {history_day} --to {history_day} --out report.html  "
         f"(commander: {base_url}/api/reports/response-times?from={history_day}&to={history_day})\n"
-        "Ctrl-C stops it.  Map data © OpenStreetMap contributors (ODbL).\n"
+        "Ctrl-C stops it.  Map data © OpenStreetMap contributors (ODbL).\n",
+        soft_wrap=True,  # a token or an address cut across two lines could not be copied whole
     )
     return tokens

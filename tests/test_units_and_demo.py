@@ -35,7 +35,7 @@ async def test_units_and_stations_are_listed_with_positions(client, auth, import
 
 
 @pytest.mark.slow
-def test_demo_prepare_is_idempotent_with_stable_tokens(settings, imported_map, tmp_path, monkeypatch):
+def test_demo_prepare_is_idempotent_with_stable_tokens(settings, imported_map, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(demo, "TOKENS_FILE", tmp_path / "tokens.json")
     first = demo.prepare(settings, base_url="http://127.0.0.1:8000")
     second = demo.prepare(settings, base_url="http://127.0.0.1:8000")
@@ -46,6 +46,9 @@ def test_demo_prepare_is_idempotent_with_stable_tokens(settings, imported_map, t
     # One unit is kept for a person on the crew's device app; the simulated crews leave it alone.
     [(crew, token)] = written["crew"].items()
     assert crew == demo.crew_unit(first) and token == first["units"][crew]
+    # The crew app's token is printed whole on a line of its own, to be copied (a narrow terminal cut it).
+    printed = capsys.readouterr().out
+    assert "/unit/" in printed and any(line.strip() == token for line in printed.splitlines()), printed
 
 
 async def test_demo_tokens_authenticate_with_their_roles(settings, imported_map, session, monkeypatch, tmp_path):
