@@ -70,6 +70,7 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
                 "location_text": "Städtle 23, Vaduz",
                 "type_code": "FIRE-OTHER",
                 "caller_number": "+423 799 00 01",
+                "caller_name": "Anna Beck",
                 "narrative": "Smoke from the back of the building",
             },
         )
@@ -132,6 +133,7 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
             await expect(page.locator("#job-address")).to_contain_text("Städtle")
             await expect(page.locator("#job-narrative")).to_have_text("Smoke from the back of the building")
             await expect(page.locator("#job-callback")).to_have_attribute("href", "tel:+4237990001")
+            await expect(page.locator("#job-callback-line")).to_contain_text("Caller Anna Beck:")
             await expect(page.locator("#ack-countdown")).to_contain_text("s left")
             await expect(page.locator("#job-flags li")).to_have_text(f"⚠ hazard: {FLAG}")
             await page.screenshot(path=str(shots / "unit-phone.png"))

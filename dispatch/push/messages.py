@@ -25,6 +25,7 @@ BRIEF_COLUMNS = """i.type_code, i.priority, i.address_label, i.municipality, ST_
        ST_X(i.location::geometry), i.narrative, i.needs_location,
        (SELECT coalesce(c.callback_number, c.caller_number) FROM calls c
         WHERE c.incident_id = i.id ORDER BY c.id LIMIT 1),
+       (SELECT c.caller_name FROM calls c WHERE c.incident_id = i.id ORDER BY c.id LIMIT 1),
        (SELECT coalesce(jsonb_agg(jsonb_build_object('category', f.category, 'description', f.description)
                                   ORDER BY f.created_at), '[]')
         FROM premise_flags f
@@ -40,8 +41,9 @@ def _type_name(code: str) -> str:
 
 
 def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
-    """The brief from the eleven BRIEF_COLUMNS of a row."""
-    type_code, priority, address, municipality, lat, lon, narrative, needs_location, callback, flags, notes = row
+    """The brief from the twelve BRIEF_COLUMNS of a row."""
+    type_code, priority, address, municipality, lat, lon, narrative, needs_location = row[:8]
+    callback, caller, flags, notes = row[8:]
     if isinstance(flags, str):
         flags = orjson.loads(flags)
     if isinstance(notes, str):
@@ -56,6 +58,7 @@ def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
         "location": {"lat": lat, "lon": lon, "needs_location": needs_location},
         "narrative": narrative,
         "callback": callback,
+        "caller_name": caller,  # who to ask for on calling back
         "premise_flags": flags,
         "notes": notes,  # what dispatchers wrote in the incident's log so far; later ones come as `update`
     }

@@ -39,6 +39,7 @@ export function renderJob() {
   text("job-municipality", job.municipality);
   text("job-narrative", job.narrative);
   $("job-callback-line").hidden = !job.callback;
+  $("job-caller").textContent = job.caller_name ? ` ${job.caller_name}` : "";
   if (job.callback) { $("job-callback").href = telOf(job.callback); $("job-callback").textContent = job.callback; }
   text("job-route", routeWords(job.route, job.eta_s));
   directions(job, "job", job.address || "Incident");
