@@ -145,6 +145,9 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
             await expect(page.locator("body")).to_have_attribute("data-job", "working")
             await expect(page.locator("body")).to_have_attribute("data-alerting", "false")
             await until(lambda: status_is(board, unit_id, "acknowledged"))
+            await expect(page.locator("#statuses-for")).to_have_text(
+                f"Status for incident #{incident_id}: {incident_types().get('FIRE-OTHER').name}"
+            )
 
             # Turn by turn from the route, and the device's own navigation app as a fallback.
             await expect(page.locator("#job-directions")).to_be_visible(timeout=10_000)

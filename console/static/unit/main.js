@@ -40,6 +40,9 @@ function render(s) {
   renderStandby();
   $("idle").hidden = Boolean(s.job || s.standby);
   renderTalk();
+  // What a press is about: the job's incident (the status names its assignment), else the unit itself.
+  $("statuses-for").textContent = s.job ? `Status for incident #${s.job.incident_id}: ${$("job-type").textContent}`
+    : "Status of the unit (no job)";
   for (const button of document.querySelectorAll("#statuses .status")) {
     button.setAttribute("aria-pressed", String(button.dataset.status === s.job?.status));
   }
