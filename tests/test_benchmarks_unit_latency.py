@@ -95,5 +95,5 @@ def test_a_tiny_run_prints_the_percentiles_with_numbers(tmp_path):
         line = next(line for line in done.stdout.splitlines() if line.startswith(f"{label}:"))
         p50, p90, p99, most = (float(v) for v in PERCENTILES.search(line).groups())
         assert 0 <= p50 <= p90 <= p99 <= most, line
-    assert "one clock" in done.stdout
+    assert "one clock" in done.stdout and re.search(r"Pages visible when painted: \d of 4\.", done.stdout)
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"

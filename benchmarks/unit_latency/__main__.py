@@ -40,7 +40,7 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} ms"
 
 
-def report(rows: list[dict], *, devices: int, skews: list[float], load: tuple[float, float]) -> None:
+def report(rows: list[dict], *, devices: int, skews: list[float], visible: int, load: tuple[float, float]) -> None:
     head = rows[0]
     out.print(f"[bold]Assignment sent → shown on the crew app[/] ({head['n']} assignments, {devices} device(s))")
     for row in (head, next(r for r in rows if r["label"].startswith("server: assign request → sent"))):
@@ -58,6 +58,8 @@ def report(rows: list[dict], *, devices: int, skews: list[float], load: tuple[fl
         "half a round trip included).",
         highlight=False,
     )
+    # A hidden page's frames are throttled: painted would wait for that, not for the app.
+    out.print(f"Pages visible when painted: {visible} of {head['n']}.", highlight=False)
     machine = f"{os.cpu_count()} cores, load average {load[0]:.2f} before → {load[1]:.2f} after"
     out.print(f"Machine: {machine}.", highlight=False)
 
@@ -108,7 +110,8 @@ def main(
     finally:
         stack.close()
     rows = figures(shown)
-    report(rows, devices=devices, skews=skews, load=(load_before, os.getloadavg()[0]))
+    visible = sum(s.visible == "visible" for s in shown)
+    report(rows, devices=devices, skews=skews, visible=visible, load=(load_before, os.getloadavg()[0]))
     if plot_to is not None:
         plot(shown, plot_to, f"Assignment sent → shown, {len(shown)} assignments, {devices} device(s)")
         out.print(f"Histogram: {plot_to}", highlight=False)
