@@ -2,10 +2,11 @@
 // SVG rather than canvas: the paths take their colours from the stylesheet, so the theme applies to them.
 import { state } from "./store.js";
 
-let map = null, incident = null, route = null, here = null, drawn = "", area = null;
+let map = null, incident = null, route = null, here = null, drawn = "", area = null, box = null;
 
 export async function startMap(element, api) {
   const L = window.L;
+  box = element;
   map = L.map(element, { zoomControl: true }).setView([47.14, 9.53], 12);
   // Its box changes with the layout (hidden under a new assignment, phone or tablet): Leaflet must be told.
   new ResizeObserver(() => { map.invalidateSize({ pan: false }); fit(); }).observe(element);
@@ -41,10 +42,12 @@ export function updateMap() {
 }
 
 // The job (its route, or the incident and us), else us, else the whole map; not while the map is hidden
-// (a box of no size fits nothing): the resize that shows it fits again.
+// (a box of no size fits nothing): the resize that shows it fits again. The element's own size, not Leaflet's:
+// a new assignment hides the map in the same task, before Leaflet hears of it, and refitting a hidden map
+// re-projects every road (most of the time from an assignment's arrival to its being shown).
 function fit() {
-  const L = window.L, box = map.getSize(), at = incident?.getLatLng();
-  if (!box.x || !box.y) return;
+  const L = window.L, at = incident?.getLatLng();
+  if (!box.clientWidth || !box.clientHeight) return;
   const bounds = route ? route.getBounds() : at ? L.latLngBounds([at, state.here || at])
     : state.here ? L.latLngBounds([state.here, state.here]) : area;
   if (bounds?.isValid()) map.fitBounds(bounds.pad(0.2), { maxZoom: 16, animate: false });
