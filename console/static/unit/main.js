@@ -9,6 +9,7 @@ import { unlockAudio } from "./alert.js";
 import { startMap, updateMap } from "./map.js";
 import { renderTalk, startTalk } from "./talk.js";
 import { refresh } from "./queue.js";
+import { registerWorker, forgetHeld } from "./offline.js";
 
 const $ = (id) => document.getElementById(id);
 const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
@@ -43,16 +44,19 @@ function render(s) {
   updateMap();
 }
 
+// The token goes, and with it what the service worker kept of its answers.
+function signOut() { forget(); forgetHeld(); }
+
 let mapStarted = false;
 async function start() {
   set({ conn: "reconnecting" });
   unlockAudio();
   try {
     const me = await api("/api/me");
-    if (me.role !== "unit") { forget(); $("login-error").textContent = "That token is not a unit's device token."; return; }
-    set({ name: me.username, unitId: me.unit_id });
+    if (me.role !== "unit") { signOut(); $("login-error").textContent = "That token is not a unit's device token."; return; }
+    set({ name: state.name || me.username, unitId: me.unit_id }); // the call sign once a welcome gave it
   } catch (error) {
-    if (error.status === 401 || error.status === 403) { forget(); $("login-error").textContent = "That token was not accepted (wrong, revoked or expired)."; return; }
+    if (error.status === 401 || error.status === 403) { signOut(); $("login-error").textContent = "That token was not accepted (wrong, revoked or expired)."; return; }
     // The service is unreachable: the socket keeps trying, and the job kept on the device stays shown.
   }
   connect();
@@ -67,7 +71,7 @@ $("login-form").addEventListener("submit", (event) => {
   $("token").value = "";
   start();
 });
-$("sign-out").addEventListener("click", () => { disconnect(); forget(); });
+$("sign-out").addEventListener("click", () => { disconnect(); signOut(); });
 $("theme").addEventListener("click", () => saveTheme(state.theme === "night" ? "day" : "night"));
 $("ack").addEventListener("click", acknowledge);
 
@@ -78,3 +82,4 @@ renderStatus($("statuses"), state.job?.status);
 subscribe(render);
 setInterval(tick, 500);
 if (state.token) start();
+registerWorker();

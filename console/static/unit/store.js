@@ -8,7 +8,8 @@ const stored = (key, fallback) => {
 
 export const state = {
   token: localStorage.getItem("unit-token"),
-  unitId: null, name: "", conn: "offline", ackDeadline: 10,
+  unitId: null, conn: "offline", ackDeadline: 10,
+  name: localStorage.getItem("unit-name") || "", // the call sign from the last welcome: shown offline too
   job: stored("unit-job", null), // the assignment shown: the message's fields, its `status`, `ackOf` while unacknowledged
   notice: null,       // { kind: "cancel" | "error" | "info", text }
   gps: "waiting",     // waiting | on | refused | unavailable
@@ -26,6 +27,7 @@ export function set(patch) {
   Object.assign(state, patch);
   // The job survives a reload: its message was handled already and is not shown twice.
   if ("job" in patch) localStorage.setItem("unit-job", JSON.stringify(state.job));
+  if (patch.name) localStorage.setItem("unit-name", patch.name);
   for (const listener of listeners) listener(state);
 }
 
@@ -52,7 +54,7 @@ export function firstTime(id) {
 }
 
 export function forget() {
-  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job"]) localStorage.removeItem(key);
+  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job", "unit-name"]) localStorage.removeItem(key);
   seen.clear();
   set({ token: null, lastSeq: 0, job: null, notice: null, unitId: null, name: "" });
 }
