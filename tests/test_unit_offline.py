@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from httpx import AsyncClient
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright, expect
 
 from dispatch.app import CONSOLE
@@ -42,9 +43,7 @@ def test_the_worker_keeps_every_module_and_changes_version_with_any_file(tmp_pat
     assert {"/unit/", "/unit/unit.css", "/unit/manifest.webmanifest", "/console/vendor/leaflet/leaflet.js"} <= set(urls)
     assert "/unit/sw.js" not in urls and not any(url.startswith("/api/") for url in urls)
     # A copy of the files: the version is theirs; one changed byte anywhere makes another.
-    copy = tmp_path / "console"
-    shutil.copytree(CONSOLE / "static", copy / "static")
-    shutil.copytree(CONSOLE / "node_modules" / "leaflet" / "dist", copy / "node_modules" / "leaflet" / "dist")
+    copy = copy_console(tmp_path)
     version = re.compile(r'"version": "(\w+)"')
     first = version.search(worker_source(copy))[1]
     assert version.search(worker_source(copy))[1] == first
@@ -167,6 +166,41 @@ async def test_with_no_network_the_app_opens_with_the_held_job_and_its_map(serve
             await until(lambda: no_api_caches(page))
             await browser.close()
         assert hosts == {addr}, hosts  # nothing from outside 127.0.0.1
+
+
+async def test_a_device_moves_to_a_new_version_of_the_app_by_itself(serve, tmp_path, monkeypatch):  # noqa: F811
+    console = copy_console(tmp_path)
+    monkeypatch.setattr("dispatch.app.CONSOLE", console)  # the service serves this copy, which we change
+    _, addr = await serve()
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page()
+        await page.goto(f"http://{addr}/unit/")
+        await controlled(page)
+        before = [n for n in await page.evaluate("caches.keys()") if n.startswith("unit-shell-")]
+        # The service is updated: one module changes. The next start of the app finds the new worker, which
+        # takes over and reloads the idle page into the new code, without the crew doing anything.
+        with (console / "static" / "unit" / "alert.js").open("a") as module:
+            module.write('\ndocument.documentElement.dataset.build = "next";\n')
+        await page.reload()
+        await until(lambda: new_code(page))
+        after = [n for n in await page.evaluate("caches.keys()") if n.startswith("unit-shell-")]
+        assert len(before) == len(after) == 1 and before != after  # the old version's cache is gone
+        await browser.close()
+
+
+async def new_code(page: Page) -> bool:
+    try:
+        return await page.evaluate("document.documentElement.dataset.build === 'next'")
+    except PlaywrightError:  # the page reloading itself right then
+        return False
+
+
+def copy_console(tmp_path: Path) -> Path:
+    copy = tmp_path / "console"
+    shutil.copytree(CONSOLE / "static", copy / "static")
+    shutil.copytree(CONSOLE / "node_modules" / "leaflet" / "dist", copy / "node_modules" / "leaflet" / "dist")
+    return copy
 
 
 async def no_api_caches(page: Page) -> bool:
