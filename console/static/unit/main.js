@@ -6,7 +6,7 @@ import { renderJob, tick, loadTypeNames } from "./assignment.js";
 import { renderStatus, acknowledge } from "./status.js";
 import { startPosition } from "./position.js";
 import { unlockAudio } from "./alert.js";
-import { startMap, updateMap } from "./map.js";
+import { startMap, loadLayers, updateMap } from "./map.js";
 import { renderTalk, startTalk } from "./talk.js";
 import { refresh } from "./queue.js";
 import { registerWorker, forgetHeld } from "./offline.js";
@@ -47,10 +47,12 @@ function render(s) {
 // The token goes, and with it what the service worker kept of its answers.
 function signOut() { forget(); forgetHeld(); }
 
-let mapStarted = false;
+let mapStarted = false, typesAsked = false;
 async function start() {
   set({ conn: "reconnecting" });
   unlockAudio();
+  if (!mapStarted) { mapStarted = true; startMap($("map")); }
+  loadLayers(api); // beside /api/me, not after it: on a slow or hanging link the map does not wait for it too
   try {
     const me = await api("/api/me");
     if (me.role !== "unit") { signOut(); $("login-error").textContent = "That token is not a unit's device token."; return; }
@@ -61,7 +63,7 @@ async function start() {
   }
   connect();
   startPosition();
-  if (!mapStarted) { mapStarted = true; startMap($("map"), api); loadTypeNames(api).then(renderJob); }
+  if (!typesAsked) { typesAsked = true; loadTypeNames(api).then(renderJob); }
 }
 
 $("login-form").addEventListener("submit", (event) => {
