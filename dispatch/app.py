@@ -14,6 +14,7 @@ from dispatch.audit.routes import router as audit_router
 from dispatch.auth.routes import router as auth_router
 from dispatch.config import Settings, get_settings
 from dispatch.edge import install_edge
+from dispatch.edge.offline import install_crew_worker
 from dispatch.errors import install_error_handlers
 from dispatch.geocoding.routes import router as geocoding_router
 from dispatch.health.routes import router as health_router
@@ -87,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist", check_dir=False),
         name="leaflet",
     )
-    # The crew's in-vehicle app: static files like the console's, its own path so a device bookmarks /unit/.
+    # The crew's in-vehicle app: static files like the console's, its own path so a device bookmarks /unit/;
+    # its service worker is written by the service (the version of the files it keeps), so comes first.
+    install_crew_worker(app, CONSOLE)
     app.mount("/unit", StaticFiles(directory=CONSOLE / "static" / "unit", html=True, check_dir=False), name="unit")
     app.mount("/console", StaticFiles(directory=CONSOLE / "static", html=True, check_dir=False), name="console")
 

@@ -28,6 +28,7 @@ PUBLIC = {
     ("POST", "/api/inbound/sms"): "the SMS gateway's webhook, proved by its HMAC signature instead",
     ("GET", "/"): "the console's page: it asks for a token before it calls the API",
     ("GET", "/favicon.ico"): "the browser asks for it on every page",
+    ("GET", "/unit/sw.js"): "the crew app's service worker, public like the rest of /unit/: file names and a hash",
     ("GET", "/docs"): "the API's documentation page",
     ("GET", "/openapi.json"): "the API's description, which the documentation page reads",
 }

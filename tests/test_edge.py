@@ -1,5 +1,5 @@
 """The HTTP edge: bodies bounded in size and time, slow clients cut, the client's address behind a proxy, and
-the security headers on every page."""
+the security headers on every page, answers compressed for a client that accepts it."""
 
 import asyncio
 import contextlib
@@ -267,6 +267,20 @@ async def test_docs_load_nothing_from_elsewhere(client):
     assert "cdn." not in page and "https://" not in page
     for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/assets/docs.js"):
         assert (await client.get(asset)).status_code == 200, asset
+
+
+async def test_answers_are_gzipped_for_a_client_that_accepts_it(client, auth, imported_map):
+    viewer = await auth(Role.call_taker)
+    for path, headers in (("/unit/main.js", {}), ("/console/vendor/leaflet/leaflet.js", {}), ("/api/map", viewer)):
+        packed = await client.get(path, headers={**headers, "Accept-Encoding": "gzip"})
+        plain = await client.get(path, headers={**headers, "Accept-Encoding": "identity"})
+        assert packed.status_code == plain.status_code == 200, path
+        assert packed.headers["content-encoding"] == "gzip" and "accept-encoding" in packed.headers["vary"].lower()
+        assert "content-encoding" not in plain.headers, path
+        # The same content (the map, gzipped by its route already, is not packed twice).
+        assert packed.content == plain.content and packed.num_bytes_downloaded < plain.num_bytes_downloaded / 2
+    small = await client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # not worth it under a kilobyte
 
 
 async def test_the_pages_run_in_a_browser_with_no_policy_violation(live, session, settings, imported_map):

@@ -5,7 +5,9 @@ What the pages need, and so what the policy allows: scripts and styles from file
 Leaflet, Swagger UI, the feedback form's script); inline styles, since the small public pages and Swagger UI
 carry some (a style cannot run code); images of our own and `data:` URIs (Leaflet's and Swagger UI's icons);
 fetches and the console's websocket to the same host (`ws:`/`wss:` written out, since older browsers do not
-count them as 'self'). Everything else, other hosts above all, is refused by the browser.
+count them as 'self'); the crew app's service worker and web app manifest from our own files (written out,
+though default-src would allow them, so that tightening default-src never breaks the installed app).
+Everything else, other hosts above all, is refused by the browser.
 """
 
 import re
@@ -17,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "font-src 'self'; connect-src 'self'{sockets}; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    " base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
 FIXED = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}

@@ -6,10 +6,11 @@ import { renderJob, tick, loadTypeNames } from "./assignment.js";
 import { renderStatus, acknowledge } from "./status.js";
 import { startPosition } from "./position.js";
 import { unlockAudio } from "./alert.js";
-import { startMap, updateMap } from "./map.js";
+import { startMap, loadLayers, updateMap } from "./map.js";
 import { renderTalk, startTalk } from "./talk.js";
 import { refresh } from "./queue.js";
 import { renderStandby, startStandby } from "./standby.js";
+import { registerWorker, forgetHeld } from "./offline.js";
 
 const $ = (id) => document.getElementById(id);
 const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
@@ -49,21 +50,26 @@ function render(s) {
   updateMap();
 }
 
-let mapStarted = false;
+// The token goes, and with it what the service worker kept of its answers.
+function signOut() { forget(); forgetHeld(); }
+
+let mapStarted = false, typesAsked = false;
 async function start() {
   set({ conn: "reconnecting" });
   unlockAudio();
+  if (!mapStarted) { mapStarted = true; startMap($("map")); }
+  loadLayers(api); // beside /api/me, not after it: on a slow or hanging link the map does not wait for it too
   try {
     const me = await api("/api/me");
-    if (me.role !== "unit") { forget(); $("login-error").textContent = "That token is not a unit's device token."; return; }
-    set({ name: me.username, unitId: me.unit_id });
+    if (me.role !== "unit") { signOut(); $("login-error").textContent = "That token is not a unit's device token."; return; }
+    set({ name: state.name || me.username, unitId: me.unit_id }); // the call sign once a welcome gave it
   } catch (error) {
-    if (error.status === 401 || error.status === 403) { forget(); $("login-error").textContent = "That token was not accepted (wrong, revoked or expired)."; return; }
+    if (error.status === 401 || error.status === 403) { signOut(); $("login-error").textContent = "That token was not accepted (wrong, revoked or expired)."; return; }
     // The service is unreachable: the socket keeps trying, and the job kept on the device stays shown.
   }
   connect();
   startPosition();
-  if (!mapStarted) { mapStarted = true; startMap($("map"), api); loadTypeNames(api).then(renderJob); }
+  if (!typesAsked) { typesAsked = true; loadTypeNames(api).then(renderJob); }
 }
 
 $("login-form").addEventListener("submit", (event) => {
@@ -73,7 +79,7 @@ $("login-form").addEventListener("submit", (event) => {
   $("token").value = "";
   start();
 });
-$("sign-out").addEventListener("click", () => { disconnect(); forget(); });
+$("sign-out").addEventListener("click", () => { disconnect(); signOut(); });
 $("theme").addEventListener("click", () => saveTheme(state.theme === "night" ? "day" : "night"));
 $("ack").addEventListener("click", acknowledge);
 
@@ -85,3 +91,4 @@ renderStatus($("statuses"), state.job?.status);
 subscribe(render);
 setInterval(tick, 500);
 if (state.token) start();
+registerWorker();

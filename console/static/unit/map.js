@@ -2,25 +2,43 @@
 // SVG rather than canvas: the paths take their colours from the stylesheet, so the theme applies to them.
 import { state } from "./store.js";
 
-let map = null, incident = null, route = null, here = null, drawn = "", area = null, box = null;
+let map = null, incident = null, route = null, here = null, drawn = "", area = null, element = null;
+let layersLoaded = false, loading = null;
 
-export async function startMap(element, api) {
+export function startMap(box) {
   const L = window.L;
-  box = element;
+  element = box;
   map = L.map(element, { zoomControl: true }).setView([47.14, 9.53], 12);
   // Its box changes with the layout (hidden under a new assignment, phone or tablet): Leaflet must be told.
   new ResizeObserver(() => { map.invalidateSize({ pan: false }); fit(); }).observe(element);
-  try {
-    const layers = await api("/api/map");
-    map.attributionControl.setPrefix(false).addAttribution(layers.attribution);
-    const weight = { motorway: 4, trunk: 4, primary: 3, secondary: 2.5, tertiary: 2 };
-    area = L.geoJSON(layers.municipalities).getBounds();
-    L.geoJSON(layers.municipalities, { style: { className: "map-border", weight: 1, fill: false, dashArray: "4 4" }, interactive: false }).addTo(map);
-    L.geoJSON(layers.roads, { style: (f) => ({ className: "map-road", weight: weight[f.properties.h] || 1.2 }), interactive: false }).addTo(map);
-  } catch {
-    element.dataset.base = "none"; // no base map; the incident and the route are still drawn
-  }
   updateMap();
+}
+
+// The layers, asked for at each start until they came: a refused token's try leaves the next sign-in to ask.
+export function loadLayers(api) {
+  if (!map || layersLoaded || loading) return loading;
+  const token = state.token;
+  loading = (async () => {
+    const L = window.L;
+    try {
+      const layers = await api("/api/map");
+      map.attributionControl.setPrefix(false).addAttribution(layers.attribution);
+      const weight = { motorway: 4, trunk: 4, primary: 3, secondary: 2.5, tertiary: 2 };
+      area = L.geoJSON(layers.municipalities).getBounds();
+      L.geoJSON(layers.municipalities, { style: { className: "map-border", weight: 1, fill: false, dashArray: "4 4" }, interactive: false }).addTo(map);
+      L.geoJSON(layers.roads, { style: (f) => ({ className: "map-road", weight: weight[f.properties.h] || 1.2 }), interactive: false }).addTo(map);
+      layersLoaded = true;
+      delete element.dataset.base;
+      fit();
+    } catch {
+      element.dataset.base = "none"; // no base map; the incident and the route are still drawn
+    } finally {
+      loading = null;
+      // Signed in again with another token while this one's request was out: that one asks now.
+      if (!layersLoaded && state.token && state.token !== token) loadLayers(api);
+    }
+  })();
+  return loading;
 }
 
 export function updateMap() {
@@ -47,7 +65,7 @@ export function updateMap() {
 // re-projects every road (most of the time from an assignment's arrival to its being shown).
 function fit() {
   const L = window.L, at = incident?.getLatLng();
-  if (!box.clientWidth || !box.clientHeight) return;
+  if (!element.clientWidth || !element.clientHeight) return;
   const bounds = route ? route.getBounds() : at ? L.latLngBounds([at, state.here || at])
     : state.here ? L.latLngBounds([state.here, state.here]) : area;
   if (bounds?.isValid()) map.fitBounds(bounds.pad(0.2), { maxZoom: 16, animate: false });

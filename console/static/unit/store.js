@@ -8,7 +8,8 @@ const stored = (key, fallback) => {
 
 export const state = {
   token: localStorage.getItem("unit-token"),
-  unitId: null, name: "", conn: "offline", ackDeadline: 10,
+  unitId: null, conn: "offline", ackDeadline: 10,
+  name: localStorage.getItem("unit-name") || "", // the call sign from the last welcome: shown offline too
   job: stored("unit-job", null), // the assignment shown: the message's fields, its `status`, `ackOf` while unacknowledged
   standby: stored("unit-standby", null), // a move-up order: { post_id, post, location, reason, route }
   notice: null,       // { kind: "cancel" | "error" | "info", text }
@@ -28,6 +29,7 @@ export function set(patch) {
   // The job survives a reload: its message was handled already and is not shown twice.
   if ("job" in patch) localStorage.setItem("unit-job", JSON.stringify(state.job));
   if ("standby" in patch) localStorage.setItem("unit-standby", JSON.stringify(state.standby));
+  if (patch.name) localStorage.setItem("unit-name", patch.name);
   for (const listener of listeners) listener(state);
 }
 
@@ -54,7 +56,7 @@ export function firstTime(id) {
 }
 
 export function forget() {
-  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job", "unit-standby"]) localStorage.removeItem(key);
+  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job", "unit-name", "unit-standby"]) localStorage.removeItem(key);
   seen.clear();
   set({ token: null, lastSeq: 0, job: null, standby: null, notice: null, unitId: null, name: "" });
 }
