@@ -18,6 +18,7 @@ UNDECLARED = {
     ("GET", "/favicon.ico"): "an SVG icon",
     ("GET", "/docs"): "the documentation page (HTML)",
     ("GET", "/public/feedback/{token}"): "the caller's feedback form (HTML)",
+    ("GET", "/unit/sw.js"): "the crew app's service worker (JavaScript)",
 }
 
 
