@@ -186,3 +186,49 @@ async def test_the_conversation_is_read_back_newest_first_by_pages_and_by_its_ow
         assert refused.headers["content-type"] == "application/problem+json"
     missing = await client.get("/api/units/999999999/messages", headers=dispatcher)
     assert missing.status_code == 404
+
+
+async def test_a_message_is_marked_delivered_though_postgresql_or_the_outbox_failed_at_the_acknowledgement(
+    serve, crews, redis
+):
+    app, addr = await serve(matcher=False)
+    unit_id, token = next(iter(crews["units"].items()))
+    ws = await device(addr, token)
+    console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
+    await next_of(console, "snapshot")
+    path = f"/api/units/{unit_id}/messages"
+
+    # PostgreSQL away as the device acknowledges: told to retry, the message awaited again; the retry marks it.
+    first = await dispatcher_post(addr, crews["dispatcher"], path, {"text": "Refuel at station 2"})
+    assert (await next_of(ws, "message"))["id"] == first["id"]
+    working = app.state.services.sessionmaker
+    gone = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/none", connect_args={"timeout": 1})
+    app.state.services.sessionmaker = make_sessionmaker(gone)
+    try:
+        await send(ws, {"type": "ack", "of": first["id"], "id": "a1"})
+        refused = await next_of(ws, "error")
+        assert (refused["code"], refused["re"]) == ("retry", "a1")
+    finally:
+        app.state.services.sessionmaker = working
+        await gone.dispose()
+    await send(ws, {"type": "ack", "of": first["id"], "id": "a2"})
+    assert (await next_of(ws, "ok"))["re"] == "a2"
+    assert (await next_of(console, "unit.message.delivered"))["id"] == first["id"]
+
+    # Redis lost the outbox before the acknowledgement: PostgreSQL knows the message by its id.
+    second = await dispatcher_post(addr, crews["dispatcher"], path, {"text": "Then back to quarters"})
+    assert (await next_of(ws, "message"))["id"] == second["id"]
+    await redis.flushdb()
+    await send(ws, {"type": "ack", "of": second["id"], "id": "b1"})
+    assert (await next_of(ws, "ok"))["re"] == "b1"
+    heard = await next_of(console, "unit.message.delivered")
+    assert (heard["unit_id"], heard["id"]) == (unit_id, second["id"])
+
+    async with AsyncClient(base_url=f"http://{addr}", headers=bearer(crews["dispatcher"])) as client:
+        kept = (await client.get(path)).json()["messages"]
+    assert [(m["message_id"], m["delivered_at"] is not None) for m in kept] == [
+        (second["id"], True),
+        (first["id"], True),
+    ]
+    await ws.close()
+    await console.close()
