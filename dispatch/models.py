@@ -5,7 +5,7 @@ from dispatch.auth.models import ApiToken, Role, User
 from dispatch.db import Base
 from dispatch.incidents.models import Assignment, Call, Incident, IncidentEvent, PremiseFlag
 from dispatch.reports.models import CallerMessage, FeedbackRequest
-from dispatch.units.models import Station, Unit
+from dispatch.units.models import CrewMessage, Station, Unit
 from geo.models import Address, MapImport, Municipality, Place, RoadEdge, RoadNode, Street
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Base",
     "Call",
     "CallerMessage",
+    "CrewMessage",
     "FeedbackRequest",
     "Incident",
     "IncidentEvent",

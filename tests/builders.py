@@ -109,8 +109,8 @@ async def make_assignment(
 
 
 async def free_everything(engine) -> None:
-    """Committed: every open incident cancelled, every assignment ended, every unit available (for tests that run
-    the live matcher on the shared test database)."""
+    """Committed: every open incident cancelled, every assignment ended, every unit available, no crew messages
+    (for tests that run the live matcher on the shared test database)."""
     from sqlalchemy import text
 
     async with engine.begin() as conn:
@@ -121,6 +121,7 @@ async def free_everything(engine) -> None:
             )
         )
         await conn.execute(text("UPDATE units SET status = 'available'"))
+        await conn.execute(text("DELETE FROM crew_messages"))  # each test's conversations start empty
         await conn.execute(
             text(
                 "UPDATE incidents SET status = 'cancelled', closed_at = now(), units_missing = 0 "

@@ -78,7 +78,7 @@ async def test_only_admins_read_the_trail(client, auth):
         assert (await client.get("/api/audit", headers=await auth(role))).status_code == 403
 
 
-async def test_the_purge_keeps_what_is_inside_the_retention_and_records_itself(session):
+async def test_the_purge_keeps_what_is_inside_the_retention_and_records_itself(session, imported_map):
     now = datetime.now(UTC)
     for age in (3000, 2556, 2554, 100):
         await session.execute(
@@ -86,9 +86,19 @@ async def test_the_purge_keeps_what_is_inside_the_retention_and_records_itself(s
                     VALUES (:at, 'purge-test', 'system', 'x.y', 'x', :age)"""),
             {"at": now - timedelta(days=age), "age": str(age)},
         )
-    deleted = await queries.purge(session, actor=Actor.system("tests"), retention_days=2555, now=now)
+    unit_id = await session.scalar(text("SELECT id FROM units ORDER BY id LIMIT 1"))
+    for age in (2556, 2554):
+        await session.execute(
+            text("""INSERT INTO crew_messages (unit_id, direction, text, at)
+                    VALUES (:u, 'from_crew', :age, :at)"""),
+            {"u": unit_id, "at": now - timedelta(days=age), "age": f"purge-test {age}"},
+        )
+    purged = await queries.purge(session, actor=Actor.system("tests"), retention_days=2555, now=now)
+    deleted = purged.records
     left = await session.scalars(text("SELECT object_id FROM audit_records WHERE actor = 'purge-test' ORDER BY at"))
     assert deleted >= 2 and list(left) == ["2554", "100"]
+    kept = await session.scalars(text("SELECT text FROM crew_messages WHERE text LIKE 'purge-test %'"))
+    assert purged.crew_messages >= 1 and list(kept) == ["purge-test 2554"]  # the same cut-off
     purge = (
         (
             await session.execute(
@@ -100,6 +110,7 @@ async def test_the_purge_keeps_what_is_inside_the_retention_and_records_itself(s
     )
     assert purge["actor"] == "tests" and purge["detail"]["retention_days"] == 2555
     assert purge["detail"]["deleted"] == deleted
+    assert purge["detail"]["crew_messages_deleted"] == purged.crew_messages
     with pytest.raises(Exception, match="at least 30 days"):
         await queries.purge(session, actor=Actor.system("tests"), retention_days=29)
 

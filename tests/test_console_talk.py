@@ -1,7 +1,8 @@
 """A dispatcher talks with a crew from the console, in Debian's Chromium (Playwright) against the real service:
-written by keyboard only and received by the unit's device as `message`, a quick phrase, an empty message refused
-in the form, the crew's answer (written offline) shown with the unit's call sign and a badge until read, a
-refusal from the server in its own words, axe."""
+written by keyboard only and received by the unit's device as `message`, marked delivered when the device
+acknowledges it, a quick phrase, an empty message refused in the form, the crew's answer (written offline) shown
+with the unit's call sign and a badge until read, the conversation read back after a reload and merged with
+live messages without doubles, a refusal from the server in its own words, axe."""
 
 import os
 import re
@@ -89,9 +90,11 @@ async def test_a_dispatcher_and_a_crew_talk_through_the_console(serve, crews, tm
         await expect(page.locator("#talk-text")).not_to_have_attribute("aria-invalid", "true")
         sent = page.locator("#talk-log li.dispatch")
         await expect(sent).to_have_count(1)  # once, though the answer and the consoles' event both tell of it
-        await expect(sent.locator(".meta")).to_have_text(
-            re.compile(rf"^{re.escape(message['from'])} to {re.escape(call_sign)} · \d\d:\d\d · sent$")
+        # The device acknowledged it (crew_message): the consoles are told, and the line says when.
+        delivered = re.compile(
+            rf"^{re.escape(message['from'])} to {re.escape(call_sign)} · \d\d:\d\d · delivered \d\d:\d\d$"
         )
+        await expect(sent.locator(".meta")).to_have_text(delivered)
         await expect(sent).to_contain_text("Take the north gate")
 
         # A quick phrase, by keyboard too.
@@ -123,6 +126,41 @@ async def test_a_dispatcher_and_a_crew_talk_through_the_console(serve, crews, tm
         await expect(badge).to_have_count(0)
         await expect(page.locator("#talk-unread")).to_be_hidden()
         await page.screenshot(path=str(shots / "console-talk.png"))
+        assert not await axe_violations(page)
+        await page.keyboard.press("Escape")
+
+        # Reloaded, the console reads the conversation back from the service: both messages with their delivered
+        # marks, the crew's answer with the moment it was written; nothing twice as live messages join it.
+        await page.reload()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        await page.click(f"button.talk-open[data-unit='{unit_id}']")
+        await expect(sent).to_have_count(2)
+        await expect(sent.nth(0)).to_contain_text("Take the north gate")
+        await expect(sent.nth(1)).to_contain_text("Hold position")
+        for n in range(2):
+            await expect(sent.nth(n).locator(".meta")).to_have_text(delivered)
+        await expect(answer).to_have_count(1)
+        await expect(answer.locator(".meta")).to_have_text(
+            re.compile(rf"^{re.escape(call_sign)} · \d\d:\d\d · written offline at {offline}$")
+        )
+        await expect(page.locator("#talk-log li")).to_have_count(3)  # in the order they were written
+        assert await page.locator("#talk-log li .text").all_inner_texts() == [
+            "Take the north gate",
+            "Hold position",
+            "Need police",
+        ]
+        await crew.send(orjson.dumps({"type": "message", "text": "On scene in 2"}).decode())
+        await expect(answer).to_have_count(2)
+        await expect(answer.nth(1)).to_contain_text("On scene in 2")
+        await page.keyboard.type("Copy")
+        await page.keyboard.press("Enter")
+        assert (await crew_message(crew))["text"] == "Copy"
+        await expect(sent).to_have_count(3)
+        await expect(sent.nth(2).locator(".meta")).to_have_text(delivered)
+        await page.keyboard.press("Escape")
+        await page.click(f"button.talk-open[data-unit='{unit_id}']")  # read back again: the same five lines
+        await expect(page.locator("#talk-log")).to_have_attribute("aria-busy", "false")  # the read is merged
+        await expect(page.locator("#talk-log li")).to_have_count(5)
         assert not await axe_violations(page)
         await page.keyboard.press("Escape")
 

@@ -3,7 +3,7 @@
 // Modules by view: common.js (state, API), units.js (the unit board), talk.js (words with the crews).
 import { state, $, esc, api, signOut, fmt, alertLine } from "./common.js";
 import { renderUnits, renderCrewsOn } from "./units.js";
-import { startTalk, crewWrote, dispatchWrote, notAcknowledged, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
+import { startTalk, crewWrote, dispatchWrote, notAcknowledged, delivered, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 
 const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
 const STATUS_COLOR = { available: "#51cf66", returning: "#8ce99a", dispatched: "#f2a900", acknowledged: "#f2a900",
@@ -228,6 +228,7 @@ function onMessage(m) {
     }
     case "unit.message": crewWrote(m); break;
     case "unit.message.sent": dispatchWrote(m); break;
+    case "unit.message.delivered": delivered(m); break;
     case "incident.recommended": if (!m.complete) alertLine(`incident ${m.incident_id} waits: not every unit it needs is free`); soon(loadQueue); break;
     default:
       if (m.type.startsWith("incident.")) {

@@ -1,7 +1,8 @@
 // Words between the floor and the crews. A dispatcher writes to a unit's crew (POST /api/units/{id}/messages;
-// the device acknowledges it to the server, which tells consoles only when it never does: a `not_acknowledged`
-// alert); crews write back (`unit.message`). One log per unit, kept since this console opened: the service
-// stores no crew's message that a console could read back.
+// the device acknowledges it, and consoles hear `unit.message.delivered`, or a `not_acknowledged` alert when it
+// never does); crews write back (`unit.message`). One log per unit: the service keeps the conversation, read
+// back (GET /api/units/{id}/messages) each time a unit's log is opened, and live events merged into it by id
+// (a dispatcher's message by its outbox id, a crew's by its number in the conversation), never twice.
 import { state, $, api, hhmm, Refused } from "./common.js";
 
 export const QUICK = ["Call dispatch", "Return to station", "Hold position", "Confirm your status", "Stand by"];
@@ -9,7 +10,8 @@ export const QUICK = ["Call dispatch", "Return to station", "Hold position", "Co
 const OFFLINE_MS = 60_000;
 // A shift's worth per unit; older lines go, so that a console left open for days stays light.
 const KEEP = 300;
-const talks = new Map();  // unit id → { entries: [...], unread: n, unreadSince: ms }
+const HISTORY = 100;  // messages read back when a log opens (the newest)
+const talks = new Map();  // unit id → { entries: [...], unread: n, unreadSince: ms, loading, loadError }
 let shown = null;         // the unit whose log the dialog shows
 let opener = null;        // where the keyboard was before the dialog, to go back there on close
 const listeners = [];
@@ -20,6 +22,8 @@ function talk(unitId) {
   return talks.get(unitId);
 }
 function add(log, entry) { log.entries.push(entry); if (log.entries.length > KEEP) log.entries.shift(); }
+const sameMessage = (a, b) => a.kind === b.kind && (a.kind === "crew" ? a.entry === b.entry : a.id === b.id);
+const deliveredState = (ms) => `delivered ${hhmm(ms)}`;
 export const unreadOf = (unitId) => talks.get(unitId)?.unread || 0;
 export function onUnreadChange(fn) { listeners.push(fn); }
 const isOpen = () => $("talk-dialog").open;
@@ -33,10 +37,13 @@ function changed(unitId) {
 }
 
 // ---- what the socket brings -------------------------------------------------------------------------------
+const offline = (arrived, at) => (at != null && arrived - at > OFFLINE_MS ? at : null);
+
 export function crewWrote(m) {
   const arrived = m.sent_at ?? Date.now();
   const log = talk(m.unit_id);
-  add(log, { kind: "crew", text: m.text, at: arrived, offlineAt: m.at != null && arrived - m.at > OFFLINE_MS ? m.at : null });
+  if (m.id != null && log.entries.some((e) => e.kind === "crew" && e.entry === m.id)) return;  // read back already
+  add(log, { kind: "crew", entry: m.id, text: m.text, at: arrived, offlineAt: offline(arrived, m.at) });
   if (!(isOpen() && shown === m.unit_id && document.hasFocus())) {
     if (!log.unread) log.unreadSince = arrived;
     log.unread += 1;
@@ -56,10 +63,55 @@ function dispatched(unitId, fields) {
 export function dispatchWrote(m) { dispatched(m.unit_id, { id: m.id, text: m.text, from: m.from, at: m.sent_at }); }
 
 export function notAcknowledged(m) {
-  const entry = talks.get(m.unit_id)?.entries.find((e) => e.id === m.message_id);
-  if (!entry) return;
+  const entry = talks.get(m.unit_id)?.entries.find((e) => e.kind === "dispatch" && e.id === m.message_id);
+  if (!entry || entry.deliveredAt) return;
   entry.state = "not acknowledged: the crew may not have it";
   changed(m.unit_id);
+}
+
+// The crew's device acknowledged a dispatcher's message (`unit.message.delivered`).
+export function delivered(m) {
+  const entry = talks.get(m.unit_id)?.entries.find((e) => e.kind === "dispatch" && e.id === m.id);
+  if (!entry) return;  // not in this console's log: read back with its mark when the log opens
+  entry.deliveredAt = m.delivered_at ?? Date.now();
+  entry.state = deliveredState(entry.deliveredAt);
+  changed(m.unit_id);
+}
+
+// ---- the conversation as the service keeps it ---------------------------------------------------------------
+function fromHistory(m) {
+  const at = Date.parse(m.at);
+  if (m.direction === "from_crew") {
+    return { kind: "crew", entry: m.id, text: m.text, at,
+      offlineAt: offline(at, m.device_at ? Date.parse(m.device_at) : null) };
+  }
+  const deliveredAt = m.delivered_at ? Date.parse(m.delivered_at) : null;
+  return { kind: "dispatch", id: m.message_id, from: m.from, text: m.text, at, deliveredAt,
+    state: deliveredAt ? deliveredState(deliveredAt) : "sent" };
+}
+
+// The newest of the unit's conversation, merged with what this console heard: an entry it has keeps its place
+// and takes the service's delivery mark; the rest join in time order.
+async function load(unitId) {
+  const log = talk(unitId);
+  log.loading = true;
+  try {
+    const page = await api(`/api/units/${unitId}/messages?limit=${HISTORY}`);
+    for (const item of page.messages.map(fromHistory)) {
+      const known = log.entries.find((e) => sameMessage(e, item));
+      if (!known) log.entries.push(item);
+      else if (item.deliveredAt && !known.deliveredAt) Object.assign(known, { deliveredAt: item.deliveredAt, state: item.state });
+    }
+    log.entries.sort((a, b) => a.at - b.at);
+    log.entries.splice(0, Math.max(0, log.entries.length - KEEP));
+    log.loadError = null;
+  } catch (error) {
+    if (error.message === "401") return;  // signed out: the login says why
+    log.loadError = error instanceof Refused ? error.message : "no answer from the service";
+  } finally {
+    log.loading = false;
+  }
+  if (isOpen() && shown === unitId) renderLog();
 }
 
 // ---- the dialog ---------------------------------------------------------------------------------------------
@@ -82,14 +134,19 @@ function entryLine(e) {
 
 function renderLog() {
   const list = $("talk-log");
-  const entries = talk(shown).entries;
+  const log = talk(shown);
   list.setAttribute("aria-label", `Conversation with ${sign(shown)}`);
-  if (!entries.length) {
-    const none = document.createElement("li");
-    none.className = "muted";
-    none.textContent = "No messages since this console opened.";
-    list.replaceChildren(none);
-  } else list.replaceChildren(...entries.map(entryLine));
+  list.setAttribute("aria-busy", String(Boolean(log.loading)));  // being read back: more lines to come
+  const notes = [];
+  const note = (text) => {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = text;
+    notes.push(li);
+  };
+  if (log.loadError) note(`Earlier messages could not be read (${log.loadError}): only those since this console opened.`);
+  if (!log.entries.length) note(log.loading ? "Reading the conversation…" : "No messages with this crew yet.");
+  list.replaceChildren(...notes, ...log.entries.map(entryLine));
   list.scrollTop = list.scrollHeight;  // the newest in view
 }
 
@@ -107,6 +164,7 @@ function show(unitId) {
   shown = unitId;
   talk(unitId).unread = 0;
   $("talk-title").textContent = `Message crew · ${sign(unitId)}`;
+  load(unitId);  // marks the log as being read before it is drawn
   fillUnits();
   renderLog();
   changed(unitId);

@@ -1,5 +1,5 @@
 """`dispatch audit`: the trail as CSV or JSON, filtered as the API filters it; `dispatch audit purge`: the records
-past their retention go (itself recorded)."""
+past their retention go (itself recorded), and the crews' conversations with them."""
 
 import asyncio
 import csv
@@ -116,7 +116,8 @@ def purge(
         int | None, typer.Option(help="Keep this many days (default: DISPATCH_AUDIT_RETENTION_DAYS)", min=1)
     ] = None,
 ) -> None:
-    """Delete the records older than the retention (at least 30 days are always kept); the purge is recorded."""
+    """Delete the records older than the retention (at least 30 days are always kept), and the crew messages
+    older than the same cut-off; the purge is recorded."""
 
     async def work(session, settings):
         return await queries.purge(
@@ -125,5 +126,7 @@ def purge(
 
     if days is not None and days < queries.MIN_RETENTION_DAYS:
         raise fail(f"--days: records are kept at least {queries.MIN_RETENTION_DAYS} days, not {days}", 2)
-    deleted = _run(work)
-    console.print(f"purged {deleted} audit record(s)", highlight=False)
+    purged = _run(work)
+    console.print(
+        f"purged {purged.records} audit record(s) and {purged.crew_messages} crew message(s)", highlight=False
+    )

@@ -120,18 +120,35 @@ async def search(
     return page, (page[-1]["id"] if more else None)
 
 
-async def purge(session: AsyncSession, *, actor: Actor, retention_days: int, now: datetime | None = None) -> int:
+@dataclass(frozen=True)
+class Purged:
+    records: int  # of the audit trail
+    crew_messages: int  # of the conversations between crews and dispatchers
+
+
+async def purge(session: AsyncSession, *, actor: Actor, retention_days: int, now: datetime | None = None) -> Purged:
     """Deletes the records older than the retention, through the database's one way to (`audit_purge`), and
-    records that it did. Returns how many went."""
+    records that it did. The conversations with the crews (crew_messages) go at the same cut-off: a
+    dispatcher's words are in both, and one retention for both is one rule to state and to keep."""
     if retention_days < MIN_RETENTION_DAYS:
         raise InvalidInput(f"records are kept at least {MIN_RETENTION_DAYS} days, not {retention_days}")
     before = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     deleted = await session.scalar(text("SELECT audit_purge(:before)"), {"before": before})
+    messages = await session.scalar(
+        text("WITH gone AS (DELETE FROM crew_messages WHERE at < :before RETURNING 1) SELECT count(*) FROM gone"),
+        {"before": before},
+    )
+    purged = Purged(int(deleted or 0), int(messages or 0))
     await record(
         session,
         actor=actor,
         action="audit.purge",
         object_type="audit",
-        detail={"older_than": before.isoformat(), "retention_days": retention_days, "deleted": deleted},
+        detail={
+            "older_than": before.isoformat(),
+            "retention_days": retention_days,
+            "deleted": purged.records,
+            "crew_messages_deleted": purged.crew_messages,
+        },
     )
-    return int(deleted or 0)
+    return purged

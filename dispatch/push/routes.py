@@ -26,6 +26,7 @@ from dispatch.push.hub import Socket
 from dispatch.push.outbox import assignment_of, now_ms
 from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello
 from dispatch.services import Services
+from dispatch.units import conversation
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import StatusReports, report_status
 
@@ -233,19 +234,7 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
         if isinstance(message, p.Hello):
             await _hello(ws, sock, state, message)
         elif isinstance(message, p.Ack):
-            stored = await state.outbox.ack(unit_id, message.of)
-            if stored is not None:
-                try:
-                    await _acknowledged(state.statuses, who, unit_id, orjson.loads(stored))
-                except BACKEND_ERRORS:
-                    await state.outbox.restore(unit_id, message.of, stored)  # the device's retry finds it again
-                    raise
-            elif (assignment_id := assignment_of(message.of)) is not None:
-                # Not awaited in the outbox: acknowledged already, or Redis lost the outbox after the device got
-                # it. The id says which assignment; PostgreSQL takes it only if it is still the unit's, unanswered.
-                await _acknowledged(
-                    state.statuses, who, unit_id, {"type": "assignment", "assignment_id": assignment_id}
-                )
+            await _ack(state, who, unit_id, message.of)
         elif isinstance(message, p.Status):
             if message.lat is not None and message.lon is not None:  # the protocol gives both or neither
                 check_position(state.geocoder, message.lat, message.lon)
@@ -285,12 +274,55 @@ async def _hello(ws: WebSocket, sock: Socket, state: Services, message: p.Hello)
     await state.catchup.resume(sock, message.last_seq)
 
 
+async def _ack(state: Services, who: Principal, unit_id: int, of: str) -> None:
+    """The device has the outbox message `of`: an assignment becomes acknowledged, a dispatcher's message
+    delivered. Raises what the backends raise, the message awaited again (the device is told to retry)."""
+    stored = await state.outbox.ack(unit_id, of)
+    if stored is not None:
+        acknowledged = orjson.loads(stored)
+        try:
+            await _acknowledged(state.statuses, who, unit_id, acknowledged)
+            if acknowledged.get("type") == "message":
+                await _delivered(state, unit_id, of)
+        except BACKEND_ERRORS:
+            await state.outbox.restore(unit_id, of, stored)  # the device's retry finds it again
+            raise
+    elif (assignment_id := assignment_of(of)) is not None:
+        # Not awaited in the outbox: acknowledged already, or Redis lost the outbox after the device got
+        # it. The id says which assignment; PostgreSQL takes it only if it is still the unit's, unanswered.
+        await _acknowledged(state.statuses, who, unit_id, {"type": "assignment", "assignment_id": assignment_id})
+    else:
+        # Maybe a dispatcher's message whose outbox Redis lost: PostgreSQL knows it by its id, and marks
+        # it delivered only once (a repeated acknowledgement finds it marked and says nothing).
+        await _delivered(state, unit_id, of)
+
+
 async def _crew_wrote(state: Services, unit_id: int, message: p.Text) -> None:
-    """A crew's message to the dispatchers; written offline, it keeps the moment the crew wrote it (`at`)."""
-    note: dict[str, object] = {"type": "unit.message", "unit_id": unit_id, "text": message.text}
-    if (at := p.device_time(message.at, now_ms(), message.id)) is not None:
+    """A crew's message to the dispatchers; written offline, it keeps the moment the crew wrote it (`at`). Stored
+    first: if PostgreSQL refuses it, the device is told to send it again (`retry`) and no console heard of it;
+    once stored, a console that missed the event (Redis away) reads it back with the conversation."""
+    at = p.device_time(message.at, now_ms(), message.id)
+    stored = await conversation.record_from_crew(
+        state.sessionmaker, unit_id=unit_id, text_=message.text, device_at_ms=at
+    )
+    note: dict[str, object] = {"type": "unit.message", "unit_id": unit_id, "id": stored.id, "text": message.text}
+    if at is not None:
         note["at"] = at
     await state.queue_keeper.publish(note)
+
+
+async def _delivered(state: Services, unit_id: int, message_id: str) -> None:
+    """The crew's device has a dispatcher's message: kept with the message, and the consoles told once."""
+    marked = await conversation.mark_delivered(state.sessionmaker, unit_id=unit_id, message_id=message_id)
+    if marked is not None:
+        await state.queue_keeper.publish(
+            {
+                "type": "unit.message.delivered",
+                "unit_id": unit_id,
+                "id": message_id,
+                "delivered_at": int(marked.at.timestamp() * 1000),
+            }
+        )
 
 
 async def _acknowledged(statuses: StatusReports, who: Principal, unit_id: int, message: dict) -> None:

@@ -4,7 +4,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from geoalchemy2 import Geography
-from sqlalchemy import ARRAY, BigInteger, Enum, ForeignKey, String, Text
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, created_at_column
@@ -17,6 +18,11 @@ class StationKind(StrEnum):
     ambulance = "ambulance"
     hospital = "hospital"
     standby = "standby"  # a post without a building, where units wait to cover an area
+
+
+class MessageDirection(StrEnum):
+    to_crew = "to_crew"  # a dispatcher wrote to the unit's crew (through its outbox)
+    from_crew = "from_crew"  # the crew wrote to the dispatchers (over its socket)
 
 
 class UnitKind(StrEnum):
@@ -58,3 +64,42 @@ class Unit(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     home_station: Mapped[Station | None] = relationship(back_populates="units")
+
+
+class CrewMessage(Base):
+    """The conversation between a unit's crew and the dispatchers, both ways, as the consoles read it back
+    (GET /api/units/{id}/messages). Kept as long as the audit trail and purged with it (`dispatch audit purge`):
+    a dispatcher's words are in the trail too, and the two are read together."""
+
+    __tablename__ = "crew_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    direction: Mapped[MessageDirection] = mapped_column(Enum(MessageDirection, name="crew_message_direction"))
+    text: Mapped[str] = mapped_column(Text)
+    # A dispatcher's account (no longer set once the account is deleted) and the name the crew was shown.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = created_at_column()  # the server's time: when the message was stored
+    # When the crew wrote it by the device's clock, for a message written offline and sent later.
+    device_at: Mapped[datetime | None]
+    # A dispatcher's message: its id in the unit's outbox, and when the device acknowledged it.
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_crew_messages_unit_id", "unit_id", "id"),  # a unit's conversation, newest first, by pages
+        Index("ix_crew_messages_at", "at"),  # the purge
+        Index(
+            "uq_crew_messages_message_id",
+            "unit_id",
+            "message_id",
+            unique=True,
+            postgresql_where=sql("message_id IS NOT NULL"),
+        ),
+        CheckConstraint(
+            "(direction = 'to_crew') = (message_id IS NOT NULL) AND (direction = 'to_crew' OR delivered_at IS NULL)",
+            name="outbox_fields_for_dispatchers",
+        ),
+        CheckConstraint("length(text) BETWEEN 1 AND 1000", name="text_length"),
+    )

@@ -3,7 +3,7 @@
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
@@ -25,11 +25,12 @@ from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.push.outbox import now_ms
 from dispatch.push.protocol import BadMessage, device_time
-from dispatch.units import service
+from dispatch.units import conversation, service
 from dispatch.units.crew import check_own_unit, recent_jobs
 from dispatch.units.models import Unit
 from dispatch.units.reports import report_status
 from dispatch.units.schemas import (
+    ConversationOut,
     JobOut,
     MessageIn,
     MessageOut,
@@ -178,3 +179,28 @@ async def message_unit(
         outbox=outbox,
         keeper=keeper,
     )
+
+
+@router.get(
+    "/units/{unit_id}/messages",
+    response_model=ConversationOut,
+    response_model_by_alias=True,
+    summary="The conversation between a unit's crew and the dispatchers, newest first, by pages (the floor's "
+    "dispatchers and commanders any unit's, a unit's device its own)",
+)
+async def unit_messages(
+    unit_id: UnitId,
+    session: SessionDep,
+    who: FieldOrCommand,
+    limit: Annotated[
+        int, Query(ge=1, le=conversation.MAX_PAGE, description="Messages in the page")
+    ] = conversation.PAGE,
+    before: Annotated[
+        int | None, Query(gt=0, le=2**63 - 1, description="Only messages numbered below this (next_before)")
+    ] = None,
+) -> dict[str, Any]:
+    check_own_unit(who, unit_id)
+    if await session.get(Unit, unit_id) is None:
+        raise NotFound(f"no unit {unit_id}")
+    page, next_before = await conversation.conversation(session, unit_id=unit_id, limit=limit, before=before)
+    return {"unit_id": unit_id, "messages": page, "next_before": next_before}

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from dispatch.incidents.schemas import Clean, Latitude, Longitude
-from dispatch.units.models import StationKind, UnitKind, UnitStatus
+from dispatch.units.models import MessageDirection, StationKind, UnitKind, UnitStatus
 
 
 class StationOut(BaseModel):
@@ -72,6 +72,32 @@ class MessageOut(BaseModel):
     text: str
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class CrewMessageOut(BaseModel):
+    """One message of the conversation between a unit's crew and the dispatchers."""
+
+    id: int = Field(description="The message's number in the conversation: pass it as ?before= for older ones")
+    unit_id: int
+    direction: MessageDirection = Field(description="to_crew: a dispatcher wrote; from_crew: the crew wrote")
+    text: str
+    from_: str | None = Field(alias="from", description="The dispatcher's name, as the crew saw it; null: the crew")
+    at: datetime = Field(description="When the service stored it")
+    device_at: datetime | None = Field(description="When the crew wrote it by the device's clock (written offline)")
+    message_id: str | None = Field(
+        description="A dispatcher's message: its id on the unit's outbox (as in unit.message.sent)"
+    )
+    delivered_at: datetime | None = Field(
+        description="A dispatcher's message: when the crew's device acknowledged it (null: not yet)"
+    )
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ConversationOut(BaseModel):
+    unit_id: int
+    messages: list[CrewMessageOut] = Field(description="Newest first")
+    next_before: int | None = Field(description="?before= for the page of older messages; null: no older ones")
 
 
 class PositionIn(BaseModel):

@@ -1,5 +1,6 @@
-"""A dispatcher's text to a unit's crew: audited in the request's transaction, then, once stored, put in the
-unit's outbox like every instruction (numbered, acknowledged, resent until it is) and shown to the consoles."""
+"""A dispatcher's text to a unit's crew: audited and kept in the conversation (crew_messages) in the request's
+transaction, then, once stored, put in the unit's outbox like every instruction (numbered, acknowledged, resent
+until it is) and shown to the consoles."""
 
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from dispatch.auth.service import Principal
 from dispatch.errors import NotFound
 from dispatch.push.outbox import Outbox
 from dispatch.queue.keeper import QueueKeeper
+from dispatch.units.conversation import record_to_crew
 from dispatch.units.models import Unit
 
 
@@ -41,6 +43,9 @@ async def message_crew(
         object_type="unit",
         object_id=unit_id,
         after={"id": message_id, "text": text, "from": sender},
+    )
+    await record_to_crew(
+        session, unit_id=unit_id, text_=text, author_id=who.user_id, author=sender, message_id=message_id
     )
 
     async def deliver() -> None:
