@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import text
 
 from dispatch.incidents.types import incident_types
+from dispatch.push.protocol import CLOSE_SLOW
 from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
 from tests.test_unit_app import CHROMIUM, TABLET, VADUZ, VIBRATE, status_is, until
 
@@ -157,5 +158,98 @@ async def test_a_whole_transport_job_from_the_alert_to_available_on_a_tablet(ser
         await page.click("#jobs-back")
         await expect(page.locator("#jobs")).to_be_hidden()
         await expect(page.locator("#idle")).to_be_visible()
+        await browser.close()
+    assert not errors, errors
+
+
+async def test_after_the_server_drops_the_socket_each_missed_message_is_shown_once_in_order(serve, crews):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])
+    hub = app.state.services.hub
+    errors: list[str] = []
+    words = ["Patient moved to the neighbour's flat", "Use the back door, the front is locked"]
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        incident_id = await call(addr, crews, note="Dizzy, fell in the kitchen")
+        unit_id = await free_unit(client, crews, incident_id)
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
+        await assign(client, crews, incident_id, unit_id)
+        await page.click("#ack", timeout=15_000)
+        await expect(page.locator("#job-address")).to_contain_text("Städtle")
+        await expect(page.locator("#job-directions")).to_be_visible(timeout=10_000)  # its route came too
+        seen_before = int(await page.evaluate("localStorage.getItem('unit-last-seq')"))
+
+        # The server drops the socket (as when it finds the device too slow): the device did not ask for it.
+        dropped = hub.units[unit_id]
+        dropped.close(CLOSE_SLOW)
+
+        async def gone():
+            return hub.units.get(unit_id) is None
+
+        await until(gone)
+        await expect(page.locator("#conn")).not_to_have_attribute("data-state", "connected")
+        # The network goes too, for as long as the messages take: the device cannot be back in between.
+        await page.context.set_offline(True)
+        sent = []
+        posted = await client.post(
+            f"/api/units/{unit_id}/messages", json={"text": words[0]}, headers=bearer(crews["dispatcher"])
+        )
+        assert posted.status_code in (200, 201), posted.text
+        sent.append(posted.json()["id"])
+        moved = await client.patch(
+            f"/api/incidents/{incident_id}",
+            json={"location_text": "Landstrasse 100, Schaan"},
+            headers=bearer(crews["dispatcher"]),
+        )
+        assert moved.status_code == 200, moved.text
+        posted = await client.post(
+            f"/api/units/{unit_id}/messages", json={"text": words[1]}, headers=bearer(crews["dispatcher"])
+        )
+        assert posted.status_code in (200, 201), posted.text
+        sent.append(posted.json()["id"])
+        assert hub.units.get(unit_id) is None  # all three were missed: no socket of the unit while they went
+        await expect(page.locator("#inbox")).to_be_hidden()
+        await expect(page.locator("#job-address")).to_contain_text("Städtle")
+
+        await page.context.set_offline(False)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+        # Each missed message shown, the first first; the next waits for the crew's "Seen", none hidden by it.
+        await expect(page.locator("#inbox-text")).to_have_text(words[0], timeout=10_000)
+        await expect(page.locator("#inbox-from")).to_contain_text("message 1 of 2")
+        await expect(page.locator("#job-address")).to_contain_text("Landstrasse")
+        await expect(page.locator("#job-municipality")).to_have_text("Schaan")
+        await page.click("#inbox-seen")
+        await expect(page.locator("#inbox-text")).to_have_text(words[1])
+        await expect(page.locator("#inbox-from")).not_to_contain_text("of 2")
+        await page.click("#inbox-seen")
+        await expect(page.locator("#inbox")).to_be_hidden()
+        # What the socket brought after the resume: the three, in the order they were sent, each once.
+        missed = await page.evaluate(f"window.received.filter(f => f.seq > {seen_before})")
+        assert [f["type"] for f in missed] == ["message", "update", "message"], missed
+        assert [missed[0]["id"], missed[2]["id"]] == sent
+        assert [f["seq"] for f in missed] == sorted({f["seq"] for f in missed})
+
+        # Sent again (a device that says hello with an older seq gets them replayed): none is shown twice; a
+        # message not yet marked seen survives the reload, once.
+        posted = await client.post(
+            f"/api/units/{unit_id}/messages",
+            json={"text": "Third: police on the way"},
+            headers=bearer(crews["dispatcher"]),
+        )
+        await expect(page.locator("#inbox-text")).to_have_text("Third: police on the way", timeout=10_000)
+        await page.evaluate(f"localStorage.setItem('unit-last-seq', '{seen_before}')")
+        await page.reload()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+
+        async def replayed():
+            return len(await page.evaluate(f"window.received.filter(f => f.seq > {seen_before})")) >= 4
+
+        await until(replayed)
+        again = await page.evaluate(f"window.received.filter(f => f.seq > {seen_before})")
+        assert [f["id"] for f in again] == [*[f["id"] for f in missed], posted.json()["id"]], again
+        await expect(page.locator("#inbox-text")).to_have_text("Third: police on the way")
+        await expect(page.locator("#inbox-from")).not_to_contain_text(" of ")
+        await page.click("#inbox-seen")
+        await expect(page.locator("#inbox")).to_be_hidden()
+        await expect(page.locator("#job-address")).to_contain_text("Landstrasse")
         await browser.close()
     assert not errors, errors

@@ -14,7 +14,7 @@ export const state = {
   gps: "waiting",     // waiting | on | refused | unavailable
   lastSeq: Number(localStorage.getItem("unit-last-seq") || 0),
   theme: localStorage.getItem("unit-theme") || "day",
-  inbox: null,        // the dispatcher's last message: { id, text, from, at }
+  inbox: stored("unit-inbox", []), // the dispatcher's messages not yet marked seen, oldest first: { id, text, from, at }
   queued: [],         // what waits to be sent (queue.js): { key, message, label }
   pending: new Map(), // our message id -> what it asked (a status), until ok or error
 };
@@ -26,6 +26,8 @@ export function set(patch) {
   Object.assign(state, patch);
   // The job survives a reload: its message was handled already and is not shown twice.
   if ("job" in patch) localStorage.setItem("unit-job", JSON.stringify(state.job));
+  // So do the dispatcher's words not yet seen: acknowledged already, they would never come again.
+  if ("inbox" in patch) localStorage.setItem("unit-inbox", JSON.stringify(state.inbox));
   for (const listener of listeners) listener(state);
 }
 
@@ -52,9 +54,9 @@ export function firstTime(id) {
 }
 
 export function forget() {
-  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job"]) localStorage.removeItem(key);
+  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job", "unit-inbox"]) localStorage.removeItem(key);
   seen.clear();
-  set({ token: null, lastSeq: 0, job: null, notice: null, unitId: null, name: "" });
+  set({ token: null, lastSeq: 0, job: null, inbox: [], notice: null, unitId: null, name: "" });
 }
 
 let counter = 0;
