@@ -2,6 +2,8 @@
 job from the alert to available on a tablet, a resume after the server dropped the socket while messages were
 sent, a unit that cannot read another unit's job, and the crew's recent jobs (offline, a refused job, axe)."""
 
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy import text
 from dispatch.incidents.types import incident_types
 from dispatch.push.protocol import CLOSE_SLOW
 from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
-from tests.test_unit_app import CHROMIUM, TABLET, VADUZ, VIBRATE, status_is, until
+from tests.test_unit_app import CHROMIUM, PHONE, TABLET, VADUZ, VIBRATE, axe_violations, status_is, until
 
 pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -50,14 +52,14 @@ async def call(addr: str, tokens: dict, *, where: str = "Städtle 23, Vaduz", ki
     )
 
 
-async def free_unit(client: AsyncClient, tokens: dict, incident_id: int, *, besides: tuple[int, ...] = ()) -> int:
-    """A unit the matcher would send to the incident, other than `besides`."""
+async def free_unit(client: AsyncClient, tokens: dict, incident_id: int) -> int:
+    """The unit the matcher would send to the incident."""
 
     async def picks():
         found = await client.get(f"/api/incidents/{incident_id}/recommendations", headers=bearer(tokens["dispatcher"]))
-        return found.status_code == 200 and [p["unit_id"] for p in found.json()["picks"] if p["unit_id"] not in besides]
+        return found.status_code == 200 and found.json()["picks"]
 
-    return (await until(picks))[0]
+    return (await until(picks))[0]["unit_id"]
 
 
 async def assign(client: AsyncClient, tokens: dict, incident_id: int, unit_id: int) -> None:
@@ -253,3 +255,129 @@ async def test_after_the_server_drops_the_socket_each_missed_message_is_shown_on
         await expect(page.locator("#job-address")).to_contain_text("Landstrasse")
         await browser.close()
     assert not errors, errors
+
+
+async def test_a_unit_cannot_read_another_units_job(serve, crews, engine):  # noqa: F811
+    _app, addr = await serve(auto_dispatch_priorities=[])
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        # A's job of yesterday (stood down), A's job of today, and B's job of today.
+        old = await call(addr, crews, note="Yesterday's fall")
+        unit_a = await free_unit(client, crews, old)
+        await assign(client, crews, old, unit_a)
+        stood_down = await client.post(
+            f"/api/incidents/{old}/cancel", json={"reason": "false alarm"}, headers=bearer(crews["dispatcher"])
+        )
+        assert stood_down.status_code == 200, stood_down.text
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE assignments SET assigned_at = assigned_at - interval '1 day', "
+                    "cancelled_at = cancelled_at - interval '1 day' WHERE incident_id = :i AND unit_id = :u"
+                ),
+                {"i": old, "u": unit_a},
+            )
+        mine = await call(addr, crews, note="A's fall of today")
+        theirs = await call(addr, crews, where="Landstrasse 100, Schaan", note="B's fall, not A's business")
+        fleet = (await client.get("/api/units", headers=bearer(crews["dispatcher"]))).json()
+        unit_b = next(u["id"] for u in fleet if u["status"] == "available" and u["id"] != unit_a)
+        await assign(client, crews, theirs, unit_b)
+
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_a], PHONE, errors)
+        # With A's own token, in A's page: B's incident and B's jobs are refused, A's own are not.
+        answers = await page.evaluate(
+            """async ([a, theirs, b, old]) => {
+                 const headers = { Authorization: `Bearer ${localStorage.getItem("unit-token")}` };
+                 const status = async (path) => (await fetch(path, { headers })).status;
+                 return [await status(`/api/incidents/${theirs}`), await status(`/api/units/${b}/jobs`),
+                         await status(`/api/units/${a}/jobs`), await status(`/api/incidents/${old}`)];
+               }""",
+            [unit_a, theirs, unit_b, old],
+        )
+        assert answers == [403, 403, 200, 403], answers  # yesterday's job: listed, but not opened any more
+
+        await page.click("#jobs-open")
+        yesterday = page.locator(f"#jobs-list [data-incident='{old}']")
+        await expect(yesterday).to_contain_text("Yesterday", timeout=10_000)
+        await expect(yesterday).to_contain_text("Call cancelled")
+        await yesterday.click()
+        # A 403 in plain words, not a code and not an endless wait.
+        await expect(page.locator("#jobs-state")).to_have_text(
+            re.compile(r"^The details of this job cannot be opened on the device")
+        )
+        await expect(page.locator("#jobs-detail-title")).to_have_text(incident_types().get("FALL").name)
+
+        # An assignment coming in takes the screen from the look back at once.
+        await assign(client, crews, mine, unit_a)
+        await expect(page.locator("body")).to_have_attribute("data-job", "new", timeout=15_000)
+        await expect(page.locator("#jobs")).to_be_hidden()
+        await expect(page.locator("#job-narrative")).to_have_text("A's fall of today")
+        await page.click("#ack")
+
+        await page.click("#jobs-open")
+        await expect(page.locator(f"#jobs-list [data-incident='{mine}']")).to_contain_text("In progress")
+        await expect(page.locator(f"#jobs-list [data-incident='{old}']")).to_be_visible()
+        listed = await page.locator("#jobs-list [data-incident]").evaluate_all(
+            "els => els.map(e => e.dataset.incident)"
+        )
+        assert str(theirs) not in listed and str(mine) in listed, listed
+        await page.click(f"#jobs-list [data-incident='{mine}']")
+        await expect(page.locator("#jobs-detail-narrative")).to_have_text("A's fall of today")
+        await browser.close()
+    assert not errors, errors
+
+
+async def test_recent_jobs_offline_and_accessible_on_phone_and_tablet(serve, crews, tmp_path):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])
+    board = app.state.services.board
+    shots = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path)
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        incident_id = await call(addr, crews, kind="BREATHING", note="Short of breath after climbing stairs")
+        unit_id = await free_unit(client, crews, incident_id)
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_id], PHONE, errors)
+        await assign(client, crews, incident_id, unit_id)
+        await page.click("#ack", timeout=15_000)
+        for status in ("en_route", "on_scene", "available"):
+            await page.click(f"#statuses [data-status={status}]")
+            await until(lambda s=status: status_is(board, unit_id, s))
+        await expect(page.locator("#idle")).to_be_visible()
+
+        # Offline: it says it cannot load them now, and offers to try again once back.
+        await page.context.set_offline(True)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "offline", timeout=10_000)
+        await page.click("#jobs-open")
+        await expect(page.locator("#jobs-state")).to_contain_text("Cannot load your recent jobs now", timeout=15_000)
+        await expect(page.locator("#jobs-retry")).to_be_visible()
+        assert not await axe_violations(page)
+        await page.context.set_offline(False)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+        await page.click("#jobs-retry")
+        item = page.locator(f"#jobs-list [data-incident='{incident_id}']")
+        await expect(item).to_contain_text(incident_types().get("BREATHING").name, timeout=10_000)
+        await expect(item).to_contain_text("Finished")
+        await expect(page.locator("#jobs-state")).to_be_hidden()
+        await expect(page.locator("#jobs-retry")).to_be_hidden()
+        await page.screenshot(path=str(shots / "unit-jobs.png"))
+        for target in await page.locator("#jobs button:visible, #app header button:visible").all():
+            assert (await target.bounding_box())["height"] >= 48
+        assert not await axe_violations(page)
+        await item.click()
+        await expect(page.locator("#jobs-detail-narrative")).to_have_text("Short of breath after climbing stairs")
+        await expect(page.locator("#jobs-detail-times dt").first).to_have_text("Call received")  # in time order
+        assert not await axe_violations(page)
+
+        await page.set_viewport_size(TABLET)
+        await page.click("#theme")
+        await expect(page.locator("html")).to_have_attribute("data-theme", "night")
+        assert not await axe_violations(page)
+        await page.click("#jobs-back")
+        await expect(item).to_be_visible()
+        for target in await page.locator("#jobs button:visible, #app header button:visible").all():
+            assert (await target.bounding_box())["height"] >= 48
+        assert not await axe_violations(page)
+        await browser.close()
+    assert not errors, errors
+    assert (shots / "unit-jobs.png").stat().st_size > 10_000

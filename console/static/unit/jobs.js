@@ -58,7 +58,11 @@ function ended(job) {
 }
 
 const line = (className, text) => Object.assign(document.createElement("span"), { className, textContent: text });
-const place = (job) => [job.address_label || "No address", job.municipality].filter(Boolean).join(", ");
+// The geocoder's label often ends with the municipality already: it is not said twice.
+function place(job) {
+  const label = job.address_label || "No address", town = job.municipality;
+  return town && !label.includes(town) ? `${label}, ${town}` : label;
+}
 
 function say(text, kind = "") {
   $("jobs-state").textContent = text;
@@ -103,12 +107,12 @@ async function loadList() {
   renderList();
 }
 
-function row(list, label, value) {
+function row(list, label, value, { first = false } = {}) {
   if (!value) return;
   const term = document.createElement("dt"), detail = document.createElement("dd");
   term.textContent = label;
   detail.textContent = value;
-  list.append(term, detail);
+  if (first) list.prepend(term, detail); else list.append(term, detail);
 }
 
 async function openJob(job) {
@@ -141,7 +145,7 @@ async function openJob(job) {
     return li;
   }));
   $("jobs-detail-flags").hidden = !incident.premise_flags.length;
-  row(times, "Call received", when(incident.received_at));
+  row(times, "Call received", when(incident.received_at), { first: true }); // the times read in their order
   if (incident.disposition) row(times, "Outcome", incident.disposition.replace(/_/g, " "));
 }
 
