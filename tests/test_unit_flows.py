@@ -313,6 +313,7 @@ async def test_a_unit_cannot_read_another_units_job(serve, crews, engine):  # no
         await expect(page.locator("body")).to_have_attribute("data-job", "new", timeout=15_000)
         await expect(page.locator("#jobs")).to_be_hidden()
         await expect(page.locator("#job-narrative")).to_have_text("A's fall of today")
+        await expect(page.locator("#jobs-open")).to_be_hidden()  # nothing covers it until acknowledged
         await page.click("#ack")
 
         await page.click("#jobs-open")

@@ -150,6 +150,7 @@ async function openJob(job) {
 }
 
 function show(open) {
+  if (open && state.job?.ackOf) return; // an assignment waiting for its acknowledgement keeps the screen
   document.body.dataset.view = open ? "jobs" : "main";
   $("jobs").hidden = !open;
   $("jobs-open").setAttribute("aria-expanded", String(open));
