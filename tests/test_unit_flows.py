@@ -341,20 +341,27 @@ async def test_recent_jobs_offline_and_accessible_on_phone_and_tablet(serve, cre
         page = await signed_in(browser, addr, crews["units"][unit_id], PHONE, errors)
         await assign(client, crews, incident_id, unit_id)
         await page.click("#ack", timeout=15_000)
-        for status in ("en_route", "on_scene", "available"):
+        for status in ("en_route", "on_scene"):
             await page.click(f"#statuses [data-status={status}]")
             await until(lambda s=status: status_is(board, unit_id, s))
-        await expect(page.locator("#idle")).to_be_visible()
 
-        # Offline: it says it cannot load them now, and offers to try again once back.
+        # Offline: the crew leaves the scene and is free again; both presses wait on the device, and the list of
+        # jobs says it cannot load them now, offering to try again once back.
         await page.context.set_offline(True)
         await expect(page.locator("#conn")).to_have_attribute("data-state", "offline", timeout=10_000)
+        await page.click("#statuses [data-status=returning]")
+        await page.click("#statuses [data-status=available]")
+        await expect(page.locator("#outbox p")).to_have_count(2)
         await page.click("#jobs-open")
         await expect(page.locator("#jobs-state")).to_contain_text("Cannot load your recent jobs now", timeout=15_000)
         await expect(page.locator("#jobs-retry")).to_be_visible()
         assert not await axe_violations(page)
         await page.context.set_offline(False)
         await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+        # Sent in order once back: Returning ends the job on the server, Available (naming no job) is accepted.
+        await expect(page.locator("#notice")).to_have_text("“Available” recorded.", timeout=10_000)
+        await until(lambda: status_is(board, unit_id, "available"))
+        await expect(page.locator("#outbox")).to_be_hidden()
         await page.click("#jobs-retry")
         item = page.locator(f"#jobs-list [data-incident='{incident_id}']")
         await expect(item).to_contain_text(incident_types().get("BREATHING").name, timeout=10_000)
@@ -376,6 +383,9 @@ async def test_recent_jobs_offline_and_accessible_on_phone_and_tablet(serve, cre
         assert not await axe_violations(page)
         await page.click("#jobs-back")
         await expect(item).to_be_visible()
+        await page.click("#jobs-back")
+        await expect(page.locator("#idle")).to_be_visible()  # the job ended with Available
+        await page.click("#jobs-open")
         for target in await page.locator("#jobs button:visible, #app header button:visible").all():
             assert (await target.bounding_box())["height"] >= 48
         assert not await axe_violations(page)
