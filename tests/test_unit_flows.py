@@ -28,11 +28,17 @@ LABELS = {
     "returning": "Returning",
     "available": "Available",
 }
-# Every frame the page receives, in order (type, id, seq): what the socket brought, beside what the screen shows.
+# Every frame the page receives, in order (type, id, seq): what the socket brought, beside what the screen shows;
+# and each hello the page sends.
 FRAMES = """
 window.received = [];
+window.hellos = [];
 const Native = window.WebSocket;
 window.WebSocket = class extends Native {
+  send(data) {
+    try { const m = JSON.parse(data); if (m.type === "hello") window.hellos.push(m.last_seq); } catch { /* as is */ }
+    return super.send(data);
+  }
   constructor(...args) {
     super(...args);
     this.addEventListener("message", (event) => {
@@ -212,8 +218,11 @@ async def test_after_the_server_drops_the_socket_each_missed_message_is_shown_on
         await expect(page.locator("#inbox")).to_be_hidden()
         await expect(page.locator("#job-address")).to_contain_text("Städtle")
 
+        hellos = len(await page.evaluate("window.hellos"))
         await page.context.set_offline(False)
         await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+        # Back, the device said hello with the last seq it saw before the drop: the server replays what followed.
+        assert (await page.evaluate("window.hellos"))[hellos:] == [seen_before]
         # Each missed message shown, the first first; the next waits for the crew's "Seen", none hidden by it.
         await expect(page.locator("#inbox-text")).to_have_text(words[0], timeout=10_000)
         await expect(page.locator("#inbox-from")).to_contain_text("message 1 of 2")
