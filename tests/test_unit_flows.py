@@ -316,6 +316,8 @@ async def test_a_unit_cannot_read_another_units_job(serve, crews, engine):  # no
             re.compile(r"^The details of this job cannot be opened on the device")
         )
         await expect(page.locator("#jobs-detail-title")).to_have_text(incident_types().get("FALL").name)
+        await expect(page.locator("#jobs-retry")).to_be_hidden()  # a refusal: trying again would not help
+        assert not await axe_violations(page)
 
         # An assignment coming in takes the screen from the look back at once.
         await assign(client, crews, mine, unit_a)

@@ -41,6 +41,9 @@ function failure(status, what) {
   return `Cannot load ${what} now: the dispatch centre did not answer properly. Try again in a moment.`;
 }
 
+// Worth trying again: no answer, the service busy or failing. A refusal (401, 403, 404) stays one.
+const passing = (status) => status === 0 || status === 429 || status >= 500;
+
 const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 function when(iso) {
@@ -68,7 +71,7 @@ function say(text, kind = "") {
   $("jobs-state").textContent = text;
   $("jobs-state").className = `jobs-state ${kind}`;
   $("jobs-state").hidden = !text;
-  $("jobs-retry").hidden = kind !== "error";
+  $("jobs-retry").hidden = kind !== "error"; // only what may pass on a second try offers one
 }
 
 function renderList() {
@@ -101,7 +104,7 @@ async function loadList() {
     jobs = found;
     say(jobs.length ? "" : "No jobs for this unit today or yesterday.");
   } catch (error) {
-    if (mine === loading) say(failure(error.status, "your recent jobs"), "error");
+    if (mine === loading) say(failure(error.status, "your recent jobs"), passing(error.status) ? "error" : "refused");
     return;
   }
   renderList();
@@ -132,7 +135,7 @@ async function openJob(job) {
   try {
     incident = await get(`/api/incidents/${job.incident_id}`);
   } catch (error) {
-    if (mine === loading) say(failure(error.status, "this job"), error.status === 0 ? "error" : "info");
+    if (mine === loading) say(failure(error.status, "this job"), passing(error.status) ? "error" : "refused");
     return;
   }
   if (mine !== loading) return;
