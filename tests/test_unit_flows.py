@@ -403,3 +403,31 @@ async def test_recent_jobs_offline_and_accessible_on_phone_and_tablet(serve, cre
         await browser.close()
     assert not errors, errors
     assert (shots / "unit-jobs.png").stat().st_size > 10_000
+
+
+async def test_a_crew_returning_that_resumes_is_not_told_its_job_was_withdrawn(serve, crews):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])
+    board = app.state.services.board
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        incident_id = await call(addr, crews, note="Twisted ankle on the stairs")
+        unit_id = await free_unit(client, crews, incident_id)
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_id], PHONE, errors)
+        await assign(client, crews, incident_id, unit_id)
+        await page.click("#ack", timeout=15_000)
+        for status in ("en_route", "on_scene", "returning"):
+            await page.click(f"#statuses [data-status={status}]")
+            await expect(page.locator("#notice")).to_have_text(f"“{LABELS[status]}” recorded.", timeout=10_000)
+        await expect(page.locator("#job")).to_be_visible()  # driving back, the job it comes from still shown
+        # A device that lost its place says hello with 0: `current` says the unit has no job, which is so.
+        await page.evaluate("localStorage.setItem('unit-last-seq', '0')")
+        await page.reload()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+        await expect(page.locator("#job")).to_be_hidden(timeout=10_000)
+        await expect(page.locator("#notice")).not_to_contain_text("withdrawn")
+        await page.click("#statuses [data-status=available]")
+        await expect(page.locator("#notice")).to_have_text("“Available” recorded.", timeout=10_000)
+        await until(lambda: status_is(board, unit_id, "available"))
+        await browser.close()
+    assert not errors, errors
