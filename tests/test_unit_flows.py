@@ -1,6 +1,7 @@
 """Whole flows on the crew's device at /unit/ (Debian's Chromium, Playwright) against the real service: a transport
 job from the alert to available on a tablet, a resume after the server dropped the socket while messages were
-sent, a unit that cannot read another unit's job, and the crew's recent jobs (offline, a refused job, axe)."""
+sent, a unit that cannot read another unit's job, the crew's recent jobs (offline, a refused job, axe), and a crew
+driving back (returning) that resumes."""
 
 import os
 import re
