@@ -11,6 +11,7 @@ import { renderTalk, startTalk } from "./talk.js";
 import { refresh } from "./queue.js";
 import { renderStandby, startStandby } from "./standby.js";
 import { registerWorker, forgetHeld } from "./offline.js";
+import { startJobs } from "./jobs.js";
 
 const $ = (id) => document.getElementById(id);
 const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
@@ -86,6 +87,7 @@ $("ack").addEventListener("click", acknowledge);
 onMessage(handle);
 startTalk();
 startStandby();
+startJobs();
 refresh();
 renderStatus($("statuses"), state.job?.status);
 subscribe(render);

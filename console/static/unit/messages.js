@@ -25,7 +25,8 @@ const handlers = {
   current(m) {
     const had = state.job;
     const job = m.assignment ? jobOf(m.assignment, m, m.assignment.status) : null;
-    const notice = had && !job ? { kind: "cancel", text: "Your assignment was withdrawn: the dispatch centre shows none for this unit." } : state.notice;
+    // A job whose end the crew pressed (returning) is not withdrawn: it is over, as the server says.
+    const notice = had && !had.ended && !job ? { kind: "cancel", text: "Your assignment was withdrawn: the dispatch centre shows none for this unit." } : state.notice;
     set({ job, notice, ...(job ? { standby: null } : {}) });
   },
   update(m) {

@@ -11,6 +11,9 @@ export const STATUSES = [
 ];
 const LABEL = Object.fromEntries(STATUSES);
 const ENDS_JOB = new Set(["available", "out_of_service"]);
+// What ends the assignment on the server (the unit is off the incident): after such a press the job may stay on
+// the screen (returning), but no later press names its assignment, which the server would refuse as ended.
+const ENDS_ASSIGNMENT = new Set(["returning", ...ENDS_JOB]);
 
 // The crew acknowledges an assignment with the ack of its message (docs/protocol.md, `ack`).
 export function acknowledge() {
@@ -24,7 +27,9 @@ export async function report(status) {
   const job = state.job;
   if (status === "acknowledged" && job?.ackOf) { acknowledge(); return; }
   const message = { type: "status", status, id: nextId("status") };
-  if (job) message.assignment_id = job.assignment_id;
+  if (job && !job.ended) message.assignment_id = job.assignment_id;
+  // Marked at the press, not at the answer: a press queued offline after this one must not name it either.
+  if (job && !job.ended && ENDS_ASSIGNMENT.has(status)) set({ job: { ...job, ended: message.id } });
   const fix = lastFix();
   if (fix) Object.assign(message, { lat: fix.lat, lon: fix.lon });
   state.pending.set(message.id, status);
@@ -55,6 +60,8 @@ export function answered(message) {
       notice: { kind: "info", text: `“${LABEL[status]}” recorded.` } });
     return;
   }
+  // The refused press was the one that would have ended the assignment: it is still the crew's, named again.
+  if (message.re != null && state.job?.ended === message.re) set({ job: { ...state.job, ended: null } });
   const label = LABEL[status] || "that";
   const words = (REFUSAL[message.code] || ((l, why) => `“${l}” was refused: ${why}`))(label, message.message || message.code);
   set({ notice: { kind: "error", text: words } });

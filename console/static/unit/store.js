@@ -16,7 +16,7 @@ export const state = {
   gps: "waiting",     // waiting | on | refused | unavailable
   lastSeq: Number(localStorage.getItem("unit-last-seq") || 0),
   theme: localStorage.getItem("unit-theme") || "day",
-  inbox: null,        // the dispatcher's last message: { id, text, from, at }
+  inbox: stored("unit-inbox", []), // the dispatcher's messages not yet marked seen, oldest first: { id, text, from, at }
   queued: [],         // what waits to be sent (queue.js): { key, message, label }
   pending: new Map(), // our message id -> what it asked (a status), until ok or error
 };
@@ -30,6 +30,8 @@ export function set(patch) {
   if ("job" in patch) localStorage.setItem("unit-job", JSON.stringify(state.job));
   if ("standby" in patch) localStorage.setItem("unit-standby", JSON.stringify(state.standby));
   if (patch.name) localStorage.setItem("unit-name", patch.name);
+  // So do the dispatcher's words not yet seen: acknowledged already, they would never come again.
+  if ("inbox" in patch) localStorage.setItem("unit-inbox", JSON.stringify(state.inbox));
   for (const listener of listeners) listener(state);
 }
 
@@ -56,9 +58,11 @@ export function firstTime(id) {
 }
 
 export function forget() {
-  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job", "unit-name", "unit-standby"]) localStorage.removeItem(key);
+  for (const key of ["unit-token", "unit-last-seq", "unit-seen", "unit-job", "unit-name", "unit-standby", "unit-inbox"]) {
+    localStorage.removeItem(key);
+  }
   seen.clear();
-  set({ token: null, lastSeq: 0, job: null, standby: null, notice: null, unitId: null, name: "" });
+  set({ token: null, lastSeq: 0, job: null, standby: null, inbox: [], notice: null, unitId: null, name: "" });
 }
 
 let counter = 0;

@@ -7,9 +7,10 @@ export const QUICK = ["On our way", "Need police", "Need another ambulance", "De
 const $ = (id) => document.getElementById(id);
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
-// messages.js hands over each dispatcher's message once.
+// messages.js hands over each dispatcher's message once. They queue, oldest first: several arriving together
+// (a resume after the link was down) are each shown until the crew marks it seen, none hidden by the next.
 export function received(m) {
-  set({ inbox: { id: m.id, text: m.text, from: m.from || "Dispatch", at: Date.now() } });
+  set({ inbox: [...state.inbox, { id: m.id, text: m.text, from: m.from || "Dispatch", at: Date.now() }] });
   navigator.vibrate?.([200, 100, 200]);
 }
 
@@ -22,10 +23,10 @@ export async function write(text) {
 }
 
 export function renderTalk() {
-  const inbox = state.inbox;
+  const [inbox] = state.inbox, more = state.inbox.length;
   $("inbox").hidden = !inbox;
   if (inbox) {
-    $("inbox-from").textContent = `From ${inbox.from} · ${clock(inbox.at)}`;
+    $("inbox-from").textContent = `From ${inbox.from} · ${clock(inbox.at)}${more > 1 ? ` · message 1 of ${more}` : ""}`;
     $("inbox-text").textContent = inbox.text;
   }
   const queued = state.queued || [];
@@ -50,5 +51,5 @@ export function startTalk() {
     write($("talk-text").value);
     $("talk-text").value = "";
   });
-  $("inbox-seen").addEventListener("click", () => set({ inbox: null }));
+  $("inbox-seen").addEventListener("click", () => set({ inbox: state.inbox.slice(1) }));
 }
