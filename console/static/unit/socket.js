@@ -4,6 +4,9 @@ import { state, set, sawSeq } from "./store.js";
 
 const PROTOCOL = 1; // docs/protocol.md; a server of another version refuses the socket (4005)
 let ws = null;
+// Replaced by another device (4009) or refused as out of date (4005): only the crew's reload reconnects, never
+// the network coming back, or two devices of one unit would take it from each other in turn.
+let parked = false;
 let handler = () => {};
 let attempt = 0;
 let timer = null;
@@ -24,6 +27,7 @@ export function ack(id) { return send({ type: "ack", of: id }); }
 
 export function connect() {
   clearTimeout(timer);
+  parked = false; // a sign-in or a reload: the crew chose this device
   if (!state.token) return;
   // No network: nothing to try until the browser says it is back (the "online" event below).
   if (navigator.onLine === false) { set({ conn: "offline" }); return; }
@@ -49,10 +53,10 @@ export function connect() {
     ws = null;
     if (!state.token) { set({ conn: "offline" }); return; }
     // 4009: a newer socket of this unit took over (another tab or device); do not fight it.
-    if (event.code === 4009) { set({ conn: "offline", notice: { kind: "error",
+    if (event.code === 4009) { parked = true; set({ conn: "offline", notice: { kind: "error",
       text: "This unit signed in on another device. Reload to take it back." } }); return; }
     // 4005: this app speaks another version than the service; only a reload (the new app) helps.
-    if (event.code === 4005) { set({ conn: "offline", notice: { kind: "error",
+    if (event.code === 4005) { parked = true; set({ conn: "offline", notice: { kind: "error",
       text: "This app is out of date for the dispatch centre. Reload the page to update it." } }); return; }
     attempt += 1;
     set({ conn: navigator.onLine === false || attempt > 3 ? "offline" : "reconnecting" });
@@ -68,6 +72,6 @@ export function disconnect() {
   set({ conn: "offline" });
 }
 
-addEventListener("online", () => { if (state.token && !ws) { attempt = 0; connect(); } });
+addEventListener("online", () => { if (state.token && !ws && !parked) { attempt = 0; connect(); } });
 // The network went: the socket may not notice for a while; presses from now on wait in the queue.
 addEventListener("offline", () => { const socket = ws; if (socket) { ws = null; socket.close(); set({ conn: "offline" }); } });
