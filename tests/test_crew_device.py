@@ -43,7 +43,7 @@ async def test_a_unit_reads_only_the_incidents_it_is_sent_to_and_no_history(clie
     before = await session.scalar(text(audited), {"i": str(ours)})
 
     assert (await client.get(f"/api/incidents/{theirs}", headers=crew)).status_code == 403
-    assert (await client.get(f"/api/incidents/{old}", headers=crew)).status_code == 403  # not today's
+    assert (await client.get(f"/api/incidents/{old}", headers=crew)).status_code == 403  # not today's nor yesterday's
     got = await client.get(f"/api/incidents/{ours}", headers=crew)
     assert got.status_code == 200, got.text
     body = got.json()

@@ -305,12 +305,21 @@ async def test_a_unit_cannot_read_another_units_job(serve, crews, engine):  # no
                }""",
             [unit_a, theirs, unit_b, old],
         )
-        assert answers == [403, 403, 200, 403], answers  # yesterday's job: listed, but not opened any more
+        assert answers == [403, 403, 200, 200], answers  # yesterday's job: listed, and it opens
 
         await page.click("#jobs-open")
         yesterday = page.locator(f"#jobs-list [data-incident='{old}']")
         await expect(yesterday).to_contain_text("Yesterday", timeout=10_000)
         await expect(yesterday).to_contain_text("Call cancelled")
+        await yesterday.click()
+        await expect(page.locator("#jobs-detail-narrative")).to_have_text("Yesterday's fall")
+        await page.click("#jobs-back")
+        # Midnight passes while the list is open: the job it still shows is two days old now, and refused.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE assignments SET assigned_at = assigned_at - interval '2 days' WHERE incident_id = :i"),
+                {"i": old},
+            )
         await yesterday.click()
         # A 403 in plain words, not a code and not an endless wait.
         await expect(page.locator("#jobs-state")).to_have_text(
@@ -319,6 +328,11 @@ async def test_a_unit_cannot_read_another_units_job(serve, crews, engine):  # no
         await expect(page.locator("#jobs-detail-title")).to_have_text(incident_types().get("FALL").name)
         await expect(page.locator("#jobs-retry")).to_be_hidden()  # a refusal: trying again would not help
         assert not await axe_violations(page)
+        async with engine.begin() as conn:  # yesterday's again, for the list below
+            await conn.execute(
+                text("UPDATE assignments SET assigned_at = assigned_at + interval '2 days' WHERE incident_id = :i"),
+                {"i": old},
+            )
 
         # An assignment coming in takes the screen from the look back at once.
         await assign(client, crews, mine, unit_a)

@@ -49,9 +49,10 @@ async def crew_incident(
     settings: Settings,
 ) -> dict[str, Any]:
     """The incident as the crew's device shows it (CrewIncidentOut); 403 for one the unit was not sent to."""
-    since = day_start(settings.report_time_zone)
+    # The same days as the crew's list of its jobs (units/crew.py): each job listed opens.
+    since = day_start(settings.report_time_zone, days_ago=1)
     if unit_id is None or not await crew_may_read(session, unit_id=unit_id, incident_id=incident_id, since=since):
-        raise Forbidden(f"incident {incident_id} is not one this unit is or was assigned to today")
+        raise Forbidden(f"incident {incident_id} is not one this unit is or was assigned to today or yesterday")
     view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)
     caller = view["caller"]
     crew = {

@@ -36,7 +36,7 @@ function failure(status, what) {
   if (status === 401) return "This device's sign-in is no longer accepted: sign out and sign in again.";
   if (status === 403) return what === "your recent jobs"
     ? "This device may not see that unit's jobs: a crew sees only its own unit's jobs."
-    : "The details of this job cannot be opened on the device: a crew can open only the jobs its unit was sent to today. The dispatch centre holds the full record.";
+    : "The details of this job cannot be opened on the device: a crew can open only the jobs its unit was sent to today or yesterday. The dispatch centre holds the full record.";
   if (status === 404) return `The dispatch centre has no record of ${what}.`;
   return `Cannot load ${what} now: the dispatch centre did not answer properly. Try again in a moment.`;
 }
