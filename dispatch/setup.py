@@ -75,8 +75,9 @@ def recreate_database(settings: Settings) -> None:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
 
-def progress_bar() -> Progress:
-    """Progress on stderr: stdout stays for what a command answers (JSON lines, tables)."""
+def progress_bar(console: Console | None = None) -> Progress:
+    """Progress on stderr: stdout stays for what a command answers (JSON lines, tables), and is not passed
+    through the bar (which would carry it to stderr)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description:<28}"),
@@ -84,7 +85,9 @@ def progress_bar() -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         transient=False,
-        console=Console(stderr=True),
+        console=console or Console(stderr=True),
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
 
 

@@ -18,12 +18,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from benchmarks.bench.servers import ServerError
 from benchmarks.faults.scenarios import SCENARIOS, Options, run
 from benchmarks.faults.stack import Stack
+from dispatch.setup import progress_bar
 
 out = Console(width=None if sys.stdout.isatty() else 140)  # a log file gets the tables whole
 err = Console(stderr=True)
@@ -135,16 +135,7 @@ def main(
     try:
         stack.start()  # the map import shows its own progress
         # Progress on stderr; stdout (tables, JSON lines) is not redirected through it.
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        ) as progress:
+        with progress_bar(err) as progress:
             done = progress.add_task("scenarios", total=len(chosen))
             for name in chosen:
                 result = asyncio.run(

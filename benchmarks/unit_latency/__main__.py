@@ -21,7 +21,6 @@ import typer
 from httpx import HTTPError
 from playwright.async_api import Error as PlaywrightError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from benchmarks.bench.run import BenchError
@@ -29,6 +28,7 @@ from benchmarks.bench.servers import ServerError
 from benchmarks.unit_latency.figures import figures, plot
 from benchmarks.unit_latency.rounds import RoundError, measure
 from benchmarks.unit_latency.stack import Stack
+from dispatch.setup import progress_bar
 
 out = Console(width=None if sys.stdout.isatty() else 130)
 err = Console(stderr=True)
@@ -87,16 +87,7 @@ def main(
     try:
         err.print("starting a Redis and a PostgreSQL of the benchmark's own, the map, the service", highlight=False)
         service = stack.start()
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        ) as progress:
+        with progress_bar(err) as progress:
             task = progress.add_task("assignments shown", total=assignments)
             shown, skews = asyncio.run(
                 measure(service, assignments=assignments, seed=seed, on_shown=lambda _: progress.advance(task))
