@@ -115,7 +115,9 @@ async def start(settings: Settings) -> Services:
     board = UnitBoard(redis, keys)
     outbox = Outbox(redis, keys, ack_within_s=settings.ack_deadline_s, epochs=lambda: next_epoch(sessions))
     pusher = Pusher(outbox, board=board, sessions=sessions, routers=routers, deadline_s=settings.ack_deadline_s)
-    statuses = StatusReports(sessions, board, keys, requeue=keeper.apply, cancel=pusher.cancel, team=pusher.team)
+    statuses = StatusReports(
+        sessions, board, keys, requeue=keeper.apply, cancel=pusher.cancel, team=pusher.team, told=pusher.unit_status
+    )
     hub = Hub(pubsub_redis, keys, queue_size=settings.ws_send_queue)
     catchup = Catchup(hub, outbox, pusher, queue, board, keeper)
     dispatcher = DispatchService(

@@ -162,6 +162,7 @@ async def test_with_no_network_the_app_opens_with_the_held_job_and_its_map(serve
 
             await context.set_offline(False)
             await page.click("#sign-out")
+            await page.click("#sign-out")  # the second tap confirms it
             await expect(page.locator("#login")).to_be_visible()
             await until(lambda: no_api_caches(page))
             await browser.close()

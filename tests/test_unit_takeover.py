@@ -28,7 +28,7 @@ async def test_a_replaced_device_does_not_take_the_unit_back_by_itself(serve, cr
         await context.set_offline(True)
         await context.set_offline(False)  # the network comes back: the page must not fight the other device
         await asyncio.sleep(3)
-        await expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "replaced")
         await other.send(orjson.dumps({"type": "ping"}).decode())
         assert other.close_code is None  # still the unit's socket
 

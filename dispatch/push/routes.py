@@ -223,6 +223,7 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
                 "protocol": p.VERSION,
                 "unit_id": unit_id,
                 "call_sign": on_board.call_sign if on_board is not None else None,
+                "status": on_board.status if on_board is not None else None,
                 "ack_deadline_s": state.settings.ack_deadline_s,
             }
         )

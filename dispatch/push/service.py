@@ -199,6 +199,11 @@ class Pusher:
             unit_id, messages.cancel(incident_id, reason, assignment_id), ack_within_s=self.deadline_s
         )
 
+    async def unit_status(self, unit_id: int, status: str, reason: str) -> None:
+        """The unit's status as someone else set it (a dispatcher, the acknowledgement watcher): the crew's device
+        shows it (out of service above all: no calls come until the crew says it is available)."""
+        await self.outbox.send(unit_id, {"type": "unit_status", "status": status, "reason": reason})
+
     async def move(self, order: dict) -> None:
         """A move-up order with its route from where the unit is (None when no road reaches the post or the
         unit's position is not known): the crew drives it as it would an assignment's."""

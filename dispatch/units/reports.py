@@ -46,6 +46,7 @@ class StatusReports:
     requeue: Callable[[QueueAction], Awaitable[object]]
     cancel: Callable[..., Awaitable[object]]  # the pusher's: tells a crew its assignment ended
     team: Callable[..., Awaitable[object]] | None = None  # the pusher's: tells the others on the incident
+    told: Callable[..., Awaitable[object]] | None = None  # the pusher's: tells a crew its unit's status changed
     on_freed: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -120,6 +121,10 @@ async def report_status(
             listener()
     if who.role != Role.unit and change.ended_assignment:
         await state.cancel(unit_id, change.incident_id, why or f"stood down: set {status.value} by dispatch")
+    if who.role != Role.unit and change.status != change.previous and state.told is not None:
+        # A crew set out of service by dispatch, or as not responding, must see it: it gets no calls until it
+        # says it is available again.
+        await state.told(unit_id, change.status.value, why or f"set {status.value.replace('_', ' ')} by dispatch")
     if state.team is not None and change.incident_id is not None and change.status != change.previous:
         await state.team(change.incident_id, changed=unit_id, left=change.ended_assignment)
     return {

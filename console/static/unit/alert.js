@@ -25,6 +25,9 @@ function beep() {
   navigator.vibrate?.([400, 200, 400]);
 }
 
+// Once: something changed that the crew must notice (stood down, set out of service, a dispatcher's words).
+export function chime() { beep(); }
+
 export function alerting(on) {
   document.body.dataset.alerting = String(on);
   if (on && !timer) { beep(); timer = setInterval(beep, 2000); }

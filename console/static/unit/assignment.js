@@ -5,6 +5,7 @@ import { alerting } from "./alert.js";
 import { renderTeam } from "./team.js";
 
 const $ = (id) => document.getElementById(id);
+let focusedFor = null; // the assignment whose alert has had the focus put on Acknowledge
 const typeNames = new Map(); // type code -> name, when this token may read /api/incident-types
 
 export async function loadTypeNames(api) {
@@ -45,6 +46,8 @@ export function renderJob() {
   directions(job, "job", job.address || "Incident");
   renderTeam(job);
   $("ack").hidden = !job.ackOf;
+  // A new alert puts the keyboard on Acknowledge: one key, not a search through the page, in its 10 s.
+  if (job.ackOf && focusedFor !== job.ackOf) { focusedFor = job.ackOf; $("ack").focus(); }
   tick();
 }
 

@@ -3,7 +3,8 @@ import { state, set, subscribe, saveToken, saveTheme, forget } from "./store.js"
 import { connect, disconnect, onMessage } from "./socket.js";
 import { handle } from "./messages.js";
 import { renderJob, tick, loadTypeNames } from "./assignment.js";
-import { renderStatus, acknowledge } from "./status.js";
+import { renderStatus, acknowledge, markStatus } from "./status.js";
+import { confirmTap, renderUnitStatus } from "./guard.js";
 import { startPosition } from "./position.js";
 import { unlockAudio } from "./alert.js";
 import { startMap, loadLayers, updateMap } from "./map.js";
@@ -14,7 +15,8 @@ import { registerWorker, forgetHeld } from "./offline.js";
 import { startJobs } from "./jobs.js";
 
 const $ = (id) => document.getElementById(id);
-const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline" };
+const CONN = { connected: "connected", reconnecting: "reconnecting…", offline: "offline",
+  replaced: "signed in on another device" };
 const GPS = { waiting: "locating…", on: "GPS on", refused: "Location refused: the dispatch centre cannot see where this unit is. Everything else works.",
   unavailable: "No GPS fix: position is not being sent." };
 
@@ -45,9 +47,8 @@ function render(s) {
   // What a press is about: the job's incident (the status names its assignment), else the unit itself.
   $("statuses-for").textContent = s.job ? `Status for incident #${s.job.incident_id}: ${$("job-type").textContent}`
     : "Status of the unit (no job)";
-  for (const button of document.querySelectorAll("#statuses .status")) {
-    button.setAttribute("aria-pressed", String(button.dataset.status === s.job?.status));
-  }
+  markStatus($("statuses"), s.job, s.unitStatus);
+  renderUnitStatus();
   updateMap();
 }
 
@@ -80,7 +81,8 @@ $("login-form").addEventListener("submit", (event) => {
   $("token").value = "";
   start();
 });
-$("sign-out").addEventListener("click", () => { disconnect(); signOut(); });
+// Signing in again means typing the token: a slip must not sign the crew out.
+confirmTap($("sign-out"), "Tap again to sign out", () => { disconnect(); signOut(); });
 $("theme").addEventListener("click", () => saveTheme(state.theme === "night" ? "day" : "night"));
 $("ack").addEventListener("click", acknowledge);
 

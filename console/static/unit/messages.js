@@ -5,6 +5,7 @@ import { answered } from "./status.js";
 import { flush } from "./queue.js";
 import { received } from "./talk.js";
 import { teamOf, withNote } from "./team.js";
+import { chime } from "./alert.js";
 
 const REASONS = { not_acknowledged: "not acknowledged in time" };
 const reasonText = (reason) => REASONS[reason] || String(reason || "no reason given").replace(/_/g, " ");
@@ -17,7 +18,8 @@ function jobOf(fields, message, status) {
 
 const handlers = {
   welcome(m) {
-    set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10, ...(m.call_sign ? { name: m.call_sign } : {}) });
+    set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10, ...(m.call_sign ? { name: m.call_sign } : {}),
+      ...(m.status ? { unitStatus: m.status } : {}) });
     flush(); // what the crew pressed or wrote offline, in order, now that the link is back
   },
   // An assignment replaces a move-up order: the unit goes to the incident, not to the post.
@@ -52,8 +54,18 @@ const handlers = {
     const job = state.job;
     const ours = job && (m.assignment_id != null ? m.assignment_id === job.assignment_id : m.incident_id === job.incident_id);
     set({ job: ours ? null : job, notice: { kind: "cancel", text: `Stood down from incident #${m.incident_id}: ${reasonText(m.reason)}.` } });
+    if (ours) chime(); // a crew on blue lights must notice it is no longer wanted there
   },
-  message(m) { received(m); },
+  message(m) { received(m); chime(); },
+  // Someone else changed the unit's status (dispatch, or the service after an unacknowledged assignment); a
+  // resent one must not undo a newer one.
+  unit_status(m) {
+    if ((m.seq ?? 0) < state.unitStatusSeq) return;
+    const words = String(m.status).replace(/_/g, " ");
+    set({ unitStatus: m.status, unitStatusSeq: m.seq ?? 0,
+      notice: { kind: m.status === "out_of_service" ? "error" : "info", text: `This unit was set ${words}: ${reasonText(m.reason)}.` } });
+    chime();
+  },
   move(m) {
     const order = { post_id: m.post_id, post: m.post, location: m.location, reason: m.reason, route: m.route };
     set({ standby: order, notice: { kind: "info", text: `Move-up order: go to standby at ${m.post}.` } });

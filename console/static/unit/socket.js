@@ -53,7 +53,7 @@ export function connect() {
     ws = null;
     if (!state.token) { set({ conn: "offline" }); return; }
     // 4009: a newer socket of this unit took over (another tab or device); do not fight it.
-    if (event.code === 4009) { parked = true; set({ conn: "offline", notice: { kind: "error",
+    if (event.code === 4009) { parked = true; set({ conn: "replaced", notice: { kind: "error",
       text: "This unit signed in on another device. Reload to take it back." } }); return; }
     // 4005: this app speaks another version than the service; only a reload (the new app) helps.
     if (event.code === 4005) { parked = true; set({ conn: "offline", notice: { kind: "error",

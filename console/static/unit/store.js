@@ -9,6 +9,7 @@ const stored = (key, fallback) => {
 export const state = {
   token: localStorage.getItem("unit-token"),
   unitId: null, conn: "offline", ackDeadline: 10,
+  unitStatus: null, unitStatusSeq: 0, // the unit's own status (welcome, our answered presses, `unit_status`)
   name: localStorage.getItem("unit-name") || "", // the call sign from the last welcome: shown offline too
   job: stored("unit-job", null), // the assignment shown: the message's fields, its `status`, `ackOf` while unacknowledged
   standby: stored("unit-standby", null), // a move-up order: { post_id, post, location, reason, route }
