@@ -43,6 +43,13 @@ async def test_the_crews_on_an_incident_hear_of_each_other_and_of_the_notes(serv
             note = await next_of(one, "update")
         assert note["note"]["text"] == "Access by the rear lane" and note["note"]["from"] and note["note"]["at"]
 
+        # The crew's own read of the incident (its recent jobs) carries the notes too.
+        read = await client.get(f"/api/incidents/{incident_id}", headers=bearer(crews["units"][first]))
+        assert read.status_code == 200, read.text
+        assert [(n["text"], bool(n["from"]), n["at"] > 0) for n in read.json()["notes"]] == [
+            ("Access by the rear lane", True, True)
+        ]
+
         await assign(client, dispatcher, incident_id, second)
         other = await next_of(two, "assignment")
         assert [n["text"] for n in other["notes"]] == ["Access by the rear lane"]

@@ -101,6 +101,13 @@ async def test_the_crew_sees_the_team_the_notes_and_a_move_up(serve, crews, tmp_
         )
         assert cancelled.status_code == 200, cancelled.text
         await expect(page.locator("#job")).to_be_hidden(timeout=10_000)
+        # Looking back: the job's notes are in its recent jobs' details.
+        await page.click("#jobs-open")
+        await page.click(f"#jobs-list [data-incident='{incident_id}']")
+        await expect(page.locator("#jobs-detail-notes li")).to_have_count(2)
+        await expect(page.locator("#jobs-detail-notes li").first).to_contain_text("Key safe at the side door")
+        await page.click("#jobs-back")
+        await page.click("#jobs-back")
 
         # A move-up order: marked as one, with its route; it stays until the crew is at the post.
         order = {"unit_id": first, "post_id": 1, "post": "Schaan centre", "lat": 47.1650, "lon": 9.5097}

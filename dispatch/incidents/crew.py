@@ -15,6 +15,7 @@ from dispatch.config import Settings
 from dispatch.errors import Forbidden
 from dispatch.incidents.service import incident_view
 from dispatch.incidents.types import IncidentTypes
+from dispatch.push import team
 from dispatch.statuses import ACTIVE_ASSIGNMENT, sql_in
 from geo.geocoder import Geocoder
 
@@ -68,6 +69,7 @@ async def crew_incident(
         "premise_flags": [
             {"category": f["category"], "description": f["description"]} for f in view["history"]["flags"]
         ],
+        "notes": await team.notes(session, incident_id),
         "disposition": view["disposition"],
     }
     # The caller's name and number are personal data: who read them is recorded, as for the floor's read.

@@ -183,6 +183,16 @@ class PremiseFlagBrief(BaseModel):
     description: str
 
 
+class CrewNoteOut(BaseModel):
+    """A note a dispatcher wrote in the incident's log, as the crew reads it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    text: str
+    from_: str = Field(alias="from", description="The dispatcher's name")
+    at: int = Field(description="When it was written (epoch ms)")
+
+
 class CrewIncidentOut(BaseModel):
     """An incident as a unit's crew reads it (GET /api/incidents/{id} with a unit's token): how to reach the
     caller and what to know about the place, never the caller's or the premise's history."""
@@ -200,6 +210,7 @@ class CrewIncidentOut(BaseModel):
     received_at: datetime
     caller: CrewCallerOut
     premise_flags: list[PremiseFlagBrief]
+    notes: list[CrewNoteOut]
     disposition: str | None
 
 

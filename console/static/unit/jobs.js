@@ -129,6 +129,7 @@ async function openJob(job) {
   times.replaceChildren();
   for (const [key, label] of TIMES) row(times, label, job[key] && when(job[key]));
   for (const id of ["jobs-detail-narrative", "jobs-detail-flags"]) { $(id).replaceChildren(); $(id).hidden = true; }
+  $("jobs-detail-notes-block").hidden = true;
   $("jobs-back").focus();
   say("Loading this job…");
   let incident;
@@ -148,6 +149,13 @@ async function openJob(job) {
     return li;
   }));
   $("jobs-detail-flags").hidden = !incident.premise_flags.length;
+  const notes = incident.notes || [];
+  $("jobs-detail-notes").replaceChildren(...notes.map((note) => {
+    const li = document.createElement("li");
+    li.textContent = `${when(new Date(note.at).toISOString())} ${note.from}: ${note.text}`;
+    return li;
+  }));
+  $("jobs-detail-notes-block").hidden = !notes.length;
   row(times, "Call received", when(incident.received_at), { first: true }); // the times read in their order
   if (incident.disposition) row(times, "Outcome", incident.disposition.replace(/_/g, " "));
 }
