@@ -11,6 +11,7 @@ from websockets.asyncio.client import connect
 
 from dispatch.keys import Keys
 from dispatch.push.answers import Answers
+from dispatch.units import conversation
 from tests import test_push
 from tests.test_matching_flow import FIRE
 from tests.test_push import bearer, device, first_assignment, next_of, take_call
@@ -103,6 +104,35 @@ async def test_a_crews_message_sent_again_is_stored_and_announced_once_even_afte
     assert (await next_of(console, "unit.message"))["text"] == "Need police"
     assert await conversation_rows(engine, unit_id) == [("Need police", "t1"), ("Need police", "t2")]
     await ws.close()
+    await console.close()
+
+
+async def test_a_press_outlives_the_socket_replaced_while_it_is_at_work(serve, crews, engine, monkeypatch):
+    """The device reconnects (its new socket replaces the old one) while the server stores its message: the work is
+    finished and told to the consoles, and the resend on the new socket gets the same answer, nothing twice."""
+    _, addr = await serve(matcher=False)
+    unit_id, token = next(iter(crews["units"].items()))
+    console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
+    await next_of(console, "snapshot")
+    stored, real = asyncio.Event(), conversation.record_from_crew
+
+    async def slow(*args, **kwargs):
+        kept = await real(*args, **kwargs)
+        stored.set()
+        await asyncio.sleep(1.0)  # stored, not yet told to the consoles nor kept as answered
+        return kept
+
+    monkeypatch.setattr(conversation, "record_from_crew", slow)
+    old = await device(addr, token)
+    words = {"type": "message", "text": "Patient is stable", "id": "t9"}
+    await send(old, words)
+    await asyncio.wait_for(stored.wait(), 10)
+    new = await device(addr, token)  # the server closes the old socket (4009) in the middle of the work
+    assert await answer_to(new, words) == {"type": "ok", "re": "t9"}
+    heard = [m for m in await received(console, 1.5) if m["type"] == "unit.message"]
+    assert [(m["unit_id"], m["text"]) for m in heard] == [(unit_id, "Patient is stable")]
+    assert await conversation_rows(engine, unit_id) == [("Patient is stable", "t9")]
+    await new.close()
     await console.close()
 
 

@@ -1,7 +1,8 @@
 """A crew's press reaches the dispatch centre exactly once, whatever the link does (Debian's Chromium, Playwright,
 against the real service): the server stores a status or a message and its socket dies before the answer (the
-device sends it again after the next welcome, with the same id, and is answered as the first time), and a press
-whose network goes while the server works on it (a tunnel). Each is recorded once and the screen ends on it."""
+device sends it again after the next welcome, with the same id, and is answered as the first time), a press
+whose network goes while the server works on it (a tunnel), and one the server could not store (`retry`: sent
+again by the device itself). Each is recorded once and the screen ends on it."""
 
 import asyncio
 
@@ -31,15 +32,18 @@ KEPT = """new Promise((done) => {
 
 class Link:
     """What the server does with a crew's press (routes.answered_once): `cut` of them are stored and answered, and
-    then their socket is dropped before the answer goes; `slow` of them wait `delay_s` first. Every press heard,
-    by its id, in `heard`."""
+    then their socket is dropped before the answer goes; `slow` of them wait `delay_s` first; `fail` of them meet
+    a backend that fails (answered `retry`). Every press heard, by its id, in `heard`."""
 
     def __init__(self, hub) -> None:
-        self.hub, self.cut, self.slow, self.delay_s, self.heard = hub, 0, 0, 1.5, []
+        self.hub, self.cut, self.slow, self.fail, self.delay_s, self.heard = hub, 0, 0, 0, 1.5, []
         self.real = routes.answered_once
 
     async def __call__(self, state, who, unit_id, message):
         self.heard.append(message.id)
+        if self.fail:
+            self.fail -= 1
+            raise OSError("the database went away")
         if self.slow:
             self.slow -= 1
             await asyncio.sleep(self.delay_s)
@@ -118,6 +122,14 @@ async def test_a_press_whose_answer_is_lost_is_sent_again_and_recorded_once(serv
         assert len(link.heard) == 2 and link.heard[0] == link.heard[1]
         assert await events_of(engine, incident_id, "on_scene") == 1
         assert (await board.get(unit_id)).status == "on_scene"
+
+        # Not stored (`retry`): kept on the device, said so, and sent again by itself, with the same id.
+        link.fail, link.heard = 1, []
+        await page.click("#statuses [data-status=transporting]")
+        await expect(page.locator("#notice")).to_contain_text("it is sent again in a moment", timeout=10_000)
+        await expect(page.locator("#notice")).to_have_text("“Transporting” recorded.", timeout=15_000)
+        assert len(link.heard) == 2 and link.heard[0] == link.heard[1]
+        assert await events_of(engine, incident_id, "transporting") == 1
         assert await page.evaluate(KEPT) == 0  # nothing left waiting on the device
         await console.close()
         await browser.close()

@@ -8,6 +8,7 @@ the oldest dropped first. Redis is the first guard only: a crew's message is als
 (dispatch.units.conversation), and a status sent again that Redis forgot is judged by the status rules.
 """
 
+import asyncio
 import logging
 import time
 
@@ -44,6 +45,8 @@ class Answers:
         self.redis, self.keys = redis, keys
         self.keep_ms, self.keep_max = int(keep_s * 1000), keep_max
         self._remember = redis.register_script(REMEMBER)
+        # The presses this process is at work on, by (unit, id): one outlives its socket (dispatch.push.presses).
+        self.working: dict[tuple[int, str], asyncio.Task[bytes]] = {}
 
     async def given(self, unit_id: int, message_id: str) -> bytes | None:
         """The answer given to this id of the unit's within KEEP_S, or None. Redis away: None (logged), and the
