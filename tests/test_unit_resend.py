@@ -5,6 +5,7 @@ whose network goes while the server works on it (a tunnel), and one the server c
 again by the device itself). Each is recorded once and the screen ends on it."""
 
 import asyncio
+import time
 
 import pytest
 from httpx import AsyncClient
@@ -26,6 +27,16 @@ KEPT = """new Promise((done) => {
   opened.onsuccess = () => {
     const counted = opened.result.transaction("outbox").objectStore("outbox").count();
     counted.onsuccess = () => done(counted.result);
+  };
+})"""
+# A crew's message kept on the device by another unit's sign-in (queue.js's entry).
+STRANGER = """({ unit, at }) => new Promise((done) => {
+  const opened = indexedDB.open("unit-queue");
+  opened.onsuccess = () => {
+    const tx = opened.result.transaction("outbox", "readwrite");
+    tx.objectStore("outbox").add({ message: { type: "message", text: "Not ours", id: "message-x-1", at },
+      label: "Message: Not ours", unit });
+    tx.oncomplete = () => done(true);
   };
 })"""
 
@@ -53,6 +64,15 @@ class Link:
             self.hub.units[unit_id].close(CLOSE_SLOW)  # as a dead zone would: the answer never reaches the device
             return None
         return answer
+
+
+async def kept_messages(engine, unit_id: int) -> list:
+    async with engine.connect() as conn:
+        return list(
+            await conn.execute(
+                text("SELECT text, device_id FROM crew_messages WHERE unit_id = :u ORDER BY id"), {"u": unit_id}
+            )
+        )
 
 
 async def events_of(engine, incident_id: int, kind: str) -> int:
@@ -101,10 +121,7 @@ async def test_a_press_whose_answer_is_lost_is_sent_again_and_recorded_once(serv
         assert len(link.heard) == 2 and link.heard[0] == link.heard[1]
         heard = [m for m in await received(console, 1.0) if m["type"] == "unit.message"]
         assert [(m["unit_id"], m["text"]) for m in heard] == [(unit_id, "Need police")]
-        async with engine.connect() as conn:
-            kept = (
-                await conn.execute(text("SELECT text, device_id FROM crew_messages WHERE unit_id = :u"), {"u": unit_id})
-            ).all()
+        kept = await kept_messages(engine, unit_id)
         assert [(k.text, k.device_id) for k in kept] == [("Need police", link.heard[0])]
         await page.click("#talk summary")
 
@@ -131,6 +148,14 @@ async def test_a_press_whose_answer_is_lost_is_sent_again_and_recorded_once(serv
         assert len(link.heard) == 2 and link.heard[0] == link.heard[1]
         assert await events_of(engine, incident_id, "transporting") == 1
         assert await page.evaluate(KEPT) == 0  # nothing left waiting on the device
+
+        # A press kept from another unit's sign-in on this device is not sent as this unit's.
+        await page.evaluate(STRANGER, {"unit": unit_id + 1000, "at": int(time.time() * 1000)})
+        await page.reload()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+        await until(lambda: page.evaluate(f"{KEPT}.then((n) => n === 0)"))
+        assert not [m for m in await received(console, 1.0) if m["type"] == "unit.message"]
+        assert [k.text for k in await kept_messages(engine, unit_id)] == ["Need police"]
         await console.close()
         await browser.close()
     assert not errors, errors

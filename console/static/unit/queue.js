@@ -42,7 +42,7 @@ export async function refresh() { set({ queued: (await all()).filter((e) => e.me
 // screen calls it while it waits.
 export async function submit(message, label) {
   const now = isOpen() && inFlight == null && !state.queued.length;
-  await run("readwrite", (store) => store.add({ message: { ...message, at: Date.now() }, label }));
+  await run("readwrite", (store) => store.add({ message: { ...message, at: Date.now() }, label, unit: state.unitId }));
   if (now) prompt.add(message.id); // its moment is now: a device clock set wrong does not get it refused
   await refresh();
   flush();
@@ -62,6 +62,12 @@ export async function flush() {
       if (inFlight != null || !isOpen() || Date.now() < holdUntil) break;
       const [entry] = await all();
       if (!entry || inFlight != null || !isOpen()) break;
+      // Pressed for another unit (signed out since, another token now): this socket cannot send it as that unit.
+      if (entry.unit != null && state.unitId != null && entry.unit !== state.unitId) {
+        await run("readwrite", (store) => store.delete(entry.key));
+        again = true;
+        continue;
+      }
       for (const fn of beforeSend) fn(entry.message);
       const { at: _at, ...now } = entry.message;
       if (send(prompt.delete(now.id) ? now : entry.message)) inFlight = now.id;
