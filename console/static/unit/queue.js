@@ -83,7 +83,6 @@ export async function flush() {
 export async function settle(answer) {
   if (answer.re == null) return null;
   const entry = (await all()).find((e) => e.message.id === answer.re);
-  if (inFlight === answer.re) inFlight = null;
   if (entry && answer.type === "error" && AGAIN.has(answer.code)) {
     holds += 1;
     holdUntil = Date.now() + Math.min(30_000, 1000 * 2 ** holds);
@@ -93,6 +92,8 @@ export async function settle(answer) {
     holds = 0;
     await run("readwrite", (store) => store.delete(entry.key));
   }
+  // Free for the next only now: a flush meanwhile would have found this one still kept, and sent it again.
+  if (inFlight === answer.re) inFlight = null;
   await flush();
   return entry || null;
 }
