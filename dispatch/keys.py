@@ -52,6 +52,14 @@ class Keys:
         """The assignments lately put in a unit's outbox, by id: each goes in once (see dispatch.push.sweep)."""
         return f"{self.prefix}:sent:{unit_id}"
 
+    def answers(self, unit_id: int) -> str:
+        """The answers a unit's device was given, by the id of its message (see dispatch.push.answers)."""
+        return f"{self.prefix}:answers:{unit_id}"
+
+    def answers_at(self, unit_id: int) -> str:
+        """When each of those answers was given: the oldest go first."""
+        return f"{self.prefix}:answers-at:{unit_id}"
+
     @property
     def deadlines(self) -> str:
         return f"{self.prefix}:ack:deadlines"

@@ -30,6 +30,7 @@ from dispatch.matching.eta import RouterHolder
 from dispatch.matching.service import board_units
 from dispatch.matching.worker import Matcher
 from dispatch.push.access import AccessWatcher
+from dispatch.push.answers import Answers
 from dispatch.push.hub import Hub
 from dispatch.push.outbox import Outbox, next_epoch
 from dispatch.push.resume import Catchup
@@ -75,6 +76,7 @@ class Services:
     ack_watcher: AckWatcher
     access_watcher: AccessWatcher
     throttle: FailedTokenThrottle
+    answers: Answers
     tasks: list[asyncio.Task] = field(default_factory=list)
     map_layers: tuple[int, bytes, bytes] | None = None  # the map's layers as served: (import id, JSON, gzipped)
 
@@ -169,6 +171,7 @@ async def start(settings: Settings) -> Services:
         ack_watcher=AckWatcher(outbox, pusher=pusher, statuses=statuses, publish=keeper.publish),
         access_watcher=AccessWatcher(hub, sessions),
         throttle=FailedTokenThrottle(redis, keys, limit=settings.failed_auth_per_minute),
+        answers=Answers(redis, keys),
     )
     # Who hears of what: a unit free again, a new call, a listener back after Redis was away.
     statuses.on_freed.append(matcher.unit_freed)

@@ -23,7 +23,8 @@ from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.push import protocol as p
 from dispatch.push.hub import Socket
-from dispatch.push.outbox import assignment_of, now_ms
+from dispatch.push.outbox import assignment_of
+from dispatch.push.presses import answered_once
 from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello
 from dispatch.services import Services
 from dispatch.units import conversation
@@ -236,27 +237,15 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
             await _hello(ws, sock, state, message)
         elif isinstance(message, p.Ack):
             await _ack(state, who, unit_id, message.of)
-        elif isinstance(message, p.Status):
-            if message.lat is not None and message.lon is not None:  # the protocol gives both or neither
-                check_position(state.geocoder, message.lat, message.lon)
-            changed = await report_status(
-                state.statuses,
-                who,
-                unit_id,
-                message.status,
-                message.lat,
-                message.lon,
-                assignment_id=message.assignment_id,
-                device_at_ms=p.device_time(message.at, now_ms(), message.id),
-            )
-            if reply:  # answered only when the device gave its message an id to answer to
-                reply["unit"] = changed
+        elif isinstance(message, (p.Status, p.Text)):
+            answer = await answered_once(state, who, unit_id, message)
+            reply = {}
+            if answer is not None:  # answered only when the device gave its message an id to answer to
+                sock.offer(answer)
         elif isinstance(message, p.Position):
             check_position(state.geocoder, message.lat, message.lon)  # refused with an error naming it
             await state.positions.report(who, unit_id, message.lat, message.lon)
             reply = {}  # positions stream: no answer each time
-        elif isinstance(message, p.Text):
-            await _crew_wrote(state, unit_id, message)
         elif isinstance(message, p.Ping):
             reply = {"type": "pong", "re": message.id}
         if reply:
@@ -296,20 +285,6 @@ async def _ack(state: Services, who: Principal, unit_id: int, of: str) -> None:
         # Maybe a dispatcher's message whose outbox Redis lost: PostgreSQL knows it by its id, and marks
         # it delivered only once (a repeated acknowledgement finds it marked and says nothing).
         await _delivered(state, unit_id, of)
-
-
-async def _crew_wrote(state: Services, unit_id: int, message: p.Text) -> None:
-    """A crew's message to the dispatchers; written offline, it keeps the moment the crew wrote it (`at`). Stored
-    first: if PostgreSQL refuses it, the device is told to send it again (`retry`) and no console heard of it;
-    once stored, a console that missed the event (Redis away) reads it back with the conversation."""
-    at = p.device_time(message.at, now_ms(), message.id)
-    stored = await conversation.record_from_crew(
-        state.sessionmaker, unit_id=unit_id, text_=message.text, device_at_ms=at
-    )
-    note: dict[str, object] = {"type": "unit.message", "unit_id": unit_id, "id": stored.id, "text": message.text}
-    if at is not None:
-        note["at"] = at
-    await state.queue_keeper.publish(note)
 
 
 async def _delivered(state: Services, unit_id: int, message_id: str) -> None:

@@ -3,7 +3,7 @@ every message both ways, so that a console opened later reads it back and sees w
 crew's device has. Kept as long as the audit trail, and purged with it (`dispatch audit purge`)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -13,6 +13,8 @@ from dispatch.units.models import MessageDirection
 
 MAX_PAGE = 200  # messages one read gives at most (?limit=)
 PAGE = 50
+# A crew's message sent again with the same device id this soon is the same message (docs/protocol.md).
+RESENT_WITHIN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -45,28 +47,48 @@ async def record_to_crew(
 
 
 async def record_from_crew(
-    sessions: async_sessionmaker[AsyncSession], *, unit_id: int, text_: str, device_at_ms: int | None
-) -> Stored:
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    unit_id: int,
+    text_: str,
+    device_at_ms: int | None,
+    device_id: str | None = None,
+) -> Stored | None:
     """A crew's message, committed before anyone is told of it: if PostgreSQL refuses it, the error reaches the
-    socket, which tells the device to send it again (`retry`), and nothing was announced."""
+    socket, which tells the device to send it again (`retry`), and nothing was announced. None: the unit's device
+    sent this `device_id` within RESENT_WITHIN already (its answer lost on the way), and it is not stored again,
+    even when Redis has forgotten the answer (the socket's first guard, dispatch.push.answers)."""
     device_at = None if device_at_ms is None else datetime.fromtimestamp(device_at_ms / 1000, UTC)
     async with sessions() as session:
+        if device_id is not None:
+            # Two sockets of one unit (the old one not yet closed) may carry the same resend at once: one at a time
+            # per unit, so that the second sees the first's row.
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('crew_messages.device_id'), CAST(:unit_id AS integer))"),
+                {"unit_id": unit_id},
+            )
         row = (
             await session.execute(
                 text("""
-                INSERT INTO crew_messages (unit_id, direction, text, device_at)
-                VALUES (:unit_id, :direction, :text, :device_at)
+                INSERT INTO crew_messages (unit_id, direction, text, device_at, device_id)
+                SELECT CAST(:unit_id AS bigint), CAST(:direction AS crew_message_direction), CAST(:text AS text),
+                       CAST(:device_at AS timestamptz), CAST(:device_id AS varchar)
+                WHERE CAST(:device_id AS varchar) IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM crew_messages
+                    WHERE unit_id = :unit_id AND device_id = :device_id AND at > now() - CAST(:within AS interval))
                 RETURNING id, at"""),
                 {
                     "unit_id": unit_id,
                     "direction": MessageDirection.from_crew.value,
                     "text": text_,
                     "device_at": device_at,
+                    "device_id": device_id,
+                    "within": RESENT_WITHIN,
                 },
             )
-        ).one()
+        ).one_or_none()
         await session.commit()
-    return Stored(row.id, row.at)
+    return None if row is None else Stored(row.id, row.at)
 
 
 async def mark_delivered(sessions: async_sessionmaker[AsyncSession], *, unit_id: int, message_id: str) -> Stored | None:

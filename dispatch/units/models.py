@@ -86,6 +86,8 @@ class CrewMessage(Base):
     # A dispatcher's message: its id in the unit's outbox, and when the device acknowledged it.
     message_id: Mapped[str | None] = mapped_column(String(64))
     delivered_at: Mapped[datetime | None]
+    # A crew's message: the device's own id of it, by which a resend (its answer lost) is stored only once.
+    device_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_crew_messages_unit_id", "unit_id", "id"),  # a unit's conversation, newest first, by pages
@@ -97,6 +99,9 @@ class CrewMessage(Base):
             unique=True,
             postgresql_where=sql("message_id IS NOT NULL"),
         ),
+        # Not unique: a device id is the same message only within a day (conversation.RESENT_WITHIN).
+        Index("ix_crew_messages_device_id", "unit_id", "device_id", postgresql_where=sql("device_id IS NOT NULL")),
+        CheckConstraint("direction = 'from_crew' OR device_id IS NULL", name="device_id_for_crews"),
         CheckConstraint(
             "(direction = 'to_crew') = (message_id IS NOT NULL) AND (direction = 'to_crew' OR delivered_at IS NULL)",
             name="outbox_fields_for_dispatchers",

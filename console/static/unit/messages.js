@@ -2,8 +2,8 @@
 // its id; socket.js has acknowledged it already, but for an assignment, which waits for the crew's button.
 import { state, set, firstTime } from "./store.js";
 import { answered } from "./status.js";
-import { flush } from "./queue.js";
-import { received } from "./talk.js";
+import { resume, settle } from "./queue.js";
+import { received, replied } from "./talk.js";
 import { teamOf, withNote } from "./team.js";
 import { chime } from "./alert.js";
 
@@ -20,7 +20,7 @@ const handlers = {
   welcome(m) {
     set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10, ...(m.call_sign ? { name: m.call_sign } : {}),
       ...(m.status ? { unitStatus: m.status } : {}) });
-    flush(); // what the crew pressed or wrote offline, in order, now that the link is back
+    resume(); // what the crew pressed or wrote and got no answer to, in order, now that the link is back
   },
   // An assignment replaces a move-up order: the unit goes to the incident, not to the post.
   assignment(m) { set({ job: jobOf(m, m, "assigned"), standby: null, notice: null }); },
@@ -73,7 +73,11 @@ const handlers = {
 };
 
 export function handle(message) {
-  if (message.type === "ok" || message.type === "error") { answered(message); return; }
+  if (message.type === "ok" || message.type === "error") {
+    settle(message); // out of the queue once answered (queue.js)
+    if (!replied(message)) answered(message);
+    return;
+  }
   const handler = handlers[message.type];
   if (!handler) return;
   if (message.id != null && message.type !== "welcome" && !firstTime(message.id)) return;

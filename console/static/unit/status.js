@@ -44,7 +44,7 @@ export async function report(status) {
   const fix = lastFix();
   if (fix) Object.assign(message, { lat: fix.lat, lon: fix.lon });
   state.pending.set(message.id, status);
-  // Offline, the press is kept with its moment and goes when the link is back (queue.js).
+  // Kept with its moment until answered: offline, it goes when the link is back (queue.js).
   const how = await submit(message, LABEL[status]);
   set({ notice: { kind: "info", text: how === "sent" ? `Sending “${LABEL[status]}”…`
     : `“${LABEL[status]}” is waiting to send: it goes, with the time it was pressed, when the connection is back.` } });
@@ -56,8 +56,9 @@ onFlush((message) => { if (message.type === "status") state.pending.set(message.
 const REFUSAL = {
   conflict: (label) => `Refused: “${label}” is not the next status for this job, or the job is no longer this unit's. Nothing was recorded.`,
   bad_message: (label, why) => `The server could not take “${label}”: ${why}`,
-  retry: (label) => `The dispatch centre could not record “${label}” just now. Press it again in a moment.`,
-  rate_limited: (label) => `Too many presses at once: “${label}” was not recorded. Wait a second and press it again.`,
+  // Not done, and kept: the queue sends it again by itself (queue.js).
+  retry: (label) => `The dispatch centre could not record “${label}” just now: it is sent again in a moment.`,
+  rate_limited: (label) => `Too many presses at once: “${label}” is sent again in a moment.`,
 };
 
 // `ok` or `error` with `re`: the answer to one of our messages.

@@ -13,7 +13,7 @@ export const state = {
   name: localStorage.getItem("unit-name") || "", // the call sign from the last welcome: shown offline too
   job: stored("unit-job", null), // the assignment shown: the message's fields, its `status`, `ackOf` while unacknowledged
   standby: stored("unit-standby", null), // a move-up order: { post_id, post, location, reason, route }
-  notice: null,       // { kind: "cancel" | "error" | "info", text }
+  notice: null,       // { kind: "cancel" | "error" | "info", text, about? }: `about`, the id of the press it speaks of
   gps: "waiting",     // waiting | on | refused | unavailable
   lastSeq: Number(localStorage.getItem("unit-last-seq") || 0),
   theme: localStorage.getItem("unit-theme") || "day",

@@ -1,7 +1,7 @@
 // Words both ways: a dispatcher's `message` shown large with who sent it (socket.js has acknowledged it), and
 // the crew's own text or quick replies to the dispatchers, sent as `message` (kept in the queue while offline).
 import { state, set, nextId } from "./store.js";
-import { submit } from "./queue.js";
+import { submit, onFlush } from "./queue.js";
 
 export const QUICK = ["On our way", "Need police", "Need another ambulance", "Delayed by traffic"];
 const $ = (id) => document.getElementById(id);
@@ -14,12 +14,34 @@ export function received(m) {
   navigator.vibrate?.([200, 100, 200]);
 }
 
+// The crew's messages awaiting their answer, by id: what they said.
+const unanswered = new Map();
+onFlush((message) => { if (message.type === "message") unanswered.set(message.id, message.text); });
+
 export async function write(text) {
   const words = String(text).trim().slice(0, 1000);
   if (!words) return;
-  const how = await submit({ type: "message", text: words, id: nextId("message") }, `Message: ${words}`);
-  set({ notice: { kind: "info", text: how === "sent" ? `Sent to dispatch: “${words}”.`
+  const id = nextId("message");
+  unanswered.set(id, words);
+  const how = await submit({ type: "message", text: words, id }, `Message: ${words}`);
+  set({ notice: { kind: "info", about: id, text: how === "sent" ? `Sending to dispatch: “${words}”…`
     : `“${words}” is waiting to send: it goes when the connection is back.` } });
+}
+
+const AGAIN = new Set(["retry", "rate_limited", "service_unavailable"]);
+// The answer to one of the crew's messages; false when it answers something else. Said on screen in place of
+// what the screen says of that message (a press since then keeps its own words there), or when it is a refusal.
+export function replied(answer) {
+  const words = unanswered.get(answer.re);
+  if (words == null) return false;
+  unanswered.delete(answer.re);
+  const final = answer.type === "error" && !AGAIN.has(answer.code);
+  if (!final && state.notice?.about !== answer.re) return true;
+  const text = answer.type === "ok" ? `Sent to dispatch: “${words}”.`
+    : AGAIN.has(answer.code) ? `The dispatch centre could not take “${words}” just now: it is sent again in a moment.`
+      : `“${words}” was not sent: ${answer.message || answer.code}`;
+  set({ notice: { kind: final ? "error" : "info", about: answer.re, text } });
+  return true;
 }
 
 export function renderTalk() {
