@@ -212,6 +212,8 @@ async def crew_takes_an_assignment(app, addr, crews, tmp_path, engine):  # noqa:
             await expect(page.locator("#inbox-text")).to_have_text("Use the north gate", timeout=10_000)
             await expect(page.locator("#inbox-from")).to_contain_text(posted.json()["from"])
             await page.click("#talk summary")
+            # The conversation kept by the service: what the dispatcher wrote can be read again.
+            await expect(page.locator("#talk-log li.to_crew").last).to_contain_text("Use the north gate")
             await page.click("#quick button:text('Need police')")
             wrote = await next_of(console, "unit.message")
             assert (wrote["unit_id"], wrote["text"]) == (unit_id, "Need police")

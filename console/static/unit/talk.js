@@ -3,7 +3,7 @@
 import { state, set, nextId } from "./store.js";
 import { submit, onFlush } from "./queue.js";
 
-export const QUICK = ["On our way", "Need police", "Need another ambulance", "Delayed by traffic"];
+export const QUICK = ["On our way", "Need police", "Need another unit", "Delayed by traffic"];
 const $ = (id) => document.getElementById(id);
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
@@ -74,4 +74,29 @@ export function startTalk() {
     $("talk-text").value = "";
   });
   $("inbox-seen").addEventListener("click", () => set({ inbox: state.inbox.slice(1) }));
+  $("talk").addEventListener("toggle", () => { if ($("talk").open) loadLog(); });
+}
+
+// The conversation as the service keeps it (GET /api/units/{id}/messages): a message marked seen can be read
+// again. Read when the panel opens; offline, said so.
+async function loadLog() {
+  const say = (text) => { $("talk-log-state").hidden = !text; $("talk-log-state").textContent = text; };
+  if (state.unitId == null) return;
+  try {
+    const response = await fetch(`/api/units/${state.unitId}/messages?limit=20`,
+      { headers: { Authorization: `Bearer ${state.token}` }, signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(String(response.status));
+    const { messages } = await response.json();
+    $("talk-log").replaceChildren(...messages.reverse().map((m) => {
+      const li = document.createElement("li");
+      const who = m.direction === "to_crew" ? (m.from || "Dispatch") : "Us";
+      li.textContent = `${clock(Date.parse(m.at))} ${who}: ${m.text}`;
+      li.className = m.direction;
+      return li;
+    }));
+    $("talk-log").hidden = !messages.length;
+    say(messages.length ? "" : "No messages yet today.");
+  } catch {
+    say("The earlier messages cannot be loaded now (no connection).");
+  }
 }
