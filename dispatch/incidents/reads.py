@@ -89,3 +89,18 @@ def type_table(types: IncidentTypes) -> list[dict[str, Any]]:
         }
         for t in types
     ]
+
+
+def classify(types: IncidentTypes, narrative: str) -> dict[str, Any]:
+    """What intake's keyword typing (service.resolve_type without a code) makes of a narrative, and why."""
+    ranked = types.rank(narrative)
+    suggested = types.suggest(narrative)
+    kind, confidence = suggested if suggested else (types.unknown, 0.0)
+    return {
+        "type_code": kind.code,
+        "name": kind.name,
+        "priority": kind.priority,
+        "plan": kind.plan_dict(),
+        "confidence": confidence,
+        "matched": list(ranked[0].matched) if ranked else [],
+    }

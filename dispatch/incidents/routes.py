@@ -22,6 +22,8 @@ from dispatch.incidents.schemas import (
     MAX_ID,
     CallCheckOut,
     CallIn,
+    ClassifyIn,
+    ClassifyOut,
     ClosedOut,
     CloseIn,
     CrewIncidentOut,
@@ -325,6 +327,15 @@ async def close(
     message = await feedback.offer(session, incident_id, settings=request.app.state.settings, by=by)
     after_commit.later(session, action, "incident.closed")
     return {"id": incident_id, "status": "closed", "caller_message": feedback.as_offered(message)}
+
+
+@router.post(
+    "/calls/classify",
+    response_model=ClassifyOut,
+    summary="The type a call with this narrative and no type_code would get (keywords; writes nothing)",
+)
+async def classify_call(request: Request, _: TakesCalls) -> dict[str, Any]:
+    return reads.classify(incident_types(), parse(ClassifyIn, await request.body()).narrative)
 
 
 @router.get(

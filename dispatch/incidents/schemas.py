@@ -241,6 +241,25 @@ class IncidentTypeOut(BaseModel):
     transport: bool
 
 
+class ClassifyIn(BaseModel):
+    """A narrative as the call-taker has typed it so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    narrative: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class ClassifyOut(BaseModel):
+    """The type intake would give a call with this narrative and no type_code (POST /api/calls/classify)."""
+
+    type_code: str
+    name: str
+    priority: int
+    plan: dict[str, int] = Field(description="Units of each capability the response plan asks for")
+    confidence: float = Field(description="0..1; 0 when no keyword matched (the UNKNOWN type)")
+    matched: list[str] = Field(description="The keywords found in the narrative, so the call-taker sees why")
+
+
 class UpdatedOut(BaseModel):
     id: int
     updated: bool
