@@ -45,7 +45,7 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
             assert earlier.status_code == 201
         await page.keyboard.press("n")
         await page.fill("#call-location", "Städtle 23, Vaduz")
-        await page.select_option("#call-type", "FIRE-OTHER")
+        await page.fill("#call-type", "FIRE-OTHER")  # a code typed out is that type
         assert "engine" in await page.inner_text("#call-plan")
         await page.fill("#call-number", "+423 799 00 01")
         # Before the call is taken: where it is, and that it may repeat the earlier one.

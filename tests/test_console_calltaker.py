@@ -5,12 +5,153 @@ the type is searched by name or code from the keyboard; and POST /api/calls/clas
 
 import orjson
 import pytest
+from httpx import AsyncClient
+from playwright.async_api import Page, async_playwright, expect
 
 from dispatch.auth.models import Role
 from dispatch.incidents.types import incident_types
+from tests.test_console_talk import SCREEN, sign_in
+from tests.test_push import bearer, crews, serve  # noqa: F401 (fixtures)
+from tests.test_unit_app import CHROMIUM, axe_violations
 
 PLACE = "Städtle 23, Vaduz"
 NARRATIVE = "Man fell down the stairs"
+
+
+async def open_form(page: Page, addr: str, token: str) -> None:
+    await sign_in(page, addr, token)
+    await page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    await page.keyboard.press("n")
+    await expect(page.locator("#call-location")).to_be_focused()
+
+
+async def incidents(addr: str, token: str) -> list[dict]:
+    async with AsyncClient(base_url=f"http://{addr}") as client:
+        response = await client.get("/api/incidents", headers=bearer(token))
+        assert response.status_code == 200
+        return response.json()
+
+
+@pytest.mark.slow
+async def test_enter_moves_on_and_leaving_a_started_call_asks_first(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await open_form(page, addr, crews["dispatcher"])
+        await page.keyboard.type(PLACE)
+        await page.keyboard.press("Enter")  # it used to press Cancel, the form's first button
+        await expect(page.locator("#call-type")).to_be_focused()
+        assert await page.locator("#call-dialog").get_attribute("open") is not None
+        assert await page.input_value("#call-location") == PLACE
+        await page.keyboard.press("Enter")  # on through the type (left to the narrative) to the number
+        await expect(page.locator("#call-number")).to_be_focused()
+        assert await incidents(addr, crews["dispatcher"]) == []  # nothing was taken either
+
+        await page.keyboard.press("Escape")
+        ask = page.locator("#discard-dialog")
+        await expect(ask).to_be_visible()
+        assert "Discard this call?" in await ask.inner_text()
+        await expect(page.locator("#discard-no")).to_be_focused()  # the default is No
+        await page.keyboard.press("Enter")
+        await expect(ask).to_be_hidden()
+        assert await page.locator("#call-dialog").get_attribute("open") is not None
+        assert await page.input_value("#call-location") == PLACE
+        await expect(page.locator("#call-number")).to_be_focused()  # back where the call-taker was
+
+        await page.keyboard.press("Escape")  # Esc in the question is No too
+        await expect(ask).to_be_visible()
+        await page.keyboard.press("Escape")
+        await expect(ask).to_be_hidden()
+        assert await page.input_value("#call-location") == PLACE
+
+        await page.click("#call-cancel")  # Cancel asks the same; Yes throws the call away
+        await expect(ask).to_be_visible()
+        await page.click("#discard-yes")
+        await expect(page.locator("#call-dialog")).to_be_hidden()
+        await page.keyboard.press("n")
+        await expect(page.locator("#call-location")).to_be_focused()
+        await expect(page.locator("#call-location")).to_have_value("")
+        await page.keyboard.press("Escape")  # nothing typed: nothing to ask about
+        await expect(page.locator("#call-dialog")).to_be_hidden()
+        await expect(ask).to_be_hidden()
+        assert await incidents(addr, crews["dispatcher"]) == []
+        assert not errors, errors
+        await browser.close()
+
+
+@pytest.mark.slow
+async def test_a_call_without_a_chosen_type_is_typed_by_its_narrative(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    expected, _ = incident_types().suggest(NARRATIVE)  # the server's own keyword table
+    assert expected.code != "CARDIAC"
+    sent: list[dict] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+        page.on(
+            "request",
+            lambda r: sent.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/calls") else None,
+        )
+        await open_form(page, addr, crews["dispatcher"])
+        await page.keyboard.type(PLACE)
+        await page.fill("#call-narrative", NARRATIVE)
+        # Before the call is taken, the form says which type the server will give it.
+        await expect(page.locator("#call-plan")).to_contain_text(f"{expected.name} ({expected.code})")
+        await page.focus("#call-name")
+        await page.keyboard.type("Anna Beck")
+        await page.keyboard.press("Enter")  # the call is complete: Enter takes it
+        await expect(page.locator("#call-dialog")).to_be_hidden(timeout=10_000)
+        assert len(sent) == 1 and sent[0].get("type_code") is None, sent
+        made = await incidents(addr, crews["dispatcher"])
+        assert [(i["type_code"], i["priority"]) for i in made] == [(expected.code, expected.priority)]
+        await browser.close()
+
+
+@pytest.mark.slow
+async def test_the_type_is_searched_by_name_and_code_from_the_keyboard(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    road = [t for t in incident_types() if "road" in t.name.lower() or "road" in t.code.lower()]
+    assert {"RTC-INJ", "RTC-TRAP", "RTC"} <= {t.code for t in road}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+        await open_form(page, addr, crews["dispatcher"])
+        await page.keyboard.press("Tab")
+        await expect(page.locator("#call-type")).to_be_focused()
+        await page.keyboard.type("Road")
+        options = page.locator("#call-type-list [role=option]")
+        await expect(options).to_have_count(len(road))
+        texts = await options.all_inner_texts()
+        for t, text in zip(road, texts, strict=True):
+            assert text.startswith(t.name) and t.code in text  # the name first, not the priority
+        assert await page.get_attribute("#call-type", "aria-expanded") == "true"
+        assert await axe_violations(page) == []  # with the list open
+
+        await page.keyboard.press("ArrowDown")
+        await page.keyboard.press("ArrowDown")
+        assert await page.get_attribute("#call-type", "aria-activedescendant") == "call-type-opt-1"
+        await page.keyboard.press("Enter")  # picks; never submits nor discards
+        assert await page.input_value("#call-type") == f"{road[1].name} ({road[1].code})"
+        await expect(page.locator("#call-type-list")).to_be_hidden()
+        await expect(page.locator("#call-plan")).to_contain_text(f"P{road[1].priority}")
+        assert await page.locator("#call-dialog").get_attribute("open") is not None
+
+        await page.fill("#call-type", "rtc-trap")  # a code typed out is that type
+        await expect(page.locator("#call-plan")).to_contain_text(f"P{incident_types().get('RTC-TRAP').priority}")
+        await page.fill("#call-type", "no such type")  # not a type: the form refuses to take the call
+        await page.fill("#call-location", PLACE)
+        await page.click("#call-submit")
+        assert not await page.locator("#call-type").evaluate("e => e.validity.valid")
+        assert await page.locator("#call-dialog").get_attribute("open") is not None
+        assert await incidents(addr, crews["dispatcher"]) == []
+
+        await page.keyboard.press("Escape")  # the question, scanned too
+        await expect(page.locator("#discard-dialog")).to_be_visible()
+        assert await axe_violations(page) == []
+        await browser.close()
 
 
 @pytest.mark.slow  # the call taken alongside needs the bundled map

@@ -3,6 +3,7 @@
 // Modules by view: common.js (state, API), units.js (the unit board), talk.js (words with the crews).
 import { state, $, esc, api, signOut, fmt, alertLine } from "./common.js";
 import { renderUnits, renderCrewsOn } from "./units.js";
+import { setupCallForm, loadTypes, resetType, typeCode, callStarted } from "./calltake.js";
 import { startTalk, crewWrote, dispatchWrote, notAcknowledged, delivered, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 
 const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
@@ -241,10 +242,9 @@ function onMessage(m) {
 // ---- the call-taker form ----------------------------------------------------------------------------------
 let suggestTimer = null;
 async function openCall() {
-  if (!state.types.length) state.types = await api("/api/incident-types");
-  $("call-type").innerHTML = state.types.map((t) => `<option value="${esc(t.code)}">P${t.priority} ${esc(t.name)}</option>`).join("");
-  showPlan();
-  $("call-form").reset(); $("call-warning").textContent = ""; $("call-located").textContent = "";
+  if ($("call-dialog").open && callStarted()) { $("call-location").focus(); return; }  // a started call stays
+  await loadTypes();
+  $("call-form").reset(); resetType(); $("call-warning").textContent = ""; $("call-located").textContent = "";
   state.pinned = null;
   // Not modal: the map stays usable, so the call-taker can drag the pin to where the caller is.
   $("call-dialog").show();
@@ -257,7 +257,7 @@ function closeCall() {
 }
 
 function callBody() {
-  const body = { channel: "phone", location_text: $("call-location").value || null, type_code: $("call-type").value,
+  const body = { channel: "phone", location_text: $("call-location").value || null, type_code: typeCode(),
     caller_number: $("call-number").value || null, caller_name: $("call-name").value || null,
     narrative: $("call-narrative").value || null };
   if (state.pinned) { body.lat = state.pinned.lat; body.lon = state.pinned.lng; }
@@ -287,10 +287,6 @@ async function checkCall() {
     map.panTo([where.lat, where.lon]);
   }
 }
-function showPlan() {
-  const t = state.types.find((x) => x.code === $("call-type").value);
-  $("call-plan").textContent = t ? `Sends: ${Object.entries(t.plan).map(([k, n]) => `${n} ${k}`).join(", ") || "nobody"}` : "";
-}
 async function suggest() {
   const q = $("call-location").value.trim();
   if (q.length < 3) return;
@@ -301,7 +297,6 @@ async function suggest() {
 }
 async function submitCall(event) {
   event.preventDefault();
-  if (event.submitter?.value === "cancel") { closeCall(); return; }
   const body = callBody();
   try {
     const made = await api("/api/calls", { method: "POST", body: JSON.stringify(body),
@@ -353,9 +348,8 @@ onUnreadChange(renderUnits);
 for (const list of ["queue-list", "active-list"]) {
   $(list).addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) select(Number(li.dataset.id)); });
 }
-$("call-type").addEventListener("change", () => { showPlan(); checkSoon(); });
+setupCallForm({ close: closeCall, changed: checkSoon });
 $("call-location").addEventListener("input", () => {
   clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 200); state.pinned = null; checkSoon(); });
 $("call-number").addEventListener("input", checkSoon);
-$("call-dialog").addEventListener("keydown", (e) => { if (e.key === "Escape") closeCall(); });
 if (state.token) start().catch(() => signOut()); else $("login").hidden = false;
