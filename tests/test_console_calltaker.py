@@ -67,6 +67,13 @@ async def test_enter_moves_on_and_leaving_a_started_call_asks_first(serve, crews
         await expect(ask).to_be_hidden()
         assert await page.input_value("#call-location") == PLACE
 
+        await page.click("#queue")  # the console again, then N for another call: asked too
+        await page.keyboard.press("n")
+        await expect(ask).to_be_visible()
+        await page.click("#discard-no")
+        await expect(page.locator("#call-location")).to_have_value(PLACE)
+        await expect(page.locator("#call-location")).to_be_focused()
+
         await page.click("#call-cancel")  # Cancel asks the same; Yes throws the call away
         await expect(ask).to_be_visible()
         await page.click("#discard-yes")
@@ -134,11 +141,16 @@ async def test_the_type_is_searched_by_name_and_code_from_the_keyboard(serve, cr
         await page.keyboard.press("ArrowDown")
         assert await page.get_attribute("#call-type", "aria-activedescendant") == "call-type-opt-1"
         await page.keyboard.press("Enter")  # picks; never submits nor discards
+        await expect(page.locator("#call-type")).to_be_focused()
         assert await page.input_value("#call-type") == f"{road[1].name} ({road[1].code})"
         await expect(page.locator("#call-type-list")).to_be_hidden()
         await expect(page.locator("#call-plan")).to_contain_text(f"P{road[1].priority}")
         assert await page.locator("#call-dialog").get_attribute("open") is not None
 
+        await page.fill("#call-type", "collision")  # by mouse too
+        await page.locator("#call-type-list [role=option]").first.click()
+        first = next(t for t in incident_types() if "collision" in t.name.lower())
+        await expect(page.locator("#call-type")).to_have_value(f"{first.name} ({first.code})")
         await page.fill("#call-type", "rtc-trap")  # a code typed out is that type
         await expect(page.locator("#call-plan")).to_contain_text(f"P{incident_types().get('RTC-TRAP').priority}")
         await page.fill("#call-type", "no such type")  # not a type: the form refuses to take the call

@@ -3,7 +3,7 @@
 // Modules by view: common.js (state, API), units.js (the unit board), talk.js (words with the crews).
 import { state, $, esc, api, signOut, fmt, alertLine } from "./common.js";
 import { renderUnits, renderCrewsOn } from "./units.js";
-import { setupCallForm, loadTypes, resetType, typeCode, callStarted } from "./calltake.js";
+import { setupCallForm, loadTypes, resetType, typeCode, leaveCall } from "./calltake.js";
 import { startTalk, crewWrote, dispatchWrote, notAcknowledged, delivered, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 
 const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
@@ -242,7 +242,8 @@ function onMessage(m) {
 // ---- the call-taker form ----------------------------------------------------------------------------------
 let suggestTimer = null;
 async function openCall() {
-  if ($("call-dialog").open && callStarted()) { $("call-location").focus(); return; }  // a started call stays
+  // A new call over a started one: it is thrown away only if the call-taker says so.
+  if ($("call-dialog").open && !(await leaveCall())) { $("call-location").focus(); return; }
   await loadTypes();
   $("call-form").reset(); resetType(); $("call-warning").textContent = ""; $("call-located").textContent = "";
   state.pinned = null;
