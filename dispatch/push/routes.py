@@ -102,6 +102,18 @@ class Bucket:
         return False
 
 
+def _finished(work) -> asyncio.Task:
+    """The message's work as a task of its own; what it raises after its socket stopped waiting is logged."""
+    task = asyncio.ensure_future(work)
+
+    def done(finished: asyncio.Task) -> None:
+        if not finished.cancelled() and finished.exception() is not None:
+            log.debug("a message finished after its socket closed: %r", finished.exception())
+
+    task.add_done_callback(done)
+    return task
+
+
 async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
     """Runs the socket: its writer, its heartbeat, and its reader until either side closes."""
     hub = ws.app.state.services.hub
@@ -138,7 +150,11 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
                 )
                 continue
             try:
-                await handle(raw)
+                # Shielded: a socket closed meanwhile (replaced, revoked) stops reading at once and its close goes
+                # out, but the message in hand is finished rather than cut off in the middle of its database or
+                # Redis work (a query cancelled mid-flight, and a cancellation a client library turns into an error
+                # of its own, are both avoided).
+                await asyncio.shield(_finished(handle(raw)))
             except p.BadMessage as exc:
                 sock.offer(_dump({"type": "error", "code": "bad_message", "message": str(exc), "re": exc.re}))
             except DispatchError as exc:
