@@ -118,6 +118,9 @@ class HistoryOut(BaseModel):
     premise_last: list[JsonObject]
     repeat_address: bool
     flags: list[JsonObject]
+    history_months: int = Field(
+        description="How many months back the premise's history looks (the caller's: every call on record)"
+    )
 
 
 class CallCheckOut(BaseModel):
