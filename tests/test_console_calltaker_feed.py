@@ -141,6 +141,7 @@ async def test_the_callers_and_the_places_history_show_before_the_call_is_taken(
                 await page.select_option("#call-type", "FIRE-OTHER")
                 await page.click("#call-submit")
                 await expect(page.locator("#detail")).to_contain_text(duplicate, timeout=10_000)
+                await expect(page.locator("#detail .hazard")).to_contain_text("Gas cylinders in the garage")
                 assert not await axe_violations(page)
                 assert not errors, errors
                 await browser.close()

@@ -4,7 +4,7 @@
 // (the caller's and the place's history in the call form, and how a suspected duplicate reads).
 import { state, $, esc, api, signOut, fmt, alertLine } from "./common.js";
 import { renderUnits, renderCrewsOn } from "./units.js";
-import { loadTypes, duplicateText, showHistory, clearHistory } from "./history.js";
+import { loadTypes, duplicateText, flagList, showHistory, clearHistory } from "./history.js";
 import { startTalk, crewWrote, dispatchWrote, notAcknowledged, delivered, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 
 const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
@@ -124,7 +124,7 @@ async function select(id) {
     <dt>Caller</dt><dd>${esc(incident.caller?.caller_name || "")} ${esc(incident.caller?.callback_number || "")}</dd>
     <dt>Narrative</dt><dd>${esc(incident.narrative || "")}</dd>
     <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
-      ${(h.flags || []).map((f) => `<div class="flag">⚑ ${esc(f.description)}</div>`).join("")}</dd>
+      ${flagList(h.flags)}</dd>
     <dt>Duplicates</dt><dd>${(incident.duplicates || []).map((d) => esc(duplicateText(d))).join("<br>") || "none"}</dd></dl>
     <h2>Recommended ${recs ? `<small>(${esc(recs.policy)}, ${esc(recs.mode)})</small>` : ""}</h2>
     <ul class="recs">${recs ? recs.picks.map((p) => `<li><span>${esc(p.capability)}: <strong>${esc(p.call_sign)}</strong></span>

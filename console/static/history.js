@@ -38,18 +38,22 @@ function callerPart(h) {
     `<li>${esc(when(c.received_at))} · ${esc(typeName(c.type_code))} · ${outcome(c)}${c.address_label ? ` · ${esc(c.address_label)}` : ""}</li>`).join("")}</ul>`;
 }
 
-function placePart(h) {
-  const flags = [...h.flags].sort((a, b) => (b.category === "hazard") - (a.category === "hazard"));
-  const flagList = flags.length ? `<ul class="flags">${flags.map((f) => f.category === "hazard"
+// A place's flags, hazards first and in red (the call form and the incident's panel alike); "" when none.
+export function flagList(flags) {
+  const sorted = [...(flags || [])].sort((a, b) => (b.category === "hazard") - (a.category === "hazard"));
+  return sorted.length ? `<ul class="flags">${sorted.map((f) => f.category === "hazard"
     ? `<li class="hazard"><strong>⚠ HAZARD:</strong> ${esc(f.description)}</li>`
-    : `<li class="flag">⚑ ${esc(f.category.replace(/_/g, " "))}: ${esc(f.description)}</li>`).join("")}</ul>`
-    : '<p class="none">No flags at this place.</p>';
+    : `<li class="flag">⚑ ${esc(f.category.replace(/_/g, " "))}: ${esc(f.description)}</li>`).join("")}</ul>` : "";
+}
+
+function placePart(h) {
+  const flags = flagList(h.flags) || '<p class="none">No flags at this place.</p>';
   const months = `the last ${plural(h.history_months, "month")}`;
   const incidents = h.premise_incidents
     ? `<p>${plural(h.premise_incidents, "incident")} here in ${months}${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}:</p>
       <ul>${h.premise_last.map((i) => `<li>${esc(when(i.received_at))} · #${i.id} ${esc(typeName(i.type_code))} · ${outcome(i)}</li>`).join("")}</ul>`
     : `<p class="none">No incidents at this place in ${months}.</p>`;
-  return `<h3>This place</h3>${flagList}${incidents}`;
+  return `<h3>This place</h3>${flags}${incidents}`;
 }
 
 // `number`: a number was looked up; `located`: the place was found (its history is then the place's).
