@@ -6,16 +6,21 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 
+import orjson
 import pytest
+import websockets
 from fastapi.routing import APIRoute
 from sqlalchemy import select, text
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
+from websockets.asyncio.client import connect
 
 from dispatch.auth import service
 from dispatch.auth.models import ApiToken, Role
+from dispatch.db import make_sessionmaker
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from tests.builders import make_user_with_token
+from tests.test_push import bearer, crews, serve  # noqa: F401 (fixtures)
 
 # The routes anyone may call, each with its reason. Everything else refuses a request without a token.
 PUBLIC = {
@@ -32,6 +37,8 @@ PUBLIC = {
     ("GET", "/docs"): "the API's documentation page",
     ("GET", "/openapi.json"): "the API's description, which the documentation page reads",
 }
+# Who may open the console's live feed (each role is sent what dispatch.push.consoles says it may see).
+CONSOLE_FLOOR = (Role.call_taker, Role.dispatcher, Role.commander, Role.admin)
 # Static files (the console's scripts and styles, the documentation's assets): nothing in them is private.
 PUBLIC_MOUNTS = {"/assets", "/docs/assets", "/console", "/console/vendor/leaflet", "/unit"}
 
@@ -178,3 +185,18 @@ async def test_usernames_are_checked(session):
     await service.create_user(session, username="taken", role=Role.dispatcher)
     with pytest.raises(Conflict):
         await service.create_user(session, username="taken", role=Role.dispatcher)
+
+
+async def test_the_console_socket_admits_the_floor_and_refuses_a_unit(serve, crews, engine, settings):  # noqa: F811
+    """`WS /ws/console`: call-takers (whose panel must not go stale while a caller is on the line), dispatchers,
+    commanders and admins; never a unit's device (docs/protocol.md)."""
+    _, addr = await serve()
+    async with make_sessionmaker(engine)() as session:
+        floor = {role: (await make_user_with_token(session, settings, role=role))[1] for role in CONSOLE_FLOOR}
+        await session.commit()
+    for role, token in floor.items():
+        async with connect(f"ws://{addr}/ws/console", additional_headers=bearer(token)) as ws:
+            assert orjson.loads(await ws.recv())["type"] == "snapshot", role
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await connect(f"ws://{addr}/ws/console", additional_headers=bearer(next(iter(crews["units"].values()))))
+    assert refused.value.response.status_code == 403

@@ -171,6 +171,28 @@ async def test_caller_and_premise_history_and_flags(client, taker, dispatcher):
     assert (await post_call(client, taker, FIRE)).json()["history"]["flags"] == []
 
 
+async def test_the_check_tells_how_earlier_calls_ended_and_how_far_a_duplicate_by_number_is(
+    client, taker, session, settings
+):
+    number = "+423 791 55 44"
+    far = {"location_text": "Städtle 15, Vaduz", "type_code": "FIRE-OTHER", "caller_number": number}
+    earlier = (await post_call(client, taker, far)).json()
+    await session.execute(text("UPDATE incidents SET disposition = 'false alarm' WHERE id = :i"), {"i": earlier["id"]})
+    seen = await client.post(
+        "/api/calls/check",
+        headers=taker,
+        json={"location_text": "Städtle 23, Vaduz", "type_code": "FALL", "caller_number": number},
+    )
+    assert seen.status_code == 200, seen.text
+    history = seen.json()["history"]
+    [last] = [c for c in history["caller_last"] if c["incident_id"] == earlier["id"]]
+    assert last["status"] == "pending" and last["disposition"] == "false alarm"
+    assert history["history_months"] == settings.history_months
+    # FALL and FIRE-OTHER are no duplicates by place; by the caller's number it is, with its distance all the same.
+    [duplicate] = seen.json()["duplicates"]
+    assert duplicate["id"] == earlier["id"] and 0 < duplicate["distance_m"] < settings.duplicate_radius_m
+
+
 async def test_intake_is_for_call_takers(client, auth, imported_map):
     unit = await auth(Role.unit, unit_call_sign="Engine 3")
     assert (await post_call(client, unit, FIRE)).status_code == 403

@@ -1,9 +1,11 @@
 // The dispatcher console: the queue, the map, the incident, its recommendations, the units, live.
 // Everything comes from this service (REST for state, /ws/console for changes); no request leaves it.
-// Modules by view: common.js (state, API), units.js (the unit board), talk.js (words with the crews).
+// Modules by view: common.js (state, API), units.js (the unit board), talk.js (words with the crews), history.js
+// (the caller's and the place's history in the call form, and how a suspected duplicate reads).
 import { state, $, esc, api, signOut, fmt, alertLine } from "./common.js";
 import { renderUnits, renderCrewsOn } from "./units.js";
 import { setupCallForm, loadTypes, resetType, typeCode, leaveCall } from "./calltake.js";
+import { duplicateText, flagList, showHistory, clearHistory } from "./history.js";
 import { startTalk, crewWrote, dispatchWrote, notAcknowledged, delivered, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 
 const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
@@ -115,16 +117,16 @@ async function select(id) {
   state.selected = id;
   renderQueue();
   const [incident, recs] = await Promise.all([api(`/api/incidents/${id}`),
-    api(`/api/incidents/${id}/recommendations`).catch(() => null)]);
+    api(`/api/incidents/${id}/recommendations`).catch(() => null), loadTypes()]);
   state.recs = recs;
   const h = incident.history || {};
   $("detail").innerHTML = `<h2>P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status)}</small></h2>
     <dl><dt>Where</dt><dd>${esc(incident.location.label || "unknown")} ${incident.location.needs_location ? '<span class="flag">⚑ needs location</span>' : ""}</dd>
     <dt>Caller</dt><dd>${esc(incident.caller?.caller_name || "")} ${esc(incident.caller?.callback_number || "")}</dd>
     <dt>Narrative</dt><dd>${esc(incident.narrative || "")}</dd>
-    <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in 12 months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
-      ${(h.flags || []).map((f) => `<div class="flag">⚑ ${esc(f.description)}</div>`).join("")}</dd>
-    <dt>Duplicates</dt><dd>${(incident.duplicates || []).map((d) => `#${d.id} ${esc(d.type_code)} ${d.distance_m ?? ""} m`).join(", ") || "none"}</dd></dl>
+    <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
+      ${flagList(h.flags)}</dd>
+    <dt>Duplicates</dt><dd>${(incident.duplicates || []).map((d) => esc(duplicateText(d))).join("<br>") || "none"}</dd></dl>
     <h2>Recommended ${recs ? `<small>(${esc(recs.policy)}, ${esc(recs.mode)})</small>` : ""}</h2>
     <ul class="recs">${recs ? recs.picks.map((p) => `<li><span>${esc(p.capability)}: <strong>${esc(p.call_sign)}</strong></span>
       <span>${esc(p.reason)}</span></li>`).join("") + (recs.unfilled.length ? `<li class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</li>` : "")
@@ -245,7 +247,7 @@ async function openCall() {
   // A new call over a started one: it is thrown away only if the call-taker says so.
   if ($("call-dialog").open && !(await leaveCall())) { $("call-location").focus(); return; }
   await loadTypes();
-  $("call-form").reset(); resetType(); $("call-warning").textContent = ""; $("call-located").textContent = "";
+  $("call-form").reset(); resetType(); $("call-warning").textContent = ""; $("call-located").textContent = ""; clearHistory();
   state.pinned = null;
   // Not modal: the map stays usable, so the call-taker can drag the pin to where the caller is.
   $("call-dialog").show();
@@ -265,21 +267,25 @@ function callBody() {
   return body;
 }
 
-let checkTimer = null;
+let checkTimer = null, checks = 0;
 function checkSoon() { clearTimeout(checkTimer); checkTimer = setTimeout(checkCall, 300); }
+// A number half typed is left out of the check (the service would refuse the whole check for it).
+const PHONE = /^\+?[0-9][0-9 ()./-]{2,30}$/;
 async function checkCall() {
-  if (!$("call-dialog").open || (!$("call-location").value.trim() && !state.pinned)) return;
-  const seen = await api("/api/calls/check", { method: "POST", body: JSON.stringify(callBody()) }).catch(() => null);
-  if (!seen) return;
+  const placed = $("call-location").value.trim() || state.pinned, number = $("call-number").value.trim();
+  if (!$("call-dialog").open || (!placed && !PHONE.test(number))) return;
+  const body = { ...callBody(), caller_number: PHONE.test(number) ? number : null };
+  const mine = ++checks;  // an answer overtaken by a later check is dropped, not shown over it
+  const seen = await api("/api/calls/check", { method: "POST", body: JSON.stringify(body) }).catch(() => null);
+  if (!seen || mine !== checks) return;
   const where = seen.location;
+  showHistory(seen.history, { number: body.caller_number, located: where.lat != null });
+  // The place's flags and its repeat calls are in the history below the form (hazards in red).
+  $("call-warning").textContent = seen.duplicates.length
+    ? `Possible duplicate of ${seen.duplicates.map(duplicateText).join(", ")}` : "";
+  if (!placed) return;
   $("call-located").textContent = where.label ? `→ ${where.label} (${where.match}, ${Math.round(where.confidence * 100)} %)`
     + (where.needs_location ? " — not sure: drag the pin" : "") : "not found: drag the pin to the place";
-  const warnings = [];
-  if (seen.duplicates.length) warnings.push(`Possible duplicate of ${seen.duplicates.map((d) =>
-    `#${d.id} ${d.type_code}${d.distance_m != null ? ` ${d.distance_m} m` : " (same number)"}`).join(", ")}`);
-  for (const flag of seen.history.flags) warnings.push(`⚑ ${flag.description}`);
-  if (seen.history.repeat_address) warnings.push("⚑ repeat address");
-  $("call-warning").textContent = warnings.join(" · ");
   if (where.lat != null && !state.pinned) {
     if (!state.pin) {
       state.pin = L.marker([where.lat, where.lon], { draggable: true, title: "Drag to the caller's place" }).addTo(map);

@@ -40,7 +40,7 @@ AGO_MIN = "CAST(:now AS timestamptz) - CAST(:window_min AS float8) * interval '1
 # What the call-taker must see about this caller and this place. `premise` is a WITH item, the rest one jsonb
 # expression: intake puts both in its insert statement, the incident view runs them alone.
 _PREMISE_CTE = f"""premise AS (
-    SELECT i.id, i.type_code, i.priority, i.status, i.received_at, i.address_label
+    SELECT i.id, i.type_code, i.priority, i.status, i.disposition, i.received_at, i.address_label
     FROM incidents i
     WHERE CAST(:lat AS float8) IS NOT NULL AND i.id <> :exclude
       AND i.received_at > CAST(:now AS timestamptz) - make_interval(months => CAST(:history_months AS int))
@@ -57,7 +57,9 @@ _CONTEXT_EXPR = f"""jsonb_build_object(
       ORDER BY i.location <-> {POINT}, i.id LIMIT 10) d),
   'same_number', (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC), '[]') FROM (
       SELECT DISTINCT ON (i.id) i.id, i.type_code, i.priority, i.status, i.address_label, i.municipality,
-             i.received_at, NULL::numeric AS distance_m
+             i.received_at,
+             CASE WHEN CAST(:lat AS float8) IS NOT NULL AND i.location IS NOT NULL
+                  THEN round(ST_Distance(i.location, {POINT})::numeric, 1) END AS distance_m
       FROM calls c JOIN incidents i ON i.id = c.incident_id
       WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number AND i.status IN {OPEN}
         AND i.id <> :exclude AND c.received_at > {AGO_MIN}
@@ -65,7 +67,7 @@ _CONTEXT_EXPR = f"""jsonb_build_object(
   'caller_calls', (SELECT count(*) FROM calls c WHERE CAST(:number AS text) IS NOT NULL
                    AND c.caller_number = :number AND c.incident_id <> :exclude),
   'caller_last', (SELECT coalesce(jsonb_agg(d), '[]') FROM (
-      SELECT c.received_at, i.id AS incident_id, i.type_code, i.address_label
+      SELECT c.received_at, i.id AS incident_id, i.type_code, i.address_label, i.status, i.disposition
       FROM calls c LEFT JOIN incidents i ON i.id = c.incident_id
       WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number AND c.incident_id <> :exclude
       ORDER BY c.received_at DESC LIMIT 5) d),

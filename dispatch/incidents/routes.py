@@ -20,6 +20,7 @@ from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
     MAX_ID,
+    CallCheckIn,
     CallCheckOut,
     CallIn,
     ClassifyIn,
@@ -142,7 +143,7 @@ async def check_call(
 ) -> dict[str, Any]:
     return await reads.check_call(
         session,
-        call=parse(CallIn, await request.body()),
+        call=parse(CallCheckIn, await request.body()),
         by=by,
         geocoder=geocoders.geocoder,
         types=incident_types(),

@@ -69,12 +69,24 @@ class CallIn(BaseModel):
     def _location(self) -> "CallIn":
         if (self.lat is None) != (self.lon is None):
             raise ValueError("give both lat and lon, or neither")
-        if not (self.location_text or self.lat is not None or self.type_code or self.narrative or self.duplicate_of):
+        acted_on = self.location_text or self.lat is not None or self.type_code or self.narrative or self.duplicate_of
+        if not acted_on and not self.may_check_by_number():
             raise ValueError(
                 "nothing to act on: give a location (location_text or lat and lon), a type_code, "
                 "a narrative, or the incident it repeats (duplicate_of)"
             )
         return self
+
+    def may_check_by_number(self) -> bool:
+        return False
+
+
+class CallCheckIn(CallIn):
+    """What the call-taker has typed so far, checked before the call is taken: a caller's number alone is enough
+    to look up its earlier calls (the type is left to the narrative now, so a form may have nothing else yet)."""
+
+    def may_check_by_number(self) -> bool:
+        return self.caller_number is not None
 
 
 class CheckLocationOut(BaseModel):
@@ -118,6 +130,9 @@ class HistoryOut(BaseModel):
     premise_last: list[JsonObject]
     repeat_address: bool
     flags: list[JsonObject]
+    history_months: int = Field(
+        description="How many months back the premise's history looks (the caller's: every call on record)"
+    )
 
 
 class CallCheckOut(BaseModel):

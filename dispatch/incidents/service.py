@@ -61,6 +61,7 @@ def history_view(ctx: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "premise_last": premise["last"],
         "repeat_address": premise["in_window"] >= settings.repeat_address_count,
         "flags": ctx["flags"],
+        "history_months": settings.history_months,  # how far back the counts and lists look
     }
 
 

@@ -7,6 +7,7 @@ import logging
 
 import orjson
 
+from dispatch.auth.models import Role
 from dispatch.push import protocol as p
 from dispatch.push.hub import Socket
 from dispatch.queue.keeper import QueueKeeper
@@ -15,6 +16,33 @@ from dispatch.units.board import UnitBoard
 
 log = logging.getLogger("dispatch.push")
 QUEUE_LIMIT = 500  # incidents in a snapshot's queue, most urgent first
+
+# What a call-taker's console is sent of the changes (a dispatcher's, a commander's and an admin's: all). The
+# queue and every incident change, so that the call-taker's panel is never stale while the caller is still on
+# the line; the units' assignments, statuses and positions, to tell a caller that help is coming and how far
+# it is (GET /api/units gives a call-taker the same). Not the crews' conversations (`unit.message*`: read over
+# HTTP by dispatchers, commanders and the crew only, so not here either), nor the alerts and move-ups, which are
+# a dispatcher's to act on. The snapshot, pings and answers are sent to every console.
+CALL_TAKER_SEES = frozenset(
+    {
+        "incident.created",
+        "incident.updated",
+        "incident.reprioritised",
+        "incident.merged",
+        "incident.cancelled",
+        "incident.closed",
+        "incident.dispatched",
+        "incident.recommended",
+        "unit.assigned",
+        "unit.status",
+        "positions",
+    }
+)
+
+
+def sees(role: Role) -> frozenset[str] | None:
+    """The change types a console of this role is sent; None: every one."""
+    return CALL_TAKER_SEES if role == Role.call_taker else None
 
 
 async def snapshot(queue: IncidentQueue, board: UnitBoard) -> bytes:

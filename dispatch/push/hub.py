@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
 from starlette.websockets import WebSocket
@@ -40,6 +41,8 @@ class Socket:
     # while its snapshot is read, and follow it.
     held: list | None = None
     greeted: bool = False  # its device said hello (or the server resumed it): the first hold is not ours to end
+    # The change types a console may be sent (None: all of them); see dispatch.push.consoles.CALL_TAKER_SEES.
+    sees: frozenset[str] | None = None
 
     def offer(self, body: bytes, seq: int | None = None, *, live: bool = False) -> None:
         if live and self.held is not None:
@@ -85,6 +88,15 @@ def seq_of(body: bytes) -> int | None:
     return int(body[marker + 6 : body.rindex(b"}")])
 
 
+def change_type(body: bytes) -> str:
+    """The `type` of a change message ("" when it has none: shown only to consoles that see everything)."""
+    with contextlib.suppress(orjson.JSONDecodeError):
+        message = orjson.loads(body)
+        if isinstance(message, dict) and isinstance(message.get("type"), str):
+            return message["type"]
+    return ""
+
+
 class Hub:
     def __init__(self, redis: aioredis.Redis, keys: Keys, *, queue_size: int = 256) -> None:
         self._redis = redis
@@ -122,7 +134,13 @@ class Hub:
             del self.units[sock.unit_id]
 
     def broadcast(self, body: bytes) -> None:
+        kind: str | None = None  # read once, and only when some console is shown part of the changes
         for sock in list(self.consoles):
+            if sock.sees is not None:
+                if kind is None:
+                    kind = change_type(body)
+                if kind not in sock.sees:
+                    continue
             sock.offer(body, live=True)  # held while the console's snapshot is read (dispatch.push.consoles)
 
     def _deliver(self, channel: bytes, data: bytes) -> None:

@@ -20,7 +20,7 @@ from dispatch.auth.throttle import TooManyFailedTokens
 from dispatch.deps import ServicesDep
 from dispatch.errors import Conflict, DispatchError, ServiceUnavailable
 from dispatch.mapbound import check_position
-from dispatch.push import messages
+from dispatch.push import consoles, messages
 from dispatch.push import protocol as p
 from dispatch.push.hub import Socket
 from dispatch.push.outbox import assignment_of
@@ -38,6 +38,7 @@ SUBPROTOCOL = "dispatch.v1"
 HEARTBEAT_S = 25.0  # the server pings this often (each socket at its own phase, never all at once)
 IDLE_S = 90.0  # a socket silent this long (no message, no pong) is closed
 RATE, BURST = 20.0, 60.0  # inbound messages per second a device may send, and the burst it may save up
+CONSOLE_ROLES = (Role.call_taker, Role.dispatcher, Role.commander, Role.admin)  # who may open /ws/console
 FLOOD_CLOSE = 200  # this many messages refused for rate in a row close the socket (1008)
 
 
@@ -342,13 +343,16 @@ async def _acknowledged(statuses: StatusReports, who: Principal, unit_id: int, m
 @router.websocket("/ws/console")
 async def console_socket(ws: WebSocket, state: ServicesDep) -> None:
     who, chosen = await _principal(ws)
-    if who is None or who.role not in (Role.dispatcher, Role.commander, Role.admin):
-        await close_handshake(ws, 1008, "a dispatcher's or commander's token is required")
+    # Call-takers too: a call-taker's panel must not go stale while a caller is on the line (what each role is
+    # sent: dispatch.push.consoles.CALL_TAKER_SEES).
+    if who is None or who.role not in CONSOLE_ROLES:
+        await close_handshake(ws, 1008, "a call-taker's, dispatcher's or commander's token is required")
         return
     if await _refused_version(ws):
         return
     await ws.accept(subprotocol=chosen)
     sock = state.hub.socket(ws, None, who)
+    sock.sees = consoles.sees(who.role)
     state.hub.consoles.add(sock)
     try:
         await state.catchup.snapshots([sock])
