@@ -15,10 +15,10 @@ from websockets.asyncio.client import connect
 
 from dispatch.push import routes
 from dispatch.push.protocol import CLOSE_SLOW
+from tests.crew_app import assign, call, free_unit, launch, signed_in
 from tests.test_push import bearer, crews, next_of, serve  # noqa: F401 (fixtures)
 from tests.test_push_faults import received
 from tests.test_unit_app import PHONE, axe_violations, status_is, until
-from tests.test_unit_flows import assign, call, free_unit, launch, signed_in
 
 pytestmark = pytest.mark.slow
 # How many presses the device keeps in IndexedDB (console/static/unit/queue.js).
