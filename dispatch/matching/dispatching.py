@@ -43,6 +43,8 @@ class Tells(Protocol):
         self, unit_id: int, incident_id: int, reason: str, *, assignment_id: int | None = None
     ) -> None: ...
 
+    async def team(self, incident_id: int, *, changed: int | None = None, left: bool = False) -> None: ...
+
     async def assignments(
         self,
         incident_id: int,
@@ -192,6 +194,9 @@ class DispatchService:
             ),
             self.delete_keys(*(self.keys.move(p.unit_id) for p in decision.picks)),
         )
+        if pusher is not None:
+            # The crews on the incident hear who is on it now: after the consoles, which must not wait for it.
+            await pusher.team(incident.id)
 
     async def resync(self, unit_ids: set[int]) -> None:
         """Puts these units' board entries back to what PostgreSQL says (status and work; not position)."""

@@ -27,7 +27,6 @@ from dispatch.push.outbox import assignment_of
 from dispatch.push.presses import answered_once
 from dispatch.push.resume import BACKEND_ERRORS, CLOSE_TRY_LATER, hold_for_hello
 from dispatch.services import Services
-from dispatch.tasks import stop_if_cancelled
 from dispatch.units import conversation
 from dispatch.units.models import UnitStatus
 from dispatch.units.reports import StatusReports, report_status
@@ -159,12 +158,8 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
             except p.BadMessage as exc:
                 sock.offer(_dump({"type": "error", "code": "bad_message", "message": str(exc), "re": exc.re}))
             except DispatchError as exc:
-                stop_if_cancelled()  # as below: an error that stands for this socket's cancellation
                 sock.offer(_dump({"type": "error", "code": exc.code, "message": exc.detail, "re": _message_id(raw)}))
             except BACKEND_ERRORS as exc:
-                # redis-py may turn the cancellation of this socket (replaced, closed) into a connection error:
-                # the reader must stop then, or the socket's close waits for it forever and is never sent.
-                stop_if_cancelled()
                 # The database or Redis failed this one message (asyncpg's own errors included: statements on
                 # the driver connection raise them unwrapped): the device is told to send it again, and the
                 # socket stays up (a lost socket would cost the unit its next assignment's latency).

@@ -105,7 +105,6 @@ class Pusher:
                 )
         if updates:
             await self.outbox.send_many(updates, ack_within_s=self.deadline_s)
-        await self.team(incident_id)
 
     def _route(self, unit, lat: float | None, lon: float | None, found=None) -> dict | None:
         router = self.routers.router if self.routers.ready else None

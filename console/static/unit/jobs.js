@@ -1,7 +1,7 @@
 // The crew's own recent jobs (today's and yesterday's, GET /api/units/{id}/jobs) and, for one of them, what the
 // service still lets the device read of it (GET /api/incidents/{id}: the unit's jobs of today only). Plain words,
 // no codes; a failed load says so and offers to try again rather than wait forever.
-import { state, subscribe } from "./store.js";
+import { state, subscribe, clock } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
 const TIMEOUT_MS = 10_000; // a request the network swallowed ends here, with words, not an endless wait
@@ -44,7 +44,6 @@ function failure(status, what) {
 // Worth trying again: no answer, the service busy or failing. A refusal (401, 403, 404) stays one.
 const passing = (status) => status === 0 || status === 429 || status >= 500;
 
-const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 function when(iso) {
   const at = new Date(iso), today = new Date();

@@ -68,3 +68,6 @@ export function forget() {
 
 let counter = 0;
 export const nextId = (prefix) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+
+// A time of day as the crew reads it (hours and minutes), from epoch ms or an ISO string.
+export const clock = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });

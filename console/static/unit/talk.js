@@ -1,11 +1,10 @@
 // Words both ways: a dispatcher's `message` shown large with who sent it (socket.js has acknowledged it), and
 // the crew's own text or quick replies to the dispatchers, sent as `message` (kept in the queue while offline).
-import { state, set, nextId } from "./store.js";
+import { state, set, nextId, clock } from "./store.js";
 import { submit, onFlush } from "./queue.js";
 
 export const QUICK = ["On our way", "Need police", "Need another unit", "Delayed by traffic"];
 const $ = (id) => document.getElementById(id);
-const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 // messages.js hands over each dispatcher's message once. They queue, oldest first: several arriving together
 // (a resume after the link was down) are each shown until the crew marks it seen, none hidden by the next.

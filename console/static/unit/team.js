@@ -1,10 +1,9 @@
 // Who else is on the job, and what dispatchers write in its log. The team comes whole (`update` with `team`,
 // or `team` in `current`); a team resent late must not undo a newer one, so only a higher seq applies. Notes
 // come with the assignment (those written before) and one by one (`update` with `note`) as they are added.
-import { state } from "./store.js";
+import { state, clock } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
-const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const ON_THE_WAY = new Set(["assigned", "acknowledged", "en_route"]);
 const WORDS = { assigned: "sent, not yet acknowledged", acknowledged: "acknowledged", en_route: "en route",
   on_scene: "on scene", transporting: "transporting", at_hospital: "at hospital" };
