@@ -284,7 +284,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8041)
     args = parser.parse_args()
     if not 1 <= args.runs <= 100 or not 1 <= args.throttled_runs <= 20:
-        sys.exit("bounded runs only: --runs 1-100, --throttled-runs 1-20")
+        parser.error("bounded runs only: --runs 1-100, --throttled-runs 1-20")  # exit code 2, as bad input
+    if not 1024 <= args.port <= 65535:
+        parser.error("--port: a free port from 1024 to 65535")
     setup = prepare(get_settings(), units=20, seed=7)
     env = {**os.environ, **setup.env, "DISPATCH_AUTO_DISPATCH_PRIORITIES": "[]", "DISPATCH_ACK_DEADLINE_S": "600"}
     server = subprocess.Popen(
