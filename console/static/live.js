@@ -1,0 +1,86 @@
+// The live feed (/ws/console): a snapshot on connect, then every change as it happens.
+import { state, $, alertLine } from "./common.js";
+import { renderUnits } from "./units.js";
+import { unitMarker, drawRoute, dropUnitsNotIn } from "./map.js";
+import { loadQueue } from "./queue.js";
+import { select } from "./incident.js";
+import { crewWrote, dispatchWrote, notAcknowledged, delivered } from "./talk.js";
+
+export function connect() {
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/console`;
+  const ws = new WebSocket(url, ["dispatch.v1", `bearer.${state.token}`]);
+  state.ws = ws;
+  $("conn").dataset.state = "connecting"; $("conn").textContent = "connecting…";
+  ws.onopen = () => { state.retry = 0; $("conn").dataset.state = "live"; $("conn").textContent = "live"; };
+  ws.onclose = () => {
+    $("conn").dataset.state = "down"; $("conn").textContent = "reconnecting…";
+    if (!state.token) return;
+    const delay = Math.min(10000, 500 * 2 ** state.retry++);
+    setTimeout(connect, delay);
+  };
+  ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+}
+
+// A snapshot is the whole picture (on connect, and again when the server's own link to Redis was cut and
+// changes were missed): it replaces the units and the queue, never adds to them.
+function applySnapshot(m) {
+  const units = new Map();
+  for (const u of m.units) {
+    const old = state.units.get(u.id);
+    units.set(u.id, { ...old, ...u, since: old && old.status === u.status ? old.since : Date.now() });
+  }
+  dropUnitsNotIn(units);
+  const previous = state.units;
+  state.units = units;
+  for (const u of units.values()) {
+    unitMarker(u);
+    const old = previous.get(u.id);  // a route is asked for again only when the unit's work changed
+    if (!old || old.status !== u.status || old.incident_id !== u.incident_id) drawRoute(u.id);
+  }
+  renderUnits();
+  soon(loadQueue);  // the queue's details (type, address, age) come from the API, which replaces it too
+}
+
+let refresh = null;
+function soon(fn) { clearTimeout(refresh); refresh = setTimeout(fn, 150); }  // many changes, one reload
+
+function onMessage(m) {
+  switch (m.type) {
+    case "ping": state.ws.send(JSON.stringify({ type: "pong" })); break;
+    case "snapshot": applySnapshot(m); break;
+    case "positions":
+      for (const [id, lat, lon] of m.units) { const u = state.units.get(id); if (u) { u.lat = lat; u.lon = lon; unitMarker(u); } }
+      break;
+    case "unit.status": {
+      const u = state.units.get(m.unit_id);
+      if (u) { Object.assign(u, { status: m.status, incident_id: m.incident_id ?? null, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      break;
+    }
+    case "unit.assigned": {
+      const u = state.units.get(m.unit_id);
+      if (u) { Object.assign(u, { status: "dispatched", incident_id: m.incident_id, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      break;
+    }
+    case "incident.created":
+      if (m.repeat_address) alertLine(`incident ${m.incident_id}: repeat address`);
+      if (m.duplicates?.length) alertLine(`incident ${m.incident_id}: possible duplicate of #${m.duplicates.join(", #")}`);
+      soon(loadQueue);
+      break;
+    case "alert": {
+      const about = [m.unit_id != null ? state.units.get(m.unit_id)?.call_sign ?? `unit ${m.unit_id}` : null,
+        m.incident_id != null ? `incident ${m.incident_id}` : null].filter(Boolean).join(", ");
+      alertLine(`${m.kind.replace(/_/g, " ")}: ${m.detail}${about ? ` (${about})` : ""}`);
+      if (m.kind === "not_acknowledged") notAcknowledged(m);
+      break;
+    }
+    case "unit.message": crewWrote(m); break;
+    case "unit.message.sent": dispatchWrote(m); break;
+    case "unit.message.delivered": delivered(m); break;
+    case "incident.recommended": if (!m.complete) alertLine(`incident ${m.incident_id} waits: not every unit it needs is free`); soon(loadQueue); break;
+    default:
+      if (m.type.startsWith("incident.")) {
+        soon(loadQueue);
+        if (m.incident_id === state.selected) select(state.selected);
+      }
+  }
+}

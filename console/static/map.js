@@ -1,0 +1,71 @@
+// The map: the region's roads and places, the incidents and units on it, and each unit's route to its job.
+import { state, esc, api } from "./common.js";
+import { select } from "./incident.js";
+
+export const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
+const STATUS_COLOR = { available: "#51cf66", returning: "#8ce99a", dispatched: "#f2a900", acknowledged: "#f2a900",
+  en_route: "#74c0fc", on_scene: "#ff8787", transporting: "#da77f2", at_hospital: "#da77f2",
+  out_of_service: "#6c757d" };
+export const MOVING = new Set(["dispatched", "acknowledged", "en_route"]);
+
+export let map;
+export async function drawMap() {
+  map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: true }).setView([47.14, 9.53], 12);
+  const layers = await api("/api/map");
+  map.attributionControl.setPrefix(false).addAttribution(esc(layers.attribution));
+  L.geoJSON(layers.municipalities, { style: { color: "#495057", weight: 1, fill: false, dashArray: "4 4" },
+    onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), { sticky: true }) }).addTo(map);
+  const weight = { motorway: 3, trunk: 3, primary: 2.5, secondary: 2, tertiary: 1.6 };
+  L.geoJSON(layers.roads, { style: (f) => ({ color: weight[f.properties.h] ? "#adb5bd" : "#5c6670",
+    weight: weight[f.properties.h] || 1, opacity: 0.8 }), interactive: false }).addTo(map);
+  L.geoJSON(layers.stations, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, color: "#ced4da",
+    weight: 1, fillOpacity: 0.3 }).bindTooltip(esc(f.properties.name)) }).addTo(map);
+  const bounds = L.geoJSON(layers.municipalities).getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds);
+}
+
+export function incidentMarker(incident) {
+  if (incident.lat == null) return;
+  let marker = state.markers.get(incident.id);
+  const style = { radius: 8, color: "#fff", weight: 1, fillColor: PRIORITY_COLOR[incident.priority], fillOpacity: 0.9 };
+  if (!marker) {
+    marker = L.circleMarker([incident.lat, incident.lon], style).addTo(map).on("click", () => select(incident.id));
+    state.markers.set(incident.id, marker);
+  } else { marker.setStyle(style); marker.setLatLng([incident.lat, incident.lon]); }
+  marker.bindTooltip(`P${incident.priority} ${esc(incident.type_code)} · ${esc(incident.address_label)}`);
+}
+
+export function dropIncidentMarker(id) {
+  state.markers.get(id)?.remove();
+  state.markers.delete(id);
+}
+
+// The route of each unit on its way to an incident, as the router has it.
+const routeLines = new Map();
+export async function drawRoute(unitId) {
+  routeLines.get(unitId)?.remove();
+  routeLines.delete(unitId);
+  const unit = state.units.get(unitId);
+  if (!unit || !MOVING.has(unit.status)) return;
+  const found = await api(`/api/units/${unitId}/route`).catch(() => null);
+  if (!found?.route) return;
+  routeLines.set(unitId, L.polyline(found.route.coords, { color: "#74c0fc", weight: 3, opacity: 0.8, dashArray: "6 4" })
+    .bindTooltip(`${esc(unit.call_sign)} → #${found.incident_id}, ${Math.round(found.route.seconds / 60)} min`).addTo(map));
+}
+
+export function unitMarker(unit) {
+  if (unit.lat == null) return;
+  let marker = state.unitMarkers.get(unit.id);
+  const style = { radius: 5, color: "#000", weight: 1, fillColor: STATUS_COLOR[unit.status] || "#fff", fillOpacity: 1 };
+  if (!marker) { marker = L.circleMarker([unit.lat, unit.lon], style).addTo(map); state.unitMarkers.set(unit.id, marker); }
+  else { marker.setLatLng([unit.lat, unit.lon]); marker.setStyle(style); }
+  marker.bindTooltip(`${esc(unit.call_sign)} · ${esc(unit.status)}`);
+}
+
+// Units gone from a snapshot leave the map with their routes.
+export function dropUnitsNotIn(units) {
+  for (const [id, marker] of state.unitMarkers) {
+    if (!units.has(id)) { marker.remove(); state.unitMarkers.delete(id); }
+  }
+  for (const [id, line] of routeLines) { if (!units.has(id)) { line.remove(); routeLines.delete(id); } }
+}
