@@ -143,12 +143,17 @@ function complete() {
     && $("call-form").checkValidity());
 }
 
+// Enter walks the fields a standard call needs: the caller's name, seldom given, is a Tab away from the number.
+const ENTER_NEXT = { "call-number": "call-narrative" };
+
 function formKeys(e) {
   if (e.key === "Escape") { e.preventDefault(); leaveCall(); return; }
-  if (e.key !== "Enter" || e.target.tagName !== "INPUT" || e.isComposing) return;
+  if (e.key !== "Enter" || e.isComposing || e.shiftKey) return;
+  // In the narrative Enter takes a complete call, else it is a new line (Shift+Enter always is).
+  if (e.target.tagName !== "INPUT" && !(e.target.id === "call-narrative" && complete())) return;
   e.preventDefault();  // the browser's implicit submission would press the form's first button
   if (complete()) { $("call-form").requestSubmit($("call-submit")); return; }
-  const next = FIELDS[FIELDS.indexOf(e.target.id) + 1];
+  const next = ENTER_NEXT[e.target.id] || FIELDS[FIELDS.indexOf(e.target.id) + 1];
   if (next) $(next).focus();
 }
 
