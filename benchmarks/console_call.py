@@ -19,7 +19,6 @@ import time
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
-from rich.console import Console
 from rich.table import Table
 
 from benchmarks.bench.run import BenchError
@@ -27,6 +26,7 @@ from benchmarks.console_stack import (
     NARRATIVES,
     Service,
     check,
+    console,
     console_page,
     fail,
     launch,
@@ -109,7 +109,7 @@ def show(runs: list[dict]) -> dict:
         "created_s_median": round(median(created), 3),
         "shown_s_median": round(median(shown), 3),
     }
-    console = Console()
+    out = console()
     table = Table(title="A standard call by keyboard: N → call created", title_justify="left")
     for column in ("measure", "value", "min", "max"):
         table.add_column(column, justify="left" if column == "measure" else "right")
@@ -120,8 +120,8 @@ def show(runs: list[dict]) -> dict:
         "s, N → 201 (median)", f"{median(created):.3f}", f"{min(created):.3f}", f"{max(created):.3f}"
     )
     table.add_row("s, N → incident shown (median)", f"{median(shown):.3f}", f"{min(shown):.3f}", f"{max(shown):.3f}")
-    console.print(table)
-    console.print(f"{len(runs)} runs. Machine: {machine()}.", highlight=False)
+    out.print(table)
+    out.print(f"{len(runs)} runs. Machine: {machine()}.", highlight=False)
     return summary
 
 

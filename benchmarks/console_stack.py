@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 from playwright.async_api import Browser, Page
+from rich.console import Console
 
 from benchmarks.bench.run import BenchError, spoken_addresses, wait_ready
 from benchmarks.bench.servers import free_port
@@ -113,7 +114,7 @@ def seed_incidents(svc: Service, count: int, *, assign_every: int = 0) -> list[i
             if answer.status_code != 201:
                 raise BenchError(f"a seeded call was refused: {answer.status_code} {answer.text}")
             made.append(answer.json()["id"])
-        for incident in made[:: assign_every or len(made) + 1] if assign_every else []:
+        for incident in made[::assign_every] if assign_every else []:
             assign_first(client, incident, dispatcher)
     return made
 
@@ -138,7 +139,8 @@ async def launch(p) -> Browser:
 
 async def console_page(browser: Browser, svc: Service, token: str, viewport: dict | None = None) -> Page:
     """A new profile (nothing cached) with the console signed in, not yet navigated."""
-    context = await browser.new_context(viewport=viewport or DESK)
+    # bypass_csp: wait_for_function evaluates a string, which the console's policy would refuse.
+    context = await browser.new_context(viewport=viewport or DESK, bypass_csp=True)
     await context.add_init_script(SIGNED_IN.format(token=token))
     return await context.new_page()
 
@@ -157,6 +159,11 @@ def pct(values: list[float], p: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def console() -> Console:
+    """Rich's console, wide enough for the tables when the output goes to a file or a pipe."""
+    return Console(width=None if sys.stdout.isatty() else 130)
 
 
 def machine() -> str:

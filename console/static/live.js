@@ -1,7 +1,7 @@
 // The live feed (/ws/console): a snapshot on connect, then every change as it happens.
 import { state, $, alertLine } from "./common.js";
 import { renderUnits } from "./units.js";
-import { unitMarker, drawRoute, dropUnitsNotIn } from "./map.js";
+import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn } from "./map.js";
 import { loadQueue } from "./queue.js";
 import { select } from "./incident.js";
 import { crewWrote, dispatchWrote, notAcknowledged, delivered } from "./talk.js";
@@ -41,6 +41,17 @@ function applySnapshot(m) {
   soon(loadQueue);  // the queue's details (type, address, age) come from the API, which replaces it too
 }
 
+const moved = new Map();  // unit id → its latest position not yet drawn
+let moving = 0;
+function moveUnits() {
+  moving = 0;
+  for (const [id, [lat, lon]] of moved) {
+    const u = state.units.get(id);
+    if (u && (u.lat !== lat || u.lon !== lon)) { u.lat = lat; u.lon = lon; moveUnit(u); }
+  }
+  moved.clear();
+}
+
 let refresh = null;
 function soon(fn) { clearTimeout(refresh); refresh = setTimeout(fn, 150); }  // many changes, one reload
 
@@ -48,8 +59,9 @@ function onMessage(m) {
   switch (m.type) {
     case "ping": state.ws.send(JSON.stringify({ type: "pong" })); break;
     case "snapshot": applySnapshot(m); break;
-    case "positions":
-      for (const [id, lat, lon] of m.units) { const u = state.units.get(id); if (u) { u.lat = lat; u.lon = lon; unitMarker(u); } }
+    case "positions":  // kept until the next frame: messages that arrive between two frames move markers once
+      for (const [id, lat, lon] of m.units) moved.set(id, [lat, lon]);
+      if (!moving) moving = requestAnimationFrame(moveUnits);
       break;
     case "unit.status": {
       const u = state.units.get(m.unit_id);

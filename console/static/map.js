@@ -13,11 +13,14 @@ export async function drawMap() {
   map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: true }).setView([47.14, 9.53], 12);
   const layers = await api("/api/map");
   map.attributionControl.setPrefix(false).addAttribution(esc(layers.attribution));
-  L.geoJSON(layers.municipalities, { style: { color: "#495057", weight: 1, fill: false, dashArray: "4 4" },
+  // The roads and boundaries on a canvas of their own, under the one of units and incidents: a thousand units
+  // moving every second then redraw a thousand circles, not every road of the region with them.
+  const ground = L.canvas();
+  L.geoJSON(layers.municipalities, { style: { color: "#495057", weight: 1, fill: false, dashArray: "4 4" }, renderer: ground,
     onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), { sticky: true }) }).addTo(map);
   const weight = { motorway: 3, trunk: 3, primary: 2.5, secondary: 2, tertiary: 1.6 };
   L.geoJSON(layers.roads, { style: (f) => ({ color: weight[f.properties.h] ? "#adb5bd" : "#5c6670",
-    weight: weight[f.properties.h] || 1, opacity: 0.8 }), interactive: false }).addTo(map);
+    weight: weight[f.properties.h] || 1, opacity: 0.8 }), interactive: false, renderer: ground }).addTo(map);
   L.geoJSON(layers.stations, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, color: "#ced4da",
     weight: 1, fillOpacity: 0.3 }).bindTooltip(esc(f.properties.name)) }).addTo(map);
   const bounds = L.geoJSON(layers.municipalities).getBounds();
@@ -53,19 +56,32 @@ export async function drawRoute(unitId) {
     .bindTooltip(`${esc(unit.call_sign)} → #${found.incident_id}, ${Math.round(found.route.seconds / 60)} min`).addTo(map));
 }
 
+const drawnAs = new Map();  // unit id → the status and call sign its marker shows: restyled only when they change
 export function unitMarker(unit) {
   if (unit.lat == null) return;
   let marker = state.unitMarkers.get(unit.id);
   const style = { radius: 5, color: "#000", weight: 1, fillColor: STATUS_COLOR[unit.status] || "#fff", fillOpacity: 1 };
   if (!marker) { marker = L.circleMarker([unit.lat, unit.lon], style).addTo(map); state.unitMarkers.set(unit.id, marker); }
-  else { marker.setLatLng([unit.lat, unit.lon]); marker.setStyle(style); }
-  marker.bindTooltip(`${esc(unit.call_sign)} · ${esc(unit.status)}`);
+  else moveUnit(unit);
+  const shows = `${unit.call_sign} · ${unit.status.replace(/_/g, " ")}`;
+  if (drawnAs.get(unit.id) === shows) return;
+  if (drawnAs.has(unit.id)) marker.setStyle(style);
+  marker.bindTooltip(esc(shows));
+  drawnAs.set(unit.id, shows);
+}
+
+// A position: the marker moved, only if it did (a redraw of the canvas is asked for each one moved).
+export function moveUnit(unit) {
+  const marker = state.unitMarkers.get(unit.id);
+  if (!marker) { unitMarker(unit); return; }
+  const at = marker.getLatLng();
+  if (at.lat !== unit.lat || at.lng !== unit.lon) marker.setLatLng([unit.lat, unit.lon]);
 }
 
 // Units gone from a snapshot leave the map with their routes.
 export function dropUnitsNotIn(units) {
   for (const [id, marker] of state.unitMarkers) {
-    if (!units.has(id)) { marker.remove(); state.unitMarkers.delete(id); }
+    if (!units.has(id)) { marker.remove(); state.unitMarkers.delete(id); drawnAs.delete(id); }
   }
   for (const [id, line] of routeLines) { if (!units.has(id)) { line.remove(); routeLines.delete(id); } }
 }
