@@ -39,13 +39,16 @@ MARKS = """(() => {
   window.__marks = {};
   const expected = %d;
   new MutationObserver(() => {
-    if (!("queue" in __marks) && document.querySelectorAll("#queue-list li").length >= expected
-        && /\\(\\d+\\)/.test(document.getElementById("queue-count")?.textContent || "")) __marks.queue = performance.now();
+    const counted = /\\(\\d+\\)/.test(document.getElementById("queue-count")?.textContent || "");
+    if (!("queue" in __marks) && counted && document.querySelectorAll("#queue-list li").length >= expected) {
+      __marks.queue = performance.now();
+    }
   }).observe(document, { subtree: true, childList: true, characterData: true });
   const drawn = () => {
     const canvas = document.querySelector("#map .leaflet-overlay-pane canvas");
     if (canvas && canvas.width && canvas.height) {
-      const pixels = new Uint32Array(canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data.buffer);
+      const image = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+      const pixels = new Uint32Array(image.data.buffer);
       if (pixels.some((p) => p !== 0)) { __marks.roads = performance.now(); return; }
     }
     requestAnimationFrame(drawn);
@@ -81,7 +84,8 @@ async def measure(svc: Service, runs: int, incidents: int) -> dict[str, list[flo
 def show(times: dict[str, list[float]], incidents: int) -> dict:
     out = console()
     runs = len(times["both"])
-    table = Table(title=f"Console first render, cold, {incidents} incidents queued: ms from navigation", title_justify="left")
+    title = f"Console first render, cold, {incidents} incidents queued: ms from navigation"
+    table = Table(title=title, title_justify="left")
     for column in ("what", "runs", "median", "min", "max"):
         table.add_column(column, justify="left" if column == "what" else "right")
     for name, values in times.items():
