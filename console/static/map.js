@@ -2,10 +2,23 @@
 import { state, esc, api } from "./common.js";
 import { select } from "./incident.js";
 
-export const PRIORITY_COLOR = { 1: "#d7263d", 2: "#f46036", 3: "#2e86ab", 4: "#6c757d" };
-const STATUS_COLOR = { available: "#51cf66", returning: "#8ce99a", dispatched: "#f2a900", acknowledged: "#f2a900",
+export const PRIORITY_COLOR = { 1: "#fa5252", 2: "#f46036", 3: "#3d9dcc", 4: "#8d969e" };  // app.css's --p1..4
+const STATUS_COLOR = { available: "#51cf66", returning: "#f8f9fa", dispatched: "#f2a900", acknowledged: "#f2a900",
   en_route: "#74c0fc", on_scene: "#ff8787", transporting: "#da77f2", at_hospital: "#da77f2",
-  out_of_service: "#6c757d" };
+  out_of_service: "#8d969e" };
+// A status told by shape too, not by colour alone: free units a plain dot, returning ones a ring, units on their
+// way a dot in a white ring, on scene a larger dot, with a patient a dashed ring, out of service a small dot.
+const STATUS_SHAPE = { returning: { fillOpacity: 0, weight: 3 }, dispatched: { color: "#fff", weight: 2 },
+  acknowledged: { color: "#fff", weight: 2 }, en_route: { color: "#fff", weight: 2 }, on_scene: { radius: 7 },
+  transporting: { color: "#fff", weight: 2, dashArray: "3 2" }, at_hospital: { color: "#fff", weight: 2, dashArray: "3 2" },
+  out_of_service: { radius: 3 } };
+function unitStyle(status) {
+  const colour = STATUS_COLOR[status] || "#fff";
+  const style = { radius: 5, color: "#000", weight: 1, fillColor: colour, fillOpacity: 1, dashArray: null,
+    ...STATUS_SHAPE[status] };
+  if (status === "returning") style.color = colour;  // a ring in the status's colour
+  return style;
+}
 export const MOVING = new Set(["dispatched", "acknowledged", "en_route"]);
 
 export let map;
@@ -60,12 +73,12 @@ const drawnAs = new Map();  // unit id → the status and call sign its marker s
 export function unitMarker(unit) {
   if (unit.lat == null) return;
   let marker = state.unitMarkers.get(unit.id);
-  const style = { radius: 5, color: "#000", weight: 1, fillColor: STATUS_COLOR[unit.status] || "#fff", fillOpacity: 1 };
+  const style = unitStyle(unit.status);
   if (!marker) { marker = L.circleMarker([unit.lat, unit.lon], style).addTo(map); state.unitMarkers.set(unit.id, marker); }
   else moveUnit(unit);
   const shows = `${unit.call_sign} · ${unit.status.replace(/_/g, " ")}`;
   if (drawnAs.get(unit.id) === shows) return;
-  if (drawnAs.has(unit.id)) marker.setStyle(style);
+  if (drawnAs.has(unit.id)) { marker.setStyle(style); marker.setRadius(style.radius); }
   marker.bindTooltip(esc(shows));
   drawnAs.set(unit.id, shows);
 }

@@ -23,22 +23,45 @@ export async function loadQueue() {
 
 function age(receivedAt) { return Math.max(0, (Date.now() - Date.parse(receivedAt)) / 1000); }
 
+// Each list is a listbox for the keyboard: one Tab stop (the selected incident, else the first), arrows move
+// within it, Enter or Space selects. Drawn anew on every change, so the focus is put back where it was.
+function item(i, level, text) {
+  const selected = i.id === state.selected;
+  return `<li role="option" aria-selected="${selected}" tabindex="-1" class="p${i.priority} ${selected ? "selected" : ""}"
+      data-id="${i.id}">${level}${text}</li>`;
+}
+
+let drawnSelected = null;
+function draw(list, items, label, selectionMoved) {
+  // The focus stays on its incident, or follows the selection when J or K moved it.
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+  list.innerHTML = items.join("");
+  if (items.length) list.setAttribute("role", "listbox"); else list.removeAttribute("role");  // no empty listbox
+  list.setAttribute("aria-label", label);
+  const at = (id) => (id == null ? null : list.querySelector(`li[data-id="${id}"]`));
+  const stop = (focused != null && selectionMoved && at(state.selected)) || at(focused) || at(state.selected)
+    || list.firstElementChild;
+  if (stop) stop.tabIndex = 0;
+  if (focused != null) stop?.focus();
+}
+
 export function renderQueue() {
+  const moved = state.selected !== drawnSelected;
+  drawnSelected = state.selected;
   $("queue-count").textContent = `(${state.queue.length})`;
   $("active-count").textContent = `(${(state.active || []).length})`;
-  $("active-list").innerHTML = (state.active || []).map((i) => `<li class="p${i.priority} ${i.id === state.selected ? "selected" : ""}" data-id="${i.id}">
-      <span class="age" data-received="${esc(i.received_at)}" data-target="86400">${fmt(age(i.received_at))}</span>
-      <strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id} · ${esc(i.status.replace(/_/g, " "))}
+  draw($("active-list"), (state.active || []).map((i) => item(i,
+    `<span class="age" data-received="${esc(i.received_at)}" data-target="86400">${fmt(age(i.received_at))}</span>`,
+    `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id} · ${esc(i.status.replace(/_/g, " "))}
       · ${i.units.length} unit${i.units.length === 1 ? "" : "s"}${i.units_missing ? ` <span class="flag">⚑ ${i.units_missing} short</span>` : ""}<br>
-      ${esc(i.address_label || "location?")}</li>`).join("");
-  $("queue-list").innerHTML = state.queue.map((i) => {
+      ${esc(i.address_label || "location?")}`)), "Active incidents", moved);
+  draw($("queue-list"), state.queue.map((i) => {
     const seconds = age(i.received_at), target = TARGET_S[i.priority] || 300;
     const level = seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : "";
-    return `<li class="p${i.priority} ${i.id === state.selected ? "selected" : ""}" data-id="${i.id}">
-      <span class="age ${level}" data-received="${esc(i.received_at)}" data-target="${target}">${fmt(seconds)}</span>
-      <strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${i.leased_by ? " · matching" : ""}<br>
-      ${esc(i.address_label || "location?")}${i.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}</li>`;
-  }).join("");
+    return item(i, `<span class="age ${level}" data-received="${esc(i.received_at)}" data-target="${target}">${fmt(seconds)}</span>`,
+      `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${i.leased_by ? " · matching" : ""}<br>
+      ${esc(i.address_label || "location?")}${i.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}`);
+  }), "Pending queue", moved);
 }
 
 export function tickAges() {
@@ -57,8 +80,20 @@ export function move(step) {
   select(next.id);
 }
 
+function keys(e) {
+  const li = e.target.closest("li[data-id]");
+  if (!li) return;
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(Number(li.dataset.id)); return; }
+  const items = [...e.currentTarget.children];
+  const to = { ArrowDown: items.indexOf(li) + 1, ArrowUp: items.indexOf(li) - 1, Home: 0, End: items.length - 1 }[e.key];
+  if (to === undefined || !items[to]) return;
+  e.preventDefault();
+  li.tabIndex = -1; items[to].tabIndex = 0; items[to].focus();
+}
+
 export function setupQueue() {
   for (const list of ["queue-list", "active-list"]) {
     $(list).addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) select(Number(li.dataset.id)); });
+    $(list).addEventListener("keydown", keys);
   }
 }
