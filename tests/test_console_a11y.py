@@ -2,7 +2,7 @@
 service: axe finds nothing serious or critical on a desk's screens (1920×1080, 1366×768) and a tablet's
 (1280×800), with calls waiting, one on its units and units of several statuses; Tab reaches the queue, whose
 item shows where the focus is; Enter and Space select, the arrows move within a list, J and K still work; a
-mouse click selects too."""
+mouse click selects too; the map's legend says what each unit's shape means."""
 
 import pytest
 from httpx import AsyncClient
@@ -82,6 +82,11 @@ async def test_the_console_is_usable_by_keyboard_and_reads_for_everyone(serve, c
         # Statuses in words on the board, not by colour alone.
         await expect(page.locator("#unit-board td.status-dispatched")).to_have_text("dispatched")
         await expect(page.locator("#unit-board td.status-available").first).to_have_text("available")
+
+        # The map's shapes are told in words too, in its legend (opened: axe reads it as well).
+        await page.locator(".legend summary").click()
+        await expect(page.locator(".legend")).to_contain_text("returning")
+        await expect(page.locator(".legend li")).to_have_count(7)
 
         for name, (width, height) in SCREENS.items():
             await page.set_viewport_size({"width": width, "height": height})

@@ -36,8 +36,27 @@ export async function drawMap() {
     weight: weight[f.properties.h] || 1, opacity: 0.8 }), interactive: false, renderer: ground }).addTo(map);
   L.geoJSON(layers.stations, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, color: "#ced4da",
     weight: 1, fillOpacity: 0.3 }).bindTooltip(esc(f.properties.name)) }).addTo(map);
+  legend().addTo(map);
   const bounds = L.geoJSON(layers.municipalities).getBounds();
   if (bounds.isValid()) map.fitBounds(bounds);
+}
+
+// What the units' shapes and colours mean, in words: folded away until asked for.
+const ALSO = { dispatched: "dispatched, acknowledged", transporting: "transporting, at hospital" };
+function legend() {
+  const control = L.control({ position: "bottomleft" });
+  control.onAdd = () => {
+    const box = L.DomUtil.create("details", "legend");
+    L.DomEvent.disableClickPropagation(box);
+    const rows = Object.keys(STATUS_COLOR).filter((s) => s !== "acknowledged" && s !== "at_hospital").map((status) => {
+      const s = unitStyle(status), dash = s.dashArray ? ` stroke-dasharray="${s.dashArray}"` : "";
+      return `<li><svg width="18" height="18" aria-hidden="true"><circle cx="9" cy="9" r="${s.radius}" fill="${s.fillColor}"
+        fill-opacity="${s.fillOpacity}" stroke="${s.color}" stroke-width="${s.weight}"${dash}/></svg>${ALSO[status] || status.replace(/_/g, " ")}</li>`;
+    });
+    box.innerHTML = `<summary>Units: legend</summary><ul>${rows.join("")}</ul>`;
+    return box;
+  };
+  return control;
 }
 
 export function incidentMarker(incident) {
