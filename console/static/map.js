@@ -26,14 +26,15 @@ export async function drawMap() {
   map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: true }).setView([47.14, 9.53], 12);
   const layers = await api("/api/map");
   map.attributionControl.setPrefix(false).addAttribution(esc(layers.attribution));
-  // The roads and boundaries on a canvas of their own, under the one of units and incidents: a thousand units
-  // moving every second then redraw a thousand circles, not every road of the region with them.
-  const ground = L.canvas();
-  L.geoJSON(layers.municipalities, { style: { color: "#495057", weight: 1, fill: false, dashArray: "4 4" }, renderer: ground,
-    onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), { sticky: true }) }).addTo(map);
+  // The roads on a canvas of their own, under the one of units and incidents: a thousand units moving every
+  // second then redraw a thousand circles, not every road of the region with them. (Only the top canvas hears
+  // the mouse: the boundaries, whose names show on hover, stay on it.)
+  const ground = L.canvas();  // added first: its canvas lies under the other
   const weight = { motorway: 3, trunk: 3, primary: 2.5, secondary: 2, tertiary: 1.6 };
   L.geoJSON(layers.roads, { style: (f) => ({ color: weight[f.properties.h] ? "#adb5bd" : "#5c6670",
     weight: weight[f.properties.h] || 1, opacity: 0.8 }), interactive: false, renderer: ground }).addTo(map);
+  L.geoJSON(layers.municipalities, { style: { color: "#495057", weight: 1, fill: false, dashArray: "4 4" },
+    onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), { sticky: true }) }).addTo(map);
   L.geoJSON(layers.stations, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, color: "#ced4da",
     weight: 1, fillOpacity: 0.3 }).bindTooltip(esc(f.properties.name)) }).addTo(map);
   legend().addTo(map);
