@@ -9,6 +9,7 @@ commander's and the call-taker's consoles. A view the console does not have (yet
 """
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -48,7 +49,8 @@ async def new_call(page: Page, svc: Service) -> None:
     await page.keyboard.press("Enter")
     await page.keyboard.type("Kitchen fire, smoke on the stairs, a neighbour still inside")
     await page.locator("#call-plan:has-text('From the narrative:')").wait_for()
-    await page.locator("#call-history:not([hidden])").wait_for()
+    with contextlib.suppress(PlaywrightError):  # the history comes with the check's answer, on a busy machine late
+        await page.locator("#call-history:not([hidden])").wait_for(timeout=10_000)
     await page.wait_for_timeout(500)  # the pin's pan and the history's last answer
 
 
