@@ -42,6 +42,7 @@ from dispatch.incidents.schemas import (
     ReasonIn,
     ReprioritisedOut,
     StatusOut,
+    StoodDownOut,
     UpdatedOut,
 )
 from dispatch.incidents.types import incident_types
@@ -55,6 +56,7 @@ Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
 # A unit's crew reads the incidents it is sent to (crew.crew_incident checks which), the floor any.
 FloorOrCrew = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander, Role.unit))]
 IncidentId = Annotated[int, Path(gt=0, le=MAX_ID, description="Incident id")]
+UnitId = Annotated[int, Path(gt=0, le=MAX_ID, description="Unit id")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
@@ -309,6 +311,36 @@ async def cancel(
 
 
 @router.post(
+    "/incidents/{incident_id}/units/{unit_id}/stand-down",
+    response_model=StoodDownOut,
+    summary="Stand one unit down from an incident, with a reason (dispatcher)",
+)
+async def stand_down_unit(
+    services: ServicesDep,
+    incident_id: IncidentId,
+    unit_id: UnitId,
+    body: ReasonIn,
+    session: SessionDep,
+    who: Dispatcher,
+    by: AuditActor,
+) -> StoodDownOut:
+    action, unit = await lifecycle.stand_down_unit(
+        session, incident_id, unit_id, reason=body.reason, actor=actor_of(who), by=by
+    )
+    requeued = action.action == "enqueue"
+    # The queue, the board and the crew (a cancel, as for a cancelled incident), then the consoles, the unit's
+    # change among them, and the other crews on the incident.
+    services.after_commit.later(session, action, "incident.requeued")
+    told = change_message(
+        "incident.unit_stood_down", incident_id, unit_id=unit_id, reason=body.reason, requeued=requeued
+    )
+    status = {"type": "unit.status", "unit_id": unit_id, "incident_id": None, **unit}
+    services.after_commit.then(session, partial(services.queue_keeper.publish, told, status))
+    services.after_commit.then(session, partial(services.pusher.team, incident_id, changed=unit_id, left=True))
+    return StoodDownOut(incident_id=incident_id, unit_id=unit_id, stood_down=True, requeued=requeued)
+
+
+@router.post(
     "/incidents/{incident_id}/close", response_model=ClosedOut, summary="Close with a disposition (dispatcher)"
 )
 async def close(
@@ -321,7 +353,13 @@ async def close(
     by: AuditActor,
 ) -> dict[str, Any]:
     action = await lifecycle.close(
-        session, incident_id, disposition=body.disposition, note=body.note, actor=actor_of(who), by=by
+        session,
+        incident_id,
+        disposition=body.disposition,
+        note=body.note,
+        actor=actor_of(who),
+        by=by,
+        confirm=body.confirm,
     )
     # The caller is owed a feedback link, in the same transaction; the dispatcher sees that it was offered, never
     # the link (the SMS gateway sends it).

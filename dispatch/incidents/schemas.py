@@ -350,6 +350,15 @@ class CloseIn(BaseModel):
         "other",
     ]
     note: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    # "treated" or "transported" where no unit reached the scene is refused (409) unless confirmed.
+    confirm: Annotated[bool, Strict()] = False
+
+
+class StoodDownOut(BaseModel):
+    incident_id: int
+    unit_id: int
+    stood_down: bool
+    requeued: bool = Field(description="The incident is matched again for the unit it lost (none had arrived)")
 
 
 class NoteIn(BaseModel):

@@ -44,6 +44,9 @@ class StatusIn(BaseModel):
     lon: Longitude | None = None
     # When the crew pressed it, by the device's clock (epoch ms), for a status sent late (queued offline).
     at: DeviceTime | None = None
+    # A dispatcher's words for setting it by hand: required for out of service and for taking a unit off its
+    # job (the route checks); kept in the audit, shown to the crew (`unit_status`, `cancel`) and the consoles.
+    reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> "StatusIn":
