@@ -42,7 +42,6 @@ from dispatch.incidents.schemas import (
     ReasonIn,
     ReprioritisedOut,
     StatusOut,
-    StoodDownOut,
     UpdatedOut,
 )
 from dispatch.incidents.types import incident_types
@@ -56,7 +55,6 @@ Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
 # A unit's crew reads the incidents it is sent to (crew.crew_incident checks which), the floor any.
 FloorOrCrew = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatcher, Role.commander, Role.unit))]
 IncidentId = Annotated[int, Path(gt=0, le=MAX_ID, description="Incident id")]
-UnitId = Annotated[int, Path(gt=0, le=MAX_ID, description="Unit id")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
@@ -308,36 +306,6 @@ async def cancel(
     action = await lifecycle.cancel(session, incident_id, reason=body.reason, actor=actor_of(who), by=by)
     after_commit.later(session, action, "incident.cancelled")
     return StatusOut(id=incident_id, status="cancelled")
-
-
-@router.post(
-    "/incidents/{incident_id}/units/{unit_id}/stand-down",
-    response_model=StoodDownOut,
-    summary="Stand one unit down from an incident, with a reason (dispatcher)",
-)
-async def stand_down_unit(
-    services: ServicesDep,
-    incident_id: IncidentId,
-    unit_id: UnitId,
-    body: ReasonIn,
-    session: SessionDep,
-    who: Dispatcher,
-    by: AuditActor,
-) -> StoodDownOut:
-    action, unit = await lifecycle.stand_down_unit(
-        session, incident_id, unit_id, reason=body.reason, actor=actor_of(who), by=by
-    )
-    requeued = action.action == "enqueue"
-    # The queue, the board and the crew (a cancel, as for a cancelled incident), then the consoles, the unit's
-    # change among them, and the other crews on the incident.
-    services.after_commit.later(session, action, "incident.requeued")
-    told = change_message(
-        "incident.unit_stood_down", incident_id, unit_id=unit_id, reason=body.reason, requeued=requeued
-    )
-    status = {"type": "unit.status", "unit_id": unit_id, "incident_id": None, **unit}
-    services.after_commit.then(session, partial(services.queue_keeper.publish, told, status))
-    services.after_commit.then(session, partial(services.pusher.team, incident_id, changed=unit_id, left=True))
-    return StoodDownOut(incident_id=incident_id, unit_id=unit_id, stood_down=True, requeued=requeued)
 
 
 @router.post(

@@ -143,13 +143,14 @@ async def status(
 
 
 async def _reason_needed(statuses: StatusReports, unit_id: int, status: UnitStatus) -> None:
-    """A dispatcher gives a reason for setting a unit out of service or taking it off its job: the crew reads
-    it, and the audit keeps it."""
+    """A dispatcher gives a reason for setting a unit out of service or taking it off its job before it reached
+    the scene (freeing a unit done there is the end of its job, as its crew would report it): the crew reads it,
+    and the audit keeps it."""
     if status == UnitStatus.out_of_service:
         raise InvalidInput("setting a unit out of service by hand needs a reason (reason)")
     if status in OFF_INCIDENT_UNIT:
         async with statuses.sessions() as session:
-            incident_id = await service.active_incident(session, unit_id)
+            incident_id = await service.job_before_scene(session, unit_id)
         if incident_id is not None:
             raise InvalidInput(
                 f"unit {unit_id} is on incident {incident_id}: taking it off its job needs a reason (reason)"

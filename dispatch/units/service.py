@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.db import driver_connection
 from dispatch.errors import Conflict, NotFound
-from dispatch.statuses import ACTIVE_ASSIGNMENT, OFF_INCIDENT_UNIT, sql_in
+from dispatch.statuses import ACTIVE_ASSIGNMENT, OFF_INCIDENT_UNIT, AssignmentStatus, sql_in
 from dispatch.statuses import UnitStatus as S
 from dispatch.units.models import Station, Unit
 from dispatch.units.schemas import StationOut, UnitOut
@@ -119,10 +119,12 @@ async def change_status(
     return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in OFF_INCIDENT_UNIT)
 
 
-async def active_incident(session: AsyncSession, unit_id: int) -> int | None:
-    """The incident the unit's active assignment is on, if any."""
+async def job_before_scene(session: AsyncSession, unit_id: int) -> int | None:
+    """The incident of the unit's active assignment if the unit has not reached its scene yet (a unit freed
+    then is taken off its job, not done with it), else None."""
     found = await session.scalar(
-        text(f"SELECT incident_id FROM assignments WHERE unit_id = :u AND status IN {sql_in(ACTIVE_ASSIGNMENT)}"),
+        text(f"""SELECT incident_id FROM assignments
+                 WHERE unit_id = :u AND status IN {sql_in(ACTIVE_ASSIGNMENT - {AssignmentStatus.on_scene})}"""),
         {"u": unit_id},
     )
     return None if found is None else int(found)
