@@ -50,6 +50,8 @@ class Incident(Base):
     narrative: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     disposition: Mapped[str | None] = mapped_column(String(64))  # how it ended: "treated", "false alarm", ...
+    # The type's key questions as the call-taker asked them: [{"question", "answer"}], in the order asked.
+    answers: Mapped[list[dict[str, str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     # The interval timestamps that the commander reports are computed from (all UTC).
     received_at: Mapped[datetime]
     entered_at: Mapped[datetime | None]
