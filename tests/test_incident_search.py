@@ -136,3 +136,28 @@ async def test_only_the_floor_searches(client, session, auth, imported_map):
     crew = await auth(Role.unit, unit_call_sign="Medic Search 1")
     assert unit and (await client.get(SEARCH, headers=crew, params={"q": "x"})).status_code == 403
     assert (await client.get(SEARCH, params={"q": "x"})).status_code == 401
+
+
+async def test_words_found_in_different_places_page_together_newest_first(client, session, floor):
+    taker, _ = floor
+    base = datetime(2020, 4, 1, 8, tzinfo=UTC)
+    made = [await make_incident(session, received_at=base + timedelta(hours=h), status="closed") for h in range(5)]
+    where = [
+        ("UPDATE incidents SET narrative = 'an ocelot on the balcony' WHERE id = :i", made[0]),
+        ("UPDATE calls SET caller_name = 'Olga Ocelotti' WHERE incident_id = :i", made[1]),
+        ("UPDATE incidents SET address_label = 'Ocelotweg 4' WHERE id = :i", made[3]),
+        ("UPDATE calls SET caller_number = '+4235550199' WHERE incident_id = :i", made[4]),
+    ]
+    for statement, incident in where:
+        await session.execute(text(statement), {"i": incident})
+    window = {"from": "2020-04-01", "to": "2020-04-01"}
+    seen, cursor = [], None
+    for _ in range(5):
+        params = {**window, "q": "OCELOT", "limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get(SEARCH, headers=taker, params=params)).json()
+        seen += [item["id"] for item in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert seen == [made[3], made[1], made[0]]
+    # Digits typed with spaces find the number as intake stores it (digits and a leading +).
+    assert await ids(client, taker, q="555 01 99", **window) == [made[4]]
