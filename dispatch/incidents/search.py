@@ -66,21 +66,21 @@ def moment(value: str, name: str, zone: ZoneInfo, *, end: bool) -> datetime:
     """A date is a whole local day (both ends included); a date and time without an offset is local time (the
     report time zone), as in the audit trail's filters."""
     value = value.strip()
-    if len(value) == 10:
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            day = None
-        if day is not None:
-            return datetime.combine(day + timedelta(days=1 if end else 0), time(), zone).astimezone(UTC)
     try:
+        if len(value) == 10:
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                day = None
+            if day is not None:
+                return datetime.combine(day + timedelta(days=1 if end else 0), time(), zone).astimezone(UTC)
         found = datetime.fromisoformat(value)
-    except ValueError:
+        return (found if found.tzinfo else found.replace(tzinfo=zone)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one beyond the calendar once in UTC (9999-12-31)
         raise InvalidInput(
             f"'{name}' must be a date (2026-11-01) or a date and time (2026-11-01T08:00, with or without an "
             f"offset), got {value!r}"
         ) from None
-    return (found if found.tzinfo else found.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def parse_query(
