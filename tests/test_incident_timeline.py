@@ -3,7 +3,7 @@ query), a reprioritisation shows old and new priority, a close its disposition."
 
 import orjson
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from dispatch.auth.models import Role
 from dispatch.incidents.events import EventKind
@@ -107,3 +107,32 @@ async def test_the_log_names_units_priorities_places_and_dispositions(client, se
 def taker_role(event) -> str:
     role, _, name = event["actor"].partition(":")
     return f"{role} {name}"
+
+
+async def test_the_log_is_one_query_however_many_units_it_names(client, connection, session, auth, imported_map):
+    taker = await auth(Role.call_taker)
+    i = (await post_call(client, taker, FIRE)).json()["id"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    async def statements_for_log() -> int:
+        statements.clear()
+        event.listen(connection.sync_connection, "before_cursor_execute", count)
+        try:
+            assert (await client.get(f"/api/incidents/{i}/events", headers=taker)).status_code == 200
+        finally:
+            event.remove(connection.sync_connection, "before_cursor_execute", count)
+        return sum("FROM incident_events" in s for s in statements)
+
+    assert await statements_for_log() == 1
+    for n in range(6):
+        unit = await make_unit(session, call_sign=f"Engine Count {n}")
+        await session.execute(
+            text("INSERT INTO incident_events (incident_id, kind, actor, payload) VALUES (:i, 'on_scene', 'x', :p)"),
+            {"i": i, "p": orjson.dumps({"unit_id": unit}).decode()},
+        )
+    assert await statements_for_log() == 1
+    log = (await client.get(f"/api/incidents/{i}/events", headers=taker)).json()
+    assert [e["text"] for e in log[-6:]] == [f"Engine Count {n} on scene" for n in range(6)]
