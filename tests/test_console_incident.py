@@ -78,6 +78,7 @@ async def test_a_dispatcher_sends_any_ranked_unit_adds_one_and_diverts_one(serve
         await unit_on(board, chosen, first)
         on_it = page.locator(f"#detail-units li[data-unit='{chosen}']")
         await expect(on_it).to_contain_text(re.compile(f"{re.escape(sign)} · (dispatched|acknowledged)"))
+        await expect(on_it).to_contain_text(re.compile(r"ETA \d\d:\d\d \(\d+ min\)"))  # by road, from where it is
         await expect(page.locator("#incident-result")).to_contain_text(f"Assigned {sign}")
         assert (await board.get(top)).incident_id is None  # the pick stays free
 

@@ -23,12 +23,11 @@ export async function select(id) {
   const mine = ++asked;
   state.selected = id;
   renderQueue();
-  // Recommendations are asked for along with the incident when it is known to be open, after it otherwise.
-  const known = state.incident?.id === id ? state.incident.status : state.incidents.get(id)?.status;
-  const recsOf = () => api(`/api/incidents/${id}/recommendations`).catch(() => null);
-  const early = DISPATCHABLE.has(known) ? recsOf() : null;
+  // Recommendations only once the incident is known to be open now: what the queue or the panel last knew may
+  // be a moment old (just closed), and the server would answer 409, which the browser logs as an error.
   const [incident] = await Promise.all([api(`/api/incidents/${id}`), loadTypes()]);
-  const recs = DISPATCHABLE.has(incident.status) ? await (early || recsOf()) : null;
+  const recs = DISPATCHABLE.has(incident.status)
+    ? await api(`/api/incidents/${id}/recommendations`).catch(() => null) : null;
   if (mine !== asked) return incident;
   state.incident = incident;
   state.recs = recs;
