@@ -114,4 +114,3 @@ async def test_a_dispatcher_sends_any_ranked_unit_adds_one_and_diverts_one(serve
         await expect(page.locator(f"#detail-units li[data-unit='{second_pick}']")).to_be_visible()
         assert await panel_violations(page) == []
         assert errors == []
-
