@@ -5,7 +5,9 @@ keyboard's A; axe on the panel. The incident's own changes (note, priority, plac
 tests/test_console_incident_life.py."""
 
 import asyncio
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
@@ -56,7 +58,7 @@ async def unit_on(board, unit_id: int, incident_id: int, timeout: float = 10.0) 
     raise AssertionError(f"unit {unit_id} is on {unit.incident_id}, not {incident_id}")
 
 
-async def test_a_dispatcher_sends_any_ranked_unit_adds_one_and_diverts_one(serve, crews):  # noqa: F811
+async def test_a_dispatcher_sends_any_ranked_unit_adds_one_and_diverts_one(serve, crews, tmp_path):  # noqa: F811
     app, addr = await serve(auto_dispatch_priorities=[])  # recommend mode: the dispatcher decides
     board = app.state.services.board
     first = await take_call(addr, crews["call_taker"], SMALL_FIRE)
@@ -112,5 +114,8 @@ async def test_a_dispatcher_sends_any_ranked_unit_adds_one_and_diverts_one(serve
         await unit_on(board, chosen, second)
         await expect(page.locator(f"#detail-units li[data-unit='{chosen}']")).to_be_visible()
         await expect(page.locator(f"#detail-units li[data-unit='{second_pick}']")).to_be_visible()
+        shot = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "console-incident.png"
+        await page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
         assert await panel_violations(page) == []
         assert errors == []

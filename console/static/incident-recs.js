@@ -26,6 +26,9 @@ function row(unit, capability, pick) {
 // The recommendations' list, slot by slot: the picks first, then the alternatives, best first.
 export function recsHtml(recs) {
   if (!recs) return '<p class="muted">Nothing to dispatch.</p>';
+  if (!recs.picks.length && !recs.alternatives.length && !recs.unfilled.length) {
+    return '<p class="muted">Nothing more to send: every slot of the plan has a unit.</p>';
+  }
   const slots = [...new Set([...recs.picks.map((p) => p.capability), ...recs.alternatives.map((a) => a.capability)])];
   const groups = slots.map((capability) => {
     const picks = recs.picks.filter((p) => p.capability === capability);
@@ -39,15 +42,17 @@ export function recsHtml(recs) {
     ${recs.picks.length ? '<button id="assign" type="button" data-needs="dispatcher">Assign recommended (A)</button>' : ""}`;
 }
 
-// Sends units; a diversion says so (the server refuses to take a busy unit without it).
+// Sends units; a diversion says so (the server refuses to take a busy unit without it). True once sent.
 async function send(unitIds, divert = false) {
   const id = state.selected;
+  let done;
   try {
-    const done = await api(`/api/incidents/${id}/assign`, { method: "POST", body: JSON.stringify({ unit_ids: unitIds, divert }) });
-    const signs = done.assigned.map((u) => state.units.get(u)?.call_sign ?? `unit ${u}`);
-    say(`Assigned ${signs.join(", ") || "nothing"} to #${id}${done.units_missing ? `; ${done.units_missing} still missing` : ""}.`);
-    await Promise.all([loadQueue(), afterAssign()]);
-  } catch (error) { say(`Assign failed: ${error.message}`); }
+    done = await api(`/api/incidents/${id}/assign`, { method: "POST", body: JSON.stringify({ unit_ids: unitIds, divert }) });
+  } catch (error) { say(`Assign failed: ${error.message}`); return false; }
+  const signs = done.assigned.map((u) => state.units.get(u)?.call_sign ?? `unit ${u}`);
+  say(`Assigned ${signs.join(", ") || "nothing"} to #${id}${done.units_missing ? `; ${done.units_missing} still missing` : ""}.`);
+  Promise.all([loadQueue(), afterAssign()]).catch(() => {});  // the panel and the queue follow
+  return true;
 }
 
 async function divertOk(sign, from) {
@@ -96,6 +101,5 @@ export async function addUnit(e) {
   if (unit.incident_id === state.selected && !FREE.has(unit.status)) { say(`${unit.call_sign} is on it already.`); return; }
   const busy = !FREE.has(unit.status) && unit.incident_id != null;
   if (busy && !(await divertOk(unit.call_sign, unit.incident_id))) return;
-  await send([unit.id], busy);
-  input.value = "";
+  if (await send([unit.id], busy)) input.value = "";
 }
