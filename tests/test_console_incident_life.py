@@ -80,7 +80,7 @@ async def test_a_note_a_priority_and_the_place_corrected_by_address_and_by_pin(s
         await page.mouse.move(x + 40, y + 60, steps=8)
         await page.mouse.up()
         await expect(page.locator("#incident-result")).to_contain_text("Location now", timeout=10_000)
-        await expect(page.locator("#timeline li").first).to_contain_text("located")
+        await expect(page.locator("#timeline li").first).to_have_attribute("data-kind", "located")
         async with engine.connect() as conn:
             moved = (
                 await conn.execute(
