@@ -74,7 +74,7 @@ export function renderCrewsOn() {
   if (!on.length) {
     const none = document.createElement("li");
     none.className = "muted";
-    none.textContent = "No unit on it yet.";
+    none.textContent = readOnly ? "No unit on it." : "No unit on it yet.";
     list.replaceChildren(none);
     return;
   }
