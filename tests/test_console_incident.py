@@ -24,7 +24,7 @@ OTHER_FIRE = {"location_text": "Landstrasse 100, Schaan", "type_code": "FIRE-OTH
 async def open_console(p, addr: str, token: str) -> tuple[Page, list[str]]:
     """A signed-in console, live, collecting page errors and every console error (a refused request among them)."""
     browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-    page = await browser.new_page(viewport=SCREEN)
+    page = await browser.new_page(viewport=SCREEN, has_touch=True)  # a touch screen with a mouse and keys
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
@@ -76,7 +76,7 @@ async def test_a_dispatcher_sends_any_ranked_unit_adds_one_and_diverts_one(serve
         top = int(await recs.locator("li.pick").get_attribute("data-unit"))
         assert chosen != top
         sign = (await board.get(chosen)).call_sign
-        await alternative.get_by_role("button", name=re.compile(f"^Assign {re.escape(sign)}")).click()
+        await alternative.get_by_role("button", name=re.compile(f"^Assign {re.escape(sign)}")).tap()  # by touch
         await unit_on(board, chosen, first)
         on_it = page.locator(f"#detail-units li[data-unit='{chosen}']")
         await expect(on_it).to_contain_text(re.compile(f"{re.escape(sign)} · (dispatched|acknowledged)"))
