@@ -113,12 +113,8 @@ def show(runs: list[dict]) -> dict:
     table = Table(title="A standard call by keyboard: N → call created", title_justify="left")
     for column in ("measure", "value", "min", "max"):
         table.add_column(column, justify="left" if column == "measure" else "right")
-    table.add_row(
-        "keystrokes besides the words typed", ", ".join(map(str, keys)), "", f"goal ≤ {GOAL_KEYS}"
-    )
-    table.add_row(
-        "s, N → 201 (median)", f"{median(created):.3f}", f"{min(created):.3f}", f"{max(created):.3f}"
-    )
+    table.add_row("keystrokes besides the words typed", ", ".join(map(str, keys)), "", f"goal ≤ {GOAL_KEYS}")
+    table.add_row("s, N → 201 (median)", f"{median(created):.3f}", f"{min(created):.3f}", f"{max(created):.3f}")
     table.add_row("s, N → incident shown (median)", f"{median(shown):.3f}", f"{min(shown):.3f}", f"{max(shown):.3f}")
     out.print(table)
     out.print(f"{len(runs)} runs. Machine: {machine()}.", highlight=False)
