@@ -84,6 +84,8 @@ async def test_the_types_key_questions_are_asked_and_their_answers_kept(serve, c
         assert await axe_violations(page) == []
         await page.click("#call-submit")
         await expect(page.locator("#call-dialog")).to_be_hidden(timeout=10_000)
+        # The incident's panel shows them with the rest of what the caller said.
+        await expect(page.locator("#detail .answers")).to_contain_text("Two cars")
         [made] = await incidents(addr, crews["dispatcher"])
         detail = await get(addr, crews["dispatcher"], f"/api/incidents/{made['id']}")
         assert detail["answers"] == [
