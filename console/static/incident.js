@@ -66,6 +66,8 @@ function factsHtml(incident) {
   return `<dt>Where</dt><dd id="incident-where">${esc(where.label || "unknown")}${where.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}</dd>
     <dt>Caller</dt><dd>${esc(incident.caller?.caller_name || "")} ${esc(incident.caller?.callback_number || "")}</dd>
     <dt>Narrative</dt><dd>${esc(incident.narrative || "")}</dd>
+    ${incident.answers?.length ? `<dt>Answers</dt><dd><ul class="answers">${incident.answers.map((a) =>
+      `<li>${esc(a.question)} <strong>${esc(a.answer)}</strong></li>`).join("")}</ul></dd>` : ""}
     ${incident.disposition ? `<dt>Disposition</dt><dd>${esc(incident.disposition.replace(/_/g, " "))}</dd>` : ""}
     <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
       ${flagList(h.flags)}</dd>

@@ -17,6 +17,7 @@ from dispatch.auth.service import Principal
 from dispatch.deps import AfterCommitDep, GeocodersDep, KeeperDep, ServicesDep
 from dispatch.incidents import crew, lifecycle, reads, search, service
 from dispatch.incidents import repository as repo
+from dispatch.incidents.crew_schemas import CrewIncidentOut
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
     MAX_ID,
@@ -27,7 +28,6 @@ from dispatch.incidents.schemas import (
     ClassifyOut,
     ClosedOut,
     CloseIn,
-    CrewIncidentOut,
     EventOut,
     IncidentDetailOut,
     IncidentOut,
