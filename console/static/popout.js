@@ -1,0 +1,49 @@
+// Two monitors: the map or the unit board in a window of its own (/console/?view=map|board), live as the main
+// one (the same modules, its own feed), signed in with the same token (Chromium copies sessionStorage to a window
+// that window.open opened). The main window gives the freed space to the rest until that window is closed.
+import { $ } from "./common.js";
+import { map } from "./map.js";
+
+const VIEWS = { map: "Map", board: "Board" };
+const asked = new URLSearchParams(location.search).get("view");
+export const view = Object.hasOwn(VIEWS, asked) ? asked : null;  // this window shows only that view
+const opened = {};  // view → the window showing it
+let watch = null;
+
+function isOut(which) { return Boolean(opened[which] && !opened[which].closed); }
+
+// The main window's grid follows which views are out (CSS: body.map-out, body.board-out); Leaflet measures its
+// box again whenever it changes size (ResizeObserver below).
+function layout() {
+  for (const which of Object.keys(VIEWS)) {
+    const out = isOut(which);
+    document.body.classList.toggle(`${which}-out`, out);
+    const button = $(`pop-${which}`);
+    button.setAttribute("aria-pressed", String(out));
+    button.textContent = out ? `${VIEWS[which]} back in this window` : `${VIEWS[which]} in its own window`;
+  }
+  if (!Object.keys(VIEWS).some(isOut)) { clearInterval(watch); watch = null; }
+}
+
+function popOut(which) {
+  if (isOut(which)) { opened[which].close(); layout(); return; }
+  const win = window.open(`/console/?view=${which}`, `dispatch-${which}`, "popup,width=1280,height=800");
+  if (!win) {
+    $("pop-" + which).textContent = `${VIEWS[which]}: allow pop-ups to open it`;
+    return;
+  }
+  opened[which] = win;
+  layout();
+  // Closed by its own window's frame: nothing tells the opener but `closed`.
+  watch ||= setInterval(layout, 1000);
+}
+
+if (view) {
+  document.body.dataset.view = view;
+  document.title = `Dispatch ${view === "map" ? "map" : "unit board"}`;
+} else {
+  for (const which of Object.keys(VIEWS)) $(`pop-${which}`).addEventListener("click", () => popOut(which));
+  // The views' windows go with the main one: left open, they would outlive the console they belong to.
+  addEventListener("pagehide", () => { for (const which of Object.keys(VIEWS)) if (isOut(which)) opened[which].close(); });
+}
+new ResizeObserver(() => map?.invalidateSize()).observe($("map"));
