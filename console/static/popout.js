@@ -41,6 +41,7 @@ function popOut(which) {
 if (view) {
   document.body.dataset.view = view;
   document.title = `Dispatch ${view === "map" ? "map" : "unit board"}`;
+  if (view === "board") $("units").setAttribute("role", "main");  // the map (<main>) is not in this window
 } else {
   for (const which of Object.keys(VIEWS)) $(`pop-${which}`).addEventListener("click", () => popOut(which));
   // The views' windows go with the main one: left open, they would outlive the console they belong to.
