@@ -94,6 +94,9 @@ async def test_the_board_sorts_filters_and_sets_a_status_by_hand(serve, crews): 
         dialog = page.locator("#status-dialog")
         await expect(dialog).to_be_visible()
         await expect(page.locator("#status-title")).to_have_text(f"Set status of {medic['call_sign']}")
+        # On no job: out of service or back in service, not the steps of a job.
+        choices = await page.locator("#status-choices label").all_inner_texts()
+        assert [" ".join(choice.split()) for choice in choices] == ["● available", "◐ returning", "✕ out of service"]
         await page.check("#status-choices input[value=out_of_service]")
         await page.click("#status-submit")
         await expect(page.locator("#status-error")).to_contain_text("reason")
@@ -184,6 +187,7 @@ async def test_the_map_and_the_board_each_in_a_window_of_their_own(serve, crews)
         await expect(alone.locator("#map .leaflet-pane").first).to_be_attached(timeout=20_000)
         await expect(alone.locator("#login")).to_be_hidden()
         await expect(alone.locator("#unit-board")).to_be_hidden()
+        assert not await axe_violations(alone)
         await expect(page.locator("#map")).to_be_hidden()
         assert (await page.locator("#units").bounding_box())["width"] > map_width * 0.9
         await on_one_screen_without_map(page)

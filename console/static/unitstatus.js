@@ -19,9 +19,10 @@ export const statusOf = (value) => BY_VALUE.get(value) || { value, label: String
 export const statusRank = (value) => STATUSES.findIndex((s) => s.value === value);
 export const FREE = new Set(["available", "returning"]);
 
-// What a dispatcher may set by hand: a device reports the steps of a job with its assignment; from the console,
-// a unit is put out of service, back in service, or its crew's step recorded for it when the device is silent.
-const SETTABLE = ["available", "en_route", "on_scene", "transporting", "at_hospital", "returning", "out_of_service"];
+// What a dispatcher may set by hand: a unit put out of service or back in service; on a job, also its crew's
+// step recorded for it when the device is silent (a device reports those steps itself, with its assignment).
+const IDLE = ["available", "returning", "out_of_service"];
+const ON_JOB = ["en_route", "on_scene", "transporting", "at_hospital", ...IDLE];
 
 let unitId = null;
 let opener = null;  // the board's button, where the keyboard goes back to
@@ -43,7 +44,7 @@ export function openStatus(id, from) {
   opener = from || document.activeElement;
   $("status-title").textContent = `Set status of ${unit.call_sign}`;
   $("status-now").replaceChildren("Now: ", ...statusNodes(unit.status));
-  $("status-choices").replaceChildren(...SETTABLE.map((value) => {
+  $("status-choices").replaceChildren(...(unit.incident_id == null ? IDLE : ON_JOB).map((value) => {
     const label = document.createElement("label");
     label.className = "choice";
     const radio = document.createElement("input");
