@@ -11,12 +11,13 @@ from httpx import AsyncClient
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.test_console_talk import sign_in, tab_to
-from tests.test_push import bearer, crews, serve  # noqa: F401 (fixtures)
+from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
 from tests.test_unit_app import CHROMIUM, axe_violations, until
 
 pytestmark = pytest.mark.slow
 LAPTOP = {"width": 1366, "height": 768}
 PANELS = ["#queue", "#map", "#detail", "#alerts", "#units"]
+CALL = {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"}
 
 
 def natural(text: str) -> list:
@@ -161,16 +162,23 @@ async def test_the_map_and_the_board_each_in_a_window_of_their_own(serve, crews)
         await expect(page.locator("#pop-board")).to_have_attribute("aria-pressed", "true")
         await expect(page.locator("#pop-board")).to_have_text("Board back in this window")
         assert (await page.locator("#map").bounding_box())["height"] > LAPTOP["height"] * 0.8
-        # Live: a unit taken out of service elsewhere shows in the board's own window.
+        # Live: a unit's change made elsewhere shows in the board's own window.
+        first = await take_call(addr, crews["dispatcher"], CALL)
+        second = await take_call(addr, crews["dispatcher"], {**CALL, "location_text": "Landstrasse 1, Schaan"})
         async with AsyncClient(base_url=f"http://{addr}", headers=bearer(crews["dispatcher"])) as client:
             unit = (await client.get("/api/units")).json()[0]
-            # (no reason: the service asks for one from a dispatcher only for some changes; returning needs none)
-            response = await client.post(f"/api/units/{unit['id']}/status", json={"status": "returning"})
+            response = await client.post(f"/api/incidents/{second}/assign", json={"unit_ids": [unit["id"]]})
             assert response.status_code == 200, response.text
-        await expect(board.locator(f"#unit-board tr[data-unit='{unit['id']}'] td.status")).to_have_text(
-            "◐ returning", timeout=10_000
-        )
+        row = board.locator(f"#unit-board tr[data-unit='{unit['id']}']")
+        await expect(row.locator("td.status")).to_have_text("◆ dispatched", timeout=10_000)
+        await expect(row.locator("button.job")).to_have_text(re.compile(f"#{second} FIRE-OTHER$"))
         assert not await axe_violations(board)
+        # One selection across the windows: chosen in the main window's queue, it is the board window's too;
+        # the incident of a unit chosen on the board's own window opens in the main window's panel.
+        await page.click(f"#queue-list li[data-id='{first}']")
+        await expect(board.locator("#detail h2").first).to_contain_text(f"#{first}", timeout=10_000)
+        await row.locator("button.job").click()
+        await expect(page.locator("#detail h2").first).to_contain_text(f"#{second}", timeout=10_000)
 
         # The map to a third window, by keyboard: the map alone, drawn; the main window's board takes its place.
         await page.locator("#pop-board").click()  # the board comes back first

@@ -4,9 +4,11 @@ import { renderCrewsOn } from "./units.js";
 import { loadTypes } from "./calltake.js";
 import { duplicateText, flagList } from "./history.js";
 import { loadQueue, renderQueue } from "./queue.js";
+import { shareSelection } from "./popout.js";
 
 export async function select(id) {
   state.selected = id;
+  shareSelection(id);  // the console's other windows (popout.js)
   renderQueue();
   const [incident, recs] = await Promise.all([api(`/api/incidents/${id}`),
     api(`/api/incidents/${id}/recommendations`).catch(() => null), loadTypes()]);

@@ -1,8 +1,9 @@
 // Two monitors: the map or the unit board in a window of its own (/console/?view=map|board), live as the main
 // one (the same modules, its own feed), signed in with the same token (Chromium copies sessionStorage to a window
 // that window.open opened). The main window gives the freed space to the rest until that window is closed.
-import { $ } from "./common.js";
+import { state, $ } from "./common.js";
 import { map } from "./map.js";
+import { select } from "./incident.js";
 
 const VIEWS = { map: "Map", board: "Board" };
 const asked = new URLSearchParams(location.search).get("view");
@@ -48,3 +49,25 @@ if (view) {
   addEventListener("pagehide", () => { for (const which of Object.keys(VIEWS)) if (isOut(which)) opened[which].close(); });
 }
 new ResizeObserver(() => map?.invalidateSize()).observe($("map"));
+
+// One selection across the windows: an incident chosen on the popped-out map or board opens in the main window's
+// panel, and one chosen in the main window is centred on the popped-out map. Only between this console's own
+// windows (the opener and those it opened), same origin.
+let echo = null;  // the selection just received: not sent back where it came from
+function peers() { return view ? [window.opener].filter((w) => w && !w.closed) : Object.keys(VIEWS).filter(isOut).map((w) => opened[w]); }
+
+/** Called by select(): tells the other windows of this console. */
+export function shareSelection(id) {
+  if (id === echo) { echo = null; return; }
+  for (const peer of peers()) peer.postMessage({ type: "dispatch.select", id }, location.origin);
+}
+
+addEventListener("message", (event) => {
+  if (event.origin !== location.origin || event.data?.type !== "dispatch.select" || !peers().includes(event.source)) return;
+  const id = event.data.id;
+  if (id === state.selected) return;
+  echo = id;
+  select(id);
+  const marker = state.markers.get(id);
+  if (view === "map" && marker) map.panTo(marker.getLatLng());
+});
