@@ -163,8 +163,12 @@ export function feedAlert(m) {
 }
 
 /** `incident.created`: a priority-1 call is heard; a repeat address and a suspected duplicate are told. */
+const heardOf = new Set();  // priority-1 incidents already alerted: a report confirmed later is not alerted twice
+
 export function incidentCreated(m) {
-  if (m.priority === 1 && document.body.dataset.role !== "call_taker") {
+  // An unconfirmed report (SMS, public form) waits for a call-taker; it is alerted once confirmed and queued.
+  if (m.priority === 1 && !m.unconfirmed && !heardOf.has(m.incident_id) && document.body.dataset.role !== "call_taker") {
+    heardOf.add(m.incident_id);
     addAlert("new call waiting", { incident: m.incident_id, kind: "Priority 1", level: "urgent", tone: "p1" });
   }
   if (m.repeat_address) addAlert("repeat address", { incident: m.incident_id });
