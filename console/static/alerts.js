@@ -65,13 +65,15 @@ function unitName(id) {
   return state.units.get(id)?.call_sign || "a unit not on the board";
 }
 
+// Kept as promises: alerts about one incident, asked one after the other, are shown in that order.
 async function incidentName(id) {
   if (!typeNames.has(id)) {
     const code = state.incidents.get(id)?.type_code;
     const known = code && state.types.find((t) => t.code === code)?.name;
-    typeNames.set(id, known || code || await api(`/api/incidents/${id}`).then((i) => i.type_name).catch(() => ""));
+    typeNames.set(id, known ? Promise.resolve(known)
+      : api(`/api/incidents/${id}`).then((i) => i.type_name).catch(() => code || ""));
   }
-  return `#${id} ${typeNames.get(id)}`.trim();
+  return `#${id} ${await typeNames.get(id)}`.trim();
 }
 
 // ---- the list --------------------------------------------------------------------------------------------------
@@ -109,9 +111,17 @@ function trim() {
   }
 }
 
+let shown = Promise.resolve();  // alerts shown one after the other, in the order they came
+
 /** Shows an alert at the top of the list. `about`: {unit, incident} ids, named by call sign and "#id type";
  * {level: "urgent" | "warn" | "info", kind: its heading, tone: a tone's name}. */
-export async function addAlert(text, about = {}) {
+export function addAlert(text, about = {}) {
+  const done = shown.then(() => show(text, about));
+  shown = done.catch(() => {});
+  return done;
+}
+
+async function show(text, about) {
   const names = [];
   if (about.unit != null) names.push(unitName(about.unit));
   if (about.incident != null) names.push(await incidentName(about.incident));
@@ -167,12 +177,13 @@ const heardOf = new Set();  // priority-1 incidents already alerted: a report co
 
 export function incidentCreated(m) {
   // An unconfirmed report (SMS, public form) waits for a call-taker; it is alerted once confirmed and queued.
+  if (m.repeat_address) addAlert("repeat address", { incident: m.incident_id });
+  if (m.duplicates?.length) addAlert(`possible duplicate of #${m.duplicates.join(", #")}`, { incident: m.incident_id });
+  // Last, so that it is on top.
   if (m.priority === 1 && !m.unconfirmed && !heardOf.has(m.incident_id) && document.body.dataset.role !== "call_taker") {
     heardOf.add(m.incident_id);
     addAlert("new call waiting", { incident: m.incident_id, kind: "Priority 1", level: "urgent", tone: "p1" });
   }
-  if (m.repeat_address) addAlert("repeat address", { incident: m.incident_id });
-  if (m.duplicates?.length) addAlert(`possible duplicate of #${m.duplicates.join(", #")}`, { incident: m.incident_id });
 }
 
 function setMuted(muted) {
