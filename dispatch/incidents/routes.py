@@ -321,7 +321,13 @@ async def close(
     by: AuditActor,
 ) -> dict[str, Any]:
     action = await lifecycle.close(
-        session, incident_id, disposition=body.disposition, note=body.note, actor=actor_of(who), by=by
+        session,
+        incident_id,
+        disposition=body.disposition,
+        note=body.note,
+        actor=actor_of(who),
+        by=by,
+        confirm=body.confirm,
     )
     # The caller is owed a feedback link, in the same transaction; the dispatcher sees that it was offered, never
     # the link (the SMS gateway sends it).

@@ -4,7 +4,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.types import Strict
 
 from dispatch.incidents.models import Channel
@@ -27,6 +36,15 @@ def _no_control(value: object) -> object:
 
 
 Clean = BeforeValidator(_no_control)  # on every text field of an input model
+
+
+def _not_blank(value: str) -> str:
+    if not value:  # stripped already: StringConstraints' min_length alone let "  " through as ""
+        raise ValueError("a reason is needed: it cannot be blank")
+    return value
+
+
+Reason = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_not_blank)]
 # Numbers, not booleans or strings: lax parsing stored {"lon": false} as longitude 0.
 Latitude = Annotated[float, Strict(), Field(ge=-90, le=90)]
 Longitude = Annotated[float, Strict(), Field(ge=-180, le=180)]
@@ -328,12 +346,12 @@ class PublicReportOut(BaseModel):
 class PriorityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: Annotated[int, Strict()] = Field(ge=1, le=4)
-    reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Reason
 
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Reason
 
 
 class CloseIn(BaseModel):
@@ -350,6 +368,7 @@ class CloseIn(BaseModel):
         "other",
     ]
     note: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    confirm: Annotated[bool, Strict()] = False  # treated or transported with no unit ever on scene: 409 without it
 
 
 class NoteIn(BaseModel):
