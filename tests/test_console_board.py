@@ -1,8 +1,8 @@
 """The console's unit board, in Debian's Chromium (Playwright) against the real service, on a 1366×768 screen:
 its headers sort by mouse and by keyboard (aria-sort says how), its filters by kind and status, a unit's status
-set by hand with a reason (refused without one) and seen on the board, every panel on the screen with no page
-scroll; then the board and the map each in a window of their own, signed in with the same token and live, the
-main window giving their space to the rest until they are closed. axe finds nothing."""
+set by hand with a reason (refused without one), seen on the board and by the crew's device, every panel on the
+screen with no page scroll; then the board and the map each in a window of their own, signed in with the same
+token and live, the main window giving their space to the rest until they are closed. axe finds nothing."""
 
 import re
 
@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.test_console_talk import sign_in, tab_to
-from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
+from tests.test_push import bearer, crews, device, next_of, serve, take_call  # noqa: F401 (fixtures)
 from tests.test_unit_app import CHROMIUM, axe_violations, until
 
 pytestmark = pytest.mark.slow
@@ -88,6 +88,7 @@ async def test_the_board_sorts_filters_and_sets_a_status_by_hand(serve, crews): 
 
         # A status set by hand: from the row's button, a reason asked for, the board showing it with its marker.
         medic = next(u for u in units if u["kind"] == "ambulance")
+        crew = await device(addr, crews["units"][medic["id"]], last_seq=0)
         row = page.locator(f"#unit-board tr[data-unit='{medic['id']}']")
         opener = row.locator("button.set-status")
         await expect(opener).to_have_attribute("data-needs", "dispatcher")
@@ -109,6 +110,9 @@ async def test_the_board_sorts_filters_and_sets_a_status_by_hand(serve, crews): 
         async with AsyncClient(base_url=f"http://{addr}", headers=bearer(crews["dispatcher"])) as client:
             now = {u["id"]: u["status"] for u in (await client.get("/api/units")).json()}
         assert now[medic["id"]] == "out_of_service"
+        told = await next_of(crew, "unit_status")  # the crew's device has it, with the dispatcher's words
+        assert (told["status"], told["reason"]) == ("out_of_service", "Stretcher broken, back in an hour")
+        await crew.close()
 
         # The status filter, by mouse: out of service shows that unit alone; then back in service by keyboard.
         await page.select_option("#unit-status", "out_of_service")
