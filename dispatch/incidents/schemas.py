@@ -62,6 +62,20 @@ def _phone(value: str | None) -> str | None:
     return re.sub(r"[ ()./-]", "", value)
 
 
+class AnswerIn(BaseModel):
+    """A key question of the type (types.toml) as asked, and what the caller said."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    answer: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str
+
+
 class CallIn(BaseModel):
     """A call as the call-taker enters it. Location as text, as coordinates, or both."""
 
@@ -80,6 +94,7 @@ class CallIn(BaseModel):
         default=None, ge=1, le=4, description="Override the type's priority"
     )
     duplicate_of: int | None = Field(default=None, gt=0, le=MAX_ID, description="Attach to this open incident instead")
+    answers: list[AnswerIn] = Field(default=[], max_length=20, description="The type's key questions, answered")
 
     _phones = field_validator("caller_number", "callback_number")(_phone)
 
@@ -195,6 +210,7 @@ class EventOut(BaseModel):
     kind: str
     actor: str
     payload: JsonObject
+    text: str = Field(description='What happened, in words: "Engine 1 on scene", "note by dispatcher: ..."')
 
 
 class IncidentDetailOut(IncidentOut):
@@ -203,6 +219,7 @@ class IncidentDetailOut(IncidentOut):
     caller: CallerOut
     disposition: str | None
     duplicate_of: int | None
+    answers: list[AnswerOut]
     events: list[EventOut]
 
 
@@ -244,6 +261,7 @@ class CrewIncidentOut(BaseModel):
     caller: CrewCallerOut
     premise_flags: list[PremiseFlagBrief]
     notes: list[CrewNoteOut]
+    answers: list[AnswerOut]
     disposition: str | None
 
 
@@ -272,6 +290,7 @@ class IncidentTypeOut(BaseModel):
     public: bool
     on_scene_min: float
     transport: bool
+    questions: list[str] = Field(description="Key questions to ask a caller of this type, in order")
 
 
 class ClassifyIn(BaseModel):
