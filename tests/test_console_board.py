@@ -36,6 +36,7 @@ async def on_one_screen(page: Page) -> None:
         assert box and box["y"] >= 0 and box["y"] + box["height"] <= LAPTOP["height"] + 1, (panel, box)
         assert box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"] + 1, (panel, box)
     assert await page.evaluate("document.scrollingElement.scrollHeight <= innerHeight")
+    assert await page.locator("header.bar").evaluate("bar => bar.scrollWidth <= bar.clientWidth")  # all of it
 
 
 async def test_the_board_sorts_filters_and_sets_a_status_by_hand(serve, crews):  # noqa: F811
