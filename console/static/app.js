@@ -4,7 +4,8 @@
 // unit board), live.js (the feed), callform.js and calltake.js (the new-call form), history.js (the caller's and
 // the place's history, and how a suspected duplicate reads), talk.js (words with the crews).
 import { state, $, api, signOut } from "./common.js";
-import { renderUnits } from "./units.js";
+import { renderUnits, setupUnits } from "./units.js";
+import "./popout.js";
 import { drawMap, unitMarker, drawRoute, MOVING } from "./map.js";
 import { loadQueue, tickAges, move, setupQueue } from "./queue.js";
 import { assignTop, focusNote } from "./incident.js";
@@ -49,6 +50,7 @@ $("login-form").addEventListener("submit", async (e) => {
   try { await start(); } catch (error) { if (error.message !== "401") $("login-error").textContent = error.message; }
 });
 setupCall();
+setupUnits();
 setupQueue();
 startTalk();
 onUnreadChange(renderUnits);

@@ -7,6 +7,7 @@ import { state, $, esc, api } from "./common.js";
 import { loadTypes } from "./calltake.js";
 import { duplicateText, flagList } from "./history.js";
 import { renderQueue } from "./queue.js";
+import { shareSelection } from "./popout.js";
 import { renderCrewsOn, onStoodDown } from "./incident-units.js";
 import { recsHtml, assignTop, assignOne, addUnitHtml, addUnit, fillUnitChoices, onAssigned } from "./incident-recs.js";
 import { actionsHtml, bindActions, timelineHtml, onChanged, focusNote } from "./incident-actions.js";
@@ -22,6 +23,7 @@ let asked = 0;    // the latest select(): an older answer arriving later is drop
 export async function select(id) {
   const mine = ++asked;
   state.selected = id;
+  shareSelection(id);  // the console's other windows (popout.js)
   renderQueue();
   // Recommendations only once the incident is known to be open now: what the queue or the panel last knew may
   // be a moment old (just closed), and the server would answer 409, which the browser logs as an error.

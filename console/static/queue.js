@@ -14,7 +14,7 @@ export async function loadQueue() {
     if (!openIds.has(id)) { dropIncidentMarker(id); state.incidents.delete(id); }
   }
   for (const item of open) {
-    if (item.needs_location && !state.incidents.has(item.id)) alertLine(`incident ${item.id}: needs location`);
+    if (item.needs_location && !state.incidents.has(item.id)) alertLine("needs location", { incident: item.id });
     state.incidents.set(item.id, item); incidentMarker(item);
   }
   state.active = open.filter((i) => !state.queue.some((q) => q.id === i.id));
