@@ -4,6 +4,7 @@ import { renderCrewsOn } from "./units.js";
 import { loadTypes } from "./calltake.js";
 import { duplicateText, flagList } from "./history.js";
 import { loadQueue, renderQueue } from "./queue.js";
+import { centreOn } from "./map.js";
 
 export async function select(id) {
   state.selected = id;
@@ -11,6 +12,7 @@ export async function select(id) {
   const [incident, recs] = await Promise.all([api(`/api/incidents/${id}`),
     api(`/api/incidents/${id}/recommendations`).catch(() => null), loadTypes()]);
   state.recs = recs;
+  centreOn(incident);
   const h = incident.history || {};
   $("detail").innerHTML = `<h2>P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status)}</small></h2>
     <dl><dt>Where</dt><dd>${esc(incident.location.label || "unknown")} ${incident.location.needs_location ? '<span class="flag">⚑ needs location</span>' : ""}</dd>
@@ -23,7 +25,7 @@ export async function select(id) {
     <ul class="recs">${recs ? recs.picks.map((p) => `<li><span>${esc(p.capability)}: <strong>${esc(p.call_sign)}</strong></span>
       <span>${esc(p.reason)}</span></li>`).join("") + (recs.unfilled.length ? `<li class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</li>` : "")
       : '<li class="muted">nothing to dispatch</li>'}</ul>
-    ${recs && recs.picks.length ? '<button id="assign">Assign recommended (A)</button>' : ""}
+    ${recs && recs.picks.length ? '<button id="assign" data-needs="dispatcher">Assign recommended (A)</button>' : ""}
     <h2>Units on it</h2><ul id="detail-units" class="recs"></ul>
     <h2>Timeline</h2><ul class="timeline">${(incident.events || []).map((e) => `<li>${new Date(e.at).toLocaleTimeString()} ${esc(e.kind)} ${esc(e.actor)}</li>`).join("")}</ul>`;
   $("assign")?.addEventListener("click", assignTop);

@@ -15,6 +15,7 @@ function row(unit) {
   button.type = "button";
   button.className = "talk-open";
   button.dataset.unit = unit.id;
+  button.dataset.needs = "dispatcher";  // writing to a crew is a dispatcher's (roles.js)
   button.addEventListener("click", () => openTalk(unit.id));
   tr.cells[3].append(button);
   rows.set(unit.id, tr);
@@ -90,6 +91,7 @@ export function renderCrewsOn() {
     button.type = "button";
     button.className = "talk-crew";
     button.dataset.unit = u.id;
+    button.dataset.needs = "dispatcher";
     const whose = document.createElement("span");
     whose.className = "sr-only";
     whose.textContent = ` of ${u.call_sign}`;
