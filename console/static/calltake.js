@@ -3,6 +3,7 @@
 // will be while the narrative is typed), and a started call is never thrown away by a key: Enter moves on or
 // takes a complete call, and leaving a started call (Esc, Cancel, N) asks first, "No" being the default.
 import { state, $, esc, api } from "./common.js";
+import { showQuestions, nextQuestion, questionsStarted } from "./questions.js";
 
 const FIELDS = ["call-location", "call-type", "call-number", "call-name", "call-narrative"];
 const NOT_LISTED = "Pick a type from the list, or leave the field empty to type the call by its narrative.";
@@ -14,7 +15,7 @@ let hooks = { close: () => {}, changed: () => {} };
 export function typeCode() { return chosen?.code ?? null; }
 
 export function callStarted() {
-  return Boolean(chosen || state.pinned || FIELDS.some((id) => $(id).value.trim()));
+  return Boolean(chosen || state.pinned || FIELDS.some((id) => $(id).value.trim()) || questionsStarted());
 }
 
 export async function loadTypes() {
@@ -39,6 +40,7 @@ function showPlan() {
       + ` · sends: ${sends(fromNarrative.plan)}`
       + (fromNarrative.matched.length ? ` · words: ${fromNarrative.matched.join(", ")}` : "");
   } else plan.textContent = "From the narrative: the type follows from what the caller says.";
+  showQuestions(chosen || state.types.find((t) => t.code === fromNarrative?.type_code));
 }
 
 function openList(query) {
@@ -147,6 +149,7 @@ function formKeys(e) {
   if (e.key === "Escape") { e.preventDefault(); leaveCall(); return; }
   if (e.key !== "Enter" || e.target.tagName !== "INPUT" || e.isComposing) return;
   e.preventDefault();  // the browser's implicit submission would press the form's first button
+  if (e.target.dataset.question !== undefined && nextQuestion(e.target)) return;
   if (complete()) { $("call-form").requestSubmit($("call-submit")); return; }
   const next = FIELDS[FIELDS.indexOf(e.target.id) + 1];
   if (next) $(next).focus();
