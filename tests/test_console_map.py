@@ -1,5 +1,5 @@
 """The console's map in Debian's Chromium against the real service: its layers turned off and on by keyboard
-(stations, standby posts, the units' call signs as labels), the map centred on the incident selected, and the
+(stations, standby posts, coverage, the units' call signs as labels), the map centred on the incident selected, and the
 routes of that incident's units drawn stronger than the others."""
 
 import math
@@ -31,7 +31,9 @@ async def toggle(page: Page, name: str) -> None:
 
 async def test_layers_toggle_and_the_map_follows_the_selected_incident(serve, crews):  # noqa: F811
     _, addr = await serve(auto_dispatch_priorities=[])  # the dispatcher assigns: the routes are ours to make
-    far = await take_call(addr, crews["call_taker"], {"location_text": "Landstrasse 100, Triesen", "type_code": "NOISE"})
+    far = await take_call(
+        addr, crews["call_taker"], {"location_text": "Landstrasse 100, Triesen", "type_code": "NOISE"}
+    )
     sent = await take_call(addr, crews["call_taker"], {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"})
     async with AsyncClient(base_url=f"http://{addr}", headers=bearer(crews["dispatcher"])) as client:
         where = (await client.get(f"/api/incidents/{far}")).json()["location"]
@@ -39,6 +41,14 @@ async def test_layers_toggle_and_the_map_follows_the_selected_incident(serve, cr
         assigned = await client.post(f"/api/incidents/{sent}/assign", json={"unit_ids": [picks[0]["unit_id"]]})
         assert assigned.status_code == 200, assigned.text
         units = [u for u in (await client.get("/api/units")).json() if u["lat"] is not None]
+        cover = (await client.get("/api/coverage")).json()
+        crew = await client.get("/api/coverage", headers=bearer(next(iter(crews["units"].values()))))
+    # Coverage: the move-up's demand cells, each with the seconds a free unit of each fleet needs to get there,
+    # none past the target; the floor's, not a crew's.
+    assert crew.status_code == 403
+    assert cover["fleets"] == ["engine", "ambulance", "police"] and cover["target_s"] == 480
+    seconds = [s for c in cover["cells"] for s in c["seconds"].values() if s is not None]
+    assert cover["cells"] and seconds and max(seconds) <= 480
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await browser.new_page(viewport=SCREEN)
@@ -59,6 +69,13 @@ async def test_layers_toggle_and_the_map_follows_the_selected_incident(serve, cr
         await expect(stations).to_have_count(count)
         await toggle(page, "Standby posts")
         await expect(posts).to_have_count(0)
+
+        # Coverage, off until asked for: one square per demand cell, gone again when turned off.
+        cells = page.locator("#map path.cell")
+        await toggle(page, "Coverage")
+        await expect(cells).to_have_count(len(cover["cells"]))
+        await toggle(page, "Coverage")
+        await expect(cells).to_have_count(0)
 
         # Unit labels: every unit's call sign shown at once, and gone again.
         labels = page.locator(".leaflet-tooltip.unit-label")

@@ -39,9 +39,38 @@ function addOverlays(stations) {
     { radius: 5, color: "#ced4da", weight: 1, fillColor: "#ced4da", fillOpacity: 0.3 }).addTo(map);
   overlays["Standby posts"] = places(standby, "post",
     { radius: 5, color: "#ffd43b", weight: 2, dashArray: "2 2", fill: false }).addTo(map);
+  overlays.Coverage = coverage;
   overlays["Unit labels"] = labels;
   L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
-  map.on("overlayadd overlayremove", (e) => { if (e.layer === labels) relabelUnits(); });
+  map.on("overlayadd overlayremove", (e) => {
+    if (e.layer === labels) relabelUnits();
+    if (e.layer !== coverage) return;
+    clearInterval(coverageTimer);
+    if (e.type === "overlayadd") { drawCoverage(); coverageTimer = setInterval(drawCoverage, 30_000); }
+  });
+}
+
+// Coverage (GET /api/coverage, off until asked for): the move-up's demand cells, green where a free unit of every
+// fleet gets there within the target, amber where some fleet does not, red where none does; the busier the cell,
+// the stronger its colour.
+const coverage = L.layerGroup();
+let coverageTimer = null;
+const mins = (s) => (s == null ? "not in time" : `${Math.round(s / 60)} min`);
+async function drawCoverage() {
+  const found = await api("/api/coverage").catch(() => null);
+  if (!found || !map.hasLayer(coverage)) return;
+  const top = Math.max(1, ...found.cells.map((c) => c.weight));
+  const half = found.cell_m / 2 / 111_320;
+  coverage.clearLayers();
+  for (const cell of found.cells) {
+    const reached = found.fleets.filter((f) => cell.seconds[f] != null).length;
+    const color = reached === found.fleets.length ? "#2f9e44" : reached ? "#f2a900" : "#e03131";
+    const dLon = half / Math.cos((cell.lat * Math.PI) / 180);
+    L.rectangle([[cell.lat - half, cell.lon - dLon], [cell.lat + half, cell.lon + dLon]], { renderer: svg,
+      className: "cell", stroke: false, fillColor: color, fillOpacity: 0.15 + 0.35 * Math.sqrt(cell.weight / top) })
+      .bindTooltip(`${found.fleets.map((f) => `${f} ${mins(cell.seconds[f])}`).join(" · ")} (target ${mins(found.target_s)})`)
+      .addTo(coverage);
+  }
 }
 
 // The selected incident in the middle of the map, closer in if the map is zoomed out; its units' routes stand out.
