@@ -22,7 +22,10 @@ from dispatch.setup import load_map_with_fleet, migrate, recreate_database
 from tests.builders import make_user_with_token
 
 # Another run side by side (a second checkout) sets DISPATCH_TEST_REDIS_DB and DISPATCH_TEST_DATABASE_URL.
-TEST_REDIS_DB = int(os.environ.get("DISPATCH_TEST_REDIS_DB", "15"))
+# `make test` runs the suite in two processes (pytest-xdist): each has a database and a Redis database of its
+# own (the second: `<name>_test_gw1`, Redis db 13; db 14 is the bench's), so neither sees the other's rows.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+TEST_REDIS_DB = int(os.environ.get("DISPATCH_TEST_REDIS_DB", "15")) - 2 * WORKER
 
 
 def _test_settings() -> Settings:
@@ -30,6 +33,8 @@ def _test_settings() -> Settings:
     url = os.environ.get("DISPATCH_TEST_DATABASE_URL") or make_url(base).set(
         database=f"{make_url(base).database or 'dispatch'}_test"
     ).render_as_string(hide_password=False)
+    if WORKER:
+        url = make_url(url).set(database=f"{make_url(url).database}_gw{WORKER}").render_as_string(hide_password=False)
     redis = urlsplit(os.environ.get("DISPATCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     redis = redis._replace(path=f"/{TEST_REDIS_DB}").geturl()
     return Settings(
@@ -38,8 +43,19 @@ def _test_settings() -> Settings:
         redis_url=redis,
         db_pool_size=5,
         matcher=False,
-        route_cache_dir=Path(tempfile.gettempdir()) / "dispatch-test-routes",
+        route_cache_dir=Path(tempfile.gettempdir()) / f"dispatch-test-routes-{WORKER}",
     )
+
+
+# Tests that run a command on the bench's database and Redis db 14 (one per PostgreSQL, whichever worker asks)
+# run one at a time: on the same worker (`--dist loadgroup`).
+SERIAL = {"test_bench", "test_benchmarks_unit_app", "test_benchmarks_unit_latency", "test_benchmarks_console"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL:
+            item.add_marker(pytest.mark.xdist_group("bench"))
 
 
 @pytest.fixture(scope="session")
