@@ -30,7 +30,9 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
     async with make_sessionmaker(engine)() as session:
         _, commander = await make_user_with_token(session, settings, role=Role.commander)
         await session.commit()
-    incident_id = await take_call(addr, crews["call_taker"], {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"})
+    incident_id = await take_call(
+        addr, crews["call_taker"], {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"}
+    )
     refused: list[str] = []
     guarded: list[str] = []
     async with async_playwright() as p:
@@ -51,7 +53,9 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         await expect(page.locator("#assign")).to_be_hidden()
         await expect(page.locator("button.talk-open").first).to_be_attached()
         assert await page.locator("button.talk-open:visible").count() == 0
-        await expect(page.locator(".keys")).to_have_text("N new call · J/K queue · / find · Esc close", use_inner_text=True)
+        await expect(page.locator(".keys")).to_have_text(
+            "N new call · J/K queue · / find · Esc close", use_inner_text=True
+        )
         await page.locator("#detail").click()  # the keys are the page's, not a field's
         for key in ("a", "m", "A"):
             await page.keyboard.press(key)
