@@ -3,6 +3,8 @@
 routes of that incident's units drawn stronger than the others."""
 
 import math
+import os
+from pathlib import Path
 
 import pytest
 from httpx import AsyncClient
@@ -29,7 +31,7 @@ async def toggle(page: Page, name: str) -> None:
     await page.keyboard.press("Space")
 
 
-async def test_layers_toggle_and_the_map_follows_the_selected_incident(serve, crews):  # noqa: F811
+async def test_layers_toggle_and_the_map_follows_the_selected_incident(serve, crews, tmp_path):  # noqa: F811
     _, addr = await serve(auto_dispatch_priorities=[])  # the dispatcher assigns: the routes are ours to make
     far = await take_call(
         addr, crews["call_taker"], {"location_text": "Landstrasse 100, Triesen", "type_code": "NOISE"}
@@ -74,6 +76,9 @@ async def test_layers_toggle_and_the_map_follows_the_selected_incident(serve, cr
         cells = page.locator("#map path.cell")
         await toggle(page, "Coverage")
         await expect(cells).to_have_count(len(cover["cells"]))
+        await toggle(page, "Unit labels")
+        await page.screenshot(path=Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "console-map-layers.png")
+        await toggle(page, "Unit labels")
         await toggle(page, "Coverage")
         await expect(cells).to_have_count(0)
 
