@@ -49,6 +49,8 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         # The call-taker: new call by N, notes kept for later; no assign, no message, by button or key.
         page = await console(crews["call_taker"])
         await expect(page.locator("body")).to_have_attribute("data-role", "call_taker")
+        # Waiting for a dispatcher (recommend mode), held by the matcher only to keep its ranking fresh: not "matching".
+        await expect(page.locator(f"#queue-list li[data-id='{incident_id}']")).not_to_contain_text("matching")
         await expect(page.locator("#assign")).to_be_attached()
         await expect(page.locator("#assign")).to_be_hidden()
         await expect(page.locator("button.talk-open").first).to_be_attached()
