@@ -20,6 +20,7 @@ from dispatch.geocoding.routes import router as geocoding_router
 from dispatch.health.routes import router as health_router
 from dispatch.incidents.channels import router as channels_router
 from dispatch.incidents.routes import router as incidents_router
+from dispatch.incidents.standing import router as standing_router
 from dispatch.mapdata.routes import router as map_router
 from dispatch.matching.routes import router as matching_router
 from dispatch.premises.routes import router as premises_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(units_router)
     app.include_router(geocoding_router)
     app.include_router(incidents_router)
+    app.include_router(standing_router)
     app.include_router(channels_router)
     app.include_router(queue_router)
     app.include_router(premises_router)

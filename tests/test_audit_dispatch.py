@@ -38,10 +38,13 @@ async def test_a_manual_assignment_and_a_status_by_hand_are_audited_with_their_d
         assert [a["unit_id"] for a in assigned[0]["after"]["assignments"]] == [unit_id]
 
         stood = await client.post(
-            f"/api/units/{unit_id}/status", headers=floor["dispatcher"], json={"status": "out_of_service"}
+            f"/api/units/{unit_id}/status",
+            headers=floor["dispatcher"],
+            json={"status": "out_of_service", "reason": "pump failure"},
         )
         assert stood.status_code == 200, stood.text
         by_hand = [r for r in await _records(engine, "unit.status") if r["object_id"] == str(unit_id)]
         assert len(by_hand) == 1 and by_hand[0]["actor_role"] == "dispatcher"
         assert by_hand[0]["before"] == {"status": "dispatched"}
         assert by_hand[0]["after"]["status"] == "out_of_service"
+        assert by_hand[0]["after"]["reason"] == "pump failure"

@@ -73,10 +73,13 @@ async def test_the_crews_on_an_incident_hear_of_each_other_and_of_the_notes(serv
 
         # A dispatcher takes the second unit off: it is stood down, and the first hears it is alone now.
         freed = await client.post(
-            f"/api/units/{second}/status", json={"status": "available"}, headers=bearer(dispatcher)
+            f"/api/units/{second}/status",
+            json={"status": "available", "reason": "one engine is enough"},
+            headers=bearer(dispatcher),
         )
         assert freed.status_code == 200, freed.text
-        assert (await next_of(two, "cancel"))["incident_id"] == incident_id
+        cancel = await next_of(two, "cancel")
+        assert cancel["incident_id"] == incident_id and cancel["reason"] == "one engine is enough"
         alone = await team_update(one)
         while len(alone["team"]) != 1:
             alone = await team_update(one)

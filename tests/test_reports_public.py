@@ -119,7 +119,7 @@ async def test_bad_unknown_and_expired_links(client, session, settings):
 
 async def test_no_link_without_a_number_and_none_for_cancelled(session, settings):
     at = datetime(2031, 3, 5, 9, 0, tzinfo=UTC)
-    silent = await make_incident(session, received_at=at, status="on_scene")
+    silent = await make_incident(session, received_at=at, status="on_scene", on_scene_at=at)
     await lifecycle.close(session, silent, disposition="treated", note=None, actor="t", by=BY)
     await feedback.offer(session, silent, settings=settings, by=BY)
     cancelled = await make_incident(session, received_at=at, status="pending", callback_number="+423 000 00 00")

@@ -70,6 +70,7 @@ async def crew_incident(
             {"category": f["category"], "description": f["description"]} for f in view["history"]["flags"]
         ],
         "notes": await team.notes(session, incident_id),
+        "answers": view["answers"],  # what the caller said to the type's key questions
         "disposition": view["disposition"],
     }
     # The caller's name and number are personal data: who read them is recorded, as for the floor's read.

@@ -32,6 +32,9 @@ class EventKind(StrEnum):
     transporting = "transporting"  # payload: unit_id
     at_hospital = "at_hospital"  # payload: unit_id
     cleared = "cleared"  # a unit done on scene; the incident is cleared when its last unit is; payload: unit_id
+    # A dispatcher took one unit off (after its `unassigned` or `cleared`, which move the incident along);
+    # payload: unit_id, assignment_id, reason, requeued (the incident is matched again for the gap)
+    stood_down = "stood_down"
     cancelled = "cancelled"  # payload: reason
     merged = "merged"  # payload: into (the incident it duplicates)
     closed = "closed"  # payload: disposition, note

@@ -35,26 +35,43 @@ class QueueAction:
 
 
 # Each active assignment ends by the one rule for it (end_assignment, dispatch/incidents/sql), its units are
-# free again unless out of service.
+# free again unless out of service. `unit`: only that unit's (a dispatcher standing one unit down; NULL: all).
+# `reopen`: the incident stays open and the plan's slot the unit filled is a gap to fill again (never for a
+# unit beyond the plan, an 'extra').
 _RELEASE = text(f"""
 WITH ended AS (
-    SELECT e.* FROM (SELECT id FROM assignments WHERE incident_id = :id AND status IN {ACTIVE} ORDER BY unit_id) a,
-         LATERAL end_assignment(a.id, :actor, false, NULL) e
+    SELECT e.* FROM (SELECT id, slot FROM assignments
+                     WHERE incident_id = :id AND status IN {ACTIVE}
+                       AND (CAST(:unit AS bigint) IS NULL OR unit_id = CAST(:unit AS bigint))
+                     ORDER BY unit_id) a,
+         LATERAL end_assignment(a.id, :actor, :reopen AND a.slot <> 'extra', NULL) e
 ), freed AS (
     UPDATE units SET status = 'available', status_changed_at = now()
     WHERE id IN (SELECT unit_id FROM ended) AND status <> 'out_of_service'
     RETURNING id
 )
-SELECT unit_id, unit_id IN (SELECT id FROM freed), assignment_id FROM ended ORDER BY unit_id""")
+SELECT unit_id, unit_id IN (SELECT id FROM freed), assignment_id, requeue_id IS NOT NULL
+FROM ended ORDER BY unit_id""")
+Released = tuple[tuple[int, bool, int], ...]
 
 
-async def stand_down(session: AsyncSession, incident_id: int, actor: str) -> tuple[tuple[int, bool, int], ...]:
+async def _release(
+    session: AsyncSession, incident_id: int, actor: str, *, unit: int | None = None, reopen: bool = False
+) -> tuple[Released, bool]:
+    """(unit, free again, the assignment) for each assignment ended, and whether the incident must be matched
+    again (see end_assignment's requeue)."""
+    params = {"id": incident_id, "actor": actor, "unit": unit, "reopen": reopen}
+    rows = (await session.execute(_RELEASE, params)).all()
+    return tuple((r[0], r[1], r[2]) for r in rows), any(r[3] for r in rows)
+
+
+async def stand_down(session: AsyncSession, incident_id: int, actor: str) -> Released:
     """Ends every active assignment of an incident that is over: (unit, free again, the assignment) for each."""
-    rows = (await session.execute(_RELEASE, {"id": incident_id, "actor": actor})).all()
+    released, _ = await _release(session, incident_id, actor)
     # No unit may be left to end (the last one was diverted): the incident is cleared all the same if one was
     # done there.
     await session.execute(text("SELECT incident_cleared_if_done(:id)"), {"id": incident_id})
-    return tuple((r[0], r[1], r[2]) for r in rows)
+    return released
 
 
 async def _open(session: AsyncSession, incident_id: int) -> dict[str, Any]:
@@ -180,18 +197,79 @@ async def cancel(session: AsyncSession, incident_id: int, *, reason: str, actor:
     return QueueAction("remove", incident_id, released=released, why=f"incident cancelled: {reason}")
 
 
+async def stand_down_unit(
+    session: AsyncSession, incident_id: int, unit_id: int, *, reason: str, actor: str, by: Actor
+) -> tuple[QueueAction, dict[str, Any]]:
+    """A dispatcher takes one unit off an open incident: its assignment ends by the stand-down's one rule (the
+    unit free again unless out of service, its crew told with a cancel after the commit). Before any unit has
+    reached the scene, the slot it filled is a gap: the incident is matched again (pending again when no unit is
+    left on it). Once one has, the dispatcher is trusted that the scene needs no other. Returns the queue's
+    action and the unit as the consoles are told of it (call_sign, status, previous)."""
+    row = await _open(session, incident_id)
+    unit = (
+        await session.execute(text("SELECT call_sign, status::text FROM units WHERE id = :u"), {"u": unit_id})
+    ).first()
+    if unit is None:
+        raise NotFound(f"no unit {unit_id}")
+    released, requeue = await _release(session, incident_id, actor, unit=unit_id, reopen=row["on_scene_at"] is None)
+    if not released:
+        raise Conflict(f"unit {unit_id} is not on incident {incident_id}")
+    _, free, assignment_id = released[0]
+    payload = {"unit_id": unit_id, "assignment_id": assignment_id, "reason": reason, "requeued": requeue}
+    await repo.append_event(session, incident_id, EventKind.stood_down, actor, payload)
+    await _audit(session, by, "stand_down_unit", incident_id, {"units": [unit_id]}, payload | {"free": free})
+    action = QueueAction(
+        "enqueue" if requeue else "none",
+        incident_id,
+        row["priority"],
+        _received_ms(row),
+        released=released,
+        why=f"stood down: {reason}",
+    )
+    status = "available" if free else unit[1]
+    return action, {"call_sign": unit[0], "status": status, "previous": unit[1]}
+
+
+# Dispositions that say a crew was there; closing with one where none arrived takes a dispatcher's `confirm`.
+AT_SCENE = frozenset({"treated", "transported"})
+_ARRIVED = text("""
+    SELECT on_scene_at IS NOT NULL
+        OR EXISTS (SELECT 1 FROM assignments WHERE incident_id = :id AND on_scene_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM incident_events WHERE incident_id = :id AND kind = 'on_scene')
+    FROM incidents WHERE id = :id""")
+
+
 async def close(
-    session: AsyncSession, incident_id: int, *, disposition: str, note: str | None, actor: str, by: Actor
+    session: AsyncSession,
+    incident_id: int,
+    *,
+    disposition: str,
+    note: str | None,
+    actor: str,
+    by: Actor,
+    confirm: bool = False,
 ) -> QueueAction:
     row = await _open(session, incident_id)
+    # Kept in the log and the audit when a dispatcher confirmed it: what was closed as treated with no arrival.
+    extra: dict[str, Any] = {}
+    if disposition in AT_SCENE and not await session.scalar(_ARRIVED, {"id": incident_id}):
+        extra["confirmed_without_arrival"] = True
+    if extra and not confirm:
+        raise Conflict(
+            f"incident {incident_id}: no unit reached the scene, so it cannot have been {disposition}; "
+            "choose another disposition, or close again with confirm: true if it was",
+            extra={"disposition": disposition, "arrived": False},
+        )
     released = await stand_down(session, incident_id, actor)
-    await repo.append_event(session, incident_id, EventKind.closed, actor, {"disposition": disposition, "note": note})
+    await repo.append_event(
+        session, incident_id, EventKind.closed, actor, {"disposition": disposition, "note": note, **extra}
+    )
     await session.execute(
         text("""UPDATE incidents SET status = 'closed', closed_at = now(), disposition = :d
                                   WHERE id = :id"""),
         {"id": incident_id, "d": disposition},
     )
-    after: dict[str, Any] = {"status": "closed", "disposition": disposition, "note": note}
+    after: dict[str, Any] = {"status": "closed", "disposition": disposition, "note": note, **extra}
     after["units_stood_down"] = [unit_id for unit_id, *_ in released]
     await _audit(session, by, "close", incident_id, {"status": row["status"], "disposition": row["disposition"]}, after)
     return QueueAction("remove", incident_id, released=released, why=f"incident closed: {disposition}")

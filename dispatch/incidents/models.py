@@ -13,6 +13,11 @@ from dispatch.db import Base, created_at_column
 from dispatch.statuses import ACTIVE_ASSIGNMENT, OPEN_INCIDENT, AssignmentStatus, IncidentStatus, sql_in
 
 
+def trigram_index(table: str, column: str) -> Index:
+    """A GIN trigram index: ILIKE '%words%' on the column finds its rows through it."""
+    return Index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 class Channel(StrEnum):
     phone = "phone"
     web = "web"
@@ -50,6 +55,8 @@ class Incident(Base):
     narrative: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     disposition: Mapped[str | None] = mapped_column(String(64))  # how it ended: "treated", "false alarm", ...
+    # The type's key questions as the call-taker asked them: [{"question", "answer"}], in the order asked.
+    answers: Mapped[list[dict[str, str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     # The interval timestamps that the commander reports are computed from (all UTC).
     received_at: Mapped[datetime]
     entered_at: Mapped[datetime | None]
@@ -64,6 +71,9 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_open", "priority", "received_at", postgresql_where=text("closed_at IS NULL")),
         Index("ix_incidents_received_at", "received_at"),
+        # The search's words (incidents/search.py): a substring of years of incidents found without reading
+        # them all (pg_trgm, migration 0013).
+        *(trigram_index("incidents", column) for column in ("address_label", "narrative")),
         # The duplicate check looks only at open incidents nearby: this index does not grow with history.
         Index(
             "ix_incidents_open_location",
@@ -91,7 +101,10 @@ class Call(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))  # a retry must repeat the same request
     taken_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    __table_args__ = (Index("ix_calls_number_received", "caller_number", "received_at"),)
+    __table_args__ = (
+        Index("ix_calls_number_received", "caller_number", "received_at"),
+        *(trigram_index("calls", column) for column in ("caller_name", "caller_number")),
+    )
 
 
 class IncidentEvent(Base):

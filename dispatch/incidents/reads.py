@@ -10,6 +10,7 @@ from dispatch.audit.service import Actor
 from dispatch.config import Settings
 from dispatch.errors import NotFound
 from dispatch.incidents import repository as repo
+from dispatch.incidents import timeline
 from dispatch.incidents.schemas import CallIn
 from dispatch.incidents.service import incident_view, precheck
 from dispatch.incidents.types import IncidentTypes
@@ -57,7 +58,7 @@ async def incident_detail(
     """The incident view with its event log. It shows the caller, the caller's history and the premise's: one
     record for the request."""
     view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)
-    view["events"] = await repo.events(session, incident_id)
+    view["events"] = await timeline.events(session, incident_id, types)
     await audit.record_read(
         session,
         actor=by,
@@ -69,10 +70,10 @@ async def incident_detail(
     return view
 
 
-async def incident_events(session: AsyncSession, incident_id: int) -> list[dict[str, Any]]:
+async def incident_events(session: AsyncSession, incident_id: int, types: IncidentTypes) -> list[dict[str, Any]]:
     if await repo.incident_row(session, incident_id) is None:
         raise NotFound(f"no incident {incident_id}")
-    return await repo.events(session, incident_id)
+    return await timeline.events(session, incident_id, types)
 
 
 def type_table(types: IncidentTypes) -> list[dict[str, Any]]:
@@ -86,6 +87,7 @@ def type_table(types: IncidentTypes) -> list[dict[str, Any]]:
             "public": t.public,
             "on_scene_min": t.on_scene_min,
             "transport": t.transport,
+            "questions": list(t.questions),
         }
         for t in types
     ]

@@ -99,11 +99,12 @@ prior AS (
     WHERE CAST(:idempotency_key AS text) IS NOT NULL AND idempotency_key = :idempotency_key
 ), inc AS (
     INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
-                           geocode_confidence, needs_location, narrative, received_at, entered_at, queued_at)
+                           geocode_confidence, needs_location, narrative, answers, received_at, entered_at,
+                           queued_at)
     SELECT :type_code, :priority, CAST(:status AS incident_status),
            CASE WHEN CAST(:lat AS float8) IS NULL THEN NULL ELSE {POINT} END,
            :address_label, :municipality, CAST(:geocode_match AS geocode_match), :geocode_confidence,
-           :needs_location, :narrative, :received_at, now(),
+           :needs_location, :narrative, CAST(:answers AS jsonb), :received_at, now(),
            CASE WHEN CAST(:status AS text) = 'pending' THEN now() END
     WHERE NOT EXISTS (SELECT 1 FROM prior)
     RETURNING id
@@ -199,6 +200,14 @@ async def attach_call(session: AsyncSession, **values: Any) -> int:
     return call_id
 
 
+async def add_answers(session: AsyncSession, incident_id: int, answers: list[dict[str, str]]) -> None:
+    """A further call's answers join the incident's, after the ones it has."""
+    await session.execute(
+        text("UPDATE incidents SET answers = answers || CAST(:answers AS jsonb) WHERE id = :id"),
+        {"id": incident_id, "answers": orjson.dumps(answers).decode()},
+    )
+
+
 async def find_call_by_key(session: AsyncSession, key: str) -> tuple[int, int, str | None] | None:
     row = (
         await session.execute(
@@ -215,7 +224,7 @@ async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = 
                 text(f"""
         SELECT id, type_code, priority, status::text, ST_Y(location::geometry) AS lat,
                ST_X(location::geometry) AS lon, address_label, municipality, geocode_match::text,
-               geocode_confidence, needs_location, narrative, duplicate_of_id, disposition, received_at,
+               geocode_confidence, needs_location, narrative, duplicate_of_id, disposition, answers, received_at,
                queued_at, dispatched_at, acknowledged_at, en_route_at, on_scene_at, cleared_at, closed_at
         FROM incidents WHERE id = :id {"FOR UPDATE" if lock else ""}"""),
                 {"id": incident_id},

@@ -5,7 +5,7 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -15,7 +15,7 @@ from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.deps import AfterCommitDep, GeocodersDep, KeeperDep, ServicesDep
-from dispatch.incidents import crew, lifecycle, reads, service
+from dispatch.incidents import crew, lifecycle, reads, search, service
 from dispatch.incidents import repository as repo
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
@@ -161,6 +161,49 @@ async def open_incidents(session: SessionDep, _: Floor) -> list[dict[str, Any]]:
 
 
 @router.get(
+    "/incidents/search",
+    response_model=search.SearchOut,
+    summary="Find incidents, open and closed: by words, number or filters; newest first, a page at a time",
+)
+async def search_incidents(
+    request: Request,
+    session: SessionDep,
+    _: Floor,
+    by: AuditActor,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Words of the address, the narrative, the type (code or name), the caller's name; digits "
+            "of the caller's number; or an incident number (#123 for that one only)",
+        ),
+    ] = None,
+    status: Annotated[search.Status, Query(description="open, closed (closed or cancelled) or all")] = "all",
+    priority: Annotated[int | None, Query(ge=1, le=4)] = None,
+    type: Annotated[str | None, Query(max_length=32, description="An incident type code")] = None,
+    start: Annotated[
+        str | None, Query(alias="from", max_length=40, description="Received at or after: a date or ISO date-time")
+    ] = None,
+    end: Annotated[
+        str | None, Query(alias="to", max_length=40, description="Received before: a date (included) or date-time")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the page before")] = None,
+    limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 50,
+) -> dict[str, Any]:
+    query = search.parse_query(
+        q=q,
+        status=status,
+        priority=priority,
+        type_code=type,
+        start=start,
+        end=end,
+        types=incident_types(),
+        time_zone=request.app.state.settings.report_time_zone,
+    )
+    return await search.search(session, query=query, cursor=cursor, limit=limit, types=incident_types(), by=by)
+
+
+@router.get(
     "/incidents/{incident_id}",
     response_model=IncidentDetailOut | CrewIncidentOut,
     summary="An incident with its caller, history, flags and duplicates (a unit: its own, as CrewIncidentOut)",
@@ -196,10 +239,10 @@ async def get_incident(
 @router.get(
     "/incidents/{incident_id}/events",
     response_model=list[EventOut],
-    summary="The incident's append-only event log",
+    summary="The incident's append-only event log, each event with a line of text naming what happened",
 )
 async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor) -> list[dict[str, Any]]:
-    return await reads.incident_events(session, incident_id)
+    return await reads.incident_events(session, incident_id, incident_types())
 
 
 @router.patch(
@@ -321,7 +364,13 @@ async def close(
     by: AuditActor,
 ) -> dict[str, Any]:
     action = await lifecycle.close(
-        session, incident_id, disposition=body.disposition, note=body.note, actor=actor_of(who), by=by
+        session,
+        incident_id,
+        disposition=body.disposition,
+        note=body.note,
+        actor=actor_of(who),
+        by=by,
+        confirm=body.confirm,
     )
     # The caller is owed a feedback link, in the same transaction; the dispatcher sees that it was offered, never
     # the link (the SMS gateway sends it).

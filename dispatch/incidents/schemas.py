@@ -4,7 +4,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.types import Strict
 
 from dispatch.incidents.models import Channel
@@ -27,6 +36,15 @@ def _no_control(value: object) -> object:
 
 
 Clean = BeforeValidator(_no_control)  # on every text field of an input model
+
+
+def _not_blank(value: str) -> str:
+    if not value:  # stripped already: StringConstraints' min_length alone let "  " through as ""
+        raise ValueError("a reason is needed: it cannot be blank")
+    return value
+
+
+Reason = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_not_blank)]
 # Numbers, not booleans or strings: lax parsing stored {"lon": false} as longitude 0.
 Latitude = Annotated[float, Strict(), Field(ge=-90, le=90)]
 Longitude = Annotated[float, Strict(), Field(ge=-180, le=180)]
@@ -42,6 +60,20 @@ def _phone(value: str | None) -> str | None:
     if not PHONE.match(value):
         raise ValueError("a phone number: digits, optionally a leading +, spaces, dots, dashes or brackets")
     return re.sub(r"[ ()./-]", "", value)
+
+
+class AnswerIn(BaseModel):
+    """A key question of the type (types.toml) as asked, and what the caller said."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    answer: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str
 
 
 class CallIn(BaseModel):
@@ -62,6 +94,7 @@ class CallIn(BaseModel):
         default=None, ge=1, le=4, description="Override the type's priority"
     )
     duplicate_of: int | None = Field(default=None, gt=0, le=MAX_ID, description="Attach to this open incident instead")
+    answers: list[AnswerIn] = Field(default=[], max_length=20, description="The type's key questions, answered")
 
     _phones = field_validator("caller_number", "callback_number")(_phone)
 
@@ -177,6 +210,7 @@ class EventOut(BaseModel):
     kind: str
     actor: str
     payload: JsonObject
+    text: str = Field(description='What happened, in words: "Engine 1 on scene", "note by dispatcher: ..."')
 
 
 class IncidentDetailOut(IncidentOut):
@@ -185,6 +219,7 @@ class IncidentDetailOut(IncidentOut):
     caller: CallerOut
     disposition: str | None
     duplicate_of: int | None
+    answers: list[AnswerOut]
     events: list[EventOut]
 
 
@@ -226,6 +261,7 @@ class CrewIncidentOut(BaseModel):
     caller: CrewCallerOut
     premise_flags: list[PremiseFlagBrief]
     notes: list[CrewNoteOut]
+    answers: list[AnswerOut]
     disposition: str | None
 
 
@@ -254,6 +290,7 @@ class IncidentTypeOut(BaseModel):
     public: bool
     on_scene_min: float
     transport: bool
+    questions: list[str] = Field(description="Key questions to ask a caller of this type, in order")
 
 
 class ClassifyIn(BaseModel):
@@ -328,12 +365,12 @@ class PublicReportOut(BaseModel):
 class PriorityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: Annotated[int, Strict()] = Field(ge=1, le=4)
-    reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Reason
 
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Reason
 
 
 class CloseIn(BaseModel):
@@ -350,6 +387,7 @@ class CloseIn(BaseModel):
         "other",
     ]
     note: Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    confirm: Annotated[bool, Strict()] = False  # treated or transported with no unit ever on scene: 409 without it
 
 
 class NoteIn(BaseModel):

@@ -153,12 +153,13 @@ async def take_call(
         "taken_by": user_id,
         "actor": actor,
     }
+    answers = [a.model_dump() for a in call.answers]
     if call.duplicate_of:
         if idempotency_key and (
             earlier := await _replay(session, idempotency_key, body_hash, geocoder, types, settings)
         ):
             return earlier
-        intake = await _attach(session, call.duplicate_of, call_values, located, geocoder, types, settings)
+        intake = await _attach(session, call.duplicate_of, call_values, answers, located, geocoder, types, settings)
         after = {"call_id": intake.view["call_id"], "channel": call.channel.value}
         await audit.record(
             session,
@@ -178,6 +179,7 @@ async def take_call(
         "type_suggested": suggested,
         "received_at": now.isoformat(),
         **located.event_payload(),
+        **({"answers": answers} if answers else {}),
     }
     events = [{"kind": EventKind.received.value, "payload": orjson.dumps(received).decode()}]
     if status == "pending":
@@ -199,6 +201,7 @@ async def take_call(
             "geocode_match": located.match,
             "geocode_confidence": located.confidence,
             "needs_location": located.needs_location,
+            "answers": orjson.dumps(answers).decode(),
             "reported_lat": call.lat,
             "reported_lon": call.lon,
             "events": events,
@@ -262,6 +265,7 @@ async def _attach(
     session: AsyncSession,
     incident_id: int,
     call_values: dict[str, Any],
+    answers: list[dict[str, str]],
     located: Located,
     geocoder: Geocoder,
     types: IncidentTypes,
@@ -274,6 +278,8 @@ async def _attach(
     if row["status"] not in OPEN_INCIDENT:
         raise Conflict(f"incident {incident_id} is {row['status']}: a new call cannot join it")
     call_id = await repo.attach_call(session, incident_id=incident_id, **call_values)
+    if answers:
+        await repo.add_answers(session, incident_id, answers)
     view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)
     view.update(call_id=call_id, attached_to=incident_id)
     return Intake(view, incident_id, view["priority"], view["received_at"], queue=False)
@@ -323,6 +329,7 @@ async def incident_view(
     view["caller"] = {k: call.get(k) for k in ("caller_name", "caller_number", "callback_number", "channel")}
     view["disposition"] = row["disposition"]
     view["duplicate_of"] = row["duplicate_of_id"]
+    view["answers"] = row["answers"]
     return view
 
 

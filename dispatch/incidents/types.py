@@ -14,6 +14,10 @@ CAPABILITIES = frozenset({"engine", "ladder", "rescue", "tanker", "ambulance", "
 GROUPS = frozenset({"fire", "medical", "police", "traffic", "hazard", "service"})
 UNKNOWN = "UNKNOWN"
 _FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport", "share"}
+_OPTIONAL = {"questions"}
+# Key questions are read out during a call: a few short ones, or nobody gets through them.
+MAX_QUESTIONS = 8
+MAX_QUESTION_LEN = 200
 _CODE = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)*")
 # Evidence of this many words makes a suggestion fully confident (before the runner-up is considered).
 _FULL_EVIDENCE = 3.0
@@ -37,6 +41,7 @@ class IncidentType:
     on_scene_min: float
     transport: bool
     share: float = 0.0  # calls of this type per thousand, for the simulator
+    questions: tuple[str, ...] = ()  # what the call-taker asks a caller reporting this type, in order
 
     def plan_dict(self) -> dict[str, int]:
         return {slot.capability: slot.count for slot in self.plan}
@@ -169,6 +174,21 @@ def _check_keywords(keywords: object, where: str) -> None:
         raise ValueError(f"{where}: keywords repeated once folded: {', '.join(dupes)}")
 
 
+def _check_questions(questions: object, where: str) -> tuple[str, ...]:
+    if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+        raise ValueError(f"{where}: questions must be a list of strings")
+    if len(questions) > MAX_QUESTIONS:
+        raise ValueError(f"{where}: {len(questions)} questions, at most {MAX_QUESTIONS}")
+    cleaned = tuple(q.strip() for q in questions)
+    if any(not q for q in cleaned):
+        raise ValueError(f"{where}: an empty question")
+    if too_long := [q for q in cleaned if len(q) > MAX_QUESTION_LEN]:
+        raise ValueError(f"{where}: question {too_long[0][:40]!r}... is over {MAX_QUESTION_LEN} characters")
+    if len(set(cleaned)) != len(cleaned):
+        raise ValueError(f"{where}: a question is listed twice")
+    return cleaned
+
+
 def _parse(entry: dict[str, Any], where: str) -> IncidentType:
     code = entry.get("code")
     if not isinstance(code, str) or not _CODE.fullmatch(code):
@@ -176,7 +196,7 @@ def _parse(entry: dict[str, Any], where: str) -> IncidentType:
     where = f"incident type {code!r}"
     if missing := _FIELDS - entry.keys():
         raise ValueError(f"{where}: missing {', '.join(sorted(missing))}")
-    if unknown := entry.keys() - _FIELDS:
+    if unknown := entry.keys() - _FIELDS - _OPTIONAL:
         raise ValueError(f"{where}: unknown field {', '.join(sorted(unknown))}")
     name, priority, group, plan = entry["name"], entry["priority"], entry["group"], entry["plan"]
     if not isinstance(name, str) or not name.strip():
@@ -199,6 +219,7 @@ def _parse(entry: dict[str, Any], where: str) -> IncidentType:
         raise ValueError(f"{where}: share {share!r} must be a number of calls per thousand, 0..1000")
     if share and not plan:
         raise ValueError(f"{where}: a type with no response plan cannot have a share of the simulated calls")
+    questions = _check_questions(entry.get("questions", []), where)
     return IncidentType(
         code=code,
         name=name,
@@ -210,6 +231,7 @@ def _parse(entry: dict[str, Any], where: str) -> IncidentType:
         on_scene_min=float(on_scene),
         transport=entry["transport"],
         share=float(share),
+        questions=questions,
     )
 
 

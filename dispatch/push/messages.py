@@ -21,7 +21,8 @@ Message = dict[str, Any]
 
 # What every unit sent to an incident is told about it, as columns of `incidents i` (one query however many
 # units go; the dispatch write reads them with its lock, so a dispatch costs no extra round trip for them).
-BRIEF_COLUMNS = """i.type_code, i.priority, i.address_label, i.municipality, ST_Y(i.location::geometry),
+BRIEF_COLUMNS = (
+    """i.type_code, i.priority, i.address_label, i.municipality, ST_Y(i.location::geometry),
        ST_X(i.location::geometry), i.narrative, i.needs_location,
        (SELECT coalesce(c.callback_number, c.caller_number) FROM calls c
         WHERE c.incident_id = i.id ORDER BY c.id LIMIT 1),
@@ -31,7 +32,10 @@ BRIEF_COLUMNS = """i.type_code, i.priority, i.address_label, i.municipality, ST_
         FROM premise_flags f
         WHERE i.location IS NOT NULL AND f.active AND (f.expires_at IS NULL OR f.expires_at > now())
           AND ST_DWithin(f.location, i.location, f.radius_m + 10)),
-       """ + NOTES_JSON.format(incident="i.id")
+       """
+    + NOTES_JSON.format(incident="i.id")
+    + ", i.answers"
+)
 
 
 def _type_name(code: str) -> str:
@@ -41,13 +45,15 @@ def _type_name(code: str) -> str:
 
 
 def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
-    """The brief from the twelve BRIEF_COLUMNS of a row."""
+    """The brief from the thirteen BRIEF_COLUMNS of a row."""
     type_code, priority, address, municipality, lat, lon, narrative, needs_location = row[:8]
-    callback, caller, flags, notes = row[8:]
+    callback, caller, flags, notes, answers = row[8:]
     if isinstance(flags, str):
         flags = orjson.loads(flags)
     if isinstance(notes, str):
         notes = orjson.loads(notes)
+    if isinstance(answers, str):
+        answers = orjson.loads(answers)
     return {
         "incident_id": incident_id,
         "incident_type": type_code,
@@ -61,6 +67,7 @@ def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
         "caller_name": caller,  # who to ask for on calling back
         "premise_flags": flags,
         "notes": notes,  # what dispatchers wrote in the incident's log so far; later ones come as `update`
+        "answers": answers,  # the caller's answers to the type's key questions: [{question, answer}]
     }
 
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
@@ -17,10 +17,11 @@ Floor = Annotated[Principal, Depends(require_role(Role.call_taker, Role.dispatch
 
 @router.get("/queue", response_model=QueueOut, summary="Incidents waiting for units, most urgent first (then oldest)")
 async def queue(
+    request: Request,
     queue: QueueDep,
     session: SessionDep,
     _: Floor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Read from Redis; if Redis is away, from PostgreSQL, which holds the same truth (`source` says which)."""
-    return await listing.pending(session, queue=queue, limit=limit)
+    return await listing.pending(session, queue=queue, limit=limit, settings=request.app.state.settings)

@@ -17,7 +17,15 @@ class QueueItemOut(BaseModel):
     received_at: datetime
     lat: float | None
     lon: float | None
-    leased_by: str | None = Field(description="The matcher holding it, None while it waits")
+    leased_by: str | None = Field(
+        description="The matcher holding it, None while it waits in the queue (a matcher holds an incident it only "
+        "recommends for too, while a dispatcher decides: see waiting_for)"
+    )
+    waiting_for: Literal["dispatcher", "matcher", "units"] = Field(
+        description="What it waits for: 'dispatcher' (the matcher only recommends at its priority, or it has no "
+        "location: a dispatcher assigns), 'matcher' (waiting for, or being worked by, the matcher), 'units' (the "
+        "matcher found no free unit and waits for one to come free)"
+    )
 
 
 class QueueOut(BaseModel):

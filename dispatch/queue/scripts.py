@@ -202,9 +202,10 @@ return recalled
 """
 )
 
-# ARGV: limit. Reply: {waiting, leased}: waiting is id, score pairs in queue order; leased is id, score,
-# expiry, owner quadruples in expiry order, all of them (one per working matcher, so few) and only when
-# the waiting part left room; the caller orders and trims them.
+# KEYS[5]: the parked hash. ARGV: limit. Reply: {waiting, leased}: waiting is id, score pairs in queue order;
+# leased is id, score, expiry, owner, parked (1 when the lease is a matcher's wait for units, see PARK, else 0)
+# quintuples in expiry order, all of them (one per working matcher or incident left to a dispatcher, so few)
+# and only when the waiting part left room; the caller orders and trims them.
 SNAPSHOT = (
     _PRELUDE
     + """
@@ -220,6 +221,8 @@ if #waiting / 2 < limit then
     table.insert(leased, tonumber(redis.call('HGET', SCORES, id)))
     table.insert(leased, tonumber(ids[i + 1]))
     table.insert(leased, redis.call('HGET', OWNERS, id))
+    local parked = redis.call('HGET', KEYS[5], id)
+    table.insert(leased, (parked and int(tonumber(parked)) == int(tonumber(ids[i + 1]))) and 1 or 0)
   end
 end
 return {waiting, leased}

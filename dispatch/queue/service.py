@@ -35,6 +35,7 @@ class QueueEntry:
     received_at_ms: int
     leased_by: str | None  # None while waiting
     lease_expires_at_ms: int | None
+    parked: bool = False  # leased by a matcher that waits for units to come free (see `park`)
 
 
 def queue_score(priority: int, received_at_ms: int) -> int:
@@ -181,14 +182,17 @@ class IncidentQueue:
         """Up to `limit` entries: waiting in queue order, then leased in queue order."""
         if limit <= 0:
             raise ValueError(f"limit must be positive, got {limit}")
-        waiting, leased = await self._snapshot(keys=self._keys, args=[limit])
+        waiting, leased = await self._snapshot(keys=[*self._keys, self._parked_key], args=[limit])
         entries = [
             QueueEntry(int(waiting[i]), *split_score(waiting[i + 1]), None, None) for i in range(0, len(waiting), 2)
         ]
-        held = sorted((leased[i + 1], leased[i], leased[i + 2], _text(leased[i + 3])) for i in range(0, len(leased), 4))
+        held = sorted(
+            (leased[i + 1], leased[i], leased[i + 2], _text(leased[i + 3]), bool(leased[i + 4]))
+            for i in range(0, len(leased), 5)
+        )
         entries.extend(
-            QueueEntry(int(incident_id), *split_score(score), owner, expires)
-            for score, incident_id, expires, owner in held
+            QueueEntry(int(incident_id), *split_score(score), owner, expires, parked)
+            for score, incident_id, expires, owner, parked in held
         )
         return entries[:limit]
 

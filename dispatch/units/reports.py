@@ -50,6 +50,12 @@ class StatusReports:
     on_freed: list[Callable[[], None]] = field(default_factory=list)
 
 
+def _audited(by: Actor, reason: str | None) -> str:
+    """Who set the status by hand, as unit_report takes it (p_audit), with the dispatcher's reason if given."""
+    who = orjson.loads(audit.who(by))
+    return orjson.dumps({**who, "reason": reason} if reason else who).decode()
+
+
 async def report_status(
     state: StatusReports,
     who: Principal,
@@ -63,10 +69,12 @@ async def report_status(
     why: str | None = None,
     by: Actor | None = None,
     device_at_ms: int | None = None,
+    reason: str | None = None,
 ) -> dict:
     """`assignment_id`: the assignment the report is about (a device names it); refused with Conflict unless
     it is still the unit's (see service.change_status). When anyone but the crew ends the unit's assignment
-    (a dispatcher, the acknowledgement watcher), the crew is told with a cancel saying `why`."""
+    (a dispatcher, the acknowledgement watcher), the crew is told with a cancel saying `why`. `reason`: a
+    dispatcher's words for setting it by hand, kept in the audit record and told to the crew and the consoles."""
     if not may_report_for(who, unit_id):
         raise Forbidden("a unit reports only its own status")
 
@@ -84,7 +92,7 @@ async def report_status(
                 assignment_status=assignment_status,
                 # Set by hand (a dispatcher) or by the service (the acknowledgement watcher): audited by the same
                 # statement. A crew's own reports are the incident's event log.
-                audit_actor=None if who.role == Role.unit else audit.who(by or Actor.system(who.username)),
+                audit_actor=None if who.role == Role.unit else _audited(by or Actor.system(who.username), reason),
                 device_at=None if device_at_ms is None else datetime.fromtimestamp(device_at_ms / 1000, UTC),
             )
             await session.commit()
@@ -109,6 +117,7 @@ async def report_status(
                     "status": change.status.value,
                     "previous": change.previous.value,
                     "incident_id": change.incident_id,
+                    **({"reason": reason} if reason else {}),
                 }
             ),
         )
@@ -120,11 +129,12 @@ async def report_status(
         for listener in state.on_freed:
             listener()
     if who.role != Role.unit and change.ended_assignment:
-        await state.cancel(unit_id, change.incident_id, why or f"stood down: set {status.value} by dispatch")
+        await state.cancel(unit_id, change.incident_id, why or reason or f"stood down: set {status.value} by dispatch")
     if who.role != Role.unit and change.status != change.previous and state.told is not None:
         # A crew set out of service by dispatch, or as not responding, must see it: it gets no calls until it
         # says it is available again.
-        await state.told(unit_id, change.status.value, why or f"set {status.value.replace('_', ' ')} by dispatch")
+        told = why or reason or f"set {status.value.replace('_', ' ')} by dispatch"
+        await state.told(unit_id, change.status.value, told)
     if state.team is not None and change.incident_id is not None and change.status != change.previous:
         await state.team(change.incident_id, changed=unit_id, left=change.ended_assignment)
     return {

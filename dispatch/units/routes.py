@@ -25,10 +25,11 @@ from dispatch.mapbound import check_position
 from dispatch.push import messages
 from dispatch.push.outbox import now_ms
 from dispatch.push.protocol import BadMessage, device_time
+from dispatch.statuses import OFF_INCIDENT_UNIT, UnitStatus
 from dispatch.units import conversation, service
 from dispatch.units.crew import check_own_unit, recent_jobs
 from dispatch.units.models import Unit
-from dispatch.units.reports import report_status
+from dispatch.units.reports import StatusReports, report_status
 from dispatch.units.schemas import (
     ConversationOut,
     JobOut,
@@ -125,6 +126,8 @@ async def status(
         device_at = device_time(body.at, now_ms())
     except BadMessage as exc:
         raise InvalidInput(str(exc)) from None
+    if who.role != Role.unit and body.reason is None:
+        await _reason_needed(statuses, unit_id, body.status)
     return await report_status(
         statuses,
         who,
@@ -135,7 +138,23 @@ async def status(
         assignment_id=body.assignment_id,
         by=by,
         device_at_ms=device_at,
+        reason=body.reason,
     )
+
+
+async def _reason_needed(statuses: StatusReports, unit_id: int, status: UnitStatus) -> None:
+    """A dispatcher gives a reason for setting a unit out of service or taking it off its job before it reached
+    the scene (freeing a unit done there is the end of its job, as its crew would report it): the crew reads it,
+    and the audit keeps it."""
+    if status == UnitStatus.out_of_service:
+        raise InvalidInput("setting a unit out of service by hand needs a reason (reason)")
+    if status in OFF_INCIDENT_UNIT:
+        async with statuses.sessions() as session:
+            incident_id = await service.job_before_scene(session, unit_id)
+        if incident_id is not None:
+            raise InvalidInput(
+                f"unit {unit_id} is on incident {incident_id}: taking it off its job needs a reason (reason)"
+            )
 
 
 @router.post("/units/{unit_id}/position", response_model=PositionOut, summary="Report a unit's position (its device)")

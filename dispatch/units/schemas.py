@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from dispatch.incidents.schemas import Clean, Latitude, Longitude
+from dispatch.incidents.schemas import Clean, Latitude, Longitude, Reason
 from dispatch.units.models import MessageDirection, StationKind, UnitKind, UnitStatus
 
 
@@ -44,6 +44,9 @@ class StatusIn(BaseModel):
     lon: Longitude | None = None
     # When the crew pressed it, by the device's clock (epoch ms), for a status sent late (queued offline).
     at: DeviceTime | None = None
+    # A dispatcher's words for setting it by hand: required for out of service and for taking a unit off its
+    # job (the route checks); kept in the audit, shown to the crew (`unit_status`, `cancel`) and the consoles.
+    reason: Reason | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> "StatusIn":

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.db import driver_connection
 from dispatch.errors import Conflict, NotFound
-from dispatch.statuses import OFF_INCIDENT_UNIT
+from dispatch.statuses import ACTIVE_ASSIGNMENT, OFF_INCIDENT_UNIT, AssignmentStatus, sql_in
 from dispatch.statuses import UnitStatus as S
 from dispatch.units.models import Station, Unit
 from dispatch.units.schemas import StationOut, UnitOut
@@ -117,6 +117,17 @@ async def change_status(
         raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
     requeue = (int(requeue_id), int(requeue_priority), int(requeue_ms)) if requeue_id is not None else None
     return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in OFF_INCIDENT_UNIT)
+
+
+async def job_before_scene(session: AsyncSession, unit_id: int) -> int | None:
+    """The incident of the unit's active assignment if the unit has not reached its scene yet (a unit freed
+    then is taken off its job, not done with it), else None."""
+    found = await session.scalar(
+        text(f"""SELECT incident_id FROM assignments
+                 WHERE unit_id = :u AND status IN {sql_in(ACTIVE_ASSIGNMENT - {AssignmentStatus.on_scene})}"""),
+        {"u": unit_id},
+    )
+    return None if found is None else int(found)
 
 
 async def record_positions(session: AsyncSession, ids: list[int], lats: list[float], lons: list[float]) -> None:

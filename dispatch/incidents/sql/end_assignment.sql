@@ -4,8 +4,10 @@
 --
 -- After the scene the assignment is cleared; before it, cancelled. Then the incident may be cleared
 -- (incident_cleared_if_done).
--- p_reopen: the unit left an incident that stays open short of a unit its plan wants (a crew's report, not a
--- stand-down): the incident counts the gap (units_missing) and requeue_* say it must be matched again.
+-- p_reopen: the unit left an incident that stays open short of a unit its plan wants (a crew's report, a
+-- dispatcher's stand-down of that one unit before any unit reached the scene; not the stand-down of an incident
+-- that is over): the incident counts the gap (units_missing) and requeue_* say it must be matched again; left
+-- with no unit at all, it is pending again (incident_pending_if_bare).
 CREATE OR REPLACE FUNCTION end_assignment(p_assignment bigint, p_actor text, p_reopen boolean,
                                           p_device_at timestamptz)
 RETURNS TABLE (assignment_id bigint, incident_id bigint, unit_id bigint, cleared boolean,
@@ -29,6 +31,9 @@ BEGIN
     VALUES (v_inc, CASE WHEN v_done THEN 'cleared' ELSE 'unassigned' END, p_actor,
             jsonb_strip_nulls(jsonb_build_object('unit_id', v_unit, 'device_at', p_device_at)));
     PERFORM incident_cleared_if_done(v_inc);
+    IF p_reopen AND NOT v_done THEN
+        PERFORM incident_pending_if_bare(v_inc, p_actor);
+    END IF;
     RETURN QUERY
     UPDATE incidents i SET
            units_missing = i.units_missing + CASE

@@ -73,12 +73,13 @@ BEGIN
                            ELSE ST_SetSRID(ST_MakePoint(p_lon, p_lat), 4326)::geography END,
            position_at = CASE WHEN p_lat IS NULL THEN position_at ELSE now() END
     WHERE id = p_unit;
-    -- A status set by hand (a dispatcher, the acknowledgement watcher: p_audit names who) is audited in this
-    -- statement; a crew's own reports are the incident's event log.
+    -- A status set by hand (a dispatcher, the acknowledgement watcher: p_audit names who, and the dispatcher's
+    -- `reason` when given) is audited in this statement; a crew's own reports are the incident's event log.
     INSERT INTO audit_records (actor_id, actor, role, address, action, object_type, object_id, before, after)
     SELECT (p_audit ->> 'actor_id')::bigint, p_audit ->> 'actor', p_audit ->> 'role', p_audit ->> 'address',
            'unit.status', 'unit', p_unit::text, jsonb_build_object('status', v_prev),
            jsonb_build_object('status', p_status, 'incident_id', v_inc)
+               || jsonb_strip_nulls(jsonb_build_object('reason', p_audit ->> 'reason'))
     WHERE p_audit IS NOT NULL AND p_status <> v_prev;
     IF v_a IS NULL THEN
         RETURN QUERY SELECT 'done', v_sign, v_prev, v_inc, NULL::bigint, NULL::int, NULL::bigint;
@@ -120,7 +121,8 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO incident_events (incident_id, kind, actor, payload)
-    VALUES (v_inc, v_kind, p_actor, jsonb_strip_nulls(jsonb_build_object('unit_id', p_unit, 'device_at', p_device_at)));
+    VALUES (v_inc, v_kind, p_actor, jsonb_strip_nulls(jsonb_build_object('unit_id', p_unit, 'device_at', p_device_at,
+                                                                          'reason', p_audit ->> 'reason')));
     RETURN QUERY SELECT 'done', v_sign, v_prev, v_inc, NULL::bigint, NULL::int, NULL::bigint;
 END
 $fn$
