@@ -55,3 +55,41 @@ async def test_a_second_call_joins_the_incident_it_repeats_in_one_key(serve, cre
         assert [i["id"] for i in await incidents(addr, crews["dispatcher"])] == [first["id"]]
         await expect(page.locator("#detail h2").first).to_contain_text(f"#{first['id']}")
         await browser.close()
+
+
+@pytest.mark.slow
+async def test_the_types_key_questions_are_asked_and_their_answers_kept(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    types = {t["code"]: t for t in await get(addr, crews["dispatcher"], "/api/incident-types")}
+    road, fall = types["RTC-INJ"]["questions"], types["FALL"]["questions"]
+    assert len(road) >= 2 and len(fall) >= 2
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+        await open_form(page, addr, crews["dispatcher"])
+        await page.keyboard.type(PLACE)
+        # Read from the narrative first: its type's questions appear before any type is picked.
+        await page.fill("#call-narrative", "Man fell down the stairs")
+        asked = page.locator("#call-questions input[data-question]")
+        await expect(asked).to_have_count(len(fall))
+        await expect(page.locator("#call-questions")).to_contain_text(fall[0])
+        # A type picked by its code brings its own questions.
+        await page.fill("#call-type", "RTC-INJ")
+        await expect(asked).to_have_count(len(road))
+        await expect(page.locator("#call-questions label").first).to_contain_text(road[0])
+        await asked.nth(0).fill("Two cars")
+        await asked.nth(0).press("Enter")  # on to the next question, not the form's Enter
+        await expect(asked.nth(1)).to_be_focused()
+        await page.keyboard.type("Yes")
+        assert await axe_violations(page) == []
+        await page.click("#call-submit")
+        await expect(page.locator("#call-dialog")).to_be_hidden(timeout=10_000)
+        # The incident's panel shows them with the rest of what the caller said.
+        await expect(page.locator("#detail .answers")).to_contain_text("Two cars")
+        [made] = await incidents(addr, crews["dispatcher"])
+        detail = await get(addr, crews["dispatcher"], f"/api/incidents/{made['id']}")
+        assert detail["answers"] == [
+            {"question": road[0], "answer": "Two cars"},
+            {"question": road[1], "answer": "Yes"},
+        ]
+        await browser.close()

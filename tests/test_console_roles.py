@@ -1,6 +1,7 @@
 """Each role sees the console the server allows it, in Debian's Chromium against the real service: a call-taker
-takes calls but has no assign and no messages to crews, by button or by key; a commander's console only watches
-(no new call either); a dispatcher has all of it. No key a role presses sends what the server refuses (403)."""
+takes calls, corrects places and writes notes but neither assigns, reprioritises, cancels, closes nor writes to
+crews, by button or by key; a commander's console only watches; a dispatcher has all of it. No key a role presses
+sends what the server refuses (403)."""
 
 from urllib.parse import urlsplit
 
@@ -16,13 +17,23 @@ from tests.test_unit_app import CHROMIUM
 
 pytestmark = pytest.mark.slow
 GUARDED = ("/assign", "/messages")  # a dispatcher's requests (matching, units routes: Dispatcher)
+# The incident panel's controls by who may use them (incidents and matching routes: Dispatcher, TakesCalls).
+DISPATCHERS = ("#assign", ".assign-one", "#add-unit", "#reprioritise", "#cancel-incident", "#close-incident")
+FLOORS = ("#note-form", "#relocate")
+
+
+async def shown(page: Page, selectors: tuple[str, ...]) -> list[str]:
+    """Those of the selectors that are on the page and visible (each is drawn for this pending incident)."""
+    for selector in selectors:
+        await expect(page.locator(selector).first).to_be_attached()
+    return [s for s in selectors if await page.locator(s).first.is_visible()]
 
 
 async def open_incident(page: Page, incident_id: int) -> None:
     await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
     await page.locator(f"#queue-list li[data-id='{incident_id}']").click()
     await expect(page.locator("#detail h2").first).to_contain_text(f"#{incident_id}")
-    await expect(page.locator("#detail .recs li strong").first).to_be_visible()  # recommendations drawn
+    await expect(page.locator("#assign")).to_be_attached()  # recommendations drawn
 
 
 async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, settings, engine):  # noqa: F811
@@ -50,15 +61,17 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         page = await console(crews["call_taker"])
         await expect(page.locator("body")).to_have_attribute("data-role", "call_taker")
         # Waiting for a dispatcher (recommend mode), held by the matcher only to keep its ranking fresh: not "matching".
-        await expect(page.locator(f"#queue-list li[data-id='{incident_id}']")).not_to_contain_text("matching")
-        await expect(page.locator("#assign")).to_be_attached()
-        await expect(page.locator("#assign")).to_be_hidden()
+        waiting = page.locator(f"#queue-list li[data-id='{incident_id}']")
+        await expect(waiting).to_contain_text("· for a dispatcher")
+        await expect(waiting).not_to_contain_text("matching")
+        assert await shown(page, DISPATCHERS) == []
+        assert await shown(page, FLOORS) == list(FLOORS)
         await expect(page.locator("button.talk-open").first).to_be_attached()
         assert await page.locator("button.talk-open:visible").count() == 0
         await expect(page.locator(".keys")).to_have_text(
-            "N new call · J/K queue · / find · Esc close", use_inner_text=True
+            "N new call · J/K queue · O note · / find · Esc close", use_inner_text=True
         )
-        await page.locator("#detail").click()  # the keys are the page's, not a field's
+        await page.locator("#detail h2").first.click()  # the keys are the page's, not a field's
         for key in ("a", "m", "A"):
             await page.keyboard.press(key)
         await expect(page.locator("#talk-dialog")).to_be_hidden()
@@ -67,16 +80,23 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         await page.keyboard.press("Escape")
         await expect(page.locator("#call-dialog")).to_be_hidden()
         await expect(page.locator("#find-open")).to_be_visible()
+        await page.keyboard.press("o")  # a note: the call-taker's too
+        await expect(page.locator("#note-text")).to_be_focused()
+        await page.keyboard.type("Caller rang again: smoke thicker")
+        async with page.expect_response(lambda r: r.url.endswith("/notes")) as noted:
+            await page.keyboard.press("Enter")
+        assert (await noted.value).status == 201
 
         # The commander watches: no new call, no assign, no message; the detail and Find are there.
         page = await console(commander)
         await expect(page.locator("body")).to_have_attribute("data-role", "commander")
         await expect(page.locator(".keys")).to_have_text("J/K queue · / find · Esc close", use_inner_text=True)
-        await expect(page.locator("#assign")).to_be_hidden()
+        assert await shown(page, DISPATCHERS) == [] and await shown(page, FLOORS) == []
         assert await page.locator("button.talk-open:visible").count() == 0
-        await page.locator("#detail").click()
-        for key in ("n", "a", "m", "N"):
+        await page.locator("#detail h2").first.click()
+        for key in ("n", "a", "m", "o", "N"):
             await page.keyboard.press(key)
+        await expect(page.locator("#note-text")).not_to_be_focused()
         await expect(page.locator("#call-dialog")).to_be_hidden()
         await expect(page.locator("#talk-dialog")).to_be_hidden()
         await expect(page.locator("#detail h2").first).to_contain_text(f"#{incident_id}")
@@ -85,10 +105,10 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
 
         # The dispatcher has every control, and its A assigns.
         page = await console(crews["dispatcher"])
-        await expect(page.locator("#assign")).to_be_visible()
+        assert await shown(page, DISPATCHERS + FLOORS) == list(DISPATCHERS + FLOORS)
         await expect(page.locator("button.talk-open").first).to_be_visible()
-        await expect(page.locator(".keys")).to_contain_text("A assign · M message crew", use_inner_text=True)
-        await page.locator("#detail").click()
+        await expect(page.locator(".keys")).to_contain_text("A assign · O note · M message crew", use_inner_text=True)
+        await page.locator("#detail h2").first.click()
         async with page.expect_response(lambda r: r.url.endswith("/assign")) as answer:
             await page.keyboard.press("a")
         assert (await answer.value).status == 200

@@ -32,6 +32,7 @@ PAYLOADS = {
     EventKind.transporting: {"unit_id": 1},
     EventKind.at_hospital: {"unit_id": 1},
     EventKind.cleared: {"unit_id": 1},
+    EventKind.stood_down: {"unit_id": 1, "assignment_id": 7, "reason": "not needed", "requeued": True},
     EventKind.cancelled: {"reason": "caller withdrew"},
     EventKind.merged: {"into": 42, "units_stood_down": [1]},
     EventKind.closed: {"disposition": "treated", "note": None},

@@ -102,7 +102,13 @@ def test_a_priority_one_call_diverts_a_unit_from_low_priority_work_when_it_saves
     assert decision.unit_ids == (2,) and decision.picks[0].diverted_from == 7
     assert "diverted from priority-3 incident 7" in decision.picks[0].reason
     # Saves less than two minutes: the free unit goes.
-    assert decide(incident(priority=1), [free_far, on_noise_call], {1: 300.0, 2: 200.0}).unit_ids == (1,)
+    kept = decide(incident(priority=1), [free_far, on_noise_call], {1: 300.0, 2: 200.0})
+    assert kept.unit_ids == (1,)
+    # The unit not taken is still offered, ranked, with why it was not and the incident it would leave.
+    [alternative] = kept.alternatives
+    assert (alternative.unit_id, alternative.diverted_from, alternative.eta_s) == (2, 7, 200.0)
+    assert alternative.reason
+    assert decision.alternatives[0].unit_id == 1 and decision.alternatives[0].diverted_from is None
     # Never from priority-2 work, never from the scene, never for a priority-2 call, never by the baselines.
     on_p2 = unit(2, status="en_route", work=7, work_priority=2)
     on_scene = unit(2, status="on_scene", work=7, work_priority=4)

@@ -8,7 +8,7 @@ import { state, $, api, signOut } from "./common.js";
 import { renderUnits } from "./units.js";
 import { drawMap, unitMarker, drawRoute, MOVING } from "./map.js";
 import { loadQueue, tickAges, move, setupQueue } from "./queue.js";
-import { assignTop } from "./incident.js";
+import { assignTop, focusNote } from "./incident.js";
 import { connect } from "./live.js";
 import { openCall, setupCall } from "./callform.js";
 import { startTalk, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
@@ -31,6 +31,7 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "j") move(1);
   else if (e.key === "k") move(-1);
   else if ((e.key === "a" || e.key === "A") && may("dispatcher")) assignTop();
+  else if ((e.key === "o" || e.key === "O") && may("floor")) { e.preventDefault(); focusNote(); }
   else if ((e.key === "m" || e.key === "M") && may("dispatcher")) { e.preventDefault(); openTalkFromKeyboard(); }
   else if (e.key === "/") { e.preventDefault(); openFind(); }
 });

@@ -1,42 +1,110 @@
-// The selected incident: what is known of it, the units recommended for it, the units on it, its log.
-import { state, $, esc, api, alertLine } from "./common.js";
-import { renderCrewsOn } from "./units.js";
+// The selected incident's panel: what is known of it, the units on it (incident-units.js), the units to send
+// (incident-recs.js), correcting its place (relocate.js), notes, priority, cancel and close (incident-actions.js),
+// and its log. The panel's frame is drawn once per incident, its parts filled in place as changes come, so a
+// field being typed in or a focused button survives a live update. A closed or cancelled incident is shown
+// read-only, and nothing is asked that only an open one answers (no recommendations: the server says 409).
+import { state, $, esc, api } from "./common.js";
 import { loadTypes } from "./calltake.js";
 import { duplicateText, flagList } from "./history.js";
-import { loadQueue, renderQueue } from "./queue.js";
+import { renderQueue } from "./queue.js";
 import { centreOn } from "./map.js";
+import { renderCrewsOn, onStoodDown } from "./incident-units.js";
+import { recsHtml, assignTop, assignOne, addUnitHtml, addUnit, fillUnitChoices, onAssigned } from "./incident-recs.js";
+import { actionsHtml, bindActions, timelineHtml, onChanged, focusNote } from "./incident-actions.js";
+import { relocateHtml, bindRelocate, showPin, dropPin, onRelocated } from "./relocate.js";
+
+export { assignTop, focusNote };
+const OPEN = new Set(["unconfirmed", "pending", "dispatched", "en_route", "on_scene"]);
+const DISPATCHABLE = new Set(["pending", "dispatched", "en_route", "on_scene"]);
+let frame = "";   // "id|mode" of the frame drawn
+let recsShown = "";
+let asked = 0;    // the latest select(): an older answer arriving later is dropped
 
 export async function select(id) {
+  const mine = ++asked;
   state.selected = id;
   renderQueue();
-  const [incident, recs] = await Promise.all([api(`/api/incidents/${id}`),
-    api(`/api/incidents/${id}/recommendations`).catch(() => null), loadTypes()]);
+  // Recommendations only once the incident is known to be open now: what the queue or the panel last knew may
+  // be a moment old (just closed), and the server would answer 409, which the browser logs as an error.
+  const [incident] = await Promise.all([api(`/api/incidents/${id}`), loadTypes()]);
+  const recs = DISPATCHABLE.has(incident.status)
+    ? await api(`/api/incidents/${id}/recommendations`).catch(() => null) : null;
+  if (mine !== asked) return incident;
+  state.incident = incident;
   state.recs = recs;
   centreOn(incident);
-  const h = incident.history || {};
-  $("detail").innerHTML = `<h2>P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status)}</small></h2>
-    <dl><dt>Where</dt><dd>${esc(incident.location.label || "unknown")} ${incident.location.needs_location ? '<span class="flag">⚑ needs location</span>' : ""}</dd>
-    <dt>Caller</dt><dd>${esc(incident.caller?.caller_name || "")} ${esc(incident.caller?.callback_number || "")}</dd>
-    <dt>Narrative</dt><dd>${esc(incident.narrative || "")}</dd>
-    <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
-      ${flagList(h.flags)}</dd>
-    <dt>Duplicates</dt><dd>${(incident.duplicates || []).map((d) => esc(duplicateText(d))).join("<br>") || "none"}</dd></dl>
-    <h2>Recommended ${recs ? `<small>(${esc(recs.policy)}, ${esc(recs.mode)})</small>` : ""}</h2>
-    <ul class="recs">${recs ? recs.picks.map((p) => `<li><span>${esc(p.capability)}: <strong>${esc(p.call_sign)}</strong></span>
-      <span>${esc(p.reason)}</span></li>`).join("") + (recs.unfilled.length ? `<li class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</li>` : "")
-      : '<li class="muted">nothing to dispatch</li>'}</ul>
-    ${recs && recs.picks.length ? '<button id="assign" data-needs="dispatcher">Assign recommended (A)</button>' : ""}
-    <h2>Units on it</h2><ul id="detail-units" class="recs"></ul>
-    <h2>Timeline</h2><ul class="timeline">${(incident.events || []).map((e) => `<li>${new Date(e.at).toLocaleTimeString()} ${esc(e.kind)} ${esc(e.actor)}</li>`).join("")}</ul>`;
-  $("assign")?.addEventListener("click", assignTop);
-  renderCrewsOn();
+  draw(incident, recs);
+  return incident;
 }
 
-export async function assignTop() {
-  if (!state.selected || !state.recs || !state.recs.picks.length) return;
-  try {
-    await api(`/api/incidents/${state.selected}/assign`, { method: "POST",
-      body: JSON.stringify({ unit_ids: state.recs.picks.map((p) => p.unit_id) }) });
-    await Promise.all([loadQueue(), select(state.selected)]);
-  } catch (error) { alertLine(`assign failed: ${error.message}`); }
+const reload = () => (state.selected ? select(state.selected) : null);
+onStoodDown(reload); onAssigned(reload); onChanged(reload); onRelocated(reload);
+
+function drawFrame(incident, mode) {
+  const open = mode !== "closed";
+  const dispatchable = mode === "dispatchable";
+  $("detail").innerHTML = `<h2 id="incident-title"></h2><dl id="incident-facts"></dl>
+    <p id="incident-result" class="result" role="status"></p>
+    <h2>Units on it</h2><ul id="detail-units" class="recs on-it" data-readonly="${open ? "no" : "yes"}"></ul>
+    ${dispatchable ? `<h2>Recommended</h2><div id="incident-recs"></div>${addUnitHtml()}` : ""}
+    ${open ? `<h2>Act</h2>${relocateHtml()}${actionsHtml(incident)}` : '<p id="incident-readonly" class="muted">Closed: read only.</p>'}
+    <h2>Timeline <small class="muted">newest first</small></h2><ol id="timeline" class="timeline" tabindex="0" aria-label="Timeline, newest first"></ol>`;
+  recsShown = "";
+  if (dispatchable) {
+    $("incident-recs").addEventListener("click", (e) => {
+      const one = e.target.closest("button.assign-one");
+      if (one) assignOne(Number(one.dataset.unit), Number(one.dataset.from) || null);
+      else if (e.target.closest("#assign")) assignTop();
+    });
+    $("add-unit").addEventListener("submit", addUnit);
+    $("add-unit-sign").addEventListener("focus", fillUnitChoices);
+  }
+  if (open) { bindRelocate(); bindActions(); }
+}
+
+function factsHtml(incident) {
+  const h = incident.history || {};
+  const where = incident.location || {};
+  return `<dt>Where</dt><dd id="incident-where">${esc(where.label || "unknown")}${where.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}</dd>
+    <dt>Caller</dt><dd>${esc(incident.caller?.caller_name || "")} ${esc(incident.caller?.callback_number || "")}</dd>
+    <dt>Narrative</dt><dd>${esc(incident.narrative || "")}</dd>
+    ${incident.answers?.length ? `<dt>Answers</dt><dd><ul class="answers">${incident.answers.map((a) =>
+      `<li>${esc(a.question)} <strong>${esc(a.answer)}</strong></li>`).join("")}</ul></dd>` : ""}
+    ${incident.disposition ? `<dt>Disposition</dt><dd>${esc(incident.disposition.replace(/_/g, " "))}</dd>` : ""}
+    <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
+      ${flagList(h.flags)}</dd>
+    <dt>Duplicates</dt><dd>${(incident.duplicates || []).map((d) => esc(duplicateText(d))).join("<br>") || "none"}</dd>`;
+}
+
+// Drawn again only when it changed; the button that had the keyboard gets it back.
+function fillRecs(recs) {
+  const box = $("incident-recs");
+  if (!box) return;
+  const html = recsHtml(recs);
+  if (html === recsShown) return;
+  const focused = document.activeElement?.closest?.("#incident-recs button");
+  const again = focused && (focused.id ? `#${focused.id}` : `button.assign-one[data-unit="${focused.dataset.unit}"]`);
+  box.innerHTML = html;
+  recsShown = html;
+  if (again) (box.querySelector(again) || box.querySelector("button"))?.focus();
+}
+
+function draw(incident, recs) {
+  const mode = !OPEN.has(incident.status) ? "closed" : DISPATCHABLE.has(incident.status) ? "dispatchable" : "open";
+  if (frame !== `${incident.id}|${mode}`) { drawFrame(incident, mode); frame = `${incident.id}|${mode}`; }
+  $("incident-title").innerHTML = `P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status.replace(/_/g, " "))}</small>`;
+  $("incident-facts").innerHTML = factsHtml(incident);
+  fillRecs(recs);
+  $("timeline").innerHTML = timelineHtml(incident.events);
+  $("detail-units").dataset.drawn = "";
+  renderCrewsOn();
+  fillUnitChoices();
+  showPin(incident, mode !== "closed" && document.body.dataset.role !== "commander");
+}
+
+// Nothing selected any more (signed out, or the panel cleared by another view).
+export function clearSelection() {
+  state.selected = null; state.incident = null; state.recs = null; frame = "";
+  dropPin();
+  $("detail").innerHTML = '<p class="muted">Select an incident.</p>';
 }

@@ -2,6 +2,7 @@
 // keyboard's focus from its button), with each crew's unread messages and a button to write to it.
 import { state, $, fmt } from "./common.js";
 import { openTalk, unreadOf } from "./talk.js";
+import { renderCrewsOn } from "./incident-units.js";
 
 const rows = new Map();  // unit id → its <tr>
 
@@ -63,41 +64,5 @@ export function renderUnits() {
   renderCrewsOn();
 }
 
-// ---- the crews on the incident shown in the detail --------------------------------------------------------------
-const WORKING = new Set(["dispatched", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"]);
-let crewsShown = "";  // what the list shows: drawn again only when it changes, so a focused button stays
-
-export function renderCrewsOn() {
-  const list = $("detail-units");
-  if (!list) { crewsShown = ""; return; }
-  const on = [...state.units.values()].filter((u) => u.incident_id === state.selected && WORKING.has(u.status));
-  const drawn = `${state.selected}|${on.map((u) => `${u.id}:${u.status}:${unreadOf(u.id)}`).join(",")}`;
-  if (drawn === crewsShown && list.dataset.drawn === "yes") return;
-  crewsShown = drawn;
-  list.dataset.drawn = "yes";
-  if (!on.length) {
-    const none = document.createElement("li");
-    none.className = "muted";
-    none.textContent = "No unit on it yet.";
-    list.replaceChildren(none);
-    return;
-  }
-  list.replaceChildren(...on.map((u) => {
-    const li = document.createElement("li");
-    const what = document.createElement("span");
-    const unread = unreadOf(u.id);
-    what.textContent = `${u.call_sign} · ${u.status.replace(/_/g, " ")}${unread ? ` · ${unread} unread` : ""}`;
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "talk-crew";
-    button.dataset.unit = u.id;
-    button.dataset.needs = "dispatcher";
-    const whose = document.createElement("span");
-    whose.className = "sr-only";
-    whose.textContent = ` of ${u.call_sign}`;
-    button.append("Message crew", whose);
-    button.addEventListener("click", () => openTalk(u.id));
-    li.append(what, button);
-    return li;
-  }));
-}
+// The crews on the incident shown in the detail: drawn by the incident's panel, told here of every change.
+export { renderCrewsOn };

@@ -17,6 +17,7 @@ from dispatch.auth.service import Principal
 from dispatch.deps import AfterCommitDep, GeocodersDep, KeeperDep, ServicesDep
 from dispatch.incidents import crew, lifecycle, reads, search, service
 from dispatch.incidents import repository as repo
+from dispatch.incidents.crew_schemas import CrewIncidentOut
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.schemas import (
     MAX_ID,
@@ -27,7 +28,6 @@ from dispatch.incidents.schemas import (
     ClassifyOut,
     ClosedOut,
     CloseIn,
-    CrewIncidentOut,
     EventOut,
     IncidentDetailOut,
     IncidentOut,
@@ -302,6 +302,9 @@ async def add_note(
     # The crews on the incident read it on their devices as it is added (once it is stored).
     note = {"text": body.text, "from": who.username, "at": int(time.time() * 1000)}
     services.after_commit.then(session, partial(services.pusher.note, incident_id, note))
+    # The consoles showing the incident read its log again.
+    told = change_message("incident.noted", incident_id)
+    services.after_commit.then(session, partial(services.queue_keeper.publish, told))
     return NotedOut(id=incident_id, noted=True)
 
 

@@ -106,6 +106,8 @@ class Alternative:
     call_sign: str
     eta_s: float | None
     distance_m: float
+    reason: str = ""  # why it is not the pick (a dispatcher choosing it by hand reads what he gives up)
+    diverted_from: int | None = None  # the incident it would leave: taking it is a diversion
 
 
 @dataclass(frozen=True)
@@ -317,18 +319,7 @@ def _decision(
                 unit.work_incident_id if unit.status not in FREE_UNIT else None,
             )
         )
-    alternatives: list[Alternative] = []
     passed: list[Passed] = []
-    for capability in dict.fromkeys(rows[r].capability for r in mine):
-        r = next(r for r in mine if rows[r].capability == capability)
-        ranked = sorted(
-            (u for u in range(len(units)) if cost[r, u] < UNREACHABLE and units[u].id not in picked_ids),
-            key=lambda u: cost[r, u],
-        )
-        alternatives.extend(
-            Alternative(capability, units[u].id, units[u].call_sign, _eta(etas, units[u]), _distance(inc, units[u]))
-            for u in ranked[:3]
-        )
     needs = _needs(inc)
     for unit in units:
         if unit.id in picked_ids:
@@ -341,6 +332,15 @@ def _decision(
                 note = None  # it would not have been chosen anyway: the rule did not decide it
             reason = note or "another unit gets there sooner"
         passed.append(Passed(unit.id, unit.call_sign, reason))
+    reasons = {p.unit_id: p.reason for p in passed}
+    alternatives: list[Alternative] = []
+    for capability in dict.fromkeys(rows[r].capability for r in mine):
+        r = next(r for r in mine if rows[r].capability == capability)
+        ranked = sorted(
+            (u for u in range(len(units)) if cost[r, u] < UNREACHABLE and units[u].id not in picked_ids),
+            key=lambda u: cost[r, u],
+        )
+        alternatives.extend(_alternative(inc, capability, units[u], etas, reasons) for u in ranked[:3])
     return Decision(inc.id, policy, tuple(picks), tuple(_slots(unfilled)), tuple(alternatives), tuple(passed))
 
 
@@ -372,6 +372,21 @@ def _distance(inc: IncidentIn, unit: UnitIn) -> float:
     if inc.lat is None or inc.lon is None or unit.lat is None or unit.lon is None:
         return math.inf
     return round(great_circle_m(unit.lat, unit.lon, inc.lat, inc.lon), 1)
+
+
+def _alternative(
+    inc: IncidentIn, capability: str, unit: UnitIn, etas: Mapping[int, float], reasons: Mapping[int, str]
+) -> Alternative:
+    busy = unit.status not in FREE_UNIT
+    return Alternative(
+        capability,
+        unit.id,
+        unit.call_sign,
+        _eta(etas, unit),
+        _distance(inc, unit),
+        reasons.get(unit.id, "another unit gets there sooner"),
+        unit.work_incident_id if busy else None,
+    )
 
 
 def _pick_reason(unit: UnitIn, capability: str, etas: Mapping[int, float], policy: Policy) -> str:

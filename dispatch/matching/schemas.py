@@ -35,11 +35,15 @@ class UnfilledOut(BaseModel):
 
 
 class AlternativeOut(BaseModel):
+    """The next best units for a slot, best first: a dispatcher may send one instead of the pick."""
+
     capability: str
     unit_id: int
     call_sign: str
     eta_s: float | None
     distance_m: float | None
+    reason: str = Field(description="Why it is not the pick")
+    diverted_from: int | None = Field(description="The incident the unit would leave (assign it with divert)")
 
 
 class PassedOut(BaseModel):

@@ -27,6 +27,7 @@ CALL_TAKER_SEES = frozenset(
     {
         "incident.created",
         "incident.updated",
+        "incident.noted",
         "incident.reprioritised",
         "incident.merged",
         "incident.cancelled",

@@ -52,6 +52,10 @@ class QueueKeeper:
     async def apply(self, action: QueueAction, message: dict | None = None) -> bool:
         """Applies a committed change to the queue; if Redis is away, owes it and retries. True if applied."""
         if action.action == "none":
+            # Nothing for the queue, but the consoles hear of the change (a corrected place or narrative): they
+            # never did, and a panel kept the old address, and the recommendations made without it.
+            if message:
+                await self.publish(message)
             return True
         try:
             await self._apply(action, message)

@@ -1,0 +1,79 @@
+// One modal question for the incident's actions: a reason, a choice, a confirmation. A native <dialog> built
+// here (so the page's layout needs no markup for it), with a heading and labelled fields; Esc or Cancel answers
+// null, and the keyboard goes back to whatever opened it.
+let dialog = null;
+
+function build() {
+  dialog = document.createElement("dialog");
+  dialog.id = "ask-dialog";
+  dialog.setAttribute("aria-labelledby", "ask-title");
+  dialog.innerHTML = `<form method="dialog" id="ask-form" novalidate>
+    <h2 id="ask-title"></h2><p id="ask-text"></p><div id="ask-fields"></div>
+    <p id="ask-error" class="error" role="alert"></p>
+    <menu><button type="button" id="ask-cancel" class="quiet">Cancel</button><button type="submit" id="ask-ok">OK</button></menu>
+  </form>`;
+  document.body.append(dialog);
+}
+
+function field(spec) {
+  const label = document.createElement("label");
+  label.textContent = `${spec.label} `;
+  let input;
+  if (spec.options) {
+    input = document.createElement("select");
+    for (const [value, text] of spec.options) input.append(new Option(text, value, false, value === spec.value));
+  } else if (spec.long) {
+    input = document.createElement("textarea");
+    input.rows = 2;
+  } else {
+    input = document.createElement("input");
+    input.autocomplete = "off";
+  }
+  input.name = spec.name;
+  input.id = `ask-${spec.name}`;
+  if (spec.value != null && !spec.options) input.value = spec.value;
+  if (spec.maxlength) input.maxLength = spec.maxlength;
+  label.append(input);
+  return label;
+}
+
+// ask({title, text, fields: [{name, label, options?, required?, long?, value?}], ok, danger}) → {name: value} | null
+export function ask({ title, text = "", fields = [], ok = "OK", danger = false }) {
+  if (!dialog) build();
+  const opener = document.activeElement;
+  dialog.querySelector("#ask-title").textContent = title;
+  dialog.querySelector("#ask-text").textContent = text;
+  dialog.querySelector("#ask-error").textContent = "";
+  dialog.querySelector("#ask-fields").replaceChildren(...fields.map(field));
+  const okButton = dialog.querySelector("#ask-ok");
+  okButton.textContent = ok;
+  okButton.className = danger ? "danger" : "";
+  dialog.setAttribute("role", fields.length ? "dialog" : "alertdialog");
+  return new Promise((resolve) => {
+    const form = dialog.querySelector("#ask-form");
+    const finish = (answer) => {
+      form.onsubmit = null; dialog.onclose = null; dialog.querySelector("#ask-cancel").onclick = null;
+      if (dialog.open) dialog.close();
+      if (opener && opener.isConnected) opener.focus();
+      resolve(answer);
+    };
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      const answer = {};
+      for (const spec of fields) {
+        const value = form.elements[spec.name].value.trim();
+        if (spec.required && !value) {
+          dialog.querySelector("#ask-error").textContent = `${spec.label}: required.`;
+          form.elements[spec.name].focus();
+          return;
+        }
+        answer[spec.name] = value;
+      }
+      finish(answer);
+    };
+    dialog.querySelector("#ask-cancel").onclick = () => finish(null);
+    dialog.onclose = () => finish(null);  // Esc
+    dialog.showModal();
+    (form.querySelector("#ask-fields input, #ask-fields select, #ask-fields textarea") || okButton).focus();
+  });
+}

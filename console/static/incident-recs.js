@@ -1,0 +1,105 @@
+// Sending units: the matcher's pick for each slot of the plan and the next best behind it (ranked, each with its
+// ETA and why it was not the pick), any of them sent with its own Assign button; "Assign recommended" (key A)
+// sends the picks together. Any other unit is added by its call sign; a unit busy on another incident is taken
+// from it (divert) only once the dispatcher has confirmed, told which incident it leaves.
+import { state, $, esc, api } from "./common.js";
+import { ask } from "./ask.js";
+import { loadQueue } from "./queue.js";
+
+const FREE = new Set(["available", "returning"]);
+let afterAssign = () => {};
+export function onAssigned(fn) { afterAssign = fn; }
+
+const minutes = (s) => (s == null ? "" : ` · ${(s / 60).toFixed(1)} min`);
+const metres = (m) => (m == null ? "" : m >= 1000 ? ` · ${(m / 1000).toFixed(1)} km` : ` · ${Math.round(m)} m`);
+const say = (text) => { $("incident-result").textContent = text; };
+
+function row(unit, capability, pick) {
+  const leaves = unit.diverted_from != null ? ` · leaves #${unit.diverted_from}` : "";
+  return `<li class="${pick ? "pick" : "alternative"}" data-unit="${unit.unit_id}">
+    <span><strong>${esc(unit.call_sign)}</strong>${pick ? ' <span class="tag">pick</span>' : ""}${minutes(unit.eta_s)}${metres(unit.distance_m)}${esc(leaves)}
+      <br><small class="muted">${esc(unit.reason || "")}</small></span>
+    <button type="button" class="assign-one" data-needs="dispatcher" data-unit="${unit.unit_id}"
+      data-from="${unit.diverted_from ?? ""}">${unit.diverted_from != null ? "Divert" : "Assign"}<span class="sr-only"> ${esc(unit.call_sign)} as ${esc(capability)}</span></button></li>`;
+}
+
+// The recommendations' list, slot by slot: the picks first, then the alternatives, best first.
+export function recsHtml(recs) {
+  if (!recs) return '<p class="muted">Nothing to dispatch.</p>';
+  if (!recs.picks.length && !recs.alternatives.length && !recs.unfilled.length) {
+    return '<p class="muted">Nothing more to send: every slot of the plan has a unit.</p>';
+  }
+  const slots = [...new Set([...recs.picks.map((p) => p.capability), ...recs.alternatives.map((a) => a.capability)])];
+  const groups = slots.map((capability) => {
+    const picks = recs.picks.filter((p) => p.capability === capability);
+    const others = recs.alternatives.filter((a) => a.capability === capability);
+    return `<li class="slot"><h3>${esc(capability)}</h3><ul class="recs">${picks.map((p) => row(p, capability, true)).join("")}
+      ${others.map((a) => row(a, capability, false)).join("")}</ul></li>`;
+  }).join("");
+  const unfilled = recs.unfilled.length
+    ? `<p class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</p>` : "";
+  return `<p class="muted">${esc(recs.policy)}, ${esc(recs.mode)}</p><ul class="slots">${groups}</ul>${unfilled}
+    ${recs.picks.length ? '<button id="assign" type="button" data-needs="dispatcher">Assign recommended (A)</button>' : ""}`;
+}
+
+// Sends units; a diversion says so (the server refuses to take a busy unit without it). True once sent.
+async function send(unitIds, divert = false) {
+  const id = state.selected;
+  let done;
+  try {
+    done = await api(`/api/incidents/${id}/assign`, { method: "POST", body: JSON.stringify({ unit_ids: unitIds, divert }) });
+  } catch (error) { say(`Assign failed: ${error.message}`); return false; }
+  const signs = done.assigned.map((u) => state.units.get(u)?.call_sign ?? `unit ${u}`);
+  say(`Assigned ${signs.join(", ") || "nothing"} to #${id}${done.units_missing ? `; ${done.units_missing} still missing` : ""}.`);
+  Promise.all([loadQueue(), afterAssign()]).catch(() => {});  // the panel and the queue follow
+  return true;
+}
+
+async function divertOk(sign, from) {
+  return Boolean(await ask({ title: `Divert ${sign}?`, ok: `Divert ${sign}`, danger: true,
+    text: `${sign} is on incident #${from}: it leaves #${from} for #${state.selected}.` }));
+}
+
+export async function assignTop() {
+  const recs = state.recs;
+  if (!state.selected || !recs || recs.incident_id !== state.selected || !recs.picks.length) return;
+  const diverted = recs.picks.filter((p) => p.diverted_from != null);
+  for (const p of diverted) if (!(await divertOk(p.call_sign, p.diverted_from))) return;
+  await send(recs.picks.map((p) => p.unit_id), diverted.length > 0);
+}
+
+export async function assignOne(unitId, from) {
+  const sign = state.units.get(unitId)?.call_sign ?? `unit ${unitId}`;
+  if (from && !(await divertOk(sign, from))) return;
+  await send([unitId], Boolean(from));
+}
+
+// ---- adding any unit by its call sign ---------------------------------------------------------------------
+export function addUnitHtml() {
+  return `<form id="add-unit" class="row" data-needs="dispatcher" autocomplete="off">
+    <label for="add-unit-sign">Add unit</label>
+    <input id="add-unit-sign" list="add-unit-list" placeholder="call sign" aria-describedby="add-unit-hint">
+    <datalist id="add-unit-list"></datalist><button type="submit">Add</button>
+    <small id="add-unit-hint" class="muted">Free units first; a busy one is diverted after a confirmation.</small></form>`;
+}
+
+export function fillUnitChoices() {
+  const list = $("add-unit-list");
+  if (!list) return;
+  const units = [...state.units.values()].filter((u) => u.incident_id !== state.selected && u.status !== "out_of_service")
+    .sort((a, b) => (FREE.has(b.status) - FREE.has(a.status)) || a.call_sign.localeCompare(b.call_sign));
+  list.replaceChildren(...units.map((u) => new Option(FREE.has(u.status) ? u.status
+    : `${u.status.replace(/_/g, " ")} on #${u.incident_id}`, u.call_sign)));
+}
+
+export async function addUnit(e) {
+  e.preventDefault();
+  const input = $("add-unit-sign");
+  const wanted = input.value.trim().toLowerCase();
+  const unit = [...state.units.values()].find((u) => u.call_sign.toLowerCase() === wanted);
+  if (!unit) { say(wanted ? `No unit called ${input.value.trim()}.` : "Type a unit's call sign."); input.focus(); return; }
+  if (unit.incident_id === state.selected && !FREE.has(unit.status)) { say(`${unit.call_sign} is on it already.`); return; }
+  const busy = !FREE.has(unit.status) && unit.incident_id != null;
+  if (busy && !(await divertOk(unit.call_sign, unit.incident_id))) return;
+  if (await send([unit.id], busy)) input.value = "";
+}
