@@ -1,7 +1,7 @@
 // Find: incidents open and closed, by words (address, caller's number or name, type, narrative, #number) and
 // filters (open or closed, priority, type, when received), newest first, a page at a time
 // (GET /api/incidents/search). Any result opens here, read-only: what was known of it, how it ended, its whole
-// timeline; an open one can also be shown on the console (the incident panel and the map).
+// timeline; and can be shown on the console (the incident's panel, read-only once closed, and the map).
 import { state, $, esc, api, Refused } from "./common.js";
 import { loadTypes } from "./calltake.js";
 import { select } from "./incident.js";
@@ -106,14 +106,13 @@ function detailNode(incident, item) {
   if (incident.duplicate_of) field(dl, "Duplicate of", `#${incident.duplicate_of}`);
   for (const a of incident.answers || []) field(dl, a.question, a.answer);
   section.push(dl);
-  if (isOpen(incident)) {
-    const show = document.createElement("button");
-    show.type = "button";
-    show.id = "find-show";
-    show.textContent = "Show on the console";
-    show.addEventListener("click", () => { closeFind(false); select(incident.id); });
-    section.push(show);
-  }
+  // On the console: the incident's panel (read-only for a closed one) and the map centred on it.
+  const show = document.createElement("button");
+  show.type = "button";
+  show.id = "find-show";
+  show.textContent = "Show on the console";
+  show.addEventListener("click", () => { closeFind(false); select(incident.id); });
+  section.push(show);
   const heading = document.createElement("h4");
   heading.textContent = "Timeline";
   const list = document.createElement("ol");
