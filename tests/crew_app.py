@@ -39,12 +39,13 @@ window.WebSocket = class extends Native {
 """
 
 
-async def call(addr: str, tokens: dict, *, where: str = "Städtle 23, Vaduz", kind: str = "FALL", note: str) -> int:
-    return await take_call(
-        addr,
-        tokens["call_taker"],
-        {"location_text": where, "type_code": kind, "caller_number": "+423 799 00 02", "narrative": note},
-    )
+async def call(
+    addr: str, tokens: dict, *, where: str = "Städtle 23, Vaduz", kind: str = "FALL", note: str, answers=()
+) -> int:
+    body = {"location_text": where, "type_code": kind, "caller_number": "+423 799 00 02", "narrative": note}
+    if answers:
+        body["answers"] = [{"question": q, "answer": a} for q, a in answers]
+    return await take_call(addr, tokens["call_taker"], body)
 
 
 async def free_unit(client: AsyncClient, tokens: dict, incident_id: int) -> int:

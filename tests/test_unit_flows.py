@@ -27,7 +27,8 @@ async def test_a_whole_transport_job_from_the_alert_to_available_on_a_tablet(ser
     board = app.state.services.board
     errors: list[str] = []
     async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
-        incident_id = await call(addr, crews, note="Fell down the stairs, hip pain")
+        asked = incident_types().get("FALL").questions[0]
+        incident_id = await call(addr, crews, note="Fell down the stairs, hip pain", answers=[(asked, "Yes, awake")])
         unit_id = await free_unit(client, crews, incident_id)
         browser = await launch(p)
         page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
@@ -35,6 +36,7 @@ async def test_a_whole_transport_job_from_the_alert_to_available_on_a_tablet(ser
 
         await expect(page.locator("body")).to_have_attribute("data-alerting", "true", timeout=15_000)
         await expect(page.locator("#job-type")).to_have_text(incident_types().get("FALL").name)
+        await expect(page.locator("#job-answers")).to_have_text(f"{asked} Yes, awake")  # what the caller answered
         await page.click("#ack")
         await expect(page.locator("body")).to_have_attribute("data-alerting", "false")
         await until(lambda: status_is(board, unit_id, "acknowledged"))

@@ -39,6 +39,14 @@ export function renderJob() {
   $("job-address").textContent = job.address || (job.location?.needs_location ? "Location not yet confirmed" : "No address");
   text("job-municipality", job.municipality);
   text("job-narrative", job.narrative);
+  // What the caller answered to the type's key questions ("Is anyone trapped?" "Yes, one").
+  $("job-answers").replaceChildren(...(job.answers || []).map((a) => {
+    const li = document.createElement("li"), answer = document.createElement("strong");
+    answer.textContent = a.answer;
+    li.append(`${a.question} `, answer);
+    return li;
+  }));
+  $("job-answers").hidden = !(job.answers || []).length;
   $("job-callback-line").hidden = !job.callback;
   $("job-caller").textContent = job.caller_name ? ` ${job.caller_name}` : "";
   if (job.callback) { $("job-callback").href = telOf(job.callback); $("job-callback").textContent = job.callback; }
