@@ -8,6 +8,7 @@ import { loadTypes } from "./calltake.js";
 import { duplicateText, flagList } from "./history.js";
 import { renderQueue } from "./queue.js";
 import { shareSelection } from "./popout.js";
+import { centreOn } from "./map.js";
 import { renderCrewsOn, onStoodDown } from "./incident-units.js";
 import { recsHtml, assignTop, assignOne, addUnitHtml, addUnit, fillUnitChoices, onAssigned } from "./incident-recs.js";
 import { actionsHtml, bindActions, timelineHtml, onChanged, focusNote } from "./incident-actions.js";
@@ -33,6 +34,7 @@ export async function select(id) {
   if (mine !== asked) return incident;
   state.incident = incident;
   state.recs = recs;
+  centreOn(incident);
   draw(incident, recs);
   return incident;
 }

@@ -36,7 +36,7 @@ export function renderQueue() {
     const level = seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : "";
     return `<li class="p${i.priority} ${i.id === state.selected ? "selected" : ""}" data-id="${i.id}">
       <span class="age ${level}" data-received="${esc(i.received_at)}" data-target="${target}">${fmt(seconds)}</span>
-      <strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${i.leased_by ? " · matching" : ""}<br>
+      <strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${{ matcher: i.leased_by ? " · matching" : "", units: " · waiting for units", dispatcher: " · for a dispatcher" }[i.waiting_for] ?? ""}<br>
       ${esc(i.address_label || "location?")}${i.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}</li>`;
   }).join("");
 }

@@ -45,6 +45,7 @@ function row(unit) {
   tr.cells[4].append(job, none);
   const talk = button("talk-open", "", () => openTalk(unit.id));
   talk.dataset.unit = unit.id;
+  talk.dataset.needs = "dispatcher";  // writing to a crew is a dispatcher's (roles.js)
   const set = button("set-status quiet", "", (e) => openStatus(unit.id, e.currentTarget));
   set.dataset.needs = "dispatcher";
   tr.cells[5].append(talk, set);
