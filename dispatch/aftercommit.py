@@ -110,7 +110,9 @@ class AfterCommit:
 
     async def tell(self, action: QueueAction, kind: str) -> None:
         """The queue, the board and the crews, after `action` was committed."""
-        steps: list[Step] = [partial(self.keeper.apply, action, change_message(kind, action.incident_id))]
+        # A new incident's priority goes with it: a console sounds a priority-1 call the moment it is queued.
+        extra = {"priority": action.priority} if kind == "incident.created" and action.priority else {}
+        steps: list[Step] = [partial(self.keeper.apply, action, change_message(kind, action.incident_id, **extra))]
         steps += [
             partial(self._stood_down, action, unit_id, free, assignment_id)
             for unit_id, free, assignment_id in action.released

@@ -25,6 +25,7 @@ from dispatch.geocoding.service import GeocoderHolder
 from dispatch.incidents.types import incident_types
 from dispatch.keys import Keys
 from dispatch.matching.core import Policy
+from dispatch.matching.coverage_view import CoverageView
 from dispatch.matching.dispatching import DispatchService
 from dispatch.matching.eta import RouterHolder
 from dispatch.matching.service import board_units
@@ -79,6 +80,7 @@ class Services:
     answers: Answers
     tasks: list[asyncio.Task] = field(default_factory=list)
     map_layers: tuple[int, bytes, bytes] | None = None  # the map's layers as served: (import id, JSON, gzipped)
+    coverage: CoverageView = field(default_factory=CoverageView)  # the map's coverage layer, computed seldom
 
     async def read_units(self) -> list[BoardUnit]:
         async with self.sessionmaker() as session:

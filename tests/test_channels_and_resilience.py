@@ -26,7 +26,7 @@ def signed(body: dict, secret: str) -> tuple[bytes, dict]:
     }
 
 
-async def test_sms_is_parsed_for_a_place_and_waits_for_confirmation(client, auth, settings, redis, imported_map):
+async def test_sms_is_parsed_for_a_place_and_waits_for_confirmation(app, client, auth, settings, redis, imported_map):
     raw, headers = signed(
         {
             "message_id": "m-1",
@@ -44,9 +44,19 @@ async def test_sms_is_parsed_for_a_place_and_waits_for_confirmation(client, auth
     again = await client.post("/api/inbound/sms", content=raw, headers=headers)
     assert again.json()["incident_id"] == body["incident_id"] and again.json()["replayed"] is True
     taker = await auth(Role.call_taker)
+    consoles = redis.pubsub()
+    await consoles.subscribe(app.state.services.queue_keeper.channel)
     confirmed = await client.post(f"/api/incidents/{body['incident_id']}/confirm", headers=taker)
     assert confirmed.status_code == 200
     assert [e.incident_id for e in await queue.snapshot()] == [body["incident_id"]]
+    # The consoles hear of it as a new incident with its priority (a priority-1 one is sounded).
+    heard = [await consoles.get_message(timeout=5) for _ in range(2)]  # the subscription's confirmation first
+    await consoles.aclose()
+    assert heard[1] and orjson.loads(heard[1]["data"]) == {
+        "type": "incident.created",
+        "incident_id": body["incident_id"],
+        "priority": (await client.get(f"/api/incidents/{body['incident_id']}", headers=taker)).json()["priority"],
+    }
 
 
 async def test_sms_with_a_bad_signature_is_refused(client, settings):

@@ -77,9 +77,8 @@ async def test_a_call_taken_in_the_console_is_assigned_and_acknowledged(serve, c
         await expect(
             page.locator("#unit-board tr")
             .filter(has=page.locator("td:first-child", has_text=re.compile(f"^{re.escape(call_sign)}$")))
-            .locator("td")
-            .nth(1)
-        ).to_have_text("acknowledged", timeout=10_000)
+            .locator("td.status")
+        ).to_have_text("◇ acknowledged", timeout=10_000)  # its marker, then its words
         assert "acknowledged" in await row.inner_text()
         # DISPATCH_SCREENSHOTS=docs refreshes the picture in the docs; otherwise it goes to a temporary folder.
         shot = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "console.png"

@@ -59,7 +59,7 @@ async def test_a_call_takers_console_follows_the_centre_live(serve, crews):  # n
         await expect(page.locator("#detail h2").first).not_to_contain_text("pending", timeout=10_000)
         for pick in picks:
             board_row = page.locator(f"#unit-board tr[data-unit='{pick['unit_id']}']")
-            await expect(board_row.locator("td").nth(1)).to_have_text("dispatched", timeout=10_000)
+            await expect(board_row.locator("td.status")).to_have_text("◆ dispatched", timeout=10_000)
         assert not errors, errors
         await browser.close()
 

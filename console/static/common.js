@@ -38,8 +38,5 @@ export function hhmm(ms) {
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
-export function alertLine(text) {
-  const li = document.createElement("li");
-  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
-  $("alert-list").prepend(li);
-}
+// The alerts panel (alerts.js): alertLine(text, {unit, incident}) names them by call sign and "#id type".
+export { alertLine } from "./alerts.js";

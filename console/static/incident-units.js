@@ -89,7 +89,9 @@ export function renderCrewsOn() {
     what.textContent = `${u.call_sign} · ${u.status.replace(/_/g, " ")}${etaText(u)}${unread ? ` · ${unread} unread` : ""}`;
     const tools = document.createElement("span");
     tools.className = "tools";
-    tools.append(button("Message crew", ` of ${u.call_sign}`, "talk-crew quiet", u.id, () => openTalk(u.id)));
+    const talk = button("Message crew", ` of ${u.call_sign}`, "talk-crew quiet", u.id, () => openTalk(u.id));
+    talk.dataset.needs = "dispatcher";  // writing to a crew is a dispatcher's (roles.js)
+    tools.append(talk);
     if (!readOnly) {
       const down = button("Stand down", ` ${u.call_sign}`, "stand-down quiet", u.id, () => standDown(u.id));
       down.dataset.needs = "dispatcher";

@@ -7,6 +7,8 @@ import { state, $, esc, api } from "./common.js";
 import { loadTypes } from "./calltake.js";
 import { duplicateText, flagList } from "./history.js";
 import { renderQueue } from "./queue.js";
+import { shareSelection } from "./popout.js";
+import { centreOn } from "./map.js";
 import { renderCrewsOn, onStoodDown } from "./incident-units.js";
 import { recsHtml, assignTop, assignOne, addUnitHtml, addUnit, fillUnitChoices, onAssigned } from "./incident-recs.js";
 import { actionsHtml, bindActions, timelineHtml, onChanged, focusNote } from "./incident-actions.js";
@@ -22,6 +24,7 @@ let asked = 0;    // the latest select(): an older answer arriving later is drop
 export async function select(id) {
   const mine = ++asked;
   state.selected = id;
+  shareSelection(id);  // the console's other windows (popout.js)
   renderQueue();
   // Recommendations only once the incident is known to be open now: what the queue or the panel last knew may
   // be a moment old (just closed), and the server would answer 409, which the browser logs as an error.
@@ -31,6 +34,7 @@ export async function select(id) {
   if (mine !== asked) return incident;
   state.incident = incident;
   state.recs = recs;
+  centreOn(incident);
   draw(incident, recs);
   return incident;
 }

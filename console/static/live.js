@@ -1,5 +1,6 @@
 // The live feed (/ws/console): a snapshot on connect, then every change as it happens.
 import { state, $, alertLine } from "./common.js";
+import { feedAlert, incidentCreated } from "./alerts.js";
 import { renderUnits } from "./units.js";
 import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn } from "./map.js";
 import { loadQueue } from "./queue.js";
@@ -74,21 +75,18 @@ function onMessage(m) {
       break;
     }
     case "incident.created":
-      if (m.repeat_address) alertLine(`incident ${m.incident_id}: repeat address`);
-      if (m.duplicates?.length) alertLine(`incident ${m.incident_id}: possible duplicate of #${m.duplicates.join(", #")}`);
+      incidentCreated(m);
       soon(loadQueue);
       break;
     case "alert": {
-      const about = [m.unit_id != null ? state.units.get(m.unit_id)?.call_sign ?? `unit ${m.unit_id}` : null,
-        m.incident_id != null ? `incident ${m.incident_id}` : null].filter(Boolean).join(", ");
-      alertLine(`${m.kind.replace(/_/g, " ")}: ${m.detail}${about ? ` (${about})` : ""}`);
+      feedAlert(m);
       if (m.kind === "not_acknowledged") notAcknowledged(m);
       break;
     }
     case "unit.message": crewWrote(m); break;
     case "unit.message.sent": dispatchWrote(m); break;
     case "unit.message.delivered": delivered(m); break;
-    case "incident.recommended": if (!m.complete) alertLine(`incident ${m.incident_id} waits: not every unit it needs is free`); soon(loadQueue); break;
+    case "incident.recommended": if (!m.complete) alertLine("waits: not every unit it needs is free", { incident: m.incident_id }); soon(loadQueue); break;
     default:
       if (m.type.startsWith("incident.")) {
         soon(loadQueue);

@@ -14,7 +14,7 @@ export async function loadQueue() {
     if (!openIds.has(id)) { dropIncidentMarker(id); state.incidents.delete(id); }
   }
   for (const item of open) {
-    if (item.needs_location && !state.incidents.has(item.id)) alertLine(`incident ${item.id}: needs location`);
+    if (item.needs_location && !state.incidents.has(item.id)) alertLine("needs location", { incident: item.id });
     state.incidents.set(item.id, item); incidentMarker(item);
   }
   state.active = open.filter((i) => !state.queue.some((q) => q.id === i.id));
@@ -59,7 +59,7 @@ export function renderQueue() {
     const seconds = age(i.received_at), target = TARGET_S[i.priority] || 300;
     const level = seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : "";
     return item(i, `<span class="age ${level}" data-received="${esc(i.received_at)}" data-target="${target}">${fmt(seconds)}</span>`,
-      `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${i.leased_by ? " · matching" : ""}<br>
+      `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${{ matcher: i.leased_by ? " · matching" : "", units: " · waiting for units", dispatcher: " · for a dispatcher" }[i.waiting_for] ?? ""}<br>
       ${esc(i.address_label || "location?")}${i.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}`);
   }), "Pending queue", moved);
 }

@@ -9,11 +9,11 @@ from dispatch.audit.deps import AuditActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.deps import DispatcherDep, MatcherDep
+from dispatch.deps import DispatcherDep, MatcherDep, ServicesDep
 from dispatch.errors import Conflict, NotFound
 from dispatch.incidents.schemas import MAX_ID
 from dispatch.incidents.types import incident_types
-from dispatch.matching.schemas import AssignIn, AssignOut, RecommendationsOut
+from dispatch.matching.schemas import AssignIn, AssignOut, CoverageOut, RecommendationsOut
 from dispatch.matching.service import MatchIncident, match_incident
 from dispatch.matching.worker import decision_view
 from dispatch.statuses import DISPATCHABLE_INCIDENT
@@ -65,3 +65,14 @@ async def assign(
     done = await dispatcher.assign(incident, body.unit_ids, divert=body.divert, by=who.username, actor=by)
     assigned = sorted(a["unit_id"] for a in done.assignments)
     return AssignOut(incident_id=incident.id, assigned=assigned, units_missing=done.units_missing)
+
+
+@router.get(
+    "/coverage",
+    response_model=CoverageOut,
+    summary="Where calls come from and how soon a free unit of each fleet gets there now (the move-up's coverage)",
+)
+async def coverage(services: ServicesDep, session: SessionDep, _: Floor) -> dict[str, Any]:
+    return await services.coverage.answer(
+        session, services.routers.router, await services.board.units(), services.settings.coverage_target_s
+    )

@@ -65,3 +65,19 @@ class RecommendationsOut(BaseModel):
     passed: list[PassedOut] = Field(description="Why other units were not chosen, nearest first (the first few)")
     passed_more: int
     assigned: dict[str, int] = Field(description="Units on the incident now, by capability")
+
+
+class CoverageCellOut(BaseModel):
+    lat: float = Field(description="The cell's centre of demand")
+    lon: float
+    weight: float = Field(description="Its share of the calls expected: addresses, and recent calls counted thrice")
+    seconds: dict[str, int | None] = Field(
+        description="Per fleet, seconds for the nearest free unit to drive there; null beyond the target"
+    )
+
+
+class CoverageOut(BaseModel):
+    target_s: float = Field(description="The drive time a cell should be reached in (the move-up's target)")
+    cell_m: float = Field(description="The cells' size in metres")
+    fleets: list[str]
+    cells: list[CoverageCellOut]
