@@ -61,14 +61,13 @@ async def incident(page: Page, svc: Service) -> None:
 
 
 async def find(page: Page, svc: Service) -> None:
-    opener = page.locator("#search-open, [data-opens='search'], button:has-text('Find')").first
-    if not await opener.count():
+    if not await page.locator("#find-open").count():
         raise LookupError("no Find on this console")
-    await opener.click()
-    box = page.locator("dialog[open] input").first
-    await box.fill("Vaduz")
-    await box.press("Enter")
-    await page.locator("dialog[open] li, dialog[open] tbody tr").first.wait_for(timeout=10_000)
+    await page.keyboard.press("/")
+    await page.locator("#find-q").fill("Vaduz")
+    await page.locator("#find-q").press("Enter")
+    await page.locator("#find-results li").first.click()  # a result opened beside the list
+    await page.wait_for_timeout(500)
 
 
 async def message_crew(page: Page, svc: Service) -> None:
