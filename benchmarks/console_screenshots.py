@@ -64,7 +64,7 @@ async def find(page: Page, svc: Service) -> None:
     if not await page.locator("#find-open").count():
         raise LookupError("no Find on this console")
     await page.keyboard.press("/")
-    await page.locator("#find-q").fill("Vaduz")
+    await page.locator("#find-q").fill("kitchen")
     await page.locator("#find-q").press("Enter")
     await page.locator("#find-results li").first.click()  # a result opened beside the list
     await page.wait_for_timeout(500)
