@@ -100,7 +100,6 @@ async def test_enter_only_moves_on_and_typing_on_after_a_call_is_no_console_key(
     """A call-taker typed on after Enter had taken a half-recorded call: the call went out without its caller, and
     the letters that followed became console keys (O opened a note on another incident and saved the words)."""
     _, addr = await serve(auto_dispatch_priorities=[])
-    other = await take_call(addr, crews["dispatcher"], location_text="Landstrasse 100, Schaan", type_code="FALL")
     posted: list[str] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

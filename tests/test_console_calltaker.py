@@ -1,7 +1,7 @@
 """The call-taker's form in Debian's Chromium (Playwright) against the real service: Enter never throws a call
-away nor takes it (it moves on; Ctrl+Enter takes the call), leaving a started call asks first with "No" as the default, a call
-without a chosen type goes out without type_code and gets the server's keyword type (shown before it is taken),
-the type is searched by name or code from the keyboard; and POST /api/calls/classify behind it."""
+away nor takes it (it moves on; Ctrl+Enter takes the call), leaving a started call asks first with "No" as the
+default, a call without a chosen type goes out without type_code and gets the server's keyword type (shown before
+it is taken), the type is searched by name or code from the keyboard; and POST /api/calls/classify behind it."""
 
 import orjson
 import pytest
