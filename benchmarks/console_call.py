@@ -5,7 +5,7 @@ the call created.
 
 A standard call is a location, the caller's number and a narrative, the type left to the narrative. On the
 console signed in as a call-taker (Debian's Chromium, headless, 1920×1080) each run presses N, types the place,
-Enter, Enter (past the type), types the number, Enter, types the narrative, Enter, as a call-taker does. The
+Enter, types the number, Enter, Enter (past the name), types the narrative, Ctrl+Enter, as a call-taker does. The
 keys are counted as the script presses them (the words typed are not keys counted); the time runs from N
 pressed to the service's 201 for the call as the page received it, and to the new incident shown in the
 incident's panel. Playwright types without pauses: the seconds are the console's and the service's, not a
@@ -62,12 +62,12 @@ async def one_call(page: Page, place: str, number: str, narrative: str) -> tuple
         await keys.press("n")
         await page.wait_for_selector("#call-location:focus")
         await keys.type(place)
-        await keys.press("Enter")  # to the type: left to the narrative
         await keys.press("Enter")  # to the caller's number
         await keys.type(number)
-        await keys.press("Enter")  # to the narrative
+        await keys.press("Enter")  # to the caller's name: none given
+        await keys.press("Enter")  # to what happened
         await keys.type(narrative)
-        await keys.press("Enter")  # the call is complete: Enter takes it
+        await keys.press("Control+Enter")  # the one key that takes the call (the type left to the narrative)
     answer = await made.value
     created = time.perf_counter() - started
     if answer.status != 201:

@@ -44,8 +44,8 @@ async def new_call(page: Page, svc: Service) -> None:
     await page.keyboard.press("n")
     await page.keyboard.type(svc.places[5])
     await page.keyboard.press("Enter")
-    await page.keyboard.press("Enter")
     await page.keyboard.type("+423 790 00 01")  # a number with earlier calls: its history shows
+    await page.keyboard.press("Enter")
     await page.keyboard.press("Enter")
     await page.keyboard.type("Kitchen fire, smoke on the stairs, a neighbour still inside")
     await page.locator("#call-plan:has-text('From the narrative:')").wait_for()

@@ -69,7 +69,7 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         await expect(page.locator("button.talk-open").first).to_be_attached()
         assert await page.locator("button.talk-open:visible").count() == 0
         await expect(page.locator(".keys")).to_have_text(
-            "N new call · J/K queue · O note · / find · Esc close", use_inner_text=True
+            "N new call · J/K queue · O note · / find · X ack alert · Esc close", use_inner_text=True
         )
         await page.locator("#detail h2").first.click()  # the keys are the page's, not a field's
         for key in ("a", "m", "A"):
@@ -90,7 +90,9 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         # The commander watches: no new call, no assign, no message; the detail and Find are there.
         page = await console(commander)
         await expect(page.locator("body")).to_have_attribute("data-role", "commander")
-        await expect(page.locator(".keys")).to_have_text("J/K queue · / find · Esc close", use_inner_text=True)
+        await expect(page.locator(".keys")).to_have_text(
+            "J/K queue · / find · X ack alert · Esc close", use_inner_text=True
+        )
         assert await shown(page, DISPATCHERS) == [] and await shown(page, FLOORS) == []
         assert await page.locator("button.talk-open:visible").count() == 0
         await page.locator("#detail h2").first.click()
