@@ -57,6 +57,9 @@ class Keyboard:
 async def one_call(page: Page, place: str, number: str, narrative: str) -> tuple[int, float, float, int]:
     """(keys, s to the 201, s to the incident shown, incident id) for one call taken by keyboard."""
     keys = Keyboard(page)
+    # The console takes N as a key only after a second without typing (words typed on after a call is taken
+    # must not start another): the next call rings after that pause, not timed.
+    await page.wait_for_timeout(1200)
     started = time.perf_counter()
     async with page.expect_response(lambda r: r.url.endswith("/api/calls") and r.request.method == "POST") as made:
         await keys.press("n")

@@ -42,6 +42,7 @@ async def main_view(page: Page, svc: Service) -> None:
 
 async def new_call(page: Page, svc: Service) -> None:
     await page.keyboard.press("n")
+    await page.wait_for_selector("#call-location:focus")
     await page.keyboard.type(svc.places[5])
     await page.keyboard.press("Enter")
     await page.keyboard.type("+423 790 00 01")  # a number with earlier calls: its history shows
