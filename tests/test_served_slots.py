@@ -24,7 +24,11 @@ async def _sent(engine, incident_id: int) -> dict[str, int]:
 
 async def _report(client, headers, unit_id: int, *statuses: str) -> None:
     for status in statuses:
-        answer = await client.post(f"/api/units/{unit_id}/status", headers=headers, json={"status": status, "reason": "as the crew said by radio"})
+        answer = await client.post(
+            f"/api/units/{unit_id}/status",
+            headers=headers,
+            json={"status": status, "reason": "as the crew said by radio"},
+        )
         assert answer.status_code == 200, answer.text
 
 
