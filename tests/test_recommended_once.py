@@ -40,7 +40,12 @@ async def _set(client, headers, units: list[int], status: str) -> None:
         assert answer.status_code == 200, answer.text
 
 
-async def test_a_wait_is_told_once_and_again_only_when_what_is_missing_changes(settings, engine, floor, redis):
+async def test_a_wait_is_told_once_and_again_only_when_what_is_missing_changes(
+    settings,
+    engine,
+    floor,  # noqa: F811 - the fixture
+    redis,
+):
     app, client = await live(settings, auto_dispatch_priorities=[], recommend_refresh_s=0.05)
     async with app.router.lifespan_context(app), client:
         services = app.state.services

@@ -40,9 +40,7 @@ async def test_the_second_caller_is_on_the_incident_and_in_its_log(client, auth,
 
     # The read of both callers is recorded, naming the calls shown; so is the log's, which names the second.
     detail = await session.scalar(
-        text(
-            "SELECT detail FROM audit_records WHERE action = 'incident.read' AND object_id = :i ORDER BY id DESC LIMIT 1"
-        ),
+        text("SELECT detail FROM audit_records WHERE action = 'incident.read' AND object_id = :i ORDER BY id DESC"),
         {"i": str(first["id"])},
     )
     assert detail["calls"] == [calls[0]["id"], calls[1]["id"]]

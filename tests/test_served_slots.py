@@ -37,7 +37,11 @@ async def _listed(engine, incident_id: int) -> dict:
         return next(i for i in await repo.open_incidents(session) if i["id"] == incident_id)
 
 
-async def test_units_that_reached_the_scene_and_cleared_leave_no_slot_missing(settings, engine, floor):
+async def test_units_that_reached_the_scene_and_cleared_leave_no_slot_missing(
+    settings,
+    engine,
+    floor,  # noqa: F811 - the fixture
+):
     app, client = await live(settings)
     dispatcher = floor["dispatcher"]
     async with app.router.lifespan_context(app), client:

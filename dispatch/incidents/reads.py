@@ -16,6 +16,8 @@ from dispatch.incidents.service import incident_view, precheck
 from dispatch.incidents.types import IncidentTypes
 from geo.geocoder import Geocoder
 
+Log = list[dict[str, Any]]  # an incident's event log, each event with its text (timeline.events)
+
 
 def _history_detail(view: dict[str, Any]) -> dict[str, Any]:
     history = view["history"]
@@ -71,9 +73,7 @@ async def incident_detail(
     return view
 
 
-async def incident_events(
-    session: AsyncSession, incident_id: int, types: IncidentTypes, *, by: Actor
-) -> list[dict[str, Any]]:
+async def incident_events(session: AsyncSession, incident_id: int, types: IncidentTypes, *, by: Actor) -> Log:
     """The log alone. When it names further callers, its read is recorded as the incident view's is."""
     if await repo.incident_row(session, incident_id) is None:
         raise NotFound(f"no incident {incident_id}")
