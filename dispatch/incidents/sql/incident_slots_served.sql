@@ -5,10 +5,12 @@
 -- sending another would only repeat it. Only a slot never reached and not held now is missing. Slot 'extra' (a
 -- dispatcher's unit beyond the plan) is counted too, and matches no capability of a plan.
 CREATE OR REPLACE FUNCTION incident_slots_served(p_incident bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $fn$
-    SELECT coalesce(jsonb_object_agg(s.slot, s.n), '{}'::jsonb)
-    FROM (SELECT a.slot, count(*) AS n FROM assignments a
-          WHERE a.incident_id = p_incident
-            AND (a.status IN {{ACTIVE_ASSIGNMENT}} OR a.on_scene_at IS NOT NULL)
-          GROUP BY a.slot) s
+LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_object_agg(s.slot, s.n), '{}'::jsonb)
+            FROM (SELECT a.slot, count(*) AS n FROM assignments a
+                  WHERE a.incident_id = p_incident
+                    AND (a.status IN {{ACTIVE_ASSIGNMENT}} OR a.on_scene_at IS NOT NULL)
+                  GROUP BY a.slot) s);
+END
 $fn$
