@@ -267,7 +267,7 @@ class Geocoder:
             best.confidence = min(best.confidence, 0.85)  # the same street name elsewhere, none named
         best.confidence = round(best.confidence, 3)
         result.candidates = distinct[:limit]
-        if best.confidence < 0.3:
+        if best.confidence < 0.3 and picked is None:
             return result
         result.match, result.lat, result.lon, result.label = best.match, best.lat, best.lon, best.label
         result.confidence, result.municipality = best.confidence, best.municipality
