@@ -69,6 +69,12 @@ class Keys:
         """The first seq of this Redis's life, from PostgreSQL's `outbox_epoch` (see dispatch.push.outbox)."""
         return f"{self.prefix}:outbox:epoch"
 
+    # Matching.
+    def recommended(self, incident_id: int) -> str:
+        """What an incident waiting for units was last said to lack (`incident.recommended`): said again only
+        when it changes."""
+        return f"{self.prefix}:recommended:{incident_id}"
+
     # Move-up.
     def move(self, unit_id: int) -> str:
         """A unit's standing move order."""

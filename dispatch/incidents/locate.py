@@ -10,6 +10,7 @@ from typing import Any
 
 from dispatch.mapbound import check_position
 from geo.geocoder import Geocoder
+from geo.geocoder.search import is_label
 
 SURE = 0.9
 
@@ -55,7 +56,11 @@ def locate(geocoder: Geocoder, *, text: str | None, lat: float | None, lon: floa
         check_position(geocoder, lat, lon)
     found = geocoder.geocode(text, limit=5) if text else None
     candidates = [c.to_dict() for c in found.candidates] if found else []
-    if found and found.confidence >= SURE and found.in_service_area:
+    # A candidate's own label sent back (picked from GET /api/geocode's suggestions) is the call-taker's
+    # confirmation: that place, with its own confidence, needs no further one even when it is an interpolated
+    # house number.
+    picked = bool(found and text and is_label(text, found.label))
+    if found and (found.confidence >= SURE or picked) and found.in_service_area:
         return Located(
             found.lat,
             found.lon,

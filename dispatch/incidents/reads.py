@@ -16,6 +16,8 @@ from dispatch.incidents.service import incident_view, precheck
 from dispatch.incidents.types import IncidentTypes
 from geo.geocoder import Geocoder
 
+Log = list[dict[str, Any]]  # an incident's event log, each event with its text (timeline.events)
+
 
 def _history_detail(view: dict[str, Any]) -> dict[str, Any]:
     history = view["history"]
@@ -55,9 +57,10 @@ async def incident_detail(
     types: IncidentTypes,
     settings: Settings,
 ) -> dict[str, Any]:
-    """The incident view with its event log. It shows the caller, the caller's history and the premise's: one
-    record for the request."""
+    """The incident view with its calls and event log. It shows the callers (every call's, and the log names
+    them), the first caller's history and the premise's: one record for the request, naming the calls shown."""
     view = await incident_view(session, incident_id, geocoder=geocoder, types=types, settings=settings)
+    view["calls"] = await repo.calls(session, incident_id)
     view["events"] = await timeline.events(session, incident_id, types)
     await audit.record_read(
         session,
@@ -65,15 +68,26 @@ async def incident_detail(
         action="incident.read",
         object_type="incident",
         object_id=incident_id,
-        detail=_history_detail(view),
+        detail={**_history_detail(view), "calls": [c["id"] for c in view["calls"]]},
     )
     return view
 
 
-async def incident_events(session: AsyncSession, incident_id: int, types: IncidentTypes) -> list[dict[str, Any]]:
+async def incident_events(session: AsyncSession, incident_id: int, types: IncidentTypes, *, by: Actor) -> Log:
+    """The log alone. When it names further callers, its read is recorded as the incident view's is."""
     if await repo.incident_row(session, incident_id) is None:
         raise NotFound(f"no incident {incident_id}")
-    return await timeline.events(session, incident_id, types)
+    log = await timeline.events(session, incident_id, types)
+    if callers := timeline.names_callers(log):
+        await audit.record_read(
+            session,
+            actor=by,
+            action="incident_log.read",
+            object_type="incident",
+            object_id=incident_id,
+            detail={"calls": callers},
+        )
+    return log
 
 
 def type_table(types: IncidentTypes) -> list[dict[str, Any]]:

@@ -236,6 +236,17 @@ async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = 
     return dict(row) if row else None
 
 
+async def calls(session: AsyncSession, incident_id: int) -> list[dict[str, Any]]:
+    """Every call about the incident, oldest first: the first, those attached as duplicates, the merged ones."""
+    rows = await session.execute(
+        text("""
+        SELECT id, received_at, channel::text AS channel, caller_name, caller_number, narrative
+        FROM calls WHERE incident_id = :id ORDER BY received_at, id"""),
+        {"id": incident_id},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
 async def first_call(session: AsyncSession, incident_id: int) -> dict[str, Any] | None:
     row = (
         (

@@ -241,8 +241,8 @@ async def get_incident(
     response_model=list[EventOut],
     summary="The incident's append-only event log, each event with a line of text naming what happened",
 )
-async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor) -> list[dict[str, Any]]:
-    return await reads.incident_events(session, incident_id, incident_types())
+async def incident_events(incident_id: IncidentId, session: SessionDep, _: Floor, by: AuditActor) -> reads.Log:
+    return await reads.incident_events(session, incident_id, incident_types(), by=by)
 
 
 @router.patch(

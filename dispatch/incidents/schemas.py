@@ -204,6 +204,15 @@ class CallerOut(BaseModel):
     channel: str | None
 
 
+class IncidentCallOut(BaseModel):
+    id: int
+    received_at: datetime
+    channel: str
+    caller_name: str | None
+    caller_number: str | None
+    narrative: str | None
+
+
 class EventOut(BaseModel):
     id: int
     at: datetime
@@ -214,9 +223,10 @@ class EventOut(BaseModel):
 
 
 class IncidentDetailOut(IncidentOut):
-    """An incident as a console opens it: the intake view, its first caller, how it ended, and its log."""
+    """An incident as a console opens it: the intake view, its first caller and every call, how it ended, its log."""
 
     caller: CallerOut
+    calls: list[IncidentCallOut] = Field(description="Every call about it, oldest first (further callers too)")
     disposition: str | None
     duplicate_of: int | None
     answers: list[AnswerOut]

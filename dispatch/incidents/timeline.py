@@ -13,12 +13,16 @@ from dispatch.incidents.types import IncidentTypes
 
 Payload = dict[str, Any]
 
-# A unit's event names the unit: its call sign when the unit still exists, else its number.
+# A unit's event names the unit: its call sign when the unit still exists, else its number. A further call
+# names its caller, from the call (personal data, kept out of the append-only log).
 _EVENTS = text("""
-SELECT e.id, e.at, e.kind, e.actor, e.payload, u.call_sign
+SELECT e.id, e.at, e.kind, e.actor, e.payload, u.call_sign, c.caller_name, c.caller_number
 FROM incident_events e
 LEFT JOIN units u ON u.id = CASE WHEN jsonb_typeof(e.payload->'unit_id') = 'number'
                                THEN (e.payload->>'unit_id')::numeric::bigint END
+LEFT JOIN calls c ON e.kind = 'call_added'
+                 AND c.id = CASE WHEN jsonb_typeof(e.payload->'call_id') = 'number'
+                                 THEN (e.payload->>'call_id')::numeric::bigint END
 WHERE e.incident_id = :id ORDER BY e.id""")
 
 _DISPOSITIONS = {
@@ -65,7 +69,11 @@ def _updated(p: Payload) -> str:
 
 
 def _call_added(p: Payload) -> str:
+    """'further call by phone from Anna Beck, +423 791 22 22': the caller as the call has them."""
     said = f"further call by {p.get('channel') or 'phone'}"
+    caller = ", ".join(str(p[k]) for k in ("caller_name", "caller_number") if p.get(k))
+    if caller:
+        said += f" from {caller}"
     return f"{said} (from merged incident #{p['merged_from']})" if p.get("merged_from") else said
 
 
@@ -152,12 +160,15 @@ def event_text(kind: str, payload: Payload, actor: str, call_sign: str | None, t
 
 async def events(session: AsyncSession, incident_id: int, types: IncidentTypes) -> list[dict[str, Any]]:
     """The log, oldest first, each event with its `text`. A reprioritisation's event holds only the new priority:
-    the old one is the priority the log had reached before it."""
+    the old one is the priority the log had reached before it. A further call's text names its caller: a
+    reader of the log reads personal data (`names_callers`)."""
     out: list[dict[str, Any]] = []
     priority = None
     for r in (await session.execute(_EVENTS, {"id": incident_id})).mappings():
         kind, payload = r["kind"], r["payload"]
         said = {**payload, "from": priority} if kind == EventKind.reprioritised else payload
+        if kind == EventKind.call_added:
+            said = {**payload, "caller_name": r["caller_name"], "caller_number": r["caller_number"]}
         out.append(
             {
                 "id": r["id"],
@@ -171,3 +182,12 @@ async def events(session: AsyncSession, incident_id: int, types: IncidentTypes) 
         if kind in (EventKind.received, EventKind.typed, EventKind.reprioritised) and "priority" in payload:
             priority = payload["priority"]
     return out
+
+
+def names_callers(log: list[dict[str, Any]]) -> list[int]:
+    """The calls whose callers the log's texts name (for the audit record of who read them)."""
+    return [
+        e["payload"]["call_id"]
+        for e in log
+        if e["kind"] == EventKind.call_added and isinstance(e["payload"].get("call_id"), int)
+    ]

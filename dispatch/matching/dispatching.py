@@ -171,7 +171,7 @@ class DispatchService:
         for listener in self.on_dispatched:
             listener()
         # What the consoles hear, in one round trip (each unit assigned, then the incident dispatched), beside
-        # the units' move proposals, now moot, going.
+        # the units' move proposals, now moot, going...
         await asyncio.gather(
             self.publish(
                 *(
@@ -192,7 +192,8 @@ class DispatchService:
                     "complete": done.units_missing == 0,
                 },
             ),
-            self.delete_keys(*(self.keys.move(p.unit_id) for p in decision.picks)),
+            # ...and what it was last said to lack: its next wait, if any, is told anew (Matcher._recommended).
+            self.delete_keys(*(self.keys.move(p.unit_id) for p in decision.picks), self.keys.recommended(incident.id)),
         )
         if pusher is not None:
             # The crews on the incident hear who is on it now: after the consoles, which must not wait for it.

@@ -45,6 +45,7 @@ async def recommendations(
     _board, etas, decision = await matcher.advise(incident)
     view = decision_view(decision, incident, "auto" if matcher.auto_for(incident) else "recommend", etas)
     view["assigned"] = incident.assigned
+    view["served"] = incident.served
     return view
 
 

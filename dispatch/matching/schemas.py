@@ -65,6 +65,10 @@ class RecommendationsOut(BaseModel):
     passed: list[PassedOut] = Field(description="Why other units were not chosen, nearest first (the first few)")
     passed_more: int
     assigned: dict[str, int] = Field(description="Units on the incident now, by capability")
+    served: dict[str, int] = Field(
+        description="Plan slots served, by slot: units on it now and units that reached the scene (even if since "
+        "cleared); picks and unfilled cover only the rest of the plan"
+    )
 
 
 class CoverageCellOut(BaseModel):

@@ -35,12 +35,13 @@ class MatchIncident:
     needs_location: bool
     assigned: dict[str, int]  # capability -> units on it now
     plan: tuple[Slot, ...]  # the whole response plan
+    served: dict[str, int]  # slot -> units on it now or that reached the scene (incident_slots_served)
 
     def remaining(self) -> tuple[Slot, ...]:
-        """The plan minus the units already on it."""
+        """The plan minus its served slots: what it still lacks, by the rule dispatch_write applies too."""
         left = []
         for slot in self.plan:
-            count = slot.count - self.assigned.get(slot.capability, 0)
+            count = slot.count - self.served.get(slot.capability, 0)
             if count > 0:
                 left.append(Slot(slot.capability, count))
         return tuple(left)
@@ -69,7 +70,8 @@ _MATCH_INCIDENT, _MATCH_INCIDENT_NAMES = positional(f"""
            ST_X(i.location::geometry), i.municipality, i.needs_location,
            coalesce((SELECT jsonb_object_agg(slot, n) FROM (
                SELECT slot, count(*) AS n FROM assignments
-               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')::text
+               WHERE incident_id = i.id AND status IN {ACTIVE} GROUP BY slot) a), '{{}}')::text,
+           incident_slots_served(i.id)::text
     FROM incidents i WHERE i.id = :id""")
 
 
@@ -82,7 +84,9 @@ async def match_incident(session: AsyncSession, incident_id: int, types: Inciden
         return None
     kind = types.get(row[3]) or types.unknown
     plan = tuple(Slot(s.capability, s.count) for s in kind.plan)
-    return MatchIncident(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], orjson.loads(row[8]), plan)
+    return MatchIncident(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], orjson.loads(row[8]), plan, orjson.loads(row[9])
+    )
 
 
 # The write is the server-side function dispatch_write (dispatch/matching/sql/dispatch_write.sql): one round

@@ -53,6 +53,7 @@ IDLE_POLL_S = 0.25  # a matcher woken by nobody still looks this often (expired 
 RENEWALS_PER_LEASE = 3  # a lease is renewed this often within its length: two renewals may come late
 CONFLICT_BACKOFF_S = 0.5
 RECALL_EVERY_S = 0.2  # parked incidents are looked at again at most this often when units come free
+RECOMMENDED_KEPT_S = 3600  # an unchanged wait is told again after this long: a reminder, not a repeat
 
 Publish = Callable[..., Awaitable[None]]  # one or more change messages
 Requeue = Callable[[QueueAction], Awaitable[object]]
@@ -225,15 +226,7 @@ class Matcher:
         units, etas, decision = await self.advise(incident, board)
         auto = self.auto_for(incident)
         if not auto or not decision.picks:
-            # The consoles are told that it waits for a dispatcher, or for a unit; they ask for the ranking.
-            await self._publish(
-                {
-                    "type": "incident.recommended",
-                    "incident_id": incident.id,
-                    "complete": decision.complete,
-                    "units": [p.unit_id for p in decision.picks],
-                }
-            )
+            await self._recommended(incident, decision)
         if not auto:
             # Waits for a dispatcher: back in the queue, with fresh recommendations, when the lease runs out.
             await self._settle(incident, missing_count(incident.remaining()))
@@ -261,6 +254,27 @@ class Matcher:
             await self.queue.finish(lease.incident_id, self.owner)
         else:
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
+
+    async def _recommended(self, incident: MatchIncident, decision: Decision) -> None:
+        """The consoles are told that it waits for a dispatcher, or for a unit; they ask for the ranking. Told
+        when what it lacks changes, not on every pass (each `recommend_refresh_s`, each recall of a parked
+        incident): one key per incident holds what was said last, shared by every matcher, and a dispatch to the
+        incident drops it (DispatchService), so the next wait is told as `first` again."""
+        missing = sorted(s.capability for s in decision.unfilled for _ in range(s.count))
+        said = ",".join(missing) or "-"
+        before = await self.redis.set(self.keys.recommended(incident.id), said, ex=RECOMMENDED_KEPT_S, get=True)
+        if before in (said, said.encode()):
+            return
+        await self._publish(
+            {
+                "type": "incident.recommended",
+                "incident_id": incident.id,
+                "complete": decision.complete,
+                "units": [p.unit_id for p in decision.picks],
+                "missing": missing,
+                "first": before is None,
+            }
+        )
 
     async def advise(self, incident: MatchIncident, board: list | None = None) -> tuple[list, DriveTimes, Decision]:
         """The decision for an incident as things are now: (the units considered, their drive times, decision).

@@ -246,8 +246,17 @@ class Geocoder:
                 distinct.append(c)
         if not distinct:
             return result
+        # The query is a candidate's own label (a call-taker picked it from the suggestions and it came back as
+        # the location): that place is meant, with the confidence it has on its own. The rivals it would
+        # otherwise be weighed against are what the pick ruled out.
+        picked = next((c for c in distinct if is_label(result.q, c.label)), None)
+        if picked is not None:
+            distinct.remove(picked)
+            distinct.insert(0, picked)
         best = distinct[0]
         rivals = [c for c in distinct[1:] if not _near(c, best) and not _names_its_street(c, best)]
+        if picked is not None:
+            rivals = []
         if rivals:
             gap = best.rank - rivals[0].rank
             cap = 0.6 if gap < 3 else 0.8 if gap < 8 else 0.88 if gap < 15 else 1.0
@@ -258,7 +267,7 @@ class Geocoder:
             best.confidence = min(best.confidence, 0.85)  # the same street name elsewhere, none named
         best.confidence = round(best.confidence, 3)
         result.candidates = distinct[:limit]
-        if best.confidence < 0.3:
+        if best.confidence < 0.3 and picked is None:
             return result
         result.match, result.lat, result.lon, result.label = best.match, best.lat, best.lon, best.label
         result.confidence, result.municipality = best.confidence, best.municipality
@@ -292,6 +301,12 @@ class Geocoder:
         if municipality:
             return ReverseResult(lat, lon, "municipality", municipality, None, municipality, inside)
         return ReverseResult(lat, lon, "none", None, None, None, inside)
+
+
+def is_label(q: str, label: str | None) -> bool:
+    """Whether a query is this label as the geocoder wrote it ("Landstrasse 100, Schaan"), case aside: the
+    comma that parts the municipality is the geocoder's, so a caller's own words rarely match by chance."""
+    return label is not None and clean(q).casefold() == clean(label).casefold()
 
 
 def _municipality_bonus(given: str | None, actual: str | None) -> float:

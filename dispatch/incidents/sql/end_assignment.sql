@@ -7,7 +7,8 @@
 -- p_reopen: the unit left an incident that stays open short of a unit its plan wants (a crew's report, a
 -- dispatcher's stand-down of that one unit before any unit reached the scene; not the stand-down of an incident
 -- that is over): the incident counts the gap (units_missing) and requeue_* say it must be matched again; left
--- with no unit at all, it is pending again (incident_pending_if_bare).
+-- with no unit at all, it is pending again (incident_pending_if_bare). Only a unit that never reached the scene
+-- leaves a gap, and only in a slot of the plan (not 'extra'): the rule of incident_slots_served.
 CREATE OR REPLACE FUNCTION end_assignment(p_assignment bigint, p_actor text, p_reopen boolean,
                                           p_device_at timestamptz)
 RETURNS TABLE (assignment_id bigint, incident_id bigint, unit_id bigint, cleared boolean,
@@ -17,16 +18,19 @@ DECLARE
     v_inc bigint;
     v_unit bigint;
     v_done boolean;
+    v_gap boolean;
 BEGIN
     UPDATE assignments a
     SET status = CASE WHEN a.status = 'on_scene' THEN 'cleared' ELSE 'cancelled' END::assignment_status,
         cleared_at = CASE WHEN a.status = 'on_scene' THEN now() ELSE a.cleared_at END,
         cancelled_at = CASE WHEN a.status = 'on_scene' THEN a.cancelled_at ELSE now() END
     WHERE a.id = p_assignment AND a.status IN {{ACTIVE_ASSIGNMENT}}
-    RETURNING a.incident_id, a.unit_id, a.status = 'cleared' INTO v_inc, v_unit, v_done;
+    RETURNING a.incident_id, a.unit_id, a.status = 'cleared', a.on_scene_at IS NULL AND a.slot <> 'extra'
+    INTO v_inc, v_unit, v_done, v_gap;
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    v_gap := p_reopen AND v_gap;
     INSERT INTO incident_events (incident_id, kind, actor, payload)
     VALUES (v_inc, CASE WHEN v_done THEN 'cleared' ELSE 'unassigned' END, p_actor,
             jsonb_strip_nulls(jsonb_build_object('unit_id', v_unit, 'device_at', p_device_at)));
@@ -37,11 +41,11 @@ BEGIN
     RETURN QUERY
     UPDATE incidents i SET
            units_missing = i.units_missing + CASE
-               WHEN p_reopen AND NOT v_done AND i.status IN {{DISPATCHABLE_INCIDENT}} THEN 1 ELSE 0 END
+               WHEN v_gap AND i.status IN {{DISPATCHABLE_INCIDENT}} THEN 1 ELSE 0 END
     WHERE i.id = v_inc
     RETURNING p_assignment, v_inc, v_unit, v_done,
-              CASE WHEN p_reopen AND NOT v_done AND i.status IN {{DISPATCHABLE_INCIDENT}} THEN i.id END,
-              CASE WHEN p_reopen AND NOT v_done THEN i.priority::int END,
+              CASE WHEN v_gap AND i.status IN {{DISPATCHABLE_INCIDENT}} THEN i.id END,
+              CASE WHEN v_gap THEN i.priority::int END,
               (extract(epoch FROM i.received_at) * 1000)::bigint;
 END
 $fn$

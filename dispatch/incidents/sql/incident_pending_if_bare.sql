@@ -7,9 +7,9 @@ CREATE OR REPLACE FUNCTION incident_pending_if_bare(p_incident bigint, p_actor t
 LANGUAGE plpgsql AS $fn$
 BEGIN
     UPDATE incidents i SET status = 'pending', queued_at = coalesce(i.queued_at, now())
+    -- Bare: no slot served, by the rule of incident_slots_served (no unit on it, none ever reached it).
     WHERE i.id = p_incident AND i.status IN ('dispatched', 'en_route') AND i.on_scene_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM assignments a
-                      WHERE a.incident_id = p_incident AND a.status IN {{ACTIVE_ASSIGNMENT}});
+      AND incident_slots_served(p_incident) = '{}'::jsonb;
     IF NOT FOUND THEN
         RETURN false;
     END IF;

@@ -32,10 +32,10 @@ BEGIN
         RETURN QUERY SELECT 'closed', NULL::text, NULL::int, NULL::jsonb, NULL::jsonb;
         RETURN;
     END IF;
-    SELECT coalesce(jsonb_object_agg(p.key, p.value::int - coalesce(f.n, 0)), '{}') INTO v_remaining
-    FROM jsonb_each_text(p_plan) p
-    LEFT JOIN (SELECT a.slot, count(*) AS n FROM assignments a
-               WHERE a.incident_id = p_incident AND a.status IN {{ACTIVE_ASSIGNMENT}} GROUP BY a.slot) f ON f.slot = p.key;
+    -- What the plan still lacks, by the one rule (incident_slots_served): a slot a unit reached is not missing.
+    SELECT coalesce(jsonb_object_agg(p.key, p.value::int - coalesce((f.served ->> p.key)::int, 0)), '{}')
+    INTO v_remaining
+    FROM jsonb_each_text(p_plan) p CROSS JOIN (SELECT incident_slots_served(p_incident) AS served) f;
     FOR v_pick IN SELECT * FROM jsonb_array_elements(p_picks) LOOP
         v_slot := v_pick ->> 'slot';
         CONTINUE WHEN v_slot = 'extra';
