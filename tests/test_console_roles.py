@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 GUARDED = ("/assign", "/messages")  # a dispatcher's requests (matching, units routes: Dispatcher)
 # The incident panel's controls by who may use them (incidents and matching routes: Dispatcher, TakesCalls).
 DISPATCHERS = ("#assign", ".assign-one", "#add-unit", "#reprioritise", "#cancel-incident", "#close-incident")
-FLOORS = ("#note-form", "#relocate")
+FLOORS = ("#add-note", "#move-incident")
 
 
 async def shown(page: Page, selectors: tuple[str, ...]) -> list[str]:
