@@ -3,8 +3,6 @@ the panel's actions and Assign in sight without scrolling; "Add unit" offering o
 (never one on scene), saying why the others are not offered; A with nothing to send saying so; an incident whose
 units have all cleared offering to close it. (The pin moved only deliberately: tests/test_console_incident_life.py.)"""
 
-import re
-
 import pytest
 from httpx import AsyncClient
 from playwright.async_api import Page, async_playwright, expect
@@ -20,8 +18,8 @@ async def in_sight(page: Page, selector: str) -> None:
     """Inside the window and inside the panel's visible box, with the panel not scrolled."""
     box, panel = await page.locator(selector).bounding_box(), await page.locator("#detail").bounding_box()
     assert box is not None and panel is not None, selector
-    assert 0 <= box["y"] and box["y"] + box["height"] <= SMALL_SCREEN["height"], (selector, box)
-    assert 0 <= box["x"] and box["x"] + box["width"] <= SMALL_SCREEN["width"], (selector, box)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= SMALL_SCREEN["height"], (selector, box)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= SMALL_SCREEN["width"], (selector, box)
     assert panel["y"] <= box["y"] and box["y"] + box["height"] <= panel["y"] + panel["height"], (selector, box, panel)
 
 
@@ -67,7 +65,8 @@ async def test_the_panel_fits_a_small_screen_and_offers_only_what_can_be_sent(se
         await expect(page.locator(f"#detail-units li[data-unit='{top}']")).to_be_visible()
         await expect(page.locator("#assign")).to_have_count(0)
         await page.keyboard.press("a")
-        await expect(page.locator("#incident-result")).to_have_text(f"Nothing to send: every slot of #{fire} is filled.")
+        nothing = f"Nothing to send: every slot of #{fire} is filled."
+        await expect(page.locator("#incident-result")).to_have_text(nothing)
         assert await panel_violations(page) == []
 
         # The engine clears at the other fire: with no unit left on it, the panel offers to close it.
