@@ -46,7 +46,7 @@ export function recsHtml(recs) {
   // The button first, so that it is in sight however long the list: the list scrolls in its own box.
   return `<p class="recs-top">${recs.picks.length ? '<button id="assign" type="button" data-needs="dispatcher">Assign recommended (A)</button>' : ""}
     <small class="muted">${esc(recs.policy)}, ${esc(recs.mode)}</small></p>${unfilled}
-    <ul class="slots">${groups}</ul>`;
+    <ul class="slots" tabindex="0" aria-label="Recommended units, by slot">${groups}</ul>`;
 }
 
 // Sends units; a diversion says so (the server refuses to take a busy unit without it). True once sent.

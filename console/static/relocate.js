@@ -5,6 +5,7 @@
 import { state, $, api } from "./common.js";
 import { map } from "./map.js";
 import { ask } from "./ask.js";
+import { unitsOn } from "./incident-units.js";
 
 const STREET_ZOOM = 17;  // from here on a pin's drag is a few metres, not a town
 let pin = null;
@@ -53,17 +54,21 @@ function arm(on) {
 const zoomed = () => arm(armed);
 
 async function dropped(from) {
-  const id = pin.options.incidentId;
+  const mine = pin, id = pin.options.incidentId;
   const at = pin.getLatLng();
   const lat = Number(at.lat.toFixed(6)), lon = Number(at.lng.toFixed(6));
   const place = await api(`/api/reverse?lat=${lat}&lon=${lon}`).catch(() => null);
   const label = place?.label || place?.municipality || `${lat}, ${lon}`;
   const metres = map.distance(from, at);
   const far = metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres)} m`;
+  const working = unitsOn(id).length;
+  const outside = place && !place.in_service_area ? " (outside the service area)" : "";
+  const units = working ? ` It has ${working} unit${working > 1 ? "s" : ""} on it.` : "";
   const sure = await ask({ title: `Move incident #${id} here?`, ok: "Yes, move it", no: "No, put it back",
-    text: `${label}${place && !place.in_service_area ? " (outside the service area)" : ""}: ${far} from where it was.` });
+    text: `${label}${outside}: ${far} from where it was.${units}` });
+  if (mine !== pin || id !== state.selected) return;  // another incident selected meanwhile: this pin is gone
   arm(false);
-  if (!sure || id !== state.selected) { pin?.setLatLng(from); say(`Not moved: #${id} stays where it was.`); return; }
+  if (!sure) { pin.setLatLng(from); say(`Not moved: #${id} stays where it was.`); return; }
   await correct({ lat, lon });
 }
 
