@@ -93,3 +93,39 @@ async def test_the_types_key_questions_are_asked_and_their_answers_kept(serve, c
             {"question": road[1], "answer": "Yes"},
         ]
         await browser.close()
+
+
+@pytest.mark.slow
+async def test_enter_only_moves_on_and_typing_on_after_a_call_is_no_console_key(serve, crews):  # noqa: F811
+    """A call-taker typed on after Enter had taken a half-recorded call: the call went out without its caller, and
+    the letters that followed became console keys (O opened a note on another incident and saved the words)."""
+    _, addr = await serve(auto_dispatch_priorities=[])
+    posted: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+        page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+        await open_form(page, addr, crews["call_taker"])
+        await page.keyboard.type(PLACE)
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#call-number")).to_be_focused()
+        await page.keyboard.type("+423 790 11 22")
+        await page.keyboard.press("Enter")  # a place and a number: still not taken
+        await expect(page.locator("#call-name")).to_be_focused()
+        await page.fill("#call-type", "RTC-INJ")
+        await page.focus("#call-type")
+        await page.keyboard.press("Enter")  # picks it from the list
+        await page.keyboard.press("Enter")  # a type too: Enter goes on to its first key question
+        await expect(page.locator("#call-questions input").first).to_be_focused()
+        assert not [u for u in posted if u.endswith("/api/calls")]
+        await page.keyboard.press("Control+Enter")
+        await expect(page.locator("#call-dialog")).to_be_hidden(timeout=10_000)
+        await page.keyboard.type("Two cars, one on its roof. Nobody trapped")  # still typing: no console key
+        await expect(page.locator("#call-dialog")).to_be_hidden()
+        assert not [u for u in posted if "/notes" in u]
+        assert await page.evaluate("document.activeElement.tagName") not in ("INPUT", "TEXTAREA")
+        assert len([u for u in posted if u.endswith("/api/calls")]) == 1
+        await page.wait_for_timeout(1100)  # a key pressed on its own is a console key again
+        await page.keyboard.press("n")
+        await expect(page.locator("#call-location")).to_be_focused()
+        await browser.close()

@@ -1,7 +1,7 @@
 """The call-taker's form in Debian's Chromium (Playwright) against the real service: Enter never throws a call
-away (it moves on, or takes a complete call), leaving a started call asks first with "No" as the default, a call
-without a chosen type goes out without type_code and gets the server's keyword type (shown before it is taken),
-the type is searched by name or code from the keyboard; and POST /api/calls/classify behind it."""
+away nor takes it (it moves on; Ctrl+Enter takes the call), leaving a started call asks first with "No" as the
+default, a call without a chosen type goes out without type_code and gets the server's keyword type (shown before
+it is taken), the type is searched by name or code from the keyboard; and POST /api/calls/classify behind it."""
 
 import orjson
 import pytest
@@ -43,11 +43,9 @@ async def test_enter_moves_on_and_leaving_a_started_call_asks_first(serve, crews
         await open_form(page, addr, crews["dispatcher"])
         await page.keyboard.type(PLACE)
         await page.keyboard.press("Enter")  # it used to press Cancel, the form's first button
-        await expect(page.locator("#call-type")).to_be_focused()
+        await expect(page.locator("#call-number")).to_be_focused()  # the order a caller is asked in
         assert await page.locator("#call-dialog").get_attribute("open") is not None
         assert await page.input_value("#call-location") == PLACE
-        await page.keyboard.press("Enter")  # on through the type (left to the narrative) to the number
-        await expect(page.locator("#call-number")).to_be_focused()
         assert await incidents(addr, crews["dispatcher"]) == []  # nothing was taken either
 
         await page.keyboard.press("Escape")
@@ -109,7 +107,10 @@ async def test_a_call_without_a_chosen_type_is_typed_by_its_narrative(serve, cre
         await expect(page.locator("#call-plan")).to_contain_text(f"{expected.name} ({expected.code})")
         await page.focus("#call-name")
         await page.keyboard.type("Anna Beck")
-        await page.keyboard.press("Enter")  # the call is complete: Enter takes it
+        await page.keyboard.press("Enter")  # complete, but Enter only moves on: a call is taken by Ctrl+Enter
+        await expect(page.locator("#call-narrative")).to_be_focused()
+        assert sent == []
+        await page.keyboard.press("Control+Enter")
         await expect(page.locator("#call-dialog")).to_be_hidden(timeout=10_000)
         assert len(sent) == 1 and sent[0].get("type_code") is None, sent
         made = await incidents(addr, crews["dispatcher"])
@@ -126,8 +127,7 @@ async def test_the_type_is_searched_by_name_and_code_from_the_keyboard(serve, cr
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await browser.new_page(viewport=SCREEN)
         await open_form(page, addr, crews["dispatcher"])
-        await page.keyboard.press("Tab")
-        await expect(page.locator("#call-type")).to_be_focused()
+        await page.focus("#call-type")
         await page.keyboard.type("Road")
         options = page.locator("#call-type-list [role=option]")
         await expect(options).to_have_count(len(road))

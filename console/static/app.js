@@ -25,8 +25,19 @@ async function loadUnits() {
   renderUnits();
 }
 
+// Letters typed into a field that has just gone (a call taken, a dialog closed) are someone still typing: they
+// must not become console keys (a new call, a note, an assignment). A console key counts only after a pause of a
+// second in typing (typing that goes on where the field was included) or a click; keys pressed on the console
+// alone (J J J) are not held up.
+const TYPING_MS = 1000;
+let typedAt = -Infinity;
+// A click or a touch is a deliberate move to the console: typing is over.
+document.addEventListener("pointerdown", () => { typedAt = -Infinity; }, { capture: true });
 document.addEventListener("keydown", (e) => {
-  if ($("app").hidden || e.target.closest("input, textarea, select, dialog")) return;
+  const typingKey = e.key.length === 1 || e.key === "Enter" || e.key === "Backspace";
+  if (e.target.closest("input, textarea, [contenteditable]")) { if (typingKey) typedAt = e.timeStamp; return; }
+  if ($("app").hidden || e.target.closest("select, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.timeStamp - typedAt < TYPING_MS) { if (typingKey) typedAt = e.timeStamp; return; }
   // A key whose work the role may not do does nothing (its control is hidden too): no request the server refuses.
   if ((e.key === "n" || e.key === "N") && may("floor")) { e.preventDefault(); openCall(); }
   else if (e.key === "j") move(1);

@@ -1,11 +1,13 @@
 // The call-taker's form, beyond locating the call (app.js): the incident type, searched by name or code or left
 // to the narrative (the server types a call without a type_code by its keywords, and is asked which type that
-// will be while the narrative is typed), and a started call is never thrown away by a key: Enter moves on or
-// takes a complete call, and leaving a started call (Esc, Cancel, N) asks first, "No" being the default.
+// will be while the narrative is typed), and a started call is never thrown away or taken half-way by a key:
+// Enter only moves on (the fields in the order a caller is asked: where, the number, the name, what happened,
+// then the type it makes and its key questions), Ctrl+Enter takes the call, and leaving a started call (Esc,
+// Cancel, N) asks first, "No" being the default.
 import { state, $, esc, api } from "./common.js";
 import { showQuestions, nextQuestion, questionsStarted } from "./questions.js";
 
-const FIELDS = ["call-location", "call-type", "call-number", "call-name", "call-narrative"];
+const FIELDS = ["call-location", "call-number", "call-name", "call-narrative", "call-type"];
 const NOT_LISTED = "Pick a type from the list, or leave the field empty to type the call by its narrative.";
 let chosen = null;  // the incident type picked by the call-taker; null: the narrative's
 let matches = [], active = -1;
@@ -140,19 +142,33 @@ export async function leaveCall() {
   return true;
 }
 
-function complete() {
-  return Boolean(($("call-location").value.trim() || state.pinned) && (chosen || $("call-narrative").value.trim())
-    && $("call-form").checkValidity());
+// What a call needs before it is taken: a place (typed or pinned), and a type (picked, or the narrative's).
+function missing() {
+  if (!$("call-location").value.trim() && !state.pinned) return ["call-location", "Where is it? A location is needed (or drag the pin)."];
+  if (!chosen && !$("call-narrative").value.trim()) return ["call-narrative", "What happened? A narrative or a type is needed."];
+  if (!$("call-form").checkValidity()) return ["call-type", NOT_LISTED];
+  return null;
+}
+
+function takeCall() {
+  const gap = missing();
+  if (!gap) { $("call-form").requestSubmit($("call-submit")); return; }
+  $("call-warning").textContent = gap[1];
+  $(gap[0]).focus();
 }
 
 function formKeys(e) {
   if (e.key === "Escape") { e.preventDefault(); leaveCall(); return; }
-  if (e.key !== "Enter" || e.target.tagName !== "INPUT" || e.isComposing) return;
+  if (e.key !== "Enter" || e.isComposing) return;
+  if (e.ctrlKey || e.metaKey) { e.preventDefault(); takeCall(); return; }  // the one key that takes the call
+  if (e.target.id === "call-narrative" && e.shiftKey) return;  // a new line in the narrative
+  if (!["INPUT", "TEXTAREA"].includes(e.target.tagName)) return;  // Enter on a button presses it
   e.preventDefault();  // the browser's implicit submission would press the form's first button
-  if (e.target.dataset.question !== undefined && nextQuestion(e.target)) return;
-  if (complete()) { $("call-form").requestSubmit($("call-submit")); return; }
+  if (e.target.dataset.question !== undefined) { nextQuestion(e.target); return; }
   const next = FIELDS[FIELDS.indexOf(e.target.id) + 1];
-  if (next) $(next).focus();
+  if (next) { $(next).focus(); return; }
+  // From the type on to its first key question, if it has any.
+  $("call-questions").querySelector("input")?.focus();
 }
 
 export function setupCallForm({ close, changed }) {
