@@ -68,7 +68,7 @@ async def test_a_note_a_priority_and_the_place_corrected_by_address_and_by_pin(s
         pick_row = page.locator("#incident-recs li.pick")
         await expect(pick_row).to_have_count(1, timeout=15_000)
         unit_id = int(await pick_row.get_attribute("data-unit"))
-        await page.locator("#timeline").focus()
+        await page.locator("#timeline").click()  # back on the console (typing in the dialog is over)
         await page.keyboard.press("a")
         await unit_on(board, unit_id, lost)
 
