@@ -21,10 +21,10 @@ SMALL_FIRE = {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"}
 OTHER_FIRE = {"location_text": "Landstrasse 100, Schaan", "type_code": "FIRE-OTHER"}
 
 
-async def open_console(p, addr: str, token: str) -> tuple[Page, list[str]]:
+async def open_console(p, addr: str, token: str, screen: dict = SCREEN) -> tuple[Page, list[str]]:
     """A signed-in console, live, collecting page errors and every console error (a refused request among them)."""
     browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-    page = await browser.new_page(viewport=SCREEN, has_touch=True)  # a touch screen with a mouse and keys
+    page = await browser.new_page(viewport=screen, has_touch=True)  # a touch screen with a mouse and keys
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None)

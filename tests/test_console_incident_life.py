@@ -29,14 +29,14 @@ async def test_a_note_a_priority_and_the_place_corrected_by_address_and_by_pin(s
         await expect(where).to_contain_text("unknown")
         await expect(where).to_contain_text("needs location")
 
-        # A note by the keyboard: O goes to the field, Enter adds it; it heads the timeline with its words.
+        # A note by the keyboard: O opens its dialog, Enter adds it; it heads the timeline with its words.
         await page.locator("#incident-title").click()
         await page.keyboard.press("o")
         await expect(page.locator("#note-text")).to_be_focused()
         await page.keyboard.type("Gate code 4711")
         await page.keyboard.press("Enter")
         await expect(page.locator("#timeline li").first).to_contain_text("Gate code 4711")
-        await expect(page.locator("#note-text")).to_have_value("")
+        await expect(page.locator("#ask-dialog")).to_be_hidden()
 
         # A new priority, with its reason.
         await page.click("#reprioritise")
@@ -55,8 +55,12 @@ async def test_a_note_a_priority_and_the_place_corrected_by_address_and_by_pin(s
             assert (await client.post(f"/api/incidents/{lost}/notes", json={"text": "caller at the door"})).is_success
             await expect(page.locator("#timeline li").first).to_contain_text("caller at the door")
 
-        # The place by address here: the panel says where at once, and A sends the unit recommended from there.
-        await page.fill("#relocate-text", "Städtle 23, Vaduz")
+        # The place by address here (Move…, by keys): the panel says where at once, and A sends the unit
+        # recommended from there.
+        await page.locator("#move-incident").focus()
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#relocate-text")).to_be_focused()
+        await page.keyboard.type("Städtle 23, Vaduz")
         await page.keyboard.press("Enter")
         await expect(where).to_contain_text("Städtle 23")
         await expect(where).not_to_contain_text("needs location")
@@ -64,21 +68,45 @@ async def test_a_note_a_priority_and_the_place_corrected_by_address_and_by_pin(s
         pick_row = page.locator("#incident-recs li.pick")
         await expect(pick_row).to_have_count(1, timeout=15_000)
         unit_id = int(await pick_row.get_attribute("data-unit"))
-        await page.locator("#timeline").focus()
+        await page.locator("#timeline").click()  # back on the console (typing in the dialog is over)
         await page.keyboard.press("a")
         await unit_on(board, unit_id, lost)
 
-        # The pin dragged elsewhere: stored, named, shown; A still works there.
+        # The pin, moved deliberately: not draggable by accident (a drag pans the map, nothing is asked); armed
+        # by Move… → Drag the pin, a drop asks with the address it lands on; No puts it back, Yes moves it.
         other = await take_call(addr, crews["call_taker"], SMALL_FIRE)
         await pick(page, other)
         await expect(page.locator("#incident-recs li.pick")).to_have_count(1, timeout=15_000)
-        box = await page.locator(".incident-pin").bounding_box()
-        assert box is not None
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        await page.mouse.move(x, y)
-        await page.mouse.down()
-        await page.mouse.move(x + 40, y + 60, steps=8)
-        await page.mouse.up()
+        pin = page.locator(".incident-pin")
+        await expect(pin).not_to_have_class(re.compile("armed"))
+
+        async def drag() -> dict:
+            box = await pin.bounding_box()
+            assert box is not None
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            await page.mouse.move(x, y)
+            await page.mouse.down()
+            await page.mouse.move(x + 40, y + 60, steps=8)
+            await page.mouse.up()
+            return box
+
+        await drag()
+        await expect(page.locator("#ask-dialog")).to_be_hidden()
+        await page.click("#move-incident")
+        await page.click("#ask-extra")
+        await expect(pin).to_have_class(re.compile("armed"))
+        before = await drag()
+        await expect(page.locator("#ask-title")).to_have_text(f"Move incident #{other} here?")
+        await expect(page.locator("#ask-text")).to_contain_text(" m from where it was")
+        await page.click("#ask-cancel")  # No, put it back
+        await expect(page.locator("#incident-result")).to_contain_text("Not moved")
+        back = await pin.bounding_box()
+        assert back is not None and abs(back["x"] - before["x"]) < 2 and abs(back["y"] - before["y"]) < 2
+        await expect(pin).not_to_have_class(re.compile("armed"))
+        await page.click("#move-incident")
+        await page.click("#ask-extra")
+        await drag()
+        await page.click("#ask-ok")
         await expect(page.locator("#incident-result")).to_contain_text("Location now", timeout=10_000)
         await expect(page.locator("#timeline li").first).to_have_attribute("data-kind", "located")
         async with engine.connect() as conn:

@@ -10,7 +10,7 @@ function build() {
   dialog.innerHTML = `<form method="dialog" id="ask-form" novalidate>
     <h2 id="ask-title"></h2><p id="ask-text"></p><div id="ask-fields"></div>
     <p id="ask-error" class="error" role="alert"></p>
-    <menu><button type="button" id="ask-cancel" class="quiet">Cancel</button><button type="submit" id="ask-ok">OK</button></menu>
+    <menu><button type="button" id="ask-cancel" class="quiet">Cancel</button><button type="button" id="ask-extra" class="quiet" hidden></button><button type="submit" id="ask-ok">OK</button></menu>
   </form>`;
   document.body.append(dialog);
 }
@@ -30,15 +30,33 @@ function field(spec) {
     input.autocomplete = "off";
   }
   input.name = spec.name;
-  input.id = `ask-${spec.name}`;
+  input.id = spec.id || `ask-${spec.name}`;
   if (spec.value != null && !spec.options) input.value = spec.value;
   if (spec.maxlength) input.maxLength = spec.maxlength;
   label.append(input);
+  if (spec.suggest) label.append(suggestions(input, spec.suggest));
   return label;
 }
 
-// ask({title, text, fields: [{name, label, options?, required?, long?, value?}], ok, danger}) → {name: value} | null
-export function ask({ title, text = "", fields = [], ok = "OK", danger = false }) {
+// A field's suggestions (suggest: async text → labels) in a datalist of its own, asked once typing pauses.
+function suggestions(input, suggest) {
+  const list = document.createElement("datalist");
+  list.id = `${input.id}-list`;
+  input.setAttribute("list", list.id);
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const labels = await suggest(input.value.trim()).catch(() => []);
+      list.replaceChildren(...labels.map((label) => new Option("", label)));
+    }, 200);
+  });
+  return list;
+}
+
+// ask({title, text, fields: [{name, label, id?, options?, required?, long?, value?, suggest?}], ok, no, extra,
+// danger}) → {name: value} | null; `extra` names a third way out, answered {extra: true}.
+export function ask({ title, text = "", fields = [], ok = "OK", no = "Cancel", extra = "", danger = false }) {
   if (!dialog) build();
   const opener = document.activeElement;
   dialog.querySelector("#ask-title").textContent = title;
@@ -48,11 +66,16 @@ export function ask({ title, text = "", fields = [], ok = "OK", danger = false }
   const okButton = dialog.querySelector("#ask-ok");
   okButton.textContent = ok;
   okButton.className = danger ? "danger" : "";
+  dialog.querySelector("#ask-cancel").textContent = no;
+  const extraButton = dialog.querySelector("#ask-extra");
+  extraButton.textContent = extra;
+  extraButton.hidden = !extra;
   dialog.setAttribute("role", fields.length ? "dialog" : "alertdialog");
   return new Promise((resolve) => {
     const form = dialog.querySelector("#ask-form");
     const finish = (answer) => {
       form.onsubmit = null; dialog.onclose = null; dialog.querySelector("#ask-cancel").onclick = null;
+      extraButton.onclick = null;
       if (dialog.open) dialog.close();
       if (opener && opener.isConnected) opener.focus();
       resolve(answer);
@@ -72,6 +95,7 @@ export function ask({ title, text = "", fields = [], ok = "OK", danger = false }
       finish(answer);
     };
     dialog.querySelector("#ask-cancel").onclick = () => finish(null);
+    extraButton.onclick = () => finish({ extra: true });
     dialog.onclose = () => finish(null);  // Esc
     dialog.showModal();
     (form.querySelector("#ask-fields input, #ask-fields select, #ask-fields textarea") || okButton).focus();

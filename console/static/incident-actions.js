@@ -12,25 +12,25 @@ let changed = () => {};
 export function onChanged(fn) { changed = fn; }
 const say = (text) => { $("incident-result").textContent = text; };
 
+// One compact row of buttons near the top, each opening a small dialog (ask.js); Move… is relocate.js's.
 export function actionsHtml(incident) {
   const p = incident.priority;
-  return `<form id="note-form" class="row" data-needs="floor" autocomplete="off">
-      <label for="note-text">Note (O)</label><input id="note-text" maxlength="4000">
-      <button type="submit">Add note</button></form>
-    <div class="row buttons">
+  return `<div class="act-row" role="group" aria-label="Act on incident #${incident.id}">
+      <button type="button" id="add-note" data-needs="floor">Note… <span class="sr-only">(O)</span></button>
       <button type="button" id="reprioritise" data-needs="dispatcher">Priority… <span class="sr-only">now P${p}</span></button>
-      <button type="button" id="cancel-incident" class="quiet" data-needs="dispatcher">Cancel incident…</button>
+      <button type="button" id="move-incident" data-needs="floor">Move…</button>
+      <button type="button" id="cancel-incident" class="quiet" data-needs="dispatcher">Cancel…</button>
       <button type="button" id="close-incident" data-needs="dispatcher">Close…</button></div>`;
 }
 
 export function bindActions() {
-  $("note-form")?.addEventListener("submit", addNote);
+  $("add-note")?.addEventListener("click", addNote);
   $("reprioritise")?.addEventListener("click", reprioritise);
   $("cancel-incident")?.addEventListener("click", cancel);
-  $("close-incident")?.addEventListener("click", close);
+  $("close-incident")?.addEventListener("click", closeIncident);
 }
 
-export function focusNote() { $("note-text")?.focus(); }
+export function focusNote() { if ($("add-note")) addNote(); }
 
 async function act(path, body, done) {
   const id = state.selected;
@@ -47,12 +47,10 @@ async function act(path, body, done) {
   }
 }
 
-async function addNote(e) {
-  e.preventDefault();
-  const input = $("note-text");
-  const text = input.value.trim();
-  if (!text) { say("Empty note: write something first."); input.focus(); return; }
-  if (await act("notes", { text }, "Note added.")) { input.value = ""; }
+async function addNote() {
+  const answer = await ask({ title: `Note on #${state.selected}`, ok: "Add note",
+    fields: [{ name: "text", id: "note-text", label: "Note", required: true, maxlength: 4000 }] });
+  if (answer) await act("notes", { text: answer.text }, "Note added.");
 }
 
 async function reprioritise() {
@@ -73,7 +71,7 @@ async function cancel() {
   await act("cancel", { reason: answer.reason }, `Incident #${state.selected} cancelled.`);
 }
 
-async function close() {
+export async function closeIncident() {
   const id = state.selected;
   const answer = await ask({ title: `Close incident #${id}`, ok: "Close incident",
     fields: [{ name: "disposition", label: "Disposition", options: DISPOSITIONS, value: "resolved" },

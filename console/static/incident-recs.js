@@ -7,6 +7,11 @@ import { ask } from "./ask.js";
 import { loadQueue } from "./queue.js";
 
 const FREE = new Set(["available", "returning"]);
+// The server's divert rule (dispatch/matching/dispatching.py, manual_decision): a unit on its way to other work
+// may be taken from it, and only from work of priority 3 or less urgent (MatchRules.divert_from_priority); one on
+// scene, transporting, at hospital or out of service may not.
+const DIVERTIBLE = new Set(["dispatched", "acknowledged", "en_route"]);
+const DIVERT_FROM_PRIORITY = 3;
 let afterAssign = () => {};
 export function onAssigned(fn) { afterAssign = fn; }
 
@@ -38,8 +43,10 @@ export function recsHtml(recs) {
   }).join("");
   const unfilled = recs.unfilled.length
     ? `<p class="warning">No unit for ${recs.unfilled.map((s) => `${s.count} ${esc(s.capability)}`).join(", ")}</p>` : "";
-  return `<p class="muted">${esc(recs.policy)}, ${esc(recs.mode)}</p><ul class="slots">${groups}</ul>${unfilled}
-    ${recs.picks.length ? '<button id="assign" type="button" data-needs="dispatcher">Assign recommended (A)</button>' : ""}`;
+  // The button first, so that it is in sight however long the list: the list scrolls in its own box.
+  return `<p class="recs-top">${recs.picks.length ? '<button id="assign" type="button" data-needs="dispatcher">Assign recommended (A)</button>' : ""}
+    <small class="muted">${esc(recs.policy)}, ${esc(recs.mode)}</small></p>${unfilled}
+    <ul class="slots" tabindex="0" aria-label="Recommended units, by slot">${groups}</ul>`;
 }
 
 // Sends units; a diversion says so (the server refuses to take a busy unit without it). True once sent.
@@ -60,9 +67,17 @@ async function divertOk(sign, from) {
     text: `${sign} is on incident #${from}: it leaves #${from} for #${state.selected}.` }));
 }
 
+// Key A: the picks, or why there is nothing to send, in the panel's status line.
 export async function assignTop() {
-  const recs = state.recs;
-  if (!state.selected || !recs || recs.incident_id !== state.selected || !recs.picks.length) return;
+  const recs = state.recs, id = state.selected;
+  if (!id || !$("incident-result")) return;
+  if (!recs || recs.incident_id !== id) { say(`Nothing to send: #${id} is ${(state.incident?.status || "not open").replace(/_/g, " ")}.`); return; }
+  if (!recs.picks.length) {
+    say(recs.unfilled.length
+      ? `Nothing to send: no unit free for ${recs.unfilled.map((s) => `${s.count} ${s.capability}`).join(", ")} of #${id}.`
+      : `Nothing to send: every slot of #${id} is filled.`);
+    return;
+  }
   const diverted = recs.picks.filter((p) => p.diverted_from != null);
   for (const p of diverted) if (!(await divertOk(p.call_sign, p.diverted_from))) return;
   await send(recs.picks.map((p) => p.unit_id), diverted.length > 0);
@@ -76,20 +91,34 @@ export async function assignOne(unitId, from) {
 
 // ---- adding any unit by its call sign ---------------------------------------------------------------------
 export function addUnitHtml() {
-  return `<form id="add-unit" class="row" data-needs="dispatcher" autocomplete="off">
+  return `<form id="add-unit" class="row add-unit" data-needs="dispatcher" autocomplete="off">
     <label for="add-unit-sign">Add unit</label>
     <input id="add-unit-sign" list="add-unit-list" placeholder="call sign" aria-describedby="add-unit-hint">
     <datalist id="add-unit-list"></datalist><button type="submit">Add</button>
-    <small id="add-unit-hint" class="muted">Free units first; a busy one is diverted after a confirmation.</small></form>`;
+    <small id="add-unit-hint" class="muted"></small></form>`;
+}
+
+// Why a unit may not be sent here (null: it may, freely or diverted after a confirmation).
+function refusal(u) {
+  if (u.incident_id === state.selected && !FREE.has(u.status)) return "on it already";
+  if (FREE.has(u.status)) return null;
+  const where = u.incident_id != null ? ` on #${u.incident_id}` : "";
+  if (!DIVERTIBLE.has(u.status)) return `${u.status.replace(/_/g, " ")}${where}`;
+  const work = state.incidents.get(u.incident_id)?.priority;  // unknown: the server decides
+  return work != null && work < DIVERT_FROM_PRIORITY ? `on P${work} work${where}` : null;
 }
 
 export function fillUnitChoices() {
   const list = $("add-unit-list");
   if (!list) return;
-  const units = [...state.units.values()].filter((u) => u.incident_id !== state.selected && u.status !== "out_of_service")
-    .sort((a, b) => (FREE.has(b.status) - FREE.has(a.status)) || a.call_sign.localeCompare(b.call_sign));
-  list.replaceChildren(...units.map((u) => new Option(FREE.has(u.status) ? u.status
-    : `${u.status.replace(/_/g, " ")} on #${u.incident_id}`, u.call_sign)));
+  const all = [...state.units.values()].sort((a, b) => (FREE.has(b.status) - FREE.has(a.status)) || a.call_sign.localeCompare(b.call_sign));
+  const offered = all.filter((u) => !refusal(u));
+  list.replaceChildren(...offered.map((u) => new Option(FREE.has(u.status) ? u.status
+    : `${u.status.replace(/_/g, " ")} on #${u.incident_id}: divert`, u.call_sign)));
+  const kept = all.filter((u) => refusal(u) && u.incident_id !== state.selected);
+  const named = kept.slice(0, 3).map((u) => `${u.call_sign} (${refusal(u)})`).join(", ");
+  $("add-unit-hint").textContent = `Free units, and busy ones on the way to P${DIVERT_FROM_PRIORITY}–4 work (diverted after a confirmation).`
+    + (kept.length ? ` Not offered: ${named}${kept.length > 3 ? ` and ${kept.length - 3} more` : ""}; they cannot be taken.` : "");
 }
 
 export async function addUnit(e) {
@@ -98,7 +127,8 @@ export async function addUnit(e) {
   const wanted = input.value.trim().toLowerCase();
   const unit = [...state.units.values()].find((u) => u.call_sign.toLowerCase() === wanted);
   if (!unit) { say(wanted ? `No unit called ${input.value.trim()}.` : "Type a unit's call sign."); input.focus(); return; }
-  if (unit.incident_id === state.selected && !FREE.has(unit.status)) { say(`${unit.call_sign} is on it already.`); return; }
+  const why = refusal(unit);
+  if (why) { say(`${unit.call_sign} cannot be sent: ${why}.`); input.focus(); return; }
   const busy = !FREE.has(unit.status) && unit.incident_id != null;
   if (busy && !(await divertOk(unit.call_sign, unit.incident_id))) return;
   if (await send([unit.id], busy)) input.value = "";

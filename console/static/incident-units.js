@@ -10,6 +10,9 @@ const MOVING = new Set(["dispatched", "acknowledged", "en_route"]);
 const etas = new Map();  // unit id → { key: "incident:status", at: ms of arrival | null }
 let crewsShown = "";     // what the list shows: drawn again only when it changes, so a focused button stays
 let onChange = () => {};
+let onCount = () => {};
+// The panel hears how many units work on it, each time the list is looked at (a hint when none is left).
+export function onCrews(fn) { onCount = fn; }
 
 // The panel hears of a stand-down to reload itself (the incident's status and log changed).
 export function onStoodDown(fn) { onChange = fn; }
@@ -65,6 +68,7 @@ export function renderCrewsOn() {
   const list = $("detail-units");
   if (!list) { crewsShown = ""; return; }
   const on = unitsOn(state.selected);
+  onCount(on.length);
   for (const u of on) askEta(u);
   const readOnly = list.dataset.readonly === "yes";
   const drawn = `${state.selected}|${readOnly}|${on.map((u) => `${u.id}:${u.status}:${unreadOf(u.id)}:${etaText(u)}`).join(",")}`;

@@ -9,10 +9,10 @@ import { duplicateText, flagList } from "./history.js";
 import { renderQueue } from "./queue.js";
 import { shareSelection } from "./popout.js";
 import { centreOn } from "./map.js";
-import { renderCrewsOn, onStoodDown } from "./incident-units.js";
+import { renderCrewsOn, onStoodDown, onCrews } from "./incident-units.js";
 import { recsHtml, assignTop, assignOne, addUnitHtml, addUnit, fillUnitChoices, onAssigned } from "./incident-recs.js";
-import { actionsHtml, bindActions, timelineHtml, onChanged, focusNote } from "./incident-actions.js";
-import { relocateHtml, bindRelocate, showPin, dropPin, onRelocated } from "./relocate.js";
+import { actionsHtml, bindActions, timelineHtml, onChanged, focusNote, closeIncident } from "./incident-actions.js";
+import { bindRelocate, showPin, dropPin, onRelocated } from "./relocate.js";
 
 export { assignTop, focusNote };
 const OPEN = new Set(["unconfirmed", "pending", "dispatched", "en_route", "on_scene"]);
@@ -40,17 +40,36 @@ export async function select(id) {
 }
 
 const reload = () => (state.selected ? select(state.selected) : null);
-onStoodDown(reload); onAssigned(reload); onChanged(reload); onRelocated(reload);
+onStoodDown(reload); onAssigned(reload); onChanged(reload); onRelocated(reload); onCrews(hintClose);
 
+// Units were sent and every one has cleared, yet the incident is still open: closing it is what is left to do.
+const SENT = new Set(["dispatched", "en_route", "on_scene"]);
+function hintClose(working) {
+  const hint = $("incident-hint");
+  if (!hint || !state.incident) return;
+  const done = working === 0 && SENT.has(state.incident.status);
+  if (hint.hidden === !done) return;
+  hint.hidden = !done;
+  hint.querySelector("strong").textContent = `All units have cleared — close #${state.incident.id}?`;
+}
+
+// Laid out for a 1366×768 screen's panel (about 440 px high): the actions in one row under the title, the facts
+// compact, the units on it and the recommendations' Assign next; long lists scroll in boxes of their own, and the
+// log comes last.
 function drawFrame(incident, mode) {
   const open = mode !== "closed";
   const dispatchable = mode === "dispatchable";
-  $("detail").innerHTML = `<h2 id="incident-title"></h2><dl id="incident-facts"></dl>
+  $("detail").innerHTML = `<h2 id="incident-title"></h2>
+    ${open ? actionsHtml(incident) : ""}
     <p id="incident-result" class="result" role="status"></p>
-    <h2>Units on it</h2><ul id="detail-units" class="recs on-it" data-readonly="${open ? "no" : "yes"}"></ul>
-    ${dispatchable ? `<h2>Recommended</h2><div id="incident-recs"></div>${addUnitHtml()}` : ""}
-    ${open ? `<h2>Act</h2>${relocateHtml()}${actionsHtml(incident)}` : '<p id="incident-readonly" class="muted">Closed: read only.</p>'}
-    <h2>Timeline <small class="muted">newest first</small></h2><ol id="timeline" class="timeline" tabindex="0" aria-label="Timeline, newest first"></ol>`;
+    <p id="incident-hint" class="warning close-hint" hidden><strong></strong>
+      <button type="button" id="close-hint" data-needs="dispatcher">Close…</button></p>
+    <dl id="incident-facts" class="facts"></dl>
+    <h2 class="sub">Units on it</h2><ul id="detail-units" class="recs on-it" data-readonly="${open ? "no" : "yes"}"></ul>
+    ${dispatchable ? `<h2 class="sub">Recommended</h2><div id="incident-recs"></div>${addUnitHtml()}` : ""}
+    ${open ? "" : '<p id="incident-readonly" class="muted">Closed: read only.</p>'}
+    <details id="timeline-box" open><summary><h2 class="sub">Timeline <small class="muted">newest first</small></h2></summary>
+    <ol id="timeline" class="timeline" tabindex="0" aria-label="Timeline, newest first"></ol></details>`;
   recsShown = "";
   if (dispatchable) {
     $("incident-recs").addEventListener("click", (e) => {
@@ -61,21 +80,25 @@ function drawFrame(incident, mode) {
     $("add-unit").addEventListener("submit", addUnit);
     $("add-unit-sign").addEventListener("focus", fillUnitChoices);
   }
-  if (open) { bindRelocate(); bindActions(); }
+  if (open) { bindRelocate(); bindActions(); $("close-hint").addEventListener("click", closeIncident); }
 }
 
+// The facts, compact: what is empty is left out, the premise's history and duplicates only when there are some.
 function factsHtml(incident) {
   const h = incident.history || {};
   const where = incident.location || {};
+  const caller = [incident.caller?.caller_name, incident.caller?.callback_number].filter(Boolean).join(" ");
+  const premise = h.premise_incidents || h.repeat_address || h.flags?.length;
+  const duplicates = (incident.duplicates || []).map((d) => esc(duplicateText(d))).join("<br>");
   return `<dt>Where</dt><dd id="incident-where">${esc(where.label || "unknown")}${where.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}</dd>
-    <dt>Caller</dt><dd>${esc(incident.caller?.caller_name || "")} ${esc(incident.caller?.callback_number || "")}</dd>
-    <dt>Narrative</dt><dd>${esc(incident.narrative || "")}</dd>
+    ${caller ? `<dt>Caller</dt><dd>${esc(caller)}</dd>` : ""}
+    ${incident.narrative ? `<dt>Narrative</dt><dd class="narrative">${esc(incident.narrative)}</dd>` : ""}
     ${incident.answers?.length ? `<dt>Answers</dt><dd><ul class="answers">${incident.answers.map((a) =>
       `<li>${esc(a.question)} <strong>${esc(a.answer)}</strong></li>`).join("")}</ul></dd>` : ""}
     ${incident.disposition ? `<dt>Disposition</dt><dd>${esc(incident.disposition.replace(/_/g, " "))}</dd>` : ""}
-    <dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
-      ${flagList(h.flags)}</dd>
-    <dt>Duplicates</dt><dd>${(incident.duplicates || []).map((d) => esc(duplicateText(d))).join("<br>") || "none"}</dd>`;
+    ${premise ? `<dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
+      ${flagList(h.flags)}</dd>` : ""}
+    ${duplicates ? `<dt>Duplicates</dt><dd>${duplicates}</dd>` : ""}`;
 }
 
 // Drawn again only when it changed; the button that had the keyboard gets it back.

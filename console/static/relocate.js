@@ -1,42 +1,34 @@
-// Correcting where the incident is: by address (a field with the geocoder's suggestions, PATCH location_text) or
-// by dragging its pin on the map (PATCH lat and lon; the server names the place it lands on). Either way the
-// panel is read again at once, so it shows the new address and the recommendations made from there.
-import { state, $, esc, api } from "./common.js";
+// Correcting where the incident is, deliberately: "Move…" asks for the new address (PATCH location_text, with
+// the geocoder's suggestions) or arms the pin to be dragged on the map (PATCH lat and lon). The pin cannot be
+// dragged by accident: only once armed, or with the map at street level; and a drop is confirmed against the
+// address it lands on (the geocoder's reverse), No putting the pin back. The panel is read again after a move.
+import { state, $, api } from "./common.js";
 import { map } from "./map.js";
+import { ask } from "./ask.js";
+import { unitsOn } from "./incident-units.js";
 
+const STREET_ZOOM = 17;  // from here on a pin's drag is a few metres, not a town
 let pin = null;
-let suggestTimer = null;
+let armed = false;  // "Drag the pin" chosen for the pin shown now
 let changed = () => {};
 export function onRelocated(fn) { changed = fn; }
 const say = (text) => { $("incident-result").textContent = text; };
 
-export function relocateHtml() {
-  return `<form id="relocate" class="row" data-needs="floor" autocomplete="off">
-    <label for="relocate-text">Correct location</label>
-    <input id="relocate-text" list="relocate-list" placeholder="address or place" aria-describedby="relocate-hint">
-    <datalist id="relocate-list"></datalist><button type="submit">Set location</button>
-    <small id="relocate-hint" class="muted">Or drag the incident's pin on the map.</small></form>`;
-}
-
 export function bindRelocate() {
-  const input = $("relocate-text");
-  if (!input) return;
-  input.addEventListener("input", () => { clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 200); });
-  $("relocate").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const text = input.value.trim();
-    if (!text) { say("Type an address or a place first."); input.focus(); return; }
-    correct({ location_text: text }).then((ok) => { if (ok) input.value = ""; });
-  });
+  $("move-incident")?.addEventListener("click", move);
 }
 
-async function suggest() {
-  const q = $("relocate-text")?.value.trim();
-  if (!q || q.length < 3) return;
-  const found = await api(`/api/geocode?q=${encodeURIComponent(q)}&limit=5`).catch(() => null);
-  const list = $("relocate-list");
-  if (!found || !list) return;
-  list.innerHTML = (found.candidates || []).map((c) => `<option value="${esc(c.label)}">`).join("");
+const suggest = async (q) => (q.length < 3 ? []
+  : ((await api(`/api/geocode?q=${encodeURIComponent(q)}&limit=5`)).candidates || []).map((c) => c.label));
+
+async function move() {
+  const id = state.selected;
+  const answer = await ask({ title: `Move incident #${id}`, ok: "Set location", extra: pin ? "Drag the pin" : "",
+    text: `Now: ${state.incident?.location?.label || "unknown"}. Type the new address${pin ? ", or drag its pin on the map" : ""}.`,
+    fields: [{ name: "place", id: "relocate-text", label: "New address or place", required: true, maxlength: 300, suggest }] });
+  if (!answer || id !== state.selected) return;
+  if (answer.extra) { arm(true); say(`Drag the pin of #${id} to its place on the map; you will be asked to confirm.`); return; }
+  await correct({ location_text: answer.place });
 }
 
 async function correct(body) {
@@ -50,20 +42,51 @@ async function correct(body) {
   } catch (error) { say(`Location refused: ${error.message}`); return false; }
 }
 
-// The selected incident's pin, draggable where the role may correct it; gone when nothing open is selected.
+// Draggable only when armed or at street level; the pin says which, to the pointer and to a screen reader.
+function arm(on) {
+  armed = on;
+  if (!pin?.dragging) return;
+  const may = armed || map.getZoom() >= STREET_ZOOM;
+  if (may) pin.dragging.enable(); else pin.dragging.disable();
+  pin.getElement()?.classList.toggle("armed", may);
+  pin.getElement()?.setAttribute("title", `Incident #${pin.options.incidentId}${may ? ": drag to move it" : ": Move… to correct its place"}`);
+}
+const zoomed = () => arm(armed);
+
+async function dropped(from) {
+  const mine = pin, id = pin.options.incidentId;
+  const at = pin.getLatLng();
+  const lat = Number(at.lat.toFixed(6)), lon = Number(at.lng.toFixed(6));
+  const place = await api(`/api/reverse?lat=${lat}&lon=${lon}`).catch(() => null);
+  const label = place?.label || place?.municipality || `${lat}, ${lon}`;
+  const metres = map.distance(from, at);
+  const far = metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres)} m`;
+  const working = unitsOn(id).length;
+  const outside = place && !place.in_service_area ? " (outside the service area)" : "";
+  const units = working ? ` It has ${working} unit${working > 1 ? "s" : ""} on it.` : "";
+  const sure = await ask({ title: `Move incident #${id} here?`, ok: "Yes, move it", no: "No, put it back",
+    text: `${label}${outside}: ${far} from where it was.${units}` });
+  if (mine !== pin || id !== state.selected) return;  // another incident selected meanwhile: this pin is gone
+  arm(false);
+  if (!sure) { pin.setLatLng(from); say(`Not moved: #${id} stays where it was.`); return; }
+  await correct({ lat, lon });
+}
+
+// The selected incident's pin, movable where the role may correct it; gone when nothing open is selected.
 export function showPin(incident, movable) {
   if (!map) return;
   const lat = incident?.location?.lat, lon = incident?.location?.lon;
   if (!movable || lat == null) { dropPin(); return; }
-  if (pin && pin.options.incidentId === incident.id) { pin.setLatLng([lat, lon]); return; }
+  if (pin && pin.options.incidentId === incident.id) { if (!pin.dragged) pin.setLatLng([lat, lon]); return; }
   dropPin();
-  pin = L.marker([lat, lon], { draggable: true, autoPan: true, incidentId: incident.id, zIndexOffset: 1000,
-    title: `Incident #${incident.id}: drag to correct its location`, alt: `Incident #${incident.id}`,
+  pin = L.marker([lat, lon], { draggable: false, autoPan: true, incidentId: incident.id, zIndexOffset: 1000,
+    alt: `Incident #${incident.id}`,
     icon: L.divIcon({ className: "incident-pin", iconSize: [22, 22], iconAnchor: [11, 22], html: "" }) }).addTo(map);
-  pin.on("dragend", () => {
-    const at = pin.getLatLng();
-    correct({ lat: Number(at.lat.toFixed(6)), lon: Number(at.lng.toFixed(6)) });
-  });
+  let from = null;
+  pin.on("dragstart", () => { from = pin.getLatLng(); pin.dragged = true; });
+  pin.on("dragend", () => dropped(from).finally(() => { if (pin) pin.dragged = false; }));
+  map.on("zoomend", zoomed);
+  arm(false);
 }
 
-export function dropPin() { pin?.remove(); pin = null; }
+export function dropPin() { map?.off("zoomend", zoomed); pin?.remove(); pin = null; armed = false; }
