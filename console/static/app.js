@@ -35,7 +35,10 @@ let typedAt = -Infinity;
 document.addEventListener("pointerdown", () => { typedAt = -Infinity; }, { capture: true });
 document.addEventListener("keydown", (e) => {
   const typingKey = e.key.length === 1 || e.key === "Enter" || e.key === "Backspace";
-  if (e.target.closest("input, textarea, [contenteditable]")) { if (typingKey) typedAt = e.timeStamp; return; }
+  if (e.target.closest("input, textarea, [contenteditable]")) {
+    if (typingKey && !e.target.closest("#login")) typedAt = e.timeStamp;  // a token typed is not the console's
+    return;
+  }
   if ($("app").hidden || e.target.closest("select, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
   if (e.timeStamp - typedAt < TYPING_MS) { if (typingKey) typedAt = e.timeStamp; return; }
   // A key whose work the role may not do does nothing (its control is hidden too): no request the server refuses.
