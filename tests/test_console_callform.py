@@ -54,6 +54,8 @@ async def test_a_second_call_joins_the_incident_it_repeats_in_one_key(serve, cre
         # No new incident: the call joined the first, which the console now shows.
         assert [i["id"] for i in await incidents(addr, crews["dispatcher"])] == [first["id"]]
         await expect(page.locator("#detail h2").first).to_contain_text(f"#{first['id']}")
+        # The second caller's words are on the incident, not lost in the join.
+        await expect(page.locator("#detail .calls")).to_contain_text("Smoke from the roof, second caller")
         await browser.close()
 
 

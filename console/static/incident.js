@@ -3,7 +3,7 @@
 // and its log. The panel's frame is drawn once per incident, its parts filled in place as changes come, so a
 // field being typed in or a focused button survives a live update. A closed or cancelled incident is shown
 // read-only, and nothing is asked that only an open one answers (no recommendations: the server says 409).
-import { state, $, esc, api } from "./common.js";
+import { state, $, esc, api, hhmm } from "./common.js";
 import { loadTypes } from "./calltake.js";
 import { duplicateText, flagList } from "./history.js";
 import { renderQueue } from "./queue.js";
@@ -84,6 +84,14 @@ function drawFrame(incident, mode) {
 }
 
 // The facts, compact: what is empty is left out, the premise's history and duplicates only when there are some.
+// Every call after the first, each caller with what they said: a second caller may know what the first did not.
+function laterCalls(calls) {
+  const later = (calls || []).slice(1);
+  if (!later.length) return "";
+  return `<dt>Further calls</dt><dd><ul class="calls">${later.map((c) => `<li>${esc(hhmm(Date.parse(c.received_at)))}
+    ${esc([c.caller_name, c.caller_number].filter(Boolean).join(" ") || c.channel)}${c.narrative ? `: ${esc(c.narrative)}` : ""}</li>`).join("")}</ul></dd>`;
+}
+
 function factsHtml(incident) {
   const h = incident.history || {};
   const where = incident.location || {};
@@ -95,6 +103,7 @@ function factsHtml(incident) {
     ${incident.narrative ? `<dt>Narrative</dt><dd class="narrative">${esc(incident.narrative)}</dd>` : ""}
     ${incident.answers?.length ? `<dt>Answers</dt><dd><ul class="answers">${incident.answers.map((a) =>
       `<li>${esc(a.question)} <strong>${esc(a.answer)}</strong></li>`).join("")}</ul></dd>` : ""}
+    ${laterCalls(incident.calls)}
     ${incident.disposition ? `<dt>Disposition</dt><dd>${esc(incident.disposition.replace(/_/g, " "))}</dd>` : ""}
     ${premise ? `<dt>Premise</dt><dd>${h.premise_incidents || 0} incidents in ${h.history_months} months${h.repeat_address ? ' <span class="flag">⚑ repeat address</span>' : ""}
       ${flagList(h.flags)}</dd>` : ""}
