@@ -170,6 +170,14 @@ class UnitAgent:
     def working(self, assignment_id: int | None) -> bool:
         return self.assignment is not None and self.assignment["assignment_id"] == assignment_id
 
+    def route_update(self, message: dict) -> None:
+        """The route after an assignment names it; a corrected place's new route is for the assignment this unit
+        holds on that incident (none held: nothing to drive)."""
+        held = self.assignment if self.assignment and self.assignment["incident_id"] == message["incident_id"] else {}
+        assignment_id = message.get("assignment_id") or held.get("assignment_id")
+        if assignment_id is not None:
+            self.routes[assignment_id] = message["route"]
+
     async def on_message(self, message: dict) -> None:
         self.last_seq = max(self.last_seq, message.get("seq", 0))
         kind = message.get("type")
@@ -191,7 +199,7 @@ class UnitAgent:
                 self.start(self.respond(message, active, active["status"]))
                 return
         elif kind == "update" and "route" in message:
-            self.routes[message["assignment_id"]] = message["route"]
+            self.route_update(message)
         elif kind == "cancel":
             if self.assignment is not None and self.assignment["incident_id"] == message["incident_id"]:
                 self.start(self.go_home())
