@@ -30,16 +30,29 @@ async def serious(page: Page) -> list[str]:
 async def test_the_console_is_usable_by_keyboard_and_reads_for_everyone(serve, crews):  # noqa: F811
     _, addr = await serve(auto_dispatch_priorities=[])
     calls = [
-        await take_call(addr, crews["call_taker"], {"location_text": place, "narrative": "Smoke from a kitchen"})
-        for place in PLACES
+        await take_call(addr, crews["call_taker"], {"location_text": PLACES[0], "type_code": "FALL"}),
+        *[
+            await take_call(addr, crews["call_taker"], {"location_text": place, "narrative": "Smoke from a kitchen"})
+            for place in PLACES[1:]
+        ],
     ]
     async with AsyncClient(base_url=f"http://{addr}") as client:  # one on its way: units of several statuses
-        assigned = await client.post(
+        recs = await client.get(f"/api/incidents/{calls[0]}/recommendations", headers=bearer(crews["dispatcher"]))
+        assigned = await client.post(  # all it needs: active, no longer waiting in the queue
             f"/api/incidents/{calls[0]}/assign",
-            json={"unit_ids": [next(iter(crews["units"]))]},
+            json={"unit_ids": [p["unit_id"] for p in recs.json()["picks"]]},
             headers=bearer(crews["dispatcher"]),
         )
-        assert assigned.status_code == 200, assigned.text
+        assert assigned.status_code == 200 and assigned.json()["units_missing"] == 0, assigned.text
+        # One unit of the several a fire needs: it stays in the queue, as the service's queue has it, saying so.
+        recs = await client.get(f"/api/incidents/{calls[1]}/recommendations", headers=bearer(crews["dispatcher"]))
+        one = await client.post(
+            f"/api/incidents/{calls[1]}/assign",
+            json={"unit_ids": [recs.json()["picks"][0]["unit_id"]]},
+            headers=bearer(crews["dispatcher"]),
+        )
+        assert one.status_code == 200 and one.json()["units_missing"] > 0, one.text
+        waiting = (await client.get("/api/queue", headers=bearer(crews["dispatcher"]))).json()["items"]
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -49,7 +62,10 @@ async def test_the_console_is_usable_by_keyboard_and_reads_for_everyone(serve, c
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
         queue = page.locator("#queue-list li[role=option]")
         title = page.locator("#detail h2").first  # the incident's own heading
-        await expect(queue).to_have_count(2)
+        await expect(queue).to_have_count(len(waiting))  # the console's queue is the service's
+        assert len(waiting) == 2
+        await expect(page.locator(f"#queue-list li[data-id='{calls[1]}']")).to_contain_text("1 on it")
+        await expect(page.locator(f"#queue-list li[data-id='{calls[1]}'] .flag")).to_contain_text("short")
         await expect(page.locator("#active-list li[role=option]")).to_have_count(1)
         await expect(page.locator("#queue-list")).to_have_attribute("role", "listbox")
 
@@ -83,7 +99,7 @@ async def test_the_console_is_usable_by_keyboard_and_reads_for_everyone(serve, c
         await expect(title).to_contain_text(f"#{calls[0]}")
 
         # Statuses in words (and a mark) on the board, not by colour alone.
-        await expect(page.locator("#unit-board td.status-dispatched")).to_contain_text("dispatched")
+        await expect(page.locator("#unit-board td.status-dispatched").first).to_contain_text("dispatched")
         await expect(page.locator("#unit-board td.status-available").first).to_contain_text("available")
 
         # The map's shapes are told in words too, in its legend (opened: axe reads it as well).

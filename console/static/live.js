@@ -56,6 +56,14 @@ function moveUnits() {
 let refresh = null;
 function soon(fn) { clearTimeout(refresh); refresh = setTimeout(fn, 150); }  // many changes, one reload
 
+// An incident that waits for units no one can send: said with what it lacks, and heard when it is a priority 1.
+function waits(m) {
+  if (m.complete || !m.missing?.length) return;
+  const urgent = state.incidents.get(m.incident_id)?.priority === 1;
+  alertLine(`no unit free for ${m.missing.join(", ")}`, { incident: m.incident_id, kind: "Waiting for units",
+    level: urgent ? "urgent" : "warn", tone: urgent ? "escalation" : undefined });
+}
+
 function onMessage(m) {
   switch (m.type) {
     case "ping": state.ws.send(JSON.stringify({ type: "pong" })); break;
@@ -86,7 +94,7 @@ function onMessage(m) {
     case "unit.message": crewWrote(m); break;
     case "unit.message.sent": dispatchWrote(m); break;
     case "unit.message.delivered": delivered(m); break;
-    case "incident.recommended": if (!m.complete) alertLine("waits: not every unit it needs is free", { incident: m.incident_id }); soon(loadQueue); break;
+    case "incident.recommended": waits(m); soon(loadQueue); break;
     default:
       if (m.type.startsWith("incident.")) {
         soon(loadQueue);

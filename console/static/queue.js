@@ -6,15 +6,23 @@ import { select } from "./incident.js";
 // Seconds from call to dispatch before a waiting incident turns amber, then red (priority 1: NFPA's 60 s).
 const TARGET_S = { 1: 60, 2: 90, 3: 180, 4: 600 };
 
+const locationAlerted = new Set();
+
 export async function loadQueue() {
   const [queue, open] = await Promise.all([api("/api/queue"), api("/api/incidents")]);
-  state.queue = queue.items.filter((i) => i.status === "pending" || i.status === "unconfirmed");
+  // The queue is the service's: every incident waiting for units, those with some units on it but short too
+  // (its count is the queue's), each with what the open list knows of its units.
+  const byId = new Map(open.map((i) => [i.id, i]));
+  state.queue = queue.items.map((q) => ({ ...byId.get(q.id), ...q }));
   const openIds = new Set(open.map((i) => i.id));
   for (const id of [...state.markers.keys()]) {  // closed or cancelled: off the map
     if (!openIds.has(id)) { dropIncidentMarker(id); state.incidents.delete(id); }
   }
   for (const item of open) {
-    if (item.needs_location && !state.incidents.has(item.id)) alertLine("needs location", { incident: item.id });
+    if (item.needs_location && !locationAlerted.has(item.id)) {  // once per incident, not at every reload
+      locationAlerted.add(item.id);
+      alertLine("needs location", { incident: item.id });
+    }
     state.incidents.set(item.id, item); incidentMarker(item);
   }
   state.active = open.filter((i) => !state.queue.some((q) => q.id === i.id));
@@ -59,7 +67,7 @@ export function renderQueue() {
     const seconds = age(i.received_at), target = TARGET_S[i.priority] || 300;
     const level = seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : "";
     return item(i, `<span class="age ${level}" data-received="${esc(i.received_at)}" data-target="${target}">${fmt(seconds)}</span>`,
-      `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${{ matcher: i.leased_by ? " · matching" : "", units: " · waiting for units", dispatcher: " · for a dispatcher" }[i.waiting_for] ?? ""}<br>
+      `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${{ matcher: i.leased_by ? " · matching" : "", units: " · waiting for units", dispatcher: " · for a dispatcher" }[i.waiting_for] ?? ""}${i.units?.length ? ` · ${i.units.length} on it` : ""}${i.units_missing ? ` <span class="flag">⚑ ${i.units_missing} short</span>` : ""}<br>
       ${esc(i.address_label || "location?")}${i.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}`);
   }), "Pending queue", moved);
 }
@@ -73,10 +81,12 @@ export function tickAges() {
   $("clock").textContent = new Date().toLocaleTimeString();
 }
 
+// J and K walk the queue, then on into the active incidents.
 export function move(step) {
-  if (!state.queue.length) return;
-  const at = state.queue.findIndex((i) => i.id === state.selected);
-  const next = state.queue[Math.max(0, Math.min(state.queue.length - 1, at + step))] || state.queue[0];
+  const all = [...state.queue, ...(state.active || [])];
+  if (!all.length) return;
+  const at = all.findIndex((i) => i.id === state.selected);
+  const next = all[Math.max(0, Math.min(all.length - 1, at + step))] || all[0];
   select(next.id);
 }
 

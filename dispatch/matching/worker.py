@@ -253,6 +253,8 @@ class Matcher:
         elif done.units_missing == 0:
             await self.queue.finish(lease.incident_id, self.owner)
         else:
+            # Sent what was free; the rest waits for a unit to come free, and the consoles are told what it lacks.
+            await self._recommended(incident, decision)
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
 
     async def _recommended(self, incident: MatchIncident, decision: Decision) -> None:
