@@ -68,11 +68,15 @@ async function submit(event) {
   const reason = $("status-reason").value.trim();
   const unit = state.units.get(unitId);
   if (!chosen) { $("status-error").textContent = "Choose the new status."; return; }
-  if (!reason) { $("status-error").textContent = "Give the reason (it is kept in the log)."; $("status-reason").focus(); return; }
+  // As the service asks: a reason to take a unit out of service or off a job it has not reached; otherwise (back
+  // in service, done at the scene) one may be given.
+  const reached = ["on_scene", "transporting", "at_hospital"].includes(unit?.status);
+  const needed = chosen === "out_of_service" || (IDLE.includes(chosen) && unit?.incident_id != null && !reached);
+  if (!reason && needed) { $("status-error").textContent = "Give the reason (it is kept in the log)."; $("status-reason").focus(); return; }
   if (unit && chosen === unit.status) { $("status-error").textContent = `${unit.call_sign} is ${statusOf(chosen).label} already.`; return; }
   $("status-submit").disabled = true;
   try {
-    const done = await api(`/api/units/${unitId}/status`, { method: "POST", body: JSON.stringify({ status: chosen, reason }) });
+    const done = await api(`/api/units/${unitId}/status`, { method: "POST", body: JSON.stringify({ status: chosen, reason: reason || null }) });
     // The feed says the same a moment later; the board shows it now.
     const u = state.units.get(done.unit_id);
     if (u && u.status !== done.status) Object.assign(u, { status: done.status, incident_id: done.incident_id, since: Date.now() });
