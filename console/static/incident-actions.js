@@ -63,9 +63,16 @@ async function reprioritise() {
   await act("priority", { priority: Number(answer.priority), reason: answer.reason }, `Now P${answer.priority}.`);
 }
 
+// Closing or cancelling frees every unit still on the incident: the question names them first.
+const WORKING = new Set(["dispatched", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"]);
+function standsDown(id) {
+  const on = [...state.units.values()].filter((u) => u.incident_id === id && WORKING.has(u.status));
+  return on.length ? `This stands down ${on.map((u) => `${u.call_sign} (${u.status.replace(/_/g, " ")})`).join(", ")}. ` : "";
+}
+
 async function cancel() {
-  const answer = await ask({ title: `Cancel incident #${state.selected}?`, ok: "Cancel incident", danger: true,
-    text: "Its units are stood down and it leaves the queue.",
+  const answer = await ask({ title: `Cancel incident #${state.selected}?`, ok: "Cancel incident", no: "Keep it",
+    danger: true, text: `${standsDown(state.selected)}It leaves the queue.`,
     fields: [{ name: "reason", label: "Reason", required: true, maxlength: 500 }] });
   if (!answer) return;
   await act("cancel", { reason: answer.reason }, `Incident #${state.selected} cancelled.`);
@@ -73,8 +80,8 @@ async function cancel() {
 
 export async function closeIncident() {
   const id = state.selected;
-  const answer = await ask({ title: `Close incident #${id}`, ok: "Close incident",
-    fields: [{ name: "disposition", label: "Disposition", options: DISPOSITIONS, value: "resolved" },
+  const answer = await ask({ title: `Close incident #${id}`, ok: "Close incident", no: "Keep it open",
+    text: standsDown(id), fields: [{ name: "disposition", label: "Disposition", options: DISPOSITIONS, value: "resolved" },
       { name: "note", label: "Note", long: true, maxlength: 2000 }] });
   if (!answer) return;
   const body = { disposition: answer.disposition, ...(answer.note ? { note: answer.note } : {}) };

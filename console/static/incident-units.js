@@ -78,7 +78,7 @@ export function renderCrewsOn() {
   if (!on.length) {
     const none = document.createElement("li");
     none.className = "muted";
-    none.textContent = readOnly ? "No unit on it." : "No unit on it yet.";
+    none.textContent = "No unit on it now.";  // none yet, or all of them cleared: true either way
     list.replaceChildren(none);
     return;
   }

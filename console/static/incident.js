@@ -128,6 +128,8 @@ function draw(incident, recs) {
   if (frame !== `${incident.id}|${mode}`) { drawFrame(incident, mode); frame = `${incident.id}|${mode}`; }
   $("incident-title").innerHTML = `P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status.replace(/_/g, " "))}</small>`;
   $("incident-facts").innerHTML = factsHtml(incident);
+  const priorityNow = $("reprioritise")?.querySelector(".sr-only");  // the row is kept: its words follow
+  if (priorityNow) priorityNow.textContent = `now P${incident.priority}`;
   fillRecs(recs);
   $("timeline").innerHTML = timelineHtml(incident.events);
   $("detail-units").dataset.drawn = "";
