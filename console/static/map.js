@@ -23,7 +23,9 @@ export const MOVING = new Set(["dispatched", "acknowledged", "en_route"]);
 
 export let map;
 export async function drawMap() {
-  map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: true }).setView([47.14, 9.53], 12);
+  // Quarter zoom steps: the region fills the map at any panel size, not the next whole level out of it.
+  map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: true, zoomSnap: 0.25 })
+    .setView([47.14, 9.53], 12);
   const layers = await api("/api/map");
   map.attributionControl.setPrefix(false).addAttribution(esc(layers.attribution));
   // The roads on a canvas of their own, under the one of units and incidents: a thousand units moving every
@@ -38,7 +40,8 @@ export async function drawMap() {
   addOverlays(layers.stations);
   legend().addTo(map);
   const bounds = L.geoJSON(layers.municipalities).getBounds();
-  if (bounds.isValid()) map.fitBounds(bounds);
+  map.invalidateSize();  // the panel's size as laid out now, not as it was when the map was made
+  if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] });
 }
 
 // What the units' shapes and colours mean, in words: folded away until asked for.
