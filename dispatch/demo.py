@@ -27,6 +27,12 @@ DEMO_PEOPLE = [
     ("commander", Role.commander, "Demo commander"),
     ("admin", Role.admin, "Demo administrator"),
 ]
+# The simulated traffic's own accounts: what it does is logged as the simulator's, never as the person at the
+# demo's console (whose log would otherwise show incidents they never closed).
+SIMULATED_PEOPLE = [
+    ("sim-calltaker", Role.call_taker, "Simulated call-taker"),
+    ("sim-dispatcher", Role.dispatcher, "Simulated dispatcher"),
+]
 TOKENS_FILE = Path("var") / "demo-tokens.json"  # in the working directory, as the route cache (var/cache)
 console = Console()
 
@@ -49,7 +55,7 @@ async def ensure_demo_accounts(settings: Settings) -> dict[str, dict[str, str]]:
     tokens: dict[str, dict[str, str]] = {"people": {}, "units": {}}
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            wanted = [(name, role, display, None) for name, role, display in DEMO_PEOPLE]
+            wanted = [(name, role, display, None) for name, role, display in DEMO_PEOPLE + SIMULATED_PEOPLE]
             for call_sign in (await session.scalars(select(Unit.call_sign).order_by(Unit.id))).all():
                 wanted.append((unit_username(call_sign), Role.unit, call_sign, call_sign))
             for username, role, display, call_sign in wanted:

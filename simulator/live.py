@@ -128,7 +128,8 @@ async def run(
     tokens = json.loads(await asyncio.to_thread(tokens_file.read_text))
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         await wait_ready(client)
-        headers = {"Authorization": f"Bearer {tokens['people']['dispatcher']}"}
+        people = tokens["people"]  # the simulator's own accounts where the tokens file has them (dispatch.demo)
+        headers = {"Authorization": f"Bearer {people.get('sim-dispatcher', people['dispatcher'])}"}
         client.headers.update(headers)
         sim_world, router = await asyncio.to_thread(open_world, libpq_url, cache_dir)
         if per_hour is None:
@@ -147,7 +148,7 @@ async def run(
         caller = asyncio.create_task(
             calls(
                 client,
-                tokens["people"]["calltaker"],
+                people.get("sim-calltaker", people["calltaker"]),
                 world=sim_world,
                 per_hour=per_hour,
                 speed=speed,

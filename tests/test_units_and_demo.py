@@ -40,7 +40,7 @@ def test_demo_prepare_is_idempotent_with_stable_tokens(settings, imported_map, t
     first = demo.prepare(settings, base_url="http://127.0.0.1:8000")
     second = demo.prepare(settings, base_url="http://127.0.0.1:8000")
     assert first == second
-    assert set(first["people"]) == {"calltaker", "dispatcher", "commander", "admin"}
+    assert set(first["people"]) == {"calltaker", "dispatcher", "commander", "admin", "sim-calltaker", "sim-dispatcher"}
     assert len(first["units"]) == imported_map.counts["units"]
     written = json.loads((tmp_path / "tokens.json").read_text())
     # One unit is kept for a person on the crew's device app; the simulated crews leave it alone.
