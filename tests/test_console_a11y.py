@@ -10,7 +10,7 @@ from playwright.async_api import Page, async_playwright, expect
 
 from tests.test_console_talk import sign_in, tab_to
 from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
-from tests.test_unit_app import AXE, CHROMIUM
+from tests.test_unit_app import CHROMIUM, axe_violations
 
 pytestmark = pytest.mark.slow
 SCREENS = {"desk 1920×1080": (1920, 1080), "desk 1366×768": (1366, 768), "tablet 1280×800": (1280, 800)}
@@ -19,12 +19,7 @@ PLACES = ("Städtle 23, Vaduz", "Landstrasse 10, Schaan", "Äulestrasse 20, Vadu
 
 async def serious(page: Page) -> list[str]:
     """axe's serious and critical violations, each with where it was found."""
-    await page.evaluate(AXE.read_text())
-    return await page.evaluate(
-        "async () => (await axe.run(document, { resultTypes: ['violations'] })).violations"
-        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-        ".map(v => `${v.id}: ${v.help} (${v.nodes.slice(0, 5).map(n => n.target).join(', ')})`)"
-    )
+    return await axe_violations(page, serious=True)
 
 
 async def test_the_console_is_usable_by_keyboard_and_reads_for_everyone(serve, crews):  # noqa: F811

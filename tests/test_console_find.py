@@ -11,19 +11,15 @@ from playwright.async_api import Page, async_playwright, expect
 
 from tests.test_console_talk import SCREEN, sign_in
 from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
-from tests.test_unit_app import AXE, CHROMIUM
+from tests.test_unit_app import CHROMIUM, axe_violations
 
 pytestmark = pytest.mark.slow
-# axe on the Find view (the dialog), its serious and critical findings.
-AXE_FIND = """async () => (await axe.run({ include: [["#find-dialog"]] }, { resultTypes: ["violations"] })).violations
-  .filter((v) => v.impact === "serious" || v.impact === "critical")
-  .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`)"""
 CALL = {"channel": "phone", "location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"}
 
 
 async def serious_violations(page: Page) -> list[str]:
-    await page.evaluate(AXE.read_text())  # through the debugger, which the page's security policy does not govern
-    return await page.evaluate(AXE_FIND)
+    """axe on the Find view (the dialog), its serious and critical findings."""
+    return await axe_violations(page, "#find-dialog", serious=True)
 
 
 async def test_incidents_open_and_closed_are_found_and_read(serve, crews, tmp_path):  # noqa: F811

@@ -14,7 +14,7 @@ from playwright.async_api import Page, async_playwright, expect
 
 from tests.test_console_talk import SCREEN, sign_in
 from tests.test_push import crews, serve, take_call  # noqa: F401 (fixtures)
-from tests.test_unit_app import AXE, CHROMIUM
+from tests.test_unit_app import CHROMIUM, axe_violations
 
 pytestmark = pytest.mark.slow
 SMALL_FIRE = {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"}
@@ -41,12 +41,7 @@ async def pick(page: Page, incident_id: int) -> None:
 
 async def panel_violations(page: Page) -> list[str]:
     """axe on the incident's panel: serious and critical findings only."""
-    await page.evaluate(AXE.read_text())
-    return await page.evaluate(
-        "async () => (await axe.run('#detail', { resultTypes: ['violations'] })).violations"
-        ".filter(v => ['serious', 'critical'].includes(v.impact))"
-        ".map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target).join(', ')})`)"
-    )
+    return await axe_violations(page, "#detail", serious=True)
 
 
 async def unit_on(board, unit_id: int, incident_id: int, timeout: float = 10.0) -> None:

@@ -29,12 +29,16 @@ VADUZ = {"latitude": 47.1392, "longitude": 9.5225}
 VIBRATE = "window.vibrations = 0; navigator.vibrate = () => { window.vibrations += 1; return true; };"
 
 
-async def axe_violations(page: Page) -> list[str]:
+async def axe_violations(page: Page, within: str | None = None, *, serious: bool = False) -> list[str]:
+    """axe's violations on the page (or within one selector), each with where it was found; `serious`: only the
+    serious and critical ones."""
     # Evaluated through the debugger, which the page's security policy does not govern (a script tag it would).
     await page.evaluate(AXE.read_text())
     return await page.evaluate(
-        "async () => (await axe.run(document, { resultTypes: ['violations'] }))"
-        ".violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target).join(', ')})`)"
+        """async ([within, serious]) => (await axe.run(within || document, { resultTypes: ['violations'] }))
+        .violations.filter(v => !serious || v.impact === 'serious' || v.impact === 'critical')
+        .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target).join(', ')})`)""",
+        [within, serious],
     )
 
 

@@ -68,9 +68,12 @@ async function search(more = false) {
     return;
   }
   if (mine !== asked) return;
+  // A search that lands while the keyboard walks the results keeps it on the same incident, if still found.
+  const focused = document.activeElement?.closest?.("#find-results .find-item")?.dataset.id;
   if (!more) { found.clear(); $("find-results").replaceChildren(); }
   for (const item of page.items) found.set(item.id, item);
   $("find-results").append(...page.items.map(itemNode));
+  if (focused) $("find-results").querySelector(`.find-item[data-id="${focused}"]`)?.focus();
   cursor = page.next_cursor;
   $("find-more").hidden = !cursor;
   const n = found.size;
