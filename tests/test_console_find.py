@@ -116,6 +116,14 @@ async def test_incidents_open_and_closed_are_found_and_read(serve, crews, tmp_pa
         await expect(dialog).to_be_hidden()
         await expect(page.locator("#map")).to_be_focused()
 
+        # Esc in the words field, with words in it, closes at once too (not first emptying the field).
+        await page.locator("#map").click()  # on the console again (a key right after typing would be typing)
+        await page.keyboard.press("/")
+        await expect(page.locator("#find-q")).to_be_focused()
+        await expect(page.locator("#find-q")).not_to_have_value("")
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+
         # By mouse: the header's button; the cancelled one on the console, its panel read-only.
         await page.locator("#find-open").click()
         await results.first.click()

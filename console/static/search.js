@@ -202,7 +202,11 @@ export function setupFind() {
     if (button) openResult(Number(button.dataset.id));
   });
   $("find-results").addEventListener("keydown", walk);
-  $("find-q").addEventListener("keydown", (e) => { if (e.key === "ArrowDown") walk(e); });
+  $("find-q").addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown") walk(e);
+    // Esc closes Find at once (a search field's own Esc would only empty it first).
+    else if (e.key === "Escape") { e.preventDefault(); closeFind(); }
+  });
   $("find-close").addEventListener("click", () => closeFind());
   // Esc (the dialog's cancel) closes it as the button does, the keyboard going back where it was.
   $("find-dialog").addEventListener("cancel", (e) => { e.preventDefault(); closeFind(); });
