@@ -41,6 +41,8 @@ def test_an_assignment_that_never_reached_a_device_is_counted_and_late():
         ({"trackers": -1}, "--trackers"),
         ({"workers": 0}, "--workers"),
         ({"matchers": 9}, "--matchers"),
+        ({"tail_s": 0}, "--tail"),
+        ({"tail_s": 500}, "--tail"),
     ],
 )
 def test_runs_are_bounded(tmp_path, changes, message):
@@ -93,6 +95,8 @@ def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypa
                 "5",
                 "--port",
                 "8047",
+                "--tail",
+                "20",  # the suite's other worker keeps the machine busy: the last calls may take seconds
                 "--out",
                 str(tmp_path),
                 "--json",

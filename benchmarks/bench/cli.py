@@ -23,6 +23,7 @@ def bench(
     matchers: Annotated[int, typer.Option(help="Matcher processes of their own (0: the service matches)")] = 1,
     port: Annotated[int, typer.Option(min=1024, max=65535)] = 8040,
     seed: Annotated[int, typer.Option()] = 7,
+    tail: Annotated[float, typer.Option(help="Seconds the devices listen on after the last call (1..120)")] = 5.0,
     out: Annotated[Path, typer.Option(help="Where the Locust report and logs go")] = Path("var/bench"),
     as_json: Annotated[bool, typer.Option("--json", help="The figures as one JSON line, last")] = False,
 ) -> None:
@@ -38,6 +39,7 @@ def bench(
         port=port,
         seed=seed,
         out_dir=out,
+        tail_s=tail,
     )
     try:
         result = with_errors(lambda: run(get_settings(), args, progress=lambda m: console.print(m, highlight=False)))
