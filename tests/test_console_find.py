@@ -137,6 +137,8 @@ async def test_incidents_open_and_closed_are_found_and_read(serve, crews, tmp_pa
         await page.locator("#find-q").fill("Findling")
         await page.locator("#find-priority").select_option("4")
         await expect(results).to_have_count(1)
+        # The one found by this search (the last search's one result may still be shown a moment).
+        await expect(results.first).to_have_attribute("data-id", str(still_open))
         await results.first.click()
         await page.locator("#find-show").click()
         await expect(dialog).to_be_hidden()
