@@ -25,6 +25,16 @@ async def open_form(page: Page, addr: str, token: str) -> None:
     await expect(page.locator("#call-location")).to_be_focused()
 
 
+def calls_sent(page: Page) -> list[dict]:
+    """The bodies of the calls the page posts (POST /api/calls), as it sends them."""
+    sent: list[dict] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/calls") else None,
+    )
+    return sent
+
+
 async def incidents(addr: str, token: str) -> list[dict]:
     async with AsyncClient(base_url=f"http://{addr}") as client:
         response = await client.get("/api/incidents", headers=bearer(token))
@@ -92,14 +102,10 @@ async def test_a_call_without_a_chosen_type_is_typed_by_its_narrative(serve, cre
     _, addr = await serve(auto_dispatch_priorities=[])
     expected, _ = incident_types().suggest(NARRATIVE)  # the server's own keyword table
     assert expected.code != "CARDIAC"
-    sent: list[dict] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await browser.new_page(viewport=SCREEN)
-        page.on(
-            "request",
-            lambda r: sent.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/calls") else None,
-        )
+        sent = calls_sent(page)
         await open_form(page, addr, crews["dispatcher"])
         await page.keyboard.type(PLACE)
         await page.fill("#call-narrative", NARRATIVE)

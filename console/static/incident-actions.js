@@ -3,6 +3,7 @@
 import { state, $, esc, api, Refused } from "./common.js";
 import { ask } from "./ask.js";
 import { loadQueue } from "./queue.js";
+import { unitsOn } from "./incident-units.js";
 
 // CloseIn's dispositions, as the server accepts them.
 export const DISPOSITIONS = [["treated", "Treated on scene"], ["transported", "Transported"], ["resolved", "Resolved"],
@@ -64,9 +65,8 @@ async function reprioritise() {
 }
 
 // Closing or cancelling frees every unit still on the incident: the question names them first.
-const WORKING = new Set(["dispatched", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"]);
 function standsDown(id) {
-  const on = [...state.units.values()].filter((u) => u.incident_id === id && WORKING.has(u.status));
+  const on = unitsOn(id);
   return on.length ? `This stands down ${on.map((u) => `${u.call_sign} (${u.status.replace(/_/g, " ")})`).join(", ")}. ` : "";
 }
 

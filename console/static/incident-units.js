@@ -4,9 +4,9 @@
 import { state, $, api, hhmm } from "./common.js";
 import { openTalk, unreadOf } from "./talk.js";
 import { ask } from "./ask.js";
+import { MOVING } from "./map.js";
 
-const WORKING = new Set(["dispatched", "acknowledged", "en_route", "on_scene", "transporting", "at_hospital"]);
-const MOVING = new Set(["dispatched", "acknowledged", "en_route"]);
+const WORKING = new Set([...MOVING, "on_scene", "transporting", "at_hospital"]);
 const etas = new Map();  // unit id → { key: "incident:status", at: ms of arrival | null }
 let crewsShown = "";     // what the list shows: drawn again only when it changes, so a focused button stays
 let onChange = () => {};
