@@ -193,6 +193,9 @@ function setMuted(muted) {
 
 // The sound is allowed once the dispatcher has touched the page (a browser's autoplay rule): the first key or
 // click makes the audio context, so that the first priority-1 call is heard.
+/** X, one of the console's keys (app.js): the newest alert not yet acknowledged. */
+export function acknowledgeNewest() { acknowledge(unacked()[0]); }
+
 function unlock() { if (!POPPED) context(); }
 
 function wire() {
@@ -202,12 +205,6 @@ function wire() {
   byId("alert-mute").addEventListener("click", () => setMuted(localStorage.getItem(MUTED) !== "yes"));
   byId("alert-ack-all").addEventListener("click", () => { for (const li of unacked()) acknowledge(li); });
   byId("alert-count").addEventListener("click", () => (unacked()[0]?.querySelector(".alert-ack") || byId("alert-list")).focus());
-  document.addEventListener("keydown", (e) => {
-    if (e.key !== "x" && e.key !== "X") return;
-    if (byId("app").hidden || e.ctrlKey || e.metaKey || e.altKey || e.target.closest("input, textarea, select, dialog")) return;
-    e.preventDefault();
-    acknowledge(unacked()[0]);
-  });
   count();
 }
 wire();

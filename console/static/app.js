@@ -15,6 +15,7 @@ import { openCall, setupCall } from "./callform.js";
 import { startTalk, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
 import { openFind, setupFind } from "./search.js";
 import { setRole, may } from "./roles.js";
+import { acknowledgeNewest } from "./alerts.js";
 
 async function loadUnits() {
   for (const unit of await api("/api/units")) {
@@ -49,6 +50,7 @@ document.addEventListener("keydown", (e) => {
   else if ((e.key === "o" || e.key === "O") && may("floor")) { e.preventDefault(); focusNote(); }
   else if ((e.key === "m" || e.key === "M") && may("dispatcher")) { e.preventDefault(); openTalkFromKeyboard(); }
   else if (e.key === "/") { e.preventDefault(); openFind(); }
+  else if (e.key === "x" || e.key === "X") { e.preventDefault(); acknowledgeNewest(); }
 });
 
 async function start() {
