@@ -28,23 +28,25 @@ class Filters:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def _moment(value: str, name: str, zone: ZoneInfo, *, end: bool) -> datetime:
+def moment(value: str, name: str, zone: ZoneInfo, *, end: bool) -> datetime:
+    """A time filter as people write it (the audit trail's and the incident search's `from` and `to`): a date is a
+    whole local day (both ends included); a date and time without an offset is local time."""
     value = value.strip()
-    if len(value) == 10:
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            day = None
-        if day is not None:  # a date is a whole local day, both ends included
-            return datetime.combine(day + timedelta(days=1 if end else 0), time(), zone).astimezone(UTC)
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        if len(value) == 10:
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                day = None
+            if day is not None:
+                return datetime.combine(day + timedelta(days=1 if end else 0), time(), zone).astimezone(UTC)
+        found = datetime.fromisoformat(value)
+        return (found if found.tzinfo else found.replace(tzinfo=zone)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one beyond the calendar once in UTC (9999-12-31)
         raise InvalidInput(
             f"'{name}' must be a date (2026-11-01) or a date and time (2026-11-01T08:00, with or without an "
             f"offset), got {value!r}"
         ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def parse_filters(
@@ -65,8 +67,8 @@ def parse_filters(
     if action is not None and (not action or "*" in action.removesuffix(".*")):
         raise InvalidInput(f"'action' is an action (incident.close) or a prefix (incident.*), got {action!r}")
     zone = ZoneInfo(time_zone)
-    first = _moment(start, "from", zone, end=False) if start else None
-    last = _moment(end, "to", zone, end=True) if end else None
+    first = moment(start, "from", zone, end=False) if start else None
+    last = moment(end, "to", zone, end=True) if end else None
     if first and last and last <= first:
         raise InvalidInput(f"'to' ({end}) must be after 'from' ({start})")
     return Filters(actor or None, object_type, object_id or None, action, first, last)

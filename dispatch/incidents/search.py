@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.audit import service as audit
+from dispatch.audit.queries import moment
 from dispatch.audit.service import Actor
 from dispatch.errors import InvalidInput
 from dispatch.incidents.schemas import MAX_ID, neutral_text
@@ -60,27 +61,6 @@ class Query:
 
     def as_detail(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-def moment(value: str, name: str, zone: ZoneInfo, *, end: bool) -> datetime:
-    """A date is a whole local day (both ends included); a date and time without an offset is local time (the
-    report time zone), as in the audit trail's filters."""
-    value = value.strip()
-    try:
-        if len(value) == 10:
-            try:
-                day = date.fromisoformat(value)
-            except ValueError:
-                day = None
-            if day is not None:
-                return datetime.combine(day + timedelta(days=1 if end else 0), time(), zone).astimezone(UTC)
-        found = datetime.fromisoformat(value)
-        return (found if found.tzinfo else found.replace(tzinfo=zone)).astimezone(UTC)
-    except (ValueError, OverflowError):  # not a time, or one beyond the calendar once in UTC (9999-12-31)
-        raise InvalidInput(
-            f"'{name}' must be a date (2026-11-01) or a date and time (2026-11-01T08:00, with or without an "
-            f"offset), got {value!r}"
-        ) from None
 
 
 def parse_query(
