@@ -165,3 +165,12 @@ async def test_words_found_in_different_places_page_together_newest_first(client
     assert seen == [made[3], made[1], made[0]]
     # Digits typed with spaces find the number as intake stores it (digits and a leading +).
     assert await ids(client, taker, q="555 01 99", **window) == [made[4]]
+
+
+def test_a_date_beyond_the_calendar_is_refused_by_the_audit_trail_too():
+    """The audit trail's filters and the search share one parser: 9999-12-31 is a 422's message, not a 500."""
+    from dispatch.audit.queries import parse_filters
+    from dispatch.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="'to' must be a date"):
+        parse_filters(end="9999-12-31")
