@@ -2,6 +2,7 @@
 found by a caller's name, a number, an #incident and filters; the results walked by keyboard and any one opened
 read-only with its whole timeline and shown on the console by mouse; axe on the Find view."""
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -139,7 +140,17 @@ async def test_incidents_open_and_closed_are_found_and_read(serve, crews, tmp_pa
         await expect(results).to_have_count(1)
         # The one found by this search (the last search's one result may still be shown a moment).
         await expect(results.first).to_have_attribute("data-id", str(still_open))
+        # While its panel is read (slowly here), the last one's panel and its Show button are gone.
+        async def slowly(route):
+            await asyncio.sleep(1.0)
+            await route.continue_()
+
+        await page.route(f"**/api/incidents/{still_open}", slowly)
         await results.first.click()
+        await expect(page.locator("#find-detail")).to_contain_text(f"Reading incident #{still_open}")
+        await expect(page.locator("#find-show")).to_have_count(0)
+        await expect(detail.locator("h3")).to_contain_text(f"#{still_open}")
+        await page.unroute(f"**/api/incidents/{still_open}")
         await page.locator("#find-show").click()
         await expect(dialog).to_be_hidden()
         await expect(page.locator("#detail h2").first).to_contain_text(f"#{still_open}")

@@ -133,21 +133,31 @@ function detailNode(incident, item) {
   return section;
 }
 
+let opened = 0;  // the last incident asked for: an older answer landing late must not replace it
+
 async function openResult(id) {
   const pane = $("find-detail");
+  const mine = ++opened;
   for (const b of document.querySelectorAll("#find-results .find-item")) b.setAttribute("aria-current", String(b.dataset.id === String(id)));
   pane.setAttribute("aria-busy", "true");
   pane.setAttribute("aria-label", `Incident #${id}`);
+  // The last incident's panel goes at once: its "Show on the console" must not be pressed for this one.
+  const reading = document.createElement("p");
+  reading.className = "muted";
+  reading.textContent = `Reading incident #${id}…`;
+  pane.replaceChildren(reading);
   try {
-    pane.replaceChildren(...detailNode(await api(`/api/incidents/${id}`), found.get(id)));
+    const incident = await api(`/api/incidents/${id}`);
+    if (mine !== opened) return;
+    pane.replaceChildren(...detailNode(incident, found.get(id)));
   } catch (error) {
-    if (error.message === "401") return;
+    if (error.message === "401" || mine !== opened) return;
     const p = document.createElement("p");
     p.className = "error";
     p.textContent = `Incident #${id} could not be read: ${error instanceof Refused ? error.message : "no answer from the service"}.`;
     pane.replaceChildren(p);
   } finally {
-    pane.removeAttribute("aria-busy");
+    if (mine === opened) pane.removeAttribute("aria-busy");
   }
 }
 
