@@ -38,6 +38,8 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>D
 <body><h1>Dispatch</h1><p>Emergency incident dispatch for the bundled map.</p><ul>
 <li><a href="/console/">Dispatcher console</a></li>
 <li><a href="/unit/">Crew device</a></li>
+<li><a href="/reports/">Response-time reports (commanders)</a></li>
+<li><a href="/public/response-times">Response times, public page</a></li>
 <li><a href="/docs">API (OpenAPI)</a></li><li><a href="/readyz">Readiness</a></li></ul>
 <p><small>Map data &copy; OpenStreetMap contributors (ODbL)</small></p></body></html>"""
 
@@ -89,6 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/console/vendor/leaflet",
         StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist", check_dir=False),
         name="leaflet",
+    )
+    # The commanders' reports: their charting library (pinned in console/package.json), then the pages.
+    app.mount(
+        "/reports/vendor/chart.js",
+        StaticFiles(directory=CONSOLE / "node_modules" / "chart.js" / "dist", check_dir=False),
+        name="chartjs",
+    )
+    app.mount(
+        "/reports", StaticFiles(directory=CONSOLE / "static" / "reports", html=True, check_dir=False), name="reports"
     )
     # The crew's in-vehicle app: static files like the console's, its own path so a device bookmarks /unit/;
     # its service worker is written by the service (the version of the files it keeps), so comes first.

@@ -9,7 +9,7 @@ import { renderUnits, setupUnits } from "./units.js";
 import "./popout.js";
 import { drawMap, unitMarker, drawRoute, MOVING } from "./map.js";
 import { loadQueue, tickAges, move, setupQueue } from "./queue.js";
-import { assignTop, focusNote } from "./incident.js";
+import { assignTop, focusNote, select } from "./incident.js";
 import { connect } from "./live.js";
 import { openCall, setupCall } from "./callform.js";
 import { startTalk, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
@@ -63,6 +63,9 @@ async function start() {
   connect();
   setInterval(tickAges, 1000);
   setInterval(renderUnits, 5000);
+  // A link from elsewhere (the reports' timelines) names an incident to open: /console/#incident=123.
+  const linked = /^#incident=(\d{1,12})$/.exec(location.hash)?.[1];
+  if (linked) select(Number(linked));
 }
 
 $("login-form").addEventListener("submit", async (e) => {

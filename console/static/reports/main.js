@@ -1,0 +1,116 @@
+// The commander's reports: sign in, pick a period and a grouping, and every section reads its figures from the
+// report API. The period and grouping live in the address (#from=…&to=…&by=…), so a view can be bookmarked,
+// sent, and gone back to. Sections: today.js (live), figures.js (targets, intervals, chart), drill.js (the
+// incidents behind a figure, their timelines), workload.js (units and stations), feedback.js (callers).
+import { $, api, download, query, Refused, signOut, state } from "./api.js";
+import { periodWords, presetOf, presetPeriod } from "./period.js";
+import { setupFigures, showReport } from "./figures.js";
+import { closeDrill, setupDrill } from "./drill.js";
+import { showToday } from "./today.js";
+import { showWorkload } from "./workload.js";
+import { showSatisfaction } from "./feedback.js";
+
+const ROLES = new Set(["commander", "admin"]);
+const TODAY_EVERY_MS = 30_000;
+let todayText = new Date().toISOString().slice(0, 10);  // until the service says its own calendar's date
+let asked = 0;
+
+function working(text, kind = "") {
+  $("working").textContent = text;
+  $("working").className = `working ${kind}`;
+}
+
+function fromAddress() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const valid = (d) => /^\d{4}-\d{2}-\d{2}$/.test(d || "");
+  if (!valid(p.get("from")) || !valid(p.get("to"))) return false;
+  $("from").value = p.get("from");
+  $("to").value = p.get("to");
+  if ([...$("group-by").options].some((o) => o.value === p.get("by"))) $("group-by").value = p.get("by");
+  $("preset").value = presetOf($("from").value, $("to").value, todayText);
+  return true;
+}
+
+function toAddress() {
+  const p = new URLSearchParams({ from: $("from").value, to: $("to").value, by: $("group-by").value });
+  if (location.hash.slice(1) !== p.toString()) history.pushState(null, "", `#${p}`);
+}
+
+async function load() {
+  const from = $("from").value, to = $("to").value, by = $("group-by").value;
+  if (!from || !to) { working("Give both dates of the period.", "error"); return; }
+  if (to < from) { working(`The period ends (${to}) before it starts (${from}).`, "error"); return; }
+  const mine = ++asked;
+  state.period = { from, to, by };
+  closeDrill();
+  const started = performance.now();
+  working(`Working on ${periodWords(from, to)}… a long period takes a few seconds.`, "busy");
+  document.body.setAttribute("aria-busy", "true");
+  showWorkload(from, to);
+  showSatisfaction(from, to);
+  try {
+    const report = await api(`/api/reports/response-times?${query()}`);
+    if (mine !== asked) return;
+    showReport(report);
+    working(`${periodWords(from, to)}, by ${$("group-by").selectedOptions[0].text.toLowerCase()}: read in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  } catch (error) {
+    if (mine !== asked || error.status === 401) return;
+    working(error instanceof Refused && error.status !== 500 ? `Not shown: ${error.message}` : "The service did not answer: try again.", "error");
+  } finally {
+    if (mine === asked) document.body.removeAttribute("aria-busy");
+  }
+}
+
+async function today() {
+  try {
+    const now = await showToday();
+    if (now?.since) todayText = now.since.slice(0, 10);
+  } catch { /* today.js says so in its panel */ }
+}
+
+async function start() {
+  const me = await api("/api/me");
+  if (!ROLES.has(me.role)) {
+    signOut(`These reports are for commanders; ${me.username} signs in as ${me.role.replace("_", " ")}. The console is at /console/.`);
+    return;
+  }
+  $("who").textContent = `${me.username} (${me.role})`;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  await today();
+  setInterval(today, TODAY_EVERY_MS);
+  if (!fromAddress()) {
+    [$("from").value, $("to").value] = presetPeriod("7d", todayText);
+    $("preset").value = "7d";
+  }
+  await load();
+}
+
+$("preset").addEventListener("change", () => {
+  const period = presetPeriod($("preset").value, todayText);
+  if (!period) { $("from").focus(); return; }
+  [$("from").value, $("to").value] = period;
+  toAddress();
+  load();
+});
+for (const id of ["from", "to"]) $(id).addEventListener("change", () => { $("preset").value = presetOf($("from").value, $("to").value, todayText); });
+$("group-by").addEventListener("change", () => { toAddress(); load(); });
+$("controls").addEventListener("submit", (e) => { e.preventDefault(); toAddress(); load(); });
+window.addEventListener("popstate", () => { if (fromAddress()) load(); });
+
+$("get-csv").addEventListener("click", () => download(`/api/reports/response-times?${query({ format: "csv" })}`, "response-times.csv")
+  .catch((e) => working(`No CSV: ${e.message}`, "error")));
+$("get-html").addEventListener("click", () => download(`/api/reports/report.html?${new URLSearchParams({ from: state.period.from, to: state.period.to })}`, "response-times.html")
+  .catch((e) => working(`No HTML report: ${e.message}`, "error")));
+$("print").addEventListener("click", () => window.print());
+$("sign-out").addEventListener("click", () => signOut());
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  state.token = $("token").value.trim();
+  sessionStorage.setItem("dispatch-token", state.token);
+  try { await start(); } catch (error) { if (error.status !== 401) $("login-error").textContent = error.message; }
+});
+
+setupFigures();
+setupDrill();
+if (state.token) start().catch(() => signOut()); else $("login").hidden = false;
