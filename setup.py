@@ -19,6 +19,7 @@ setup(
         "dispatch.console": [
             "static/**/*",
             "node_modules/leaflet/dist/**/*",
+            "node_modules/chart.js/dist/chart.umd.min.js",
             # Only what /docs loads (dispatch.edge.docs): the package's other 12 MB are not served.
             "node_modules/swagger-ui-dist/swagger-ui.css",
             "node_modules/swagger-ui-dist/swagger-ui-bundle.js",
