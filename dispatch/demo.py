@@ -99,10 +99,11 @@ def prepare(
     *,
     base_url: str,
     map_path: Path | None = None,
-    history: Callable[[Settings, date], None] | None = None,
+    history: Callable[[Settings, date], date | None] | None = None,
 ) -> dict:
     """Migrate, import the map and its fleet if the map changed, the demo accounts and their tokens file, then
-    `history` (the simulator's day of calls for the reports, from `dispatch demo`); prints how to start."""
+    `history` (the simulator's past days for the reports, up to yesterday, from `dispatch demo`; it answers the
+    first of them, which the report example names); prints how to start."""
     if not settings.is_dev:
         raise SetupError("the demo creates accounts with well-known tokens: run it with DISPATCH_ENV=dev only")
     map_path = map_path or settings.map_path
@@ -112,8 +113,7 @@ def prepare(
         import_map(settings, map_path)
     tokens = asyncio.run(ensure_demo_accounts(settings))
     history_day = report_day(settings)
-    if history is not None:
-        history(settings, history_day)
+    history_first = (history(settings, history_day) if history is not None else None) or history_day
     crew = crew_unit(tokens)
     write_tokens_file(settings, {**tokens, "crew": {crew: tokens["units"][crew]}})
     table = Table("account", "role", "token", title="Demo accounts")
@@ -129,8 +129,8 @@ def prepare(
         f"  API docs   {base_url}/docs\n  readiness  {base_url}/readyz\n"
         f"  try        curl -H 'Authorization: Bearer {tokens['people']['dispatcher']}' "
         f"{base_url}/api/units\n"
-        f"  report     dispatch report --from {history_day} --to {history_day} --out report.html  "
-        f"(commander: {base_url}/api/reports/response-times?from={history_day}&to={history_day})\n"
+        f"  report     dispatch report --from {history_first} --to {history_day} --out report.html  "
+        f"(commander: {base_url}/api/reports/response-times?from={history_first}&to={history_day})\n"
         "Ctrl-C stops it.  Map data © OpenStreetMap contributors (ODbL).\n",
         soft_wrap=True,  # a token or an address cut across two lines could not be copied whole
     )

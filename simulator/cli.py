@@ -11,13 +11,14 @@ import typer
 from dispatch.cli_support import console, fail
 from dispatch.config import Environment, get_settings
 from dispatch.demo import TOKENS_FILE
+from simulator.backfill import parse_days, record_days
 from simulator.calls import Timing
 from simulator.commands import SimulationError, parse_policies, parse_range
 from simulator.commands import headless as run_headless
 from simulator.commands import hindsight as run_hindsight
-from simulator.history import HistoryError, parse_day, record_day
+from simulator.history import HistoryError
 from simulator.live import run as run_live
-from simulator.loads import LOADS
+from simulator.loads import LOAD_NAMES
 from simulator.model import Params
 
 
@@ -26,15 +27,23 @@ def simulate(
     headless: Annotated[bool, typer.Option("--headless", help="Compare policies on the same calls, fast")] = False,
     hindsight: Annotated[bool, typer.Option("--hindsight", help="Policies against a hindsight lower bound")] = False,
     history: Annotated[
-        bool, typer.Option("--history", help="Write a simulated day's incidents into the database (for reports)")
+        bool, typer.Option("--history", help="Write simulated past days' incidents into the database (for reports)")
     ] = False,
     day: Annotated[str | None, typer.Option(help="History: the local day to write (default: yesterday)")] = None,
+    first: Annotated[
+        str | None, typer.Option("--from", help="History: the first local day to write (with --to)")
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="History: the last local day to write (default: yesterday)")
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="History: the last N days up to yesterday")] = None,
     hours: Annotated[float, typer.Option(min=0.1, max=24 * 366, help="Headless: simulated hours")] = 24.0,
     load: Annotated[
         str | None,
         typer.Option(
-            help="Headless: quiet | normal | busy | surge (by the busiest kind "
-            "of unit's utilisation: 15 / 35 / 60 / 85 %)"
+            help="quiet | real | normal | busy | surge: real is the LRK's 2,186 ambulance missions a year "
+            "(the history's default); the others by the busiest kind of unit's utilisation: 15 / 35 / 60 / 85 % "
+            "(headless default: normal)"
         ),
     ] = None,
     calls_per_hour: Annotated[
@@ -67,16 +76,16 @@ def simulate(
     if live:
         if load is not None and calls_per_hour is not None:
             raise fail("give --load or --calls-per-hour, not both", 2)
-        if load is not None and load not in LOADS:
-            raise fail(f"unknown load {load!r} (known: {', '.join(LOADS)})", 2)
+        if load is not None and load not in LOAD_NAMES:
+            raise fail(f"unknown load {load!r} (known: {', '.join(LOAD_NAMES)})", 2)
         _simulate_live(
             speed=speed, per_hour=calls_per_hour, load=load or "normal", seed=seed, duration=duration, base_url=base_url
         )
         return
     settings = get_settings()
     try:
-        if load is not None and load not in LOADS:
-            raise SimulationError(f"unknown load {load!r} (known: {', '.join(LOADS)})", 2)
+        if load is not None and load not in LOAD_NAMES:
+            raise SimulationError(f"unknown load {load!r} (known: {', '.join(LOAD_NAMES)})", 2)
         if load is not None and calls_per_hour is not None:
             raise SimulationError("give --load or --calls-per-hour, not both", 2)
         chosen = parse_policies(policies)
@@ -91,16 +100,19 @@ def simulate(
         params = Params(p1_target_s=p1_target_s, coverage_target_s=p1_target_s, move_up=not no_move_up)
         if history:
             tz = settings.report_time_zone
+            first_day, last_day = parse_days(day=day, first=first, last=last, days=days, tz=tz)
             console.print(
-                record_day(
+                record_days(
                     settings.libpq_url,
                     settings.route_cache_dir,
-                    day=parse_day(day, tz),
+                    first=first_day,
+                    last=last_day,
                     tz=tz,
                     seed=seed,
                     load=load,
                     per_hour=calls_per_hour,
                     timing=timing,
+                    console=console,
                 )
             )
         elif headless:

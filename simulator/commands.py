@@ -15,7 +15,7 @@ from geo.routing import Router
 from simulator.calls import Timing
 from simulator.headless import Params, Simulation
 from simulator.hindsight import ambulance_instance, solve
-from simulator.loads import LOADS, calls_per_hour_for
+from simulator.loads import LOADS, calls_per_hour_for, calls_per_hour_of
 from simulator.results import compare, learnt_coverage
 from simulator.world import World, WorldError, load_world
 
@@ -81,7 +81,7 @@ def headless(
 ) -> list[dict]:
     world, router = open_world(libpq_url, cache_dir)
     if per_hour is None:
-        per_hour = calls_per_hour_for(world, router, LOADS[load or "normal"], timing)
+        per_hour = calls_per_hour_of(world, router, load or "normal", timing)
     with Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),

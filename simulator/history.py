@@ -19,9 +19,7 @@ import psycopg
 from dispatch.incidents.events import replay
 from dispatch.matching.core import Policy
 from simulator.calls import Call, Timing, generate
-from simulator.commands import open_world
 from simulator.headless import Simulation
-from simulator.loads import LOADS, calls_per_hour_for
 from simulator.model import Params, SimIncident, SimUnit
 from simulator.results import learnt_coverage
 from simulator.world import World
@@ -147,9 +145,25 @@ def write_day(
 ) -> dict:
     """Writes the day in one transaction. Refuses a day that already has incidents (the event log is append-only:
     a day written twice could not be taken back)."""
+    with psycopg.connect(libpq_url) as conn:
+        return write_day_on(conn, world, calls, records, day=day, tz=tz, seed=seed, feedback_share=feedback_share)
+
+
+def write_day_on(
+    conn: psycopg.Connection,
+    world: World,
+    calls: list[Call],
+    records: list[UnitRecord],
+    *,
+    day: date,
+    tz: str,
+    seed: int,
+    feedback_share: float = 0.3,
+) -> dict:
+    """`write_day` on an open connection (many days, one connection), in a transaction of its own."""
     start = datetime.combine(day, time(), ZoneInfo(tz))
     counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}  # feedback: answered
-    with psycopg.connect(libpq_url) as conn, conn.transaction():
+    with conn.transaction():
         refuse_written_day(conn, day, tz)
         for call, mine, number, closed, response, rng in _incident_rows(calls, records, seed):
             incident_id = _write_incident(conn, world, call, mine, number, start, closed, counts)
@@ -289,38 +303,3 @@ def _write_incident(
     counts["incidents"] += 1
     counts["events"] += len(events)
     return incident_id
-
-
-def parse_day(text: str | None, tz: str) -> date:
-    """A local date, yesterday if none is given."""
-    if text is None:
-        return datetime.now(ZoneInfo(tz)).date() - timedelta(days=1)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise HistoryError(f"--day must be a date like 2026-11-28, got {text!r}") from None
-
-
-def record_day(
-    libpq_url: str,
-    cache_dir,
-    *,
-    day: date,
-    tz: str,
-    seed: int,
-    load: str | None,
-    per_hour: float | None,
-    timing: Timing = Timing(),
-) -> dict:
-    """Simulates a day (busy load unless a rate is given) and writes its history; what was written, counted."""
-    try:
-        with psycopg.connect(libpq_url) as conn:
-            refuse_written_day(conn, day, tz)  # before the simulation's seconds, not after
-    except psycopg.OperationalError as exc:
-        raise HistoryError(f"cannot reach the database: {str(exc).strip().splitlines()[0]}", 1) from None
-    world, router = open_world(libpq_url, cache_dir)
-    if per_hour is None:
-        per_hour = calls_per_hour_for(world, router, LOADS[load or "busy"], timing)
-    calls, records = simulate_day(world, router, per_hour=per_hour, seed=seed, timing=timing)
-    written = write_day(libpq_url, world, calls, records, day=day, tz=tz, seed=seed)
-    return {"day": day.isoformat(), "seed": seed, "calls_per_hour": round(per_hour, 2), **written}

@@ -23,7 +23,7 @@ import httpx
 from geo.routing import Router
 from simulator.agents import UnitAgent, load_world
 from simulator.calls import Timing, generate
-from simulator.loads import LOADS, calls_per_hour_for
+from simulator.loads import calls_per_hour_of
 from simulator.world import World as SimWorld
 from simulator.world import load_world as load_sim_world
 
@@ -133,7 +133,7 @@ async def run(
         client.headers.update(headers)
         sim_world, router = await asyncio.to_thread(open_world, libpq_url, cache_dir)
         if per_hour is None:
-            per_hour = await asyncio.to_thread(calls_per_hour_for, sim_world, router, LOADS[load], Timing())
+            per_hour = await asyncio.to_thread(calls_per_hour_of, sim_world, router, load, Timing())
         world = await load_world(client, base_url, speed, seed, router)
         units = (await client.get("/api/units")).json()
         agents = [
