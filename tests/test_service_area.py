@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from dispatch.cli import app as cli
 from dispatch.config import get_settings
-from dispatch.setup import load_map_with_fleet, migrate, recreate_database
+from dispatch.setup import imported_sha, load_map_with_fleet, migrate, recreate_database
 
 pytestmark = pytest.mark.slow
 
@@ -110,3 +110,35 @@ def test_the_load_map_summary_names_the_area_and_who_is_outside(scratch, tmp_pat
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "service area: Testland (1 municipality in it); outside it: Across" in result.output
+
+
+def test_a_map_imported_before_the_service_area_is_imported_again_by_the_demo(scratch, tmp_path):
+    """`dispatch demo` imports the map when its sha256 differs from the last import's, or when that import has no
+    service area in its summary (it ran before migration 0014, which could only fall back on the municipalities)."""
+    path = tmp_path / "border.osm"
+    path.write_text(border_map(with_country=True))
+    result = load_map_with_fleet(path, scratch.libpq_url)
+    assert imported_sha(scratch) == result.sha256
+    with psycopg.connect(scratch.libpq_url) as conn:
+        conn.execute(
+            """
+            INSERT INTO map_imports (source, sha256, duration_s, counts)
+            VALUES ('old', %s, 1.0, '{"municipalities": 2}')""",
+            (result.sha256,),
+        )
+    assert imported_sha(scratch) is None
+
+
+def test_migration_0014_gives_a_map_already_imported_its_municipalities_as_the_area(settings):
+    own = settings.model_copy(update={"database_url": settings.database_url + "_area14"})
+    recreate_database(own)
+    migrate(own, "0013")
+    with psycopg.connect(own.libpq_url) as conn:
+        conn.execute("""
+            INSERT INTO municipalities (name, osm_ref, admin_level, geom)
+            VALUES ('Inner', 'r1', 8, 'SRID=4326;MULTIPOLYGON(((9.5 47.1,9.6 47.1,9.6 47.2,9.5 47.1)))')""")
+    migrate(own)
+    with psycopg.connect(own.libpq_url) as conn:
+        area = conn.execute("SELECT name, osm_ref, ST_Area(geom) > 0 FROM service_area").fetchall()
+        inside = conn.execute("SELECT in_service_area FROM municipalities").fetchall()
+    assert area == [("the municipalities", None, True)] and inside == [(True,)]
