@@ -110,7 +110,7 @@ def chart(
     step = next((s for s in TICK_STEPS_MIN if top_min % s == 0 and top_min / s <= 6), top_min)
     out = [
         f'<svg role="img" viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="{ident}-t {ident}-d" '
-        f'font-size="12" font-family="system-ui,sans-serif">',
+        f'font-size="14" font-family="system-ui,sans-serif">',
         f'<title id="{ident}-t">{escape(title)}</title>',
         f'<desc id="{ident}-d">Median and 90th percentile by month, in minutes. '
         f"{escape(_described(months, by_month, key, count_key, min_count))}</desc>",
@@ -139,7 +139,7 @@ def chart(
                 )
         elif n:
             out.append(
-                f'<text x="{cx:.1f}" y="{TOP + plot_h - 4}" text-anchor="start" fill="#595959" font-size="10" '
+                f'<text x="{cx:.1f}" y="{TOP + plot_h - 4}" text-anchor="start" fill="#595959" font-size="12" '
                 f'transform="rotate(-90 {cx + 3:.1f} {TOP + plot_h - 4})">withheld</text>'
             )
         label = calendar.month_abbr[int(month[5:])]
