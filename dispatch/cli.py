@@ -114,7 +114,17 @@ def load_map(
     result = with_errors(lambda: import_map(get_settings(), path))
     console.print(f"imported {path.name} in {result.duration_s:.1f} s")
     for key, value in result.counts.items():
-        console.print(f"  {key:<26} {value:>7,}")
+        console.print(f"  {key:<32} {value:>7,}")
+    area = result.service_area
+    if area.get("name") is None:
+        console.print("service area: none (the map has no municipalities)")
+    else:
+        inside = len(area["inside"])
+        outside = ", ".join(area["outside"]) or "none"
+        console.print(
+            f"service area: {area['name']} ({inside} municipalit{'y' if inside == 1 else 'ies'} in it); "
+            f"outside it: {outside}"
+        )
 
 
 if __name__ == "__main__":

@@ -108,8 +108,12 @@ def import_map(settings: Settings, path: Path) -> ImportResult:
 
 
 def imported_sha(settings: Settings) -> str | None:
+    """The sha256 of the map last imported; None if none was, or if it was imported before the import recorded the
+    service area (migration 0014): such a map is imported again."""
     try:
         latest = latest_import(settings.libpq_url)
     except psycopg.OperationalError as exc:
         raise _unreachable(settings, exc) from exc
-    return latest["sha256"] if latest else None
+    if latest is None or "municipalities_in_service_area" not in latest["counts"]:
+        return None
+    return latest["sha256"]

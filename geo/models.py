@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from geoalchemy2 import Geography, Geometry
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, SmallInteger, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,22 @@ class Municipality(Base):
     osm_ref: Mapped[str] = mapped_column(String(32))
     admin_level: Mapped[int] = mapped_column(SmallInteger)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    # Whether its point on surface lies in the service area (a town across the border does not).
+    in_service_area: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+class ServiceArea(Base):
+    """The area the service answers for, one row: the map's complete boundary (admin_level 2 to 6) that holds most
+    of its addresses, else the union of its municipalities (`osm_ref` and `admin_level` NULL)."""
+
+    __tablename__ = "service_area"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default=text("1"))
+    name: Mapped[str] = mapped_column(String(100))
+    osm_ref: Mapped[str | None] = mapped_column(String(32))
+    admin_level: Mapped[int | None] = mapped_column(SmallInteger)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
 
 
 class Address(Base):

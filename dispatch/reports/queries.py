@@ -13,6 +13,20 @@ STATEMENT_TIMEOUT_S = 120.0
 BIN_S = 30  # the width of a bar in the response-time distribution
 MAX_BIN = 120  # the last bar holds everything from 60 min on
 
+OUTSIDE = "Outside the service area"
+UNKNOWN = "(unknown)"
+# What the municipality grouping joins: the incident's municipality by name, and the service area (one row, or
+# none on a map without municipalities).
+PLACE_JOINS = " LEFT JOIN municipalities m ON m.name = i.municipality LEFT JOIN service_area sa ON true"
+# An incident's municipality as reports show it: one group for every incident outside the service area (a town
+# across the border is not one of the service's municipalities), '(unknown)' where the geocoder gave none. A name
+# the map does not hold as a municipality (an address's addr:city beyond the map's boundaries) is outside if the
+# incident lies outside the area: the point-in-polygon test runs for those incidents only.
+MUNICIPALITY = f"""CASE WHEN i.municipality IS NULL THEN '{UNKNOWN}'
+    WHEN NOT coalesce(m.in_service_area, sa.geom IS NULL OR i.location IS NULL
+                      OR ST_Intersects(sa.geom, i.location::geometry)) THEN '{OUTSIDE}'
+    ELSE i.municipality END"""
+
 # What a group's key is, per grouping (words in byte order: the locale's collation would cost more than the
 # whole percentile sort, and the groups are put in order afterwards anyway). `unit` groups the unit intervals
 # only: an incident has no one unit.
@@ -20,7 +34,7 @@ DIMENSIONS = {
     "none": "NULL::text",
     "priority": "i.priority",
     "type": 'i.type_code COLLATE "C"',
-    "municipality": "coalesce(i.municipality, '(unknown)') COLLATE \"C\"",
+    "municipality": f'({MUNICIPALITY}) COLLATE "C"',
     "hour": "date_part('hour', i.received_at AT TIME ZONE :tz)::int",
     "day": "(i.received_at AT TIME ZONE :tz)::date",
     "month": "date_trunc('month', i.received_at AT TIME ZONE :tz)::date",
@@ -45,7 +59,7 @@ SELECT i.priority{dims},
        date_part('epoch', i.on_scene_at - i.received_at) AS response,
        date_part('epoch', i.cleared_at - i.on_scene_at) AS on_scene,
        date_part('epoch', i.closed_at - i.received_at) AS total
-FROM incidents i
+FROM incidents i{joins}
 WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled'"""
 
 # One row per unit sent to those incidents that got under way, with its turnout and travel, and whether it was the
@@ -56,7 +70,7 @@ SELECT i.priority, a.slot AS capability{dims},
        date_part('epoch', a.en_route_at - a.assigned_at) AS turnout,
        date_part('epoch', a.on_scene_at - a.en_route_at) AS travel,
        a.on_scene_at = i.on_scene_at AS first_unit
-FROM assignments a JOIN incidents i ON i.id = a.incident_id
+FROM assignments a JOIN incidents i ON i.id = a.incident_id{joins}
 WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND a.en_route_at IS NOT NULL"""
 
 
@@ -95,7 +109,10 @@ def _statement(
                 f"count(*) FILTER (WHERE {where} AND {target.interval.value} <= :t{n}_seconds) AS t{n}_met"
             )
     keys = [f"g_{g}" for g in groupings]
-    source = source.format(dims="".join(f", {DIMENSIONS[g]} AS g_{g}" for g in groupings))
+    source = source.format(
+        dims="".join(f", {DIMENSIONS[g]} AS g_{g}" for g in groupings),
+        joins=PLACE_JOINS if "municipality" in groupings else "",
+    )
     if not keys:
         return f"WITH s AS ({source}) SELECT 0 AS mask, {', '.join(columns)} FROM s"
     sets = ", ".join(f"({k})" for k in keys)
@@ -193,6 +210,7 @@ async def feedback_stats(
         if overall_only
         else (f"{dim} AS key, GROUPING({dim}) = 1 AS overall", f"GROUP BY ROLLUP ({dim})")
     )
+    joins = PLACE_JOINS if group_by == "municipality" else ""
     rows = await session.execute(
         text(f"""
         SELECT {head}, count(*) AS offered, count(f.answered_at) AS answered,
@@ -200,7 +218,7 @@ async def feedback_stats(
                count(*) FILTER (WHERE f.satisfaction = 1) AS s1, count(*) FILTER (WHERE f.satisfaction = 2) AS s2,
                count(*) FILTER (WHERE f.satisfaction = 3) AS s3, count(*) FILTER (WHERE f.satisfaction = 4) AS s4,
                count(*) FILTER (WHERE f.satisfaction = 5) AS s5, count(*) FILTER (WHERE f.complaint) AS complaints
-        FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
+        FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id{joins}
         WHERE i.received_at >= :start AND i.received_at < :end
         {tail}"""),
         {"start": start, "end": end, "tz": tz},
@@ -209,20 +227,28 @@ async def feedback_stats(
 
 
 async def public_stats(session: AsyncSession, *, start: datetime, end: datetime, tz: str) -> list[dict]:
-    """Per month and municipality: incidents, and received → first on scene for all and for priority 1."""
+    """Per month and municipality (OUTSIDE for all outside the service area), and per month for all incidents
+    (`total`, municipality None): incidents, and received → first on scene for all and for priority 1."""
     rows = await session.execute(
-        text("""
-        SELECT to_char(received_at AT TIME ZONE :tz, 'YYYY-MM') AS month,
-               coalesce(municipality, '(unknown)') AS municipality, count(*) AS incidents,
-               count(on_scene_at) AS responses,
-               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM on_scene_at - received_at))
-                   AS p_all,
-               count(on_scene_at) FILTER (WHERE priority = 1) AS responses_p1,
-               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM on_scene_at - received_at))
-                   FILTER (WHERE priority = 1) AS p_p1
-        FROM incidents
-        WHERE received_at >= :start AND received_at < :end AND status <> 'cancelled'
-        GROUP BY 1, 2 ORDER BY 1, 2"""),
+        text(f"""
+        WITH s AS (
+            SELECT to_char(i.received_at AT TIME ZONE :tz, 'YYYY-MM') AS month, {MUNICIPALITY} AS municipality,
+                   i.priority, extract(epoch FROM i.on_scene_at - i.received_at) AS response
+            FROM incidents i{PLACE_JOINS}
+            WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled')
+        SELECT month, municipality, GROUPING(municipality) = 1 AS total, count(*) AS incidents,
+               count(response) AS responses,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY response) AS p_all,
+               count(response) FILTER (WHERE priority = 1) AS responses_p1,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY response) FILTER (WHERE priority = 1) AS p_p1
+        FROM s
+        GROUP BY GROUPING SETS ((month, municipality), (month))
+        ORDER BY month, total DESC, municipality"""),
         {"start": start, "end": end, "tz": tz},
     )
     return [dict(r) for r in rows.mappings()]
+
+
+async def service_area_name(session: AsyncSession) -> str | None:
+    """The service area's name as the map gives it (None without a boundary of its own)."""
+    return await session.scalar(text("SELECT name FROM service_area WHERE osm_ref IS NOT NULL"))

@@ -2,8 +2,6 @@
 (monthly response times, the feedback form) which needs no account and shows no personal data."""
 
 import time
-from datetime import UTC, datetime, timedelta
-from html import escape
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,7 +13,7 @@ from dispatch.audit.deps import AuditActor, PublicActor
 from dispatch.auth.deps import SessionDep, require_role
 from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
-from dispatch.reports import feedback, service
+from dispatch.reports import feedback, public, service
 from dispatch.reports.render import report_csv
 from dispatch.reports.schemas import (
     CallerMessageOut,
@@ -131,37 +129,43 @@ async def message_sent(
 @public_router.get(
     "/response-times",
     response_model=PublicResponseTimesOut,
-    responses={200: {"content": {"text/html": {}}, "description": "JSON, or with format=html a page"}},
+    responses={
+        200: {
+            "content": {"text/html": {}},
+            "description": "JSON; a page for browsers (Accept: text/html) or format=html",
+        },
+        304: {"description": "Not modified (If-None-Match)"},
+    },
     summary="Monthly response times by municipality (public, no personal data)",
 )
 async def public_response_times(
     request: Request,
     session: SessionDep,
     months: Annotated[int, Query(ge=1, le=60, description="Months back from this one")] = 12,
-    format: Literal["json", "html"] = "json",
-) -> dict[str, Any] | HTMLResponse:
+    format: Annotated[
+        Literal["json", "html"] | None, Query(description="Without it, by the Accept header (JSON unless text/html)")
+    ] = None,
+) -> Response:
+    as_html = format == "html" or (format is None and public.wants_html(request.headers.get("accept", "")))
+    # Anyone may ask, and the answer costs a pass over the months' incidents: each process keeps it a while, both
+    # forms rendered once.
     settings = request.app.state.settings
-    # Anyone may ask, and the answer costs a pass over the months' incidents: each process keeps it a while.
     cache = getattr(request.app.state, "public_response_times", None)
     if cache is None:
         cache = request.app.state.public_response_times = {}
     hit = cache.get(months)
-    if hit is not None and hit[0] > time.monotonic():
-        rows = hit[1]
-    else:
-        now = datetime.now(UTC)
-        first = (now.replace(day=1) - timedelta(days=31 * (months - 1))).strftime("%Y-%m-01")
-        period = parse_period(first, now.strftime("%Y-%m-%d"), settings.report_time_zone)
-        rows = await service.public_response_times(session, period=period, min_count=settings.public_min_count)
-        cache[months] = (time.monotonic() + PUBLIC_CACHE_S, rows)
-    if format == "html":
-        return HTMLResponse(_public_page(rows, settings.public_min_count))
-    return {
-        "time_zone": settings.report_time_zone,
-        "interval": "call received → first unit on scene",
-        "suppressed_below": settings.public_min_count,
-        "months": rows,
+    if hit is None or hit.expires <= time.monotonic():
+        hit = cache[months] = await public.answer(session, settings=settings, months=months, ttl_s=PUBLIC_CACHE_S)
+    body, etag = (hit.html, hit.html_etag) if as_html else (hit.json, hit.json_etag)
+    headers = {
+        "Cache-Control": f"public, max-age={int(PUBLIC_CACHE_S)}",
+        "ETag": etag,
+        "Vary": "Accept",
     }
+    if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    media = "text/html; charset=utf-8" if as_html else "application/json"
+    return Response(body, media_type=media, headers=headers)
 
 
 @public_router.get("/feedback/{token}", response_class=HTMLResponse, summary="The feedback form of a link")
@@ -186,29 +190,6 @@ async def give_feedback(
         by=by,
     )
     return FeedbackRecordedOut(recorded=True, message="Thank you. Your answer was recorded.")
-
-
-def _minutes(seconds: int | None) -> str:
-    return "–" if seconds is None else f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def _public_page(rows: list[dict], min_count: int) -> str:
-    body = "".join(
-        f"<tr><td>{escape(r['month'])}</td><td>{escape(r['municipality'])}</td><td>{r['incidents']}</td>"
-        f"<td>{_minutes(r['all_priorities']['p50_s'])}</td><td>{_minutes(r['all_priorities']['p90_s'])}</td>"
-        f"<td>{r['priority_1_responses']}</td><td>{_minutes(r['priority_1']['p50_s'])}</td>"
-        f"<td>{_minutes(r['priority_1']['p90_s'])}</td></tr>"
-        for r in rows
-    )
-    return f"""<!doctype html><html lang="en"><meta charset="utf-8"><title>Response times</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .7em;text-align:right}}
-td:nth-child(-n+2),th:nth-child(-n+2){{text-align:left}}</style>
-<h1>Emergency response times</h1>
-<p>Time from the call being received to the first unit on scene (minutes:seconds), by month and municipality.
-Half of the responses took the median time or less, nine in ten the 90th percentile or less. Months with fewer
-than {min_count} responses in a municipality show no times.</p>
-<table><tr><th>month</th><th>municipality</th><th>incidents</th><th>median</th><th>90 %</th>
-<th>life-threatening</th><th>median</th><th>90 %</th></tr>{body}</table></html>"""
 
 
 FORM = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Your feedback</title>

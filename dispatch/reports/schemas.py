@@ -98,9 +98,8 @@ class PercentilesOut(BaseModel):
     p90_s: int | None
 
 
-class PublicMonthOut(BaseModel):
+class PublicTotalOut(BaseModel):
     month: str
-    municipality: str
     incidents: int
     responses: int
     all_priorities: PercentilesOut
@@ -108,11 +107,17 @@ class PublicMonthOut(BaseModel):
     priority_1: PercentilesOut
 
 
+class PublicMonthOut(PublicTotalOut):
+    municipality: str = Field(description="'Outside the service area' for all incidents beyond it")
+
+
 class PublicResponseTimesOut(BaseModel):
     time_zone: str
     interval: str
     suppressed_below: int = Field(description="Cells of fewer responses show no times")
+    service_area: str | None = Field(description="The service area's name, if the map has its boundary")
     months: list[PublicMonthOut]
+    totals: list[PublicTotalOut] = Field(description="Per month, every incident (inside the area or not)")
 
 
 class FeedbackRecordedOut(BaseModel):

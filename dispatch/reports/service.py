@@ -241,29 +241,34 @@ async def distribution(session: AsyncSession, *, period: Period) -> dict[int, li
     return out
 
 
-async def public_response_times(session: AsyncSession, *, period: Period, min_count: int) -> list[dict]:
-    """Monthly response times by municipality for citizens: counts and percentiles only, none for a cell of
-    fewer than `min_count` responses (so no single incident can be read out of it)."""
-    out = []
+async def public_response_times(session: AsyncSession, *, period: Period, min_count: int) -> dict:
+    """Monthly response times for citizens: `months` per municipality (one row for all incidents outside the
+    service area), `totals` per month over every incident, and the service area's name; counts and percentiles
+    only, none for a cell of fewer than `min_count` responses (so no single incident can be read out of it)."""
+
+    def pct(values, n):
+        if values is None or n < min_count:
+            return {"p50_s": None, "p90_s": None}
+        return {"p50_s": round(values[0]), "p90_s": round(values[1])}
+
+    months, totals = [], []
     for row in await queries.public_stats(session, start=period.start, end=period.end, tz=period.tz):
-
-        def pct(values, n):
-            if values is None or n < min_count:
-                return {"p50_s": None, "p90_s": None}
-            return {"p50_s": round(values[0]), "p90_s": round(values[1])}
-
-        out.append(
-            {
-                "month": row["month"],
-                "municipality": row["municipality"],
-                "incidents": row["incidents"],
-                "responses": row["responses"],
-                "all_priorities": pct(row["p_all"], row["responses"]),
-                "priority_1_responses": row["responses_p1"],
-                "priority_1": pct(row["p_p1"], row["responses_p1"]),
-            }
-        )
-    return out
+        cell = {
+            "month": row["month"],
+            "municipality": row["municipality"],
+            "incidents": row["incidents"],
+            "responses": row["responses"],
+            "all_priorities": pct(row["p_all"], row["responses"]),
+            "priority_1_responses": row["responses_p1"],
+            "priority_1": pct(row["p_p1"], row["responses_p1"]),
+        }
+        if row["total"]:
+            del cell["municipality"]
+            totals.append(cell)
+        else:
+            months.append(cell)
+    area = await queries.service_area_name(session)
+    return {"service_area": area, "months": months, "totals": totals}
 
 
 FULL_GROUPINGS = (GroupBy.priority, GroupBy.type, GroupBy.municipality, GroupBy.unit, GroupBy.hour, GroupBy.day)

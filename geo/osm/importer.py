@@ -10,7 +10,7 @@ fleet at the imported stations) comes in as `then` steps: geo knows nothing of u
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -34,6 +34,8 @@ class ImportResult:
     sha256: str
     duration_s: float
     counts: dict[str, int]
+    # The service area's name, and its municipalities inside and outside (writer.service_area_summary).
+    service_area: dict = field(default_factory=dict)
 
 
 def file_sha256(path: Path) -> str:
@@ -74,6 +76,7 @@ def load_map(
     steps: list[Step] = [
         ("municipalities", lambda cur: _none(writer.write_municipalities(cur, data))),
         ("addresses", lambda cur: _none(writer.write_addresses(cur, data))),
+        ("service area", lambda cur: _none(writer.write_service_area(cur, data))),
         ("streets", lambda cur: _none(writer.write_streets(cur, data))),
         ("places", lambda cur: _none(writer.write_places(cur, data))),
         ("road graph", lambda cur: _none(writer.write_road_graph(cur, graph))),
@@ -92,15 +95,17 @@ def load_map(
             if progress:
                 progress.advance(write_task)
         counts = _counts(cur, graph) | added
+        area = writer.service_area_summary(cur)
+        counts["municipalities_in_service_area"] = len(area["inside"])
         duration = time.perf_counter() - started
         cur.execute(
             "INSERT INTO map_imports (source, sha256, duration_s, counts) VALUES (%s, %s, %s, %s)",
             (str(path), sha, duration, orjson.dumps(counts).decode()),
         )
-    return ImportResult(sha, duration, counts)
+    return ImportResult(sha, duration, counts, area)
 
 
-def _none(_written: int) -> dict[str, int]:
+def _none(_written: int | None) -> dict[str, int]:
     return {}  # the map's own counts are read back from the tables at the end (_counts)
 
 

@@ -10,8 +10,9 @@ import psycopg
 from geo.osm.reader import MapData
 from geo.osm.roads import RoadGraph
 
-MAP_TABLES = ("road_edges", "road_nodes", "streets", "places", "addresses", "municipalities")
+MAP_TABLES = ("road_edges", "road_nodes", "streets", "places", "addresses", "municipalities", "service_area")
 MUNICIPALITY_LEVEL = 8
+SERVICE_AREA_LEVELS = range(2, 7)  # a country, a state, a district: what a dispatch centre answers for
 
 
 def _pt(lon: float, lat: float) -> str:
@@ -46,6 +47,53 @@ def write_municipalities(cur: psycopg.Cursor, data: MapData) -> int:
         rows,
     )
     return len(rows)
+
+
+def write_service_area(cur: psycopg.Cursor, data: MapData) -> None:
+    """The service area, and which municipalities lie in it (their point on surface).
+
+    The area is the complete boundary of admin_level 2 to 6 holding the most of the map's addresses, if it holds
+    more than half of them (an extract is cut around its region: the neighbours' boundaries come incomplete, or
+    hold the few addresses across the border); on a tie the larger level. Else the union of the municipalities.
+    Runs after the addresses are written."""
+    cur.execute(
+        "CREATE TEMP TABLE area_candidates (osm_ref text, name text, admin_level int, geom geometry) ON COMMIT DROP"
+    )
+    cur.executemany(
+        "INSERT INTO area_candidates VALUES (%s, %s, %s, ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326))",
+        [
+            (b.osm_ref, b.name, b.admin_level, b.wkb_hex)
+            for b in data.boundaries
+            if b.admin_level in SERVICE_AREA_LEVELS
+        ],
+    )
+    cur.execute("""
+        INSERT INTO service_area (name, osm_ref, admin_level, geom)
+        SELECT c.name, c.osm_ref, c.admin_level, ST_Multi(c.geom)
+        FROM area_candidates c
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM addresses a WHERE ST_Intersects(c.geom, a.location::geometry)) k
+        WHERE k.n * 2 > (SELECT count(*) FROM addresses)
+        ORDER BY k.n DESC, c.admin_level, c.name LIMIT 1""")
+    if not cur.rowcount:
+        cur.execute("""
+            INSERT INTO service_area (name, geom)
+            SELECT 'the municipalities', ST_Multi(ST_Union(geom)) FROM municipalities HAVING count(*) > 0""")
+    cur.execute("""
+        UPDATE municipalities m SET in_service_area = coalesce(
+            (SELECT ST_Intersects(s.geom, ST_PointOnSurface(m.geom)) FROM service_area s), true)""")
+
+
+def service_area_summary(cur: psycopg.Cursor) -> dict:
+    """The service area's name (None without one), and the municipalities in it and outside, by name."""
+    cur.execute("SELECT name FROM service_area")
+    row = cur.fetchone()
+    cur.execute("SELECT name, in_service_area FROM municipalities ORDER BY name")
+    rows = cur.fetchall()
+    return {
+        "name": row[0] if row else None,
+        "inside": [name for name, inside in rows if inside],
+        "outside": [name for name, inside in rows if not inside],
+    }
 
 
 def write_addresses(cur: psycopg.Cursor, data: MapData) -> int:
