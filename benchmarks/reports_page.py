@@ -37,7 +37,9 @@ console = Console(stderr=True)
 def commander_token(env: dict) -> str:
     """A commander account of the run's own: its first token, or another if the account exists already."""
     cli = [str(ROOT / ".venv" / "bin" / "dispatch"), "users"]
-    made = subprocess.run([*cli, "add", "bench-commander", "--role", "commander"], env=env, capture_output=True, text=True)
+    made = subprocess.run(
+        [*cli, "add", "bench-commander", "--role", "commander"], env=env, capture_output=True, text=True
+    )
     if made.returncode != 0:
         made = subprocess.run([*cli, "token", "bench-commander"], env=env, capture_output=True, text=True)
     token = re.search(r"dsp_[A-Za-z0-9_-]+", made.stdout)

@@ -140,6 +140,7 @@ async def test_incidents_open_and_closed_are_found_and_read(serve, crews, tmp_pa
         await expect(results).to_have_count(1)
         # The one found by this search (the last search's one result may still be shown a moment).
         await expect(results.first).to_have_attribute("data-id", str(still_open))
+
         # While its panel is read (slowly here), the last one's panel and its Show button are gone.
         async def slowly(route):
             await asyncio.sleep(1.0)

@@ -36,6 +36,10 @@ def duration(seconds: float | None) -> str:
     return f"{s // 3600} h {s // 60 % 60:02d} min"
 
 
+def text_of(path) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def lived(settings, imported_map):
     router = Router.load(settings.libpq_url, settings.route_cache_dir)
@@ -57,8 +61,15 @@ async def test_a_commander_reads_a_day_drills_down_and_downloads(serve, lived, t
     _, addr = await serve()
     base, day = f"http://{addr}", DAY.isoformat()
     async with AsyncClient(base_url=base, headers=bearer(tokens["commander"]), timeout=30) as api:
-        by_place = (await api.get("/api/reports/response-times", params={"from": day, "to": day, "group_by": "municipality"})).json()
-        csv = (await api.get("/api/reports/response-times", params={"from": day, "to": day, "group_by": "municipality", "format": "csv"})).text
+        by_place = (
+            await api.get("/api/reports/response-times", params={"from": day, "to": day, "group_by": "municipality"})
+        ).json()
+        csv = (
+            await api.get(
+                "/api/reports/response-times",
+                params={"from": day, "to": day, "group_by": "municipality", "format": "csv"},
+            )
+        ).text
     assert by_place["groups"], "the simulated day has incidents in several municipalities"
     busiest = max(by_place["groups"], key=lambda g: g["intervals"]["response"]["count"])
 
@@ -85,7 +96,9 @@ async def test_a_commander_reads_a_day_drills_down_and_downloads(serve, lived, t
         await page.locator("#to").fill(day)
         await page.locator("#group-by").select_option("municipality")
         await page.locator("#to").press("Enter")
-        await expect(page.locator("body")).to_have_attribute("data-chart", f"{by_place['from']}/{by_place['to']}/municipality/response")
+        await expect(page.locator("body")).to_have_attribute(
+            "data-chart", f"{by_place['from']}/{by_place['to']}/municipality/response"
+        )
         await expect(page.locator("#working")).to_contain_text(f"{day}, by municipality")
         assert "by=municipality" in page.url and f"from={day}" in page.url
 
@@ -102,13 +115,25 @@ async def test_a_commander_reads_a_day_drills_down_and_downloads(serve, lived, t
             await expect(row.locator("td").nth(1)).to_have_text(duration(stats["p50"]))
             await expect(row.locator("td").nth(2)).to_have_text(duration(stats["p90"]))
         assert not [v for v in await axe_violations(page, serious=True)], "axe on the report"
-        await page.screenshot(path=Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "reports.png", full_page=True)
+        await page.screenshot(
+            path=Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "reports.png", full_page=True
+        )
 
         # Drill down by keyboard: the busiest municipality's incidents, longest response first, as the API lists them.
         async with AsyncClient(base_url=base, headers=bearer(tokens["commander"]), timeout=30) as api:
-            behind = (await api.get("/api/reports/incidents", params={
-                "from": day, "to": day, "group_by": "municipality", "key": busiest["key"], "interval": "response", "limit": 50,
-            })).json()
+            behind = (
+                await api.get(
+                    "/api/reports/incidents",
+                    params={
+                        "from": day,
+                        "to": day,
+                        "group_by": "municipality",
+                        "key": busiest["key"],
+                        "interval": "response",
+                        "limit": 50,
+                    },
+                )
+            ).json()
         await page.get_by_role("button", name=busiest["key"], exact=True).focus()
         await page.keyboard.press("Enter")
         drill = page.locator("#drill")
@@ -130,18 +155,22 @@ async def test_a_commander_reads_a_day_drills_down_and_downloads(serve, lived, t
         # The CSV is the API's, byte for byte; the HTML report is a whole document.
         async with page.expect_download() as got:
             await page.locator("#get-csv").click()
-        assert Path(await (await got.value).path()).read_text(encoding="utf-8") == csv
+        assert text_of(await (await got.value).path()) == csv
         async with page.expect_download() as got:
             await page.locator("#get-html").click()
         assert (await got.value).suggested_filename.endswith(".html")
-        assert "<html" in Path(await (await got.value).path()).read_text(encoding="utf-8")[:500].lower()
+        assert "<html" in text_of(await (await got.value).path())[:500].lower()
 
         # Another grouping, then back: the address brings the municipalities again.
         await page.locator("#group-by").select_option("priority")
-        await expect(page.locator("body")).to_have_attribute("data-chart", f"{by_place['from']}/{by_place['to']}/priority/response")
+        await expect(page.locator("body")).to_have_attribute(
+            "data-chart", f"{by_place['from']}/{by_place['to']}/priority/response"
+        )
         await page.go_back()
         await expect(page.locator("#group-by")).to_have_value("municipality")
-        await expect(page.locator("body")).to_have_attribute("data-chart", f"{by_place['from']}/{by_place['to']}/municipality/response")
+        await expect(page.locator("body")).to_have_attribute(
+            "data-chart", f"{by_place['from']}/{by_place['to']}/municipality/response"
+        )
 
         # A phone: everything readable without the page scrolling sideways (wide tables scroll in their box).
         await page.set_viewport_size({"width": 390, "height": 844})
