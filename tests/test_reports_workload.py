@@ -55,10 +55,12 @@ async def job(session, unit: int, start_s: float, end_s: float, *, on_scene_s: f
     )
 
 
-async def log_status(session, unit: int, at_s: float, status: str) -> None:
+async def log_status(session, unit: int, at_s: float, status: str, previous: str) -> None:
+    """An entry as the trigger writes it, at S + at_s."""
     await session.execute(
-        text("INSERT INTO unit_status_log (unit_id, at, status) VALUES (:u, :at, CAST(:s AS unit_status))"),
-        {"u": unit, "at": S + at_s * SEC, "s": status},
+        text("""INSERT INTO unit_status_log (unit_id, at, status, previous)
+                VALUES (:u, :at, CAST(:s AS unit_status), CAST(:p AS unit_status))"""),
+        {"u": unit, "at": S + at_s * SEC, "s": status, "p": previous},
     )
 
 
@@ -77,10 +79,12 @@ async def worked(session):
     await job(session, a, 4000, 5400, taken_off=True)  # overlaps the one before: 300 s more
     await job(session, a, day_s - 1000, day_s + 2000, on_scene_s=day_s - 400)  # clipped at the end: 1000, 400
     await job(session, b, 7200, 7320, taken_off=True)
-    await log_status(session, b, -3600, "out_of_service")
-    await log_status(session, b, 1800, "available")
-    await log_status(session, b, day_s - 600, "out_of_service")
-    await log_status(session, b, day_s + 60, "available")
+    await log_status(session, b, -7200, "returning", "on_scene")  # the last entry before a spell: not read
+    await log_status(session, b, -3600, "out_of_service", "returning")
+    await log_status(session, b, 1800, "available", "out_of_service")
+    await log_status(session, b, 3000, "returning", "available")  # neither begins nor ends a spell
+    await log_status(session, b, day_s - 600, "out_of_service", "returning")
+    await log_status(session, b, day_s + 60, "available", "out_of_service")
 
 
 def mine(rows: list[dict], key: str, prefix: str) -> dict:

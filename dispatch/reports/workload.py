@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.reports import queries
 from dispatch.reports.service import QUERY_CANCELED, Period, ReportTooLong
-from dispatch.statuses import UnitStatus
+from dispatch.units.models import OUT_OF_SERVICE_SPELL
 
 # Per unit: its assignments overlapping the period, clipped to it. Each counts only the part beyond the latest end
 # of the unit's assignments that started before it (sorted by start, that is the length of their union); on-scene
@@ -42,21 +42,25 @@ SELECT unit_id, count(*) AS assignments,
                     FILTER (WHERE os IS NOT NULL), 0) AS on_scene_s
 FROM busy GROUP BY unit_id""".format(earlier="BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")
 
-# Per unit: its status entries in the period and the last one before it (the status it started the period in);
-# each out-of-service entry lasts until the unit's next entry, or now.
+# Per unit: the entries in the period that begin or end a spell out of service (a partial index holds just those:
+# the log has a handful of entries for every assignment, and these are few), and the unit's last entry before the
+# period when it was out of service then. Each spell lasts until the unit's next such entry, or now. An entry ends
+# a spell by its `previous` status, which the trigger writes with every change.
 _OUT_OF_SERVICE = f"""
 WITH entries AS (
-    SELECT l.unit_id, l.id, l.at, l.status FROM unit_status_log l WHERE l.at >= :start AND l.at < :end
+    SELECT l.unit_id, l.id, l.at, l.status FROM unit_status_log l
+    WHERE l.at >= :start AND l.at < :end AND {OUT_OF_SERVICE_SPELL}
     UNION ALL
     SELECT u.id, b.id, b.at, b.status FROM units u
     CROSS JOIN LATERAL (SELECT l.id, l.at, l.status FROM unit_status_log l
                         WHERE l.unit_id = u.id AND l.at < :start ORDER BY l.at DESC, l.id DESC LIMIT 1) b
+    WHERE b.status = 'out_of_service'
 ), spells AS (
     SELECT unit_id, status, at, lead(at) OVER (PARTITION BY unit_id ORDER BY at, id) AS until FROM entries
 )
 SELECT unit_id,
        sum(greatest(0, date_part('epoch', least(coalesce(until, now()), :end) - greatest(at, :start)))) AS seconds
-FROM spells WHERE status = '{UnitStatus.out_of_service.value}' GROUP BY unit_id"""
+FROM spells WHERE status = 'out_of_service' GROUP BY unit_id"""
 
 _FLEET = """
 SELECT u.id, u.call_sign, u.kind::text AS kind, s.id AS station_id, s.name AS station
@@ -86,6 +90,9 @@ async def workload(session: AsyncSession, *, period: Period) -> dict[str, Any]:
     and all 168 hours of the week."""
     bounds = {"start": period.start, "end": period.end}
     try:
+        # Each unit's assignments are sorted by start, twice: in memory, not on disk (as the response-time report).
+        await session.execute(text("SET LOCAL work_mem = '256MB'"))
+        await session.execute(text("SET LOCAL jit = off"))
         await session.execute(text(f"SET LOCAL statement_timeout = '{int(queries.STATEMENT_TIMEOUT_S * 1000)}ms'"))
         fleet = (await session.execute(text(_FLEET))).mappings().all()
         work = {r["unit_id"]: r for r in (await session.execute(text(_ASSIGNMENTS), bounds)).mappings()}
