@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.reports import queries
 from dispatch.reports.service import QUERY_CANCELED, Period, ReportTooLong
+from dispatch.statuses import UnitStatus
 from dispatch.units.models import OUT_OF_SERVICE_SPELL
+
+OUT = UnitStatus.out_of_service.value
 
 # Per unit: its assignments overlapping the period, clipped to it. Each counts only the part beyond the latest end
 # of the unit's assignments that started before it (sorted by start, that is the length of their union); on-scene
@@ -54,13 +57,13 @@ WITH entries AS (
     SELECT u.id, b.id, b.at, b.status FROM units u
     CROSS JOIN LATERAL (SELECT l.id, l.at, l.status FROM unit_status_log l
                         WHERE l.unit_id = u.id AND l.at < :start ORDER BY l.at DESC, l.id DESC LIMIT 1) b
-    WHERE b.status = 'out_of_service'
+    WHERE b.status = '{OUT}'
 ), spells AS (
     SELECT unit_id, status, at, lead(at) OVER (PARTITION BY unit_id ORDER BY at, id) AS until FROM entries
 )
 SELECT unit_id,
        sum(greatest(0, date_part('epoch', least(coalesce(until, now()), :end) - greatest(at, :start)))) AS seconds
-FROM spells WHERE status = 'out_of_service' GROUP BY unit_id"""
+FROM spells WHERE status = '{OUT}' GROUP BY unit_id"""
 
 _FLEET = """
 SELECT u.id, u.call_sign, u.kind::text AS kind, s.id AS station_id, s.name AS station
@@ -108,7 +111,8 @@ async def workload(session: AsyncSession, *, period: Period) -> dict[str, Any]:
     counts = {(r[0], r[1]): r[2] for r in hours}
     period_s = (period.end - period.start).total_seconds()
 
-    units, stations = [], {}
+    units: list[dict[str, Any]] = []
+    stations: dict[int | None, dict[str, Any]] = {}
     for unit in fleet:
         done = work.get(unit["id"])
         busy = _seconds(done["busy_s"]) if done else 0.0
