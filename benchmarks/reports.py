@@ -1,6 +1,7 @@
-"""Report benchmark: 1,000,000 generated incidents of a year with their assignments and events, in a database of
-their own, then the report timed: the API's report for each grouping, the whole `dispatch report`, and the same
-incident intervals folded from the event log instead of the incident timestamps, for comparison.
+"""Report benchmark: 1,000,000 generated incidents of a year with their assignments, events and unit status log, in
+a database of their own, then the reports timed: the API's report for each grouping, the whole `dispatch report`,
+the same incident intervals folded from the event log instead of the incident timestamps, for comparison, and the
+workload report (GET /api/reports/units) over the year and over a month.
 
     .venv/bin/python benchmarks/reports.py [--incidents 1000000] [--url URL] [--repeat 3] [--keep] [--json]
 
@@ -33,6 +34,7 @@ from dispatch.reports import service  # noqa: E402
 from dispatch.reports.html import report_html  # noqa: E402
 from dispatch.reports.service import FULL_GROUPINGS, GroupBy, parse_period  # noqa: E402
 from dispatch.reports.targets import load_targets  # noqa: E402
+from dispatch.reports.workload import workload  # noqa: E402
 from dispatch.setup import migrate, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/dispatch_reports_bench"
@@ -92,6 +94,20 @@ UNION ALL
 SELECT a.incident_id, e.at, e.kind, 'bench', jsonb_build_object('unit_id', a.unit_id) FROM assignments a
 CROSS JOIN LATERAL (VALUES (a.assigned_at, 'dispatched'), (a.acknowledged_at, 'acknowledged'),
     (a.en_route_at, 'en_route'), (a.on_scene_at, 'on_scene'), (a.cleared_at, 'cleared')) e(at, kind)"""
+# The unit status log as the service writes it (a trigger on units): five changes for every unit sent, and a spell
+# out of service of 4 hours every 9 days for each unit (its day offset by its id), for the workload report.
+STATUS_LOG = """INSERT INTO unit_status_log (unit_id, at, status, previous)
+SELECT a.unit_id, e.at, e.status::unit_status, e.previous::unit_status FROM assignments a
+CROSS JOIN LATERAL (VALUES (a.assigned_at, 'dispatched', 'available'),
+    (a.acknowledged_at, 'acknowledged', 'dispatched'), (a.en_route_at, 'en_route', 'acknowledged'),
+    (a.on_scene_at, 'on_scene', 'en_route'),
+    (a.cleared_at, 'available', 'on_scene')) e(at, status, previous)
+UNION ALL
+SELECT u.id, t + s.after, s.status::unit_status, s.previous::unit_status FROM units u
+CROSS JOIN generate_series(timestamptz '2025-01-01 06:00+01' + (u.id % 9) * interval '1 day',
+                           timestamptz '2025-12-31 00:00+01', interval '9 days') t
+CROSS JOIN (VALUES (interval '0 hours', 'out_of_service', 'available'),
+                   (interval '4 hours', 'available', 'out_of_service')) s(after, status, previous)"""
 # The same incident intervals as the report's, folded from the event log (for comparison only).
 FROM_EVENTS = """SELECT i.priority, count(*), percentile_cont(ARRAY[0.5, 0.9, 0.95]) WITHIN GROUP (
     ORDER BY extract(epoch FROM e.dispatched - e.received)) FROM (
@@ -123,6 +139,7 @@ def generate(settings: Settings, n: int, keep: bool) -> dict:
             ("incidents", INCIDENTS.format(munis=munis).replace(":n", str(n))),
             ("assignments", ASSIGNMENTS),
             ("events", EVENTS),
+            ("unit status log", STATUS_LOG),
         ):
             started = time.perf_counter()
             with console.status(f"generating {label}"):
@@ -179,6 +196,9 @@ async def measure(settings: Settings, repeat: int) -> dict:
             return (await session.execute(text(FROM_EVENTS))).all()
 
         await timed("processing by priority from the event log", from_events)
+        await timed("api units workload, the year", lambda s: workload(s, period=period))
+        month = parse_period("2025-06-01", "2025-06-30", settings.report_time_zone)
+        await timed("api units workload, a month", lambda s: workload(s, period=month))
     finally:
         await engine.dispose()
     return out

@@ -28,6 +28,7 @@ from dispatch.push.routes import router as push_router
 from dispatch.queue.routes import router as queue_router
 from dispatch.reports.routes import public_router as public_reports_router
 from dispatch.reports.routes import router as reports_router
+from dispatch.reports.workload_routes import router as workload_router
 from dispatch.units.routes import router as units_router
 
 # console/ ships inside the package as dispatch.console (setup.py): found the same way in a checkout and a wheel.
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(map_router)
     app.include_router(reports_router)
     app.include_router(public_reports_router)
+    app.include_router(workload_router)
     app.include_router(audit_router)
     app.mount(
         "/console/vendor/leaflet",

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from sqlalchemy import text
 
 from dispatch.incidents.events import replay
 from dispatch.reports import service
@@ -106,6 +107,28 @@ async def test_side_by_side_statements_give_the_same_report(simulated, session, 
         session, period=period, targets=load_targets(), sessions=async_sessionmaker(engine)
     )
     assert side_by_side == alone and all(report["groups"] for report in alone["by"].values())
+
+
+async def test_the_workload_report_reads_the_units_times_of_the_day(simulated, session):
+    """Busy from assignment to the moment the simulation freed or diverted the unit, on scene from arrival; the
+    simulation puts no unit out of service, and the history invents none."""
+    from dispatch.reports.workload import workload
+
+    _, _, calls, records, _ = simulated
+    # Two local days: the simulation runs on past midnight until its last unit is free.
+    period = parse_period(DAY.isoformat(), (DAY + timedelta(days=1)).isoformat(), "Europe/Vaduz")
+    report = await workload(session, period=period)
+    rows = {row["call_sign"]: row for row in report["units"]}
+    by_id = {unit_id: rows[sign] for sign, unit_id in (await session.execute(text("SELECT call_sign, id FROM units")))}
+    for unit_id in {r.unit_id for r in records}:
+        mine = [r for r in records if r.unit_id == unit_id]
+        row = by_id[unit_id]
+        assert row["assignments"] == len(mine)
+        assert row["busy_s"] == pytest.approx(sum(r.left - r.assigned for r in mine), abs=0.1 * len(mine))
+        arrived = [r for r in mine if r.on_scene is not None]
+        assert row["on_scene_s"] == pytest.approx(sum(r.left - r.on_scene for r in arrived), abs=0.1 * len(mine))
+        assert row["out_of_service_s"] == 0.0
+    assert sum(h["incidents"] for h in report["hours"]) == len(calls)
 
 
 def test_a_day_is_written_once(simulated, settings):

@@ -66,6 +66,31 @@ class Unit(Base):
     home_station: Mapped[Station | None] = relationship(back_populates="units")
 
 
+# The entries that begin or end a spell out of service: the workload report reads only these (a partial index).
+_OOS = UnitStatus.out_of_service.value
+OUT_OF_SERVICE_SPELL = f"(status = '{_OOS}' OR previous = '{_OOS}')"
+
+
+class UnitStatusEntry(Base):
+    """Append-only: every change of a unit's status with its time, written by triggers on `units` in the transaction
+    that changes it (dispatch/units/sql/unit_status_logged.sql); a trigger refuses UPDATE and DELETE. The status a
+    unit had at any moment is that of its last entry before it (the workload report's out-of-service time); an entry
+    with `previous` out of service ends a spell."""
+
+    __tablename__ = "unit_status_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    at: Mapped[datetime] = created_at_column()
+    status: Mapped[UnitStatus] = mapped_column(Enum(UnitStatus, name="unit_status"))
+    previous: Mapped[UnitStatus | None] = mapped_column(Enum(UnitStatus, name="unit_status"))
+
+    __table_args__ = (
+        Index("ix_unit_status_log_unit_at", "unit_id", "at"),
+        Index("ix_unit_status_log_out_of_service", "unit_id", "at", postgresql_where=sql(OUT_OF_SERVICE_SPELL)),
+    )
+
+
 class CrewMessage(Base):
     """The conversation between a unit's crew and the dispatchers, both ways, as the consoles read it back
     (GET /api/units/{id}/messages). Kept as long as the audit trail and purged with it (`dispatch audit purge`):
