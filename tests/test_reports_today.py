@@ -122,3 +122,23 @@ async def test_the_html_report_is_for_commanders(client, auth, one_session):
     params = {"from": "2031-01-15", "to": "2031-01-16"}
     r = await client.get("/api/reports/report.html", params=params, headers=await auth(Role.dispatcher))
     assert r.status_code == 403
+
+
+def test_the_cli_takes_station_and_weekday(settings, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from dispatch.cli import app
+    from dispatch.config import get_settings
+
+    monkeypatch.setenv("DISPATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    out = tmp_path / "r.html"
+    try:
+        args = ["report", "--from", "2031-01-01", "--to", "2031-01-31", "--out", str(out)]
+        result = CliRunner().invoke(app, [*args, "--group-by", "station,weekday"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    station, weekday = out.read_text().split("<h2>By station</h2>")[1].split("<h2>By weekday</h2>")
+    assert station.count("<table>") == 1 and "<th>station</th>" in station  # unit intervals only
+    assert weekday.count("<table>") == 2
