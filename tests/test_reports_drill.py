@@ -295,6 +295,7 @@ async def test_a_commander_can_open_an_incident_of_the_list_with_its_timeline(
         ({"group_by": "priority", "key": "x"}, "priority key is a whole number from 1 to 4"),
         ({"group_by": "weekday", "key": "8"}, "weekday key is a whole number from 1 to 7"),
         ({"group_by": "hour", "key": "24"}, "hour key"),
+        ({"group_by": "hour", "key": "²"}, "hour key"),
         ({"group_by": "day", "key": "2031-13-01"}, "day key looks like 2026-11-28"),
         ({"group_by": "month", "key": "2031-1"}, "month key looks like 2026-11"),
         ({"group_by": "station", "key": " "}, "station key must not be empty"),

@@ -2,6 +2,7 @@
 keys and target rules, a page at a time, longest first by one interval. The statements are built on the report's
 own sources (queries.INCIDENT_ROWS, queries.UNIT_ROWS) and its target filter, so that a cell and its list agree."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -58,7 +59,7 @@ def _key_value(group_by: GroupBy, key: str):
     name = group_by.value
     if name in _WHOLE:
         low, high = _WHOLE[name]
-        if not (key.isdigit() and low <= int(key) <= high):
+        if not (re.fullmatch(r"[0-9]{1,2}", key) and low <= int(key) <= high):
             raise InvalidInput(f"a {name} key is a whole number from {low} to {high}, got {key!r}")
         return int(key)
     if name in ("day", "month"):
@@ -122,7 +123,7 @@ def _unit_rows(cell: Cell) -> str:
     if cell.key is not None and not _incident_key(cell):
         dims += f", {queries.DIMENSIONS[cell.group_by.value]} AS ug"
         source = source.replace("JOIN incidents i", queries.UNIT_JOIN)
-    return source.format(dims=dims.replace("{", "{{").replace("}", "}}"))
+    return source.format(dims=dims)
 
 
 def _where(parts: list[str]) -> str:
