@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from dispatch.auth.models import Role
 from dispatch.incidents.types import incident_types
-from dispatch.reports import service
+from dispatch.reports import drill, service
 from dispatch.reports.routes import report_sessions
 from dispatch.reports.service import GroupBy, parse_period
 from dispatch.reports.targets import load_targets
@@ -316,7 +316,16 @@ async def test_bad_requests_are_422_with_a_message(client, auth, one_session, pa
     assert words in r.json()["detail"]
 
 
-async def test_pages_run_on_past_the_incidents_with_units_to_those_without(client, auth, cell, one_session):
+@pytest.mark.parametrize(
+    "per_incident, at_most",
+    [(4, 20_000), (1, 20_000), (4, 0)],  # the longest unit rows; too few rows for the page; grouped at once
+    ids=["unit-rows", "unit-rows-then-grouped", "grouped"],
+)
+async def test_pages_run_on_past_the_incidents_with_units_to_those_without(
+    client, auth, cell, one_session, monkeypatch, per_incident, at_most
+):
+    monkeypatch.setattr(drill, "TOP_UNITS_PER_INCIDENT", per_incident)
+    monkeypatch.setattr(drill, "TOP_ROWS_AT_MOST", at_most)
     # Longest turnout first: I2 (90 s), I1 (70 s), I3 (40 s); then I6, which had no unit under way.
     for offset, expected in ((0, ["i2", "i1"]), (2, ["i3", "i6"]), (3, ["i6"]), (4, [])):
         r = await ask(client, auth, interval="turnout", limit=2, offset=offset)

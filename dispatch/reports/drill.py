@@ -154,39 +154,63 @@ async def page(session: AsyncSession, cell: Cell, *, limit: int, offset: int) ->
     # the report's unit rows with their incidents, grouped by incident; sorted by the longest of its units.
     # Late for a unit target: a unit over it; the longest of those is the longest of all the eligible ones.
     grouped = f"FROM ({_unit_rows(cell)}) s WHERE {_where(incident + unit)} GROUP BY id"
-    # Narrowed to units, the count comes with the page; else it is the incidents' (and the window would cost more).
-    counted = ", count(*) OVER () AS n" if unit else ""
-    rows = [
-        dict(r)
-        for r in (
-            await session.execute(
-                text(
-                    f"SELECT id, bool_or({late}) AS late{counted} {grouped} ORDER BY max({cell.interval.value}) {order}"
-                ),
-                params,
-            )
-        ).mappings()
-    ]
-    if unit and rows:
-        return rows[0]["n"], rows
-    if unit or len(rows) < limit:
-        with_units = await session.scalar(text(f"SELECT count(*) FROM (SELECT id {grouped}) c"), params)
-        if unit:
-            return with_units, rows
+    sort = f"max({cell.interval.value}) {order}"
+    if unit:
+        rows = await _rows(
+            session, f"SELECT id, bool_or({late}) AS late, count(*) OVER () AS n {grouped}", sort, params
+        )
+        if rows:
+            return rows[0]["n"], rows
+        return await session.scalar(text(f"SELECT count(*) FROM (SELECT id {grouped}) c"), params), rows
     # Sorted by a unit interval but not narrowed to units: the incidents without a unit under way come last.
     body = f"FROM ({_incident_rows(cell)}) s WHERE {_where(incident)}"
     count = await session.scalar(text(f"SELECT count(*) {body}"), params)
+    rows, with_units = await _top_units(session, cell, incident, late, params)
+    if rows is None:  # too many units at the top of the list to read them row by row: grouped, then
+        rows = await _rows(session, f"SELECT id, bool_or({late}) AS late {grouped}", sort, params)
+        if len(rows) < limit:
+            with_units = await session.scalar(text(f"SELECT count(*) FROM (SELECT id {grouped}) c"), params)
     if len(rows) < limit:
         params |= {"limit": limit - len(rows), "offset": max(0, offset - with_units)}
-        rest = await session.execute(
-            text(
-                f"SELECT id, {late} AS late {body} AND NOT EXISTS (SELECT 1 FROM assignments a "
-                "WHERE a.incident_id = s.id AND a.en_route_at IS NOT NULL) ORDER BY id LIMIT :limit OFFSET :offset"
-            ),
-            params,
+        rest = (
+            f"SELECT id, {late} AS late {body} AND NOT EXISTS (SELECT 1 FROM assignments a "
+            "WHERE a.incident_id = s.id AND a.en_route_at IS NOT NULL)"
         )
-        rows += [dict(r) for r in rest.mappings()]
+        rows += await _rows(session, rest, "id LIMIT :limit OFFSET :offset", params)
     return count, rows
+
+
+async def _rows(session: AsyncSession, select: str, order: str, params: dict) -> list[dict]:
+    return [dict(r) for r in (await session.execute(text(f"{select} ORDER BY {order}"), params)).mappings()]
+
+
+TOP_UNITS_PER_INCIDENT = 4
+TOP_ROWS_AT_MOST = 20_000
+
+
+async def _top_units(
+    session: AsyncSession, cell: Cell, incident: list[str], late: str, params: dict
+) -> tuple[list[dict] | None, int]:
+    """A page by the longest unit interval read from the longest unit rows, each incident where its longest unit
+    first comes (the same order as grouping every incident, without grouping a year of them): the page, and how
+    many incidents have units when all rows were read. None when the rows read did not reach the page's end."""
+    want = params["offset"] + params["limit"]
+    top = want * TOP_UNITS_PER_INCIDENT
+    if top > TOP_ROWS_AT_MOST:
+        return None, 0
+    name = cell.interval.value
+    found = await _rows(
+        session,
+        f"SELECT id, {late} AS late FROM ({_unit_rows(cell)}) s WHERE {_where(incident)}",
+        f"{name} DESC NULLS LAST, id LIMIT {top}",
+        params,
+    )
+    first: dict[int, dict] = {}
+    for row in found:
+        first.setdefault(row["id"], row)
+    if len(found) == top and len(first) < want:
+        return None, 0
+    return list(first.values())[params["offset"] : want], len(first)
 
 
 _DETAILS = f"""
