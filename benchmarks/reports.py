@@ -1,7 +1,8 @@
 """Report benchmark: 1,000,000 generated incidents of a year with their assignments, events and unit status log, in
 a database of their own, then the reports timed: the API's report for each grouping, the whole `dispatch report`,
-the same incident intervals folded from the event log instead of the incident timestamps, for comparison, and the
-workload report (GET /api/reports/units) over the year and over a month.
+the same incident intervals folded from the event log instead of the incident timestamps, for comparison, the
+workload report (GET /api/reports/units) over the year and over a month, and pages of the drill-down (the
+incidents behind a cell).
 
     .venv/bin/python benchmarks/reports.py [--incidents 1000000] [--url URL] [--repeat 3] [--keep] [--json]
 
@@ -30,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 from dispatch.config import Environment, Settings  # noqa: E402
 from dispatch.db import make_async_engine, make_sessionmaker  # noqa: E402
-from dispatch.reports import service  # noqa: E402
+from dispatch.incidents.types import incident_types  # noqa: E402
+from dispatch.reports import drill, service  # noqa: E402
 from dispatch.reports.html import report_html  # noqa: E402
 from dispatch.reports.service import FULL_GROUPINGS, GroupBy, parse_period  # noqa: E402
-from dispatch.reports.targets import load_targets  # noqa: E402
+from dispatch.reports.targets import Interval, load_targets  # noqa: E402
 from dispatch.reports.workload import workload  # noqa: E402
 from dispatch.setup import migrate, recreate_database  # noqa: E402
 
@@ -54,8 +56,13 @@ MUNICIPALITIES = [
 ]
 
 # One statement each; `g` is the incident number. random() after setseed() is the same on every run.
-UNITS = """INSERT INTO units (call_sign, kind, capabilities, status)
-SELECT 'Bench ' || k || ' ' || n, k::unit_kind, ARRAY[CASE k WHEN 'patrol' THEN 'police' ELSE k END], 'available'
+STATIONS = """INSERT INTO stations (kind, name, municipality, location)
+SELECT 'fire', 'Bench station ' || n, (ARRAY{munis})[n], ST_MakePoint(9.50 + n * 0.01, 47.10)::geography
+FROM generate_series(1, 8) n"""
+# One unit of each kind at each of the eight stations.
+UNITS = """INSERT INTO units (call_sign, kind, capabilities, status, home_station_id)
+SELECT 'Bench ' || k || ' ' || n, k::unit_kind, ARRAY[CASE k WHEN 'patrol' THEN 'police' ELSE k END], 'available',
+       (SELECT min(id) FROM stations) + n - 1
 FROM unnest(ARRAY['engine', 'ambulance', 'patrol', 'ladder']) k, generate_series(1, 8) n"""
 INCIDENTS = """INSERT INTO incidents (id, type_code, priority, status, municipality, geocode_match, geocode_confidence,
     received_at, queued_at, dispatched_at, acknowledged_at, en_route_at, on_scene_at, cleared_at, closed_at)
@@ -118,6 +125,31 @@ WHERE i.status <> 'cancelled' AND i.received_at >= '2025-01-01 00:00+01' AND i.r
 GROUP BY i.priority"""
 
 
+# The drill-down (GET /api/reports/incidents): a page of 200, longest first, as the API runs it.
+DRILLS = [
+    ("all, by response", {}),
+    ("priority 1, by response", {"group_by": GroupBy.priority, "key": "1"}),
+    ("weekday 3, by processing", {"group_by": GroupBy.weekday, "key": "3", "interval": Interval.processing}),
+    ("day 2025-06-14", {"group_by": GroupBy.day, "key": "2025-06-14"}),
+    ("response-p1, late", {"target": "response-p1", "late": True}),
+    ("unit, by turnout", {"group_by": GroupBy.unit, "key": "Bench engine 1", "interval": Interval.turnout}),
+    ("station, by travel", {"group_by": GroupBy.station, "key": "Bench station 3", "interval": Interval.travel}),
+    (
+        "station, travel-first-unit, late",
+        {"group_by": GroupBy.station, "key": "Bench station 3", "target": "travel-first-unit", "late": True},
+    ),
+    ("turnout-fire, late, by turnout", {"target": "turnout-fire", "late": True, "interval": Interval.turnout}),
+    ("all, by turnout", {"interval": Interval.turnout}),
+]
+
+
+async def drill_page(session, period, targets, **cell) -> list[dict]:
+    cell = {"group_by": GroupBy.none, "key": None, "interval": Interval.response, "late": False, **cell}
+    cell["target"] = drill.find_target(targets, cell.get("target"))
+    _, rows = await drill.page(session, drill.make_cell(period, **cell), limit=200, offset=0)
+    return await drill.items(session, rows, tz=period.tz, types=incident_types())
+
+
 def generate(settings: Settings, n: int, keep: bool) -> dict:
     if keep:
         try:
@@ -135,6 +167,7 @@ def generate(settings: Settings, n: int, keep: bool) -> dict:
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute("SELECT setseed(0.7)")
         for label, sql in (
+            ("stations", STATIONS.format(munis=munis)),
             ("units", UNITS),
             ("incidents", INCIDENTS.format(munis=munis).replace(":n", str(n))),
             ("assignments", ASSIGNMENTS),
@@ -171,7 +204,7 @@ async def measure(settings: Settings, repeat: int) -> dict:
 
     try:
         # As GET /api/reports/response-times runs it: the incident and unit statements side by side.
-        for grouping in (GroupBy.none, *FULL_GROUPINGS, GroupBy.month):
+        for grouping in (GroupBy.none, *FULL_GROUPINGS, GroupBy.station, GroupBy.weekday, GroupBy.month):
             report = await timed(
                 f"api group_by={grouping.value}",
                 lambda s, g=grouping: service.response_times(
@@ -199,6 +232,8 @@ async def measure(settings: Settings, repeat: int) -> dict:
         await timed("api units workload, the year", lambda s: workload(s, period=period))
         month = parse_period("2025-06-01", "2025-06-30", settings.report_time_zone)
         await timed("api units workload, a month", lambda s: workload(s, period=month))
+        for label, cell in DRILLS:
+            await timed(f"drill-down {label}", lambda s, c=cell: drill_page(s, period, targets, **c))
     finally:
         await engine.dispose()
     return out

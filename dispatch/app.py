@@ -26,6 +26,7 @@ from dispatch.matching.routes import router as matching_router
 from dispatch.premises.routes import router as premises_router
 from dispatch.push.routes import router as push_router
 from dispatch.queue.routes import router as queue_router
+from dispatch.reports.drill_routes import router as report_drill_router
 from dispatch.reports.routes import public_router as public_reports_router
 from dispatch.reports.routes import router as reports_router
 from dispatch.reports.workload_routes import router as workload_router
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(push_router)
     app.include_router(map_router)
     app.include_router(reports_router)
+    app.include_router(report_drill_router)
     app.include_router(public_reports_router)
     app.include_router(workload_router)
     app.include_router(audit_router)

@@ -36,7 +36,11 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="The file to write", dir_okay=False)],
     format: Annotated[Format, typer.Option("--format", help="html (with charts), csv or json")] = Format.html,
     group_by: Annotated[
-        str, typer.Option(help="Groupings, comma-separated: priority, type, municipality, unit, hour, day, month, none")
+        str,
+        typer.Option(
+            help="Groupings, comma-separated: priority, type, municipality, unit, station, hour, weekday, day, "
+            "month, none"
+        ),
     ] = "priority,type,municipality,unit,hour,day",
     charts: Annotated[
         Path | None, typer.Option(help="Also write the charts as PNG files into this directory", file_okay=False)

@@ -5,7 +5,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from dispatch.reports import charts
+from dispatch.reports import charts, queries
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em}td,th{border-bottom:1px solid #ddd;
@@ -89,7 +89,7 @@ def report_html(full: dict, *, title: str = "Response times") -> str:
     incident = ("processing", "response", "on_scene", "total")
     for grouping, report in by.items():
         parts.append(f"<h2>By {escape(grouping)}</h2>")
-        if grouping != "unit":
+        if grouping not in queries.UNIT_GROUPINGS:
             parts.append(_interval_table(report, incident))
         parts.append(_interval_table(report, ("turnout", "travel")))
     parts.append(

@@ -28,8 +28,10 @@ MUNICIPALITY = f"""CASE WHEN i.municipality IS NULL THEN '{UNKNOWN}'
     ELSE i.municipality END"""
 
 # What a group's key is, per grouping (words in byte order: the locale's collation would cost more than the
-# whole percentile sort, and the groups are put in order afterwards anyway). `unit` groups the unit intervals
-# only: an incident has no one unit.
+# whole percentile sort, and the groups are put in order afterwards anyway). `unit` and `station` (the unit's home
+# station) group the unit intervals only: an incident has no one unit. `weekday` is ISO: 1 Monday … 7 Sunday.
+NO_STATION = "(none)"
+UNIT_GROUPINGS = ("unit", "station")
 DIMENSIONS = {
     "none": "NULL::text",
     "priority": "i.priority",
@@ -38,8 +40,12 @@ DIMENSIONS = {
     "hour": "date_part('hour', i.received_at AT TIME ZONE :tz)::int",
     "day": "(i.received_at AT TIME ZONE :tz)::date",
     "month": "date_trunc('month', i.received_at AT TIME ZONE :tz)::date",
+    "weekday": "date_part('isodow', i.received_at AT TIME ZONE :tz)::int",
     "unit": 'u.call_sign COLLATE "C"',
+    "station": f"coalesce(st.name, '{NO_STATION}') COLLATE \"C\"",
 }
+# The unit and its home station, for the unit groupings (and the drill-down's unit and station keys).
+UNIT_JOIN = "JOIN units u ON u.id = a.unit_id LEFT JOIN stations st ON st.id = u.home_station_id JOIN incidents i"
 
 
 def key_text(grouping: str, value) -> str | None:
@@ -53,19 +59,25 @@ def key_text(grouping: str, value) -> str | None:
 
 # The incidents of a period, one row each with its intervals in seconds (cancelled and merged incidents are left
 # out: no response was owed, or it is counted on the incident they duplicate). NULL where a stage never came.
-_INCIDENTS = """
-SELECT i.priority{dims},
-       date_part('epoch', i.dispatched_at - i.received_at) AS processing,
-       date_part('epoch', i.on_scene_at - i.received_at) AS response,
-       date_part('epoch', i.cleared_at - i.on_scene_at) AS on_scene,
-       date_part('epoch', i.closed_at - i.received_at) AS total
+INCIDENT_SECONDS = {
+    "processing": "date_part('epoch', i.dispatched_at - i.received_at)",
+    "response": "date_part('epoch', i.on_scene_at - i.received_at)",
+    "on_scene": "date_part('epoch', i.cleared_at - i.on_scene_at)",
+    "total": "date_part('epoch', i.closed_at - i.received_at)",
+}
+INCIDENT_COLUMNS = "".join(f",\n       {sql} AS {name}" for name, sql in INCIDENT_SECONDS.items())
+INCIDENT_ROWS = (
+    "\nSELECT i.priority{dims}"
+    + INCIDENT_COLUMNS.replace("{", "{{").replace("}", "}}")
+    + """
 FROM incidents i{joins}
 WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled'"""
+)
 
 # One row per unit sent to those incidents that got under way, with its turnout and travel, and whether it was the
 # incident's first unit on scene: the incident's on-scene time is its first unit's (the event log stamps it so),
 # which saves sorting every assignment by arrival (two units arriving in the same microsecond would both count).
-_UNITS = """
+UNIT_ROWS = """
 SELECT i.priority, a.slot AS capability{dims},
        date_part('epoch', a.en_route_at - a.assigned_at) AS turnout,
        date_part('epoch', a.on_scene_at - a.en_route_at) AS travel,
@@ -74,7 +86,7 @@ FROM assignments a JOIN incidents i ON i.id = a.incident_id{joins}
 WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND a.en_route_at IS NOT NULL"""
 
 
-def _target_filter(n: int, target: Target, params: dict) -> str:
+def target_filter(n: int, target: Target, params: dict) -> str:
     column = target.interval.value
     parts = [f"{column} IS NOT NULL"]
     if target.priorities is not None:
@@ -102,7 +114,7 @@ def _statement(
         )
     for n, target in enumerate(targets):
         if target.interval in intervals:
-            where = _target_filter(n, target, params)
+            where = target_filter(n, target, params)
             params[f"t{n}_seconds"] = target.seconds
             columns.append(
                 f"count(*) FILTER (WHERE {where}) AS t{n}_n, "
@@ -165,8 +177,8 @@ async def interval_stats(
 ) -> list[dict]:
     """One row per (grouping, group, interval) and per interval overall (grouping None): count, the percentiles,
     and for each target of that interval its eligible and met counts; of the incident intervals, or of the unit
-    intervals (`unit_level`). The two are separate statements so that they can run side by side. `unit` groups
-    unit intervals only; `none` is the overall row alone."""
+    intervals (`unit_level`). The two are separate statements so that they can run side by side. `unit` and
+    `station` group unit intervals only; `none` is the overall row alone."""
     params: dict = {"start": start, "end": end, "tz": tz, "ps": list(PERCENTILES)}
     # The percentiles sort every group's samples: in memory, not on disk; compiling the plan would cost more
     # than it saves.
@@ -174,11 +186,11 @@ async def interval_stats(
     await session.execute(text("SET LOCAL jit = off"))
     # A report that runs away (years of a big centre) is stopped rather than left to load the database.
     await session.execute(text(f"SET LOCAL statement_timeout = '{int(STATEMENT_TIMEOUT_S * 1000)}ms'"))
-    groupings = [g for g in groupings if g != "none" and (unit_level or g != "unit")]
+    groupings = [g for g in groupings if g != "none" and (unit_level or g not in UNIT_GROUPINGS)]
     intervals = UNIT_INTERVALS if unit_level else INCIDENT_INTERVALS
-    source = _UNITS if unit_level else _INCIDENTS
-    if "unit" in groupings:
-        source = source.replace("JOIN incidents i", "JOIN units u ON u.id = a.unit_id JOIN incidents i")
+    source = UNIT_ROWS if unit_level else INCIDENT_ROWS
+    if any(g in UNIT_GROUPINGS for g in groupings):
+        source = source.replace("JOIN incidents i", UNIT_JOIN)
     sql = _statement(source, intervals, targets, groupings, params)
     rows = _long((await session.execute(text(sql), params)).mappings().all(), intervals, targets, groupings)
     return [r for r in rows if r["n"] or r["overall"]]
@@ -203,7 +215,7 @@ async def feedback_stats(
 ) -> list[dict]:
     """Citizens' feedback on the period's incidents: links offered, answers, mean satisfaction, each score's
     count, complaints; per group and overall (key None)."""
-    overall_only = group_by in ("unit", "none")  # feedback is about incidents, not units
+    overall_only = group_by in (*UNIT_GROUPINGS, "none")  # feedback is about incidents, not units
     dim = DIMENSIONS["none" if overall_only else group_by]
     head, tail = (
         ("NULL::text AS key, true AS overall", "")

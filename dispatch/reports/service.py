@@ -27,7 +27,9 @@ class GroupBy(StrEnum):
     type = "type"
     municipality = "municipality"
     unit = "unit"
+    station = "station"
     hour = "hour"
+    weekday = "weekday"
     day = "day"
     month = "month"
 
