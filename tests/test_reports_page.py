@@ -2,6 +2,7 @@
 period and a grouping, the figures as the API gives them, a drill-down to the incidents and one's timeline, the
 CSV and HTML downloads, the back button, axe, and a phone's width; other roles are sent to the console."""
 
+import math
 import os
 from datetime import date
 from pathlib import Path
@@ -28,7 +29,7 @@ def duration(seconds: float | None) -> str:
     """As the page says a time (reports/api.js)."""
     if seconds is None:
         return "–"
-    s = round(seconds)
+    s = math.floor(seconds + 0.5)  # JavaScript's Math.round: halves up, not to even
     if s < 60:
         return f"{s} s"
     if s < 3600:
@@ -148,6 +149,7 @@ async def test_a_commander_reads_a_day_drills_down_and_downloads(serve, lived, t
         dialog = page.locator("#timeline")
         await expect(dialog).to_be_visible()
         await expect(page.locator("#timeline-title")).to_contain_text(f"#{first['id']}")
+        await expect(dialog.locator(".timeline li")).not_to_have_count(0)
         assert await dialog.locator(".timeline li").count() >= 3  # created, dispatched, on scene at least
         await page.keyboard.press("Escape")
         await expect(dialog).to_be_hidden()
