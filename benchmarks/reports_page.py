@@ -1,7 +1,7 @@
 """The commander's reports page: time to first chart, per grouping, for a period of a database's incidents.
 
     .venv/bin/python -m benchmarks.reports_page --url postgresql://…/dispatch_reports_bench \
-        --from 2025-01-01 --to 2025-12-31 [--groupings priority,municipality,…] [--runs 3]
+        --from 2025-01-01 --to 2025-12-31 [--groupings priority,municipality,…] [--runs 3] [--screenshot PNG]
 
 The service is started on that database (migrated, with or without an imported map), a commander account made
 for the run, and Debian's Chromium (headless, a new profile each run: nothing cached) opens /reports/ signed in,
@@ -48,7 +48,7 @@ def commander_token(env: dict) -> str:
     return token.group(0)
 
 
-async def first_chart(base: str, token: str, start: str, end: str, grouping: str) -> float:
+async def first_chart(base: str, token: str, start: str, end: str, grouping: str, shot: str | None = None) -> float:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = await browser.new_context(viewport={"width": 1366, "height": 900})
@@ -59,6 +59,12 @@ async def first_chart(base: str, token: str, start: str, end: str, grouping: str
             "(by) => (document.body.dataset.chart || '').split('/')[2] === by", arg=grouping, timeout=120_000
         )
         ms = await page.evaluate("performance.now()")
+        if shot:  # the whole page once every section has drawn (for docs/)
+            await page.wait_for_function("!document.body.hasAttribute('aria-busy')")
+            await page.wait_for_selector("#workload-body table, #workload-body .error")
+            await page.wait_for_selector("#satisfaction-body canvas, #satisfaction-body .error")
+            await page.wait_for_timeout(500)
+            await page.screenshot(path=shot, full_page=True)
         await browser.close()
         return ms
 
@@ -71,6 +77,7 @@ def main() -> None:
     parse.add_argument("--groupings", default=",".join(GROUPINGS))
     parse.add_argument("--runs", type=int, default=3)
     parse.add_argument("--json", action="store_true")
+    parse.add_argument("--screenshot", help="save the last run's whole page as this PNG (e.g. docs/reports.png)")
     args = parse.parse_args()
     groupings = [g.strip() for g in args.groupings.split(",") if g.strip()]
     if unknown := [g for g in groupings if g not in GROUPINGS]:
@@ -94,13 +101,13 @@ def main() -> None:
         )
         try:
             wait_ready(port, server)
+            base = f"http://127.0.0.1:{port}"
             results = {
-                g: [
-                    asyncio.run(first_chart(f"http://127.0.0.1:{port}", token, args.start, args.end, g))
-                    for _ in range(args.runs)
-                ]
+                g: [asyncio.run(first_chart(base, token, args.start, args.end, g)) for _ in range(args.runs)]
                 for g in groupings
             }
+            if args.screenshot:
+                asyncio.run(first_chart(base, token, args.start, args.end, groupings[-1], args.screenshot))
         finally:
             server.terminate()
             server.wait(timeout=20)
