@@ -103,6 +103,48 @@ async def test_reports_count_satisfaction_and_complaints(client, session, settin
         await client.get("/api/reports/feedback", params={"from": "2031-03-01", "to": "March"}, headers=commander)
     ).status_code == 422
 
+    # The same over time, every day of the period present (a day no caller was asked is zeros, not missing).
+    series = await client.get(
+        "/api/reports/feedback/series", params={"from": "2031-03-02", "to": "2031-03-05"}, headers=commander
+    )
+    assert series.status_code == 200
+    days = {g["key"]: g["feedback"] for g in series.json()["groups"]}
+    assert list(days) == ["2031-03-02", "2031-03-03", "2031-03-04", "2031-03-05"]
+    assert (
+        days["2031-03-03"]["answered"],
+        days["2031-03-03"]["complaints"],
+        days["2031-03-03"]["satisfaction_mean"],
+    ) == (
+        3,
+        1,
+        3.33,
+    )
+    assert days["2031-03-04"]["offered"] == 1 and days["2031-03-02"] == days["2031-03-05"] == {
+        "offered": 0,
+        "answered": 0,
+        "satisfaction_mean": None,
+        "satisfaction": {str(s): 0 for s in range(1, 6)},
+        "complaints": 0,
+    }
+    assert series.json()["overall"]["answered"] == 3
+    months = await client.get(
+        "/api/reports/feedback/series",
+        params={"from": "2031-01-15", "to": "2031-03-31", "by": "month"},
+        headers=commander,
+    )
+    assert [g["key"] for g in months.json()["groups"]] == ["2031-01", "2031-02", "2031-03"]
+    for params in (
+        {"from": "2031-03-01", "to": "2031-03-31", "by": "hour"},
+        {"from": "2031-03-05", "to": "2031-03-01"},
+    ):
+        assert (await client.get("/api/reports/feedback/series", params=params, headers=commander)).status_code == 422
+    dispatcher = await auth(Role.dispatcher)
+    assert (
+        await client.get(
+            "/api/reports/feedback/series", params={"from": "2031-03-01", "to": "2031-03-31"}, headers=dispatcher
+        )
+    ).status_code == 403
+
 
 async def test_bad_unknown_and_expired_links(client, session, settings):
     assert (await client.get("/public/feedback/fb_not_a_link_at_all")).status_code == 404

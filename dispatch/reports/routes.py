@@ -20,6 +20,7 @@ from dispatch.reports.schemas import (
     FeedbackAnswerOut,
     FeedbackIn,
     FeedbackRecordedOut,
+    FeedbackSeriesOut,
     PublicResponseTimesOut,
     ResponseTimesOut,
     SentOut,
@@ -100,6 +101,23 @@ async def feedback_answers(
     detail = {"from": period.start, "to": period.end, "complaints": complaints, "rows": len(rows)}
     await audit.record_read(session, actor=by, action="feedback.read", object_type="feedback", detail=detail)
     return rows
+
+
+@router.get(
+    "/reports/feedback/series",
+    response_model=FeedbackSeriesOut,
+    summary="Callers' satisfaction, answers and complaints by day or month (commander)",
+)
+async def feedback_series(
+    request: Request,
+    session: SessionDep,
+    _: Commander,
+    start: Annotated[str, Query(alias="from", max_length=40)],
+    end: Annotated[str, Query(alias="to", max_length=40)],
+    by: Literal["day", "month"] = "day",
+) -> dict[str, Any]:
+    period = parse_period(start, end, request.app.state.settings.report_time_zone)
+    return await service.feedback_series(session, period=period, by=GroupBy(by))
 
 
 @router.get(

@@ -42,6 +42,17 @@ class FeedbackStatsOut(BaseModel):
     complaints: int
 
 
+class FeedbackGroupOut(BaseModel):
+    key: str
+    feedback: FeedbackStatsOut
+
+
+class FeedbackSeriesOut(BaseModel):
+    group_by: str
+    overall: FeedbackStatsOut
+    groups: list[FeedbackGroupOut]
+
+
 class ReportBlockOut(BaseModel):
     intervals: dict[str, IntervalStatsOut] = Field(description="Seconds, by interval")
     compliance: list[ComplianceOut]

@@ -113,6 +113,32 @@ def _compliance(row_by_interval: dict[str, dict], targets: Targets) -> list[dict
     return out
 
 
+async def feedback_series(session: AsyncSession, *, period: Period, by: GroupBy) -> dict:
+    """Callers' answers over time (`by` day or month): the feedback block of each group and overall, without the
+    report's intervals (a year of them costs seconds; these cost a pass over the feedback requests)."""
+    rows = await queries.feedback_stats(session, start=period.start, end=period.end, tz=period.tz, group_by=by.value)
+    overall = next((r for r in rows if r["overall"]), None)
+    by_key = {r["key"]: r for r in rows if not r["overall"]}
+    return {
+        "group_by": by.value,
+        "overall": _feedback(overall),
+        # Every day (month) of the period, those without a caller asked as zeros: a gap is not a missing bar.
+        "groups": [{"key": key, "feedback": _feedback(by_key.get(key))} for key in _calendar(period, by)],
+    }
+
+
+def _calendar(period: Period, by: GroupBy) -> list[str]:
+    zone = ZoneInfo(period.tz)
+    day, last = period.start.astimezone(zone).date(), (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    keys: list[str] = []
+    while day <= last:
+        key = day.strftime("%Y-%m") if by == GroupBy.month else day.isoformat()
+        if not keys or keys[-1] != key:
+            keys.append(key)
+        day += timedelta(days=1)
+    return keys
+
+
 def _feedback(row: dict | None) -> dict:
     if row is None:
         return {

@@ -51,7 +51,7 @@ export async function showSatisfaction(from, to) {
   let series, answers;
   try {
     [series, answers] = await Promise.all([
-      api(`/api/reports/response-times?${new URLSearchParams({ from, to, group_by: by })}`),
+      api(`/api/reports/feedback/series?${new URLSearchParams({ from, to, by })}`),
       api(`/api/reports/feedback?${new URLSearchParams({ from, to, limit: 200 })}`),
     ]);
   } catch (error) {
@@ -59,7 +59,7 @@ export async function showSatisfaction(from, to) {
     return;
   }
   if (mine !== asked || !state.period) return;
-  const f = series.overall.feedback;
+  const f = series.overall;
   const said = cell("p", f.answered
     ? `${f.answered} of ${f.offered} callers asked answered; mean satisfaction ${f.satisfaction_mean} of 5; ${f.complaints} complaint${f.complaints === 1 ? "" : "s"}.`
     : `${f.offered} callers were asked; none answered in this period.`);
