@@ -196,6 +196,31 @@ async def test_the_api_answers_commanders_with_json_and_csv(client, auth, worked
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "priority,1,interval,processing,5,30.0,76.0,88.0" in r.text
+    assert 'filename="response-times-2031-01-01-2031-01-31-by-priority.csv"' in r.headers["content-disposition"]
+    # One priority's incidents alone: the figures are those of its incidents, the file says so.
+    only = await client.get(
+        "/api/reports/response-times",
+        params={"from": "2031-01-01", "to": "2031-01-31", "group_by": "municipality", "priority": 2},
+        headers=commander,
+    )
+    assert only.json()["priority"] == 2 and only.json()["overall"]["intervals"]["processing"]["count"] == 2
+    assert only.json()["overall"]["intervals"]["processing"]["p50"] == 60.0  # 50 and 70 s
+    assert only.json()["overall"]["intervals"]["response"]["count"] == 0
+    p1 = await client.get(
+        "/api/reports/response-times",
+        params={"from": "2031-01-01", "to": "2031-01-31", "group_by": "municipality", "priority": 1, "format": "csv"},
+        headers=commander,
+    )
+    assert "-by-municipality-p1.csv" in p1.headers["content-disposition"]
+    assert "municipality,Schaan,interval,processing,2," in p1.text and p1.text.splitlines()[1].endswith(",1")
+    for bad in (0, 5, "x"):
+        assert (
+            await client.get(
+                "/api/reports/response-times",
+                params={"from": "2031-01-01", "to": "2031-01-31", "priority": bad},
+                headers=commander,
+            )
+        ).status_code == 422
     dispatcher = await auth(Role.dispatcher)
     assert (
         await client.get(

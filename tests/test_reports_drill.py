@@ -238,6 +238,9 @@ async def test_all_incidents_longest_response_first_and_the_exclusions(client, a
         ({"group_by": "unit", "key": "Drill A1"}, ["i1"]),
         ({"group_by": "unit", "key": "Drill E1", "interval": "travel"}, ["i1", "i3"]),  # 220 s, none
         ({"interval": "turnout"}, ["i2", "i1", "i3", "i6"]),  # the longest of its units: 90, 70, 40, none
+        ({"priority": 2}, ["i3"]),  # the report's priority filter, over any grouping
+        ({"group_by": "weekday", "key": "3", "priority": 1}, ["i2", "i6", "i1"]),
+        ({"group_by": "station", "key": "Vaduz Fire", "interval": "turnout", "priority": 2}, ["i3"]),
     ],
 )
 async def test_a_cell_lists_the_incidents_of_its_group(client, auth, cell, one_session, params, expected):

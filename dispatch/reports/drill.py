@@ -31,6 +31,7 @@ class Cell:
     interval: Interval
     target: Target | None
     late: bool
+    priority: int | None = None  # one priority's incidents alone, as the report filtered
 
 
 def find_target(targets: Targets, key: str | None) -> Target | None:
@@ -43,7 +44,14 @@ def find_target(targets: Targets, key: str | None) -> Target | None:
 
 
 def make_cell(
-    period: Period, *, group_by: GroupBy, key: str | None, interval: Interval, target: Target | None, late: bool
+    period: Period,
+    *,
+    group_by: GroupBy,
+    key: str | None,
+    interval: Interval,
+    target: Target | None,
+    late: bool,
+    priority: int | None = None,
 ) -> Cell:
     if key is not None and group_by == GroupBy.none:
         raise InvalidInput("a key needs a grouping: give group_by (priority, type, ...) with it, or leave key out")
@@ -51,7 +59,7 @@ def make_cell(
         raise InvalidInput("late=true needs a target: give target (a key from the report's targets)")
     if key is not None:
         _key_value(group_by, key)  # refused here, before any statement
-    return Cell(period, group_by, key, interval, target, late)
+    return Cell(period, group_by, key, interval, target, late, priority)
 
 
 def _key_value(group_by: GroupBy, key: str):
@@ -98,6 +106,9 @@ def _conditions(cell: Cell, params: dict) -> tuple[list[str], list[str], str | N
     elif cell.key is not None:
         params["key"] = _key_value(cell.group_by, cell.key)
         incident.append("g = :key")
+    if cell.priority is not None:
+        params["only_priority"] = cell.priority
+        incident.append("priority = :only_priority")
     if target is None:
         return incident, unit, None
     params["t0_seconds"] = target.seconds

@@ -2,9 +2,8 @@
 the HTML report as a download."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -50,6 +49,7 @@ async def report_incidents(
     interval: Annotated[Interval, Query(description="The interval to sort by, longest first")] = Interval.response,
     target: Annotated[str | None, Query(max_length=48, description="Only incidents eligible for this target")] = None,
     late: Annotated[bool, Query(description="Only those that missed the target")] = False,
+    priority: Annotated[int | None, Query(ge=1, le=4, description="Only incidents of this priority")] = None,
     limit: Annotated[int, Query(ge=1, le=drill.MAX_LIMIT)] = 200,
     offset: Annotated[int, Query(ge=0, le=drill.MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
@@ -62,6 +62,7 @@ async def report_incidents(
         interval=interval,
         target=drill.find_target(targets_at(settings.report_targets), target),
         late=late,
+        priority=priority,
     )
     count, rows = await drill.page(session, cell, limit=limit, offset=offset)
     items = await drill.items(session, rows, tz=period.tz, types=incident_types())
@@ -72,6 +73,7 @@ async def report_incidents(
         "key": key,
         "target": target,
         "late": late,
+        "priority": priority,
         "rows": len(items),
         "ids": [i["id"] for i in items],
     }
@@ -102,8 +104,6 @@ async def report_file(
     )
     async with _charts:
         page = await run_in_threadpool(report_html, full)
-    zone = ZoneInfo(period.tz)
-    first = period.start.astimezone(zone).date()
-    last = (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    first, last = service.local_days(period)
     name = f"response-times-{first.isoformat()}-{last.isoformat()}.html"
     return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="{name}"'})

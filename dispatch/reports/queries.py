@@ -174,6 +174,7 @@ async def interval_stats(
     tz: str,
     groupings: list[str],
     targets: list[Target],
+    priority: int | None = None,
 ) -> list[dict]:
     """One row per (grouping, group, interval) and per interval overall (grouping None): count, the percentiles,
     and for each target of that interval its eligible and met counts; of the incident intervals, or of the unit
@@ -191,6 +192,9 @@ async def interval_stats(
     source = UNIT_ROWS if unit_level else INCIDENT_ROWS
     if any(g in UNIT_GROUPINGS for g in groupings):
         source = source.replace("JOIN incidents i", UNIT_JOIN)
+    if priority is not None:  # one priority's incidents (the statements end in their WHERE)
+        source += " AND i.priority = :only_priority"
+        params["only_priority"] = priority
     sql = _statement(source, intervals, targets, groupings, params)
     rows = _long((await session.execute(text(sql), params)).mappings().all(), intervals, targets, groupings)
     return [r for r in rows if r["n"] or r["overall"]]
@@ -211,7 +215,7 @@ async def response_histogram(session: AsyncSession, *, start: datetime, end: dat
 
 
 async def feedback_stats(
-    session: AsyncSession, *, start: datetime, end: datetime, tz: str, group_by: str
+    session: AsyncSession, *, start: datetime, end: datetime, tz: str, group_by: str, priority: int | None = None
 ) -> list[dict]:
     """Citizens' feedback on the period's incidents: links offered, answers, mean satisfaction, each score's
     count, complaints; per group and overall (key None)."""
@@ -231,9 +235,9 @@ async def feedback_stats(
                count(*) FILTER (WHERE f.satisfaction = 3) AS s3, count(*) FILTER (WHERE f.satisfaction = 4) AS s4,
                count(*) FILTER (WHERE f.satisfaction = 5) AS s5, count(*) FILTER (WHERE f.complaint) AS complaints
         FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id{joins}
-        WHERE i.received_at >= :start AND i.received_at < :end
+        WHERE i.received_at >= :start AND i.received_at < :end{" AND i.priority = :only_priority" if priority else ""}
         {tail}"""),
-        {"start": start, "end": end, "tz": tz},
+        {"start": start, "end": end, "tz": tz, "only_priority": priority},
     )
     return [{**r, "key": key_text(group_by, r["key"])} for r in rows.mappings()]
 

@@ -19,6 +19,8 @@ CSV_COLUMNS = (
     "met",
     "fraction",
     "ok",
+    "satisfaction_mean",
+    "priority",
 )
 
 
@@ -58,19 +60,21 @@ def _rows(report: dict):
             "name": "answered/offered",
             "count": f["offered"],
             "met": f["answered"],
-            "fraction": f["satisfaction_mean"],
+            "satisfaction_mean": f["satisfaction_mean"],
         }
         yield {"group_by": group_by, "key": key, "row": "feedback", "name": "complaints", "count": f["complaints"]}
 
 
 def report_csv(*reports: dict) -> str:
     """Long-form CSV of one or more reports (one per grouping); empty cells where a value does not apply.
-    Feedback rows carry links offered in `count`, answers in `met` and the mean satisfaction in `fraction`."""
+    Feedback rows carry links offered in `count`, answers in `met` and the mean satisfaction in its own column;
+    `priority` is the report's filter (empty for all priorities)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="", lineterminator="\n")
     writer.writeheader()
     for report in reports:
         for row in _rows(report):
+            row["priority"] = report.get("priority")
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return out.getvalue()
 

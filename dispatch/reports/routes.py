@@ -65,18 +65,27 @@ async def response_times(
         str, Query(alias="to", max_length=40, description="A local date (included) or ISO date and time (excluded)")
     ],
     group_by: GroupBy = GroupBy.priority,
+    priority: Annotated[int | None, Query(ge=1, le=4, description="Only incidents of this priority")] = None,
     format: Literal["json", "csv"] = "json",
 ) -> dict[str, Any] | Response:
     settings = request.app.state.settings
     period = parse_period(start, end, settings.report_time_zone)
     report = await service.response_times(
-        session, period=period, group_by=group_by, targets=targets_at(settings.report_targets), sessions=sessions
+        session,
+        period=period,
+        group_by=group_by,
+        targets=targets_at(settings.report_targets),
+        sessions=sessions,
+        priority=priority,
     )
     if format == "csv":
+        # The file says what it holds: period (local days), grouping, priority.
+        first, last = service.local_days(period)
+        name = f"response-times-{first}-{last}-by-{group_by.value}{f'-p{priority}' if priority else ''}.csv"
         return Response(
             report_csv(report),
             media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="response-times.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return report
 

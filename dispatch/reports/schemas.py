@@ -71,6 +71,7 @@ class ResponseTimesOut(BaseModel):
     end: str = Field(alias="to")
     time_zone: str
     group_by: str
+    priority: int | None = Field(default=None, description="Only incidents of this priority; null for all")
     percentiles: list[int]
     intervals: dict[str, str] = Field(description="Each interval's title")
     targets: list[Target]

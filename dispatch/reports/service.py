@@ -127,9 +127,14 @@ async def feedback_series(session: AsyncSession, *, period: Period, by: GroupBy)
     }
 
 
-def _calendar(period: Period, by: GroupBy) -> list[str]:
+def local_days(period: Period) -> tuple[date, date]:
+    """The first and the last local day the period touches (file names, calendars)."""
     zone = ZoneInfo(period.tz)
-    day, last = period.start.astimezone(zone).date(), (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    return period.start.astimezone(zone).date(), (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+
+
+def _calendar(period: Period, by: GroupBy) -> list[str]:
+    day, last = local_days(period)
     keys: list[str] = []
     while day <= last:
         key = day.strftime("%Y-%m") if by == GroupBy.month else day.isoformat()
@@ -191,8 +196,10 @@ async def _reports(
     groupings: tuple[GroupBy, ...],
     targets: Targets,
     sessions: async_sessionmaker | None,
+    priority: int | None = None,
 ) -> dict[str, dict]:
-    """One report per grouping, from one incident and one unit statement (the overall computed once)."""
+    """One report per grouping, from one incident and one unit statement (the overall computed once); of one
+    priority's incidents alone with `priority`."""
     rows = await _stats_rows(
         session,
         sessions,
@@ -201,15 +208,16 @@ async def _reports(
         tz=period.tz,
         groupings=[g.value for g in groupings],
         targets=list(targets),
+        priority=priority,
     )
     overall = [r for r in rows if r["overall"]]
     out = {}
     for grouping in groupings:
         feedback = await queries.feedback_stats(
-            session, start=period.start, end=period.end, tz=period.tz, group_by=grouping.value
+            session, start=period.start, end=period.end, tz=period.tz, group_by=grouping.value, priority=priority
         )
         mine = overall + [r for r in rows if r["grouping"] == grouping.value]
-        out[grouping.value] = _assemble(period, grouping, mine, feedback, targets)
+        out[grouping.value] = _assemble(period, grouping, mine, feedback, targets) | {"priority": priority}
     return out
 
 
@@ -253,11 +261,14 @@ async def response_times(
     group_by: GroupBy,
     targets: Targets,
     sessions: async_sessionmaker | None = None,
+    priority: int | None = None,
 ) -> dict:
     """Every interval's count and exact p50/p90/p95, overall and per group; compliance with each target, overall
-    and per group; citizens' feedback on the same incidents. With `sessions`, the two big statements run side by
-    side on connections of their own."""
-    reports = await _reports(session, period=period, groupings=(group_by,), targets=targets, sessions=sessions)
+    and per group; citizens' feedback on the same incidents; of one priority's incidents with `priority`. With
+    `sessions`, the two big statements run side by side on connections of their own."""
+    reports = await _reports(
+        session, period=period, groupings=(group_by,), targets=targets, sessions=sessions, priority=priority
+    )
     return reports[group_by.value]
 
 
