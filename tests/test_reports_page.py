@@ -163,6 +163,24 @@ async def test_a_commander_reads_a_day_drills_down_and_downloads(serve, lived, t
         assert (await got.value).suggested_filename.endswith(".html")
         assert "<html" in text_of(await (await got.value).path())[:500].lower()
 
+        # One priority alone: the address keeps it, the figures are the API's for that priority.
+        async with AsyncClient(base_url=base, headers=bearer(tokens["commander"]), timeout=30) as api:
+            p1 = (
+                await api.get(
+                    "/api/reports/response-times",
+                    params={"from": day, "to": day, "group_by": "municipality", "priority": 1},
+                )
+            ).json()
+        await page.locator("#priority").select_option("1")
+        await expect(page.locator("#working")).to_contain_text("priority 1 only")
+        assert "priority=1" in page.url
+        overall = page.locator("#groups-table tbody tr").first
+        await expect(overall.locator("td").nth(0)).to_have_text(str(p1["overall"]["intervals"]["response"]["count"]))
+        await expect(overall.locator("td").nth(2)).to_have_text(duration(p1["overall"]["intervals"]["response"]["p90"]))
+        await page.go_back()
+        await expect(page.locator("#priority")).to_have_value("")
+        await expect(page.locator("#working")).not_to_contain_text("priority 1 only")
+
         # Another grouping, then back: the address brings the municipalities again.
         await page.locator("#group-by").select_option("priority")
         await expect(page.locator("body")).to_have_attribute(

@@ -1,7 +1,7 @@
 // The reports' API: the commander's token (kept for the tab, shared with the console), answers as JSON, refusals
 // with the server's own words; and the formatters every section shares.
 export const $ = (id) => document.getElementById(id);
-export const state = { token: sessionStorage.getItem("dispatch-token"), period: null, report: null };
+export const state = { token: sessionStorage.getItem("dispatch-token"), period: null, report: null, tz: "Europe/Vaduz" };
 
 export class Refused extends Error {
   constructor(status, body) { super(body?.detail || body?.title || `${status}`); this.status = status; }
@@ -19,8 +19,8 @@ export async function api(path, { raw = false } = {}) {
 
 // The chosen period and grouping as the report API's query.
 export function query(extra = {}) {
-  const { from, to, by } = state.period;
-  return new URLSearchParams({ from, to, group_by: by, ...extra });
+  const { from, to, by, priority } = state.period;
+  return new URLSearchParams({ from, to, group_by: by, ...(priority ? { priority } : {}), ...extra });
 }
 
 export function signOut(message = "") {
@@ -40,7 +40,17 @@ export function duration(seconds) {
   return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, "0")} min`;
 }
 
-export const percent = (f) => (f == null ? "–" : `${(f * 100).toFixed(f >= 0.995 && f < 1 ? 1 : 0)} %`);
+// A share, cut (not rounded) to a tenth of a percent: 89.96 % must not read as the 90 % goal it missed.
+export function percent(f) {
+  if (f == null) return "–";
+  const tenths = Math.floor(f * 1000 + 1e-9) / 10;
+  return `${Number.isInteger(tenths) ? tenths : tenths.toFixed(1)} %`;
+}
+
+// A moment as the centre's clock and calendar say it (the report's time zone), whatever the browser's is.
+export function when(iso, { date = true } = {}) {
+  return new Date(iso).toLocaleString("en-GB", { timeZone: state.tz, ...(date ? { dateStyle: "medium" } : {}), timeStyle: "short" });
+}
 export const words = (s) => String(s ?? "").replaceAll("_", " ");
 
 export function cell(tag, text, className) {

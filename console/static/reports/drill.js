@@ -1,27 +1,56 @@
 // The incidents behind a figure: a group, or a target's late ones, longest first, each with the stages of its
 // response (call processing, the first unit's turnout and its travel against the drive time predicted when it
 // was sent), so "why was it late" is read off the row; any incident opens its whole timeline.
-import { $, api, appendRows, cell, duration, query, state, table, words } from "./api.js";
+import { $, api, appendRows, cell, duration, query, state, table, when, words } from "./api.js";
 
 const PAGE = 50;
 let current = null;
 let shown = 0;
 
+// The seconds of the report's target an interval of this incident (or of its unit) is held to, if one applies.
+function targetFor(interval, item, unit = null, first = false) {
+  const applies = (t) => t.interval === interval && (!t.priorities || t.priorities.includes(item.priority))
+    && (!t.capabilities || (unit && t.capabilities.includes(unit.slot))) && (!t.first_unit || first);
+  const seconds = (state.report?.targets || []).filter(applies).map((t) => t.seconds);
+  return seconds.length ? Math.min(...seconds) : null;
+}
+
+const over = (name, value, target) => `${name} ${duration(value)} (target ${duration(target)})`;
+
+// What made the response long, stage by stage, against the targets that apply (else plain thresholds).
 function reasons(item) {
   const out = [];
   const first = item.units.find((u) => u.call_sign === item.first_unit);
-  if (item.processing != null && item.processing > 90) out.push(`call processing ${duration(item.processing)}`);
-  if (first?.turnout != null && first.turnout > 90) out.push(`turnout ${duration(first.turnout)}`);
-  if (first?.travel != null && first.eta_s && first.travel > first.eta_s * 1.25 + 30) {
-    out.push(`travel ${duration(first.travel)} against ${duration(first.eta_s)} predicted`);
-  } else if (first?.travel != null && first.travel > 600) out.push(`long drive (${duration(first.travel)})`);
+  const processing = targetFor("processing", item) ?? 90;
+  if (item.processing != null && item.processing > processing) out.push(over("call processing", item.processing, processing));
+  if (first?.turnout != null) {
+    const turnout = targetFor("turnout", item, first) ?? 120;
+    if (first.turnout > turnout) out.push(over(`${first.call_sign}'s turnout`, first.turnout, turnout));
+  }
+  if (first?.travel != null) {
+    const travel = targetFor("travel", item, first, true) ?? targetFor("travel", item, first);
+    const slower = first.eta_s && first.travel > first.eta_s * 1.25 + 30;
+    if (slower) out.push(`${first.call_sign}'s drive ${duration(first.travel)}, slower than the ${duration(first.eta_s)} predicted`);
+    else if (travel != null && first.travel > travel) {
+      out.push(`${over(`${first.call_sign}'s drive`, first.travel, travel)}${first.eta_s ? `: predicted ${duration(first.eta_s)} when sent, the nearest free unit was that far` : ""}`);
+    }
+  }
   if (item.units.some((u) => u.diverted)) out.push("a unit was diverted to another call");
   if (item.response == null && item.status !== "closed") out.push("no unit on scene yet");
   if (item.processing == null && item.response == null) out.push("no unit sent");
   return out.join("; ") || "–";
 }
 
-function row(item, interval) {
+// Late against the query's target, else (for the response) against the response target of its priority.
+function lateness(item, q) {
+  if (item.late != null) return item.late;
+  if (q.interval !== "response" || item.response == null) return null;
+  const target = targetFor("response", item);
+  return target == null ? null : item.response > target;
+}
+
+function row(item, q) {
+  const interval = q.interval;
   const id = cell("button", `#${item.id}`, "link");
   id.type = "button";
   id.setAttribute("aria-label", `Timeline of incident ${item.id}`);
@@ -30,10 +59,10 @@ function row(item, interval) {
   const stages = first
     ? `${first.call_sign}${first.station ? ` (${first.station})` : ""}: turnout ${duration(first.turnout)}, travel ${duration(first.travel)}${first.eta_s ? ` (predicted ${duration(first.eta_s)})` : ""}`
     : "–";
-  const late = item.late == null ? "" : item.late ? "late" : "in time";
-  return [id, new Date(item.received_at).toLocaleString("en-GB", { dateStyle: "short", timeStyle: "short" }),
-    `P${item.priority} ${item.type_name}`, item.address || item.municipality || "unknown",
-    duration(item[interval]), duration(item.processing), stages, cell("span", late, item.late ? "verdict missed" : ""), reasons(item)];
+  const isLate = lateness(item, q);
+  const late = isLate == null ? "" : isLate ? "late" : "in time";
+  return [id, when(item.received_at), `P${item.priority} ${item.type_name || item.type_code}`, item.address || item.municipality || "unknown",
+    duration(item[interval]), duration(item.processing), stages, cell("span", late, isLate ? "verdict missed" : ""), reasons(item)];
 }
 
 async function page() {
@@ -51,7 +80,7 @@ async function page() {
     return;
   }
   if (q !== current) return;
-  const rows = answer.items.map((item) => row(item, q.interval));
+  const rows = answer.items.map((item) => row(item, q));
   if (!shown) {
     $("drill-body").replaceChildren(table(null, ["Incident", "Received", "Type", "Where", words(q.interval), "Processing",
       "First unit on scene", "Target", "What took long"], rows));
@@ -67,7 +96,7 @@ export function openDrill(q) {
   current = q;
   shown = 0;
   $("drill").hidden = false;
-  $("drill-title").textContent = q.title || "Incidents";
+  $("drill-title").textContent = `${q.title || "Incidents"}${state.period?.priority ? ` (priority ${state.period.priority} only)` : ""}`;
   $("drill-body").replaceChildren();
   $("drill").scrollIntoView({ block: "start" });
   $("drill").focus();
@@ -99,7 +128,8 @@ export async function openTimeline(id) {
   }
   $("timeline-title").textContent = `#${incident.id} P${incident.priority} ${incident.type_name} · ${words(incident.status)}`;
   const dl = document.createElement("dl");
-  field(dl, "Where", incident.location?.label || incident.address_label || "unknown");
+  field(dl, "Received", incident.received_at && `${when(incident.received_at)} (${state.tz})`);
+  field(dl, "Where", incident.location?.label || incident.location?.municipality || "unknown");
   field(dl, "Narrative", incident.narrative);
   field(dl, "Disposition", incident.disposition && words(incident.disposition));
   const list = document.createElement("ol");
@@ -108,7 +138,7 @@ export async function openTimeline(id) {
     const li = document.createElement("li");
     const at = document.createElement("time");
     at.dateTime = e.at;
-    at.textContent = new Date(e.at).toLocaleTimeString("en-GB");
+    at.textContent = new Date(e.at).toLocaleString("en-GB", { timeZone: state.tz, dateStyle: "short", timeStyle: "medium" });
     li.append(at, ` ${e.text || `${words(e.kind)} (${e.actor})`}`);
     list.append(li);
   }

@@ -1,6 +1,6 @@
 // What callers said: mean satisfaction and answers over the period (by day, by month for long periods), and their
 // comments, complaints flagged and first when asked.
-import { $, api, cell, state, table } from "./api.js";
+import { $, api, cell, state, table, when } from "./api.js";
 import { openTimeline } from "./drill.js";
 
 let asked = 0;
@@ -37,7 +37,7 @@ function comments(answers) {
     const id = cell("button", `#${a.incident_id}`, "link");
     id.type = "button";
     id.addEventListener("click", () => openTimeline(a.incident_id));
-    return [id, new Date(a.answered_at).toLocaleDateString("en-GB"), `P${a.priority} ${a.type_code}`, a.municipality || "–",
+    return [id, when(a.answered_at), `P${a.priority} ${a.type_code}`, a.municipality || "–",
       `${a.satisfaction} of 5`, a.complaint ? cell("strong", "complaint", "verdict missed") : "", a.comment || ""];
   });
   return table("Comments and complaints, complaints first, then newest", ["Incident", "Answered", "Type", "Municipality", "Satisfaction", "Complaint", "Comment"], rows);

@@ -49,7 +49,8 @@ function showCompliance(report) {
 
 function fillIntervals(report) {
   const select = $("interval");
-  const chosen = select.value || "response";
+  const chosen = select.dataset.wanted || select.value || "response";
+  delete select.dataset.wanted;
   select.replaceChildren(...Object.entries(report.intervals).map(([value, title]) => new Option(title, value, false, value === chosen)));
 }
 
@@ -86,9 +87,9 @@ function drawChart(report, interval, groups, targets) {
   const tail = typical && Math.max(...positive) > TAIL * typical;
   const scale = chosenScale || (tail ? "logarithmic" : "linear");
   document.querySelector(`input[name=scale][value=${scale}]`).checked = true;
-  $("figures-note").textContent = tail && !chosenScale
-    ? "The longest waits are far above the typical ones, so the scale is logarithmic: the medians stay readable. Switch to linear above."
-    : "";
+  if (tail && !chosenScale) {
+    $("figures-note").textContent = "The longest waits are far above the typical ones, so the scale is logarithmic: the medians stay readable. Switch to linear above.";
+  } else if (positive.length) $("figures-note").textContent = "";
   const datasets = [
     { type: "bar", label: "Median", data: p50, backgroundColor: "#1c5d99", order: 2 },
     { type: "bar", label: "90th percentile", data: p90, backgroundColor: "#d9822b", order: 2 },
@@ -104,7 +105,10 @@ function drawChart(report, interval, groups, targets) {
       animation: false, maintainAspectRatio: false, responsive: true,
       scales: { y: { type: scale, min: scale === "linear" ? 0 : undefined, title: { display: true, text: "time" },
                      afterBuildTicks: niceTicks, ticks: { callback: (v) => duration(v) } } },
-      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${duration(c.raw)}` } } },
+      plugins: {
+        legend: { display: window.innerWidth > 700 },  // on a phone the table below says what the colours do
+        tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${duration(c.raw)}` } },
+      },
       onClick: (_, elements) => {
         const g = elements.length ? groups[elements[0].index] : null;
         if (g) openDrill({ by, key: g.key, interval, title: `${keyLabel(by, g.key)}: ${interval.replace("_", " ")}, longest first` });
@@ -140,6 +144,8 @@ function drawGroups() {
 
 export function showReport(report) {
   state.report = report;
+  const none = !Object.values(report.overall.intervals).some((s) => s.count);
+  $("figures-note").textContent = none ? "No incident was received in this period (or none of this priority): there is nothing to measure." : "";
   $("grouping-said").textContent = $("group-by").selectedOptions[0].text.toLowerCase();
   $("period-said").textContent = `${state.period.from} to ${state.period.to} (${report.time_zone})`;
   fillIntervals(report);
@@ -148,7 +154,7 @@ export function showReport(report) {
 }
 
 export function setupFigures() {
-  $("interval").addEventListener("change", drawGroups);
+  $("interval").addEventListener("change", () => { drawGroups(); window.dispatchEvent(new Event("report-interval")); });
   for (const radio of document.querySelectorAll("input[name=scale]")) {
     radio.addEventListener("change", () => { chosenScale = radio.value; drawGroups(); });
   }

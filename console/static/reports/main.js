@@ -14,34 +14,49 @@ const ROLES = new Set(["commander", "admin"]);
 const TODAY_EVERY_MS = 30_000;
 let todayText = new Date().toISOString().slice(0, 10);  // until the service says its own calendar's date
 let asked = 0;
+let addressProblem = "";  // said once, with the next figures: why the address's view was not shown
 
 function working(text, kind = "") {
   $("working").textContent = text;
   $("working").className = `working ${kind}`;
 }
 
+const choose = (id, value) => { if ([...$(id).options].some((o) => o.value === value)) $(id).value = value; };
+
+// The view the address names; false (and a word why) when it names none or no dates.
 function fromAddress() {
   const p = new URLSearchParams(location.hash.slice(1));
-  const valid = (d) => /^\d{4}-\d{2}-\d{2}$/.test(d || "");
-  if (!valid(p.get("from")) || !valid(p.get("to"))) return false;
+  if (!p.has("from") && !p.has("to")) return false;
+  const valid = (d) => /^\d{4}-\d{2}-\d{2}$/.test(d || "") && !Number.isNaN(Date.parse(d));
+  if (!valid(p.get("from")) || !valid(p.get("to"))) {
+    addressProblem = `The address's period (${p.get("from") || "no start"} to ${p.get("to") || "no end"}) is not two dates, so the last 7 days are shown.`;
+    return false;
+  }
   $("from").value = p.get("from");
   $("to").value = p.get("to");
-  if ([...$("group-by").options].some((o) => o.value === p.get("by"))) $("group-by").value = p.get("by");
+  choose("group-by", p.get("by"));
+  choose("priority", p.get("priority") || "");
+  if (p.get("interval")) $("interval").dataset.wanted = p.get("interval");
   $("preset").value = presetOf($("from").value, $("to").value, todayText);
   return true;
 }
 
 function toAddress() {
   const p = new URLSearchParams({ from: $("from").value, to: $("to").value, by: $("group-by").value });
+  if ($("priority").value) p.set("priority", $("priority").value);
+  if ($("interval").value && $("interval").value !== "response") p.set("interval", $("interval").value);
   if (location.hash.slice(1) !== p.toString()) history.pushState(null, "", `#${p}`);
 }
+window.addEventListener("report-interval", toAddress);
 
 async function load() {
   const from = $("from").value, to = $("to").value, by = $("group-by").value;
-  if (!from || !to) { working("Give both dates of the period.", "error"); return; }
-  if (to < from) { working(`The period ends (${to}) before it starts (${from}).`, "error"); return; }
+  const stale = (text) => { working(text, "error"); document.body.classList.add("stale"); };
+  if (!from || !to) { stale("Give both dates of the period. The figures below are still the last period's."); return; }
+  if (to < from) { stale(`The period ends (${to}) before it starts (${from}). The figures below are still the last period's.`); return; }
   const mine = ++asked;
-  state.period = { from, to, by };
+  const priority = $("priority").value;
+  state.period = { from, to, by, priority };
   closeDrill();
   const started = performance.now();
   working(`Working on ${periodWords(from, to)}… a long period takes a few seconds.`, "busy");
@@ -50,8 +65,13 @@ async function load() {
   try {
     const report = await api(`/api/reports/response-times?${query()}`);
     if (mine !== asked) return;
+    state.tz = report.time_zone;
+    document.body.classList.remove("stale");
     showReport(report);
-    working(`${periodWords(from, to)}, by ${$("group-by").selectedOptions[0].text.toLowerCase()}: read in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+    const said = `${periodWords(from, to)}, by ${$("group-by").selectedOptions[0].text.toLowerCase()}${priority ? `, priority ${priority} only` : ""}`;
+    working(`${addressProblem ? `${addressProblem} ` : ""}${said}: read in ${((performance.now() - started) / 1000).toFixed(1)} s.`, addressProblem ? "error" : "");
+    addressProblem = "";
+    $("print-said").textContent = `${said} (${report.time_zone}). Printed ${new Date().toLocaleString("en-GB", { timeZone: report.time_zone, dateStyle: "medium", timeStyle: "short" })}.`;
   } catch (error) {
     if (mine !== asked || error.status === 401) return;
     working(error instanceof Refused && error.status !== 500 ? `Not shown: ${error.message}` : "The service did not answer: try again.", "error");
@@ -95,7 +115,7 @@ $("preset").addEventListener("change", () => {
   load();
 });
 for (const id of ["from", "to"]) $(id).addEventListener("change", () => { $("preset").value = presetOf($("from").value, $("to").value, todayText); });
-$("group-by").addEventListener("change", () => { toAddress(); load(); });
+for (const id of ["group-by", "priority"]) $(id).addEventListener("change", () => { toAddress(); load(); });
 $("controls").addEventListener("submit", (e) => { e.preventDefault(); toAddress(); load(); });
 window.addEventListener("popstate", () => { if (fromAddress()) load(); });
 

@@ -1,5 +1,5 @@
 // Today so far, kept fresh while the page is open: calls, priority-1 response against its target, units committed.
-import { $, api, cell, duration, percent } from "./api.js";
+import { $, api, cell, duration, percent, when } from "./api.js";
 
 function tile(title, value, detail, kind = "") {
   const div = cell("div", null, `tile ${kind}`);
@@ -26,6 +26,6 @@ export async function showToday() {
     tile("Units committed now", `${now.units.committed} of ${now.units.total}`,
       `${now.units.available} available · ${now.units.out_of_service} out of service`),
   );
-  $("today-asof").textContent = `as of ${new Date(now.as_of).toLocaleTimeString("en-GB", { timeStyle: "short" })}, refreshed every 30 s`;
+  $("today-asof").textContent = `as of ${when(now.as_of, { date: false })}, refreshed every 30 s`;
   return now;
 }
