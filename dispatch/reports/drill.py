@@ -162,10 +162,9 @@ async def page(session: AsyncSession, cell: Cell, *, limit: int, offset: int) ->
         # Incidents alone: a scan of the period's incidents, the count and a top-N sort.
         body = f"FROM ({_incident_rows(cell)}) s WHERE {_where(incident)}"
         count = await session.scalar(text(f"SELECT count(*) {body}"), params)
-        rows = await session.execute(
-            text(f"SELECT id, {late} AS late {body} ORDER BY {cell.interval.value} {order}"), params
+        return count, await _rows(
+            session, f"SELECT id, {late} AS late {body}", f"{cell.interval.value} {order}", params
         )
-        return count, [dict(r) for r in rows.mappings()]
     # The incidents with units that count (their unit's, their station's, eligible for a unit target): one join of
     # the report's unit rows with their incidents, grouped by incident; sorted by the longest of its units.
     # Late for a unit target: a unit over it; the longest of those is the longest of all the eligible ones.
@@ -181,8 +180,10 @@ async def page(session: AsyncSession, cell: Cell, *, limit: int, offset: int) ->
     # Sorted by a unit interval but not narrowed to units: the incidents without a unit under way come last.
     body = f"FROM ({_incident_rows(cell)}) s WHERE {_where(incident)}"
     count = await session.scalar(text(f"SELECT count(*) {body}"), params)
-    rows, with_units = await _top_units(session, cell, incident, late, params)
-    if rows is None:  # too many units at the top of the list to read them row by row: grouped, then
+    top, with_units = await _top_units(session, cell, incident, late, params)
+    if top is not None:
+        rows = top
+    else:  # too many units at the top of the list to read them row by row: grouped, then
         rows = await _rows(session, f"SELECT id, bool_or({late}) AS late {grouped}", sort, params)
         if len(rows) < limit:
             with_units = await session.scalar(text(f"SELECT count(*) FROM (SELECT id {grouped}) c"), params)
@@ -260,7 +261,7 @@ async def items(session: AsyncSession, rows: list[dict], *, tz: str, types: Inci
     found = {r["id"]: r for r in (await session.execute(text(_DETAILS), {"ids": ids})).mappings()}
     sent: dict[int, list[dict]] = {}
     for u in (await session.execute(text(_UNITS_SENT), {"ids": ids})).mappings():
-        sent.setdefault(u["incident_id"], []).append(u)
+        sent.setdefault(u["incident_id"], []).append(dict(u))
     out = []
     for row in rows:
         i = found[row["id"]]
