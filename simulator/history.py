@@ -25,6 +25,37 @@ from simulator.results import learnt_coverage
 from simulator.world import World
 
 ACTOR = "simulator"
+# What callers write beside their score, by score: the unhappy ones about the wait or the call, the happy ones
+# thanks. A share of the answers carry one (COMMENT_SHARE), complaints nearly always (COMPLAINT_COMMENT_SHARE).
+COMMENTS = {
+    1: (
+        "We waited far too long for the ambulance.",
+        "Nobody came for a long time and nobody called back to say why.",
+        "The person on the phone kept asking the same questions while my father could not breathe.",
+        "I was put on hold when every second counted.",
+    ),
+    2: (
+        "It took longer than I expected for anyone to arrive.",
+        "The call was confusing; I was not sure help was coming.",
+        "The crew was kind but the wait was long.",
+    ),
+    3: (
+        "Help came, but I had to repeat the address several times.",
+        "Fine in the end, though the wait felt long.",
+        "The crew did their job; the call could have been shorter.",
+    ),
+    4: (
+        "Thank you, the crew was quick and calm.",
+        "The dispatcher stayed on the line until they arrived. Thank you.",
+        "Good service, thank you.",
+    ),
+    5: (
+        "Thank you so much, they were here in minutes.",
+        "The dispatcher talked me through everything until the crew arrived. Thank you.",
+        "Excellent: fast, kind and professional. Thank you all.",
+    ),
+}
+COMMENT_SHARE, COMPLAINT_COMMENT_SHARE = 0.28, 0.9
 
 
 @dataclass
@@ -162,6 +193,8 @@ def write_day_on(
 ) -> dict:
     """`write_day` on an open connection (many days, one connection), in a transaction of its own."""
     start = datetime.combine(day, time(), ZoneInfo(tz))
+    # The comments draw from a stream of their own, so the day's other draws stay what the seed gave before.
+    comments = random.Random(f"history-comments:{seed}")
     counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}  # feedback: answered
     with conn.transaction():
         refuse_written_day(conn, day, tz)
@@ -173,21 +206,31 @@ def write_day_on(
             answered = rng.random() < feedback_share
             late = response / Params().target(call.priority)
             score = max(1, min(5, round(rng.gauss(4.6 - 1.2 * late, 0.8)))) if answered else None
+            answered_at = closed_at + timedelta(hours=rng.uniform(1, 30)) if answered else None
+            complaint = answered and score == 1 and rng.random() < 0.5
             conn.execute(
                 """INSERT INTO feedback_requests (incident_id, token_hash, created_at, expires_at,
-                                answered_at, satisfaction, complaint)
-                            VALUES (%s, md5(random()::text) || md5(random()::text), %s, %s, %s, %s, %s)""",
+                                answered_at, satisfaction, complaint, comment)
+                            VALUES (%s, md5(random()::text) || md5(random()::text), %s, %s, %s, %s, %s, %s)""",
                 (
                     incident_id,
                     closed_at,
                     closed_at + timedelta(days=14),
-                    closed_at + timedelta(hours=rng.uniform(1, 30)) if answered else None,
+                    answered_at,
                     score,
-                    answered and score == 1 and rng.random() < 0.5,
+                    complaint,
+                    caller_comment(comments, score, complaint=complaint) if answered else None,
                 ),
             )
             counts["feedback"] += answered
     return counts
+
+
+def caller_comment(rng: random.Random, score: int, *, complaint: bool) -> str | None:
+    """A comment matched to the score for a share of the answers (complaints nearly always), or None."""
+    if rng.random() >= (COMPLAINT_COMMENT_SHARE if complaint else COMMENT_SHARE):
+        return None
+    return rng.choice(COMMENTS[score])
 
 
 def _timeline(call: Call, mine: list[UnitRecord], label: str | None, start: datetime, closed: float) -> list:

@@ -2,6 +2,7 @@
 in a database of its own: a chart and a table per municipality, small months withheld, nothing outside the service
 area shown as a municipality, nothing requested that is not there, axe, print and phone layouts."""
 
+import os
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,6 @@ from tests.test_push import serve  # noqa: F401 (fixture)
 from tests.test_unit_app import CHROMIUM, PHONE, axe_violations
 
 pytestmark = pytest.mark.slow
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "public-response-times.png"
 DESKTOP = {"width": 1280, "height": 900}
 # Incidents a month per municipality: Planken's three are too few to show (public_min_count 5).
 MONTHLY = {
@@ -77,7 +77,7 @@ def history_db(settings):
     return own
 
 
-async def test_the_public_page_in_chromium(serve, history_db):  # noqa: F811 (fixture)
+async def test_the_public_page_in_chromium(serve, history_db, tmp_path):  # noqa: F811 (fixture)
     _, addr = await serve(database_url=history_db.database_url, matcher=False)
     url = f"http://{addr}/public/response-times"
     failed: list[str] = []
@@ -113,11 +113,27 @@ async def test_the_public_page_in_chromium(serve, history_db):  # noqa: F811 (fi
             body = await page.locator("body").inner_text()
             assert "Outside the service area" not in body and "Feldkirch" not in body
             assert "outside the service area or could not be placed" in body
-            assert ":" not in await vaduz.locator("table tbody").inner_text()  # no minutes:seconds
+            table = await vaduz.locator("table tbody").inner_text()
+            assert ":" not in table and " min " in table  # no minutes:seconds, no decimal minutes
+            today = datetime.now(UTC).astimezone(ZoneInfo(history_db.report_time_zone))
+            assert f"to {today.day} {today:%B}" in await vaduz.locator("table tbody tr").first.inner_text()
+            p1 = vaduz.locator("figure", has_text="Life-threatening")
+            assert await p1.locator("line[stroke-dasharray]").count() == 1
+            assert "The dashed line is the target" in await p1.locator("svg desc").text_content()
+            assert "Life-threatening calls (priority 1): first unit on scene within 8 min" in body
             assert await axe_violations(page, serious=True) == []
-            await page.screenshot(
-                path=str(SCREENSHOT), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1500}
-            )
+            # DISPATCH_SCREENSHOTS=docs refreshes the picture in the docs; otherwise it goes to a temporary folder.
+            shot = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path) / "public-response-times.png"
+            await page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
+
+            # A bad query (in a page of its own: its 422 is expected): a page that says so, with the way back.
+            other = await context.new_page()
+            wrong = await other.goto(url + "?months=0")
+            assert wrong.status == 422 and "whole number from 1 to 60" in await other.locator("main").inner_text()
+            assert await axe_violations(other, serious=True) == []
+            await other.get_by_role("link", name="See the response times").click()
+            await other.wait_for_load_state()
+            assert await other.title() == "Emergency response times in Liechtenstein"
 
             await page.emulate_media(media="print")
             assert not await page.locator("nav").is_visible()

@@ -1,6 +1,7 @@
 """A simulated day written as history: reproducible from its seed, consistent with its own event log, and read by
 the report like any other day."""
 
+import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,10 +14,11 @@ from dispatch.reports import service
 from dispatch.reports.service import GroupBy, parse_period
 from dispatch.reports.targets import load_targets
 from geo.routing import Router
-from simulator.history import HistoryError, simulate_day, write_day
+from simulator.history import COMMENTS, HistoryError, caller_comment, simulate_day, write_day
 from simulator.world import load_world
 
 DAY = date(2020, 5, 5)  # long past: no intake test's duplicate or premise window reaches it
+AGAIN = date(2020, 5, 19)  # the same simulated day written once more
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +155,42 @@ def test_the_command_refuses_a_written_day_and_a_bad_one_at_once(simulated, sett
         assert bad.exit_code == 2 and "--day must be a date like 2026-11-28" in bad.output
     finally:
         get_settings.cache_clear()
+
+
+def _answers(conn, day: date) -> list[tuple]:
+    start = datetime.combine(day, datetime.min.time(), ZoneInfo("Europe/Vaduz"))
+    return conn.execute(
+        """SELECT f.satisfaction, f.complaint, f.comment
+           FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
+           WHERE i.received_at >= %s AND i.received_at < %s ORDER BY i.received_at, i.id""",
+        (start, start + timedelta(days=1)),
+    ).fetchall()
+
+
+def test_a_share_of_callers_comment_as_their_score_reads_the_same_from_the_same_seed(simulated, settings):
+    world, _, calls, records, written = simulated
+    write_day(settings.libpq_url, world, calls, records, day=AGAIN, tz="Europe/Vaduz", seed=11)
+    with psycopg.connect(settings.libpq_url) as conn:
+        first, again = _answers(conn, DAY), _answers(conn, AGAIN)
+    assert first == again and len(first) == len(calls)
+    answered = [a for a in first if a[0] is not None]
+    assert len(answered) == written["feedback"]
+    commented = [a for a in answered if a[2]]
+    assert 0.15 < len(commented) / len(answered) < 0.5, (len(commented), len(answered))
+    assert all(comment in COMMENTS[score] for score, _, comment in commented)
+    assert all(comment is None for score, _, comment in first if score is None)
+    complaints = [a for a in answered if a[1]]
+    assert sum(bool(a[2]) for a in complaints) >= 0.8 * len(complaints)  # the pure test below draws many
+
+
+def test_complaints_nearly_always_carry_a_comment_and_the_draws_repeat():
+    def draws():
+        return [caller_comment(random.Random(f"history-comments:{seed}"), 1, complaint=True) for seed in range(400)]
+
+    first = draws()
+    assert sum(d is not None for d in first) > 0.8 * len(first)
+    assert all(d in COMMENTS[1] for d in first if d)
+    assert draws() == first
+    praise = [caller_comment(random.Random(seed), 5, complaint=False) for seed in range(400)]
+    assert 0.2 < sum(p is not None for p in praise) / 400 < 0.36
+    assert all("Thank" in p for p in praise if p)

@@ -1,13 +1,14 @@
 """The public response-times page: minutes as citizens read them, withheld cells, the page or JSON by the Accept
 header, caching, and incidents beyond the service area in one group of their own."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from dispatch.reports import public_page, queries
 from dispatch.reports.public import month_span, wants_html
+from dispatch.reports.targets import load_targets
 from tests.builders import make_incident
 
 S = timedelta(seconds=1)
@@ -18,11 +19,14 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,imag
     ("seconds", "shown"),
     [
         (None, "–"),
-        (0, "0.0 min"),
-        (390, "6.5 min"),
-        (412, "6.9 min"),
-        (3596, "59.9 min"),
-        (3597, "1 h 00 min"),
+        (0, "0 s"),
+        (44, "40 s"),
+        (270, "4 min 30 s"),  # not "4.5 min", read as 4 min 50 s
+        (390, "6 min 30 s"),
+        (412, "6 min 50 s"),
+        (480, "8 min"),
+        (3594, "59 min 50 s"),
+        (3595, "1 h 00 min"),
         (7500, "2 h 05 min"),
         (190 * 60 + 54, "3 h 11 min"),
     ],
@@ -32,7 +36,7 @@ def test_minutes_as_citizens_read_them(seconds, shown):
 
 
 def test_a_cell_of_too_few_responses_is_withheld_and_an_empty_one_is_a_dash():
-    assert public_page.cell(420, 5, 5) == "7.0 min"
+    assert public_page.cell(420, 5, 5) == "7 min"
     assert public_page.cell(None, 4, 5) == "withheld"
     assert public_page.cell(420, 4, 5) == "withheld"  # whatever the figure, too few to show
     assert public_page.cell(None, 0, 5) == "–"
@@ -78,6 +82,60 @@ def test_the_page_withholds_small_months_in_the_chart_and_the_table():
     assert html.count("<svg") == 4  # all incidents, and Vaduz: all priorities and priority 1
     assert "October 2026" not in html  # before the first incident recorded
     assert "Emergency response times in Liechtenstein" in html
+
+
+def _row(month: str, *, p50: int, p90: int, n: int = 40, incidents: int = 44) -> dict:
+    stats = {"p50_s": p50, "p90_s": p90}
+    return {
+        "month": month,
+        "incidents": incidents,
+        "responses": n,
+        "all_priorities": stats,
+        "priority_1_responses": n,
+        "priority_1": stats,
+    }
+
+
+def test_the_current_month_reads_as_a_part_month_and_the_targets_as_a_line():
+    totals = [_row("2026-11", p50=400, p90=700), _row("2026-12", p50=270, p90=560, n=6, incidents=9)]
+    html = public_page.page(
+        {"service_area": "Liechtenstein", "months": [], "totals": totals},
+        months=["2026-11", "2026-12"],
+        min_count=5,
+        time_zone="Europe/Vaduz",
+        as_of="2026-12-06 19:00",
+        today=date(2026, 12, 6),
+        targets=list(load_targets()),
+    )
+    # The table, the charts' descriptions and axes say the month is not over.
+    assert "December 2026<small>to 6 December</small>" in html
+    assert "December 2026, to 6 December: median 4 min 30 s, 90th percentile 9 min 20 s" in html
+    assert ">to 6</text>" in html and "6 December 2026 (this month so far)" in html
+    assert "November 2026: median 6 min 40 s" in html and "November 2026, to" not in html
+    # Incidents still in progress are explained, and the targets by priority given.
+    assert "also those still in progress" in html and "<dt>Incidents and responses</dt>" in html
+    assert "<b>Life-threatening calls</b> (priority 1): first unit on scene within 8 min for 9 calls in 10" in html
+    assert "(priority 2): first unit on scene within 15 min for 9 calls in 10" in html
+    assert html.index("(priority 1):") < html.index("(priority 2):") < html.index("(priority 3):")
+    assert "The figures for December 2026 run to 6 December: the month is not over" in html
+    # The priority-1 charts (one here: all incidents) draw the target and say so; the others do not.
+    assert html.count('stroke-dasharray="8 5"') == 1 and html.count(">target 8 min</text>") == 1
+    assert "The dashed line is the target: first unit on scene within 8 min for 9 calls in 10" in html
+    assert "min." not in html.replace("min.</", "")  # no decimal minutes anywhere
+    assert public_page.share(0.95) == "19 calls in 20"
+
+
+def test_a_month_that_is_over_is_not_a_part_month():
+    html = public_page.page(
+        {"service_area": None, "months": [], "totals": [_row("2026-11", p50=400, p90=700)]},
+        months=["2026-11"],
+        min_count=5,
+        time_zone="Europe/Vaduz",
+        as_of="2026-12-01 00:10",
+        today=date(2026, 12, 1),
+    )
+    assert "the month is not over" not in html and "so far" not in html and "<small>" not in html
+    assert "stroke-dasharray" not in html  # no targets given: no line
 
 
 async def incident_at(session, *, at, municipality, lon_lat=None, seconds=300, priority=2) -> int:
@@ -150,3 +208,21 @@ async def test_the_page_for_browsers_json_for_clients_cached_with_an_etag(client
     forced = await client.get("/public/response-times?format=html")
     assert forced.headers["content-type"].startswith("text/html")
     assert (await client.get("/public/response-times?format=xml")).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("query", "sentence"),
+    [("months=0", "whole number from 1 to 60"), ("months=x", "whole number from 1 to 60"), ("format=xml", "html")],
+)
+async def test_a_bad_query_is_a_page_for_browsers_and_problem_json_for_clients(client, query, sentence):
+    page = await client.get(f"/public/response-times?{query}", headers={"Accept": BROWSER})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert sentence in page.text and '<a href="/public/response-times">' in page.text
+    assert '<html lang="en">' in page.text and "{" not in page.text.split("</style>")[1]
+    data = await client.get(f"/public/response-times?{query}", headers={"Accept": "application/json"})
+    assert data.status_code == 422 and data.headers["content-type"] == "application/problem+json"
+    assert data.json()["type"] == "/problems/invalid_input"
+    if query.startswith("format="):
+        return  # a second format would replace the first
+    forced = await client.get(f"/public/response-times?{query}&format=json", headers={"Accept": BROWSER})
+    assert forced.status_code == 422 and forced.headers["content-type"] == "application/problem+json"

@@ -4,6 +4,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -13,6 +14,7 @@ from dispatch.config import Settings
 from dispatch.reports import public_page, service
 from dispatch.reports.schemas import PublicResponseTimesOut
 from dispatch.reports.service import parse_period
+from dispatch.reports.targets import targets_at
 
 INTERVAL = "call received → first unit on scene"
 
@@ -67,6 +69,33 @@ async def answer(session: AsyncSession, *, settings: Settings, months: int, ttl_
     ).model_dump(mode="json")
     body = orjson.dumps(out)
     html = public_page.page(
-        data, months=span, min_count=settings.public_min_count, time_zone=tz, as_of=f"{now:%Y-%m-%d %H:%M}"
+        data,
+        months=span,
+        min_count=settings.public_min_count,
+        time_zone=tz,
+        as_of=f"{now:%Y-%m-%d %H:%M}",
+        today=now.date(),
+        targets=list(targets_at(settings.report_targets)),
     ).encode()
     return PublicAnswer(time.monotonic() + ttl_s, body, _etag(body), html, _etag(html))
+
+
+def error_page(problem: str, *, back: str) -> str:
+    """What a browser is shown for a request the page cannot answer: the problem in a sentence, and the way back."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Emergency response times: the address is not right</title>
+<link rel="icon" href="data:,"><style>{public_page.STYLE}</style></head>
+<body><header><h1>Emergency response times</h1></header>
+<main id="main"><h2>This address cannot be shown</h2><p class="lede">{escape(problem)}</p>
+<p><a href="{escape(back)}">See the response times of the last 12 months</a>.</p></main></body></html>"""
+
+
+def problem_sentence(errors: list[dict]) -> str:
+    """A validation error of the page's query as a sentence for citizens."""
+    fields = {str(e.get("loc", ("", ""))[-1]) for e in errors}
+    if "months" in fields:
+        return "The number of months must be a whole number from 1 to 60, for example ?months=12."
+    if "format" in fields:
+        return "The format must be html (the page) or json (the figures as data)."
+    return "The address asks for something the page does not know."

@@ -2,16 +2,23 @@
 script, no external resource), readable by screen readers and printable."""
 
 import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
 from html import escape
 
 from dispatch.reports.queries import OUTSIDE, UNKNOWN
+from dispatch.reports.targets import Target
 
 WITHHELD = "withheld"
 NONE = "–"
 MEDIAN_COLOUR, P90_COLOUR = "#0b4f8a", "#6f9fd2"  # 8.6:1 and 3.0:1 on white (bars are graphics: 3:1)
+TARGET_COLOUR = "#b35900"  # 4.9:1 on white: the target line and its label
+PRIORITY_NAMES = {1: "life-threatening calls", 2: "urgent calls", 3: "prompt calls", 4: "routine calls"}
 TICK_STEPS_MIN = (1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 480)
 # The chart's drawing box (SVG user units; it scales with the page).
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 560, 220, 46, 8, 12, 42
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 560, 226, 46, 8, 12, 56
 
 STYLE = """
 :root{color:#1a1a1a;background:#fff;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -28,7 +35,9 @@ figure{margin:0}svg{width:100%;height:auto;display:block}figcaption{font-weight:
 .table{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0 1rem}
 caption{text-align:left;font-weight:600;padding:.3rem 0}th,td{padding:.25rem .6rem;border-bottom:1px solid #ccc;
 text-align:right;white-space:nowrap}th[scope=row],thead th:first-child{text-align:left}
-.withheld{color:#595959;font-style:italic}dl dt{font-weight:600}dl dd{margin:0 0 .6rem 0;max-width:48rem}
+.withheld{color:#595959;font-style:italic}th[scope=row] small{display:block;font-weight:400;color:#4a4a4a}
+.line{display:inline-block;width:1.6rem;vertical-align:.3rem;margin-right:.4rem;border-top:3px dashed #b35900}
+dl dt{font-weight:600}dl dd{margin:0 0 .6rem 0;max-width:48rem}
 footer{margin-top:2rem;border-top:1px solid #ccc;padding-bottom:2rem;color:#4a4a4a;font-size:.9rem}
 @media print{:root{font-size:10pt}nav,.skip{display:none}header{border-bottom:2px solid #000}
 section{break-inside:avoid}h2{break-after:avoid}a{color:#000;text-decoration:none}.table{overflow:visible}}
@@ -37,14 +46,48 @@ section{break-inside:avoid}h2{break-after:avoid}a{color:#000;text-decoration:non
 
 
 def minutes(seconds: float | None) -> str:
-    """A duration as citizens read it: "6.5 min", and from an hour on "2 h 05 min"; "–" for none."""
+    """A duration as citizens read it, never as decimal minutes (4.5 min reads as 4 min 50 s): "4 min 30 s" to
+    the nearest 10 seconds, "40 s", "8 min", and from an hour on "2 h 05 min" to the minute; "–" for none."""
     if seconds is None:
         return NONE
-    tenths = round(seconds / 6)  # minutes to one decimal
-    if tenths < 600:
-        return f"{tenths / 10:.1f} min"
+    tens = round(seconds / 10)
+    if tens < 360:
+        whole, rest = divmod(tens * 10, 60)
+        if not whole:
+            return f"{rest} s"
+        return f"{whole} min {rest} s" if rest else f"{whole} min"
     whole = round(seconds / 60)
     return f"{whole // 60} h {whole % 60:02d} min"
+
+
+def share(fraction: float) -> str:
+    """0.9 as "9 calls in 10", 0.95 as "19 calls in 20"."""
+    f = Fraction(fraction).limit_denominator(100)
+    return f"{f.numerator} calls in {f.denominator}"
+
+
+def target_text(target: Target) -> str:
+    return f"first unit on scene within {minutes(target.seconds)} for {share(target.fraction)}"
+
+
+@dataclass(frozen=True)
+class View:
+    """What every chart and table of the page shares."""
+
+    months: list[str]  # "YYYY-MM", oldest first
+    today: date | None  # the current month is a part month up to this day
+    min_count: int
+    top_min: int = 1
+    p1_target: Target | None = None
+
+    def name(self, month: str) -> str:
+        """ "November 2026", and for the current month "December 2026, to 6 December"."""
+        if self.today is not None and month == f"{self.today:%Y-%m}":
+            return f"{month_label(month)}, to {self.today.day} {calendar.month_name[self.today.month]}"
+        return month_label(month)
+
+    def partial(self, month: str) -> bool:
+        return self.today is not None and month == f"{self.today:%Y-%m}"
 
 
 def cell(seconds: float | None, responses: int, min_count: int) -> str:
@@ -60,46 +103,38 @@ def month_label(month: str, *, short: bool = False) -> str:
     return f"{names[int(number)]} {year}"
 
 
-def _scale(rows: list[dict]) -> int:
-    """The charts' common top, in minutes: a tick step above the longest 90th percentile shown."""
+def _scale(rows: list[dict], target: Target | None) -> int:
+    """The charts' common top, in minutes: a tick step above the longest 90th percentile shown (and the target)."""
     longest = max(
         (r[k]["p90_s"] or 0 for r in rows for k in ("all_priorities", "priority_1")),
         default=0,
     )
-    top = max(longest / 60, 1)
+    top = max(longest / 60, (target.seconds / 60) if target else 0, 1)
     step = next((s for s in TICK_STEPS_MIN if top / s <= 5), TICK_STEPS_MIN[-1])
     return step * (int(top // step) + 1)
 
 
-def _described(months: list[str], by_month: dict[str, dict], key: str, count_key: str, min_count: int) -> str:
+def _described(view: View, by_month: dict[str, dict], key: str, count_key: str) -> str:
     parts = []
-    for month in months:
+    for month in view.months:
         row = by_month.get(month)
         n = row[count_key] if row else 0
         stats = row[key] if row else {"p50_s": None, "p90_s": None}
-        if n and n < min_count:
-            parts.append(f"{month_label(month)}: withheld, fewer than {min_count} responses")
+        if n and n < view.min_count:
+            parts.append(f"{view.name(month)}: withheld, fewer than {view.min_count} responses")
         elif n:
             parts.append(
-                f"{month_label(month)}: median {minutes(stats['p50_s'])}, 90th percentile {minutes(stats['p90_s'])}"
+                f"{view.name(month)}: median {minutes(stats['p50_s'])}, 90th percentile {minutes(stats['p90_s'])}"
             )
         else:
-            parts.append(f"{month_label(month)}: no responses")
+            parts.append(f"{view.name(month)}: no responses")
     return "; ".join(parts) + "."
 
 
-def chart(
-    ident: str,
-    title: str,
-    months: list[str],
-    by_month: dict[str, dict],
-    key: str,
-    count_key: str,
-    *,
-    top_min: int,
-    min_count: int,
-) -> str:
-    """Bars of the median and the 90th percentile per month, on a common scale of `top_min` minutes."""
+def chart(ident: str, title: str, view: View, by_month: dict[str, dict], key: str, count_key: str) -> str:
+    """Bars of the median and the 90th percentile per month, on a common scale of `view.top_min` minutes; on the
+    priority-1 chart, the priority-1 target as a dashed line."""
+    months, top_min = view.months, view.top_min
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(months), 1)
     bar = min(slot * 0.36, 28)
@@ -107,13 +142,20 @@ def chart(
     def y(seconds: float) -> float:
         return TOP + plot_h * (1 - min(seconds / 60 / top_min, 1))
 
+    target = view.p1_target if key == "priority_1" else None
+    about_target = (
+        f" The dashed line is the target: {target_text(target)}"
+        + (", to compare with the 90th percentile." if target.fraction == 0.9 else ".")
+        if target
+        else ""
+    )
     step = next((s for s in TICK_STEPS_MIN if top_min % s == 0 and top_min / s <= 6), top_min)
     out = [
         f'<svg role="img" viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="{ident}-t {ident}-d" '
         f'font-size="14" font-family="system-ui,sans-serif">',
         f'<title id="{ident}-t">{escape(title)}</title>',
         f'<desc id="{ident}-d">Median and 90th percentile by month, in minutes. '
-        f"{escape(_described(months, by_month, key, count_key, min_count))}</desc>",
+        f"{escape(_described(view, by_month, key, count_key))}{escape(about_target)}</desc>",
     ]
     for tick in range(0, top_min + 1, step):
         ty = y(tick * 60)
@@ -143,34 +185,53 @@ def chart(
                 f'transform="rotate(-90 {cx + 3:.1f} {TOP + plot_h - 4})">withheld</text>'
             )
         label = calendar.month_abbr[int(month[5:])]
-        out.append(f'<text x="{cx:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" fill="#333">{label}</text>')
+        lines = [label]
         if i == 0 or month.endswith("-01"):
+            lines.append(month[:4])
+        if view.partial(month):
+            lines.append(f"to {view.today.day}")  # a part month: its figures are so far
+        for k, line in enumerate(lines):
             out.append(
-                f'<text x="{cx:.1f}" y="{HEIGHT - BOTTOM + 32}" text-anchor="middle" fill="#333">{month[:4]}</text>'
+                f'<text x="{cx:.1f}" y="{HEIGHT - BOTTOM + 16 * (k + 1)}" text-anchor="middle" fill="#333">'
+                f"{line}</text>"
             )
+    if target:
+        ty = y(target.seconds)
+        out.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{TARGET_COLOUR}" '
+            f'stroke-width="2.5" stroke-dasharray="8 5"/>'
+            f'<text x="{WIDTH - RIGHT - 2}" y="{ty - 5:.1f}" text-anchor="end" fill="{TARGET_COLOUR}" '
+            f'font-weight="600" paint-order="stroke" stroke="#fff" stroke-width="3">'
+            f"target {minutes(target.seconds)}</text>"
+        )
     out.append(
         f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#1a1a1a"/></svg>'
     )
     return "".join(out)
 
 
-def table(caption: str, months: list[str], by_month: dict[str, dict], min_count: int) -> str:
+def _row_name(view: View, month: str) -> str:
+    if view.partial(month):
+        return f"{month_label(month)}<small>to {view.today.day} {calendar.month_name[view.today.month]}</small>"
+    return month_label(month)
+
+
+def table(caption: str, view: View, by_month: dict[str, dict]) -> str:
     rows = []
-    for month in reversed(months):  # the latest first
+    for month in reversed(view.months):  # the latest first
         r = by_month.get(month)
+        head = f'<th scope="row">{_row_name(view, month)}</th>'
         if r is None:
-            rows.append(f'<tr><th scope="row">{month_label(month)}</th><td>0</td>' + f"<td>{NONE}</td>" * 6 + "</tr>")
+            rows.append(f"<tr>{head}<td>0</td>" + f"<td>{NONE}</td>" * 6 + "</tr>")
             continue
         cells = [str(r["incidents"])]
         for count_key, key in (("responses", "all_priorities"), ("priority_1_responses", "priority_1")):
             n = r[count_key]
             cells.append(str(n))
             for p in ("p50_s", "p90_s"):
-                text = cell(r[key][p], n, min_count)
+                text = cell(r[key][p], n, view.min_count)
                 cells.append(f'<span class="withheld">{text}</span>' if text == WITHHELD else text)
-        rows.append(
-            f'<tr><th scope="row">{month_label(month)}</th>' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-        )
+        rows.append(f"<tr>{head}" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (
         f'<div class="table" tabindex="0" role="region" aria-label="{escape(caption)}"><table>'
         f"<caption>{escape(caption)}</caption><thead>"
@@ -182,18 +243,16 @@ def table(caption: str, months: list[str], by_month: dict[str, dict], min_count:
     )
 
 
-def _section(ident: str, name: str, months: list[str], by_month: dict, *, top_min: int, min_count: int) -> str:
+def _section(ident: str, name: str, view: View, by_month: dict) -> str:
     figures = "".join(
         f'<figure><figcaption id="{ident}-{key}-c">{caption}</figcaption>'
         + chart(
             f"{ident}-{key}",
             f"{name}: {caption.lower()}, median and 90th percentile by month",
-            months,
+            view,
             by_month,
             key,
             count_key,
-            top_min=top_min,
-            min_count=min_count,
         )
         + "</figure>"
         for key, count_key, caption in (
@@ -203,13 +262,38 @@ def _section(ident: str, name: str, months: list[str], by_month: dict, *, top_mi
     )
     return (
         f'<section aria-labelledby="{ident}-h"><h2 id="{ident}-h">{escape(name)}</h2>'
-        f'<div class="charts">{figures}</div>{table(f"{name}: response times by month", months, by_month, min_count)}'
+        f'<div class="charts">{figures}</div>{table(f"{name}: response times by month", view, by_month)}'
         "</section>"
     )
 
 
-def page(data: dict, *, months: list[str], min_count: int, time_zone: str, as_of: str) -> str:
-    """The whole page for `data` (service.public_response_times) over `months` ("YYYY-MM", oldest first)."""
+def _targets(targets: Sequence[Target]) -> str:
+    """The centre's response targets by priority, as a list for citizens ("" without any)."""
+    items = [
+        f"<li><b>{escape(PRIORITY_NAMES.get(p, f'priority {p}').capitalize())}</b> (priority {p}): "
+        f"{escape(target_text(t))}.</li>"
+        for p, t in sorted(((p, t) for t in targets for p in (t.priorities or [])), key=lambda pt: pt[0])
+    ]
+    if not items:
+        return ""
+    return (
+        "<p>The centre's own targets, from the call to the first unit on scene (the dashed line on the "
+        f"life-threatening charts):</p><ul>{''.join(items)}</ul>"
+    )
+
+
+def page(
+    data: dict,
+    *,
+    months: list[str],
+    min_count: int,
+    time_zone: str,
+    as_of: str,
+    today: date | None = None,
+    targets: Sequence[Target] = (),
+) -> str:
+    """The whole page for `data` (service.public_response_times) over `months` ("YYYY-MM", oldest first), the
+    current month shown as the part month it is up to `today`; `targets` are the response targets by priority."""
     area = data["service_area"]
     where = f" in {area}" if area else ""
     by_place: dict[str, dict[str, dict]] = {}
@@ -222,13 +306,12 @@ def page(data: dict, *, months: list[str], min_count: int, time_zone: str, as_of
     asked = len(months)
     first = next((i for i, m in enumerate(months) if m in totals), len(months) - 1)
     months = months[first:]
-    top_min = _scale(data["months"] + data["totals"])
+    targets = [t for t in targets if t.interval == "response" and t.priorities]
+    p1_target = next((t for t in targets if t.priorities == [1]), None)
+    view = View(months, today, min_count, _scale(data["months"] + data["totals"], p1_target), p1_target)
     sections = [
-        _section("all", "All incidents", months, totals, top_min=top_min, min_count=min_count),
-        *(
-            _section(f"m{k}", name, months, by_place[name], top_min=top_min, min_count=min_count)
-            for k, name in enumerate(places, 1)
-        ),
+        _section("all", "All incidents", view, totals),
+        *(_section(f"m{k}", name, view, by_place[name]) for k, name in enumerate(places, 1)),
     ]
     nav = "".join(f'<li><a href="#m{k}-h">{escape(name)}</a></li>' for k, name in enumerate(places, 1))
     outside_note = (
@@ -237,7 +320,15 @@ def page(data: dict, *, months: list[str], min_count: int, time_zone: str, as_of
         if others
         else ""
     )
-    span = f"{month_label(months[0])} to {month_label(months[-1])}"
+    partial = view.partial(months[-1])
+    last = f"{today.day} {month_label(months[-1])} (this month so far)" if partial else month_label(months[-1])
+    span = f"{month_label(months[0])} to {last}"
+    part_note = (
+        f"The figures for {month_label(months[-1])} run to {today.day} {calendar.month_name[today.month]}: the month "
+        "is not over, and they change until it ends. "
+        if partial
+        else ""
+    )
     empty = "" if places or data["totals"] else "<p>No incidents were recorded in these months.</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -257,16 +348,30 @@ arrived on scene, month by month: {span}.</p>
 <li><span class="swatch" style="background:{MEDIAN_COLOUR}"></span><b>Median</b>: half of the responses were this fast
 or faster.</li>
 <li><span class="swatch" style="background:{P90_COLOUR}"></span><b>90th percentile</b>: nine responses in ten were
-this fast or faster.</li></ul>
+this fast or faster.</li>{
+        '<li><span class="line"></span><b>Target</b>: the priority-1 target, on the life-threatening charts.</li>'
+        if p1_target
+        else ""
+    }</ul>
 <p>Every chart uses the same scale in minutes, so municipalities can be compared. <b>Life-threatening</b> are the
 incidents of priority 1, where every minute counts. A month marked <i>withheld</i> had fewer than {min_count}
-responses.{outside_note}</p>{empty}
+responses.{outside_note}</p>
+<p>{part_note}<b>Incidents</b>
+counts every incident, also those still in progress; <b>responses</b> counts those a unit has reached. An incident
+in progress counts as a response once its first unit arrives, so a month's responses can be fewer than its
+incidents without anyone having been left without help.</p>
+{_targets(targets)}{empty}
 {"".join(sections)}
 <h2>How the figures are made</h2>
 <dl>
 <dt>The interval</dt><dd>From the moment the call is received at the dispatch centre to the moment the first unit
 reports arriving on scene, as the centre's system records them. Cancelled incidents and duplicate calls about the
-same incident are left out; an incident no unit reached counts in the incidents but not in the responses.</dd>
+same incident are left out. Times are shown to the nearest 10 seconds, and from an hour on to the minute.</dd>
+<dt>Incidents and responses</dt><dd>Incidents are all the month's incidents, closed or still in progress.
+Responses are the incidents a unit has reached: one still in progress counts as soon as its first unit arrives on
+scene; one closed without a unit on scene (advice given on the phone, for instance) never does.</dd>
+<dt>Targets</dt><dd>The targets are the centre's own, set for the whole service area; a target "for 9 calls in
+10" is met when the 90th percentile is within it.</dd>
 <dt>Exact percentiles</dt><dd>The median and the 90th percentile are computed from every response of the month,
 not estimated from averages or samples (interpolating between the two nearest responses).</dd>
 <dt>Withheld months</dt><dd>Where a municipality had fewer than {min_count} responses in a month, no times are

@@ -2,10 +2,13 @@
 (monthly response times, the feedback form) which needs no account and shows no personal data."""
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from dispatch.audit import service as audit
@@ -153,7 +156,30 @@ async def message_sent(
     return SentOut(id=message_id, sent=True)
 
 
-@public_router.get(
+class PageRoute(APIRoute):
+    """A route browsers read as a page: a query it cannot take answers them a page (422) saying so in a sentence,
+    with the way back; API clients keep the problem JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                asked = request.query_params.get("format")
+                if asked == "json" or not (asked == "html" or public.wants_html(request.headers.get("accept", ""))):
+                    raise
+                page = public.error_page(public.problem_sentence(list(exc.errors())), back=request.url.path)
+                return HTMLResponse(page, status_code=422, headers={"Vary": "Accept"})
+
+        return route
+
+
+public_pages = APIRouter(tags=["public"], route_class=PageRoute)
+
+
+@public_pages.get(
     "/response-times",
     response_model=PublicResponseTimesOut,
     responses={
@@ -193,6 +219,9 @@ async def public_response_times(
         return Response(status_code=304, headers=headers)
     media = "text/html; charset=utf-8" if as_html else "application/json"
     return Response(body, media_type=media, headers=headers)
+
+
+public_router.include_router(public_pages)
 
 
 @public_router.get("/feedback/{token}", response_class=HTMLResponse, summary="The feedback form of a link")
