@@ -22,7 +22,7 @@ import httpx
 
 from geo.routing import Router
 from simulator.agents import UnitAgent, load_world
-from simulator.calls import Timing, generate
+from simulator.calls import Call, Timing, generate
 from simulator.loads import calls_per_hour_of
 from simulator.world import World as SimWorld
 from simulator.world import load_world as load_sim_world
@@ -39,6 +39,24 @@ async def wait_ready(client: httpx.AsyncClient, tries: int = 120) -> None:
             pass
         await asyncio.sleep(0.5)
     raise RuntimeError(f"the service at {client.base_url} did not become ready within a minute")
+
+
+def call_body(call: Call, *, world: SimWorld, rng: random.Random) -> dict:
+    """What the simulated caller's call-taker posts: the address as the caller says it, and the phone network's
+    location (the intake prefers a confident match of the words, and falls back to the coordinates). Always an
+    exercise: simulated traffic runs beside the real record and must stay out of its reports."""
+    body = {
+        "channel": "phone",
+        "caller_number": f"+423 7{rng.randrange(10**6):06d}",
+        "type_code": call.type_code,
+        "narrative": "simulated call",
+        "lat": call.lat,
+        "lon": call.lon,
+        "exercise": True,
+    }
+    if text := world.address_text[call.address]:
+        body["location_text"] = text
+    return body
 
 
 async def calls(
@@ -68,18 +86,7 @@ async def calls(
                 continue
             due = start + (day * 86400 + call.t - offset) / speed
             await asyncio.sleep(max(0.0, due - loop.time()))
-            # The address as the caller says it, and the phone network's location (the intake prefers a
-            # confident match of the words, and falls back to the coordinates).
-            body = {
-                "channel": "phone",
-                "caller_number": f"+423 7{rng.randrange(10**6):06d}",
-                "type_code": call.type_code,
-                "narrative": "simulated call",
-                "lat": call.lat,
-                "lon": call.lon,
-            }
-            if text := world.address_text[call.address]:
-                body["location_text"] = text
+            body = call_body(call, world=world, rng=rng)
             try:
                 response = await client.post(
                     "/api/calls",

@@ -80,7 +80,7 @@ def test_the_priority_one_target_is_response_p1_or_the_first_for_priority_one_al
 async def test_the_today_route_answers_commanders_only(client, auth, session):
     r = await client.get("/api/reports/today", headers=await auth(Role.commander))
     assert r.status_code == 200, r.text
-    assert set(r.json()) == {"since", "as_of", "calls", "open", "by_priority", "p1", "units"}
+    assert set(r.json()) == {"since", "as_of", "calls", "open", "by_priority", "exercise", "p1", "units"}
     assert datetime.fromisoformat(r.json()["since"]).hour == 0
     assert r.json()["p1"]["target_s"] == 480.0
     assert (await client.get("/api/reports/today", headers=await auth(Role.admin))).status_code == 200

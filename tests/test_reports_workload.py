@@ -105,6 +105,7 @@ async def test_busy_on_scene_and_out_of_service_seconds_are_clipped_to_the_perio
         "utilisation": round(3700 / 86400, 4),
         "out_of_service_s": 0.0,
         "on_scene_s": 2500.0,
+        "exercise_s": 0.0,
     }
     assert (units["WL-B"]["assignments"], units["WL-B"]["busy_s"], units["WL-B"]["on_scene_s"]) == (1, 120.0, 0.0)
     assert units["WL-B"]["out_of_service_s"] == 1800.0 + 600.0
@@ -117,6 +118,7 @@ async def test_busy_on_scene_and_out_of_service_seconds_are_clipped_to_the_perio
         "utilisation": 0.0,
         "out_of_service_s": 0.0,
         "on_scene_s": 0.0,
+        "exercise_s": 0.0,
     }
     stations = mine(report["stations"], "station", "WL ")
     assert stations["WL North"] == {

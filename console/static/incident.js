@@ -126,7 +126,7 @@ function fillRecs(recs) {
 function draw(incident, recs) {
   const mode = !OPEN.has(incident.status) ? "closed" : DISPATCHABLE.has(incident.status) ? "dispatchable" : "open";
   if (frame !== `${incident.id}|${mode}`) { drawFrame(incident, mode); frame = `${incident.id}|${mode}`; }
-  $("incident-title").innerHTML = `P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status.replace(/_/g, " "))}</small>`;
+  $("incident-title").innerHTML = `${incident.exercise ? '<span class="exercise-badge">EXERCISE</span> ' : ""}P${incident.priority} ${esc(incident.type_name)} <small>#${incident.id} · ${esc(incident.status.replace(/_/g, " "))}</small>`;
   $("incident-facts").innerHTML = factsHtml(incident);
   const priorityNow = $("reprioritise")?.querySelector(".sr-only");  // the row is kept: its words follow
   if (priorityNow) priorityNow.textContent = `now P${incident.priority}`;

@@ -39,6 +39,9 @@ function item(i, level, text) {
       data-id="${i.id}">${level}${text}</li>`;
 }
 
+// An exercise incident (a drill, simulated traffic) says so first, before its priority: never taken for a real call.
+const exercise = (i) => (i.exercise ? '<span class="exercise-badge">EXERCISE</span> ' : "");
+
 let drawnSelected = null;
 function draw(list, items, label, selectionMoved) {
   // The focus stays on its incident, or follows the selection when J or K moved it.
@@ -60,14 +63,14 @@ export function renderQueue() {
   $("active-count").textContent = `(${(state.active || []).length})`;
   draw($("active-list"), (state.active || []).map((i) => item(i,
     `<span class="age" data-received="${esc(i.received_at)}" data-target="86400">${fmt(age(i.received_at))}</span>`,
-    `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id} · ${esc(i.status.replace(/_/g, " "))}
+    `${exercise(i)}<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id} · ${esc(i.status.replace(/_/g, " "))}
       · ${i.units.length} unit${i.units.length === 1 ? "" : "s"}${i.units_missing ? ` <span class="flag">⚑ ${i.units_missing} short</span>` : ""}<br>
       ${esc(i.address_label || "location?")}`)), "Active incidents", moved);
   draw($("queue-list"), state.queue.map((i) => {
     const seconds = age(i.received_at), target = TARGET_S[i.priority] || 300;
     const level = seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : "";
     return item(i, `<span class="age ${level}" data-received="${esc(i.received_at)}" data-target="${target}">${fmt(seconds)}</span>`,
-      `<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${{ matcher: i.leased_by ? " · matching" : "", units: " · waiting for units", dispatcher: " · for a dispatcher" }[i.waiting_for] ?? ""}${i.units?.length ? ` · ${i.units.length} on it` : ""}${i.units_missing ? ` <span class="flag">⚑ ${i.units_missing} short</span>` : ""}<br>
+      `${exercise(i)}<strong>P${i.priority} ${esc(i.type_code)}</strong> #${i.id}${{ matcher: i.leased_by ? " · matching" : "", units: " · waiting for units", dispatcher: " · for a dispatcher" }[i.waiting_for] ?? ""}${i.units?.length ? ` · ${i.units.length} on it` : ""}${i.units_missing ? ` <span class="flag">⚑ ${i.units_missing} short</span>` : ""}<br>
       ${esc(i.address_label || "location?")}${i.needs_location ? ' <span class="flag">⚑ needs location</span>' : ""}`);
   }), "Pending queue", moved);
 }

@@ -304,6 +304,8 @@ async def merge(
         raise Conflict("an incident cannot be merged into itself")
     row = await _open(session, incident_id)
     target = await _open(session, into)
+    if row["exercise"] != target["exercise"]:  # a drill and a real incident never become one
+        raise Conflict(f"incident {incident_id} and incident {into} are not both exercises, or both real")
     if not dispatcher:
         await _merge_allowed(session, row, target)
     released = await stand_down(session, incident_id, actor)

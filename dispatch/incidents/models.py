@@ -50,6 +50,8 @@ class Incident(Base):
     geocode_match: Mapped[GeocodeMatch] = mapped_column(Enum(GeocodeMatch, name="geocode_match"))
     geocode_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     needs_location: Mapped[bool] = mapped_column(server_default=text("false"))
+    # A drill or simulated traffic: handled like any call, left out of every report (migration 0016).
+    exercise: Mapped[bool] = mapped_column(server_default=text("false"))
     # Slots of the response plan no unit fills yet: the matcher keeps such an incident in the queue.
     units_missing: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     narrative: Mapped[str | None] = mapped_column(Text)

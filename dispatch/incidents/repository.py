@@ -52,7 +52,7 @@ _CONTEXT_EXPR = f"""jsonb_build_object(
              round(ST_Distance(i.location, {POINT})::numeric, 1) AS distance_m
       FROM incidents i
       WHERE CAST(:lat AS float8) IS NOT NULL AND i.status IN {OPEN} AND i.type_code = ANY(:compatible)
-        AND i.id <> :exclude AND i.received_at > {AGO_MIN}
+        AND i.id <> :exclude AND i.received_at > {AGO_MIN} AND i.exercise = CAST(:exercise AS boolean)
         AND ST_DWithin(i.location, {POINT}, :radius_m)
       ORDER BY i.location <-> {POINT}, i.id LIMIT 10) d),
   'same_number', (SELECT coalesce(jsonb_agg(d ORDER BY d.received_at DESC), '[]') FROM (
@@ -62,7 +62,7 @@ _CONTEXT_EXPR = f"""jsonb_build_object(
                   THEN round(ST_Distance(i.location, {POINT})::numeric, 1) END AS distance_m
       FROM calls c JOIN incidents i ON i.id = c.incident_id
       WHERE CAST(:number AS text) IS NOT NULL AND c.caller_number = :number AND i.status IN {OPEN}
-        AND i.id <> :exclude AND c.received_at > {AGO_MIN}
+        AND i.id <> :exclude AND c.received_at > {AGO_MIN} AND i.exercise = CAST(:exercise AS boolean)
       ORDER BY i.id LIMIT 10) d),
   'caller_calls', (SELECT count(*) FROM calls c WHERE CAST(:number AS text) IS NOT NULL
                    AND c.caller_number = :number AND c.incident_id <> :exclude),
@@ -100,12 +100,12 @@ prior AS (
 ), inc AS (
     INSERT INTO incidents (type_code, priority, status, location, address_label, municipality, geocode_match,
                            geocode_confidence, needs_location, narrative, answers, received_at, entered_at,
-                           queued_at)
+                           queued_at, exercise)
     SELECT :type_code, :priority, CAST(:status AS incident_status),
            CASE WHEN CAST(:lat AS float8) IS NULL THEN NULL ELSE {POINT} END,
            :address_label, :municipality, CAST(:geocode_match AS geocode_match), :geocode_confidence,
            :needs_location, :narrative, CAST(:answers AS jsonb), :received_at, now(),
-           CASE WHEN CAST(:status AS text) = 'pending' THEN now() END
+           CASE WHEN CAST(:status AS text) = 'pending' THEN now() END, CAST(:exercise AS boolean)
     WHERE NOT EXISTS (SELECT 1 FROM prior)
     RETURNING id
 ), c AS (
@@ -177,6 +177,7 @@ async def context(
     history_months: int,
     repeat_days: int,
     exclude: int = 0,
+    exercise: bool = False,
 ) -> dict[str, Any]:
     values = {
         "lat": lat,
@@ -190,6 +191,7 @@ async def context(
         "history_months": history_months,
         "repeat_days": repeat_days,
         "exclude": exclude,
+        "exercise": exercise,
     }
     found: dict[str, Any] = await (await driver_connection(session)).fetchval(_CONTEXT, *_args(_CONTEXT_NAMES, values))
     return found
@@ -225,7 +227,7 @@ async def incident_row(session: AsyncSession, incident_id: int, *, lock: bool = 
         SELECT id, type_code, priority, status::text, ST_Y(location::geometry) AS lat,
                ST_X(location::geometry) AS lon, address_label, municipality, geocode_match::text,
                geocode_confidence, needs_location, narrative, duplicate_of_id, disposition, answers, received_at,
-               queued_at, dispatched_at, acknowledged_at, en_route_at, on_scene_at, cleared_at, closed_at
+               exercise, queued_at, dispatched_at, acknowledged_at, en_route_at, on_scene_at, cleared_at, closed_at
         FROM incidents WHERE id = :id {"FOR UPDATE" if lock else ""}"""),
                 {"id": incident_id},
             )
@@ -315,7 +317,7 @@ async def open_incidents(session: AsyncSession, limit: int = 1000) -> list[dict[
         SELECT i.id, i.type_code, i.priority, i.status::text AS status, i.address_label, i.municipality,
                i.needs_location, i.received_at, ST_Y(i.location::geometry) AS lat,
                ST_X(i.location::geometry) AS lon,
-               i.units_missing, i.cleared_at,
+               i.units_missing, i.cleared_at, i.exercise,
                (SELECT coalesce(jsonb_agg(a.unit_id ORDER BY a.unit_id), '[]') FROM assignments a
                 WHERE a.incident_id = i.id
                   AND a.status IN {ACTIVE}) AS units

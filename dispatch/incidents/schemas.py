@@ -95,6 +95,9 @@ class CallIn(BaseModel):
     )
     duplicate_of: int | None = Field(default=None, gt=0, le=MAX_ID, description="Attach to this open incident instead")
     answers: list[AnswerIn] = Field(default=[], max_length=20, description="The type's key questions, answered")
+    exercise: Annotated[bool, Strict()] = Field(
+        default=False, description="A drill or simulated call: handled as any other, left out of every report"
+    )
 
     _phones = field_validator("caller_number", "callback_number")(_phone)
 
@@ -195,6 +198,7 @@ class IncidentOut(BaseModel):
     duplicates: list[IncidentSummary]
     history: HistoryOut
     attached_to: int | None
+    exercise: bool = Field(description="An exercise incident: a drill, not a real call; left out of the reports")
 
 
 class CallerOut(BaseModel):
@@ -247,6 +251,7 @@ class OpenIncidentOut(BaseModel):
     units_missing: int
     cleared_at: datetime | None
     units: list[int]
+    exercise: bool
 
 
 class IncidentTypeOut(BaseModel):

@@ -89,6 +89,7 @@ def build_view(
     ctx: dict[str, Any],
     settings: Settings,
     attached_to: int | None = None,
+    exercise: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": incident_id,
@@ -109,6 +110,7 @@ def build_view(
         "duplicates": duplicates_view(ctx),
         "history": history_view(ctx, settings),
         "attached_to": attached_to,
+        "exercise": exercise,
     }
 
 
@@ -159,7 +161,9 @@ async def take_call(
             earlier := await _replay(session, idempotency_key, body_hash, geocoder, types, settings)
         ):
             return earlier
-        intake = await _attach(session, call.duplicate_of, call_values, answers, located, geocoder, types, settings)
+        intake = await _attach(
+            session, call.duplicate_of, call.exercise, call_values, answers, located, geocoder, types, settings
+        )
         after = {"call_id": intake.view["call_id"], "channel": call.channel.value}
         await audit.record(
             session,
@@ -176,6 +180,7 @@ async def take_call(
         "status": status,
         "narrative": call.narrative,
         "channel": call.channel.value,
+        **({"exercise": True} if call.exercise else {}),
         "type_suggested": suggested,
         "received_at": now.isoformat(),
         **located.event_payload(),
@@ -201,6 +206,7 @@ async def take_call(
             "geocode_match": located.match,
             "geocode_confidence": located.confidence,
             "needs_location": located.needs_location,
+            "exercise": call.exercise,
             "answers": orjson.dumps(answers).decode(),
             "reported_lat": call.lat,
             "reported_lon": call.lon,
@@ -228,6 +234,7 @@ async def take_call(
         received_at=now,
         ctx=taken.context,
         settings=settings,
+        exercise=call.exercise,
     )
     return Intake(view, taken.incident_id, priority, now, queue=status == "pending")
 
@@ -264,6 +271,7 @@ async def _answer_replay(
 async def _attach(
     session: AsyncSession,
     incident_id: int,
+    exercise: bool,
     call_values: dict[str, Any],
     answers: list[dict[str, str]],
     located: Located,
@@ -277,6 +285,11 @@ async def _attach(
         raise NotFound(f"no incident {incident_id}")
     if row["status"] not in OPEN_INCIDENT:
         raise Conflict(f"incident {incident_id} is {row['status']}: a new call cannot join it")
+    if row["exercise"] != exercise:  # a drill's call never joins a real incident, nor the reverse
+        raise Conflict(
+            f"incident {incident_id} is {'an exercise' if row['exercise'] else 'a real incident'}: "
+            f"{'an exercise' if exercise else 'a real'} call cannot join it"
+        )
     call_id = await repo.attach_call(session, incident_id=incident_id, **call_values)
     if answers:
         await repo.add_answers(session, incident_id, answers)
@@ -301,6 +314,7 @@ async def incident_view(
         compatible=compatible_codes(types, kind),
         now=datetime.now(UTC),
         exclude=incident_id,
+        exercise=row["exercise"],
         **context_params(settings),
     )
     located = Located(
@@ -325,6 +339,7 @@ async def incident_view(
         received_at=row["received_at"],
         ctx=ctx,
         settings=settings,
+        exercise=row["exercise"],
     )
     view["caller"] = {k: call.get(k) for k in ("caller_name", "caller_number", "callback_number", "channel")}
     view["disposition"] = row["disposition"]
@@ -347,6 +362,7 @@ async def precheck(
         number=call.caller_number,
         compatible=compatible_codes(types, kind),
         now=datetime.now(UTC),
+        exercise=call.exercise,
         **context_params(settings),
     )
     return {

@@ -34,7 +34,7 @@ BRIEF_COLUMNS = (
           AND ST_DWithin(f.location, i.location, f.radius_m + 10)),
        """
     + NOTES_JSON.format(incident="i.id")
-    + ", i.answers"
+    + ", i.answers, i.exercise"
 )
 
 
@@ -45,9 +45,9 @@ def _type_name(code: str) -> str:
 
 
 def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
-    """The brief from the thirteen BRIEF_COLUMNS of a row."""
+    """The brief from the fourteen BRIEF_COLUMNS of a row."""
     type_code, priority, address, municipality, lat, lon, narrative, needs_location = row[:8]
-    callback, caller, flags, notes, answers = row[8:]
+    callback, caller, flags, notes, answers, exercise = row[8:]
     if isinstance(flags, str):
         flags = orjson.loads(flags)
     if isinstance(notes, str):
@@ -68,6 +68,7 @@ def brief_of(incident_id: int, row: Sequence[Any]) -> Message:
         "premise_flags": flags,
         "notes": notes,  # what dispatchers wrote in the incident's log so far; later ones come as `update`
         "answers": answers,  # the caller's answers to the type's key questions: [{question, answer}]
+        "exercise": exercise,  # a drill, not a real call: the device says so on every view of the job
     }
 
 

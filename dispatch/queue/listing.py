@@ -12,8 +12,8 @@ from dispatch.queue.keeper import REDIS_DOWN
 from dispatch.queue.service import IncidentQueue, QueueEntry
 
 _DETAILS = text("""
-    SELECT id, type_code, priority, status::text, address_label, municipality, needs_location, received_at,
-           ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+    SELECT id, type_code, priority, status::text, address_label, municipality, needs_location, exercise,
+           received_at, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
     FROM incidents WHERE id = ANY(:ids)""")
 
 

@@ -14,6 +14,7 @@ class QueueItemOut(BaseModel):
     address_label: str | None
     municipality: str | None
     needs_location: bool
+    exercise: bool = Field(description="An exercise incident: a drill, not a real call")
     received_at: datetime
     lat: float | None
     lon: float | None

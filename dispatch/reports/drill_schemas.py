@@ -59,5 +59,6 @@ class TodayOut(BaseModel):
     calls: int
     open: int
     by_priority: dict[str, int]
+    exercise: int = Field(description="Exercise calls today: left out of every other figure")
     p1: TodayP1Out
     units: TodayUnitsOut

@@ -26,10 +26,12 @@ def feedback_url(settings: Settings, token: str) -> str:
 
 async def offer(session: AsyncSession, incident_id: int, *, settings: Settings, by: Actor) -> dict | None:
     """A link for the caller of a closed incident, put in the outbox for their callback number: the message
-    (id, to, body). None when the incident has no number to send it to, or was offered one already."""
+    (id, to, body). None when the incident has no number to send it to, was offered one already, or is an
+    exercise (its caller is a drill's or the simulation's: no one to ask, and a made-up number may be someone's)."""
     number = await session.scalar(
         text("""
         SELECT callback_number FROM calls WHERE incident_id = :id AND callback_number IS NOT NULL
+          AND NOT (SELECT exercise FROM incidents WHERE id = :id)
         ORDER BY received_at, id LIMIT 1"""),
         {"id": incident_id},
     )
@@ -141,7 +143,7 @@ async def answers(
         SELECT f.incident_id, i.type_code, i.priority, i.municipality, i.received_at, f.answered_at,
                f.satisfaction, f.complaint, f.comment
         FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id
-        WHERE i.received_at >= :start AND i.received_at < :end AND f.answered_at IS NOT NULL
+        WHERE i.received_at >= :start AND i.received_at < :end AND f.answered_at IS NOT NULL AND NOT i.exercise
               {"AND f.complaint" if complaints_only else ""}
         ORDER BY f.answered_at DESC, f.id DESC LIMIT :limit"""),
         {"start": start, "end": end, "limit": limit},

@@ -71,7 +71,7 @@ INCIDENT_ROWS = (
     + INCIDENT_COLUMNS.replace("{", "{{").replace("}", "}}")
     + """
 FROM incidents i{joins}
-WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled'"""
+WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND NOT i.exercise"""
 )
 
 # One row per unit sent to those incidents that got under way, with its turnout and travel, and whether it was the
@@ -83,7 +83,8 @@ SELECT i.priority, a.slot AS capability{dims},
        date_part('epoch', a.on_scene_at - a.en_route_at) AS travel,
        a.on_scene_at = i.on_scene_at AS first_unit
 FROM assignments a JOIN incidents i ON i.id = a.incident_id{joins}
-WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND a.en_route_at IS NOT NULL"""
+WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND a.en_route_at IS NOT NULL
+  AND NOT i.exercise"""
 
 
 def target_filter(n: int, target: Target, params: dict) -> str:
@@ -208,6 +209,7 @@ async def response_histogram(session: AsyncSession, *, start: datetime, end: dat
                count(*)
         FROM incidents
         WHERE received_at >= :start AND received_at < :end AND status <> 'cancelled' AND on_scene_at IS NOT NULL
+          AND NOT exercise
         GROUP BY 1, 2 ORDER BY 1, 2"""),
         {"start": start, "end": end},
     )
@@ -235,7 +237,9 @@ async def feedback_stats(
                count(*) FILTER (WHERE f.satisfaction = 3) AS s3, count(*) FILTER (WHERE f.satisfaction = 4) AS s4,
                count(*) FILTER (WHERE f.satisfaction = 5) AS s5, count(*) FILTER (WHERE f.complaint) AS complaints
         FROM feedback_requests f JOIN incidents i ON i.id = f.incident_id{joins}
-        WHERE i.received_at >= :start AND i.received_at < :end{" AND i.priority = :only_priority" if priority else ""}
+        WHERE i.received_at >= :start AND i.received_at < :end AND NOT i.exercise{
+            " AND i.priority = :only_priority" if priority else ""
+        }
         {tail}"""),
         {"start": start, "end": end, "tz": tz, "only_priority": priority},
     )
@@ -251,7 +255,7 @@ async def public_stats(session: AsyncSession, *, start: datetime, end: datetime,
             SELECT to_char(i.received_at AT TIME ZONE :tz, 'YYYY-MM') AS month, {MUNICIPALITY} AS municipality,
                    i.priority, extract(epoch FROM i.on_scene_at - i.received_at) AS response
             FROM incidents i{PLACE_JOINS}
-            WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled')
+            WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND NOT i.exercise)
         SELECT month, municipality, GROUPING(municipality) = 1 AS total, count(*) AS incidents,
                count(response) AS responses,
                percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY response) AS p_all,

@@ -23,7 +23,7 @@ def p1_target(targets: Targets) -> Target | None:
 
 
 # Merged duplicates (cancelled into another incident) are not calls of their own; the percentiles leave every
-# cancelled incident out, as the report does.
+# cancelled incident out, as the report does. Exercise incidents are left out of everything but their own count.
 _CALLS = f"""
 SELECT i.priority, count(*) AS calls,
        count(*) FILTER (WHERE i.status <> 'cancelled' AND i.on_scene_at IS NOT NULL) AS responses,
@@ -33,9 +33,10 @@ SELECT i.priority, count(*) AS calls,
                           AND date_part('epoch', i.on_scene_at - i.received_at) <= :target_s) AS met,
        count(*) FILTER (WHERE i.status IN {sql_in(OPEN_INCIDENT)} AND i.on_scene_at IS NULL) AS waiting
 FROM incidents i
-WHERE i.received_at >= :since AND i.duplicate_of_id IS NULL
+WHERE i.received_at >= :since AND i.duplicate_of_id IS NULL AND NOT i.exercise
 GROUP BY i.priority"""
-_OPEN = f"SELECT count(*) FROM incidents WHERE status IN {sql_in(OPEN_INCIDENT)}"
+_OPEN = f"SELECT count(*) FROM incidents WHERE status IN {sql_in(OPEN_INCIDENT)} AND NOT exercise"
+_EXERCISE = "SELECT count(*) FROM incidents WHERE received_at >= :since AND duplicate_of_id IS NULL AND exercise"
 _UNITS = "SELECT status::text, count(*) FROM units GROUP BY status"
 
 
@@ -52,6 +53,7 @@ async def today(session: AsyncSession, *, tz: str, targets: Targets, now: dateti
         ).mappings()
     }
     open_now = await session.scalar(text(_OPEN))
+    exercise = await session.scalar(text(_EXERCISE), {"since": since})
     units = {status: n for status, n in (await session.execute(text(_UNITS))).all()}
     p1 = rows.get(1)
     p = (p1["p"] if p1 else None) or [None, None]
@@ -61,6 +63,7 @@ async def today(session: AsyncSession, *, tz: str, targets: Targets, now: dateti
         "calls": sum(r["calls"] for r in rows.values()),
         "open": open_now,
         "by_priority": {str(k): rows[k]["calls"] for k in sorted(rows)},
+        "exercise": exercise,  # exercise calls today, left out of every other figure
         "p1": {
             "responses": p1["responses"] if p1 else 0,
             "p50": None if p[0] is None else round(p[0], 1),

@@ -6,6 +6,8 @@ assignment not yet ended counts until now. Time is clipped to the period, and a 
 where they overlap (only one is ever active at a time, but history written by other means need not say so), so
 that utilisation stays within 0..1. Out-of-service time is read from the unit status log (migration 0014): a
 unit out of service since before the period counts from the period's start, one still out until its end or now.
+Time on exercise incidents is busy time (the unit was not available for a real call), and shown apart as
+exercise_s; the hours grid leaves exercise incidents out.
 """
 
 from typing import Any
@@ -30,11 +32,12 @@ WITH spans AS (
            greatest(a.assigned_at, :start) AS s,
            least(coalesce(a.cleared_at, a.cancelled_at, now()), :end) AS e,
            -- greatest() skips a NULL: a unit that never arrived has no on-scene time, not the period's start
-           CASE WHEN a.on_scene_at IS NOT NULL THEN greatest(a.on_scene_at, :start) END AS os
-    FROM assignments a
+           CASE WHEN a.on_scene_at IS NOT NULL THEN greatest(a.on_scene_at, :start) END AS os,
+           i.exercise
+    FROM assignments a JOIN incidents i ON i.id = a.incident_id
     WHERE a.assigned_at < :end AND coalesce(a.cleared_at, a.cancelled_at, 'infinity') > :start
 ), busy AS (
-    SELECT unit_id, s, e, os,
+    SELECT unit_id, s, e, os, exercise,
            max(e) OVER (PARTITION BY unit_id ORDER BY s, e ROWS {earlier}) AS before_s,
            max(e) FILTER (WHERE os IS NOT NULL) OVER (PARTITION BY unit_id ORDER BY os, e ROWS {earlier}) AS before_os
     FROM spans
@@ -42,7 +45,8 @@ WITH spans AS (
 SELECT unit_id, count(*) AS assignments,
        coalesce(sum(greatest(0, date_part('epoch', e - greatest(s, coalesce(before_s, s))))), 0) AS busy_s,
        coalesce(sum(greatest(0, date_part('epoch', e - greatest(os, coalesce(before_os, os)))))
-                    FILTER (WHERE os IS NOT NULL), 0) AS on_scene_s
+                    FILTER (WHERE os IS NOT NULL), 0) AS on_scene_s,
+       coalesce(sum(greatest(0, date_part('epoch', e - s))) FILTER (WHERE exercise), 0) AS exercise_s
 FROM busy GROUP BY unit_id""".format(earlier="BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")
 
 # Per unit: the entries in the period that begin or end a spell out of service (a partial index holds just those:
@@ -76,7 +80,7 @@ _HOURS = """
 SELECT date_part('isodow', i.received_at AT TIME ZONE :tz)::int AS weekday,
        date_part('hour', i.received_at AT TIME ZONE :tz)::int AS hour, count(*) AS incidents
 FROM incidents i
-WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled'
+WHERE i.received_at >= :start AND i.received_at < :end AND i.status <> 'cancelled' AND NOT i.exercise
 GROUP BY 1, 2"""
 
 
@@ -125,6 +129,7 @@ async def workload(session: AsyncSession, *, period: Period) -> dict[str, Any]:
             "utilisation": _share(busy, period_s),
             "out_of_service_s": _seconds(down.get(unit["id"])),
             "on_scene_s": _seconds(done["on_scene_s"]) if done else 0.0,
+            "exercise_s": _seconds(done["exercise_s"]) if done else 0.0,
         }
         units.append(row)
         station = stations.setdefault(

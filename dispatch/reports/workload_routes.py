@@ -24,6 +24,7 @@ class UnitWorkOut(BaseModel):
     utilisation: float = Field(description="busy_s / period_s, 0..1")
     out_of_service_s: float = Field(description="Seconds out of service in the period")
     on_scene_s: float = Field(description="Seconds on scene in the period")
+    exercise_s: float = Field(description="Of busy_s, the seconds on exercise incidents (committed, yet no real call)")
 
 
 class StationWorkOut(BaseModel):

@@ -56,10 +56,10 @@ export async function showWorkload(from, to) {
   const stations = [...answer.stations].sort((a, b) => b.utilisation - a.utilisation).map((s) =>
     [s.station || "no station", String(s.units), String(s.assignments), hours(s.busy_s), bar(s.utilisation), hours(s.out_of_service_s)]);
   const units = [...answer.units].sort((a, b) => b.utilisation - a.utilisation).map((u) =>
-    [u.call_sign, u.kind, u.station || "–", String(u.assignments), hours(u.busy_s), bar(u.utilisation), hours(u.on_scene_s), hours(u.out_of_service_s)]);
+    [u.call_sign, u.kind, u.station || "–", String(u.assignments), hours(u.busy_s), bar(u.utilisation), hours(u.on_scene_s), hours(u.exercise_s), hours(u.out_of_service_s)]);
   const unitsBox = cell("details");
   unitsBox.append(cell("summary", `Every unit (${units.length}), busiest first`),
-    table("Units", ["Unit", "Kind", "Station", "Jobs", "Committed", "Utilisation", "On scene", "Out of service"], units));
+    table("Units", ["Unit", "Kind", "Station", "Jobs", "Committed", "Utilisation", "On scene", "Of it exercise", "Out of service"], units));
   $("workload-body").replaceChildren(
     table("Stations, busiest first", ["Station", "Units", "Jobs", "Committed", "Utilisation", "Out of service"], stations),
     unitsBox,

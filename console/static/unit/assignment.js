@@ -25,7 +25,9 @@ export function renderJob() {
   document.body.dataset.job = job ? (job.ackOf ? "new" : "working") : "none";
   alerting(Boolean(job?.ackOf));
   if (!job) return;
-  $("job").className = `job p${job.priority}`;
+  $("job").className = `job p${job.priority}${job.exercise ? " exercise" : ""}`;
+  // A drill must never be taken for a real call: the banner heads the card, the alert's screen included.
+  $("job-exercise").hidden = !job.exercise;
   $("job-priority").textContent = `P${job.priority}`;
   $("job-type").textContent =
     job.incident_type_name || typeNames.get(job.incident_type) || job.incident_type || "Incident";
