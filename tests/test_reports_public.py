@@ -196,5 +196,5 @@ async def test_the_public_page_shows_monthly_percentiles_and_hides_small_cells(c
     assert rows["Testweiler"]["all_priorities"] == {"p50_s": None, "p90_s": None}
     assert "+423" not in r.text and "caller" not in r.text
     page = await client.get("/public/response-times", params={"format": "html"})
-    assert page.status_code == 200 and ">Testdorf</h2>" in page.text and "7.0 min" in page.text
+    assert page.status_code == 200 and ">Testdorf</h2>" in page.text and "7 min" in page.text
     assert (await client.get("/public/response-times", params={"months": 0})).status_code == 422

@@ -188,7 +188,7 @@ def chart(ident: str, title: str, view: View, by_month: dict[str, dict], key: st
         lines = [label]
         if i == 0 or month.endswith("-01"):
             lines.append(month[:4])
-        if view.partial(month):
+        if view.today is not None and view.partial(month):
             lines.append(f"to {view.today.day}")  # a part month: its figures are so far
         for k, line in enumerate(lines):
             out.append(
@@ -211,7 +211,7 @@ def chart(ident: str, title: str, view: View, by_month: dict[str, dict], key: st
 
 
 def _row_name(view: View, month: str) -> str:
-    if view.partial(month):
+    if view.today is not None and view.partial(month):
         return f"{month_label(month)}<small>to {view.today.day} {calendar.month_name[view.today.month]}</small>"
     return month_label(month)
 
@@ -320,15 +320,14 @@ def page(
         if others
         else ""
     )
-    partial = view.partial(months[-1])
-    last = f"{today.day} {month_label(months[-1])} (this month so far)" if partial else month_label(months[-1])
+    last, part_note = month_label(months[-1]), ""
+    if today is not None and view.partial(months[-1]):
+        last = f"{today.day} {month_label(months[-1])} (this month so far)"
+        part_note = (
+            f"The figures for {month_label(months[-1])} run to {today.day} {calendar.month_name[today.month]}: "
+            "the month is not over, and they change until it ends. "
+        )
     span = f"{month_label(months[0])} to {last}"
-    part_note = (
-        f"The figures for {month_label(months[-1])} run to {today.day} {calendar.month_name[today.month]}: the month "
-        "is not over, and they change until it ends. "
-        if partial
-        else ""
-    )
     empty = "" if places or data["totals"] else "<p>No incidents were recorded in these months.</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

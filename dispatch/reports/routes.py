@@ -2,7 +2,7 @@
 (monthly response times, the feedback form) which needs no account and shows no personal data."""
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -160,7 +160,7 @@ class PageRoute(APIRoute):
     """A route browsers read as a page: a query it cannot take answers them a page (422) saying so in a sentence,
     with the way back; API clients keep the problem JSON."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
