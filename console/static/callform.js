@@ -29,7 +29,7 @@ function closeCall() {
 function callBody() {
   const body = { channel: "phone", location_text: $("call-location").value || null, type_code: typeCode(),
     caller_number: $("call-number").value || null, caller_name: $("call-name").value || null,
-    narrative: $("call-narrative").value || null };
+    narrative: $("call-narrative").value || null, exercise: $("call-exercise").checked };
   const answers = answered();
   if (answers.length) body.answers = answers;
   if (state.pinned) { body.lat = state.pinned.lat; body.lon = state.pinned.lng; }
