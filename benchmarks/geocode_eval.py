@@ -3,6 +3,10 @@
 
     .venv/bin/python benchmarks/geocode_eval.py [--url URL] [--seed 7] [--per-form 40] [--json]
 
+Per form: share right, confidently wrong (wrong at confidence >= 0.5; for reverse cases, a label without the
+expected street), misranked candidate lists; then the calibration table (share right per confidence band of the
+top answer). The rules are tests/geocode_judge.py's.
+
 A measurement, not a test: it exits 0 whatever the numbers say. A query that raises is counted wrong and shown
 among the failures rather than stopping the run; only a failure to build the index or read the cases crashes.
 With --json the tables go to stderr and stdout holds one JSON object with the same figures.
@@ -37,6 +41,7 @@ from tests.geocode_cases import (  # noqa: E402
     is_confident_wrong,
     is_right,
 )
+from tests.geocode_judge import BANDS, CONFIDENT, band_of, is_ranked  # noqa: E402
 
 # Candidates asked for: a street name exists in up to six municipalities, and an ambiguous case is only right
 # when every one of them is offered.
@@ -53,31 +58,36 @@ class Outcome:
     confident_wrong: bool = False
     sure: bool = False  # an answer (not "none") with confidence >= 0.9
     kind_ok: bool = False  # match kind as expected
+    ranked: bool = True  # candidates in non-increasing confidence
 
 
-def _geocode(geocoder, q: str, limit: int):
+def _geocode(geocoder, case: Case, limit: int):
     try:
-        return geocoder.geocode(q, limit=limit), None
+        if case.expect == "reverse":
+            return geocoder.reverse(case.lat, case.lon), None
+        return geocoder.geocode(case.q, limit=limit), None
     except Exception as exc:  # noqa: BLE001 - a crash on one query is a finding to report, not the end of the run
         return None, f"{type(exc).__name__}: {exc}"[:200]
 
 
 def run(geocoder, cases: list[Case], limit: int) -> list[Outcome]:
     for case in cases:  # warm-up: lazy loading, caches and allocator growth stay out of the timings
-        _geocode(geocoder, case.q, limit)
+        _geocode(geocoder, case, limit)
     outcomes = []
     for case in cases:
         start = time.perf_counter_ns()
-        result, error = _geocode(geocoder, case.q, limit)
+        result, error = _geocode(geocoder, case, limit)
         out = Outcome(case, result, error, time.perf_counter_ns() - start)
         if result is not None:
             try:
                 out.right, out.confident_wrong = is_right(case, result), is_confident_wrong(case, result)
-                out.sure = result.match != "none" and (result.confidence or 0.0) >= 0.9
-                out.kind_ok = result.match == case.expect
+                conf = getattr(result, "confidence", None) or 0.0
+                out.sure = result.match != "none" and conf >= 0.9
+                out.kind_ok = result.match == case.expect or (case.expect == "reverse" and out.right)
+                out.ranked = is_ranked(result)
             except (AttributeError, TypeError, ValueError) as exc:  # a malformed result is wrong, and shown
                 out.error = f"bad result: {type(exc).__name__}: {exc}"[:200]
-                out.right = out.confident_wrong = out.sure = out.kind_ok = False
+                out.right = out.confident_wrong = out.sure = out.kind_ok = out.ranked = False
         outcomes.append(out)
     return outcomes
 
@@ -106,6 +116,7 @@ def summarize(outs: list[Outcome]) -> dict:
         "right_pct": _pct(sum(o.right for o in outs), n),
         "sure_pct": _pct(sum(o.sure for o in outs), n),
         "confident_wrong": sum(o.confident_wrong for o in outs),
+        "misranked": sum(not o.ranked for o in outs),
         "kind_ok_pct": _pct(sum(o.kind_ok for o in outs), n),
         "errors": sum(o.error is not None for o in outs),
         "p50_ms": percentile_ms(ns, 50),
@@ -136,6 +147,8 @@ def failure_rows(outcomes: list[Outcome], show: int) -> list[dict]:
         if r is not None and o.error is None and c.lat is not None and r.lat is not None and r.lon is not None:
             dist = round(distance_m(c, r.lat, r.lon), 1)
         got = o.error or f"{r.match}{_where(r.lat, r.lon)} {r.label or ''}".strip()
+        if r is not None and o.error is None and c.expect == "reverse":
+            got += f"; a street expected: {' | '.join(c.street_names)}"
         if r is not None and o.error is None and c.form == "outside":
             got += f" in_service_area={r.in_service_area}"
         if r is not None and o.error is None and c.ambiguous:  # which municipalities were offered
@@ -147,17 +160,31 @@ def failure_rows(outcomes: list[Outcome], show: int) -> list[dict]:
                 "expected": f"{c.expect}{_where(c.lat, c.lon)}" + (" (ambiguous)" if c.ambiguous else ""),
                 "got": got,
                 "distance_m": dist,
-                "confidence": None if r is None or o.error else r.confidence,
+                "confidence": None if r is None or o.error else getattr(r, "confidence", None),
                 "confident_wrong": o.confident_wrong,
             }
         )
     return rows
 
 
-def report(console: Console, per_form: dict, totals: dict, failures: list[dict]) -> None:
+def calibration(outcomes: list[Outcome]) -> list[dict]:
+    """Share right per band of the top answer's confidence (reverse answers state none and are left out)."""
+    rows = []
+    for lo, hi in BANDS:
+        name = band_of(lo)
+        outs = [o for o in outcomes if o.result is not None and o.case.expect != "reverse" and o.error is None]
+        outs = [o for o in outs if band_of(o.result.confidence) == name]
+        right = _pct(sum(o.right for o in outs), len(outs))
+        rows.append({"band": f"{lo:.1f}-{hi:.1f}", "cases": len(outs), "right_pct": right})
+    return rows
+
+
+def report(console: Console, per_form: dict, totals: dict, failures: list[dict], bands: list[dict]) -> None:
     table = Table(title="Geocoder accuracy and latency per query form")
-    for col in ("form", "cases", "right %", "sure %", "conf. wrong", "kind ok %", "errors", "p50 ms", "p99 ms"):
+    for col in ("form", "cases", "right %", "sure %", "conf. wrong", "misranked", "kind ok %", "errors"):
         table.add_column(col, justify="left" if col == "form" else "right")
+    for col in ("p50 ms", "p99 ms"):
+        table.add_column(col, justify="right")
     for form, s in per_form.items():
         table.add_row(
             form,
@@ -165,6 +192,7 @@ def report(console: Console, per_form: dict, totals: dict, failures: list[dict])
             _fmt(s["right_pct"], ".1f"),
             _fmt(s["sure_pct"], ".1f"),
             Text(str(s["confident_wrong"]), style="bold red" if s["confident_wrong"] else ""),
+            Text(str(s["misranked"]), style="bold red" if s["misranked"] else ""),
             _fmt(s["kind_ok_pct"], ".1f"),
             str(s["errors"]),
             _fmt(s["p50_ms"], ".2f"),
@@ -172,9 +200,16 @@ def report(console: Console, per_form: dict, totals: dict, failures: list[dict])
         )
     console.print(table)
     console.print(
-        "[dim]sure % = answered with confidence >= 0.9; conf. wrong = sure and wrong (for 'none' cases: "
-        "any sure answer); kind ok % = match kind as expected, not needed for 'right'[/dim]"
+        f"[dim]sure % = answered with confidence >= 0.9; conf. wrong = wrong at confidence >= {CONFIDENT} (for "
+        "'none' cases: any such answer; for reverse: a label without the expected street); misranked = candidates "
+        "not in non-increasing confidence; kind ok % = match kind as expected, not needed for 'right'[/dim]"
     )
+    cal = Table(title="Calibration: share right per confidence band of the top answer")
+    for col in ("confidence", "cases", "right %"):
+        cal.add_column(col, justify="right")
+    for row in bands:
+        cal.add_row(row["band"], str(row["cases"]), _fmt(row["right_pct"], ".1f"))
+    console.print(cal)
 
     t = Table(title="Totals", show_header=False)
     t.add_column("figure")
@@ -184,6 +219,7 @@ def report(console: Console, per_form: dict, totals: dict, failures: list[dict])
         ("accuracy, misspelt/abbreviated forms", "misspelt_forms_right_pct", "%"),
         ("accuracy, all cases", "all_right_pct", "%"),
         ("confident-wrong answers", "confident_wrong", ""),
+        ("misranked candidate lists", "misranked", ""),
         ("queries that raised", "errors", ""),
         ("latency p50", "p50_ms", " ms"),
         ("latency p99", "p99_ms", " ms"),
@@ -259,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         "misspelt_forms_right_pct": pooled(MISSPELT_FORMS),
         "all_right_pct": pooled(FORMS),
         "confident_wrong": sum(o.confident_wrong for o in outcomes),
+        "misranked": sum(not o.ranked for o in outcomes),
         "errors": sum(o.error is not None for o in outcomes),
         "p50_ms": percentile_ms(ns, 50),
         "p99_ms": percentile_ms(ns, 99),
@@ -268,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         "cases": len(cases),
     }
     failures = failure_rows(outcomes, args.show)
-    report(console, per_form, totals, failures)
+    bands = calibration(outcomes)
+    report(console, per_form, totals, failures, bands)
     if args.json:
         print(
             json.dumps(
@@ -279,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                     "limit": LIMIT,
                     "forms": per_form,
                     "totals": totals,
+                    "calibration": bands,
                     "failures": failures,
                 },
                 ensure_ascii=False,

@@ -52,6 +52,7 @@ class _Map:
     """The tables, read once in id order, with the lookups the forms share."""
 
     def __init__(self, url: str):
+        self.url = url
         with psycopg.connect(url) as conn:
             q = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
             munis = q("SELECT name, ST_AsText(geom) FROM municipalities ORDER BY name")
@@ -266,7 +267,8 @@ def _street_forms(m: _Map, seed: int, n: int) -> list[Case]:
     ]
 
 
-def _intersections(m: _Map, seed: int, n: int) -> list[Case]:
+def corner_pairs(m: _Map) -> list[tuple[str, str, tuple[float, float]]]:
+    """Pairs of streets that meet at one point inside the area: (name, name, the meeting node's lat/lon)."""
     # Names are compared folded, as a geocoder would: "Plankner Strasse" (a 6 m piece) meeting "Planknerstrasse"
     # is one road under two spellings, and either spelling's meetings with a third street count as one pair.
     fold = lambda s: re.sub(r"\W", "", _ACCENT_WAYS[0](s).lower())  # noqa: E731
@@ -284,6 +286,11 @@ def _intersections(m: _Map, seed: int, n: int) -> list[Case]:
             node = min(pts, key=lambda p: haversine_m(*p, *middle))  # the real node nearest the middle
             if m.inside(*node):
                 pairs.append((*names[key], node))
+    return pairs
+
+
+def _intersections(m: _Map, seed: int, n: int) -> list[Case]:
+    pairs = corner_pairs(m)
     templates = ["{a} / {b}", "{a} & {b}", "{a} and {b}", "{a} x {b}", "corner of {a} and {b}", "Ecke {a} {b}"]
 
     def make(rng, pair):
@@ -359,11 +366,12 @@ def _nowhere(m: _Map, seed: int, n: int) -> list[Case]:
     return cases + [Case("bad_input", q, "none", None, None, 50.0) for q in BAD_INPUT[:n]]
 
 
-def generate_cases(libpq_url: str, *, seed: int = 7, per_form: int = 40) -> list[Case]:
+def generate_cases(libpq_url: str, *, seed: int = 7, per_form: int = 40, hard: bool = True) -> list[Case]:
+    """Every form's cases; with `hard` also those of tests/geocode_hard_cases.py (places without a street, the
+    country named, numbers past the end, corners, named areas, reverse geocoding, ...)."""
+    from tests.geocode_hard_cases import HARD_MAKERS  # it builds on this module's map and streams
+
     m = _Map(libpq_url)
-    cases = [
-        c
-        for make in (_address_forms, _interpolated, _street_forms, _intersections, _pois, _coordinates, _nowhere)
-        for c in make(m, seed, per_form)
-    ]
+    makers = (_address_forms, _interpolated, _street_forms, _intersections, _pois, _coordinates, _nowhere)
+    cases = [c for make in (*makers, *(HARD_MAKERS if hard else ())) for c in make(m, seed, per_form)]
     return sorted(cases, key=lambda c: FORMS.index(c.form))  # stable: each form keeps its drawn order

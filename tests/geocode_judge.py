@@ -20,8 +20,23 @@ EXACT_FORMS = (
     "coordinates",
     "intersection",
     "street_only",
+    "addr_place",
+    "country",
+    "corner",
 )
-MISSPELT_FORMS = ("abbreviated", "accents", "typo1", "typo2")
+MISSPELT_FORMS = ("abbreviated", "accents", "typo1", "typo2", "swapped", "two_errors")
+# Forms of the harder cases (tests/geocode_hard_cases.py); "reverse" is judged on reverse geocoding.
+HARD_FORMS = (
+    "addr_place",
+    "country",
+    "swapped",
+    "two_errors",
+    "past_end",
+    "interp_way",
+    "area",
+    "corner",
+    "reverse",
+)
 FORMS = (
     "exact",
     "number_first",
@@ -38,6 +53,7 @@ FORMS = (
     "nonexistent",
     "ambiguous",
     "bad_input",
+    *(f for f in HARD_FORMS if f not in MISSPELT_FORMS),
 )
 POI_KINDS = {
     "hospital",
@@ -68,6 +84,8 @@ class Case:
     tolerance_m: float
     truth_wkt: str | None = None  # street geometry; for ambiguous cases a GEOMETRYCOLLECTION, one per municipality
     ambiguous: bool = False
+    street_length_m: float | None = None  # past_end: the street's length, for the street-level confidence cap
+    street_names: tuple[str, ...] = ()  # reverse: street names a label may give (any one of them is right)
 
 
 # --- judging ---------------------------------------------------------------------------------------------------
@@ -97,10 +115,37 @@ def distance_m(case: Case, lat: float, lon: float) -> float:
     return haversine_m(case.lat, case.lon, lat, lon)
 
 
+# An answer at this confidence or above claims to be right: wrong there is "confidently wrong".
+CONFIDENT = 0.5
+# A street-level answer (the house not found) that lies farther than this from the house is only a guess along the
+# street; how sure it may say it is falls with the street's length (street_confidence_cap).
+STREET_GUESS_M = 250.0
+BANDS = ((0.0, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0))
+
+
+def street_confidence_cap(length_m: float) -> float:
+    """The confidence a street-level answer must stay below when it is more than STREET_GUESS_M from the house:
+    none on a street up to 500 m, 0.7 up to 1 km, 0.5 beyond (a point on a 3 km street is not fairly sure)."""
+    if length_m <= 500:
+        return math.inf
+    return 0.7 if length_m <= 1000 else CONFIDENT
+
+
+def _label_names_street(case: Case, result) -> bool:
+    label = _fold(result.label or "")
+    return any(_fold(name) in label for name in case.street_names)
+
+
+def _fold(s: str) -> str:
+    return "".join(c for c in s.lower().replace("ß", "ss") if c.isalnum())
+
+
 def is_right(case: Case, result) -> bool:
+    if case.expect == "reverse":  # reverse geocoding: the label must give the place's street
+        return _label_names_street(case, result)
     conf = result.confidence or 0.0
     if case.expect == "none":
-        return result.match == "none" or conf < 0.5
+        return result.match == "none" or conf < CONFIDENT
     if case.ambiguous:  # unsure, and every municipality's street offered among the answers
         pts = [(c.lat, c.lon) for c in (result, *(result.candidates or ())) if c.lat is not None and c.lon is not None]
         return conf < 0.9 and all(
@@ -110,14 +155,35 @@ def is_right(case: Case, result) -> bool:
         return False
     if case.form == "outside" and result.in_service_area is not False:
         return False
+    if case.street_length_m is not None and conf >= street_confidence_cap(case.street_length_m):  # noqa: SIM102
+        if haversine_m(case.lat, case.lon, result.lat, result.lon) > STREET_GUESS_M:
+            return False  # on the street, but far too sure of a point along a long one
     return distance_m(case, result.lat, result.lon) <= case.tolerance_m
 
 
 def is_confident_wrong(case: Case, result) -> bool:
-    sure = (result.confidence or 0.0) >= 0.9
+    """Wrong at confidence >= CONFIDENT. A reverse answer states no confidence: its label is taken as meant."""
+    if case.expect == "reverse":
+        return not is_right(case, result)
+    sure = (result.confidence or 0.0) >= CONFIDENT
     if case.expect == "none":
         return sure and result.match != "none"
     return sure and not is_right(case, result)
+
+
+def is_ranked(result) -> bool:
+    """Candidates in non-increasing confidence, none above the top answer."""
+    confs = [c.confidence or 0.0 for c in getattr(result, "candidates", None) or ()]
+    top = getattr(result, "confidence", None)
+    if top is not None and confs and max(confs) > top + 1e-9:
+        return False
+    return all(a + 1e-9 >= b for a, b in zip(confs, confs[1:], strict=False))
+
+
+def band_of(confidence: float | None) -> str:
+    c = confidence or 0.0
+    lo, hi = next(b for b in BANDS if c < b[1] or b[1] == 1.0)
+    return f"{lo:.1f}-{hi:.1f}"
 
 
 # --- reading the map -------------------------------------------------------------------------------------------
