@@ -39,8 +39,17 @@ PUBLIC = {
 }
 # Who may open the console's live feed (each role is sent what dispatch.push.consoles says it may see).
 CONSOLE_FLOOR = (Role.call_taker, Role.dispatcher, Role.commander, Role.admin)
-# Static files (the console's scripts and styles, the documentation's assets): nothing in them is private.
-PUBLIC_MOUNTS = {"/assets", "/docs/assets", "/console", "/console/vendor/leaflet", "/unit"}
+# Static files (the console's, the crew app's and the reports' scripts and styles, the documentation's assets, the
+# pinned map and chart libraries): nothing in them is private; the figures come from the API, behind a token.
+PUBLIC_MOUNTS = {
+    "/assets",
+    "/docs/assets",
+    "/console",
+    "/console/vendor/leaflet",
+    "/unit",
+    "/reports",
+    "/reports/vendor/chart.js",
+}
 
 
 def all_routes(routes, prefix: str = "") -> Iterator[tuple[str, BaseRoute]]:
