@@ -19,6 +19,7 @@ UNDECLARED = {
     ("GET", "/docs"): "the documentation page (HTML)",
     ("GET", "/public/feedback/{token}"): "the caller's feedback form (HTML)",
     ("GET", "/unit/sw.js"): "the crew app's service worker (JavaScript)",
+    ("GET", "/api/reports/report.html"): "the commander's HTML report, as `dispatch report` writes it (a download)",
 }
 
 
