@@ -21,6 +21,9 @@ EARTH_M_PER_DEG_LAT = 110_574.0
 # Settlements that callers give instead of their municipality ("Malbun" for Triesenberg). Field names
 # (place=locality) are left out: too many of them are also words of street names.
 LOCALITY_KINDS = ("village", "hamlet", "suburb", "town")
+# An address that names no street (no addr:street, no addr:place) lies on the nearest named road this close:
+# its entrance is on that road in all but a few cases, and a crew needs a street to drive to.
+NEAREST_STREET_M = 40.0
 
 
 @dataclass
@@ -150,8 +153,10 @@ def build_index(libpq_url: str) -> GeocoderIndex:
 
     postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     ax, ay = proj.to_xy([a[4] for a in addresses], [a[5] for a in addresses])
+    nearest = _nearest_streets(entities, [a[0] is None for a in addresses], ax, ay)
     labels = []
-    for (street, number, postcode, municipality, _, _), x, y in zip(addresses, ax, ay, strict=True):
+    for (street, number, postcode, municipality, _, _), x, y, near in zip(addresses, ax, ay, nearest, strict=True):
+        street = street or near
         labels.append((_address_label(street, number, postcode, municipality), municipality))
         if postcode:
             postcodes[postcode][municipality] += 1
@@ -226,6 +231,20 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     )
     index.build_s = time.perf_counter() - started
     return index
+
+
+def _nearest_streets(entities: list[StreetEntity], wanted: list[bool], xs, ys) -> list[str | None]:
+    """The name of the nearest named road within NEAREST_STREET_M of each wanted address (None elsewhere)."""
+    tree = shapely.STRtree([e.line for e in entities])
+    out: list[str | None] = [None] * len(wanted)
+    todo = [i for i, w in enumerate(wanted) if w]
+    if not todo:
+        return out
+    points = shapely.points(np.column_stack([np.asarray(xs)[todo], np.asarray(ys)[todo]]))
+    pairs = tree.query_nearest(points, max_distance=NEAREST_STREET_M, all_matches=False)
+    for p, e in zip(*pairs, strict=True):
+        out[todo[int(p)]] = entities[int(e)].name
+    return out
 
 
 def _address_label(street: str | None, number: str, postcode: str | None, municipality: str | None) -> str:

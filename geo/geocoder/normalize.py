@@ -63,8 +63,11 @@ def expand_numbers(raw: str) -> list[str]:
     keys = []
     for part in re.split(r"[;,]", raw):
         ends = part.split("-")
+        letters = re.fullmatch(r"\s*(\d{1,4})\s*([a-zA-Z])\s*/\s*([a-zA-Z])\s*", part)
         if len(ends) == 2 and ends[0].strip().isdigit() and ends[1].strip().isdigit():
             keys += [ends[0].strip().lstrip("0"), ends[1].strip().lstrip("0")]
+        elif letters:  # "39A/B": both entrances of the building
+            keys += [k for k in (number_key(letters[1] + letters[2]), number_key(letters[1] + letters[3])) if k]
         else:
             key = number_key(part)
             if key:
