@@ -151,26 +151,8 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         entities.append(entity)
         by_name[(entity.key, municipality)] = entity
 
-    postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     ax, ay = proj.to_xy([a[4] for a in addresses], [a[5] for a in addresses])
-    nearest = _nearest_streets(entities, [a[0] is None for a in addresses], ax, ay)
-    labels = []
-    for (street, number, postcode, municipality, _, _), x, y, near in zip(addresses, ax, ay, nearest, strict=True):
-        street = street or near
-        labels.append((_address_label(street, number, postcode, municipality), municipality))
-        if postcode:
-            postcodes[postcode][municipality] += 1
-        if not street:
-            continue
-        entity = by_name.get((name_key(street), municipality))
-        if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
-            entity = StreetEntity(len(entities), street, name_key(street), municipality)
-            entities.append(entity)
-            by_name[(entity.key, municipality)] = entity
-        for key in expand_numbers(number):
-            entity.numbers.setdefault(key, (float(x), float(y)))
-        if postcode:
-            entity.postcodes.add(postcode)
+    labels, postcodes = _add_addresses(addresses, ax, ay, entities, by_name)
 
     groups: dict[str, list[int]] = defaultdict(list)
     for entity in entities:
@@ -231,6 +213,39 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     )
     index.build_s = time.perf_counter() - started
     return index
+
+
+def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dict) -> tuple[list, dict]:
+    """Puts each address's numbers on its street (a new entity for an addr:place or a street with no way) and
+    returns the reverse labels, parallel to the addresses, and the municipalities using each postcode."""
+    postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    nearest = _nearest_streets(entities, [a[0] is None for a in addresses], ax, ay)
+    labels: list[tuple[str, str | None]] = [("", None)] * len(addresses)
+    # Addresses that name their street first, so that a street guessed from the nearest road never takes a
+    # number the street really has: such a guess is wrong, and the address is labelled as near the road.
+    for i in sorted(range(len(addresses)), key=lambda i: nearest[i] is not None):
+        street, number, postcode, municipality, _, _ = addresses[i]
+        x, y = float(ax[i]), float(ay[i])
+        if postcode:
+            postcodes[postcode][municipality] += 1
+        street = street or nearest[i]
+        entity = by_name.get((name_key(street), municipality)) if street else None
+        keys = expand_numbers(number)
+        if nearest[i] and entity is not None and any(k in entity.numbers for k in keys):
+            labels[i] = (_address_label(None, f"{number} near {street}", postcode, municipality), municipality)
+            continue
+        labels[i] = (_address_label(street, number, postcode, municipality), municipality)
+        if not street:
+            continue
+        if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
+            entity = StreetEntity(len(entities), street, name_key(street), municipality)
+            entities.append(entity)
+            by_name[(entity.key, municipality)] = entity
+        for key in keys:
+            entity.numbers.setdefault(key, (x, y))
+        if postcode:
+            entity.postcodes.add(postcode)
+    return labels, postcodes
 
 
 def _nearest_streets(entities: list[StreetEntity], wanted: list[bool], xs, ys) -> list[str | None]:

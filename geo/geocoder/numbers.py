@@ -42,11 +42,11 @@ def locate_number(street: StreetEntity, number: str) -> tuple[str, float, float,
     if number in street.numbers:
         x, y = street.numbers[number]
         return "address", x, y, 0.97
-    digits = int(re.match(r"\d+", number).group())
+    digits = _leading_digits(number)
     if str(digits) in street.numbers:  # "12b" where only "12" is mapped: the same building group
         x, y = street.numbers[str(digits)]
         return "interpolated", x, y, 0.85
-    known = sorted((int(re.match(r"\d+", k).group()), xy) for k, xy in street.numbers.items())
+    known = sorted((_leading_digits(k), xy) for k, xy in street.numbers.items())
     for same_side, ceiling in ((True, 0.8), (False, 0.6)):
         side = [(n, xy) for n, xy in known if not same_side or n % 2 == digits % 2]
         lower = [(n, xy) for n, xy in side if n < digits]
@@ -57,9 +57,14 @@ def locate_number(street: StreetEntity, number: str) -> tuple[str, float, float,
             gap = math.hypot(x1 - x0, y1 - y0)
             conf = ceiling if gap <= 120 else ceiling - 0.15 if gap <= 300 else ceiling - 0.3
             return "interpolated", x0 + t * (x1 - x0), y0 + t * (y1 - y0), conf
-    same_side = [(abs(n - digits), xy) for n, xy in known if n % 2 == digits % 2]
-    if same_side:
-        off, (x, y) = min(same_side, key=lambda item: item[0])
+    offsets = [(abs(n - digits), xy) for n, xy in known if n % 2 == digits % 2]
+    if offsets:
+        off, (x, y) = min(offsets, key=lambda item: item[0])
         if off <= NEAREST_NUMBER_SPAN:  # past the last mapped number: the houses continue from it
             return "interpolated", x, y, 0.65 - 0.03 * off
     return None
+
+
+def _leading_digits(number: str) -> int:
+    match = re.match(r"\d+", number)
+    return int(match.group()) if match else 0

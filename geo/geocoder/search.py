@@ -134,7 +134,10 @@ class Geocoder:
                         )
                     )
                     continue
-                conf, rank = min(conf, NUMBER_UNEXPLAINED), rank - 4  # the number is not on this street: the street at most
+                conf, rank = (
+                    min(conf, NUMBER_UNEXPLAINED),
+                    rank - 4,
+                )  # the number is not on this street: the street at most
             x, y = street.anchor()
             conf = min(conf * 0.95 if not r.number else conf, street_confidence(street))
             out.append(
@@ -283,7 +286,7 @@ class Geocoder:
         # none surer than the answer.
         for c in distinct[1:limit]:
             c.confidence = round(min(c.confidence, best.confidence), 3)
-        result.candidates = [best] + sorted(distinct[1:limit], key=lambda c: -c.confidence)
+        result.candidates = [best, *sorted(distinct[1:limit], key=lambda c: -c.confidence)]
         if best.confidence < 0.3 and picked is None:
             return result
         result.match, result.lat, result.lon, result.label = best.match, best.lat, best.lon, best.label
