@@ -239,3 +239,42 @@ def test_the_reader_gives_streetless_addresses_the_street_of_their_relation_or_i
     assert {streets[(str(n), "interpolation")] for n in (4, 6, 8)} == {("Feldweg", None)}
     assert streets[("5", "node")] == ("Kirchgasse", None)  # its associatedStreet relation
     assert streets[("7", "node")] == (None, "Silum")  # addr:place kept as the place, not made a street
+
+
+def test_a_named_area_is_answered_with_or_without_its_preposition(geocoder, db):
+    rows = db.execute(
+        """SELECT name, municipality, ST_Y(location::geometry), ST_X(location::geometry) FROM places
+           WHERE ((category = 'place' AND kind = 'locality') OR category IN ('landuse', 'natural'))
+             AND municipality IS NOT NULL"""
+    ).fetchall()
+    unique = [r for r in rows if sum(1 for o in rows if o[0] == r[0]) == 1]
+    assert len(unique) >= 20
+    for name, municipality, lat, lon in unique:
+        for q in (f"{name}, {municipality}", f"im {name} {municipality}", f"auf {name}, {municipality}"):
+            result = geocoder.geocode(q)
+            if not is_at(result, lat, lon):  # a street or a building of that name is as good an answer
+                assert result.label and name.casefold() in result.label.casefold(), (q, result.label)
+
+
+def test_two_streets_whose_names_fold_alike_keep_their_own_numbers(geocoder, db):
+    rows = db.execute(
+        """SELECT a.street, a.housenumber, a.municipality, ST_Y(a.location::geometry), ST_X(a.location::geometry)
+           FROM addresses a JOIN addresses b ON a.municipality = b.municipality AND a.housenumber = b.housenumber
+             AND a.street <> b.street
+             AND lower(translate(a.street, 'äöü', 'aou')) = lower(translate(b.street, 'äöü', 'aou'))"""
+    ).fetchall()
+    assert rows  # Bodastrasse and Bödastrasse in Triesenberg
+    for street, number, municipality, lat, lon in rows:
+        result = geocoder.geocode(f"{street} {number} {municipality}", limit=10)
+        assert result.label.startswith(f"{street} {number}") and is_at(result, lat, lon)
+        assert result.confidence < 0.9  # the other spelling is a name a caller could mean as well
+
+
+def test_two_letters_swapped_into_an_umlaut_spelling_keep_the_street(geocoder, db):
+    rows = addresses(db, 20, seed=19, where="street ~* '^(äu|äl|ül|öl)'")
+    for street, number, municipality, lat, lon in rows:
+        typed = street[1] + street[0] + street[2:]  # "Äulestrasse" → "uÄlestrasse"-like slips, and the reverse
+        if street.startswith("Äu"):
+            typed = "Älu" + street[3:] if street[2] == "l" else typed
+        result = geocoder.geocode(f"{typed} {number}, {municipality}")
+        assert is_at(result, lat, lon) or result.confidence < FAIRLY_SURE, (typed, result.label)

@@ -89,6 +89,8 @@ class GeocoderIndex:
     streets: list[StreetEntity]
     street_keys: list[str]  # distinct keys, parallel to street_groups
     street_groups: list[list[int]]
+    street_raw_keys: list[str]  # each street's key without transliteration, parallel to street_raw_groups
+    street_raw_groups: list[int]  # the group of street_keys it belongs to
     places: list[PlaceEntity]
     place_keys: list[str]
     place_spaced: list[str]
@@ -150,6 +152,7 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         entity = StreetEntity(len(entities), name, name_key(name), municipality, line)
         entities.append(entity)
         by_name[(entity.key, municipality)] = entity
+        by_name[(name, municipality)] = entity  # "Bodastrasse" and "Bödastrasse" can be two streets of one village
 
     ax, ay = proj.to_xy([a[4] for a in addresses], [a[5] for a in addresses])
     labels, postcodes = _add_addresses(addresses, ax, ay, entities, by_name)
@@ -157,6 +160,9 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     groups: dict[str, list[int]] = defaultdict(list)
     for entity in entities:
         groups[entity.key].append(entity.id)
+
+    group_of = {key: g for g, key in enumerate(groups)}
+    raw_groups = {"".join(words(e.name, transliterate=False)): group_of[e.key] for e in entities}
 
     muni_keys = {name_key(name): name for name in muni_shapes}
     place_entities: list[PlaceEntity] = []
@@ -192,6 +198,8 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         streets=entities,
         street_keys=list(groups),
         street_groups=list(groups.values()),
+        street_raw_keys=list(raw_groups),
+        street_raw_groups=list(raw_groups.values()),
         places=place_entities,
         place_keys=[p.key for p in place_entities],
         place_spaced=[p.spaced for p in place_entities],
@@ -229,7 +237,9 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
         if postcode:
             postcodes[postcode][municipality] += 1
         street = street or nearest[i]
-        entity = by_name.get((name_key(street), municipality)) if street else None
+        entity = (
+            (by_name.get((street, municipality)) or by_name.get((name_key(street), municipality))) if street else None
+        )
         keys = expand_numbers(number)
         if nearest[i] and entity is not None and any(k in entity.numbers for k in keys):
             labels[i] = (_address_label(None, f"{number} near {street}", postcode, municipality), municipality)
@@ -240,7 +250,7 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
         if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
             entity = StreetEntity(len(entities), street, name_key(street), municipality)
             entities.append(entity)
-            by_name[(entity.key, municipality)] = entity
+            by_name[(entity.key, municipality)] = by_name[(street, municipality)] = entity
         for key in keys:
             entity.numbers.setdefault(key, (x, y))
         if postcode:

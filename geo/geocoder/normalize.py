@@ -21,20 +21,23 @@ def clean(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def fold(text: str) -> str:
-    """Lower case, no accents, ß → ss, umlauts and their transliterations alike, words split on punctuation."""
+def fold(text: str, transliterate: bool = True) -> str:
+    """Lower case, no accents, ß → ss, umlauts and their transliterations alike, words split on punctuation.
+
+    Without transliteration, "ue" stays "ue": two letters swapped in "Äulestrasse" ("Äluestrasse") must not be
+    read as an umlaut and lose a letter."""
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _NON_WORD.sub(" ", text)
-    for a, b in _TRANSLIT:
+    for a, b in _TRANSLIT if transliterate else ():
         text = text.replace(a, b)
     return text.strip()
 
 
-def words(text: str) -> list[str]:
+def words(text: str, transliterate: bool = True) -> list[str]:
     """Folded words with abbreviations expanded ("Landstr." → "landstrasse", "St." → "sankt")."""
     out = []
-    for word in fold(text).split():
+    for word in fold(text, transliterate).split():
         if word in _ABBREVIATIONS:
             out.append(_ABBREVIATIONS[word])
         elif word.endswith("str") and len(word) > 4:

@@ -6,7 +6,7 @@ search keeps the reading whose best candidate is strongest. No reading is prefer
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -35,6 +35,7 @@ class Reading:
     number: str | None
     postcode: str | None
     municipality: str | None  # a municipality name, from a municipality or settlement word or the postcode
+    raw_words: tuple[str, ...] = field(default=(), compare=False)  # name_words as typed, not transliterated
 
 
 def _numbers(tokens: list[str], postcodes: set[str]) -> tuple[list[str], str | None, str | None]:
@@ -99,6 +100,8 @@ def _municipality(span: list[str], municipalities: dict[str, str]) -> str | None
 
 def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set[str]]) -> list[Reading]:
     tokens = drop_region(words(text))
+    raw = words(text, transliterate=False)  # word for word the same split: transliteration stays inside words
+    as_typed = dict(zip(words(text), raw, strict=False))
     rest, number, postcode = _numbers(tokens, set(postcodes))
     by_postcode = next(iter(postcodes[postcode])) if postcode and len(postcodes[postcode]) == 1 else None
     out = [Reading(_trim(rest), number, postcode, by_postcode)]
@@ -106,6 +109,8 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
         if len(rest) <= size:
             continue
         for span, remainder in ((rest[-size:], rest[:-size]), (rest[:size], rest[size:])):
+            if span[0] in STOP_WORDS or span[-1] in STOP_WORDS:  # "im Schaanwald" is a place in, not a municipality
+                continue
             municipality = _municipality(span, municipalities)
             if municipality:
                 out.append(Reading(_trim(remainder), number, postcode, municipality))
@@ -113,7 +118,7 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
     for r in out:
         if r.name_words and r not in seen:
             seen.add(r)
-            unique.append(r)
+            unique.append(replace(r, raw_words=tuple(as_typed.get(w, w) for w in r.name_words)))
     return unique
 
 

@@ -10,6 +10,7 @@ import re
 
 import shapely
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, Levenshtein
 from shapely import ops
 
 from geo.geocoder.coords import parse_coordinates
@@ -18,6 +19,7 @@ from geo.geocoder.normalize import clean, name_key, words
 from geo.geocoder.numbers import locate_number, street_confidence
 from geo.geocoder.query import Reading, _municipality, has_letters, intersection_parts, readings
 from geo.geocoder.result import Candidate, GeocodeResult, ReverseResult
+from geo.geocoder.vocabulary import CATEGORY_WORDS, LOCATIVES, TWO_WORD_CATEGORIES
 
 MAX_QUERY = 300
 SAME_PLACE_M = 50.0
@@ -25,45 +27,6 @@ SAME_PLACE_M = 50.0
 ELSEWHERE = 0.5
 # A place found for a query that also gives a house number: the number is left unexplained.
 NUMBER_UNEXPLAINED = 0.45
-# What callers call a place by its kind, in German and English.
-CATEGORY_WORDS = {
-    "hospital": "hospital",
-    "spital": "hospital",
-    "krankenhaus": "hospital",
-    "landesspital": "hospital",
-    "feuerwehr": "fire_station",
-    "feuerwehrdepot": "fire_station",
-    "firestation": "fire_station",
-    "polizei": "police",
-    "police": "police",
-    "polizeistation": "police",
-    "policestation": "police",
-    "kirche": "place_of_worship",
-    "church": "place_of_worship",
-    "kapelle": "place_of_worship",
-    "chapel": "place_of_worship",
-    "rathaus": "townhall",
-    "townhall": "townhall",
-    "gemeindehaus": "townhall",
-    "gemeindeverwaltung": "townhall",
-    "schule": "school",
-    "school": "school",
-    "primarschule": "school",
-    "post": "post_office",
-    "postoffice": "post_office",
-    "bank": "bank",
-    "apotheke": "pharmacy",
-    "pharmacy": "pharmacy",
-    "hotel": "hotel",
-    "museum": "museum",
-    "bahnhof": "station",
-}
-TWO_WORD_CATEGORIES = {
-    ("fire", "station"): "firestation",
-    ("police", "station"): "policestation",
-    ("town", "hall"): "townhall",
-    ("post", "office"): "postoffice",
-}
 
 
 def text_confidence(score: float, exact: bool) -> float:
@@ -92,25 +55,35 @@ class Geocoder:
         for a, b, tail in intersection_parts(text):
             found += self._intersections(a, b, tail)
         for reading in readings(text, self.ix.municipalities, self.ix.postcodes):
-            found += self._streets(reading)
-            found += self._places(reading)
+            found += self._streets(reading, text.casefold())
+            found += self._places(reading, text.casefold())
         return self._decide(result, found, limit)
 
     def _point(self, match, x, y, label, confidence, municipality, rank, ref) -> Candidate:
         lon, lat = self.ix.projection.to_lonlat(x, y)
         return Candidate(match, lat, lon, label, confidence, municipality, x, y, rank, ref)
 
-    def _street_hits(self, key: str, limit: int, cutoff: float) -> list[tuple[StreetEntity, float]]:
+    def _street_hits(
+        self, key: str, limit: int, cutoff: float, raw: str | None = None
+    ) -> list[tuple[StreetEntity, float]]:
         if len(key) < 3:
             return []
         hits = process.extract(key, self.ix.street_keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
-        return [(self.ix.streets[i], score) for _, score, g in hits for i in self.ix.street_groups[g]]
+        scores = {g: _swap_aware(key, found, score) for found, score, g in hits}
+        if raw and raw != key:  # the name as typed, where a transliteration may have eaten a letter
+            keys = self.ix.street_raw_keys
+            for found, score, j in process.extract(raw, keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit):
+                g = self.ix.street_raw_groups[j]
+                scores[g] = max(scores.get(g, 0.0), _swap_aware(raw, found, score))
+        return [(self.ix.streets[i], score) for g, score in scores.items() for i in self.ix.street_groups[g]]
 
-    def _streets(self, r: Reading) -> list[Candidate]:
+    def _streets(self, r: Reading, typed: str = "") -> list[Candidate]:
         out = []
-        for street, score in self._street_hits("".join(r.name_words), limit=6, cutoff=75):
+        for street, score in self._street_hits("".join(r.name_words), 6, 75, "".join(r.raw_words)):
             conf = text_confidence(score, score == 100)
             rank = score + _municipality_bonus(r.municipality, street.municipality)
+            if street.name.casefold() in typed:  # spelt as the map has it: "Bödastrasse" over "Bodastrasse"
+                rank += 1
             if r.municipality and street.municipality != r.municipality:
                 conf *= ELSEWHERE
             where = f", {street.municipality}" if street.municipality else ""
@@ -145,12 +118,17 @@ class Geocoder:
             )
         return out
 
-    def _places(self, r: Reading) -> list[Candidate]:
+    def _places(self, r: Reading, typed: str = "") -> list[Candidate]:
         ws = list(r.name_words)
         key = "".join(ws)
         scored: dict[int, tuple[float, float, float]] = {}  # place index -> (rank, confidence, score)
         for _, score, i in process.extract(key, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=80, limit=8):
             scored[i] = (score, text_confidence(score, score == 100) * (0.98 if score == 100 else 1.0), score)
+        if len(ws) > 1 and ws[0] in LOCATIVES:  # "im Gorn", "auf Gapfahl": a field or area named with its preposition
+            bare = "".join(ws[1:])
+            for _, score, i in process.extract(bare, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=85, limit=4):
+                if i not in scored or scored[i][0] < score - 2:
+                    scored[i] = (score - 2, text_confidence(score, score == 100) * 0.95, score)
         for i, score in self._places_named_in_part(ws).items():
             if i not in scored:
                 scored[i] = (score - 8, 0.75 * score / 100, score)  # the query names part of the place's name
@@ -159,6 +137,8 @@ class Geocoder:
         for i, (rank, conf, _) in scored.items():
             place = self.ix.places[i]
             rank -= unexplained
+            if place.name.casefold() in typed:  # spelt as the map has it, as for streets
+                rank += 1
             if r.municipality and place.municipality != r.municipality:
                 conf *= ELSEWHERE
             if r.number:
@@ -234,7 +214,9 @@ class Geocoder:
                 for members in _clusters(points):
                     x, y = points[members[0]]
                     label = f"{sa.name} / {sb.name}" + (f", {where}" if where else "")
-                    rank = score + 6 + _municipality_bonus(municipality, where)
+                    # Both names exact: every word of the query is explained, as no single name read from it is.
+                    both = 3 if score_a == score_b == 100 else 0
+                    rank = score + 6 + both + _municipality_bonus(municipality, where)
                     out.append(self._point("intersection", x, y, label, conf, where, rank, (sa.key, sb.key)))
         return out
 
@@ -328,6 +310,14 @@ def is_label(q: str, label: str | None) -> bool:
     """Whether a query is this label as the geocoder wrote it ("Landstrasse 100, Schaan"), case aside: the
     comma that parts the municipality is the geocoder's, so a caller's own words rarely match by chance."""
     return label is not None and "," in label and clean(q).casefold() == clean(label).casefold()
+
+
+def _swap_aware(typed: str, name: str, score: float) -> float:
+    """The fuzzy score, with two neighbouring letters swapped counted as one slip (as one letter too many is)
+    rather than two: "Lnadstrasse" is as near "Landstrasse" as "Landsstrasse" is."""
+    if OSA.distance(typed, name, score_cutoff=1) == 1 and Levenshtein.distance(typed, name) == 2:
+        return max(score, 100.0 * (1 - 1 / (len(typed) + len(name))))
+    return score
 
 
 def _municipality_bonus(given: str | None, actual: str | None) -> float:

@@ -26,6 +26,10 @@ PLACE_KEYS = (
     "man_made",
     "sport",
     "public_transport",
+    # Named land (a field, a vineyard, a lake, a peak): where callers on foot say they are. Last, so that a
+    # named building or amenity on such land is known by what it is.
+    "natural",
+    "landuse",
 )
 # Names by which the public refers to a place besides its official name.
 NAME_KEYS = ("alt_name", "short_name", "official_name", "old_name", "name:de", "operator", "brand")
