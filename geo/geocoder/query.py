@@ -92,9 +92,14 @@ def _municipality(span: list[str], municipalities: dict[str, str]) -> str | None
             best, score = name, s
     if score >= MUNICIPALITY_MIN_SCORE:
         return best
-    # One letter wrong in a short name ("Vadus"), two in a long one: a slip, not another place.
+    # One letter wrong in a municipality's short name ("Vadus"), two in a long one: a slip, not another place.
+    # Not for settlements: their names are as often near a street's ("Grosssteg").
     edits = 1 if len(key) < 9 else 2
-    near = [name for candidate, name in municipalities.items() if Levenshtein.distance(key, candidate) <= edits]
+    near = [
+        name
+        for candidate, name in municipalities.items()
+        if candidate == "".join(words(name)) and Levenshtein.distance(key, candidate) <= edits
+    ]
     return near[0] if len(set(near)) == 1 else None
 
 

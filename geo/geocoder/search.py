@@ -82,7 +82,7 @@ class Geocoder:
         for street, score in self._street_hits("".join(r.name_words), 6, 75, "".join(r.raw_words)):
             conf = text_confidence(score, score == 100)
             rank = score + _municipality_bonus(r.municipality, street.municipality)
-            if street.name.casefold() in typed:  # spelt as the map has it: "Bödastrasse" over "Bodastrasse"
+            if _spelt_as(street.name, typed):  # spelt as the map has it: "Bödastrasse" over "Bodastrasse"
                 rank += 1
             if r.municipality and street.municipality != r.municipality:
                 conf *= ELSEWHERE
@@ -121,6 +121,9 @@ class Geocoder:
     def _places(self, r: Reading, typed: str = "") -> list[Candidate]:
         ws = list(r.name_words)
         key = "".join(ws)
+        if r.municipality and key == name_key(r.municipality) and len(ws) == len(words(r.municipality)):
+            # "Grkossteg 74, Triesenberg" read as "in Grosssteg: Triesenberg" names only the municipality again
+            return []
         scored: dict[int, tuple[float, float, float]] = {}  # place index -> (rank, confidence, score)
         for _, score, i in process.extract(key, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=80, limit=8):
             scored[i] = (score, text_confidence(score, score == 100) * (0.98 if score == 100 else 1.0), score)
@@ -137,7 +140,7 @@ class Geocoder:
         for i, (rank, conf, _) in scored.items():
             place = self.ix.places[i]
             rank -= unexplained
-            if place.name.casefold() in typed:  # spelt as the map has it, as for streets
+            if _spelt_as(place.name, typed):  # spelt as the map has it, as for streets
                 rank += 1
             if r.municipality and place.municipality != r.municipality:
                 conf *= ELSEWHERE
@@ -310,6 +313,15 @@ def is_label(q: str, label: str | None) -> bool:
     """Whether a query is this label as the geocoder wrote it ("Landstrasse 100, Schaan"), case aside: the
     comma that parts the municipality is the geocoder's, so a caller's own words rarely match by chance."""
     return label is not None and "," in label and clean(q).casefold() == clean(label).casefold()
+
+
+def _spelt_as(name: str, typed: str) -> bool:
+    """Whether the query holds the name as the map spells it, umlauts as such or written out ("Boedastrasse")."""
+    name = name.casefold()
+    return name in typed or name.translate(_UMLAUTS_WRITTEN_OUT) in typed
+
+
+_UMLAUTS_WRITTEN_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 
 
 def _swap_aware(typed: str, name: str, score: float) -> float:
