@@ -192,13 +192,13 @@ def test_addresses_without_a_street_are_given_their_nearest_road_forward_and_rev
     for number, _, lat, lon in rows:
         found = geocoder.reverse(lat, lon)
         if found.match == "address" and found.distance_m == 0 and " near " in found.label:
-            named += 1  # its nearest road has this number elsewhere: named as near that road
+            named += 1  # no road within 40 m, or its nearest has this number elsewhere: named as near that road
         elif found.match == "address" and found.distance_m == 0 and not found.label[0].isdigit():
             named += 1
             street = found.label.split(f" {number}")[0]
             forward = geocoder.geocode(f"{street} {number}, {found.municipality}")
             assert is_at(forward, lat, lon), (found.label, forward.label)
-    assert named >= 0.8 * len(rows)
+    assert named >= 0.95 * len(rows)  # every one names a road, its own or the one it is near
 
 
 def test_reverse_names_the_municipality_whose_boundary_holds_the_point(geocoder, db):

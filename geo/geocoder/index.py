@@ -24,6 +24,8 @@ LOCALITY_KINDS = ("village", "hamlet", "suburb", "town")
 # An address that names no street (no addr:street, no addr:place) lies on the nearest named road this close:
 # its entrance is on that road in all but a few cases, and a crew needs a street to drive to.
 NEAREST_STREET_M = 40.0
+# Farther than that, the road is only named in its reverse label ("11 near Dorfstrasse, Planken").
+NEAR_LABEL_M = 200.0
 
 
 @dataclass
@@ -227,7 +229,9 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
     """Puts each address's numbers on its street (a new entity for an addr:place or a street with no way) and
     returns the reverse labels, parallel to the addresses, and the municipalities using each postcode."""
     postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    nearest = _nearest_streets(entities, [a[0] is None for a in addresses], ax, ay)
+    nearest = _nearest_streets(entities, [a[0] is None for a in addresses], ax, ay, NEAREST_STREET_M)
+    unplaced = [a[0] is None and n is None for a, n in zip(addresses, nearest, strict=True)]
+    farther = _nearest_streets(entities, unplaced, ax, ay)
     labels: list[tuple[str, str | None]] = [("", None)] * len(addresses)
     # Addresses that name their street first, so that a street guessed from the nearest road never takes a
     # number the street really has: such a guess is wrong, and the address is labelled as near the road.
@@ -244,9 +248,11 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
         if nearest[i] and entity is not None and any(k in entity.numbers for k in keys):
             labels[i] = (_address_label(None, f"{number} near {street}", postcode, municipality), municipality)
             continue
-        labels[i] = (_address_label(street, number, postcode, municipality), municipality)
         if not street:
+            near = f"{number} near {farther[i]}" if farther[i] else number
+            labels[i] = (_address_label(None, near, postcode, municipality), municipality)
             continue
+        labels[i] = (_address_label(street, number, postcode, municipality), municipality)
         if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
             entity = StreetEntity(len(entities), street, name_key(street), municipality)
             entities.append(entity)
@@ -258,15 +264,17 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
     return labels, postcodes
 
 
-def _nearest_streets(entities: list[StreetEntity], wanted: list[bool], xs, ys) -> list[str | None]:
-    """The name of the nearest named road within NEAREST_STREET_M of each wanted address (None elsewhere)."""
+def _nearest_streets(
+    entities: list[StreetEntity], wanted: list[bool], xs, ys, within_m: float = NEAR_LABEL_M
+) -> list[str | None]:
+    """The name of the nearest named road within `within_m` of each wanted address (None elsewhere)."""
     tree = shapely.STRtree([e.line for e in entities])
     out: list[str | None] = [None] * len(wanted)
     todo = [i for i, w in enumerate(wanted) if w]
     if not todo:
         return out
     points = shapely.points(np.column_stack([np.asarray(xs)[todo], np.asarray(ys)[todo]]))
-    pairs = tree.query_nearest(points, max_distance=NEAREST_STREET_M, all_matches=False)
+    pairs = tree.query_nearest(points, max_distance=within_m, all_matches=False)
     for p, e in zip(*pairs, strict=True):
         out[todo[int(p)]] = entities[int(e)].name
     return out
