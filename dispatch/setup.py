@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from dispatch.config import Settings
 from dispatch.units.seed import seed_after_import
 from geo.osm.importer import ImportResult, latest_import, load_map
+from geo.osm.reader import READER_VERSION
 
 # migrations/ ships inside the package as dispatch.migrations (setup.py): found the same way in a checkout and a
 # wheel. alembic.ini stays the developers' file for `alembic revision`; the service configures Alembic here.
@@ -109,11 +110,12 @@ def import_map(settings: Settings, path: Path) -> ImportResult:
 
 def imported_sha(settings: Settings) -> str | None:
     """The sha256 of the map last imported; None if none was, or if it was imported before the import recorded the
-    service area (migration 0014): such a map is imported again."""
+    service area (migration 0014) or by an older reader (what it reads from the map changed): such a map is imported
+    again, once."""
     try:
         latest = latest_import(settings.libpq_url)
     except psycopg.OperationalError as exc:
         raise _unreachable(settings, exc) from exc
-    if latest is None or "municipalities_in_service_area" not in latest["counts"]:
+    if latest is None or latest["counts"].get("reader_version") != READER_VERSION:
         return None
     return latest["sha256"]

@@ -21,6 +21,11 @@ EARTH_M_PER_DEG_LAT = 110_574.0
 # Settlements that callers give instead of their municipality ("Malbun" for Triesenberg). Field names
 # (place=locality) are left out: too many of them are also words of street names.
 LOCALITY_KINDS = ("village", "hamlet", "suburb", "town")
+# An address that names no street (no addr:street, no addr:place) lies on the nearest named road this close:
+# its entrance is on that road in all but a few cases, and a crew needs a street to drive to.
+NEAREST_STREET_M = 40.0
+# Farther than that, the road is only named in its reverse label ("11 near Dorfstrasse, Planken").
+NEAR_LABEL_M = 200.0
 
 
 @dataclass
@@ -86,6 +91,8 @@ class GeocoderIndex:
     streets: list[StreetEntity]
     street_keys: list[str]  # distinct keys, parallel to street_groups
     street_groups: list[list[int]]
+    street_raw_keys: list[str]  # each street's key without transliteration, parallel to street_raw_groups
+    street_raw_groups: list[int]  # the group of street_keys it belongs to
     places: list[PlaceEntity]
     place_keys: list[str]
     place_spaced: list[str]
@@ -147,29 +154,17 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         entity = StreetEntity(len(entities), name, name_key(name), municipality, line)
         entities.append(entity)
         by_name[(entity.key, municipality)] = entity
+        by_name[(name, municipality)] = entity  # "Bodastrasse" and "Bödastrasse" can be two streets of one village
 
-    postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     ax, ay = proj.to_xy([a[4] for a in addresses], [a[5] for a in addresses])
-    labels = []
-    for (street, number, postcode, municipality, _, _), x, y in zip(addresses, ax, ay, strict=True):
-        labels.append((_address_label(street, number, postcode, municipality), municipality))
-        if postcode:
-            postcodes[postcode][municipality] += 1
-        if not street:
-            continue
-        entity = by_name.get((name_key(street), municipality))
-        if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
-            entity = StreetEntity(len(entities), street, name_key(street), municipality)
-            entities.append(entity)
-            by_name[(entity.key, municipality)] = entity
-        for key in expand_numbers(number):
-            entity.numbers.setdefault(key, (float(x), float(y)))
-        if postcode:
-            entity.postcodes.add(postcode)
+    labels, postcodes = _add_addresses(addresses, ax, ay, entities, by_name)
 
     groups: dict[str, list[int]] = defaultdict(list)
     for entity in entities:
         groups[entity.key].append(entity.id)
+
+    group_of = {key: g for g, key in enumerate(groups)}
+    raw_groups = {"".join(words(e.name, transliterate=False)): group_of[e.key] for e in entities}
 
     muni_keys = {name_key(name): name for name in muni_shapes}
     place_entities: list[PlaceEntity] = []
@@ -205,6 +200,8 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         streets=entities,
         street_keys=list(groups),
         street_groups=list(groups.values()),
+        street_raw_keys=list(raw_groups),
+        street_raw_groups=list(raw_groups.values()),
         places=place_entities,
         place_keys=[p.key for p in place_entities],
         place_spaced=[p.spaced for p in place_entities],
@@ -226,6 +223,61 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     )
     index.build_s = time.perf_counter() - started
     return index
+
+
+def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dict) -> tuple[list, dict]:
+    """Puts each address's numbers on its street (a new entity for an addr:place or a street with no way) and
+    returns the reverse labels, parallel to the addresses, and the municipalities using each postcode."""
+    postcodes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    nearest = _nearest_streets(entities, [a[0] is None for a in addresses], ax, ay, NEAREST_STREET_M)
+    unplaced = [a[0] is None and n is None for a, n in zip(addresses, nearest, strict=True)]
+    farther = _nearest_streets(entities, unplaced, ax, ay)
+    labels: list[tuple[str, str | None]] = [("", None)] * len(addresses)
+    # Addresses that name their street first, so that a street guessed from the nearest road never takes a
+    # number the street really has: such a guess is wrong, and the address is labelled as near the road.
+    for i in sorted(range(len(addresses)), key=lambda i: nearest[i] is not None):
+        street, number, postcode, municipality, _, _ = addresses[i]
+        x, y = float(ax[i]), float(ay[i])
+        if postcode:
+            postcodes[postcode][municipality] += 1
+        street = street or nearest[i]
+        entity = (
+            (by_name.get((street, municipality)) or by_name.get((name_key(street), municipality))) if street else None
+        )
+        keys = expand_numbers(number)
+        if nearest[i] and entity is not None and any(k in entity.numbers for k in keys):
+            labels[i] = (_address_label(None, f"{number} near {street}", postcode, municipality), municipality)
+            continue
+        if not street:
+            near = f"{number} near {farther[i]}" if farther[i] else number
+            labels[i] = (_address_label(None, near, postcode, municipality), municipality)
+            continue
+        labels[i] = (_address_label(street, number, postcode, municipality), municipality)
+        if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
+            entity = StreetEntity(len(entities), street, name_key(street), municipality)
+            entities.append(entity)
+            by_name[(entity.key, municipality)] = by_name[(street, municipality)] = entity
+        for key in keys:
+            entity.numbers.setdefault(key, (x, y))
+        if postcode:
+            entity.postcodes.add(postcode)
+    return labels, postcodes
+
+
+def _nearest_streets(
+    entities: list[StreetEntity], wanted: list[bool], xs, ys, within_m: float = NEAR_LABEL_M
+) -> list[str | None]:
+    """The name of the nearest named road within `within_m` of each wanted address (None elsewhere)."""
+    tree = shapely.STRtree([e.line for e in entities])
+    out: list[str | None] = [None] * len(wanted)
+    todo = [i for i, w in enumerate(wanted) if w]
+    if not todo:
+        return out
+    points = shapely.points(np.column_stack([np.asarray(xs)[todo], np.asarray(ys)[todo]]))
+    pairs = tree.query_nearest(points, max_distance=within_m, all_matches=False)
+    for p, e in zip(*pairs, strict=True):
+        out[todo[int(p)]] = entities[int(e)].name
+    return out
 
 
 def _address_label(street: str | None, number: str, postcode: str | None, municipality: str | None) -> str:

@@ -21,20 +21,23 @@ def clean(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def fold(text: str) -> str:
-    """Lower case, no accents, ß → ss, umlauts and their transliterations alike, words split on punctuation."""
+def fold(text: str, transliterate: bool = True) -> str:
+    """Lower case, no accents, ß → ss, umlauts and their transliterations alike, words split on punctuation.
+
+    Without transliteration, "ue" stays "ue": two letters swapped in "Äulestrasse" ("Äluestrasse") must not be
+    read as an umlaut and lose a letter."""
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _NON_WORD.sub(" ", text)
-    for a, b in _TRANSLIT:
+    for a, b in _TRANSLIT if transliterate else ():
         text = text.replace(a, b)
     return text.strip()
 
 
-def words(text: str) -> list[str]:
+def words(text: str, transliterate: bool = True) -> list[str]:
     """Folded words with abbreviations expanded ("Landstr." → "landstrasse", "St." → "sankt")."""
     out = []
-    for word in fold(text).split():
+    for word in fold(text, transliterate).split():
         if word in _ABBREVIATIONS:
             out.append(_ABBREVIATIONS[word])
         elif word.endswith("str") and len(word) > 4:
@@ -63,8 +66,11 @@ def expand_numbers(raw: str) -> list[str]:
     keys = []
     for part in re.split(r"[;,]", raw):
         ends = part.split("-")
+        letters = re.fullmatch(r"\s*(\d{1,4})\s*([a-zA-Z])\s*/\s*([a-zA-Z])\s*", part)
         if len(ends) == 2 and ends[0].strip().isdigit() and ends[1].strip().isdigit():
             keys += [ends[0].strip().lstrip("0"), ends[1].strip().lstrip("0")]
+        elif letters:  # "39A/B": both entrances of the building
+            keys += [k for k in (number_key(letters[1] + letters[2]), number_key(letters[1] + letters[3])) if k]
         else:
             key = number_key(part)
             if key:

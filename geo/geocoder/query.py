@@ -6,22 +6,26 @@ search keeps the reading whose best candidate is strongest. No reading is prefer
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from geo.geocoder.normalize import fold, number_key, words
 
 STOP_WORDS = {"in", "im", "bei", "near", "at", "nr", "no", "nummer", "number", "hausnummer", "the"}
 KEEP_IN_NAME = {"im", "in"}  # "Im Bretscha" is a street name: keep these inside a name, drop them at its edges
 MUNICIPALITY_MIN_SCORE = 88
+# The country or region a caller adds ("…, Liechtenstein", "FL-9490", "Fürstentum"): the whole service area, so
+# it narrows nothing; taken off the ends of a query before anything is matched, never a name of its own.
+REGION_WORDS = {"liechtenstein", "furstentum", "fl", "li", "principality", "of", "schweiz", "switzerland", "ch"}
 _INTERSECTION_PREFIX = re.compile(
     r"^\s*(corner\s+of|intersection\s+of|junction\s+of|ecke|kreuzung|einmündung|einmuendung)\s+(.*)$", re.IGNORECASE
 )
 _INTERSECTION_SEPARATORS = (
     re.compile(r"\s*/\s*"),
     re.compile(r"\s*&\s*"),
-    re.compile(r"\s+(?:and|und|an der|x)\s+", re.IGNORECASE),
+    re.compile(r"\s+(?:and|und|an der|x|ecke|corner|kreuzung)\s+", re.IGNORECASE),
 )
 
 
@@ -31,6 +35,7 @@ class Reading:
     number: str | None
     postcode: str | None
     municipality: str | None  # a municipality name, from a municipality or settlement word or the postcode
+    raw_words: tuple[str, ...] = field(default=(), compare=False)  # name_words as typed, not transliterated
 
 
 def _numbers(tokens: list[str], postcodes: set[str]) -> tuple[list[str], str | None, str | None]:
@@ -64,6 +69,16 @@ def _trim(name: list[str]) -> tuple[str, ...]:
     return tuple(name)
 
 
+def drop_region(tokens: list[str]) -> list[str]:
+    """The tokens without region words at either end (none left when the query names only the region)."""
+    start, end = 0, len(tokens)
+    while start < end and tokens[start] in REGION_WORDS:
+        start += 1
+    while end > start and tokens[end - 1] in REGION_WORDS:
+        end -= 1
+    return tokens[start:end]
+
+
 def _municipality(span: list[str], municipalities: dict[str, str]) -> str | None:
     key = "".join(span)
     if key in municipalities:
@@ -75,11 +90,23 @@ def _municipality(span: list[str], municipalities: dict[str, str]) -> str | None
         s = fuzz.ratio(key, candidate)
         if s > score:
             best, score = name, s
-    return best if score >= MUNICIPALITY_MIN_SCORE else None
+    if score >= MUNICIPALITY_MIN_SCORE:
+        return best
+    # One letter wrong in a municipality's short name ("Vadus"), two in a long one: a slip, not another place.
+    # Not for settlements: their names are as often near a street's ("Grosssteg").
+    edits = 1 if len(key) < 9 else 2
+    near = [
+        name
+        for candidate, name in municipalities.items()
+        if candidate == "".join(words(name)) and Levenshtein.distance(key, candidate) <= edits
+    ]
+    return near[0] if len(set(near)) == 1 else None
 
 
 def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set[str]]) -> list[Reading]:
-    tokens = words(text)
+    tokens = drop_region(words(text))
+    raw = words(text, transliterate=False)  # word for word the same split: transliteration stays inside words
+    as_typed = dict(zip(words(text), raw, strict=False))
     rest, number, postcode = _numbers(tokens, set(postcodes))
     by_postcode = next(iter(postcodes[postcode])) if postcode and len(postcodes[postcode]) == 1 else None
     out = [Reading(_trim(rest), number, postcode, by_postcode)]
@@ -87,6 +114,8 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
         if len(rest) <= size:
             continue
         for span, remainder in ((rest[-size:], rest[:-size]), (rest[:size], rest[size:])):
+            if span[0] in STOP_WORDS or span[-1] in STOP_WORDS:  # "im Schaanwald" is a place in, not a municipality
+                continue
             municipality = _municipality(span, municipalities)
             if municipality:
                 out.append(Reading(_trim(remainder), number, postcode, municipality))
@@ -94,13 +123,17 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
     for r in out:
         if r.name_words and r not in seen:
             seen.add(r)
-            unique.append(r)
+            unique.append(replace(r, raw_words=tuple(as_typed.get(w, w) for w in r.name_words)))
     return unique
 
 
 def intersection_parts(text: str) -> list[tuple[str, str, str | None]]:
     """Possible (street A, street B, trailing place) splits of an intersection query; [] if it is not one."""
     tail = None
+    parts = text.split(",")
+    while len(parts) > 1 and not drop_region(words(parts[-1])):  # "…, Schaan, Liechtenstein"
+        parts.pop()
+    text = ",".join(parts)
     body = text
     if "," in text:
         body, tail = text.rsplit(",", 1)

@@ -10,55 +10,23 @@ import re
 
 import shapely
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, Levenshtein
 from shapely import ops
 
 from geo.geocoder.coords import parse_coordinates
 from geo.geocoder.index import GeocoderIndex, StreetEntity
 from geo.geocoder.normalize import clean, name_key, words
+from geo.geocoder.numbers import locate_number, street_confidence
 from geo.geocoder.query import Reading, _municipality, has_letters, intersection_parts, readings
 from geo.geocoder.result import Candidate, GeocodeResult, ReverseResult
+from geo.geocoder.vocabulary import CATEGORY_WORDS, LOCATIVES, TWO_WORD_CATEGORIES
 
 MAX_QUERY = 300
 SAME_PLACE_M = 50.0
-# What callers call a place by its kind, in German and English.
-CATEGORY_WORDS = {
-    "hospital": "hospital",
-    "spital": "hospital",
-    "krankenhaus": "hospital",
-    "landesspital": "hospital",
-    "feuerwehr": "fire_station",
-    "feuerwehrdepot": "fire_station",
-    "firestation": "fire_station",
-    "polizei": "police",
-    "police": "police",
-    "polizeistation": "police",
-    "policestation": "police",
-    "kirche": "place_of_worship",
-    "church": "place_of_worship",
-    "kapelle": "place_of_worship",
-    "chapel": "place_of_worship",
-    "rathaus": "townhall",
-    "townhall": "townhall",
-    "gemeindehaus": "townhall",
-    "gemeindeverwaltung": "townhall",
-    "schule": "school",
-    "school": "school",
-    "primarschule": "school",
-    "post": "post_office",
-    "postoffice": "post_office",
-    "bank": "bank",
-    "apotheke": "pharmacy",
-    "pharmacy": "pharmacy",
-    "hotel": "hotel",
-    "museum": "museum",
-    "bahnhof": "station",
-}
-TWO_WORD_CATEGORIES = {
-    ("fire", "station"): "firestation",
-    ("police", "station"): "policestation",
-    ("town", "hall"): "townhall",
-    ("post", "office"): "postoffice",
-}
+# A name found in another municipality than the one the caller named: more likely not what was meant.
+ELSEWHERE = 0.5
+# A place found for a query that also gives a house number: the number is left unexplained.
+NUMBER_UNEXPLAINED = 0.45
 
 
 def text_confidence(score: float, exact: bool) -> float:
@@ -87,30 +55,40 @@ class Geocoder:
         for a, b, tail in intersection_parts(text):
             found += self._intersections(a, b, tail)
         for reading in readings(text, self.ix.municipalities, self.ix.postcodes):
-            found += self._streets(reading)
-            found += self._places(reading)
+            found += self._streets(reading, text.casefold())
+            found += self._places(reading, text.casefold())
         return self._decide(result, found, limit)
 
     def _point(self, match, x, y, label, confidence, municipality, rank, ref) -> Candidate:
         lon, lat = self.ix.projection.to_lonlat(x, y)
         return Candidate(match, lat, lon, label, confidence, municipality, x, y, rank, ref)
 
-    def _street_hits(self, key: str, limit: int, cutoff: float) -> list[tuple[StreetEntity, float]]:
+    def _street_hits(
+        self, key: str, limit: int, cutoff: float, raw: str | None = None
+    ) -> list[tuple[StreetEntity, float]]:
         if len(key) < 3:
             return []
         hits = process.extract(key, self.ix.street_keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
-        return [(self.ix.streets[i], score) for _, score, g in hits for i in self.ix.street_groups[g]]
+        scores = {g: _swap_aware(key, found, score) for found, score, g in hits}
+        if raw and raw != key:  # the name as typed, where a transliteration may have eaten a letter
+            keys = self.ix.street_raw_keys
+            for found, score, j in process.extract(raw, keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit):
+                g = self.ix.street_raw_groups[j]
+                scores[g] = max(scores.get(g, 0.0), _swap_aware(raw, found, score))
+        return [(self.ix.streets[i], score) for g, score in scores.items() for i in self.ix.street_groups[g]]
 
-    def _streets(self, r: Reading) -> list[Candidate]:
+    def _streets(self, r: Reading, typed: str = "") -> list[Candidate]:
         out = []
-        for street, score in self._street_hits("".join(r.name_words), limit=6, cutoff=75):
+        for street, score in self._street_hits("".join(r.name_words), 6, 75, "".join(r.raw_words)):
             conf = text_confidence(score, score == 100)
             rank = score + _municipality_bonus(r.municipality, street.municipality)
+            if _spelt_as(street.name, typed):  # spelt as the map has it: "Bödastrasse" over "Bodastrasse"
+                rank += 1
             if r.municipality and street.municipality != r.municipality:
-                conf *= 0.6
+                conf *= ELSEWHERE
             where = f", {street.municipality}" if street.municipality else ""
             if r.number:
-                located = _locate_number(street, r.number)
+                located = locate_number(street, r.number)
                 if located:
                     kind, x, y, number_conf = located
                     if kind == "address" and r.municipality == street.municipality and score < 100:
@@ -129,20 +107,31 @@ class Geocoder:
                         )
                     )
                     continue
-                conf, rank = min(conf, 0.55), rank - 4  # the number is not on this street: the street at most
+                conf, rank = (
+                    min(conf, NUMBER_UNEXPLAINED),
+                    rank - 4,
+                )  # the number is not on this street: the street at most
             x, y = street.anchor()
-            conf = conf * 0.95 if not r.number else conf
+            conf = min(conf * 0.95 if not r.number else conf, street_confidence(street))
             out.append(
                 self._point("street", x, y, f"{street.name}{where}", conf, street.municipality, rank, street.key)
             )
         return out
 
-    def _places(self, r: Reading) -> list[Candidate]:
+    def _places(self, r: Reading, typed: str = "") -> list[Candidate]:
         ws = list(r.name_words)
         key = "".join(ws)
+        if r.municipality and key == name_key(r.municipality) and len(ws) == len(words(r.municipality)):
+            # "Grkossteg 74, Triesenberg" read as "in Grosssteg: Triesenberg" names only the municipality again
+            return []
         scored: dict[int, tuple[float, float, float]] = {}  # place index -> (rank, confidence, score)
         for _, score, i in process.extract(key, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=80, limit=8):
             scored[i] = (score, text_confidence(score, score == 100) * (0.98 if score == 100 else 1.0), score)
+        if len(ws) > 1 and ws[0] in LOCATIVES:  # "im Gorn", "auf Gapfahl": a field or area named with its preposition
+            bare = "".join(ws[1:])
+            for _, score, i in process.extract(bare, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=85, limit=4):
+                if i not in scored or scored[i][0] < score - 2:
+                    scored[i] = (score - 2, text_confidence(score, score == 100) * 0.95, score)
         for i, score in self._places_named_in_part(ws).items():
             if i not in scored:
                 scored[i] = (score - 8, 0.75 * score / 100, score)  # the query names part of the place's name
@@ -151,8 +140,12 @@ class Geocoder:
         for i, (rank, conf, _) in scored.items():
             place = self.ix.places[i]
             rank -= unexplained
+            if _spelt_as(place.name, typed):  # spelt as the map has it, as for streets
+                rank += 1
             if r.municipality and place.municipality != r.municipality:
-                conf *= 0.6
+                conf *= ELSEWHERE
+            if r.number:
+                conf = min(conf, NUMBER_UNEXPLAINED)
             out.append(
                 self._place_candidate(place, conf, rank + _municipality_bonus(r.municipality, place.municipality))
             )
@@ -197,9 +190,15 @@ class Geocoder:
 
     def _intersections(self, a: str, b: str, tail: str | None) -> list[Candidate]:
         municipality = _municipality(words(tail), self.ix.municipalities) if tail else None
+        wa, wb = words(a), words(b)
+        if tail is None:  # "Ecke A B Schaan", "corner of A and B Schaan": the municipality ends the last name
+            for size in (2, 1):
+                if len(wb) > size and _municipality(wb[-size:], self.ix.municipalities):
+                    municipality, wb = _municipality(wb[-size:], self.ix.municipalities), wb[:-size]
+                    break
         out = []
-        hits_a = self._street_hits(name_key(a), limit=4, cutoff=80)
-        hits_b = self._street_hits(name_key(b), limit=4, cutoff=80)
+        hits_a = self._street_hits(name_key(wa), limit=4, cutoff=80)
+        hits_b = self._street_hits(name_key(wb), limit=4, cutoff=80)
         for sa, score_a in hits_a:
             for sb, score_b in hits_b:
                 if sa.key == sb.key or sa.line is None or sb.line is None or sa.line.distance(sb.line) > 25:
@@ -213,12 +212,14 @@ class Geocoder:
                 score = min(score_a, score_b)
                 conf = text_confidence(score, score_a == 100 and score_b == 100)
                 if municipality and municipality not in (sa.municipality, sb.municipality):
-                    conf *= 0.6
+                    conf *= ELSEWHERE
                 where = sa.municipality or sb.municipality
                 for members in _clusters(points):
                     x, y = points[members[0]]
                     label = f"{sa.name} / {sb.name}" + (f", {where}" if where else "")
-                    rank = score + 6 + _municipality_bonus(municipality, where)
+                    # Both names exact: every word of the query is explained, as no single name read from it is.
+                    both = 3 if score_a == score_b == 100 else 0
+                    rank = score + 6 + both + _municipality_bonus(municipality, where)
                     out.append(self._point("intersection", x, y, label, conf, where, rank, (sa.key, sb.key)))
         return out
 
@@ -257,16 +258,20 @@ class Geocoder:
         rivals = [c for c in distinct[1:] if not _near(c, best) and not _names_its_street(c, best)]
         if picked is not None:
             rivals = []
+        cap = 1.0
         if rivals:
             gap = best.rank - rivals[0].rank
             cap = 0.6 if gap < 3 else 0.8 if gap < 8 else 0.88 if gap < 15 else 1.0
-            best.confidence = min(best.confidence, cap)
         if best.match in ("address", "interpolated", "street") and any(
             c.ref == best.ref and c.municipality != best.municipality and c.rank >= best.rank - 12 for c in rivals
         ):
-            best.confidence = min(best.confidence, 0.85)  # the same street name elsewhere, none named
-        best.confidence = round(best.confidence, 3)
-        result.candidates = distinct[:limit]
+            cap = min(cap, 0.85)  # the same street name elsewhere, none named
+        best.confidence = round(min(best.confidence, cap), 3)
+        # The answer and the others are the strongest by their evidence; the others follow from the surest down,
+        # none surer than the answer.
+        for c in distinct[1:limit]:
+            c.confidence = round(min(c.confidence, best.confidence), 3)
+        result.candidates = [best, *sorted(distinct[1:limit], key=lambda c: -c.confidence)]
         if best.confidence < 0.3 and picked is None:
             return result
         result.match, result.lat, result.lon, result.label = best.match, best.lat, best.lon, best.label
@@ -283,6 +288,7 @@ class Geocoder:
         x, y = (float(v) for v in self.ix.projection.to_xy(lon, lat))
         point = shapely.Point(x, y)
         inside = self.ix.in_service_area(x, y)
+        # The boundary holding the point decides, not the nearest address's tag (a pin dragged across a border).
         municipality = next(
             (name for name, shape in self.ix.municipality_shapes.items() if shape.contains(point)), None
         )
@@ -290,13 +296,13 @@ class Geocoder:
         if len(found[0]):
             i, distance = int(found[0][0]), float(found[1][0])
             label, address_municipality = self.ix.address_labels[i]
-            return ReverseResult(lat, lon, "address", label, distance, address_municipality or municipality, inside)
+            return ReverseResult(lat, lon, "address", label, distance, municipality or address_municipality, inside)
         found = self.ix.street_tree.query_nearest(point, max_distance=150, return_distance=True)
         if len(found[0]):
             street = self.ix.streets[self.ix.street_tree_ids[int(found[0][0])]]
             label = street.name + (f", {street.municipality}" if street.municipality else "")
             return ReverseResult(
-                lat, lon, "street", label, float(found[1][0]), street.municipality or municipality, inside
+                lat, lon, "street", label, float(found[1][0]), municipality or street.municipality, inside
             )
         if municipality:
             return ReverseResult(lat, lon, "municipality", municipality, None, municipality, inside)
@@ -306,7 +312,24 @@ class Geocoder:
 def is_label(q: str, label: str | None) -> bool:
     """Whether a query is this label as the geocoder wrote it ("Landstrasse 100, Schaan"), case aside: the
     comma that parts the municipality is the geocoder's, so a caller's own words rarely match by chance."""
-    return label is not None and clean(q).casefold() == clean(label).casefold()
+    return label is not None and "," in label and clean(q).casefold() == clean(label).casefold()
+
+
+def _spelt_as(name: str, typed: str) -> bool:
+    """Whether the query holds the name as the map spells it, umlauts as such or written out ("Boedastrasse")."""
+    name = name.casefold()
+    return name in typed or name.translate(_UMLAUTS_WRITTEN_OUT) in typed
+
+
+_UMLAUTS_WRITTEN_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def _swap_aware(typed: str, name: str, score: float) -> float:
+    """The fuzzy score, with two neighbouring letters swapped counted as one slip (as one letter too many is)
+    rather than two: "Lnadstrasse" is as near "Landstrasse" as "Landsstrasse" is."""
+    if OSA.distance(typed, name, score_cutoff=1) == 1 and Levenshtein.distance(typed, name) == 2:
+        return max(score, 100.0 * (1 - 1 / (len(typed) + len(name))))
+    return score
 
 
 def _municipality_bonus(given: str | None, actual: str | None) -> float:
@@ -342,26 +365,3 @@ def _clusters(points: list[tuple[float, float]]) -> list[list[int]]:
         else:
             groups.append([i])
     return groups
-
-
-def _locate_number(street: StreetEntity, number: str) -> tuple[str, float, float, float] | None:
-    """The point of a house number: exact, else interpolated between neighbours (same side first)."""
-    if number in street.numbers:
-        x, y = street.numbers[number]
-        return "address", x, y, 0.97
-    digits = int(re.match(r"\d+", number).group())
-    if str(digits) in street.numbers:  # "12b" where only "12" is mapped: the same building group
-        x, y = street.numbers[str(digits)]
-        return "interpolated", x, y, 0.85
-    known = sorted((int(k), xy) for k, xy in street.numbers.items() if k.isdigit())
-    for same_side, ceiling in ((True, 0.8), (False, 0.6)):
-        side = [(n, xy) for n, xy in known if not same_side or n % 2 == digits % 2]
-        lower = [(n, xy) for n, xy in side if n < digits]
-        upper = [(n, xy) for n, xy in side if n > digits]
-        if lower and upper:
-            (n0, (x0, y0)), (n1, (x1, y1)) = lower[-1], upper[0]
-            t = (digits - n0) / (n1 - n0)
-            gap = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
-            conf = ceiling if gap <= 120 else ceiling - 0.15 if gap <= 300 else ceiling - 0.3
-            return "interpolated", x0 + t * (x1 - x0), y0 + t * (y1 - y0), conf
-    return None

@@ -18,7 +18,7 @@ import psycopg
 from rich.progress import Progress
 
 from geo.osm import writer
-from geo.osm.reader import MapReadError, read_map
+from geo.osm.reader import READER_VERSION, MapReadError, read_map
 from geo.osm.roads import build_graph
 
 # Only one import at a time, whatever process runs it.
@@ -97,6 +97,7 @@ def load_map(
         counts = _counts(cur, graph) | added
         area = writer.service_area_summary(cur)
         counts["municipalities_in_service_area"] = len(area["inside"])
+        counts["reader_version"] = READER_VERSION
         duration = time.perf_counter() - started
         cur.execute(
             "INSERT INTO map_imports (source, sha256, duration_s, counts) VALUES (%s, %s, %s, %s)",

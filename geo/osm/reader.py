@@ -26,6 +26,10 @@ PLACE_KEYS = (
     "man_made",
     "sport",
     "public_transport",
+    # Named land (a field, a vineyard, a lake, a peak): where callers on foot say they are. Last, so that a
+    # named building or amenity on such land is known by what it is.
+    "natural",
+    "landuse",
 )
 # Names by which the public refers to a place besides its official name.
 NAME_KEYS = ("alt_name", "short_name", "official_name", "old_name", "name:de", "operator", "brand")
@@ -35,6 +39,11 @@ STATION_KINDS = {
     ("emergency", "ambulance_station"): "ambulance",
     ("amenity", "hospital"): "hospital",
 }
+
+
+# What the reader makes of a map: raised when it starts reading something new (addr:place, associatedStreet,
+# streets of interpolation ways), so that a map imported by an older reader is imported again.
+READER_VERSION = 2
 
 
 class MapReadError(Exception):
@@ -128,7 +137,10 @@ class _Collector:
     def __init__(self) -> None:
         self.data = MapData()
         self.addr_nodes: dict[int, dict] = {}  # node id -> address tags, for interpolation ways
-        self.interpolations: list[tuple[int, str, list[tuple[int, float, float]]]] = []
+        self.interpolations: list[tuple[int, str, list[tuple[int, float, float]], dict]] = []
+        # "n1"/"w2" -> the street of an address that names none: its associatedStreet relation's, or that of
+        # the interpolation way it ends
+        self.associated: dict[str, str] = {}
 
     def point_features(self, ref: str, tags, lon: float, lat: float, *, source: str) -> None:
         if "addr:housenumber" in tags:
@@ -158,7 +170,7 @@ class _Collector:
         highway = tags.get("highway")
         if "addr:interpolation" in tags:
             nodes = [(nd.ref, nd.lon, nd.lat) for nd in w.nodes if nd.location.valid()]
-            self.interpolations.append((w.id, tags["addr:interpolation"], nodes))
+            self.interpolations.append((w.id, tags["addr:interpolation"], nodes, dict(tags)))
         if not highway:
             if not w.is_closed() and ("addr:housenumber" in tags or _classify(tags)):
                 coords = [(nd.lon, nd.lat) for nd in w.nodes if nd.location.valid()]
@@ -211,9 +223,24 @@ class _Collector:
         point = shape.representative_point() if not shape.centroid.within(shape) else shape.centroid
         self.point_features(ref, tags, point.x, point.y, source="building")
 
+    def relation(self, r) -> None:
+        """An associatedStreet relation names the street of its houses (its own name, else its street member's)."""
+        if r.tags.get("type") != "associatedStreet":
+            return
+        name = r.tags.get("name")
+        houses = [f"{m.type}{m.ref}" for m in r.members if m.role in ("house", "address", "addr")]
+        if name:
+            for ref in houses:
+                self.associated.setdefault(ref, name)
+
+    def finish_associated_streets(self) -> None:
+        for address in self.data.addresses:
+            if address.street is None and address.place is None and address.osm_ref in self.associated:
+                address.street = self.associated[address.osm_ref]
+
     def finish_interpolations(self) -> None:
         """Expand addr:interpolation ways into one address per number between their tagged ends."""
-        for way_id, scheme, nodes in self.interpolations:
+        for way_id, scheme, nodes, tags in self.interpolations:
             ends = [(i, self.addr_nodes.get(ref)) for i, (ref, _, _) in enumerate(nodes)]
             tagged = [(i, t) for i, t in ends if t and t.get("addr:housenumber", "").isdigit()]
             step = 1 if scheme == "all" else 2 if scheme in ("odd", "even") else None
@@ -221,6 +248,12 @@ class _Collector:
                 continue
             for (i0, t0), (i1, t1) in zip(tagged, tagged[1:], strict=False):
                 n0, n1 = int(t0["addr:housenumber"]), int(t1["addr:housenumber"])
+                # The street: the way's own tag, else either end's (often only one end node carries it).
+                street = tags.get("addr:street") or t0.get("addr:street") or t1.get("addr:street")
+                if street:  # its end nodes without a street of their own are on the way's street
+                    for ref in (nodes[i0][0], nodes[i1][0]):
+                        self.associated.setdefault(f"n{ref}", street)
+                    t0 = {**t0, "addr:street": street}
                 if abs(n1 - n0) <= step or abs(n1 - n0) > 400:
                     continue
                 line = shapely.LineString([(x, y) for _, x, y in nodes[i0 : i1 + 1]])
@@ -245,11 +278,14 @@ def read_map(path: str, on_progress: Callable[[int], None] | None = None) -> Map
                 collector.way(obj)
             elif obj.is_area():
                 collector.area(obj, factory)
+            elif obj.is_relation():
+                collector.relation(obj)
             if on_progress and count % 20_000 == 0:
                 on_progress(count)
     except RuntimeError as exc:  # libosmium reports bad input as RuntimeError with a reason
         raise MapReadError(f"{path}: not a readable OSM file ({exc})") from exc
     collector.finish_interpolations()
+    collector.finish_associated_streets()
     if count == 0:
         raise MapReadError(f"{path}: holds no OSM objects")
     collector.data.objects_read = count
