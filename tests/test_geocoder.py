@@ -300,8 +300,12 @@ def test_evaluation_set_has_no_confident_wrong_answers(geocoder, settings):
     """A slice of the generated evaluation set (benchmarks/geocode_eval.py runs all of it and prints figures)."""
     from tests.geocode_cases import EXACT_FORMS, generate_cases, is_confident_wrong, is_right
 
-    cases = generate_cases(settings.libpq_url, seed=7, per_form=15, hard=False)  # the forms the geocoder passes
-    results = [(case, geocoder.geocode(case.q, limit=10)) for case in cases]
+    cases = generate_cases(settings.libpq_url, seed=7, per_form=15)
+
+    def answer(case):
+        return geocoder.reverse(case.lat, case.lon) if case.expect == "reverse" else geocoder.geocode(case.q, limit=10)
+
+    results = [(case, answer(case)) for case in cases]
     assert not [case.q for case, result in results if is_confident_wrong(case, result)]
     exact = [is_right(case, result) for case, result in results if case.form in EXACT_FORMS]
     assert sum(exact) / len(exact) >= 0.97
