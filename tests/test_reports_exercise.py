@@ -105,7 +105,11 @@ async def test_today_leaves_exercises_out_and_says_how_many(session):
     before = await today.today(session, tz="Europe/Vaduz", targets=load_targets(), now=now)
     await make_incident(session, received_at=T0, priority=1, on_scene_at=T0 + 300 * S)
     await exercise_incident(session, T0)
-    await exercise_incident(session, T0 + S, status="on_scene")  # open, and on scene: not waiting, not open
+    drill_on_scene = await exercise_incident(session, T0 + S, status="on_scene")  # open: not waiting, not open
+    unit = await make_unit(session, kind="engine")
+    await make_assignment(
+        session, incident_id=drill_on_scene, unit_id=unit, slot="engine", assigned_at=T0, status="on_scene"
+    )
     await make_incident(session, received_at=T0, priority=2, status="pending")
     r = await today.today(session, tz="Europe/Vaduz", targets=load_targets(), now=now)
     assert r["calls"] - before["calls"] == 2
@@ -113,3 +117,4 @@ async def test_today_leaves_exercises_out_and_says_how_many(session):
     assert r["by_priority"]["1"] - before["by_priority"].get("1", 0) == 1
     assert r["p1"]["responses"] - before["p1"]["responses"] == 1
     assert r["open"] - before["open"] == 1  # the pending real one; the open exercise is not counted
+    assert r["units"]["on_exercise"] - before["units"]["on_exercise"] == 1  # the engine on the drill

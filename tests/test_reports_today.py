@@ -61,6 +61,7 @@ async def test_today_counts_calls_priority_one_against_its_target_and_units(sess
         "committed": 3,  # the engine en route, an ambulance en route, one at hospital
         "available": 2,  # available and returning
         "out_of_service": 1,
+        "on_exercise": 0,
     }
 
 

@@ -51,6 +51,7 @@ class TodayUnitsOut(BaseModel):
     committed: int
     available: int
     out_of_service: int
+    on_exercise: int = Field(description="Of the committed, those on an exercise incident now")
 
 
 class TodayOut(BaseModel):

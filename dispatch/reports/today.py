@@ -38,6 +38,9 @@ GROUP BY i.priority"""
 _OPEN = f"SELECT count(*) FROM incidents WHERE status IN {sql_in(OPEN_INCIDENT)} AND NOT exercise"
 _EXERCISE = "SELECT count(*) FROM incidents WHERE received_at >= :since AND duplicate_of_id IS NULL AND exercise"
 _UNITS = "SELECT status::text, count(*) FROM units GROUP BY status"
+# Units on an exercise now (their one active assignment, as the unique partial index keeps it, is a drill's).
+_ON_EXERCISE = """SELECT count(*) FROM assignments a JOIN incidents i ON i.id = a.incident_id
+WHERE a.status IN ('assigned', 'acknowledged', 'en_route', 'on_scene') AND i.exercise"""
 
 
 async def today(session: AsyncSession, *, tz: str, targets: Targets, now: datetime) -> dict:
@@ -55,6 +58,7 @@ async def today(session: AsyncSession, *, tz: str, targets: Targets, now: dateti
     open_now = await session.scalar(text(_OPEN))
     exercise = await session.scalar(text(_EXERCISE), {"since": since})
     units = {status: n for status, n in (await session.execute(text(_UNITS))).all()}
+    on_exercise = await session.scalar(text(_ON_EXERCISE))
     p1 = rows.get(1)
     p = (p1["p"] if p1 else None) or [None, None]
     return {
@@ -77,5 +81,6 @@ async def today(session: AsyncSession, *, tz: str, targets: Targets, now: dateti
             "committed": sum(n for s, n in units.items() if s in COMMITTED_UNIT),
             "available": sum(n for s, n in units.items() if s in FREE_UNIT),
             "out_of_service": units.get(UnitStatus.out_of_service.value, 0),
+            "on_exercise": on_exercise,
         },
     }

@@ -41,9 +41,12 @@ export function duration(seconds) {
 }
 
 // A share, cut (not rounded) to a tenth of a percent: 89.96 % must not read as the 90 % goal it missed.
-export function percent(f) {
+// A share to a tenth of a percent, rounded; but never rounded up onto the goal it missed (89.96 % of a 90 % goal
+// reads 89.9 %, not a met-looking 90 %).
+export function percent(f, goal = null) {
   if (f == null) return "–";
-  const tenths = Math.floor(f * 1000 + 1e-9) / 10;
+  let tenths = Math.round(f * 1000) / 10;
+  if (goal != null && f < goal && tenths >= goal * 100) tenths = Math.floor(f * 1000) / 10;
   return `${Number.isInteger(tenths) ? tenths : tenths.toFixed(1)} %`;
 }
 

@@ -18,9 +18,10 @@ function targetFor(interval, item, unit = null, first = false) {
 const over = (name, value, target) => `${name} ${duration(value)} (target ${duration(target)})`;
 
 // What made the response long, stage by stage, against the targets that apply (else plain thresholds).
-function reasons(item) {
+function reasons(item, judged = null) {
   const out = [];
-  const first = item.units.find((u) => u.call_sign === item.first_unit);
+  const first = judged || item.units.find((u) => u.call_sign === item.first_unit);
+  const isFirst = first?.call_sign === item.first_unit;
   const processing = targetFor("processing", item) ?? 90;
   if (item.processing != null && item.processing > processing) out.push(over("call processing", item.processing, processing));
   if (first?.turnout != null) {
@@ -28,7 +29,7 @@ function reasons(item) {
     if (first.turnout > turnout) out.push(over(`${first.call_sign}'s turnout`, first.turnout, turnout));
   }
   if (first?.travel != null) {
-    const travel = targetFor("travel", item, first, true) ?? targetFor("travel", item, first);
+    const travel = targetFor("travel", item, first, isFirst);
     const slower = first.eta_s && first.travel > first.eta_s * 1.25 + 30;
     if (slower) out.push(`${first.call_sign}'s drive ${duration(first.travel)}, slower than the ${duration(first.eta_s)} predicted`);
     else if (travel != null && first.travel > travel) {
@@ -42,11 +43,28 @@ function reasons(item) {
 }
 
 // Late against the query's target, else (for the response) against the response target of its priority.
-function lateness(item, q) {
+function lateness(item, q, unit) {
   if (item.late != null) return item.late;
-  if (q.interval !== "response" || item.response == null) return null;
-  const target = targetFor("response", item);
-  return target == null ? null : item.response > target;
+  if (UNIT_LEVEL.has(q.interval)) {
+    const target = unit && targetFor(q.interval, item, unit, unit.call_sign === item.first_unit);
+    return target == null || unit[q.interval] == null ? null : unit[q.interval] > target;
+  }
+  const value = item[q.interval];
+  const target = value == null ? null : targetFor(q.interval, item);
+  return target == null ? null : value > target;
+}
+
+const UNIT_LEVEL = new Set(["turnout", "travel"]);
+
+// The unit a list is about: for a unit target, its longest eligible unit (an ambulance for the ambulance's
+// travel); for a unit interval, the unit with the longest of it; else the first on scene.
+function judgedUnit(item, q) {
+  const target = q.target && (state.report?.targets || []).find((t) => t.key === q.target);
+  const interval = target && UNIT_LEVEL.has(target.interval) ? target.interval : UNIT_LEVEL.has(q.interval) ? q.interval : null;
+  if (!interval) return item.units.find((u) => u.call_sign === item.first_unit) || null;
+  const eligible = item.units.filter((u) => u[interval] != null && (!target?.capabilities || target.capabilities.includes(u.slot))
+    && (!target?.first_unit || u.call_sign === item.first_unit));
+  return eligible.sort((a, b) => b[interval] - a[interval])[0] || null;
 }
 
 function row(item, q) {
@@ -55,14 +73,15 @@ function row(item, q) {
   id.type = "button";
   id.setAttribute("aria-label", `Timeline of incident ${item.id}`);
   id.addEventListener("click", () => openTimeline(item.id));
-  const first = item.units.find((u) => u.call_sign === item.first_unit);
-  const stages = first
-    ? `${first.call_sign}${first.station ? ` (${first.station})` : ""}: turnout ${duration(first.turnout)}, travel ${duration(first.travel)}${first.eta_s ? ` (predicted ${duration(first.eta_s)})` : ""}`
+  const unit = judgedUnit(item, q);
+  const stages = unit
+    ? `${unit.call_sign}${unit.station ? ` (${unit.station})` : ""}${unit.call_sign === item.first_unit ? ", first on scene" : ""}: turnout ${duration(unit.turnout)}, travel ${duration(unit.travel)}${unit.eta_s ? ` (predicted ${duration(unit.eta_s)})` : ""}`
     : "–";
-  const isLate = lateness(item, q);
+  const value = UNIT_LEVEL.has(interval) ? unit?.[interval] : item[interval];
+  const isLate = lateness(item, q, unit);
   const late = isLate == null ? "" : isLate ? "late" : "in time";
   return [id, when(item.received_at), `P${item.priority} ${item.type_name || item.type_code}`, item.address || item.municipality || "unknown",
-    duration(item[interval]), duration(item.processing), stages, cell("span", late, isLate ? "verdict missed" : ""), reasons(item)];
+    duration(value), duration(item.processing), stages, cell("span", late, isLate ? "verdict missed" : ""), reasons(item, unit)];
 }
 
 async function page() {
@@ -83,7 +102,7 @@ async function page() {
   const rows = answer.items.map((item) => row(item, q));
   if (!shown) {
     $("drill-body").replaceChildren(table(null, ["Incident", "Received", "Type", "Where", words(q.interval), "Processing",
-      "First unit on scene", "Target", "What took long"], rows));
+      "Unit: turnout, travel", "Target", "What took long"], rows));
   } else {
     appendRows($("drill-body").querySelector("tbody"), rows);
   }

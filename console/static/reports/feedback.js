@@ -66,6 +66,8 @@ export async function showSatisfaction(from, to) {
   // The words callers wrote, complaints first; answers with a score alone are in the counts above.
   const written = answers.filter((a) => a.comment || a.complaint)
     .sort((a, b) => (b.complaint - a.complaint) || (b.answered_at > a.answered_at ? 1 : -1));
-  $("satisfaction-body").replaceChildren(said, drawSeries(series.groups, by),
+  if (state.period.priority) said.append(" All priorities: the priority filter is for the figures above.");
+  const hint = cell("p", "Swipe the table sideways for the comments.", "scroll-hint");
+  $("satisfaction-body").replaceChildren(said, drawSeries(series.groups, by), hint,
     written.length ? comments(written) : cell("p", "No caller wrote a comment or a complaint in this period.", "muted"));
 }

@@ -23,7 +23,7 @@ const goal = (t) => `≤ ${duration(t.seconds)} for ${percent(t.goal ?? t.fracti
 function lateButton(c, key, by) {
   const late = c.count - c.met;
   if (!c.count) return "no samples";
-  const text = `${percent(c.fraction)} of ${c.count}`;
+  const text = `${percent(c.fraction, c.goal)} of ${c.count}`;
   if (!late) return `${text}, none late`;
   const b = cell("button", `${text}, ${late} late`, `link ${c.ok ? "" : "missed"}`);
   b.type = "button";
@@ -123,7 +123,10 @@ function drawGroups() {
   if (!report) return;
   const interval = $("interval").value || "response";
   const by = report.group_by;
-  const targets = report.overall.compliance.filter((c) => c.interval === interval);
+  // With one priority shown, only the targets that hold for it (a priority-1 chart without the 30-minute line).
+  const only = report.priority;
+  const holds = new Map(report.targets.map((t) => [t.key, !only || !t.priorities || t.priorities.includes(only)]));
+  const targets = report.overall.compliance.filter((c) => c.interval === interval && holds.get(c.target));
   const groups = report.groups;
   drawChart(report, interval, groups, targets);
   const head = [by === "none" ? "" : $("group-by").selectedOptions[0].text, "Samples", "Median", "90th percentile", "95th percentile",

@@ -21,7 +21,12 @@ function working(text, kind = "") {
   $("working").className = `working ${kind}`;
 }
 
-const choose = (id, value) => { if ([...$(id).options].some((o) => o.value === value)) $(id).value = value; };
+// Picks a choice if the select has it; says whether it had.
+function choose(id, value) {
+  const known = [...$(id).options].some((o) => o.value === value);
+  if (known) $(id).value = value;
+  return known;
+}
 
 // The view the address names; false (and a word why) when it names none or no dates.
 function fromAddress() {
@@ -34,9 +39,12 @@ function fromAddress() {
   }
   $("from").value = p.get("from");
   $("to").value = p.get("to");
-  choose("group-by", p.get("by"));
-  choose("priority", p.get("priority") || "");
-  if (p.get("interval")) $("interval").dataset.wanted = p.get("interval");
+  const unknown = [];
+  if (p.get("by") && !choose("group-by", p.get("by"))) unknown.push(`grouping "${p.get("by")}"`);
+  if (p.get("priority") && !choose("priority", p.get("priority"))) unknown.push(`priority "${p.get("priority")}"`);
+  else if (!p.get("priority")) $("priority").value = "";
+  if (unknown.length) addressProblem = `The address's ${unknown.join(" and ")} is not one of the choices, so the form's is shown.`;
+  $("interval").dataset.wanted = p.get("interval") || "response";  // taken when the report's intervals are listed
   $("preset").value = presetOf($("from").value, $("to").value, todayText);
   return true;
 }
@@ -44,8 +52,11 @@ function fromAddress() {
 function toAddress() {
   const p = new URLSearchParams({ from: $("from").value, to: $("to").value, by: $("group-by").value });
   if ($("priority").value) p.set("priority", $("priority").value);
-  if ($("interval").value && $("interval").value !== "response") p.set("interval", $("interval").value);
-  if (location.hash.slice(1) !== p.toString()) history.pushState(null, "", `#${p}`);
+  const interval = $("interval").dataset.wanted || $("interval").value;
+  if (interval && interval !== "response") p.set("interval", interval);
+  if (location.hash.slice(1) === p.toString()) return;
+  if (location.hash) history.pushState(null, "", `#${p}`);
+  else history.replaceState(null, "", `#${p}`);  // the first view: Back leaves the page, not to a bare /reports/
 }
 window.addEventListener("report-interval", toAddress);
 
@@ -54,6 +65,7 @@ async function load() {
   const stale = (text) => { working(text, "error"); document.body.classList.add("stale"); };
   if (!from || !to) { stale("Give both dates of the period. The figures below are still the last period's."); return; }
   if (to < from) { stale(`The period ends (${to}) before it starts (${from}). The figures below are still the last period's.`); return; }
+  toAddress();  // a period refused above never reaches the address
   const mine = ++asked;
   const priority = $("priority").value;
   state.period = { from, to, by, priority };
@@ -111,12 +123,11 @@ $("preset").addEventListener("change", () => {
   const period = presetPeriod($("preset").value, todayText);
   if (!period) { $("from").focus(); return; }
   [$("from").value, $("to").value] = period;
-  toAddress();
   load();
 });
 for (const id of ["from", "to"]) $(id).addEventListener("change", () => { $("preset").value = presetOf($("from").value, $("to").value, todayText); });
-for (const id of ["group-by", "priority"]) $(id).addEventListener("change", () => { toAddress(); load(); });
-$("controls").addEventListener("submit", (e) => { e.preventDefault(); toAddress(); load(); });
+for (const id of ["group-by", "priority"]) $(id).addEventListener("change", () => load());
+$("controls").addEventListener("submit", (e) => { e.preventDefault(); load(); });
 window.addEventListener("popstate", () => { if (fromAddress()) load(); });
 
 $("get-csv").addEventListener("click", () => download(`/api/reports/response-times?${query({ format: "csv" })}`, "response-times.csv")

@@ -19,12 +19,12 @@ export async function showToday() {
   const shares = p1.responses ? `${p1.met} of ${p1.responses} within ${duration(p1.target_s)} (${percent(p1.met / p1.responses)})` : "no priority-1 response yet";
   const byPriority = Object.entries(now.by_priority || {}).map(([p, n]) => `P${p} ${n}`).join(" · ") || "none";
   $("today-body").replaceChildren(
-    tile("Calls", String(now.calls), `${now.open} open · ${byPriority}`),
+    tile("Calls", String(now.calls), `${now.open} open · ${byPriority}${now.exercise ? ` · and ${now.exercise} exercise calls, counted nowhere` : ""}`),
     tile("Priority 1: call to first unit on scene", p1.responses ? `median ${duration(p1.p50)}` : "–",
       `90th percentile ${duration(p1.p90)} · ${shares}`, p1.responses && p1.met / p1.responses < 0.9 ? "warn" : ""),
     tile("Priority 1 still waiting for a unit", String(p1.waiting), p1.waiting ? "no unit on scene yet" : "none", p1.waiting ? "alarm" : ""),
     tile("Units committed now", `${now.units.committed} of ${now.units.total}`,
-      `${now.units.available} available · ${now.units.out_of_service} out of service`),
+      `${now.units.on_exercise ? `${now.units.on_exercise} of them on exercises · ` : ""}${now.units.available} available · ${now.units.out_of_service} out of service`),
   );
   $("today-asof").textContent = `as of ${when(now.as_of, { date: false })}, refreshed every 30 s`;
   return now;

@@ -1,6 +1,6 @@
 // Units and stations over the period: how much of the time each was committed to incidents (utilisation), how many
 // jobs, how long out of service; and the busiest hours of the week, as a grid of incidents received.
-import { $, api, cell, percent, table } from "./api.js";
+import { $, api, cell, percent, state, table } from "./api.js";
 
 const WEEKDAYS = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 let asked = 0;
@@ -53,15 +53,20 @@ export async function showWorkload(from, to) {
     return;
   }
   if (mine !== asked) return;
+  // A station's time on exercises: its units' (the API gives it per unit).
+  const drills = new Map();
+  for (const u of answer.units) drills.set(u.station, (drills.get(u.station) || 0) + (u.exercise_s || 0));
   const stations = [...answer.stations].sort((a, b) => b.utilisation - a.utilisation).map((s) =>
-    [s.station || "no station", String(s.units), String(s.assignments), hours(s.busy_s), bar(s.utilisation), hours(s.out_of_service_s)]);
+    [s.station || "no station", String(s.units), String(s.assignments), hours(s.busy_s), bar(s.utilisation), hours(drills.get(s.station) || 0), hours(s.out_of_service_s)]);
   const units = [...answer.units].sort((a, b) => b.utilisation - a.utilisation).map((u) =>
     [u.call_sign, u.kind, u.station || "–", String(u.assignments), hours(u.busy_s), bar(u.utilisation), hours(u.on_scene_s), hours(u.exercise_s), hours(u.out_of_service_s)]);
   const unitsBox = cell("details");
   unitsBox.append(cell("summary", `Every unit (${units.length}), busiest first`),
     table("Units", ["Unit", "Kind", "Station", "Jobs", "Committed", "Utilisation", "On scene", "Of it exercise", "Out of service"], units));
   $("workload-body").replaceChildren(
-    table("Stations, busiest first", ["Station", "Units", "Jobs", "Committed", "Utilisation", "Out of service"], stations),
+    cell("p", `All priorities${state.period?.priority ? " (the priority filter is for the figures above)" : ""}; exercises count as committed time, and are shown apart.`, "muted"),
+    cell("p", "Swipe the tables sideways for every column.", "scroll-hint"),
+    table("Stations, busiest first", ["Station", "Units", "Jobs", "Committed", "Utilisation", "Of it exercise", "Out of service"], stations),
     unitsBox,
     cell("h3", "Busiest hours"),
     cell("div", null, "table-scroll"),
