@@ -4,7 +4,7 @@
 // counts those not yet acknowledged. The list scrolls in its own bounded panel, never pushing the board away.
 // Nothing here runs at load but the wiring of its own buttons: common.js re-exports alertLine from this module,
 // so common.js's bindings are read only when an alert comes.
-import { state, api } from "./common.js";
+import { state, api, hhmm } from "./common.js";
 
 const byId = (id) => document.getElementById(id);
 const KEEP = 200;  // alerts kept in the list; the oldest acknowledged go first
@@ -136,7 +136,7 @@ async function show(text, about) {
   mark.setAttribute("aria-hidden", "true");
   mark.textContent = MARKS[level] || MARKS.info;
   const time = document.createElement("time");
-  time.textContent = new Date().toLocaleTimeString([], { hour12: false });
+  time.textContent = hhmm(Date.now(), { seconds: true });
   const kind = document.createElement("strong");
   kind.textContent = about.kind ? `${about.kind} ` : "";
   const words = document.createElement("span");

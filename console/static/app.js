@@ -56,6 +56,7 @@ document.addEventListener("keydown", (e) => {
 async function start() {
   const me = await api("/api/me");
   $("who").textContent = `${me.username} (${me.role})`;
+  state.tz = me.time_zone;  // the centre's clock on every time the console shows
   setRole(me.role);
   $("login").hidden = true; $("app").hidden = false;
   await drawMap();

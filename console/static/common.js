@@ -1,5 +1,5 @@
 // What every part of the console shares: its state, the API with the dispatcher's token, and small formatters.
-export const state = { token: sessionStorage.getItem("dispatch-token"), queue: [], units: new Map(), selected: null,
+export const state = { token: sessionStorage.getItem("dispatch-token"), tz: null, queue: [], units: new Map(), selected: null,
   incidents: new Map(), markers: new Map(), unitMarkers: new Map(), types: [], recs: null, ws: null, retry: 0 };
 export const $ = (id) => document.getElementById(id);
 export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -32,10 +32,27 @@ export function fmt(s) {
     : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-// Hours and minutes on the 24-hour clock a dispatch floor keeps, whatever the browser's locale.
-export function hhmm(ms) {
-  const d = new Date(ms);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+// The centre's clock: its time zone (from /api/me) and the 24-hour clock a dispatch floor keeps, whatever the
+// browser's locale and zone. Until signed in, the browser's zone.
+const clocks = new Map();
+function clockFormat(options) {
+  const key = `${state.tz}|${JSON.stringify(options)}`;
+  if (!clocks.has(key)) {
+    clocks.set(key, new Intl.DateTimeFormat("en-GB", { timeZone: state.tz || undefined, hourCycle: "h23", ...options }));
+  }
+  return clocks.get(key);
+}
+
+// Hours and minutes ("14:05"), with seconds when asked ("14:05:09").
+export function hhmm(ms, { seconds = false } = {}) {
+  return clockFormat({ hour: "2-digit", minute: "2-digit", ...(seconds ? { second: "2-digit" } : {}) }).format(new Date(ms));
+}
+
+// A date on the centre's calendar, "2026-12-06".
+export function ymd(ms) {
+  const parts = Object.fromEntries(clockFormat({ year: "numeric", month: "2-digit", day: "2-digit" })
+    .formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day}`;
 }
 
 // The alerts panel (alerts.js): alertLine(text, {unit, incident}) names them by call sign and "#id type".

@@ -4,7 +4,7 @@
 // comes with the check the form already runs as the call-taker types (POST /api/calls/check: its `history`,
 // which the service records as a read of the caller's or the place's history). Also how a suspected duplicate
 // reads, the same in the form and in the incident's panel: "#152 Road collision · 40 m · 6 min ago".
-import { state, $, esc, hhmm } from "./common.js";
+import { state, $, esc, hhmm, ymd } from "./common.js";
 
 export const typeName = (code) => state.types.find((t) => t.code === code)?.name || code;
 
@@ -25,7 +25,7 @@ export function ago(at, now = Date.now()) {
 export const duplicateText = (d) =>
   [`#${d.id} ${typeName(d.type_code)}`, distance(d.distance_m) ?? "same number, place unknown", ago(d.received_at)].join(" · ");
 
-const when = (at) => `${new Date(at).toLocaleDateString()} ${hhmm(Date.parse(at))} (${ago(at)})`;
+const when = (at) => `${ymd(Date.parse(at))} ${hhmm(Date.parse(at))} (${ago(at)})`;
 const outcome = (e) => esc(`${(e.status || "?").replace(/_/g, " ")}${e.disposition ? ` (${e.disposition})` : ""}`);
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 

@@ -1,6 +1,6 @@
 // What a dispatcher does to the incident itself: a note (key O), a new priority, cancelling it, closing it with a
 // disposition; and its log, newest first, as the service words it (`text`), else by kind and who.
-import { state, $, esc, api, Refused } from "./common.js";
+import { state, $, esc, api, hhmm, Refused } from "./common.js";
 import { ask } from "./ask.js";
 import { loadQueue } from "./queue.js";
 import { unitsOn } from "./incident-units.js";
@@ -96,7 +96,7 @@ export async function closeIncident() {
 }
 
 // ---- the log ------------------------------------------------------------------------------------------------
-const clock = (at) => new Date(at).toLocaleTimeString("en-GB", { hour12: false });
+const clock = (at) => hhmm(Date.parse(at), { seconds: true });
 
 function eventText(e) {
   if (e.text) return e.text;

@@ -1,5 +1,5 @@
 // The queue (incidents waiting for units, most urgent first) and the active incidents, with their ages.
-import { state, $, esc, api, fmt, alertLine } from "./common.js";
+import { state, $, esc, api, fmt, hhmm, alertLine } from "./common.js";
 import { incidentMarker, dropIncidentMarker } from "./map.js";
 import { select } from "./incident.js";
 
@@ -81,7 +81,7 @@ export function tickAges() {
     el.textContent = fmt(seconds);
     el.className = `age ${seconds >= target ? "red" : seconds >= target * 0.75 ? "amber" : ""}`;
   }
-  $("clock").textContent = new Date().toLocaleTimeString();
+  $("clock").textContent = hhmm(Date.now(), { seconds: true });
 }
 
 // J and K walk the queue, then on into the active incidents.

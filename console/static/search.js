@@ -2,7 +2,7 @@
 // filters (open or closed, priority, type, when received), newest first, a page at a time
 // (GET /api/incidents/search). Any result opens here, read-only: what was known of it, how it ended, its whole
 // timeline; and can be shown on the console (the incident's panel, read-only once closed, and the map).
-import { state, $, esc, api, Refused } from "./common.js";
+import { state, $, esc, api, hhmm, ymd, Refused } from "./common.js";
 import { loadTypes } from "./calltake.js";
 import { select } from "./incident.js";
 
@@ -14,12 +14,10 @@ let cursor = null;      // next_cursor of the page shown last
 let typing = null;
 const found = new Map();  // id → search item, for the detail's units and the open/closed test
 
-const pad = (n) => String(n).padStart(2, "0");
 // A date and time on the floor's 24-hour clock, whatever the browser's locale.
 function when(iso) {
   if (!iso) return "";
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${ymd(Date.parse(iso))} ${hhmm(Date.parse(iso))}`;
 }
 const words = (s) => String(s ?? "").replace(/_/g, " ");
 const isOpen = (item) => !["closed", "cancelled"].includes(item.status);

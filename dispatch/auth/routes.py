@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from dispatch.auth import service
 from dispatch.auth.deps import CurrentPrincipal, SessionDep, require_role
@@ -14,8 +14,13 @@ router = APIRouter(prefix="/api", tags=["auth"])
 
 
 @router.get("/me", response_model=Me, summary="The account behind this token (any role)")
-async def me(principal: CurrentPrincipal) -> Me:
-    return Me(username=principal.username, role=principal.role, unit_id=principal.unit_id)
+async def me(principal: CurrentPrincipal, request: Request) -> Me:
+    return Me(
+        username=principal.username,
+        role=principal.role,
+        unit_id=principal.unit_id,
+        time_zone=request.app.state.settings.report_time_zone,
+    )
 
 
 @router.get("/users", response_model=list[UserOut], summary="All accounts (admin)")

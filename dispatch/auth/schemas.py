@@ -1,6 +1,6 @@
 """What the accounts API answers."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dispatch.auth.models import Role
 
@@ -9,6 +9,7 @@ class Me(BaseModel):
     username: str
     role: Role
     unit_id: int | None
+    time_zone: str = Field(description="The centre's time zone: the clock its screens show (IANA name)")
 
 
 class UserOut(BaseModel):
