@@ -18,15 +18,13 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.async_api import async_playwright
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.bench.run import BenchError
+from benchmarks.bench.run import BenchError, wait_ready
 from benchmarks.bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,21 +32,6 @@ CHROMIUM = "/usr/bin/chromium"
 GROUPINGS = ("priority", "type", "municipality", "unit", "station", "hour", "weekday", "day", "month")
 BENCH_REDIS = "redis://127.0.0.1:6379/14"  # the benchmarks' Redis database, apart from the demo's and the tests'
 console = Console(stderr=True)
-
-
-def wait_up(port: int, server: subprocess.Popen, timeout_s: float = 90.0) -> None:
-    """Until the service answers /healthz: a reports database need not hold a map, which /readyz would ask for."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchError(f"the service exited with status {server.returncode} before it was up")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise BenchError(f"the service on port {port} was not up within {timeout_s:.0f} s")
 
 
 def commander_token(env: dict) -> str:
@@ -119,7 +102,7 @@ def main() -> None:
             cwd=ROOT,
         )
         try:
-            wait_up(port, server)
+            wait_ready(port, server, path="/healthz")  # a reports database need not hold a map (/readyz asks)
             base = f"http://127.0.0.1:{port}"
             results = {
                 g: [asyncio.run(first_chart(base, token, args.start, args.end, g)) for _ in range(args.runs)]

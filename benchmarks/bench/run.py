@@ -84,14 +84,17 @@ def spread(values: list[float]) -> dict:
     return {"p50": pct(values, 50), "p90": pct(values, 90), "p99": pct(values, 99), "max": pct(values, 100)}
 
 
-def wait_ready(port: int, server: subprocess.Popen | None = None, timeout_s: float = 90.0) -> None:
-    """Until the service on 127.0.0.1:`port` answers /readyz with 200 (BenchError if it exits or takes too long)."""
+def wait_ready(
+    port: int, server: subprocess.Popen | None = None, timeout_s: float = 90.0, path: str = "/readyz"
+) -> None:
+    """Until the service on 127.0.0.1:`port` answers `path` (/readyz) with 200 (BenchError if it exits or takes
+    too long)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server is not None and server.poll() is not None:
             raise BenchError(f"the service exited with status {server.returncode} before it was ready")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as reply:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as reply:
                 if reply.status == 200:
                     return
         except OSError:

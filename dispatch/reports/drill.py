@@ -153,9 +153,7 @@ async def page(session: AsyncSession, cell: Cell, *, limit: int, offset: int) ->
     incident, unit, judged = _conditions(cell, params)
     if cell.late:
         (unit if judged in {i.value for i in UNIT_INTERVALS} else incident).append(f"{judged} > :t0_seconds")
-    await session.execute(text("SET LOCAL work_mem = '256MB'"))  # a year's incidents grouped in memory
-    await session.execute(text("SET LOCAL jit = off"))
-    await session.execute(text(f"SET LOCAL statement_timeout = '{int(queries.STATEMENT_TIMEOUT_S * 1000)}ms'"))
+    await queries.bounded(session)
     order = "DESC NULLS LAST, id LIMIT :limit OFFSET :offset"
     late = "NULL::bool" if judged is None else f"{judged} > :t0_seconds"
     if not unit and cell.interval not in UNIT_INTERVALS:

@@ -166,6 +166,15 @@ def _long(rows, intervals: tuple[Interval, ...], targets: list[Target], grouping
 INCIDENT_INTERVALS = tuple(i for i in Interval if i not in UNIT_INTERVALS)
 
 
+async def bounded(session: AsyncSession) -> None:
+    """A report's statements in this transaction: their sorts (percentiles, a year's incidents grouped) in
+    memory, not on disk; no plan compiling, which would cost more than it saves; and stopped after
+    STATEMENT_TIMEOUT_S rather than left to load the database (years of a big centre)."""
+    await session.execute(text("SET LOCAL work_mem = '256MB'"))
+    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(text(f"SET LOCAL statement_timeout = '{int(STATEMENT_TIMEOUT_S * 1000)}ms'"))
+
+
 async def interval_stats(
     session: AsyncSession,
     *,
@@ -182,12 +191,7 @@ async def interval_stats(
     intervals (`unit_level`). The two are separate statements so that they can run side by side. `unit` and
     `station` group unit intervals only; `none` is the overall row alone."""
     params: dict = {"start": start, "end": end, "tz": tz, "ps": list(PERCENTILES)}
-    # The percentiles sort every group's samples: in memory, not on disk; compiling the plan would cost more
-    # than it saves.
-    await session.execute(text("SET LOCAL work_mem = '256MB'"))
-    await session.execute(text("SET LOCAL jit = off"))
-    # A report that runs away (years of a big centre) is stopped rather than left to load the database.
-    await session.execute(text(f"SET LOCAL statement_timeout = '{int(STATEMENT_TIMEOUT_S * 1000)}ms'"))
+    await bounded(session)
     groupings = [g for g in groupings if g != "none" and (unit_level or g not in UNIT_GROUPINGS)]
     intervals = UNIT_INTERVALS if unit_level else INCIDENT_INTERVALS
     source = UNIT_ROWS if unit_level else INCIDENT_ROWS

@@ -21,6 +21,15 @@ class ReportTooLong(DispatchError):
     status, code, title = 503, "report_too_long", "Report took too long"
 
 
+def too_long(exc: DBAPIError) -> Exception:
+    """What a report's failed statement says: ReportTooLong when the statement timeout stopped it, else itself."""
+    if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
+        return ReportTooLong(
+            f"the report took longer than {queries.STATEMENT_TIMEOUT_S:g} s and was stopped; ask for a shorter period"
+        )
+    return exc
+
+
 class GroupBy(StrEnum):
     none = "none"
     priority = "priority"
@@ -181,12 +190,7 @@ async def _stats_rows(session: AsyncSession, sessions: async_sessionmaker | None
         incident_rows, unit_rows = await asyncio.gather(one(False), one(True))
         return incident_rows + unit_rows
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
-            raise ReportTooLong(
-                f"the report took longer than {queries.STATEMENT_TIMEOUT_S:g} s and was stopped; "
-                "ask for a shorter period"
-            ) from None
-        raise
+        raise too_long(exc) from None
 
 
 async def _reports(

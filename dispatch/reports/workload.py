@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.reports import queries
-from dispatch.reports.service import QUERY_CANCELED, Period, ReportTooLong
+from dispatch.reports.service import Period, too_long
 from dispatch.statuses import UnitStatus
 from dispatch.units.models import OUT_OF_SERVICE_SPELL
 
@@ -97,21 +97,13 @@ async def workload(session: AsyncSession, *, period: Period) -> dict[str, Any]:
     and all 168 hours of the week."""
     bounds = {"start": period.start, "end": period.end}
     try:
-        # Each unit's assignments are sorted by start, twice: in memory, not on disk (as the response-time report).
-        await session.execute(text("SET LOCAL work_mem = '256MB'"))
-        await session.execute(text("SET LOCAL jit = off"))
-        await session.execute(text(f"SET LOCAL statement_timeout = '{int(queries.STATEMENT_TIMEOUT_S * 1000)}ms'"))
+        await queries.bounded(session)  # each unit's assignments are sorted by start, twice
         fleet = (await session.execute(text(_FLEET))).mappings().all()
         work = {r["unit_id"]: r for r in (await session.execute(text(_ASSIGNMENTS), bounds)).mappings()}
         down = {r[0]: r[1] for r in (await session.execute(text(_OUT_OF_SERVICE), bounds)).all()}
         hours = (await session.execute(text(_HOURS), {**bounds, "tz": period.tz})).all()
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
-            raise ReportTooLong(
-                f"the report took longer than {queries.STATEMENT_TIMEOUT_S:g} s and was stopped; "
-                "ask for a shorter period"
-            ) from None
-        raise
+        raise too_long(exc) from None
     counts = {(r[0], r[1]): r[2] for r in hours}
     period_s = (period.end - period.start).total_seconds()
 
