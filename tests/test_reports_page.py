@@ -192,6 +192,13 @@ async def test_a_commander_reads_a_day_drills_down_and_downloads(serve, lived, t
             "data-chart", f"{by_place['from']}/{by_place['to']}/municipality/response"
         )
 
+        # By hour of the day: all 24 hours, those without a sample too (no gap in the axis that reads as nothing).
+        await page.locator("#group-by").select_option("hour")
+        await expect(page.locator("body")).to_have_attribute(
+            "data-chart", f"{by_place['from']}/{by_place['to']}/hour/response"
+        )
+        await expect(page.locator("#groups-table tbody tr")).to_have_count(1 + 24)
+
         # A phone: everything readable without the page scrolling sideways (wide tables scroll in their box).
         await page.set_viewport_size({"width": 390, "height": 844})
         await page.wait_for_timeout(300)

@@ -118,6 +118,31 @@ function drawChart(report, interval, groups, targets) {
   document.body.dataset.chart = `${report.from}/${report.to}/${by}/${interval}`;
 }
 
+// The hours, weekdays, days and months a period has, all of them: one without samples is there, empty, so the
+// axis runs on without a gap that reads as nothing missing.
+function calendarKeys(by) {
+  if (by === "hour") return Array.from({ length: 24 }, (_, h) => String(h));
+  if (by === "weekday") return ["1", "2", "3", "4", "5", "6", "7"];
+  if (by !== "day" && by !== "month") return null;
+  const keys = [];
+  const last = new Date(`${state.period.to}T00:00:00Z`);
+  for (let d = new Date(`${state.period.from}T00:00:00Z`); d <= last && keys.length < 2000; d = new Date(d.getTime() + 86_400_000)) {
+    const key = by === "day" ? d.toISOString().slice(0, 10) : d.toISOString().slice(0, 7);
+    if (keys.at(-1) !== key) keys.push(key);
+  }
+  return keys;
+}
+
+function withEmpty(report) {
+  const keys = calendarKeys(report.group_by);
+  if (!keys) return report.groups;
+  const have = new Map(report.groups.map((g) => [g.key, g]));
+  const none = { count: 0, p50: null, p90: null, p95: null };
+  const empty = (key) => ({ key, intervals: Object.fromEntries(Object.keys(report.intervals).map((i) => [i, none])),
+    compliance: report.overall.compliance.map((c) => ({ ...c, count: 0, met: 0, fraction: null, ok: null })) });
+  return keys.map((key) => have.get(key) || empty(key));
+}
+
 function drawGroups() {
   const report = state.report;
   if (!report) return;
@@ -127,7 +152,7 @@ function drawGroups() {
   const only = report.priority;
   const holds = new Map(report.targets.map((t) => [t.key, !only || !t.priorities || t.priorities.includes(only)]));
   const targets = report.overall.compliance.filter((c) => c.interval === interval && holds.get(c.target));
-  const groups = report.groups;
+  const groups = withEmpty(report);
   drawChart(report, interval, groups, targets);
   const head = [by === "none" ? "" : $("group-by").selectedOptions[0].text, "Samples", "Median", "90th percentile", "95th percentile",
     ...targets.map((t) => t.name), "Note"];
