@@ -7,7 +7,9 @@ live messages without doubles, a refusal from the server in its own words, axe."
 import os
 import re
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -46,7 +48,7 @@ async def crew_message(ws: ClientConnection) -> dict:
     return message
 
 
-async def test_a_dispatcher_and_a_crew_talk_through_the_console(serve, crews, tmp_path):  # noqa: F811
+async def test_a_dispatcher_and_a_crew_talk_through_the_console(serve, crews, tmp_path, settings):  # noqa: F811
     app, addr = await serve(matcher=False)
     board = app.state.services.board
     unit_id, token = next(iter(crews["units"].items()))
@@ -119,7 +121,8 @@ async def test_a_dispatcher_and_a_crew_talk_through_the_console(serve, crews, tm
         await expect(page.locator("#talk-title")).to_have_text(f"Message crew · {call_sign}")
         answer = page.locator("#talk-log li.crew")
         await expect(answer).to_contain_text("Need police")
-        offline = time.strftime("%H:%M", time.localtime(written / 1000))
+        # On the centre's clock, as the console shows every time.
+        offline = datetime.fromtimestamp(written / 1000, ZoneInfo(settings.report_time_zone)).strftime("%H:%M")
         await expect(answer.locator(".meta")).to_have_text(
             re.compile(rf"^{re.escape(call_sign)} · \d\d:\d\d · written offline at {offline}$")
         )
