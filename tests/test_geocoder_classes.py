@@ -8,9 +8,11 @@ import textwrap
 
 import psycopg
 import pytest
+import shapely
 
 from geo.geocoder import Geocoder, build_index
-from geo.geocoder.numbers import street_confidence
+from geo.geocoder.index import StreetEntity
+from geo.geocoder.numbers import locate_number, street_confidence
 from geo.osm.reader import read_map
 
 FAIRLY_SURE = 0.5
@@ -278,3 +280,62 @@ def test_two_letters_swapped_into_an_umlaut_spelling_keep_the_street(geocoder, d
             typed = "Älu" + street[3:] if street[2] == "l" else typed
         result = geocoder.geocode(f"{typed} {number}, {municipality}")
         assert is_at(result, lat, lon) or result.confidence < FAIRLY_SURE, (typed, result.label)
+
+
+def test_a_municipality_one_slip_off_picks_the_street_of_that_municipality(geocoder, db):
+    # Streets whose name is in several municipalities: only the municipality read tells them apart.
+    rows = addresses(
+        db,
+        60,
+        seed=17,
+        where="""street IN (SELECT name FROM streets GROUP BY name HAVING count(*) > 1)
+                 AND municipality IN (SELECT name FROM municipalities)""",
+    )
+    rnd = random.Random(17)
+    tried = 0
+    for street, number, municipality, lat, lon in rows:
+        i = rnd.randrange(1, len(municipality) - 1)
+        for slip in (municipality[:i] + municipality[i + 1 :], swap_two_letters(municipality, rnd)):
+            tried += 1
+            result = geocoder.geocode(f"{street} {number} {slip}", limit=10)
+            assert is_at(result, lat, lon), (street, number, slip, result.label)
+    assert tried >= 40
+
+
+def test_a_name_two_slips_off_is_offered_below_fairly_sure_when_the_number_is_in_the_municipality(geocoder, db):
+    rnd = random.Random(23)
+    rows = addresses(db, 60, seed=23, where="length(street) BETWEEN 7 AND 12 AND street !~ '[ .-]'")
+    right = 0
+    for street, number, municipality, lat, lon in rows:
+        i, j = sorted(rnd.sample(range(1, len(street)), 2))
+        typed = street[:i] + "x" + street[i + 1 : j] + "q" + street[j + 1 :]
+        result = geocoder.geocode(f"{typed} {number}, {municipality}", limit=10)
+        right += is_at(result, lat, lon)
+        assert is_at(result, lat, lon) or result.confidence < FAIRLY_SURE, (typed, result.label)
+        assert result.confidence < 0.9
+    assert right >= 0.8 * len(rows)
+
+
+def test_of_two_streets_whose_names_fold_alike_the_spelling_typed_decides(geocoder, db):
+    rows = db.execute(
+        """SELECT DISTINCT a.street, a.housenumber, a.municipality FROM addresses a JOIN addresses b
+             ON a.municipality = b.municipality AND a.housenumber = b.housenumber AND a.street <> b.street
+             AND lower(translate(a.street, 'äöü', 'aou')) = lower(translate(b.street, 'äöü', 'aou'))"""
+    ).fetchall()
+    assert rows
+    written_out = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+    for street, number, municipality in rows:
+        slip = street[:-3] + street[-2:]  # one letter dropped near the end: "Bödastrase"
+        for typed in (street.translate(written_out), slip):
+            result = geocoder.geocode(f"{typed} {number} {municipality}", limit=10)
+            assert result.label.startswith(f"{street} {number}"), (typed, result.label)
+            assert result.confidence < 0.9
+
+
+def test_a_number_is_not_interpolated_towards_a_stray_number_of_another_numbering():
+    line = shapely.LineString([(0, 0), (0, 300)])
+    numbers = {"4": (10.0, 20.0), "6": (10.0, 40.0), "373": (10.0, 110.0)}
+    street = StreetEntity(0, "Weg", "weg", "Triesen", line, numbers)
+    assert locate_number(street, "16") is None  # 373 is no neighbour of 16 seventy metres on
+    kind, x, y, conf = locate_number(street, "8")  # just past 6: beside it, on the street
+    assert kind == "interpolated" and (x, y) == (0.0, 40.0) and conf < 0.7

@@ -9,6 +9,8 @@ beside the nearest number on the same side when that one is close in the numberi
 import math
 import re
 
+import shapely
+
 from geo.geocoder.index import StreetEntity
 
 # A point on a street this long or shorter is within a few houses of any address on it.
@@ -17,6 +19,8 @@ SHORT_STREET_M = 200.0
 HALF_SURE_STREET_M = 1500.0
 # How far in the numbering the nearest known number may be to stand for a missing one.
 NEAREST_NUMBER_SPAN = 6
+# Two neighbours closer than this per number between them are not one numbering to interpolate along.
+MIN_M_PER_NUMBER = 1.5
 
 
 def street_confidence(street: StreetEntity) -> float:
@@ -55,12 +59,18 @@ def locate_number(street: StreetEntity, number: str) -> tuple[str, float, float,
             (n0, (x0, y0)), (n1, (x1, y1)) = lower[-1], upper[0]
             t = (digits - n0) / (n1 - n0)
             gap = math.hypot(x1 - x0, y1 - y0)
+            if n1 - n0 > 10 and gap < MIN_M_PER_NUMBER * (n1 - n0):
+                continue  # hundreds of numbers within a few metres: one of them is not this street's numbering
             conf = ceiling if gap <= 120 else ceiling - 0.15 if gap <= 300 else ceiling - 0.3
             return "interpolated", x0 + t * (x1 - x0), y0 + t * (y1 - y0), conf
     offsets = [(abs(n - digits), xy) for n, xy in known if n % 2 == digits % 2]
     if offsets:
         off, (x, y) = min(offsets, key=lambda item: item[0])
-        if off <= NEAREST_NUMBER_SPAN:  # past the last mapped number: the houses continue from it
+        if off <= NEAREST_NUMBER_SPAN:  # past the last mapped number: the houses continue from it, along the
+            # street, on either side of it: the street's point beside that house, not the house itself
+            if street.line is not None:
+                on = street.line.interpolate(street.line.project(shapely.Point(x, y)))
+                x, y = on.x, on.y
             return "interpolated", x, y, 0.65 - 0.03 * off
     return None
 

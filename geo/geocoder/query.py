@@ -7,9 +7,10 @@ search keeps the reading whose best candidate is strongest. No reading is prefer
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from geo.geocoder.normalize import fold, number_key, words
 
@@ -83,24 +84,30 @@ def _municipality(span: list[str], municipalities: dict[str, str]) -> str | None
     key = "".join(span)
     if key in municipalities:
         return municipalities[key]
-    if len(key) < 5:
+    if len(key) < 4:
         return None
     best, score = None, 0.0
     for candidate, name in municipalities.items():
         s = fuzz.ratio(key, candidate)
         if s > score:
             best, score = name, s
-    if score >= MUNICIPALITY_MIN_SCORE:
+    if score >= MUNICIPALITY_MIN_SCORE and len(key) >= 5:
         return best
-    # One letter wrong in a municipality's short name ("Vadus"), two in a long one: a slip, not another place.
-    # Not for settlements: their names are as often near a street's ("Grosssteg").
+    # One slip in a municipality's short name ("Vadus", "Vauz", two letters swapped: "Vadzu"), two in a long
+    # one: a slip, not another place. Not for settlements: their names are as often near a street's ("Grosssteg").
     edits = 1 if len(key) < 9 else 2
     near = [
         name
         for candidate, name in municipalities.items()
-        if candidate == "".join(words(name)) and Levenshtein.distance(key, candidate) <= edits
+        if candidate == _own_key(name) and OSA.distance(key, candidate, score_cutoff=edits) <= edits
     ]
     return near[0] if len(set(near)) == 1 else None
+
+
+@lru_cache(maxsize=256)
+def _own_key(name: str) -> str:
+    """A municipality's key as its own name folds (a settlement's key is another name's)."""
+    return "".join(words(name))
 
 
 def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set[str]]) -> list[Reading]:
@@ -116,7 +123,10 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
         for span, remainder in ((rest[-size:], rest[:-size]), (rest[:size], rest[size:])):
             if span[0] in STOP_WORDS or span[-1] in STOP_WORDS:  # "im Schaanwald" is a place in, not a municipality
                 continue
-            municipality = _municipality(span, municipalities)
+            # As typed too: transliteration eats a letter of "Mauen" (a slip of "Mauren") and leaves "maun"
+            municipality = _municipality(span, municipalities) or _municipality(
+                [as_typed.get(w, w) for w in span], municipalities
+            )
             if municipality:
                 out.append(Reading(_trim(remainder), number, postcode, municipality))
     seen, unique = set(), []

@@ -10,7 +10,7 @@ import re
 
 import shapely
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA, Levenshtein
+from rapidfuzz.distance import OSA
 from shapely import ops
 
 from geo.geocoder.coords import parse_coordinates
@@ -19,6 +19,7 @@ from geo.geocoder.normalize import clean, name_key, words
 from geo.geocoder.numbers import locate_number, street_confidence
 from geo.geocoder.query import Reading, _municipality, has_letters, intersection_parts, readings
 from geo.geocoder.result import Candidate, GeocodeResult, ReverseResult
+from geo.geocoder.spelling import closest_spelling, spelt_as, swap_aware
 from geo.geocoder.vocabulary import CATEGORY_WORDS, LOCATIVES, TWO_WORD_CATEGORIES
 
 MAX_QUERY = 300
@@ -27,6 +28,8 @@ SAME_PLACE_M = 50.0
 ELSEWHERE = 0.5
 # A place found for a query that also gives a house number: the number is left unexplained.
 NUMBER_UNEXPLAINED = 0.45
+# The least confidence of a fuzzy street name whose house number is on it in the municipality named.
+CORROBORATED = 0.4
 
 
 def text_confidence(score: float, exact: bool) -> float:
@@ -39,6 +42,10 @@ def text_confidence(score: float, exact: bool) -> float:
 class Geocoder:
     def __init__(self, index: GeocoderIndex) -> None:
         self.ix = index
+        # Keys that more than one spelling folds to ("Bodastrasse", "Bödastrasse"): the spelling typed decides.
+        self.twins = {
+            index.streets[g[0]].key for g in index.street_groups if len({index.streets[i].name for i in g}) > 1
+        }
 
     # --- forward -------------------------------------------------------------------------------------
     def geocode(self, q: str, limit: int = 5) -> GeocodeResult:
@@ -69,20 +76,23 @@ class Geocoder:
         if len(key) < 3:
             return []
         hits = process.extract(key, self.ix.street_keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
-        scores = {g: _swap_aware(key, found, score) for found, score, g in hits}
+        scores = {g: swap_aware(key, found, score) for found, score, g in hits}
         if raw and raw != key:  # the name as typed, where a transliteration may have eaten a letter
             keys = self.ix.street_raw_keys
             for found, score, j in process.extract(raw, keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit):
                 g = self.ix.street_raw_groups[j]
-                scores[g] = max(scores.get(g, 0.0), _swap_aware(raw, found, score))
+                scores[g] = max(scores.get(g, 0.0), swap_aware(raw, found, score))
         return [(self.ix.streets[i], score) for g, score in scores.items() for i in self.ix.street_groups[g]]
 
     def _streets(self, r: Reading, typed: str = "") -> list[Candidate]:
         out = []
-        for street, score in self._street_hits("".join(r.name_words), 6, 75, "".join(r.raw_words)):
+        hits = self._street_hits("".join(r.name_words), 6, 75, "".join(r.raw_words))
+        if not any(s.municipality == r.municipality and r.number in s.numbers for s, _ in hits):
+            hits += self._two_slips(r)  # only where no nearer name holds the number there
+        for street, score in hits:
             conf = text_confidence(score, score == 100)
             rank = score + _municipality_bonus(r.municipality, street.municipality)
-            if _spelt_as(street.name, typed):  # spelt as the map has it: "Bödastrasse" over "Bodastrasse"
+            if spelt_as(street.name, typed):  # spelt as the map has it: "Bödastrasse" over "Bodastrasse"
                 rank += 1
             if r.municipality and street.municipality != r.municipality:
                 conf *= ELSEWHERE
@@ -92,7 +102,9 @@ class Geocoder:
                 if located:
                     kind, x, y, number_conf = located
                     if kind == "address" and r.municipality == street.municipality and score < 100:
-                        conf = min(0.85, conf + 0.15)  # the number is on this street where the caller said
+                        # The number is on this street where the caller said: two facts agree, so even a name
+                        # two slips off is worth offering as the answer, if not as a sure one.
+                        conf = min(0.85, max(conf + 0.15, CORROBORATED))
                     label = f"{street.name} {r.number}{where}"
                     out.append(
                         self._point(
@@ -116,7 +128,22 @@ class Geocoder:
             out.append(
                 self._point("street", x, y, f"{street.name}{where}", conf, street.municipality, rank, street.key)
             )
-        return out
+        return closest_spelling(out, self.twins, typed)
+
+    def _two_slips(self, r: Reading) -> list[tuple[StreetEntity, float]]:
+        """Streets two slips from the name ("Sfdätle" for "Städtle") that hold the house number in the municipality
+        named: too far off for the name alone, but the three facts agreeing make it worth offering."""
+        key = "".join(r.name_words)
+        if not (r.number and r.municipality) or len(key) < 6:
+            return []
+        hits = process.extract(key, self.ix.street_keys, scorer=OSA.distance, score_cutoff=2, limit=4)
+        return [
+            (street, fuzz.ratio(key, found))
+            for found, slips, g in hits
+            if slips == 2
+            for street in (self.ix.streets[i] for i in self.ix.street_groups[g])
+            if street.municipality == r.municipality and r.number in street.numbers
+        ]
 
     def _places(self, r: Reading, typed: str = "") -> list[Candidate]:
         ws = list(r.name_words)
@@ -140,7 +167,7 @@ class Geocoder:
         for i, (rank, conf, _) in scored.items():
             place = self.ix.places[i]
             rank -= unexplained
-            if _spelt_as(place.name, typed):  # spelt as the map has it, as for streets
+            if spelt_as(place.name, typed):  # spelt as the map has it, as for streets
                 rank += 1
             if r.municipality and place.municipality != r.municipality:
                 conf *= ELSEWHERE
@@ -313,23 +340,6 @@ def is_label(q: str, label: str | None) -> bool:
     """Whether a query is this label as the geocoder wrote it ("Landstrasse 100, Schaan"), case aside: the
     comma that parts the municipality is the geocoder's, so a caller's own words rarely match by chance."""
     return label is not None and "," in label and clean(q).casefold() == clean(label).casefold()
-
-
-def _spelt_as(name: str, typed: str) -> bool:
-    """Whether the query holds the name as the map spells it, umlauts as such or written out ("Boedastrasse")."""
-    name = name.casefold()
-    return name in typed or name.translate(_UMLAUTS_WRITTEN_OUT) in typed
-
-
-_UMLAUTS_WRITTEN_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
-
-
-def _swap_aware(typed: str, name: str, score: float) -> float:
-    """The fuzzy score, with two neighbouring letters swapped counted as one slip (as one letter too many is)
-    rather than two: "Lnadstrasse" is as near "Landstrasse" as "Landsstrasse" is."""
-    if OSA.distance(typed, name, score_cutoff=1) == 1 and Levenshtein.distance(typed, name) == 2:
-        return max(score, 100.0 * (1 - 1 / (len(typed) + len(name))))
-    return score
 
 
 def _municipality_bonus(given: str | None, actual: str | None) -> float:
