@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 import redis.asyncio as aioredis
 from httpx import ASGITransport, AsyncClient
@@ -19,6 +20,7 @@ from dispatch.app import create_app
 from dispatch.auth.deps import get_session
 from dispatch.config import BUNDLED_MAP, Environment, Settings
 from dispatch.setup import load_map_with_fleet, migrate, recreate_database
+from geo.geocoder import Geocoder, build_index
 from tests.builders import make_user_with_token
 
 # Another run side by side (a second checkout) sets DISPATCH_TEST_REDIS_DB and DISPATCH_TEST_DATABASE_URL.
@@ -71,6 +73,19 @@ def imported_map(settings):
     """The bundled map and the fleet at its stations, imported once per run and committed (the import is its own
     transaction)."""
     return load_map_with_fleet(BUNDLED_MAP, settings.libpq_url)
+
+
+@pytest.fixture(scope="module")
+def geocoder(settings, imported_map) -> Geocoder:
+    """The geocoder on the imported map, its index built once per module."""
+    return Geocoder(build_index(settings.libpq_url))
+
+
+@pytest.fixture(scope="module")
+def db(settings, imported_map):
+    """A plain connection to the imported map's tables, where the truths of the geocoder's tests come from."""
+    with psycopg.connect(settings.libpq_url) as conn:
+        yield conn
 
 
 @pytest.fixture(scope="session")

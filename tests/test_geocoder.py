@@ -6,23 +6,10 @@ written here.
 
 import math
 
-import psycopg
 import pytest
 import shapely
 
-from geo.geocoder import Geocoder, build_index
 from geo.geocoder.coords import parse_coordinates
-
-
-@pytest.fixture(scope="module")
-def geocoder(settings, imported_map) -> Geocoder:
-    return Geocoder(build_index(settings.libpq_url))
-
-
-@pytest.fixture(scope="module")
-def db(settings, imported_map):
-    with psycopg.connect(settings.libpq_url) as conn:
-        yield conn
 
 
 def metres(lat1, lon1, lat2, lon2) -> float:

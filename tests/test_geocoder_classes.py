@@ -2,36 +2,19 @@
 cases drawn from the bundled map (truths from the database), and the reader's sources of an address's street.
 """
 
-import math
 import random
 import textwrap
 
-import psycopg
 import pytest
 import shapely
 
-from geo.geocoder import Geocoder, build_index
 from geo.geocoder.index import StreetEntity
 from geo.geocoder.numbers import locate_number, street_confidence
 from geo.osm.reader import read_map
+from tests.test_geocoder import metres
 
 FAIRLY_SURE = 0.5
 NEAR_M = 60.0
-
-
-@pytest.fixture(scope="module")
-def geocoder(settings, imported_map) -> Geocoder:
-    return Geocoder(build_index(settings.libpq_url))
-
-
-@pytest.fixture(scope="module")
-def db(settings, imported_map):
-    with psycopg.connect(settings.libpq_url) as conn:
-        yield conn
-
-
-def metres(lat1, lon1, lat2, lon2) -> float:
-    return math.hypot((lat2 - lat1) * 110_574, (lon2 - lon1) * 111_320 * math.cos(math.radians(lat1)))
 
 
 def addresses(db, n: int, seed: int, where: str = "TRUE") -> list[tuple[str, str, str, float, float]]:

@@ -96,8 +96,11 @@ async def test_units_on_exercises_are_busy_and_their_exercise_time_is_shown(sess
     await make_assignment(
         session, incident_id=drill_one, unit_id=unit, slot="engine", assigned_at=later, cleared_at=later + 300 * S
     )
-    row = next(u for u in (await workload(session, period=day))["units"] if u["call_sign"] == "EX-E1")
+    report = await workload(session, period=day)
+    row = next(u for u in report["units"] if u["call_sign"] == "EX-E1")
     assert (row["assignments"], row["busy_s"], row["exercise_s"]) == (2, 900.0, 300.0)
+    no_station = next(s for s in report["stations"] if s["station"] is None)  # EX-E1 has no home station
+    assert no_station["exercise_s"] >= 300.0
 
 
 async def test_today_leaves_exercises_out_and_says_how_many(session):

@@ -127,6 +127,7 @@ async def test_busy_on_scene_and_out_of_service_seconds_are_clipped_to_the_perio
         "assignments": 5,
         "busy_s": 3820.0,
         "utilisation": round(3820 / (2 * 86400), 4),
+        "exercise_s": 0.0,
         "out_of_service_s": 2400.0,
     }
     assert stations["WL South"] == {
@@ -135,6 +136,7 @@ async def test_busy_on_scene_and_out_of_service_seconds_are_clipped_to_the_perio
         "assignments": 0,
         "busy_s": 0.0,
         "utilisation": 0.0,
+        "exercise_s": 0.0,
         "out_of_service_s": 0.0,
     }
 

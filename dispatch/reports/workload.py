@@ -126,14 +126,21 @@ async def workload(session: AsyncSession, *, period: Period) -> dict[str, Any]:
         units.append(row)
         station = stations.setdefault(
             unit["station_id"],
-            {"station": unit["station"], "units": 0, "assignments": 0, "busy_s": 0.0, "out_of_service_s": 0.0},
+            {
+                "station": unit["station"],
+                "units": 0,
+                "assignments": 0,
+                "busy_s": 0.0,
+                "out_of_service_s": 0.0,
+                "exercise_s": 0.0,
+            },
         )
         station["units"] += 1
-        for name in ("assignments", "busy_s", "out_of_service_s"):
+        for name in ("assignments", "busy_s", "out_of_service_s", "exercise_s"):
             station[name] += row[name]
     for station in stations.values():
-        station["busy_s"] = round(station["busy_s"], 1)
-        station["out_of_service_s"] = round(station["out_of_service_s"], 1)
+        for name in ("busy_s", "out_of_service_s", "exercise_s"):
+            station[name] = round(station[name], 1)
         station["utilisation"] = _share(station["busy_s"], station["units"] * period_s)
     return {
         "from": period.start.isoformat(),

@@ -2,17 +2,15 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from dispatch.auth.deps import SessionDep, require_role
-from dispatch.auth.models import Role
-from dispatch.auth.service import Principal
+from dispatch.auth.deps import SessionDep
+from dispatch.reports.routes import Commander
 from dispatch.reports.service import parse_period
 from dispatch.reports.workload import workload
 
 router = APIRouter(prefix="/api", tags=["reports"])
-Commander = Annotated[Principal, Depends(require_role(Role.commander))]
 
 
 class UnitWorkOut(BaseModel):
@@ -34,6 +32,7 @@ class StationWorkOut(BaseModel):
     busy_s: float
     utilisation: float = Field(description="busy_s / (units × period_s), 0..1")
     out_of_service_s: float
+    exercise_s: float = Field(description="Of busy_s, the seconds its units spent on exercise incidents")
 
 
 class HourOut(BaseModel):

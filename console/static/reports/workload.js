@@ -53,11 +53,8 @@ export async function showWorkload(from, to) {
     return;
   }
   if (mine !== asked) return;
-  // A station's time on exercises: its units' (the API gives it per unit).
-  const drills = new Map();
-  for (const u of answer.units) drills.set(u.station, (drills.get(u.station) || 0) + (u.exercise_s || 0));
   const stations = [...answer.stations].sort((a, b) => b.utilisation - a.utilisation).map((s) =>
-    [s.station || "no station", String(s.units), String(s.assignments), hours(s.busy_s), bar(s.utilisation), hours(drills.get(s.station) || 0), hours(s.out_of_service_s)]);
+    [s.station || "no station", String(s.units), String(s.assignments), hours(s.busy_s), bar(s.utilisation), hours(s.exercise_s), hours(s.out_of_service_s)]);
   const units = [...answer.units].sort((a, b) => b.utilisation - a.utilisation).map((u) =>
     [u.call_sign, u.kind, u.station || "–", String(u.assignments), hours(u.busy_s), bar(u.utilisation), hours(u.on_scene_s), hours(u.exercise_s), hours(u.out_of_service_s)]);
   const unitsBox = cell("details");
