@@ -7,6 +7,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from typer.core import TyperGroup
 
@@ -20,6 +21,7 @@ from dispatch.geocoding.cli import geocode
 from dispatch.reports.cli import report
 from dispatch.setup import import_map
 from dispatch.setup import migrate as migrate_schema
+from geo.osm.importer import service_area_geojson
 
 try:  # with uvicorn's standard extras, as `serve` uses it
     import uvloop
@@ -109,13 +111,30 @@ def migrate(revision: Annotated[str, typer.Argument(help="Alembic revision")] = 
 @app.command("load-map")
 def load_map(
     path: Annotated[Path, typer.Argument(help="An OpenStreetMap file (.osm.pbf, .osm, .osm.bz2)")] = BUNDLED_MAP,
+    write_service_area: Annotated[
+        Path | None,
+        typer.Option(help="Write the service area (GeoJSON) to this file, to adjust and set as DISPATCH_SERVICE_AREA"),
+    ] = None,
 ) -> None:
     """Import a map: addresses, streets, places, road graph, stations, then the demo fleet (one transaction)."""
-    result = with_errors(lambda: import_map(get_settings(), path))
+    settings = get_settings()
+    result = with_errors(lambda: import_map(settings, path))
     console.print(f"imported {path.name} in {result.duration_s:.1f} s")
     for key, value in result.counts.items():
         console.print(f"  {key:<32} {value:>7,}")
     area = result.service_area
+    console.print(f"municipalities: from {area['municipalities_from']}", highlight=False)
+    if result.counts.get("boundaries_incomplete"):
+        console.print(
+            f"{result.counts['boundaries_incomplete']:,} boundary relations are cut by the extract's edge: "
+            "not used"
+            + (
+                " (the municipalities were read from the data where they were missing)"
+                if area["municipalities_from"] != "boundaries"
+                else ""
+            ),
+            highlight=False,
+        )
     if area.get("name") is None:
         console.print("service area: none (the map has no municipalities)")
     else:
@@ -125,6 +144,13 @@ def load_map(
             f"service area: {area['name']} ({inside} municipalit{'y' if inside == 1 else 'ies'} in it); "
             f"outside it: {outside}"
         )
+    if write_service_area is not None:
+        feature = with_errors(lambda: service_area_geojson(settings.libpq_url))
+        try:
+            write_service_area.write_bytes(orjson.dumps(feature, option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:
+            raise fail(f"cannot write {write_service_area}: {exc.strerror or exc}", 2) from None
+        console.print(f"service area written to {write_service_area} (set DISPATCH_SERVICE_AREA to use your own)")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # unique per deployment on one PostgreSQL (dispatch, dispatch_test, dispatch_bench).
     redis_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     map_path: Path = BUNDLED_MAP
+    # The centre's own service area, a GeoJSON polygon (`dispatch load-map --write-service-area FILE` writes the one
+    # the import proposes: the region's boundary, else the extent of the map's data). Unset: the proposal.
+    service_area: Path | None = None
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # Redis connections a process uses at most; a command past them waits (up to 2 s) for one to come free.
     redis_pool_size: int = Field(default=64, ge=4, le=10_000)

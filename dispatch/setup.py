@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from dispatch.config import Settings
 from dispatch.units.seed import seed_after_import
+from geo.osm.areas import AreaFileError, read_area_file
 from geo.osm.importer import ImportResult, latest_import, load_map
 from geo.osm.reader import READER_VERSION
 
@@ -92,16 +93,23 @@ def progress_bar(console: Console | None = None) -> Progress:
     )
 
 
-def load_map_with_fleet(path: Path, libpq_url: str, progress: Progress | None = None) -> ImportResult:
+def load_map_with_fleet(
+    path: Path, libpq_url: str, progress: Progress | None = None, service_area: Path | None = None
+) -> ImportResult:
     """The service's map import: geo's import of the map, then, in the same transaction, the demo fleet seeded at
-    its stations (a failure in either leaves the database as it was)."""
-    return load_map(path, libpq_url, progress, then=[("units", seed_after_import)])
+    its stations (a failure in either leaves the database as it was). `service_area`: the centre's own area's
+    GeoJSON file (DISPATCH_SERVICE_AREA), in place of the one the import proposes."""
+    try:
+        given = read_area_file(service_area) if service_area else None
+    except AreaFileError as exc:
+        raise SetupError(f"DISPATCH_SERVICE_AREA: {exc}") from None
+    return load_map(path, libpq_url, progress, then=[("units", seed_after_import)], service_area=given)
 
 
 def import_map(settings: Settings, path: Path) -> ImportResult:
     try:
         with progress_bar() as progress:
-            return load_map_with_fleet(path, settings.libpq_url, progress)
+            return load_map_with_fleet(path, settings.libpq_url, progress, settings.service_area)
     except psycopg.OperationalError as exc:
         raise _unreachable(settings, exc) from exc
     except psycopg.errors.UndefinedTable as exc:

@@ -75,6 +75,22 @@ def imported_map(settings):
     return load_map_with_fleet(BUNDLED_MAP, settings.libpq_url)
 
 
+HELSINKI_MAP = Path(__file__).parent / "data" / "helsinki.osm.pbf"  # the second region (tests/data/README.md)
+
+
+@pytest.fixture(scope="session")
+def helsinki(settings) -> Settings:
+    """The settings of a database of its own (`<test database>_helsinki`) holding the Helsinki extract, imported once
+    per run; its Redis keys apart by the prefix (the database's name)."""
+    own = settings.model_copy(
+        update={"database_url": settings.database_url + "_helsinki", "report_time_zone": "Europe/Helsinki"}
+    )
+    recreate_database(own)
+    migrate(own)
+    load_map_with_fleet(HELSINKI_MAP, own.libpq_url)
+    return own
+
+
 @pytest.fixture(scope="module")
 def geocoder(settings, imported_map) -> Geocoder:
     """The geocoder on the imported map, its index built once per module."""

@@ -72,7 +72,12 @@ def test_a_town_across_the_border_is_outside(scratch, tmp_path):
     path = tmp_path / "border.osm"
     path.write_text(border_map(with_country=True))
     result = load_map_with_fleet(path, scratch.libpq_url)
-    assert result.service_area == {"name": "Testland", "inside": ["Inner"], "outside": ["Across"]}
+    assert result.service_area == {
+        "name": "Testland",
+        "inside": ["Inner"],
+        "outside": ["Across"],
+        "municipalities_from": "boundaries",
+    }
     assert result.counts["municipalities_in_service_area"] == 1
     assert _municipalities(scratch.libpq_url) == {"Inner": True, "Across": False}
 
@@ -81,7 +86,12 @@ def test_without_a_boundary_holding_most_addresses_the_municipalities_are_the_ar
     path = tmp_path / "no-country.osm"
     path.write_text(border_map(with_country=False))
     result = load_map_with_fleet(path, scratch.libpq_url)
-    assert result.service_area == {"name": "the municipalities", "inside": ["Across", "Inner"], "outside": []}
+    assert result.service_area == {
+        "name": "the municipalities",
+        "inside": ["Across", "Inner"],
+        "outside": [],
+        "municipalities_from": "boundaries",
+    }
     with psycopg.connect(scratch.libpq_url) as conn:
         assert conn.execute("SELECT osm_ref, admin_level FROM service_area").fetchall() == [(None, None)]
 

@@ -127,6 +127,7 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     with psycopg.connect(libpq_url, connect_timeout=5) as conn:
         map_id = conn.execute("SELECT max(id) FROM map_imports").fetchone()[0]
         munis = _rows(conn, "SELECT name, ST_AsBinary(geom) FROM municipalities ORDER BY name")
+        area = _rows(conn, "SELECT ST_AsBinary(ST_Union(geom)) FROM service_area")[0][0]
         streets = _rows(conn, "SELECT name, municipality, ST_AsBinary(geom::geometry) FROM streets ORDER BY id")
         addresses = _rows(
             conn,
@@ -213,7 +214,8 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         postcodes={
             code: {m for m, n in ms.items() if m and n >= 0.1 * sum(ms.values())} for code, ms in postcodes.items()
         },
-        service_area=shapely.union_all(list(muni_shapes.values())),
+        # The import's (or the centre's own, DISPATCH_SERVICE_AREA) service area; the municipalities' before it had one
+        service_area=(proj.geometry(shapely.from_wkb(area)) if area else shapely.union_all(list(muni_shapes.values()))),
         address_points=points,
         address_labels=labels,
         address_tree=shapely.STRtree(points),

@@ -17,7 +17,7 @@ import orjson
 import psycopg
 from rich.progress import Progress
 
-from geo.osm import writer
+from geo.osm import areas, writer
 from geo.osm.reader import READER_VERSION, MapReadError, read_map
 from geo.osm.roads import build_graph
 
@@ -46,6 +46,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def map_name(path: Path) -> str:
+    """A region's name from its file's ("helsinki.osm.pbf" → "Helsinki"), for a map nothing in which names it."""
+    stem = path.name.split(".")[0].replace("_", " ").replace("-", " ").strip()
+    return stem[:1].upper() + stem[1:] if stem else "The map"
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise MapReadError(f"{path}: no such file")
@@ -58,8 +64,15 @@ def _check_file(path: Path) -> None:
 
 
 def load_map(
-    path: Path, libpq_url: str, progress: Progress | None = None, *, then: Sequence[Step] = ()
+    path: Path,
+    libpq_url: str,
+    progress: Progress | None = None,
+    *,
+    then: Sequence[Step] = (),
+    service_area: areas.Area | None = None,
 ) -> ImportResult:
+    """Reads the map, then replaces the one in the database. `service_area`: the centre's own (a file's, read by
+    geo.osm.areas.read_area_file), in place of the one the import proposes."""
     started = time.perf_counter()
     path = Path(path)
     _check_file(path)
@@ -72,11 +85,12 @@ def load_map(
     if not data.road_ways:
         raise MapReadError(f"{path}: holds no drivable roads; is it the map of a populated area?")
     graph = build_graph(data.road_ways)
+    found = areas.municipalities(data, fallback_name=map_name(path))
 
     steps: list[Step] = [
-        ("municipalities", lambda cur: _none(writer.write_municipalities(cur, data))),
+        ("municipalities", lambda cur: _none(writer.write_municipalities(cur, found))),
         ("addresses", lambda cur: _none(writer.write_addresses(cur, data))),
-        ("service area", lambda cur: _none(writer.write_service_area(cur, data))),
+        ("service area", lambda cur: _none(writer.write_service_area(cur, data, service_area))),
         ("streets", lambda cur: _none(writer.write_streets(cur, data))),
         ("places", lambda cur: _none(writer.write_places(cur, data))),
         ("road graph", lambda cur: _none(writer.write_road_graph(cur, graph))),
@@ -98,12 +112,14 @@ def load_map(
         area = writer.service_area_summary(cur)
         counts["municipalities_in_service_area"] = len(area["inside"])
         counts["reader_version"] = READER_VERSION
+        counts["boundaries_incomplete"] = data.incomplete_boundaries
+        counts["named_ways"] = len(data.named_ways)
         duration = time.perf_counter() - started
         cur.execute(
             "INSERT INTO map_imports (source, sha256, duration_s, counts) VALUES (%s, %s, %s, %s)",
             (str(path), sha, duration, orjson.dumps(counts).decode()),
         )
-    return ImportResult(sha, duration, counts, area)
+    return ImportResult(sha, duration, counts, area | {"municipalities_from": found.source})
 
 
 def _none(_written: int | None) -> dict[str, int]:
@@ -119,6 +135,16 @@ def _counts(cur: psycopg.Cursor, graph) -> dict[str, int]:
     counts.update({f"stations_{kind}": n for kind, n in cur.fetchall()})
     counts["largest_component_nodes"] = graph.largest_component_size
     return counts
+
+
+def service_area_geojson(libpq_url: str) -> dict:
+    """The service area as a GeoJSON Feature (what `dispatch load-map --write-service-area` writes, for a centre to
+    adjust and set as DISPATCH_SERVICE_AREA)."""
+    with psycopg.connect(libpq_url, connect_timeout=5) as conn:
+        row = conn.execute("SELECT name, ST_AsGeoJSON(geom, 7) FROM service_area LIMIT 1").fetchone()
+    if row is None:
+        raise MapReadError("no service area: import a map first")
+    return {"type": "Feature", "properties": {"name": row[0]}, "geometry": orjson.loads(row[1])}
 
 
 def latest_import(libpq_url: str) -> dict | None:

@@ -100,6 +100,15 @@ class MapData:
     road_ways: list[RoadWay] = field(default_factory=list)  # drivable ways, for the graph
     named_ways: list[tuple[str, str, str]] = field(default_factory=list)  # (name, highway, wkt) for streets
     objects_read: int = 0
+    # Named administrative boundary relations: those seen, and those the extract holds whole (assembled into areas)
+    boundary_relations: set[str] = field(default_factory=set)
+    boundaries_assembled: set[str] = field(default_factory=set)
+
+    @property
+    def incomplete_boundaries(self) -> int:
+        """Boundary relations cut by the extract's edge (their members not all in the file): not fatal, they are
+        read from the data instead (geo.osm.areas)."""
+        return len(self.boundary_relations - self.boundaries_assembled)
 
 
 def _address(ref: str, source: str, tags, lon: float, lat: float) -> AddressRow:
@@ -216,6 +225,7 @@ class _Collector:
         except RuntimeError:  # an incomplete ring at the edge of the extract: nothing to place
             return
         if is_boundary and tags.get("name") and tags.get("admin_level", "").isdigit():
+            self.data.boundaries_assembled.add(ref)
             self.data.boundaries.append(BoundaryRow(ref, tags["name"], int(tags["admin_level"]), geom_hex))
         if "highway" in tags:  # a pedestrian square and the like: a place at most, never an address
             return
@@ -224,7 +234,10 @@ class _Collector:
         self.point_features(ref, tags, point.x, point.y, source="building")
 
     def relation(self, r) -> None:
-        """An associatedStreet relation names the street of its houses (its own name, else its street member's)."""
+        """An associatedStreet relation names the street of its houses (its own name, else its street member's);
+        a named administrative boundary is counted, to say in the import's summary which the extract cut."""
+        if r.tags.get("boundary") == "administrative" and r.tags.get("name") and r.tags.get("admin_level"):
+            self.data.boundary_relations.add(f"r{r.id}")
         if r.tags.get("type") != "associatedStreet":
             return
         name = r.tags.get("name")

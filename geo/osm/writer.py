@@ -6,12 +6,13 @@ users and incident history that point at them survive a re-import.
 
 import orjson
 import psycopg
+import shapely
 
+from geo.osm.areas import Area, Municipalities
 from geo.osm.reader import MapData
 from geo.osm.roads import RoadGraph
 
 MAP_TABLES = ("road_edges", "road_nodes", "streets", "places", "addresses", "municipalities", "service_area")
-MUNICIPALITY_LEVEL = 8
 SERVICE_AREA_LEVELS = range(2, 7)  # a country, a state, a district: what a dispatch centre answers for
 
 
@@ -36,26 +37,41 @@ def clear_map(cur: psycopg.Cursor) -> None:
     cur.execute(f"TRUNCATE {', '.join(MAP_TABLES)} RESTART IDENTITY")
 
 
-def write_municipalities(cur: psycopg.Cursor, data: MapData) -> int:
-    rows = [
-        (b.name, b.osm_ref, b.admin_level, b.wkb_hex) for b in data.boundaries if b.admin_level == MUNICIPALITY_LEVEL
-    ]
+def write_municipalities(cur: psycopg.Cursor, found: Municipalities) -> int:
+    """The municipalities geo.osm.areas found: complete boundaries, else areas read from the data."""
+    rows = [(a.name, a.osm_ref, a.admin_level, shapely.to_wkb(a.geom, hex=True)) for a in found.areas]
     cur.executemany(
         "INSERT INTO municipalities (name, osm_ref, admin_level, geom) "
-        "VALUES (%s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326))) "
+        "VALUES (%s, %s, %s, ST_Multi(ST_CollectionExtract(ST_MakeValid("
+        "ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326)), 3))) "
         "ON CONFLICT (name) DO NOTHING",
         rows,
     )
     return len(rows)
 
 
-def write_service_area(cur: psycopg.Cursor, data: MapData) -> None:
+def write_service_area(cur: psycopg.Cursor, data: MapData, given: Area | None = None) -> None:
     """The service area, and which municipalities lie in it (their point on surface).
 
     The area is the complete boundary of admin_level 2 to 6 holding the most of the map's addresses, if it holds
     more than half of them (an extract is cut around its region: the neighbours' boundaries come incomplete, or
     hold the few addresses across the border); on a tie the larger level. Else the union of the municipalities.
-    Runs after the addresses are written."""
+    Runs after the addresses are written. A centre's own area (`given`, DISPATCH_SERVICE_AREA) takes the place of
+    all that."""
+    if given is not None:
+        cur.execute(
+            "INSERT INTO service_area (name, osm_ref, admin_level, geom) VALUES (%s, %s, %s, "
+            "ST_Multi(ST_CollectionExtract(ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326), 3)))",
+            (given.name, given.osm_ref, given.admin_level, shapely.to_wkb(given.geom, hex=True)),
+        )
+    else:
+        _propose_service_area(cur, data)
+    cur.execute("""
+        UPDATE municipalities m SET in_service_area = coalesce(
+            (SELECT ST_Intersects(s.geom, ST_PointOnSurface(m.geom)) FROM service_area s), true)""")
+
+
+def _propose_service_area(cur: psycopg.Cursor, data: MapData) -> None:
     cur.execute(
         "CREATE TEMP TABLE area_candidates (osm_ref text, name text, admin_level int, geom geometry) ON COMMIT DROP"
     )
@@ -74,13 +90,11 @@ def write_service_area(cur: psycopg.Cursor, data: MapData) -> None:
         CROSS JOIN LATERAL (SELECT count(*) AS n FROM addresses a WHERE ST_Intersects(c.geom, a.location::geometry)) k
         WHERE k.n * 2 > (SELECT count(*) FROM addresses)
         ORDER BY k.n DESC, c.admin_level, c.name LIMIT 1""")
-    if not cur.rowcount:
+    if not cur.rowcount:  # one municipality's name, when it is the whole area (a city's extract)
         cur.execute("""
             INSERT INTO service_area (name, geom)
-            SELECT 'the municipalities', ST_Multi(ST_Union(geom)) FROM municipalities HAVING count(*) > 0""")
-    cur.execute("""
-        UPDATE municipalities m SET in_service_area = coalesce(
-            (SELECT ST_Intersects(s.geom, ST_PointOnSurface(m.geom)) FROM service_area s), true)""")
+            SELECT CASE WHEN count(*) = 1 THEN min(name) ELSE 'the municipalities' END, ST_Multi(ST_Union(geom))
+            FROM municipalities HAVING count(*) > 0""")
 
 
 def service_area_summary(cur: psycopg.Cursor) -> dict:
