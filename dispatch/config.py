@@ -5,7 +5,7 @@ from functools import lru_cache
 from importlib import resources
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     ws_send_queue: int = Field(default=256, ge=8, le=100_000)  # messages a socket may lag behind before closing
 
     # Reports: the local time zone of hours and days, the targets file (the bundled one if unset), feedback links.
-    report_time_zone: str = "Europe/Vaduz"
+    report_time_zone: str = "Europe/Vaduz"  # also the centre's clock on every screen (/api/me)
+    # Distances on the screens: metres and kilometres, or feet and miles.
+    distance_unit: Literal["km", "mi"] = "km"
     report_targets: Path | None = None
     public_base_url: str = "http://127.0.0.1:8000"  # where citizens open their feedback link
     feedback_valid_days: int = Field(default=14, ge=1, le=365)

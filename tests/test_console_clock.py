@@ -46,3 +46,23 @@ async def test_a_browser_in_another_zone_shows_the_centres_clock(serve, crews, s
         await expect(first).to_be_visible()
         assert (await first.text_content())[:5] in centre_minutes("Europe/Vaduz")
         await browser.close()
+
+
+async def test_a_centre_that_counts_in_miles_reads_miles_and_feet_on_the_console(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[], distance_unit="mi")
+    incident = await take_call(addr, crews["call_taker"], CALL)
+    async with AsyncClient(base_url=f"http://{addr}") as client:
+        me = (await client.get("/api/me", headers=bearer(crews["dispatcher"]))).json()
+    assert me["distance_unit"] == "mi"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+        await page.goto(f"http://{addr}/console/")
+        await page.locator("#token").fill(crews["dispatcher"])
+        await page.locator("#token").press("Enter")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        await page.locator(f"#queue li[data-id='{incident}']").click()
+        ranked = page.locator("#detail").get_by_text(re.compile(r" · \d+(\.\d)? mi\b| · \d+ ft\b")).first
+        await expect(ranked).to_be_visible(timeout=10_000)
+        assert not re.search(r"\d km\b| \d+ m\b", await page.locator("#detail").inner_text())
+        await browser.close()

@@ -57,6 +57,7 @@ async function start() {
   const me = await api("/api/me");
   $("who").textContent = `${me.username} (${me.role})`;
   state.tz = me.time_zone;  // the centre's clock on every time the console shows
+  state.distanceUnit = me.distance_unit;
   setRole(me.role);
   $("login").hidden = true; $("app").hidden = false;
   await drawMap();

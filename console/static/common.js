@@ -26,6 +26,15 @@ export function signOut(message) {
   $("app").hidden = true; $("login").hidden = false; $("login-error").textContent = message || "";
 }
 
+// A distance in the centre's units (/api/me): "350 m", "1.2 km"; or "900 ft", "1.2 mi" (feet up to a tenth of a mile).
+export function distance(m, { round = 1 } = {}) {
+  if (state.distanceUnit === "mi") {
+    const feet = m / 0.3048;
+    return feet < 528 ? `${Math.round(feet / (round * 10)) * round * 10} ft` : `${(m / 1609.344).toFixed(1)} mi`;
+  }
+  return m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m / round) * round} m`;
+}
+
 export function fmt(s) {
   s = Math.floor(s);
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}`

@@ -4,13 +4,12 @@
 // comes with the check the form already runs as the call-taker types (POST /api/calls/check: its `history`,
 // which the service records as a read of the caller's or the place's history). Also how a suspected duplicate
 // reads, the same in the form and in the incident's panel: "#152 Road collision · 40 m · 6 min ago".
-import { state, $, esc, hhmm, ymd } from "./common.js";
+import { state, $, esc, hhmm, ymd, distance as inUnits } from "./common.js";
 
 export const typeName = (code) => state.types.find((t) => t.code === code)?.name || code;
 
 export function distance(m) {
-  if (m == null) return null;
-  return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`;
+  return m == null ? null : inUnits(m);
 }
 
 export function ago(at, now = Date.now()) {

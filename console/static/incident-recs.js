@@ -2,7 +2,7 @@
 // ETA and why it was not the pick), any of them sent with its own Assign button; "Assign recommended" (key A)
 // sends the picks together. Any other unit is added by its call sign; a unit busy on another incident is taken
 // from it (divert) only once the dispatcher has confirmed, told which incident it leaves.
-import { state, $, esc, api } from "./common.js";
+import { state, $, esc, api, distance } from "./common.js";
 import { ask } from "./ask.js";
 import { loadQueue } from "./queue.js";
 
@@ -16,7 +16,7 @@ let afterAssign = () => {};
 export function onAssigned(fn) { afterAssign = fn; }
 
 const minutes = (s) => (s == null ? "" : ` · ${(s / 60).toFixed(1)} min`);
-const metres = (m) => (m == null ? "" : m >= 1000 ? ` · ${(m / 1000).toFixed(1)} km` : ` · ${Math.round(m)} m`);
+const metres = (m) => (m == null ? "" : ` · ${distance(m)}`);
 const say = (text) => { $("incident-result").textContent = text; };
 
 function row(unit, capability, pick) {

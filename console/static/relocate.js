@@ -2,7 +2,7 @@
 // the geocoder's suggestions) or arms the pin to be dragged on the map (PATCH lat and lon). The pin cannot be
 // dragged by accident: only once armed, or with the map at street level; and a drop is confirmed against the
 // address it lands on (the geocoder's reverse), No putting the pin back. The panel is read again after a move.
-import { state, $, api } from "./common.js";
+import { state, $, api, distance } from "./common.js";
 import { map } from "./map.js";
 import { ask } from "./ask.js";
 import { unitsOn } from "./incident-units.js";
@@ -60,7 +60,7 @@ async function dropped(from) {
   const place = await api(`/api/reverse?lat=${lat}&lon=${lon}`).catch(() => null);
   const label = place?.label || place?.municipality || `${lat}, ${lon}`;
   const metres = map.distance(from, at);
-  const far = metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres)} m`;
+  const far = distance(metres);
   const working = unitsOn(id).length;
   const outside = place && !place.in_service_area ? " (outside the service area)" : "";
   const units = working ? ` It has ${working} unit${working > 1 ? "s" : ""} on it.` : "";

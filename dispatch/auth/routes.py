@@ -20,6 +20,7 @@ async def me(principal: CurrentPrincipal, request: Request) -> Me:
         role=principal.role,
         unit_id=principal.unit_id,
         time_zone=request.app.state.settings.report_time_zone,
+        distance_unit=request.app.state.settings.distance_unit,
     )
 
 

@@ -1,5 +1,7 @@
 """What the accounts API answers."""
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from dispatch.auth.models import Role
@@ -10,6 +12,7 @@ class Me(BaseModel):
     role: Role
     unit_id: int | None
     time_zone: str = Field(description="The centre's time zone: the clock its screens show (IANA name)")
+    distance_unit: Literal["km", "mi"] = Field(description="How its screens give distances: m and km, or ft and mi")
 
 
 class UserOut(BaseModel):

@@ -61,7 +61,14 @@ export function renderJob() {
   tick();
 }
 
-const distance = (m) => (m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m / 10) * 10} m`);
+// In the centre's units (/api/me): "350 m", "1.2 km"; or "900 ft", "1.2 mi".
+const distance = (m) => {
+  if (state.distanceUnit === "mi") {
+    const feet = m / 0.3048;
+    return feet < 528 ? `${Math.round(feet / 10) * 10} ft` : `${(m / 1609.344).toFixed(1)} mi`;
+  }
+  return m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m / 10) * 10} m`;
+};
 
 // A route's length and time in words, else the matcher's estimate.
 export function routeWords(route, etaS) {

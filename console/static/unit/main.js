@@ -1,5 +1,5 @@
 // The crew's device: sign in with the unit's token, then the link, the job, the statuses, the position.
-import { state, set, subscribe, saveToken, saveTheme, forget } from "./store.js";
+import { state, set, subscribe, saveToken, saveTheme, forget, setCentre } from "./store.js";
 import { connect, disconnect, onMessage } from "./socket.js";
 import { handle } from "./messages.js";
 import { renderJob, tick, loadTypeNames } from "./assignment.js";
@@ -64,6 +64,7 @@ async function start() {
   try {
     const me = await api("/api/me");
     if (me.role !== "unit") { signOut(); $("login-error").textContent = "That token is not a unit's device token."; return; }
+    setCentre(me);
     set({ name: state.name || me.username, unitId: me.unit_id }); // the call sign once a welcome gave it
   } catch (error) {
     if (error.status === 401 || error.status === 403) { signOut(); $("login-error").textContent = "That token was not accepted (wrong, revoked or expired)."; return; }

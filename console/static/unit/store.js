@@ -9,6 +9,8 @@ const stored = (key, fallback) => {
 export const state = {
   token: localStorage.getItem("unit-token"),
   unitId: null, conn: "offline", ackDeadline: 10,
+  // The centre's clock and units (/api/me, kept for a start offline): the times and distances the console shows.
+  tz: localStorage.getItem("unit-tz") || undefined, distanceUnit: localStorage.getItem("unit-distance") || "km",
   unitStatus: null, unitStatusSeq: 0, // the unit's own status (welcome, our answered presses, `unit_status`)
   name: localStorage.getItem("unit-name") || "", // the call sign from the last welcome: shown offline too
   job: stored("unit-job", null), // the assignment shown: the message's fields, its `status`, `ackOf` while unacknowledged
@@ -69,5 +71,18 @@ export function forget() {
 let counter = 0;
 export const nextId = (prefix) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
 
-// A time of day as the crew reads it (hours and minutes), from epoch ms or an ISO string.
-export const clock = (at) => new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+// A time of day as the crew reads it (hours and minutes, 24-hour), on the centre's clock, from epoch ms or an ISO
+// string: the time a dispatcher says on the radio is the one the crew reads.
+const clocks = new Map();
+export const clock = (at) => {
+  if (!clocks.has(state.tz)) {
+    clocks.set(state.tz, new Intl.DateTimeFormat("en-GB", { timeZone: state.tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }));
+  }
+  return clocks.get(state.tz).format(new Date(at));
+};
+
+// The centre's settings from /api/me, kept for the next start (offline too).
+export function setCentre(me) {
+  if (me.time_zone) { localStorage.setItem("unit-tz", me.time_zone); state.tz = me.time_zone; }
+  if (me.distance_unit) { localStorage.setItem("unit-distance", me.distance_unit); state.distanceUnit = me.distance_unit; }
+}
