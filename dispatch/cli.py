@@ -18,8 +18,9 @@ from dispatch.cli_support import console, fail, with_errors
 from dispatch.config import BUNDLED_MAP, get_settings
 from dispatch.geocoding.cli import geocode
 from dispatch.reports.cli import report
-from dispatch.setup import import_map
+from dispatch.setup import import_map, import_map_proposing
 from dispatch.setup import migrate as migrate_schema
+from dispatch.units.cli import units_app, write_file
 
 try:  # with uvicorn's standard extras, as `serve` uses it
     import uvloop
@@ -59,6 +60,7 @@ app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(units_app, name="units")
 app.command()(geocode)
 app.command()(report)
 
@@ -109,9 +111,22 @@ def migrate(revision: Annotated[str, typer.Argument(help="Alembic revision")] = 
 @app.command("load-map")
 def load_map(
     path: Annotated[Path, typer.Argument(help="An OpenStreetMap file (.osm.pbf, .osm, .osm.bz2)")] = BUNDLED_MAP,
+    fleet_proposal: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the fleet the map proposes (its stations, seed.toml's units) to this fleet file; "
+            "the units are left as they are"
+        ),
+    ] = None,
 ) -> None:
-    """Import a map: addresses, streets, places, road graph, stations, then the demo fleet (one transaction)."""
-    result = with_errors(lambda: import_map(get_settings(), path))
+    """Import a map: addresses, streets, places, road graph, stations, then the fleet (one transaction): the
+    centre's fleet file if DISPATCH_FLEET_FILE is set, else the demo fleet at the map's stations."""
+    if fleet_proposal is not None:
+        result, text = with_errors(lambda: import_map_proposing(get_settings(), path))
+        write_file(fleet_proposal, text)
+        console.print(f"wrote the fleet proposal to {fleet_proposal} (units unchanged)")
+    else:
+        result = with_errors(lambda: import_map(get_settings(), path))
     console.print(f"imported {path.name} in {result.duration_s:.1f} s")
     for key, value in result.counts.items():
         console.print(f"  {key:<32} {value:>7,}")
