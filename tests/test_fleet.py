@@ -290,3 +290,13 @@ def test_the_proposal_is_the_osm_fleet_and_changes_no_unit(settings, monkeypatch
         assert fleet_rows(own) == before
     finally:
         get_settings.cache_clear()
+
+
+def test_the_demo_applies_the_fleet_file_on_a_map_already_imported(helsinki, tmp_path, monkeypatch):
+    from dispatch import demo
+
+    monkeypatch.chdir(tmp_path)  # the demo writes var/demo-tokens.json here
+    own = helsinki.model_copy(update={"fleet_file": HELSINKI_FLEET})
+    tokens = demo.prepare(own, base_url="http://127.0.0.1:8000", map_path=HELSINKI)
+    assert len(tokens["units"]) == 8
+    assert "First Response 1" in tokens["units"]
