@@ -19,8 +19,9 @@ from dispatch.cli_support import console, fail, with_errors
 from dispatch.config import BUNDLED_MAP, get_settings
 from dispatch.geocoding.cli import geocode
 from dispatch.reports.cli import report
-from dispatch.setup import import_map
+from dispatch.setup import import_map, import_map_proposing
 from dispatch.setup import migrate as migrate_schema
+from dispatch.units.cli import units_app, write_file
 from geo.osm.importer import service_area_geojson
 
 try:  # with uvicorn's standard extras, as `serve` uses it
@@ -61,6 +62,7 @@ app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(units_app, name="units")
 app.command()(geocode)
 app.command()(report)
 
@@ -115,10 +117,23 @@ def load_map(
         Path | None,
         typer.Option(help="Write the service area (GeoJSON) to this file, to adjust and set as DISPATCH_SERVICE_AREA"),
     ] = None,
+    fleet_proposal: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the fleet the map proposes (its stations, seed.toml's units) to this fleet file; "
+            "the units are left as they are"
+        ),
+    ] = None,
 ) -> None:
-    """Import a map: addresses, streets, places, road graph, stations, then the demo fleet (one transaction)."""
+    """Import a map: addresses, streets, places, road graph, stations, then the fleet (one transaction): the
+    centre's fleet file if DISPATCH_FLEET_FILE is set, else the demo fleet at the map's stations."""
     settings = get_settings()
-    result = with_errors(lambda: import_map(settings, path))
+    if fleet_proposal is not None:
+        result, text = with_errors(lambda: import_map_proposing(settings, path))
+        write_file(fleet_proposal, text)
+        console.print(f"wrote the fleet proposal to {fleet_proposal} (units unchanged)")
+    else:
+        result = with_errors(lambda: import_map(settings, path))
     console.print(f"imported {path.name} in {result.duration_s:.1f} s")
     for key, value in result.counts.items():
         console.print(f"  {key:<32} {value:>7,}")

@@ -5,9 +5,11 @@ them without importing the command line they are part of."""
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from dispatch.errors import DispatchError
 from dispatch.setup import SetupError
+from dispatch.units.fleet import FleetError
 from geo.osm.reader import MapReadError
 
 console = Console(stderr=True)
@@ -24,6 +26,8 @@ def with_errors(action):
         return action()
     except MapReadError as exc:
         raise fail(str(exc), 2) from None
+    except FleetError as exc:  # names and call signs from the file, printed as written (no markup)
+        raise fail(escape(str(exc)), 2) from None
     except (DispatchError, SetupError) as exc:
         raise fail(str(exc), 1) from None
     except ValidationError as exc:

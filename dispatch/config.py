@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from dispatch.reports.targets import TargetsError, targets_at
+from dispatch.units.fleet import FleetError
+from dispatch.units.fleet import read as read_fleet
 
 DEV_SECRET = "dev-secret-do-not-use-in-production"
 # Found through the geo package, so an installed copy finds the map it ships (package data).
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
     # The centre's own service area, a GeoJSON polygon (`dispatch load-map --write-service-area FILE` writes the one
     # the import proposes: the region's boundary, else the extent of the map's data). Unset: the proposal.
     service_area: Path | None = None
+    # The centre's fleet file (docs/fleet.md): when set, a map import (`dispatch load-map`, `dispatch demo`) writes
+    # the fleet from it instead of seeding units at the map's stations (dispatch/units/seed.toml).
+    fleet_file: Path | None = None
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # Redis connections a process uses at most; a command past them waits (up to 2 s) for one to come free.
     redis_pool_size: int = Field(default=64, ge=4, le=10_000)
@@ -141,6 +146,17 @@ class Settings(BaseSettings):
                 targets_at(value)
             except TargetsError as exc:
                 raise ValueError(f"report_targets: {exc.detail}") from None
+        return value
+
+    @field_validator("fleet_file")
+    @classmethod
+    def _fleet(cls, value: Path | None) -> Path | None:
+        """Read now, as the targets: a mistake in the file stops the command with its message."""
+        if value is not None:
+            try:
+                read_fleet(value)
+            except FleetError as exc:
+                raise ValueError(f"fleet_file: {exc}") from None
         return value
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ from dispatch.auth.models import Role, User
 from dispatch.auth.tokens import DEMO_NAME, demo_token
 from dispatch.config import Environment, Settings
 from dispatch.db import make_async_engine, make_sessionmaker
-from dispatch.setup import SetupError, import_map, imported_sha, migrate
+from dispatch.setup import SetupError, import_fleet, import_map, imported_sha, migrate
 from dispatch.units.models import Unit
 from geo.osm.importer import file_sha256
 
@@ -101,9 +101,10 @@ def prepare(
     map_path: Path | None = None,
     history: Callable[[Settings, date], date | None] | None = None,
 ) -> dict:
-    """Migrate, import the map and its fleet if the map changed, the demo accounts and their tokens file, then
-    `history` (the simulator's past days for the reports, up to yesterday, from `dispatch demo`; it answers the
-    first of them, which the report example names); prints how to start."""
+    """Migrate, import the map and its fleet if the map changed (else the fleet file again, if DISPATCH_FLEET_FILE is
+    set), the demo accounts and their tokens file, then `history` (the simulator's past days for the reports, up to
+    yesterday, from `dispatch demo`; it answers the first of them, which the report example names); prints how to
+    start."""
     if not settings.is_dev:
         raise SetupError("the demo creates accounts with well-known tokens: run it with DISPATCH_ENV=dev only")
     map_path = map_path or settings.map_path
@@ -111,6 +112,8 @@ def prepare(
     if imported_sha(settings) != file_sha256(map_path):
         console.print(f"importing {map_path.name} (first run only)")
         import_map(settings, map_path)
+    elif settings.fleet_file is not None:  # the map is there: the fleet file may have changed since
+        import_fleet(settings, settings.fleet_file)
     tokens = asyncio.run(ensure_demo_accounts(settings))
     history_day = report_day(settings)
     history_first = (history(settings, history_day) if history is not None else None) or history_day

@@ -1,4 +1,4 @@
-"""Set-up steps the CLI and the demo share: migrate the schema, import the map."""
+"""Set-up steps the CLI and the demo share: migrate the schema, import the map and the fleet."""
 
 from importlib import resources
 from pathlib import Path
@@ -20,9 +20,12 @@ from rich.progress import (
 from sqlalchemy.engine import make_url
 
 from dispatch.config import Settings
+from dispatch.units import fleet_db
+from dispatch.units.fleet import Fleet, dump
+from dispatch.units.fleet import read as read_fleet
 from dispatch.units.seed import seed_after_import
-from geo.osm.areas import AreaFileError, read_area_file
-from geo.osm.importer import ImportResult, latest_import, load_map
+from geo.osm.areas import Area, AreaFileError, read_area_file
+from geo.osm.importer import ImportResult, Step, latest_import, load_map
 from geo.osm.reader import READER_VERSION
 
 # migrations/ ships inside the package as dispatch.migrations (setup.py): found the same way in a checkout and a
@@ -93,27 +96,111 @@ def progress_bar(console: Console | None = None) -> Progress:
     )
 
 
-def load_map_with_fleet(
-    path: Path, libpq_url: str, progress: Progress | None = None, service_area: Path | None = None
-) -> ImportResult:
-    """The service's map import: geo's import of the map, then, in the same transaction, the demo fleet seeded at
-    its stations (a failure in either leaves the database as it was). `service_area`: the centre's own area's
-    GeoJSON file (DISPATCH_SERVICE_AREA), in place of the one the import proposes."""
+def _fleet_step(fleet: Fleet, source: str) -> Step:
+    def step(cur: psycopg.Cursor) -> dict[str, int]:
+        fleet_db.apply(cur, fleet, source=source)
+        cur.execute("SELECT count(*) FROM units")
+        return {"units": fleet_db.scalar(cur)}
+
+    return ("fleet", step)
+
+
+def _area(service_area: Path | None) -> Area | None:
     try:
-        given = read_area_file(service_area) if service_area else None
+        return read_area_file(service_area) if service_area else None
     except AreaFileError as exc:
         raise SetupError(f"DISPATCH_SERVICE_AREA: {exc}") from None
-    return load_map(path, libpq_url, progress, then=[("units", seed_after_import)], service_area=given)
 
 
-def import_map(settings: Settings, path: Path) -> ImportResult:
+def load_map_with_fleet(
+    path: Path,
+    libpq_url: str,
+    progress: Progress | None = None,
+    *,
+    fleet: Path | None = None,
+    service_area: Path | None = None,
+) -> ImportResult:
+    """The service's map import: geo's import of the map, then, in the same transaction, the fleet: the centre's
+    fleet file if one is given (DISPATCH_FLEET_FILE), else the demo fleet seeded at the map's stations (a failure in
+    either leaves the database as it was). The fleet file is read and checked before the map. `service_area`: the
+    centre's own area's GeoJSON file (DISPATCH_SERVICE_AREA), in place of the one the import proposes."""
+    area = _area(service_area)
+    if fleet is None:
+        return load_map(path, libpq_url, progress, then=[("units", seed_after_import)], service_area=area)
+    return load_map(path, libpq_url, progress, then=[_fleet_step(read_fleet(fleet), str(fleet))], service_area=area)
+
+
+def load_map_with_proposal(
+    path: Path, libpq_url: str, progress: Progress | None = None, *, service_area: Path | None = None
+) -> tuple[ImportResult, str]:
+    """The map import with no change to the units, and the fleet OpenStreetMap proposes (its stations, the standby
+    posts and the units seed.toml gives them) as the text of a fleet file."""
+    found: list[str] = []
+
+    def step(cur: psycopg.Cursor) -> dict[str, int]:
+        fleet = fleet_db.proposal(cur)
+        found.append(dump(fleet, PROPOSAL_HEADER.format(map=path.name)))
+        return {"proposed_stations": len(fleet.stations), "proposed_units": len(fleet.units)}
+
+    result = load_map(path, libpq_url, progress, then=[("fleet proposal", step)], service_area=_area(service_area))
+    return result, found[0]
+
+
+PROPOSAL_HEADER = """# The fleet OpenStreetMap proposes for {map}: its stations, a standby post in every municipality
+# without a police station, and the units dispatch/units/seed.toml gives them. Edit it into the centre's own
+# fleet, then `dispatch units import FILE` (docs/fleet.md).
+"""
+
+
+def _database(settings: Settings, work):
     try:
-        with progress_bar() as progress:
-            return load_map_with_fleet(path, settings.libpq_url, progress, settings.service_area)
+        return work()
     except psycopg.OperationalError as exc:
         raise _unreachable(settings, exc) from exc
     except psycopg.errors.UndefinedTable as exc:
         raise SetupError("the schema is missing: run `dispatch migrate` first") from exc
+
+
+def import_map(settings: Settings, path: Path) -> ImportResult:
+    def work() -> ImportResult:
+        with progress_bar() as progress:
+            return load_map_with_fleet(
+                path, settings.libpq_url, progress, fleet=settings.fleet_file, service_area=settings.service_area
+            )
+
+    return _database(settings, work)
+
+
+def import_map_proposing(settings: Settings, path: Path) -> tuple[ImportResult, str]:
+    def work() -> tuple[ImportResult, str]:
+        with progress_bar() as progress:
+            return load_map_with_proposal(path, settings.libpq_url, progress, service_area=settings.service_area)
+
+    return _database(settings, work)
+
+
+def import_fleet(settings: Settings, path: Path, *, retire: bool = False, check: bool = False) -> fleet_db.Changes:
+    """`dispatch units import`: the file read and checked, then written in one transaction (rolled back with
+    `check`, which only says what would change)."""
+    fleet = read_fleet(path)
+
+    def work() -> fleet_db.Changes:
+        with psycopg.connect(settings.libpq_url, connect_timeout=5) as conn:
+            with conn.transaction() as tx, conn.cursor() as cur:
+                changes = fleet_db.apply(cur, fleet, retire=retire, source=str(path))
+                if check:
+                    raise psycopg.Rollback(tx)
+            return changes
+
+    return _database(settings, work)
+
+
+def export_fleet(settings: Settings) -> str:
+    def work() -> str:
+        with psycopg.connect(settings.libpq_url, connect_timeout=5) as conn, conn.cursor() as cur:
+            return dump(fleet_db.export(cur))
+
+    return _database(settings, work)
 
 
 def imported_sha(settings: Settings) -> str | None:

@@ -76,18 +76,19 @@ def imported_map(settings):
 
 
 HELSINKI_MAP = Path(__file__).parent / "data" / "helsinki.osm.pbf"  # the second region (tests/data/README.md)
+HELSINKI_FLEET = HELSINKI_MAP.with_name("helsinki-fleet.toml")  # its centre's fleet (docs/fleet.md)
 
 
 @pytest.fixture(scope="session")
 def helsinki(settings) -> Settings:
     """The settings of a database of its own (`<test database>_helsinki`) holding the Helsinki extract, imported once
-    per run; its Redis keys apart by the prefix (the database's name)."""
+    per run with its centre's fleet; its Redis keys apart by the prefix (the database's name)."""
     own = settings.model_copy(
         update={"database_url": settings.database_url + "_helsinki", "report_time_zone": "Europe/Helsinki"}
     )
     recreate_database(own)
     migrate(own)
-    load_map_with_fleet(HELSINKI_MAP, own.libpq_url)
+    load_map_with_fleet(HELSINKI_MAP, own.libpq_url, fleet=HELSINKI_FLEET)
     return own
 
 

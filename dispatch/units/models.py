@@ -10,28 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, created_at_column
 from dispatch.statuses import UnitStatus
-
-
-class StationKind(StrEnum):
-    fire = "fire"
-    police = "police"
-    ambulance = "ambulance"
-    hospital = "hospital"
-    standby = "standby"  # a post without a building, where units wait to cover an area
+from dispatch.units.kinds import StationKind as StationKind
+from dispatch.units.kinds import UnitKind as UnitKind
 
 
 class MessageDirection(StrEnum):
     to_crew = "to_crew"  # a dispatcher wrote to the unit's crew (through its outbox)
     from_crew = "from_crew"  # the crew wrote to the dispatchers (over its socket)
-
-
-class UnitKind(StrEnum):
-    engine = "engine"
-    ladder = "ladder"
-    rescue = "rescue"
-    tanker = "tanker"
-    ambulance = "ambulance"
-    patrol = "patrol"
 
 
 class Station(Base):

@@ -15,7 +15,7 @@ def load_seed_table(path: Path = SEED_FILE) -> dict:
         return tomllib.load(fh)
 
 
-def _create_standby_posts(cur: psycopg.Cursor) -> None:
+def create_standby_posts(cur: psycopg.Cursor) -> None:
     cur.execute("""
         INSERT INTO stations (osm_ref, kind, name, municipality, location)
         SELECT 'standby:' || m.name, 'standby', 'Standby post ' || m.name, m.name,
@@ -29,10 +29,8 @@ def _create_standby_posts(cur: psycopg.Cursor) -> None:
         ON CONFLICT (osm_ref) DO UPDATE SET location = excluded.location""")
 
 
-def seed_units(cur: psycopg.Cursor, table: dict | None = None) -> int:
-    """Creates the fleet's units where their call sign does not exist yet; returns how many it created."""
-    table = table or load_seed_table()
-    _create_standby_posts(cur)
+def plan_units(cur: psycopg.Cursor, table: dict) -> list[tuple[str, str, list[str], int]]:
+    """The fleet seed.toml gives the stations in the database: (call sign, kind, capabilities, station id) each."""
     cur.execute("SELECT id, kind::text, municipality FROM stations ORDER BY municipality NULLS LAST, name, osm_ref")
     plan: list[tuple[str, int]] = []  # (unit kind, station id) in call-sign order
     main = table["main_fire_station"]
@@ -48,9 +46,16 @@ def seed_units(cur: psycopg.Cursor, table: dict | None = None) -> int:
     for unit_kind, station_id in plan:
         spec = table["kinds"][unit_kind]
         numbers[unit_kind] += 1
-        rows.append((f"{spec['call_sign']} {numbers[unit_kind]}", unit_kind, spec["capabilities"], station_id))
+        rows.append((f"{spec['call_sign']} {numbers[unit_kind]}", unit_kind, list(spec["capabilities"]), station_id))
+    return rows
+
+
+def seed_units(cur: psycopg.Cursor, table: dict | None = None) -> int:
+    """Creates the fleet's units where their call sign does not exist yet; returns how many it created."""
+    table = table or load_seed_table()
+    create_standby_posts(cur)
     created = 0
-    for row in rows:
+    for row in plan_units(cur, table):
         cur.execute(
             """
             INSERT INTO units (call_sign, kind, capabilities, home_station_id, status, position)
