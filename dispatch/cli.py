@@ -127,7 +127,7 @@ def load_map(
 ) -> None:
     """Import a map: addresses, streets, places, road graph, stations, then the fleet (one transaction): the
     centre's fleet file if DISPATCH_FLEET_FILE is set, else the demo fleet at the map's stations."""
-    settings = get_settings()
+    settings = with_errors(get_settings)
     if fleet_proposal is not None:
         result, text = with_errors(lambda: import_map_proposing(settings, path))
         write_file(fleet_proposal, text)

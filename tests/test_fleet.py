@@ -135,7 +135,7 @@ UNIT = '[[units]]\ncall_sign = "Engine 9"\nkind = "engine"\nstation = "Base"\n'
         (BASE + BASE.replace("24.944581", "24.95"), 'duplicate station name "Base" (stations 1, 2)'),
         (BASE.replace("24.944581", '"24.94"'), "station 1 \"Base\": lon is not a number ('24.94')"),
         (BASE.replace("60.16577", "91"), 'station 1 "Base": lat 91 is out of range (-90 to 90)'),
-        (BASE.replace("24.944581", "9.52"), 'station 1 "Base": outside the map'),
+        (BASE.replace("24.944581", "9.52"), 'station 1 "Base": outside the service area (Helsinki)'),
         ("[[stations]\nname = 1", "not TOML"),
         ('[kinds.boat]\ncapabilities = ["water"]\n', 'kind "boat": not a kind of the system'),
         (BASE.replace("lat", "latitude"), 'station 1 "Base": unknown field latitude'),
