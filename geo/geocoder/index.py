@@ -253,14 +253,15 @@ def _aliases(names) -> list[str]:
 
 def _one_town(streets: list, addresses: list, places: list) -> tuple[list, list, list]:
     """Without municipality boundaries, streets and places lie in the town (addr:city) nearly all addresses name
-    (a stray "Helsingin kaupunki" aside); else they stay in none."""
-    towns = Counter(a[3] for a in addresses if a[3])
+    (a stray "Helsingin kaupunki" aside), and so do the addresses naming none, or a town with no letter ("7");
+    else they stay in none."""
+    towns = Counter(a[3] for a in addresses if a[3] and any(c.isalpha() for c in a[3]))
     if not towns or towns.most_common(1)[0][1] < ONE_TOWN_SHARE * towns.total():
         return streets, addresses, places
     town = towns.most_common(1)[0][0]
     return (
         [(s[0], s[1] or town, *s[2:]) for s in streets],
-        [(*a[:3], a[3] or town, *a[4:]) for a in addresses],
+        [(*a[:3], a[3] if a[3] and any(c.isalpha() for c in a[3]) else town, *a[4:]) for a in addresses],
         [(*p[:3], p[3] or town, *p[4:]) for p in places],
     )
 
