@@ -68,11 +68,35 @@ def settings() -> Settings:
     return settings
 
 
+# A second region with other address conventions: central Helsinki (bilingual names, "20 B", "14-20", 00100).
+HELSINKI_MAP = Path(__file__).parent / "data" / "helsinki.osm.pbf"
+
+
 @pytest.fixture(scope="session")
 def imported_map(settings):
     """The bundled map and the fleet at its stations, imported once per run and committed (the import is its own
     transaction)."""
     return load_map_with_fleet(BUNDLED_MAP, settings.libpq_url)
+
+
+@pytest.fixture(scope="session")
+def map_database(settings):
+    """Another map in a database of its own (the test database's name + `_<name>`), migrated and imported once per
+    run: `map_database(HELSINKI_MAP, "helsinki")` gives its settings. The bundled map's database is left alone."""
+    made: dict[str, Settings] = {}
+
+    def at(path: Path, name: str) -> Settings:
+        if name not in made:
+            url = make_url(settings.database_url)
+            url = url.set(database=f"{url.database}_{name}")
+            other = settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)})
+            recreate_database(other)
+            migrate(other)
+            load_map_with_fleet(path, other.libpq_url)
+            made[name] = other
+        return made[name]
+
+    return at
 
 
 @pytest.fixture(scope="module")
