@@ -1,5 +1,6 @@
 """Settings, from DISPATCH_* environment variables, with the local services as defaults."""
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
@@ -64,6 +65,9 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated, e.g.
     # "127.0.0.1,10.0.0.0/8"). Empty: the connecting address is the client, whatever the headers say.
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(default=[])
+    # The centre's languages, comma-separated two-letter codes ("fi,sv"): the keywords of the incident types
+    # (types.toml) in these languages type a caller's narrative. German and English by default.
+    languages: Annotated[list[str], NoDecode] = Field(default=["de", "en"])
     # The HTTP edge (dispatch/edge): the largest request body read (the largest call is some 55 kB), and how
     # long a client may take to send its request headers and its body before the connection is closed.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
@@ -119,6 +123,15 @@ class Settings(BaseSettings):
             return [ip_network(part, strict=False) if isinstance(part, str) else part for part in value]
         except ValueError as exc:
             raise ValueError(f"trusted_proxies: {exc} (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8)") from None
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not value or not all(re.fullmatch(r"[a-z]{2}", str(v)) for v in value):
+            raise ValueError("languages: two-letter codes, comma-separated, e.g. de,en or fi,sv,en")
+        return value
 
     @field_validator("auto_dispatch_priorities")
     @classmethod

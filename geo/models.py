@@ -4,7 +4,7 @@ from datetime import datetime
 
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, SmallInteger, String, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geo.base import Base, created_at_column
@@ -71,6 +71,8 @@ class Street(Base):
     municipality: Mapped[str | None] = mapped_column(String(100))
     highway: Mapped[str] = mapped_column(String(32))  # the most important class among its ways
     length_m: Mapped[float] = mapped_column(Float)
+    # Its other names in the map (name:sv, name:fi, alt_name, old_name...): a caller may use any of them.
+    alt_names: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default=text("'{}'"))
     geom = mapped_column(Geography("MULTILINESTRING", srid=4326, spatial_index=True), nullable=False)
 
     __table_args__ = (Index("ix_streets_name_municipality", "name", "municipality", unique=True),)

@@ -68,6 +68,10 @@ def settings() -> Settings:
     return settings
 
 
+# A second region with other address conventions: central Helsinki (bilingual names, "20 B", "14-20", 00100).
+HELSINKI_MAP = Path(__file__).parent / "data" / "helsinki.osm.pbf"
+
+
 @pytest.fixture(scope="session")
 def imported_map(settings):
     """The bundled map and the fleet at its stations, imported once per run and committed (the import is its own

@@ -102,6 +102,7 @@ def type_table(types: IncidentTypes) -> list[dict[str, Any]]:
             "on_scene_min": t.on_scene_min,
             "transport": t.transport,
             "questions": list(t.questions),
+            "names": dict(t.names),
         }
         for t in types
     ]

@@ -264,6 +264,7 @@ class IncidentTypeOut(BaseModel):
     on_scene_min: float
     transport: bool
     questions: list[str] = Field(description="Key questions to ask a caller of this type, in order")
+    names: dict[str, str] = Field(default_factory=dict, description="Its name in other languages, by code: fi, sv")
 
 
 class ClassifyIn(BaseModel):

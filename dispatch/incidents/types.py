@@ -3,18 +3,23 @@
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from dispatch.config import get_settings
 
 TYPES_FILE = Path(__file__).with_name("types.toml")
 CAPABILITIES = frozenset({"engine", "ladder", "rescue", "tanker", "ambulance", "police"})
 GROUPS = frozenset({"fire", "medical", "police", "traffic", "hazard", "service"})
 UNKNOWN = "UNKNOWN"
 _FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport", "share"}
-_OPTIONAL = {"questions"}
+_OPTIONAL = {"questions", "names"}
+# The languages of a type's keywords written as a plain list (the file's own, from before keywords per language).
+LIST_LANGUAGES = ("de", "en")
+_LANGUAGE = re.compile(r"[a-z]{2}")
 # Key questions are read out during a call: a few short ones, or nobody gets through them.
 MAX_QUESTIONS = 8
 MAX_QUESTION_LEN = 200
@@ -42,6 +47,11 @@ class IncidentType:
     transport: bool
     share: float = 0.0  # calls of this type per thousand, for the simulator
     questions: tuple[str, ...] = ()  # what the call-taker asks a caller reporting this type, in order
+    names: tuple[tuple[str, str], ...] = ()  # (language, name) besides the English `name`
+
+    def name_in(self, language: str) -> str:
+        """Its name in a language ("fi": "Sydänpysähdys"), the English name where it has none."""
+        return dict(self.names).get(language, self.name)
 
     def plan_dict(self) -> dict[str, int]:
         return {slot.capability: slot.count for slot in self.plan}
@@ -90,8 +100,9 @@ class IncidentTypes:
         self._matchers = {code: [(kw, *_matcher(kw)) for kw in t.keywords] for code, t in self._types.items()}
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "IncidentTypes":
-        """Reads and validates a types file; a bad entry raises ValueError naming it."""
+    def load(cls, path: Path | None = None, languages: Sequence[str] = LIST_LANGUAGES) -> "IncidentTypes":
+        """Reads and validates a types file, with the keywords of the centre's languages (every language's are
+        validated); a bad entry raises ValueError naming it."""
         path = path or TYPES_FILE
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
@@ -100,7 +111,7 @@ class IncidentTypes:
             raise ValueError(f"{path.name}: incident types must be [[type]] tables")
         types: dict[str, IncidentType] = {}
         for i, entry in enumerate(entries):
-            t = _parse(entry, f"{path.name} type #{i + 1}")
+            t = _parse(entry, f"{path.name} type #{i + 1}", tuple(languages))
             if t.code in types:
                 raise ValueError(f"{path.name}: duplicate incident type code {t.code!r}")
             types[t.code] = t
@@ -163,6 +174,35 @@ def _check_plan(plan: object, where: str) -> None:
             raise ValueError(f"{where}: count {count!r} for {capability!r} must be a whole number >= 1")
 
 
+def _keywords(keywords: object, where: str, languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The keywords of the centre's languages: a plain list is German and English (LIST_LANGUAGES); a table holds
+    a list per language ({ de = [...], fi = [...] }). A word two languages share is counted once."""
+    if isinstance(keywords, list):
+        _check_keywords(keywords, where)
+        chosen = keywords if set(languages) & set(LIST_LANGUAGES) else []
+    elif isinstance(keywords, dict):
+        chosen = []
+        for language, words in keywords.items():
+            if not _LANGUAGE.fullmatch(language):
+                raise ValueError(f"{where}: keywords of {language!r}: a language is a two-letter code like 'fi'")
+            _check_keywords(words, f"{where} ({language})")
+            chosen += words if language in languages else []
+    else:
+        raise ValueError(f"{where}: keywords must be a list of words or phrases, or a table of them per language")
+    out: dict[str, str] = {}
+    for keyword in chosen:
+        out.setdefault(_fold_keyword(keyword), keyword.strip().lower())
+    return tuple(out.values())
+
+
+def _names(names: object, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(names, dict) or not all(
+        isinstance(n, str) and n.strip() and _LANGUAGE.fullmatch(lang) for lang, n in names.items()
+    ):
+        raise ValueError(f'{where}: names must be a table of language = name, e.g. {{ fi = "Tulipalo" }}')
+    return tuple((lang, n.strip()) for lang, n in names.items())
+
+
 def _check_keywords(keywords: object, where: str) -> None:
     if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
         raise ValueError(f"{where}: keywords must be a list of words or phrases")
@@ -189,7 +229,7 @@ def _check_questions(questions: object, where: str) -> tuple[str, ...]:
     return cleaned
 
 
-def _parse(entry: dict[str, Any], where: str) -> IncidentType:
+def _parse(entry: dict[str, Any], where: str, languages: tuple[str, ...] = LIST_LANGUAGES) -> IncidentType:
     code = entry.get("code")
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise ValueError(f"{where}: code {code!r} is not a short upper-case code like 'RTC-INJ'")
@@ -206,8 +246,7 @@ def _parse(entry: dict[str, Any], where: str) -> IncidentType:
     if group not in GROUPS:
         raise ValueError(f"{where}: unknown group {group!r} (known: {', '.join(sorted(GROUPS))})")
     _check_plan(plan, where)
-    keywords = entry["keywords"]
-    _check_keywords(keywords, where)
+    keywords = _keywords(entry["keywords"], where, languages)
     for flag in ("public", "transport"):
         if not isinstance(entry[flag], bool):
             raise ValueError(f"{where}: {flag} must be true or false")
@@ -226,16 +265,17 @@ def _parse(entry: dict[str, Any], where: str) -> IncidentType:
         priority=priority,
         group=group,
         plan=tuple(Slot(c, n) for c, n in plan.items()),
-        keywords=tuple(k.strip().lower() for k in keywords),
+        keywords=keywords,
         public=entry["public"],
         on_scene_min=float(on_scene),
         transport=entry["transport"],
         share=float(share),
         questions=questions,
+        names=_names(entry.get("names", {}), where),
     )
 
 
 @lru_cache
 def incident_types() -> IncidentTypes:
-    """The packaged table."""
-    return IncidentTypes.load()
+    """The packaged table, its keywords in the centre's languages (DISPATCH_LANGUAGES)."""
+    return IncidentTypes.load(languages=get_settings().languages)

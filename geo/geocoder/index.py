@@ -6,7 +6,7 @@ intersections and interpolation are plain planar shapely operations; results are
 
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,17 +15,19 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from shapely.prepared import prep
 
-from geo.geocoder.normalize import expand_numbers, fold, name_key, words
+from geo.geocoder.normalize import expand_numbers, fold, name_key, range_interior, words
 
 EARTH_M_PER_DEG_LAT = 110_574.0
 # Settlements that callers give instead of their municipality ("Malbun" for Triesenberg). Field names
 # (place=locality) are left out: too many of them are also words of street names.
-LOCALITY_KINDS = ("village", "hamlet", "suburb", "town")
+LOCALITY_KINDS = ("village", "hamlet", "suburb", "town", "city")
 # An address that names no street (no addr:street, no addr:place) lies on the nearest named road this close:
 # its entrance is on that road in all but a few cases, and a crew needs a street to drive to.
 NEAREST_STREET_M = 40.0
 # Farther than that, the road is only named in its reverse label ("11 near Dorfstrasse, Planken").
 NEAR_LABEL_M = 200.0
+# Without boundaries, the share of the addresses naming one town (addr:city) that makes the map that town's.
+ONE_TOWN_SHARE = 0.9
 
 
 @dataclass
@@ -58,6 +60,7 @@ class StreetEntity:
     line: BaseGeometry | None = None
     numbers: dict[str, tuple[float, float]] = field(default_factory=dict)
     postcodes: set[str] = field(default_factory=set)
+    alt_names: tuple[str, ...] = ()  # its other names (name:sv, name:fi, alt_name...), found as it is
 
     @property
     def length_m(self) -> float:
@@ -128,7 +131,9 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         map_id = conn.execute("SELECT max(id) FROM map_imports").fetchone()[0]
         munis = _rows(conn, "SELECT name, ST_AsBinary(geom) FROM municipalities ORDER BY name")
         area = _rows(conn, "SELECT ST_AsBinary(ST_Union(geom)) FROM service_area")[0][0]
-        streets = _rows(conn, "SELECT name, municipality, ST_AsBinary(geom::geometry) FROM streets ORDER BY id")
+        streets = _rows(
+            conn, "SELECT name, municipality, ST_AsBinary(geom::geometry), alt_names FROM streets ORDER BY id"
+        )
         addresses = _rows(
             conn,
             """SELECT coalesce(street, place), housenumber, postcode, municipality,
@@ -140,19 +145,22 @@ def build_index(libpq_url: str) -> GeocoderIndex:
             """SELECT name, kind, category, municipality, ST_X(location::geometry),
                                        ST_Y(location::geometry), tags FROM places ORDER BY id""",
         )
-    if not munis or not streets:
+    if not streets:
         raise LookupError("the map is not imported: run `dispatch load-map`")
+    if not munis:  # a map without municipality boundaries: the town its addresses name stands for them
+        streets, addresses, places = _one_town(streets, addresses, places)
 
     muni_geoms = shapely.from_wkb([m[1] for m in munis])
-    c = shapely.union_all(muni_geoms).centroid
+    street_geoms = shapely.from_wkb([s[2] for s in streets])
+    c = shapely.union_all(muni_geoms if munis else street_geoms).centroid
     proj = Projection(c.x, c.y)
     muni_shapes = dict(zip([m[0] for m in munis], proj.geometry(muni_geoms), strict=True))
 
     entities: list[StreetEntity] = []
     by_name: dict[tuple[str, str | None], StreetEntity] = {}
-    lines = proj.geometry(shapely.from_wkb([s[2] for s in streets]))
-    for (name, municipality, _), line in zip(streets, lines, strict=True):
-        entity = StreetEntity(len(entities), name, name_key(name), municipality, line)
+    lines = proj.geometry(street_geoms)
+    for (name, municipality, _, alt_names), line in zip(streets, lines, strict=True):
+        entity = StreetEntity(len(entities), name, name_key(name), municipality, line, alt_names=tuple(alt_names))
         entities.append(entity)
         by_name[(entity.key, municipality)] = entity
         by_name[(name, municipality)] = entity  # "Bodastrasse" and "Bödastrasse" can be two streets of one village
@@ -160,14 +168,9 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     ax, ay = proj.to_xy([a[4] for a in addresses], [a[5] for a in addresses])
     labels, postcodes = _add_addresses(addresses, ax, ay, entities, by_name)
 
-    groups: dict[str, list[int]] = defaultdict(list)
-    for entity in entities:
-        groups[entity.key].append(entity.id)
+    groups, raw_groups = _street_groups(entities)
 
-    group_of = {key: g for g, key in enumerate(groups)}
-    raw_groups = {"".join(words(e.name, transliterate=False)): group_of[e.key] for e in entities}
-
-    muni_keys = {name_key(name): name for name in muni_shapes}
+    muni_keys = {name_key(name): name for name in muni_shapes or {s[1] for s in streets if s[1]}}
     place_entities: list[PlaceEntity] = []
     px, py = proj.to_xy([p[4] for p in places], [p[5] for p in places])
     for (name, kind, category, municipality, _, _, tags), x, y in zip(places, px, py, strict=True):
@@ -188,7 +191,8 @@ def build_index(libpq_url: str) -> GeocoderIndex:
                 )
             )
         if category == "place" and kind in LOCALITY_KINDS and municipality:
-            muni_keys.setdefault(name_key(name), municipality)
+            for alias in [name, *_aliases(v for k, v in tags.items() if k.startswith("name:"))]:  # "Helsingfors"
+                muni_keys.setdefault(name_key(alias), municipality)
 
     vocab: dict[str, set[int]] = defaultdict(set)
     for place in place_entities:
@@ -214,8 +218,15 @@ def build_index(libpq_url: str) -> GeocoderIndex:
         postcodes={
             code: {m for m, n in ms.items() if m and n >= 0.1 * sum(ms.values())} for code, ms in postcodes.items()
         },
-        # The import's (or the centre's own, DISPATCH_SERVICE_AREA) service area; the municipalities' before it had one
-        service_area=(proj.geometry(shapely.from_wkb(area)) if area else shapely.union_all(list(muni_shapes.values()))),
+        # The import's (or the centre's own, DISPATCH_SERVICE_AREA) service area; before the import wrote one, the
+        # municipalities', else the hull of the streets and addresses
+        service_area=(
+            proj.geometry(shapely.from_wkb(area))
+            if area
+            else shapely.union_all(list(muni_shapes.values()))
+            if muni_shapes
+            else _hull(lines, ax, ay)
+        ),
         address_points=points,
         address_labels=labels,
         address_tree=shapely.STRtree(points),
@@ -227,6 +238,49 @@ def build_index(libpq_url: str) -> GeocoderIndex:
     return index
 
 
+def _street_groups(entities: list[StreetEntity]) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """The streets by key (their own names' and their other names'), and the groups by key as typed."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for entity in entities:
+        groups[entity.key].append(entity.id)
+    for entity in entities:  # "Mannerheimvägen" finds Mannerheimintie: its other names lead to it
+        for alt in _aliases(entity.alt_names):
+            if entity.id not in groups[name_key(alt)]:
+                groups[name_key(alt)].append(entity.id)
+    group_of = {key: g for g, key in enumerate(groups)}
+    raw_groups = {"".join(words(e.name, transliterate=False)): group_of[e.key] for e in entities}
+    for entity in entities:
+        for alt in _aliases(entity.alt_names):
+            raw_groups.setdefault("".join(words(alt, transliterate=False)), group_of[name_key(alt)])
+    return groups, raw_groups
+
+
+def _aliases(names) -> list[str]:
+    """Other names written in a script the keys can hold (not "Хельсинки": nothing is left of it folded)."""
+    return [n for n in names if len(name_key(n)) >= 3]
+
+
+def _one_town(streets: list, addresses: list, places: list) -> tuple[list, list, list]:
+    """Without municipality boundaries, streets and places lie in the town (addr:city) nearly all addresses name
+    (a stray "Helsingin kaupunki" aside), and so do the addresses naming none, or a town with no letter ("7");
+    else they stay in none."""
+    towns = Counter(a[3] for a in addresses if a[3] and any(c.isalpha() for c in a[3]))
+    if not towns or towns.most_common(1)[0][1] < ONE_TOWN_SHARE * towns.total():
+        return streets, addresses, places
+    town = towns.most_common(1)[0][0]
+    return (
+        [(s[0], s[1] or town, *s[2:]) for s in streets],
+        [(*a[:3], a[3] if a[3] and any(c.isalpha() for c in a[3]) else town, *a[4:]) for a in addresses],
+        [(*p[:3], p[3] or town, *p[4:]) for p in places],
+    )
+
+
+def _hull(lines, ax, ay) -> BaseGeometry:
+    """The service area of a map without municipalities: around its streets and addresses."""
+    points = shapely.points(np.column_stack([ax, ay])) if len(ax) else []
+    return shapely.union_all([*lines, *points]).convex_hull.buffer(500.0)
+
+
 def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dict) -> tuple[list, dict]:
     """Puts each address's numbers on its street (a new entity for an addr:place or a street with no way) and
     returns the reverse labels, parallel to the addresses, and the municipalities using each postcode."""
@@ -235,6 +289,7 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
     unplaced = [a[0] is None and n is None for a, n in zip(addresses, nearest, strict=True)]
     farther = _nearest_streets(entities, unplaced, ax, ay)
     labels: list[tuple[str, str | None]] = [("", None)] * len(addresses)
+    inside: list[tuple[StreetEntity, str, float, float]] = []
     # Addresses that name their street first, so that a street guessed from the nearest road never takes a
     # number the street really has: such a guess is wrong, and the address is labelled as near the road.
     for i in sorted(range(len(addresses)), key=lambda i: nearest[i] is not None):
@@ -263,6 +318,10 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
             entity.numbers.setdefault(key, (x, y))
         if postcode:
             entity.postcodes.add(postcode)
+        inside.append((entity, number, x, y))
+    for entity, number, x, y in inside:  # "16" in the building "14-20", unless 16 is an address of its own
+        for key in range_interior(number):
+            entity.numbers.setdefault(key, (x, y))
     return labels, postcodes
 
 

@@ -12,7 +12,14 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Transliterations of umlauts, applied after accents are stripped so "ü" and "ue" meet as "u".
 _TRANSLIT = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 _ABBREVIATIONS = {"str": "strasse", "strase": "strasse", "st": "sankt", "hl": "heilig", "pl": "platz"}
+# At the end of a name (last, or before the number), English abbreviations of the kind of street: "Main St" is
+# Main Street where "St. Florinsgasse" is Sankt Florinsgasse. Finnish and Swedish kinds are written out in the
+# map and glued to the name ("Mannerheimintie", "Alexandersgatan") and are left as they are.
+_LAST_ABBREVIATIONS = {"st": "street", "dr": "drive", "ave": "avenue", "rd": "road", "blvd": "boulevard"}
+_ABBREVIATIONS |= {"ave": "avenue", "rd": "road", "blvd": "boulevard"}
 _GLUE_SUFFIXES = ("strasse", "gasse", "weg", "platz")
+# The widest range of house numbers ("14-20") whose numbers inside are taken as that building's.
+MAX_RANGE = 20
 HOUSE_NUMBER = re.compile(r"^(\d{1,4})\s*([a-z])?$")
 
 
@@ -36,9 +43,13 @@ def fold(text: str, transliterate: bool = True) -> str:
 
 def words(text: str, transliterate: bool = True) -> list[str]:
     """Folded words with abbreviations expanded ("Landstr." → "landstrasse", "St." → "sankt")."""
-    out = []
-    for word in fold(text, transliterate).split():
-        if word in _ABBREVIATIONS:
+    out: list[str] = []
+    folded = fold(text, transliterate).split()
+    for i, word in enumerate(folded):
+        last = i + 1 == len(folded) or folded[i + 1][0].isdigit()
+        if last and out and word in _LAST_ABBREVIATIONS:  # "Main St 5", "Ocean Dr": the kind of street
+            out.append(_LAST_ABBREVIATIONS[word])
+        elif word in _ABBREVIATIONS:
             out.append(_ABBREVIATIONS[word])
         elif word.endswith("str") and len(word) > 4:
             out.append(word[:-3] + "strasse")
@@ -76,6 +87,21 @@ def expand_numbers(raw: str) -> list[str]:
             if key:
                 keys.append(key)
     return keys
+
+
+def range_interior(raw: str) -> list[str]:
+    """The numbers inside a range ("14-20" → 16, 18: a range on one side of the street skips the other side's;
+    "3-6" → 4, 5), for ranges of a building or a block (at most MAX_RANGE numbers)."""
+    out: list[str] = []
+    for part in re.split(r"[;,]", raw):
+        ends = re.fullmatch(r"\s*(\d{1,4})\s*-\s*(\d{1,4})\s*", part)
+        if not ends:
+            continue
+        low, high = int(ends[1]), int(ends[2])
+        step = 2 if low % 2 == high % 2 else 1
+        if low < high and high - low <= MAX_RANGE:
+            out += [str(n) for n in range(low + step, high, step)]
+    return out
 
 
 def is_glue_suffix(word: str) -> bool:

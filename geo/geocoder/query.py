@@ -20,6 +20,11 @@ MUNICIPALITY_MIN_SCORE = 88
 # The country or region a caller adds ("…, Liechtenstein", "FL-9490", "Fürstentum"): the whole service area, so
 # it narrows nothing; taken off the ends of a query before anything is matched, never a name of its own.
 REGION_WORDS = {"liechtenstein", "furstentum", "fl", "li", "principality", "of", "schweiz", "switzerland", "ch"}
+# Words before a flat, stair or floor number after the house number: Finnish, Swedish, German, English.
+UNIT_WORDS = {"as", "asunto", "krs", "kerros", "rappu", "porras", "lgh", "lagenhet", "tr", "trappa", "vaning"}
+UNIT_WORDS |= {"stiege", "top", "wohnung", "whg", "stock", "og", "flat", "apt", "apartment", "floor", "stair", "unit"}
+_DUTCH_POSTCODE = re.compile(r"[1-9]\d{3} [a-z]{2}")
+_BRITISH_POSTCODE = re.compile(r"[a-z]{1,2}\d[a-z\d]? \d[a-z]{2}")
 _INTERSECTION_PREFIX = re.compile(
     r"^\s*(corner\s+of|intersection\s+of|junction\s+of|ecke|kreuzung|einmündung|einmuendung)\s+(.*)$", re.IGNORECASE
 )
@@ -37,29 +42,64 @@ class Reading:
     postcode: str | None
     municipality: str | None  # a municipality name, from a municipality or settlement word or the postcode
     raw_words: tuple[str, ...] = field(default=(), compare=False)  # name_words as typed, not transliterated
+    unit: str | None = None  # what follows the house number: stair, flat, floor ("12 B 3": "3"), for the crew
 
 
-def _numbers(tokens: list[str], postcodes: set[str]) -> tuple[list[str], str | None, str | None]:
-    """Takes the house number and postcode out of the folded tokens."""
+def _numbers(tokens: list[str], postcodes: set[str]) -> tuple[list[str], str | None, str | None, str | None]:
+    """Takes the house number, what follows it (stair, flat: "12 B 3"), and the postcode out of the folded tokens."""
     rest: list[str] = []
-    number = postcode = None
+    number = postcode = unit = None
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if token in postcodes and postcode is None:
-            postcode = token
-        elif token.isdigit() and number is None and len(token) <= 4:
+        taken = _postcode(tokens, i, postcodes) if postcode is None else 0
+        if taken:
+            postcode = " ".join(tokens[i : i + taken])
+            i += taken
+            continue
+        if token.isdigit() and number is None and len(token) <= 4:
             # "12 a": a single letter right after a number belongs to it
             if i + 1 < len(tokens) and len(tokens[i + 1]) == 1 and tokens[i + 1].isalpha():
                 token += tokens[i + 1]
                 i += 1
             number = number_key(token)
-        elif number is None and number_key(token) and any(ch.isdigit() for ch in token):
+            i, unit = _unit(tokens, i + 1)
+            continue
+        if number is None and number_key(token) and any(ch.isdigit() for ch in token):
             number = number_key(token)
-        else:
-            rest.append(token)
+            i, unit = _unit(tokens, i + 1)
+            continue
+        rest.append(token)
         i += 1
-    return rest, number, postcode
+    return rest, number, postcode, unit
+
+
+def _postcode(tokens: list[str], i: int, postcodes: set[str]) -> int:
+    """How many tokens from i make a postcode: one the map uses, five or six digits ("00100"), a Dutch "1012 AB"
+    or a British "SW1A 1AA" (never a house number); 0 if none."""
+    token = tokens[i]
+    if token in postcodes or (token.isdigit() and len(token) in (5, 6)):
+        return 1
+    after = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if after in STOP_WORDS | REGION_WORDS:  # "9490 FL" is a number and the country
+        return 0
+    if _DUTCH_POSTCODE.fullmatch(f"{token} {after}") or _BRITISH_POSTCODE.fullmatch(f"{token} {after}"):
+        return 2
+    return 0
+
+
+def _unit(tokens: list[str], i: int) -> tuple[int, str | None]:
+    """The stair, flat or floor after a house number ("12 B 3": 3; "5 as 12", "8 floor 2"), up to three tokens,
+    and the index after them; None if nothing follows the number."""
+    taken: list[str] = []
+    while i < len(tokens) and len(taken) < 3:
+        token = tokens[i]
+        short = (token.isdigit() and len(token) <= 3) or (len(token) == 1 and token.isalpha())
+        if not (short or (token in UNIT_WORDS and i + 1 < len(tokens) and tokens[i + 1][:1].isdigit())):
+            break
+        taken.append(token.upper() if len(token) == 1 else token)
+        i += 1
+    return i, " ".join(taken) or None
 
 
 def _trim(name: list[str]) -> tuple[str, ...]:
@@ -114,9 +154,10 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
     tokens = drop_region(words(text))
     raw = words(text, transliterate=False)  # word for word the same split: transliteration stays inside words
     as_typed = dict(zip(words(text), raw, strict=False))
-    rest, number, postcode = _numbers(tokens, set(postcodes))
-    by_postcode = next(iter(postcodes[postcode])) if postcode and len(postcodes[postcode]) == 1 else None
-    out = [Reading(_trim(rest), number, postcode, by_postcode)]
+    rest, number, postcode, unit = _numbers(tokens, set(postcodes))
+    towns = postcodes.get(postcode or "", set())
+    by_postcode = next(iter(towns)) if len(towns) == 1 else None
+    out = [Reading(_trim(rest), number, postcode, by_postcode, unit=unit)]
     for size in (1, 2):
         if len(rest) <= size:
             continue
@@ -128,7 +169,7 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
                 [as_typed.get(w, w) for w in span], municipalities
             )
             if municipality:
-                out.append(Reading(_trim(remainder), number, postcode, municipality))
+                out.append(Reading(_trim(remainder), number, postcode, municipality, unit=unit))
     seen, unique = set(), []
     for r in out:
         if r.name_words and r not in seen:

@@ -105,7 +105,7 @@ class Geocoder:
                         # The number is on this street where the caller said: two facts agree, so even a name
                         # two slips off is worth offering as the answer, if not as a sure one.
                         conf = min(0.85, max(conf + 0.15, CORROBORATED))
-                    label = f"{street.name} {r.number}{where}"
+                    label = f"{street.name} {r.number}{' ' + r.unit if r.unit else ''}{where}"
                     out.append(
                         self._point(
                             kind,

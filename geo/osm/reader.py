@@ -3,6 +3,7 @@
 Nothing here touches the database: a file that fails to read fails before anything is written.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ PLACE_KEYS = (
 )
 # Names by which the public refers to a place besides its official name.
 NAME_KEYS = ("alt_name", "short_name", "official_name", "old_name", "name:de", "operator", "brand")
+# A street's other names: in the other official languages (name:sv, name:fi), and those it is also known by.
+STREET_NAME_KEYS = ("alt_name", "old_name", "short_name", "official_name", "loc_name")
+_LANGUAGE_NAME = re.compile(r"name:[a-z]{2,3}(-[A-Za-z]+)?")
 STATION_KINDS = {
     ("amenity", "fire_station"): "fire",
     ("amenity", "police"): "police",
@@ -42,8 +46,9 @@ STATION_KINDS = {
 
 
 # What the reader makes of a map: raised when it starts reading something new (addr:place, associatedStreet,
-# streets of interpolation ways), so that a map imported by an older reader is imported again.
-READER_VERSION = 2
+# streets of interpolation ways, the other names of streets), so that a map imported by an older reader is
+# imported again.
+READER_VERSION = 3
 
 
 class MapReadError(Exception):
@@ -98,7 +103,8 @@ class MapData:
     stations: list[StationRow] = field(default_factory=list)
     boundaries: list[BoundaryRow] = field(default_factory=list)
     road_ways: list[RoadWay] = field(default_factory=list)  # drivable ways, for the graph
-    named_ways: list[tuple[str, str, str]] = field(default_factory=list)  # (name, highway, wkt) for streets
+    # (name, highway, wkt, other names) for streets
+    named_ways: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
     objects_read: int = 0
     # Named administrative boundary relations: those seen, and those the extract holds whole (assembled into areas)
     boundary_relations: set[str] = field(default_factory=set)
@@ -123,6 +129,19 @@ def _address(ref: str, source: str, tags, lon: float, lat: float) -> AddressRow:
         lon,
         lat,
     )
+
+
+def street_alt_names(tags) -> list[str]:
+    """A named way's other names (name:sv, alt_name "A;B", old_name...), each once, without its own name."""
+    name = tags.get("name")
+    found: list[str] = []
+    for key, value in ((t.k, t.v) for t in tags):
+        if key in STREET_NAME_KEYS or _LANGUAGE_NAME.fullmatch(key):
+            for alt in value.split(";"):
+                alt = alt.strip()
+                if alt and alt != name and alt not in found:
+                    found.append(alt)
+    return found
 
 
 def _classify(tags) -> tuple[str, str] | None:
@@ -162,6 +181,8 @@ class _Collector:
             category = _classify(tags)
             if category:
                 extra = {k: tags[k] for k in NAME_KEYS if k in tags}
+                if category[0] == "place":  # a town's or quarter's names in the other languages: "Helsingfors"
+                    extra.update({t.k: t.v for t in tags if _LANGUAGE_NAME.fullmatch(t.k)})
                 extra.update({k: tags[k] for k in ("addr:street", "addr:housenumber") if k in tags})
                 self.data.places.append(PlaceRow(ref, name, category[0], category[1], extra, lon, lat))
 
@@ -197,7 +218,7 @@ class _Collector:
         name = tags.get("name")
         if name:
             wkt = "LINESTRING(" + ",".join(f"{x:.7f} {y:.7f}" for x, y in coords) + ")"
-            self.data.named_ways.append((name, highway, wkt))
+            self.data.named_ways.append((name, highway, wkt, street_alt_names(tags)))
         if is_drivable(tags):
             self.data.road_ways.append(
                 RoadWay(

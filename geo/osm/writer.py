@@ -143,12 +143,13 @@ def write_places(cur: psycopg.Cursor, data: MapData) -> int:
 def write_streets(cur: psycopg.Cursor, data: MapData) -> int:
     """Named ways merged into one street per name and municipality (the one holding each way's middle)."""
     cur.execute(
-        "CREATE TEMP TABLE named_ways (name text, highway text, geom geometry(LineString, 4326)) ON COMMIT DROP"
+        "CREATE TEMP TABLE named_ways (name text, highway text, geom geometry(LineString, 4326), alt_names text[]) "
+        "ON COMMIT DROP"
     )
     _copy(
         cur,
-        "COPY named_ways (name, highway, geom) FROM STDIN",
-        ((name, highway, "SRID=4326;" + wkt) for name, highway, wkt in data.named_ways),
+        "COPY named_ways (name, highway, geom, alt_names) FROM STDIN",
+        ((name, highway, "SRID=4326;" + wkt, alts) for name, highway, wkt, alts in data.named_ways),
     )
     cur.execute("""
         INSERT INTO streets (name, municipality, highway, length_m, geom)
@@ -161,7 +162,15 @@ def write_streets(cur: psycopg.Cursor, data: MapData) -> int:
         FROM named_ways w
         LEFT JOIN municipalities m ON ST_Intersects(m.geom, ST_LineInterpolatePoint(w.geom, 0.5))
         GROUP BY w.name, m.name""")
-    return cur.rowcount
+    written = cur.rowcount
+    cur.execute("""
+        UPDATE streets s SET alt_names = o.alt_names
+        FROM (SELECT w.name, m.name AS municipality, array_agg(DISTINCT a ORDER BY a) AS alt_names
+              FROM named_ways w CROSS JOIN unnest(w.alt_names) a
+              LEFT JOIN municipalities m ON ST_Intersects(m.geom, ST_LineInterpolatePoint(w.geom, 0.5))
+              GROUP BY w.name, m.name) o
+        WHERE s.name = o.name AND s.municipality IS NOT DISTINCT FROM o.municipality""")
+    return written
 
 
 def write_road_graph(cur: psycopg.Cursor, graph: RoadGraph) -> tuple[int, int]:
