@@ -186,6 +186,17 @@ class Settings(BaseSettings):
             raise ValueError("DISPATCH_SECRET_KEY must be at least 32 characters in production")
         return self
 
+    @model_validator(mode="after")
+    def _a_database_per_map(self) -> "Settings":
+        """Another map than the bundled one (DISPATCH_MAP_PATH) with no database named: a database of its own,
+        `dispatch_<map>` ("dispatch_helsinki" for helsinki.osm.pbf), so that two regions' demos never mix their
+        stations, units and history (nor their Redis keys, named after the database)."""
+        if "database_url" not in self.model_fields_set and self.map_path != BUNDLED_MAP:
+            slug = re.sub(r"[^a-z0-9]+", "_", self.map_path.name.split(".")[0].lower()).strip("_") or "map"
+            url = make_url(self.database_url)
+            self.database_url = url.set(database=f"{url.database}_{slug}"[:63]).render_as_string(hide_password=False)
+        return self
+
     @property
     def is_dev(self) -> bool:
         return self.env != Environment.production

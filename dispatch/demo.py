@@ -17,7 +17,7 @@ from dispatch.auth.models import Role, User
 from dispatch.auth.tokens import DEMO_NAME, demo_token
 from dispatch.config import Environment, Settings
 from dispatch.db import make_async_engine, make_sessionmaker
-from dispatch.setup import SetupError, import_fleet, import_map, imported_sha, migrate
+from dispatch.setup import SetupError, ensure_database, import_fleet, import_map, imported_sha, migrate
 from dispatch.units.models import Unit
 from geo.osm.importer import file_sha256
 
@@ -108,6 +108,7 @@ def prepare(
     if not settings.is_dev:
         raise SetupError("the demo creates accounts with well-known tokens: run it with DISPATCH_ENV=dev only")
     map_path = map_path or settings.map_path
+    ensure_database(settings)
     migrate(settings)
     if imported_sha(settings) != file_sha256(map_path):
         console.print(f"importing {map_path.name} (first run only)")

@@ -68,6 +68,21 @@ def migrate(settings: Settings, revision: str = "head") -> None:
         raise _unreachable(settings, exc.orig or exc) from exc
 
 
+def ensure_database(settings: Settings) -> None:
+    """Creates the settings' database with PostGIS if it is not there (a second map's demo has a database of its
+    own, which the set-up did not make)."""
+    admin_url = make_url(settings.libpq_url).set(database="postgres").render_as_string(hide_password=False)
+    name = settings.database_name
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(settings.libpq_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except psycopg.OperationalError as exc:
+        raise _unreachable(settings, exc) from exc
+
+
 def recreate_database(settings: Settings) -> None:
     """Drops and creates the settings' database, with PostGIS (not migrated): the test, bench and benchmark
     databases start from nothing each run."""
