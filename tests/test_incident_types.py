@@ -225,6 +225,13 @@ def test_validation_requires_the_unknown_type(tmp_path):
         ("Lawine am Augstenberg, zwei Skifahrer verschüttet", "MOUNTAIN-RESCUE"),
         ("Nach dem Sturm ist ein Baum umgestürzt auf das Dach", "STORM"),
         ("Lift steckt zwischen zwei Stockwerken fest, Leute drin", "LIFT"),
+        # What the burning thing is decides among the fires; where a person lies is no rescue of its own
+        ("A car is burning in the parking lot, black smoke", "FIRE-VEH"),
+        ("a truck caught fire", "FIRE-VEH"),
+        ("smoke coming out of the house", "FIRE-STRUCT"),
+        ("the field is burning", "FIRE-BRUSH"),
+        ("man lying in the field near the river, he does not move", "UNCONSCIOUS"),
+        ("a child fell into the pool", "WATER-RESCUE"),
     ],
 )
 def test_suggest_classifies_realistic_narratives(types, narrative, code):
@@ -276,6 +283,13 @@ def test_phrases_weigh_more_and_the_ranking_says_why(types):
     strong = types.suggest("Es brennt im Dachstock, starker Rauch, Flammen aus dem Fenster")[1]
     weak = types.suggest("Es brennt im Dachstock")[1]
     assert strong > weak
+
+
+@pytest.mark.parametrize("narrative", ["we are at the river", "the car park behind the church", "a field"])
+def test_context_words_alone_type_nothing(types, narrative):
+    """"River", "car", "field" tell a water rescue, a vehicle fire, a brush fire from their neighbours once a
+    keyword said what happened; alone they say nothing."""
+    assert types.suggest(narrative) is None
 
 
 def test_internal_types_are_never_suggested(types):

@@ -16,7 +16,7 @@ CAPABILITIES = frozenset({"engine", "ladder", "rescue", "tanker", "ambulance", "
 GROUPS = frozenset({"fire", "medical", "police", "traffic", "hazard", "service"})
 UNKNOWN = "UNKNOWN"
 _FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport", "share"}
-_OPTIONAL = {"questions", "names"}
+_OPTIONAL = {"questions", "names", "context"}
 # The languages of a type's keywords written as a plain list (the file's own, from before keywords per language).
 LIST_LANGUAGES = ("de", "en")
 _LANGUAGE = re.compile(r"[a-z]{2}")
@@ -48,6 +48,9 @@ class IncidentType:
     share: float = 0.0  # calls of this type per thousand, for the simulator
     questions: tuple[str, ...] = ()  # what the call-taker asks a caller reporting this type, in order
     names: tuple[tuple[str, str], ...] = ()  # (language, name) besides the English `name`
+    # Words that tell this type from its neighbours once a keyword has said what happened ("car" for a vehicle
+    # fire, "river" for a water rescue), but say nothing alone: "a man lying near the river" is no water rescue.
+    context: tuple[str, ...] = ()
 
     def name_in(self, language: str) -> str:
         """Its name in a language ("fi": "Sydänpysähdys"), the English name where it has none."""
@@ -98,6 +101,7 @@ class IncidentTypes:
     def __init__(self, types: dict[str, IncidentType]) -> None:
         self._types = {t.code.upper(): t for t in types.values()}
         self._matchers = {code: [(kw, *_matcher(kw)) for kw in t.keywords] for code, t in self._types.items()}
+        self._context = {code: [(kw, *_matcher(kw)) for kw in t.context] for code, t in self._types.items()}
 
     @classmethod
     def load(cls, path: Path | None = None, languages: Sequence[str] = LIST_LANGUAGES) -> "IncidentTypes":
@@ -139,13 +143,15 @@ class IncidentTypes:
     def rank(self, narrative: str) -> list[Suggestion]:
         """Every type with at least one keyword in the narrative, best first.
 
-        A type scores the weights of its distinct keywords found as whole words or phrases. Ties go to
-        the more urgent type (a wrong priority 1 costs less than a missed one), then to the code."""
+        A type scores the weights of its distinct keywords found as whole words or phrases, and of its context
+        words once a keyword is found. Ties go to the more urgent type (a wrong priority 1 costs less than a
+        missed one), then to the code."""
         text = fold(narrative)
         found = []
         for code, matchers in self._matchers.items():
             hits = [(kw, weight) for kw, pattern, weight in matchers if pattern.search(text)]
             if hits:
+                hits += [(kw, weight) for kw, pattern, weight in self._context[code] if pattern.search(text)]
                 t = self._types[code]
                 found.append(Suggestion(t, sum(w for _, w in hits), tuple(kw for kw, _ in hits)))
         return sorted(found, key=lambda s: (-s.points, s.type.priority, s.type.code))
@@ -272,6 +278,7 @@ def _parse(entry: dict[str, Any], where: str, languages: tuple[str, ...] = LIST_
         share=float(share),
         questions=questions,
         names=_names(entry.get("names", {}), where),
+        context=_keywords(entry.get("context", []), f"{where} context", languages),
     )
 
 
