@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # The centre's languages, comma-separated two-letter codes ("fi,sv"): the keywords of the incident types
     # (types.toml) in these languages type a caller's narrative. German and English by default.
     languages: Annotated[list[str], NoDecode] = Field(default=["de", "en"])
+    # The language of the incident types' names on every screen and report ("fi": "Kaatuminen" for FALL), where the
+    # types file names them in it; unset, the file's own (English) names. The codes never change.
+    names_language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     # The HTTP edge (dispatch/edge): the largest request body read (the largest call is some 55 kB), and how
     # long a client may take to send its request headers and its body before the connection is closed.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)

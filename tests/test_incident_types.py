@@ -287,7 +287,7 @@ def test_phrases_weigh_more_and_the_ranking_says_why(types):
 
 @pytest.mark.parametrize("narrative", ["we are at the river", "the car park behind the church", "a field"])
 def test_context_words_alone_type_nothing(types, narrative):
-    """"River", "car", "field" tell a water rescue, a vehicle fire, a brush fire from their neighbours once a
+    """ "River", "car", "field" tell a water rescue, a vehicle fire, a brush fire from their neighbours once a
     keyword said what happened; alone they say nothing."""
     assert types.suggest(narrative) is None
 

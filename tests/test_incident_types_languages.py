@@ -85,3 +85,13 @@ share = 0
     path.write_text(entry.format(extra='keywords.fi = ["apua"]\nkeywords.sv = ["hjälp", "apua"]'))
     assert IncidentTypes.load(path, languages=["fi", "sv"]).get("UNKNOWN").keywords == ("apua", "hjälp")
     assert IncidentTypes.load(path).get("UNKNOWN").keywords == ()
+
+
+def test_the_centres_names_language_names_the_types_on_every_screen_and_keeps_the_english():
+    """DISPATCH_NAMES_LANGUAGE=fi: FALL is "Kaatuminen" wherever a type is named (its code unchanged), its English
+    name kept among its names, and a type the file names in no Finnish keeps its own."""
+    finnish = IncidentTypes.load(languages=("fi", "en"), names_language="fi")
+    fall = finnish.get("FALL")
+    assert (fall.code, fall.name) == ("FALL", "Kaatuminen") and dict(fall.names)["en"] == "Fall or injury"
+    assert finnish.get("UNKNOWN").name == IncidentTypes.load().get("UNKNOWN").name
+    assert IncidentTypes.load().get("FALL").name == "Fall or injury"  # unset: the file's own names

@@ -47,7 +47,9 @@ function showPlan() {
 
 function openList(query) {
   const q = query.trim().toLowerCase();
-  matches = state.types.filter((t) => !q || t.name.toLowerCase().includes(q) || t.code.toLowerCase().includes(q));
+  // By code or by its name in any language the types file gives ("Kaatuminen", "Fall", "Sturz").
+  matches = state.types.filter((t) => !q || t.code.toLowerCase().includes(q)
+    || [t.name, ...Object.values(t.names || {})].some((n) => n.toLowerCase().includes(q)));
   active = -1;
   $("call-type-list").innerHTML = matches.length ? matches.map((t, i) => `<li id="call-type-opt-${i}" role="option"
       aria-selected="false" data-index="${i}">${esc(t.name)} <span class="muted">${esc(t.code)} · P${t.priority}</span></li>`).join("")

@@ -133,7 +133,11 @@ def _matches(q: str, types: IncidentTypes, values: dict[str, Any]) -> list[str]:
     if "q_id" in values:
         matches.append("i.id = :q_id")
     folded = fold(q)
-    if codes := [t.code for t in types if q.upper() in t.code or (folded and folded in fold(t.name))]:
+    if codes := [
+        t.code
+        for t in types
+        if q.upper() in t.code or (folded and any(folded in fold(n) for n in (t.name, *dict(t.names).values())))
+    ]:
         values["q_types"] = codes
         matches.append("i.type_code = ANY(:q_types)")
     return matches

@@ -4,7 +4,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -104,9 +104,12 @@ class IncidentTypes:
         self._context = {code: [(kw, *_matcher(kw)) for kw in t.context] for code, t in self._types.items()}
 
     @classmethod
-    def load(cls, path: Path | None = None, languages: Sequence[str] = LIST_LANGUAGES) -> "IncidentTypes":
+    def load(
+        cls, path: Path | None = None, languages: Sequence[str] = LIST_LANGUAGES, names_language: str | None = None
+    ) -> "IncidentTypes":
         """Reads and validates a types file, with the keywords of the centre's languages (every language's are
-        validated); a bad entry raises ValueError naming it."""
+        validated) and the names of `names_language` where the file gives them (the file's own name is then kept
+        as the English one, "en"); a bad entry raises ValueError naming it."""
         path = path or TYPES_FILE
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
@@ -116,6 +119,8 @@ class IncidentTypes:
         types: dict[str, IncidentType] = {}
         for i, entry in enumerate(entries):
             t = _parse(entry, f"{path.name} type #{i + 1}", tuple(languages))
+            if names_language and names_language in dict(t.names):
+                t = replace(t, name=t.name_in(names_language), names=(("en", t.name), *t.names))
             if t.code in types:
                 raise ValueError(f"{path.name}: duplicate incident type code {t.code!r}")
             types[t.code] = t
@@ -285,4 +290,5 @@ def _parse(entry: dict[str, Any], where: str, languages: tuple[str, ...] = LIST_
 @lru_cache
 def incident_types() -> IncidentTypes:
     """The packaged table, its keywords in the centre's languages (DISPATCH_LANGUAGES)."""
-    return IncidentTypes.load(languages=get_settings().languages)
+    settings = get_settings()
+    return IncidentTypes.load(languages=settings.languages, names_language=settings.names_language)
