@@ -21,6 +21,7 @@ from dispatch.matching.core import Policy
 from simulator.calls import Call, Timing, generate
 from simulator.headless import Simulation
 from simulator.model import Params, SimIncident, SimUnit
+from simulator.phone import caller_number
 from simulator.results import learnt_coverage
 from simulator.world import World
 
@@ -137,7 +138,7 @@ class HistoryError(RuntimeError):
         self.code = code
 
 
-def _incident_rows(calls: list[Call], records: list[UnitRecord], seed: int):
+def _incident_rows(calls: list[Call], records: list[UnitRecord], seed: int, tz: str):
     """Per call that a unit reached: its units' records, the caller's made-up number, when the dispatcher closed it
     (seconds after the start) and the response time; with the random stream the feedback draws from."""
     rng = random.Random(f"history:{seed}")
@@ -150,7 +151,7 @@ def _incident_rows(calls: list[Call], records: list[UnitRecord], seed: int):
         if not served:
             continue  # never reached (cannot happen when the simulation runs to the end); left out
         closed = max(r.left for r in mine) + rng.uniform(30, 300)
-        number = f"+423 7{rng.randrange(10_000_000):07d}"
+        number = caller_number(rng, tz, digits=7)
         yield call, mine, number, closed, min(r.on_scene for r in served) - call.t, rng
 
 
@@ -198,7 +199,7 @@ def write_day_on(
     counts = {"incidents": 0, "assignments": 0, "events": 0, "feedback": 0, "calls": len(calls)}  # feedback: answered
     with conn.transaction():
         refuse_written_day(conn, day, tz)
-        for call, mine, number, closed, response, rng in _incident_rows(calls, records, seed):
+        for call, mine, number, closed, response, rng in _incident_rows(calls, records, seed, tz):
             incident_id = _write_incident(conn, world, call, mine, number, start, closed, counts)
             closed_at = start + timedelta(seconds=closed)
             # Every caller is sent a link (its token is random and kept nowhere: nobody can use it); a share answer.

@@ -24,6 +24,7 @@ from geo.routing import Router
 from simulator.agents import UnitAgent, load_world
 from simulator.calls import Call, Timing, generate
 from simulator.loads import calls_per_hour_of
+from simulator.phone import caller_number
 from simulator.world import World as SimWorld
 from simulator.world import load_world as load_sim_world
 
@@ -47,7 +48,7 @@ def call_body(call: Call, *, world: SimWorld, rng: random.Random) -> dict:
     exercise: simulated traffic runs beside the real record and must stay out of its reports."""
     body = {
         "channel": "phone",
-        "caller_number": f"+423 7{rng.randrange(10**6):06d}",
+        "caller_number": caller_number(rng),
         "type_code": call.type_code,
         "narrative": "simulated call",
         "lat": call.lat,

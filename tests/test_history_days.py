@@ -141,3 +141,15 @@ def test_the_demo_history_starts_three_months_back():
     assert history_start(date(2026, 12, 5)) == date(2026, 9, 1)
     assert history_start(date(2027, 1, 31)) == date(2026, 10, 1)
     assert history_start(date(2026, 3, 1)) == date(2025, 12, 1)
+
+
+def test_simulated_callers_have_numbers_of_the_centres_country():
+    """+423 for a centre on Liechtenstein's clock, +358 on Finland's; +999 (unassigned) where the zone's country is
+    not known."""
+    import random
+
+    from simulator.phone import caller_number
+
+    assert caller_number(random.Random(1), "Europe/Vaduz").startswith("+423 7")
+    assert caller_number(random.Random(1), "Europe/Helsinki").startswith("+358 7")
+    assert caller_number(random.Random(1), "Etc/UTC").startswith("+999 7")
