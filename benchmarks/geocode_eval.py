@@ -1,7 +1,12 @@
 """Geocoder benchmark: accuracy per query form, confident mistakes and latency, on the cases that
 `tests/geocode_cases.py` generates from the imported map.
 
-    .venv/bin/python benchmarks/geocode_eval.py [--url URL] [--seed 7] [--per-form 40] [--json]
+    .venv/bin/python benchmarks/geocode_eval.py [--map PATH] [--url URL] [--seed 7] [--per-form 40] [--json]
+
+--map (default: the bundled map) is imported, with its fleet, into a database of its own, `<DB>_geoeval_<map>`
+(<DB>: DISPATCH_DATABASE_URL's), unless that database holds it already; --url names another database (the map
+imported there too if it is not). The forms the map cannot give (no corners, no house on a place) are listed as
+skipped.
 
 Per form: share right, confidently wrong (wrong at confidence >= 0.5; for reverse cases, a label without the
 expected street), misranked candidate lists; then the calibration table (share right per confidence band of the
@@ -18,6 +23,7 @@ import argparse
 import importlib
 import json
 import math
+import re
 import sys
 import time
 from collections import defaultdict
@@ -26,11 +32,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests` is not installed; run from anywhere
 
+import psycopg  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
-from dispatch.config import get_settings  # noqa: E402
+from dispatch.config import BUNDLED_MAP, get_settings  # noqa: E402
+from dispatch.setup import ensure_database, load_map_with_fleet, migrate  # noqa: E402
+from geo.osm.importer import file_sha256, latest_import  # noqa: E402
 from tests.geocode_cases import (  # noqa: E402
     EXACT_FORMS,
     FORMS,
@@ -59,6 +69,25 @@ class Outcome:
     sure: bool = False  # an answer (not "none") with confidence >= 0.9
     kind_ok: bool = False  # match kind as expected
     ranked: bool = True  # candidates in non-increasing confidence
+
+
+def map_database(map_path: Path, url: str | None) -> tuple[str, float, bool]:
+    """The libpq URL of a database holding the map (made, migrated and the map imported if it does not hold it
+    yet), the import's duration in seconds and whether it was imported now."""
+    settings = get_settings()
+    if url is None:
+        slug = re.sub(r"[^a-z0-9]+", "_", map_path.name.split(".")[0].lower()).strip("_") or "map"
+        db_url = make_url(settings.database_url)
+        url = db_url.set(database=f"{db_url.database}_geoeval_{slug}"[:63]).render_as_string(hide_password=False)
+    own = settings.model_copy(update={"database_url": url})
+    ensure_database(own)
+    migrate(own)
+    latest = latest_import(own.libpq_url)
+    if latest is not None and latest["sha256"] == file_sha256(map_path):
+        with psycopg.connect(own.libpq_url) as conn:
+            row = conn.execute("SELECT duration_s FROM map_imports ORDER BY id DESC LIMIT 1").fetchone()
+        return own.libpq_url, float(row[0] if row else 0.0), False
+    return own.libpq_url, load_map_with_fleet(map_path, own.libpq_url).duration_s, True
 
 
 def _geocode(geocoder, case: Case, limit: int):
@@ -224,6 +253,7 @@ def report(console: Console, per_form: dict, totals: dict, failures: list[dict],
         ("latency p50", "p50_ms", " ms"),
         ("latency p99", "p99_ms", " ms"),
         ("latency max", "max_ms", " ms"),
+        ("map import", "import_s", " s"),
         ("index build", "build_index_s", " s"),
         ("case generation", "generate_cases_s", " s"),
         ("cases", "cases", ""),
@@ -250,7 +280,8 @@ def report(console: Console, per_form: dict, totals: dict, failures: list[dict],
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="libpq URL of the map database (default: the app's DISPATCH_DATABASE_URL)")
+    parser.add_argument("--map", type=Path, default=BUNDLED_MAP, help="the map to evaluate on (default: bundled)")
+    parser.add_argument("--url", help="libpq URL of the map's database (default: <DB>_geoeval_<map>)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--per-form", type=int, default=40)
     parser.add_argument("--json", action="store_true", help="print one JSON object with the figures at the end")
@@ -261,12 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         help="module providing build_index and Geocoder, to compare implementations",
     )
     args = parser.parse_args(argv)
-    if args.url is None:
-        args.url = get_settings().libpq_url
     console = Console(stderr=args.json)  # with --json, stdout carries nothing but the JSON
     if not console.is_terminal:
         console.width = 160  # piped or logged: Rich would squeeze the tables into 80 columns
 
+    args.url, import_s, imported = map_database(args.map, args.url)
+    console.print(f"{args.map.name}: {'imported in' if imported else 'imported earlier, in'} {import_s:.2f} s")
     module = importlib.import_module(args.geocoder)
     start = time.perf_counter()
     index = module.build_index(args.url)
@@ -275,9 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     geocoder = module.Geocoder(index)
 
     start = time.perf_counter()
-    cases = generate_cases(args.url, seed=args.seed, per_form=args.per_form)
+    skipped: dict[str, str] = {}
+    cases = generate_cases(args.url, seed=args.seed, per_form=args.per_form, skipped=skipped)
     gen_s = time.perf_counter() - start
     console.print(f"{len(cases)} cases (seed {args.seed}, up to {args.per_form} per form) in {gen_s:.2f} s")
+    for form, why in skipped.items():
+        console.print(f"[yellow]skipped[/yellow] {form}: {why}")
 
     outcomes = run(geocoder, cases, LIMIT)
     by_form = defaultdict(list)
@@ -300,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "p50_ms": percentile_ms(ns, 50),
         "p99_ms": percentile_ms(ns, 99),
         "max_ms": percentile_ms(ns, 100),
+        "import_s": round(import_s, 3),
         "build_index_s": round(build_s, 3),
         "generate_cases_s": round(gen_s, 3),
         "cases": len(cases),
@@ -311,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             json.dumps(
                 {
+                    "map": args.map.name,
                     "seed": args.seed,
                     "per_form": args.per_form,
                     "geocoder": args.geocoder,
@@ -318,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                     "forms": per_form,
                     "totals": totals,
                     "calibration": bands,
+                    "skipped": skipped,
                     "failures": failures,
                 },
                 ensure_ascii=False,

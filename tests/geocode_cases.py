@@ -21,11 +21,12 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry import GeometryCollection, Point
 from shapely.prepared import prep
 
-from tests.geocode_inputs import BAD_INPUT, FAR_AWAY, NONSENSE, PARTS
+from tests.geocode_inputs import BAD_INPUT, FAR_AWAY, NONSENSE
 from tests.geocode_judge import (  # noqa: F401 - re-exported for the benchmark
     EARTH_R,
     EXACT_FORMS,
     FORMS,
+    HARD_FORMS,
     MISSPELT_FORMS,
     NOT_STREETS,
     POI_KINDS,
@@ -37,6 +38,8 @@ from tests.geocode_judge import (  # noqa: F401 - re-exported for the benchmark
     is_confident_wrong,
     is_right,
 )
+from tests.geocode_osm import read_extras
+from tests.geocode_region import Region, region_of, why_skipped
 from tests.geocode_spelling import _ACCENT_WAYS, _abbreviations, _neighbours, format_coordinates
 
 
@@ -49,12 +52,18 @@ def _mean(pts: list) -> tuple[float, float]:
 
 
 class _Map:
-    """The tables, read once in id order, with the lookups the forms share."""
+    """The tables, read once in id order, with the lookups the forms share; the file they were imported from (the
+    latest import's), and its region (tests/geocode_region.py)."""
 
     def __init__(self, url: str):
         self.url = url
         with psycopg.connect(url) as conn:
             q = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
+            source = q("SELECT source FROM map_imports ORDER BY id DESC LIMIT 1")
+            if not source:
+                raise LookupError(f"{url}: no map imported")
+            self.map_path = source[0][0]
+            self.region: Region = region_of(self.map_path, read_extras(self.map_path))
             munis = q("SELECT name, ST_AsText(geom) FROM municipalities ORDER BY name")
             addrs = q("""SELECT street, housenumber, postcode, municipality, ST_Y(location::geometry),
                                 ST_X(location::geometry) FROM addresses ORDER BY id""")
@@ -89,6 +98,14 @@ class _Map:
             codes = {p[2] for p in pts}
             if _spread_m(pts) <= 50:
                 self.addresses.append((street, number, muni, codes.pop() if len(codes) == 1 else None, *_mean(pts)))
+
+    @property
+    def around(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Where `outside` points are drawn: Liechtenstein's Rhine valley, else the map's bounds 0.2° wider."""
+        if self.region.country == "LI":
+            return (46.95, 47.35), (9.35, 9.75)
+        x0, y0, x1, y1 = self.area.context.bounds
+        return (y0 - 0.2, y1 + 0.2), (x0 - 0.2, x1 + 0.2)
 
     def inside(self, lat: float, lon: float) -> bool:
         return self.area.contains(Point(lon, lat))
@@ -141,14 +158,14 @@ def _address_forms(m: _Map, seed: int, n: int) -> list[Case]:
         *form("postcode", [a for a in A if a[3]], lambda rng, s, h, mu, pc: f"{s} {h}, {pc} {mu}"),
         *form(
             "abbreviated",
-            [a for a in A if re.search(r"(strasse|straße)$", a[0], re.I)],
+            [a for a in A if m.region.abbreviable(a[0])],
             lambda rng, s, h, mu, pc: checked(rng.choice(_abbreviations(s)), s, h, mu),
         ),
         *form("case", A, lambda rng, s, h, mu, pc: recase(rng, f"{s} {h}, {mu}")),
         *form(
             "accents",
-            [a for a in A if re.search("[äöüÄÖÜß]", a[0])],
-            lambda rng, s, h, mu, pc: checked(rng.choice(_ACCENT_WAYS)(s), s, h, mu),
+            [a for a in A if re.search(m.region.accented, a[0])],
+            lambda rng, s, h, mu, pc: checked(rng.choice(m.region.accent_ways)(s), s, h, mu),
         ),
         *[
             c
@@ -169,7 +186,7 @@ def _typo(rng: random.Random, name: str, k: int, m: _Map) -> str | None:
         s = name
         for _ in range(k):
             i = rng.choice([j for j in range(1, len(s)) if s[j].isalpha()])
-            op, near = rng.choice(["sub", "del", "ins", "swap"]), _neighbours(s[i])
+            op, near = rng.choice(["sub", "del", "ins", "swap"]), _neighbours(s[i], m.region.keyboard)
             if op == "sub" and near:
                 s = s[:i] + rng.choice(near) + s[i + 1 :]
             elif op == "ins" and near:
@@ -291,7 +308,7 @@ def corner_pairs(m: _Map) -> list[tuple[str, str, tuple[float, float]]]:
 
 def _intersections(m: _Map, seed: int, n: int) -> list[Case]:
     pairs = corner_pairs(m)
-    templates = ["{a} / {b}", "{a} & {b}", "{a} and {b}", "{a} x {b}", "corner of {a} and {b}", "Ecke {a} {b}"]
+    templates = m.region.intersections
 
     def make(rng, pair):
         a, b, (lat, lon) = pair
@@ -337,8 +354,8 @@ def _coordinates(m: _Map, seed: int, n: int) -> list[Case]:
         for i, (lat, lon) in enumerate(picked)
     ]
     rng, points = random.Random(f"{seed}:outside"), list(FAR_AWAY)
-    while len(points) < n:  # the Rhine valley around the country, only points >= 1 km beyond its border
-        lat, lon = rng.uniform(46.95, 47.35), rng.uniform(9.35, 9.75)
+    while len(points) < n:  # the land around the map (the Rhine valley), only points >= 1 km beyond its border
+        lat, lon = rng.uniform(*m.around[0]), rng.uniform(*m.around[1])
         if _metres_to(m.area.context, lat, lon) >= 1000:
             points.append((lat, lon))
     return cases + [
@@ -351,8 +368,8 @@ def _nowhere(m: _Map, seed: int, n: int) -> list[Case]:
     known = sorted(m.lower_names | m.place_names)
     made_up = [
         a + b
-        for a in PARTS[0]
-        for b in PARTS[1]
+        for a in m.region.made_up[0]
+        for b in m.region.made_up[1]
         if all(OSA.distance((a + b).lower(), k, score_cutoff=3) > 3 for k in known)
     ]
 
@@ -366,12 +383,18 @@ def _nowhere(m: _Map, seed: int, n: int) -> list[Case]:
     return cases + [Case("bad_input", q, "none", None, None, 50.0) for q in BAD_INPUT[:n]]
 
 
-def generate_cases(libpq_url: str, *, seed: int = 7, per_form: int = 40, hard: bool = True) -> list[Case]:
+def generate_cases(
+    libpq_url: str, *, seed: int = 7, per_form: int = 40, hard: bool = True, skipped: dict | None = None
+) -> list[Case]:
     """Every form's cases; with `hard` also those of tests/geocode_hard_cases.py (places without a street, the
-    country named, numbers past the end, corners, named areas, reverse geocoding, ...)."""
+    country named, numbers past the end, corners, named areas, reverse geocoding, ...). The forms the map gives no
+    case of go into `skipped`, with the reason."""
     from tests.geocode_hard_cases import HARD_MAKERS  # it builds on this module's map and streams
 
     m = _Map(libpq_url)
     makers = (_address_forms, _interpolated, _street_forms, _intersections, _pois, _coordinates, _nowhere)
     cases = [c for make in (*makers, *(HARD_MAKERS if hard else ())) for c in make(m, seed, per_form)]
+    if skipped is not None:
+        made = {c.form for c in cases}
+        skipped.update({f: why_skipped(f, m.region) for f in FORMS if f not in made and (hard or f not in HARD_FORMS)})
     return sorted(cases, key=lambda c: FORMS.index(c.form))  # stable: each form keeps its drawn order

@@ -15,23 +15,13 @@ import psycopg
 import shapely
 from rapidfuzz.distance import OSA
 
-from dispatch.config import BUNDLED_MAP
 from tests.geocode_cases import _Map, _take, _typo, corner_pairs
 from tests.geocode_judge import NOT_STREETS, Case, _geom, _metres_to
 from tests.geocode_osm import read_extras
+from tests.geocode_region import CORNER_WAYS
 from tests.geocode_spelling import _ACCENT_WAYS, _neighbours
 
-MAP_FILE = str(BUNDLED_MAP)  # the file the tables were imported from
-COUNTRY = (", Liechtenstein", ", FL", ", Fürstentum Liechtenstein", " Liechtenstein", ", LI")
-CORNERS = (
-    "{a} Ecke {b}, {t}",
-    "Ecke {a} {b} {t}",
-    "corner of {a} and {b} {t}",
-    "{a} / {b}",
-    "{a} und {b}",
-    "{a} Ecke {b}",
-    "Ecke {a} / {b}, {t}",
-)
+CORNERS = CORNER_WAYS["de"]  # the bundled map's; another map's come from its languages (Region.corners)
 
 
 def _fold(s: str) -> str:
@@ -60,14 +50,16 @@ def _addr_place(m: _Map, seed: int, n: int) -> list[Case]:
 
 
 def _country(m: _Map, seed: int, n: int) -> list[Case]:
+    ways, prefix = m.region.country_ways, m.region.postcode_prefix
+
     def make(rng, a):
         s, h, mu, pc, lat, lon = a
-        q = f"{s} {h}, {mu}{rng.choice(COUNTRY)}"
+        q = f"{s} {h}, {mu}{rng.choice(ways)}"
         if pc and rng.random() < 0.3:
-            q = rng.choice([f"{s} {h}, FL-{pc} {mu}", f"{s} {h}, {pc} {mu}, Liechtenstein"])
+            q = rng.choice([f"{s} {h}, {prefix}{pc} {mu}", f"{s} {h}, {pc} {mu}{ways[0]}"])
         return Case("country", q, "address", lat, lon, 50.0)
 
-    return _take(seed, "country", m.addresses, n, make)
+    return _take(seed, "country", m.addresses if ways else [], n, make)
 
 
 def _nearest_only(s: str, name: str, m: _Map) -> bool:
@@ -89,10 +81,10 @@ def _swapped(m: _Map, seed: int, n: int) -> list[Case]:
     return _take(seed, "swapped", [a for a in m.addresses if sum(c.isalpha() for c in a[0]) >= 6], n, make)
 
 
-def _municipality_slip(rng: random.Random, muni: str, others: list[str]) -> str | None:
+def _municipality_slip(rng: random.Random, muni: str, others: list[str], keys: tuple[str, ...]) -> str | None:
     for _ in range(20):
         i = rng.randrange(1, len(muni))
-        op, near = rng.choice(["sub", "del", "swap", "ins"]), _neighbours(muni[i])
+        op, near = rng.choice(["sub", "del", "swap", "ins"]), _neighbours(muni[i], keys)
         if op == "sub" and near:
             v = muni[:i] + rng.choice(near) + muni[i + 1 :]
         elif op == "ins" and near:
@@ -112,12 +104,12 @@ def _two_errors(m: _Map, seed: int, n: int) -> list[Case]:
 
     def make(rng, a):
         s, h, mu, _, lat, lon = a
-        if re.search("[äöüÄÖÜ]", s):
+        if re.search(m.region.accented.replace("ß", ""), s):
             v = _ACCENT_WAYS[0](s)
             v = v if v.lower() not in m.lower_names else None
         else:
             v = _typo(rng, s, 1, m)
-        slip = _municipality_slip(rng, mu, [o for o in munis if o != mu])
+        slip = _municipality_slip(rng, mu, [o for o in munis if o != mu], m.region.keyboard)
         if not v or not slip:
             return None
         return Case("two_errors", f"{v} {h}{rng.choice([' ', ', '])}{slip}", "address", lat, lon, 50.0)
@@ -174,7 +166,7 @@ def _interp_way(m: _Map, seed: int, n: int) -> list[Case]:
     """Numbers on interpolation ways that carry no street tag: the street from the end nodes, else the road the
     way runs along; the truth interpolated along the way between its numbered nodes."""
     pool = []
-    for way in read_extras(MAP_FILE).interpolations:
+    for way in read_extras(m.map_path).interpolations:
         step = {"odd": 2, "even": 2, "all": 1}.get(way.scheme)
         street = _way_street(m, way) if way.street is None and step else None
         tagged = [(i, int(t["addr:housenumber"])) for i, (t, _, _) in enumerate(way.ends)]
@@ -196,7 +188,7 @@ def _interp_way(m: _Map, seed: int, n: int) -> list[Case]:
 
 def _area(m: _Map, seed: int, n: int) -> list[Case]:
     """Field names, localities, landuse and natural features by name: an answer near or inside the area."""
-    extras = read_extras(MAP_FILE).areas
+    extras = read_extras(m.map_path).areas
     taken = {_fold(s) for s in m.street_names} | {_fold(name) for name, _ in m.munis}
     by_name = defaultdict(list)
     for a in extras:
@@ -215,8 +207,8 @@ def _area(m: _Map, seed: int, n: int) -> list[Case]:
         a, lat, lon = item
         mu = m.municipality_at(lat, lon)
         q = a.name
-        if a.kind == "place=locality" and rng.random() < 0.25:
-            q = f"Im {a.name}"
+        if a.kind == "place=locality" and rng.random() < 0.25 and m.region.locality_prefix:
+            q = f"{m.region.locality_prefix}{a.name}"
         if mu and mu not in a.name and rng.random() < 0.4:
             q = f"{q}, {mu}"
         point = a.wkt.startswith("POINT")
@@ -230,7 +222,7 @@ def _corner(m: _Map, seed: int, n: int) -> list[Case]:
         a, b, (lat, lon) = pair
         a, b = (b, a) if rng.random() < 0.5 else (a, b)
         t = m.municipality_at(lat, lon)
-        w = rng.choice([w for w in CORNERS if t or "{t}" not in w])
+        w = rng.choice([w for w in m.region.corners if t or "{t}" not in w])
         return Case("corner", w.format(a=a, b=b, t=t), "intersection", lat, lon, 50.0)
 
     return _take(seed, "corner", corner_pairs(m), n, make)
@@ -239,7 +231,7 @@ def _corner(m: _Map, seed: int, n: int) -> list[Case]:
 def _reverse(m: _Map, seed: int, n: int) -> list[Case]:
     """Addresses without addr:street or addr:place: their reverse label must name a street (the associatedStreet's,
     the one the interpolation way runs along, else the nearest named road within 150 m)."""
-    extras = read_extras(MAP_FILE)
+    extras = read_extras(m.map_path)
     rows = _rows(
         m,
         """SELECT osm_ref, ST_Y(location::geometry), ST_X(location::geometry) FROM addresses

@@ -1,9 +1,11 @@
 """What the evaluation needs from the OSM file itself, where the imported tables do not keep it: the streets of
-`associatedStreet` relations, interpolation ways with their end nodes, and named areas (field names, landuse and
-natural features) with their outlines. Read once per file with pyosmium, independently of the importer."""
+`associatedStreet` relations, interpolation ways with their end nodes, named areas (field names, landuse and
+natural features) with their outlines, and the country: the addresses' `addr:country` codes and the names of the
+admin_level 2 boundaries. Read once per file with pyosmium, independently of the importer."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,6 +37,8 @@ class OsmExtras:
     house_street: dict[str, str] = field(default_factory=dict)  # "w123" -> street named by an associatedStreet
     interpolations: list[InterpolationWay] = field(default_factory=list)
     areas: list[NamedArea] = field(default_factory=list)
+    addr_countries: Counter = field(default_factory=Counter)  # addr:country code -> objects carrying it
+    countries: dict[str, dict[str, str]] = field(default_factory=dict)  # ISO3166-1 code -> its boundary's name tags
 
 
 def _area_kind(tags) -> str | None:
@@ -56,7 +60,20 @@ def _named_point(node) -> NamedArea | None:
     return NamedArea(f"n{node.id}", tags["name"], kind, pt)
 
 
-@lru_cache(maxsize=2)
+def _relation(obj, out: OsmExtras) -> None:
+    """A country's boundary (its names), or the houses of an associatedStreet."""
+    tags = obj.tags
+    if tags.get("admin_level") == "2" and tags.get("ISO3166-1") and tags.get("boundary") == "administrative":
+        names = {k: v for k, v in tags if k == "name" or k.startswith("name:") or k == "official_name"}
+        out.countries[tags["ISO3166-1"].upper()] = names
+    if tags.get("type") == "associatedStreet":
+        street = tags.get("name") or tags.get("addr:street")
+        for m in obj.members:
+            if m.role == "house" and street:
+                out.house_street[f"{m.type}{m.ref}"] = street
+
+
+@lru_cache(maxsize=4)
 def read_extras(path: str) -> OsmExtras:
     out = OsmExtras()
     factory = osmium.geom.WKBFactory()
@@ -64,6 +81,8 @@ def read_extras(path: str) -> OsmExtras:
     raw_ways: list[tuple[int, str, str | None, list[int]]] = []
     for obj in osmium.FileProcessor(path).with_locations().with_areas():
         tags = obj.tags
+        if "addr:country" in tags and not obj.is_area():
+            out.addr_countries[tags["addr:country"].upper()] += 1
         if obj.is_node():
             if len(tags) and obj.location.valid():
                 node_tags[obj.id] = (dict(tags), obj.location.lon, obj.location.lat)
@@ -74,11 +93,7 @@ def read_extras(path: str) -> OsmExtras:
                 refs = [n.ref for n in obj.nodes]
                 raw_ways.append((obj.id, tags["addr:interpolation"], tags.get("addr:street"), refs))
         elif obj.is_relation():
-            if tags.get("type") == "associatedStreet":
-                street = tags.get("name") or tags.get("addr:street")
-                for m in obj.members:
-                    if m.role == "house" and street:
-                        out.house_street[f"{m.type}{m.ref}"] = street
+            _relation(obj, out)
         elif obj.is_area() and tags.get("name") and (kind := _area_kind(tags)) and "highway" not in tags:
             try:
                 shape = wkb.loads(factory.create_multipolygon(obj), hex=True)

@@ -30,12 +30,12 @@ _ACCENT_WAYS = (
 _ROWS = ("qwertzuiop", "asdfghjkl", "yxcvbnm")  # Swiss/German QWERTZ, each row shifted right of the one above
 
 
-def _neighbours(c: str) -> str:
-    for r, row in enumerate(_ROWS):
+def _neighbours(c: str, rows: tuple[str, ...] = _ROWS) -> str:
+    for r, row in enumerate(rows):
         if (i := row.find(c.lower())) >= 0:
             near = [row[j] for j in (i - 1, i + 1) if 0 <= j < len(row)]
-            near += [_ROWS[r - 1][j] for j in (i, i + 1) if r > 0 and j < len(_ROWS[r - 1])]
-            near += [_ROWS[r + 1][j] for j in (i - 1, i) if r < 2 and 0 <= j < len(_ROWS[r + 1])]
+            near += [rows[r - 1][j] for j in (i, i + 1) if r > 0 and j < len(rows[r - 1])]
+            near += [rows[r + 1][j] for j in (i - 1, i) if r < 2 and 0 <= j < len(rows[r + 1])]
             return "".join(near)
     return ""
 

@@ -310,6 +310,8 @@ def _add_addresses(addresses, ax, ay, entities: list[StreetEntity], by_name: dic
             labels[i] = (_address_label(None, near, postcode, municipality), municipality)
             continue
         labels[i] = (_address_label(street, number, postcode, municipality), municipality)
+        if not keys:  # a number no one can say ("Keskuskatu 5" on the street "Pohjoisesplanadi 33"): labelled only
+            continue
         if entity is None:  # an addr:street with no named way in this municipality, or an addr:place
             entity = StreetEntity(len(entities), street, name_key(street), municipality)
             entities.append(entity)

@@ -20,18 +20,29 @@ MUNICIPALITY_MIN_SCORE = 88
 # The country or region a caller adds ("…, Liechtenstein", "FL-9490", "Fürstentum"): the whole service area, so
 # it narrows nothing; taken off the ends of a query before anything is matched, never a name of its own.
 REGION_WORDS = {"liechtenstein", "furstentum", "fl", "li", "principality", "of", "schweiz", "switzerland", "ch"}
+# Other countries a map may lie in, in their own languages, English and German, with their codes ("FI-00100").
+REGION_WORDS |= {"suomi", "suomen", "tasavalta", "finland", "finnland", "fi", "republic", "sverige", "sweden"}
+REGION_WORDS |= {"schweden", "se", "osterreich", "austria", "deutschland", "germany", "norge", "norway", "danmark"}
+REGION_WORDS |= {"denmark", "eesti", "estonia"}
 # Words before a flat, stair or floor number after the house number: Finnish, Swedish, German, English.
 UNIT_WORDS = {"as", "asunto", "krs", "kerros", "rappu", "porras", "lgh", "lagenhet", "tr", "trappa", "vaning"}
 UNIT_WORDS |= {"stiege", "top", "wohnung", "whg", "stock", "og", "flat", "apt", "apartment", "floor", "stair", "unit"}
 _DUTCH_POSTCODE = re.compile(r"[1-9]\d{3} [a-z]{2}")
 _BRITISH_POSTCODE = re.compile(r"[a-z]{1,2}\d[a-z\d]? \d[a-z]{2}")
+# How a corner is said before the names: English, German, Finnish ("kulma A / B"), Swedish ("hörnet av A och B").
 _INTERSECTION_PREFIX = re.compile(
-    r"^\s*(corner\s+of|intersection\s+of|junction\s+of|ecke|kreuzung|einmündung|einmuendung)\s+(.*)$", re.IGNORECASE
+    r"^\s*(corner\s+of|intersection\s+of|junction\s+of|ecke|kreuzung|einmündung|einmuendung|kulma|risteys"
+    r"|h[öo]rnet\s+av|h[öo]rnet|korsningen\s+av|korsningen)\s+(.*)$",
+    re.IGNORECASE,
+)
+# ... and after them: "A ja B kulma", "A / B kulmassa", "A och B hörnet".
+_INTERSECTION_SUFFIX = re.compile(
+    r"^(.*\S)\s+(kulma|kulmassa|kulmaus|risteys|h[öo]rnet|corner|ecke)\s*$", re.IGNORECASE
 )
 _INTERSECTION_SEPARATORS = (
     re.compile(r"\s*/\s*"),
     re.compile(r"\s*&\s*"),
-    re.compile(r"\s+(?:and|und|an der|x|ecke|corner|kreuzung)\s+", re.IGNORECASE),
+    re.compile(r"\s+(?:and|und|an der|x|ecke|corner|kreuzung|ja|och)\s+", re.IGNORECASE),
 )
 
 
@@ -158,6 +169,8 @@ def readings(text: str, municipalities: dict[str, str], postcodes: dict[str, set
     towns = postcodes.get(postcode or "", set())
     by_postcode = next(iter(towns)) if len(towns) == 1 else None
     out = [Reading(_trim(rest), number, postcode, by_postcode, unit=unit)]
+    if len(_trim(rest)) < len(rest) and rest[0] in STOP_WORDS:  # "No Pizza" is a restaurant's name, not "number"
+        out.append(Reading(tuple(rest), number, postcode, by_postcode, unit=unit))
     for size in (1, 2):
         if len(rest) <= size:
             continue
@@ -189,9 +202,9 @@ def intersection_parts(text: str) -> list[tuple[str, str, str | None]]:
     if "," in text:
         body, tail = text.rsplit(",", 1)
         tail = tail.strip() or None
-    prefixed = _INTERSECTION_PREFIX.match(body)
+    prefixed = _INTERSECTION_PREFIX.match(body) or _INTERSECTION_SUFFIX.match(body)
     if prefixed:
-        body = prefixed.group(2)
+        body = prefixed.group(2) if prefixed.re is _INTERSECTION_PREFIX else prefixed.group(1)
     splits = [
         (body[: m.start()], body[m.end() :], tail)  # every separator, since names hold "und" too
         for separator in _INTERSECTION_SEPARATORS

@@ -28,6 +28,8 @@ SAME_PLACE_M = 50.0
 ELSEWHERE = 0.5
 # A place found for a query that also gives a house number: the number is left unexplained.
 NUMBER_UNEXPLAINED = 0.45
+# A place's name of several words that is the whole query, every word: as much as the municipality named.
+WHOLE_NAME = 12.0
 # The least confidence of a fuzzy street name whose house number is on it in the municipality named.
 CORROBORATED = 0.4
 
@@ -152,8 +154,12 @@ class Geocoder:
             # "Grkossteg 74, Triesenberg" read as "in Grosssteg: Triesenberg" names only the municipality again
             return []
         scored: dict[int, tuple[float, float, float]] = {}  # place index -> (rank, confidence, score)
+        # Every word of the query, none taken for the municipality, is a place's name of several words ("Lindex
+        # Hakaniemi"): surer than a reading that takes its last word for the settlement and finds "Lindex" elsewhere.
+        whole = WHOLE_NAME if r.municipality is None and not r.number and len(ws) > 1 else 0.0
         for _, score, i in process.extract(key, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=80, limit=8):
-            scored[i] = (score, text_confidence(score, score == 100) * (0.98 if score == 100 else 1.0), score)
+            conf = text_confidence(score, score == 100) * (0.98 if score == 100 else 1.0)
+            scored[i] = (score + (whole if score == 100 else 0.0), conf, score)
         if len(ws) > 1 and ws[0] in LOCATIVES:  # "im Gorn", "auf Gapfahl": a field or area named with its preposition
             bare = "".join(ws[1:])
             for _, score, i in process.extract(bare, self.ix.place_keys, scorer=fuzz.ratio, score_cutoff=85, limit=4):
