@@ -295,6 +295,7 @@ class AckWatcher:
         elif stage < STAGES:
             await self.resend(unit_id, message_id, body, stage)
         elif await self.outbox.ack(unit_id, message_id) is not None:  # given up on, unless acknowledged now
+            await self.not_answering(unit_id)
             await self.publish(
                 {
                     "type": "alert",
@@ -305,6 +306,12 @@ class AckWatcher:
                     "detail": f"{message.get('type')} not acknowledged after {stage} tries: the crew may not have it",
                 }
             )
+
+    async def not_answering(self, unit_id: int) -> None:
+        """The unit's device let a message go unanswered through every resend: until it is heard from again
+        (dispatch.push.routes), the matcher sends the unit only when no other can go, and the board says so."""
+        if await self.pusher.board.silent(unit_id, now_ms()):
+            await self.publish({"type": "unit.reach", "unit_id": unit_id, "silent": True})
 
     async def resend(self, unit_id: int, message_id: str, body: bytes, stage: int) -> None:
         if await self.outbox.republish(unit_id, message_id, body):  # not if a newer message made it moot
@@ -331,6 +338,7 @@ class AckWatcher:
             return
         # Nothing more to wait for. (A PostgreSQL that could not be asked raised above: the deadline comes again.)
         await self.outbox.ack(unit_id, message_id)
+        await self.not_answering(unit_id)
         await self.publish(
             {
                 "type": "alert",
