@@ -13,6 +13,32 @@ from tests.test_unit_app import TABLET, status_is, until
 pytestmark = pytest.mark.slow
 
 
+async def test_a_normal_job_makes_no_request_that_fails(serve, crews):  # noqa: F811
+    app, addr = await serve(auto_dispatch_priorities=[])
+    board = app.state.services.board
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        incident_id = await call(addr, crews, note="Fell from a ladder")
+        unit_id = await free_unit(client, crews, incident_id)
+        browser = await launch(p)
+        failed: list[str] = []
+        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        await page.reload()  # a start with the token kept, as every shift begins
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "connected", timeout=15_000)
+        await assign(client, crews, incident_id, unit_id)
+        await page.click("#ack", timeout=15_000)
+        await until(lambda: status_is(board, unit_id, "acknowledged"))
+        for status in TRANSPORT:
+            await page.click(f"#statuses [data-status={status}]")
+            await expect(page.locator("#notice")).to_have_text(f"“{LABELS[status]}” recorded.", timeout=10_000)
+        await page.click("#jobs-open")
+        await expect(page.locator("#jobs-list li").first).to_be_visible(timeout=10_000)
+        await browser.close()
+    assert not failed, failed
+    assert not errors, errors
+
+
 async def test_a_message_written_while_the_device_was_away_follows_the_current_it_resumes_with(serve, crews):  # noqa: F811
     _, addr = await serve(matcher=False)
     unit_id, token = next(iter(crews["units"].items()))
