@@ -13,6 +13,39 @@ from tests.test_unit_app import TABLET, status_is, until
 pytestmark = pytest.mark.slow
 
 
+async def test_a_moved_incident_is_announced_on_the_device_with_the_new_address_and_route(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        incident_id = await call(addr, crews, note="Fell in the shop")
+        unit_id = await free_unit(client, crews, incident_id)
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
+        await assign(client, crews, incident_id, unit_id)
+        await page.click("#ack", timeout=15_000)
+        await expect(page.locator("#job-address")).to_contain_text("Städtle")
+        steps_before = await page.locator("#job-steps li").all_text_contents()
+        await page.evaluate("window.vibrations = 0")
+        # The dispatcher drags the pin: a point, as the console sends it.
+        moved = await client.patch(
+            f"/api/incidents/{incident_id}",
+            json={"location_text": "Landstrasse 100, Schaan"},
+            headers=bearer(crews["dispatcher"]),
+        )
+        assert moved.status_code == 200, moved.text
+        notice = page.locator("#notice")
+        await expect(notice).to_have_class("notice moved", timeout=10_000)
+        await expect(notice).to_contain_text("Location changed")
+        await expect(notice).to_contain_text("Landstrasse")
+        await expect(notice).to_contain_text("Schaan")
+        await expect(page.locator("#job-address")).to_contain_text("Landstrasse")
+        assert await page.evaluate("window.vibrations") >= 1  # the chime, as for a stand-down
+        steps_after = await page.locator("#job-steps li").all_text_contents()
+        assert steps_after and steps_after != steps_before  # directions to the new place
+        await browser.close()
+    assert not errors, errors
+
+
 async def test_a_normal_job_makes_no_request_that_fails(serve, crews):  # noqa: F811
     app, addr = await serve(auto_dispatch_priorities=[])
     board = app.state.services.board
