@@ -26,7 +26,7 @@ async def test_a_moved_incident_is_announced_on_the_device_with_the_new_address_
         await expect(page.locator("#job-address")).to_contain_text("Städtle")
         steps_before = await page.locator("#job-steps li").all_text_contents()
         await page.evaluate("window.vibrations = 0")
-        # The dispatcher drags the pin: a point, as the console sends it.
+        # The dispatcher types the new address.
         moved = await client.patch(
             f"/api/incidents/{incident_id}",
             json={"location_text": "Landstrasse 100, Schaan"},
@@ -42,6 +42,15 @@ async def test_a_moved_incident_is_announced_on_the_device_with_the_new_address_
         assert await page.evaluate("window.vibrations") >= 1  # the chime, as for a stand-down
         steps_after = await page.locator("#job-steps li").all_text_contents()
         assert steps_after and steps_after != steps_before  # directions to the new place
+        # Then drags the pin back to Vaduz: a point, as the console sends it; said again, chimed again.
+        await page.evaluate("window.vibrations = 0")
+        dragged = await client.patch(
+            f"/api/incidents/{incident_id}", json={"lat": 47.1395, "lon": 9.5226}, headers=bearer(crews["dispatcher"])
+        )
+        assert dragged.status_code == 200, dragged.text
+        await expect(notice).to_have_class("notice moved", timeout=10_000)
+        await expect(notice).to_contain_text("Vaduz")
+        assert await page.evaluate("window.vibrations") >= 1
         await browser.close()
     assert not errors, errors
 
