@@ -3,13 +3,17 @@ unit can go, until the device is heard from again; the board says so, and a disp
 
 from dataclasses import replace
 
+import orjson
 from httpx import AsyncClient
+from playwright.async_api import async_playwright, expect
 from websockets.asyncio.client import connect
 
 from dispatch.matching.core import Slot, decide
 from tests.crew_app import free_unit
+from tests.test_console_talk import sign_in
 from tests.test_matching_core import MEDIC, incident, unit
 from tests.test_push import bearer, crews, device, first_assignment, next_of, serve, take_call  # noqa: F401
+from tests.test_unit_app import CHROMIUM
 
 CHEST = {
     "channel": "phone",
@@ -38,7 +42,7 @@ async def reach(console, unit_id: int, timeout: float = 15.0) -> dict:
 
 
 async def test_the_matcher_passes_over_a_unit_whose_device_stopped_answering_until_it_is_heard_again(serve, crews):  # noqa: F811
-    app, addr = await serve(auto_dispatch_priorities=[1], ack_deadline_s=0.25)
+    app, addr = await serve(auto_dispatch_priorities=[1], ack_deadline_s=0.5)
     sockets = {u: await device(addr, t, last_seq=0) for u, t in crews["units"].items()}
     console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
     async with AsyncClient(base_url=f"http://{addr}") as client:
@@ -60,6 +64,7 @@ async def test_the_matcher_passes_over_a_unit_whose_device_stopped_answering_unt
         first = await take_call(addr, crews["call_taker"], CHEST)
         sent, assignment = await first_assignment({u: ws for u, ws in sockets.items() if u != nearest})
         assert assignment["incident_id"] == first and sent != nearest
+        await sockets[sent].send(orjson.dumps({"type": "ack", "of": assignment["id"]}).decode())
         # Its device comes back (reconnects and says hello): it is reachable, and the next call is its own.
         await sockets[nearest].close()
         sockets[nearest] = await device(addr, crews["units"][nearest], last_seq=0)
@@ -86,3 +91,29 @@ async def test_the_only_unit_goes_though_not_answering_and_the_dispatcher_is_ale
             break
     assert alert["incident_id"] == first and alert["unit_id"] in ambulances
     await console.close()
+
+
+async def test_the_board_says_which_units_are_not_answering_and_when_they_answer_again(serve, crews):  # noqa: F811
+    app, addr = await serve(matcher=False, ack_deadline_s=0.25)
+    unit_id, token = next(iter(crews["units"].items()))
+    errors: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await sign_in(page, addr, crews["dispatcher"])
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        status = page.locator(f'#unit-board tr[data-unit="{unit_id}"] td.status')
+        await expect(status).not_to_contain_text("not answering")
+        ws = await device(addr, token, last_seq=0)
+        await app.state.services.pusher.move(
+            {"unit_id": unit_id, "post_id": 1, "post": "Schaan", "lat": 47.165, "lon": 9.51, "reason": "cover"}
+        )
+        await expect(status).to_contain_text("not answering", timeout=15_000)
+        await page.reload()  # a console opened later reads it too (GET /api/units)
+        await expect(status).to_contain_text("not answering", timeout=20_000)
+        await ws.send(orjson.dumps({"type": "hello", "last_seq": 0}).decode())  # heard from again
+        await expect(status).not_to_contain_text("not answering", timeout=10_000)
+        await ws.close()
+        await browser.close()
+    assert not errors, errors
