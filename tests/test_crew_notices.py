@@ -55,6 +55,36 @@ async def test_a_moved_incident_is_announced_on_the_device_with_the_new_address_
     assert not errors, errors
 
 
+async def test_a_dispatchers_message_shows_when_it_was_sent_and_how_old_it_is(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        unit_id = next(iter(crews["units"]))
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
+        await page.clock.install()
+        await page.context.set_offline(True)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+        sent = await client.post(
+            f"/api/units/{unit_id}/messages", json={"text": "Use the back gate"}, headers=bearer(crews["dispatcher"])
+        )
+        assert sent.status_code in (200, 201), sent.text
+        log = await client.get(f"/api/units/{unit_id}/messages", headers=bearer(crews["dispatcher"]))
+        at = log.json()["messages"][0]["at"]
+        sent_clock = await page.evaluate(
+            """(at) => new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+                timeZone: localStorage.getItem("unit-tz") || undefined }).format(new Date(at))""",
+            at,
+        )
+        await page.clock.fast_forward("05:00")  # the device comes back five minutes later
+        await page.context.set_offline(False)
+        await expect(page.locator("#inbox-text")).to_have_text("Use the back gate", timeout=15_000)
+        await expect(page.locator("#inbox-from")).to_contain_text(f"sent {sent_clock}")
+        await expect(page.locator("#inbox-from")).to_contain_text("min ago")
+        await browser.close()
+    assert not errors, errors
+
+
 async def test_a_normal_job_makes_no_request_that_fails(serve, crews):  # noqa: F811
     app, addr = await serve(auto_dispatch_priorities=[])
     board = app.state.services.board

@@ -94,5 +94,6 @@ refresh();
 renderStatus($("statuses"), state.job?.status);
 subscribe(render);
 setInterval(tick, 500);
+setInterval(renderTalk, 30_000); // a message shown for a while says its age as it grows
 if (state.token) start();
 registerWorker();
