@@ -360,7 +360,7 @@ class Outbox:
 
     async def awaited_words(self, unit_id: int) -> list[tuple[str, bytes]]:
         """(id, message) of each dispatcher's message to the unit still awaited."""
-        pending = await self._redis.hgetall(self.keys.pending(unit_id))
+        pending = cast(dict[bytes, bytes], await self._redis.hgetall(self.keys.pending(unit_id)))
         return [(k.decode(), v) for k, v in pending.items() if orjson.loads(v).get("type") == "message"]
 
     async def after(self, unit_id: int, seq: int) -> list[bytes]:
