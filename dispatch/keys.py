@@ -38,6 +38,11 @@ class Keys:
     def board_positions(self) -> str:
         return f"{self.prefix}:board:pos"
 
+    @property
+    def board_silent(self) -> str:
+        """The units whose device has not answered (a message given up on): unit id -> ms since then."""
+        return f"{self.prefix}:board:silent"
+
     # Unit outboxes and acknowledgement deadlines.
     def outbox(self, unit_id: int) -> str:
         return f"{self.prefix}:outbox:{unit_id}"

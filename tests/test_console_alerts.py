@@ -65,9 +65,9 @@ async def test_alerts_are_heard_named_and_acknowledged(serve, crews):  # noqa: F
         await until(lambda: tones_now(page, above=heard))
         texts = " ".join(await page.locator("#alert-list").all_inner_texts())
         assert not re.search(r"\bunit \d", texts) and not re.search(r"incident \d", texts), texts
-        # The board shows the escalation's outcome: the unit out of service.
+        # The board shows the escalation's outcome: the unit out of service, its device not answering.
         await expect(page.locator(f"#unit-board tr[data-unit='{medic['id']}'] td.status")).to_have_text(
-            "✕ out of service", timeout=10_000
+            "✕ out of service · not answering", timeout=10_000
         )
 
         # Acknowledged by mouse: folded, its button gone, the count down; the others by X, the newest first.

@@ -16,6 +16,7 @@ const KINDS = {
   ack_late: { label: "Not acknowledged yet", level: "warn", tone: "late" },
   not_acknowledged: { label: "Not acknowledged", level: "urgent", tone: "late" },
   escalation: { label: "Escalation", level: "urgent", tone: "escalation" },
+  sent_not_answering: { label: "Sent, not answering", level: "urgent", tone: "escalation" },
 };
 const MARKS = { urgent: "‼", warn: "!", info: "i" };  // the level told by a shape, not only a colour
 

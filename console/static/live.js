@@ -77,6 +77,11 @@ function onMessage(m) {
       if (u) { Object.assign(u, { status: m.status, incident_id: m.incident_id ?? null, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
       break;
     }
+    case "unit.reach": {  // its device stopped answering, or was heard from again
+      const u = state.units.get(m.unit_id);
+      if (u) { u.silent = m.silent; renderUnits(); }
+      break;
+    }
     case "unit.assigned": {
       const u = state.units.get(m.unit_id);
       if (u) { Object.assign(u, { status: "dispatched", incident_id: m.incident_id, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }

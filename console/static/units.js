@@ -64,10 +64,19 @@ function fill(tr, u) {
   const [sign, kind, status, since, job, talk] = tr.cells;
   setText(sign, u.call_sign);
   setText(kind, u.kind || "");
-  if (status.dataset.status !== u.status) {
+  // A unit whose device has not answered is sent only when no other can go: the board says so beside its status.
+  const said = `${u.status}${u.silent ? ":silent" : ""}`;
+  if (status.dataset.status !== said) {
     status.replaceChildren(...statusNodes(u.status));
+    if (u.silent) {
+      const silent = document.createElement("span");
+      silent.className = "not-answering";
+      silent.title = "its device has not answered; the matcher sends it only when no other unit can go";
+      silent.textContent = " · not answering";
+      status.append(silent);
+    }
     status.className = `status status-${u.status}`;
-    status.dataset.status = u.status;
+    status.dataset.status = said;
   }
   setText(since, fmt((Date.now() - u.since) / 1000));
   const [jobButton, none] = job.children;

@@ -13,6 +13,7 @@ Policies:
   alternative exists), divert a unit from lower-priority work to a priority-1 call when that saves enough
   time, and assign jointly when several incidents wait (scipy's linear_sum_assignment on the drive times),
   so the first incident in the queue does not take the unit the second one needed more.
+Under every policy a unit whose device has not answered goes last: only when no other unit can go.
 """
 
 import math
@@ -35,6 +36,7 @@ class Policy(StrEnum):
 
 
 UNREACHABLE = 1e9  # cost of a pairing that cannot be made; far above any drive time
+SILENT = 1e6  # added to a unit's cost when its device has not answered: above any drive time, below UNREACHABLE
 
 
 class PenaltyNote(str):
@@ -79,6 +81,7 @@ class UnitIn:
     area: str | None = None  # the area it covers (its station's municipality)
     work_incident_id: int | None = None  # the incident it is on, if any
     work_priority: int | None = None
+    silent: bool = False  # its device has not answered a message after every resend, and not since
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ def _assign(
 ) -> list[Decision]:
     rows = [_Row(inc, slot.capability) for inc in batch for slot in inc.plan for _ in range(slot.count)]
     if free is None:
-        free_by_area = _free_count(units, taken)
+        free_by_area = free_counts(u for u in units if u.id not in taken)
     else:
         free_by_area = dict(free)
         for unit in units:
@@ -207,6 +210,8 @@ def _assign(
             if row.capability not in unit.capabilities:
                 continue
             verdict, note = _cost(inc, row.capability, unit, etas.get(inc.id, {}), taken, free_by_area, policy, rules)
+            if verdict is not None and unit.silent:  # may not have what it is sent: any other unit first
+                verdict, note = verdict + SILENT, PenaltyNote("its device is not answering")
             if note:
                 why.setdefault((inc.id, unit.id), note)
             if verdict is not None:
@@ -284,10 +289,6 @@ def _cost(
     return eta, None
 
 
-def _free_count(units: list[UnitIn], taken: set[int]) -> dict[tuple[str | None, str], int]:
-    return free_counts(u for u in units if u.id not in taken)
-
-
 def _decision(
     inc: IncidentIn,
     rows: list[_Row],
@@ -320,7 +321,7 @@ def _decision(
             )
         )
     passed: list[Passed] = []
-    needs = _needs(inc)
+    needs = {slot.capability for slot in inc.plan}
     for unit in units:
         if unit.id in picked_ids:
             continue
@@ -350,10 +351,6 @@ def _penalty_decided(unit: UnitIn, etas: Mapping[int, float], picks: list[Pick])
     if eta is None:
         return False
     return any(p.eta_s is not None and eta < p.eta_s for p in picks if p.capability in unit.capabilities)
-
-
-def _needs(inc: IncidentIn) -> set[str]:
-    return {slot.capability for slot in inc.plan}
 
 
 def _slots(capabilities: list[str]) -> list[Slot]:
@@ -390,6 +387,8 @@ def _alternative(
 
 
 def _pick_reason(unit: UnitIn, capability: str, etas: Mapping[int, float], policy: Policy) -> str:
+    if unit.silent:
+        return f"{capability}; its device is not answering, but no other unit can go"
     eta = _eta(etas, unit)
     if policy == Policy.straight_line:
         return f"closest {capability} in a straight line"

@@ -246,6 +246,8 @@ class Matcher:
             units=units,
             routes=etas.route,
         )
+        if done is not None:
+            await self._sent_silent(incident, [u for u in units if u.silent and u.id in decision.unit_ids])
         if done is None:
             # The board or the plan changed under us: decide again in a moment (a short wait, so a board that
             # disagrees with PostgreSQL cannot spin the matcher).
@@ -256,6 +258,21 @@ class Matcher:
             # Sent what was free; the rest waits for a unit to come free, and the consoles are told what it lacks.
             await self._recommended(incident, decision)
             await self.queue.park(lease.incident_id, self.owner, self.settings.match_retry_s)
+
+    async def _sent_silent(self, incident: MatchIncident, units: list) -> None:
+        """A unit whose device is not answering went because no other could (core.SILENT): the dispatcher must
+        reach its crew another way."""
+        for unit in units:
+            await self._publish(
+                {
+                    "type": "alert",
+                    "kind": "sent_not_answering",
+                    "unit_id": unit.id,
+                    "incident_id": incident.id,
+                    "detail": f"{unit.call_sign} sent, no other unit could go, but its device is not answering: "
+                    "reach the crew another way",
+                }
+            )
 
     async def _recommended(self, incident: MatchIncident, decision: Decision) -> None:
         """The consoles are told that it waits for a dispatcher, or for a unit; they ask for the ranking. Told

@@ -70,6 +70,7 @@ async def snapshot(queue: IncidentQueue, board: UnitBoard) -> bytes:
                     "lat": u.lat,
                     "lon": u.lon,
                     "incident_id": u.incident_id,
+                    "silent": u.silent,
                 }
                 for u in units
             ],

@@ -64,7 +64,7 @@ if mode ~= '' then
   local pending = redis.call('HGETALL', KEYS[4])
   for i = 1, #pending, 2 do
     local old = cjson.decode(pending[i + 1])
-    if mode == 'all' or (mode == 'move' and old['type'] == 'move')
+    if (mode == 'all' and old['type'] ~= 'message') or (mode == 'move' and old['type'] == 'move')
         or (mode == 'incident' and old['incident_id'] == tonumber(ARGV[8])) then
       redis.call('HDEL', KEYS[4], pending[i])
       for stage = 1, {STAGES} do redis.call('ZREM', KEYS[3], ARGV[1] .. ':' .. stage .. ':' .. pending[i]) end
@@ -129,7 +129,8 @@ def assignment_of(message_id: str) -> int | None:
 def _supersedes(message: Message) -> tuple[str, str]:
     """Which awaited messages of the unit a new one makes moot (mode and incident id for SEND). A cancel: all
     about its incident (the assignment, its route, corrections); an assignment or a move: an earlier move
-    order; `current` (what the unit has now, from PostgreSQL): everything."""
+    order; `current` (what the unit has now, from PostgreSQL): everything but a dispatcher's words, which it
+    does not carry (they are sent again after it: `Pusher.current`)."""
     kind = message.get("type")
     if kind == "cancel":
         return "incident", str(message["incident_id"])
@@ -356,6 +357,11 @@ class Outbox:
             for (unit_id, assignment_id), known, head in zip(assignments, replies[::2], replies[1::2], strict=True)
             if known is None
         ]
+
+    async def awaited_words(self, unit_id: int) -> list[tuple[str, bytes]]:
+        """(id, message) of each dispatcher's message to the unit still awaited."""
+        pending = cast(dict[bytes, bytes], await self._redis.hgetall(self.keys.pending(unit_id)))
+        return [(k.decode(), v) for k, v in pending.items() if orjson.loads(v).get("type") == "message"]
 
     async def after(self, unit_id: int, seq: int) -> list[bytes]:
         """The stored messages numbered above `seq`, in order."""

@@ -250,6 +250,8 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
     async def handle(raw: str) -> None:
         message = p.parse_unit(raw)
         reply: dict = {"type": "ok", "re": message.id} if message.id else {}
+        if isinstance(message, (p.Hello, p.Ack, p.Status, p.Text)):
+            await _heard(state, unit_id)
         if isinstance(message, p.Hello):
             await _hello(ws, sock, state, message)
         elif isinstance(message, p.Ack):
@@ -269,6 +271,13 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
             sock.offer(_dump(reply))
 
     await _serve(ws, sock, handle)
+
+
+async def _heard(state: Services, unit_id: int) -> None:
+    """The device answered (it said hello, acknowledged, reported): a unit marked as not answering is
+    reachable again (dispatch.push.service.AckWatcher.not_answering), and the consoles are told."""
+    if await state.board.heard(unit_id):
+        await state.queue_keeper.publish({"type": "unit.reach", "unit_id": unit_id, "silent": False})
 
 
 async def _hello(ws: WebSocket, sock: Socket, state: Services, message: p.Hello) -> None:

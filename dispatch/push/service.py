@@ -213,9 +213,9 @@ class Pusher:
 
     async def current(self, unit_id: int, head: str | None) -> Sent:
         """Sends the unit what it has to do now, from PostgreSQL (its active assignment, with a route, or none),
-        ending the wait for everything sent before. `head`: the unit's count when the caller looked at the
-        outbox; if another message went out since, PostgreSQL is read again, so that a cancel committed
-        meanwhile is never overtaken by the assignment it cancels."""
+        ending the wait for everything sent before but a dispatcher's words (sent again after it). `head`: the
+        unit's count when the caller looked at the outbox; if another message went out since, PostgreSQL is read
+        again, so that a cancel committed meanwhile is never overtaken by the assignment it cancels."""
         for _ in range(5):
             async with self.sessions() as session:
                 active = await messages.current_assignment(session, unit_id)
@@ -224,6 +224,9 @@ class Pusher:
                 active["route"] = self._route(unit, active["location"]["lat"], active["location"]["lon"])
             sent = await self.outbox.send_if_head(unit_id, messages.current(active), head)
             if sent is not None:
+                # A dispatcher's words written while the device was away are not in `current`: they follow it.
+                for message_id, body in await self.outbox.awaited_words(unit_id):
+                    await self.outbox.republish(unit_id, message_id, body)
                 return sent
             head = await self.outbox.head(unit_id)
         raise Conflict(f"unit {unit_id}'s outbox kept changing while its current assignment was read; resume again")
@@ -295,6 +298,7 @@ class AckWatcher:
         elif stage < STAGES:
             await self.resend(unit_id, message_id, body, stage)
         elif await self.outbox.ack(unit_id, message_id) is not None:  # given up on, unless acknowledged now
+            await self.not_answering(unit_id)
             await self.publish(
                 {
                     "type": "alert",
@@ -305,6 +309,12 @@ class AckWatcher:
                     "detail": f"{message.get('type')} not acknowledged after {stage} tries: the crew may not have it",
                 }
             )
+
+    async def not_answering(self, unit_id: int) -> None:
+        """The unit's device let a message go unanswered through every resend: until it is heard from again
+        (dispatch.push.routes), the matcher sends the unit only when no other can go, and the board says so."""
+        if await self.pusher.board.silent(unit_id, now_ms()):
+            await self.publish({"type": "unit.reach", "unit_id": unit_id, "silent": True})
 
     async def resend(self, unit_id: int, message_id: str, body: bytes, stage: int) -> None:
         if await self.outbox.republish(unit_id, message_id, body):  # not if a newer message made it moot
@@ -331,6 +341,7 @@ class AckWatcher:
             return
         # Nothing more to wait for. (A PostgreSQL that could not be asked raised above: the deadline comes again.)
         await self.outbox.ack(unit_id, message_id)
+        await self.not_answering(unit_id)
         await self.publish(
             {
                 "type": "alert",

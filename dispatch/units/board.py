@@ -1,12 +1,13 @@
 """The unit board: every unit's live state in Redis, where the matchers read it and reserve from it.
 
-Two hashes: `<prefix>:board` holds each unit's state as one JSON value (call sign, capabilities, status,
+Three hashes: `<prefix>:board` holds each unit's state as one JSON value (call sign, capabilities, status,
 area, the incident it works, that incident's priority, and `at`: the Redis clock's ms of its last change),
-`<prefix>:board:pos` its last position ("lat,lon,ms"). Reading the whole board is two commands however many
-units there are (a matcher reads it for every incident), and a position fix is one HSET that never rewrites
-the state. PostgreSQL keeps the durable truth (units, assignments); the board is synced from it at start,
-every 30 s and after a conflict, and is what makes a reservation atomic across matcher processes: one Lua
-script checks that every unit of a decision is still free and takes them all, or none.
+`<prefix>:board:pos` its last position ("lat,lon,ms"), and `<prefix>:board:silent` the units whose device has
+not answered (a message given up on after every resend) until it is heard from again. Reading the whole board
+is one round trip however many units there are (a matcher reads it for every incident), and a position fix is
+one HSET that never rewrites the state. PostgreSQL keeps the durable truth (units, assignments); the board is
+synced from it at start, every 30 s and after a conflict, and is what makes a reservation atomic across matcher
+processes: one Lua script checks that every unit of a decision is still free and takes them all, or none.
 
 The board may be ahead of PostgreSQL (a reservation is made here first, then written there) or behind it (a
 status is committed there first, then mirrored here). So the refresh never overwrites blindly: it reads the
@@ -138,6 +139,7 @@ class BoardUnit:
     area: str | None
     incident_id: int | None
     work_priority: int | None
+    silent: bool = False  # its device has not answered: the matcher sends it only when no other unit can go
 
     def as_candidate(self) -> UnitIn:
         return UnitIn(
@@ -150,6 +152,7 @@ class BoardUnit:
             self.area,
             self.incident_id,
             self.work_priority,
+            self.silent,
         )
 
 
@@ -204,10 +207,10 @@ def _decode_position(raw: bytes) -> tuple:
     return float(lat_text), float(lon_text)
 
 
-def _unit(unit_id: int, state: bytes, position: bytes | None) -> BoardUnit:
+def _unit(unit_id: int, state: bytes, position: bytes | None, silent: bool = False) -> BoardUnit:
     call_sign, caps, status, area, incident, work = _decode_state(state)
     lat, lon = _decode_position(position) if position else (None, None)
-    return BoardUnit(unit_id, call_sign, caps, status, lat, lon, area, incident, work)
+    return BoardUnit(unit_id, call_sign, caps, status, lat, lon, area, incident, work, silent)
 
 
 def _count(counts: dict[tuple[str | None, str], int], unit: BoardUnit, step: int) -> None:
@@ -219,13 +222,13 @@ def _count(counts: dict[tuple[str | None, str], int], unit: BoardUnit, step: int
 class UnitBoard:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._redis = redis
-        self._states, self._positions = keys.board, keys.board_positions
+        self._states, self._positions, self._silent = keys.board, keys.board_positions, keys.board_silent
         self._reserve = redis.register_script(RESERVE)
         self._unreserve = redis.register_script(UNRESERVE)
         self._update = redis.register_script(UPDATE)
         self._sync = redis.register_script(SYNC)
         # The last read: raw replies, decoded units by id, ids in order, and free counts (None: not yet counted).
-        self._raw: tuple[dict, dict] = ({}, {})
+        self._raw: tuple[dict, dict, dict] = ({}, {}, {})
         self._by_id: dict[int, BoardUnit] = {}
         self._ids: list[int] = []
         self._list: list[BoardUnit] = []
@@ -279,24 +282,29 @@ class UnitBoard:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(self._states)
         pipe.hgetall(self._positions)
-        states, positions = await pipe.execute()
-        last_states, last_positions = self._raw
-        if states.keys() != last_states.keys() or positions.keys() != last_positions.keys():
-            by_id = {int(k): _unit(int(k), state, positions.get(k)) for k, state in states.items()}
+        pipe.hgetall(self._silent)
+        states, positions, silent = await pipe.execute()
+        last_states, last_positions, last_silent = self._raw
+        if (
+            states.keys() != last_states.keys()
+            or positions.keys() != last_positions.keys()
+            or silent.keys() != last_silent.keys()
+        ):
+            by_id = {int(k): _unit(int(k), state, positions.get(k), k in silent) for k, state in states.items()}
             self._ids = sorted(by_id)
             self._free = None
         else:
             by_id = self._by_id
             for k in {k for k, _ in positions.items() - last_positions.items()}:
-                by_id[int(k)] = _unit(int(k), states[k], positions[k])
+                by_id[int(k)] = _unit(int(k), states[k], positions[k], k in silent)
             for k in {k for k, _ in states.items() - last_states.items()}:
                 unit_id = int(k)
-                was, now = by_id[unit_id], _unit(unit_id, states[k], positions.get(k))
+                was, now = by_id[unit_id], _unit(unit_id, states[k], positions.get(k), k in silent)
                 by_id[unit_id] = now
                 if self._free is not None:  # the counts follow the unit, rather than a count of the whole fleet
                     _count(self._free, was, -1)
                     _count(self._free, now, +1)
-        self._raw, self._by_id = (states, positions), by_id
+        self._raw, self._by_id = (states, positions, silent), by_id
         self._list = [by_id[i] for i in self._ids]
         return self._list
 
@@ -311,8 +319,20 @@ class UnitBoard:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(self._states, unit_id)
         pipe.hget(self._positions, unit_id)
-        state, position = await pipe.execute()
-        return _unit(unit_id, state, position) if state is not None else None
+        pipe.hexists(self._silent, unit_id)
+        state, position, silent = await pipe.execute()
+        return _unit(unit_id, state, position, bool(silent)) if state is not None else None
+
+    async def silent(self, unit_id: int, since_ms: int) -> bool:
+        """The unit's device has not answered: True if it was not marked so already."""
+        return bool(await self._redis.hsetnx(self._silent, unit_id, since_ms))
+
+    async def silent_units(self) -> set[int]:
+        return {int(k) for k in await self._redis.hkeys(self._silent)}
+
+    async def heard(self, unit_id: int) -> bool:
+        """The unit's device was heard from (it connected, acknowledged, reported): True if it was silent."""
+        return bool(await self._redis.hdel(self._silent, unit_id))
 
     async def reserve(
         self, incident_id: int, priority: int, unit_ids: Sequence[int], *, divert_from: int = 0, now_ms: int

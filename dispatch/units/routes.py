@@ -62,8 +62,8 @@ async def stations(session: SessionDep, _: Floor) -> list[StationOut]:
 
 
 @router.get("/units", response_model=list[UnitOut], summary="Every unit with its status and last position")
-async def units(session: SessionDep, _: Floor) -> list[UnitOut]:
-    return await service.units(session)
+async def units(session: SessionDep, board: BoardDep, _: Floor) -> list[UnitOut]:
+    return await service.units(session, await board.silent_units())
 
 
 @router.get(

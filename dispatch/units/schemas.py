@@ -28,6 +28,7 @@ class UnitOut(BaseModel):
     lat: float | None
     lon: float | None
     status_changed_at: datetime
+    silent: bool = False  # its device has not answered a message through every resend, and not since
 
 
 # When the crew pressed it, by the device's clock (epoch ms): a status or a message queued while offline is sent

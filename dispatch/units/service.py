@@ -5,6 +5,7 @@ stamps the incident's interval times the first time any of its units gets there;
 A unit that leaves before reaching the scene leaves a gap in the response plan: the incident is queued again.
 """
 
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -150,7 +151,7 @@ async def stations(session: AsyncSession) -> list[StationOut]:
     return out
 
 
-async def units(session: AsyncSession) -> list[UnitOut]:
+async def units(session: AsyncSession, silent: Set[int] = frozenset()) -> list[UnitOut]:
     rows = (
         await session.scalars(select(Unit).options(selectinload(Unit.home_station)).order_by(Unit.kind, Unit.id))
     ).all()
@@ -168,6 +169,7 @@ async def units(session: AsyncSession) -> list[UnitOut]:
                 lat=point.y if point else None,
                 lon=point.x if point else None,
                 status_changed_at=u.status_changed_at,
+                silent=u.id in silent,
             )
         )
     return out

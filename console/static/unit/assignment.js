@@ -6,13 +6,6 @@ import { renderTeam } from "./team.js";
 
 const $ = (id) => document.getElementById(id);
 let focusedFor = null; // the assignment whose alert has had the focus put on Acknowledge
-const typeNames = new Map(); // type code -> name, when this token may read /api/incident-types
-
-export async function loadTypeNames(api) {
-  try {
-    for (const t of await api("/api/incident-types")) typeNames.set(t.code, t.name);
-  } catch { /* a unit token may not read them: the code is shown instead */ }
-}
 
 const telOf = (number) => `tel:${String(number).replace(/[^\d+]/g, "")}`;
 
@@ -29,8 +22,9 @@ export function renderJob() {
   // A drill must never be taken for a real call: the banner heads the card, the alert's screen included.
   $("job-exercise").hidden = !job.exercise;
   $("job-priority").textContent = `P${job.priority}`;
-  $("job-type").textContent =
-    job.incident_type_name || typeNames.get(job.incident_type) || job.incident_type || "Incident";
+  // Every assignment and `current` names its type (dispatch.push.messages.brief_of): the type table is the
+  // floor's to read, not the device's.
+  $("job-type").textContent = job.incident_type_name || job.incident_type || "Incident";
   $("job-number").textContent = `#${job.incident_id}${job.slot ? ` · as ${job.slot}` : ""}`;
   $("job-flags").replaceChildren(...(job.premise_flags || []).map((flag) => {
     const li = document.createElement("li");

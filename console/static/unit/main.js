@@ -2,7 +2,7 @@
 import { state, set, subscribe, saveToken, saveTheme, forget, setCentre } from "./store.js";
 import { connect, disconnect, onMessage } from "./socket.js";
 import { handle } from "./messages.js";
-import { renderJob, tick, loadTypeNames } from "./assignment.js";
+import { renderJob, tick } from "./assignment.js";
 import { renderStatus, acknowledge, markStatus } from "./status.js";
 import { confirmTap, renderUnitStatus } from "./guard.js";
 import { startPosition } from "./position.js";
@@ -55,7 +55,7 @@ function render(s) {
 // The token goes, and with it what the service worker kept of its answers.
 function signOut() { forget(); forgetHeld(); }
 
-let mapStarted = false, typesAsked = false;
+let mapStarted = false;
 async function start() {
   set({ conn: "reconnecting" });
   unlockAudio();
@@ -72,7 +72,6 @@ async function start() {
   }
   connect();
   startPosition();
-  if (!typesAsked) { typesAsked = true; loadTypeNames(api).then(renderJob); }
 }
 
 $("login-form").addEventListener("submit", (event) => {
@@ -95,5 +94,6 @@ refresh();
 renderStatus($("statuses"), state.job?.status);
 subscribe(render);
 setInterval(tick, 500);
+setInterval(renderTalk, 30_000); // a message shown for a while says its age as it grows
 if (state.token) start();
 registerWorker();

@@ -16,6 +16,13 @@ function jobOf(fields, message, status) {
   return { ...job, ...teamOf(job, { team: fields.team, seq: message.seq }) };
 }
 
+function relocated(job, m) {
+  const where = [job.address, job.municipality].filter(Boolean).join(", ") || "a point on the map";
+  const how = m.route ? "the route below is to the new place" : "no road route: use the map";
+  set({ notice: { kind: "moved", text: `Location changed for incident #${job.incident_id}: now ${where}; ${how}.` } });
+  chime();
+}
+
 const handlers = {
   welcome(m) {
     set({ unitId: m.unit_id, ackDeadline: m.ack_deadline_s ?? 10, ...(m.call_sign ? { name: m.call_sign } : {}),
@@ -43,9 +50,13 @@ const handlers = {
     if (m.changed) {
       // A resent correction can arrive after a newer one: only a higher seq applies, with its place and route.
       if ((m.seq ?? 0) <= job.correctionSeq) return;
-      const place = m.location ? { location: m.location, address: m.address, municipality: m.municipality } : {};
+      const typed = m.changed.location_text;  // a place the map could not find is still the place to go
+      const place = m.location ? { location: m.location, address: m.address, municipality: m.municipality }
+        : typed ? { address: typed, municipality: "" } : {};
       const route = "route" in m ? { route: m.route } : {};
       set({ job: { ...job, ...m.changed, ...place, ...route, correctionSeq: m.seq ?? 0 } });
+      // A crew driving to the old place must notice the new one at once, as it would a stand-down.
+      if (place.address !== undefined || m.location) relocated(state.job, m);
       return;
     }
     if (m.route && (m.assignment_id == null || m.assignment_id === job.assignment_id)) set({ job: { ...job, route: m.route } });

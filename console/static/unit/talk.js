@@ -7,9 +7,11 @@ export const QUICK = ["On our way", "Need police", "Need another unit", "Delayed
 const $ = (id) => document.getElementById(id);
 
 // messages.js hands over each dispatcher's message once. They queue, oldest first: several arriving together
-// (a resume after the link was down) are each shown until the crew marks it seen, none hidden by the next.
+// (a resume after the link was down) are each shown until the crew marks it seen, none hidden by the next. Each
+// keeps when the dispatcher sent it (the server's `sent_at`), not when it reached the device: words written
+// before a stretch offline may be out of date, and the crew must see that they are.
 export function received(m) {
-  set({ inbox: [...state.inbox, { id: m.id, text: m.text, from: m.from || "Dispatch", at: Date.now() }] });
+  set({ inbox: [...state.inbox, { id: m.id, text: m.text, from: m.from || "Dispatch", at: m.sent_at ?? Date.now() }] });
   navigator.vibrate?.([200, 100, 200]);
 }
 
@@ -43,11 +45,18 @@ export function replied(answer) {
   return true;
 }
 
+const OLD_MS = 3 * 60_000;  // a message older than this when shown says how old it is
+function age(at) {
+  const minutes = Math.floor((Date.now() - at) / 60_000);
+  if (Date.now() - at < OLD_MS) return "";
+  return minutes < 120 ? ` (${minutes} min ago)` : ` (${Math.floor(minutes / 60)} h ago)`;
+}
+
 export function renderTalk() {
   const [inbox] = state.inbox, more = state.inbox.length;
   $("inbox").hidden = !inbox;
   if (inbox) {
-    $("inbox-from").textContent = `From ${inbox.from} · ${clock(inbox.at)}${more > 1 ? ` · message 1 of ${more}` : ""}`;
+    $("inbox-from").textContent = `From ${inbox.from} · sent ${clock(inbox.at)}${age(inbox.at)}${more > 1 ? ` · message 1 of ${more}` : ""}`;
     $("inbox-text").textContent = inbox.text;
   }
   const queued = state.queued || [];
