@@ -6,6 +6,7 @@ import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn } from "./map.js";
 import { loadQueue } from "./queue.js";
 import { select } from "./incident.js";
 import { crewWrote, dispatchWrote, notAcknowledged, delivered } from "./talk.js";
+import { OFF_INCIDENT } from "./unitstatus.js";
 
 export function connect() {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/console`;
@@ -73,8 +74,14 @@ function onMessage(m) {
       if (!moving) moving = requestAnimationFrame(moveUnits);
       break;
     case "unit.status": {
+      // The message's incident is the one the change concerns: the one it leaves when the unit comes off it
+      // (free again, or out of service), which the server's board then no longer holds for it.
       const u = state.units.get(m.unit_id);
-      if (u) { Object.assign(u, { status: m.status, incident_id: m.incident_id ?? null, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (!u) break;
+      const incident = OFF_INCIDENT.has(m.status) ? null : (m.incident_id ?? u.incident_id ?? null);
+      if (u.status !== m.status) u.since = Date.now();
+      Object.assign(u, { status: m.status, incident_id: incident });
+      unitMarker(u); renderUnits(); drawRoute(u.id);
       break;
     }
     case "unit.assigned": {

@@ -1,0 +1,78 @@
+"""The console stays true while it is open: in Debian's Chromium (Playwright) against the real service, the live
+unit board after a run of changes (assignments, a unit set out of service and one back from its scene by hand, a
+stand-down, a cancel, a diversion) reads row for row as a console loaded afresh reads it."""
+
+import pytest
+from httpx import AsyncClient
+from playwright.async_api import Page, async_playwright, expect
+
+from tests.test_console_talk import SCREEN, sign_in
+from tests.test_push import bearer, crews, serve, take_call  # noqa: F401 (fixtures)
+from tests.test_unit_app import CHROMIUM, until
+
+pytestmark = pytest.mark.slow
+CALL = {"location_text": "Städtle 23, Vaduz", "type_code": "FIRE-OTHER"}
+
+
+async def board(page: Page) -> list[list[str]]:
+    """Each unit's call sign, status and incident, as the board shows them."""
+    return await page.locator("#unit-board tbody tr").evaluate_all(
+        "rows => rows.map(r => [0, 2, 4].map(i => r.cells[i].innerText.trim()))"
+    )
+
+
+async def live_console(browser, addr: str, token: str) -> Page:
+    page = await browser.new_page(viewport=SCREEN)
+    await sign_in(page, addr, token)
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+    return page
+
+
+async def test_the_live_board_reads_as_a_fresh_one_after_every_kind_of_change(serve, crews):  # noqa: F811
+    _, addr = await serve(matcher=False)
+    token = crews["dispatcher"]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        live = await live_console(browser, addr, token)
+        async with AsyncClient(base_url=f"http://{addr}", headers=bearer(token)) as api:
+            free = [u["id"] for u in (await api.get("/api/units")).json() if u["status"] == "available"]
+            one, two, three = [await take_call(addr, token, CALL) for _ in range(3)]
+
+            async def assign(incident: int, *units: int, divert: bool = False) -> None:
+                r = await api.post(
+                    f"/api/incidents/{incident}/assign", json={"unit_ids": list(units), "divert": divert}
+                )
+                assert r.status_code == 200, r.text
+
+            async def status(unit: int, value: str, reason: str | None = "test") -> None:
+                body = {"status": value, **({"reason": reason} if reason else {})}
+                r = await api.post(f"/api/units/{unit}/status", json=body)
+                assert r.status_code == 200, r.text
+
+            await assign(one, free[0], free[1])
+            await assign(two, free[2], free[3])
+            await assign(three, free[4])
+            await expect(live.locator(f"#unit-board tr[data-unit='{free[0]}'] button.job")).to_contain_text(f"#{one}")
+            await status(free[0], "out_of_service")  # taken off its job by hand: its row must drop the incident
+            r = await api.post(f"/api/incidents/{one}/units/{free[1]}/stand-down", json={"reason": "not needed"})
+            assert r.status_code == 200, r.text
+            await status(free[2], "on_scene")
+            await status(free[2], "returning", None)  # done there: free, on no incident
+            await assign(one, free[3], divert=True)  # from #two to #one
+            r = await api.post(f"/api/incidents/{three}/cancel", json={"reason": "false alarm"})
+            assert r.status_code == 200, r.text
+
+        fresh = await live_console(browser, addr, token)
+        want = await board(fresh)
+        assert any(row[2] == "—" for row in want)
+
+        async def same() -> bool:
+            return await board(live) == want
+
+        try:
+            await until(same, 10)
+        except AssertionError:
+            shown = await board(live)
+            wrong = [(row, want[i] if i < len(want) else None) for i, row in enumerate(shown) if row not in want]
+            assert not wrong, f"the live board (left) against a fresh one: {wrong}"
+        await browser.close()
