@@ -76,3 +76,52 @@ async def test_the_live_board_reads_as_a_fresh_one_after_every_kind_of_change(se
             wrong = [(row, want[i] if i < len(want) else None) for i, row in enumerate(shown) if row not in want]
             assert not wrong, f"the live board (left) against a fresh one: {wrong}"
         await browser.close()
+
+
+async def test_recommendations_follow_a_unit_taken_elsewhere_and_a_never_acts_on_a_stale_pick(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])  # the matcher recommends, the dispatcher sends
+    token = crews["dispatcher"]
+    here, there, third = [await take_call(addr, token, CALL) for _ in range(3)]
+    deaf = {"on": False}  # while on, the console hears no unit's change (as a console a moment behind)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport=SCREEN)
+
+        def relay(ws) -> None:
+            server = ws.connect_to_server()
+            server.on_message(lambda m: None if deaf["on"] and '"type":"unit.' in str(m) else ws.send(m))
+
+        await page.route_web_socket("**/ws/console", relay)
+        await sign_in(page, addr, token)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        picks = page.locator("#incident-recs li.pick")
+        async with AsyncClient(base_url=f"http://{addr}", headers=bearer(token)) as api:
+            await page.locator(f"#queue li[data-id='{here}']").click()
+            await expect(picks).to_have_count(1, timeout=15_000)
+            taken = int(await picks.first.get_attribute("data-unit"))
+            # Another dispatcher sends the pick elsewhere: it stops being offered here within seconds.
+            r = await api.post(f"/api/incidents/{there}/assign", json={"unit_ids": [taken]})
+            assert r.status_code == 200, r.text
+            await expect(page.locator(f"#incident-recs li.pick[data-unit='{taken}']")).to_have_count(0, timeout=5_000)
+            await expect(picks).to_have_count(1)
+
+            # Unheard: the panel still offers a pick someone else has just sent. A asks again before it acts,
+            # sends nothing and says the recommendation changed; the next A sends the new pick.
+            deaf["on"] = True
+            stale = int(await picks.first.get_attribute("data-unit"))
+            r = await api.post(f"/api/incidents/{third}/assign", json={"unit_ids": [stale]})
+            assert r.status_code == 200, r.text
+            await page.wait_for_timeout(500)
+            await expect(page.locator(f"#incident-recs li.pick[data-unit='{stale}']")).to_have_count(1)
+            await page.locator("#detail").click(position={"x": 5, "y": 5})
+            await page.keyboard.press("a")
+            result = page.locator("#incident-result")
+            await expect(result).to_contain_text("changed", timeout=5_000)
+            await expect(result).not_to_contain_text("failed")
+            await expect(page.locator(f"#incident-recs li.pick[data-unit='{stale}']")).to_have_count(0)
+            fresh = int(await picks.first.get_attribute("data-unit"))
+            await page.keyboard.press("a")
+            await expect(result).to_contain_text("Assigned", timeout=5_000)
+            on = {u: (await api.get(f"/api/units/{u}/route")).json()["incident_id"] for u in (fresh, stale)}
+        assert on == {fresh: here, stale: third}
+        await browser.close()

@@ -14,6 +14,29 @@ const DIVERTIBLE = new Set(["dispatched", "acknowledged", "en_route"]);
 const DIVERT_FROM_PRIORITY = 3;
 let afterAssign = () => {};
 export function onAssigned(fn) { afterAssign = fn; }
+let redraw = () => {};
+export function onRecs(fn) { redraw = fn; }
+
+// The selected incident's recommendations asked again and drawn: what the panel shows is what the server said a
+// moment ago, and a unit in it may have been sent elsewhere, or have changed status, since. Null when none.
+export async function refreshRecs() {
+  const id = state.selected;
+  if (!id || state.recs?.incident_id !== id) return null;
+  const recs = await api(`/api/incidents/${id}/recommendations`).catch(() => null);
+  if (state.selected !== id) return null;
+  state.recs = recs;
+  redraw(recs);
+  return recs;
+}
+
+// Whether a unit's change may alter the recommendations shown: a unit in them changed, or one came free (it may
+// be the better pick now).
+export function recsConcern(unitId, status) {
+  const recs = state.recs;
+  if (!recs || recs.incident_id !== state.selected) return false;
+  return FREE.has(status) || [...recs.picks, ...recs.alternatives].some((u) => u.unit_id === unitId);
+}
+const pickKey = (recs) => (recs?.picks || []).map((p) => `${p.unit_id}:${p.diverted_from ?? ""}`).join(",");
 
 const minutes = (s) => (s == null ? "" : ` · ${(s / 60).toFixed(1)} min`);
 const metres = (m) => (m == null ? "" : ` · ${distance(m)}`);
@@ -55,7 +78,7 @@ async function send(unitIds, divert = false) {
   let done;
   try {
     done = await api(`/api/incidents/${id}/assign`, { method: "POST", body: JSON.stringify({ unit_ids: unitIds, divert }) });
-  } catch (error) { say(`Assign failed: ${error.message}`); return false; }
+  } catch (error) { say(`Assign failed: ${error.message}`); refreshRecs(); return false; }  // the panel follows
   const signs = done.assigned.map((u) => state.units.get(u)?.call_sign ?? `unit ${u}`);
   say(`Assigned ${signs.join(", ") || "nothing"} to #${id}${done.units_missing ? `; ${done.units_missing} still missing` : ""}.`);
   Promise.all([loadQueue(), afterAssign()]).catch(() => {});  // the panel and the queue follow
@@ -67,11 +90,21 @@ async function divertOk(sign, from) {
     text: `${sign} is on incident #${from}: it leaves #${from} for #${state.selected}.` }));
 }
 
-// Key A: the picks, or why there is nothing to send, in the panel's status line.
+// Key A: the picks, or why there is nothing to send, in the panel's status line. The picks are asked for again
+// first: when they are not the ones shown (a unit taken by another console, one freed nearer), nothing is sent
+// and the dispatcher sees the new ones before pressing A again.
 export async function assignTop() {
-  const recs = state.recs, id = state.selected;
+  const id = state.selected;
   if (!id || !$("incident-result")) return;
+  const shown = state.recs?.incident_id === id ? state.recs : null;
+  const recs = shown ? await refreshRecs() : null;
+  if (state.selected !== id) return;
   if (!recs || recs.incident_id !== id) { say(`Nothing to send: #${id} is ${(state.incident?.status || "not open").replace(/_/g, " ")}.`); return; }
+  if (pickKey(recs) !== pickKey(shown)) {
+    const gone = shown.picks.filter((p) => !recs.picks.some((q) => q.unit_id === p.unit_id)).map((p) => p.call_sign);
+    say(`The recommendation changed${gone.length ? ` (${gone.join(", ")} no longer recommended)` : ""}: nothing sent; check it and press A again.`);
+    return;
+  }
   if (!recs.picks.length) {
     say(recs.unfilled.length
       ? `Nothing to send: no unit free for ${recs.unfilled.map((s) => `${s.count} ${s.capability}`).join(", ")} of #${id}.`

@@ -7,6 +7,7 @@ import { loadQueue } from "./queue.js";
 import { select } from "./incident.js";
 import { crewWrote, dispatchWrote, notAcknowledged, delivered } from "./talk.js";
 import { OFF_INCIDENT } from "./unitstatus.js";
+import { recsConcern, refreshRecs } from "./incident-recs.js";
 
 export function connect() {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/console`;
@@ -56,6 +57,12 @@ function moveUnits() {
 
 let refresh = null;
 function soon(fn) { clearTimeout(refresh); refresh = setTimeout(fn, 150); }  // many changes, one reload
+let recsAgain = null;  // the recommendations shown, asked again once a burst of unit changes is over
+function recsFollow(m, status) {
+  if (!recsConcern(m.unit_id, status)) return;
+  clearTimeout(recsAgain);
+  recsAgain = setTimeout(refreshRecs, 300);
+}
 
 // An incident that waits for units no one can send: said with what it lacks, and heard when it is a priority 1.
 function waits(m) {
@@ -82,11 +89,13 @@ function onMessage(m) {
       if (u.status !== m.status) u.since = Date.now();
       Object.assign(u, { status: m.status, incident_id: incident });
       unitMarker(u); renderUnits(); drawRoute(u.id);
+      recsFollow(m, m.status);
       break;
     }
     case "unit.assigned": {
       const u = state.units.get(m.unit_id);
       if (u) { Object.assign(u, { status: "dispatched", incident_id: m.incident_id, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (m.incident_id !== state.selected) recsFollow(m, "dispatched");  // the selected one is drawn again whole
       break;
     }
     case "incident.created":
