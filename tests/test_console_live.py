@@ -125,3 +125,31 @@ async def test_recommendations_follow_a_unit_taken_elsewhere_and_a_never_acts_on
             on = {u: (await api.get(f"/api/units/{u}/route")).json()["incident_id"] for u in (fresh, stale)}
         assert on == {fresh: here, stale: third}
         await browser.close()
+
+
+async def test_a_moved_incident_redraws_the_route_and_eta_of_its_units(serve, crews):  # noqa: F811
+    _, addr = await serve(matcher=False)
+    token = crews["dispatcher"]
+    incident = await take_call(addr, token, CALL)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await live_console(browser, addr, token)
+        async with AsyncClient(base_url=f"http://{addr}", headers=bearer(token)) as api:
+            unit = next(u["id"] for u in (await api.get("/api/units")).json() if u["status"] == "available")
+            r = await api.post(f"/api/incidents/{incident}/assign", json={"unit_ids": [unit]})
+            assert r.status_code == 200, r.text
+            r = await api.post(f"/api/units/{unit}/status", json={"status": "en_route"})
+            assert r.status_code == 200, r.text
+            await page.locator(f"#queue li[data-id='{incident}']").click()
+            await expect(page.locator("#incident-title")).to_contain_text(f"#{incident}")
+            shown = page.locator(f"#detail-units li[data-unit='{unit}'] .on-unit")
+            await expect(shown).to_contain_text("ETA", timeout=10_000)
+            before = (await api.get(f"/api/units/{unit}/route")).json()["route"]["seconds"]
+            # Moved across the country: the crew's route is drawn again, and the panel's ETA is the new one.
+            async with page.expect_request(f"**/api/units/{unit}/route", timeout=10_000):
+                r = await api.patch(f"/api/incidents/{incident}", json={"lat": 47.0631, "lon": 9.5005})
+                assert r.status_code == 200, r.text
+            after = (await api.get(f"/api/units/{unit}/route")).json()["route"]["seconds"]
+            assert abs(after - before) > 180, (before, after)
+            await expect(shown).to_contain_text(f"({round(after / 60)} min)", timeout=10_000)
+        await browser.close()

@@ -2,12 +2,13 @@
 import { state, $, alertLine } from "./common.js";
 import { feedAlert, incidentCreated } from "./alerts.js";
 import { renderUnits } from "./units.js";
-import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn } from "./map.js";
+import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn, MOVING } from "./map.js";
 import { loadQueue } from "./queue.js";
 import { select } from "./incident.js";
 import { crewWrote, dispatchWrote, notAcknowledged, delivered } from "./talk.js";
 import { OFF_INCIDENT } from "./unitstatus.js";
 import { recsConcern, refreshRecs } from "./incident-recs.js";
+import { forgetEtas } from "./incident-units.js";
 
 export function connect() {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/console`;
@@ -111,6 +112,12 @@ function onMessage(m) {
     case "unit.message.sent": dispatchWrote(m); break;
     case "unit.message.delivered": delivered(m); break;
     case "incident.recommended": waits(m); soon(loadQueue); break;
+    case "incident.updated":  // a corrected place moves the drive there: its units' routes and ETAs follow
+      for (const u of state.units.values()) if (u.incident_id === m.incident_id && MOVING.has(u.status)) drawRoute(u.id);
+      forgetEtas(m.incident_id);
+      soon(loadQueue);
+      if (m.incident_id === state.selected) select(state.selected);
+      break;
     default:
       if (m.type.startsWith("incident.")) {
         soon(loadQueue);
