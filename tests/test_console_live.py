@@ -2,6 +2,8 @@
 unit board after a run of changes (assignments, a unit set out of service and one back from its scene by hand, a
 stand-down, a cancel, a diversion) reads row for row as a console loaded afresh reads it."""
 
+import re
+
 import pytest
 from httpx import AsyncClient
 from playwright.async_api import Page, async_playwright, expect
@@ -152,4 +154,53 @@ async def test_a_moved_incident_redraws_the_route_and_eta_of_its_units(serve, cr
             after = (await api.get(f"/api/units/{unit}/route")).json()["route"]["seconds"]
             assert abs(after - before) > 180, (before, after)
             await expect(shown).to_contain_text(f"({round(after / 60)} min)", timeout=10_000)
+        await browser.close()
+
+
+P1 = {"location_text": "Städtle 23, Vaduz", "type_code": "CARDIAC"}
+VAGUE = {"location_text": "somewhere behind the big tree", "type_code": "FIRE-OTHER"}
+
+
+async def test_an_alert_is_true_when_shown_and_said_once_per_cause(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[1])  # priority 1 sent by the matcher, the rest recommended
+    token = crews["dispatcher"]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await live_console(browser, addr, token)
+        alerts = page.locator("#alert-list li.alert")
+        # A priority-1 call the matcher sends at once is no call waiting: never said.
+        sent = await take_call(addr, token, P1)
+        async with AsyncClient(base_url=f"http://{addr}", headers=bearer(token)) as api:
+
+            async def dispatched() -> bool:
+                return (await api.get(f"/api/incidents/{sent}")).json()["status"] != "pending"
+
+            await until(dispatched, 10)
+            await page.wait_for_timeout(2_000)
+            await expect(alerts.filter(has_text=f"#{sent} ")).to_have_count(0)
+
+            # A place the geocoder is not sure of: said once, however often the queue is read or the console
+            # loaded again, and folded once the place is corrected.
+            r = await api.post("/api/calls", json=VAGUE)
+            assert r.status_code == 201, r.text
+            vague = r.json()["id"]
+            said = alerts.filter(has_text=f"#{vague} ").filter(has_text="needs location")
+            await expect(said).to_have_count(1, timeout=10_000)
+            for _ in range(3):
+                await take_call(addr, token, {**P1, "type_code": "FIRE-OTHER"})  # the queue read again
+            await page.wait_for_timeout(1_000)
+            await expect(said).to_have_count(1)
+            await page.reload()
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+            await page.wait_for_timeout(1_500)
+            await expect(said).to_have_count(0)  # the console loaded anew does not say it again
+
+            # Said again after a reload is what the console must not do; folded once the place is corrected.
+            page = await live_console(browser, addr, token)  # a new tab: said there once
+            said = page.locator("#alert-list li.alert").filter(has_text=f"#{vague} ").filter(has_text="needs location")
+            await expect(said).to_have_count(1, timeout=10_000)
+            r = await api.patch(f"/api/incidents/{vague}", json={"location_text": "Städtle 23, Vaduz"})
+            assert r.status_code == 200, r.text
+            await expect(said).to_have_class(re.compile("acked"), timeout=10_000)
+            await expect(said).to_contain_text("location confirmed")
         await browser.close()

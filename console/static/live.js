@@ -1,6 +1,6 @@
 // The live feed (/ws/console): a snapshot on connect, then every change as it happens.
 import { state, $, alertLine } from "./common.js";
-import { feedAlert, incidentCreated } from "./alerts.js";
+import { feedAlert, incidentCreated, incidentServed } from "./alerts.js";
 import { renderUnits } from "./units.js";
 import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn, MOVING } from "./map.js";
 import { loadQueue } from "./queue.js";
@@ -73,6 +73,8 @@ function waits(m) {
     level: urgent ? "urgent" : "warn", tone: urgent ? "escalation" : undefined });
 }
 
+const OVER = new Set(["incident.dispatched", "incident.cancelled", "incident.merged", "incident.closed"]);
+
 function onMessage(m) {
   switch (m.type) {
     case "ping": state.ws.send(JSON.stringify({ type: "pong" })); break;
@@ -94,6 +96,7 @@ function onMessage(m) {
       break;
     }
     case "unit.assigned": {
+      incidentServed(m.incident_id, "dispatched");
       const u = state.units.get(m.unit_id);
       if (u) { Object.assign(u, { status: "dispatched", incident_id: m.incident_id, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
       if (m.incident_id !== state.selected) recsFollow(m, "dispatched");  // the selected one is drawn again whole
@@ -119,6 +122,7 @@ function onMessage(m) {
       if (m.incident_id === state.selected) select(state.selected);
       break;
     default:
+      if (OVER.has(m.type)) incidentServed(m.incident_id, m.type.slice("incident.".length));
       if (m.type.startsWith("incident.")) {
         soon(loadQueue);
         if (m.incident_id === state.selected) select(state.selected);
