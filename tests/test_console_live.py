@@ -204,3 +204,46 @@ async def test_an_alert_is_true_when_shown_and_said_once_per_cause(serve, crews)
             await expect(said).to_have_class(re.compile("acked"), timeout=10_000)
             await expect(said).to_contain_text("location confirmed")
         await browser.close()
+
+
+async def test_the_divert_dialog_shows_the_trade_off_and_starts_on_cancel(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    token = crews["dispatcher"]
+    more = await take_call(addr, token, {**CALL, "type_code": "SUSPICIOUS"})  # priority 3
+    less = await take_call(addr, token, {**CALL, "type_code": "NOISE"})  # priority 4
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await live_console(browser, addr, token)
+        async with AsyncClient(base_url=f"http://{addr}", headers=bearer(token)) as api:
+            police = [u for u in (await api.get("/api/units")).json() if u["kind"] == "patrol"]
+            busy = police[0]
+            r = await api.post(f"/api/incidents/{more}/assign", json={"unit_ids": [busy["id"]]})
+            assert r.status_code == 200, r.text
+            r = await api.post(f"/api/units/{busy['id']}/status", json={"status": "en_route"})
+            assert r.status_code == 200, r.text
+            await page.locator(f"#queue li[data-id='{less}']").click()
+            await expect(page.locator("#incident-recs li.pick")).to_have_count(1, timeout=15_000)
+            await page.fill("#add-unit-sign", busy["call_sign"])
+            await page.click("#add-unit button[type=submit]")
+            dialog = page.locator("#ask-dialog")
+            await expect(dialog).to_be_visible()
+            text = await dialog.inner_text()
+            assert f"P3 #{more}" in text and f"P4 #{less}" in text, text
+            assert re.search(r"is free, \d+\.\d min away", text), text
+            await expect(page.locator("#ask-cancel")).to_be_focused()  # Enter does the safe thing
+            await expect(page.locator("#ask-title")).to_contain_text("less urgent")
+            # Divert without the tick: refused; nothing sent.
+            await page.click("#ask-ok")
+            await expect(page.locator("#ask-error")).to_contain_text("Tick")
+            await page.keyboard.press("Escape")
+            await expect(dialog).to_be_hidden()
+            on = (await api.get(f"/api/units/{busy['id']}/route")).json()["incident_id"]
+            assert on == more
+            # Ticked: diverted.
+            await page.click("#add-unit button[type=submit]")
+            await page.check("#ask-sure")
+            await page.click("#ask-ok")
+            await expect(page.locator("#incident-result")).to_contain_text("Assigned", timeout=10_000)
+            on = (await api.get(f"/api/units/{busy['id']}/route")).json()["incident_id"]
+            assert on == less
+        await browser.close()

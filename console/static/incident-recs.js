@@ -85,9 +85,28 @@ async function send(unitIds, divert = false) {
   return true;
 }
 
-async function divertOk(sign, from) {
-  return Boolean(await ask({ title: `Divert ${sign}?`, ok: `Divert ${sign}`, danger: true,
-    text: `${sign} is on incident #${from}: it leaves #${from} for #${state.selected}.` }));
+// A diversion is confirmed with what it trades: both incidents' priorities, how far the unit is from this one, and
+// the nearest free unit of its kind that could go instead (from the recommendations). The keyboard starts on
+// Cancel; taking a unit from more urgent work for less urgent work asks for a tick of its own.
+async function divertOk(unitId, sign, from) {
+  const id = state.selected;
+  const recs = state.recs?.incident_id === id ? state.recs : null;
+  const rows = recs ? [...recs.picks, ...recs.alternatives] : [];
+  const mine = rows.find((r) => r.unit_id === unitId);
+  const was = state.incidents.get(from)?.priority
+    ?? await api(`/api/incidents/${from}`).then((i) => i.priority).catch(() => null);
+  const now = state.incident?.id === id ? state.incident.priority : state.incidents.get(id)?.priority;
+  const free = rows.filter((r) => r.diverted_from == null && r.unit_id !== unitId && r.eta_s != null
+    && (!mine || r.capability === mine.capability)).sort((a, b) => a.eta_s - b.eta_s)[0];
+  const p = (n) => (n == null ? "" : `P${n} `);
+  const eta = mine?.eta_s != null ? `${(mine.eta_s / 60).toFixed(1)} min from #${id}` : `at an unknown time from #${id}`;
+  const instead = free ? `${free.call_sign} is free, ${(free.eta_s / 60).toFixed(1)} min away.` : "No free unit is recommended instead.";
+  const worse = was != null && now != null && was < now;  // 1 is the most urgent
+  const fields = worse ? [{ name: "sure", check: true, required: true,
+    label: `Take ${sign} from more urgent work (${p(was)}#${from}) for ${p(now)}#${id}` }] : [];
+  return Boolean(await ask({ title: worse ? `Divert ${sign} to less urgent work?` : `Divert ${sign}?`,
+    ok: `Divert ${sign}`, danger: true, safe: true, fields,
+    text: `${sign} is on ${p(was)}#${from}, ${eta} (${p(now)}#${id}). ${instead}` }));
 }
 
 // Key A: the picks, or why there is nothing to send, in the panel's status line. The picks are asked for again
@@ -112,13 +131,13 @@ export async function assignTop() {
     return;
   }
   const diverted = recs.picks.filter((p) => p.diverted_from != null);
-  for (const p of diverted) if (!(await divertOk(p.call_sign, p.diverted_from))) return;
+  for (const p of diverted) if (!(await divertOk(p.unit_id, p.call_sign, p.diverted_from))) return;
   await send(recs.picks.map((p) => p.unit_id), diverted.length > 0);
 }
 
 export async function assignOne(unitId, from) {
   const sign = state.units.get(unitId)?.call_sign ?? `unit ${unitId}`;
-  if (from && !(await divertOk(sign, from))) return;
+  if (from && !(await divertOk(unitId, sign, from))) return;
   await send([unitId], Boolean(from));
 }
 
@@ -163,6 +182,6 @@ export async function addUnit(e) {
   const why = refusal(unit);
   if (why) { say(`${unit.call_sign} cannot be sent: ${why}.`); input.focus(); return; }
   const busy = !FREE.has(unit.status) && unit.incident_id != null;
-  if (busy && !(await divertOk(unit.call_sign, unit.incident_id))) return;
+  if (busy && !(await divertOk(unit.id, unit.call_sign, unit.incident_id))) return;
   if (await send([unit.id], busy)) input.value = "";
 }
