@@ -99,14 +99,14 @@ async function divertOk(unitId, sign, from) {
   const free = rows.filter((r) => r.diverted_from == null && r.unit_id !== unitId && r.eta_s != null
     && (!mine || r.capability === mine.capability)).sort((a, b) => a.eta_s - b.eta_s)[0];
   const p = (n) => (n == null ? "" : `P${n} `);
-  const eta = mine?.eta_s != null ? `${(mine.eta_s / 60).toFixed(1)} min from #${id}` : `at an unknown time from #${id}`;
+  const eta = mine?.eta_s != null ? `${(mine.eta_s / 60).toFixed(1)} min away` : "its drive time here not known";
   const instead = free ? `${free.call_sign} is free, ${(free.eta_s / 60).toFixed(1)} min away.` : "No free unit is recommended instead.";
   const worse = was != null && now != null && was < now;  // 1 is the most urgent
   const fields = worse ? [{ name: "sure", check: true, required: true,
     label: `Take ${sign} from more urgent work (${p(was)}#${from}) for ${p(now)}#${id}` }] : [];
   return Boolean(await ask({ title: worse ? `Divert ${sign} to less urgent work?` : `Divert ${sign}?`,
     ok: `Divert ${sign}`, danger: true, safe: true, fields,
-    text: `${sign} is on ${p(was)}#${from}, ${eta} (${p(now)}#${id}). ${instead}` }));
+    text: `${sign} leaves ${p(was)}#${from} for ${p(now)}#${id}, ${eta}. ${instead}` }));
 }
 
 // Key A: the picks, or why there is nothing to send, in the panel's status line. The picks are asked for again
