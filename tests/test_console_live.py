@@ -247,3 +247,45 @@ async def test_the_divert_dialog_shows_the_trade_off_and_starts_on_cancel(serve,
             on = (await api.get(f"/api/units/{busy['id']}/route")).json()["incident_id"]
             assert on == less
         await browser.close()
+
+
+async def test_the_pin_is_dragged_on_the_map_in_its_own_window(serve, crews):  # noqa: F811
+    _, addr = await serve(matcher=False)
+    token = crews["dispatcher"]
+    incident = await take_call(addr, token, CALL)
+    errors: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = await browser.new_context(viewport=SCREEN)
+        page = await context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await sign_in(page, addr, token)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        async with context.expect_page() as opened:
+            await page.click("#pop-map")
+        alone = await opened.value
+        alone.on("pageerror", lambda e: errors.append(str(e)))
+        await expect(alone.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        await page.locator(f"#queue li[data-id='{incident}']").click()
+        pin = alone.locator(".incident-pin")
+        await expect(pin).to_have_count(1, timeout=10_000)
+        await expect(pin).not_to_have_class(re.compile("armed"))
+        await page.click("#move-incident")
+        await page.click("#ask-extra")  # Drag the pin: armed where the map is
+        await expect(page.locator("#incident-result")).to_contain_text("in its own window")
+        await expect(pin).to_have_class(re.compile("armed"), timeout=5_000)
+        box = await pin.bounding_box()
+        assert box is not None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        await alone.mouse.move(x, y)
+        await alone.mouse.down()
+        await alone.mouse.move(x + 60, y + 80, steps=8)
+        await alone.mouse.up()
+        await expect(alone.locator("#ask-title")).to_have_text(f"Move incident #{incident} here?")
+        await alone.click("#ask-ok")
+        await expect(page.locator("#incident-result")).to_contain_text("Location now", timeout=10_000)
+        async with AsyncClient(base_url=f"http://{addr}", headers=bearer(token)) as api:
+            moved = (await api.get(f"/api/incidents/{incident}")).json()["location"]
+        assert moved["match"] == "coordinates", moved
+        await browser.close()
+    assert not errors, errors
