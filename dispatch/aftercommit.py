@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.incidents.lifecycle import QueueAction
@@ -68,10 +69,11 @@ class AfterCommit:
         self.on_freed: list[Callable[[], None]] = []  # a unit came free (the matcher looks at parked incidents)
         self._owed: set[asyncio.Task] = set()
 
-    def later(self, session: AsyncSession, action: QueueAction, kind: str) -> None:
+    def later(self, session: AsyncSession, action: QueueAction, kind: str, *, units_told: bool = False) -> None:
         """What must follow once the session's transaction commits: `action` for the queue and the crews, and
-        the change message `kind` for the consoles."""
-        self.then(session, partial(self.tell, action, kind))
+        the change message `kind` for the consoles, with a `unit.status` for each unit it released unless the
+        caller tells them itself (`units_told`)."""
+        self.then(session, partial(self.tell, action, kind, units_told=units_told))
 
     @staticmethod
     def then(session: AsyncSession, step: Step) -> None:
@@ -95,11 +97,25 @@ class AfterCommit:
         """The transaction rolled back: nothing it said must follow."""
         session.info.pop(PENDING, None)
 
-    async def _stood_down(self, action: QueueAction, unit_id: int, free: bool, assignment_id: int) -> None:
+    async def _stood_down(
+        self, action: QueueAction, unit_id: int, free: bool, assignment_id: int, *, units_told: bool
+    ) -> None:
+        # The consoles hear of a unit taken off an incident (a cancel, a close, a merge) from the step that takes
+        # it off the board, in the same round trip: a console that never heard it would show the unit on the
+        # incident until reloaded.
+        announce = None
+        if not units_told:
+            before = await self.board.get(unit_id)
+            told: dict = {"type": "unit.status", "unit_id": unit_id, "incident_id": None}
+            if before is not None:
+                told.update(call_sign=before.call_sign, previous=before.status)
+            status = "available" if free else before.status if before is not None else None
+            if status is not None:
+                announce = (self.keeper.channel, orjson.dumps(told | {"status": status}))
         if free:
-            await self.board.update(unit_id, status="available", incident="", work_priority="")
+            await self.board.update(unit_id, announce=announce, status="available", incident="", work_priority="")
         else:
-            await self.board.update(unit_id, incident="", work_priority="")
+            await self.board.update(unit_id, announce=announce, incident="", work_priority="")
         await self.pusher.cancel(unit_id, action.incident_id, action.why, assignment_id=assignment_id)
 
     async def _work_priority(self, action: QueueAction) -> None:
@@ -108,13 +124,13 @@ class AfterCommit:
             if unit.incident_id == action.incident_id:
                 await self.board.update(unit.id, work_priority=action.priority)
 
-    async def tell(self, action: QueueAction, kind: str) -> None:
+    async def tell(self, action: QueueAction, kind: str, *, units_told: bool = False) -> None:
         """The queue, the board and the crews, after `action` was committed."""
         # A new incident's priority goes with it: a console sounds a priority-1 call the moment it is queued.
         extra = {"priority": action.priority} if kind == "incident.created" and action.priority else {}
         steps: list[Step] = [partial(self.keeper.apply, action, change_message(kind, action.incident_id, **extra))]
         steps += [
-            partial(self._stood_down, action, unit_id, free, assignment_id)
+            partial(self._stood_down, action, unit_id, free, assignment_id, units_told=units_told)
             for unit_id, free, assignment_id in action.released
         ]
         if action.action == "reprioritise":

@@ -99,7 +99,7 @@ async def test_a_dispatcher_sends_any_ranked_unit_adds_one_and_diverts_one(serve
         await page.click("#add-unit button[type=submit]")
         dialog = page.locator("#ask-dialog")
         await expect(dialog).to_be_visible()
-        await expect(dialog).to_contain_text(f"leaves #{first}")
+        await expect(dialog).to_contain_text(f"leaves P3 #{first} for P3 #{second}")
         await expect(page.locator("#ask-title")).to_have_text(f"Divert {sign}?")
         await page.keyboard.press("Escape")  # No: nothing changes, the keyboard is back where it was
         await expect(dialog).to_be_hidden()

@@ -89,14 +89,14 @@ function count() {
   byId("alert-unacked").textContent = n ? `(${n} new)` : "";
 }
 
-function acknowledge(li) {
+function acknowledge(li, note = "acknowledged") {
   if (!li || li.classList.contains("acked")) return;
   const hadFocus = li.contains(document.activeElement);
   li.classList.add("acked");
   li.querySelector(".alert-ack")?.remove();
   const done = document.createElement("span");
   done.className = "alert-done";
-  done.textContent = "acknowledged";
+  done.textContent = note;
   li.append(done);
   count();
   // The keyboard goes on to the next alert waiting, else to the header's count.
@@ -114,12 +114,36 @@ function trim() {
 
 let shown = Promise.resolve();  // alerts shown one after the other, in the order they came
 
+// An alert with a cause (`about.cause`, e.g. "location:1185") is said once for it, even by a console loaded again
+// (the causes said are kept for the browser tab), and only while it is true: once the cause is over (`resolve`),
+// one still waiting to be shown is dropped and one shown is folded with what ended it.
+const SAID = "dispatch-alerts-said";
+const said = new Set(JSON.parse(sessionStorage.getItem(SAID) || "[]"));
+const over = new Set();        // causes over
+const byCause = new Map();     // cause → its alert's <li>
+
 /** Shows an alert at the top of the list. `about`: {unit, incident} ids, named by call sign and "#id type";
- * {level: "urgent" | "warn" | "info", kind: its heading, tone: a tone's name}. */
+ * {level: "urgent" | "warn" | "info", kind: its heading, tone: a tone's name, cause: said once for it}. */
 export function addAlert(text, about = {}) {
-  const done = shown.then(() => show(text, about));
+  const cause = about.cause;
+  if (cause) {
+    if (said.has(cause) || over.has(cause)) return Promise.resolve(null);
+    said.add(cause);
+    sessionStorage.setItem(SAID, JSON.stringify([...said].slice(-KEEP * 5)));
+  }
+  const done = shown.then(() => (cause && over.has(cause) ? null : show(text, about)));
   shown = done.catch(() => {});
   return done;
+}
+
+/** Whether an alert was said for this cause. */
+export const alerted = (cause) => said.has(cause);
+
+/** The cause of an alert is over (the call was dispatched, the location corrected): said, why. */
+export function resolve(cause, why) {
+  over.add(cause);
+  acknowledge(byCause.get(cause), why);
+  byCause.delete(cause);
 }
 
 async function show(text, about) {
@@ -132,6 +156,7 @@ async function show(text, about) {
   li.className = `alert ${level}`;
   if (about.incident != null) li.dataset.incident = about.incident;
   if (about.unit != null) li.dataset.unit = about.unit;
+  if (about.cause) { li.dataset.cause = about.cause; byCause.set(about.cause, li); }
   const mark = document.createElement("span");
   mark.className = "mark";
   mark.setAttribute("aria-hidden", "true");
@@ -174,18 +199,22 @@ export function feedAlert(m) {
 }
 
 /** `incident.created`: a priority-1 call is heard; a repeat address and a suspected duplicate are told. */
-const heardOf = new Set();  // priority-1 incidents already alerted: a report confirmed later is not alerted twice
+// A priority-1 call is said once it has waited this long undispatched: the matcher's automatic dispatch takes
+// well under it, and a call it sent is no call waiting (the queue shows it at once all the same).
+const P1_GRACE_MS = 1200;
 
 export function incidentCreated(m) {
   // An unconfirmed report (SMS, public form) waits for a call-taker; it is alerted once confirmed and queued.
   if (m.repeat_address) addAlert("repeat address", { incident: m.incident_id });
   if (m.duplicates?.length) addAlert(`possible duplicate of #${m.duplicates.join(", #")}`, { incident: m.incident_id });
-  // Last, so that it is on top.
-  if (m.priority === 1 && !m.unconfirmed && !heardOf.has(m.incident_id) && document.body.dataset.role !== "call_taker") {
-    heardOf.add(m.incident_id);
-    addAlert("new call waiting", { incident: m.incident_id, kind: "Priority 1", level: "urgent", tone: "p1" });
+  if (m.priority === 1 && !m.unconfirmed && document.body.dataset.role !== "call_taker") {
+    setTimeout(() => addAlert("new call waiting", { incident: m.incident_id, kind: "Priority 1", level: "urgent",
+      tone: "p1", cause: `p1:${m.incident_id}` }), P1_GRACE_MS);
   }
 }
+
+/** The incident has units now, or is over: its priority-1 call no longer waits. */
+export function incidentServed(id, why) { resolve(`p1:${id}`, why); }
 
 function setMuted(muted) {
   localStorage.setItem(MUTED, muted ? "yes" : "no");

@@ -19,7 +19,11 @@ function field(spec) {
   const label = document.createElement("label");
   label.textContent = `${spec.label} `;
   let input;
-  if (spec.options) {
+  if (spec.check) {  // a box to tick: "yes" when ticked
+    input = document.createElement("input");
+    input.type = "checkbox";
+    label.classList.add("check");
+  } else if (spec.options) {
     input = document.createElement("select");
     for (const [value, text] of spec.options) input.append(new Option(text, value, false, value === spec.value));
   } else if (spec.long) {
@@ -33,7 +37,7 @@ function field(spec) {
   input.id = spec.id || `ask-${spec.name}`;
   if (spec.value != null && !spec.options) input.value = spec.value;
   if (spec.maxlength) input.maxLength = spec.maxlength;
-  label.append(input);
+  if (spec.check) label.prepend(input); else label.append(input);
   if (spec.suggest) label.append(suggestions(input, spec.suggest));
   return label;
 }
@@ -54,9 +58,10 @@ function suggestions(input, suggest) {
   return list;
 }
 
-// ask({title, text, fields: [{name, label, id?, options?, required?, long?, value?, suggest?}], ok, no, extra,
-// danger}) → {name: value} | null; `extra` names a third way out, answered {extra: true}.
-export function ask({ title, text = "", fields = [], ok = "OK", no = "Cancel", extra = "", danger = false }) {
+// ask({title, text, fields: [{name, label, id?, options?, check?, required?, long?, value?, suggest?}], ok, no,
+// extra, danger, safe}) → {name: value} | null; `extra` names a third way out, answered {extra: true}; `safe`: the
+// keyboard starts on Cancel (a question whose OK is the risky answer), not on the first field or OK.
+export function ask({ title, text = "", fields = [], ok = "OK", no = "Cancel", extra = "", danger = false, safe = false }) {
   if (!dialog) build();
   const opener = document.activeElement;
   dialog.querySelector("#ask-title").textContent = title;
@@ -84,9 +89,10 @@ export function ask({ title, text = "", fields = [], ok = "OK", no = "Cancel", e
       e.preventDefault();
       const answer = {};
       for (const spec of fields) {
-        const value = form.elements[spec.name].value.trim();
+        const input = form.elements[spec.name];
+        const value = spec.check ? (input.checked ? "yes" : "") : input.value.trim();
         if (spec.required && !value) {
-          dialog.querySelector("#ask-error").textContent = `${spec.label}: required.`;
+          dialog.querySelector("#ask-error").textContent = spec.check ? `Tick "${spec.label}" to go on.` : `${spec.label}: required.`;
           form.elements[spec.name].focus();
           return;
         }
@@ -98,6 +104,7 @@ export function ask({ title, text = "", fields = [], ok = "OK", no = "Cancel", e
     extraButton.onclick = () => finish({ extra: true });
     dialog.onclose = () => finish(null);  // Esc
     dialog.showModal();
-    (form.querySelector("#ask-fields input, #ask-fields select, #ask-fields textarea") || okButton).focus();
+    const first = form.querySelector("#ask-fields input, #ask-fields select, #ask-fields textarea");
+    (safe ? dialog.querySelector("#ask-cancel") : first || okButton).focus();
   });
 }

@@ -14,6 +14,29 @@ const DIVERTIBLE = new Set(["dispatched", "acknowledged", "en_route"]);
 const DIVERT_FROM_PRIORITY = 3;
 let afterAssign = () => {};
 export function onAssigned(fn) { afterAssign = fn; }
+let redraw = () => {};
+export function onRecs(fn) { redraw = fn; }
+
+// The selected incident's recommendations asked again and drawn: what the panel shows is what the server said a
+// moment ago, and a unit in it may have been sent elsewhere, or have changed status, since. Null when none.
+export async function refreshRecs() {
+  const id = state.selected;
+  if (!id || state.recs?.incident_id !== id) return null;
+  const recs = await api(`/api/incidents/${id}/recommendations`).catch(() => null);
+  if (state.selected !== id) return null;
+  state.recs = recs;
+  redraw(recs);
+  return recs;
+}
+
+// Whether a unit's change may alter the recommendations shown: a unit in them changed, or one came free (it may
+// be the better pick now).
+export function recsConcern(unitId, status) {
+  const recs = state.recs;
+  if (!recs || recs.incident_id !== state.selected) return false;
+  return FREE.has(status) || [...recs.picks, ...recs.alternatives].some((u) => u.unit_id === unitId);
+}
+const pickKey = (recs) => (recs?.picks || []).map((p) => `${p.unit_id}:${p.diverted_from ?? ""}`).join(",");
 
 const minutes = (s) => (s == null ? "" : ` · ${(s / 60).toFixed(1)} min`);
 const metres = (m) => (m == null ? "" : ` · ${distance(m)}`);
@@ -55,23 +78,52 @@ async function send(unitIds, divert = false) {
   let done;
   try {
     done = await api(`/api/incidents/${id}/assign`, { method: "POST", body: JSON.stringify({ unit_ids: unitIds, divert }) });
-  } catch (error) { say(`Assign failed: ${error.message}`); return false; }
+  } catch (error) { say(`Assign failed: ${error.message}`); refreshRecs(); return false; }  // the panel follows
   const signs = done.assigned.map((u) => state.units.get(u)?.call_sign ?? `unit ${u}`);
   say(`Assigned ${signs.join(", ") || "nothing"} to #${id}${done.units_missing ? `; ${done.units_missing} still missing` : ""}.`);
   Promise.all([loadQueue(), afterAssign()]).catch(() => {});  // the panel and the queue follow
   return true;
 }
 
-async function divertOk(sign, from) {
-  return Boolean(await ask({ title: `Divert ${sign}?`, ok: `Divert ${sign}`, danger: true,
-    text: `${sign} is on incident #${from}: it leaves #${from} for #${state.selected}.` }));
+// A diversion is confirmed with what it trades: both incidents' priorities, how far the unit is from this one, and
+// the nearest free unit of its kind that could go instead (from the recommendations). The keyboard starts on
+// Cancel; taking a unit from more urgent work for less urgent work asks for a tick of its own.
+async function divertOk(unitId, sign, from) {
+  const id = state.selected;
+  const recs = state.recs?.incident_id === id ? state.recs : null;
+  const rows = recs ? [...recs.picks, ...recs.alternatives] : [];
+  const mine = rows.find((r) => r.unit_id === unitId);
+  const was = state.incidents.get(from)?.priority
+    ?? await api(`/api/incidents/${from}`).then((i) => i.priority).catch(() => null);
+  const now = state.incident?.id === id ? state.incident.priority : state.incidents.get(id)?.priority;
+  const free = rows.filter((r) => r.diverted_from == null && r.unit_id !== unitId && r.eta_s != null
+    && (!mine || r.capability === mine.capability)).sort((a, b) => a.eta_s - b.eta_s)[0];
+  const p = (n) => (n == null ? "" : `P${n} `);
+  const eta = mine?.eta_s != null ? `${(mine.eta_s / 60).toFixed(1)} min away` : "its drive time here not known";
+  const instead = free ? `${free.call_sign} is free, ${(free.eta_s / 60).toFixed(1)} min away.` : "No free unit is recommended instead.";
+  const worse = was != null && now != null && was < now;  // 1 is the most urgent
+  const fields = worse ? [{ name: "sure", check: true, required: true,
+    label: `Take ${sign} from more urgent work (${p(was)}#${from}) for ${p(now)}#${id}` }] : [];
+  return Boolean(await ask({ title: worse ? `Divert ${sign} to less urgent work?` : `Divert ${sign}?`,
+    ok: `Divert ${sign}`, danger: true, safe: true, fields,
+    text: `${sign} leaves ${p(was)}#${from} for ${p(now)}#${id}, ${eta}. ${instead}` }));
 }
 
-// Key A: the picks, or why there is nothing to send, in the panel's status line.
+// Key A: the picks, or why there is nothing to send, in the panel's status line. The picks are asked for again
+// first: when they are not the ones shown (a unit taken by another console, one freed nearer), nothing is sent
+// and the dispatcher sees the new ones before pressing A again.
 export async function assignTop() {
-  const recs = state.recs, id = state.selected;
+  const id = state.selected;
   if (!id || !$("incident-result")) return;
+  const shown = state.recs?.incident_id === id ? state.recs : null;
+  const recs = shown ? await refreshRecs() : null;
+  if (state.selected !== id) return;
   if (!recs || recs.incident_id !== id) { say(`Nothing to send: #${id} is ${(state.incident?.status || "not open").replace(/_/g, " ")}.`); return; }
+  if (pickKey(recs) !== pickKey(shown)) {
+    const gone = shown.picks.filter((p) => !recs.picks.some((q) => q.unit_id === p.unit_id)).map((p) => p.call_sign);
+    say(`The recommendation changed${gone.length ? ` (${gone.join(", ")} no longer recommended)` : ""}: nothing sent; check it and press A again.`);
+    return;
+  }
   if (!recs.picks.length) {
     say(recs.unfilled.length
       ? `Nothing to send: no unit free for ${recs.unfilled.map((s) => `${s.count} ${s.capability}`).join(", ")} of #${id}.`
@@ -79,13 +131,13 @@ export async function assignTop() {
     return;
   }
   const diverted = recs.picks.filter((p) => p.diverted_from != null);
-  for (const p of diverted) if (!(await divertOk(p.call_sign, p.diverted_from))) return;
+  for (const p of diverted) if (!(await divertOk(p.unit_id, p.call_sign, p.diverted_from))) return;
   await send(recs.picks.map((p) => p.unit_id), diverted.length > 0);
 }
 
 export async function assignOne(unitId, from) {
   const sign = state.units.get(unitId)?.call_sign ?? `unit ${unitId}`;
-  if (from && !(await divertOk(sign, from))) return;
+  if (from && !(await divertOk(unitId, sign, from))) return;
   await send([unitId], Boolean(from));
 }
 
@@ -130,6 +182,6 @@ export async function addUnit(e) {
   const why = refusal(unit);
   if (why) { say(`${unit.call_sign} cannot be sent: ${why}.`); input.focus(); return; }
   const busy = !FREE.has(unit.status) && unit.incident_id != null;
-  if (busy && !(await divertOk(unit.call_sign, unit.incident_id))) return;
+  if (busy && !(await divertOk(unit.id, unit.call_sign, unit.incident_id))) return;
   if (await send([unit.id], busy)) input.value = "";
 }

@@ -31,6 +31,13 @@ async function askEta(unit) {
   renderCrewsOn();
 }
 
+// The incident moved (its place corrected): each unit's ETA to it is asked for again.
+export function forgetEtas(incidentId) {
+  for (const u of state.units.values()) if (u.incident_id === incidentId) etas.delete(u.id);
+  crewsShown = "";
+  renderCrewsOn();
+}
+
 function etaText(unit) {
   const at = etas.get(unit.id)?.at;
   if (!MOVING.has(unit.status) || !at) return "";

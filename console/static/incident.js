@@ -10,7 +10,7 @@ import { renderQueue } from "./queue.js";
 import { shareSelection } from "./popout.js";
 import { centreOn } from "./map.js";
 import { renderCrewsOn, onStoodDown, onCrews } from "./incident-units.js";
-import { recsHtml, assignTop, assignOne, addUnitHtml, addUnit, fillUnitChoices, onAssigned } from "./incident-recs.js";
+import { recsHtml, assignTop, assignOne, addUnitHtml, addUnit, fillUnitChoices, onAssigned, onRecs } from "./incident-recs.js";
 import { actionsHtml, bindActions, timelineHtml, onChanged, focusNote, closeIncident } from "./incident-actions.js";
 import { bindRelocate, showPin, dropPin, onRelocated } from "./relocate.js";
 
@@ -41,6 +41,7 @@ export async function select(id) {
 
 const reload = () => (state.selected ? select(state.selected) : null);
 onStoodDown(reload); onAssigned(reload); onChanged(reload); onRelocated(reload); onCrews(hintClose);
+onRecs((recs) => { fillRecs(recs); fillUnitChoices(); });
 
 // Units were sent and every one has cleared, yet the incident is still open: closing it is what is left to do.
 const SENT = new Set(["dispatched", "en_route", "on_scene"]);

@@ -1,11 +1,14 @@
 // The live feed (/ws/console): a snapshot on connect, then every change as it happens.
 import { state, $, alertLine } from "./common.js";
-import { feedAlert, incidentCreated } from "./alerts.js";
+import { feedAlert, incidentCreated, incidentServed } from "./alerts.js";
 import { renderUnits } from "./units.js";
-import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn } from "./map.js";
+import { unitMarker, moveUnit, drawRoute, dropUnitsNotIn, MOVING } from "./map.js";
 import { loadQueue } from "./queue.js";
 import { select } from "./incident.js";
 import { crewWrote, dispatchWrote, notAcknowledged, delivered } from "./talk.js";
+import { OFF_INCIDENT } from "./unitstatus.js";
+import { recsConcern, refreshRecs } from "./incident-recs.js";
+import { forgetEtas } from "./incident-units.js";
 
 export function connect() {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/console`;
@@ -55,6 +58,12 @@ function moveUnits() {
 
 let refresh = null;
 function soon(fn) { clearTimeout(refresh); refresh = setTimeout(fn, 150); }  // many changes, one reload
+let recsAgain = null;  // the recommendations shown, asked again once a burst of unit changes is over
+function recsFollow(m, status) {
+  if (!recsConcern(m.unit_id, status)) return;
+  clearTimeout(recsAgain);
+  recsAgain = setTimeout(refreshRecs, 300);
+}
 
 // An incident that waits for units no one can send: said with what it lacks, and heard when it is a priority 1.
 function waits(m) {
@@ -63,6 +72,8 @@ function waits(m) {
   alertLine(`no unit free for ${m.missing.join(", ")}`, { incident: m.incident_id, kind: "Waiting for units",
     level: urgent ? "urgent" : "warn", tone: urgent ? "escalation" : undefined });
 }
+
+const OVER = new Set(["incident.dispatched", "incident.cancelled", "incident.merged", "incident.closed"]);
 
 function onMessage(m) {
   switch (m.type) {
@@ -73,8 +84,15 @@ function onMessage(m) {
       if (!moving) moving = requestAnimationFrame(moveUnits);
       break;
     case "unit.status": {
+      // The message's incident is the one the change concerns: the one it leaves when the unit comes off it
+      // (free again, or out of service), which the server's board then no longer holds for it.
       const u = state.units.get(m.unit_id);
-      if (u) { Object.assign(u, { status: m.status, incident_id: m.incident_id ?? null, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (!u) break;
+      const incident = OFF_INCIDENT.has(m.status) ? null : (m.incident_id ?? u.incident_id ?? null);
+      if (u.status !== m.status) u.since = Date.now();
+      Object.assign(u, { status: m.status, incident_id: incident });
+      unitMarker(u); renderUnits(); drawRoute(u.id);
+      recsFollow(m, m.status);
       break;
     }
     case "unit.reach": {  // its device stopped answering, or was heard from again
@@ -83,8 +101,10 @@ function onMessage(m) {
       break;
     }
     case "unit.assigned": {
+      incidentServed(m.incident_id, "dispatched");
       const u = state.units.get(m.unit_id);
       if (u) { Object.assign(u, { status: "dispatched", incident_id: m.incident_id, since: Date.now() }); unitMarker(u); renderUnits(); drawRoute(u.id); }
+      if (m.incident_id !== state.selected) recsFollow(m, "dispatched");  // the selected one is drawn again whole
       break;
     }
     case "incident.created":
@@ -100,7 +120,14 @@ function onMessage(m) {
     case "unit.message.sent": dispatchWrote(m); break;
     case "unit.message.delivered": delivered(m); break;
     case "incident.recommended": waits(m); soon(loadQueue); break;
+    case "incident.updated":  // a corrected place moves the drive there: its units' routes and ETAs follow
+      for (const u of state.units.values()) if (u.incident_id === m.incident_id && MOVING.has(u.status)) drawRoute(u.id);
+      forgetEtas(m.incident_id);
+      soon(loadQueue);
+      if (m.incident_id === state.selected) select(state.selected);
+      break;
     default:
+      if (OVER.has(m.type)) incidentServed(m.incident_id, m.type.slice("incident.".length));
       if (m.type.startsWith("incident.")) {
         soon(loadQueue);
         if (m.incident_id === state.selected) select(state.selected);

@@ -56,6 +56,9 @@ new ResizeObserver(() => map?.invalidateSize()).observe($("map"));
 let echo = null;  // the selection just received: not sent back where it came from
 function peers() { return view ? [window.opener].filter((w) => w && !w.closed) : Object.keys(VIEWS).filter(isOut).map((w) => opened[w]); }
 
+/** The window the view is out in (from the main window), or null. */
+export function outIn(which) { return isOut(which) ? opened[which] : null; }
+
 /** Called by select(): tells the other windows of this console. */
 export function shareSelection(id) {
   if (id === echo) { echo = null; return; }

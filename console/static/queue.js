@@ -2,11 +2,11 @@
 import { state, $, esc, api, fmt, hhmm, alertLine } from "./common.js";
 import { incidentMarker, dropIncidentMarker } from "./map.js";
 import { select } from "./incident.js";
+import { alerted, resolve } from "./alerts.js";
 
 // Seconds from call to dispatch before a waiting incident turns amber, then red (priority 1: NFPA's 60 s).
 const TARGET_S = { 1: 60, 2: 90, 3: 180, 4: 600 };
 
-const locationAlerted = new Set();
 
 export async function loadQueue() {
   const [queue, open] = await Promise.all([api("/api/queue"), api("/api/incidents")]);
@@ -19,10 +19,9 @@ export async function loadQueue() {
     if (!openIds.has(id)) { dropIncidentMarker(id); state.incidents.delete(id); }
   }
   for (const item of open) {
-    if (item.needs_location && !locationAlerted.has(item.id)) {  // once per incident, not at every reload
-      locationAlerted.add(item.id);
-      alertLine("needs location", { incident: item.id });
-    }
+    // Said once per incident (alerts.js), and folded once the place is confirmed.
+    if (item.needs_location) alertLine("needs location", { incident: item.id, cause: `location:${item.id}` });
+    else if (alerted(`location:${item.id}`)) resolve(`location:${item.id}`, "location confirmed");
     state.incidents.set(item.id, item); incidentMarker(item);
   }
   state.active = open.filter((i) => !state.queue.some((q) => q.id === i.id));

@@ -2,17 +2,42 @@
 // the geocoder's suggestions) or arms the pin to be dragged on the map (PATCH lat and lon). The pin cannot be
 // dragged by accident: only once armed, or with the map at street level; and a drop is confirmed against the
 // address it lands on (the geocoder's reverse), No putting the pin back. The panel is read again after a move.
+// With the map in a window of its own (popout.js), "Drag the pin" arms the pin there, the drop is confirmed there,
+// and the main window's panel says what came of it.
 import { state, $, api, distance } from "./common.js";
 import { map } from "./map.js";
 import { ask } from "./ask.js";
 import { unitsOn } from "./incident-units.js";
+import { outIn } from "./popout.js";
 
 const STREET_ZOOM = 17;  // from here on a pin's drag is a few metres, not a town
 let pin = null;
 let armed = false;  // "Drag the pin" chosen for the pin shown now
 let changed = () => {};
 export function onRelocated(fn) { changed = fn; }
-const say = (text) => { $("incident-result").textContent = text; };
+// Said in the panel; in the map's own window, in the main window's panel (this one's is not shown).
+const say = (text) => {
+  if (window.opener && !window.opener.closed && document.body.dataset.view === "map") {
+    window.opener.postMessage({ type: "dispatch.said", text }, location.origin);
+  } else if ($("incident-result")) $("incident-result").textContent = text;
+};
+
+// Between this console's own windows only (same origin, the opener and the map window it opened).
+addEventListener("message", (event) => {
+  if (event.origin !== location.origin) return;
+  const { type, id, text } = event.data || {};
+  if (type === "dispatch.arm" && event.source === window.opener && document.body.dataset.view === "map") armHere(id);
+  else if (type === "dispatch.said" && event.source === outIn("map") && $("incident-result")) $("incident-result").textContent = text;
+});
+
+// In the map's own window: the pin of the incident armed, once the selection has reached this window.
+async function armHere(id) {
+  for (let tries = 0; tries < 40 && pin?.options.incidentId !== id; tries += 1) await new Promise((r) => setTimeout(r, 100));
+  if (pin?.options.incidentId !== id) return;
+  arm(true);
+  map.panTo(pin.getLatLng());
+  window.focus();
+}
 
 export function bindRelocate() {
   $("move-incident")?.addEventListener("click", move);
@@ -27,6 +52,13 @@ async function move() {
     text: `Now: ${state.incident?.location?.label || "unknown"}. Type the new address${pin ? ", or drag its pin on the map" : ""}.`,
     fields: [{ name: "place", id: "relocate-text", label: "New address or place", required: true, maxlength: 300, suggest }] });
   if (!answer || id !== state.selected) return;
+  const away = outIn("map");
+  if (answer.extra && away) {
+    away.postMessage({ type: "dispatch.arm", id }, location.origin);
+    away.focus();
+    say(`Drag the pin of #${id} on the map in its own window; you will be asked to confirm there.`);
+    return;
+  }
   if (answer.extra) { arm(true); say(`Drag the pin of #${id} to its place on the map; you will be asked to confirm.`); return; }
   await correct({ location_text: answer.place });
 }

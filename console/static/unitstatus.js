@@ -18,6 +18,8 @@ const BY_VALUE = new Map(STATUSES.map((s) => [s.value, s]));
 export const statusOf = (value) => BY_VALUE.get(value) || { value, label: String(value).replace(/_/g, " "), mark: "?" };
 export const statusRank = (value) => STATUSES.findIndex((s) => s.value === value);
 export const FREE = new Set(["available", "returning"]);
+// A unit in one of these is on no incident (dispatch/statuses.py OFF_INCIDENT_UNIT): the board clears its job.
+export const OFF_INCIDENT = new Set([...FREE, "out_of_service"]);
 
 // What a dispatcher may set by hand: a unit put out of service or back in service; on a job, also its crew's
 // step recorded for it when the device is silent (a device reports those steps itself, with its assignment).

@@ -46,8 +46,8 @@ async def stand_down_unit(
     )
     requeued = action.action == "enqueue"
     # The queue, the board and the crew (a cancel, as for a cancelled incident), then the consoles, the unit's
-    # change among them, and the other crews on the incident.
-    services.after_commit.later(session, action, "incident.requeued")
+    # change among them (told here, with its status before as PostgreSQL had it), and the other crews on it.
+    services.after_commit.later(session, action, "incident.requeued", units_told=True)
     told = change_message(
         "incident.unit_stood_down", incident_id, unit_id=unit_id, reason=body.reason, requeued=requeued
     )
