@@ -113,9 +113,18 @@ function trim() {
 
 let shown = Promise.resolve();  // alerts shown one after the other, in the order they came
 
+// Who gets which alert. A dispatcher (and an admin) and a commander, who watches the centre: every one. A
+// call-taker does not dispatch: the alerts a dispatcher acts on (a new priority-1 call waiting, no unit free, an
+// assignment not acknowledged, an escalation; a repeat address or a suspected duplicate of another's call) are
+// not theirs, and the service does not send them the feed's (dispatch/push/consoles.py). A call-taker gets what
+// is about the calls themselves, `floor: true`: the outcome of the call they took (attached to an incident, a
+// possible duplicate) and an incident that needs its location, which a call-taker corrects (Move…). No tone.
+const everything = () => document.body.dataset.role !== "call_taker";
+
 /** Shows an alert at the top of the list. `about`: {unit, incident} ids, named by call sign and "#id type";
- * {level: "urgent" | "warn" | "info", kind: its heading, tone: a tone's name}. */
+ * {level: "urgent" | "warn" | "info", kind: its heading, tone: a tone's name, floor: a call-taker's too}. */
 export function addAlert(text, about = {}) {
+  if (!about.floor && !everything()) return Promise.resolve(null);
   const done = shown.then(() => show(text, about));
   shown = done.catch(() => {});
   return done;
@@ -180,7 +189,7 @@ export function incidentCreated(m) {
   if (m.repeat_address) addAlert("repeat address", { incident: m.incident_id });
   if (m.duplicates?.length) addAlert(`possible duplicate of #${m.duplicates.join(", #")}`, { incident: m.incident_id });
   // Last, so that it is on top.
-  if (m.priority === 1 && !m.unconfirmed && !heardOf.has(m.incident_id) && document.body.dataset.role !== "call_taker") {
+  if (m.priority === 1 && !m.unconfirmed && !heardOf.has(m.incident_id)) {
     heardOf.add(m.incident_id);
     addAlert("new call waiting", { incident: m.incident_id, kind: "Priority 1", level: "urgent", tone: "p1" });
   }

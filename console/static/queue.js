@@ -21,7 +21,7 @@ export async function loadQueue() {
   for (const item of open) {
     if (item.needs_location && !locationAlerted.has(item.id)) {  // once per incident, not at every reload
       locationAlerted.add(item.id);
-      alertLine("needs location", { incident: item.id });
+      alertLine("needs location", { incident: item.id, floor: true });
     }
     state.incidents.set(item.id, item); incidentMarker(item);
   }
