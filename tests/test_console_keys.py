@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.test_console_incident import open_console
 from tests.test_push import crews, serve, take_call  # noqa: F401 (fixtures)
@@ -33,25 +34,28 @@ async def has_focus(page: Page, incident_id: int) -> None:
     """The keyboard is on the incident's item in the queue or the active list (waits for it a while)."""
     try:
         await page.wait_for_function(
-            "(id) => document.activeElement?.matches('li[data-id]') && document.activeElement.dataset.id === String(id)",
+            "(id) => document.activeElement?.matches('li[data-id]') && document.activeElement.dataset.id == id",
             arg=incident_id,
             timeout=5_000,
         )
-    except Exception:
+    except PlaywrightTimeout:
         raise AssertionError(f"the focus is on {await focused(page)}, not on #{incident_id}'s item") from None
 
 
 async def test_words_typed_outside_a_field_do_nothing_and_keys_on_their_own_keep_the_focus(serve, crews):  # noqa: F811
     _, addr = await serve(auto_dispatch_priorities=[])  # recommend mode: the dispatcher decides
-    calls = [await take_call(addr, crews["call_taker"], {"location_text": p, "type_code": "FIRE-OTHER"}) for p in PLACES]
+    for place in PLACES:
+        await take_call(addr, crews["call_taker"], {"location_text": place, "type_code": "FIRE-OTHER"})
     sent: list[str] = []
     async with async_playwright() as p:
         page, errors = await open_console(p, addr, crews["dispatcher"], SMALL_SCREEN)
         page.on(
             "request",
-            lambda r: sent.append(urlsplit(r.url).path)
-            if r.method == "POST" and re.search(r"/(assign|notes|messages)$", r.url)
-            else None,
+            lambda r: (
+                sent.append(urlsplit(r.url).path)
+                if r.method == "POST" and re.search(r"/(assign|notes|messages)$", r.url)
+                else None
+            ),
         )
         queue = page.locator("#queue-list li")
         await expect(queue).to_have_count(3)
@@ -174,7 +178,8 @@ async def test_at_1366_the_header_is_one_line_and_the_queue_number_and_age_are_a
             # Lines of its words: the distinct tops of their boxes.
             lines = await child.evaluate(
                 """(e) => { const r = document.createRange(); r.selectNodeContents(e);
-                   return new Set([...r.getClientRects()].filter((b) => b.width > 0).map((b) => Math.round(b.top))).size; }"""
+                   const tops = [...r.getClientRects()].filter((b) => b.width > 0).map((b) => Math.round(b.top));
+                   return new Set(tops).size; }"""
             )
             # Every part of the bar inside it, on its one line.
             assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"] + 0.5, (
