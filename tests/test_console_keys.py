@@ -188,6 +188,10 @@ async def test_at_1366_the_header_is_one_line_and_the_queue_number_and_age_are_a
                 bar,
             )
             assert lines <= 1, (await child.evaluate("(e) => e.outerHTML.slice(0, 80)"), box)
+        # The keys' reminder, if cut short, is whole on hover: the dispatcher's keys.
+        hint = await page.locator(".bar .keys").get_attribute("title")
+        assert hint is not None and hint.startswith("N new call") and hint.endswith("X ack alert · Esc close"), hint
+        assert "A assign" in hint
         # The number and the age are separate words, side by side, not touching.
         text = await item.inner_text()
         assert not re.search(rf"#{incident}\d", text) and not re.search(r"\d:\d\dP\d", text), text

@@ -32,6 +32,12 @@ async function start() {
   state.tz = me.time_zone;  // the centre's clock on every time the console shows
   state.distanceUnit = me.distance_unit;
   setRole(me.role);
+  // On a narrow screen the keys' reminder may be cut short: the whole of it, the role's keys, on hover.
+  const keys = document.querySelector(".bar .keys");
+  if (keys) {
+    keys.title = [...keys.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || getComputedStyle(n).display !== "none")
+      .map((n) => n.textContent).join("").trim();
+  }
   $("login").hidden = true; $("app").hidden = false;
   await drawMap();
   await Promise.all([loadQueue(), loadUnits()]);
