@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     matcher: bool = True  # run a matcher in each service process (several processes race safely)
     matcher_concurrency: int = Field(default=4, ge=1, le=64)  # incidents one process matches at a time
     match_policy: str = Field(default="default", pattern="^(default|drive-time|straight-line)$")
-    auto_dispatch_priorities: list[int] = Field(default=[1, 2, 3, 4])
+    # Comma-separated ("1,2"), a JSON list ("[1,2]"), or empty (none: every incident waits for a dispatcher).
+    auto_dispatch_priorities: Annotated[list[int], NoDecode] = Field(default=[1, 2, 3, 4])
     match_retry_s: float = Field(default=10.0, gt=0, le=600)  # no unit free: look again after this
     recommend_refresh_s: float = Field(default=60.0, gt=0, le=3600)  # recommendations waiting for a dispatcher
     route_cache_dir: Path = Path("var/cache")
@@ -136,11 +137,22 @@ class Settings(BaseSettings):
             raise ValueError("languages: two-letter codes, comma-separated, e.g. de,en or fi,sv,en")
         return value
 
-    @field_validator("auto_dispatch_priorities")
+    @field_validator("auto_dispatch_priorities", mode="before")
     @classmethod
-    def _priorities(cls, value: list[int]) -> list[int]:
-        if any(p not in (1, 2, 3, 4) for p in value):
-            raise ValueError("auto_dispatch_priorities: priorities are 1 to 4, e.g. [1,2] or []")
+    def _priorities(cls, value: object) -> object:
+        bad = ValueError(
+            f"auto_dispatch_priorities: priorities are 1 to 4, e.g. 1,2 or [1,2] or empty for none; not {value!r}"
+        )
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("[") and text.endswith("]"):
+                text = text[1:-1]
+            parts = [part.strip() for part in text.split(",") if part.strip()]
+            if not all(part in ("1", "2", "3", "4") for part in parts):
+                raise bad
+            value = [int(part) for part in parts]
+        if not isinstance(value, list | tuple | set) or any(type(p) is not int or p not in (1, 2, 3, 4) for p in value):
+            raise bad
         return sorted(set(value))
 
     @field_validator("report_time_zone")

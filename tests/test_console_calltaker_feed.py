@@ -147,3 +147,32 @@ async def test_the_callers_and_the_places_history_show_before_the_call_is_taken(
                 await browser.close()
         finally:
             assert (await client.delete(f"/api/premise-flags/{flag.json()['id']}")).is_success
+
+
+async def test_a_call_taker_gets_the_alerts_about_calls_and_none_of_the_dispatchers(serve, crews):  # noqa: F811
+    """A call-taker does not dispatch: no priority-1 tone, no repeat address or duplicate of another's call; an
+    incident that needs its location is theirs (they correct places), and so is what became of their own call."""
+    _, addr = await serve(auto_dispatch_priorities=[])
+    cardiac = {"location_text": "Städtle 23, Vaduz", "type_code": "CARDIAC"}  # priority 1
+    errors: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        taker = await signed_in(browser, addr, crews["call_taker"], errors)
+        dispatcher = await signed_in(browser, addr, crews["dispatcher"], errors)
+        for page in (taker, dispatcher):
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=20_000)
+        first = await take_call(addr, crews["dispatcher"], cardiac)
+        second = await take_call(addr, crews["dispatcher"], cardiac)  # the same place: a duplicate, repeat address
+        lost = await take_call(addr, crews["dispatcher"], {"location_text": "somewhere behind the big tree"})
+        alerts = dispatcher.locator("#alert-list li.alert")
+        await expect(alerts.filter(has_text=f"Priority 1 #{first} ")).to_have_count(1, timeout=10_000)
+        await expect(alerts.filter(has_text=f"possible duplicate of #{first}")).to_have_count(1)
+        await expect(alerts.filter(has_text=f"#{lost} ").filter(has_text="needs location")).to_have_count(1)
+        mine = taker.locator("#alert-list li.alert")
+        needs_location = mine.filter(has_text=f"#{lost} ").filter(has_text="needs location")
+        await expect(needs_location).to_have_count(1, timeout=10_000)
+        await expect(taker.locator(f"#queue-list li[data-id='{second}']")).to_be_visible()
+        assert await mine.count() == 1, await mine.all_inner_texts()
+        await expect(taker.locator("#alert-count")).to_have_text("1 alert")
+        assert not errors, errors
+        await browser.close()

@@ -20,6 +20,7 @@ GUARDED = ("/assign", "/messages")  # a dispatcher's requests (matching, units r
 # The incident panel's controls by who may use them (incidents and matching routes: Dispatcher, TakesCalls).
 DISPATCHERS = ("#assign", ".assign-one", "#add-unit", "#reprioritise", "#cancel-incident", "#close-incident")
 FLOORS = ("#add-note", "#move-incident")
+PAUSE_MS = 1100  # a console key counts only a second after another printable key (console/static/keys.js)
 
 
 async def shown(page: Page, selectors: tuple[str, ...]) -> list[str]:
@@ -75,11 +76,13 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         for key in ("a", "m", "A"):
             await page.keyboard.press(key)
         await expect(page.locator("#talk-dialog")).to_be_hidden()
+        await page.wait_for_timeout(PAUSE_MS)  # a key counts on its own, a second after any other
         await page.keyboard.press("n")
         await expect(page.locator("#call-dialog")).to_be_visible()
         await page.keyboard.press("Escape")
         await expect(page.locator("#call-dialog")).to_be_hidden()
         await expect(page.locator("#find-open")).to_be_visible()
+        await page.wait_for_timeout(PAUSE_MS)
         await page.keyboard.press("o")  # a note: the call-taker's too
         await expect(page.locator("#note-text")).to_be_focused()
         await page.keyboard.type("Caller rang again: smoke thicker")
@@ -114,6 +117,7 @@ async def test_each_role_has_the_controls_the_server_allows_it(serve, crews, set
         async with page.expect_response(lambda r: r.url.endswith("/assign")) as answer:
             await page.keyboard.press("a")
         assert (await answer.value).status == 200
+        await page.wait_for_timeout(PAUSE_MS)
         await page.keyboard.press("m")
         await expect(page.locator("#talk-dialog")).to_be_visible()
         await browser.close()

@@ -42,3 +42,27 @@ def test_a_report_targets_file_of_ones_own_is_checked_when_the_settings_are_read
     with pytest.raises(ValidationError, match="not readable TOML"):
         Settings(report_targets=broken)
     assert Settings().report_targets is None  # the bundled targets
+
+
+@pytest.mark.parametrize(
+    ("raw", "priorities"),
+    [
+        ("1", [1]),
+        ("1,2", [1, 2]),
+        (" 2, 1 ", [1, 2]),
+        ("[1,2]", [1, 2]),
+        ("[]", []),
+        ("", []),
+        ("1,2,3,4", [1, 2, 3, 4]),
+    ],
+)
+def test_auto_dispatch_priorities_are_read_as_a_list_or_comma_separated(monkeypatch, raw, priorities):
+    monkeypatch.setenv("DISPATCH_AUTO_DISPATCH_PRIORITIES", raw)
+    assert Settings().auto_dispatch_priorities == priorities
+
+
+@pytest.mark.parametrize("raw", ["5", "1,x", "[1,", "one", "0"])
+def test_bad_auto_dispatch_priorities_are_refused_with_the_setting_named(monkeypatch, raw):
+    monkeypatch.setenv("DISPATCH_AUTO_DISPATCH_PRIORITIES", raw)
+    with pytest.raises(ValidationError, match=r"auto_dispatch_priorities: priorities are 1 to 4"):
+        Settings()

@@ -12,6 +12,8 @@ from dispatch.auth.models import Role
 from dispatch.incidents import repository as repo
 from dispatch.matching.core import Pick, Slot
 from dispatch.matching.service import write_dispatch
+from dispatch.statuses import UnitStatus as S
+from dispatch.units.service import change_status
 from tests.builders import make_assignment, make_incident, make_unit
 from tests.test_incident_lifecycle import assert_log_rebuilds_row
 from tests.test_intake import FIRE, post_call
@@ -158,3 +160,34 @@ async def test_a_stand_down_is_refused_for_a_unit_not_on_the_incident_and_for_un
         text("SELECT status::text FROM assignments WHERE incident_id = :i AND unit_id = :u"), {"i": incident, "u": unit}
     )
     assert still == "assigned"
+
+
+async def test_the_incident_status_follows_the_units_left_on_it_when_the_one_on_scene_is_stood_down(
+    app, client, auth, session, imported_map
+):
+    """On scene is where the units on it are: with the only unit there stood down and another still on its way,
+    the incident is en route again (its on-scene time stays, the first arrival's), and its log says the same."""
+    dispatcher, taker = await auth(Role.dispatcher), await auth(Role.call_taker)
+    taken = await post_call(client, taker, {**FIRE, "type_code": "FIRE-OTHER"})
+    incident, first, second = taken.json()["id"], await make_unit(session), await make_unit(session)
+    await write_dispatch(
+        session,
+        incident_id=incident,
+        picks=[Pick("engine", first, "E1", 60.0, 500.0, "nearest"), Pick("engine", second, "E2", 90.0, 900.0, "next")],
+        plan=(Slot("engine", 2),),
+        actor="dispatcher:t",
+        mode="manual",
+    )
+    for unit, status in [(first, S.on_scene), (second, S.en_route)]:
+        await change_status(session, unit_id=unit, status=status, actor="unit:t", by_dispatcher=False)
+    answer = await client.post(f"/api/incidents/{incident}/units/{first}/stand-down", headers=dispatcher, json=REASON)
+    assert answer.status_code == 200, answer.text
+    listed = next(i for i in await repo.open_incidents(session) if i["id"] == incident)
+    assert (listed["status"], len(listed["units"])) == ("en_route", 1)
+    row = await repo.incident_row(session, incident)
+    assert row["on_scene_at"] is not None and row["cleared_at"] is None
+    await assert_log_rebuilds_row(session, incident)
+    # The one left arrives: on scene again.
+    await change_status(session, unit_id=second, status=S.on_scene, actor="unit:t", by_dispatcher=False)
+    assert (await repo.incident_row(session, incident))["status"] == "on_scene"
+    await assert_log_rebuilds_row(session, incident)

@@ -114,6 +114,14 @@ function trim() {
 
 let shown = Promise.resolve();  // alerts shown one after the other, in the order they came
 
+// Who gets which alert. A dispatcher (and an admin) and a commander, who watches the centre: every one. A
+// call-taker does not dispatch: the alerts a dispatcher acts on (a new priority-1 call waiting, no unit free, an
+// assignment not acknowledged, an escalation; a repeat address or a suspected duplicate of another's call) are
+// not theirs, and the service does not send them the feed's (dispatch/push/consoles.py). A call-taker gets what
+// is about the calls themselves, `floor: true`: the outcome of the call they took (attached to an incident, a
+// possible duplicate) and an incident that needs its location, which a call-taker corrects (Move…). No tone.
+const everything = () => document.body.dataset.role !== "call_taker";
+
 // An alert with a cause (`about.cause`, e.g. "location:1185") is said once for it, even by a console loaded again
 // (the causes said are kept for the browser tab), and only while it is true: once the cause is over (`resolve`),
 // one still waiting to be shown is dropped and one shown is folded with what ended it.
@@ -123,8 +131,10 @@ const over = new Set();        // causes over
 const byCause = new Map();     // cause → its alert's <li>
 
 /** Shows an alert at the top of the list. `about`: {unit, incident} ids, named by call sign and "#id type";
- * {level: "urgent" | "warn" | "info", kind: its heading, tone: a tone's name, cause: said once for it}. */
+ * {level: "urgent" | "warn" | "info", kind: its heading, tone: a tone's name, cause: said once for it, floor: a
+ * call-taker's too}. */
 export function addAlert(text, about = {}) {
+  if (!about.floor && !everything()) return Promise.resolve(null);
   const cause = about.cause;
   if (cause) {
     if (said.has(cause) || over.has(cause)) return Promise.resolve(null);

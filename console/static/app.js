@@ -3,19 +3,19 @@
 // Modules by view: common.js (state, API), map.js, queue.js, incident.js (the selected incident), units.js (the
 // unit board), live.js (the feed), callform.js and calltake.js (the new-call form), history.js (the caller's and
 // the place's history, and how a suspected duplicate reads), talk.js (words with the crews), search.js (Find,
-// incidents open and closed), roles.js (what the signed-in role may do).
+// incidents open and closed), roles.js (what the signed-in role may do), keys.js (the console's keys).
 import { state, $, api, signOut } from "./common.js";
 import { renderUnits, setupUnits } from "./units.js";
 import "./popout.js";
 import { drawMap, unitMarker, drawRoute, MOVING } from "./map.js";
-import { loadQueue, tickAges, move, setupQueue } from "./queue.js";
-import { assignTop, focusNote, select } from "./incident.js";
+import { loadQueue, tickAges, setupQueue } from "./queue.js";
+import { select } from "./incident.js";
 import { connect } from "./live.js";
-import { openCall, setupCall } from "./callform.js";
-import { startTalk, openTalkFromKeyboard, onUnreadChange } from "./talk.js";
-import { openFind, setupFind } from "./search.js";
-import { setRole, may } from "./roles.js";
-import { acknowledgeNewest } from "./alerts.js";
+import { setupCall } from "./callform.js";
+import { startTalk, onUnreadChange } from "./talk.js";
+import { setupFind } from "./search.js";
+import { setRole } from "./roles.js";
+import { setupKeys } from "./keys.js";
 
 async function loadUnits() {
   for (const unit of await api("/api/units")) {
@@ -26,39 +26,18 @@ async function loadUnits() {
   renderUnits();
 }
 
-// Letters typed into a field that has just gone (a call taken, a dialog closed) are someone still typing: they
-// must not become console keys (a new call, a note, an assignment). A console key counts only after a pause of a
-// second in typing (typing that goes on where the field was included) or a click; keys pressed on the console
-// alone (J J J) are not held up.
-const TYPING_MS = 1000;
-let typedAt = -Infinity;
-// A click or a touch is a deliberate move to the console: typing is over.
-document.addEventListener("pointerdown", () => { typedAt = -Infinity; }, { capture: true });
-document.addEventListener("keydown", (e) => {
-  const typingKey = e.key.length === 1 || e.key === "Enter" || e.key === "Backspace";
-  if (e.target.closest("input, textarea, [contenteditable]")) {
-    if (typingKey && !e.target.closest("#login")) typedAt = e.timeStamp;  // a token typed is not the console's
-    return;
-  }
-  if ($("app").hidden || e.target.closest("select, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
-  if (e.timeStamp - typedAt < TYPING_MS) { if (typingKey) typedAt = e.timeStamp; return; }
-  // A key whose work the role may not do does nothing (its control is hidden too): no request the server refuses.
-  if ((e.key === "n" || e.key === "N") && may("floor")) { e.preventDefault(); openCall(); }
-  else if (e.key === "j") move(1);
-  else if (e.key === "k") move(-1);
-  else if ((e.key === "a" || e.key === "A") && may("dispatcher")) assignTop();
-  else if ((e.key === "o" || e.key === "O") && may("floor")) { e.preventDefault(); focusNote(); }
-  else if ((e.key === "m" || e.key === "M") && may("dispatcher")) { e.preventDefault(); openTalkFromKeyboard(); }
-  else if (e.key === "/") { e.preventDefault(); openFind(); }
-  else if (e.key === "x" || e.key === "X") { e.preventDefault(); acknowledgeNewest(); }
-});
-
 async function start() {
   const me = await api("/api/me");
   $("who").textContent = `${me.username} (${me.role})`;
   state.tz = me.time_zone;  // the centre's clock on every time the console shows
   state.distanceUnit = me.distance_unit;
   setRole(me.role);
+  // On a narrow screen the keys' reminder may be cut short: the whole of it, the role's keys, on hover.
+  const keys = document.querySelector(".bar .keys");
+  if (keys) {
+    keys.title = [...keys.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || getComputedStyle(n).display !== "none")
+      .map((n) => n.textContent).join("").trim();
+  }
   $("login").hidden = true; $("app").hidden = false;
   await drawMap();
   await Promise.all([loadQueue(), loadUnits()]);
@@ -76,6 +55,7 @@ $("login-form").addEventListener("submit", async (e) => {
   sessionStorage.setItem("dispatch-token", state.token);
   try { await start(); } catch (error) { if (error.message !== "401") $("login-error").textContent = error.message; }
 });
+setupKeys();
 setupCall();
 setupUnits();
 setupQueue();

@@ -160,7 +160,8 @@ function takeCall() {
 }
 
 function formKeys(e) {
-  if (e.key === "Escape") { e.preventDefault(); leaveCall(); return; }
+  // Esc closes what is open first: the type list (wherever the key came from), then a second Esc asks to leave.
+  if (e.key === "Escape") { e.preventDefault(); if ($("call-type-list").hidden) leaveCall(); else closeList(); return; }
   if (e.key !== "Enter" || e.isComposing) return;
   if (e.ctrlKey || e.metaKey) { e.preventDefault(); takeCall(); return; }  // the one key that takes the call
   if (e.target.id === "call-narrative" && e.shiftKey) return;  // a new line in the narrative

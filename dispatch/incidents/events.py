@@ -90,6 +90,7 @@ class IncidentState:
     notes: list[str] = field(default_factory=list)
     call_ids: list[int] = field(default_factory=list)
     units: set[int] = field(default_factory=set)  # units on it now
+    stages: dict[int, str] = field(default_factory=dict)  # each unit on it now: the furthest stage it reached
     some_cleared: bool = False
 
 
@@ -125,15 +126,26 @@ def apply(state: IncidentState, kind: str, at: datetime, payload: dict[str, Any]
 
 
 def _unit_left(state: IncidentState, kind: EventKind, at: datetime, payload: dict[str, Any]) -> None:
-    state.units.discard(payload.get("unit_id"))
+    unit = payload.get("unit_id")
+    state.units.discard(unit)
+    if unit is not None:
+        state.stages.pop(unit, None)
     state.some_cleared = state.some_cleared or kind == EventKind.cleared
     if state.some_cleared and not state.units and state.cleared_at is None:
         state.cleared_at = at  # no unit left on an incident some unit was done at
+    # The units left on it say its stage: the one on scene gone, another still on its way, it is en route again.
+    left = [state.stages.get(u, "dispatched") for u in state.units]
+    if left and state.status in STAGE_STATUS.values():
+        state.status = max(left, key=STAGE_ORDER.index)
 
 
 def _stage_reached(state: IncidentState, kind: EventKind, at: datetime, payload: dict[str, Any]) -> None:
-    if kind == EventKind.dispatched and "unit_id" in payload:
-        state.units.add(payload["unit_id"])
+    unit = payload.get("unit_id")
+    if kind == EventKind.dispatched and unit is not None:
+        state.units.add(unit)
+    reached = STAGE_STATUS.get(kind, "dispatched")  # acknowledged: still at the dispatched stage
+    if unit in state.units and STAGE_ORDER.index(reached) > STAGE_ORDER.index(state.stages.get(unit, "dispatched")):
+        state.stages[unit] = reached
     column = STAGE_TIMES[kind]
     if getattr(state, column) is None:
         setattr(state, column, at)

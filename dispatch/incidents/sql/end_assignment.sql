@@ -35,6 +35,7 @@ BEGIN
     VALUES (v_inc, CASE WHEN v_done THEN 'cleared' ELSE 'unassigned' END, p_actor,
             jsonb_strip_nulls(jsonb_build_object('unit_id', v_unit, 'device_at', p_device_at)));
     PERFORM incident_cleared_if_done(v_inc);
+    PERFORM incident_status_follows_units(v_inc);  -- the units left on it say its stage
     IF p_reopen AND NOT v_done THEN
         PERFORM incident_pending_if_bare(v_inc, p_actor);
     END IF;

@@ -102,6 +102,8 @@ BEGIN
     -- An incident that lost its last unit to this one, after another was done there, is cleared, as the event
     -- replay says (incident_cleared_if_done; the `lost` update above holds its row).
     PERFORM incident_cleared_if_done((d ->> 'id')::bigint) FROM jsonb_array_elements(v_diverted) d;
+    -- One that keeps other units is at their stage (incident_status_follows_units).
+    PERFORM incident_status_follows_units((d ->> 'id')::bigint) FROM jsonb_array_elements(v_diverted) d;
     -- One that lost its last unit before any unit reached it waits again, as a pending call (the caller queues it).
     PERFORM incident_pending_if_bare((d ->> 'id')::bigint, p_actor) FROM jsonb_array_elements(v_diverted) d;
     -- The audit record, in the same statement (dispatch.audit: p_audit names who, NULL for none).
