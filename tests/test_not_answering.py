@@ -42,7 +42,8 @@ async def reach(console, unit_id: int, timeout: float = 15.0) -> dict:
 
 
 async def test_the_matcher_passes_over_a_unit_whose_device_stopped_answering_until_it_is_heard_again(serve, crews):  # noqa: F811
-    app, addr = await serve(auto_dispatch_priorities=[1], ack_deadline_s=0.5)
+    # No move-up: its orders, which these test devices never acknowledge, would leave every unit not answering.
+    app, addr = await serve(auto_dispatch_priorities=[1], ack_deadline_s=0.5, move_up=False)
     sockets = {u: await device(addr, t, last_seq=0) for u, t in crews["units"].items()}
     console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
     async with AsyncClient(base_url=f"http://{addr}") as client:
