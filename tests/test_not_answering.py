@@ -70,6 +70,10 @@ async def test_the_matcher_passes_over_a_unit_whose_device_stopped_answering_unt
         await sockets[nearest].close()
         sockets[nearest] = await device(addr, crews["units"][nearest], last_seq=0)
         assert (await reach(console, nearest))["silent"] is False
+        # The resumed device is told where it stands (`current`), and a device that answers acknowledges it
+        # (unanswered, its resends would mark the unit not answering again before the next call, on a busy machine).
+        current = await next_of(sockets[nearest], "current", 10)
+        await sockets[nearest].send(orjson.dumps({"type": "ack", "of": current["id"]}).decode())
         assert not (await app.state.services.board.get(nearest)).silent
         second = await take_call(addr, crews["call_taker"], CHEST)
         message = await next_of(sockets[nearest], "assignment", 15)

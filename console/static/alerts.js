@@ -160,6 +160,8 @@ async function show(text, about) {
   const names = [];
   if (about.unit != null) names.push(unitName(about.unit));
   if (about.incident != null) names.push(await incidentName(about.incident));
+  // Its cause may have ended while the incident's name was being read: an alert no longer true is not shown.
+  if (about.cause && over.has(about.cause)) return null;
   const level = about.level || "info";
   const line = `${names.length ? `${names.join(" · ")}: ` : ""}${text}`;
   const li = document.createElement("li");
