@@ -141,8 +141,20 @@ def load_map_with_fleet(
     centre's own area's GeoJSON file (DISPATCH_SERVICE_AREA), in place of the one the import proposes."""
     area = _area(service_area)
     if fleet is None:
-        return load_map(path, libpq_url, progress, then=[("units", seed_after_import)], service_area=area)
+        return load_map(path, libpq_url, progress, then=[("fleet", _centres_or_demo)], service_area=area)
     return load_map(path, libpq_url, progress, then=[_fleet_step(read_fleet(fleet), str(fleet))], service_area=area)
+
+
+def _centres_or_demo(cur: psycopg.Cursor) -> dict[str, int]:
+    """Without a fleet file given: the centre's fleet if it ever imported one (the latest, applied again, so that
+    what the map import changed of its stations is set back), else the demo fleet at the map's stations."""
+    found = fleet_db.latest(cur)
+    if found is None:
+        return seed_after_import(cur)
+    source, fleet = found
+    fleet_db.apply(cur, fleet, source=source)
+    cur.execute("SELECT count(*) FROM units")
+    return {"units": fleet_db.scalar(cur)}
 
 
 def load_map_with_proposal(

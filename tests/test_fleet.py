@@ -302,3 +302,15 @@ def test_the_demo_applies_the_fleet_file_on_a_map_already_imported(helsinki, tmp
     tokens = demo.prepare(own, base_url="http://127.0.0.1:8000", map_path=HELSINKI)
     assert len(tokens["units"]) == 8
     assert "First Response 1" in tokens["units"]
+
+
+def test_once_the_centre_imported_its_fleet_a_map_import_keeps_it_and_seeds_no_demo_units(helsinki):
+    """A map imported again without DISPATCH_FLEET_FILE (to change the service area, say) applies the centre's
+    fleet file again: no demo unit, no demo standby post, the stations where the file puts them."""
+    assert run("units", "import", str(HELSINKI_FLEET)).exit_code == 0
+    before = fleet_rows(helsinki)
+    again = run("load-map", str(HELSINKI))
+    assert again.exit_code == 0, again.output
+    assert fleet_rows(helsinki) == before
+    assert not rows(helsinki, "SELECT name FROM stations WHERE osm_ref LIKE 'standby:%'")
+    assert run("units", "export").exit_code == 0

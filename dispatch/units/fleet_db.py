@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from dispatch.statuses import ACTIVE_ASSIGNMENT, FREE_UNIT, UnitStatus, sql_in
-from dispatch.units.fleet import Fleet, FleetError, StationSpec, UnitSpec, default_kinds
+from dispatch.units.fleet import Fleet, FleetError, StationSpec, UnitSpec, default_kinds, dump, parse
 from dispatch.units.seed import create_standby_posts, load_seed_table, plan_units
 from geo.osm.importer import IMPORT_LOCK_KEY
 
@@ -223,7 +223,16 @@ def apply(cur: psycopg.Cursor, fleet: Fleet, *, retire: bool = False, source: st
     if problems:
         raise FleetError(problems, source)
     _write_units(cur, plan, changes)
+    # The fleet is the centre's from now on: a map import applies it again (dispatch.setup), not the demo's.
+    cur.execute("INSERT INTO fleet_imports (source, fleet) VALUES (%s, %s)", (source, dump(fleet)))
     return changes
+
+
+def latest(cur: psycopg.Cursor) -> tuple[str, Fleet] | None:
+    """The fleet file imported last (its source and its fleet), if the centre ever imported one."""
+    cur.execute("SELECT source, fleet FROM fleet_imports ORDER BY id DESC LIMIT 1")
+    row = cur.fetchone()
+    return None if row is None else (row[0], parse(row[1], row[0]))
 
 
 def export(cur: psycopg.Cursor) -> Fleet:

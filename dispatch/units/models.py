@@ -118,3 +118,15 @@ class CrewMessage(Base):
         ),
         CheckConstraint("length(text) BETWEEN 1 AND 1000", name="text_length"),
     )
+
+
+class FleetImport(Base):
+    """A fleet file imported (`dispatch units import`, DISPATCH_FLEET_FILE), kept whole: once there is one, the fleet
+    is the centre's, and a map import applies the latest again rather than seeding the demo's (dispatch.setup)."""
+
+    __tablename__ = "fleet_imports"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = created_at_column()
+    fleet: Mapped[str] = mapped_column(Text)
