@@ -216,10 +216,10 @@ def dump(fleet: Fleet, header: str = HEADER) -> str:
     kind's (seed.toml's), so that export, import and export again give the same text."""
     defaults = default_kinds()
     lines = [header.rstrip("\n")]
-    for name, (system, capabilities) in fleet.kinds.items():  # the file's own kinds, as it declared them
+    for name, (system, declared) in fleet.kinds.items():  # the file's own kinds, as it declared them
         if name not in defaults:
             lines += ["", f"[kinds.{_str(name)}]", f"as = {_str(system.value)}"]
-            lines.append(f"capabilities = [{', '.join(_str(c) for c in capabilities)}]")
+            lines.append(f"capabilities = [{', '.join(_str(c) for c in declared)}]")
     for station in fleet.stations:
         lines += ["", "[[stations]]", f"name = {_str(station.name)}", f"kind = {_str(station.kind.value)}"]
         lines += [f"lon = {_num(station.lon)}", f"lat = {_num(station.lat)}"]
