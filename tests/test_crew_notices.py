@@ -129,3 +129,29 @@ async def test_a_message_written_while_the_device_was_away_follows_the_current_i
     message = await next_of(ws, "message", timeout=3)
     assert message["text"] == "Call us back" and message["sent_at"] <= current["sent_at"]
     await ws.close()
+
+
+async def test_a_new_priority_reaches_the_crew_on_its_way_at_once_and_after_a_reload(serve, crews):  # noqa: F811
+    _, addr = await serve(auto_dispatch_priorities=[])
+    errors: list[str] = []
+    async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
+        incident_id = await call(addr, crews, note="Water in the cellar")
+        unit_id = await free_unit(client, crews, incident_id)
+        browser = await launch(p)
+        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
+        await assign(client, crews, incident_id, unit_id)
+        await page.click("#ack", timeout=15_000)
+        before = await page.locator("#job-priority").text_content()
+        new = 1 if before != "P1" else 2
+        raised = await client.post(
+            f"/api/incidents/{incident_id}/priority",
+            json={"priority": new, "reason": "electrics under water"},
+            headers=bearer(crews["dispatcher"]),
+        )
+        assert raised.status_code == 200, raised.text
+        await expect(page.locator("#job-priority")).to_have_text(f"P{new}", timeout=10_000)
+        await expect(page.locator("#notice")).to_contain_text(f"Priority changed: now P{new}")
+        await page.reload()
+        await expect(page.locator("#job-priority")).to_have_text(f"P{new}", timeout=15_000)
+        await browser.close()
+    assert not errors, errors

@@ -278,7 +278,7 @@ async def update_incident(
 
 @router.post("/incidents/{incident_id}/priority", response_model=ReprioritisedOut, summary="Reprioritise (dispatcher)")
 async def reprioritise(
-    after_commit: AfterCommitDep,
+    services: ServicesDep,
     incident_id: IncidentId,
     body: PriorityIn,
     session: SessionDep,
@@ -288,7 +288,8 @@ async def reprioritise(
     action = await lifecycle.reprioritise(
         session, incident_id, priority=body.priority, reason=body.reason, actor=actor_of(who), by=by
     )
-    after_commit.later(session, action, "incident.reprioritised")
+    services.after_commit.later(session, action, "incident.reprioritised")  # and the crews on it, at once:
+    services.after_commit.then(session, partial(services.pusher.corrected, incident_id, {"priority": body.priority}))
     return ReprioritisedOut(id=incident_id, priority=body.priority)
 
 
@@ -391,10 +392,6 @@ async def classify_call(request: Request, _: TakesCalls) -> dict[str, Any]:
     return reads.classify(incident_types(), parse(ClassifyIn, await request.body()).narrative)
 
 
-@router.get(
-    "/incident-types",
-    response_model=list[IncidentTypeOut],
-    summary="Incident types with their priority and response plan",
-)
+@router.get("/incident-types", response_model=list[IncidentTypeOut], summary="Incident types, priorities and plans")
 async def types(_: Floor) -> list[dict[str, Any]]:
     return reads.type_table(incident_types())

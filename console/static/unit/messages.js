@@ -57,6 +57,9 @@ const handlers = {
       set({ job: { ...job, ...m.changed, ...place, ...route, correctionSeq: m.seq ?? 0 } });
       // A crew driving to the old place must notice the new one at once, as it would a stand-down.
       if (place.address !== undefined || m.location) relocated(state.job, m);
+      else if (m.changed.priority) {
+        set({ notice: { kind: "info", text: `Priority changed: now P${m.changed.priority}` } });
+      }
       return;
     }
     if (m.route && (m.assignment_id == null || m.assignment_id === job.assignment_id)) set({ job: { ...job, route: m.route } });
