@@ -26,7 +26,7 @@ from dispatch.units.fleet import read as read_fleet
 from dispatch.units.seed import seed_after_import
 from geo.osm.areas import Area, AreaFileError, read_area_file
 from geo.osm.importer import ImportResult, Step, latest_import, load_map
-from geo.osm.reader import READER_VERSION
+from geo.osm.reader import READER_VERSION, MapReadError
 
 # migrations/ ships inside the package as dispatch.migrations (setup.py): found the same way in a checkout and a
 # wheel. alembic.ini stays the developers' file for `alembic revision`; the service configures Alembic here.
@@ -123,8 +123,8 @@ def _fleet_step(fleet: Fleet, source: str) -> Step:
 def _area(service_area: Path | None) -> Area | None:
     try:
         return read_area_file(service_area) if service_area else None
-    except AreaFileError as exc:
-        raise SetupError(f"DISPATCH_SERVICE_AREA: {exc}") from None
+    except AreaFileError as exc:  # a bad input file, as a bad map is: exit status 2
+        raise MapReadError(f"DISPATCH_SERVICE_AREA: {exc}") from None
 
 
 def load_map_with_fleet(

@@ -4,6 +4,9 @@ months back to yesterday, so the public monthly page has this month and the thre
 simulated calls and units. Registered with the `dispatch` command line through the entry-point group
 `dispatch.commands`."""
 
+import contextlib
+import ctypes
+import signal
 import subprocess
 import sys
 from datetime import date, datetime, time, timedelta
@@ -65,6 +68,13 @@ def ensure_history(settings: Settings, day: date) -> date | None:
     return first
 
 
+def _die_with_parent() -> None:
+    """The simulated traffic ends with the demo however the demo ends (a SIGTERM or SIGKILL to it too): Linux sends
+    it SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG). Elsewhere the demo's own `finally` stops it."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
@@ -92,7 +102,8 @@ def demo(
                 str(speed),
                 "--base-url",
                 f"http://{host}:{port}",
-            ]
+            ],
+            preexec_fn=_die_with_parent,
         )
     )
     try:

@@ -209,7 +209,14 @@ def test_load_map_writes_the_proposed_area_and_refuses_a_bad_one_with_exit_2(scr
         monkeypatch.setenv("DISPATCH_SERVICE_AREA", str(tmp_path / "bad.geojson"))
         get_settings.cache_clear()
         ran = CliRunner().invoke(cli, ["load-map", str(HELSINKI_MAP)])
-        assert ran.exit_code == 1 and "DISPATCH_SERVICE_AREA" in ran.output and "Traceback" not in ran.output
+        assert ran.exit_code == 2 and "DISPATCH_SERVICE_AREA" in ran.output and "Traceback" not in ran.output
+        # Longitude and latitude swapped: a polygon in the sea, holding none of the map's addresses.
+        swapped = tmp_path / "swapped.geojson"
+        swapped.write_bytes(orjson.dumps(_square_feature("Swapped", 60.16, 24.93, 60.18, 24.96)))
+        monkeypatch.setenv("DISPATCH_SERVICE_AREA", str(swapped))
+        get_settings.cache_clear()
+        ran = CliRunner().invoke(cli, ["load-map", str(HELSINKI_MAP)])
+        assert ran.exit_code == 2 and "holds none of the map's" in " ".join(ran.output.split()), ran.output
     finally:
         get_settings.cache_clear()
 

@@ -130,6 +130,11 @@ export async function assignTop() {
       : `Nothing to send: every slot of #${id} is filled.`);
     return;
   }
+  // A place the geocoder was not sure of is checked before crews drive there: a key alone does not send them.
+  const where = state.incident?.id === id ? state.incident.location : null;
+  if (where?.needs_location && !(await ask({ title: `The place of #${id} is not sure`, safe: true,
+    text: `${where.label || "Unknown place"} needs checking. Send ${recs.picks.map((p) => p.call_sign).join(", ")} there anyway?`,
+    ok: "Send anyway", no: "Cancel" }))) { say("Nothing sent: correct the place (Move…) or send anyway."); return; }
   const diverted = recs.picks.filter((p) => p.diverted_from != null);
   for (const p of diverted) if (!(await divertOk(p.unit_id, p.call_sign, p.diverted_from))) return;
   await send(recs.picks.map((p) => p.unit_id), diverted.length > 0);

@@ -18,7 +18,9 @@ import { may } from "./roles.js";
 import { acknowledgeNewest } from "./alerts.js";
 
 const TYPING_MS = 1000;  // a key counts after this long without another printable key
-const QUIET_MS = 350;    // A, O, M, X act after this long with no key after them
+// A, O, M, X act after this long with no key after them: longer than the pause between two letters of a slow
+// typist (a word typed at 20 words a minute has about 600 ms between its letters).
+const QUIET_MS = 700;
 let typedAt = -Infinity; // the last printable key, anywhere
 let walk = "";           // the run of keys that acted since the last pause: "jk" or "x"; "" when none
 let waiting = null;      // a key waiting for its quiet moment: {key, timer}

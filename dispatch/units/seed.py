@@ -34,9 +34,18 @@ def plan_units(cur: psycopg.Cursor, table: dict) -> list[tuple[str, str, list[st
     cur.execute("SELECT id, kind::text, municipality FROM stations ORDER BY municipality NULLS LAST, name, osm_ref")
     plan: list[tuple[str, int]] = []  # (unit kind, station id) in call-sign order
     main = table["main_fire_station"]
-    for station_id, kind, municipality in cur.fetchall():
+    stations = cur.fetchall()
+    # The special units' station: the fire station in the municipality seed.toml names, else (another region's
+    # map) the first fire station of the municipality with the most addresses.
+    fire = [(sid, m) for sid, kind, m in stations if kind == "fire"]
+    main_ids = {sid for sid, m in fire if m == main["municipality"]}
+    if not main_ids and fire:
+        cur.execute("SELECT municipality, count(*) FROM addresses GROUP BY 1 ORDER BY 2 DESC, 1")
+        rank = {m: i for i, (m, _) in enumerate(cur.fetchall())}
+        main_ids = {min(fire, key=lambda f: rank.get(f[1], len(rank)))[0]}
+    for station_id, kind, _ in stations:
         kinds = list(table["stations"].get(kind, []))
-        if kind == "fire" and municipality == main["municipality"]:
+        if station_id in main_ids:
             kinds += main["units"]
         if kind == "standby":
             kinds += table["standby_patrols"]["units"]

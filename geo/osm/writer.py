@@ -9,7 +9,7 @@ import psycopg
 import shapely
 
 from geo.osm.areas import Area, Municipalities
-from geo.osm.reader import MapData
+from geo.osm.reader import MapData, MapReadError
 from geo.osm.roads import RoadGraph
 
 MAP_TABLES = ("road_edges", "road_nodes", "streets", "places", "addresses", "municipalities", "service_area")
@@ -64,6 +64,16 @@ def write_service_area(cur: psycopg.Cursor, data: MapData, given: Area | None = 
             "ST_Multi(ST_CollectionExtract(ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326), 3)))",
             (given.name, given.osm_ref, given.admin_level, shapely.to_wkb(given.geom, hex=True)),
         )
+        cur.execute("""
+            SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM service_area s WHERE ST_Intersects(s.geom, a.location::geometry)))
+            FROM addresses a""")
+        addresses, inside = cur.fetchone()
+        if addresses and not inside:  # the transaction rolls back: nothing of the import is written
+            raise MapReadError(
+                f"the service area {given.name!r} holds none of the map's {addresses:,} addresses: is it this map's "
+                "region, its coordinates longitude first, then latitude (GeoJSON's order)?"
+            )
     else:
         _propose_service_area(cur, data)
     cur.execute("""

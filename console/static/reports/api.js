@@ -1,7 +1,7 @@
 // The reports' API: the commander's token (kept for the tab, shared with the console), answers as JSON, refusals
 // with the server's own words; and the formatters every section shares.
 export const $ = (id) => document.getElementById(id);
-export const state = { token: sessionStorage.getItem("dispatch-token"), period: null, report: null, tz: "Europe/Vaduz" };
+export const state = { token: sessionStorage.getItem("dispatch-token"), period: null, report: null, tz: undefined };
 
 export class Refused extends Error {
   constructor(status, body) { super(body?.detail || body?.title || `${status}`); this.status = status; }

@@ -108,6 +108,7 @@ async function start() {
     return;
   }
   $("who").textContent = `${me.username} (${me.role})`;
+  state.tz = me.time_zone;  // the centre's clock, before any report read (today's panel is drawn first)
   $("login").hidden = true;
   $("app").hidden = false;
   await today();
