@@ -1,6 +1,7 @@
 """A unit whose device has not answered (a message given up on after every resend) is sent only when no other
 unit can go, until the device is heard from again; the board says so, and a dispatch of it anyway is alerted."""
 
+import asyncio
 from dataclasses import replace
 
 import orjson
@@ -34,6 +35,15 @@ def test_a_unit_not_answering_goes_last_and_alone_it_still_goes():
     assert alone.unit_ids == (1,) and "not answering" in alone.picks[0].reason
 
 
+async def answer_all(ws, came: asyncio.Queue) -> None:
+    """A device that acknowledges every message it is sent, and hands each on."""
+    async for raw in ws:
+        message = orjson.loads(raw)
+        if message.get("id"):
+            await ws.send(orjson.dumps({"type": "ack", "of": message["id"]}).decode())
+        await came.put(message)
+
+
 async def reach(console, unit_id: int, timeout: float = 15.0) -> dict:
     while True:
         message = await next_of(console, "unit.reach", timeout)
@@ -45,6 +55,9 @@ async def test_the_matcher_passes_over_a_unit_whose_device_stopped_answering_unt
     # No move-up: its orders, which these test devices never acknowledge, would leave every unit not answering.
     app, addr = await serve(auto_dispatch_priorities=[1], ack_deadline_s=0.5, move_up=False)
     sockets = {u: await device(addr, t, last_seq=0) for u, t in crews["units"].items()}
+    for ws in sockets.values():  # each acknowledges where it stands, as the crew app does (else all go silent)
+        current = await next_of(ws, "current", 10)
+        await ws.send(orjson.dumps({"type": "ack", "of": current["id"]}).decode())
     console = await connect(f"ws://{addr}/ws/console", additional_headers=bearer(crews["dispatcher"]))
     async with AsyncClient(base_url=f"http://{addr}") as client:
         # The ambulance the matcher would send to the address (a priority-2 call waits for a dispatcher).
@@ -70,14 +83,16 @@ async def test_the_matcher_passes_over_a_unit_whose_device_stopped_answering_unt
         await sockets[nearest].close()
         sockets[nearest] = await device(addr, crews["units"][nearest], last_seq=0)
         assert (await reach(console, nearest))["silent"] is False
-        # The resumed device is told where it stands (`current`), and a device that answers acknowledges it
-        # (unanswered, its resends would mark the unit not answering again before the next call, on a busy machine).
-        current = await next_of(sockets[nearest], "current", 10)
-        await sockets[nearest].send(orjson.dumps({"type": "ack", "of": current["id"]}).decode())
+        # From now on it is a device that answers: it acknowledges whatever comes (`current` on resuming, a resend),
+        # as the crew app does; unanswered, the resends would mark the unit not answering again on a busy machine.
+        came: asyncio.Queue = asyncio.Queue()
+        answering = asyncio.create_task(answer_all(sockets[nearest], came))
         assert not (await app.state.services.board.get(nearest)).silent
         second = await take_call(addr, crews["call_taker"], CHEST)
-        message = await next_of(sockets[nearest], "assignment", 15)
+        while (message := await asyncio.wait_for(came.get(), 15))["type"] != "assignment":
+            pass
         assert message["incident_id"] == second
+        answering.cancel()
     for ws in [*sockets.values(), console]:
         await ws.close()
 
