@@ -24,8 +24,8 @@ from geo.geocoder import Geocoder, build_index
 from tests.builders import make_user_with_token
 
 # Another run side by side (a second checkout) sets DISPATCH_TEST_REDIS_DB and DISPATCH_TEST_DATABASE_URL.
-# `make test` runs the suite in two processes (pytest-xdist): each has a database and a Redis database of its
-# own (the second: `<name>_test_gw1`, Redis db 13; db 14 is the bench's), so neither sees the other's rows.
+# `make test` runs the suite in four processes (pytest-xdist): each has a database and a Redis database of its
+# own (`<name>_test_gw1`…`_gw3`, Redis db 13, 11, 9; db 14 is the bench's), so none sees another's rows.
 WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 TEST_REDIS_DB = int(os.environ.get("DISPATCH_TEST_REDIS_DB", "15")) - 2 * WORKER
 
