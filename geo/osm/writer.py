@@ -68,7 +68,7 @@ def write_service_area(cur: psycopg.Cursor, data: MapData, given: Area | None = 
             SELECT count(*), count(*) FILTER (WHERE EXISTS (
                 SELECT 1 FROM service_area s WHERE ST_Intersects(s.geom, a.location::geometry)))
             FROM addresses a""")
-        addresses, inside = cur.fetchone()
+        addresses, inside = cur.fetchone() or (0, 0)
         if addresses and not inside:  # the transaction rolls back: nothing of the import is written
             raise MapReadError(
                 f"the service area {given.name!r} holds none of the map's {addresses:,} addresses: is it this map's "
