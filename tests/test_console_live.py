@@ -292,3 +292,31 @@ async def test_the_pin_is_dragged_on_the_map_in_its_own_window(serve, crews):  #
         assert moved["match"] == "coordinates", moved
         await browser.close()
     assert not errors, errors
+
+
+async def test_a_duplicate_is_said_once_on_the_console_that_took_it_and_close_starts_on_resolved(serve, crews):  # noqa: F811
+    """A console that takes calls and dispatches heard of its own call's duplicate twice (its form's line and the
+    feed's); the close dialog opened on "Treated on scene", its first disposition, rather than its default."""
+    _, addr = await serve(auto_dispatch_priorities=[])
+    token = crews["dispatcher"]
+    first = await take_call(addr, token, CALL)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await live_console(browser, addr, token)
+        await page.wait_for_timeout(1_100)
+        await page.keyboard.press("n")
+        await expect(page.locator("#call-location")).to_be_focused()
+        await page.keyboard.type(CALL["location_text"])
+        await page.keyboard.press("Enter")
+        await page.keyboard.type("+423 790 11 23")
+        await page.fill("#call-narrative", "Smoke from a bin outside")
+        await page.keyboard.press("Control+Enter")
+        await expect(page.locator("#call-dialog")).to_be_hidden(timeout=10_000)
+        duplicate = page.locator("#alert-list li.alert", has_text="possible duplicate")
+        await expect(duplicate).to_have_count(1, timeout=10_000)
+        await page.wait_for_timeout(1_500)  # the feed's word of it has come by now
+        await expect(duplicate).to_have_count(1)
+        await page.locator(f"#active li[data-id='{first}'], #queue li[data-id='{first}']").first.click()
+        await page.locator("#close-incident").click()
+        await expect(page.locator("#ask-disposition")).to_have_value("resolved")
+        await browser.close()

@@ -218,7 +218,9 @@ const P1_GRACE_MS = 1200;
 export function incidentCreated(m) {
   // An unconfirmed report (SMS, public form) waits for a call-taker; it is alerted once confirmed and queued.
   if (m.repeat_address) addAlert("repeat address", { incident: m.incident_id });
-  if (m.duplicates?.length) addAlert(`possible duplicate of #${m.duplicates.join(", #")}`, { incident: m.incident_id });
+  if (m.duplicates?.length) {  // said once, though the console that took the call says it too (callform.js)
+    addAlert(`possible duplicate of #${m.duplicates.join(", #")}`, { incident: m.incident_id, cause: `duplicate:${m.incident_id}` });
+  }
   if (m.priority === 1 && !m.unconfirmed && document.body.dataset.role !== "call_taker") {
     setTimeout(() => addAlert("new call waiting", { incident: m.incident_id, kind: "Priority 1", level: "urgent",
       tone: "p1", cause: `p1:${m.incident_id}` }), P1_GRACE_MS);

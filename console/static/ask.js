@@ -35,7 +35,7 @@ function field(spec) {
   }
   input.name = spec.name;
   input.id = spec.id || `ask-${spec.name}`;
-  if (spec.value != null && !spec.options) input.value = spec.value;
+  if (spec.value != null) input.value = spec.value;  // a list's too: its default, not whichever option comes first
   if (spec.maxlength) input.maxLength = spec.maxlength;
   if (spec.check) label.prepend(input); else label.append(input);
   if (spec.suggest) label.append(suggestions(input, spec.suggest));

@@ -93,7 +93,7 @@ async function take(extra = {}) {
     const made = await api("/api/calls", { method: "POST", body: JSON.stringify(body),
       headers: { "Idempotency-Key": crypto.randomUUID() } });
     if (made.attached_to) alertLine(`call attached to incident #${made.attached_to}`, { floor: true });
-    else if (made.duplicates?.length) alertLine(`possible duplicate of #${made.duplicates.map((d) => d.id).join(", #")}`, { incident: made.id, floor: true });
+    else if (made.duplicates?.length) alertLine(`possible duplicate of #${made.duplicates.map((d) => d.id).join(", #")}`, { incident: made.id, floor: true, cause: `duplicate:${made.id}` });
     closeCall();
     await loadQueue();
     select(made.attached_to || made.id);

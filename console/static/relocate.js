@@ -96,7 +96,7 @@ async function dropped(from) {
   const working = unitsOn(id).length;
   const outside = place && !place.in_service_area ? " (outside the service area)" : "";
   const units = working ? ` It has ${working} unit${working > 1 ? "s" : ""} on it.` : "";
-  const sure = await ask({ title: `Move incident #${id} here?`, ok: "Yes, move it", no: "No, put it back",
+  const sure = await ask({ title: `Move incident #${id} here?`, ok: "Yes, move it", no: "No, put it back", safe: true,
     text: `${label}${outside}: ${far} from where it was.${units}` });
   if (mine !== pin || id !== state.selected) return;  // another incident selected meanwhile: this pin is gone
   arm(false);
