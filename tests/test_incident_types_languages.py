@@ -55,7 +55,7 @@ def test_codes_stay_and_the_common_types_have_names_and_keywords_in_four_languag
         assert {lang for lang, _ in t.names} >= {"de", "fi", "sv"}
         assert t.name_in("en") == t.name and t.name_in("fi") != t.name
         assert len(t.keywords) > len(types.get(code).keywords)
-    assert types.get("THEFT").name_in("fi") == types.get("THEFT").name  # none given: the English name
+    assert types.get("THEFT").name_in("it") == types.get("THEFT").name  # none given: the English name
 
 
 def test_keywords_per_language_are_validated(tmp_path):
@@ -89,9 +89,12 @@ share = 0
 
 def test_the_centres_names_language_names_the_types_on_every_screen_and_keeps_the_english():
     """DISPATCH_NAMES_LANGUAGE=fi: FALL is "Kaatuminen" wherever a type is named (its code unchanged), its English
-    name kept among its names, and a type the file names in no Finnish keeps its own."""
+    name kept among its names; every type of the file is named in German, Finnish and Swedish; a language the
+    file names no type in leaves the file's own names."""
     finnish = IncidentTypes.load(languages=("fi", "en"), names_language="fi")
     fall = finnish.get("FALL")
     assert (fall.code, fall.name) == ("FALL", "Kaatuminen") and dict(fall.names)["en"] == "Fall or injury"
-    assert finnish.get("UNKNOWN").name == IncidentTypes.load().get("UNKNOWN").name
-    assert IncidentTypes.load().get("FALL").name == "Fall or injury"  # unset: the file's own names
+    assert all({"de", "fi", "sv"} <= dict(t.names).keys() for t in IncidentTypes.load())
+    english = IncidentTypes.load()
+    assert [t.name for t in IncidentTypes.load(names_language="it")] == [t.name for t in english]
+    assert english.get("FALL").name == "Fall or injury"  # unset: the file's own names
