@@ -314,3 +314,14 @@ def test_once_the_centre_imported_its_fleet_a_map_import_keeps_it_and_seeds_no_d
     assert fleet_rows(helsinki) == before
     assert not rows(helsinki, "SELECT name FROM stations WHERE osm_ref LIKE 'standby:%'")
     assert run("units", "export").exit_code == 0
+
+
+def test_on_another_map_the_special_units_are_at_the_main_fire_station_of_its_busiest_municipality(helsinki, tmp_path):
+    """seed.toml names Vaduz for the ladder, the rescue and the tanker: on Helsinki's map (no Vaduz) the proposal
+    puts them at the fire station of the municipality with the most addresses, the extract's own."""
+    proposal = tmp_path / "proposal.toml"
+    assert run("load-map", "--fleet-proposal", str(proposal), str(HELSINKI)).exit_code == 0
+    fleet = tomllib.loads(proposal.read_text())
+    [fire] = [s["name"] for s in fleet["stations"] if s["kind"] == "fire"]
+    at_fire = {u["kind"] for u in fleet["units"] if u.get("station") == fire}
+    assert at_fire == {"engine", "ladder", "rescue", "tanker"}
