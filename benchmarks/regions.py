@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -24,8 +23,9 @@ import numpy as np
 import psycopg
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
-from dispatch.config import BUNDLED_MAP, Settings
+from dispatch.config import BUNDLED_MAP, Settings, map_slug
 from dispatch.setup import load_map_with_fleet, migrate, recreate_database
 from geo.routing import Router
 
@@ -39,10 +39,9 @@ def fleet_beside(path: Path) -> Path | None:
 
 
 def settings_for(path: Path) -> Settings:
-    base = os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch")
-    slug = re.sub(r"[^a-z0-9]+", "_", path.name.split(".")[0].lower()).strip("_")
-    name = base.rsplit("/", 1)[1] if "/" in base else "dispatch"
-    return Settings(database_url=f"{base.rsplit('/', 1)[0]}/{name}_region_{slug}"[:200], matcher=False)
+    base = make_url(os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch"))
+    url = base.set(database=f"{base.database or 'dispatch'}_region_{map_slug(path)}"[:63])
+    return Settings(database_url=url.render_as_string(hide_password=False), matcher=False)
 
 
 def measure(path: Path, runs: int, incidents: int, seed: int) -> dict:

@@ -207,7 +207,7 @@ class Settings(BaseSettings):
         `dispatch_<map>` ("dispatch_helsinki" for helsinki.osm.pbf), so that two regions' demos never mix their
         stations, units and history (nor their Redis keys, named after the database)."""
         if "database_url" not in self.model_fields_set and self.map_path != BUNDLED_MAP:
-            slug = re.sub(r"[^a-z0-9]+", "_", self.map_path.name.split(".")[0].lower()).strip("_") or "map"
+            slug = map_slug(self.map_path)
             url = make_url(self.database_url)
             self.database_url = url.set(database=f"{url.database}_{slug}"[:63]).render_as_string(hide_password=False)
         return self
@@ -240,6 +240,11 @@ class Settings(BaseSettings):
     @property
     def database_name(self) -> str:
         return make_url(self.database_url).database or "dispatch"
+
+
+def map_slug(path: Path) -> str:
+    """A map file's name as a database name may end: "helsinki" for helsinki.osm.pbf."""
+    return re.sub(r"[^a-z0-9]+", "_", path.name.split(".")[0].lower()).strip("_") or "map"
 
 
 @lru_cache

@@ -223,8 +223,12 @@ def apply(cur: psycopg.Cursor, fleet: Fleet, *, retire: bool = False, source: st
     if problems:
         raise FleetError(problems, source)
     _write_units(cur, plan, changes)
-    # The fleet is the centre's from now on: a map import applies it again (dispatch.setup), not the demo's.
-    cur.execute("INSERT INTO fleet_imports (source, fleet) VALUES (%s, %s)", (source, dump(fleet)))
+    # The fleet is the centre's from now on: a map import applies it again (dispatch.setup), not the demo's. Kept
+    # once per version of it: applied again unchanged (each demo start, each map import), nothing is added.
+    text = dump(fleet)
+    cur.execute("SELECT fleet FROM fleet_imports ORDER BY id DESC LIMIT 1")
+    if (cur.fetchone() or (None,))[0] != text:
+        cur.execute("INSERT INTO fleet_imports (source, fleet) VALUES (%s, %s)", (source, text))
     return changes
 
 

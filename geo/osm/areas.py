@@ -86,13 +86,12 @@ def extent(points_deg: np.ndarray) -> tuple[BaseGeometry, _Local]:
 def _level_choice(boundaries: list, addresses: np.ndarray) -> tuple[int | None, list]:
     """The municipal level whose complete boundaries hold the most addresses, and those boundaries."""
     best: tuple[int, int | None, list] = (0, None, [])
-    points = shapely.points(addresses) if len(addresses) else np.array([])
     for level in MUNICIPAL_LEVELS:
         shapes = [(b, wkb.loads(b.wkb_hex, hex=True)) for b in boundaries if b.admin_level == level]
         if not shapes:
             continue
         held = int(sum(shapely.contains_xy(s, addresses[:, 0], addresses[:, 1]).sum() for _, s in shapes))
-        if held > best[0] or (best[1] is None and not len(points)):
+        if held > best[0] or (best[1] is None and not len(addresses)):  # no addresses: the first level there is
             best = (held, level, shapes)
     return best[1], best[2]
 
@@ -130,7 +129,9 @@ def _nearest_ground(
 
 def _city_seeds(addresses: list, ground: BaseGeometry) -> list[tuple[str, float, float]]:
     """The addresses on `ground` naming a municipality, by a spelling enough of them use."""
-    inside = [a for a in addresses if a.city and shapely.contains_xy(ground, a.lon, a.lat)]
+    named = [a for a in addresses if a.city]
+    on_ground = shapely.contains_xy(ground, [a.lon for a in named], [a.lat for a in named]) if named else []
+    inside = [a for a, on in zip(named, on_ground, strict=True) if on]
     counts = Counter(a.city.strip() for a in inside)
     least = max(3, MIN_SHARE * len(inside))
     wanted = {n for n, c in counts.items() if c >= least and not _NOT_A_NAME.match(n)}
