@@ -111,13 +111,15 @@ def progress_bar(console: Console | None = None) -> Progress:
     )
 
 
-def _fleet_step(fleet: Fleet, source: str) -> Step:
-    def step(cur: psycopg.Cursor) -> dict[str, int]:
-        fleet_db.apply(cur, fleet, source=source)
-        cur.execute("SELECT count(*) FROM units")
-        return {"units": fleet_db.scalar(cur)}
+def _apply(cur: psycopg.Cursor, fleet: Fleet, source: str) -> dict[str, int]:
+    """A fleet written in the import's transaction; the import's summary counts the units."""
+    fleet_db.apply(cur, fleet, source=source)
+    cur.execute("SELECT count(*) FROM units")
+    return {"units": fleet_db.scalar(cur)}
 
-    return ("fleet", step)
+
+def _fleet_step(fleet: Fleet, source: str) -> Step:
+    return ("fleet", lambda cur: _apply(cur, fleet, source))
 
 
 def _area(service_area: Path | None) -> Area | None:
@@ -152,9 +154,7 @@ def _centres_or_demo(cur: psycopg.Cursor) -> dict[str, int]:
     if found is None:
         return seed_after_import(cur)
     source, fleet = found
-    fleet_db.apply(cur, fleet, source=source)
-    cur.execute("SELECT count(*) FROM units")
-    return {"units": fleet_db.scalar(cur)}
+    return _apply(cur, fleet, source)
 
 
 def load_map_with_proposal(
