@@ -81,3 +81,15 @@ async def launch(p):
     return await p.chromium.launch(
         executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
     )
+
+
+async def on_a_job(p, client: AsyncClient, addr: str, tokens: dict, note: str, viewport: dict, errors: list[str]):
+    """A call taken, the unit the matcher would send assigned, its crew signed in on the app and acknowledging:
+    (incident id, unit id, browser, page)."""
+    incident_id = await call(addr, tokens, note=note)
+    unit_id = await free_unit(client, tokens, incident_id)
+    browser = await launch(p)
+    page = await signed_in(browser, addr, tokens["units"][unit_id], viewport, errors)
+    await assign(client, tokens, incident_id, unit_id)
+    await page.click("#ack", timeout=15_000)
+    return incident_id, unit_id, browser, page

@@ -6,7 +6,7 @@ import pytest
 from httpx import AsyncClient
 from playwright.async_api import async_playwright, expect
 
-from tests.crew_app import LABELS, TRANSPORT, assign, call, free_unit, launch, signed_in
+from tests.crew_app import LABELS, TRANSPORT, assign, call, free_unit, launch, on_a_job, signed_in
 from tests.test_push import bearer, crews, device, next_of, serve  # noqa: F401 (fixtures)
 from tests.test_unit_app import TABLET, status_is, until
 
@@ -17,12 +17,7 @@ async def test_a_moved_incident_is_announced_on_the_device_with_the_new_address_
     _, addr = await serve(auto_dispatch_priorities=[])
     errors: list[str] = []
     async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
-        incident_id = await call(addr, crews, note="Fell in the shop")
-        unit_id = await free_unit(client, crews, incident_id)
-        browser = await launch(p)
-        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
-        await assign(client, crews, incident_id, unit_id)
-        await page.click("#ack", timeout=15_000)
+        incident_id, _, browser, page = await on_a_job(p, client, addr, crews, "Fell in the shop", TABLET, errors)
         await expect(page.locator("#job-address")).to_contain_text("Städtle")
         steps_before = await page.locator("#job-steps li").all_text_contents()
         await page.evaluate("window.vibrations = 0")
@@ -135,12 +130,7 @@ async def test_a_new_priority_reaches_the_crew_on_its_way_at_once_and_after_a_re
     _, addr = await serve(auto_dispatch_priorities=[])
     errors: list[str] = []
     async with AsyncClient(base_url=f"http://{addr}") as client, async_playwright() as p:
-        incident_id = await call(addr, crews, note="Water in the cellar")
-        unit_id = await free_unit(client, crews, incident_id)
-        browser = await launch(p)
-        page = await signed_in(browser, addr, crews["units"][unit_id], TABLET, errors)
-        await assign(client, crews, incident_id, unit_id)
-        await page.click("#ack", timeout=15_000)
+        incident_id, _, browser, page = await on_a_job(p, client, addr, crews, "Water in the cellar", TABLET, errors)
         before = await page.locator("#job-priority").text_content()
         new = 1 if before != "P1" else 2
         raised = await client.post(
