@@ -128,6 +128,9 @@ def load_map(
     """Import a map: addresses, streets, places, road graph, stations, then the fleet (one transaction): the
     centre's fleet file if DISPATCH_FLEET_FILE is set, else the demo fleet at the map's stations."""
     settings = with_errors(get_settings)
+    for out in (fleet_proposal, write_service_area):  # a file that cannot be written is said before the import
+        if out is not None and not out.resolve().parent.is_dir():
+            raise fail(f"cannot write {out}: no such directory {out.resolve().parent}", 2)
     if fleet_proposal is not None:
         result, text = with_errors(lambda: import_map_proposing(settings, path))
         write_file(fleet_proposal, text)

@@ -226,3 +226,16 @@ def test_the_bundled_map_is_as_it_was(settings, imported_map):
     assert imported_map.service_area["municipalities_from"] == "boundaries"
     assert len(_municipalities(settings.libpq_url)) == 11
     assert BUNDLED_MAP.exists()
+
+
+@pytest.mark.parametrize("option", ["--write-service-area", "--fleet-proposal"])
+def test_an_output_file_that_cannot_be_written_is_refused_before_the_import(scratch, monkeypatch, option):
+    monkeypatch.setenv("DISPATCH_DATABASE_URL", scratch.database_url)
+    get_settings.cache_clear()
+    try:
+        before = _one(scratch.libpq_url, "SELECT count(*) FROM map_imports")[0]
+        ran = CliRunner().invoke(cli, ["load-map", str(HELSINKI_MAP), option, "/nonexistent-dir/out"])
+        assert ran.exit_code == 2 and "no such directory" in ran.output and "Traceback" not in ran.output
+        assert _one(scratch.libpq_url, "SELECT count(*) FROM map_imports")[0] == before  # nothing imported
+    finally:
+        get_settings.cache_clear()
