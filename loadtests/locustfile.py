@@ -29,6 +29,7 @@ import time
 import gevent
 import orjson
 import websocket
+from gevent.event import Event
 from gevent.lock import Semaphore
 from gevent.queue import Queue
 from locust import FastHttpUser, User, constant, constant_throughput, events, task
@@ -37,9 +38,14 @@ if not os.path.isfile(os.environ.get("DISPATCH_BENCH_FILE", "")):
     raise SystemExit("set DISPATCH_BENCH_FILE to a plan written by `dispatch bench` (var/bench/plan.json)")
 PLAN = json.loads(open(os.environ["DISPATCH_BENCH_FILE"], encoding="utf-8").read())  # noqa: SIM115
 # Call-takers start once the devices had time to connect: a call must find its unit's device listening.
-START_AT = time.monotonic() + float(os.environ.get("DISPATCH_BENCH_START_AFTER", "0"))
+# The calls start once every device and console has connected and the service has had `QUIET_S` with the
+# devices alone (the bench measures CPU in that quiet window, then in the calls' own): see `phases`.
+QUIET_S = float(os.environ.get("DISPATCH_BENCH_QUIET_S", "3"))
+CALLS_FOR = float(os.environ.get("DISPATCH_BENCH_CALLS_FOR", "1e9"))
+TAIL_S = float(os.environ.get("DISPATCH_BENCH_TAIL_S", "5"))
+START_AT = float("inf")  # set by `phases` on this process's monotonic clock
 # ...and stop this long after, while the devices listen on for the last assignments until Locust ends.
-STOP_AT = START_AT + float(os.environ.get("DISPATCH_BENCH_CALLS_FOR", "1e9"))
+STOP_AT = float("inf")
 RNG = random.Random(PLAN.get("seed", 7))
 TYPES = [
     "CARDIAC",
@@ -88,6 +94,39 @@ class Tally:
 
 
 TALLY = Tally()
+CONNECTED = {"n": 0, "all": Event()}  # sockets open (devices and consoles), and whether all of them are
+STARTED = Event()  # the calls have started (START_AT is set)
+
+
+def connected() -> None:
+    CONNECTED["n"] += 1
+    if CONNECTED["n"] >= PLAN["counts"]["devices"] + PLAN["counts"]["consoles"]:
+        CONNECTED["all"].set()
+
+
+def phases(environment) -> None:
+    """Every socket open (or a bounded wait for them), then `QUIET_S` of devices alone, then the calls for
+    `CALLS_FOR` seconds, then `TAIL_S` for the last assignments to land; then Locust stops. The bench hears of
+    the first step from a marker file beside the tally, and measures CPU from it."""
+    global START_AT, STOP_AT
+    sockets = PLAN["counts"]["devices"] + PLAN["counts"]["consoles"]
+    CONNECTED["all"].wait(timeout=30 + sockets / 20)
+    if out := PLAN.get("out"):
+        with open(out + ".connected", "w", encoding="utf-8") as fh:
+            fh.write(str(CONNECTED["n"]))
+    gevent.sleep(QUIET_S)
+    START_AT = time.monotonic()
+    STOP_AT = START_AT + CALLS_FOR
+    STARTED.set()
+    gevent.sleep(CALLS_FOR + TAIL_S)
+    environment.runner.quit()
+
+
+@events.test_start.add_listener
+def start_phases(environment, **_kwargs) -> None:
+    gevent.spawn(phases, environment)
+
+
 UNIT_TOKENS: Queue = Queue()
 TO_CLOSE: Queue = Queue()
 for unit_id, token in PLAN["units"].items():
@@ -166,6 +205,7 @@ class Vehicle(SocketUser):
         self.where = tuple(PLAN["positions"].get(str(self.unit_id), PLAN["centre"]))
         self.connect(token)
         self.greet()
+        connected()
         gevent.sleep(RNG.uniform(0, 5))
 
     def greet(self) -> None:
@@ -222,6 +262,7 @@ class Console(SocketUser):
 
     def on_start(self) -> None:
         self.connect(PLAN["dispatcher"])
+        connected()
 
     def handle(self, message: dict, now: float) -> None:
         if message.get("type") == "incident.created" and message["incident_id"] not in TALLY.console:
@@ -240,6 +281,7 @@ class CallTaker(FastHttpUser):
     def on_start(self) -> None:
         self.auth = {"Authorization": f"Bearer {PLAN['call_taker']}"}
         self.n = 0
+        STARTED.wait()
         gevent.sleep(max(0.0, START_AT - time.monotonic()) + RNG.uniform(0, 1))
 
     @task

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -96,7 +97,10 @@ class Fleet:
         await asyncio.sleep(1.0)
         print(f"connected {self.connected} failed {self.failed}", flush=True)
         since, sent_before = time.monotonic(), self.sent
-        await asyncio.sleep(run_for_s)
+        ended = asyncio.Event()  # SIGTERM: the run is over before `run_for_s` (the bench's Locust has ended)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, ended.set)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), run_for_s)
         window = (self.sent - sent_before, time.monotonic() - since)
         self.stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -108,7 +112,9 @@ def main() -> None:
     parser.add_argument("--plan", type=Path, required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--connect-per-s", type=float, default=500.0)
-    parser.add_argument("--run-for", type=float, required=True, help="seconds of fixes after connecting")
+    parser.add_argument(
+        "--run-for", type=float, required=True, help="seconds of fixes after connecting (at most: SIGTERM ends them)"
+    )
     parser.add_argument("--every", type=float, default=5.0, help="seconds between one vehicle's fixes")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()

@@ -116,3 +116,10 @@ def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypa
     fleet = figures["tracker_fleet"]  # the position-only vehicles, from their own process
     assert fleet["connected"] == fleet["trackers"] == 5 and fleet["failed"] == fleet["dropped"] == 0
     assert fleet["fixes_sent"] >= 5 and fleet["fixes_per_s"] > 0
+    # The calls started once every device and console was connected; the CPU table covers each process.
+    assert figures["sockets_connected"] == 21
+    cpu = figures["cpu"]
+    assert set(cpu["ms_per_call"]) == {"service", "matcher", "postgres", "redis", "locust", "trackers"}
+    assert cpu["calls"] == figures["accepted"] and cpu["window_s"] >= 4
+    assert cpu["ms_per_call"]["service"] > 0 and cpu["ms_per_call"]["postgres"] > 0 and cpu["ms_per_call"]["locust"] > 0
+    assert cpu["total_ms_per_call"] >= max(cpu["ms_per_call"].values())

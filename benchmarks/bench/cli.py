@@ -74,6 +74,8 @@ def _bench_table(r: dict) -> None:
             f"{fleet['dropped']} dropped), {fleet['fixes_per_s']:,} fixes a second",
             highlight=False,
         )
+    if cpu := r.get("cpu"):
+        _cpu_table(cpu)
     undelivered = f"[red]{r['undelivered']}[/]" if r["undelivered"] else "0"
     console.print(
         f"assigned {r['assigned']}, delivered {r['delivered']}, undelivered {undelivered} (each counted in "
@@ -81,3 +83,15 @@ def _bench_table(r: dict) -> None:
         f"duplicates delivered {r['duplicates_delivered']}, HTTP {r['statuses']}; report: {r['report']}",
         highlight=False,
     )
+
+
+def _cpu_table(cpu: dict) -> None:
+    table = Table(
+        title=f"CPU by process over the calls' {cpu['window_s']:g} s ({cpu['calls']:,} calls)", title_justify="left"
+    )
+    for column in ("process", "ms per call", "of which the calls added", "cores with the devices alone"):
+        table.add_column(column, justify="left" if column == "process" else "right")
+    for role, ms in sorted(cpu["ms_per_call"].items(), key=lambda kv: -(kv[1] or 0)):
+        table.add_row(role, str(ms), str(cpu["added_ms_per_call"].get(role)), str(cpu["quiet_cores"].get(role)))
+    table.add_row("all", str(cpu["total_ms_per_call"]), "", "")
+    console.print(table)

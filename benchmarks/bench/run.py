@@ -23,11 +23,14 @@ from pathlib import Path
 
 import psycopg
 import redis
+from sqlalchemy.engine import make_url
 
+from benchmarks.bench.cpu import CpuMeter
 from benchmarks.bench.setup import BenchSetup, prepare
 from dispatch.config import Settings
 
 LOCUSTFILE = Path(str(resources.files("loadtests") / "locustfile.py"))
+QUIET_S = 3.0  # seconds of devices alone before the calls, measured as the background of the CPU table
 CONNECT_PER_S = 400  # websocket clients Locust opens a second, about what one core handles with auth
 CENTRE = (47.14, 9.52)
 TRACKERS = Path(str(resources.files("loadtests") / "trackers.py"))
@@ -238,19 +241,31 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         for _ in range(args.matchers)
     ]
     fleet = None
+    meter = CpuMeter(
+        libpq_url=setup.settings.libpq_url,
+        database=make_url(setup.settings.database_url).database or "",
+        redis_url=setup.settings.redis_url,
+    )
+    meter.watch("service", server.pid)
+    for matcher in matchers:
+        meter.watch("matcher", matcher.pid)
     try:
         wait_ready(args.port, server)
         users = sum(plan["counts"].values())
-        connect_s = (len(setup.units) + args.consoles) / CONNECT_PER_S + 5
-        run_time = math.ceil(connect_s + args.duration + args.tail_s)
+        sockets = len(setup.units) + args.consoles
+        # An upper bound: Locust itself starts the calls once every socket is open and stops after the tail.
+        run_time = math.ceil(30 + sockets / 20 + QUIET_S + args.duration + args.tail_s + 10)
         if setup.trackers:
             say(f"{len(setup.trackers):,} trackers connecting ({TRACKERS_PER_S} a second)")
             fleet = _start_trackers(args, plan_file, run_time, log_file)
+            meter.watch("trackers", fleet.pid)
         say(
-            f"Locust: {users:,} users for {run_time} s ({args.rate:g} calls/s for {args.duration:g} s after "
-            f"about {connect_s:.0f} s of connecting)"
+            f"Locust: {users:,} users; once the {sockets:,} sockets are open and {QUIET_S:g} s quiet, "
+            f"{args.rate:g} calls/s for {args.duration:g} s"
         )
-        locust = subprocess.run(
+        marker = Path(f"{tally_file}.connected")
+        marker.unlink(missing_ok=True)
+        locust = subprocess.Popen(
             [
                 str(bin_dir / "locust"),
                 "-f",
@@ -277,13 +292,21 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
             env={
                 **os.environ,
                 "DISPATCH_BENCH_FILE": str(plan_file),
-                "DISPATCH_BENCH_START_AFTER": f"{connect_s}",
+                "DISPATCH_BENCH_QUIET_S": f"{QUIET_S}",
                 "DISPATCH_BENCH_CALLS_FOR": f"{args.duration}",
+                "DISPATCH_BENCH_TAIL_S": f"{args.tail_s}",
             },
             stdout=(args.out_dir / "locust.log").open("w"),
             stderr=subprocess.STDOUT,
-            timeout=run_time + 120,
         )
+        meter.watch("locust", locust.pid)
+        # The windows: the devices alone, then the calls' seconds and 1.5 s after (their statuses and closes).
+        meter.after(marker, QUIET_S, args.duration + 1.5)
+        try:
+            locust.wait(timeout=run_time + 120)
+        except subprocess.TimeoutExpired:
+            locust.kill()
+            raise BenchError("Locust did not end in time: see the log", 1) from None
         if not tally_file.exists():
             raise BenchError(
                 f"Locust ended (status {locust.returncode}) without its tally: see {args.out_dir / 'locust.log'}"
@@ -291,6 +314,7 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         time.sleep(2.0)  # the last assignments land
         tally = json.loads(tally_file.read_text())
         trackers = _trackers_done(fleet, args.out_dir) if fleet else None
+        connected_sockets = int(marker.read_text() or 0) if marker.exists() else 0
     finally:
         for process in (server, *matchers, *((fleet,) if fleet else ())):
             process.terminate()
@@ -328,6 +352,8 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         "intake_ms": spread(tally.get("intake_ms", [])),
         "console_ms": spread(to_console),
         "tracker_fleet": trackers,
+        "sockets_connected": connected_sockets,
+        "cpu": meter.result(len(sent)),
         "cpu_count": os.cpu_count(),
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "report": str(args.out_dir / "report.html"),
@@ -364,6 +390,7 @@ def _start_trackers(args: BenchArgs, plan_file: Path, run_time: float, log) -> s
 
 
 def _trackers_done(fleet: subprocess.Popen, out_dir: Path) -> dict:
+    fleet.terminate()  # Locust has ended: the fleet stops sending and writes its figures
     try:
         fleet.wait(timeout=60)
     except subprocess.TimeoutExpired:

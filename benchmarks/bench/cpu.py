@@ -1,0 +1,142 @@
+"""CPU time per process over the bench's call window: where a call's cost goes, the load generator's included.
+
+Each role's processes are read with psutil (user + system seconds) when the calls start and when they stop;
+the difference divided by the calls accepted in between is the role's CPU milliseconds per call. Roles:
+
+- `service`: `dispatch serve` and its worker processes;
+- `matcher`: the `dispatch matcher` processes;
+- `postgres`: the server's backends connected to the bench database, and its background processes (WAL
+  writer, checkpointer, autovacuum: shared with whatever else the server serves, quiet during a bench);
+- `redis`: the Redis server (its own `INFO cpu`, all of its databases);
+- `locust` and `trackers`: the load generator.
+
+A process that starts inside the window counts from zero; one that ends inside it counts up to its last
+sample (PostgreSQL backends live as long as the pools that hold them, the whole run).
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import psycopg
+import redis
+
+Sampler = Callable[[], dict[str, float]]
+
+
+def _tree_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children (a multi-worker `dispatch serve`)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _per_pid(pids: list[int]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        out[pid] = times.user + times.system
+    return out
+
+
+class CpuMeter:
+    """Samples each role's CPU seconds; `window(start, stop)` runs the two samples on a thread of its own."""
+
+    def __init__(self, *, libpq_url: str, database: str, redis_url: str) -> None:
+        self.libpq_url = libpq_url
+        self.database = database
+        self.redis_url = redis_url
+        self.roles: dict[str, list[int]] = {}
+        self.samples: list[tuple[float, dict[str, float], dict[int, float]]] = []
+        self._thread: threading.Thread | None = None
+
+    def watch(self, role: str, pid: int) -> None:
+        self.roles.setdefault(role, []).append(pid)
+
+    def _postgres_pids(self) -> list[int]:
+        with psycopg.connect(self.libpq_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE (datname = %s AND pid <> pg_backend_pid()) "
+                "OR backend_type NOT IN ('client backend', 'walsender')",
+                (self.database,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def _redis_seconds(self) -> float:
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            info = client.info("cpu")
+        finally:
+            client.close()
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    def sample(self) -> None:
+        roles = {role: sum(_tree_seconds(pid) for pid in pids) for role, pids in self.roles.items()}
+        roles["redis"] = self._redis_seconds()
+        self.samples.append((time.monotonic(), roles, _per_pid(self._postgres_pids())))
+
+    def after(self, marker: Path, quiet_s: float, length_s: float, timeout_s: float = 600.0) -> None:
+        """Once `marker` exists (every socket open), samples at once, after `quiet_s` (the devices alone: the
+        calls start then) and after `length_s` more, on a thread of its own."""
+
+        def run() -> None:
+            deadline = time.monotonic() + timeout_s
+            while not marker.exists():
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.02)
+            self.sample()
+            time.sleep(quiet_s)
+            self.sample()
+            time.sleep(length_s)
+            self.sample()
+
+        self._thread = threading.Thread(target=run, name="cpu-meter", daemon=True)
+        self._thread.start()
+
+    def result(self, calls: int) -> dict | None:
+        """CPU ms per call and share of the machine by role, or None when the window was not measured."""
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if len(self.samples) < 3:
+            return None
+        quiet = self._between(0, 1)
+        busy, window_s = self._between(1, 2)
+        cores = psutil.cpu_count() or 1
+        # What the calls added: the window's CPU less what the same seconds cost with the devices alone.
+        added = {r: max(0.0, busy[r] - quiet[0].get(r, 0.0) / quiet[1] * window_s) for r in busy}
+
+        def per_call(seconds: dict[str, float]) -> dict[str, float | None]:
+            return {r: round(s * 1000 / calls, 2) if calls else None for r, s in seconds.items()}
+
+        return {
+            "window_s": round(window_s, 2),
+            "calls": calls,
+            "ms_per_call": per_call(busy),
+            "added_ms_per_call": per_call(added),
+            "quiet_cores": {r: round(s / quiet[1], 3) for r, s in quiet[0].items()},
+            "share_of_machine": {r: round(s / window_s / cores, 3) for r, s in busy.items()},
+            "total_ms_per_call": round(sum(busy.values()) * 1000 / calls, 2) if calls else None,
+        }
+
+    def _between(self, a: int, b: int) -> tuple[dict[str, float], float]:
+        """Each role's CPU seconds between samples a and b, and the seconds between them."""
+        (t0, first, pg0), (t1, last, pg1) = self.samples[a], self.samples[b]
+        seconds = {role: max(0.0, last.get(role, 0.0) - first.get(role, 0.0)) for role in last}
+        seconds["postgres"] = sum(max(0.0, after - pg0.get(pid, 0.0)) for pid, after in pg1.items())
+        return seconds, t1 - t0
