@@ -160,15 +160,19 @@ class Pusher:
                 message["route"] = await asyncio.to_thread(self._route, unit, point["lat"], point["lon"])
             await self.outbox.send(unit.id, message)
 
-    async def team(self, incident_id: int, *, changed: int | None = None, left: bool = False) -> None:
+    async def team(
+        self, incident_id: int, *, changed: int | None = None, left: bool = False, members: list | None = None
+    ) -> None:
         """Tells each unit on the incident who is on it now, after one was sent, changed status (`changed`, which
         knows already) or left it (`left`: then even a crew alone on it hears that the others have gone). A unit
         alone on its incident is told nothing: there is no one else to know about. What it tells is secondary to
         the change that caused it, which is stored already: a failure is logged, not raised (the next change,
-        or `current` on resume, tells the team again)."""
+        or `current` on resume, tells the team again). `members`: the team as the change's own statement read it
+        (a status report's), else it is read here."""
         try:
-            async with self.sessions() as session:
-                members = await team.team(session, incident_id)
+            if members is None:
+                async with self.sessions() as session:
+                    members = await team.team(session, incident_id)
             if len(members) < 2 and not left:
                 return
             message = team.team_update(incident_id, members)

@@ -136,7 +136,7 @@ async def report_status(
         told = why or reason or f"set {status.value.replace('_', ' ')} by dispatch"
         await state.told(unit_id, change.status.value, told)
     if state.team is not None and change.incident_id is not None and change.status != change.previous:
-        await state.team(change.incident_id, changed=unit_id, left=change.ended_assignment)
+        await state.team(change.incident_id, changed=unit_id, left=change.ended_assignment, members=change.team)
     return {
         "unit_id": unit_id,
         "call_sign": change.call_sign,

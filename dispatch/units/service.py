@@ -50,6 +50,9 @@ class StatusChange:
     incident_id: int | None  # the incident the change concerns, if the unit was on one
     requeue: tuple[int, int, int] | None  # (incident id, priority, received ms) when it lost this unit
     freed: bool  # the unit can take a call now
+    # The units on the incident after the change (dispatch.push.team.team's form), read by the same statement
+    # when the status changed; None when it did not, or the unit is on no incident.
+    team: list[dict] | None = None
 
     @property
     def ended_assignment(self) -> bool:
@@ -59,7 +62,7 @@ class StatusChange:
 
 # The order as the server-side function reads it: {status: [the statuses a crew may report next]}.
 _NEXT_JSON = orjson.dumps({k.value: sorted(v.value for v in vs) for k, vs in NEXT.items()}).decode()
-_REPORT = "SELECT * FROM unit_report($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb, $10)"
+_REPORT = "SELECT * FROM unit_report_team($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb, $10)"
 
 
 async def change_status(
@@ -76,7 +79,8 @@ async def change_status(
     audit_actor: str | None = None,
     device_at: datetime | None = None,
 ) -> StatusChange:
-    """One call of the server-side function `unit_report` (dispatch/units/sql/unit_report.sql) on the session's
+    """One call of the server-side function `unit_report` (dispatch/units/sql/unit_report.sql, through
+    unit_report_team, which adds the incident's team after a change) on the session's
     driver connection: a status report is the most frequent write there is (four or more for every unit sent),
     and as one statement it is one round trip and atomic. It locks the unit's incident and then the unit, checks the
     order of statuses (`NEXT`, for crews), and writes everything the change means: unit, assignment,
@@ -102,7 +106,7 @@ async def change_status(
         audit_actor,
         device_at,
     )
-    outcome, call_sign, previous, incident_id, requeue_id, requeue_priority, requeue_ms = row
+    outcome, call_sign, previous, incident_id, requeue_id, requeue_priority, requeue_ms, members = row
     if outcome == "not_found":
         raise NotFound(f"no unit {unit_id}")
     previous = S(previous)
@@ -117,7 +121,10 @@ async def change_status(
         allowed = ", ".join(sorted(s.value for s in NEXT[previous]))
         raise Conflict(f"{call_sign} is {previous.value}: it can report {allowed}, not {status.value}")
     requeue = (int(requeue_id), int(requeue_priority), int(requeue_ms)) if requeue_id is not None else None
-    return StatusChange(unit_id, call_sign, status, previous, incident_id, requeue, status in OFF_INCIDENT_UNIT)
+    members = orjson.loads(members) if isinstance(members, str) else members
+    return StatusChange(
+        unit_id, call_sign, status, previous, incident_id, requeue, status in OFF_INCIDENT_UNIT, members
+    )
 
 
 async def job_before_scene(session: AsyncSession, unit_id: int) -> int | None:
