@@ -74,6 +74,7 @@ async def import_eido(
     settings: Settings,
 ) -> Imported:
     agency = sender(eido)
+    call, notes = _call(eido, geocoder, types)  # all that can refuse it, before anything is written
     if not await repo.claim(
         session, eido_id=eido.id, agency=agency, issuing_element=eido.issuingElementIdentification, document=document
     ):
@@ -81,7 +82,6 @@ async def import_eido(
         if earlier is None or earlier["incident_id"] is None:  # rolled back between the two statements
             raise Conflict("this EIDO is being imported right now: send it again")
         return Imported(earlier["incident_id"], eido.id, earlier["agency"], replayed=True)
-    call, notes = _call(eido, geocoder, types)
     actor = f"eido:{agency}"[:100]
     intake = await service.take_call(
         session, call=call, actor=actor, by=by, user_id=user_id, geocoder=geocoder, types=types, settings=settings
