@@ -134,7 +134,8 @@ async def test_commanders_export_without_callers_and_units_cannot_export(client,
     assert "callbackComponent" not in doc and "personComponent" not in doc
     assert "callBackReference" not in doc["callComponent"][0] and "Anna" not in json.dumps(doc)
     assert (await client.get(f"/api/incidents/{incident_id}/eido?personal=true", headers=commander)).status_code == 403
-    assert await count(session, "SELECT count(*) FROM audit_records WHERE action = 'incident.eido_export'") == 0
+    exports = "SELECT count(*) FROM audit_records WHERE action = 'incident.eido_export' AND object_id = :i"
+    assert await count(session, exports, i=str(incident_id)) == 0
     unit_id = await make_unit(session, call_sign="EIDO Crew 1", kind="ambulance")
     unit = await auth(Role.unit, unit_call_sign="EIDO Crew 1")
     assert unit_id

@@ -22,13 +22,13 @@ from dispatch.eido import pidf
 from dispatch.eido import repository as repo
 from dispatch.eido.schema import Eido, Location, Notes
 from dispatch.eido.validate import InvalidEido, path
-from dispatch.errors import Conflict, InvalidInput
+from dispatch.errors import Conflict
 from dispatch.incidents import repository as incidents
 from dispatch.incidents import service
 from dispatch.incidents.events import EventKind
 from dispatch.incidents.schemas import PHONE, CallIn, neutral_text
 from dispatch.incidents.types import IncidentTypes
-from dispatch.mapbound import check_position
+from dispatch.mapbound import OutsideServiceArea, check_position
 from geo.geocoder import Geocoder
 
 PRIORITIES = range(1, 5)
@@ -192,7 +192,7 @@ def _where(eido: Eido, geocoder: Geocoder) -> tuple[float | None, float | None, 
     if lat is not None and lon is not None:
         try:
             check_position(geocoder, lat, lon)
-        except InvalidInput as exc:  # a point far outside the service area is no incident of this centre's
+        except OutsideServiceArea as exc:  # a point far outside the service area is no incident of this centre's
             raise InvalidEido(f"locationComponent[{i}].locationByValue", exc.detail) from None
     return lat, lon, (_clean(text)[:300] or None) if text else None
 
