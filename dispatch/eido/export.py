@@ -266,7 +266,7 @@ def _cautions(b: _Builder, doc: dict[str, Any], flags: list[dict[str, Any]]) -> 
 def _units(b: _Builder, doc: dict[str, Any], assignments: list[dict[str, Any]], eido_id: str) -> None:
     resources, agents, dispatches = [], [], []
     for a in assignments:
-        agent_id = b.id("crew", f"{a['call_sign']}:{a['id']}")
+        agent_id = b.id("crew", a["id"])
         agents.append(
             {
                 **b.prologue(agent_id, a["assigned_at"]),
@@ -278,7 +278,7 @@ def _units(b: _Builder, doc: dict[str, Any], assignments: list[dict[str, Any]], 
         active = a["status"] in ACTIVE_ASSIGNMENT
         available = not active and a["unit_status"] in FREE_UNIT
         resource: dict[str, Any] = {
-            **b.prologue(b.id("unit", f"{a['call_sign']}:{a['id']}"), max(t for _, t in reached)),
+            **b.prologue(b.id("unit", a["id"]), max(t for _, t in reached)),
             "emergencyResourceTypeCommonRegistryText": RESOURCE_TYPES.get(a["kind"], "Other"),
             "emergencyResourceTypeInternalText": a["kind"],
             "resourceAttributeRegistryText": [],
