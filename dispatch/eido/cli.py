@@ -76,8 +76,9 @@ def _geocoder(url: str) -> Geocoder:
 
 @eido_app.command("import")
 def import_command(file: Annotated[Path, typer.Argument(help="An EIDO JSON file")]) -> None:
-    """An EIDO from another centre becomes an incident here (once per EIDO $id). A running service queues it for
-    dispatch within seconds (its queue keeper puts back whatever PostgreSQL says waits)."""
+    """An EIDO from another centre becomes an incident here (once per EIDO $id).
+
+    A running service queues it within seconds: its queue keeper puts back whatever PostgreSQL says waits."""
     if not file.is_file():
         raise fail(f"{escape(str(file))}: no such file", 2)
     if file.stat().st_size > MAX_FILE_BYTES:

@@ -52,14 +52,13 @@ class Imported:
 
 
 def sender(eido: Eido) -> str:
-    """The agency the EIDO comes from: the one owning the incident, else the one that last updated the EIDO."""
+    """The agency the EIDO comes from: the one owning the incident, else the one that last updated the EIDO (an
+    agency of the EIDO, as its reference must resolve), else its first agency."""
     owning = [a.id for a in eido.agencyComponent if a.incidentOwningAgencyIndicator]
-    agencies = {a.id for a in eido.agencyComponent}
-    return (
-        owning[0]
-        if owning
-        else next((r for r in (eido.updatedByAgencyReference.ref,) if r in agencies), eido.agencyComponent[0].id)
-    )
+    if owning:
+        return owning[0]
+    updater = eido.updatedByAgencyReference.ref
+    return updater if updater in {a.id for a in eido.agencyComponent} else eido.agencyComponent[0].id
 
 
 async def import_eido(
