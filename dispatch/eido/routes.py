@@ -21,9 +21,9 @@ from dispatch.incidents.types import incident_types
 router = APIRouter(prefix="/api", tags=["eido"])
 Exporter = Annotated[Principal, Depends(require_role(Role.dispatcher, Role.commander))]
 Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
-# Who reads a caller's name and number in an EIDO: the dispatchers who hand incidents over (and admins); a
-# commander's export leaves them out.
-READS_CALLERS = frozenset({Role.dispatcher, Role.admin})
+# Who reads a caller's name and number in an EIDO: whoever reads them on the incident itself (the floor's
+# dispatchers and commanders, and admins), each read audited as there.
+READS_CALLERS = frozenset({Role.dispatcher, Role.commander, Role.admin})
 
 
 @router.get(
@@ -38,7 +38,7 @@ async def export_eido(
     by: AuditActor,
     personal: Annotated[
         bool | None,
-        Query(description="Callers' names and numbers: by default for dispatchers, never for commanders"),
+        Query(description="Callers' names and numbers (audited): by default; false leaves them out"),
     ] = None,
 ) -> dict[str, Any]:
     if personal and who.role not in READS_CALLERS:
