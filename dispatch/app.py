@@ -15,6 +15,7 @@ from dispatch.auth.routes import router as auth_router
 from dispatch.config import Settings, get_settings
 from dispatch.edge import install_edge
 from dispatch.edge.offline import install_crew_worker
+from dispatch.eido.routes import router as eido_router
 from dispatch.errors import install_error_handlers
 from dispatch.geocoding.routes import router as geocoding_router
 from dispatch.health.routes import router as health_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public_reports_router)
     app.include_router(workload_router)
     app.include_router(audit_router)
+    app.include_router(eido_router)
     app.mount(
         "/console/vendor/leaflet",
         StaticFiles(directory=CONSOLE / "node_modules" / "leaflet" / "dist", check_dir=False),

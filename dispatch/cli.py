@@ -17,6 +17,7 @@ from dispatch.audit.cli import audit_app
 from dispatch.auth.cli import users_app
 from dispatch.cli_support import console, fail, with_errors
 from dispatch.config import BUNDLED_MAP, get_settings
+from dispatch.eido.cli import eido_app
 from dispatch.geocoding.cli import geocode
 from dispatch.reports.cli import report
 from dispatch.setup import import_map, import_map_proposing
@@ -63,6 +64,7 @@ app = typer.Typer(
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(units_app, name="units")
+app.add_typer(eido_app, name="eido")
 app.command()(geocode)
 app.command()(report)
 

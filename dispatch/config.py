@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     feedback_valid_days: int = Field(default=14, ge=1, le=365)
     public_min_count: int = Field(default=5, ge=1, le=1000)  # fewer incidents in a cell: no percentiles shown
 
+    # Incidents exchanged with other centres as NENA EIDO (docs/eido.md): the centre's agency identifier (a domain
+    # name it owns, as NENA's agency ids are) and the issuing element, both written into every EIDO it sends.
+    eido_agency: str = Field(default="ecc.dispatch.invalid", min_length=3, max_length=200, pattern=r"^[A-Za-z0-9.-]+$")
+    eido_element: str = Field(
+        default="cad.ecc.dispatch.invalid", min_length=3, max_length=200, pattern=r"^[A-Za-z0-9.-]+$"
+    )
+
     # The audit trail (docs/audit.md): records older than this go with `dispatch audit purge`. Seven years by
     # default: dispatch records are evidence, and claims and inquiries about a response commonly come within
     # limitation periods of three to six years; set it to the records schedule of your jurisdiction. The

@@ -3,6 +3,7 @@
 from dispatch.audit.models import AuditRecord
 from dispatch.auth.models import ApiToken, Role, User
 from dispatch.db import Base
+from dispatch.eido.models import EidoImport
 from dispatch.incidents.models import Assignment, Call, Incident, IncidentEvent, PremiseFlag
 from dispatch.reports.models import CallerMessage, FeedbackRequest
 from dispatch.units.models import CrewMessage, Station, Unit
@@ -17,6 +18,7 @@ __all__ = [
     "Call",
     "CallerMessage",
     "CrewMessage",
+    "EidoImport",
     "FeedbackRequest",
     "Incident",
     "IncidentEvent",

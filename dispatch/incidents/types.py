@@ -16,7 +16,9 @@ CAPABILITIES = frozenset({"engine", "ladder", "rescue", "tanker", "ambulance", "
 GROUPS = frozenset({"fire", "medical", "police", "traffic", "hazard", "service"})
 UNKNOWN = "UNKNOWN"
 _FIELDS = {"code", "name", "priority", "group", "plan", "keywords", "public", "on_scene_min", "transport", "share"}
-_OPTIONAL = {"questions", "names", "context"}
+_OPTIONAL = {"questions", "names", "context", "apco"}
+# An APCO ANS 2.103 common incident type code as the EIDO's Incident Type - Common registry lists it.
+_APCO = re.compile(r"[0-9A-Z]{2,12}")
 # The languages of a type's keywords written as a plain list (the file's own, from before keywords per language).
 LIST_LANGUAGES = ("de", "en")
 _LANGUAGE = re.compile(r"[a-z]{2}")
@@ -51,6 +53,7 @@ class IncidentType:
     # Words that tell this type from its neighbours once a keyword has said what happened ("car" for a vehicle
     # fire, "river" for a water rescue), but say nothing alone: "a man lying near the river" is no water rescue.
     context: tuple[str, ...] = ()
+    apco: str | None = None  # the APCO common incident type it maps to, where one does (NENA EIDO's common type)
 
     def name_in(self, language: str) -> str:
         """Its name in a language ("fi": "Sydänpysähdys"), the English name where it has none."""
@@ -144,6 +147,12 @@ class IncidentTypes:
 
     def codes(self) -> list[str]:
         return list(self._types)
+
+    def by_apco(self, apco: str) -> IncidentType | None:
+        """The type an APCO common incident type code maps to; of several (BURGLARY-NOW, BURGLARY), the most urgent
+        (a wrong priority 1 costs less than a missed one), then the first in the table."""
+        found = [t for t in self._types.values() if t.apco == apco.strip().upper()]
+        return min(found, key=lambda t: t.priority) if found else None
 
     def rank(self, narrative: str) -> list[Suggestion]:
         """Every type with at least one keyword in the narrative, best first.
@@ -270,6 +279,9 @@ def _parse(entry: dict[str, Any], where: str, languages: tuple[str, ...] = LIST_
     if share and not plan:
         raise ValueError(f"{where}: a type with no response plan cannot have a share of the simulated calls")
     questions = _check_questions(entry.get("questions", []), where)
+    apco = entry.get("apco")
+    if apco is not None and (not isinstance(apco, str) or not _APCO.fullmatch(apco)):
+        raise ValueError(f"{where}: apco {apco!r} is not an APCO common incident type code like 'MVAINJY'")
     return IncidentType(
         code=code,
         name=name,
@@ -284,6 +296,7 @@ def _parse(entry: dict[str, Any], where: str, languages: tuple[str, ...] = LIST_
         questions=questions,
         names=_names(entry.get("names", {}), where),
         context=_keywords(entry.get("context", []), f"{where} context", languages),
+        apco=apco,
     )
 
 
