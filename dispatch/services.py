@@ -38,6 +38,7 @@ from dispatch.push.resume import Catchup
 from dispatch.push.service import AckWatcher, Pusher
 from dispatch.queue.keeper import QueueKeeper
 from dispatch.queue.service import IncidentQueue
+from dispatch.redis_pool import FreeFirstPool
 from dispatch.tasks import stop_if_cancelled
 from dispatch.units.board import BoardUnit, UnitBoard
 from dispatch.units.reports import FLUSH_S, PositionSampler, StatusReports
@@ -98,9 +99,10 @@ async def start(settings: Settings) -> Services:
     engine = make_async_engine(settings)
     sessions = make_sessionmaker(engine)
     # A bounded pool that makes a command wait for a connection (up to 2 s) rather than fail: a thousand
-    # devices reporting at once must queue for Redis, not get errors.
+    # devices reporting at once must queue for Redis, not get errors. A free connection is taken at once
+    # (dispatch.redis_pool).
     redis = aioredis.Redis.from_pool(
-        aioredis.BlockingConnectionPool.from_url(
+        FreeFirstPool.from_url(
             settings.redis_url,
             max_connections=settings.redis_pool_size,
             timeout=2,

@@ -63,6 +63,7 @@ class CpuMeter:
         self.redis_url = redis_url
         self.roles: dict[str, list[int]] = {}
         self.samples: list[tuple[float, dict[str, float], dict[int, float]]] = []
+        self.tables: list[dict[str, tuple[int, int, int]]] = []
         self._thread: threading.Thread | None = None
 
     def watch(self, role: str, pid: int) -> None:
@@ -89,6 +90,19 @@ class CpuMeter:
         roles = {role: sum(_tree_seconds(pid) for pid in pids) for role, pids in self.roles.items()}
         roles["redis"] = self._redis_seconds()
         self.samples.append((time.monotonic(), roles, _per_pid(self._postgres_pids())))
+        self.tables.append(self._table_reads())
+
+    def _table_reads(self) -> dict[str, tuple[int, int, int]]:
+        """The bench database's transactions (committed, rolled back) and, by table, sequential scans, rows
+        they read and index scans: PostgreSQL's own account of where its time goes."""
+        with psycopg.connect(self.libpq_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables"
+            ).fetchall()
+            xacts = conn.execute(
+                "SELECT xact_commit, xact_rollback, 0 FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+        return {"(transactions)": tuple(xacts), **{r[0]: (r[1], r[2], r[3]) for r in rows}}
 
     def after(self, marker: Path, quiet_s: float, length_s: float, timeout_s: float = 600.0) -> None:
         """Once `marker` exists (every socket open), samples at once, after `quiet_s` (the devices alone: the
@@ -132,6 +146,27 @@ class CpuMeter:
             "quiet_cores": {r: round(s / quiet[1], 3) for r, s in quiet[0].items()},
             "share_of_machine": {r: round(s / window_s / cores, 3) for r, s in busy.items()},
             "total_ms_per_call": round(sum(busy.values()) * 1000 / calls, 2) if calls else None,
+            "postgres_per_call": self._postgres_per_call(calls),
+        }
+
+    def _postgres_per_call(self, calls: int) -> dict:
+        """Per call over the calls' window: transactions committed and rolled back, and for each table read by
+        sequential scans, the scans and the rows they read (PostgreSQL reports its counters within a second or
+        so: a bound, not an exact count)."""
+        if not calls or len(self.tables) < 3:
+            return {}
+        first, last = self.tables[1], self.tables[2]
+        per = {
+            name: tuple(b - a for a, b in zip(first.get(name, (0, 0, 0)), now, strict=True))
+            for name, now in last.items()
+        }
+        commits, rollbacks, _ = per.pop("(transactions)", (0, 0, 0))
+        scanned = sorted(((n, v) for n, v in per.items() if v[1] > 0), key=lambda nv: -nv[1][1])
+        return {
+            "commits": round(commits / calls, 2),
+            "rollbacks": round(rollbacks / calls, 2),
+            "seq_scans": {n: {"scans": round(v[0] / calls, 2), "rows": round(v[1] / calls, 1)} for n, v in scanned[:8]},
+            "index_scans": round(sum(v[2] for v in per.values()) / calls, 1),
         }
 
     def _between(self, a: int, b: int) -> tuple[dict[str, float], float]:
