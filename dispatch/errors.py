@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketState
+from uvicorn.protocols.utils import ClientDisconnected
 
 from dispatch.db_errors import is_retryable, is_unavailable
 
@@ -134,6 +135,12 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return await _answer(conn, problem(exc.status_code, code, str(exc.detail), str(exc.detail), conn.url.path))
 
+    async def _client_gone(conn: HTTPConnection, exc: Exception) -> None:
+        # A websocket's client left before its handshake was answered (a device whose connect timed out): there
+        # is no one to answer, and nothing was stored. An OSError, it would otherwise be taken for a backend down,
+        # whose answer fails on the same closed socket and leaves a traceback, costly in a connection storm.
+        log.debug("the client left %s before it was answered", _what(conn))
+
     async def _backend_down(conn: HTTPConnection, exc: Exception):
         # PostgreSQL or Redis unreachable: nothing was stored, so the client must retry; say when.
         log.warning("backend unavailable on %s: %s", _what(conn), _first_line(exc))
@@ -169,6 +176,7 @@ def install_error_handlers(app: FastAPI) -> None:
         redis.exceptions.TimeoutError,
     ):
         app.add_exception_handler(exc_type, _backend_down)
+    app.add_exception_handler(ClientDisconnected, _client_gone)
 
     @app.exception_handler(Exception)
     async def _unexpected(conn: HTTPConnection, exc: Exception):

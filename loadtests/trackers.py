@@ -23,6 +23,9 @@ from pathlib import Path
 import orjson
 import websockets
 
+HANDSHAKES_AT_ONCE = 64
+CONNECT_TRIES = 5
+
 
 class Fleet:
     def __init__(
@@ -33,25 +36,41 @@ class Fleet:
         self.rng = random.Random(seed)
         self.connected = self.failed = self.dropped = self.sent = 0
         self.errors: dict[str, int] = {}
+        self.retries = 0
         self.stop = asyncio.Event()
+        # Handshakes in flight at once: a vehicle waits its turn rather than pile on a busy service, whose
+        # answers would then come after the vehicles' own timeouts (and every late one be refused again).
+        self.handshakes = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
 
     def _error(self, exc: BaseException) -> None:
         name = type(exc).__name__
         self.errors[name] = self.errors.get(name, 0) + 1
 
+    async def _connect(self, token: str):
+        """Opens the vehicle's socket as a device does: a refused or timed-out handshake is tried again after a
+        growing pause, up to CONNECT_TRIES times. None if every try failed."""
+        for attempt in range(CONNECT_TRIES):
+            if attempt:
+                self.retries += 1
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * self.rng.uniform(0.5, 1.5))
+            try:
+                async with self.handshakes:
+                    return await websockets.connect(
+                        self.url,
+                        additional_headers={"Authorization": f"Bearer {token}"},
+                        compression=None,
+                        open_timeout=30,
+                        ping_interval=None,
+                    )
+            except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+                self._error(exc)
+        return None
+
     async def vehicle(self, unit_id: int, token: str, opened: asyncio.Event) -> None:
         where = self.positions.get(str(unit_id), self.centre)
-        try:
-            ws = await websockets.connect(
-                self.url,
-                additional_headers={"Authorization": f"Bearer {token}"},
-                compression=None,
-                open_timeout=30,
-                ping_interval=None,
-            )
-        except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+        ws = await self._connect(token)
+        if ws is None:
             self.failed += 1
-            self._error(exc)
             opened.set()
             return
         self.connected += 1
@@ -88,13 +107,15 @@ class Fleet:
 
     async def run(self, connect_per_s: float, run_for_s: float) -> tuple[int, float]:
         """Connects the fleet, sends for `run_for_s`, stops: (fixes sent in that window, its seconds)."""
-        tasks = []
+        tasks, opened = [], []
         for i, (unit_id, token) in enumerate(self.tokens):
-            opened = asyncio.Event()
-            tasks.append(asyncio.create_task(self.vehicle(unit_id, token, opened)))
+            opened.append(asyncio.Event())
+            tasks.append(asyncio.create_task(self.vehicle(unit_id, token, opened[-1])))
             if (i + 1) % 50 == 0:
                 await asyncio.sleep(50 / connect_per_s)
-        await asyncio.sleep(1.0)
+        # Every vehicle connected or given up (bounded: a service that answers no handshake at all ends it).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in opened)), 60 + len(opened) / 50)
         print(f"connected {self.connected} failed {self.failed}", flush=True)
         since, sent_before = time.monotonic(), self.sent
         ended = asyncio.Event()  # SIGTERM: the run is over before `run_for_s` (the bench's Locust has ended)
@@ -139,6 +160,7 @@ def main() -> None:
                 "fixes_sent": fleet.sent,
                 "fixes_per_s": round(fixes / seconds, 1) if seconds else 0.0,
                 "errors": fleet.errors,
+                "retries": fleet.retries,
             }
         )
     )
