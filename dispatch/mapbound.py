@@ -8,7 +8,6 @@ import logging
 from typing import Generic, TypeVar
 
 import shapely
-from shapely.prepared import PreparedGeometry, prep
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -106,16 +105,18 @@ class OutsideServiceArea(DispatchError):
     status, code, title = 422, "outside_service_area", "Outside the service area"
 
 
-# (id of the geocoder index, margin) -> (the index, its service area grown by the margin, prepared)
-_areas: dict[tuple[int, float], tuple[GeocoderIndex, PreparedGeometry]] = {}
+# (id of the geocoder index, margin) -> (the index, its service area grown by the margin, prepared in place)
+_areas: dict[tuple[int, float], tuple[GeocoderIndex, shapely.Geometry]] = {}
 
 
-def _area(index: GeocoderIndex, margin_m: float) -> PreparedGeometry:
+def _area(index: GeocoderIndex, margin_m: float) -> shapely.Geometry:
     key = (id(index), margin_m)
     area = _areas.get(key)
     if area is None:
         _areas.clear()  # one map at a time: an older index is not kept alive by its area
-        area = _areas[key] = (index, prep(index.service_area.buffer(margin_m)))
+        grown = index.service_area.buffer(margin_m)
+        shapely.prepare(grown)
+        area = _areas[key] = (index, grown)
     return area[1]
 
 
@@ -131,8 +132,10 @@ def check_position(
             return
         geocoder = where.value
     index = geocoder.ix
-    x, y = index.projection.to_xy(lon, lat)
-    if not _area(index, margin_m).contains(shapely.Point(float(x), float(y))):
+    # Every position fix of every device comes here: plain floats and a prepared test of the coordinates, no
+    # numpy scalars or Point made for it.
+    x, y = index.projection.point_xy(lon, lat)
+    if not shapely.contains_xy(_area(index, margin_m), x, y):
         raise OutsideServiceArea(
             f"({lat:.5f}, {lon:.5f}) is outside the service area: more than "
             f"{margin_m / 1000:g} km from the map's municipalities"

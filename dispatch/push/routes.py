@@ -114,8 +114,53 @@ def _finished(work) -> asyncio.Task:
     return task
 
 
-async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
-    """Runs the socket: its writer, its heartbeat, and its reader until either side closes."""
+def _refused_for_rate(sock: Socket, bucket: Bucket, raw: str) -> bool:
+    """A message over the device's rate is answered `rate_limited`; a flood closes the socket (True)."""
+    if bucket.refused >= FLOOD_CLOSE:
+        sock.close(1008)
+        return True
+    sock.offer(
+        _dump(
+            {
+                "type": "error",
+                "code": "rate_limited",
+                "message": f"at most {RATE:.0f} messages a second",
+                "re": _message_id(raw),
+            }
+        )
+    )
+    return False
+
+
+async def _one(sock: Socket, raw: str, parse, handle, in_place) -> None:
+    """One message: done in place, or by `handle`; an error is answered on the socket, which stays up."""
+    try:
+        message = parse(raw)
+        if in_place is not None and in_place(message):
+            return
+        # Shielded: a socket closed meanwhile (replaced, revoked) stops reading at once and its close goes out,
+        # but the message in hand is finished rather than cut off in the middle of its database or Redis work (a
+        # query cancelled mid-flight, and a cancellation a client library turns into an error of its own, are
+        # both avoided).
+        await asyncio.shield(_finished(handle(message)))
+    except p.BadMessage as exc:
+        sock.offer(_dump({"type": "error", "code": "bad_message", "message": str(exc), "re": exc.re}))
+    except DispatchError as exc:
+        sock.offer(_dump({"type": "error", "code": exc.code, "message": exc.detail, "re": _message_id(raw)}))
+    except BACKEND_ERRORS as exc:
+        # The database or Redis failed this one message (asyncpg's own errors included: statements on the
+        # driver connection raise them unwrapped): the device is told to send it again, and the socket stays up
+        # (a lost socket would cost the unit its next assignment's latency).
+        log.warning("a socket's message failed: %s", str(exc).splitlines()[0] if str(exc) else repr(exc))
+        sock.offer(
+            _dump({"type": "error", "code": "retry", "message": "not stored; send it again", "re": _message_id(raw)})
+        )
+
+
+async def _serve(ws: WebSocket, sock: Socket, parse, handle, in_place=None) -> None:
+    """Runs the socket: its writer, its heartbeat, and its reader until either side closes. Each message is
+    parsed (`parse`), then done by `in_place` if that takes it (True: a message with no input or output to
+    wait for, a position fix, thousands a second: no task for it), else by `handle` in a task of its own."""
     hub = ws.app.state.services.hub
     last_heard = time.monotonic()
     bucket = Bucket()
@@ -135,45 +180,10 @@ async def _serve(ws: WebSocket, sock: Socket, handle) -> None:
             raw = await ws.receive_text()
             last_heard = time.monotonic()
             if not bucket.take():
-                if bucket.refused >= FLOOD_CLOSE:
-                    sock.close(1008)
+                if _refused_for_rate(sock, bucket, raw):
                     return
-                sock.offer(
-                    _dump(
-                        {
-                            "type": "error",
-                            "code": "rate_limited",
-                            "message": f"at most {RATE:.0f} messages a second",
-                            "re": _message_id(raw),
-                        }
-                    )
-                )
                 continue
-            try:
-                # Shielded: a socket closed meanwhile (replaced, revoked) stops reading at once and its close goes
-                # out, but the message in hand is finished rather than cut off in the middle of its database or
-                # Redis work (a query cancelled mid-flight, and a cancellation a client library turns into an error
-                # of its own, are both avoided).
-                await asyncio.shield(_finished(handle(raw)))
-            except p.BadMessage as exc:
-                sock.offer(_dump({"type": "error", "code": "bad_message", "message": str(exc), "re": exc.re}))
-            except DispatchError as exc:
-                sock.offer(_dump({"type": "error", "code": exc.code, "message": exc.detail, "re": _message_id(raw)}))
-            except BACKEND_ERRORS as exc:
-                # The database or Redis failed this one message (asyncpg's own errors included: statements on
-                # the driver connection raise them unwrapped): the device is told to send it again, and the
-                # socket stays up (a lost socket would cost the unit its next assignment's latency).
-                log.warning("a socket's message failed: %s", str(exc).splitlines()[0] if str(exc) else repr(exc))
-                sock.offer(
-                    _dump(
-                        {
-                            "type": "error",
-                            "code": "retry",
-                            "message": "not stored; send it again",
-                            "re": _message_id(raw),
-                        }
-                    )
-                )
+            await _one(sock, raw, parse, handle, in_place)
 
     tasks = [asyncio.create_task(sock.writer()), asyncio.create_task(heartbeat()), asyncio.create_task(reader())]
     closed = asyncio.create_task(sock.closed.wait())
@@ -247,8 +257,14 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
         )
     )
 
-    async def handle(raw: str) -> None:
-        message = p.parse_unit(raw)
+    def in_place(message: p.AnyUnitMessage) -> bool:
+        if not isinstance(message, p.Position):
+            return False
+        check_position(state.geocoder, message.lat, message.lon)  # refused with an error naming it
+        state.positions.hold(who, unit_id, message.lat, message.lon)  # positions stream: no answer each time
+        return True
+
+    async def handle(message: p.AnyUnitMessage) -> None:
         reply: dict = {"type": "ok", "re": message.id} if message.id else {}
         if isinstance(message, (p.Hello, p.Ack, p.Status, p.Text)):
             await _heard(state, unit_id)
@@ -261,16 +277,12 @@ async def unit_socket(ws: WebSocket, state: ServicesDep) -> None:
             reply = {}
             if answer is not None:  # answered only when the device gave its message an id to answer to
                 sock.offer(answer)
-        elif isinstance(message, p.Position):
-            check_position(state.geocoder, message.lat, message.lon)  # refused with an error naming it
-            await state.positions.report(who, unit_id, message.lat, message.lon)
-            reply = {}  # positions stream: no answer each time
         elif isinstance(message, p.Ping):
             reply = {"type": "pong", "re": message.id}
         if reply:
             sock.offer(_dump(reply))
 
-    await _serve(ws, sock, handle)
+    await _serve(ws, sock, p.parse_unit, handle, in_place)
 
 
 async def _heard(state: Services, unit_id: int) -> None:
@@ -366,9 +378,8 @@ async def console_socket(ws: WebSocket, state: ServicesDep) -> None:
         await ws.close(code=CLOSE_TRY_LATER)
         return
 
-    async def handle(raw: str) -> None:
-        message = p.parse_console(raw)
+    async def handle(message: p.AnyConsoleMessage) -> None:
         if isinstance(message, p.Ping):
             sock.offer(_dump({"type": "pong", "re": message.id}))
 
-    await _serve(ws, sock, handle)
+    await _serve(ws, sock, p.parse_console, handle)

@@ -169,11 +169,21 @@ class PositionSampler:
         board = self._units
         if who.role != Role.unit and await board.get(unit_id) is None:
             raise NotFound(f"no unit {unit_id}")
-        at = int(time.time() * 1000)
         if now:
-            await board.update(unit_id, lat=lat, lon=lon, at=at)
+            await board.update(unit_id, lat=lat, lon=lon, at=int(time.time() * 1000))
+            self._held(unit_id, lat, lon)
         else:
-            self._board[unit_id] = (lat, lon, at)
+            self.hold(who, unit_id, lat, lon)
+
+    def hold(self, who: Principal, unit_id: int, lat: float, lon: float) -> None:
+        """A fix held for the next flush: no input or output, so a device's socket takes it
+        in place (dispatch.push.routes)."""
+        if not may_report_for(who, unit_id):
+            raise Forbidden("a unit reports only its own position")
+        self._board[unit_id] = (lat, lon, int(time.time() * 1000))
+        self._held(unit_id, lat, lon)
+
+    def _held(self, unit_id: int, lat: float, lon: float) -> None:
         self.pending[unit_id] = (lat, lon)
         clock = time.monotonic()
         if clock - self._written.get(unit_id, 0.0) >= AVL_SAMPLE_S:

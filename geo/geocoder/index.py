@@ -42,6 +42,11 @@ class Projection:
     def to_xy(self, lon, lat):
         return (np.asarray(lon) - self.lon0) * self.kx, (np.asarray(lat) - self.lat0) * EARTH_M_PER_DEG_LAT
 
+    def point_xy(self, lon: float, lat: float) -> tuple[float, float]:
+        """One point, in plain floats: to_xy without numpy's cost for a scalar (a position fix, thousands a
+        second)."""
+        return (lon - self.lon0) * self.kx, (lat - self.lat0) * EARTH_M_PER_DEG_LAT
+
     def to_lonlat(self, x: float, y: float) -> tuple[float, float]:
         return self.lon0 + x / self.kx, self.lat0 + y / EARTH_M_PER_DEG_LAT
 
