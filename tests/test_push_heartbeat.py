@@ -1,0 +1,51 @@
+"""The protocol's heartbeat (docs/protocol.md): a socket the service has heard nothing from is pinged, and one
+silent past the idle limit is closed (4010); a device that keeps talking (its position every few seconds) is not
+pinged, since it shows it is there (ten thousand vehicles would otherwise cost a ping and a pong each)."""
+
+import asyncio
+import time
+
+import orjson
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from dispatch.push import protocol as p
+from dispatch.push import routes
+from tests.test_push import crews, device, serve  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow
+
+
+async def _pings_within(ws, seconds: float, *, talk: bool) -> int:
+    pings, deadline = 0, time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if talk:
+            await ws.send(orjson.dumps({"type": "position", "lat": 47.14, "lon": 9.52}).decode())
+        try:
+            message = orjson.loads(await asyncio.wait_for(ws.recv(), min(left, 0.2)))
+        except TimeoutError:
+            continue
+        pings += message["type"] == "ping"
+    return pings
+
+
+async def test_a_silent_socket_is_pinged_and_then_closed_and_a_talking_one_is_not_pinged(
+    serve,
+    crews,
+    monkeypatch,  # noqa: F811
+):
+    monkeypatch.setattr(routes, "HEARTBEAT_S", 0.5)
+    monkeypatch.setattr(routes, "IDLE_S", 60.0)
+    _, addr = await serve()
+    quiet_token, busy_token = list(crews["units"].values())[:2]
+    quiet, busy = await device(addr, quiet_token, 0), await device(addr, busy_token, 0)
+    talking, silent = await asyncio.gather(_pings_within(busy, 3.0, talk=True), _pings_within(quiet, 3.0, talk=False))
+    assert silent >= 2, "a socket that says nothing is asked whether it is there"
+    assert talking == 0, "a device sending its position is not pinged"
+    await busy.close()
+
+    monkeypatch.setattr(routes, "IDLE_S", 1.0)  # no pong from now on: the socket is closed as idle
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(quiet.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == p.CLOSE_IDLE
