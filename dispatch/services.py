@@ -24,6 +24,7 @@ from dispatch.auth.throttle import FailedTokenThrottle
 from dispatch.config import Settings
 from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.geocoding.service import GeocoderHolder
+from dispatch.groupcommit import GroupWriter
 from dispatch.incidents.types import incident_types
 from dispatch.keys import Keys
 from dispatch.matching.core import Policy
@@ -80,6 +81,7 @@ class Services:
     access_watcher: AccessWatcher
     throttle: FailedTokenThrottle
     tokens: TokenCache
+    calls_writer: GroupWriter
     answers: Answers
     tasks: list[asyncio.Task] = field(default_factory=list)
     map_layers: tuple[int, bytes, bytes] | None = None  # the map's layers as served: (import id, JSON, gzipped)
@@ -179,6 +181,7 @@ async def start(settings: Settings) -> Services:
         throttle=FailedTokenThrottle(redis, keys, limit=settings.failed_auth_per_minute),
         answers=Answers(redis, keys),
         tokens=tokens,
+        calls_writer=GroupWriter(engine),
     )
     # Who hears of what: a unit free again, a new call, a listener back after Redis was away.
     statuses.on_freed.append(matcher.unit_freed)
