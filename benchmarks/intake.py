@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/intake.py --workers 2 --mode max --duration 10 --concurrency 32
     .venv/bin/python benchmarks/intake.py --workers 1 --mode rate --rate 200 --duration 15
 
-It prepares the dev database (`dispatch demo --no-serve`), starts `dispatch serve` with the given workers,
+It uses a database of its own (`<name>_intake`, made with the bundled map the first time) and Redis database 13,
+never the demo's; starts `dispatch serve` (the `dispatch` of this checkout's venv, so PYTHONPATH chooses the code)
+with the given workers,
 and drives it with a small asyncio HTTP/1.1 client (keep-alive connections, pre-built requests) so the load
 generator costs little CPU next to the service. In rate mode, latency counts from each call's scheduled
 send time, so a stalled server cannot hide its queueing (no coordinated omission). Prints one JSON line.
@@ -25,14 +27,14 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench.run import spoken_addresses, wait_ready  # noqa: E402
+from benchmarks.bench.setup import prepare_intake, serve_env  # noqa: E402
 from dispatch.config import Settings  # noqa: E402
 from dispatch.queue.service import IncidentQueue  # noqa: E402
 
 TYPES = ["FIRE-STRUCT", "CARDIAC", "RTC-INJ", "BURGLARY-NOW", "NOISE", "FALL", "THEFT", "WELFARE"]
 
 
-DATABASE_URL = os.environ.get("DISPATCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dispatch")
-REDIS_URL = os.environ.get("DISPATCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SETTINGS = Settings()  # the environment's, made the benchmark's own by main()
 NARRATIVE = "benchmark call"
 TIMINGS: list[bytes] = []  # each response's Server-Timing header: the service's own account of its time
 
@@ -40,7 +42,7 @@ TIMINGS: list[bytes] = []  # each response's Server-Timing header: the service's
 def retire() -> int:
     """Cancels what earlier runs left waiting (no matcher drains them here), in PostgreSQL and in the queue,
     so every run starts from a realistic number of open incidents."""
-    with psycopg.connect(DATABASE_URL) as c:
+    with psycopg.connect(SETTINGS.libpq_url) as c:
         ids = [
             r[0]
             for r in c.execute(
@@ -51,8 +53,8 @@ def retire() -> int:
         ]
 
     async def unqueue():
-        client = aioredis.Redis.from_url(REDIS_URL)
-        queue = IncidentQueue(client, prefix=Settings(database_url=DATABASE_URL, redis_url=REDIS_URL).key_prefix)
+        client = aioredis.Redis.from_url(SETTINGS.redis_url)
+        queue = IncidentQueue(client, prefix=SETTINGS.key_prefix)
         for incident_id in ids:
             await queue.remove(incident_id)
         await client.aclose()
@@ -62,7 +64,7 @@ def retire() -> int:
 
 
 def requests(token: str, port: int, n: int) -> list[bytes]:
-    places = spoken_addresses(DATABASE_URL)
+    places = spoken_addresses(SETTINGS.libpq_url)
     rng, run = random.Random(1), int(time.time())
     out = []
     for i in range(n):
@@ -168,7 +170,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8031)
     parser.add_argument("--warmup", type=int, default=400, help="calls sent first and not measured")
     parser.add_argument(
-        "--external", action="store_true", help="drive a service already listening on --port (e.g. under a profiler)"
+        "--external",
+        action="store_true",
+        help="drive a service already listening on --port (e.g. under a profiler), serving `<name>_intake` and Redis db 13",
     )
     args = parser.parse_args()
     if (
@@ -179,15 +183,16 @@ def main() -> None:
         or not 0 <= args.warmup <= 10_000
     ):
         sys.exit("bounded runs only: 0 < duration <= 120 s, rate > 0, 1 <= concurrency <= 512, warmup <= 10000")
+    global SETTINGS
     dispatch = str(ROOT / ".venv" / "bin" / "dispatch")
-    subprocess.run([dispatch, "demo", "--no-serve"], check=True, stdout=subprocess.DEVNULL)
-    token = json.loads((ROOT / "var" / "demo-tokens.json").read_text())["people"]["calltaker"]
+    SETTINGS, token = prepare_intake(Settings())
     retire()
     server = (
         None
         if args.external
         else subprocess.Popen(
-            [dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers), "--log-level", "warning"]
+            [dispatch, "serve", "--port", str(args.port), "--workers", str(args.workers), "--log-level", "warning"],
+            env={**os.environ, **serve_env(SETTINGS)},
         )
     )
     try:

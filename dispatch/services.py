@@ -12,16 +12,19 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from functools import partial
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch.aftercommit import AfterCommit
+from dispatch.auth.cache import TokenCache
 from dispatch.auth.throttle import FailedTokenThrottle
 from dispatch.config import Settings
 from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.geocoding.service import GeocoderHolder
+from dispatch.groupcommit import GroupWriter
 from dispatch.incidents.types import incident_types
 from dispatch.keys import Keys
 from dispatch.matching.core import Policy
@@ -30,7 +33,7 @@ from dispatch.matching.dispatching import DispatchService
 from dispatch.matching.eta import RouterHolder
 from dispatch.matching.service import board_units
 from dispatch.matching.worker import Matcher
-from dispatch.push.access import AccessWatcher
+from dispatch.push.access import AccessWatcher, close_sockets_of
 from dispatch.push.answers import Answers
 from dispatch.push.hub import Hub
 from dispatch.push.outbox import Outbox, next_epoch
@@ -78,6 +81,8 @@ class Services:
     ack_watcher: AckWatcher
     access_watcher: AccessWatcher
     throttle: FailedTokenThrottle
+    tokens: TokenCache
+    calls_writer: GroupWriter
     answers: Answers
     tasks: list[asyncio.Task] = field(default_factory=list)
     map_layers: tuple[int, bytes, bytes] | None = None  # the map's layers as served: (import id, JSON, gzipped)
@@ -151,6 +156,7 @@ async def start(settings: Settings) -> Services:
         pusher=pusher,
     )
     after_commit = AfterCommit(keeper=keeper, board=board, pusher=pusher)
+    tokens = TokenCache(redis, pubsub_redis, keys)
     services = Services(
         settings=settings,
         keys=keys,
@@ -173,9 +179,11 @@ async def start(settings: Settings) -> Services:
         matcher=matcher,
         after_commit=after_commit,
         ack_watcher=AckWatcher(outbox, pusher=pusher, statuses=statuses, publish=keeper.publish),
-        access_watcher=AccessWatcher(hub, sessions),
+        access_watcher=AccessWatcher(hub, sessions, forget=tokens.drop_user),
         throttle=FailedTokenThrottle(redis, keys, limit=settings.failed_auth_per_minute),
         answers=Answers(redis, keys),
+        tokens=tokens,
+        calls_writer=GroupWriter(engine),
     )
     # Who hears of what: a unit free again, a new call, a listener back after Redis was away.
     statuses.on_freed.append(matcher.unit_freed)
@@ -185,6 +193,8 @@ async def start(settings: Settings) -> Services:
     keeper.on_redis_lost.append(services.restore_board)
     keeper.on_tick.append(services.sync_board)
     keeper.on_enqueued.append(matcher.wake)
+    services.tokens.on_revoked.append(partial(close_sockets_of, hub))
+    services.tokens.start()
     hub.start()
     services.ack_watcher.start()
     services.access_watcher.start()
@@ -214,6 +224,7 @@ async def stop(services: Services) -> None:
     await services.ack_watcher.stop()
     await services.access_watcher.stop()
     await services.hub.stop()
+    await services.tokens.stop()
     await services.pubsub_redis.aclose()
     await services.routers.stop()
     await services.queue_keeper.stop()

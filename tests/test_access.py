@@ -228,7 +228,8 @@ async def _last_used(session, token_prefix: str):
     return await session.scalar(text("SELECT last_used_at FROM api_tokens WHERE prefix = :p"), {"p": token_prefix})
 
 
-async def test_a_tokens_last_use_is_written_at_most_once_a_minute(client, session, settings):
+async def test_a_tokens_last_use_is_written_at_most_once_a_minute(app, client, session, settings):
+    forget = app.state.services.tokens.clear  # as the cache's few seconds passing: the token is read again
     _, token = await make_user_with_token(session, settings, role=Role.dispatcher)
     assert await _last_used(session, token[:12]) is None
     assert (await client.get("/api/me", headers=bearer(token))).status_code == 200
@@ -238,11 +239,13 @@ async def test_a_tokens_last_use_is_written_at_most_once_a_minute(client, sessio
         text("UPDATE api_tokens SET last_used_at = last_used_at - interval '50 seconds' WHERE prefix = :p"),
         {"p": token[:12]},
     )
+    forget()
     await client.get("/api/me", headers=bearer(token))
     assert (first - await _last_used(session, token[:12])).total_seconds() == 50  # not written again
     await session.execute(
         text("UPDATE api_tokens SET last_used_at = last_used_at - interval '20 seconds' WHERE prefix = :p"),
         {"p": token[:12]},
     )
+    forget()
     await client.get("/api/me", headers=bearer(token))
     assert await _last_used(session, token[:12]) >= first  # a minute on: written

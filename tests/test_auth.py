@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import connect
 
 from dispatch.auth import service
+from dispatch.auth.cache import announce_revoked
 from dispatch.auth.models import ApiToken, Role
 from dispatch.db import make_sessionmaker
 from dispatch.errors import Conflict, InvalidInput, NotFound
@@ -155,11 +156,13 @@ async def test_a_unit_device_may_not_read_the_fleet(client, auth, session, impor
     assert (await client.get("/api/units", headers=unit)).status_code == 403
 
 
-async def test_revoked_and_expired_tokens_are_401(client, session, settings):
+async def test_revoked_and_expired_tokens_are_401(app, client, session, settings):
     user, token = await make_user_with_token(session, settings, role=Role.dispatcher)
     headers = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/me", headers=headers)).status_code == 200
     await service.revoke_tokens(session, username=user.username)
+    services = app.state.services  # as `dispatch users revoke` does once it has committed
+    await announce_revoked(services.redis, services.keys, user.id)
     response = await client.get("/api/me", headers=headers)
     assert response.status_code == 401 and "revoked" in response.json()["detail"]
 

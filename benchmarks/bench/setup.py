@@ -14,10 +14,11 @@ from sqlalchemy.engine import make_url
 
 from dispatch.auth.tokens import TOKEN_PREFIX, hash_token
 from dispatch.config import BUNDLED_MAP, Settings
-from dispatch.setup import import_map, migrate, recreate_database
+from dispatch.setup import ensure_database, import_map, migrate, recreate_database
 from dispatch.units.seed import seed_fleet
 
 BENCH_REDIS_DB = 14
+INTAKE_REDIS_DB = 13  # benchmarks/intake.py's: its database is `<name>_intake`
 
 
 @dataclass
@@ -31,9 +32,9 @@ class BenchSetup:
     positions: dict[int, tuple[float, float]] = field(default_factory=dict)  # every unit's starting point
 
 
-def bench_settings(base: Settings) -> Settings:
-    url = make_url(base.database_url).set(database=f"{make_url(base.database_url).database or 'dispatch'}_bench")
-    redis_url = urlsplit(base.redis_url)._replace(path=f"/{BENCH_REDIS_DB}").geturl()
+def bench_settings(base: Settings, suffix: str = "bench", redis_db: int = BENCH_REDIS_DB) -> Settings:
+    url = make_url(base.database_url).set(database=f"{make_url(base.database_url).database or 'dispatch'}_{suffix}")
+    redis_url = urlsplit(base.redis_url)._replace(path=f"/{redis_db}").geturl()
     return base.model_copy(update={"database_url": url.render_as_string(hide_password=False), "redis_url": redis_url})
 
 
@@ -67,18 +68,42 @@ def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> Benc
         positions = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
         call_taker = _account(cur, settings, "bench-calltaker", "call_taker", None)
         dispatcher = _account(cur, settings, "bench-dispatcher", "dispatcher", None)
-    env = {"DISPATCH_DATABASE_URL": settings.database_url, "DISPATCH_REDIS_URL": settings.redis_url}
-    return BenchSetup(settings, env, tokens, call_taker, dispatcher, tracker_tokens, positions)
+    return BenchSetup(settings, serve_env(settings), tokens, call_taker, dispatcher, tracker_tokens, positions)
 
 
-def _account(cur: psycopg.Cursor, settings: Settings, username: str, role: str, unit_id: int | None) -> str:
+def serve_env(settings: Settings) -> dict[str, str]:
+    return {"DISPATCH_DATABASE_URL": settings.database_url, "DISPATCH_REDIS_URL": settings.redis_url}
+
+
+def prepare_intake(base: Settings) -> tuple[Settings, str]:
+    """benchmarks/intake.py's database (`<name>_intake`, made with the bundled map the first time and kept: the
+    benchmark cancels what it leaves) and Redis database 13, flushed; a new call-taker token each run."""
+    settings = bench_settings(base, "intake", INTAKE_REDIS_DB)
+    ensure_database(settings)
+    migrate(settings)
+    with psycopg.connect(settings.libpq_url) as conn:
+        mapped = conn.execute("SELECT EXISTS (SELECT 1 FROM addresses)").fetchone()[0]
+    if not mapped:
+        import_map(settings, BUNDLED_MAP)
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    with psycopg.connect(settings.libpq_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM users WHERE username = 'bench-calltaker'")
+        found = cur.fetchone()
+        return settings, _account(cur, settings, "bench-calltaker", "call_taker", None, found[0] if found else None)
+
+
+def _account(
+    cur: psycopg.Cursor, settings: Settings, username: str, role: str, unit_id: int | None, user_id: int | None = None
+) -> str:
+    """A new token for the account (`user_id`), made first unless given."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    cur.execute(
-        """INSERT INTO users (username, display_name, role, unit_id) VALUES (%s, %s, %s, %s)
-                   RETURNING id""",
-        (username, username, role, unit_id),
-    )
-    user_id = cur.fetchone()[0]
+    if user_id is None:
+        cur.execute(
+            """INSERT INTO users (username, display_name, role, unit_id) VALUES (%s, %s, %s, %s)
+                       RETURNING id""",
+            (username, username, role, unit_id),
+        )
+        user_id = cur.fetchone()[0]
     cur.execute(
         """INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES (%s, 'bench', %s, %s)""",
         (user_id, hash_token(token, settings.secret_key), token[:12]),

@@ -3,18 +3,22 @@
 import asyncio
 from typing import Annotated
 
+import redis.asyncio as aioredis
 import typer
+from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
 from dispatch.audit.service import Actor
 from dispatch.auth import service
+from dispatch.auth.cache import TTL_S, announce_revoked
 from dispatch.auth.models import Role, User
 from dispatch.cli_support import with_errors
 from dispatch.config import get_settings
 from dispatch.db import make_async_engine, make_sessionmaker
-from dispatch.errors import NotFound
+from dispatch.errors import NotFound, ServiceUnavailable
+from dispatch.keys import Keys
 
 users_app = typer.Typer(help="Accounts and their bearer tokens.", no_args_is_help=True)
 out = Console()
@@ -76,7 +80,32 @@ def revoke(username: str) -> None:
     async def work(session, settings):
         return await service.revoke_tokens(session, username=username, actor=Actor.cli())
 
-    out.print(f"revoked {_run(work)} token(s) of {username}")
+    count = _run(work)
+    out.print(f"revoked {count} token(s) of {username}")
+    # Committed: now every running service process drops what it remembers of the account's tokens.
+    told, done = with_errors(lambda: asyncio.run(_announce(username)))
+    out.print(f"{done} of {told} service process(es) confirmed")
+    if done < told:
+        raise typer.Exit(1)
+
+
+async def _announce(username: str) -> tuple[int, int]:
+    settings = get_settings()
+    engine = make_async_engine(settings)
+    client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            user_id = await session.scalar(select(User.id).where(User.username == username))
+        try:
+            return await announce_revoked(client, Keys(settings.key_prefix), user_id)
+        except RedisError as exc:
+            raise ServiceUnavailable(
+                f"revoked in PostgreSQL, but the service processes could not be told ({exc}): they may accept "
+                f"the tokens from their caches for up to {TTL_S:.0f} s"
+            ) from None
+    finally:
+        await client.aclose()
+        await engine.dispose()
 
 
 @users_app.command("list")

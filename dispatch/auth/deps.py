@@ -61,6 +61,7 @@ async def authenticate_connection(conn: HTTPConnection, session: AsyncSession, t
             secret_key=settings.secret_key,
             allow_demo=settings.env != Environment.production,
             address=who,
+            cache=conn.app.state.services.tokens,
         )
     except NotAuthenticated:
         await throttle.failed(who)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,9 @@ from dispatch.auth.tokens import DEMO_NAME, hash_token, is_demo_token, new_token
 from dispatch.db import driver_connection
 from dispatch.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from dispatch.units.models import Unit
+
+if TYPE_CHECKING:
+    from dispatch.auth.cache import TokenCache
 
 ACCOUNTS = Actor.system("accounts")  # who adds accounts and tokens when no one is named (the demo, the tests)
 
@@ -142,13 +146,23 @@ _AUTHENTICATE = """
 
 
 async def authenticate(
-    session: AsyncSession, *, token: str, secret_key: str, allow_demo: bool, address: str | None = None
+    session: AsyncSession,
+    *,
+    token: str,
+    secret_key: str,
+    allow_demo: bool,
+    address: str | None = None,
+    cache: "TokenCache | None" = None,
 ) -> Principal:
     """The account behind a token. `allow_demo` is false in production: demo tokens are derived from the secret
-    and printed by the demo, so anyone who has seen a demo (or the development secret) would hold one."""
+    and printed by the demo, so anyone who has seen a demo (or the development secret) would hold one. With a
+    `cache`, a token read lately is not read again (dispatch.auth.cache says when it may be trusted)."""
     if not allow_demo and is_demo_token(token):
         raise NotAuthenticated("demo tokens are refused in production")
     digest = hash_token(token, secret_key)
+    if cache is not None and (known := cache.get(digest)) is not None:
+        return known
+    generation = cache.generation if cache is not None else 0
     row = await (await driver_connection(session)).fetchrow(_AUTHENTICATE, digest, address)
     if row is None:
         raise NotAuthenticated("unknown token")
@@ -161,7 +175,10 @@ async def authenticate(
         raise NotAuthenticated("this token has been revoked")
     if expires_at is not None and expires_at <= now:
         raise NotAuthenticated("this token has expired")
-    return Principal(user_id=user_id, username=username, role=role, unit_id=unit_id, token_id=token_id)
+    who = Principal(user_id=user_id, username=username, role=role, unit_id=unit_id, token_id=token_id)
+    if cache is not None:
+        cache.put(digest, who, expires_at.timestamp() if expires_at is not None else None, generation)
+    return who
 
 
 async def list_users(session: AsyncSession) -> list[tuple[User, str | None]]:

@@ -7,10 +7,11 @@ from typing import Any
 import asyncpg
 import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dispatch.db import driver_connection, positional
 from dispatch.errors import Conflict
+from dispatch.groupcommit import GroupWriter
 from dispatch.statuses import ACTIVE_ASSIGNMENT, OPEN_INCIDENT, sql_in
 
 POINT = "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)::geography"
@@ -147,12 +148,19 @@ class Prior:
     request_hash: str | None
 
 
-async def take_call(session: AsyncSession, values: dict[str, Any]) -> Taken | Prior:
+async def take_call(session: AsyncSession, values: dict[str, Any], writer: GroupWriter | None = None) -> Taken | Prior:
     """Writes a call as a new incident in one atomic statement and returns what the call-taker must see, or, for
-    a key used before, the incident the earlier call made."""
+    a key used before, the incident the earlier call made. With a `writer`, and a session of its own (bound to
+    the engine, not to a connection a caller holds a transaction on) that has begun nothing yet, the statement
+    shares a transaction with the calls taken at the same moment and returns once that has committed
+    (dispatch.groupcommit); otherwise it joins the session's transaction, or commits by itself."""
     values = {**values, "events": orjson.dumps(values["events"]).decode(), "exclude": 0}
+    args = _args(_TAKE_CALL_NAMES, values)
     try:
-        row = await (await driver_connection(session)).fetchrow(_TAKE_CALL, *_args(_TAKE_CALL_NAMES, values))
+        if writer is not None and not session.in_transaction() and isinstance(session.bind, AsyncEngine):
+            row = await writer.fetchrow(_TAKE_CALL, *args)
+        else:
+            row = await (await driver_connection(session)).fetchrow(_TAKE_CALL, *args)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != "uq_calls_idempotency_key":
             raise

@@ -105,6 +105,7 @@ async def take_call(
         settings=request.app.state.settings,
         idempotency_key=idempotency_key,
         body_hash=service.request_hash(body),
+        writer=request.app.state.services.calls_writer,  # calls taken together share a commit
     )
     headers: dict[str, str] = {}
     if intake.replayed:

@@ -13,6 +13,7 @@ from dispatch.audit import service as audit
 from dispatch.audit.service import Actor
 from dispatch.config import Settings
 from dispatch.errors import Conflict, InvalidInput, NotFound
+from dispatch.groupcommit import GroupWriter
 from dispatch.incidents import repository as repo
 from dispatch.incidents.events import EventKind
 from dispatch.incidents.locate import Located, locate
@@ -137,6 +138,7 @@ async def take_call(
     idempotency_key: str | None = None,
     body_hash: str | None = None,
     status: str = "pending",
+    writer: GroupWriter | None = None,
 ) -> Intake:
     now = datetime.now(UTC)
     kind, suggested = resolve_type(types, call.type_code, call.narrative)
@@ -217,6 +219,7 @@ async def take_call(
             # Its audit record is written by the same statement (the call's id added there).
             **{f"audit_{k}": v for k, v in audited.items()},
         },
+        writer,
     )
     if isinstance(taken, repo.Prior):  # the Idempotency-Key was used before: answer what that call made
         return await _answer_replay(

@@ -24,9 +24,21 @@ _VALID = text("""
       AND (t.expires_at IS NULL OR t.expires_at > now())""")
 
 
+def close_sockets_of(hub: Hub, user_id: int) -> None:
+    """An account's tokens were revoked (dispatch.auth.cache heard it): its sockets close now, not at the next
+    check."""
+    for sock in hub.sockets():
+        if sock.who is not None and sock.who.user_id == user_id and sock.close_code is None:
+            log.info("closing a socket of %s: its tokens were revoked", sock.who.username)
+            sock.close(CLOSE_REVOKED)
+
+
 class AccessWatcher:
-    def __init__(self, hub: Hub, sessionmaker, every_s: float = CHECK_EVERY_S) -> None:
+    def __init__(self, hub: Hub, sessionmaker, every_s: float = CHECK_EVERY_S, forget=None) -> None:
         self.hub, self.sessionmaker, self.every_s = hub, sessionmaker, every_s
+        # Drops an account from the process's token cache (dispatch.auth.cache): a change made in PostgreSQL
+        # without announcing it (a role changed by hand) is then refused at the next handshake too.
+        self.forget = forget
         self._task: asyncio.Task | None = None
 
     async def check(self) -> int:
@@ -40,6 +52,8 @@ class AccessWatcher:
         closed = 0
         for sock in sockets:
             if valid.get(sock.who.token_id) != (sock.who.role.value, sock.who.unit_id):
+                if self.forget is not None:
+                    self.forget(sock.who.user_id)
                 log.info("closing a socket of %s: its access changed", sock.who.username)
                 sock.close(CLOSE_REVOKED)
                 closed += 1
