@@ -95,3 +95,13 @@ def _cpu_table(cpu: dict) -> None:
         table.add_row(role, str(ms), str(cpu["added_ms_per_call"].get(role)), str(cpu["quiet_cores"].get(role)))
     table.add_row("all", str(cpu["total_ms_per_call"]), "", "")
     console.print(table)
+    if pg := cpu.get("postgres_per_call"):
+        scans = ", ".join(f"{t} {v['scans']:g} ({v['rows']:g} rows)" for t, v in pg["seq_scans"].items()) or "none"
+        console.print(
+            f"PostgreSQL per call: {pg['commits']:g} commits, {pg['rollbacks']:g} rollbacks, "
+            f"{pg['index_scans']:g} index scans; sequential scans: {scans}",
+            highlight=False,
+        )
+    if commands := cpu.get("redis_commands_per_call"):
+        top = ", ".join(f"{name} {n:g}" for name, n in commands.items() if name != "all")
+        console.print(f"Redis per call: {commands['all']:g} commands ({top})", highlight=False)

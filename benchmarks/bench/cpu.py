@@ -64,6 +64,7 @@ class CpuMeter:
         self.roles: dict[str, list[int]] = {}
         self.samples: list[tuple[float, dict[str, float], dict[int, float]]] = []
         self.tables: list[dict[str, tuple[int, int, int]]] = []
+        self.commands: list[dict[str, int]] = []  # Redis's own count of each command, at each sample
         self._thread: threading.Thread | None = None
 
     def watch(self, role: str, pid: int) -> None:
@@ -82,8 +83,10 @@ class CpuMeter:
         client = redis.Redis.from_url(self.redis_url)
         try:
             info = client.info("cpu")
+            commands = client.info("commandstats")
         finally:
             client.close()
+        self.commands.append({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in commands.items()})
         return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
     def sample(self) -> None:
@@ -147,7 +150,18 @@ class CpuMeter:
             "share_of_machine": {r: round(s / window_s / cores, 3) for r, s in busy.items()},
             "total_ms_per_call": round(sum(busy.values()) * 1000 / calls, 2) if calls else None,
             "postgres_per_call": self._postgres_per_call(calls),
+            "redis_commands_per_call": self._redis_per_call(calls),
         }
+
+    def _redis_per_call(self, calls: int) -> dict[str, float]:
+        """Redis commands per call over the calls' window, by command (all of the server's databases), the most
+        frequent first, with their total: every one is a round trip from some process."""
+        if not calls or len(self.commands) < 3:
+            return {}
+        first, last = self.commands[1], self.commands[2]
+        per = {name: (n - first.get(name, 0)) / calls for name, n in last.items() if n > first.get(name, 0)}
+        top = sorted(per.items(), key=lambda kv: -kv[1])
+        return {"all": round(sum(per.values()), 1), **{name: round(n, 2) for name, n in top[:10]}}
 
     def _postgres_per_call(self, calls: int) -> dict:
         """Per call over the calls' window: transactions committed and rolled back, and for each table read by
