@@ -106,3 +106,14 @@ async def test_a_unit_changed_behind_the_mirrors_back_is_never_taken_twice_and_t
     fresh = {u.id: (u.status, u.incident_id) for u in await board.units()}  # read whole after the refusal
     assert fresh == {1: ("dispatched", 40), 2: ("dispatched", 41)}
     assert board.free_counts() == {}
+
+
+async def test_a_unit_another_matcher_took_meanwhile_is_refused_and_the_log_explains_it(redis):
+    board, other = UnitBoard(redis, KEYS), UnitBoard(redis, KEYS)
+    await other.load([unit(1), unit(2)])
+    reads = counting_whole_reads(board)
+    await board.units()
+    assert (await other.reserve(40, 1, [1], now_ms=0))[0]  # after this board's read, before its reservation
+    assert await board.reserve(50, 1, [1], now_ms=0) == (False, 1)
+    assert [(u.id, u.status) for u in await board.units()] == [(1, "dispatched"), (2, "available")]
+    assert reads[0] == 1  # the log showed why: no whole read

@@ -147,6 +147,7 @@ class UnitBoard:
         self._last: bytes | None = None
         self._n = 0
         self._full_due = 0.0
+        self._doubted: set[int] = set()  # units a reservation was refused: the log must show why
         self._by_id: dict[int, BoardUnit] = {}
         self._ids: list[int] = []
         self._list: list[BoardUnit] = []
@@ -207,13 +208,18 @@ class UnitBoard:
             pipe.get(self._seq)
             pipe.xrange(self._log, min=b"(" + self._last, max="+")
             seq, entries = await pipe.execute()
-            if not self._apply(entries, int(seq or 0)):
+            if not self._apply(entries, int(seq or 0)) or self._unexplained():
                 await self._read_all()
+        self._doubted.clear()
         return list(self._list)
 
-    def stale(self) -> None:
-        """The mirror disagreed with the board (a reservation it expected failed): read it whole next time."""
-        self._last = None
+    def _unexplained(self) -> bool:
+        """A unit was refused that the mirror, caught up with the log, still shows free: the mirror missed a
+        change (a writer that bypassed the log). A unit that another matcher, or another of this process's
+        loops, took meanwhile is explained by the log and costs no whole read."""
+        return any(
+            (unit := self._by_id.get(unit_id)) is not None and unit.status in FREE_UNIT for unit_id in self._doubted
+        )
 
     async def _read_all(self) -> None:
         pipe = self._redis.pipeline(transaction=True)
@@ -329,14 +335,15 @@ class UnitBoard:
         self, incident_id: int, priority: int, unit_ids: Sequence[int], *, divert_from: int = 0, now_ms: int
     ) -> tuple[bool, int | None]:
         """Takes every unit for the incident, or none: (True, None) or (False, the first unit not free). A
-        failure means the mirror was behind: it is read whole next time."""
+        refused unit the log does not show taken makes the mirror read the board whole next time."""
         if not unit_ids:
             return True, None
         reply = await self._reserve(keys=self._keys, args=[incident_id, priority, divert_from, *unit_ids])
         if int(reply[0]) == 1:
             return True, None
-        self.stale()
-        return False, unit_ids[int(reply[1]) - 1]
+        refused = unit_ids[int(reply[1]) - 1]
+        self._doubted.add(refused)
+        return False, refused
 
     async def unreserve(self, incident_id: int, before: Sequence[BoardUnit]) -> None:
         args: list = [incident_id]
