@@ -1,6 +1,8 @@
 """A matcher's mirror of the unit board, kept from the board's change log: it reads only what changed, reads the
 whole board when the log has a gap or the board was replaced, and a stale mirror never assigns a unit twice."""
 
+import asyncio
+
 import orjson
 
 from dispatch.keys import Keys
@@ -117,3 +119,16 @@ async def test_a_unit_another_matcher_took_meanwhile_is_refused_and_the_log_expl
     assert await board.reserve(50, 1, [1], now_ms=0) == (False, 1)
     assert [(u.id, u.status) for u in await board.units()] == [(1, "dispatched"), (2, "available")]
     assert reads[0] == 1  # the log showed why: no whole read
+
+
+async def test_reads_at_the_same_time_share_the_mirror_without_a_whole_read(redis):
+    board, other = UnitBoard(redis, KEYS), UnitBoard(redis, KEYS)  # a matcher's loops share one board
+    await other.load([unit(1), unit(2), unit(3)])
+    reads = counting_whole_reads(board)
+    await board.units()
+    for round_ in range(5):
+        await other.set_positions({1: (47.1 + round_ / 100, 9.5, round_)})
+        await other.update(2, status="out_of_service" if round_ % 2 else "available")
+        seen = await asyncio.gather(*(board.units() for _ in range(4)))
+        assert seen[-1] == [await other.get(1), await other.get(2), await other.get(3)]
+    assert reads[0] == 1

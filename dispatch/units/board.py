@@ -15,6 +15,7 @@ board, then PostgreSQL, and writes a unit only where the board still holds exact
 came in between) and that state has settled (no reservation can still be on its way to PostgreSQL).
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -148,9 +149,10 @@ class UnitBoard:
         self._n = 0
         self._full_due = 0.0
         self._doubted: set[int] = set()  # units a reservation was refused: the log must show why
+        self._reading = asyncio.Lock()
         self._by_id: dict[int, BoardUnit] = {}
-        self._ids: list[int] = []
         self._list: list[BoardUnit] = []
+        self._slot: dict[int, int] = {}  # unit id -> its place in `_list`
         self._free: dict | None = None
 
     async def load(self, units: Sequence[BoardUnit]) -> None:
@@ -201,17 +203,18 @@ class UnitBoard:
         whole board is read when the log has a gap (an entry trimmed away, a Redis restart), when the board
         was replaced, after a reservation the mirror thought possible failed, and every FULL_READ_EVERY_S.
         A stale mirror cannot assign a unit twice: the reservation checks the board itself."""
-        if self._last is None or time.monotonic() >= self._full_due:
-            await self._read_all()
-        else:
-            pipe = self._redis.pipeline(transaction=True)
-            pipe.get(self._seq)
-            pipe.xrange(self._log, min=b"(" + self._last, max="+")
-            seq, entries = await pipe.execute()
-            if not self._apply(entries, int(seq or 0)) or self._unexplained():
+        async with self._reading:  # one read at a time: two replies from one point would look like a gap
+            if self._last is None or time.monotonic() >= self._full_due:
                 await self._read_all()
-        self._doubted.clear()
-        return list(self._list)
+            else:
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.get(self._seq)
+                pipe.xrange(self._log, min=b"(" + self._last, max="+")
+                seq, entries = await pipe.execute()
+                if not self._apply(entries, int(seq or 0)) or self._unexplained():
+                    await self._read_all()
+            self._doubted.clear()
+            return list(self._list)
 
     def _unexplained(self) -> bool:
         """A unit was refused that the mirror, caught up with the log, still shows free: the mirror missed a
@@ -270,9 +273,8 @@ class UnitBoard:
             or silent.keys() != last_silent.keys()
         ):
             self._by_id = {int(k): _unit(int(k), state, positions.get(k), k in silent) for k, state in states.items()}
-            self._ids = sorted(self._by_id)
             self._free = None
-            self._list = [self._by_id[i] for i in self._ids]
+            self._regroup()
             return
         changed = {k for k, _ in positions.items() - last_positions.items()}
         changed.update(k for k, _ in states.items() - last_states.items())
@@ -296,14 +298,20 @@ class UnitBoard:
                 by_id.pop(unit_id, None)
             else:
                 by_id[unit_id] = now
+                if not regrouped:
+                    self._list[self._slot[unit_id]] = now
             if free is not None:
                 if was is not None:
                     _count(free, was, -1)
                 if now is not None:
                     _count(free, now, +1)
         if regrouped:
-            self._ids = sorted(by_id)
-        self._list = [by_id[i] for i in self._ids]
+            self._regroup()
+
+    def _regroup(self) -> None:
+        """Units came or went: the list in id order, and each unit's place in it, anew."""
+        self._list = [self._by_id[i] for i in sorted(self._by_id)]
+        self._slot = {u.id: i for i, u in enumerate(self._list)}
 
     def free_counts(self) -> dict[tuple[str | None, str], int]:
         """The free units by (area, capability) as of the last `units()` read (see core.free_counts): counted
