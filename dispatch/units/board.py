@@ -3,11 +3,16 @@
 Three hashes: `<prefix>:board` holds each unit's state as one JSON value (call sign, capabilities, status,
 area, the incident it works, that incident's priority, and `at`: the Redis clock's ms of its last change),
 `<prefix>:board:pos` its last position ("lat,lon,ms"), and `<prefix>:board:silent` the units whose device has
-not answered (a message given up on after every resend) until it is heard from again. Reading the whole board
-is one round trip however many units there are (a matcher reads it for every incident), and a position fix is
-one HSET that never rewrites the state. PostgreSQL keeps the durable truth (units, assignments); the board is
-synced from it at start, every 30 s and after a conflict, and is what makes a reservation atomic across matcher
-processes: one Lua script checks that every unit of a decision is still free and takes them all, or none.
+not answered (a message given up on after every resend) until it is heard from again. A position fix never
+rewrites the state. Every write is a Lua script that also appends what it changed to `<prefix>:board:log`, a
+stream numbered by `<prefix>:board:seq` (board_scripts.py). Each process keeps a mirror of the board and,
+for every incident, reads only the log's entries since its last read instead of the whole fleet; a missing
+number (a trimmed entry, a Redis restart), a replaced board or a refusal the log cannot explain makes it read
+the board whole. The mirror only guides a decision: the reservation checks the board itself.
+
+PostgreSQL keeps the durable truth (units, assignments); the board is synced from it at start, every 30 s and
+after a conflict, and is what makes a reservation atomic across matcher processes: one Lua script checks that
+every unit of a decision is still free and takes them all, or none.
 
 The board may be ahead of PostgreSQL (a reservation is made here first, then written there) or behind it (a
 status is committed there first, then mirrored here). So the refresh never overwrites blindly: it reads the
