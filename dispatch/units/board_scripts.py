@@ -7,10 +7,16 @@ written), `p<id>` (its position) or `q<id>` (silent since, ms), '' for removed; 
 was replaced. A matcher's mirror of the board reads only the entries after its last one (see board.py).
 """
 
-LOG_KEPT = 5_000  # entries the log keeps (about): a mirror further behind reads the whole board again
+# The log keeps about this much time (the entries of its last minute, whatever their number: ten thousand
+# tracked units send two thousand fixes a second); a mirror further behind reads the whole board again.
+LOG_KEPT_MS = 60_000
 LOG_MAX_FIELDS = 6_000  # a change of more units than this is logged as `all` (Lua's unpack has a limit)
 
 _LOG = f"""
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local changed = {{}}
 local function note(kind, id, raw)
   changed[#changed + 1] = kind .. id
@@ -20,11 +26,8 @@ local function logged()
   if #changed == 0 then return end
   if #changed > {LOG_MAX_FIELDS} then changed = {{'all', '1'}} end
   local n = redis.call('INCR', KEYS[5])
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', {LOG_KEPT}, '*', 'n', n, unpack(changed))
-end
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local oldest = (tonumber(redis.call('TIME')[1]) * 1000 - {LOG_KEPT_MS}) .. '-0'
+  redis.call('XADD', KEYS[4], 'MINID', '~', oldest, '*', 'n', n, unpack(changed))
 end
 """
 
