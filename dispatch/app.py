@@ -53,12 +53,13 @@ FAVICON = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, sockets: bool = True) -> FastAPI:
+    """`sockets`: False for a process that serves no HTTP (`dispatch matcher`): it holds no sockets."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = await services.start(settings)
+        app.state.services = await services.start(settings, sockets=sockets)
         try:
             yield
         finally:

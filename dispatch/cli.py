@@ -85,7 +85,7 @@ def matcher() -> None:
     """Run a matcher on its own (no HTTP): it races safely with the matchers inside `serve` processes, which
     stand by for it: if it dies, they take the incident it held within its lease (1.5 s) and one poll."""
     settings = with_errors(lambda: get_settings().model_copy(update={"matcher": True}))
-    service = create_app(settings)
+    service = create_app(settings, sockets=False)  # no HTTP: no socket to forward unit messages to
 
     async def run() -> None:
         async with service.router.lifespan_context(service):

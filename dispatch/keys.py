@@ -43,6 +43,16 @@ class Keys:
         """The units whose device has not answered (a message given up on): unit id -> ms since then."""
         return f"{self.prefix}:board:silent"
 
+    @property
+    def board_log(self) -> str:
+        """Every change to the board, in order (a stream): what a matcher's mirror of the board reads."""
+        return f"{self.prefix}:board:log"
+
+    @property
+    def board_seq(self) -> str:
+        """The number of the board log's last entry: a mirror that finds one missing reads the whole board."""
+        return f"{self.prefix}:board:seq"
+
     # Unit outboxes and acknowledgement deadlines.
     def outbox(self, unit_id: int) -> str:
         return f"{self.prefix}:outbox:{unit_id}"

@@ -99,7 +99,8 @@ class Services:
         await self.board.load(await self.read_units())
 
 
-async def start(settings: Settings) -> Services:
+async def start(settings: Settings, *, sockets: bool = True) -> Services:
+    """`sockets`: False where no unit or console socket is ever held (a matcher process of its own)."""
     keys = Keys(settings.key_prefix)
     engine = make_async_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -129,7 +130,7 @@ async def start(settings: Settings) -> Services:
     statuses = StatusReports(
         sessions, board, keys, requeue=keeper.apply, cancel=pusher.cancel, team=pusher.team, told=pusher.unit_status
     )
-    hub = Hub(pubsub_redis, keys, queue_size=settings.ws_send_queue)
+    hub = Hub(pubsub_redis, keys, queue_size=settings.ws_send_queue, units=sockets)
     catchup = Catchup(hub, outbox, pusher, queue, board, keeper)
     dispatcher = DispatchService(
         board=board,

@@ -46,7 +46,7 @@ class RouterHolder(MapBound[Router]):
 def relevant(units: Sequence[BoardUnit], needs: set[str]) -> list[BoardUnit]:
     """The units worth the core's attention for an incident: those with a capability its plan needs. With a
     thousand units this is what keeps a decision to milliseconds."""
-    return [u for u in units if u.capabilities & needs]
+    return [u for u in units if not u.capabilities.isdisjoint(needs)]
 
 
 def routable(units: Sequence[BoardUnit], priority: int, divert_from: int) -> list[BoardUnit]:
@@ -63,26 +63,35 @@ CANDIDATES = 25  # per capability: the units nearest in a straight line that are
 
 
 def nearest(
-    units: Sequence[BoardUnit], lat: float | None, lon: float | None, needs: set[str], *, eligible, k: int = CANDIDATES
+    units: Sequence[BoardUnit],
+    lat: float | None,
+    lon: float | None,
+    needs: set[str],
+    *,
+    eligible=None,
+    k: int = CANDIDATES,
 ) -> list[BoardUnit]:
     """For each capability the incident needs, the `k` eligible units nearest in a straight line (the union,
-    in id order). With a thousand units, ranking a few dozen by road instead of all of them keeps a decision
-    to milliseconds; the unit nearest by road is among the 25 nearest by air unless roads are very unlike
-    the crow's flight, which the bundled map's valley is not. Without a location, every eligible unit."""
-    pool = [u for u in units if eligible(u) and u.lat is not None and u.lon is not None]
+    in id order; `eligible` None: every unit given). With a thousand units, ranking a few dozen by road instead
+    of all of them keeps a decision to milliseconds; the unit nearest by road is among the 25 nearest by air
+    unless roads are very unlike the crow's flight, which the bundled map's valley is not. Without a location,
+    every eligible unit."""
+    pool = [u for u in units if u.lat is not None and u.lon is not None and (eligible is None or eligible(u))]
     if lat is None or lon is None or len(pool) <= k:
         return pool
-    coords = np.array([(u.lat, u.lon) for u in pool])
-    dy = coords[:, 0] - lat
-    dx = (coords[:, 1] - lon) * math.cos(math.radians(lat))
+    n = len(pool)
+    ys = np.fromiter((u.lat for u in pool), float, n)
+    xs = np.fromiter((u.lon for u in pool), float, n)
+    dy = ys - lat
+    dx = (xs - lon) * math.cos(math.radians(lat))
     distance = dx * dx + dy * dy  # only the order matters
     chosen: set[int] = set()
     for capability in needs:
-        having = np.array([capability in u.capabilities for u in pool])
+        having = np.fromiter((capability in u.capabilities for u in pool), bool, n)
         index = np.flatnonzero(having)
         if len(index) > k:
             index = index[np.argpartition(distance[index], k)[:k]]
-        chosen.update(int(i) for i in index)
+        chosen.update(index.tolist())
     return [pool[i] for i in sorted(chosen)]
 
 

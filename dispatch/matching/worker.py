@@ -301,9 +301,9 @@ class Matcher:
         needs = {s.capability for s in incident.remaining()}
         board = board if board is not None else await self.board.units()
         units = relevant(board, needs)
-        may_go = {u.id for u in routable(units, incident.priority, self.rules.divert_from_priority)}
+        may_go = routable(units, incident.priority, self.rules.divert_from_priority)
         # The nearest few by air for each capability are ranked by road; the area rule counts the whole fleet.
-        candidates = nearest(units, incident.lat, incident.lon, needs, eligible=lambda u: u.id in may_go)
+        candidates = nearest(may_go, incident.lat, incident.lon, needs)
         etas = unit_etas(self.routers.router, incident.lat, incident.lon, candidates, self.settings.eta_cutoff_s)
         free = self.board.free_counts()
         decision = decide(

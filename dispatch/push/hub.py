@@ -98,9 +98,11 @@ def change_type(body: bytes) -> str:
 
 
 class Hub:
-    def __init__(self, redis: aioredis.Redis, keys: Keys, *, queue_size: int = 256) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, *, queue_size: int = 256, units: bool = True) -> None:
         self._redis = redis
-        self._push, self._events = keys.push, keys.events
+        # Unit messages are heard only where unit sockets may be held: a process without HTTP (`dispatch
+        # matcher`) would parse every message to every device for nobody.
+        self._channels = (keys.push, keys.events) if units else (keys.events,)
         self._push_bytes = keys.push.encode()
         self.queue_size = queue_size
         self.units: dict[int, Socket] = {}
@@ -161,7 +163,7 @@ class Hub:
             stop_if_cancelled()
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._push, self._events)
+                await pubsub.subscribe(*self._channels)
                 self.ready.set()
                 if lost:
                     lost = False

@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.db import driver_connection, positional
 from dispatch.statuses import ACTIVE_ASSIGNMENT, sql_in
 
 Message = dict[str, Any]
 
 # Units with an active assignment on the incident: their status on it and when they are due there (the
-# matcher's drive time from when they were sent; null when it had none).
-_TEAM = text(f"""
+# matcher's drive time from when they were sent; null when it had none). Run on the session's driver connection.
+_TEAM, _ = positional(f"""
 SELECT a.unit_id, u.call_sign, a.status::text,
        (extract(epoch FROM a.assigned_at) * 1000 + a.eta_s * 1000)::bigint
 FROM assignments a JOIN units u ON u.id = a.unit_id
@@ -35,7 +36,8 @@ NOTES_JSON = """(SELECT coalesce(jsonb_agg(jsonb_build_object(
 async def team(session: AsyncSession, incident_id: int) -> list[Message]:
     """The units on the incident now: `unit_id`, `call_sign`, `status` (of their assignment), `due_ms` (epoch ms
     they were expected on scene, or None)."""
-    rows = (await session.execute(_TEAM, {"incident": incident_id})).all()
+    conn = await driver_connection(session)  # one round trip: no BEGIN and ROLLBACK around a read
+    rows = await conn.fetch(_TEAM, incident_id)
     return [{"unit_id": u, "call_sign": c, "status": s, "due_ms": d} for u, c, s, d in rows]
 
 

@@ -99,7 +99,7 @@ class Snapper:
         Units mostly stand still (in quarters, on scene), and every incident snaps all of them again: a point
         snapped before is remembered (by its exact coordinates) and only new points are searched for."""
         memo = self.__dict__.setdefault("_memo", {})
-        keys = [(float(a), float(b)) for a, b in latlon]
+        keys = list(map(tuple, latlon.tolist()))  # Python floats at once, not one numpy scalar at a time
         new = [i for i, key in enumerate(keys) if key not in memo]
         if new:
             found = self._snap(latlon[new])
