@@ -172,7 +172,8 @@ def main() -> None:
     parser.add_argument(
         "--external",
         action="store_true",
-        help="drive a service already listening on --port (e.g. under a profiler), serving `<name>_intake` and Redis db 13",
+        help="drive a service already listening on --port (e.g. under a profiler), serving `<name>_intake` "
+        "and Redis db 13",
     )
     args = parser.parse_args()
     if (

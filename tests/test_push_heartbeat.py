@@ -11,7 +11,10 @@ from websockets.exceptions import ConnectionClosed
 
 from dispatch.push import protocol as p
 from dispatch.push import routes
-from tests.test_push import crews, device, serve  # noqa: F401  (fixtures)
+from tests import test_push
+from tests.test_push import device
+
+crews, serve = test_push.crews, test_push.serve  # the fixtures: committed accounts, a server in this loop
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +32,7 @@ async def _pings_within(ws, seconds: float, *, talk: bool) -> int:
     return pings
 
 
-async def test_a_silent_socket_is_pinged_and_then_closed_and_a_talking_one_is_not_pinged(
-    serve,
-    crews,
-    monkeypatch,  # noqa: F811
-):
+async def test_a_silent_socket_is_pinged_and_then_closed_and_a_talking_one_is_not_pinged(serve, crews, monkeypatch):
     monkeypatch.setattr(routes, "HEARTBEAT_S", 0.5)
     monkeypatch.setattr(routes, "IDLE_S", 60.0)
     _, addr = await serve()

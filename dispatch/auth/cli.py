@@ -96,6 +96,8 @@ async def _announce(username: str) -> tuple[int, int]:
     try:
         async with make_sessionmaker(engine)() as session:
             user_id = await session.scalar(select(User.id).where(User.username == username))
+        if user_id is None:  # revoke_tokens refused an unknown account before this
+            return 0, 0
         try:
             return await announce_revoked(client, Keys(settings.key_prefix), user_id)
         except RedisError as exc:

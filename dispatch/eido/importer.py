@@ -177,7 +177,8 @@ def _location(eido: Eido) -> tuple[int, Location] | None:
         for i, loc in enumerate(eido.locationComponent)
         if loc.locationTypeDescriptionRegistryText in ("CurrentIncident", "InitialIncident")
     ]
-    return (typed or list(enumerate(eido.locationComponent)) or [None])[0]
+    found = typed or list(enumerate(eido.locationComponent))
+    return found[0] if found else None
 
 
 def _where(eido: Eido, geocoder: Geocoder) -> tuple[float | None, float | None, str | None]:

@@ -8,7 +8,7 @@ the NIEM person, vehicle and item objects are kept as opaque JSON, bounded by th
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -23,8 +23,8 @@ ByValue = Annotated[str, StringConstraints(max_length=16_384)]  # a PIDF-LO or a
 Severity = Literal["highest", "high", "normal", "low", "lowest"]
 
 
-def items(kind: Any, most: int = MAX_LIST) -> Any:
-    return Annotated[list[kind], Field(max_length=most)]
+T = TypeVar("T")
+Items = Annotated[list[T], Field(max_length=MAX_LIST)]  # a list field of the standard, bounded
 
 
 class Model(BaseModel):
@@ -42,18 +42,18 @@ class Prologue(Model):
     lastUpdateTimeStamp: AwareDatetime
     updatedByAgencyReference: Ref
     updatedByAgentReference: Ref | None = None
-    AlternateValueReferences: items(Ref) = []
-    externalInformationSourceReferences: items(Ref) = []
-    mediaReferences: items(Ref) = []
+    AlternateValueReferences: Items[Ref] = []
+    externalInformationSourceReferences: Items[Ref] = []
+    mediaReferences: Items[Ref] = []
 
 
 class Agency(Prologue):
     agencyJcard: ByValue | None = None
-    agencyRoleDescriptionRegistryText: items(Short)
-    agencyType: items(Short)
-    notesReference: items(Ref) = []
+    agencyRoleDescriptionRegistryText: Items[Short]
+    agencyType: Items[Short]
+    notesReference: Items[Ref] = []
     incidentOwningAgencyIndicator: bool | None = None
-    actingOnBehalfOfAgencyReference: items(Ref) = []
+    actingOnBehalfOfAgencyReference: Items[Ref] = []
 
 
 class Agent(Prologue):
@@ -61,13 +61,13 @@ class Agent(Prologue):
     agentWorkstationPositionIdentification: Short | None = None
     agentRoleRegistryText: Annotated[list[Short], Field(min_length=1, max_length=MAX_LIST)]
     agencyReference: Ref
-    notesReference: items(Ref) = []
+    notesReference: Items[Ref] = []
 
 
 class Notes(Prologue):
     notesActionComments: NoteText
     agentReference: Ref | None = None
-    cautionReference: items(Ref) = []
+    cautionReference: Items[Ref] = []
 
 
 class AdditionalData(Prologue):
@@ -75,8 +75,8 @@ class AdditionalData(Prologue):
     additionalDataByValue: ByValue | None = None
     additionalDataDereferencedFromReference: Ref | None = None
     urlPurpose: Short | None = None
-    notesReference: items(Ref) = []
-    cautionReference: items(Ref) = []
+    notesReference: Items[Ref] = []
+    cautionReference: Items[Ref] = []
 
 
 class Location(Prologue):
@@ -85,27 +85,27 @@ class Location(Prologue):
     locationByReferenceUrl: Short | None = None
     locationDereferencedFromReference: Ref | None = None
     locationDescriptionText: Short | None = None
-    crossStreetByValue: items(ByValue) = []
-    crossStreetByReferenceUrl: items(Short) = []
-    intersectingStreetByValue: items(ByValue) = []
-    intersectingStreetByReferenceUrl: items(Short) = []
+    crossStreetByValue: Items[ByValue] = []
+    crossStreetByReferenceUrl: Items[Short] = []
+    intersectingStreetByValue: Items[ByValue] = []
+    intersectingStreetByReferenceUrl: Items[Short] = []
     cellTowerSectorId: Short | None = None
-    additionalDataReference: items(Ref) = []
-    localIdentifier: items(Short) = []
-    notesReference: items(Ref) = []
+    additionalDataReference: Items[Ref] = []
+    localIdentifier: Items[Short] = []
+    notesReference: Items[Ref] = []
 
 
 class Person(Prologue):
     ncPersonComponent: dict[str, Any] | None = None  # NIEM nc:PersonType, opaque here
-    personIncidentRoleRegistryText: items(Short)
-    callIdentifier: items(Id) = []
-    locationReference: items(Ref) = []
+    personIncidentRoleRegistryText: Items[Short]
+    callIdentifier: Items[Id] = []
+    locationReference: Items[Ref] = []
     destinationReference: Ref | None = None
     eta: AwareDatetime | None = None
-    notesReference: items(Ref) = []
-    additionalDataReference: items(Ref) = []
+    notesReference: Items[Ref] = []
+    additionalDataReference: Items[Ref] = []
     callBackReference: Ref | None = None
-    itemReference: items(Ref) = []
+    itemReference: Items[Ref] = []
 
 
 class Disposition(Prologue):
@@ -113,28 +113,28 @@ class Disposition(Prologue):
     dispositionPrimaryIndicator: bool | None = None
     dispositionCategoryText: Short | None = None
     dispositionDescriptionText: Short | None = None
-    notesReference: items(Ref) = []
+    notesReference: Items[Ref] = []
 
 
 class Incident(Prologue):
     incidentTypeInternalCode: Short | None = None
     incidentTypeInternalText: Short | None = None
     incidentTypeCommonRegistryText: Short
-    incidentStatusInternalText: items(Short) = []
-    incidentStatusCommonRegistryText: items(Short) = []
+    incidentStatusInternalText: Items[Short] = []
+    incidentStatusCommonRegistryText: Items[Short] = []
     internalIncidentId: Short | None = None
-    agentReference: items(Ref) = []
-    locationReference: items(Ref) = []
-    personReference: items(Ref) = []
-    organizationReference: items(Ref) = []
-    vehicleReference: items(Ref) = []
-    documentIdentification: items(Short) = []
+    agentReference: Items[Ref] = []
+    locationReference: Items[Ref] = []
+    personReference: Items[Ref] = []
+    organizationReference: Items[Ref] = []
+    vehicleReference: Items[Ref] = []
+    documentIdentification: Items[Short] = []
     reportNumberType: Short | None = None
     incidentPriorityInternalText: Short | None = None
     incidentCommonPriorityNumber: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
     beatOrDispatchGroupText: Short | None = None
-    dispositionComponent: items(Disposition) = []
-    notesReference: items(Ref) = []
+    dispositionComponent: Items[Disposition] = []
+    notesReference: Items[Ref] = []
 
 
 class UpdatedCbn(Prologue):
@@ -143,66 +143,66 @@ class UpdatedCbn(Prologue):
 
 
 class Callback(Prologue):
-    callBackInformationUri: items(Short) = []
+    callBackInformationUri: Items[Short] = []
     deviceContactHeader: Short | None = None
     updatedCbn: UpdatedCbn | None = None
 
 
 class Call(Prologue):
-    relatedCallIdentifier: items(Id) = []
+    relatedCallIdentifier: Items[Id] = []
     queueIdentifier: Short | None = None
     standardPrimaryCallType: Short
     standardSecondaryCallType: Short | None = None
     localCallType: Short | None = None
     direction: Literal["incoming", "outgoing", "internal"]
     priorityIdentifier: Severity | None = None
-    additionalDataReference: items(Ref) = []
+    additionalDataReference: Items[Ref] = []
     callStartTimestamp: AwareDatetime
     answerDate: AwareDatetime | None = None
     callStateRegistryText: Short
-    agentReference: items(Ref) = []
+    agentReference: Items[Ref] = []
     callBackReference: Ref | None = None
     verstat: Short | None = None
     sipIdentity: Short | None = None
-    locationReference: items(Ref) = []
-    notesReference: items(Ref) = []
-    personReference: items(Ref) = []
-    organizationReference: items(Ref) = []
-    agencyReference: items(Ref) = []
+    locationReference: Items[Ref] = []
+    notesReference: Items[Ref] = []
+    personReference: Items[Ref] = []
+    organizationReference: Items[Ref] = []
+    agencyReference: Items[Ref] = []
 
 
 class EmergencyResource(Prologue):
     emergencyResourceTypeCommonRegistryText: Short
     emergencyResourceTypeInternalText: Short | None = None
-    resourceAttributeRegistryText: items(Short)
-    resourceAttributeInternalText: items(Short) = []
+    resourceAttributeRegistryText: Items[Short]
+    resourceAttributeInternalText: Items[Short] = []
     emergencyResourceName: Short | None = None
     primaryUnitStatusRegistryText: Short
-    secondaryUnitStatusRegistryText: items(Short)
-    notesReference: items(Ref) = []
-    unitStatusInternal: items(Short) = []
-    agentReference: items(Ref)
+    secondaryUnitStatusRegistryText: Items[Short]
+    notesReference: Items[Ref] = []
+    unitStatusInternal: Items[Short] = []
+    agentReference: Items[Ref]
     unitLocationReference: Ref | None = None
     unitDestinationReference: Ref | None = None
     eta: AwareDatetime | None = None
-    personReference: items(Ref) = []
-    vehicleReference: items(Ref) = []
-    itemReference: items(Ref) = []
+    personReference: Items[Ref] = []
+    vehicleReference: Items[Ref] = []
+    itemReference: Items[Ref] = []
     activeOnIncidentId: Id | None = None
-    stackedOnIncidentId: items(Id) = []
+    stackedOnIncidentId: Items[Id] = []
 
 
 class Dispatch(Prologue):
     agencyReference: Ref | None = None
     agentReference: Ref | None = None
-    emergencyResourceReference: items(Ref) = []
-    notesReference: items(Ref) = []
+    emergencyResourceReference: Items[Ref] = []
+    notesReference: Items[Ref] = []
 
 
 class Caution(Prologue):
     cautionTypeInternalText: Short
     cautionTypeCommonRegistryText: Short
-    cautionTypeCommonSubRegistryText: items(Short) = []
+    cautionTypeCommonSubRegistryText: Items[Short] = []
     cautionSeverity: Severity
     cautionSource: Short | None = None
     startDate: AwareDatetime | None = None
@@ -227,33 +227,32 @@ class Other(Prologue):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
 
-def components(kind: Any) -> Any:
-    return Annotated[list[kind], Field(max_length=MAX_COMPONENTS)]
+Components = Annotated[list[T], Field(max_length=MAX_COMPONENTS)]  # one kind of component, bounded
 
 
 class Eido(Prologue):
     eidoVersion: Literal["1.0"]
-    eidoExtensionId: items(Short) = []
+    eidoExtensionId: Items[Short] = []
     issuingElementIdentification: Short
-    mergeComponent: components(Merge) = []
-    linkComponent: components(Link) = []
+    mergeComponent: Components[Merge] = []
+    linkComponent: Components[Link] = []
     incidentComponent: Incident | None = None
-    callComponent: components(Call) = []
-    callbackComponent: components(Callback) = []
-    dispatchComponent: components(Dispatch) = []
-    notesComponent: components(Notes) = []
-    emergencyResourceComponent: components(EmergencyResource) = []
-    alarmsSensorsComponent: components(Other) = []
+    callComponent: Components[Call] = []
+    callbackComponent: Components[Callback] = []
+    dispatchComponent: Components[Dispatch] = []
+    notesComponent: Components[Notes] = []
+    emergencyResourceComponent: Components[EmergencyResource] = []
+    alarmsSensorsComponent: Components[Other] = []
     agencyComponent: Annotated[list[Agency], Field(min_length=1, max_length=MAX_COMPONENTS)]
-    agentComponent: components(Agent) = []
-    additionalDataComponent: components(AdditionalData) = []
-    locationComponent: components(Location) = []
-    personComponent: components(Person) = []
-    vehicleComponent: components(Other) = []
-    cautionComponent: components(Caution) = []
-    mediaComponent: components(Other) = []
-    sharedCommunicationResourceComponent: components(Other) = []
-    externalInformationSourceComponent: components(Other) = []
+    agentComponent: Components[Agent] = []
+    additionalDataComponent: Components[AdditionalData] = []
+    locationComponent: Components[Location] = []
+    personComponent: Components[Person] = []
+    vehicleComponent: Components[Other] = []
+    cautionComponent: Components[Caution] = []
+    mediaComponent: Components[Other] = []
+    sharedCommunicationResourceComponent: Components[Other] = []
+    externalInformationSourceComponent: Components[Other] = []
     context: dict[str, Any] | None = Field(default=None, alias="@context")
 
     def dump(self) -> dict[str, Any]:

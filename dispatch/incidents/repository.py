@@ -166,6 +166,8 @@ async def take_call(session: AsyncSession, values: dict[str, Any], writer: Group
             raise
         # Two requests with one key at the same moment: one wrote, this one must ask again to be answered.
         raise Conflict("a call with this Idempotency-Key is being taken right now: retry") from None
+    if row is None:  # the statement always answers one row
+        raise RuntimeError("the intake statement answered no row")
     if row[0] is None:  # nothing inserted: only when the key's call exists (the insert's NOT EXISTS)
         return Prior(row[2], row[3])
     return Taken(row[0], row[1], row[4])  # jsonb arrives decoded (the engine's codec)
