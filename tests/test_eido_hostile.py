@@ -55,6 +55,13 @@ def _far(doc: dict) -> None:
     )
 
 
+def _nothing(doc: dict) -> None:
+    """Only the prologue and the agency: no place, type, note or number to call back."""
+    keep = {"$id", "lastUpdateTimeStamp", "updatedByAgencyReference", "eidoVersion", "issuingElementIdentification"}
+    for key in [k for k in doc if k not in keep | {"agencyComponent"}]:
+        doc.pop(key)
+
+
 @pytest.mark.parametrize(
     "change, field",
     [
@@ -69,6 +76,12 @@ def _far(doc: dict) -> None:
         (lambda d: d.update(agencyComponent=[]), "agencyComponent"),
         (lambda d: d.update(lastUpdateTimeStamp="2026-11-30T14:43:49"), "lastUpdateTimeStamp"),  # no offset
         (_far, "locationComponent[0].locationByValue"),
+        # A closed incident is not taken over: it would be queued and crews sent to a fire already out.
+        (
+            lambda d: d["incidentComponent"].update(incidentStatusCommonRegistryText=["Closed"]),
+            "incidentComponent.incidentStatusCommonRegistryText",
+        ),
+        (_nothing, "incidentComponent"),
     ],
 )
 async def test_a_hostile_or_unsupported_eido_is_422_naming_the_field_and_writes_nothing(
@@ -98,8 +111,25 @@ async def test_not_json_nesting_past_any_parser_and_too_large_are_refused(client
     deepest = b'{"eidoVersion": "1.0", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     refused = await client.post("/api/eido", content=deepest, headers=dispatcher)
     assert refused.status_code == 422 and refused.json()["field"] == "(document)"
-    big = hostile(lambda d: d.update(issuingElementIdentification="x" * settings.max_body_bytes))
+    big = hostile(lambda d: d.update(issuingElementIdentification="x" * (4 * 1024 * 1024)))
     assert (await client.post("/api/eido", json=big, headers=dispatcher)).status_code == 413
+
+
+async def test_an_eido_larger_than_other_requests_is_taken(client, auth, imported_map, settings):
+    """An incident with many notes exports past the 64 KiB other requests may send: it must come back in."""
+
+    def many_notes(doc: dict) -> None:
+        note = doc["notesComponent"][1]
+        doc["notesComponent"] += [
+            {**note, "$id": f"{note['$id']}-{n}", "notesActionComments": f"update {n}: " + "smoke, " * 400}
+            for n in range(30)
+        ]
+        doc["$id"] = f"urn:emergency:uid:incidentid:{uuid.uuid4().hex}:ecc.neighbour.example"
+
+    doc = hostile(many_notes)
+    assert len(json.dumps(doc)) > settings.max_body_bytes
+    got = await client.post("/api/eido", json=doc, headers=await auth(Role.dispatcher))
+    assert got.status_code == 201, got.text
 
 
 async def test_the_same_eido_posted_twice_at_once_makes_one_incident(engine, settings, geocoder):

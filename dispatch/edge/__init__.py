@@ -13,6 +13,7 @@ from dispatch.edge.docs import install_docs
 from dispatch.edge.headers import SecurityHeaders
 
 ASSETS = Path(__file__).resolve().parent / "assets"
+EIDO_MAX_BYTES = 4 * 1024 * 1024  # as `dispatch eido import` reads
 
 
 def install_edge(app: FastAPI, settings: Settings) -> None:
@@ -20,7 +21,13 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     # Compression innermost: the pages' scripts and the JSON answers shrink several times over a slow mobile
     # link (docs/unit-app.md); level 6, not 9, for the CPU; an answer already encoded (the map) is left as is.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
+        # An EIDO carries a whole incident, its notes and units: what this service exports must come back in.
+        larger={"/api/eido": EIDO_MAX_BYTES},
+    )
     app.add_middleware(SecurityHeaders)
     app.mount("/assets", StaticFiles(directory=ASSETS), name="assets")
     install_docs(app)

@@ -41,17 +41,20 @@ class _Gone(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_s: float, larger: dict[str, int] | None = None) -> None:
+        """`larger`: paths whose bodies may be larger, and their limits (an EIDO carries a whole incident)."""
         self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         try:
-            self._check_declared(Headers(scope=scope).get("content-length"))
+            self._check_declared(Headers(scope=scope).get("content-length"), limit)
             async with asyncio.timeout(self.timeout_s):
-                body = await self._read(receive)
+                body = await self._read(receive, limit)
         except _Refused as refused:
             await self._refuse(scope, receive, send, refused.error)
             return
@@ -70,11 +73,13 @@ class BodyLimit:
             return
         await self.app(scope, _replay(body, receive), send)
 
-    def _check_declared(self, length: str | None) -> None:
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            raise _Refused(PayloadTooLarge(f"{length} bytes declared; at most {self.max_bytes} are read"))
+    @staticmethod
+    def _check_declared(length: str | None, limit: int) -> None:
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise _Refused(PayloadTooLarge(f"{length} bytes declared; at most {limit} are read"))
 
-    async def _read(self, receive: Receive) -> bytes:
+    @staticmethod
+    async def _read(receive: Receive, limit: int) -> bytes:
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -82,8 +87,8 @@ class BodyLimit:
                 raise _Gone
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                raise _Refused(PayloadTooLarge(f"more than {self.max_bytes} bytes sent; that is the most read"))
+            if size > limit:
+                raise _Refused(PayloadTooLarge(f"more than {limit} bytes sent; that is the most read"))
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

@@ -14,6 +14,7 @@ from dispatch.audit.service import Actor
 from dispatch.cli_support import console, fail, with_errors
 from dispatch.config import get_settings
 from dispatch.db import make_async_engine, make_sessionmaker
+from dispatch.edge import EIDO_MAX_BYTES
 from dispatch.eido import export, importer, validate
 from dispatch.eido.validate import InvalidEido
 from dispatch.incidents.types import incident_types
@@ -22,7 +23,7 @@ from geo.geocoder import Geocoder, build_index
 
 eido_app = typer.Typer(help="Incidents to and from other centres as NENA EIDO (JSON).")
 # A file is read whole: far above any EIDO (the API's bodies stop at DISPATCH_MAX_BODY_BYTES), far below harm.
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = EIDO_MAX_BYTES  # as POST /api/eido takes
 
 
 async def _in_session(work):

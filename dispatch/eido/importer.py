@@ -124,8 +124,17 @@ def _call(eido: Eido, geocoder: Geocoder, types: IncidentTypes) -> tuple[CallIn,
         "narrative": narrative,
         "priority": priority if priority in PRIORITIES else None,
     }
+    if incident and any(s.strip().lower() == "closed" for s in incident.incidentStatusCommonRegistryText):
+        # A closed incident is not work for this centre: taken over, it would be queued and crews sent to it.
+        raise InvalidEido(
+            "incidentComponent.incidentStatusCommonRegistryText", "the incident is Closed; only open ones are taken"
+        )
     if not (text or lat is not None or code or narrative):
-        values["type_code"] = types.unknown.code  # nothing to go on but the EIDO itself: a call-taker classifies it
+        if not number:
+            raise InvalidEido(
+                "incidentComponent", "nothing to act on: no location, type, note or callback number in the EIDO"
+            )
+        values["type_code"] = types.unknown.code  # a number to call back and nothing else: a call-taker classifies it
     try:
         return CallIn.model_validate(values), notes
     except ValidationError as exc:
