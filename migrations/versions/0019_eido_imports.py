@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column(
             "document", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False
         ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_eido_imports_incident_id_incidents")
-        ),
+        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_eido_imports_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_eido_imports")),
         sa.UniqueConstraint("eido_id", name=op.f("uq_eido_imports_eido_id")),
     )
