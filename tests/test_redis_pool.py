@@ -12,7 +12,7 @@ from dispatch.redis_pool import FreeFirstPool
 
 
 def _client(settings, size: int, timeout: float = 2.0) -> tuple[aioredis.Redis, FreeFirstPool]:
-    pool = FreeFirstPool.from_url(settings.redis_url, max_connections=size, timeout=timeout, socket_timeout=2)
+    pool = FreeFirstPool.from_url(settings.redis_url, max_connections=size, timeout=timeout, socket_timeout=15)
     return aioredis.Redis.from_pool(pool), pool
 
 
@@ -32,15 +32,16 @@ async def test_with_no_connection_free_a_command_waits_for_one_and_the_pool_stay
     client, pool = _client(settings, 2)
     try:
         # Two blocking reads hold both connections; a third command waits until one of them is answered.
-        held = [asyncio.create_task(client.blpop([f"pool:list{i}"], timeout=1)) for i in range(2)]
-        await asyncio.sleep(0.2)
+        held = [asyncio.create_task(client.blpop([f"pool:list{i}"], timeout=10)) for i in range(2)]
+        await asyncio.sleep(0.3)
         assert len(pool._in_use_connections) == 2
         third = asyncio.create_task(client.set("pool:third", 1))
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.3)
         assert not third.done()  # waiting, not refused, and no third connection made
         await redis.rpush("pool:list0", "x")
-        await asyncio.wait_for(third, 2)
+        await asyncio.wait_for(third, 5)
         assert await redis.get("pool:third") == b"1"
+        await redis.rpush("pool:list1", "x")
         await asyncio.gather(*held)
         assert len(pool._available_connections) + len(pool._in_use_connections) <= 2
     finally:
@@ -50,7 +51,7 @@ async def test_with_no_connection_free_a_command_waits_for_one_and_the_pool_stay
 async def test_the_wait_for_a_connection_is_bounded(settings, redis):
     client, _pool = _client(settings, 1, timeout=0.3)
     try:
-        held = asyncio.create_task(client.blpop(["pool:never"], timeout=1))
+        held = asyncio.create_task(client.blpop(["pool:never"], timeout=2))
         await asyncio.sleep(0.2)
         with pytest.raises(RedisConnectionError, match="No connection available"):
             await client.get("pool:k")

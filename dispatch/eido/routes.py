@@ -1,10 +1,11 @@
 """Incidents in and out as NENA EIDO over HTTP. Thin: check, call the service, commit, then tell the queue."""
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 
 from dispatch.aftercommit import change_message
 from dispatch.audit.deps import AuditActor
@@ -13,9 +14,11 @@ from dispatch.auth.models import Role
 from dispatch.auth.service import Principal
 from dispatch.deps import AfterCommitDep, GeocodersDep, KeeperDep
 from dispatch.eido import export, importer, validate
+from dispatch.eido.schema import Eido
 from dispatch.errors import Forbidden
 from dispatch.incidents.lifecycle import QueueAction
 from dispatch.incidents.routes import IncidentId
+from dispatch.incidents.schemas import LocationOut
 from dispatch.incidents.types import incident_types
 
 router = APIRouter(prefix="/api", tags=["eido"])
@@ -26,8 +29,23 @@ Dispatcher = Annotated[Principal, Depends(require_role(Role.dispatcher))]
 READS_CALLERS = frozenset({Role.dispatcher, Role.commander, Role.admin})
 
 
+class EidoImportOut(BaseModel):
+    """What an imported EIDO became here: the incident, and (when this import took it) how intake saw it."""
+
+    incident_id: int
+    eido_id: str
+    agency: str
+    status: str | None = None
+    type_code: str | None = None
+    priority: int | None = None
+    location: LocationOut | None = None
+    duplicates: list[int] = []
+    replayed: bool
+
+
 @router.get(
     "/incidents/{incident_id}/eido",
+    response_model=Eido,
     summary="The incident as a NENA EIDO (JSON): calls, place, type, notes, cautions, units and disposition",
 )
 async def export_eido(
@@ -40,10 +58,10 @@ async def export_eido(
         bool | None,
         Query(description="Callers' names and numbers (audited): by default; false leaves them out"),
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     if personal and who.role not in READS_CALLERS:
         raise Forbidden(f"role '{who.role.value}' may not export callers' personal data")
-    return await export.export(
+    document = await export.export(
         session,
         incident_id,
         types=incident_types(),
@@ -51,11 +69,15 @@ async def export_eido(
         personal=who.role in READS_CALLERS if personal is None else personal,
         by=by,
     )
+    # Written as built (the schema describes it for the documentation; re-serialising through it would drop
+    # what the models leave out).
+    return Response(orjson.dumps(document, default=str), media_type="application/json")
 
 
 @router.post(
     "/eido",
     status_code=201,
+    response_model=EidoImportOut,
     summary="An incident received from another centre as a NENA EIDO becomes an incident here (once per EIDO $id)",
     responses={200: {"description": "This EIDO was imported before: the incident it became"}},
 )
