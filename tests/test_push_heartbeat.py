@@ -1,6 +1,7 @@
-"""The protocol's heartbeat (docs/protocol.md): a socket the service has heard nothing from is pinged, and one
-silent past the idle limit is closed (4010); a device that keeps talking (its position every few seconds) is not
-pinged, since it shows it is there (ten thousand vehicles would otherwise cost a ping and a pong each)."""
+"""The protocol's heartbeat (docs/protocol.md): every socket is pinged, a device that keeps talking (its position
+every few seconds) too, since a device may take the server's silence for a dead link (Locust's devices, reading
+with a 30 s timeout, stopped reading when only silent sockets were pinged, and their next assignments were never
+delivered); and a socket silent past the idle limit is closed (4010)."""
 
 import asyncio
 import time
@@ -32,7 +33,7 @@ async def _pings_within(ws, seconds: float, *, talk: bool) -> int:
     return pings
 
 
-async def test_a_silent_socket_is_pinged_and_then_closed_and_a_talking_one_is_not_pinged(serve, crews, monkeypatch):
+async def test_every_socket_is_pinged_talking_or_not_and_a_silent_one_is_closed(serve, crews, monkeypatch):
     monkeypatch.setattr(routes, "HEARTBEAT_S", 0.5)
     monkeypatch.setattr(routes, "IDLE_S", 60.0)
     _, addr = await serve()
@@ -40,7 +41,7 @@ async def test_a_silent_socket_is_pinged_and_then_closed_and_a_talking_one_is_no
     quiet, busy = await device(addr, quiet_token, 0), await device(addr, busy_token, 0)
     talking, silent = await asyncio.gather(_pings_within(busy, 3.0, talk=True), _pings_within(quiet, 3.0, talk=False))
     assert silent >= 2, "a socket that says nothing is asked whether it is there"
-    assert talking == 0, "a device sending its position is not pinged"
+    assert talking >= 2, "a device sending its position hears from the server too"
     await busy.close()
 
     monkeypatch.setattr(routes, "IDLE_S", 1.0)  # no pong from now on: the socket is closed as idle

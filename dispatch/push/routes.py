@@ -34,7 +34,7 @@ from dispatch.units.reports import StatusReports, report_status
 router = APIRouter()
 log = logging.getLogger("dispatch.push")
 SUBPROTOCOL = "dispatch.v1"
-HEARTBEAT_S = 25.0  # a socket heard nothing from this long is pinged (each at its own phase, never all at once)
+HEARTBEAT_S = 25.0  # the server pings this often (each socket at its own phase, never all at once)
 IDLE_S = 90.0  # a socket silent this long (no message, no pong) is closed
 RATE, BURST = 20.0, 60.0  # inbound messages per second a device may send, and the burst it may save up
 CONSOLE_ROLES = (Role.call_taker, Role.dispatcher, Role.commander, Role.admin)  # who may open /ws/console
@@ -168,15 +168,12 @@ async def _serve(ws: WebSocket, sock: Socket, parse, handle, in_place=None) -> N
     async def heartbeat() -> None:
         await asyncio.sleep(random.uniform(0, HEARTBEAT_S))  # spread the sockets' pings over the period
         while True:
-            quiet_s = time.monotonic() - last_heard
-            if quiet_s > IDLE_S:
+            if time.monotonic() - last_heard > IDLE_S:
                 sock.close(p.CLOSE_IDLE)
                 return
-            if quiet_s >= HEARTBEAT_S:
-                # Only a socket that has said nothing for a while is asked: one that sends its position every
-                # few seconds shows it is there (ten thousand vehicles would otherwise cost 400 pings and 400
-                # pongs a second for nothing).
-                sock.offer(_dump({"type": "ping", "at": int(time.time() * 1000)}))
+            # Every socket, talking or not: a device may take the server's silence for a dead link (a client
+            # with a read timeout stops reading after 30 s of it).
+            sock.offer(_dump({"type": "ping", "at": int(time.time() * 1000)}))
             await asyncio.sleep(HEARTBEAT_S)
 
     async def reader() -> None:
