@@ -7,6 +7,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from dispatch.config import get_settings
+from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.errors import DispatchError
 from dispatch.setup import SetupError
 from dispatch.units.fleet import FleetError
@@ -32,3 +34,15 @@ def with_errors(action):
         raise fail(str(exc), 1) from None
     except ValidationError as exc:
         raise fail(f"bad settings: {exc}", 2) from None
+
+
+async def in_session(work):
+    """`work(session, settings)` in one transaction of a session of its own, for a command; its engine is
+    disposed of after."""
+    settings = get_settings()
+    engine = make_async_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session, settings)
+    finally:
+        await engine.dispose()

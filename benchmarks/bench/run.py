@@ -23,7 +23,6 @@ from pathlib import Path
 
 import psycopg
 import redis
-from sqlalchemy.engine import make_url
 
 from benchmarks.bench.cpu import CpuMeter
 from benchmarks.bench.setup import BenchSetup, prepare
@@ -241,11 +240,8 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         for _ in range(args.matchers)
     ]
     fleet = None
-    meter = CpuMeter(
-        libpq_url=setup.settings.libpq_url,
-        database=make_url(setup.settings.database_url).database or "",
-        redis_url=setup.settings.redis_url,
-    )
+    bench_db = setup.settings
+    meter = CpuMeter(libpq_url=bench_db.libpq_url, database=bench_db.database_name, redis_url=bench_db.redis_url)
     meter.watch("service", server.pid)
     for matcher in matchers:
         meter.watch("matcher", matcher.pid)

@@ -15,9 +15,8 @@ import typer
 from dispatch.audit import queries
 from dispatch.audit.queries import MAX_PAGE, parse_filters, search
 from dispatch.audit.service import Actor, record_read
-from dispatch.cli_support import console, fail, with_errors
+from dispatch.cli_support import console, fail, in_session, with_errors
 from dispatch.config import get_settings
-from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.errors import InvalidInput
 
 audit_app = typer.Typer(help="The audit trail: who wrote or read what, when, from where.")
@@ -30,18 +29,8 @@ class Format(StrEnum):
     json = "json"
 
 
-async def _in_session(work):
-    settings = get_settings()
-    engine = make_async_engine(settings)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            return await work(session, settings)
-    finally:
-        await engine.dispose()
-
-
 def _run(work):
-    return with_errors(lambda: asyncio.run(_in_session(work)))
+    return with_errors(lambda: asyncio.run(in_session(work)))
 
 
 def render(records: list[dict], format: Format) -> bytes:

@@ -14,7 +14,7 @@ from dispatch.audit.service import Actor
 from dispatch.auth import service
 from dispatch.auth.cache import TTL_S, announce_revoked
 from dispatch.auth.models import Role, User
-from dispatch.cli_support import with_errors
+from dispatch.cli_support import in_session, with_errors
 from dispatch.config import get_settings
 from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.errors import NotFound, ServiceUnavailable
@@ -24,18 +24,8 @@ users_app = typer.Typer(help="Accounts and their bearer tokens.", no_args_is_hel
 out = Console()
 
 
-async def _in_session(work):
-    settings = get_settings()
-    engine = make_async_engine(settings)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            return await work(session, settings)
-    finally:
-        await engine.dispose()
-
-
 def _run(work):
-    return with_errors(lambda: asyncio.run(_in_session(work)))
+    return with_errors(lambda: asyncio.run(in_session(work)))
 
 
 @users_app.command("add")

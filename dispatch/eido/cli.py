@@ -11,9 +11,8 @@ import typer
 from rich.markup import escape
 
 from dispatch.audit.service import Actor
-from dispatch.cli_support import console, fail, with_errors
+from dispatch.cli_support import console, fail, in_session, with_errors
 from dispatch.config import get_settings
-from dispatch.db import make_async_engine, make_sessionmaker
 from dispatch.edge import EIDO_MAX_BYTES
 from dispatch.eido import export, importer, validate
 from dispatch.eido.validate import InvalidEido
@@ -26,19 +25,9 @@ eido_app = typer.Typer(help="Incidents to and from other centres as NENA EIDO (J
 MAX_FILE_BYTES = EIDO_MAX_BYTES  # as POST /api/eido takes
 
 
-async def _in_session(work):
-    settings = get_settings()
-    engine = make_async_engine(settings)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            return await work(session, settings)
-    finally:
-        await engine.dispose()
-
-
 def _run(work):
     try:
-        return with_errors(lambda: asyncio.run(_in_session(work)))
+        return with_errors(lambda: asyncio.run(in_session(work)))
     except InvalidEido as exc:  # (with_errors would say it as a failure of the service: it is the file's)
         raise fail(escape(str(exc)), 2) from None
 
