@@ -2,14 +2,21 @@
 one JSON line of numbers); each refuses bad arguments with exit code 2 and a message, before it starts anything."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
+from tests.conftest import _test_settings
+
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=timeout)
+    """The benchmark on this worker's own databases (`<test db>_bench`, its Redis db): never the bench database
+    a `dispatch bench` or another checkout's suite may be using at the same moment."""
+    test = _test_settings()
+    env = {**os.environ, "DISPATCH_DATABASE_URL": test.database_url, "DISPATCH_REDIS_URL": test.redis_url}
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def figures(done: subprocess.CompletedProcess) -> dict:
