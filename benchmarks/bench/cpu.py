@@ -70,42 +70,41 @@ class CpuMeter:
     def watch(self, role: str, pid: int) -> None:
         self.roles.setdefault(role, []).append(pid)
 
-    def _postgres_pids(self) -> list[int]:
+    def _redis(self) -> tuple[float, dict[str, int]]:
+        """Redis's CPU seconds, and its count of each command."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            info, commands = client.info("cpu"), client.info("commandstats")
+        finally:
+            client.close()
+        counts = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in commands.items()}
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"]), counts
+
+    def _postgres(self) -> tuple[list[int], dict[str, tuple[int, int, int]]]:
+        """In one connection: the backends of the bench database and the server's own processes; and the bench
+        database's transactions (committed, rolled back) and, by table, sequential scans, rows they read and
+        index scans: PostgreSQL's own account of where its time goes."""
         with psycopg.connect(self.libpq_url, autocommit=True) as conn:
-            rows = conn.execute(
+            pids = conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE (datname = %s AND pid <> pg_backend_pid()) "
                 "OR backend_type NOT IN ('client backend', 'walsender')",
                 (self.database,),
             ).fetchall()
-        return [r[0] for r in rows]
-
-    def _redis_seconds(self) -> float:
-        client = redis.Redis.from_url(self.redis_url)
-        try:
-            info = client.info("cpu")
-            commands = client.info("commandstats")
-        finally:
-            client.close()
-        self.commands.append({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in commands.items()})
-        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-    def sample(self) -> None:
-        roles = {role: sum(_tree_seconds(pid) for pid in pids) for role, pids in self.roles.items()}
-        roles["redis"] = self._redis_seconds()
-        self.samples.append((time.monotonic(), roles, _per_pid(self._postgres_pids())))
-        self.tables.append(self._table_reads())
-
-    def _table_reads(self) -> dict[str, tuple[int, int, int]]:
-        """The bench database's transactions (committed, rolled back) and, by table, sequential scans, rows
-        they read and index scans: PostgreSQL's own account of where its time goes."""
-        with psycopg.connect(self.libpq_url, autocommit=True) as conn:
             rows = conn.execute(
                 "SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables"
             ).fetchall()
             xacts = conn.execute(
                 "SELECT xact_commit, xact_rollback, 0 FROM pg_stat_database WHERE datname = current_database()"
             ).fetchone()
-        return {"(transactions)": tuple(xacts), **{r[0]: (r[1], r[2], r[3]) for r in rows}}
+        return [r[0] for r in pids], {"(transactions)": tuple(xacts), **{r[0]: (r[1], r[2], r[3]) for r in rows}}
+
+    def sample(self) -> None:
+        roles = {role: sum(_tree_seconds(pid) for pid in pids) for role, pids in self.roles.items()}
+        roles["redis"], commands = self._redis()
+        pids, tables = self._postgres()
+        self.samples.append((time.monotonic(), roles, _per_pid(pids)))
+        self.tables.append(tables)
+        self.commands.append(commands)
 
     def after(self, marker: Path, quiet_s: float, length_s: float, timeout_s: float = 600.0) -> None:
         """Once `marker` exists (every socket open), samples at once, after `quiet_s` (the devices alone: the
