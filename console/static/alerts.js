@@ -238,7 +238,13 @@ function setMuted(muted) {
 // The sound is allowed once the dispatcher has touched the page (a browser's autoplay rule): the first key or
 // click makes the audio context, so that the first priority-1 call is heard.
 /** X, one of the console's keys (app.js): the newest alert not yet acknowledged. */
-export function acknowledgeNewest() { acknowledge(unacked()[0]); }
+// Chosen when X is pressed, not when it acts: an alert that comes in the moment X waits (keys.js) is never
+// acknowledged unseen. The alert the keyboard is on, else the newest then shown.
+export function alertForKey() {
+  const focused = document.activeElement?.closest?.("#alert-list li.alert:not(.acked)");
+  return focused || unacked()[0] || null;
+}
+export function acknowledgeAlert(li) { acknowledge(li); }
 
 function unlock() { if (!POPPED) context(); }
 

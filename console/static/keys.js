@@ -15,7 +15,7 @@ import { openCall } from "./callform.js";
 import { openTalkFromKeyboard } from "./talk.js";
 import { openFind } from "./search.js";
 import { may } from "./roles.js";
-import { acknowledgeNewest } from "./alerts.js";
+import { alertForKey, acknowledgeAlert } from "./alerts.js";
 
 const TYPING_MS = 1000;  // a key counts after this long without another printable key
 // A, O, M, X act after this long with no key after them: longer than the pause between two letters of a slow
@@ -27,7 +27,8 @@ let waiting = null;      // a key waiting for its quiet moment: {key, timer}
 
 const WALKS = { j: "jk", k: "jk", x: "x" };
 // What each key does, if the role may (a key whose work the server would refuse does nothing; its control is
-// hidden too). `quiet`: it waits for QUIET_MS with no key after it.
+// hidden too). `quiet`: it waits for QUIET_MS with no key after it. `pick`: what it acts on, chosen as it is
+// pressed (what the dispatcher saw), given to `run`.
 const KEYS = {
   n: { may: "floor", run: () => openCall() },
   j: { run: async () => { await move(1); focusSelected(); } },
@@ -36,7 +37,7 @@ const KEYS = {
   o: { may: "floor", quiet: true, run: () => focusNote() },
   m: { may: "dispatcher", quiet: true, run: () => openTalkFromKeyboard() },
   "/": { run: () => openFind() },
-  x: { quiet: true, run: () => acknowledgeNewest() },
+  x: { quiet: true, pick: () => alertForKey(), run: (li) => acknowledgeAlert(li) },
 };
 
 function drop(why) {
@@ -71,11 +72,12 @@ function onKey(e) {
   if (key !== "j" && key !== "k") e.preventDefault();  // N's, O's, /'s letter is not typed into what they open
   if (!command.quiet) { command.run(); return; }
   const incident = state.selected, dialogs = document.querySelectorAll("dialog[open]").length;
+  const picked = command.pick?.();
   waiting = { key, timer: setTimeout(() => {
     waiting = null;
     // Still the incident the key was pressed on, and no dialog opened meanwhile.
     if (state.selected !== incident || document.querySelectorAll("dialog[open]").length > dialogs) return;
-    command.run();
+    command.run(picked);
   }, QUIET_MS) };
 }
 
