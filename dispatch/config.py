@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     header_timeout_s: float = Field(default=10.0, gt=0, le=300)
     body_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    # How long a connection may stay idle between requests. Longer than clients keep an idle connection for
+    # reuse (httpx: 5 s), so that a client never sends on a connection the server is closing at that moment: a
+    # request lost so (uvicorn's default is also 5 s) fails with no answer, which httpx does not retry.
+    keep_alive_s: float = Field(default=30.0, gt=0, le=600)
     # A matcher's lease on the incident it works on, renewed every third of it while it lives: a dead matcher's
     # incident is taken by another within this (plus one poll). Short, so a centre never waits on a dead one.
     queue_lease_s: float = Field(default=1.5, ge=0.3, le=600)

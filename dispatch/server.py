@@ -2,6 +2,7 @@
 
 import uvicorn
 
+from dispatch.config import get_settings
 from dispatch.edge.protocol import HeaderDeadlineProtocol, with_header_timeout
 from dispatch.push.protocol import MAX_FRAME
 
@@ -17,6 +18,7 @@ def uvicorn_options(*, header_timeout_s: float | None = None) -> dict:
     )
     return dict(
         http=http,
+        timeout_keep_alive=get_settings().keep_alive_s,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         ws_max_size=MAX_FRAME,

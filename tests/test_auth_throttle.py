@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from dispatch.app import create_app
 from dispatch.auth.models import Role
 from dispatch.auth.throttle import WINDOW_S
+from dispatch.server import uvicorn_options
 from tests.conftest import app_on
 
 LIMIT = 5
@@ -81,7 +82,7 @@ async def served(throttled, redis):
     app = create_app(throttled)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning", lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_options())
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import socket
 import time
 from ipaddress import ip_network
@@ -158,6 +159,24 @@ async def _until_closed(port: int, first: bytes, then: bytes = b"", every_s: flo
         sender.cancel()
         writer.close()
     return answer
+
+
+async def test_an_idle_connection_outlives_a_clients_reuse_of_it(live, imported_map):
+    """httpx reuses an idle connection for 5 s: were the server to close it at the same moment, a request sent on
+    it then would get no answer (seen in CI as a ReadError)."""
+    _, port = await live()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        for idle_s in (5.5, 0):  # longer than httpx's keepalive_expiry, then none
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            await asyncio.sleep(idle_s)
+    finally:
+        writer.close()
 
 
 async def test_slow_headers_are_cut(live, imported_map):

@@ -24,6 +24,7 @@ from dispatch.auth.models import Role
 from dispatch.db import make_async_engine
 from dispatch.errors import PROBLEM_JSON
 from dispatch.geocoding.service import GeocoderHolder
+from dispatch.server import uvicorn_options
 from dispatch.setup import load_map_with_fleet, migrate
 from tests.builders import make_user_with_token
 
@@ -92,8 +93,8 @@ async def served(settings):
             host="127.0.0.1",
             port=free_port(),
             log_level="warning",
-            ws="websockets-sansio",
             lifespan="on",
+            **uvicorn_options(),
         )
     )
     task = asyncio.create_task(server.serve())

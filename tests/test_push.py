@@ -26,6 +26,7 @@ from dispatch.app import create_app
 from dispatch.auth.models import Role
 from dispatch.db import make_sessionmaker
 from dispatch.push.protocol import MAX_FRAME
+from dispatch.server import uvicorn_options
 from tests.builders import free_everything, make_user_with_token
 from tests.test_matching_flow import FIRE
 
@@ -70,15 +71,7 @@ async def serve(settings):
         app = create_app(settings.model_copy(update={"matcher": True, **changes}))
         port = free_port()
         server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=port,
-                ws="websockets-sansio",
-                ws_max_size=MAX_FRAME,
-                log_level="warning",
-                lifespan="on",
-            )
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_options())
         )
         task = asyncio.create_task(server.serve())
         running.append((server, task))
