@@ -128,7 +128,7 @@ async def x_while_an_alert_comes(page: Page, app, unit_id: int) -> None:
         just_in = page.locator("#alert-list li.alert", has_text=detail)
         await expect(just_in).to_have_count(1)
         came_first = not await target.evaluate("li => li.classList.contains('acked')")
-        await until(lambda: target.evaluate("li => li.classList.contains('acked')"), 5)
+        await until(lambda li=target: li.evaluate("li => li.classList.contains('acked')"), 5)
         await expect(just_in).not_to_have_class(re.compile("acked"))
         if came_first:
             return
