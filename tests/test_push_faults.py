@@ -327,6 +327,8 @@ async def test_a_database_error_in_a_socket_is_answered_retry_and_the_socket_sta
         await blocker.execute(text("SELECT 1 FROM units WHERE id = :u FOR UPDATE"), {"u": unit_id})
         await send(ws, {"type": "status", "status": "out_of_service", "id": "s1"})
         for _ in range(200):  # the report waits on the unit's lock: its backend is cut, as a restart would
+            # Within the blocker's transaction pg_stat_activity is the first look's snapshot, unless cleared.
+            await blocker.execute(text("SELECT pg_stat_clear_snapshot()"))
             pid = (
                 await blocker.execute(
                     text(
