@@ -250,3 +250,34 @@ async def test_export_import_export_is_the_same_up_to_identifiers(client, dispat
     second = (await client.get(f"/api/incidents/{again}/eido", headers=dispatcher)).json()
     assert second["linkComponent"][0]["incidentTrackingIdentifier"] == first["$id"]
     assert _same_up_to_identifiers(second) == _same_up_to_identifiers(first)
+
+
+async def test_last_update_is_when_the_incident_last_changed_not_the_export(client, dispatcher, session):
+    incident_id = await take(client, dispatcher)
+    # A note logged a minute after the call (written here with its time: the test is one transaction, whose
+    # now() is the same throughout), and the export read now, before it.
+    received = await session.scalar(text("SELECT received_at FROM incidents WHERE id = :i"), {"i": incident_id})
+    noted = received + timedelta(minutes=1)
+    await session.execute(
+        text("""INSERT INTO incident_events (incident_id, kind, actor, payload, at)
+                VALUES (:i, 'note', 'tests', '{"text": "smoke thinning"}', :at)"""),
+        {"i": incident_id, "at": noted},
+    )
+
+    async def stamps() -> set[datetime]:
+        doc = (await client.get(f"/api/incidents/{incident_id}/eido", headers=dispatcher)).json()
+        parts = (doc, doc["incidentComponent"], doc["agencyComponent"][0])
+        return {datetime.fromisoformat(p["lastUpdateTimeStamp"]) for p in parts}
+
+    def ms(at: datetime) -> datetime:  # (EIDOs write times to the millisecond)
+        return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+    assert await stamps() == {ms(noted)}
+    # A unit's stage is a change of the incident too.
+    unit_id = await make_unit(session, call_sign="EIDO Engine 9", kind="engine")
+    sent = noted + timedelta(minutes=1)
+    await make_assignment(
+        session, incident_id=incident_id, unit_id=unit_id, slot="engine", assigned_at=sent, status="en_route",
+        en_route_at=sent + timedelta(minutes=2),
+    )  # fmt: skip
+    assert await stamps() == {ms(sent + timedelta(minutes=2))}

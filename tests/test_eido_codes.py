@@ -42,7 +42,8 @@ def test_a_civic_address_reads_as_an_address_and_entities_are_never_expanded():
         + "<RD>&b;</RD></civicAddress>"
     )
     assert pidf.read(bomb).civic["RD"] == "&b;"  # named in the text, never expanded
-    assert pidf.read("<gml:pos>123.0 9.5</gml:pos>").lat is None  # not a latitude
+    with pytest.raises(pidf.InvalidPosition, match=r"latitude 123\.0 is not within"):
+        pidf.read("<gml:pos>123.0 9.5</gml:pos>")  # a sender's error, not a place to do without
 
 
 def test_every_mapped_type_has_an_apco_common_type_and_the_most_urgent_is_found_back():
@@ -77,3 +78,23 @@ def test_the_samples_are_eidos_and_bounds_name_their_field():
     assert refused.value.field == "callComponent"
     with pytest.raises(InvalidEido, match="an EIDO is a JSON object"):
         parse(b"[]")
+
+
+@pytest.mark.parametrize(
+    "pos, point",
+    [
+        ("47.1399905 9.5228593", (47.1399905, 9.5228593)),
+        ("  47.14\n9.52  ", (47.14, 9.52)),
+        ("-33.9 +151.2 58.5", (-33.9, 151.2)),  # EPSG:4979, with an altitude
+        ("90 -180", (90.0, -180.0)),
+    ],
+)
+def test_a_position_is_a_latitude_and_a_longitude(pos, point):
+    assert pidf.position(f'<gml:Point srsName="x"><gml:pos srsDimension="2">{pos}</gml:pos></gml:Point>') == point
+    assert pidf.position("<gml:posList>1 2 3 4</gml:posList>") is None  # (a polygon's: no point of its own)
+
+
+@pytest.mark.parametrize("pos", ["abc", "47.14", "", "95 9.52", "47.14 181", "nan 9.5", "inf 1", "1e3 9", "1 2 3 4"])
+def test_a_position_that_is_no_point_is_refused(pos):
+    with pytest.raises(pidf.InvalidPosition, match="gml:pos"):
+        pidf.read(f"<presence><gml:pos>{pos}</gml:pos><civicAddress><A3>Vaduz</A3></civicAddress></presence>")

@@ -55,6 +55,17 @@ def _far(doc: dict) -> None:
     )
 
 
+def _position(pos: str):
+    """The location's PIDF-LO with a `gml:pos` beside its civic address (which alone would place it)."""
+
+    def change(doc: dict) -> None:
+        location = doc["locationComponent"][0]
+        point = f"<gml:Point><gml:pos>{pos}</gml:pos></gml:Point>"
+        location["locationByValue"] = location["locationByValue"].replace("<civicAddress", point + "<civicAddress")
+
+    return change
+
+
 def _nothing(doc: dict) -> None:
     """Only the prologue and the agency: no place, type, note or number to call back."""
     keep = {"$id", "lastUpdateTimeStamp", "updatedByAgencyReference", "eidoVersion", "issuingElementIdentification"}
@@ -82,6 +93,21 @@ def _nothing(doc: dict) -> None:
             "incidentComponent.incidentStatusCommonRegistryText",
         ),
         (_nothing, "incidentComponent"),
+        (lambda d: d.update(eidoVersion=1.0), "eidoVersion"),
+        # The standard's integers and booleans are not read from strings.
+        (
+            lambda d: d["incidentComponent"].update(incidentCommonPriorityNumber="1"),
+            "incidentComponent.incidentCommonPriorityNumber",
+        ),
+        (
+            lambda d: d["agencyComponent"][0].update(incidentOwningAgencyIndicator="true"),
+            "agencyComponent[0].incidentOwningAgencyIndicator",
+        ),
+        # A position that is no point is refused, not dropped for the civic address or the words.
+        (_position("abc def"), "locationComponent[0].locationByValue"),
+        (_position("47.14"), "locationComponent[0].locationByValue"),
+        (_position("95 9.52"), "locationComponent[0].locationByValue"),
+        (_position("47.14 9.52 500 1"), "locationComponent[0].locationByValue"),
     ],
 )
 async def test_a_hostile_or_unsupported_eido_is_422_naming_the_field_and_writes_nothing(
@@ -102,6 +128,58 @@ async def test_a_hostile_or_unsupported_eido_is_422_naming_the_field_and_writes_
     problem = got.json()
     assert problem["type"] == "/problems/invalid_eido" and problem["field"].startswith(field), problem
     assert await counts() == before
+
+
+def _many_wrongs(doc: dict) -> None:
+    doc["callComponent"][0].update(direction="sideways")
+    doc["incidentComponent"]["incidentCommonPriorityNumber"] = "1"
+    doc["notesComponent"][1]["notesActionComments"] = "fire! " * 2000
+    doc["callComponent"][0]["locationReference"] = [{"$ref": "urn:nowhere:1"}]
+    _position("95 9.52")(doc)
+
+
+async def test_every_error_is_listed_with_its_field_in_the_api_shape_and_nothing_written(
+    client, auth, imported_map, session
+):
+    dispatcher = await auth(Role.dispatcher)
+    before = (await session.execute(text("SELECT count(*) FROM eido_imports"))).scalar_one()
+    got = await client.post("/api/eido", json=hostile(_many_wrongs), headers=dispatcher)
+    assert got.status_code == 422, got.text
+    problem = got.json()
+    fields = {e["field"]: e for e in problem["errors"]}
+    assert set(fields) == {
+        "callComponent[0].direction",
+        "incidentComponent.incidentCommonPriorityNumber",
+        "notesComponent[1].notesActionComments",
+        "callComponent[0].locationReference[0].$ref",
+        "locationComponent[0].locationByValue",
+    }, problem
+    # As the API's other 422s list theirs: loc, msg, type (and the path written as one field).
+    assert fields["callComponent[0].direction"]["loc"] == ["callComponent", 0, "direction"]
+    assert all(e["msg"] and e["type"] for e in problem["errors"])
+    assert "latitude 95 is not within -90..90" in fields["locationComponent[0].locationByValue"]["msg"]
+    assert problem["field"] == problem["errors"][0]["field"]
+    assert all(f in problem["detail"] for f in fields)
+    assert (await session.execute(text("SELECT count(*) FROM eido_imports"))).scalar_one() == before
+
+
+def test_the_list_of_errors_is_bounded():
+    def many_notes(doc: dict) -> None:
+        note = doc["notesComponent"][1]
+        doc["notesComponent"] += [{**note, "$id": f"n{n}", "notesActionComments": ""} for n in range(30)]
+
+    with pytest.raises(validate.InvalidEido) as refused:
+        validate.parse(json.dumps(hostile(many_notes)).encode())
+    assert len(refused.value.errors) == validate.MAX_ERRORS
+    assert str(refused.value).endswith("; and 10 more errors")
+
+
+async def test_a_version_given_as_a_number_is_told_to_be_the_string(client, auth, imported_map):
+    got = await client.post(
+        "/api/eido", json=hostile(lambda d: d.update(eidoVersion=1.0)), headers=await auth(Role.dispatcher)
+    )
+    assert got.status_code == 422
+    assert 'must be the string "1.0", not the number 1.0' in got.json()["detail"]
 
 
 async def test_not_json_nesting_past_any_parser_and_too_large_are_refused(client, auth, imported_map, settings):

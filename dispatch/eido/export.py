@@ -67,14 +67,18 @@ def tracking_id(incident_id: int, agency: str) -> str:
 
 
 class _Builder:
-    def __init__(self, agency: str, now: datetime) -> None:
-        self.agency, self.now = agency, now
+    def __init__(self, agency: str, changed_at: datetime) -> None:
+        self.agency, self.changed_at = agency, changed_at
 
     def id(self, kind: str, key: Any) -> str:
         return f"urn:dispatch:{self.agency}:{kind}:{key}"
 
     def prologue(self, id: str, at: datetime | None = None) -> dict[str, Any]:
-        return {"$id": id, "lastUpdateTimeStamp": as_of(at or self.now), "updatedByAgencyReference": ref(self.agency)}
+        return {
+            "$id": id,
+            "lastUpdateTimeStamp": as_of(at or self.changed_at),
+            "updatedByAgencyReference": ref(self.agency),
+        }
 
 
 def ref(id: str) -> dict[str, str]:
@@ -93,8 +97,10 @@ async def export(
     row = await incidents.incident_row(session, incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    now = datetime.now(UTC)
-    b = _Builder(settings.eido_agency, now)
+    # The document, the agency and the incident were last updated when the incident last changed, not now: an
+    # EIDO exported twice with nothing between says so, and a receiver can tell a newer one from an older one.
+    changed = await repo.changed(session, incident_id)
+    b = _Builder(settings.eido_agency, changed["changed_at"])
     eido_id = tracking_id(incident_id, b.agency)
     doc: dict[str, Any] = {
         **b.prologue(eido_id),
@@ -109,11 +115,12 @@ async def export(
             }
         ],
     }
-    location = _location(b, row, incident_id)
+    location = _location(b, row, incident_id, changed["located_at"])
     notes = [*_narrative(b, row, incident_id), *_notes(b, await repo.notes(session, incident_id))]
     calls = await repo.calls(session, incident_id)
     _calls(b, doc, calls, location["$id"], personal)
-    cautions = await repo.cautions(session, lat=row["lat"], lon=row["lon"], at=now)
+    # (the premise's cautions active now, as a call-taker would see them now)
+    cautions = await repo.cautions(session, lat=row["lat"], lon=row["lon"], at=datetime.now(UTC))
     caution_notes = _cautions(b, doc, cautions)
     _units(b, doc, await repo.assignments(session, incident_id), eido_id)
     received = await repo.received_as(session, incident_id)
@@ -142,7 +149,7 @@ def _incident(
     status = row["status"]
     common = "Active" if status in OPEN_INCIDENT else ("Cancelled" if status == "cancelled" else "Closed")
     incident: dict[str, Any] = {
-        **b.prologue(b.id("incident", incident_id), row["received_at"]),
+        **b.prologue(b.id("incident", incident_id)),
         "incidentTypeInternalCode": row["type_code"],
         "incidentTypeInternalText": kind.name if kind else row["type_code"],
         "incidentTypeCommonRegistryText": (kind.apco if kind else None) or NO_COMMON_TYPE,
@@ -167,9 +174,9 @@ def _incident(
     return incident
 
 
-def _location(b: _Builder, row: dict[str, Any], incident_id: int) -> dict[str, Any]:
+def _location(b: _Builder, row: dict[str, Any], incident_id: int, located_at: datetime) -> dict[str, Any]:
     location: dict[str, Any] = {
-        **b.prologue(b.id("location", incident_id), row["received_at"]),
+        **b.prologue(b.id("location", incident_id), located_at),
         "locationTypeDescriptionRegistryText": "CurrentIncident",
         "locationByValue": pidf.write(
             entity=tracking_id(incident_id, b.agency),

@@ -21,7 +21,7 @@ from dispatch.config import Settings
 from dispatch.eido import pidf
 from dispatch.eido import repository as repo
 from dispatch.eido.schema import Eido, Location, Notes
-from dispatch.eido.validate import InvalidEido, path
+from dispatch.eido.validate import InvalidEido
 from dispatch.errors import Conflict
 from dispatch.incidents import repository as incidents
 from dispatch.incidents import service
@@ -127,19 +127,22 @@ def _call(eido: Eido, geocoder: Geocoder, types: IncidentTypes) -> tuple[CallIn,
     if incident and any(s.strip().lower() == "closed" for s in incident.incidentStatusCommonRegistryText):
         # A closed incident is not work for this centre: taken over, it would be queued and crews sent to it.
         raise InvalidEido(
-            "incidentComponent.incidentStatusCommonRegistryText", "the incident is Closed; only open ones are taken"
+            (
+                ("incidentComponent", "incidentStatusCommonRegistryText"),
+                "the incident is Closed; only open ones are taken",
+                "closed",
+            )
         )
     if not (text or lat is not None or code or narrative):
         if not number:
-            raise InvalidEido(
-                "incidentComponent", "nothing to act on: no location, type, note or callback number in the EIDO"
-            )
+            said = "nothing to act on: no location, type, note or callback number in the EIDO"
+            raise InvalidEido((("incidentComponent",), said, "nothing_to_act_on"))
         values["type_code"] = types.unknown.code  # a number to call back and nothing else: a call-taker classifies it
     try:
         return CallIn.model_validate(values), notes
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
-        raise InvalidEido(path(first["loc"]), f"as a call here: {first['msg']}") from None
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise InvalidEido(*((tuple(e["loc"]), f"as a call here: {e['msg']}", e["type"]) for e in errors)) from None
 
 
 def _notes(eido: Eido) -> tuple[str | None, list[str]]:
@@ -195,14 +198,18 @@ def _where(eido: Eido, geocoder: Geocoder) -> tuple[float | None, float | None, 
     if found is None:
         return None, None, None
     i, loc = found
-    place = pidf.read(loc.locationByValue) if loc.locationByValue else None
+    where = ("locationComponent", i, "locationByValue")
+    try:
+        place = pidf.read(loc.locationByValue) if loc.locationByValue else None
+    except pidf.InvalidPosition as exc:  # (validate.parse refuses it first: an EIDO made otherwise is checked too)
+        raise InvalidEido((where, str(exc), "invalid_position")) from None
     text = loc.locationDescriptionText or (place.address() if place else None)
     lat, lon = (place.lat, place.lon) if place else (None, None)
     if lat is not None and lon is not None:
         try:
             check_position(geocoder, lat, lon)
         except OutsideServiceArea as exc:  # a point far outside the service area is no incident of this centre's
-            raise InvalidEido(f"locationComponent[{i}].locationByValue", exc.detail) from None
+            raise InvalidEido((where, exc.detail, "outside_service_area")) from None
     return lat, lon, (_clean(text)[:300] or None) if text else None
 
 

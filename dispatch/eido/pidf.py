@@ -11,12 +11,18 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-_POS = re.compile(r"<(?:[\w.-]+:)?pos>\s*([-+]?\d{1,3}(?:\.\d{1,15})?)\s+([-+]?\d{1,3}(?:\.\d{1,15})?)")
+# A point's (or a circle's, an ellipse's…) centre: `gml:pos`, whatever its attributes; not `gml:posList`.
+_POS = re.compile(r"<(?:[\w.-]+:)?pos(?:\s[^>]{0,200})?>([^<]*)<")
+_NUMBER = re.compile(r"[-+]?(?:\d{1,9}(?:\.\d{0,20})?|\.\d{1,20})")
 _CIVIC = re.compile(
     r"<(?:[\w.-]+:)?(country|A[1-6]|PRD|POD|STS|RD|HNO|HNS|LMK|LOC|NAM|PC|PCN|FLR|ROOM|BLD|UNIT)>([^<]{0,200})<"
 )
 _CONFIDENCE = re.compile(r"<(?:[\w.-]+:)?confidence\b[^>]{0,100}>\s*(\d{1,3}(?:\.\d{1,6})?)\s*<")
 _METHOD = re.compile(r"<(?:[\w.-]+:)?method>([^<]{1,64})<")
+
+
+class InvalidPosition(ValueError):
+    """A `gml:pos` that is no point on the earth: a sender's error, not a location to do without."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,28 @@ class Place:
         return words[:300] or None
 
 
+def position(text: str) -> tuple[float, float] | None:
+    """The first `gml:pos` as (latitude, longitude), None if there is none; InvalidPosition if it is not two
+    numbers (three with an altitude, EPSG:4979) with a latitude within ±90 and a longitude within ±180."""
+    found = _POS.search(text)
+    if found is None:
+        return None
+    words = found.group(1).split()
+    shown = " ".join(words)[:40] or "nothing"
+    if len(words) not in (2, 3) or not all(_NUMBER.fullmatch(w) for w in words):
+        raise InvalidPosition(f"gml:pos '{shown}' is not a latitude and a longitude in degrees")
+    lat, lon = float(words[0]), float(words[1])  # EPSG:4326 gives latitude first
+    if not -90 <= lat <= 90:
+        raise InvalidPosition(f"gml:pos '{shown}': latitude {words[0]} is not within -90..90")
+    if not -180 <= lon <= 180:
+        raise InvalidPosition(f"gml:pos '{shown}': longitude {words[1]} is not within -180..180")
+    return lat, lon
+
+
 def read(text: str) -> Place:
-    point = _POS.search(text)
-    lat = lon = None
-    if point:
-        lat, lon = float(point.group(1)), float(point.group(2))  # EPSG:4326 gives latitude first
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            lat = lon = None
+    """The place a PIDF-LO gives (InvalidPosition if its `gml:pos` is no point)."""
+    point = position(text)
+    lat, lon = point if point else (None, None)
     civic: dict[str, str] = {}
     for key, value in _CIVIC.findall(text):
         if value.strip():

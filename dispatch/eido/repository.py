@@ -42,6 +42,27 @@ async def assignments(session: AsyncSession, incident_id: int) -> list[dict[str,
     )
 
 
+async def changed(session: AsyncSession, incident_id: int) -> dict[str, Any]:
+    """When the incident last changed (`changed_at`): its latest log entry (every change to an incident is an
+    event: status, type, priority, place, notes, units' stages), its latest assignment stage or call, its own
+    stage times, at least when it was received. And when its place last changed (`located_at`)."""
+    rows = await _rows(
+        session,
+        """SELECT GREATEST(i.received_at, i.entered_at, i.queued_at, i.dispatched_at, i.acknowledged_at,
+                          i.en_route_at, i.on_scene_at, i.cleared_at, i.closed_at,
+                          (SELECT max(e.at) FROM incident_events e WHERE e.incident_id = i.id),
+                          (SELECT max(GREATEST(a.assigned_at, a.acknowledged_at, a.en_route_at, a.on_scene_at,
+                                               a.cleared_at, a.cancelled_at))
+                             FROM assignments a WHERE a.incident_id = i.id),
+                          (SELECT max(c.received_at) FROM calls c WHERE c.incident_id = i.id)) AS changed_at,
+                  GREATEST(i.received_at, (SELECT max(e.at) FROM incident_events e
+                                           WHERE e.incident_id = i.id AND e.kind = 'located')) AS located_at
+           FROM incidents i WHERE i.id = :id""",
+        id=incident_id,
+    )
+    return rows[0]
+
+
 async def notes(session: AsyncSession, incident_id: int) -> list[dict[str, Any]]:
     """The log's notes and the closing note, oldest first."""
     return await _rows(

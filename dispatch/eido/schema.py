@@ -10,7 +10,7 @@ the NIEM person, vehicle and item objects are kept as opaque JSON, bounded by th
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 EIDO_VERSION = "1.0"
 MAX_COMPONENTS = 200  # of one kind in one EIDO
@@ -21,6 +21,11 @@ Short = Annotated[str, StringConstraints(max_length=500)]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ByValue = Annotated[str, StringConstraints(max_length=16_384)]  # a PIDF-LO or additional data, as XML text
 Severity = Literal["highest", "high", "normal", "low", "lowest"]
+# The standard's integers and booleans are JSON numbers and booleans: "1" or "true" is a sender's error, refused
+# naming the field, not coerced (pydantic's lax mode would). Its numbers written as text stay text (the internal
+# priority, `incidentPriorityInternalText`); timestamps are strings in JSON and parsed as such.
+Integer = Annotated[int, Strict(), Field(ge=-(2**31), lt=2**31)]  # the standard's "integer" (int32)
+Boolean = Annotated[bool, Strict()]
 
 
 T = TypeVar("T")
@@ -52,7 +57,7 @@ class Agency(Prologue):
     agencyRoleDescriptionRegistryText: Items[Short]
     agencyType: Items[Short]
     notesReference: Items[Ref] = []
-    incidentOwningAgencyIndicator: bool | None = None
+    incidentOwningAgencyIndicator: Boolean | None = None
     actingOnBehalfOfAgencyReference: Items[Ref] = []
 
 
@@ -110,7 +115,7 @@ class Person(Prologue):
 
 class Disposition(Prologue):
     dispositionCommonRegistryCode: Short
-    dispositionPrimaryIndicator: bool | None = None
+    dispositionPrimaryIndicator: Boolean | None = None
     dispositionCategoryText: Short | None = None
     dispositionDescriptionText: Short | None = None
     notesReference: Items[Ref] = []
@@ -131,7 +136,7 @@ class Incident(Prologue):
     documentIdentification: Items[Short] = []
     reportNumberType: Short | None = None
     incidentPriorityInternalText: Short | None = None
-    incidentCommonPriorityNumber: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
+    incidentCommonPriorityNumber: Integer | None = None
     beatOrDispatchGroupText: Short | None = None
     dispositionComponent: Items[Disposition] = []
     notesReference: Items[Ref] = []
