@@ -56,8 +56,31 @@ SERIAL = {"test_bench", "test_benchmarks_unit_app", "test_benchmarks_unit_latenc
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+        if module in SERIAL:
             item.add_marker(pytest.mark.xdist_group("bench"))
+        elif "helsinki" in item.fixturenames:
+            # The second region is imported once per worker that asks for it: one worker does.
+            item.add_marker(pytest.mark.xdist_group("helsinki"))
+        elif _uses_a_module_fixture(item):
+            # A module's fixture (a simulated day, a geocoder's index) is built once per worker its tests reach:
+            # its tests go to one worker, which builds it once.
+            item.add_marker(pytest.mark.xdist_group(module))
+
+    # The long chains that one worker runs alone start first, not at the end while the others wait.
+    first = ("bench", "helsinki")
+    items.sort(key=lambda item: next((i for i, g in enumerate(first) if _group(item) == g), len(first)))
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    return marker.args[0] if marker is not None and marker.args else None
+
+
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope == "module" for chain in defs for d in chain)
 
 
 @pytest.fixture(scope="session")
