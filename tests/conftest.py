@@ -49,17 +49,15 @@ def _test_settings() -> Settings:
     )
 
 
-# Tests that run a command on the bench's database and Redis db 14 (one per PostgreSQL, whichever worker asks)
-# run one at a time: on the same worker (`--dist loadgroup`).
-SERIAL = {"test_bench", "test_benchmarks_unit_app", "test_benchmarks_unit_latency", "test_benchmarks_console"}
+# No two workers share a benchmark's databases, so the benchmarks' tests run on any worker: `dispatch bench` and
+# the console benchmarks on this worker's own bench database (`<test db>_bench`, a copy of its template; only its
+# keys in Redis db 14 are cleared: benchmarks/bench/setup.py), unit_latency and faults on servers of their own.
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
-        if module in SERIAL:
-            item.add_marker(pytest.mark.xdist_group("bench"))
-        elif "helsinki" in item.fixturenames:
+        if "helsinki" in item.fixturenames:
             # The second region is imported once per worker that asks for it: one worker does.
             item.add_marker(pytest.mark.xdist_group("helsinki"))
         elif _uses_a_module_fixture(item):
@@ -68,7 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(module))
 
     # The long chains that one worker runs alone start first, not at the end while the others wait.
-    first = ("bench", "helsinki")
+    first = ("helsinki",)
     items.sort(key=lambda item: next((i for i, g in enumerate(first) if _group(item) == g), len(first)))
 
 

@@ -1,7 +1,7 @@
 """A fresh database for load tests: the bundled map, a synthetic fleet of N units, and a token for each.
 
-Load tests never touch the dev or test databases: they get `<name>_bench`, recreated each run, and Redis
-database 14, flushed.
+Load tests never touch the dev or test databases: they get `<name>_bench`, recreated each run (a copy of a
+template made once, see template.py), and their keys in Redis database 14 removed.
 """
 
 import secrets
@@ -12,9 +12,10 @@ import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
+from benchmarks.bench.template import copy_of_template
 from dispatch.auth.tokens import TOKEN_PREFIX, hash_token
 from dispatch.config import BUNDLED_MAP, Settings
-from dispatch.setup import ensure_database, import_map, migrate, recreate_database
+from dispatch.setup import ensure_database, import_map, migrate
 from dispatch.units.seed import seed_fleet
 
 BENCH_REDIS_DB = 14
@@ -42,10 +43,8 @@ def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> Benc
     """`units` dispatchable units with device tokens, and `trackers` more that are out of service and only
     report positions (for the position load of a large region's fleet)."""
     settings = bench_settings(base)
-    recreate_database(settings)
-    migrate(settings)
-    import_map(settings, BUNDLED_MAP)
-    redis.Redis.from_url(settings.redis_url).flushdb()
+    copy_of_template(settings)  # migrated, the bundled map imported: as recreate, migrate, import would leave it
+    clear_keys(settings)
     tokens: dict[int, str] = {}
     with psycopg.connect(settings.libpq_url) as conn, conn.cursor() as cur:
         # The map's own fleet stays; the synthetic units make up the rest.
@@ -69,6 +68,20 @@ def prepare(base: Settings, *, units: int, seed: int, trackers: int = 0) -> Benc
         call_taker = _account(cur, settings, "bench-calltaker", "call_taker", None)
         dispatcher = _account(cur, settings, "bench-dispatcher", "dispatcher", None)
     return BenchSetup(settings, serve_env(settings), tokens, call_taker, dispatcher, tracker_tokens, positions)
+
+
+def clear_keys(settings: Settings) -> None:
+    """Removes the deployment's keys, all under its prefix (dispatch/keys.py): not the whole Redis database, where
+    a run on another bench database (another test worker's, another checkout's) may be going on."""
+    client = redis.Redis.from_url(settings.redis_url)
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=f"{settings.key_prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            client.unlink(*batch)
+            batch.clear()
+    if batch:
+        client.unlink(*batch)
 
 
 def serve_env(settings: Settings) -> dict[str, str]:
