@@ -43,6 +43,9 @@ PLAN = json.loads(open(os.environ["DISPATCH_BENCH_FILE"], encoding="utf-8").read
 QUIET_S = float(os.environ.get("DISPATCH_BENCH_QUIET_S", "3"))
 CALLS_FOR = float(os.environ.get("DISPATCH_BENCH_CALLS_FOR", "1e9"))
 TAIL_S = float(os.environ.get("DISPATCH_BENCH_TAIL_S", "5"))
+# The tail is a bound: it ends once every accepted call has reached a device and no call is on its way, but not
+# before this (the bench's CPU window runs 1.5 s past the calls, the load generator alive through it).
+TAIL_AT_LEAST_S = 2.5
 START_AT = float("inf")  # set by `phases` on this process's monotonic clock
 # ...and stop this long after, while the devices listen on for the last assignments until Locust ends.
 STOP_AT = float("inf")
@@ -95,6 +98,7 @@ class Tally:
 
 TALLY = Tally()
 CONNECTED = {"n": 0, "all": Event()}  # sockets open (devices and consoles), and whether all of them are
+POSTING = {"n": 0}  # calls sent whose answer has not come yet
 STARTED = Event()  # the calls have started (START_AT is set)
 
 
@@ -106,7 +110,7 @@ def connected() -> None:
 
 def phases(environment) -> None:
     """Every socket open (or a bounded wait for them), then `QUIET_S` of devices alone, then the calls for
-    `CALLS_FOR` seconds, then `TAIL_S` for the last assignments to land; then Locust stops. The bench hears of
+    `CALLS_FOR` seconds, then up to `TAIL_S` for the last assignments to land; then Locust stops. The bench hears of
     the first step from a marker file beside the tally, and measures CPU from it."""
     global START_AT, STOP_AT
     sockets = PLAN["counts"]["devices"] + PLAN["counts"]["consoles"]
@@ -118,7 +122,11 @@ def phases(environment) -> None:
     START_AT = time.monotonic()
     STOP_AT = START_AT + CALLS_FOR
     STARTED.set()
-    gevent.sleep(CALLS_FOR + TAIL_S)
+    gevent.sleep(CALLS_FOR)
+    tail_end = time.monotonic() + TAIL_S
+    gevent.sleep(min(TAIL_S, TAIL_AT_LEAST_S))
+    while time.monotonic() < tail_end and (POSTING["n"] or any(i not in TALLY.device for i in TALLY.sent)):
+        gevent.sleep(0.1)
     environment.runner.quit()
 
 
@@ -301,7 +309,9 @@ class CallTaker(FastHttpUser):
             "narrative": "bench",
         }
         started = time.perf_counter()
+        POSTING["n"] += 1
         with self.client.post("/api/calls", json=body, headers=self.auth, catch_response=True) as response:
+            POSTING["n"] -= 1
             TALLY.count(TALLY.statuses, str(response.status_code))
             if response.status_code == 201:
                 TALLY.intake_ms.append((time.perf_counter() - started) * 1000)

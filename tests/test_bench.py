@@ -43,6 +43,8 @@ def test_an_assignment_that_never_reached_a_device_is_counted_and_late():
         ({"matchers": 9}, "--matchers"),
         ({"tail_s": 0}, "--tail"),
         ({"tail_s": 500}, "--tail"),
+        ({"quiet_s": 0.5}, "--quiet"),
+        ({"quiet_s": 61}, "--quiet"),
     ],
 )
 def test_runs_are_bounded(tmp_path, changes, message):
@@ -96,7 +98,9 @@ def test_a_small_run_measures_every_call_end_to_end(settings, tmp_path, monkeypa
                 "--port",
                 "8047",
                 "--tail",
-                "20",  # the suite's other worker keeps the machine busy: the last calls may take seconds
+                "20",  # at most: the suite's other workers keep the machine busy, the last calls may take seconds
+                "--quiet",
+                "1",  # the CPU table's background: one second of devices alone is enough to have a figure
                 "--out",
                 str(tmp_path),
                 "--json",

@@ -8,7 +8,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from benchmarks.bench.run import BenchArgs, BenchError, run
+from benchmarks.bench.run import QUIET_S, BenchArgs, BenchError, run
 from dispatch.cli_support import console, fail, with_errors
 from dispatch.config import get_settings
 
@@ -23,7 +23,12 @@ def bench(
     matchers: Annotated[int, typer.Option(help="Matcher processes of their own (0: the service matches)")] = 1,
     port: Annotated[int, typer.Option(min=1024, max=65535)] = 8040,
     seed: Annotated[int, typer.Option()] = 7,
-    tail: Annotated[float, typer.Option(help="Seconds the devices listen on after the last call (1..120)")] = 5.0,
+    tail: Annotated[
+        float, typer.Option(help="Seconds the devices listen on after the last call, at most (1..120)")
+    ] = 5.0,
+    quiet: Annotated[
+        float, typer.Option(help="Seconds of devices alone before the calls, the CPU table's background (1..60)")
+    ] = QUIET_S,
     out: Annotated[Path, typer.Option(help="Where the Locust report and logs go")] = Path("var/bench"),
     as_json: Annotated[bool, typer.Option("--json", help="The figures as one JSON line, last")] = False,
 ) -> None:
@@ -40,6 +45,7 @@ def bench(
         seed=seed,
         out_dir=out,
         tail_s=tail,
+        quiet_s=quiet,
     )
     try:
         result = with_errors(lambda: run(get_settings(), args, progress=lambda m: console.print(m, highlight=False)))

@@ -29,7 +29,7 @@ from benchmarks.bench.setup import BenchSetup, prepare
 from dispatch.config import Settings
 
 LOCUSTFILE = Path(str(resources.files("loadtests") / "locustfile.py"))
-QUIET_S = 3.0  # seconds of devices alone before the calls, measured as the background of the CPU table
+QUIET_S = 3.0  # seconds of devices alone before the calls (default), measured as the CPU table's background
 CONNECT_PER_S = 400  # websocket clients Locust opens a second, about what one core handles with auth
 CENTRE = (47.14, 9.52)
 TRACKERS = Path(str(resources.files("loadtests") / "trackers.py"))
@@ -60,14 +60,15 @@ class BenchArgs:
     # After the last call, the devices listen this long for the last assignments (a busy machine wants longer:
     # what has not come by then is counted undelivered).
     tail_s: float = 5.0
+    quiet_s: float = QUIET_S
 
     def check(self) -> None:
         if not 0 < self.rate <= 2000:
             raise BenchError("--rate must be in (0, 2000] calls a second", 2)
         if not 1 <= self.duration <= 600:
             raise BenchError("--duration must be 1..600 s (runs are bounded)", 2)
-        if not 1 <= self.tail_s <= 120:
-            raise BenchError("--tail must be 1..120 s (runs are bounded)", 2)
+        if not 1 <= self.tail_s <= 120 or not 1 <= self.quiet_s <= 60:
+            raise BenchError("--tail must be 1..120 s and --quiet 1..60 s (runs are bounded)", 2)
         if not 1 <= self.units <= 20_000 or not 0 <= self.trackers <= 20_000:
             raise BenchError("--units must be 1..20000 and --trackers 0..20000", 2)
         if not 0 <= self.consoles <= 100 or not 1 <= self.workers <= 8 or not 0 <= self.matchers <= 8:
@@ -250,13 +251,13 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         users = sum(plan["counts"].values())
         sockets = len(setup.units) + args.consoles
         # An upper bound: Locust itself starts the calls once every socket is open and stops after the tail.
-        run_time = math.ceil(30 + sockets / 20 + QUIET_S + args.duration + args.tail_s + 10)
+        run_time = math.ceil(30 + sockets / 20 + args.quiet_s + args.duration + args.tail_s + 10)
         if setup.trackers:
             say(f"{len(setup.trackers):,} trackers connecting ({TRACKERS_PER_S} a second)")
             fleet = _start_trackers(args, plan_file, run_time, log_file)
             meter.watch("trackers", fleet.pid)
         say(
-            f"Locust: {users:,} users; once the {sockets:,} sockets are open and {QUIET_S:g} s quiet, "
+            f"Locust: {users:,} users; once the {sockets:,} sockets are open and {args.quiet_s:g} s quiet, "
             f"{args.rate:g} calls/s for {args.duration:g} s"
         )
         marker = Path(f"{tally_file}.connected")
@@ -288,7 +289,7 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
             env={
                 **os.environ,
                 "DISPATCH_BENCH_FILE": str(plan_file),
-                "DISPATCH_BENCH_QUIET_S": f"{QUIET_S}",
+                "DISPATCH_BENCH_QUIET_S": f"{args.quiet_s}",
                 "DISPATCH_BENCH_CALLS_FOR": f"{args.duration}",
                 "DISPATCH_BENCH_TAIL_S": f"{args.tail_s}",
             },
@@ -297,7 +298,7 @@ def run(base: Settings, args: BenchArgs, *, progress=None) -> dict:
         )
         meter.watch("locust", locust.pid)
         # The windows: the devices alone, then the calls' seconds and 1.5 s after (their statuses and closes).
-        meter.after(marker, QUIET_S, args.duration + 1.5)
+        meter.after(marker, args.quiet_s, args.duration + 1.5)
         try:
             locust.wait(timeout=run_time + 120)
         except subprocess.TimeoutExpired:
