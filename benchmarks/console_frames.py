@@ -13,7 +13,7 @@ message, every unit with a fix moved a few metres, published on the deployment's
 (`<prefix>:events`), which every service process relays to its consoles over /ws/console. (The devices' own
 sockets, 1,000 of them, would measure the service's intake as well, which `dispatch bench --trackers` does.)
 
-Measured in the page over `--seconds`, after a warm-up: the time between animation frames
+Measured in the page over `--seconds`, after `--warm-up` seconds: the time between animation frames
 (requestAnimationFrame, p50/p95/p99/max), the long tasks (PerformanceObserver: count, longest, total), and the
 `positions` messages the page's socket received. Goal: p95 ≤ 50 ms.
 """
@@ -49,7 +49,7 @@ from benchmarks.console_stack import (
 from dispatch.keys import Keys
 
 GOAL_P95_MS = 50.0
-WARM_UP_S = 3.0
+WARM_UP_S = 3  # seconds of units moving before the window (default)
 # The page's recorder: every frame's time since the one before, and the long tasks, until `stop`.
 RECORD = """(seconds) => new Promise((done) => {
   const frames = [], long = [];
@@ -87,7 +87,7 @@ async def move_units(svc: Service, units: list[int], stop: asyncio.Event, sent: 
         await client.aclose()
 
 
-async def measure(svc: Service, seconds: int, incidents: int) -> dict:
+async def measure(svc: Service, seconds: int, incidents: int, warm_up_s: float = WARM_UP_S) -> dict:
     units = sorted(svc.setup.units)
     async with async_playwright() as p:
         browser = await launch(p)
@@ -109,7 +109,7 @@ async def measure(svc: Service, seconds: int, incidents: int) -> dict:
             stop, sent = asyncio.Event(), []
             mover = asyncio.create_task(move_units(svc, units, stop, sent))
             try:
-                await asyncio.sleep(WARM_UP_S)
+                await asyncio.sleep(warm_up_s)
                 before = received[0]
                 recorded = await page.evaluate(RECORD, seconds)
                 during = received[0] - before
@@ -147,7 +147,7 @@ def show(result: dict, args) -> dict:
     met = "met" if spread["p95"] <= GOAL_P95_MS else "NOT met"
     out.print(
         f"[bold]Console frames[/], {args.units:,} units moving every second, {args.incidents} open incidents, "
-        f"{args.seconds} s after {WARM_UP_S:.0f} s of warm-up",
+        f"{args.seconds} s after {args.warm_up} s of warm-up",
         highlight=False,
     )
     out.print(
@@ -174,12 +174,13 @@ def main() -> None:
     parse.add_argument("--units", type=int, default=1000, help="units reporting every second, 1..5000")
     parse.add_argument("--incidents", type=int, default=200, help="open incidents, 1..1000")
     parse.add_argument("--seconds", type=int, default=30, help="the measured window, 1..600")
+    parse.add_argument("--warm-up", type=int, default=WARM_UP_S, help="seconds of units moving before it, 1..60")
     args = parse.parse_args()
-    check(parse, args, units=(1, 5000), incidents=(1, 1000), seconds=(1, 600))
+    check(parse, args, units=(1, 5000), incidents=(1, 1000), seconds=(1, 600), warm_up=(1, 60))
     try:
         with service(units=args.units, port=args.port) as svc:
             seed_incidents(svc, args.incidents, assign_every=2)
-            result = asyncio.run(measure(svc, args.seconds, args.incidents))
+            result = asyncio.run(measure(svc, args.seconds, args.incidents, args.warm_up))
     except (BenchError, PlaywrightError, OSError) as error:
         fail(error)
     print(json.dumps(show(result, args)), flush=True)
