@@ -37,9 +37,10 @@ def template_key(settings: Settings) -> str:
     """What the template's rows come from, hashed: a change to any of it makes the template again."""
     digest = hashlib.sha256()
     roots = (Path(dispatch.__file__).parent, Path(geo.__file__).parent, MIGRATIONS)
-    extra = [p for p in (BUNDLED_MAP, settings.fleet_file, settings.service_area) if p is not None]
-    for path in [f for root in roots for f in _files(root)] + extra:
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    named = [(f.relative_to(root.parent), f) for root in roots for f in _files(root)]  # the same in any checkout
+    named += [(Path(p.name), p) for p in (BUNDLED_MAP, settings.fleet_file, settings.service_area) if p is not None]
+    for name, path in named:
+        digest.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
