@@ -290,3 +290,5 @@ def test_bad_input_to_the_commands_exits_2_with_a_message(commands, tmp_path, co
     assert words in " ".join(result.output.split()) and "Traceback" not in result.output
     missing = runner.invoke(cli, ["eido", "export", "12345678901", "--out", str(tmp_path / "nowhere" / "x.json")])
     assert missing.exit_code == 2 and "no such directory" in missing.output
+    folder = runner.invoke(cli, ["eido", "import", str(tmp_path)])
+    assert folder.exit_code == 2 and "a directory; give one EIDO file" in " ".join(folder.output.split())

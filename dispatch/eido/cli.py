@@ -69,6 +69,8 @@ def import_command(file: Annotated[Path, typer.Argument(help="An EIDO JSON file"
     """An EIDO from another centre becomes an incident here (once per EIDO $id).
 
     A running service queues it within seconds: its queue keeper puts back whatever PostgreSQL says waits."""
+    if file.is_dir():
+        raise fail(f"{escape(str(file))}: a directory; give one EIDO file", 2)
     if not file.is_file():
         raise fail(f"{escape(str(file))}: no such file", 2)
     if file.stat().st_size > MAX_FILE_BYTES:
