@@ -214,24 +214,42 @@ async def start(settings: Settings, *, sockets: bool = True) -> Services:
     return services
 
 
+# A step of the shutdown that takes longer than this is given up, with a warning that names it: a process asked
+# to stop stops, whatever one of its parts waits on (a connection that never answers, a lock).
+STOP_STEP_S = 10.0
+
+
 async def stop(services: Services) -> None:
-    await services.matcher.stop()
-    for task in services.tasks:
-        task.cancel()
-    await asyncio.gather(*services.tasks, return_exceptions=True)
-    with contextlib.suppress(Exception):  # the last fixes, if Redis and PostgreSQL are still there
-        await services.positions.flush()
-    await services.after_commit.stop()
-    await services.ack_watcher.stop()
-    await services.access_watcher.stop()
-    await services.hub.stop()
-    await services.tokens.stop()
-    await services.pubsub_redis.aclose()
-    await services.routers.stop()
-    await services.queue_keeper.stop()
-    await services.geocoder.stop()
-    await services.redis.aclose()
-    await services.engine.dispose()
+    async def all_tasks() -> None:
+        for task in services.tasks:
+            task.cancel()
+        await asyncio.gather(*services.tasks, return_exceptions=True)
+
+    async def last_fixes() -> None:
+        with contextlib.suppress(Exception):  # the last fixes, if Redis and PostgreSQL are still there
+            await services.positions.flush()
+
+    steps = [
+        ("matcher", services.matcher.stop),
+        ("tasks", all_tasks),
+        ("positions", last_fixes),
+        ("after-commit", services.after_commit.stop),
+        ("ack watcher", services.ack_watcher.stop),
+        ("access watcher", services.access_watcher.stop),
+        ("hub", services.hub.stop),
+        ("token cache", services.tokens.stop),
+        ("pub/sub Redis", services.pubsub_redis.aclose),
+        ("routers", services.routers.stop),
+        ("queue keeper", services.queue_keeper.stop),
+        ("geocoder", services.geocoder.stop),
+        ("Redis", services.redis.aclose),
+        ("PostgreSQL engine", services.engine.dispose),
+    ]
+    for name, step in steps:
+        try:
+            await asyncio.wait_for(step(), STOP_STEP_S)
+        except TimeoutError:
+            log.warning("stopping: %s did not stop within %g s, left", name, STOP_STEP_S)
 
 
 async def relay_positions(positions: PositionSampler, keeper: QueueKeeper, every_s: float = 1.0) -> None:
