@@ -73,6 +73,9 @@ async def test_alerts_are_heard_named_and_acknowledged(serve, crews):  # noqa: F
         # The stand-down never reaches the crew either: the dispatcher is told, to reach them another way.
         stand_down = page.locator("#alert-list li.alert", has_text="cancel not acknowledged")
         await expect(stand_down).to_contain_text(f"{medic['call_sign']} · {named}", timeout=20_000)
+        # So does the status change that came with it, in either order; no alert is to come after these two.
+        status = page.locator("#alert-list li.alert", has_text="unit_status not acknowledged")
+        await expect(status).to_contain_text(medic["call_sign"], timeout=20_000)
         newest = page.locator("#alert-list li.alert:not(.acked)").first
 
         # Acknowledged by mouse: folded, its button gone, the count down; the keyboard goes on to the newest.
