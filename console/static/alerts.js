@@ -89,7 +89,7 @@ function count() {
   byId("alert-unacked").textContent = n ? `(${n} new)` : "";
 }
 
-function acknowledge(li, note = "acknowledged") {
+export function acknowledge(li, note = "acknowledged") {
   if (!li || li.classList.contains("acked")) return;
   const hadFocus = li.contains(document.activeElement);
   li.classList.add("acked");
@@ -244,7 +244,6 @@ export function alertForKey() {
   const focused = document.activeElement?.closest?.("#alert-list li.alert:not(.acked)");
   return focused || unacked()[0] || null;
 }
-export function acknowledgeAlert(li) { acknowledge(li); }
 
 function unlock() { if (!POPPED) context(); }
 

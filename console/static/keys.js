@@ -15,7 +15,7 @@ import { openCall } from "./callform.js";
 import { openTalkFromKeyboard } from "./talk.js";
 import { openFind } from "./search.js";
 import { may } from "./roles.js";
-import { alertForKey, acknowledgeAlert } from "./alerts.js";
+import { alertForKey, acknowledge } from "./alerts.js";
 
 const TYPING_MS = 1000;  // a key counts after this long without another printable key
 // A, O, M, X act after this long with no key after them: longer than the pause between two letters of a slow
@@ -37,7 +37,7 @@ const KEYS = {
   o: { may: "floor", quiet: true, run: () => focusNote() },
   m: { may: "dispatcher", quiet: true, run: () => openTalkFromKeyboard() },
   "/": { run: () => openFind() },
-  x: { quiet: true, pick: () => alertForKey(), run: (li) => acknowledgeAlert(li) },
+  x: { quiet: true, pick: () => alertForKey(), run: (li) => acknowledge(li) },
 };
 
 function drop(why) {
