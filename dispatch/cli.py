@@ -77,7 +77,7 @@ def serve(
     log_level: Annotated[str, typer.Option()] = "info",
 ) -> None:
     """Run the API, websocket gateway and console with uvicorn."""
-    server.run(host=host, port=port, workers=workers, log_level=log_level)
+    with_errors(lambda: server.run(host=host, port=port, workers=workers, log_level=log_level))  # settings read first
 
 
 @app.command()

@@ -348,3 +348,19 @@ async def test_the_pages_run_in_a_browser_with_no_policy_violation(live, session
         await browser.close()
     assert not problems, problems
     assert hosts == {f"127.0.0.1:{port}"}
+
+
+def test_serve_with_a_bad_setting_exits_2_with_its_name(monkeypatch):
+    from typer.testing import CliRunner
+
+    from dispatch.cli import app as cli
+    from dispatch.config import get_settings
+
+    monkeypatch.setenv("DISPATCH_KEEP_ALIVE_S", "abc")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "bad settings" in result.output and "keep_alive_s" in result.output
+    assert "Traceback" not in result.output
